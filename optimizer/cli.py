@@ -1,0 +1,150 @@
+"""The ``carbonpark`` command.
+
+Each subcommand is a small function over the public API. Errors of ours print as
+one line (``carbonpark: error: ...``) with exit code 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from optimizer.errors import OptimizerError, OptimizerWarning
+
+Command = Callable[[argparse.Namespace], int]
+
+
+def _repo_data() -> Path:
+    """The repository's ``data/`` folder (demo inputs), found from the package or the CWD."""
+    for base in (Path(__file__).resolve().parents[1], Path.cwd()):
+        if (base / "data" / "demo.toml").exists():
+            return base / "data"
+    raise OptimizerError("cannot find data/demo.toml; run from the carbonpark repository "
+                         "or pass --manifest")
+
+
+# ---------------------------------------------------------------- grid
+
+def _add_grid(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("grid", help="build planning units from a layer manifest (TOML)")
+    p.add_argument("manifest", type=Path, help="grid manifest: study area, cell size, layers")
+    p.add_argument("--out", type=Path, required=True, help="output grid directory")
+    p.add_argument("--cell-km", type=float, default=None, help="override the cell size (km)")
+    p.set_defaults(func=cmd_grid)
+
+
+def _build_from_manifest(manifest_path: Path, cell_km: float | None, progress: bool):
+    from optimizer.grid import build_grid
+    from optimizer.layers import load_manifest
+
+    manifest, specs = load_manifest(manifest_path)
+    g = manifest.grid
+    base = manifest_path.parent
+    return build_grid(
+        specs,
+        study_area=base / g.study_area if g.study_area else None,
+        units=base / g.units if g.units else None,
+        id_column=g.id_column,
+        cell_km=cell_km if cell_km is not None else g.cell_km,
+        crs=g.crs,
+        progress=progress,
+    )
+
+
+def cmd_grid(args: argparse.Namespace) -> int:
+    """Build a grid from a manifest and write it."""
+    from optimizer.grid import write_grid
+
+    t0 = time.perf_counter()
+    pu = _build_from_manifest(args.manifest, args.cell_km, progress=sys.stderr.isatty())
+    out = write_grid(pu, args.out)
+    _print_grid_summary(pu)
+    print(f"wrote {out} ({len(pu):,} units) in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+def _print_grid_summary(pu) -> None:  # type: ignore[no-untyped-def]
+    from optimizer.units import format_total
+
+    meta = pu.meta
+    cell = f"{meta['cell_km']:g} km cells" if meta.get("cell_km") else "user polygons"
+    print(f"planning units: {len(pu):,} ({cell}), study area {meta['area_km2']:,.0f} km2, "
+          f"protected {float((pu.units.pa_fraction * pu.units.area_km2).sum()) / meta['area_km2']:.2%}")
+    summary = pu.summary()
+    shown = summary[summary["role"].isin(["carbon_stock", "carbon_uptake", "emissions"])]
+    if len(shown):
+        print(f"{'feature':<16}{'total':>20}{'density':>22}{'nodata':>9}")
+        for _, r in shown.iterrows():
+            dens = f"{r['density']:,.2f} {r['density_unit']}" if r["density_unit"] else ""
+            print(f"{r['feature']:<16}{format_total(r['total'], r['unit']):>20}{dens:>22}"
+                  f"{r['nodata_share']:>9.2%}")
+    n_bio = int((summary["role"] == "biodiversity").sum())
+    n_lc = int((summary["role"] == "land_cover").sum())
+    print(f"biodiversity features: {n_bio}; land-cover classes: {n_lc}; "
+          f"boundary pairs: {len(pu.boundary):,}")
+
+
+# ---------------------------------------------------------------- demo
+
+def _add_demo(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("demo", help="run the main job on the embedded demo country")
+    p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
+    p.add_argument("--cell-km", type=float, default=None, help="grid cell size (km)")
+    p.set_defaults(func=cmd_demo)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    """Build the demo grid (and, as later stages land, the whole pipeline)."""
+    from optimizer.grid import write_grid
+
+    t0 = time.perf_counter()
+    manifest = _repo_data() / "demo.toml"
+    print(f"carbonpark demo: building the planning grid from {manifest}")
+    pu = _build_from_manifest(manifest, args.cell_km, progress=sys.stderr.isatty())
+    grid_dir = write_grid(pu, args.out / "grid")
+    _print_grid_summary(pu)
+    print(f"grid written to {grid_dir} in {time.perf_counter() - t0:.1f} s")
+    return 0
+
+
+# ---------------------------------------------------------------- main
+
+_COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_add_demo, _add_grid)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``carbonpark``."""
+    parser = argparse.ArgumentParser(prog="carbonpark", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in _COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``carbonpark`` console script."""
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    with warnings.catch_warnings():
+        warnings.simplefilter("default", OptimizerWarning)
+        warnings.formatwarning = _one_line_warning  # type: ignore[assignment]
+        try:
+            return int(args.func(args))
+        except OptimizerError as exc:
+            print(f"carbonpark: error: {exc}", file=sys.stderr)
+            return 2
+        except KeyboardInterrupt:
+            print("carbonpark: interrupted", file=sys.stderr)
+            return 130
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # type: ignore[no-untyped-def]
+    return f"carbonpark: warning: {message}\n"
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,56 @@
+"""Exception and warning classes of carbonpark.
+
+Every error that bad input can cause is one of these, so callers can catch
+``OptimizerError`` (or the built-in it refines, e.g. ``ValueError``) and show
+a one-line message. Messages name the input, what was wrong and the fix.
+"""
+
+from __future__ import annotations
+
+
+class OptimizerError(Exception):
+    """Root of all carbonpark errors."""
+
+
+class InputDataError(OptimizerError, ValueError):
+    """An input file or argument is unusable as given."""
+
+
+class CRSError(InputDataError):
+    """A layer has no coordinate reference system, or one we cannot use."""
+
+
+class CRSMismatchError(CRSError):
+    """Two inputs that must share a CRS do not."""
+
+
+class UnitError(InputDataError):
+    """A layer declares a unit we do not know, or one that does not fit its role."""
+
+
+class ScenarioError(InputDataError):
+    """A scenario file or its values are invalid."""
+
+
+class InfeasibleProblemError(OptimizerError):
+    """A problem has no feasible solution."""
+
+
+class SolverError(OptimizerError, RuntimeError):
+    """A solver failed without producing any solution."""
+
+
+class OptimizerWarning(UserWarning):
+    """Root of all carbonpark warnings."""
+
+
+class GeometryRepairWarning(OptimizerWarning):
+    """Invalid geometries were repaired (``shapely.make_valid``)."""
+
+
+class NodataWarning(OptimizerWarning):
+    """Part of the study area has no data in a layer; it was excluded from totals."""
+
+
+class FieldNameWarning(OptimizerWarning):
+    """Field names were changed to fit an output format (e.g. 10-character Shapefile names)."""

@@ -1,0 +1,915 @@
+"""Planning units: build them from real layers, aggregate exactly, store and read back.
+
+`build_grid` turns a study area and a list of `LayerSpec` into `PlanningUnits`:
+square cells of a given size in an equal-area CRS (clipped to the study area, edge
+cells keeping their true clipped area), or the user's own polygons. Every layer is
+aggregated exactly: raster amounts are coverage-fraction-weighted sums of
+value x true cell area (exactextract coverage fractions; ellipsoidal cell areas for
+geographic rasters), vector layers become covered areas after dissolving overlaps.
+Rasters are read in windows, one chunk of units at a time, so memory grows with the
+number of units, not with the size of a raster.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import shutil
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+import pyproj
+import rasterio.features
+import scipy.sparse as sp
+import shapely
+from affine import Affine
+from scipy import ndimage
+
+from optimizer.coverage import Window, coverage_matrix, window_for_bounds
+from optimizer.errors import CRSError, InputDataError, NodataWarning
+from optimizer.layers import (
+    LayerSpec,
+    RasterInfo,
+    cell_areas_km2,
+    check_values,
+    is_equal_area,
+    open_raster,
+    read_vector,
+    read_window,
+    repair_geometries,
+    valid_mask,
+)
+from optimizer.units import get_unit
+
+if TYPE_CHECKING:
+    import geopandas as gpd
+
+FORMAT_VERSION = 1
+ProgressArg = bool | Callable[[float, str], None]
+
+#: Columns every grid has; layer names must not produce them.
+RESERVED_COLUMNS = frozenset({"pu_id", "row", "col", "area_km2", "perimeter_km", "exposed_km",
+                              "pa_fraction", "region", "geometry"})
+
+# Below this share of the study area, missing data is noise not worth a warning.
+_NODATA_WARN_SHARE = 1e-3
+
+
+@dataclass(eq=False)
+class PlanningUnits:
+    """Planning units with their aggregated layer values.
+
+    Attributes
+    ----------
+    units : geopandas.GeoDataFrame
+        One row per unit (RangeIndex). Always present: ``pu_id``, ``area_km2``,
+        ``perimeter_km``, ``exposed_km`` (outer perimeter shared with no unit),
+        ``pa_fraction`` (share of the unit already protected, 0 without a protected
+        layer) and ``region`` (majority region, or missing). Square grids add ``row``,
+        ``col``. Layer columns are described by `features`.
+    boundary : pandas.DataFrame
+        ``id1``, ``id2`` (``pu_id`` values, id1 < id2) and ``length_km`` for every
+        pair of units sharing an edge.
+    features : pandas.DataFrame
+        One row per amount column of `units` (index: column name) with ``layer``,
+        ``role``, ``year``, ``label``, ``unit`` (of the amount), ``source_unit``,
+        ``density_column``, ``total``.
+    meta : dict
+        Build metadata: CRS (WKT), kind, cell size, layer specs, nodata report,
+        build time and duration, carbonpark version.
+    study_area : shapely geometry or None
+        The study-area outline in the grid CRS.
+    """
+
+    units: gpd.GeoDataFrame
+    boundary: pd.DataFrame
+    features: pd.DataFrame
+    meta: dict[str, Any] = field(default_factory=dict)
+    study_area: shapely.Geometry | None = None
+
+    @property
+    def crs(self) -> pyproj.CRS:
+        """CRS of the unit geometries (equal-area)."""
+        return pyproj.CRS.from_user_input(self.units.crs)
+
+    def __len__(self) -> int:
+        return len(self.units)
+
+    def amounts(self, columns: Sequence[str] | None = None) -> np.ndarray:
+        """Amount matrix (features x units) for ``columns`` (default: all features)."""
+        cols = list(self.features.index if columns is None else columns)
+        return self.units[cols].to_numpy(dtype=np.float64).T
+
+    def boundary_indices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Boundary pairs as positional indices into `units`, and their lengths (km)."""
+        pos = pd.Index(self.units["pu_id"])
+        return (pos.get_indexer(self.boundary["id1"]), pos.get_indexer(self.boundary["id2"]),
+                self.boundary["length_km"].to_numpy())
+
+    def summary(self) -> pd.DataFrame:
+        """One row per feature: total, area-weighted density and nodata share."""
+        rows = []
+        total_area = float(self.units["area_km2"].sum())
+        report = self.meta.get("nodata", {})
+        for col, f in self.features.iterrows():
+            density = np.nan
+            if f["density_column"]:
+                valid_col = f"{f['layer']}_valid_km2"
+                area = (float(self.units[valid_col].sum()) if valid_col in self.units
+                        else total_area)
+                unit = get_unit(f["source_unit"])
+                density = unit.density_from_total(float(f["total"]), area) if area else np.nan
+            rows.append({
+                "feature": col, "role": f["role"], "year": f["year"],
+                "total": f["total"], "unit": f["unit"],
+                "density": density, "density_unit": f["source_unit"] if f["density_column"] else "",
+                "nodata_share": report.get(f["layer"], {}).get("nodata_share", 0.0),
+            })
+        return pd.DataFrame(rows)
+
+    def equals(self, other: PlanningUnits) -> bool:
+        """Whether two grids hold the same units, values, boundary, features and metadata."""
+        try:
+            same_geom = bool(np.all(shapely.equals_exact(
+                self.units.geometry.values, other.units.geometry.values, tolerance=0)))
+            return (
+                same_geom
+                and self.crs == other.crs
+                and self.units.drop(columns="geometry").equals(other.units.drop(columns="geometry"))
+                and self.boundary.equals(other.boundary)
+                and self.features.equals(other.features)
+                and self.meta == other.meta
+                and (self.study_area is None) == (other.study_area is None)
+                and (self.study_area is None or shapely.equals_exact(
+                    self.study_area, other.study_area, tolerance=0))
+            )
+        except (ValueError, TypeError, AttributeError):
+            return False
+
+
+# ============================================================== CRS and study area
+
+def fitted_albers(lon_min: float, lat_min: float, lon_max: float, lat_max: float) -> pyproj.CRS:
+    """An Albers equal-area conic CRS fitted to a lon/lat box (standard parallels at 1/6, 5/6)."""
+    span = lat_max - lat_min
+    lat1, lat2 = lat_min + span / 6, lat_max - span / 6
+    if abs(lat1 + lat2) < 1e-6:  # a box centred on the equator: keep the cone valid
+        lat1, lat2 = lat_min + span / 4, lat_max
+    lon0 = (lon_min + lon_max) / 2
+    return pyproj.CRS.from_proj4(
+        f"+proj=aea +lat_0={round((lat_min + lat_max) / 2, 2)} +lon_0={round(lon0, 2)} "
+        f"+lat_1={round(lat1, 2)} +lat_2={round(lat2, 2)} +x_0=0 +y_0=0 +datum=WGS84 "
+        "+units=m +no_defs"
+    )
+
+
+def _resolve_crs(crs: str | int | pyproj.CRS | None, lonlat_bounds: Sequence[float]) -> pyproj.CRS:
+    if crs is None or (isinstance(crs, str) and crs.lower() == "auto"):
+        return fitted_albers(*lonlat_bounds)
+    try:
+        out = pyproj.CRS.from_user_input(crs)
+    except pyproj.exceptions.CRSError as exc:
+        raise CRSError(f"grid crs {crs!r} is not a CRS ({exc}); give an EPSG code or 'auto'") from None
+    if not is_equal_area(out):
+        raise CRSError(
+            f"grid crs {out.name!r} does not preserve area; planning units need an equal-area "
+            "CRS (e.g. an Albers or Lambert azimuthal equal-area, or 'auto')"
+        )
+    return out
+
+
+def read_study_area(source: Any, *, name: str = "study_area") -> tuple[shapely.Geometry, pyproj.CRS]:
+    """Read a study-area outline (file, GeoDataFrame, or (geometry, crs)) as one valid polygon."""
+    import geopandas as gpd
+
+    if isinstance(source, (str, Path)):
+        gdf = read_vector(source, name=name)
+    elif isinstance(source, gpd.GeoDataFrame | gpd.GeoSeries):
+        if source.crs is None:
+            raise CRSError(f"{name}: GeoDataFrame has no CRS; set one with .set_crs()")
+        gdf = gpd.GeoDataFrame(geometry=repair_geometries(np.asarray(source.geometry.values),
+                                                          name=name), crs=source.crs)
+    elif isinstance(source, tuple) and len(source) == 2:
+        geom, crs = source
+        return shapely.union_all(repair_geometries(np.array([geom]), name=name)), pyproj.CRS(crs)
+    else:
+        raise InputDataError(f"{name}: expected a vector file path, a GeoDataFrame or "
+                             f"(geometry, crs); got {type(source).__name__}")
+    outline = shapely.union_all(gdf.geometry.values)
+    if outline.is_empty or outline.area == 0:
+        raise InputDataError(f"{name}: the outline is empty; check the file")
+    return outline, pyproj.CRS.from_user_input(gdf.crs)
+
+
+def _to_crs(geoms: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -> np.ndarray:
+    if src == dst:
+        return np.asarray(geoms)
+    tr = pyproj.Transformer.from_crs(src, dst, always_xy=True)
+    return shapely.transform(np.asarray(geoms), lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
+
+
+def _lonlat_bounds(geom: shapely.Geometry, crs: pyproj.CRS) -> tuple[float, float, float, float]:
+    g = _to_crs(np.array([geom]), crs, pyproj.CRS(4326))[0]
+    return tuple(float(v) for v in shapely.bounds(g))  # type: ignore[return-value]
+
+
+# ============================================================== planning units
+
+@dataclass(frozen=True)
+class SquareGrid:
+    """Geometry of a square-cell grid: origin (top-left), cell size (m), shape."""
+
+    x0: float
+    y0: float
+    cell_m: float
+    nrows: int
+    ncols: int
+
+    @property
+    def transform(self) -> Affine:
+        """Geotransform of the grid as a raster."""
+        return Affine(self.cell_m, 0, self.x0, 0, -self.cell_m, self.y0)
+
+    @property
+    def cell_km2(self) -> float:
+        """Area of a full cell."""
+        return (self.cell_m / 1000) ** 2
+
+
+def square_cells(
+    outline: shapely.Geometry, cell_km: float, origin: tuple[float, float] | None = None
+) -> tuple[SquareGrid, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Square cells of ``cell_km`` covering ``outline`` (in an equal-area CRS, metres).
+
+    Cells wholly inside are plain squares; cells on the outline are clipped to it.
+    The grid lines pass through ``origin`` (default (0, 0)), so grids of the same
+    cell size and origin align; pass a raster's corner to align cells with its pixels.
+
+    Returns
+    -------
+    grid : SquareGrid
+    rows, cols : numpy.ndarray
+        Row and column of each kept cell (row-major order).
+    geoms : numpy.ndarray
+        Cell geometries (clipped on the edge).
+    clipped : numpy.ndarray of bool
+        Whether each cell was clipped.
+    """
+    if not cell_km > 0:
+        raise InputDataError(f"cell_km must be positive; got {cell_km!r}")
+    size = cell_km * 1000.0
+    xmin, ymin, xmax, ymax = shapely.bounds(outline)
+    ox, oy = origin if origin is not None else (0.0, 0.0)
+    x0 = ox + np.floor((xmin - ox) / size) * size
+    y1 = oy + np.ceil((ymax - oy) / size) * size
+    ncols = int(np.ceil((xmax - x0) / size))
+    nrows = int(np.ceil((y1 - ymin) / size))
+    if nrows * ncols > 400_000_000:
+        raise InputDataError(f"cell_km={cell_km} gives a {nrows}x{ncols} grid over the study "
+                             "area; choose a larger cell size")
+    grid = SquareGrid(float(x0), float(y1), size, nrows, ncols)
+    shape = (nrows, ncols)
+    centre_in = rasterio.features.rasterize([(outline, 1)], out_shape=shape, transform=grid.transform,
+                                            fill=0, all_touched=False, dtype="uint8").astype(bool)
+    edge = rasterio.features.rasterize([(outline.boundary, 1)], out_shape=shape,
+                                       transform=grid.transform, fill=0, all_touched=True,
+                                       dtype="uint8").astype(bool)
+    # Rasterised lines can miss a cell they graze: widen the band we clip exactly.
+    edge = ndimage.binary_dilation(edge, iterations=1)
+    rows_in, cols_in = np.nonzero(centre_in & ~edge)
+    rows_e, cols_e = np.nonzero(edge)
+    edge_geoms = _clip_cells(grid, rows_e, cols_e, outline)
+    keep = ~shapely.is_empty(edge_geoms) & (shapely.area(edge_geoms) > 1e-9 * size * size)
+    rows = np.concatenate([rows_in, rows_e[keep]])
+    cols = np.concatenate([cols_in, cols_e[keep]])
+    full = _boxes(grid, rows_in, cols_in)
+    geoms = np.concatenate([full, edge_geoms[keep]])
+    clipped = np.concatenate([np.zeros(rows_in.size, bool), np.ones(int(keep.sum()), bool)])
+    order = np.lexsort((cols, rows))
+    return grid, rows[order], cols[order], geoms[order], clipped[order]
+
+
+def _boxes(grid: SquareGrid, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
+    x = grid.x0 + cols * grid.cell_m
+    y = grid.y0 - rows * grid.cell_m
+    return shapely.box(x, y - grid.cell_m, x + grid.cell_m, y)
+
+
+def _clip_cells(grid: SquareGrid, rows: np.ndarray, cols: np.ndarray, outline: shapely.Geometry) -> np.ndarray:
+    """Intersect edge cells with the outline, tile by tile (a complex outline is
+    first cut to each tile, so no cell is intersected with the whole coastline)."""
+    out = np.empty(rows.size, dtype=object)
+    tile = 32
+    keys = (rows // tile) * (grid.ncols // tile + 1) + cols // tile
+    order = np.argsort(keys, kind="stable")
+    bounds = np.flatnonzero(np.diff(keys[order])) + 1
+    for idx in np.split(order, bounds):
+        if idx.size == 0:
+            continue
+        r, c = rows[idx], cols[idx]
+        x0 = grid.x0 + c.min() * grid.cell_m
+        x1 = grid.x0 + (c.max() + 1) * grid.cell_m
+        y1 = grid.y0 - r.min() * grid.cell_m
+        y0 = grid.y0 - (r.max() + 1) * grid.cell_m
+        part = shapely.clip_by_rect(outline, x0, y0, x1, y1)
+        out[idx] = shapely.intersection(_boxes(grid, r, c), part)
+    return repair_polygonal(out)
+
+
+def repair_polygonal(geoms: np.ndarray) -> np.ndarray:
+    """Keep the polygonal part of intersection results (which may hold lines or points)."""
+    from optimizer.layers import polygonal_part
+
+    return polygonal_part(geoms)
+
+
+# ============================================================== aggregation
+
+def _slug(text: Any) -> str:
+    s = re.sub(r"[^0-9a-zA-Z]+", "_", str(text)).strip("_").lower()
+    return s or "x"
+
+
+@dataclass
+class _Builder:
+    """State of one grid build: unit geometries, chunks, outputs."""
+
+    geoms: np.ndarray  # in grid CRS
+    crs: pyproj.CRS
+    outline: shapely.Geometry | None
+    square: SquareGrid | None
+    rows: np.ndarray | None
+    cols: np.ndarray | None
+    area_km2: np.ndarray
+    chunk_units: int
+    tick: Callable[[str], None]
+    columns: dict[str, np.ndarray] = field(default_factory=dict)
+    features: list[dict[str, Any]] = field(default_factory=list)
+    report: dict[str, dict[str, float]] = field(default_factory=dict)
+    protected_geoms: list[shapely.Geometry] = field(default_factory=list)
+    protected_fractions: list[np.ndarray] = field(default_factory=list)
+    _reprojected: dict[str, np.ndarray] = field(default_factory=dict)
+
+    # ---------------------------------------------------------- helpers
+    def geoms_in(self, crs: pyproj.CRS) -> np.ndarray:
+        key = crs.to_wkt()
+        if key not in self._reprojected:
+            geoms = self.geoms
+            if self.square is not None and self.square.cell_m > 25_000:
+                # Straight edges in the grid CRS are curves elsewhere: densify big cells.
+                geoms = shapely.segmentize(geoms, 10_000)
+            self._reprojected[key] = _to_crs(geoms, self.crs, crs)
+        return self._reprojected[key]
+
+    def chunks(self) -> list[np.ndarray]:
+        n = len(self.geoms)
+        return [np.arange(s, min(s + self.chunk_units, n)) for s in range(0, n, self.chunk_units)]
+
+    def add(self, column: str, values: np.ndarray, **feature: Any) -> None:
+        if column in self.columns or column in RESERVED_COLUMNS:
+            raise InputDataError(f"two layers produce the column {column!r}; give the layers "
+                                 "distinct names")
+        self.columns[column] = values
+        if feature:
+            self.features.append({"column": column, **feature})
+
+    # ---------------------------------------------------------- rasters
+    def raster(self, spec: LayerSpec) -> None:
+        info = open_raster(spec)
+        unit = get_unit(spec.unit)
+        geoms = self.geoms_in(info.crs)
+        gb = shapely.bounds(geoms)
+        total_bounds = (gb[:, 0].min(), gb[:, 1].min(), gb[:, 2].max(), gb[:, 3].max())
+        if window_for_bounds(info.transform, info.width, info.height, total_bounds) is None:
+            raise InputDataError(
+                f"layer {spec.name!r} ({spec.path}): does not overlap the study area "
+                f"(raster bounds {tuple(round(v, 3) for v in info.bounds)}, study area "
+                f"{tuple(round(float(v), 3) for v in total_bounds)} in {info.crs.name}); "
+                "check the file's CRS and extent"
+            )
+        n, nb = len(geoms), len(info.bands)
+        categorical = unit.kind == "class"
+        amount = np.zeros((n, nb))
+        valid_km2 = np.zeros((n, nb))
+        covered_km2 = np.zeros(n)
+        class_km2: dict[int, np.ndarray] = {}
+        for idx in self.chunks():
+            self.tick(spec.name)
+            cb = gb[idx]
+            win = window_for_bounds(info.transform, info.width, info.height,
+                                    (cb[:, 0].min(), cb[:, 1].min(), cb[:, 2].max(), cb[:, 3].max()))
+            if win is None:
+                continue
+            w = coverage_matrix(geoms[idx], info.crs, info.transform, win)
+            values, mask = read_window(spec.path, info.bands, _rio_window(win))
+            area = cell_areas_km2(info.crs, info.transform, win.rows(), win.cols()).ravel()
+            covered_cells = np.asarray(w.sum(axis=0)).ravel() > 0
+            covered_km2[idx] = w @ area
+            for b in range(nb):
+                vals = values[b].ravel()
+                ok = valid_mask(info, vals, None if mask is None else mask.ravel())
+                if categorical:
+                    self._classes(w, vals, ok & covered_cells, area, idx, class_km2, n)
+                    valid_km2[idx, b] = w @ (area * ok)
+                    continue
+                check_values(info, vals, ok & covered_cells)
+                v = np.where(ok, vals, 0).astype(np.float64)
+                valid_km2[idx, b] = w @ (area * ok)
+                if unit.kind == "per_cell":
+                    amount[idx, b] = (w @ v) * unit.factor
+                else:  # density, intensive, fraction: value x true area
+                    amount[idx, b] = (w @ (v * area)) * unit.factor
+        self._report(spec, covered_km2, valid_km2)
+        if categorical:
+            self._categorical_columns(spec, info, class_km2)
+            return
+        labels = info.band_labels
+        for b, label in enumerate(labels):
+            col = f"{spec.name}_{label}" if label else spec.name
+            self._raster_column(spec, unit, col, amount[:, b], valid_km2[:, b], info.years[b], label)
+        self.columns[f"{spec.name}_valid_km2"] = valid_km2.min(axis=1)
+
+    def _raster_column(self, spec: LayerSpec, unit: Any, col: str, amount: np.ndarray,
+                       valid: np.ndarray, year: int | None, label: str) -> None:
+        if spec.role == "protected" or spec.role == "mask":
+            frac = np.divide(amount, self.area_km2, out=np.zeros_like(amount), where=self.area_km2 > 0)
+            frac = np.clip(frac, 0, 1)
+            self.add(f"{col}_fraction", frac)
+            if spec.role == "protected":
+                self.protected_fractions.append(frac)
+            return
+        density_col = f"{col}_density" if unit.kind != "per_cell" else ""
+        self.add(col, amount, layer=spec.name, role=spec.role, year=year, label=label,
+                 unit=unit.total_unit, source_unit=unit.name, density_column=density_col)
+        if density_col:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                dens = np.where(valid > 0, amount / (valid * unit.factor), np.nan)
+            self.columns[density_col] = dens
+
+    def _classes(self, w: sp.csr_matrix, vals: np.ndarray, ok: np.ndarray, area: np.ndarray,
+                 idx: np.ndarray, out: dict[int, np.ndarray], n: int) -> None:
+        present = np.unique(vals[ok])
+        for c in present:
+            hit = ok & (vals == c)
+            out.setdefault(int(c), np.zeros(n))[idx] += w @ (area * hit)
+
+    def _categorical_columns(self, spec: LayerSpec, info: RasterInfo, class_km2: dict[int, np.ndarray]) -> None:
+        names = dict(info.classes)
+        codes = sorted(set(class_km2) | set(names))
+        stack = np.column_stack([class_km2.get(c, np.zeros(len(self.geoms))) for c in codes])
+        if spec.role == "region":
+            self._majority(spec, stack, np.array([names.get(c, c) for c in codes], dtype=object))
+            return
+        for j, code in enumerate(codes):
+            label = _slug(names.get(code, f"class_{code}"))
+            col = f"{spec.name}_{label}_km2"
+            if spec.role == "land_cover":
+                self.add(col, stack[:, j], layer=spec.name, role=spec.role, year=None, label=label,
+                         unit="km2", source_unit="class", density_column="")
+            else:  # mask or protected raster given as classes: nonzero classes count
+                self.columns[col] = stack[:, j]
+        if spec.role == "land_cover" and len(codes):
+            major = np.array([_slug(names.get(c, f"class_{c}")) for c in codes], dtype=object)
+            self.columns[f"{spec.name}_major"] = np.where(stack.sum(axis=1) > 0,
+                                                          major[stack.argmax(axis=1)], None)
+
+    def _report(self, spec: LayerSpec, covered: np.ndarray, valid: np.ndarray) -> None:
+        total = float(self.area_km2.sum())
+        missing = max(total - float(covered.sum()), 0.0)
+        nodata = max(float(covered.sum() - valid.min(axis=1).sum()), 0.0)
+        if float(valid.max(axis=1).sum()) <= 0:
+            raise InputDataError(
+                f"layer {spec.name!r} ({spec.path}): all cells over the study area are nodata; "
+                "check the nodata value and that the file holds data for this area"
+            )
+        share = (missing + nodata) / total if total else 0.0
+        self.report[spec.name] = {"nodata_km2": nodata, "outside_extent_km2": missing,
+                                  "nodata_share": share}
+        if share > _NODATA_WARN_SHARE:
+            warnings.warn(
+                f"layer {spec.name!r}: {share:.2%} of the study area has no data "
+                f"({nodata:,.0f} km2 nodata, {missing:,.0f} km2 outside the raster); "
+                "excluded from totals",
+                NodataWarning, stacklevel=4,
+            )
+
+    # ---------------------------------------------------------- vectors
+    def vector(self, spec: LayerSpec) -> None:
+        attr = spec.attribute or {"protected": "category", "biodiversity": "species"}.get(spec.role)
+        gdf = read_vector(spec.path, name=f"layer {spec.name!r}", layer=spec.layer)
+        if attr is not None and attr not in gdf.columns:
+            if spec.attribute is not None or spec.role == "biodiversity":
+                raise InputDataError(
+                    f"layer {spec.name!r} ({spec.path}): no column {attr!r}; available: "
+                    f"{[c for c in gdf.columns if c != 'geometry']}; set LayerSpec(attribute=...)")
+            attr = None
+        if spec.role == "region" and attr is None:
+            attr = next((c for c in gdf.columns if c != "geometry"), None)
+        geoms = _to_crs(gdf.geometry.values, pyproj.CRS.from_user_input(gdf.crs), self.crs)
+        keys = gdf[attr].to_numpy() if attr else np.zeros(len(gdf), dtype=object)
+        groups = pd.unique(keys)
+        self.tick(spec.name)
+        dissolved = np.array([shapely.union_all(geoms[keys == k]) for k in groups], dtype=object)
+        if self.outline is not None:
+            dissolved = repair_polygonal(shapely.intersection(dissolved, self.outline))
+        km2 = self.vector_km2(dissolved)  # units x groups
+        if spec.role == "region":
+            self._majority(spec, km2.toarray(), np.asarray(groups, dtype=object))
+            return
+        if spec.role in ("protected", "mask"):
+            union = shapely.union_all(dissolved)
+            union_km2 = np.asarray(self.vector_km2(np.array([union], dtype=object)).todense()).ravel()
+            frac = np.clip(union_km2 / np.where(self.area_km2 > 0, self.area_km2, 1), 0, 1)
+            if f"{spec.name}_fraction" != "pa_fraction":  # "pa" is the canonical union itself
+                self.add(f"{spec.name}_fraction", frac)
+            if attr is not None and spec.role == "protected":
+                dense = km2.toarray()
+                for j, k in enumerate(groups):
+                    self.add(f"{spec.name}_{_slug(k)}_fraction",
+                             np.clip(dense[:, j] / np.where(self.area_km2 > 0, self.area_km2, 1), 0, 1))
+            if spec.role == "protected":
+                self.protected_geoms.append(union)
+            return
+        if spec.role in ("biodiversity", "land_cover"):
+            dense = km2.toarray()
+            for j, k in enumerate(groups):
+                label = _slug(k)
+                self.add(f"{spec.name}_{label}", dense[:, j], layer=spec.name, role=spec.role,
+                         year=None, label=str(k), unit="km2", source_unit="fraction",
+                         density_column="")
+            return
+        raise InputDataError(f"layer {spec.name!r} ({spec.path}): a vector cannot be a "
+                             f"{spec.role} layer; give a raster")
+
+    def vector_km2(self, polys: np.ndarray) -> sp.csr_matrix:
+        """Area (km2) of each unit covered by each polygon (units x polygons)."""
+        n = len(self.geoms)
+        if self.square is not None:
+            g = self.square
+            lookup = np.full(g.nrows * g.ncols, -1, dtype=np.int64)
+            assert self.rows is not None and self.cols is not None
+            lookup[self.rows * g.ncols + self.cols] = np.arange(n)
+            win = Window(0, 0, g.nrows, g.ncols)
+            cov = coverage_matrix(polys, self.crs, g.transform, win).tocoo()
+            unit = lookup[cov.col]
+            ok = unit >= 0
+            return sp.csr_matrix((cov.data[ok] * g.cell_km2, (unit[ok], cov.row[ok])),
+                                 shape=(n, len(polys)))
+        parts = shapely.get_parts(polys, return_index=True)
+        pieces, owner = parts
+        tree = shapely.STRtree(self.geoms)
+        piece_i, unit_i = tree.query(pieces, predicate="intersects")
+        area = shapely.area(shapely.intersection(self.geoms[unit_i], pieces[piece_i])) / 1e6
+        return sp.csr_matrix((area, (unit_i, owner[piece_i])), shape=(n, len(polys)))
+
+    def _majority(self, spec: LayerSpec, km2: np.ndarray, names: np.ndarray) -> None:
+        has = km2.sum(axis=1) > 0
+        region = np.where(has, names[km2.argmax(axis=1)], None)
+        self.add(spec.name, region.astype(object))
+        self.columns.setdefault("region", region.astype(object))
+
+
+def _rio_window(win: Window) -> rasterio.windows.Window:
+    return rasterio.windows.Window(win.col_off, win.row_off, win.width, win.height)
+
+
+# ============================================================== boundary
+
+def boundary_table(
+    geoms: np.ndarray, *, square: SquareGrid | None = None, rows: np.ndarray | None = None,
+    cols: np.ndarray | None = None, clipped: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Shared edge lengths between neighbouring units and each unit's exposed perimeter.
+
+    Parameters
+    ----------
+    geoms : numpy.ndarray
+        Unit polygons in a metric CRS.
+    square, rows, cols, clipped : optional
+        For square grids: neighbours come from cell indices, and only pairs with a
+        clipped cell need geometry.
+
+    Returns
+    -------
+    i, j : numpy.ndarray
+        Positional indices (i < j) of units sharing an edge.
+    length_km : numpy.ndarray
+        Shared edge length of each pair.
+    exposed_km : numpy.ndarray
+        Perimeter of each unit not shared with another unit.
+    """
+    n = len(geoms)
+    perimeter = shapely.length(geoms) / 1000
+    if square is not None:
+        assert rows is not None and cols is not None and clipped is not None
+        lookup = np.full((square.nrows + 1) * (square.ncols + 1), -1, dtype=np.int64)
+        key = rows * (square.ncols + 1) + cols
+        lookup[key] = np.arange(n)
+        right = lookup[key + 1]
+        down = lookup[key + square.ncols + 1]
+        i = np.concatenate([np.arange(n)[right >= 0], np.arange(n)[down >= 0]])
+        j = np.concatenate([right[right >= 0], down[down >= 0]])
+        length = np.full(i.size, square.cell_m / 1000)
+        exact = clipped[i] | clipped[j]
+        if exact.any():
+            length[exact] = _shared_length(geoms[i[exact]], geoms[j[exact]])
+    else:
+        tree = shapely.STRtree(geoms)
+        i, j = tree.query(geoms, predicate="intersects")
+        keep = i < j
+        i, j = i[keep], j[keep]
+        length = _shared_length(geoms[i], geoms[j])
+    keep = length > 1e-9
+    i, j, length = i[keep], j[keep], length[keep]
+    order = np.lexsort((j, i))
+    i, j, length = i[order], j[order], length[order]
+    shared = np.bincount(i, length, minlength=n) + np.bincount(j, length, minlength=n)
+    exposed = np.clip(perimeter - shared, 0, None)
+    exposed[np.abs(exposed) < 1e-9] = 0.0
+    return i, j, length, exposed
+
+
+def _shared_length(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return shapely.length(shapely.intersection(shapely.boundary(a), shapely.boundary(b))) / 1000
+
+
+# ============================================================== build
+
+def build_grid(
+    layers: Sequence[LayerSpec],
+    *,
+    study_area: Any = None,
+    cell_km: float | None = 10.0,
+    units: Any = None,
+    id_column: str | None = None,
+    crs: str | int | pyproj.CRS | None = "auto",
+    origin: tuple[float, float] | None = None,
+    chunk_units: int = 50_000,
+    progress: ProgressArg = False,
+) -> PlanningUnits:
+    """Build planning units and aggregate every layer onto them.
+
+    Parameters
+    ----------
+    layers : sequence of LayerSpec
+        The layers to aggregate (any CRS, any grid).
+    study_area : path, GeoDataFrame or (geometry, crs), optional
+        Outline of the study area. Square cells are clipped to it; user polygons
+        are clipped to it when given. Required for square cells.
+    cell_km : float, optional
+        Side of square cells in km. Ignored when ``units`` is given.
+    units : path or GeoDataFrame, optional
+        User polygons to use as planning units instead of square cells.
+    id_column : str, optional
+        Column of ``units`` holding unit ids (default: 0..n-1).
+    crs : "auto", EPSG code or CRS
+        Equal-area CRS of the units; "auto" fits an Albers equal-area conic to the
+        study area.
+    origin : (x, y), optional
+        A point the square grid's lines pass through (in ``crs``); e.g. a raster
+        corner, to make cells coincide with its pixels. Default (0, 0).
+    chunk_units : int
+        Units processed per raster window; bounds memory.
+    progress : bool or callable
+        True for a progress bar on stderr, or ``f(fraction, message)``.
+
+    Returns
+    -------
+    PlanningUnits
+
+    Raises
+    ------
+    InputDataError, CRSError, UnitError
+        With a one-line message naming the input at fault and the fix.
+    """
+    import geopandas as gpd
+
+    started = time.perf_counter()
+    layers = list(layers)
+    names = [s.name for s in layers]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InputDataError(f"layer names must be unique; repeated: {dup}")
+    if units is None and study_area is None:
+        raise InputDataError("build_grid needs a study_area outline for square cells, or units=")
+
+    outline_src = read_study_area(study_area) if study_area is not None else None
+    square = rows = cols = clipped = None
+    if units is not None:
+        ugdf = units if isinstance(units, gpd.GeoDataFrame) else read_vector(units, name="units")
+        if ugdf.crs is None:
+            raise CRSError("units: GeoDataFrame has no CRS; set one with .set_crs()")
+        ucrs = pyproj.CRS.from_user_input(ugdf.crs)
+        ugeoms = repair_geometries(np.asarray(ugdf.geometry.values), name="units")
+        ll = _lonlat_bounds(shapely.union_all(shapely.envelope(ugeoms)), ucrs)
+        grid_crs = ucrs if (crs in (None, "auto") and is_equal_area(ucrs)) else _resolve_crs(crs, ll)
+        geoms = _to_crs(ugeoms, ucrs, grid_crs)
+        outline = None
+        if outline_src is not None:
+            outline = _to_crs(np.array([outline_src[0]]), outline_src[1], grid_crs)[0]
+            geoms = repair_polygonal(shapely.intersection(geoms, outline))
+        if id_column is not None:
+            if id_column not in ugdf.columns:
+                raise InputDataError(f"units: no id column {id_column!r}; available: "
+                                     f"{[c for c in ugdf.columns if c != 'geometry']}")
+            ids = ugdf[id_column].to_numpy()
+            if pd.Series(ids).duplicated().any():
+                raise InputDataError(f"units: id column {id_column!r} has duplicate ids")
+        else:
+            ids = np.arange(len(geoms))
+        keep = ~shapely.is_empty(geoms)
+        geoms, ids = geoms[keep], ids[keep]
+        kind, cell = "polygons", None
+    else:
+        assert outline_src is not None
+        if cell_km is None:
+            raise InputDataError("cell_km is required for square cells (or pass units=)")
+        grid_crs = _resolve_crs(crs, _lonlat_bounds(*outline_src))
+        outline = _to_crs(np.array([outline_src[0]]), outline_src[1], grid_crs)[0]
+        square, rows, cols, geoms, clipped = square_cells(outline, float(cell_km), origin)
+        ids = np.arange(len(geoms))
+        kind, cell = "square", float(cell_km)
+    if len(geoms) == 0:
+        raise InputDataError("no planning units: the units do not overlap the study area")
+
+    area_km2 = shapely.area(geoms) / 1e6
+    n_chunks = int(np.ceil(len(geoms) / chunk_units))
+    steps = sum(1 if s.is_vector else n_chunks for s in layers) + 1
+    tick, close = _progress(progress, steps)
+    b = _Builder(geoms, grid_crs, outline, square, rows, cols, area_km2, chunk_units, tick)
+    try:
+        for spec in layers:
+            if spec.is_vector:
+                b.vector(spec)
+            else:
+                b.raster(spec)
+        tick("boundary")
+        bi, bj, blen, exposed = boundary_table(geoms, square=square, rows=rows, cols=cols,
+                                               clipped=clipped)
+    finally:
+        close()
+
+    pa = np.zeros(len(geoms))
+    if b.protected_geoms:
+        union = shapely.union_all(np.array(b.protected_geoms, dtype=object))
+        pa = np.asarray(b.vector_km2(np.array([union], dtype=object)).todense()).ravel()
+        pa = np.clip(pa / np.where(area_km2 > 0, area_km2, 1), 0, 1)
+    for frac in b.protected_fractions:
+        pa = np.maximum(pa, frac)
+    base: dict[str, Any] = {"pu_id": ids}
+    if square is not None:
+        base.update(row=rows, col=cols)
+    base.update(area_km2=area_km2, perimeter_km=shapely.length(geoms) / 1000, exposed_km=exposed,
+                pa_fraction=pa, region=b.columns.pop("region", np.full(len(geoms), None, object)))
+    data = {**base, **b.columns}
+    gdf = gpd.GeoDataFrame(pd.DataFrame(data), geometry=geoms, crs=grid_crs)
+    boundary = pd.DataFrame({"id1": ids[bi], "id2": ids[bj], "length_km": blen})
+    features = _features_frame(b.features, gdf)
+    meta = {
+        "format_version": FORMAT_VERSION,
+        "kind": kind,
+        "cell_km": cell,
+        "crs_wkt": grid_crs.to_wkt(),
+        "square_grid": None if square is None else square.__dict__,
+        "layers": [s.to_dict() for s in layers],
+        "nodata": b.report,
+        "n_units": len(gdf),
+        "area_km2": float(area_km2.sum()),
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "build_seconds": round(time.perf_counter() - started, 3),
+        "carbonpark_version": _version(),
+    }
+    return PlanningUnits(gdf, boundary, features, meta, outline)
+
+
+def _features_frame(rows: list[dict[str, Any]], gdf: gpd.GeoDataFrame) -> pd.DataFrame:
+    cols = ["layer", "role", "year", "label", "unit", "source_unit", "density_column", "total"]
+    if not rows:
+        return pd.DataFrame(columns=cols, index=pd.Index([], name="column"))
+    df = pd.DataFrame(rows).set_index("column")
+    df["year"] = df["year"].astype("Int64")
+    df["total"] = [float(gdf[c].sum()) for c in df.index]
+    return df[cols]
+
+
+def _version() -> str:
+    from optimizer import __version__
+
+    return __version__
+
+
+def _progress(progress: ProgressArg, steps: int) -> tuple[Callable[[str], None], Callable[[], None]]:
+    if callable(progress):
+        state = {"i": 0}
+
+        def tick_cb(msg: str) -> None:
+            state["i"] += 1
+            progress(min(state["i"] / steps, 1.0), msg)  # type: ignore[operator]
+
+        return tick_cb, lambda: None
+    if progress:
+        from tqdm.auto import tqdm
+
+        bar = tqdm(total=steps, desc="grid", unit="step")
+
+        def tick_bar(msg: str) -> None:
+            bar.set_postfix_str(msg)
+            bar.update(1)
+
+        return tick_bar, bar.close
+    return (lambda msg: None), (lambda: None)
+
+
+# ============================================================== storage
+
+_META_KEY = b"carbonpark"
+
+
+def write_grid(pu: PlanningUnits, path: str | Path) -> Path:
+    """Write planning units to a directory: ``units.parquet`` (GeoParquet),
+    ``boundary.parquet``, ``features.parquet`` and ``study_area.parquet``.
+
+    The directory is written beside the target and renamed into place, so a reader
+    never sees a half-written grid and a failed write leaves the old grid intact.
+    """
+    import geopandas as gpd
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    tmp.mkdir(parents=True)
+    try:
+        table = _geoarrow_table(pu.units)
+        meta = dict(table.schema.metadata or {})
+        meta[_META_KEY] = json.dumps(pu.meta).encode()
+        pq.write_table(table.replace_schema_metadata(meta), tmp / "units.parquet")
+        pu.boundary.to_parquet(tmp / "boundary.parquet", index=False)
+        feats = pu.features.reset_index()
+        feats.to_parquet(tmp / "features.parquet", index=False)
+        if pu.study_area is not None:
+            gpd.GeoDataFrame(geometry=[pu.study_area], crs=pu.units.crs).to_parquet(
+                tmp / "study_area.parquet")
+        old = None
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, old)
+        os.replace(tmp, path)
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return path
+
+
+def _geoarrow_table(gdf: gpd.GeoDataFrame):  # type: ignore[no-untyped-def]
+    """The GeoParquet-ready Arrow table of ``gdf`` (with its ``geo`` metadata)."""
+    import pyarrow.parquet as pq
+
+    try:
+        from geopandas.io.arrow import _geopandas_to_arrow
+    except ImportError:  # pragma: no cover - a future geopandas without the helper
+        import io
+
+        buf = io.BytesIO()
+        gdf.to_parquet(buf, index=False)
+        buf.seek(0)
+        return pq.read_table(buf)
+    return _geopandas_to_arrow(gdf, index=False)
+
+
+def read_grid(path: str | Path) -> PlanningUnits:
+    """Read planning units written by `write_grid`."""
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    units_file = path / "units.parquet"
+    if not units_file.exists():
+        raise InputDataError(f"{path}: not a carbonpark grid (no units.parquet); build one with "
+                             "`carbonpark grid`")
+    try:
+        raw = pq.read_schema(units_file).metadata or {}
+        meta = json.loads(raw[_META_KEY])
+        units = gpd.read_parquet(units_file)
+        boundary = pd.read_parquet(path / "boundary.parquet")
+        features = pd.read_parquet(path / "features.parquet").set_index("column")
+    except (OSError, KeyError, ValueError) as exc:
+        raise InputDataError(f"{path}: grid files are unreadable or incomplete ({exc}); "
+                             "rebuild the grid") from None
+    features["year"] = features["year"].astype("Int64")
+    study = None
+    if (path / "study_area.parquet").exists():
+        study = gpd.read_parquet(path / "study_area.parquet").geometry.iloc[0]
+    return PlanningUnits(units, boundary, features, meta, study)
