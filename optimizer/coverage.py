@@ -128,7 +128,7 @@ def window_for_bounds(
     """Raster cells touching ``bounds`` (plus one cell of margin), or None if disjoint."""
     inv = ~transform
     xmin, ymin, xmax, ymax = bounds
-    cs, rs = zip(*(inv * (x, y) for x in (xmin, xmax) for y in (ymin, ymax)), strict=True)
+    cs, rs = zip(*(inv @ (x, y) for x in (xmin, xmax) for y in (ymin, ymax)), strict=True)
     c0 = max(int(np.floor(min(cs))) - 1, 0)
     c1 = min(int(np.ceil(max(cs))) + 1, width)
     r0 = max(int(np.floor(min(rs))) - 1, 0)

@@ -303,7 +303,9 @@ def _boxes(grid: SquareGrid, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
     return shapely.box(x, y - grid.cell_m, x + grid.cell_m, y)
 
 
-def _clip_cells(grid: SquareGrid, rows: np.ndarray, cols: np.ndarray, outline: shapely.Geometry) -> np.ndarray:
+def _clip_cells(
+    grid: SquareGrid, rows: np.ndarray, cols: np.ndarray, outline: shapely.Geometry
+) -> np.ndarray:
     """Intersect edge cells with the outline, tile by tile (a complex outline is
     first cut to each tile, so no cell is intersected with the whole coastline)."""
     out = np.empty(rows.size, dtype=object)
@@ -461,7 +463,9 @@ class _Builder:
             hit = ok & (vals == c)
             out.setdefault(int(c), np.zeros(n))[idx] += w @ (area * hit)
 
-    def _categorical_columns(self, spec: LayerSpec, info: RasterInfo, class_km2: dict[int, np.ndarray]) -> None:
+    def _categorical_columns(
+        self, spec: LayerSpec, info: RasterInfo, class_km2: dict[int, np.ndarray]
+    ) -> None:
         names = dict(info.classes)
         codes = sorted(set(class_km2) | set(names))
         stack = np.column_stack([class_km2.get(c, np.zeros(len(self.geoms))) for c in codes])
@@ -841,7 +845,6 @@ def write_grid(pu: PlanningUnits, path: str | Path) -> Path:
     never sees a half-written grid and a failed write leaves the old grid intact.
     """
     import geopandas as gpd
-    import pyarrow as pa
     import pyarrow.parquet as pq
 
     path = Path(path)

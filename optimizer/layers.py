@@ -294,8 +294,8 @@ def cell_areas_km2(crs: pyproj.CRS, transform: Affine, rows: np.ndarray, cols: n
     """True (ellipsoidal) area in km2 of the raster cells at ``rows`` x ``cols``.
 
     Geographic grids use the exact area of an ellipsoidal quadrangle, which varies
-    with latitude. Projected grids use the nominal cell area times the projection's
-    areal scale factor at the cell centre (1 for equal-area projections).
+    with latitude. Projected grids use the nominal cell area divided by the
+    projection's areal scale factor at the cell centre (1 for equal-area projections).
 
     Returns
     -------
@@ -325,7 +325,8 @@ def cell_areas_km2(crs: pyproj.CRS, transform: Affine, rows: np.ndarray, cols: n
     to_geo = pyproj.Transformer.from_crs(crs, crs.geodetic_crs, always_xy=True)
     lon, lat = to_geo.transform(xx, yy)
     factors = pyproj.Proj(crs).get_factors(lon, lat)
-    return nominal_km2 * np.asarray(factors.areal_scale)
+    # areal_scale is projected area / true area
+    return nominal_km2 / np.asarray(factors.areal_scale)
 
 
 def is_equal_area(crs: pyproj.CRS) -> bool:
@@ -354,9 +355,9 @@ def read_window(
     with rasterio.open(path) as ds:
         values = ds.read(list(bands), window=window, boundless=False)
         mask = None
-        if not all(rasterio.enums.MaskFlags.all_valid in f for f in ds.mask_flag_enums):
-            if any(rasterio.enums.MaskFlags.per_dataset in f for f in ds.mask_flag_enums):
-                mask = ds.dataset_mask(window=window) > 0
+        # Nodata values are handled by valid_mask; only an explicit mask band adds to them.
+        if any(rasterio.enums.MaskFlags.per_dataset in f for f in ds.mask_flag_enums):
+            mask = ds.dataset_mask(window=window) > 0
     return values, mask
 
 

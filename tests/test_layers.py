@@ -1,0 +1,230 @@
+"""Bad input gets a one-line error naming the input and the fix; units convert correctly."""
+
+from __future__ import annotations
+
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from affine import Affine
+from conftest import ALBERS, DEMO_MANIFEST, shared, write_raster
+
+from optimizer import LayerSpec, build_grid
+from optimizer.cli import main
+from optimizer.errors import (
+    CRSError,
+    GeometryRepairWarning,
+    InputDataError,
+    OptimizerError,
+    UnitError,
+)
+from optimizer.layers import load_manifest
+from optimizer.units import CO2_PER_C, format_total, get_unit
+
+BOX4 = shapely.box(0, 0, 4000, 4000)
+T = Affine(1000, 0, 0, 0, -1000, 4000)
+
+
+def _grid(spec: LayerSpec):
+    return build_grid([spec], study_area=(BOX4, ALBERS), cell_km=2, crs=ALBERS)
+
+
+# ---------------------------------------------------------------- units
+
+@pytest.mark.parametrize(("name", "value", "area_km2", "total", "unit"), [
+    ("MgC/ha", 10, 1, 1000, "MgC"),           # 10 MgC/ha over 100 ha
+    ("tC/ha", 10, 1, 1000, "MgC"),
+    ("kgC/m2", 1.4, 1, 1400, "MgC"),          # 1.4 kg/m2 = 1,400 Mg/km2
+    ("gC/m2/yr", 350, 2, 700, "MgC/yr"),      # 350 g/m2/yr = 350 Mg/km2/yr
+    ("kgC/m2/yr", 0.35, 2, 700, "MgC/yr"),
+])
+def test_density_units_integrate_to_stated_totals(name, value, area_km2, total, unit):
+    u = get_unit(name)
+    assert u.kind == "density" and u.total_unit == unit
+    assert value * area_km2 * u.factor == pytest.approx(total)
+    assert u.density_from_total(total, area_km2) == pytest.approx(value)
+
+
+def test_carbon_per_cell_emissions_convert_to_co2():
+    u = get_unit("TgC/cell/yr")
+    assert u.total_unit == "tCO2/yr"
+    assert u.factor == pytest.approx(1e6 * 44.0095 / 12.0107)
+    assert pytest.approx(3.664, rel=1e-3) == CO2_PER_C
+
+
+def test_unknown_unit_lists_the_accepted_ones():
+    with pytest.raises(UnitError, match=r"layer 'x': unknown unit 'Mg/acre'; use one of: MgC/ha"):
+        get_unit("Mg/acre", layer="x")
+    assert get_unit(" mgc/HA ").name == "MgC/ha"
+
+
+def test_unit_that_does_not_fit_the_role():
+    with pytest.raises(UnitError, match=r"unit 'class' \(class\) does not fit role 'carbon_stock'"):
+        LayerSpec("c", "c.tif", "carbon_stock", "class")
+
+
+def test_format_total_picks_readable_prefixes():
+    assert format_total(2.53e9, "MgC") == "2.53 PgC"
+    assert format_total(7.2e8, "MgC/yr") == "720 TgC/yr"
+    assert format_total(2.7e9, "tCO2/yr") == "2.7 GtCO2/yr"
+    assert format_total(12.5, "km2") == "12.5 km2"
+
+
+# ---------------------------------------------------------------- layer specs
+
+def test_unknown_role():
+    with pytest.raises(InputDataError, match="unknown role 'carbon'; use one of: carbon_stock"):
+        LayerSpec("c", "c.tif", "carbon", "MgC/ha")
+
+
+def test_bad_layer_name():
+    with pytest.raises(InputDataError, match="layer name 'bio mass' is not usable"):
+        LayerSpec("bio mass", "c.tif", "carbon_stock", "MgC/ha")
+
+
+def test_duplicate_layer_names(tmp_path):
+    path = write_raster(tmp_path / "c.tif", np.ones((4, 4), "float32"), transform=T)
+    spec = LayerSpec("c", path, "carbon_stock", "MgC/ha")
+    with pytest.raises(InputDataError, match=r"layer names must be unique; repeated: \['c'\]"):
+        build_grid([spec, spec], study_area=(BOX4, ALBERS), cell_km=2, crs=ALBERS)
+
+
+# ---------------------------------------------------------------- bad rasters
+
+def test_missing_file(tmp_path):
+    with pytest.raises(InputDataError, match=r"nope\.tif: file not found; check the path"):
+        _grid(LayerSpec("c", tmp_path / "nope.tif", "carbon_stock", "MgC/ha"))
+
+
+def test_unreadable_file(tmp_path):
+    bad = tmp_path / "corrupt.tif"
+    bad.write_bytes(b"II*\x00 this is not a tiff at all")
+    with pytest.raises(InputDataError, match=r"corrupt\.tif: cannot be read .*valid, complete raster"):
+        _grid(LayerSpec("c", bad, "carbon_stock", "MgC/ha"))
+
+
+def test_raster_without_crs(tmp_path):
+    path = write_raster(tmp_path / "c.tif", np.ones((4, 4), "float32"), transform=T, crs=None)
+    with pytest.raises(CRSError, match=r"layer 'c' .*raster has no CRS; assign one"):
+        _grid(LayerSpec("c", path, "carbon_stock", "MgC/ha"))
+
+
+def test_layer_outside_the_study_area(tmp_path):
+    far = Affine(1000, 0, 9_000_000, 0, -1000, 9_000_000)
+    path = write_raster(tmp_path / "c.tif", np.ones((4, 4), "float32"), transform=far)
+    with pytest.raises(InputDataError, match=r"layer 'c' .*does not overlap the study area.*check the file's CRS"):
+        _grid(LayerSpec("c", path, "carbon_stock", "MgC/ha"))
+
+
+def test_all_nodata_layer(tmp_path):
+    path = write_raster(tmp_path / "c.tif", np.full((4, 4), -9999, "float32"), transform=T,
+                        nodata=-9999)
+    with pytest.raises(InputDataError, match=r"layer 'c' .*all cells over the study area are nodata"):
+        _grid(LayerSpec("c", path, "carbon_stock", "MgC/ha"))
+
+
+def test_negative_carbon_stock(tmp_path):
+    data = np.ones((4, 4), "float32")
+    data[2, 1] = -5
+    path = write_raster(tmp_path / "c.tif", data, transform=T)
+    with pytest.raises(InputDataError, match=r"layer 'c' .*negative values \(min -5 MgC/ha\) in a carbon_stock layer"):
+        _grid(LayerSpec("c", path, "carbon_stock", "MgC/ha"))
+
+
+def test_fill_value_without_nodata_is_caught_and_override_fixes_it(tmp_path):
+    data = np.ones((4, 4), "float32")
+    data[0, 0] = -9999
+    path = write_raster(tmp_path / "c.tif", data, transform=T)
+    with pytest.raises(InputDataError, match=r"no nodata value is set but the raster holds -9999.*LayerSpec\(nodata=-9999\)"):
+        _grid(LayerSpec("c", path, "carbon_stock", "MgC/ha"))
+    with pytest.warns(Warning, match="no data"):
+        pu = _grid(LayerSpec("c", path, "carbon_stock", "MgC/ha", nodata=-9999))
+    assert pu.units["c"].sum() == pytest.approx(15 * 100)
+
+
+def test_bands_out_of_range(tmp_path):
+    path = write_raster(tmp_path / "c.tif", np.ones((4, 4), "float32"), transform=T)
+    with pytest.raises(InputDataError, match=r"bands \[3\] out of range; the file has 1 band"):
+        _grid(LayerSpec("c", path, "carbon_stock", "MgC/ha", bands=(3,)))
+
+
+def test_years_must_match_bands():
+    with pytest.raises(InputDataError, match="2 bands but 1 years"):
+        LayerSpec("n", "n.tif", "carbon_uptake", "gC/m2/yr", bands=(1, 2), years=(2000,))
+
+
+def test_grid_crs_must_be_equal_area(tmp_path):
+    path = write_raster(tmp_path / "c.tif", np.ones((4, 4), "float32"), transform=T)
+    with pytest.raises(CRSError, match="does not preserve area; planning units need an equal-area CRS"):
+        build_grid([LayerSpec("c", path, "carbon_stock", "MgC/ha")],
+                   study_area=(BOX4, ALBERS), cell_km=2, crs=3857)
+
+
+def test_square_cells_need_a_study_area():
+    with pytest.raises(InputDataError, match="needs a study_area outline"):
+        build_grid([])
+
+
+def test_errors_are_also_value_errors():
+    assert issubclass(InputDataError, ValueError) and issubclass(InputDataError, OptimizerError)
+
+
+# ---------------------------------------------------------------- bad vectors
+
+def test_vector_without_crs(tmp_path):
+    gdf = gpd.GeoDataFrame({"category": ["a"]}, geometry=[shapely.box(0, 0, 10, 10)])
+    gdf.to_file(tmp_path / "pa.shp")
+    with pytest.raises(CRSError, match=r"pa\.shp.*vector file has no CRS; write a \.prj"):
+        _grid(LayerSpec("pa", tmp_path / "pa.shp", "protected", "fraction"))
+
+
+def test_species_layer_needs_its_name_column(tmp_path):
+    gdf = gpd.GeoDataFrame({"taxon": ["a"]}, geometry=[shapely.box(0, 0, 1000, 1000)], crs=ALBERS)
+    gdf.to_file(tmp_path / "sp.gpkg")
+    with pytest.raises(InputDataError, match=r"no column 'species'; available: \['taxon'\]; set LayerSpec\(attribute=...\)"):
+        _grid(LayerSpec("sp", tmp_path / "sp.gpkg", "biodiversity", "fraction"))
+
+
+def test_invalid_real_geometries_are_repaired_with_a_warning():
+    atlas = shared("china-provinces") / "provinces_cn_atlas.geojson"
+    with pytest.warns(GeometryRepairWarning, match=r"repaired 5 invalid geometries"):
+        from optimizer.layers import read_vector
+
+        gdf = read_vector(atlas, name="provinces")
+    assert gdf.geometry.is_valid.all()
+    # The repaired provinces work as a study area and as regions.
+    with pytest.warns(GeometryRepairWarning):
+        pu = build_grid([LayerSpec("prov", atlas, "region", "class")], study_area=atlas,
+                        cell_km=100)
+    assert pu.units["region"].notna().mean() > 0.99
+    assert pu.units["area_km2"].sum() == pytest.approx(9.4e6, rel=0.05)
+
+
+# ---------------------------------------------------------------- manifests and CLI
+
+def test_demo_manifest_loads():
+    manifest, specs = load_manifest(DEMO_MANIFEST)
+    assert manifest.grid.cell_km == 10
+    assert [s.role for s in specs][:4] == ["carbon_stock", "carbon_stock", "carbon_uptake",
+                                           "emissions"]
+    assert all(s.path.exists() for s in specs)
+
+
+def test_manifest_unknown_key(tmp_path):
+    bad = tmp_path / "m.toml"
+    bad.write_text('[grid]\ncell_size = 5\n[[layers]]\nname="c"\npath="c.tif"\nrole="carbon_stock"\nunit="MgC/ha"\n')
+    with pytest.raises(InputDataError, match=r"m\.toml: grid\.cell_size: Extra inputs are not permitted"):
+        load_manifest(bad)
+
+
+def test_cli_grid_builds_and_bad_input_is_one_line(tmp_path, capsys):
+    assert main(["grid", str(DEMO_MANIFEST), "--out", str(tmp_path / "g"), "--cell-km", "50"]) == 0
+    out = capsys.readouterr().out
+    assert "planning units:" in out and "biomass" in out and "wrote" in out
+    assert (tmp_path / "g" / "units.parquet").exists()
+    bad = tmp_path / "bad.toml"
+    bad.write_text('[[layers]]\nname="c"\npath="nope.tif"\nrole="carbon_stock"\nunit="MgC/acre"\n')
+    assert main(["grid", str(bad), "--out", str(tmp_path / "x")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("carbonpark: error: layer 'c': unknown unit")
+    assert not (tmp_path / "x").exists()
