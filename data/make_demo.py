@@ -35,6 +35,7 @@ from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
+import pyogrio
 import rasterio
 import shapely
 from pyproj import CRS, Geod, Transformer
@@ -54,8 +55,7 @@ SEED = 20_240_611
 WGS84 = CRS.from_epsg(4326)
 EASE2 = CRS.from_epsg(6933)
 ALBERS = CRS.from_proj4(
-    "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 "
-    "+ellps=WGS84 +units=m +no_defs"
+    "+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +x_0=0 +y_0=0 +ellps=WGS84 +units=m +no_defs"
 )
 GEOD = Geod(ellps="WGS84")
 WGS84_A = 6_378_137.0
@@ -108,7 +108,7 @@ RATIO_TARGETS = {
     "co2": RatioTarget(0.05, 0.15, 0.11),
 }
 SHARE_RANGE = (0.105, 0.120)
-MAX_TOTAL_BYTES = 12 * 1024 * 1024
+MAX_TOTAL_BYTES = 12_000_000  # 12 MB budget for the whole folder
 
 PROVINCE_NAMES = (
     "Altara", "Borun", "Chelan", "Dovesh", "Emmar",
@@ -166,8 +166,8 @@ def blob(
     theta = np.linspace(0.0, 2.0 * np.pi, n_vertices, endpoint=False)
     radius = np.ones_like(theta)
     for k in range(2, 7):
-        radius += roughness * (2.0 / k) * rng.uniform(0.3, 1.0) * np.cos(
-            k * theta + rng.uniform(0.0, 2.0 * np.pi)
+        radius += (
+            roughness * (2.0 / k) * rng.uniform(0.3, 1.0) * np.cos(k * theta + rng.uniform(0.0, 2.0 * np.pi))
         )
     radius = np.clip(radius, 0.35, None)
     r0 = math.sqrt(area_km2 / math.pi)
@@ -279,9 +279,7 @@ def _authalic_q(phi: np.ndarray) -> np.ndarray:
     """The q(φ) function of the ellipsoid; band area = a²/2 · Δλ · Δq."""
     e = math.sqrt(WGS84_E2)
     s = np.sin(phi)
-    return (1 - WGS84_E2) * (
-        s / (1 - WGS84_E2 * s**2) - np.log((1 - e * s) / (1 + e * s)) / (2 * e)
-    )
+    return (1 - WGS84_E2) * (s / (1 - WGS84_E2 * s**2) - np.log((1 - e * s) / (1 + e * s)) / (2 * e))
 
 
 def geographic_grid(bounds: Sequence[float], cells_per_degree: int) -> Grid:
@@ -314,9 +312,7 @@ def geometry_mask(geom: BaseGeometry, grid: Grid) -> np.ndarray:
     """Boolean mask of cells whose centre falls inside ``geom`` (lon/lat)."""
     if not grid.crs.is_geographic:
         geom = gpd.GeoSeries([geom], crs=WGS84).to_crs(grid.crs).iloc[0]
-    burned = rasterize(
-        [(geom, 1)], out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8"
-    )
+    burned = rasterize([(geom, 1)], out_shape=grid.shape, transform=grid.transform, fill=0, dtype="uint8")
     return burned.astype(bool)
 
 
@@ -485,11 +481,12 @@ class World:
         -------
         base, index : numpy.ndarray
             Non-negative base field (arbitrary units) and the index used by
-            :meth:`field` to shape it: ``base * exp(contrast * index)``.
+            :func:`calibrated_field` to shape it: ``base * exp(contrast * index)``.
         """
         m = self.moisture(lon, lat)
         e = self.elevation(lon, lat)
-        detail = 1.0 + 0.15 * self.detail_noise(lon, lat)
+        # Clipped so rare noise extremes can never make carbon negative.
+        detail = np.clip(1.0 + 0.15 * self.detail_noise(lon, lat), 0.2, None)
         u, v = lonlat_to_uv(lon, lat)
         if layer == "biomass":
             return BIOMASS_LEVEL[lc] * (0.5 + m) * detail, m
@@ -507,12 +504,7 @@ class World:
             return density * detail, u
         raise ValueError(f"unknown layer {layer!r}")
 
-    def field(self, layer: str, lon: np.ndarray, lat: np.ndarray, lc: np.ndarray) -> np.ndarray:
-        """Calibrated-shape field (before the final national scaling)."""
-        base, index = self.base_and_index(layer, lon, lat, lc)
-        return np.clip(base, 0.0, None) * np.exp(self.contrast.get(layer, 0.0) * index)
-
-    def npp_decline(self, lon: np.ndarray, lat: np.ndarray, lc: np.ndarray) -> np.ndarray:
+    def npp_gain(self, lon: np.ndarray, lat: np.ndarray, lc: np.ndarray) -> np.ndarray:
         """Fractional NPP increase 2000→2020 (greening; strongest on cropland)."""
         return np.clip(0.15 + 0.07 * self.trend_noise(lon, lat) + 0.1 * (lc == CROP), 0.0, 0.5)
 
@@ -587,9 +579,7 @@ def make_country(rng: np.random.Generator) -> MultiPolygon:
     theta = np.linspace(0.0, 2.0 * np.pi, 480, endpoint=False)
     wobble = np.ones_like(theta)
     for k in range(2, 9):
-        wobble += (0.16 / k**0.8) * rng.uniform(0.4, 1.0) * np.cos(
-            k * theta + rng.uniform(0, 2 * np.pi)
-        )
+        wobble += (0.16 / k**0.8) * rng.uniform(0.4, 1.0) * np.cos(k * theta + rng.uniform(0, 2 * np.pi))
     rx, ry = SEMI_AXES_DEG[0] * kx, SEMI_AXES_DEG[1] * ky
 
     def mainland(scale: float) -> Polygon:
@@ -650,49 +640,69 @@ def _pa_union_share(pas: Sequence[Polygon], country: BaseGeometry, country_km2: 
     return geodesic_area_km2(unary_union(pas).intersection(country)) / country_km2
 
 
-def make_protected_areas(
-    rng: np.random.Generator, country: MultiPolygon, world: World
-) -> gpd.GeoDataFrame:
+# National parks as ((u, v) centre, km²): three on the plateau and desert edge, one
+# in the forested south-western mountains (a "giant panda" park).
+PARK_SPECS = (((-0.62, -0.25), 70_000.0), ((-0.3, -0.5), 50_000.0),
+              ((-0.78, 0.12), 45_000.0), ((-0.02, -0.3), 28_000.0))  # fmt: skip
+
+
+def make_protected_areas(rng: np.random.Generator, country: MultiPolygon) -> gpd.GeoDataFrame:
     """Existing network: western national parks and large reserves, small reserves everywhere.
 
     All polygons are then scaled about their own centres until the union covers
     ``PA_SHARE_TARGET`` of the country.
     """
     mainland = max(country.geoms, key=lambda p: p.area)
+    parks = [
+        blob(rng, *uv_to_lonlat(u, v), area, roughness=0.2, aspect=rng.uniform(1.0, 1.8))
+        for (u, v), area in PARK_SPECS
+    ]
+    reserves = _large_reserves(rng, mainland, parks) + _small_reserves(rng, mainland)
+    years = rng.integers(1956, 2022, size=len(reserves))
+    years[-1] = 1956  # the oldest reserve is a small southern/eastern one, as in China
+
     used: set[str] = set()
-    records: list[tuple[str, str, int, Polygon]] = []
+    names = [f"{_invent_name(rng, used)} National Park" for _ in parks]
+    names += [f"{_invent_name(rng, used)} Nature Reserve" for _ in reserves]
+    polys = _scale_to_share(parks + reserves, country, geodesic_area_km2(country), PA_SHARE_TARGET)
+    return gpd.GeoDataFrame(
+        {
+            "name": names,
+            "category": ["national_park"] * len(parks) + ["nature_reserve"] * len(reserves),
+            "year": np.concatenate([np.full(len(parks), 2021), years]).astype(np.int32),
+        },
+        geometry=polys,
+        crs=WGS84,
+    )
 
-    # National parks (all 2021): three on the plateau/desert edge, one in the
-    # forested south-western mountains (a "giant panda" park).
-    park_specs = [((-0.62, -0.25), 70_000), ((-0.3, -0.5), 50_000), ((-0.78, 0.12), 45_000),
-                  ((-0.02, -0.3), 28_000)]  # fmt: skip
-    parks = []
-    for (u, v), area in park_specs:
-        poly = blob(rng, *uv_to_lonlat(u, v), area, roughness=0.2, aspect=rng.uniform(1.0, 1.8))
-        parks.append(poly)
-        records.append((f"{_invent_name(rng, used)} National Park", "national_park", 2021, poly))
 
-    reserves: list[Polygon] = []
-    # Large western reserves, three overlapping a national park's edge.
-    for i in range(8):
-        if i < 3:
-            c = parks[i].centroid
-            radius = math.sqrt(park_specs[i][1] / math.pi) / 100.0  # rough degrees
-            ang = rng.uniform(0, 2 * np.pi)
-            lon, lat = c.x + radius * math.cos(ang), c.y + 0.8 * radius * math.sin(ang)
-        else:
-            lon, lat = random_point_in(
-                rng, mainland, lambda lo, la: lonlat_to_uv(lo, la)[0] < -0.25
-            )
+def _large_reserves(rng: np.random.Generator, mainland: Polygon, parks: Sequence[Polygon]) -> list[Polygon]:
+    """Large western reserves: three on a park's edge, five free, two across the border."""
+    reserves = []
+    for park, (_, park_km2) in zip(parks[:3], PARK_SPECS, strict=False):
+        # Centred on the park's rim so that park and reserve partly overlap, as
+        # Chinese national parks absorbed parts of older reserves.
+        radius = math.sqrt(park_km2 / math.pi) / 100.0  # rough degrees
+        ang = rng.uniform(0, 2 * np.pi)
+        c = park.centroid
+        lon, lat = c.x + radius * math.cos(ang), c.y + 0.8 * radius * math.sin(ang)
         reserves.append(blob(rng, lon, lat, rng.uniform(10_000, 35_000), roughness=0.2))
-    # Two western reserves straddling the border: the tool must clip them.
-    boundary = mainland.exterior
+    for _ in range(5):
+        lon, lat = random_point_in(rng, mainland, lambda lo, la: lonlat_to_uv(lo, la)[0] < -0.25)
+        reserves.append(blob(rng, lon, lat, rng.uniform(10_000, 35_000), roughness=0.2))
     for frac in (0.47, 0.56):  # positions along the ring that fall on the west side
-        p = boundary.interpolate(frac, normalized=True)
+        p = mainland.exterior.interpolate(frac, normalized=True)
         reserves.append(blob(rng, p.x, p.y, rng.uniform(8_000, 15_000), roughness=0.15))
-    # Many small reserves: most in the west, some scattered over the south and east.
+    return reserves
+
+
+def _small_reserves(rng: np.random.Generator, mainland: Polygon) -> list[Polygon]:
+    """52 small reserves (150-4,000 km²): 36 biased westwards, 16 in the south and east."""
+    reserves = []
     for i in range(52):
         if i < 36:
+            # Comparing u with a fresh uniform threshold makes acceptance fall off
+            # linearly eastwards: most, but not all, of these land in the west.
             lon, lat = random_point_in(
                 rng, mainland, lambda lo, la: lonlat_to_uv(lo, la)[0] < rng.uniform(-0.9, 0.6)
             )
@@ -700,22 +710,7 @@ def make_protected_areas(
             lon, lat = random_point_in(rng, mainland, lambda lo, _la: lonlat_to_uv(lo, 0)[0] > 0.0)
         area = math.exp(rng.uniform(math.log(150.0), math.log(4_000.0)))
         reserves.append(blob(rng, lon, lat, area, roughness=0.25, n_vertices=40))
-    for poly in reserves:
-        year = int(rng.integers(1956, 2022))
-        records.append((f"{_invent_name(rng, used)} Nature Reserve", "nature_reserve", year, poly))
-
-    polys = _scale_to_share(
-        [r[3] for r in records], country, geodesic_area_km2(country), PA_SHARE_TARGET
-    )
-    return gpd.GeoDataFrame(
-        {
-            "name": [r[0] for r in records],
-            "category": [r[1] for r in records],
-            "year": np.array([r[2] for r in records], dtype=np.int32),
-        },
-        geometry=polys,
-        crs=WGS84,
-    )
+    return reserves
 
 
 def _scale_to_share(
@@ -768,8 +763,7 @@ def make_species_ranges(
                 lon, lat = _point_in_uv_box(rng, mainland, boxes[kind])
             if area > 150_000:  # very wide ranges: pull their centre inland
                 lon, lat = (lon + CENTRE[0] + 2.0) / 2.0, (lat + CENTRE[1] - 2.0) / 2.0
-            parts = _range_parts(rng, lon, lat, area, 2 + int(rng.integers(2)) if i in multipart
-                                 else 1)  # fmt: skip
+            parts = _range_parts(rng, lon, lat, area, 2 + int(rng.integers(2)) if i in multipart else 1)
             if kind != "outside" or not unary_union(parts).intersects(pa_union):
                 break
         else:
@@ -777,11 +771,14 @@ def make_species_ranges(
         for part in parts:
             rows.append((f"Species {i + 1:02d}", str(groups[i]), str(threats[i]), part))
     return gpd.GeoDataFrame(
-        {"species": [r[0] for r in rows], "group": [r[1] for r in rows],
-         "threat": [r[2] for r in rows]},
+        {
+            "species": [r[0] for r in rows],
+            "group": [r[1] for r in rows],
+            "threat": [r[2] for r in rows],
+        },
         geometry=[r[3] for r in rows],
         crs=WGS84,
-    )  # fmt: skip
+    )
 
 
 def _point_in_uv_box(
@@ -808,8 +805,15 @@ def _range_parts(
     parts = []
     for k in range(n_parts):
         ang = 2.0 * np.pi * k / n_parts + rng.uniform(-0.3, 0.3)
-        parts.append(blob(rng, lon + offset * math.cos(ang), lat + offset * math.sin(ang),
-                          part_area, roughness=0.25))  # fmt: skip
+        parts.append(
+            blob(
+                rng,
+                lon + offset * math.cos(ang),
+                lat + offset * math.sin(ang),
+                part_area,
+                roughness=0.25,
+            )
+        )
     return parts
 
 
@@ -867,21 +871,46 @@ def tune_contrast(
     return 0.5 * (lo + hi)
 
 
-def calibrate_world(
-    world: World, grid: Grid, country: BaseGeometry, pa_union: BaseGeometry
-) -> None:
-    """Set ``world.contrast`` for every layer on a coarse lon/lat grid."""
-    lon, lat = grid.lonlat()
-    lc = world.land_cover(lon, lat)
-    national = geometry_mask(country, grid)
-    inside = national & geometry_mask(pa_union.intersection(country), grid)
-    weights = grid.cell_area_km2()
-    for layer, target in RATIO_TARGETS.items():
-        base, index = world.base_and_index(layer, lon, lat, lc)
-        valid = lc != WATER if layer in ("biomass", "npp") else np.ones_like(national)
-        world.contrast[layer] = tune_contrast(
-            base, index, weights, national & valid, inside & valid, target.goal
+@dataclass(frozen=True)
+class Sample:
+    """The world sampled on one output grid, plus the masks calibration needs."""
+
+    grid: Grid
+    lon: np.ndarray
+    lat: np.ndarray
+    lc: np.ndarray
+    national: np.ndarray
+    inside: np.ndarray
+    weights: np.ndarray
+
+    @classmethod
+    def take(cls, world: World, grid: Grid, country: BaseGeometry, protected: BaseGeometry) -> Sample:
+        """Evaluate land cover and rasterise country/protected masks (cell centres)."""
+        lon, lat = grid.lonlat()
+        national = geometry_mask(country, grid)
+        return cls(
+            grid,
+            lon,
+            lat,
+            world.land_cover(lon, lat),
+            national,
+            national & geometry_mask(protected, grid),
+            grid.cell_area_km2(),
         )
+
+
+def calibrated_field(world: World, s: Sample, layer: str, valid: np.ndarray) -> np.ndarray:
+    """Layer field with its contrast tuned on this very grid (then stored in ``world``).
+
+    Tuning on the output grid itself, rather than on a common coarse grid, removes
+    the few-percent discretisation error of the protected-area mask.
+    """
+    base, index = world.base_and_index(layer, s.lon, s.lat, s.lc)
+    beta = tune_contrast(
+        base, index, s.weights, s.national & valid, s.inside & valid, RATIO_TARGETS[layer].goal
+    )
+    world.contrast[layer] = beta
+    return base * np.exp(beta * index)
 
 
 # --------------------------------------------------------------------------------------
@@ -889,67 +918,52 @@ def calibrate_world(
 # --------------------------------------------------------------------------------------
 
 
-def _scaled_to_mean(
-    values: np.ndarray, grid: Grid, national: np.ndarray, valid: np.ndarray, mean: float
-) -> np.ndarray:
+def _scaled_to_mean(values: np.ndarray, s: Sample, valid: np.ndarray, mean: float) -> np.ndarray:
     """Rescale so the area-weighted mean over valid national cells equals ``mean``."""
-    return values * (mean / weighted_mean(values, grid.cell_area_km2(), national & valid))
+    return values * (mean / weighted_mean(values, s.weights, s.national & valid))
 
 
-def biomass_layer(world: World, grid: Grid, country: BaseGeometry) -> np.ndarray:
+def biomass_layer(world: World, s: Sample) -> np.ndarray:
     """Biomass carbon density (MgC/ha); lakes are nodata holes."""
-    lon, lat = grid.lonlat()
-    lc = world.land_cover(lon, lat)
-    valid = lc != WATER
-    values = _scaled_to_mean(
-        world.field("biomass", lon, lat, lc), grid, geometry_mask(country, grid), valid,
-        BIOMASS_MEAN,
-    )  # fmt: skip
+    valid = s.lc != WATER
+    values = calibrated_field(world, s, "biomass", valid)
+    values = _scaled_to_mean(values, s, valid, BIOMASS_MEAN)
     return np.where(valid, np.round(values, 1), -9999.0).astype(np.float32)
 
 
-def soc_layer(world: World, grid: Grid, country: BaseGeometry) -> np.ndarray:
+def soc_layer(world: World, s: Sample) -> np.ndarray:
     """Vulnerable soil organic carbon density (MgC/ha), valid everywhere."""
-    lon, lat = grid.lonlat()
-    lc = world.land_cover(lon, lat)
-    values = _scaled_to_mean(
-        world.field("soc", lon, lat, lc), grid, geometry_mask(country, grid),
-        np.ones(grid.shape, dtype=bool), SOC_MEAN,
-    )  # fmt: skip
+    valid = np.ones(s.grid.shape, dtype=bool)
+    values = _scaled_to_mean(calibrated_field(world, s, "soc", valid), s, valid, SOC_MEAN)
     return np.round(values, 1).astype(np.float32)
 
 
-def npp_layer(world: World, grid: Grid, country: BaseGeometry) -> np.ndarray:
+def npp_layer(world: World, s: Sample) -> np.ndarray:
     """NPP (gC/m²/yr) for each year; water is nodata as in MODIS."""
-    lon, lat = grid.lonlat()
-    lc = world.land_cover(lon, lat)
-    valid = lc != WATER
-    national = geometry_mask(country, grid)
-    npp_2020 = world.field("npp", lon, lat, lc)
-    gain = world.npp_decline(lon, lat, lc)
+    valid = s.lc != WATER
+    npp_2020 = calibrated_field(world, s, "npp", valid)
+    gain = world.npp_gain(s.lon, s.lat, s.lc)
     bands = []
     for year, mean in zip(YEARS, NPP_MEANS, strict=True):
         # Going back in time removes part of each cell's own greening trend, so the
         # change is spatially varying; each year is then pinned to its national mean.
         values = npp_2020 * (1.0 - gain * (2020 - year) / 20.0)
-        values = _scaled_to_mean(values, grid, national, valid, mean)
+        values = _scaled_to_mean(values, s, valid, mean)
         bands.append(np.where(valid, np.round(values, 1), -9999.0))
     return np.stack(bands).astype(np.float32)
 
 
-def co2_layer(world: World, grid: Grid, country: BaseGeometry, country_km2: float) -> np.ndarray:
+def co2_layer(world: World, s: Sample, country_km2: float) -> np.ndarray:
     """Emissions (tCO2 per cell per year) for each year; amounts, not densities."""
-    lon, lat = grid.lonlat()
-    lc = world.land_cover(lon, lat)
-    national = geometry_mask(country, grid)
-    area = np.broadcast_to(grid.cell_area_km2(), grid.shape)
-    density_2020 = world.field("co2", lon, lat, lc)
-    growth = world.co2_growth(lon, lat)
+    density_2020 = calibrated_field(world, s, "co2", np.ones(s.grid.shape, dtype=bool))
+    area = np.broadcast_to(s.weights, s.grid.shape)
+    growth = world.co2_growth(s.lon, s.lat)
     bands = []
     for year, china_total in zip(YEARS, CHINA_CO2, strict=True):
+        # Emissions grow faster in the east, i.e. outside the western protected areas.
         amount = density_2020 * np.exp(-growth * (2020 - year) / 20.0) * area
         total = china_total * country_km2 / CHINA_AREA_KM2
-        bands.append(np.round(amount * total / amount[national].sum()))
+        bands.append(np.round(amount * total / amount[s.national].sum()))
     return np.stack(bands).astype(np.float32)
 
 
@@ -972,7 +986,6 @@ def richness_layer(species: gpd.GeoDataFrame, grid: Grid) -> np.ndarray:
 class RasterSpec:
     """Metadata of one output raster."""
 
-    name: str
     unit: str
     nodata: float
     band_names: tuple[str, ...] = ()
@@ -998,11 +1011,21 @@ def write_raster(path: Path, data: np.ndarray, grid: Grid, spec: RasterSpec) -> 
     data = data[None] if data.ndim == 2 else data
     floating = np.issubdtype(data.dtype, np.floating)
     profile = {
-        "driver": "GTiff", "width": grid.width, "height": grid.height, "count": data.shape[0],
-        "dtype": data.dtype.name, "crs": _rio_crs(grid.crs), "transform": grid.transform,
-        "nodata": spec.nodata, "compress": "deflate", "zlevel": 9,
-        "predictor": 3 if floating else 2, "tiled": True, "blockxsize": 256, "blockysize": 256,
-    }  # fmt: skip
+        "driver": "GTiff",
+        "width": grid.width,
+        "height": grid.height,
+        "count": data.shape[0],
+        "dtype": data.dtype.name,
+        "crs": _rio_crs(grid.crs),
+        "transform": grid.transform,
+        "nodata": spec.nodata,
+        "compress": "deflate",
+        "zlevel": 9,
+        "predictor": 3 if floating else 2,
+        "tiled": True,
+        "blockxsize": 256,
+        "blockysize": 256,
+    }
     tmp = _atomic_path(path)
     try:
         with rasterio.open(tmp, "w", **profile) as dst:
@@ -1019,6 +1042,9 @@ def write_raster(path: Path, data: np.ndarray, grid: Grid, spec: RasterSpec) -> 
 
 def write_vector(path: Path, gdf: gpd.GeoDataFrame, layer: str) -> None:
     """Write a single-layer GeoPackage atomically."""
+    # GeoPackages stamp the write time into gpkg_contents; pinning it makes reruns
+    # byte-identical, so regenerating the demo does not show up as a git change.
+    pyogrio.set_gdal_config_options({"OGR_CURRENT_DATE": "2000-01-01T00:00:00.000Z"})
     tmp = _atomic_path(path)
     try:
         gdf.to_file(tmp, layer=layer, driver="GPKG", engine="pyogrio")
@@ -1061,9 +1087,7 @@ def _masks(path: Path, country: BaseGeometry, pas: BaseGeometry) -> tuple[Grid, 
     return grid, national, national & geometry_mask(pas, grid)
 
 
-def _density_row(
-    path: Path, band: int, layer: str, country: BaseGeometry, pas: BaseGeometry
-) -> CheckRow:
+def _density_row(path: Path, band: int, layer: str, country: BaseGeometry, pas: BaseGeometry) -> CheckRow:
     """Inside ÷ national area-weighted density of one band (nodata excluded)."""
     grid, national, inside = _masks(path, country, pas)
     with rasterio.open(path) as src:
@@ -1111,19 +1135,27 @@ def calibration(out_dir: Path) -> tuple[list[CheckRow], list[str]]:
     target = RATIO_TARGETS["co2"]
     rows.append(CheckRow("co2", nat, prot, prot / nat, target.lo, target.hi))
 
-    notes = [f"country area: {country_km2:,.0f} km²"]
+    categories = gpd.read_file(out_dir / "protected_areas.gpkg")["category"].value_counts()
+    notes = [
+        f"country area: {country_km2:,.0f} km²",
+        "protected areas: " + ", ".join(f"{n} {cat}" for cat, n in categories.items()),
+    ]
     with rasterio.open(out_dir / "npp.tif") as src:
         npp_grid, npp = _read_grid(src), src.read(masked=True)
     npp_nat = geometry_mask(country, npp_grid)
-    means = [weighted_mean(b.filled(0.0), npp_grid.cell_area_km2(), npp_nat & ~b.mask)
-             for b in npp]  # fmt: skip
-    notes.append("NPP national mean (gC/m²/yr): " + ", ".join(
-        f"{y} {m:.1f}" for y, m in zip(YEARS, means, strict=True)))  # fmt: skip
+    means = [weighted_mean(b.filled(0.0), npp_grid.cell_area_km2(), npp_nat & ~b.mask) for b in npp]
+    notes.append(
+        "NPP national mean (gC/m²/yr): "
+        + ", ".join(f"{y} {m:.1f}" for y, m in zip(YEARS, means, strict=True))
+    )
     totals = [band[national].sum() for band in co2]
     targets = [t * country_km2 / CHINA_AREA_KM2 for t in CHINA_CO2]
-    notes.append("CO2 national total (1e8 tCO2/yr), got/target: " + ", ".join(
-        f"{y} {g / 1e8:.2f}/{t / 1e8:.2f}"
-        for y, g, t in zip(YEARS, totals, targets, strict=True)))  # fmt: skip
+    notes.append(
+        "CO2 national total (1e8 tCO2/yr), got/target: "
+        + ", ".join(
+            f"{y} {g / 1e8:.2f}/{t / 1e8:.2f}" for y, g, t in zip(YEARS, totals, targets, strict=True)
+        )
+    )
     outside = national & ~inside
     notes.append(
         "CO2 growth 2000→2020: inside PAs ×"
@@ -1178,7 +1210,7 @@ FILE_ROWS = (
      "6 urban, 7 water (tags `class_N`)", "Albers (lon_0=105, lat_1=25, lat_2=47)", "1000 m",
      "class", "1", "0"),
     ("species_richness.tif", "number of species ranges covering the cell centre", "EPSG:4326",
-     "0.05°", "species", "1", "65535"),
+     "0.05°", "species", "1", "65535 (none present)"),
 )  # fmt: skip
 
 
@@ -1196,16 +1228,17 @@ Its structure mirrors China as assessed in studies of its protected areas: a dry
 high plateau and desert in the west and north-west (low biomass and NPP, high
 vulnerable soil carbon on the plateau), a humid forested south and north-east,
 cropland plains in the centre-east and an urban belt along the east where
-emissions concentrate. The existing protected-area network (4 national parks and
-62 nature reserves, overlapping one another) lies mostly in the west and covers
+emissions concentrate. The existing protected-area network (national parks and
+nature reserves that overlap one another) lies mostly in the west and covers
 about 11.3% of the land.
 
 Deliberate traps for an analysis tool:
 
 - rasters extend at least 1° beyond the border with valid values (neighbouring
   land), so results are wrong unless clipped to the outline;
-- rasters come in four CRSs/grids (0.02°, 1/12°, 0.1°, 0.05°, EASE-Grid 2.0 3 km,
-  Albers 1 km), geographic cells shrink with latitude;
+- rasters come in three CRSs and six grids (EPSG:4326 at 0.02°, 1/12°, 0.1° and
+  0.05°; EASE-Grid 2.0 at 3 km; Albers at 1 km); geographic cells shrink with
+  latitude, so unweighted cell means are biased;
 - CO2 is an amount per cell, not a density;
 - protected areas overlap each other and some cross the border;
 - several species ranges are split over overlapping rows;
@@ -1216,13 +1249,20 @@ Deliberate traps for an analysis tool:
 {header}
 {rows}
 
-Every GeoTIFF is tiled 256×256, DEFLATE-compressed, carries a dataset tag `unit`,
-and multi-year rasters carry band descriptions and a per-band `year` tag.
+Every GeoTIFF is tiled 256×256, DEFLATE-compressed, carries a dataset tag `unit`
+and band descriptions; multi-year rasters also carry a per-band `year` tag.
+`land_cover.tif` has no EPSG code: its CRS is the custom Albers projection
+`+proj=aea +lat_0=0 +lon_0=105 +lat_1=25 +lat_2=47 +ellps=WGS84`, stored as WKT,
+whose datum GDAL reports as "Unknown based on WGS 84 ellipsoid" (only the
+ellipsoid is given); treat it as WGS 84.
 
 ## Calibration
 
-Densities are area-weighted over the country (cell centres inside the outline)
-and over the union of protected areas clipped to the country:
+Densities are area-weighted (exact ellipsoidal cell areas) over the country
+(cell centres inside the outline) and over the union of protected areas clipped
+to the country; ratio = protected ÷ national density. CO2 density is the summed
+amount divided by the summed cell area. The first row gives areas in km² and the
+protected share as its ratio.
 
 ```
 {table}
@@ -1254,7 +1294,9 @@ def _spawn(seed: int, names: Sequence[str]) -> dict[str, np.random.Generator]:
 
 
 def _checks(
-    country: MultiPolygon, provinces: gpd.GeoDataFrame, pas: gpd.GeoDataFrame,
+    country: MultiPolygon,
+    provinces: gpd.GeoDataFrame,
+    pas: gpd.GeoDataFrame,
     species: gpd.GeoDataFrame,
 ) -> Iterator[str]:
     """Structural facts worth printing (partition quality, PA/range relations)."""
@@ -1262,24 +1304,30 @@ def _checks(
     prov_km2 = sum(geodesic_area_km2(g) for g in provinces.geometry)
     overlap = sum(
         geodesic_area_km2(a.intersection(b))
-        for i, a in enumerate(provinces.geometry) for b in provinces.geometry[i + 1:]
-    )  # fmt: skip
-    yield (f"provinces: sum {prov_km2:,.1f} km² vs country {country_km2:,.1f} km², "
-           f"overlaps {overlap:.3f} km²")  # fmt: skip
+        for i, a in enumerate(provinces.geometry)
+        for b in provinces.geometry[i + 1 :]
+    )
+    yield (
+        f"provinces: sum {prov_km2:,.1f} km² vs country {country_km2:,.1f} km², overlaps {overlap:.3f} km²"
+    )
     parks = pas[pas.category == "national_park"].geometry
     reserves = pas[pas.category == "nature_reserve"].geometry
     n_touch = sum(bool(reserves.intersects(p).any()) for p in parks)
     n_cross = int((~pas.geometry.within(country)).sum())
-    yield (f"protected areas: {len(parks)} national parks ({n_touch} overlap reserves), "
-           f"{len(reserves)} nature reserves, {n_cross} extend beyond the border")  # fmt: skip
+    yield (
+        f"protected areas: {len(parks)} national parks ({n_touch} overlap reserves), "
+        f"{len(reserves)} nature reserves, {n_cross} extend beyond the border"
+    )
     pa_union = pas.union_all()
     ranges = species.dissolve(by="species").geometry
     straddle = int((ranges.intersects(pa_union) & ~ranges.within(pa_union)).sum())
     outside = int((~ranges.intersects(pa_union)).sum())
     multi = int((species.groupby("species").size() > 1).sum())
     km2 = [geodesic_area_km2(g) for g in ranges]
-    yield (f"species: {len(ranges)} ({multi} multi-row), {straddle} straddle PAs, "
-           f"{outside} entirely outside, range {min(km2):,.0f}–{max(km2):,.0f} km²")  # fmt: skip
+    yield (
+        f"species: {len(ranges)} ({multi} multi-row), {straddle} straddle PAs, "
+        f"{outside} entirely outside, range {min(km2):,.0f}–{max(km2):,.0f} km²"
+    )
 
 
 def build(out_dir: Path, seed: int) -> None:
@@ -1288,47 +1336,83 @@ def build(out_dir: Path, seed: int) -> None:
     country = make_country(rng["country"])
     provinces = make_provinces(rng["provinces"], country)
     world = make_world(rng["world"], country)
-    pas = make_protected_areas(rng["pas"], country, world)
+    pas = make_protected_areas(rng["pas"], country)
     species = make_species_ranges(rng["species"], country, pas.union_all())
     for line in _checks(country, provinces, pas, species):
         print(line)
 
-    west, south, east, north = country.bounds
-    bounds = (math.floor(west - PAD_DEG), math.floor(south - PAD_DEG),
-              math.ceil(east + PAD_DEG), math.ceil(north + PAD_DEG))  # fmt: skip
-    richness_grid = geographic_grid(bounds, 20)
-    calibrate_world(world, richness_grid, country, pas.union_all())
-    print("contrast exponents: " + ", ".join(f"{k} {v:+.3f}" for k, v in world.contrast.items()))
-
-    country_km2 = geodesic_area_km2(country)
-    years = tuple(str(y) for y in YEARS)
-    grid = geographic_grid(bounds, 50)
-    write_raster(out_dir / "biomass_carbon.tif", biomass_layer(world, grid, country), grid,
-                 RasterSpec("biomass", "MgC/ha", -9999.0))  # fmt: skip
-    grid = projected_grid(bounds, EASE2, 3000.0)
-    write_raster(out_dir / "soil_carbon_vulnerable.tif", soc_layer(world, grid, country), grid,
-                 RasterSpec("soc", "MgC/ha", -9999.0))  # fmt: skip
-    grid = geographic_grid(bounds, 12)
-    write_raster(out_dir / "npp.tif", npp_layer(world, grid, country), grid,
-                 RasterSpec("npp", "gC/m2/yr", -9999.0, years))  # fmt: skip
-    grid = geographic_grid(bounds, 10)
-    write_raster(out_dir / "co2_emissions.tif", co2_layer(world, grid, country, country_km2),
-                 grid, RasterSpec("co2", "tCO2/cell/yr", -1.0, years))  # fmt: skip
-    grid = projected_grid(bounds, ALBERS, 1000.0)
-    lon, lat = grid.lonlat()
-    class_tags = {f"class_{k}": v for k, v in LAND_COVER_CLASSES.items()}
-    write_raster(out_dir / "land_cover.tif", world.land_cover(lon, lat), grid,
-                 RasterSpec("land_cover", "class", 0, tags=class_tags))  # fmt: skip
-    del lon, lat
-    write_raster(out_dir / "species_richness.tif", richness_layer(species, richness_grid),
-                 richness_grid, RasterSpec("richness", "species", 65535))  # fmt: skip
-
-    write_vector(out_dir / "country.gpkg",
-                 gpd.GeoDataFrame({"name": ["Demoland"]}, geometry=[country], crs=WGS84),
-                 "country")  # fmt: skip
+    write_vector(
+        out_dir / "country.gpkg",
+        gpd.GeoDataFrame({"name": ["Demoland"]}, geometry=[country], crs=WGS84),
+        "country",
+    )
     write_vector(out_dir / "provinces.gpkg", provinces, "provinces")
     write_vector(out_dir / "protected_areas.gpkg", pas, "protected_areas")
     write_vector(out_dir / "species_ranges.gpkg", species, "species_ranges")
+    write_rasters(out_dir, world, country, pas.union_all().intersection(country), species)
+    print("contrast exponents: " + ", ".join(f"{k} {v:+.3f}" for k, v in world.contrast.items()))
+
+
+def write_rasters(
+    out_dir: Path,
+    world: World,
+    country: MultiPolygon,
+    protected: BaseGeometry,
+    species: gpd.GeoDataFrame,
+) -> None:
+    """Sample the world on each product's own grid and write the GeoTIFFs."""
+    west, south, east, north = country.bounds
+    bounds = (
+        math.floor(west - PAD_DEG),
+        math.floor(south - PAD_DEG),
+        math.ceil(east + PAD_DEG),
+        math.ceil(north + PAD_DEG),
+    )
+    years = tuple(str(y) for y in YEARS)
+
+    def sample(grid: Grid) -> Sample:
+        return Sample.take(world, grid, country, protected)
+
+    s = sample(geographic_grid(bounds, 50))
+    write_raster(
+        out_dir / "biomass_carbon.tif",
+        biomass_layer(world, s),
+        s.grid,
+        RasterSpec("MgC/ha", -9999.0, ("biomass carbon density",)),
+    )
+    s = sample(projected_grid(bounds, EASE2, 3000.0))
+    write_raster(
+        out_dir / "soil_carbon_vulnerable.tif",
+        soc_layer(world, s),
+        s.grid,
+        RasterSpec("MgC/ha", -9999.0, ("vulnerable soil organic carbon density",)),
+    )
+    s = sample(geographic_grid(bounds, 12))  # MODIS-like 1/12°
+    write_raster(out_dir / "npp.tif", npp_layer(world, s), s.grid, RasterSpec("gC/m2/yr", -9999.0, years))
+    s = sample(geographic_grid(bounds, 10))  # EDGAR-like 0.1°
+    write_raster(
+        out_dir / "co2_emissions.tif",
+        co2_layer(world, s, geodesic_area_km2(country)),
+        s.grid,
+        RasterSpec("tCO2/cell/yr", -1.0, years),
+    )
+    del s
+
+    grid = projected_grid(bounds, ALBERS, 1000.0)
+    class_tags = {f"class_{k}": v for k, v in LAND_COVER_CLASSES.items()}
+    write_raster(
+        out_dir / "land_cover.tif",
+        world.land_cover(*grid.lonlat()),
+        grid,
+        RasterSpec("class", 0, ("land cover class",), class_tags),
+    )
+    grid = geographic_grid(bounds, 20)
+    write_raster(
+        out_dir / "species_richness.tif",
+        richness_layer(species, grid),
+        grid,
+        RasterSpec("species", 65535, ("species richness",)),
+    )
 
 
 def write_readme(out_dir: Path, table: str, notes: Sequence[str]) -> None:
@@ -1342,11 +1426,19 @@ def write_readme(out_dir: Path, table: str, notes: Sequence[str]) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Command-line entry point; returns the process exit code."""
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--out", type=Path, default=Path(__file__).resolve().parent / "demo",
-                        help="output folder (default: data/demo next to this script)")
-    parser.add_argument("--seed", type=int, default=SEED,
-                        help="random seed (the calibration is tuned for the default)")
-    args = parser.parse_args(argv)  # fmt: skip
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path(__file__).resolve().parent / "demo",
+        help="output folder (default: data/demo next to this script)",
+    )
+    parser.add_argument(
+        "--seed",
+        type=int,
+        default=SEED,
+        help="random seed (the calibration is tuned for the default)",
+    )
+    args = parser.parse_args(argv)
 
     start = time.perf_counter()
     args.out.mkdir(parents=True, exist_ok=True)
