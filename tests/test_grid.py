@@ -414,3 +414,29 @@ def test_summary_reports_densities(demo_grid):
     assert s.loc["biomass", "density_unit"] == "MgC/ha"
     assert s.loc["biomass", "nodata_share"] > 0
     assert isinstance(s, pd.DataFrame)
+
+
+def test_rasters_are_read_in_windows_not_whole(monkeypatch):
+    """Memory follows the units: each chunk reads only the raster block under it."""
+    from conftest import DEMO_MANIFEST
+
+    import optimizer.grid as grid_mod
+    from optimizer.layers import load_manifest
+
+    manifest, specs = load_manifest(DEMO_MANIFEST)
+    biomass = specs[0]
+    sizes: list[int] = []
+    real = grid_mod.read_window
+
+    def spy(path, bands, window):
+        sizes.append(int(window.width * window.height))
+        return real(path, bands, window)
+
+    monkeypatch.setattr(grid_mod, "read_window", spy)
+    with rasterio.open(biomass.path) as ds:
+        total = ds.width * ds.height
+    pu = build_grid([biomass], study_area=DEMO_MANIFEST.parent / manifest.grid.study_area,
+                    cell_km=25, chunk_units=200)
+    assert len(sizes) == int(np.ceil(len(pu) / 200)) > 10
+    assert max(sizes) < total / 4
+    assert sum(sizes) < 1.5 * total  # each part of the raster is read about once
