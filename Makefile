@@ -39,10 +39,11 @@ test: $(TEST)
 	$(PY) -m pytest -n 2 -q
 
 app: $(APP)
+	@test -f app.py || { echo "app.py is not there yet: the Streamlit app lands with its own issue"; exit 1; }
 	$(VENV)/bin/streamlit run app.py
 
 bench: $(BENCH)
-	$(PY) benchmarks/bench_grid.py
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 lint: $(TEST)
 	$(PY) -m ruff check optimizer tests benchmarks data/make_demo.py
