@@ -108,12 +108,64 @@ def cmd_demo(args: argparse.Namespace) -> int:
     grid_dir = write_grid(pu, args.out / "grid")
     _print_grid_summary(pu)
     print(f"grid written to {grid_dir} in {time.perf_counter() - t0:.1f} s")
+    # ---- gap (begin: demo step)
+    print(f"\ncarbonpark demo: gap analysis of the protected network -> {args.out / 'gap'}")
+    _run_gap(pu, args.out / "gap")
+    # ---- gap (end: demo step)
     return 0
+
+
+# ---- gap (begin)
+
+def _add_gap(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("gap", help="gap analysis of the existing protected-area network")
+    p.add_argument("grid", type=Path, help="grid directory written by `carbonpark grid`")
+    p.add_argument("--protected-category", dest="categories", nargs="+", action="extend",
+                   metavar="CAT", default=None,
+                   help="protected categories reported as zones (default: all)")
+    p.add_argument("--target", type=float, default=0.3,
+                   help="target protected share of ecosystems and species (default 0.3)")
+    p.add_argument("--top", type=float, default=0.1,
+                   help="hotspots: top share of the area by value (default 0.1)")
+    p.add_argument("--pa-threshold", type=float, default=0.5,
+                   help="units protected below this fraction are gaps (default 0.5)")
+    p.add_argument("--typology", choices=("quantile", "kmeans"), default="quantile",
+                   help="synergy typology method (default quantile: upper tercile)")
+    p.add_argument("--out", type=Path, default=Path("out/gap"), help="output folder")
+    p.set_defaults(func=cmd_gap)
+
+
+def _run_gap(pu, out: Path, **options):  # type: ignore[no-untyped-def]
+    """Run the gap analysis, write it to ``out`` and print the headline and findings."""
+    from optimizer.gap import gap_analysis
+
+    report = gap_analysis(pu, **options)
+    files = report.write(out)
+    print(report.headline())
+    for finding in report.findings:
+        print(f"- {finding}")
+    for note in report.notes:
+        print(f"  (note: {note})")
+    print(f"gap analysis: wrote {len(files)} files to {out}")
+    return report
+
+
+def cmd_gap(args: argparse.Namespace) -> int:
+    """Gap analysis of a grid's protected network: tables, figures, headline table."""
+    from optimizer.grid import read_grid
+
+    pu = read_grid(args.grid)
+    _run_gap(pu, args.out, categories=args.categories, target=args.target, top=args.top,
+             pa_threshold=args.pa_threshold, typology=args.typology)
+    return 0
+
+# ---- gap (end)
 
 
 # ---------------------------------------------------------------- main
 
-_COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (_add_demo, _add_grid)
+_COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    _add_demo, _add_grid, _add_gap)
 
 
 def build_parser() -> argparse.ArgumentParser:
