@@ -436,7 +436,8 @@ class _Builder:
         labels = info.band_labels
         for b, label in enumerate(labels):
             col = f"{spec.name}_{label}" if label else spec.name
-            self._raster_column(spec, unit, col, amount[:, b], valid_km2[:, b], info.years[b], label)
+            self._raster_column(spec, unit, col, amount[:, b], valid_km2[:, b], info.years[b],
+                                info.band_description(b) if label and info.years[b] is None else label)
         self.columns[f"{spec.name}_valid_km2"] = valid_km2.min(axis=1)
 
     def _raster_column(self, spec: LayerSpec, unit: Any, col: str, amount: np.ndarray,
@@ -444,7 +445,8 @@ class _Builder:
         if spec.role == "protected" or spec.role == "mask":
             frac = np.divide(amount, self.area_km2, out=np.zeros_like(amount), where=self.area_km2 > 0)
             frac = np.clip(frac, 0, 1)
-            self.add(f"{col}_fraction", frac)
+            if f"{col}_fraction" != "pa_fraction":  # "pa" is the canonical union itself
+                self.add(f"{col}_fraction", frac)
             if spec.role == "protected":
                 self.protected_fractions.append(frac)
             return

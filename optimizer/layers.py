@@ -153,6 +153,7 @@ class RasterInfo:
     nodata: float | None
     dtype: str
     classes: dict[int, str] = field(default_factory=dict)
+    descriptions: tuple[str | None, ...] = ()
 
     @property
     def bounds(self) -> tuple[float, float, float, float]:
@@ -162,6 +163,14 @@ class RasterInfo:
         right = left + t.a * self.width
         bottom = top + t.e * self.height
         return (min(left, right), min(bottom, top), max(left, right), max(bottom, top))
+
+    def band_description(self, index: int) -> str:
+        """Human label of the ``index``-th band used: its description, year or number."""
+        desc = self.descriptions[index] if index < len(self.descriptions) else None
+        if desc:
+            return str(desc)
+        label = self.band_labels[index]
+        return label or self.spec.name
 
     @property
     def band_labels(self) -> list[str]:
@@ -228,7 +237,8 @@ def open_raster(spec: LayerSpec) -> RasterInfo:
             if k.startswith("class_") and k.split("_", 1)[1].isdigit()
         }
     return RasterInfo(spec, pyproj.CRS.from_user_input(crs.to_wkt()), transform, width, height,
-                      tuple(bands), years, nodata, dtype, classes)
+                      tuple(bands), years, nodata, dtype, classes,
+                      tuple(descriptions[b - 1] for b in bands))
 
 
 def _band_year(description: str | None, tags: dict[str, str]) -> int | None:

@@ -440,3 +440,19 @@ def test_rasters_are_read_in_windows_not_whole(monkeypatch):
     assert len(sizes) == int(np.ceil(len(pu) / 200)) > 10
     assert max(sizes) < total / 4
     assert sum(sizes) < 1.5 * total  # each part of the raster is read about once
+
+
+def test_band_descriptions_label_features_and_raster_pa_is_the_union(tmp_path):
+    data = np.stack([np.ones((4, 4), "float32"), np.zeros((4, 4), "float32")])
+    sp = write_raster(tmp_path / "sp.tif", data, transform=Affine(1000, 0, 0, 0, -1000, 4000),
+                      descriptions=["Grus japonensis (breeding)", "Ailuropoda melanoleuca"])
+    locked = np.zeros((4, 4), "float32")
+    locked[:2, :2] = 1
+    pa = write_raster(tmp_path / "pa.tif", locked, transform=Affine(1000, 0, 0, 0, -1000, 4000))
+    pu = build_grid([LayerSpec("sp", sp, "biodiversity", "count/cell"),
+                     LayerSpec("pa", pa, "protected", "fraction")],
+                    study_area=(BOX4, ALBERS), cell_km=2, crs=ALBERS)
+    assert pu.features.loc["sp_b1", "label"] == "Grus japonensis (breeding)"
+    assert pu.features.loc["sp_b2", "label"] == "Ailuropoda melanoleuca"
+    assert pu.units.set_index(["row", "col"])["pa_fraction"].to_dict() == {
+        (0, 0): 1.0, (0, 1): 0.0, (1, 0): 0.0, (1, 1): 0.0}
