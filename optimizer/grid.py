@@ -42,6 +42,7 @@ from optimizer.layers import (
     check_values,
     is_equal_area,
     open_raster,
+    polygonal_part,
     read_vector,
     read_window,
     repair_geometries,
@@ -323,14 +324,7 @@ def _clip_cells(
         y0 = grid.y0 - (r.max() + 1) * grid.cell_m
         part = shapely.clip_by_rect(outline, x0, y0, x1, y1)
         out[idx] = shapely.intersection(_boxes(grid, r, c), part)
-    return repair_polygonal(out)
-
-
-def repair_polygonal(geoms: np.ndarray) -> np.ndarray:
-    """Keep the polygonal part of intersection results (which may hold lines or points)."""
-    from optimizer.layers import polygonal_part
-
-    return polygonal_part(geoms)
+    return polygonal_part(out)
 
 
 # ============================================================== aggregation
@@ -525,7 +519,7 @@ class _Builder:
         self.tick(spec.name)
         dissolved = np.array([shapely.union_all(geoms[keys == k]) for k in groups], dtype=object)
         if self.outline is not None:
-            dissolved = repair_polygonal(shapely.intersection(dissolved, self.outline))
+            dissolved = polygonal_part(shapely.intersection(dissolved, self.outline))
         km2 = self.vector_km2(dissolved)  # units x groups
         if spec.role == "region":
             self._majority(spec, km2.toarray(), np.asarray(groups, dtype=object))
@@ -721,7 +715,7 @@ def build_grid(
         outline = None
         if outline_src is not None:
             outline = _to_crs(np.array([outline_src[0]]), outline_src[1], grid_crs)[0]
-            geoms = repair_polygonal(shapely.intersection(geoms, outline))
+            geoms = polygonal_part(shapely.intersection(geoms, outline))
         if id_column is not None:
             if id_column not in ugdf.columns:
                 raise InputDataError(f"units: no id column {id_column!r}; available: "
