@@ -1,0 +1,208 @@
+"""Benchmark the optimisation core: compile and solve on synthetic grids of 10k-1M units.
+
+Rows: scenario x size x method, where scenarios are max utility (with and without a
+boundary penalty) and min set (30 features; with and without boundary), and
+methods are our HiGHS strategy (``highs``), HiGHS's plain MIP (``highs-mip``) and
+pulp/CBC (``pulp``, up to 100k units). Each row runs in its own process so peak
+memory is the row's own. Columns: build s (compile; for pulp also the pulp model),
+solve s, objective, proven gap, peak MB, and the time and objective against the
+plain MIP.
+
+    .venv/bin/python benchmarks/bench_solve.py --sizes 10000,100000 --time-limit 60
+
+Synthetic grids are built as arrays (no build_grid): square 1 km cells, features
+smoothed random fields (spatially autocorrelated), 10% of units locked in (as
+clustered blocks), boundary from grid adjacency.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+SCENARIOS = ("max_utility", "max_utility+boundary", "min_set", "min_set+boundary")
+METHODS = ("highs", "highs-mip", "pulp")
+N_FEATURES = 30
+
+
+def synthetic_grid(n_units: int, n_features: int = N_FEATURES, seed: int = 0):
+    """PlanningUnits of about ``n_units`` square 1 km cells, built from arrays."""
+    import geopandas as gpd
+    from scipy import ndimage
+
+    from optimizer.grid import PlanningUnits
+
+    rng = np.random.default_rng(seed)
+    side = round(np.sqrt(n_units))
+    nrows, ncols = side, int(np.ceil(n_units / side))
+    n = nrows * ncols
+    rows, cols = np.divmod(np.arange(n), ncols)
+
+    def field(sigma: float) -> np.ndarray:
+        f = ndimage.gaussian_filter(rng.standard_normal((nrows, ncols)), sigma, mode="wrap")
+        return ((f - f.mean()) / (f.std() + 1e-12)).ravel()
+
+    data: dict[str, np.ndarray] = {
+        "pu_id": np.arange(n),
+        "area_km2": np.ones(n),
+        "perimeter_km": np.full(n, 4.0),
+    }
+    feats = []
+    data["biomass"] = np.exp(0.5 * field(8))
+    feats.append(("biomass", "carbon_stock", "MgC"))
+    data["npp_2020"] = np.exp(0.3 * field(12))
+    feats.append(("npp_2020", "carbon_uptake", "MgC/yr"))
+    for k in range(n_features):
+        f = field(rng.uniform(3, 10))
+        cut = np.quantile(f, rng.uniform(0.5, 0.95))  # ranges of 5-50% of the cells
+        data[f"sp_{k:02d}"] = np.where(f > cut, np.clip(f - cut, 0, 1) + 0.1, 0.0)
+        feats.append((f"sp_{k:02d}", "biodiversity", "km2"))
+    data["cost"] = np.exp(0.5 * field(6))
+    lock_field = field(5)
+    locked = lock_field > np.quantile(lock_field, 0.9)
+    data["pa_fraction"] = np.where(locked, 1.0, 0.0)
+    right = cols < ncols - 1
+    down = rows < nrows - 1
+    i = np.concatenate([np.flatnonzero(right), np.flatnonzero(down)])
+    j = np.concatenate([np.flatnonzero(right) + 1, np.flatnonzero(down) + ncols])
+    shared = np.bincount(i, minlength=n) + np.bincount(j, minlength=n)
+    data["exposed_km"] = 4.0 - shared
+    data["region"] = np.full(n, None, dtype=object)
+    units = gpd.GeoDataFrame(pd.DataFrame(data))
+    features = pd.DataFrame([{"column": c, "layer": c.split("_")[0], "role": r, "year": pd.NA,
+                              "label": c, "unit": u, "source_unit": u, "density_column": "",
+                              "total": float(data[c].sum())} for c, r, u in feats]
+                            ).set_index("column")
+    features["year"] = features["year"].astype("Int64")
+    boundary = pd.DataFrame({"id1": i, "id2": j, "length_km": np.ones(i.size)})
+    return PlanningUnits(units, boundary, features, {})
+
+
+def build_problem(pu, scenario: str):
+    """The benchmark problem of a scenario."""
+    from optimizer.problem import problem
+
+    if scenario.startswith("max_utility"):
+        p = problem(pu).add_max_utility_objective(budget_share=0.1)
+        if scenario.endswith("boundary"):
+            p = p.add_boundary_penalty(0.1 * float(np.mean(p.unit_values())))
+    else:
+        p = (problem(pu, cost="cost").add_min_set_objective()
+             .add_relative_targets({"biodiversity": 0.2}))
+        if scenario.endswith("boundary"):
+            p = p.add_boundary_penalty(0.1)
+    return p
+
+
+def run_row(size: int, scenario: str, method: str, time_limit: float, gap: float) -> dict:
+    """One benchmark row, in this process."""
+    from optimizer.compile import compile
+    from optimizer.solvers import HighsSolver
+    from optimizer.solvers.pulp import PulpSolver, to_pulp
+
+    pu = synthetic_grid(size)
+    p = build_problem(pu, scenario)
+    t0 = time.perf_counter()
+    model = compile(p)
+    build = time.perf_counter() - t0
+    row = {"size": len(pu), "scenario": scenario, "method": method, "cols": model.n_cols,
+           "rows": model.n_rows, "nnz": int(model.A.nnz), "compile_s": round(build, 2)}
+    try:
+        if method == "pulp":
+            t1 = time.perf_counter()
+            to_pulp(model)  # timed alone: the modelling-layer overhead
+            row["pulp_build_s"] = round(time.perf_counter() - t1, 2)
+            sol = PulpSolver(time_limit=time_limit, gap=gap).solve(model)
+            row["build_s"] = round(build + sol.info["build_seconds"], 2)
+            row["solve_s"] = round(sol.info["solve_seconds"], 2)
+        else:
+            strategy = "mip" if method == "highs-mip" else "auto"
+            sol = HighsSolver(strategy=strategy, time_limit=time_limit, gap=gap).solve(model)
+            row["build_s"] = round(build, 2)
+            row["solve_s"] = round(sol.runtime, 2)
+            row["stages"] = {k: v for k, v in sol.info.items() if k.endswith("seconds")}
+        row.update(status=sol.status.value, objective=sol.objective, gap=sol.gap,
+                   strategy=sol.strategy)
+    except Exception as exc:  # a benchmark reports failures as rows
+        row.update(status=f"no solution: {type(exc).__name__}: {exc}"[:120], objective=np.nan,
+                   gap=np.nan, solve_s=np.nan, build_s=round(build, 2))
+    row["peak_mb"] = round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 0)
+    return row
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the benchmark table (each row in a child process) and print it."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="10000,100000,1000000",
+                    help="comma-separated unit counts (default 10000,100000,1000000)")
+    ap.add_argument("--scenarios", default=",".join(SCENARIOS))
+    ap.add_argument("--methods", default=",".join(METHODS))
+    ap.add_argument("--time-limit", type=float, default=120.0, help="seconds per solve")
+    ap.add_argument("--gap", type=float, default=1e-3, help="relative gap (default 0.1%%)")
+    ap.add_argument("--pulp-max", type=int, default=100_000, help="largest size run with pulp")
+    ap.add_argument("--out", type=Path, default=None, help="also write the table as CSV")
+    ap.add_argument("--row", default=None, help=argparse.SUPPRESS)  # child: size,scenario,method
+    args = ap.parse_args(argv)
+
+    if args.row:
+        size, scenario, method = args.row.split(",")
+        print(json.dumps(run_row(int(size), scenario, method, args.time_limit, args.gap),
+                         default=float))
+        return 0
+
+    rows = []
+    for size in (int(s) for s in args.sizes.split(",")):
+        for scenario in args.scenarios.split(","):
+            for method in args.methods.split(","):
+                if method == "pulp" and size > args.pulp_max:
+                    continue
+                cmd = [sys.executable, __file__, "--row", f"{size},{scenario},{method}",
+                       "--time-limit", str(args.time_limit), "--gap", str(args.gap)]
+                started = time.perf_counter()
+                out = subprocess.run(cmd, capture_output=True, text=True,
+                                     timeout=args.time_limit * 3 + 600)
+                if out.returncode != 0:
+                    row = {"size": size, "scenario": scenario, "method": method,
+                           "status": f"crashed: {out.stderr.strip().splitlines()[-1:]}"}
+                else:
+                    row = json.loads(out.stdout.strip().splitlines()[-1])
+                row["wall_s"] = round(time.perf_counter() - started, 1)
+                rows.append(row)
+                print(_fmt(row), flush=True)
+    table = pd.DataFrame(rows)
+    mip = table[table["method"] == "highs-mip"].set_index(["size", "scenario"])
+    keys = list(zip(table["size"], table["scenario"], strict=True))
+    table["time_vs_mip"] = [r / mip["solve_s"].get(k, np.nan) for r, k in
+                            zip(table["solve_s"], keys, strict=True)]
+    table["obj_vs_mip"] = [o / mip["objective"].get(k, np.nan) for o, k in
+                           zip(table["objective"], keys, strict=True)]
+    cols = ["size", "scenario", "method", "build_s", "solve_s", "objective", "gap", "peak_mb",
+            "status", "time_vs_mip", "obj_vs_mip", "compile_s", "pulp_build_s", "strategy"]
+    table = table[[c for c in cols if c in table]]
+    with pd.option_context("display.width", 200, "display.max_columns", 30):
+        print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))
+    if args.out:
+        table.to_csv(args.out, index=False)
+    return 0
+
+
+def _fmt(row: dict) -> str:
+    return (f"{row.get('size')!s:>8} {row.get('scenario'):<22} {row.get('method'):<10} "
+            f"build {row.get('build_s', float('nan'))!s:>6}s solve {row.get('solve_s')!s:>7}s "
+            f"obj {row.get('objective', float('nan')):.6g} gap {row.get('gap', float('nan')):.2e} "
+            f"peak {row.get('peak_mb')} MB {row.get('status')}")
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

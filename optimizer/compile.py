@@ -1,0 +1,401 @@
+"""Compile a `Problem` into solver-neutral arrays: ``compile(problem) -> CompiledModel``.
+
+The model is ``optimise c @ v + offset`` subject to ``row_lower <= A @ v <= row_upper``
+and ``col_lower <= v <= col_upper``, with ``integrality`` marking the binary unit
+columns. Columns come in three blocks, in this order:
+
+* ``x`` - one binary column per *free* unit (not locked in or out); locked units
+  are constants folded into the offset and the row bounds;
+* ``y`` - one continuous column per boundary edge between two free units, the
+  linearised product ``y_jk = min(x_j, x_k)`` (rows ``y_jk - x_j <= 0`` and
+  ``y_jk - x_k <= 0``; the objective pushes ``y`` up);
+* ``s`` - one continuous shortfall column per target (min shortfall only).
+
+Rows: area budgets, then targets, then the two boundary rows per ``y`` column.
+Every term is built with numpy/scipy.sparse in one pass, with no Python loop over
+units or edges (loops run over budgets and targets only). No solver is imported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from optimizer.errors import InputDataError
+from optimizer.problem import Problem
+
+RowKind = Literal["budget", "target", "boundary"]
+ColKind = Literal["x", "y", "s"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A contiguous range of rows or columns of one kind.
+
+    ``labels`` names each row of small blocks (budgets, targets); large blocks
+    (units, edges) are named from `CompiledModel.unit_ids` on demand.
+    """
+
+    kind: str
+    start: int
+    stop: int
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(eq=False)
+class CompiledModel:
+    """A problem as arrays, ready for any solver.
+
+    Attributes
+    ----------
+    sense : {"min", "max"}
+    c : numpy.ndarray
+        Objective coefficient of each column.
+    offset : float
+        Objective constant (locked units, fixed boundary terms).
+    A : scipy.sparse.csr_matrix
+        Constraint matrix (rows x columns).
+    row_lower, row_upper, col_lower, col_upper : numpy.ndarray
+        Bounds; ``-inf``/``inf`` when absent.
+    integrality : numpy.ndarray of bool
+        True for integer (binary) columns.
+    n_units : int
+        Number of planning units.
+    unit_of_col : numpy.ndarray
+        Unit (row position in ``pu.units``) of each ``x`` column; -1 for others.
+    x_fixed : numpy.ndarray
+        Per unit: 1.0 locked in, 0.0 locked out, NaN free.
+    unit_ids : numpy.ndarray
+        ``pu_id`` of each unit (for names).
+    row_blocks, col_blocks : tuple of Block
+    edge_x_cols : numpy.ndarray
+        ``(n_y, 2)``: the ``x`` columns each ``y`` column links.
+    shortfall_rows : numpy.ndarray
+        Row of the target each ``s`` column belongs to.
+    """
+
+    sense: Literal["min", "max"]
+    c: np.ndarray
+    offset: float
+    A: sp.csr_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integrality: np.ndarray
+    n_units: int
+    unit_of_col: np.ndarray
+    x_fixed: np.ndarray
+    unit_ids: np.ndarray
+    row_blocks: tuple[Block, ...]
+    col_blocks: tuple[Block, ...]
+    edge_x_cols: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    shortfall_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    # ---------------------------------------------------------- shape
+    @property
+    def n_cols(self) -> int:
+        """Number of columns."""
+        return int(self.c.size)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return int(self.row_lower.size)
+
+    @property
+    def n_x(self) -> int:
+        """Number of unit (``x``) columns; they come first."""
+        return int((self.unit_of_col >= 0).sum())
+
+    def block(self, kind: str, *, rows: bool = True) -> Block:
+        """The row (or column) block of ``kind``; an empty block when absent."""
+        for b in self.row_blocks if rows else self.col_blocks:
+            if b.kind == kind:
+                return b
+        return Block(kind, 0, 0)
+
+    # ---------------------------------------------------------- values
+    def complete(self, x_cols: np.ndarray) -> np.ndarray:
+        """Full column vector from values of the ``x`` columns.
+
+        ``y`` takes ``min(x_j, x_k)`` and ``s`` the shortfall of its target, the
+        best values for a fixed ``x``.
+        """
+        x_cols = np.asarray(x_cols, dtype=np.float64)
+        v = np.zeros(self.n_cols)
+        v[: self.n_x] = x_cols
+        yb = self.block("y", rows=False)
+        if yb.stop > yb.start:
+            v[yb.start:yb.stop] = np.minimum(x_cols[self.edge_x_cols[:, 0]],
+                                             x_cols[self.edge_x_cols[:, 1]])
+        sb = self.block("s", rows=False)
+        if sb.stop > sb.start:
+            activity = self.A[self.shortfall_rows] @ v  # s is still 0 here
+            short = self.row_lower[self.shortfall_rows] - activity
+            v[sb.start:sb.stop] = np.clip(short, 0.0, self.col_upper[sb.start:sb.stop])
+        return v
+
+    def objective_value(self, values: np.ndarray) -> float:
+        """``c @ values + offset``."""
+        return float(self.c @ values + self.offset)
+
+    def max_violation(self, values: np.ndarray) -> float:
+        """Largest violation of a row or column bound by ``values`` (0 when feasible)."""
+        worst = 0.0
+        if self.n_rows:
+            act = self.A @ values
+            worst = max(worst, float(np.max(self.row_lower - act, initial=0.0)),
+                        float(np.max(act - self.row_upper, initial=0.0)))
+        if self.n_cols:
+            worst = max(worst, float(np.max(self.col_lower - values, initial=0.0)),
+                        float(np.max(values - self.col_upper, initial=0.0)))
+        return worst
+
+    def unit_x(self, values: np.ndarray | None) -> np.ndarray:
+        """Per-unit 0/1 selection (locked units included) from column values."""
+        x = np.nan_to_num(self.x_fixed, nan=0.0)
+        if values is not None and self.n_x:
+            free = self.unit_of_col[: self.n_x]
+            x[free] = np.round(np.asarray(values)[: self.n_x])
+        return x
+
+    def x_cols_of(self, unit_x: np.ndarray) -> np.ndarray:
+        """Values of the ``x`` columns from a per-unit selection."""
+        return np.asarray(unit_x, dtype=np.float64)[self.unit_of_col[: self.n_x]]
+
+    # ---------------------------------------------------------- names
+    def row_names(self) -> list[str]:
+        """One name per row (built on demand; boundary rows name their two units)."""
+        names: list[str] = []
+        for b in self.row_blocks:
+            if b.kind == "boundary":
+                ids = self._edge_ids()
+                names += [f"bnd_{a}_{z}_{s}" for a, z in ids for s in ("a", "b")]
+            else:
+                names += [_safe(f"{b.kind}_{lab}") for lab in b.labels]
+        return names
+
+    def col_names(self) -> list[str]:
+        """One name per column: ``x_<pu_id>``, ``y_<id>_<id>``, ``s_<feature>``."""
+        names: list[str] = []
+        for b in self.col_blocks:
+            if b.kind == "x":
+                names += [_safe(f"x_{u}") for u in self.unit_ids[self.unit_of_col[b.start:b.stop]]]
+            elif b.kind == "y":
+                names += [f"y_{a}_{z}" for a, z in self._edge_ids()]
+            else:
+                names += [_safe(f"s_{lab}") for lab in b.labels]
+        return names
+
+    def _edge_ids(self) -> list[tuple[str, str]]:
+        units = self.unit_of_col[self.edge_x_cols]
+        ids = self.unit_ids[units] if units.size else np.zeros((0, 2))
+        return [(_safe(str(a)), _safe(str(z))) for a, z in ids]
+
+
+def _safe(name: str) -> str:
+    """A name legal in LP and MPS files (letters, digits, ``_``, ``.``)."""
+    return re.sub(r"[^0-9A-Za-z_.]", "_", name)
+
+
+# ============================================================== compile
+
+def compile(problem: Problem) -> CompiledModel:
+    """Turn a problem into arrays (objective, sparse constraints, bounds, integrality).
+
+    Parameters
+    ----------
+    problem : Problem
+        With an objective (and targets for min set / min shortfall).
+
+    Returns
+    -------
+    CompiledModel
+
+    Raises
+    ------
+    InputDataError
+        The problem lacks an objective or the targets or budget it needs, or a
+        unit is both locked in and out.
+    """
+    if not isinstance(problem, Problem):
+        raise InputDataError(f"compile() takes a Problem (from optimizer.problem.problem); got "
+                             f"{type(problem).__name__}")
+    obj = problem.objective
+    if obj is None:
+        raise InputDataError("the problem has no objective; call add_max_utility_objective(), "
+                             "add_min_set_objective() or add_min_shortfall_objective() first")
+    if obj.kind in ("min_set", "min_shortfall") and not problem.targets:
+        raise InputDataError(f"the {obj.kind} objective needs targets; call "
+                             "add_relative_targets() or add_absolute_targets() first")
+    if obj.kind in ("max_utility", "min_shortfall"):
+        total = problem.total_budget()
+        if total is None or not np.isfinite(total.max_km2):
+            raise InputDataError(f"the {obj.kind} objective needs a total area budget; pass "
+                                 "budget_km2= or budget_share= to its add_*_objective method")
+
+    n = problem.n_units
+    locked_in, locked_out = problem.locked_masks()
+    free = ~(locked_in | locked_out)
+    free_idx = np.flatnonzero(free)
+    nx = free_idx.size
+    col_of_unit = np.full(n, -1, dtype=np.int64)
+    col_of_unit[free_idx] = np.arange(nx)
+    fixed_value = locked_in.astype(np.float64)  # value of locked units (0 for free, unused)
+    unprotected = 1.0 - problem.protected_fraction
+
+    sense: Literal["min", "max"] = "max" if obj.kind == "max_utility" else "min"
+    # Penalties lower a max objective and raise a min objective.
+    penalty_sign = -1.0 if sense == "max" else 1.0
+
+    unit_obj = np.zeros(n)
+    if obj.kind == "max_utility":
+        unit_obj += problem.unit_values()
+    elif obj.kind == "min_set":
+        unit_obj += problem.cost
+    for lp in problem.linear_penalties:
+        unit_obj += penalty_sign * lp.penalty * lp.amount
+    offset = 0.0
+
+    # ---------------- boundary: cut form, locked units as constants
+    edge_cols = np.zeros((0, 2), dtype=np.int64)
+    y_cost = np.zeros(0)
+    bp = problem.boundary_penalty
+    if bp is not None and bp.penalty > 0:
+        i, j, length = problem.pu.boundary_indices()
+        if (i < 0).any() or (j < 0).any():
+            raise InputDataError("the boundary table names pu_id values missing from the units; "
+                                 "rebuild the grid")
+        lam = penalty_sign * bp.penalty
+        exposed = np.nan_to_num(problem._column_cached("exposed_km"), nan=0.0)
+        unit_obj += lam * bp.edge_factor * exposed
+        fi, fj = free[i], free[j]
+        both = fi & fj
+        # One end free: L |f - x| = f L + (1 - 2 f) L x for the fixed end's value f.
+        only_i, only_j = fi & ~fj, fj & ~fi
+        f_j, f_i = fixed_value[j[only_i]], fixed_value[i[only_j]]
+        unit_obj += lam * np.bincount(i[only_i], (1 - 2 * f_j) * length[only_i], minlength=n)
+        unit_obj += lam * np.bincount(j[only_j], (1 - 2 * f_i) * length[only_j], minlength=n)
+        offset += lam * float((f_j * length[only_i]).sum() + (f_i * length[only_j]).sum())
+        neither = ~fi & ~fj
+        offset += lam * float((np.abs(fixed_value[i[neither]] - fixed_value[j[neither]])
+                               * length[neither]).sum())
+        # Both free: L (x_j + x_k - 2 y_jk).
+        lb = length[both]
+        unit_obj += lam * (np.bincount(i[both], lb, minlength=n)
+                           + np.bincount(j[both], lb, minlength=n))
+        edge_cols = np.column_stack([col_of_unit[i[both]], col_of_unit[j[both]]])
+        y_cost = -2.0 * lam * lb
+    offset += float(unit_obj[locked_in].sum())
+    ny = edge_cols.shape[0]
+
+    # ---------------- structural rows: budgets and targets
+    row_coef: list[np.ndarray] = []  # coefficient of each unit (all n), per row
+    lower: list[float] = []
+    upper: list[float] = []
+    budget_labels: list[str] = []
+    for b in problem.budgets:
+        coef = _budget_coefficients(problem, b.scope, b.name, unprotected)
+        const = float(coef[locked_in].sum())
+        row_coef.append(coef)
+        lower.append(b.min_km2 - const if b.min_km2 > 0 else -np.inf)
+        upper.append(b.max_km2 - const)
+        budget_labels.append(b.scope if b.scope == "total" else f"{b.scope}_{b.name}")
+    target_feats = problem.target_features()
+    amounts = problem.feature_amounts(target_feats)
+    for t, r in zip(problem.targets, amounts, strict=True):
+        coef = r * unprotected
+        const = float((r * problem.protected_fraction).sum() + coef[locked_in].sum())
+        row_coef.append(coef)
+        lower.append(t.amount - const)
+        upper.append(np.inf)
+    n_struct = len(row_coef)
+    n_targets = len(target_feats)
+
+    shortfall = obj.kind == "min_shortfall"
+    ns = n_targets if shortfall else 0
+    n_cols = nx + ny + ns
+    if n_struct:
+        dense = np.vstack(row_coef)[:, free_idx]
+        struct = sp.csr_matrix(dense)
+        struct.eliminate_zeros()
+    else:
+        struct = sp.csr_matrix((0, nx))
+    struct.resize((n_struct, n_cols))
+    if ns:
+        target_rows = np.arange(len(budget_labels), n_struct)
+        s_block = sp.csr_matrix((np.ones(ns), (target_rows, nx + ny + np.arange(ns))),
+                                shape=(n_struct, n_cols))
+        struct = (struct + s_block).tocsr()
+
+    # ---------------- boundary rows: y - x_j <= 0, y - x_k <= 0
+    if ny:
+        y_col = nx + np.arange(ny)
+        indices = np.empty((2 * ny, 2), dtype=np.int64)
+        indices[0::2, 0] = y_col
+        indices[1::2, 0] = y_col
+        indices[0::2, 1] = edge_cols[:, 0]
+        indices[1::2, 1] = edge_cols[:, 1]
+        data = np.tile(np.array([1.0, -1.0]), 2 * ny)
+        indptr = np.arange(0, 4 * ny + 1, 2, dtype=np.int64)
+        bnd = sp.csr_matrix((data, indices.ravel(), indptr), shape=(2 * ny, n_cols))
+        A = sp.vstack([struct, bnd], format="csr")
+    else:
+        A = struct.tocsr()
+    A.sort_indices()
+
+    row_lower = np.concatenate([np.array(lower, dtype=np.float64), np.full(2 * ny, -np.inf)])
+    row_upper = np.concatenate([np.array(upper, dtype=np.float64), np.zeros(2 * ny)])
+
+    # ---------------- objective and columns
+    c = np.concatenate([unit_obj[free_idx], y_cost, np.zeros(ns)])
+    col_lower = np.zeros(n_cols)
+    col_upper = np.ones(n_cols)
+    if ns:
+        target_lower = np.array(lower[len(budget_labels):])
+        col_upper[nx + ny:] = np.maximum(target_lower, 0.0)
+        weights = dict(obj.weights)
+        tamount = np.array([t.amount for t in problem.targets])
+        w = np.array([weights.get(f, 1.0) for f in target_feats])
+        c[nx + ny:] = np.divide(w, tamount, out=np.zeros(ns), where=tamount > 0)
+    integrality = np.zeros(n_cols, dtype=bool)
+    integrality[:nx] = True
+    unit_of_col = np.full(n_cols, -1, dtype=np.int64)
+    unit_of_col[:nx] = free_idx
+
+    nb = len(budget_labels)
+    row_blocks = tuple(b for b in (
+        Block("budget", 0, nb, tuple(budget_labels)),
+        Block("target", nb, n_struct, tuple(target_feats)),
+        Block("boundary", n_struct, n_struct + 2 * ny),
+    ) if b.stop > b.start)
+    col_blocks = tuple(b for b in (
+        Block("x", 0, nx),
+        Block("y", nx, nx + ny),
+        Block("s", nx + ny, n_cols, tuple(target_feats) if ns else ()),
+    ) if b.stop > b.start)
+    x_fixed = np.where(locked_in, 1.0, np.where(locked_out, 0.0, np.nan))
+    return CompiledModel(
+        sense=sense, c=c, offset=offset, A=A, row_lower=row_lower, row_upper=row_upper,
+        col_lower=col_lower, col_upper=col_upper, integrality=integrality, n_units=n,
+        unit_of_col=unit_of_col, x_fixed=x_fixed,
+        unit_ids=problem.pu.units["pu_id"].to_numpy(), row_blocks=row_blocks,
+        col_blocks=col_blocks, edge_x_cols=edge_cols,
+        shortfall_rows=np.arange(nb, n_struct) if ns else np.zeros(0, dtype=np.int64),
+    )
+
+
+def _budget_coefficients(problem: Problem, scope: str, name: str,
+                         unprotected: np.ndarray) -> np.ndarray:
+    """New area each unit adds to a budget's scope."""
+    if scope == "total":
+        return problem.area_km2 * unprotected
+    if scope == "region":
+        in_region = problem.pu.units["region"].astype(str).to_numpy() == name
+        return problem.area_km2 * unprotected * in_region
+    return np.nan_to_num(problem._column_cached(name), nan=0.0) * unprotected

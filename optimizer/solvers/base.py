@@ -1,0 +1,167 @@
+"""What every solver backend shares: the `Solution` it returns and the `Solver` protocol.
+
+A solver takes a `CompiledModel` and returns a `Solution` whose status is data
+(optimal, feasible, ...). It raises only when it has no solution at all:
+`InfeasibleProblemError` when the model is proven infeasible, `SolverError`
+otherwise (time limit without an incumbent, a crash).
+"""
+
+from __future__ import annotations
+
+import enum
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from optimizer.compile import CompiledModel
+from optimizer.errors import InfeasibleProblemError
+
+#: A progress/log callback: receives each solver log line.
+LogCallback = Callable[[str], None]
+
+
+class SolveStatus(enum.StrEnum):
+    """Outcome of a solve, kept as data on the `Solution`."""
+
+    OPTIMAL = "optimal"  # proven within the requested relative gap
+    FEASIBLE = "feasible"  # a solution, not proven within the gap (time limit, stopped)
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    ERROR = "error"
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, eq=False)
+class Solution:
+    """A solver's answer for a compiled model.
+
+    Attributes
+    ----------
+    status : SolveStatus
+    x : numpy.ndarray
+        Per planning unit (row order of ``pu.units``): 1.0 selected (locked-in
+        units included), 0.0 not.
+    objective : float
+        Objective value of ``x`` (recomputed from the model, offset included).
+    bound : float
+        Best proven bound on the optimum (NaN when the solver gave none).
+    gap : float
+        Relative gap ``|bound - objective| / max(|objective|, 1e-9)`` (NaN without a bound).
+    runtime : float
+        Wall-clock seconds of the solve.
+    solver : str
+        Backend name, e.g. ``highs`` or ``pulp:PULP_CBC_CMD``.
+    solver_version : str
+    log : str
+        The solver's log text.
+    strategy : str
+        How the solution was found, e.g. ``lp-round``, ``lp-round+mip``, ``mip``.
+    values : numpy.ndarray or None
+        Value of every model column.
+    info : dict
+        Stage timings and other facts (``lp_seconds``, ``mip_seconds``, ...).
+    """
+
+    status: SolveStatus
+    x: np.ndarray
+    objective: float
+    bound: float
+    gap: float
+    runtime: float
+    solver: str
+    solver_version: str = ""
+    log: str = ""
+    strategy: str = ""
+    values: np.ndarray | None = None
+    info: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_optimal(self) -> bool:
+        """Whether the solution is proven optimal within the requested gap."""
+        return self.status is SolveStatus.OPTIMAL
+
+    @property
+    def selected(self) -> np.ndarray:
+        """Boolean mask of selected units."""
+        return self.x > 0.5
+
+    def __repr__(self) -> str:
+        return (f"Solution(status={self.status.value}, objective={self.objective:.6g}, "
+                f"gap={self.gap:.3g}, selected={int(self.selected.sum())}/{self.x.size}, "
+                f"runtime={self.runtime:.2f}s, solver={self.solver!r}, "
+                f"strategy={self.strategy!r})")
+
+
+@runtime_checkable
+class Solver(Protocol):
+    """A backend: ``solve(model) -> Solution``; raises only when there is no solution."""
+
+    name: str
+
+    def solve(self, model: CompiledModel) -> Solution:
+        """Solve a compiled model."""
+        ...
+
+
+def relative_gap(objective: float, bound: float) -> float:
+    """``|bound - objective| / max(|objective|, 1e-9)``; NaN when either is unknown."""
+    if not (np.isfinite(objective) and np.isfinite(bound)):
+        return float("nan")
+    return abs(bound - objective) / max(abs(objective), 1e-9)
+
+
+def better(model: CompiledModel, a: float, b: float) -> bool:
+    """Whether objective ``a`` is strictly better than ``b`` in the model's sense."""
+    if not np.isfinite(b):
+        return np.isfinite(a)
+    return a > b if model.sense == "max" else a < b
+
+
+def tighter_bound(model: CompiledModel, a: float, b: float) -> float:
+    """The tighter of two valid bounds (the smaller for max, larger for min)."""
+    vals = [v for v in (a, b) if np.isfinite(v)]
+    if not vals:
+        return float("nan")
+    return min(vals) if model.sense == "max" else max(vals)
+
+
+def polish(model: CompiledModel, values: np.ndarray) -> tuple[np.ndarray, float, float]:
+    """Round a solver's ``x`` columns to 0/1 and recompute the others.
+
+    Returns
+    -------
+    values : numpy.ndarray
+        Full column vector with exact ``y`` and ``s``.
+    objective : float
+    violation : float
+        Largest bound violation (0 when feasible).
+    """
+    x_cols = np.round(np.clip(np.asarray(values, dtype=np.float64)[: model.n_x], 0, 1))
+    full = model.complete(x_cols)
+    return full, model.objective_value(full), model.max_violation(full)
+
+
+def feasibility_tolerance(model: CompiledModel) -> float:
+    """Absolute tolerance for row violations, scaled to the rows' magnitudes."""
+    finite = np.concatenate([model.row_lower[np.isfinite(model.row_lower)],
+                             model.row_upper[np.isfinite(model.row_upper)]])
+    scale = float(np.max(np.abs(finite), initial=1.0))
+    return 1e-6 * max(scale, 1.0)
+
+
+def solve_fixed(model: CompiledModel, solver: str, version: str = "") -> Solution:
+    """The answer for a model without free columns (every unit locked)."""
+    started = time.perf_counter()
+    values = model.complete(np.zeros(0))
+    if model.max_violation(values) > feasibility_tolerance(model):
+        raise InfeasibleProblemError("every unit is locked and the locked units break a budget "
+                                     "or target; relax the locks, budgets or targets")
+    obj = model.objective_value(values)
+    return Solution(SolveStatus.OPTIMAL, model.unit_x(values), obj, obj, 0.0,
+                    time.perf_counter() - started, solver, version, "all units locked", "fixed",
+                    values)

@@ -1,0 +1,304 @@
+"""HiGHS backend (highspy): arrays in, a `Solution` out, under a wall-clock watchdog.
+
+Default strategy ``"auto"`` (measured to matter more than the choice of solver):
+
+1. solve the LP relaxation with the interior-point method, presolve off, crossover
+   on (HiGHS's MIP presolve alone can run for minutes on a single-budget model);
+2. round it and repair feasibility (`optimizer.solvers.rounding`): a feasible plan
+   with a gap proven against the LP bound;
+3. if that gap exceeds the requested one, hand the plan to the MIP as a warm
+   start (``setSolution``) to close the gap in the time left.
+
+``strategy="mip"`` runs HiGHS's plain MIP; ``"lp-round"`` stops after step 2.
+Every run is bounded twice: HiGHS's ``time_limit`` and our own watchdog, which
+cancels the solve (``cancelSolve``) and, if HiGHS still does not return, abandons
+it and returns the best plan known. ``Highs.run`` releases the GIL, so separate
+`HighsSolver` instances in separate threads solve in parallel (useful for sweeps).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+from optimizer.compile import CompiledModel
+from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
+from optimizer.solvers.base import (
+    LogCallback,
+    Solution,
+    SolveStatus,
+    better,
+    feasibility_tolerance,
+    polish,
+    relative_gap,
+    solve_fixed,
+    tighter_bound,
+)
+from optimizer.solvers.rounding import round_and_repair
+
+Strategy = Literal["auto", "mip", "lp-round"]
+
+#: Per-objective options of the MIP stage of the "auto" strategy. HiGHS's MIP
+#: presolve stalls on large single-budget (knapsack-like) models; with a
+#: warm start and presolve off the MIP works on the model as compiled.
+MIP_STAGE_OPTIONS: dict[str, dict[str, Any]] = {
+    "max": {"presolve": "off"},
+    "min": {"presolve": "on"},
+}
+
+
+@dataclass
+class _Run:
+    """Outcome of one HiGHS run."""
+
+    status: str
+    values: np.ndarray | None
+    objective: float
+    bound: float
+    seconds: float
+    abandoned: bool = False
+
+
+@dataclass
+class HighsSolver:
+    """Solve compiled models with HiGHS.
+
+    Parameters
+    ----------
+    strategy : {"auto", "mip", "lp-round"}
+        See the module docstring.
+    time_limit : float, optional
+        Wall-clock seconds for the whole solve (default: none).
+    gap : float
+        Relative optimality gap at which to stop (0.0001 = 0.01%).
+    threads : int, optional
+        HiGHS threads (default: HiGHS's choice).
+    log : callable, optional
+        Called with every log line (progress).
+    options : mapping, optional
+        Extra HiGHS options for every run (e.g. ``{"random_seed": 1}``).
+    watchdog_grace : float
+        Seconds past the time limit before a run is cancelled, and again before
+        a run that ignores the cancel is abandoned.
+    """
+
+    strategy: Strategy = "auto"
+    time_limit: float | None = None
+    gap: float = 1e-4
+    threads: int | None = None
+    log: LogCallback | None = None
+    options: Mapping[str, Any] = field(default_factory=dict)
+    watchdog_grace: float = 2.0
+    name: str = "highs"
+
+    def __post_init__(self) -> None:
+        if self.strategy not in ("auto", "mip", "lp-round"):
+            raise InputDataError(f"strategy must be 'auto', 'mip' or 'lp-round'; got "
+                                 f"{self.strategy!r}")
+        if self.time_limit is not None and not self.time_limit > 0:
+            raise InputDataError(f"time_limit must be a positive number of seconds; got "
+                                 f"{self.time_limit!r}")
+        if not 0 <= self.gap < 1:
+            raise InputDataError(f"gap must be a relative gap in [0, 1); got {self.gap!r}; "
+                                 "write 0.1% as 0.001")
+
+    # ---------------------------------------------------------- public
+    def solve(self, model: CompiledModel) -> Solution:
+        """Solve ``model``; raises only when there is no solution at all.
+
+        Raises
+        ------
+        InfeasibleProblemError
+            The model has no feasible plan.
+        SolverError
+            No plan was found (time limit, or a HiGHS failure).
+        """
+        import highspy
+
+        version = f"{highspy.HIGHS_VERSION_MAJOR}.{highspy.HIGHS_VERSION_MINOR}." \
+                  f"{highspy.HIGHS_VERSION_PATCH}"
+        if model.n_cols == 0:
+            return solve_fixed(model, self.name, version)
+        started = time.perf_counter()
+        deadline = started + self.time_limit if self.time_limit else float("inf")
+        log: list[str] = []
+        info: dict[str, Any] = {}
+        best_values: np.ndarray | None = None
+        best_obj, bound = float("nan"), float("nan")
+        strategy = self.strategy
+        used = []
+
+        if strategy in ("auto", "lp-round"):
+            lp = self._run(model, relaxation=True, deadline=deadline, log=log, warm=None)
+            info["lp_seconds"] = round(lp.seconds, 3)
+            if lp.status == "infeasible":
+                raise InfeasibleProblemError("HiGHS: the LP relaxation is infeasible, so no plan "
+                                             "meets every budget, target and lock")
+            if lp.values is not None and lp.status == "optimal":
+                bound = lp.objective
+                t0 = time.perf_counter()
+                x_round = round_and_repair(model, lp.values)
+                info["round_seconds"] = round(time.perf_counter() - t0, 3)
+                if x_round is not None:
+                    values = model.complete(x_round)
+                    if model.max_violation(values) <= feasibility_tolerance(model):
+                        best_values, best_obj = values, model.objective_value(values)
+                        used.append("lp-round")
+                info["lp_round_gap"] = relative_gap(best_obj, bound)
+            elif strategy == "lp-round":
+                raise SolverError(f"HiGHS: the LP relaxation ended with status {lp.status!r} "
+                                  "and no solution; raise time_limit or use strategy='auto'")
+
+        gap_now = relative_gap(best_obj, bound)
+        need_mip = strategy == "mip" or (
+            strategy == "auto" and not (np.isfinite(gap_now) and gap_now <= self.gap))
+        if need_mip and time.perf_counter() < deadline:
+            mip = self._run(model, relaxation=False, deadline=deadline, log=log,
+                            warm=best_values, stage_options=(
+                                MIP_STAGE_OPTIONS[model.sense] if strategy == "auto" else {}))
+            info["mip_seconds"] = round(mip.seconds, 3)
+            info["mip_status"] = mip.status
+            if mip.abandoned:
+                info["abandoned"] = True
+            if mip.status == "infeasible" and best_values is None:
+                raise InfeasibleProblemError("HiGHS: the model is infeasible: no plan meets "
+                                             "every budget, target and lock")
+            if mip.status == "unbounded":
+                raise SolverError("HiGHS reports the model unbounded, which a 0/1 model cannot "
+                                  "be; report this as a bug with the model (write_mps)")
+            used.append("mip")
+            if mip.values is not None:
+                values, obj, viol = polish(model, mip.values)
+                if viol <= feasibility_tolerance(model) and (
+                        best_values is None or better(model, obj, best_obj)):
+                    best_values, best_obj = values, obj
+            bound = tighter_bound(model, bound, mip.bound)
+
+        runtime = time.perf_counter() - started
+        if best_values is None:
+            raise SolverError(f"HiGHS found no plan within {runtime:.1f} s (strategy "
+                              f"{strategy!r}); raise time_limit or use strategy='auto'")
+        gap = relative_gap(best_obj, bound)
+        if np.isfinite(gap) and gap < 1e-12:
+            gap = 0.0
+        status = (SolveStatus.OPTIMAL if np.isfinite(gap) and gap <= self.gap + 1e-12
+                  else SolveStatus.FEASIBLE)
+        return Solution(status, model.unit_x(best_values), best_obj, bound, gap, runtime,
+                        self.name, version, "".join(log), "+".join(used) or strategy,
+                        best_values, info)
+
+    # ---------------------------------------------------------- one run
+    def _run(self, model: CompiledModel, *, relaxation: bool, deadline: float, log: list[str],
+             warm: np.ndarray | None, stage_options: Mapping[str, Any] | None = None) -> _Run:
+        import highspy
+
+        h = highspy.Highs()
+        started = time.perf_counter()
+        h.setOptionValue("output_flag", True)
+        h.setOptionValue("log_to_console", False)
+
+        def on_log(event: Any) -> None:
+            log.append(event.message)
+            if self.log is not None:
+                self.log(event.message.rstrip("\n"))
+
+        h.cbLogging.subscribe(on_log)
+        incumbent: dict[str, Any] = {}
+
+        def on_improving(event: Any) -> None:
+            # Kept so an abandoned run still yields its best plan.
+            incumbent["values"] = np.array(event.data_out.mip_solution, dtype=np.float64)
+            incumbent["objective"] = float(event.data_out.objective_function_value)
+
+        if not relaxation:
+            h.cbMipImprovingSolution.subscribe(on_improving)
+        self._pass_model(h, model)
+        opts: dict[str, Any] = {"mip_rel_gap": self.gap, "mip_abs_gap": 0.0}
+        if relaxation:
+            opts.update(solve_relaxation=True, solver="ipm", presolve="off", run_crossover="on")
+        if self.threads:
+            opts["threads"] = int(self.threads)
+        opts.update(stage_options or {})
+        opts.update(self.options)
+        remaining = deadline - time.perf_counter()
+        if np.isfinite(remaining):
+            opts["time_limit"] = max(remaining, 0.01)
+        for key, value in opts.items():
+            status = h.setOptionValue(key, value)
+            if status == highspy.HighsStatus.kError:
+                raise InputDataError(f"HiGHS option {key}={value!r} was rejected; check its name "
+                                     "and type in the HiGHS options list")
+        if warm is not None:
+            sol = highspy.HighsSolution()
+            sol.col_value = np.asarray(warm, dtype=np.float64)
+            sol.value_valid = True
+            h.setSolution(sol)
+
+        h.HandleUserInterrupt = True
+        h.startSolve()
+        wait = deadline - time.perf_counter() + self.watchdog_grace
+        done, _ = h.wait(wait if np.isfinite(wait) else -1.0)
+        abandoned = False
+        if not done:
+            log.append(f"carbonpark: watchdog cancelled HiGHS after {self.time_limit} s\n")
+            h.cancelSolve()
+            done, _ = h.wait(self.watchdog_grace)
+            if not done:
+                log.append("carbonpark: HiGHS ignored the cancel; run abandoned\n")
+                abandoned = True
+        seconds = time.perf_counter() - started
+        if abandoned:
+            vals = incumbent.get("values")
+            return _Run("interrupted", vals, incumbent.get("objective", float("nan")),
+                        float("nan"), seconds, abandoned=True)
+        model_status = h.getModelStatus()
+        info = h.getInfo()
+        status = _status_name(model_status)
+        values = None
+        if info.primal_solution_status == 2:  # feasible primal solution
+            values = np.array(h.getSolution().col_value, dtype=np.float64)
+        objective = float(info.objective_function_value) if values is not None else float("nan")
+        if relaxation:
+            bound = objective if status == "optimal" else float("nan")
+        else:
+            bound = float(info.mip_dual_bound)
+            if not np.isfinite(bound) or abs(bound) >= 1e30:
+                bound = float("nan")
+            if status == "optimal" and not model.integrality.any():
+                bound = objective  # solved as an LP (only continuous columns left)
+        return _Run(status, values, objective, bound, seconds)
+
+    @staticmethod
+    def _pass_model(h: Any, model: CompiledModel) -> None:
+        A = model.A
+        sense = -1 if model.sense == "max" else 1  # HiGHS ObjSense: kMinimize=1, kMaximize=-1
+        status = h.passModel(
+            model.n_cols, model.n_rows, int(A.nnz), 2, sense, float(model.offset),
+            np.ascontiguousarray(model.c, dtype=np.float64),
+            np.ascontiguousarray(model.col_lower, dtype=np.float64),
+            np.ascontiguousarray(model.col_upper, dtype=np.float64),
+            np.ascontiguousarray(model.row_lower, dtype=np.float64),
+            np.ascontiguousarray(model.row_upper, dtype=np.float64),
+            np.ascontiguousarray(A.indptr[:-1], dtype=np.int32),
+            np.ascontiguousarray(A.indices, dtype=np.int32),
+            np.ascontiguousarray(A.data, dtype=np.float64),
+            np.ascontiguousarray(model.integrality, dtype=np.int32),
+        )
+        if str(status) not in ("HighsStatus.kOk", "HighsStatus.kWarning"):
+            raise SolverError(f"HiGHS rejected the model (passModel returned {status}); report "
+                              "this as a bug with the model (write_mps)")
+
+
+def _status_name(model_status: Any) -> str:
+    text = str(model_status).rsplit(".", 1)[-1]
+    return {
+        "kOptimal": "optimal", "kInfeasible": "infeasible", "kUnbounded": "unbounded",
+        "kUnboundedOrInfeasible": "infeasible", "kTimeLimit": "time_limit",
+        "kInterrupt": "interrupted", "kHighsInterrupt": "interrupted",
+        "kIterationLimit": "iteration_limit", "kSolutionLimit": "solution_limit",
+        "kModelEmpty": "optimal",
+    }.get(text, text)

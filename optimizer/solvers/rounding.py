@@ -1,0 +1,220 @@
+"""Turn an LP relaxation into a feasible 0/1 plan: round, repair, improve.
+
+Used by the HiGHS strategy (LP -> round + repair -> proven gap -> warm-started
+MIP). It relies on what `optimizer.compile` builds: structural rows (budgets,
+targets) with non-negative coefficients on unit columns, ``y`` columns equal to
+``min(x_j, x_k)`` and shortfall columns ``s`` that absorb unmet targets. The
+starting point is the LP solution rounded down (budgets stay met); units are
+then added, best LP value first, until every lower bound (target, minimum
+area) is met; selected units that cost more than they give are dropped while
+bounds allow; finally units that still fit are added while they improve the
+objective. Sorting and screening are vectorised; only the short candidate lists
+left after screening are walked one unit at a time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from optimizer.compile import CompiledModel
+
+
+class _State:
+    """Current selection and the activity of the hard rows."""
+
+    def __init__(self, model: CompiledModel, x: np.ndarray) -> None:
+        self.model = model
+        nx = model.n_x
+        n_struct = model.block("boundary").start if model.block("boundary").stop else model.n_rows
+        struct = model.A[:n_struct, :nx].tocsc()
+        self.struct = struct
+        self.lower = model.row_lower[:n_struct].copy()
+        self.upper = model.row_upper[:n_struct].copy()
+        self.soft = np.zeros(n_struct, dtype=bool)  # targets with a shortfall column
+        self.short_cost = np.zeros(n_struct)
+        sb = model.block("s", rows=False)
+        if sb.stop > sb.start:
+            self.soft[model.shortfall_rows] = True
+            self.short_cost[model.shortfall_rows] = model.c[sb.start:sb.stop]
+        hard_lower = np.where(self.soft, -np.inf, self.lower)
+        self.hard_lower = hard_lower
+        scale = np.maximum(1.0, np.abs(np.where(np.isfinite(self.lower), self.lower, 0))
+                           + np.abs(np.where(np.isfinite(self.upper), self.upper, 0)))
+        self.tol = 1e-9 * scale
+        # sigma turns every objective into "larger is better".
+        self.sigma = 1.0 if model.sense == "max" else -1.0
+        self.cx = model.c[:nx]
+        yb = model.block("y", rows=False)
+        if yb.stop > yb.start:
+            e = model.edge_x_cols
+            cy = model.c[yb.start:yb.stop]
+            self.pair = sp.csr_matrix((np.concatenate([cy, cy]),
+                                       (np.concatenate([e[:, 0], e[:, 1]]),
+                                        np.concatenate([e[:, 1], e[:, 0]]))), shape=(nx, nx))
+        else:
+            self.pair = None
+        self.x = x.astype(np.float64)
+        self.act = struct @ self.x
+
+    # ---------------------------------------------------------- per-unit facts
+    def column(self, j: int) -> tuple[np.ndarray, np.ndarray]:
+        s, e = self.struct.indptr[j], self.struct.indptr[j + 1]
+        return self.struct.indices[s:e], self.struct.data[s:e]
+
+    def gain_on(self, j: int) -> float:
+        """Objective improvement (larger is better) of setting x_j = 1."""
+        g = self.cx[j]
+        if self.pair is not None:
+            s, e = self.pair.indptr[j], self.pair.indptr[j + 1]
+            g += float(self.pair.data[s:e] @ self.x[self.pair.indices[s:e]])
+        g *= self.sigma
+        rows, vals = self.column(j)
+        soft = self.soft[rows]
+        if soft.any():
+            r = rows[soft]
+            short = np.maximum(self.lower[r] - self.act[r], 0.0)
+            g += float(self.short_cost[r] @ np.minimum(vals[soft], short))  # min sense only
+        return g
+
+    def gain_off(self, j: int) -> float:
+        """Objective improvement of setting x_j = 0 (from 1)."""
+        self.x[j] = 0.0
+        self.act_update(j, -1.0)
+        g = -self.gain_on(j)
+        self.x[j] = 1.0
+        self.act_update(j, 1.0)
+        return g
+
+    def act_update(self, j: int, sign: float) -> None:
+        rows, vals = self.column(j)
+        self.act[rows] += sign * vals
+
+    def fits(self, j: int) -> bool:
+        rows, vals = self.column(j)
+        return bool(np.all(self.act[rows] + vals <= self.upper[rows] + self.tol[rows]))
+
+    def droppable(self, j: int) -> bool:
+        rows, vals = self.column(j)
+        return bool(np.all(self.act[rows] - vals >= self.hard_lower[rows] - self.tol[rows]))
+
+    def violated_lower(self) -> np.ndarray:
+        return self.act < self.hard_lower - self.tol
+
+    def violated_upper(self) -> np.ndarray:
+        return self.act > self.upper + self.tol
+
+    def linear_gain(self) -> np.ndarray:
+        """Vectorised gain of switching each unit on, ignoring shortfall terms."""
+        g = self.cx.copy()
+        if self.pair is not None:
+            g += self.pair @ self.x
+        return self.sigma * g
+
+
+def round_and_repair(model: CompiledModel, x_lp: np.ndarray, *, max_passes: int = 3
+                     ) -> np.ndarray | None:
+    """A feasible 0/1 vector of ``x`` columns near the LP solution, or None.
+
+    Parameters
+    ----------
+    model : CompiledModel
+    x_lp : numpy.ndarray
+        LP relaxation values of the ``x`` columns.
+    max_passes : int
+        Rounds of the drop/add improvement passes.
+    """
+    nx = model.n_x
+    x_lp = np.clip(np.asarray(x_lp, dtype=np.float64)[:nx], 0.0, 1.0)
+    st = _State(model, (x_lp >= 1.0 - 1e-6).astype(np.float64))
+    if st.violated_upper().any():
+        return None  # rounding down cannot break a budget unless the LP was not feasible
+
+    # ---- meet lower bounds (targets, minimum areas): best LP value, then best ratio
+    if st.violated_lower().any():
+        off = np.flatnonzero(st.x == 0)
+        helps = np.asarray(st.struct[np.flatnonzero(st.violated_lower())][:, off].sum(axis=0)
+                           ).ravel() > 0
+        cand = off[helps]
+        gain = st.linear_gain()[cand]
+        order = np.lexsort((-gain, -x_lp[cand]))
+        for j in cand[order]:
+            rows, _vals = st.column(j)
+            if not (st.act[rows] < st.hard_lower[rows] - st.tol[rows]).any():
+                continue
+            if not st.fits(j):
+                continue
+            st.x[j] = 1.0
+            st.act_update(j, 1.0)
+            if not st.violated_lower().any():
+                break
+        if st.violated_lower().any():
+            return None
+
+    for _ in range(max_passes):
+        changed = _drop_pass(st, x_lp) + _add_pass(st)
+        if not changed:
+            break
+    return st.x
+
+
+def _drop_pass(st: _State, x_lp: np.ndarray) -> int:
+    """Drop selected units whose removal improves the objective and keeps lower bounds."""
+    on = np.flatnonzero(st.x > 0.5)
+    if on.size == 0:
+        return 0
+    # Removing j gains -(gain of having it); screen on the linear estimate.
+    # Units the LP held fully are rarely worth dropping (and there may be very many):
+    # only the units rounding or repair added are candidates.
+    loss = st.linear_gain()[on]
+    pick = (loss < 0) & (x_lp[on] < 1.0 - 1e-6)
+    cand = on[pick]
+    if cand.size == 0:
+        return 0
+    cand = cand[np.lexsort((loss[pick], x_lp[cand]))]
+    dropped = 0
+    for j in cand:
+        if st.droppable(j) and st.gain_off(j) > 0:
+            st.x[j] = 0.0
+            st.act_update(j, -1.0)
+            dropped += 1
+    return dropped
+
+
+def _add_pass(st: _State) -> int:
+    """Add units that fit every upper bound and improve the objective, best ratio first."""
+    off = np.flatnonzero(st.x < 0.5)
+    if off.size == 0:
+        return 0
+    gain = st.linear_gain()[off]
+    if st.soft.any():
+        short = np.maximum(st.lower - st.act, 0.0) * st.soft
+        sub = st.struct[:, off]
+        clipped = sub.copy()
+        clipped.data = np.minimum(clipped.data, short[clipped.indices]) * st.short_cost[
+            clipped.indices]
+        gain = gain + np.asarray(clipped.sum(axis=0)).ravel()
+    keep = gain > 0
+    off, gain = off[keep], gain[keep]
+    if off.size == 0:
+        return 0
+    # Screen: a unit must fit the current slack of every bounded row on its own.
+    slack = st.upper - st.act
+    bounded = np.isfinite(slack)
+    sub = st.struct[:, off].tocoo()
+    tight = bounded[sub.row] & (sub.data > slack[sub.row] + st.tol[sub.row])
+    fits = np.ones(off.size, dtype=bool)
+    fits[sub.col[tight]] = False
+    use = np.zeros(off.size)
+    # Ratio: gain per share of the scarcest row it uses.
+    share = np.where(bounded[sub.row], sub.data / np.maximum(slack[sub.row], 1e-12), 0.0)
+    np.maximum.at(use, sub.col, share)
+    off, gain, use = off[fits], gain[fits], use[fits]
+    order = np.argsort(-gain / np.maximum(use, 1e-12))
+    added = 0
+    for j in off[order]:
+        if st.fits(j) and st.gain_on(j) > 0:
+            st.x[j] = 1.0
+            st.act_update(j, 1.0)
+            added += 1
+    return added

@@ -1,0 +1,307 @@
+"""Tests of optimizer.solvers: brute force on tiny random problems, backend agreement,
+properties (budgets, locks, objective recomputation, monotone budgets), the
+watchdog and the error paths.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+import highspy
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from test_compile import all_selections, reference_feasible, reference_objective
+from test_problem import tiny_grid
+
+from optimizer.compile import compile
+from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
+from optimizer.problem import Problem, problem
+from optimizer.solvers import HighsSolver, SolveStatus, get_solver
+from optimizer.solvers.pulp import PulpSolver, write_lp, write_mps
+
+SETTINGS = settings(max_examples=25, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow])
+
+
+@dataclass(frozen=True)
+class Case:
+    """Parameters of one random tiny problem."""
+
+    nrows: int
+    ncols: int
+    seed: int
+    kind: str
+    budget_share: float
+    target: float
+    boundary: float
+    n_lock_in: int
+    n_lock_out: int
+    linear: float
+    region_cap: bool
+    partial_pa: bool
+
+    def build(self, budget_share: float | None = None) -> Problem:
+        n = self.nrows * self.ncols
+        rng = np.random.default_rng(self.seed)
+        pa = np.where(rng.random(n) < 0.25, rng.choice([0.3, 0.7, 1.0], n), 0.0) \
+            if self.partial_pa else None
+        region = ["A", *list(rng.choice(["A", "B"], n - 1))]
+        pu = tiny_grid(self.nrows, self.ncols, seed=self.seed, pa=pa, region=region,
+                       area=rng.uniform(0.5, 1.5, n).round(2))
+        pu.units["emis"] = rng.uniform(0, 1, n).round(2)
+        p = problem(pu)
+        ids = pu.units["pu_id"].to_numpy()
+        perm = rng.permutation(ids)
+        if self.n_lock_in:
+            p = p.add_locked_in(ids=perm[: self.n_lock_in].tolist())
+        if self.n_lock_out:
+            p = p.add_locked_out(ids=perm[self.n_lock_in: self.n_lock_in + self.n_lock_out]
+                                 .tolist())
+        share = self.budget_share if budget_share is None else budget_share
+        if self.kind != "max_utility":
+            p = p.add_relative_targets({"biodiversity": self.target})
+        if self.kind == "max_utility":
+            p = p.add_max_utility_objective(budget_share=share)
+        elif self.kind == "min_set":
+            p = p.add_min_set_objective()
+        else:
+            p = p.add_min_shortfall_objective(budget_share=share)
+        if self.region_cap:
+            p = p.add_area_budget(region="A", max_share=0.5)
+        if self.boundary:
+            scale = 0.02 if self.kind == "max_utility" else 0.3
+            p = p.add_boundary_penalty(self.boundary * scale, edge_factor=0.5)
+        if self.linear:
+            scale = 0.02 if self.kind == "max_utility" else 0.5
+            p = p.add_linear_penalty("emis", self.linear * scale)
+        return p
+
+
+cases = st.builds(
+    Case,
+    nrows=st.integers(1, 3), ncols=st.integers(2, 4), seed=st.integers(0, 10_000),
+    kind=st.sampled_from(["max_utility", "min_set", "min_shortfall"]),
+    budget_share=st.sampled_from([0.1, 0.3, 0.5]), target=st.sampled_from([0.1, 0.3, 0.6]),
+    boundary=st.sampled_from([0.0, 0.0, 1.0]), n_lock_in=st.integers(0, 2),
+    n_lock_out=st.integers(0, 2), linear=st.sampled_from([0.0, 1.0]),
+    region_cap=st.booleans(), partial_pa=st.booleans(),
+)
+
+
+def brute_force(p: Problem) -> float | None:
+    """Best objective over all 2^n selections (None when none is feasible)."""
+    best = None
+    sign = 1.0 if p.objective.kind == "max_utility" else -1.0
+    for x in all_selections(p.n_units):
+        if reference_feasible(p, x):
+            v = reference_objective(p, x)
+            if best is None or sign * v > sign * best:
+                best = v
+    return best
+
+
+def check_against_brute_force(p: Problem, solver) -> None:
+    best = brute_force(p)
+    if best is None:
+        with pytest.raises(InfeasibleProblemError):
+            solver.solve(compile(p))
+        return
+    sol = solver.solve(compile(p))
+    assert sol.status is SolveStatus.OPTIMAL
+    assert reference_feasible(p, sol.x)
+    assert sol.objective == pytest.approx(reference_objective(p, sol.x), abs=1e-7)
+    assert sol.objective == pytest.approx(best, rel=1e-6, abs=1e-7)
+
+
+@SETTINGS
+@given(case=cases)
+def test_highs_default_strategy_matches_brute_force(case):
+    check_against_brute_force(case.build(), HighsSolver(gap=0.0))
+
+
+@SETTINGS
+@given(case=cases)
+def test_highs_plain_mip_matches_brute_force(case):
+    check_against_brute_force(case.build(), HighsSolver(strategy="mip", gap=0.0))
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=cases)
+def test_pulp_cbc_agrees_with_highs(case):
+    p = case.build()
+    model = compile(p)
+    try:
+        ref = HighsSolver(gap=0.0).solve(model)
+    except InfeasibleProblemError:
+        with pytest.raises(InfeasibleProblemError):
+            PulpSolver(gap=0.0).solve(model)
+        return
+    sol = PulpSolver(gap=0.0).solve(model)
+    assert sol.objective == pytest.approx(ref.objective, rel=1e-6, abs=1e-7)
+    assert reference_feasible(p, sol.x)
+
+
+@SETTINGS
+@given(case=cases.filter(lambda c: c.kind == "max_utility"))
+def test_a_larger_budget_never_lowers_the_max_utility_optimum(case):
+    small = case.build(budget_share=0.2)
+    large = case.build(budget_share=0.4)
+    try:
+        low = HighsSolver(gap=0.0).solve(compile(small)).objective
+    except InfeasibleProblemError:
+        return  # locked-in area beyond the small budget
+    high = HighsSolver(gap=0.0).solve(compile(large)).objective
+    assert high >= low - 1e-9
+
+
+def test_lp_round_strategy_gives_a_feasible_plan_with_a_proven_gap():
+    rng = np.random.default_rng(5)
+    pu = tiny_grid(20, 20, seed=5, n_species=8)
+    p = (problem(pu).add_min_set_objective().add_relative_targets(0.3)
+         .add_locked_in(mask=rng.random(400) < 0.1))
+    sol = HighsSolver(strategy="lp-round", gap=0.0).solve(compile(p))
+    assert reference_feasible(p, sol.x)
+    assert sol.bound <= sol.objective + 1e-9
+    assert sol.gap == pytest.approx((sol.objective - sol.bound) / sol.objective)
+    assert sol.strategy == "lp-round" and "lp_seconds" in sol.info
+
+
+def test_max_utility_lp_round_is_proven_near_optimal_without_the_mip():
+    pu = tiny_grid(40, 40, seed=2, n_species=5)
+    p = problem(pu).add_max_utility_objective(budget_share=0.2)
+    sol = HighsSolver(gap=1e-3).solve(compile(p))
+    assert sol.is_optimal and sol.strategy == "lp-round" and sol.gap <= 1e-3
+    assert "mip_seconds" not in sol.info
+
+
+def test_time_limit_is_enforced_and_status_is_data():
+    pu = tiny_grid(30, 30, seed=1, n_species=10)
+    p = (problem(pu).add_min_set_objective().add_relative_targets(0.3)
+         .add_boundary_penalty(0.3))
+    started = time.perf_counter()
+    sol = HighsSolver(gap=0.0, time_limit=1.0, watchdog_grace=1.0).solve(compile(p))
+    assert time.perf_counter() - started < 4.0
+    assert sol.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL)
+    assert reference_feasible(p, sol.x)
+    if sol.status is SolveStatus.FEASIBLE:
+        assert sol.gap > 0 and np.isfinite(sol.bound)
+
+
+def test_log_callback_receives_highs_lines_and_log_text_is_kept():
+    lines: list[str] = []
+    p = problem(tiny_grid(seed=3)).add_max_utility_objective(2.0)
+    sol = HighsSolver(log=lines.append).solve(compile(p))
+    assert any("HiGHS" in ln for ln in lines) and "HiGHS" in sol.log
+    assert sol.solver == "highs" and sol.solver_version == highspy.Highs().version()
+
+
+def test_every_unit_locked_needs_no_solver():
+    pu = tiny_grid(1, 2, seed=3)
+    p = (problem(pu).add_max_utility_objective(5.0).add_locked_in(ids=[100])
+         .add_locked_out(ids=[101]))
+    for solver in (HighsSolver(), PulpSolver()):
+        sol = solver.solve(compile(p))
+        assert sol.x.tolist() == [1.0, 0.0] and sol.strategy == "fixed"
+    tight = p.add_area_budget(max_km2=0.5)
+    with pytest.raises(InfeasibleProblemError, match="every unit is locked and the locked units "
+                                                     "break a budget or target"):
+        HighsSolver().solve(compile(tight))
+
+
+@pytest.mark.parametrize("solver", [HighsSolver(), HighsSolver(strategy="mip"), PulpSolver()],
+                         ids=["highs-auto", "highs-mip", "pulp"])
+def test_infeasible_models_raise(solver):
+    pu = tiny_grid(seed=3)
+    p = (problem(pu).add_min_set_objective().add_relative_targets(0.9)
+         .add_area_budget(max_km2=1.0))
+    with pytest.raises(InfeasibleProblemError, match="infeasible"):
+        solver.solve(compile(p))
+
+
+def test_lp_and_mps_files_solve_to_the_same_optimum(tmp_path):
+    pu = tiny_grid(3, 3, seed=4)
+    p = (problem(pu).add_min_set_objective().add_relative_targets(0.4)
+         .add_boundary_penalty(0.2).add_area_budget(max_km2=8, min_km2=1))
+    model = compile(p)
+    ref = HighsSolver(gap=0.0).solve(model)
+    for writer, name in ((write_lp, "m.lp"), (write_mps, "m.mps")):
+        path = writer(p if name == "m.lp" else model, tmp_path / name)
+        h = highspy.Highs()
+        h.silent()
+        h.readModel(str(path))
+        h.setOptionValue("mip_rel_gap", 0.0)
+        h.run()
+        obj = h.getInfo().objective_function_value
+        offset = model.offset if name == "m.mps" else 0.0
+        assert obj + offset == pytest.approx(ref.objective, rel=1e-7)
+
+
+def test_pulp_reports_build_and_solve_times_and_cbc_log():
+    p = problem(tiny_grid(seed=3)).add_max_utility_objective(2.0)
+    sol = PulpSolver().solve(compile(p))
+    assert sol.solver == "pulp:PULP_CBC_CMD" and sol.is_optimal
+    assert {"build_seconds", "solve_seconds"} <= set(sol.info)
+    assert "Cbc" in sol.log or "CBC" in sol.log.upper()
+
+
+@pytest.mark.parametrize(("make", "error", "message"), [
+    (lambda: HighsSolver(strategy="fast"), InputDataError,
+     r"strategy must be 'auto', 'mip' or 'lp-round'; got 'fast'"),
+    (lambda: HighsSolver(time_limit=0), InputDataError,
+     r"time_limit must be a positive number of seconds; got 0"),
+    (lambda: HighsSolver(gap=5), InputDataError, r"gap must be a relative gap in \[0, 1\)"),
+    (lambda: get_solver("gurobi"), InputDataError, r"solver 'gurobi' is unknown; use 'highs'"),
+    (lambda: get_solver("pulp:NOPE").solve(compile(problem(tiny_grid(seed=1))
+                                                   .add_max_utility_objective(1.0))),
+     SolverError, r"pulp solver 'NOPE' is not available here"),
+    (lambda: HighsSolver(options={"no_such_option": 1}).solve(
+        compile(problem(tiny_grid(seed=1)).add_max_utility_objective(1.0))),
+     InputDataError, r"HiGHS option no_such_option=1 was rejected"),
+    (lambda: write_lp("model", "x.lp"), InputDataError,
+     r"expected a Problem or CompiledModel; got str"),
+])
+def test_solver_errors(make, error, message):
+    with pytest.raises(error, match=message):
+        make()
+
+
+def test_get_solver_builds_backends_with_options():
+    assert isinstance(get_solver("highs", gap=0.01), HighsSolver)
+    s = get_solver("pulp", time_limit=5)
+    assert isinstance(s, PulpSolver) and s.backend == "PULP_CBC_CMD" and s.time_limit == 5
+
+
+def test_tasmania_min_set_17_percent_is_solved_to_optimality():
+    """Real data: 1,130 polygon units, 33 vegetation features, user cost and locks."""
+    import warnings
+
+    import geopandas as gpd
+    from conftest import shared
+
+    from optimizer import LayerSpec, build_grid
+    from optimizer.results import feature_representation, solve
+
+    folder = shared("tasmania")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 0.5% nodata in the raster is expected
+        pu = build_grid([LayerSpec("veg", str(folder / "tas_features.tif"), "biodiversity",
+                                   "count/cell")], units=folder / "tas_pu.gpkg", id_column=None)
+    attrs = gpd.read_file(folder / "tas_pu.gpkg")  # build_grid keeps no user columns
+    assert len(attrs) == len(pu) == 1130
+    p = (problem(pu, cost=attrs["cost"].to_numpy()).add_min_set_objective()
+         .add_relative_targets(0.17)
+         .add_locked_in(mask=attrs["locked_in"].to_numpy(bool))
+         .add_locked_out(mask=attrs["locked_out"].to_numpy(bool)))
+    assert len(p.targets) == 33
+    sol = solve(p, gap=0.0, time_limit=60)
+    assert sol.status is SolveStatus.OPTIMAL and sol.gap == 0.0
+    rep = feature_representation(p, sol)
+    assert rep["met"].all() and (rep["share_after"] >= 0.17 - 1e-9).all()
+    assert sol.objective == pytest.approx(float(attrs["cost"].to_numpy() @ sol.x), rel=1e-9)
+    assert sol.x[attrs["locked_in"].to_numpy(bool)].min() == 1
+    assert sol.x[attrs["locked_out"].to_numpy(bool)].max() == 0
+    cbc = solve(p, "pulp", gap=0.0, time_limit=60)
+    assert cbc.objective == pytest.approx(sol.objective, rel=1e-6)
