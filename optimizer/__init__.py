@@ -6,6 +6,7 @@ layers -> grid -> gap / problem -> compile -> solvers -> results -> parks -> exp
 
 from __future__ import annotations
 
+from optimizer.compile import CompiledModel, compile
 from optimizer.errors import (
     CRSError,
     CRSMismatchError,
@@ -19,14 +20,18 @@ from optimizer.errors import (
     SolverError,
     UnitError,
 )
-from optimizer.grid import PlanningUnits, build_grid, read_grid
+from optimizer.grid import PlanningUnits, build_grid, read_grid, write_grid
 from optimizer.layers import LayerSpec
+from optimizer.problem import Problem, problem
+from optimizer.results import diagnose, feature_representation, solve
+from optimizer.solvers import Solution, SolveStatus, get_solver
 
 __version__ = "0.1.0"
 
 __all__ = [
     "CRSError",
     "CRSMismatchError",
+    "CompiledModel",
     "GeometryRepairWarning",
     "InfeasibleProblemError",
     "InputDataError",
@@ -35,10 +40,20 @@ __all__ = [
     "OptimizerError",
     "OptimizerWarning",
     "PlanningUnits",
+    "Problem",
     "ScenarioError",
+    "Solution",
+    "SolveStatus",
     "SolverError",
     "UnitError",
     "__version__",
     "build_grid",
+    "compile",
+    "diagnose",
+    "feature_representation",
+    "get_solver",
+    "problem",
     "read_grid",
+    "solve",
+    "write_grid",
 ]

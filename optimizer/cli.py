@@ -94,6 +94,8 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the main job on the embedded demo country")
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
     p.add_argument("--cell-km", type=float, default=None, help="grid cell size (km)")
+    p.add_argument("--budget-share", type=float, default=0.05,
+                   help="new protection allowed, as a share of the land (default 0.05)")
     p.set_defaults(func=cmd_demo)
 
 
@@ -112,7 +114,45 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"\ncarbonpark demo: gap analysis of the protected network -> {args.out / 'gap'}")
     _run_gap(pu, args.out / "gap")
     # ---- gap (end: demo step)
+    _demo_plan(pu, args.budget_share)
     return 0
+
+
+# Weights of the demo plan: carbon and biodiversity count equally; emissions inside a
+# candidate unit count against it (a park next to a power plant protects less).
+DEMO_WEIGHTS = {"carbon": 1.0, "biodiversity": 1.0, "emissions": -0.5}
+
+
+def _demo_plan(pu, budget_share: float) -> None:  # type: ignore[no-untyped-def]
+    """Choose new protected units for the demo and print what they add."""
+    from optimizer.problem import problem
+    from optimizer.results import feature_representation, solve, unit_counts
+
+    print(f"\ncarbonpark demo: max utility plan, new protection <= {budget_share:.0%} of the land, "
+          "existing protection locked in, cropland (> 50% of a unit) locked out")
+    p = (problem(pu)
+         .add_max_utility_objective(budget_share=budget_share, weights=DEMO_WEIGHTS)
+         .add_existing_protection()
+         .add_locked_out_land_cover("cropland", 0.5))
+    sol = solve(p, time_limit=120)
+    counts = unit_counts(p, sol).set_index("status")
+    print(f"solver: {sol.solver} ({sol.strategy}), status {sol.status}, objective "
+          f"{sol.objective:.4f}, proven gap {sol.gap:.3%}, {sol.runtime:.2f} s")
+    print(f"added {int(counts.loc['added', 'units']):,} units, "
+          f"{counts.loc['added', 'new_area_km2']:,.0f} km2 of new protection")
+    rep = feature_representation(p, sol).set_index("feature")
+    shown = [f for f in rep.index if rep.loc[f, "role"] != "biodiversity"
+             and (rep.loc[f, "role"] != "land_cover")]
+    print(f"{'feature':<14}{'unit':>9}{'protected before':>18}{'after':>9}")
+    for f in shown:
+        if rep.loc[f, "role"] in ("carbon_uptake", "emissions") and not f.endswith("2020"):
+            continue
+        print(f"{f:<14}{rep.loc[f, 'unit']:>9}{rep.loc[f, 'share_before']:>18.1%}"
+              f"{rep.loc[f, 'share_after']:>9.1%}")
+    bio = rep[rep["role"] == "biodiversity"]
+    species = bio[bio["unit"] == "km2"]
+    print(f"species with >= 30% of range protected: {(species['share_before'] >= 0.3).sum()} "
+          f"before, {(species['share_after'] >= 0.3).sum()} after (of {len(species)})")
 
 
 # ---- gap (begin)
