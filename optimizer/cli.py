@@ -141,12 +141,11 @@ def _demo_plan(pu, budget_share: float) -> None:  # type: ignore[no-untyped-def]
     print(f"added {int(counts.loc['added', 'units']):,} units, "
           f"{counts.loc['added', 'new_area_km2']:,.0f} km2 of new protection")
     rep = feature_representation(p, sol).set_index("feature")
-    shown = [f for f in rep.index if rep.loc[f, "role"] != "biodiversity"
-             and (rep.loc[f, "role"] != "land_cover")]
+    # Stocks as they are; uptake and emissions for their latest year only.
+    latest = rep[rep["role"].isin(["carbon_uptake", "emissions"])].groupby("role").tail(1)
+    shown = rep[rep["role"] == "carbon_stock"].index.append(latest.index)
     print(f"{'feature':<14}{'unit':>9}{'protected before':>18}{'after':>9}")
     for f in shown:
-        if rep.loc[f, "role"] in ("carbon_uptake", "emissions") and not f.endswith("2020"):
-            continue
         print(f"{f:<14}{rep.loc[f, 'unit']:>9}{rep.loc[f, 'share_before']:>18.1%}"
               f"{rep.loc[f, 'share_after']:>9.1%}")
     bio = rep[rep["role"] == "biodiversity"]

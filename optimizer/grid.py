@@ -350,8 +350,9 @@ class _Builder:
     columns: dict[str, np.ndarray] = field(default_factory=dict)
     features: list[dict[str, Any]] = field(default_factory=list)
     report: dict[str, dict[str, float]] = field(default_factory=dict)
-    protected_geoms: list[shapely.Geometry] = field(default_factory=list)
-    protected_fractions: list[np.ndarray] = field(default_factory=list)
+    # Vector protected layers: dissolved geometry and its covered fraction per unit.
+    protected_geoms: list[tuple[shapely.Geometry, np.ndarray]] = field(default_factory=list)
+    protected_fractions: list[np.ndarray] = field(default_factory=list)  # raster layers
     _reprojected: dict[str, np.ndarray] = field(default_factory=dict)
 
     # ---------------------------------------------------------- helpers
@@ -536,7 +537,7 @@ class _Builder:
                     self.add(f"{spec.name}_{_slug(k)}_fraction",
                              np.clip(dense[:, j] / np.where(self.area_km2 > 0, self.area_km2, 1), 0, 1))
             if spec.role == "protected":
-                self.protected_geoms.append(union)
+                self.protected_geoms.append((union, frac))
             return
         if spec.role in ("biodiversity", "land_cover"):
             dense = km2.toarray()
@@ -569,6 +570,20 @@ class _Builder:
         piece_i, unit_i = tree.query(pieces, predicate="intersects")
         area = shapely.area(shapely.intersection(self.geoms[unit_i], pieces[piece_i])) / 1e6
         return sp.csr_matrix((area, (unit_i, owner[piece_i])), shape=(n, len(polys)))
+
+    def protected_fraction(self) -> np.ndarray:
+        """Share of each unit covered by any protected layer (overlaps counted once)."""
+        if len(self.protected_geoms) == 1:  # the usual case: that layer's union is known
+            pa = self.protected_geoms[0][1]
+        elif self.protected_geoms:
+            union = shapely.union_all(np.array([g for g, _ in self.protected_geoms], dtype=object))
+            km2 = np.asarray(self.vector_km2(np.array([union], dtype=object)).todense()).ravel()
+            pa = np.clip(km2 / np.where(self.area_km2 > 0, self.area_km2, 1), 0, 1)
+        else:
+            pa = np.zeros(len(self.geoms))
+        for frac in self.protected_fractions:  # raster fractions: overlap unknown, take the max
+            pa = np.maximum(pa, frac)
+        return pa
 
     def _majority(self, spec: LayerSpec, km2: np.ndarray, names: np.ndarray) -> None:
         has = km2.sum(axis=1) > 0
@@ -757,13 +772,7 @@ def build_grid(
     finally:
         close()
 
-    pa = np.zeros(len(geoms))
-    if b.protected_geoms:
-        union = shapely.union_all(np.array(b.protected_geoms, dtype=object))
-        pa = np.asarray(b.vector_km2(np.array([union], dtype=object)).todense()).ravel()
-        pa = np.clip(pa / np.where(area_km2 > 0, area_km2, 1), 0, 1)
-    for frac in b.protected_fractions:
-        pa = np.maximum(pa, frac)
+    pa = b.protected_fraction()
     base: dict[str, Any] = {"pu_id": ids}
     if square is not None:
         base.update(row=rows, col=cols)

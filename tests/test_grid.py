@@ -184,20 +184,18 @@ def test_polygon_units_match_square_cells(tmp_path):
     np.testing.assert_allclose(poly.units["exposed_km"], square.units["exposed_km"])
 
 
-def test_chunking_does_not_change_results(demo_grid):
+def test_chunking_does_not_change_results():
     from conftest import DEMO_MANIFEST
 
-    from optimizer.cli import _build_from_manifest
-
-    small = _build_from_manifest(DEMO_MANIFEST, cell_km=40, progress=False)
-    from optimizer.grid import build_grid as bg
     from optimizer.layers import load_manifest
 
     manifest, specs = load_manifest(DEMO_MANIFEST)
-    chunked = bg(specs[:4], study_area=DEMO_MANIFEST.parent / manifest.grid.study_area,
-                 cell_km=40, chunk_units=97)
+    area = DEMO_MANIFEST.parent / manifest.grid.study_area
+    whole = build_grid(specs[:4], study_area=area, cell_km=40)
+    chunked = build_grid(specs[:4], study_area=area, cell_km=40, chunk_units=97)
+    assert len(whole) > 97 * 10
     for col in ["biomass", "soc", "npp_2020", "co2_2020"]:
-        np.testing.assert_allclose(chunked.units[col], small.units[col], rtol=1e-9)
+        np.testing.assert_allclose(chunked.units[col], whole.units[col], rtol=1e-9)
 
 
 # ---------------------------------------------------------------- cell areas
@@ -456,3 +454,17 @@ def test_band_descriptions_label_features_and_raster_pa_is_the_union(tmp_path):
     assert pu.features.loc["sp_b2", "label"] == "Ailuropoda melanoleuca"
     assert pu.units.set_index(["row", "col"])["pa_fraction"].to_dict() == {
         (0, 0): 1.0, (0, 1): 0.0, (1, 0): 0.0, (1, 1): 0.0}
+
+
+def test_two_protected_layers_union_counts_overlap_once(tmp_path):
+    for name, box in (("parks", shapely.box(0, 2000, 2000, 4000)),
+                      ("reserves", shapely.box(1000, 2000, 3000, 4000))):
+        gpd.GeoDataFrame({"category": [name]}, geometry=[box], crs=ALBERS).to_file(tmp_path / f"{name}.gpkg")
+    pu = build_grid([LayerSpec("parks", tmp_path / "parks.gpkg", "protected", "fraction"),
+                     LayerSpec("reserves", tmp_path / "reserves.gpkg", "protected", "fraction")],
+                    study_area=(BOX4, ALBERS), cell_km=2, crs=ALBERS)
+    u = pu.units.set_index(["row", "col"])
+    assert u.loc[(0, 0), "pa_fraction"] == pytest.approx(1.0)  # not 1.5
+    assert u.loc[(0, 1), "pa_fraction"] == pytest.approx(0.5)
+    assert u.loc[(0, 0), "reserves_fraction"] == pytest.approx(0.5)
+    assert (pu.units["pa_fraction"] * pu.units["area_km2"]).sum() == pytest.approx(6.0)

@@ -228,3 +228,64 @@ def test_cli_grid_builds_and_bad_input_is_one_line(tmp_path, capsys):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and err[0].startswith("carbonpark: error: layer 'c': unknown unit")
     assert not (tmp_path / "x").exists()
+
+
+# ---------------------------------------------------------------- remaining error paths
+
+def test_cell_size_must_be_positive():
+    with pytest.raises(InputDataError, match="cell_km must be positive; got -1"):
+        build_grid([], study_area=(BOX4, ALBERS), cell_km=-1, crs=ALBERS)
+
+
+def test_user_units_id_column_missing_or_duplicated():
+    units = gpd.GeoDataFrame({"uid": [1, 1]}, geometry=[shapely.box(0, 0, 1000, 1000),
+                                                        shapely.box(1000, 0, 2000, 1000)], crs=ALBERS)
+    with pytest.raises(InputDataError, match=r"units: no id column 'pu'; available: \['uid'\]"):
+        build_grid([], units=units, id_column="pu", crs=ALBERS)
+    with pytest.raises(InputDataError, match="units: id column 'uid' has duplicate ids"):
+        build_grid([], units=units, id_column="uid", crs=ALBERS)
+
+
+def test_units_outside_the_study_area():
+    units = gpd.GeoDataFrame(geometry=[shapely.box(9e6, 9e6, 9.001e6, 9.001e6)], crs=ALBERS)
+    with pytest.raises(InputDataError, match="no planning units: the units do not overlap the study area"):
+        build_grid([], units=units, study_area=(BOX4, ALBERS), crs=ALBERS)
+
+
+def test_two_layers_producing_one_column(tmp_path):
+    one = write_raster(tmp_path / "a.tif", np.ones((4, 4), "float32"), transform=T)
+    two = write_raster(tmp_path / "b.tif", np.ones((4, 4), "float32"), transform=T,
+                       descriptions=["2000"])
+    with pytest.raises(InputDataError, match="two layers produce the column 'c_2000'; give the layers distinct names"):
+        build_grid([LayerSpec("c_2000", one, "carbon_stock", "MgC/ha"),
+                    LayerSpec("c", two, "carbon_uptake", "gC/m2/yr")],
+                   study_area=(BOX4, ALBERS), cell_km=2, crs=ALBERS)
+
+
+def test_a_vector_cannot_be_a_cost_layer(tmp_path):
+    gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1000, 1000)], crs=ALBERS).to_file(tmp_path / "c.gpkg")
+    with pytest.raises(InputDataError, match="a vector cannot be a cost layer; give a raster"):
+        _grid(LayerSpec("cost", tmp_path / "c.gpkg", "cost", "cost/km2"))
+
+
+def test_manifest_invalid_toml_and_version(tmp_path):
+    bad = tmp_path / "m.toml"
+    bad.write_text("[grid\n")
+    with pytest.raises(InputDataError, match=r"m\.toml: not valid TOML"):
+        load_manifest(bad)
+    bad.write_text('schema_version = 2\n[[layers]]\nname="c"\npath="c.tif"\nrole="carbon_stock"\nunit="MgC/ha"\n')
+    with pytest.raises(InputDataError, match="schema_version 2 is not supported; use 1"):
+        load_manifest(bad)
+    with pytest.raises(InputDataError, match="manifest not found"):
+        load_manifest(tmp_path / "none.toml")
+
+
+def test_corrupt_grid_files(tmp_path):
+    from optimizer.grid import read_grid, write_grid
+
+    pu = _grid(LayerSpec("c", write_raster(tmp_path / "c.tif", np.ones((4, 4), "float32"), transform=T),
+                         "carbon_stock", "MgC/ha"))
+    out = write_grid(pu, tmp_path / "g")
+    (out / "boundary.parquet").write_bytes(b"not parquet")
+    with pytest.raises(InputDataError, match=r"grid files are unreadable or incomplete.*rebuild the grid"):
+        read_grid(out)
