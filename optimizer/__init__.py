@@ -20,7 +20,13 @@ from optimizer.errors import (
     SolverError,
     UnitError,
 )
-from optimizer.grid import PlanningUnits, build_grid, read_grid, write_grid
+from optimizer.grid import (
+    PlanningUnits,
+    build_grid,
+    planning_units_from_arrays,
+    read_grid,
+    write_grid,
+)
 from optimizer.layers import LayerSpec
 from optimizer.problem import Problem, problem
 from optimizer.results import diagnose, feature_representation, solve
@@ -52,6 +58,7 @@ __all__ = [
     "diagnose",
     "feature_representation",
     "get_solver",
+    "planning_units_from_arrays",
     "problem",
     "read_grid",
     "solve",

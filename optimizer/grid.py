@@ -99,6 +99,9 @@ class PlanningUnits:
     @property
     def crs(self) -> pyproj.CRS:
         """CRS of the unit geometries (equal-area)."""
+        if self.units.crs is None:
+            raise CRSError("these planning units have no CRS (they came from tables without "
+                           "geometry); give geometry and crs to planning_units_from_arrays")
         return pyproj.CRS.from_user_input(self.units.crs)
 
     def __len__(self) -> int:
@@ -139,11 +142,15 @@ class PlanningUnits:
     def equals(self, other: PlanningUnits) -> bool:
         """Whether two grids hold the same units, values, boundary, features and metadata."""
         try:
-            same_geom = bool(np.all(shapely.equals_exact(
-                self.units.geometry.values, other.units.geometry.values, tolerance=0)))
+            a, b = np.asarray(self.units.geometry.values), np.asarray(other.units.geometry.values)
+            both_missing = shapely.is_missing(a) & shapely.is_missing(b)
+            same_geom = bool(np.all(both_missing | shapely.equals_exact(a, b, tolerance=0)))
+            same_crs = (self.units.crs is None and other.units.crs is None) or (
+                self.units.crs is not None and other.units.crs is not None
+                and self.crs == other.crs)
             return (
                 same_geom
-                and self.crs == other.crs
+                and same_crs
                 and self.units.drop(columns="geometry").equals(other.units.drop(columns="geometry"))
                 and self.boundary.equals(other.boundary)
                 and self.features.equals(other.features)
@@ -797,6 +804,150 @@ def build_grid(
         "carbonpark_version": _version(),
     }
     return PlanningUnits(gdf, boundary, features, meta, outline)
+
+
+def planning_units_from_arrays(
+    pu_id: Any,
+    amounts: pd.DataFrame | dict[str, Any],
+    *,
+    area_km2: Any = None,
+    geometry: Any = None,
+    crs: Any = None,
+    boundary: pd.DataFrame | None = None,
+    pa_fraction: Any = None,
+    region: Any = None,
+    extra: dict[str, Any] | None = None,
+    feature_info: pd.DataFrame | None = None,
+    role: str = "biodiversity",
+    unit: str = "count/cell",
+    kind: str = "table",
+    meta: dict[str, Any] | None = None,
+) -> PlanningUnits:
+    """Planning units from arrays: the entry point for units that `build_grid` did not make
+    (Marxan tables, prioritizr-style rasters, any polygons with precomputed amounts).
+
+    Parameters
+    ----------
+    pu_id : array-like
+        Unique unit ids.
+    amounts : DataFrame or dict of arrays
+        One column per feature, one value per unit (missing values become 0).
+    area_km2 : array-like, optional
+        Unit areas. Default: the geometries' areas in an equal-area ``crs``, else 1 per unit.
+    geometry : array-like of shapely geometries, optional
+        Unit shapes (None entries allowed); without them ``perimeter_km`` is 0.
+    crs : optional
+        CRS of ``geometry``.
+    boundary : DataFrame, optional
+        ``id1``, ``id2``, ``length_km``. Rows with ``id1 == id2`` are a unit's exposed
+        outer edge (Marxan's self-boundary) and go to ``exposed_km``; pairs are
+        normalised to ``id1 < id2`` and duplicates summed.
+    pa_fraction, region : array-like, optional
+        Already-protected share (default 0) and region label (default missing).
+    extra : dict of arrays, optional
+        More unit columns (cost, lock flags, ...), not features.
+    feature_info : DataFrame, optional
+        Per amount column (index): any of ``role``, ``unit``, ``label``, ``layer``.
+    role, unit : str
+        Role and unit of the amount columns not described in ``feature_info``.
+    kind, meta : optional
+        Recorded in ``meta`` (``kind`` says where the units came from).
+
+    Raises
+    ------
+    InputDataError
+        Duplicate or missing ids, lengths that differ, negative or non-finite amounts or
+        areas, boundary ids that are not units, or a column name that is reserved.
+    """
+    import geopandas as gpd
+
+    ids = np.asarray(pu_id)
+    n = ids.size
+    if n == 0:
+        raise InputDataError("planning units: no units given")
+    if pd.isna(pd.Series(ids)).any() or pd.Series(ids).duplicated().any():
+        dup = pd.Series(ids)[pd.Series(ids).duplicated()].head(3).tolist()
+        raise InputDataError(f"planning units: ids must be unique and present; repeated or missing: "
+                             f"{dup}")
+    table = pd.DataFrame(amounts).reset_index(drop=True) if not isinstance(amounts, pd.DataFrame) \
+        else amounts.reset_index(drop=True)
+    if len(table) != n and len(table.columns):
+        raise InputDataError(f"planning units: amounts have {len(table)} rows for {n} units")
+    clash = sorted(set(map(str, table.columns)) & RESERVED_COLUMNS)
+    if clash:
+        raise InputDataError(f"planning units: feature name(s) {clash} are reserved; rename them")
+    table.columns = [str(c) for c in table.columns]
+    values = table.to_numpy(dtype=np.float64) if len(table.columns) else np.zeros((n, 0))
+    values = np.nan_to_num(values, nan=0.0)
+    if not np.isfinite(values).all() or (values < 0).any():
+        bad = table.columns[(~np.isfinite(values) | (values < 0)).any(axis=0)].tolist()[:5]
+        raise InputDataError(f"planning units: feature(s) {bad} have negative or infinite amounts; "
+                             "amounts must be finite and >= 0")
+    geoms = None if geometry is None else np.asarray(geometry, dtype=object)
+    if geoms is not None and geoms.size != n:
+        raise InputDataError(f"planning units: {geoms.size} geometries for {n} units")
+    if area_km2 is not None:
+        area = np.asarray(area_km2, dtype=np.float64)
+    elif geoms is not None and crs is not None and is_equal_area(pyproj.CRS.from_user_input(crs)):
+        area = np.nan_to_num(shapely.area(geoms) / 1e6)
+    else:
+        area = np.ones(n)
+    if area.size != n or not np.isfinite(area).all() or (area < 0).any():
+        raise InputDataError("planning units: area_km2 needs one finite, non-negative value per unit")
+    perimeter = (np.zeros(n) if geoms is None
+                 else np.nan_to_num(shapely.length(geoms) / 1000))
+    exposed = np.zeros(n)
+    pos = pd.Index(ids)
+    bnd = pd.DataFrame({"id1": ids[:0], "id2": ids[:0], "length_km": np.zeros(0)})
+    if boundary is not None and len(boundary):
+        i = pos.get_indexer(boundary["id1"])
+        j = pos.get_indexer(boundary["id2"])
+        length = boundary["length_km"].to_numpy(dtype=np.float64)
+        if (i < 0).any() or (j < 0).any():
+            missing = pd.concat([boundary["id1"][i < 0], boundary["id2"][j < 0]]).unique()[:3].tolist()
+            raise InputDataError(f"planning units: boundary names unit id(s) {missing} that are not "
+                                 "units; fix the boundary table or the unit list")
+        if not np.isfinite(length).all() or (length < 0).any():
+            raise InputDataError("planning units: boundary lengths must be finite and >= 0")
+        self_edge = i == j
+        exposed = np.bincount(i[self_edge], length[self_edge], minlength=n)
+        a, b = np.minimum(i, j)[~self_edge], np.maximum(i, j)[~self_edge]
+        pair = pd.DataFrame({"a": a, "b": b, "length_km": length[~self_edge]})
+        pair = pair.groupby(["a", "b"], sort=True, as_index=False)["length_km"].sum()
+        if np.issubdtype(ids.dtype, np.number) or ids.dtype.kind in "US":
+            swap = ids[pair["a"].to_numpy()] > ids[pair["b"].to_numpy()]  # keep id1 < id2
+            pair.loc[swap, ["a", "b"]] = pair.loc[swap, ["b", "a"]].to_numpy()
+        bnd = pd.DataFrame({"id1": ids[pair["a"].to_numpy()], "id2": ids[pair["b"].to_numpy()],
+                            "length_km": pair["length_km"].to_numpy()})
+    pa = np.zeros(n) if pa_fraction is None else np.clip(np.asarray(pa_fraction, np.float64), 0, 1)
+    reg = np.full(n, None, object) if region is None else np.asarray(region, dtype=object)
+    data: dict[str, Any] = {"pu_id": ids, "area_km2": area, "perimeter_km": perimeter,
+                            "exposed_km": exposed, "pa_fraction": pa, "region": reg}
+    for name, col in (extra or {}).items():
+        if name in data or name in table.columns:
+            raise InputDataError(f"planning units: extra column {name!r} clashes with another column")
+        data[name] = np.asarray(col)
+    for k, name in enumerate(table.columns):
+        data[name] = values[:, k]
+    gdf = gpd.GeoDataFrame(pd.DataFrame(data),
+                           geometry=geoms if geoms is not None else [None] * n, crs=crs)
+    info = feature_info if feature_info is not None else pd.DataFrame(index=table.columns)
+    rows = []
+    for name in table.columns:
+        f = info.loc[name] if name in info.index else pd.Series(dtype=object)
+        f_unit = str(f.get("unit", unit))
+        rows.append({"column": name, "layer": str(f.get("layer", name)),
+                     "role": str(f.get("role", role)), "year": None,
+                     "label": str(f.get("label", name)), "unit": get_unit(f_unit).total_unit,
+                     "source_unit": f_unit, "density_column": False})
+    features = _features_frame(rows, gdf)
+    meta_out = {"format_version": FORMAT_VERSION, "kind": kind, "cell_km": None,
+                "crs_wkt": None if crs is None else pyproj.CRS.from_user_input(crs).to_wkt(),
+                "square_grid": None, "layers": [], "nodata": {}, "n_units": n,
+                "area_km2": float(area.sum()),
+                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                "carbonpark_version": _version(), **(meta or {})}
+    return PlanningUnits(gdf, bnd, features, meta_out, None)
 
 
 def _features_frame(rows: list[dict[str, Any]], gdf: gpd.GeoDataFrame) -> pd.DataFrame:

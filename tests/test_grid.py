@@ -15,7 +15,7 @@ from conftest import ALBERS, shared, write_raster
 from pyproj import Geod
 
 from optimizer import LayerSpec, build_grid, read_grid
-from optimizer.errors import InputDataError, NodataWarning
+from optimizer.errors import CRSError, InputDataError, NodataWarning
 from optimizer.grid import boundary_table, fitted_albers, square_cells, write_grid
 from optimizer.layers import cell_areas_km2, is_equal_area, open_raster
 from optimizer.units import get_unit
@@ -468,3 +468,45 @@ def test_two_protected_layers_union_counts_overlap_once(tmp_path):
     assert u.loc[(0, 1), "pa_fraction"] == pytest.approx(0.5)
     assert u.loc[(0, 0), "reserves_fraction"] == pytest.approx(0.5)
     assert (pu.units["pa_fraction"] * pu.units["area_km2"]).sum() == pytest.approx(6.0)
+
+
+# ============================================================== units from arrays
+
+def test_planning_units_from_arrays_tables_and_round_trip(tmp_path):
+    from optimizer.grid import planning_units_from_arrays
+
+    bnd = pd.DataFrame({"id1": [1, 1, 2, 3, 3], "id2": [1, 2, 3, 2, 3],
+                        "length_km": [5.0, 1.0, 2.0, 0.5, 4.0]})
+    pu = planning_units_from_arrays([3, 1, 2], {"sp1": [1, 0, 2], "sp2": [0, np.nan, 1]},
+                                    boundary=bnd, extra={"cost": [1.0, 2.0, 3.0]})
+    # self-boundaries (id1 == id2) become exposed edges; pairs are merged and ordered id1 < id2
+    assert pu.units["exposed_km"].tolist() == [4.0, 5.0, 0.0]
+    assert sorted(map(tuple, pu.boundary[["id1", "id2", "length_km"]].to_numpy().tolist())) == [
+        (1, 2, 1.0), (2, 3, 2.5)]
+    assert pu.units["area_km2"].tolist() == [1.0, 1.0, 1.0]
+    assert pu.features.loc["sp2", "total"] == 1.0  # missing amount counts as none
+    assert pu.features.loc["sp1", "role"] == "biodiversity"
+    assert pu.units["cost"].tolist() == [1.0, 2.0, 3.0]
+    write_grid(pu, tmp_path / "g")
+    assert read_grid(tmp_path / "g").equals(pu)
+    with pytest.raises(CRSError, match="no CRS"):
+        _ = pu.crs
+
+
+def test_planning_units_from_arrays_geometry_area_and_errors():
+    from optimizer.grid import planning_units_from_arrays
+
+    boxes = shapely.box(np.array([0.0, 2000.0]), 0.0, np.array([2000.0, 4000.0]), 1000.0)
+    pu = planning_units_from_arrays(["a", "b"], pd.DataFrame({"f": [1.0, 2.0]}), geometry=boxes,
+                                    crs="EPSG:6933")
+    assert np.allclose(pu.units["area_km2"], [2.0, 2.0])
+    assert np.allclose(pu.units["perimeter_km"], [6.0, 6.0])
+    with pytest.raises(InputDataError, match="unique"):
+        planning_units_from_arrays([1, 1], {"f": [1, 2]})
+    with pytest.raises(InputDataError, match="negative"):
+        planning_units_from_arrays([1, 2], {"f": [1, -2]})
+    with pytest.raises(InputDataError, match="not units"):
+        planning_units_from_arrays([1, 2], {"f": [1, 2]},
+                                   boundary=pd.DataFrame({"id1": [1], "id2": [9], "length_km": [1.0]}))
+    with pytest.raises(InputDataError, match="reserved"):
+        planning_units_from_arrays([1, 2], {"area_km2": [1, 2]})
