@@ -124,9 +124,16 @@ def _col(pu: PlanningUnits, name: str) -> np.ndarray:
 
 def _valid_area(pu: PlanningUnits, feature: str) -> np.ndarray:
     """Area with data (km2) of a feature's layer per unit, for densities."""
-    layer = pu.features.at[feature, "layer"]
-    name = f"{layer}_valid_km2"
-    return _col(pu, name) if name in pu.units.columns else _col(pu, "area_km2")
+    return _col(pu, _valid_column(pu, feature))
+
+
+def _valid_column(pu: PlanningUnits, feature: str) -> str:
+    """The column holding a feature's area with data: its own (bands whose nodata
+    differs), else its layer's, else the unit area."""
+    for name in (f"{feature}_valid_km2", f"{pu.features.at[feature, 'layer']}_valid_km2"):
+        if name in pu.units.columns:
+            return name
+    return "area_km2"
 
 
 def _features_of(pu: PlanningUnits, role: str | Sequence[str]) -> pd.DataFrame:
@@ -376,11 +383,12 @@ def zone_totals(pu: PlanningUnits, columns: Sequence[str], *, zones_: Zones | No
     for c in columns:
         f = pu.features.loc[c]
         layer = str(f["layer"])
-        if layer not in valid_cache:
-            valid_cache[layer] = z.sums(_valid_area(pu, c))
+        valid_name = _valid_column(pu, c)
+        if valid_name not in valid_cache:
+            valid_cache[valid_name] = z.sums(_col(pu, valid_name))
         frames.append(pd.DataFrame({
             "feature": c, "layer": layer, "year": f["year"], "zone": z.names,
-            "zone_kind": z.kinds, "area_km2": area, "valid_km2": valid_cache[layer],
+            "zone_kind": z.kinds, "area_km2": area, "valid_km2": valid_cache[valid_name],
             "amount": z.sums(_col(pu, c)), "amount_unit": f["unit"],
         }))
     cols = ["feature", "layer", "year", "zone", "zone_kind", "area_km2", "valid_km2", "amount",

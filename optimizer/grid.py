@@ -126,7 +126,9 @@ class PlanningUnits:
         for col, f in self.features.iterrows():
             density = np.nan
             if f["density_column"]:
-                valid_col = f"{f['layer']}_valid_km2"
+                valid_col = f"{col}_valid_km2"
+                if valid_col not in self.units:
+                    valid_col = f"{f['layer']}_valid_km2"
                 area = (float(self.units[valid_col].sum()) if valid_col in self.units
                         else total_area)
                 unit = get_unit(f["source_unit"])
@@ -441,6 +443,11 @@ class _Builder:
             self._raster_column(spec, unit, col, amount[:, b], valid_km2[:, b], info.years[b],
                                 info.band_description(b) if label and info.years[b] is None else label)
         self.columns[f"{spec.name}_valid_km2"] = valid_km2.min(axis=1)
+        if nb > 1 and not np.allclose(valid_km2, valid_km2[:, :1], rtol=1e-9, atol=1e-12):
+            # Nodata that varies by band (a year with gaps): each band keeps its own
+            # denominator, so one year's gaps do not lower every year's density.
+            for b, label in enumerate(labels):
+                self.columns[f"{spec.name}_{label}_valid_km2"] = valid_km2[:, b]
 
     def _raster_column(self, spec: LayerSpec, unit: Any, col: str, amount: np.ndarray,
                        valid: np.ndarray, year: int | None, label: str) -> None:

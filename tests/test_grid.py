@@ -510,3 +510,26 @@ def test_planning_units_from_arrays_geometry_area_and_errors():
                                    boundary=pd.DataFrame({"id1": [1], "id2": [9], "length_km": [1.0]}))
     with pytest.raises(InputDataError, match="reserved"):
         planning_units_from_arrays([1, 2], {"area_km2": [1, 2]})
+
+
+def test_bands_with_different_nodata_keep_their_own_valid_area(tmp_path):
+    from optimizer.gap import _valid_area
+
+    v = np.stack([_values(), _values()])
+    v[1, 0, 0] = -1.0  # one missing cell in the second year only
+    path = write_raster(tmp_path / "npp.tif", v, transform=Affine(1000, 0, 0, 0, -1000, 4000),
+                        nodata=-1.0)
+    with pytest.warns(NodataWarning):
+        pu = build_grid([LayerSpec("npp", path, "carbon_uptake", "gC/m2/yr", years=[2000, 2010])],
+                        study_area=(BOX4, ALBERS), cell_km=2, crs=ALBERS)
+    corner = pu.units[(pu.units["row"] == 0) & (pu.units["col"] == 0)].index[0]
+    assert pu.units.at[corner, "npp_2000_valid_km2"] == pytest.approx(4.0)
+    assert pu.units.at[corner, "npp_2010_valid_km2"] == pytest.approx(3.0)
+    # 2000's density is not lowered by 2010's gap; 2010's is over its 3 km² with data
+    assert pu.units.at[corner, "npp_2000_density"] == pytest.approx(v[0, :2, :2].sum() / 4)
+    assert pu.units.at[corner, "npp_2010_density"] == pytest.approx((v[1, :2, :2].sum() + 1) / 3)
+    assert _valid_area(pu, "npp_2000").sum() == pytest.approx(16.0)
+    assert _valid_area(pu, "npp_2010").sum() == pytest.approx(15.0)
+    dens = pu.summary().set_index("feature")["density"]
+    assert dens["npp_2000"] == pytest.approx(v[0].sum() / 16)
+    assert dens["npp_2010"] == pytest.approx((v[1].sum() + 1) / 15)
