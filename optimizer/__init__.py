@@ -10,6 +10,7 @@ from optimizer.compile import CompiledModel, compile
 from optimizer.errors import (
     CRSError,
     CRSMismatchError,
+    CRSWarning,
     GeometryRepairWarning,
     InfeasibleProblemError,
     InputDataError,
@@ -37,6 +38,7 @@ __version__ = "0.1.0"
 __all__ = [
     "CRSError",
     "CRSMismatchError",
+    "CRSWarning",
     "CompiledModel",
     "GeometryRepairWarning",
     "InfeasibleProblemError",

@@ -54,3 +54,7 @@ class NodataWarning(OptimizerWarning):
 
 class FieldNameWarning(OptimizerWarning):
     """Field names were changed to fit an output format (e.g. 10-character Shapefile names)."""
+
+
+class CRSWarning(OptimizerWarning):
+    """Units were reprojected, or their CRS does not preserve area (areas were corrected)."""
