@@ -1,14 +1,19 @@
 """Benchmark the optimisation core: compile and solve on synthetic grids of 10k-1M units.
 
 Rows: scenario x size x method, where scenarios are max utility (with and without a
-boundary penalty) and min set (30 features; with and without boundary), and
-methods are our HiGHS strategy (``highs``), HiGHS's plain MIP (``highs-mip``) and
-pulp/CBC (``pulp``, up to 100k units). Each row runs in its own process so peak
+boundary penalty), min set (30 features; with and without boundary) and, for the
+graph-cut solver (issue 6), min set with 20 features and a weak / moderate / strong
+boundary penalty (``min_set20+weak``, ``min_set20+boundary``, ``min_set20+strong``);
+methods are our HiGHS strategy (``highs``), HiGHS's plain MIP (``highs-mip``),
+pulp/CBC (``pulp``, up to 100k units) and the graph-cut Lagrangian solver (``cut``). Each row runs in its own process so peak
 memory is the row's own. Columns: build s (compile; for pulp also the pulp model),
-solve s, objective, proven gap, peak MB, and the time and objective against the
-plain MIP.
+solve s, objective, proven gap, peak MB, the boundary share of the objective
+(``bnd_share``: penalty x boundary / |objective|), and the time and objective
+against the plain MIP.
 
     .venv/bin/python benchmarks/bench_solve.py --sizes 10000,100000 --time-limit 60
+    .venv/bin/python benchmarks/bench_solve.py --cut        # the issue-6 table (cut vs HiGHS)
+    .venv/bin/python benchmarks/bench_solve.py --cut --quick  # the same at 10k units only
 
 Synthetic grids are built as arrays (no build_grid): square 1 km cells, features
 smoothed random fields (spatially autocorrelated), 10% of units locked in (as
@@ -33,6 +38,16 @@ sys.path.insert(0, str(ROOT))
 
 SCENARIOS = ("max_utility", "max_utility+boundary", "min_set", "min_set+boundary")
 METHODS = ("highs", "highs-mip", "pulp")
+#: Boundary penalty of the 20-feature min-set scenarios (cost is ~1 per km² cell).
+MIN_SET20_PENALTY = {"weak": 0.02, "boundary": 0.1, "strong": 1.0}
+#: The issue-6 table: (sizes, scenario, methods) run by ``--cut``.
+CUT_PLAN = (
+    ((10_000, 100_000, 1_000_000), "max_utility+boundary", ("cut", "highs", "highs-mip")),
+    ((10_000, 100_000), "min_set20+boundary", ("cut", "highs", "highs-mip")),
+    ((1_000_000,), "min_set20+boundary", ("cut", "highs")),
+    ((10_000,), "min_set20+weak", ("cut", "highs", "highs-mip")),
+    ((10_000,), "min_set20+strong", ("cut", "highs", "highs-mip")),
+)
 N_FEATURES = 30
 
 
@@ -97,6 +112,10 @@ def build_problem(pu, scenario: str):
         p = problem(pu).add_max_utility_objective(budget_share=0.1)
         if scenario.endswith("boundary"):
             p = p.add_boundary_penalty(0.1 * float(np.mean(p.unit_values())))
+    elif scenario.startswith("min_set20"):
+        p = (problem(pu, cost="cost").add_min_set_objective()
+             .add_relative_targets({f"sp_{k:02d}": 0.2 for k in range(20)}))
+        p = p.add_boundary_penalty(MIN_SET20_PENALTY[scenario.split("+")[1]])
     else:
         p = (problem(pu, cost="cost").add_min_set_objective()
              .add_relative_targets({"biodiversity": 0.2}))
@@ -105,10 +124,21 @@ def build_problem(pu, scenario: str):
     return p
 
 
+def boundary_share(p, x: np.ndarray) -> float:
+    """Penalty x boundary of plan ``x`` as a share of its objective's magnitude."""
+    from optimizer.results import boundary_length, objective_value
+
+    bp = p.boundary_penalty
+    if bp is None or bp.penalty == 0:
+        return 0.0
+    km = float(boundary_length(p, x)["boundary_km"].iloc[1])
+    return bp.penalty * km / max(abs(objective_value(p, x)), 1e-12)
+
+
 def run_row(size: int, scenario: str, method: str, time_limit: float, gap: float) -> dict:
     """One benchmark row, in this process."""
     from optimizer.compile import compile
-    from optimizer.solvers import HighsSolver
+    from optimizer.solvers import CutSolver, HighsSolver
     from optimizer.solvers.pulp import PulpSolver, to_pulp
 
     pu = synthetic_grid(size)
@@ -126,6 +156,11 @@ def run_row(size: int, scenario: str, method: str, time_limit: float, gap: float
             sol = PulpSolver(time_limit=time_limit, gap=gap).solve(model)
             row["build_s"] = round(build + sol.info["build_seconds"], 2)
             row["solve_s"] = round(sol.info["solve_seconds"], 2)
+        elif method == "cut":
+            sol = CutSolver(time_limit=time_limit, gap=gap).solve(model)
+            row["build_s"] = round(build, 2)
+            row["solve_s"] = round(sol.runtime, 2)
+            row["stages"] = {k: v for k, v in sol.info.items() if k.endswith("seconds")}
         else:
             strategy = "mip" if method == "highs-mip" else "auto"
             sol = HighsSolver(strategy=strategy, time_limit=time_limit, gap=gap).solve(model)
@@ -133,7 +168,7 @@ def run_row(size: int, scenario: str, method: str, time_limit: float, gap: float
             row["solve_s"] = round(sol.runtime, 2)
             row["stages"] = {k: v for k, v in sol.info.items() if k.endswith("seconds")}
         row.update(status=sol.status.value, objective=sol.objective, gap=sol.gap,
-                   strategy=sol.strategy)
+                   strategy=sol.strategy, bnd_share=round(boundary_share(p, sol.x), 4))
     except Exception as exc:  # a benchmark reports failures as rows
         row.update(status=f"no solution: {type(exc).__name__}: {exc}"[:120], objective=np.nan,
                    gap=np.nan, solve_s=np.nan, build_s=round(build, 2))
@@ -152,6 +187,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--gap", type=float, default=1e-3, help="relative gap (default 0.1%%)")
     ap.add_argument("--pulp-max", type=int, default=100_000, help="largest size run with pulp")
     ap.add_argument("--out", type=Path, default=None, help="also write the table as CSV")
+    ap.add_argument("--cut", action="store_true",
+                    help="run the issue-6 table (cut vs HiGHS strategy vs plain MIP; CUT_PLAN); "
+                         "with --gap 0.001 for max utility and 0.01 for min set")
+    ap.add_argument("--quick", action="store_true", help="with --cut: 10k units only")
+    ap.add_argument("--max-size", type=int, default=None, help="skip sizes above this")
     ap.add_argument("--row", default=None, help=argparse.SUPPRESS)  # child: size,scenario,method
     args = ap.parse_args(argv)
 
@@ -162,24 +202,33 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     rows = []
-    for size in (int(s) for s in args.sizes.split(",")):
-        for scenario in args.scenarios.split(","):
-            for method in args.methods.split(","):
-                if method == "pulp" and size > args.pulp_max:
-                    continue
-                cmd = [sys.executable, __file__, "--row", f"{size},{scenario},{method}",
-                       "--time-limit", str(args.time_limit), "--gap", str(args.gap)]
-                started = time.perf_counter()
-                out = subprocess.run(cmd, capture_output=True, text=True,
-                                     timeout=args.time_limit * 3 + 600)
-                if out.returncode != 0:
-                    row = {"size": size, "scenario": scenario, "method": method,
-                           "status": f"crashed: {out.stderr.strip().splitlines()[-1:]}"}
-                else:
-                    row = json.loads(out.stdout.strip().splitlines()[-1])
-                row["wall_s"] = round(time.perf_counter() - started, 1)
-                rows.append(row)
-                print(_fmt(row), flush=True)
+    if args.cut:
+        limit = 10_000 if args.quick else args.max_size or 10**9
+        plan = [(size, scenario, method, 1e-3 if scenario.startswith("max") else 1e-2)
+                for sizes, scenario, methods in CUT_PLAN for size in sizes if size <= limit
+                for method in methods]
+    else:
+        plan = [(int(size), scenario, method, args.gap) for size in args.sizes.split(",")
+                for scenario in args.scenarios.split(",") for method in args.methods.split(",")
+                if not (method == "pulp" and int(size) > args.pulp_max)
+                and int(size) <= (args.max_size or 10**9)]
+    for size, scenario, method, gap in plan:
+        # 1M-unit min set: up to the issue's 5 minutes.
+        big_min = args.cut and size >= 1_000_000 and scenario.startswith("min")
+        tl = max(args.time_limit, 300.0) if big_min else args.time_limit
+        cmd = [sys.executable, __file__, "--row", f"{size},{scenario},{method}",
+               "--time-limit", str(tl), "--gap", str(gap)]
+        started = time.perf_counter()
+        out = subprocess.run(cmd, capture_output=True, text=True,
+                             timeout=tl * 3 + 600)
+        if out.returncode != 0:
+            row = {"size": size, "scenario": scenario, "method": method,
+                   "status": f"crashed: {out.stderr.strip().splitlines()[-1:]}"}
+        else:
+            row = json.loads(out.stdout.strip().splitlines()[-1])
+        row["wall_s"] = round(time.perf_counter() - started, 1)
+        rows.append(row)
+        print(_fmt(row), flush=True)
     table = pd.DataFrame(rows)
     mip = table[table["method"] == "highs-mip"].set_index(["size", "scenario"])
     keys = list(zip(table["size"], table["scenario"], strict=True))
@@ -188,7 +237,8 @@ def main(argv: list[str] | None = None) -> int:
     table["obj_vs_mip"] = [o / mip["objective"].get(k, np.nan) for o, k in
                            zip(table["objective"], keys, strict=True)]
     cols = ["size", "scenario", "method", "build_s", "solve_s", "objective", "gap", "peak_mb",
-            "status", "time_vs_mip", "obj_vs_mip", "compile_s", "pulp_build_s", "strategy"]
+            "bnd_share", "status", "time_vs_mip", "obj_vs_mip", "compile_s", "pulp_build_s",
+            "strategy"]
     table = table[[c for c in cols if c in table]]
     with pd.option_context("display.width", 200, "display.max_columns", 30):
         print(table.to_string(index=False, float_format=lambda v: f"{v:.4g}"))

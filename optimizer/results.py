@@ -45,7 +45,11 @@ def solve(problem: Problem, solver: str | Solver = "highs", **options: Any) -> S
     ----------
     problem : Problem
     solver : str or Solver
-        ``"highs"`` (default), ``"pulp"``, ``"pulp:<pulp solver>"`` or a solver object.
+        ``"highs"`` (default), ``"cut"`` (graph-cut Lagrangian solver for boundary
+        penalties), ``"auto"`` (``cut`` where the model has the cut form, else
+        ``highs``), ``"pulp"``, ``"pulp:<pulp solver>"`` or a solver object. The
+        default stays ``"highs"``: ``auto`` only pays off on boundary-penalised
+        models of 10k+ units, and ``highs`` proves optimality on small ones.
     **options
         Passed to the solver (e.g. ``time_limit=60``, ``gap=0.001``, ``strategy="mip"``).
 
@@ -82,6 +86,10 @@ def solve(problem: Problem, solver: str | Solver = "highs", **options: Any) -> S
 def diagnose(problem: Problem, *, after_solve: bool = False) -> list[str]:
     """Reasons the problem cannot have a plan (empty when none is evident).
 
+    Unreachable targets come worst first (lowest reachable share of the target);
+    more than five are summarised in one reason naming the worst five with their
+    maximum reachable amounts and counting the rest.
+
     Parameters
     ----------
     problem : Problem
@@ -113,27 +121,59 @@ def diagnose(problem: Problem, *, after_solve: bool = False) -> list[str]:
     held_before = amounts @ problem.protected_fraction
     gain = amounts * unprotected
     reach = held_before + gain[:, possible].sum(axis=1)
-    for t, r, total in zip(problem.targets, reach, totals, strict=True):
-        if r < t.amount * (1 - 1e-9) - 1e-12:
-            found.append(f"{_label(problem, t.feature)} can reach at most "
-                         f"{_amount(problem, t.feature, r, total, t.relative)} outside "
-                         "locked-out units; "
-                         f"its target is {_amount(problem, t.feature, t.amount, total, t.relative)}")
+    short = [(k, float(r)) for k, (t, r) in enumerate(zip(problem.targets, reach, strict=True))
+             if r < t.amount * (1 - 1e-9) - 1e-12]
+    found += _target_reasons(problem, short, totals, "outside locked-out units",
+                             "relax these targets or unlock units")
     budget = problem.total_budget()
     if after_solve and not found and budget is not None and np.isfinite(budget.max_km2):
         area = problem.unprotected_km2
         free = possible & ~locked_in
         room = budget.max_km2 - float(area[locked_in].sum())
+        short = []
         for k, t in enumerate(problem.targets):
             best = held_before[k] + gain[k, locked_in].sum() + _knapsack(
                 gain[k, free], area[free], room)
             if best < t.amount * (1 - 1e-9) - 1e-12:
-                found.append(f"{_label(problem, t.feature)} can reach at most "
-                             f"{_amount(problem, t.feature, best, totals[k], t.relative)} within "
-                             "the budget "
-                             f"of {budget.max_km2:,.1f} km²; its target is "
-                             f"{_amount(problem, t.feature, t.amount, totals[k], t.relative)}")
+                short.append((k, float(best)))
+        found += _target_reasons(problem, short, totals,
+                                 f"within the budget of {budget.max_km2:,.1f} km²",
+                                 "relax these targets or raise the budget")
     return found
+
+
+#: Unreachable targets named one by one; past this, the worst are listed and the rest counted.
+_MAX_LISTED_TARGETS = 5
+
+
+def _target_reasons(problem: Problem, short: list[tuple[int, float]], totals: np.ndarray,
+                    where: str, fix: str) -> list[str]:
+    """Messages for targets that can reach at most ``best`` (pairs of target index, best).
+
+    Worst first (lowest share of its target reachable). A few targets get a sentence
+    each; many (e.g. hundreds of species) get one sentence listing the worst few with
+    their maximum reachable amounts, and how many more there are.
+    """
+    targets = problem.targets
+
+    def reach(k: int, best: float) -> str:
+        t = targets[k]
+        return _amount(problem, t.feature, best, totals[k], t.relative)
+
+    def target(k: int) -> str:
+        t = targets[k]
+        return _amount(problem, t.feature, t.amount, totals[k], t.relative)
+
+    ratio = np.array([best / targets[k].amount if targets[k].amount > 0 else 1.0 for k, best in short])
+    short = [short[i] for i in np.argsort(ratio, kind="stable")]  # worst first
+    if len(short) <= _MAX_LISTED_TARGETS:
+        return [f"{_label(problem, targets[k].feature)} can reach at most {reach(k, best)} {where}; "
+                f"its target is {target(k)}" for k, best in short]
+    worst = short[:_MAX_LISTED_TARGETS]
+    listed = ", ".join(f"{_label(problem, targets[k].feature)} at most {reach(k, best)} "
+                       f"(target {target(k)})" for k, best in worst)
+    more = len(short) - len(worst)
+    return [f"{len(short)} targets cannot be met {where}; worst: {listed} and {more} more; {fix}"]
 
 
 def _knapsack(value: np.ndarray, weight: np.ndarray, capacity: float) -> float:
