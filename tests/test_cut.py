@@ -307,12 +307,31 @@ def test_log_reports_iterations_bound_best_and_gap_and_solve_accepts_auto():
     p = problem(pu).add_relative_targets(0.3).add_min_set_objective().add_boundary_penalty(0.3)
     lines: list[str] = []
     sol = solve(p, "auto", gap=1e-3, log=lines.append, polish=False)
-    assert sol.solver == "cut" and "auto" in sol.info
+    assert sol.solver in ("cut", "auto") and sol.info["auto"].startswith("cut")
     its = [ln for ln in lines if ln.startswith("cut it")]
     assert its and all(("bound" in ln and "best" in ln and "gap" in ln) for ln in its)
     assert "cut it" in sol.log and sol.runtime > 0 and {"cuts", "cut_seconds"} <= set(sol.info)
+    unpolished = solve(p, "cut", gap=1e-3, polish=False)
     polished = solve(p, "cut", gap=1e-3, polish_time=3.0, polish_all=0, polish_units=80)
-    assert polished.objective <= sol.objective + 1e-9
+    assert polished.objective <= unpolished.objective + 1e-9
+
+
+def test_auto_hands_a_short_cut_plan_to_the_highs_mip_and_keeps_the_better_answer():
+    pu = tiny_grid(8, 8, seed=3, n_species=4)
+    p = problem(pu).add_relative_targets(0.35).add_min_set_objective().add_boundary_penalty(0.5)
+    exact = solve(p, "highs", strategy="mip", gap=0.0)
+    # A cut run crippled on purpose (3 iterations, no polish) stops short of gap 0 ...
+    short = solve(p, "cut", gap=0.0, polish=False, max_iterations=3)
+    assert short.status is SolveStatus.FEASIBLE
+    # ... and auto hands its plan and bound to the MIP, which closes the gap.
+    sol = solve(p, "auto", gap=0.0, polish=False, max_iterations=3, time_limit=60)
+    assert sol.strategy.endswith("+highs-mip") and sol.solver == "auto"
+    assert sol.status is SolveStatus.OPTIMAL
+    assert sol.objective == pytest.approx(exact.objective, rel=1e-9)
+    assert sol.objective <= short.objective + 1e-9
+    assert sol.bound <= sol.objective + 1e-9 and sol.bound >= short.bound - 1e-9
+    assert reference_feasible(p, sol.x)
+    assert {"handoff_seconds", "handoff_objective"} <= set(sol.info)
 
 
 def test_restrict_model_keeps_the_objective_of_every_plan():

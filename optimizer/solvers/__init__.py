@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from optimizer.errors import InputDataError
+import numpy as np
+
+from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
 from optimizer.solvers.base import Solution, Solver, SolveStatus
 from optimizer.solvers.cut import (
     AUTO_MAX_RELAXED_ROWS,
@@ -17,6 +19,9 @@ from optimizer.solvers.cut import (
     plan_for_budget,
 )
 from optimizer.solvers.highs import HighsSolver
+
+#: Least seconds `AutoSolver` gives HiGHS to improve a cut plan when no time limit is set.
+HANDOFF_MIN_SECONDS = 10.0
 
 #: Options `AutoSolver` hands to both backends; the rest go to the one that knows them.
 _SHARED = ("time_limit", "gap", "log")
@@ -52,13 +57,48 @@ class AutoSolver:
         self.highs = HighsSolver(**{k: v for k, v in options.items() if k in highs_fields})
 
     def solve(self, model: Any) -> Solution:
-        """Solve with the cut solver when the model has the cut form, else with HiGHS."""
+        """Solve with the cut solver when the model has the cut form, else with HiGHS.
+
+        When the cut solver stops short of the requested gap and time is left, its
+        plan and bound go to the HiGHS MIP as a warm start (`HighsSolver.solve` with
+        ``warm_start``); the better plan and the tighter bound are kept. Without a
+        ``time_limit`` the hand-off gets ``max(HANDOFF_MIN_SECONDS, 2 x`` the cut
+        solver's time``)``, so ``auto`` never runs unbounded.
+        """
         import dataclasses
+        import time
+
+        from optimizer.solvers.base import better, relative_gap, tighter_bound
 
         ok, why = has_cut_form(model)
-        sol = self.cut.solve(model) if ok else self.highs.solve(model)
-        return dataclasses.replace(sol, info={**sol.info, "auto": ("cut: " if ok else "highs: ")
-                                              + why})
+        if not ok:
+            sol = self.highs.solve(model)
+            return dataclasses.replace(sol, info={**sol.info, "auto": "highs: " + why})
+        started = time.perf_counter()
+        sol = self.cut.solve(model)
+        info = {**sol.info, "auto": "cut: " + why}
+        if sol.status is not SolveStatus.FEASIBLE or sol.values is None:
+            return dataclasses.replace(sol, info=info)
+        spent = time.perf_counter() - started
+        limit = (self.highs.time_limit - spent if self.highs.time_limit
+                 else max(HANDOFF_MIN_SECONDS, 2 * spent))
+        if limit < 1.0:
+            return dataclasses.replace(sol, info=info)
+        mip = dataclasses.replace(self.highs, strategy="mip", time_limit=limit)
+        try:
+            warm = mip.solve(model, warm_start=sol.values, bound=sol.bound)
+        except (InfeasibleProblemError, SolverError):
+            return dataclasses.replace(sol, info=info)
+        best = warm if better(model, warm.objective, sol.objective) else sol
+        bound = tighter_bound(model, sol.bound, warm.bound)
+        gap = relative_gap(best.objective, bound)
+        status = (SolveStatus.OPTIMAL if np.isfinite(gap) and gap <= self.highs.gap + 1e-12
+                  else SolveStatus.FEASIBLE)
+        info.update(handoff_seconds=round(warm.runtime, 3), handoff_objective=warm.objective,
+                    handoff_bound=warm.bound)
+        return dataclasses.replace(
+            best, status=status, bound=bound, gap=gap, runtime=time.perf_counter() - started,
+            solver="auto", strategy=f"{sol.strategy}+highs-mip", log=sol.log + warm.log, info=info)
 
 
 def get_solver(name: str = "highs", **options: Any) -> Solver:

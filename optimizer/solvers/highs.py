@@ -107,8 +107,19 @@ class HighsSolver:
                                  "write 0.1% as 0.001")
 
     # ---------------------------------------------------------- public
-    def solve(self, model: CompiledModel) -> Solution:
+    def solve(self, model: CompiledModel, *, warm_start: np.ndarray | None = None,
+              bound: float = float("nan")) -> Solution:
         """Solve ``model``; raises only when there is no solution at all.
+
+        Parameters
+        ----------
+        model : CompiledModel
+        warm_start : numpy.ndarray, optional
+            Values of every column of a feasible plan from elsewhere (e.g. the cut
+            solver): the plan to beat, handed to the MIP as its starting solution.
+        bound : float, optional
+            A proven bound that comes with ``warm_start``; when given, the ``auto``
+            strategy skips its LP stage (the bound is what the LP would prove).
 
         Raises
         ------
@@ -131,8 +142,14 @@ class HighsSolver:
         best_obj, bound = float("nan"), float("nan")
         strategy = self.strategy
         used = []
+        if warm_start is not None:
+            warm_values, _, viol = polish(model, warm_start)
+            if viol <= feasibility_tolerance(model):
+                best_values, best_obj = warm_values, model.objective_value(warm_values)
+                bound = float(bound)
+                used.append("warm")
 
-        if strategy in ("auto", "lp-round"):
+        if strategy in ("auto", "lp-round") and not (best_values is not None and np.isfinite(bound)):
             lp = self._run(model, relaxation=True, deadline=deadline, log=log, warm=None)
             info["lp_seconds"] = round(lp.seconds, 3)
             if lp.status == "infeasible":
