@@ -138,7 +138,7 @@ def boundary_share(p, x: np.ndarray) -> float:
 def run_row(size: int, scenario: str, method: str, time_limit: float, gap: float) -> dict:
     """One benchmark row, in this process."""
     from optimizer.compile import compile
-    from optimizer.solvers import CutSolver, HighsSolver
+    from optimizer.solvers import AutoSolver, CutSolver, HighsSolver
     from optimizer.solvers.pulp import PulpSolver, to_pulp
 
     pu = synthetic_grid(size)
@@ -156,8 +156,9 @@ def run_row(size: int, scenario: str, method: str, time_limit: float, gap: float
             sol = PulpSolver(time_limit=time_limit, gap=gap).solve(model)
             row["build_s"] = round(build + sol.info["build_seconds"], 2)
             row["solve_s"] = round(sol.info["solve_seconds"], 2)
-        elif method == "cut":
-            sol = CutSolver(time_limit=time_limit, gap=gap).solve(model)
+        elif method in ("cut", "auto"):
+            backend = CutSolver if method == "cut" else AutoSolver
+            sol = backend(time_limit=time_limit, gap=gap).solve(model)
             row["build_s"] = round(build, 2)
             row["solve_s"] = round(sol.runtime, 2)
             row["stages"] = {k: v for k, v in sol.info.items() if k.endswith("seconds")}

@@ -212,6 +212,9 @@ def _add_marxan(sub: argparse._SubParsersAction) -> None:
                    help="output folder (default: OUTPUTDIR of input.dat)")
     p.add_argument("--time-limit", type=float, default=None, help="solver time limit (s)")
     p.add_argument("--gap", type=float, default=1e-4, help="relative optimality gap (default 1e-4)")
+    p.add_argument("--solver", choices=("highs", "cut", "auto"), default="highs",
+                   help="highs (default), the graph-cut solver, or auto (cut where the model "
+                        "has the cut form)")
     p.add_argument("--compare", type=Path, default=None, metavar="MARXAN_BEST_FILE",
                    help="a Marxan solution file (e.g. output_best.csv) to score beside ours")
     p.set_defaults(func=cmd_marxan)
@@ -236,7 +239,7 @@ def cmd_marxan(args: argparse.Namespace) -> int:
     options: dict[str, float] = {"gap": args.gap}
     if args.time_limit is not None:
         options["time_limit"] = args.time_limit
-    sol = solve(p, **options)
+    sol = solve(p, args.solver, **options)
     score = marxan_score(project, sol, blm=blm)
     out = args.out if args.out is not None else project.output_dir
     files = write_marxan_outputs(project, sol, out, scenario=project.scenario, blm=blm,

@@ -507,6 +507,18 @@ def test_cli_marxan_solves_writes_and_compares(tmp_path, capsys):
     assert (tmp_path / "out" / "output_best.csv").exists()
 
 
+@pytest.mark.parametrize("solver", ["cut", "auto"])
+def test_cli_marxan_other_solvers_reach_the_same_optimum(tmp_path, capsys, solver):
+    path = grid_project(tmp_path / "p", seed=4, blm=0.5)
+    scores = []
+    for name in ("highs", solver):
+        assert main(["marxan", str(path), "--out", str(tmp_path / name), "--gap", "0",
+                     "--time-limit", "30", "--solver", name]) == 0
+        line = next(ln for ln in capsys.readouterr().out.splitlines() if ln.startswith("score"))
+        scores.append(float(line.split()[1].replace(",", "")))
+    assert scores[1] == pytest.approx(scores[0], rel=1e-9)
+
+
 def test_cli_marxan_errors_are_one_line(tmp_path, capsys):
     assert main(["marxan", str(tmp_path / "missing" / "input.dat")]) == 2
     err = capsys.readouterr().err.strip()
