@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy.sparse as sp
 
 from optimizer.compile import compile
 from optimizer.errors import InfeasibleProblemError, InputDataError
@@ -31,6 +32,8 @@ __all__ = [
     "diagnose",
     "feature_representation",
     "objective_value",
+    "patch_labels",
+    "patches",
     "solve",
     "unit_counts",
 ]
@@ -321,6 +324,57 @@ def boundary_length(problem: Problem, solution: Solution | np.ndarray) -> pd.Dat
         rows.append({"selection": name, "units": n, "boundary_km": km,
                      "boundary_per_unit_km": km / n if n else np.nan})
     return pd.DataFrame(rows)
+
+
+def patch_labels(problem: Problem, solution: Solution | np.ndarray) -> np.ndarray:
+    """Connected patch of each selected unit (units sharing an edge are connected).
+
+    Returns
+    -------
+    numpy.ndarray
+        Per unit: the patch number (0 = largest patch by area, then by decreasing
+        area), -1 for units not in the plan.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    sel = _x(problem, solution) > 0.5
+    i, j, _ = problem.pu.boundary_indices()
+    both = sel[i] & sel[j]
+    n = problem.n_units
+    graph = sp.coo_matrix((np.ones(int(both.sum())), (i[both], j[both])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    labels = np.full(n, -1, dtype=np.int64)
+    if not sel.any():
+        return labels
+    uniq, inverse = np.unique(comp[sel], return_inverse=True)
+    area = np.bincount(inverse, problem.area_km2[sel], minlength=uniq.size)
+    rank = np.empty(uniq.size, dtype=np.int64)
+    rank[np.argsort(-area, kind="stable")] = np.arange(uniq.size)
+    labels[sel] = rank[inverse]
+    return labels
+
+
+def patches(problem: Problem, solution: Solution | np.ndarray) -> pd.DataFrame:
+    """One row per connected patch of the plan, largest first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patch``, ``units``, ``area_km2``, ``new_area_km2`` (the unprotected part the
+        plan adds) and ``new_units`` (units that are not locked in).
+    """
+    labels = patch_labels(problem, solution)
+    sel = labels >= 0
+    k = int(labels.max()) + 1 if sel.any() else 0
+    locked_in, _ = problem.locked_masks()
+    lab = labels[sel]
+    return pd.DataFrame({
+        "patch": np.arange(k),
+        "units": np.bincount(lab, minlength=k),
+        "area_km2": np.bincount(lab, problem.area_km2[sel], minlength=k),
+        "new_area_km2": np.bincount(lab, problem.unprotected_km2[sel] * ~locked_in[sel], minlength=k),
+        "new_units": np.bincount(lab, (~locked_in[sel]).astype(np.float64), minlength=k).astype(int),
+    })
 
 
 def unit_counts(problem: Problem, solution: Solution | np.ndarray) -> pd.DataFrame:

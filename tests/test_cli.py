@@ -21,6 +21,12 @@ def test_demo_runs_grid_gap_and_plan(tmp_path, capsys):
     line = next(x for x in plan.splitlines() if x.startswith("biomass "))
     before, after = (float(v.rstrip("%")) for v in line.split()[-2:])
     assert after > before
+    # the compact plan (boundary penalty, graph-cut solver) has no more patches and less edge
+    compact = out.split("compact plan", 1)[1]
+    line = next(x for x in compact.splitlines() if x.startswith("patches"))
+    words = line.replace(",", "").replace(";", "").split()
+    assert int(words[3]) <= int(words[1])  # "patches A -> B"
+    assert float(words[8]) <= float(words[6])  # "plan edge E1 -> E2 km"
 
 
 def test_import_optimizer_pulls_in_no_app_or_plotting_framework():

@@ -142,3 +142,24 @@ def test_solve_accepts_solver_names_and_objects():
         feature_representation(p, np.zeros(2))
     with pytest.raises(InputDataError, match=r"the problem has no objective"):
         objective_value(problem(tiny_grid(seed=2)), np.zeros(6))
+
+
+def test_patches_are_connected_components_of_the_plan_largest_first():
+    from optimizer.grid import planning_units_from_arrays
+    from optimizer.results import patch_labels, patches
+
+    # A chain 1-2-3-4-5-6; unit 6 is half protected and locked in.
+    pu = planning_units_from_arrays(
+        [1, 2, 3, 4, 5, 6], {"f": [1, 1, 1, 1, 1, 1]}, area_km2=[1, 1, 1, 5, 1, 2],
+        pa_fraction=[0, 0, 0, 0, 0, 0.5],
+        boundary=pd.DataFrame({"id1": [1, 2, 3, 4, 5], "id2": [2, 3, 4, 5, 6],
+                               "length_km": [1.0] * 5}))
+    p = problem(pu).add_existing_protection(threshold=0.5)
+    x = np.array([1, 1, 0, 1, 0, 1.0])
+    assert patch_labels(p, x).tolist() == [1, 1, -1, 0, -1, 2]
+    table = patches(p, x)
+    assert table["units"].tolist() == [1, 2, 1]
+    assert table["area_km2"].tolist() == [5.0, 2.0, 2.0]
+    assert table["new_area_km2"].tolist() == [5.0, 2.0, 0.0]  # the locked-in unit adds nothing new
+    assert table["new_units"].tolist() == [1, 2, 0]
+    assert patches(p, np.zeros(6)).empty
