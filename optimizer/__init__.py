@@ -30,7 +30,7 @@ from optimizer.grid import (
 )
 from optimizer.layers import LayerSpec
 from optimizer.problem import Problem, problem
-from optimizer.results import diagnose, feature_representation, solve
+from optimizer.results import diagnose, feature_representation, patches, solve
 from optimizer.solvers import Solution, SolveStatus, get_solver
 
 __version__ = "0.1.0"
@@ -60,6 +60,7 @@ __all__ = [
     "diagnose",
     "feature_representation",
     "get_solver",
+    "patches",
     "planning_units_from_arrays",
     "problem",
     "read_grid",
