@@ -7,6 +7,7 @@ one line (``carbonpark: error: ...``) with exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 import warnings
@@ -319,6 +320,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         except KeyboardInterrupt:
             print("carbonpark: interrupted", file=sys.stderr)
             return 130
+        except OSError as exc:  # unreadable input, full disk, no permission: the user's to fix
+            print(f"carbonpark: error: {exc}", file=sys.stderr)
+            return 2
+        except Exception as exc:
+            # A bug of ours: one line for the user, the traceback on request.
+            if os.environ.get("CARBONPARK_DEBUG"):
+                raise
+            print(f"carbonpark: internal error: {type(exc).__name__}: {exc} (this is a bug; rerun "
+                  "with CARBONPARK_DEBUG=1 for the traceback and report it)", file=sys.stderr)
+            return 3
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # type: ignore[no-untyped-def]

@@ -5,6 +5,8 @@ from __future__ import annotations
 import subprocess
 import sys
 
+import pytest
+
 from optimizer.cli import main
 
 
@@ -35,3 +37,35 @@ def test_import_optimizer_pulls_in_no_app_or_plotting_framework():
             "print(bad); sys.exit(1 if bad else 0)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_unexpected_errors_are_one_line_with_a_debug_switch(monkeypatch, capsys):
+    import optimizer.cli as cli
+
+    def boom(args):  # type: ignore[no-untyped-def]
+        raise RuntimeError("unexpected")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["gap"].set_defaults(func=boom)
+    monkeypatch.delenv("CARBONPARK_DEBUG", raising=False)
+    assert cli.main(["gap", "anywhere"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "internal error: RuntimeError: unexpected" in err
+    monkeypatch.setenv("CARBONPARK_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="unexpected"):
+        cli.main(["gap", "anywhere"])
+
+
+def test_a_truncated_marxan_file_is_a_one_line_error(tmp_path, capsys):
+    import shutil
+
+    from conftest import shared
+
+    src = shared("tasmania-marxan")
+    shutil.copytree(src, tmp_path / "p")
+    pu = tmp_path / "p" / "input" / "pu.dat"
+    pu.write_text(pu.read_text()[:300])  # cut mid-line, as an interrupted copy would
+    assert main(["marxan", str(tmp_path / "p" / "input.dat"), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "pu.dat" in err

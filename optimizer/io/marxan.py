@@ -141,7 +141,8 @@ def _numeric(df: pd.DataFrame, col: str, path: Path, *, default: float | None = 
         return np.full(len(df), float(default))
     raw = df[col].astype(str).str.strip()
     empty = raw == ""
-    values = pd.to_numeric(raw.where(~empty, None), errors="coerce").to_numpy(dtype=np.float64)
+    values = pd.to_numeric(raw.where(~empty, None), errors="coerce").to_numpy(dtype=np.float64,
+                                                                              copy=True)
     bad = (np.isnan(values) & ~empty.to_numpy()) | np.isinf(values)
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
