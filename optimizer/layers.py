@@ -362,12 +362,17 @@ def read_window(
     path: Path, bands: Sequence[int], window: rasterio.windows.Window
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Read ``bands`` in ``window``: values (bands, rows, cols) and the dataset mask or None."""
-    with rasterio.open(path) as ds:
-        values = ds.read(list(bands), window=window, boundless=False)
-        mask = None
-        # Nodata values are handled by valid_mask; only an explicit mask band adds to them.
-        if any(rasterio.enums.MaskFlags.per_dataset in f for f in ds.mask_flag_enums):
-            mask = ds.dataset_mask(window=window) > 0
+    try:
+        with rasterio.open(path) as ds:
+            values = ds.read(list(bands), window=window, boundless=False)
+            mask = None
+            # Nodata values are handled by valid_mask; only an explicit mask band adds to them.
+            if any(rasterio.enums.MaskFlags.per_dataset in f for f in ds.mask_flag_enums):
+                mask = ds.dataset_mask(window=window) > 0
+    except rasterio.errors.RasterioError as exc:
+        # The header opened but the pixels do not read: a truncated or corrupt file.
+        raise InputDataError(f"{path}: cannot read its pixels ({exc}); the file is truncated or "
+                             "corrupt: copy or export it again") from None
     return values, mask
 
 

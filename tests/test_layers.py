@@ -5,6 +5,8 @@ from __future__ import annotations
 import geopandas as gpd
 import numpy as np
 import pytest
+import rasterio
+import rasterio.windows
 import shapely
 from affine import Affine
 from conftest import ALBERS, DEMO_MANIFEST, shared, write_raster
@@ -289,3 +291,15 @@ def test_corrupt_grid_files(tmp_path):
     (out / "boundary.parquet").write_bytes(b"not parquet")
     with pytest.raises(InputDataError, match=r"grid files are unreadable or incomplete.*rebuild the grid"):
         read_grid(out)
+
+
+def test_a_truncated_tiff_whose_header_opens_is_a_clear_error(tmp_path):
+    from optimizer.layers import read_window
+
+    src = shared("washington") / "wa_pu.tif"
+    bad = tmp_path / "cut.tif"
+    bad.write_bytes(src.read_bytes()[:5000])  # header intact, pixels gone
+    with rasterio.open(bad) as ds:
+        window = rasterio.windows.Window(0, 0, ds.width, ds.height)
+    with pytest.raises(InputDataError, match="truncated or corrupt"):
+        read_window(bad, [1], window)
