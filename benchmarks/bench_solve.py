@@ -161,7 +161,8 @@ def run_row(size: int, scenario: str, method: str, time_limit: float, gap: float
             sol = backend(time_limit=time_limit, gap=gap).solve(model)
             row["build_s"] = round(build, 2)
             row["solve_s"] = round(sol.runtime, 2)
-            row["stages"] = {k: v for k, v in sol.info.items() if k.endswith("seconds")}
+            row["stages"] = {k: v for k, v in sol.info.items()
+                             if k.endswith("seconds") or k in ("lns_windows", "lns_improved")}
         else:
             strategy = "mip" if method == "highs-mip" else "auto"
             sol = HighsSolver(strategy=strategy, time_limit=time_limit, gap=gap).solve(model)

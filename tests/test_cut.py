@@ -312,7 +312,8 @@ def test_log_reports_iterations_bound_best_and_gap_and_solve_accepts_auto():
     assert its and all(("bound" in ln and "best" in ln and "gap" in ln) for ln in its)
     assert "cut it" in sol.log and sol.runtime > 0 and {"cuts", "cut_seconds"} <= set(sol.info)
     unpolished = solve(p, "cut", gap=1e-3, polish=False)
-    polished = solve(p, "cut", gap=1e-3, polish_time=3.0, polish_all=0, polish_units=80)
+    polished = solve(p, "cut", gap=1e-3, polish_time=3.0, polish_all=0, polish_units=80,
+                     lns_time=2.0)
     assert polished.objective <= unpolished.objective + 1e-9
 
 
@@ -426,3 +427,84 @@ def test_tasmania_marxan_with_blm_agrees_with_the_highs_mip():
     # Both within the gap of each other (each gap is proven against its own bound).
     assert abs(cut.objective - mip.objective) <= (max(cut.gap, mip.gap) + gap) * mip.objective
     assert cut.gap <= 0.02
+
+
+# ---------------------------------------------------------------- neighbourhood search
+
+def _context(m, solver: CutSolver):
+    """The solver's shared arrays for ``m``, as `CutSolver.solve` builds them."""
+    import time
+
+    from optimizer.solvers.cut import _Context
+
+    now = time.perf_counter()
+    limit = now + solver.time_limit if solver.time_limit else float("inf")
+    return _Context(m, cut_form(m), solver, now, limit)
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(case=boundary_cases)
+def test_lns_never_worsens_a_plan_and_never_beats_the_optimum(case):
+    from optimizer.solvers.cut_lns import lns
+
+    p = case.build()
+    m = compile(p)
+    best = brute_force(p)
+    if best is None or m.n_x == 0 or not has_cut_form(m)[0]:
+        return
+    start = CutSolver(gap=0.0, polish=False, max_iterations=2).solve(m)
+    solver = CutSolver(gap=0.0, lns_units=3, lns_stall=6, lns_time=5.0)
+    ctx = _context(m, solver)
+    x0 = m.x_cols_of(start.x)
+    x, info = lns(ctx, x0, -np.inf, solver)  # no bound: runs until it stalls
+    assert info["lns_windows"] >= 1
+    assert ctx.feasible(x) and reference_feasible(p, m.unit_x(m.complete(x)))
+    obj = m.objective_value(m.complete(x))
+    sign = 1.0 if p.objective.kind == "max_utility" else -1.0
+    assert sign * (obj - start.objective) >= -1e-9  # never worse than the start
+    assert sign * (best - obj) >= -1e-7  # never better than the optimum
+
+
+def test_lns_improves_a_short_cut_plan_on_a_grid_and_keeps_the_bound_valid():
+    pu = tiny_grid(15, 15, seed=5, n_species=4)
+    p = problem(pu).add_relative_targets(0.3).add_min_set_objective().add_boundary_penalty(0.6)
+    m = compile(p)
+    common = dict(gap=0.0, max_iterations=4, polish_all=0, polish_units=20, polish_time=1.0)
+    plain = CutSolver(lns=False, **common).solve(m)
+    searched = CutSolver(lns_units=60, lns_time=3.0, lns_stall=8, **common).solve(m)
+    assert searched.strategy.endswith("+lns") and searched.info["lns_windows"] >= 1
+    assert searched.objective <= plain.objective + 1e-9
+    assert searched.bound <= searched.objective + 1e-9
+    assert searched.bound == pytest.approx(plain.bound, rel=1e-12)  # the search proves nothing
+    assert reference_feasible(p, searched.x)
+    assert searched.objective == pytest.approx(reference_objective(p, searched.x), rel=1e-9)
+
+
+def test_highs_run_mip_is_one_plain_mip_run_with_an_optional_warm_start():
+    pu = tiny_grid(6, 6, seed=4, n_species=3)
+    p = problem(pu).add_relative_targets(0.3).add_min_set_objective().add_boundary_penalty(0.3)
+    m = compile(p)
+    ref = HighsSolver(strategy="mip", gap=0.0).solve(m)
+    hs = HighsSolver(gap=0.0)
+    run = hs.run_mip(m, time_limit=20)
+    assert run.status == "optimal" and run.values is not None and run.values.size == m.n_cols
+    assert run.objective == pytest.approx(ref.objective, rel=1e-9)
+    assert run.bound <= run.objective + 1e-7
+    log: list[str] = []
+    warm = hs.run_mip(m, warm=ref.values, log=log)
+    assert warm.status == "optimal" and warm.objective == pytest.approx(ref.objective, rel=1e-9)
+    assert log  # HiGHS's log lines were collected
+
+
+def test_lns_respects_the_requested_gap_and_does_nothing_once_it_is_proven():
+    from optimizer.solvers.cut_lns import lns
+
+    pu = tiny_grid(10, 10, seed=2, n_species=3)
+    p = problem(pu).add_relative_targets(0.3).add_min_set_objective().add_boundary_penalty(0.5)
+    m = compile(p)
+    start = CutSolver(gap=0.0, polish=False, max_iterations=3).solve(m)
+    solver = CutSolver(gap=0.01, lns_units=30, lns_time=2.0)
+    ctx = _context(m, solver)
+    x0 = m.x_cols_of(start.x)
+    x, info = lns(ctx, x0, ctx.min_value(x0), solver)  # a bound equal to the plan: gap 0
+    assert info["lns_windows"] == 0 and np.array_equal(x, x0)

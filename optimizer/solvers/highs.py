@@ -52,8 +52,24 @@ MIP_STAGE_OPTIONS: dict[str, dict[str, Any]] = {
 
 
 @dataclass
-class _Run:
-    """Outcome of one HiGHS run."""
+class MipRun:
+    """Outcome of one HiGHS run (`HighsSolver.run_mip`).
+
+    Attributes
+    ----------
+    status : str
+        ``"optimal"``, ``"infeasible"``, ``"time_limit"``, ``"interrupted"``, ...
+    values : numpy.ndarray or None
+        Every column of the best plan found.
+    objective : float
+        Its objective (NaN without a plan).
+    bound : float
+        The run's proven bound, in the model's sense (NaN when unknown).
+    seconds : float
+        Wall-clock seconds of the run.
+    abandoned : bool
+        The run ignored the watchdog's cancel and was left behind.
+    """
 
     status: str
     values: np.ndarray | None
@@ -208,9 +224,42 @@ class HighsSolver:
                         self.name, version, "".join(log), "+".join(used) or strategy,
                         best_values, info)
 
+    def run_mip(self, model: CompiledModel, *, warm: np.ndarray | None = None,
+                time_limit: float | None = None, log: list[str] | None = None,
+                options: Mapping[str, Any] | None = None) -> MipRun:
+        """One plain HiGHS MIP run on ``model``, nothing else (no LP stage, no polish).
+
+        For other solvers that use HiGHS on a sub-model (the cut solver's polish and
+        neighbourhood search). The run honours this solver's ``gap``, ``threads``,
+        ``options`` and watchdog.
+
+        Parameters
+        ----------
+        model : CompiledModel
+        warm : numpy.ndarray, optional
+            Values of every column of a plan to start from (``setSolution``).
+        time_limit : float, optional
+            Seconds for this run (default: this solver's ``time_limit``, else none).
+        log : list of str, optional
+            Receives HiGHS's log lines (and ``self.log`` is called with each).
+        options : mapping, optional
+            Extra HiGHS options for this run only.
+
+        Returns
+        -------
+        MipRun
+            ``status`` (``"optimal"``, ``"infeasible"``, ``"time_limit"``, ...), the
+            best ``values`` found (every column, or None), their ``objective``, the
+            MIP's proven ``bound`` (NaN when unknown) and ``seconds``.
+        """
+        limit = self.time_limit if time_limit is None else time_limit
+        deadline = time.perf_counter() + limit if limit else float("inf")
+        return self._run(model, relaxation=False, deadline=deadline,
+                         log=log if log is not None else [], warm=warm, stage_options=options)
+
     # ---------------------------------------------------------- one run
     def _run(self, model: CompiledModel, *, relaxation: bool, deadline: float, log: list[str],
-             warm: np.ndarray | None, stage_options: Mapping[str, Any] | None = None) -> _Run:
+             warm: np.ndarray | None, stage_options: Mapping[str, Any] | None = None) -> MipRun:
         import highspy
 
         h = highspy.Highs()
@@ -270,7 +319,7 @@ class HighsSolver:
         seconds = time.perf_counter() - started
         if abandoned:
             vals = incumbent.get("values")
-            return _Run("interrupted", vals, incumbent.get("objective", float("nan")),
+            return MipRun("interrupted", vals, incumbent.get("objective", float("nan")),
                         float("nan"), seconds, abandoned=True)
         model_status = h.getModelStatus()
         info = h.getInfo()
@@ -287,7 +336,7 @@ class HighsSolver:
                 bound = float("nan")
             if status == "optimal" and not model.integrality.any():
                 bound = objective  # solved as an LP (only continuous columns left)
-        return _Run(status, values, objective, bound, seconds)
+        return MipRun(status, values, objective, bound, seconds)
 
     @staticmethod
     def _pass_model(h: Any, model: CompiledModel) -> None:
