@@ -112,6 +112,14 @@ class _Raster:
         return values, valid
 
 
+def _add_features(columns: dict[str, np.ndarray], feature_info: dict[str, dict[str, str]],
+                  names: Sequence[str], amounts: np.ndarray, r: _Raster, role: str) -> None:
+    """One feature column per band of ``r`` (``amounts``: units x bands), with its info."""
+    for b, col in enumerate(names):
+        columns[col] = amounts[:, b]
+        feature_info[col] = {"role": role, "unit": r.unit.name, "layer": r.path.stem, "label": col}
+
+
 def _open(path: PathLike, *, what: str, role: str, unit: str, name: str = "layer") -> _Raster:
     """Open a raster with our header checks (CRS present, north-up, readable)."""
     path = Path(path)
@@ -353,12 +361,8 @@ def raster_planning_units(
     for r in rasters:
         values, valid = r.read_cells(rows, cols)
         values = _fill_na(values, valid, "features", r.path)
-        amounts = _amounts(values, area, r.unit)
-        for b in range(r.count):
-            col = names[start + b]
-            columns[col] = amounts[:, b]
-            feature_info[col] = {"role": role, "unit": r.unit.name, "layer": r.path.stem,
-                                 "label": col}
+        _add_features(columns, feature_info, names[start:start + r.count],
+                      _amounts(values, area, r.unit), r, role)
         start += r.count
         layers.append({"name": "features", "path": str(r.path), "role": role, "unit": r.unit.name})
 
@@ -596,12 +600,8 @@ def polygon_planning_units(
                           f"{r.info.crs.name!r}: the polygons were reprojected to the raster's CRS "
                           "to sum its cells", CRSWarning, stacklevel=2)
             reprojected.append(str(r.path))
-        amounts = _polygon_sums(_to_crs(geoms, src_crs, r.info.crs), r)
-        for b in range(r.count):
-            col = names[start + b]
-            columns[col] = amounts[:, b]
-            feature_info[col] = {"role": role, "unit": r.unit.name, "layer": r.path.stem,
-                                 "label": col}
+        _add_features(columns, feature_info, names[start:start + r.count],
+                      _polygon_sums(_to_crs(geoms, src_crs, r.info.crs), r), r, role)
         start += r.count
 
     bi, bj, blen, exposed = boundary_table(out_geoms)

@@ -17,7 +17,7 @@ from typing import Any, Protocol, runtime_checkable
 import numpy as np
 
 from optimizer.compile import CompiledModel
-from optimizer.errors import InfeasibleProblemError
+from optimizer.errors import InfeasibleProblemError, InputDataError
 
 #: A progress/log callback: receives each solver log line.
 LogCallback = Callable[[str], None]
@@ -106,6 +106,16 @@ class Solver(Protocol):
     def solve(self, model: CompiledModel) -> Solution:
         """Solve a compiled model."""
         ...
+
+
+def check_limits(time_limit: float | None, gap: float) -> None:
+    """The options every backend shares: a positive time limit (or none) and a gap in [0, 1)."""
+    if time_limit is not None and not time_limit > 0:
+        raise InputDataError(f"time_limit must be a positive number of seconds; got "
+                             f"{time_limit!r}")
+    if not 0 <= gap < 1:
+        raise InputDataError(f"gap must be a relative gap in [0, 1); got {gap!r}; "
+                             "write 0.1% as 0.001")
 
 
 def relative_gap(objective: float, bound: float) -> float:

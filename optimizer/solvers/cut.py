@@ -127,6 +127,7 @@ from optimizer.solvers.base import (
     LogCallback,
     Solution,
     SolveStatus,
+    check_limits,
     feasibility_tolerance,
     relative_gap,
     solve_fixed,
@@ -373,12 +374,7 @@ class CutSolver:
     _lines: list[str] = field(default_factory=list, repr=False)
 
     def __post_init__(self) -> None:
-        if self.time_limit is not None and not self.time_limit > 0:
-            raise InputDataError(f"time_limit must be a positive number of seconds; got "
-                                 f"{self.time_limit!r}")
-        if not 0 <= self.gap < 1:
-            raise InputDataError(f"gap must be a relative gap in [0, 1); got {self.gap!r}; "
-                                 "write 0.1% as 0.001")
+        check_limits(self.time_limit, self.gap)
 
     # ---------------------------------------------------------- public
     def solve(self, model: CompiledModel) -> Solution:

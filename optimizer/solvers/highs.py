@@ -32,6 +32,7 @@ from optimizer.solvers.base import (
     Solution,
     SolveStatus,
     better,
+    check_limits,
     feasibility_tolerance,
     polish,
     relative_gap,
@@ -115,12 +116,7 @@ class HighsSolver:
         if self.strategy not in ("auto", "mip", "lp-round"):
             raise InputDataError(f"strategy must be 'auto', 'mip' or 'lp-round'; got "
                                  f"{self.strategy!r}")
-        if self.time_limit is not None and not self.time_limit > 0:
-            raise InputDataError(f"time_limit must be a positive number of seconds; got "
-                                 f"{self.time_limit!r}")
-        if not 0 <= self.gap < 1:
-            raise InputDataError(f"gap must be a relative gap in [0, 1); got {self.gap!r}; "
-                                 "write 0.1% as 0.001")
+        check_limits(self.time_limit, self.gap)
 
     # ---------------------------------------------------------- public
     def solve(self, model: CompiledModel, *, warm_start: np.ndarray | None = None,
