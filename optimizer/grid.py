@@ -872,8 +872,9 @@ def planning_units_from_arrays(
     n = ids.size
     if n == 0:
         raise InputDataError("planning units: no units given")
-    if pd.isna(pd.Series(ids)).any() or pd.Series(ids).duplicated().any():
-        dup = pd.Series(ids)[pd.Series(ids).duplicated()].head(3).tolist()
+    id_series = pd.Series(ids)
+    if id_series.isna().any() or id_series.duplicated().any():
+        dup = id_series[id_series.duplicated() | id_series.isna()].head(3).tolist()
         raise InputDataError(f"planning units: ids must be unique and present; repeated or missing: "
                              f"{dup}")
     table = pd.DataFrame(amounts).reset_index(drop=True) if not isinstance(amounts, pd.DataFrame) \

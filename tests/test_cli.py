@@ -69,3 +69,17 @@ def test_a_truncated_marxan_file_is_a_one_line_error(tmp_path, capsys):
     assert main(["marxan", str(tmp_path / "p" / "input.dat"), "--out", str(tmp_path / "o")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "pu.dat" in err
+
+
+def test_an_os_error_is_a_one_line_error(monkeypatch, capsys):
+    import optimizer.cli as cli
+
+    def denied(args):  # type: ignore[no-untyped-def]
+        raise PermissionError(13, "Permission denied", "/read-only/out")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["gap"].set_defaults(func=denied)
+    assert cli.main(["gap", "anywhere"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "carbonpark: error: [Errno 13] Permission denied: '/read-only/out'"

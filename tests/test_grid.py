@@ -533,3 +533,18 @@ def test_bands_with_different_nodata_keep_their_own_valid_area(tmp_path):
     dens = pu.summary().set_index("feature")["density"]
     assert dens["npp_2000"] == pytest.approx(v[0].sum() / 16)
     assert dens["npp_2010"] == pytest.approx((v[1].sum() + 1) / 15)
+
+
+@pytest.mark.parametrize(("kwargs", "message"), [
+    ({"amounts": {"f": [1.0, 2.0, 3.0]}}, "3 rows for 2 units"),
+    ({"geometry": [None]}, "1 geometries for 2 units"),
+    ({"area_km2": [1.0, -1.0]}, "area_km2"),
+    ({"boundary": pd.DataFrame({"id1": [1], "id2": [2], "length_km": [np.inf]})}, "finite"),
+    ({"extra": {"f": [0, 1]}}, "clashes"),
+])
+def test_planning_units_from_arrays_refuses_inconsistent_inputs(kwargs, message):
+    from optimizer.grid import planning_units_from_arrays
+
+    args = {"amounts": {"f": [1.0, 2.0]}, **kwargs}
+    with pytest.raises(InputDataError, match=message):
+        planning_units_from_arrays([1, 2], **args)
