@@ -137,8 +137,8 @@ def _demo_plan(pu, budget_share: float) -> None:  # type: ignore[no-untyped-def]
          .add_locked_out_land_cover("cropland", 0.5))
     sol = solve(p, time_limit=120)
     counts = unit_counts(p, sol).set_index("status")
-    print(f"solver: {sol.solver} ({sol.strategy}), status {sol.status}, objective "
-          f"{sol.objective:.4f}, proven gap {sol.gap:.3%}, {sol.runtime:.2f} s")
+    print(f"solver: {sol.solver} ({sol.strategy}), status {sol.describe()}, objective "
+          f"{sol.objective:.4f}, {sol.runtime:.2f} s")
     print(f"added {int(counts.loc['added', 'units']):,} units, "
           f"{counts.loc['added', 'new_area_km2']:,.0f} km2 of new protection")
     rep = feature_representation(p, sol).set_index("feature")
@@ -174,7 +174,7 @@ def _demo_compact_plan(p, scattered) -> None:  # type: ignore[no-untyped-def]
             for name, s in (("scattered", scattered), ("compact", sol))}
     utility = sol.objective + DEMO_BOUNDARY_PENALTY * edge["compact"]
     n_before, n_after = len(patches(pc, scattered)), len(patches(pc, sol))
-    print(f"solver: {sol.solver} ({sol.strategy}), status {sol.status}, proven gap {sol.gap:.3%}, "
+    print(f"solver: {sol.solver} ({sol.strategy}), status {sol.describe()}, "
           f"{sol.runtime:.2f} s")
     print(f"patches {n_before} -> {n_after}; plan edge {edge['scattered']:,.0f} -> "
           f"{edge['compact']:,.0f} km; keeps {utility / scattered.objective:.1%} of the "

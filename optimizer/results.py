@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from typing import Any
 
 import numpy as np
@@ -75,13 +76,19 @@ def solve(problem: Problem, solver: str | Solver = "highs", **options: Any) -> S
     else:
         backend = solver
     try:
-        return backend.solve(model)
+        sol = backend.solve(model)
     except InfeasibleProblemError as exc:
         causes = diagnose(problem, after_solve=True)
         reason = "; ".join(causes) if causes else (
             "no single budget, target or lock is at fault: the targets and budgets cannot "
             "all be met together; relax a target or raise a budget")
         raise InfeasibleProblemError(f"{exc}: {reason}") from None
+    requested = getattr(backend, "gap", None)
+    if requested is None and hasattr(backend, "highs"):  # AutoSolver
+        requested = backend.highs.gap
+    if requested is not None and not np.isfinite(sol.requested_gap):
+        sol = dataclasses.replace(sol, requested_gap=float(requested))
+    return sol
 
 
 # ============================================================== diagnosis

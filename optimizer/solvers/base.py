@@ -65,6 +65,8 @@ class Solution:
         Value of every model column.
     info : dict
         Stage timings and other facts (``lp_seconds``, ``mip_seconds``, ...).
+    requested_gap : float
+        The relative gap the solve was asked to prove (NaN when unknown).
     """
 
     status: SolveStatus
@@ -79,6 +81,7 @@ class Solution:
     strategy: str = ""
     values: np.ndarray | None = None
     info: dict[str, Any] = field(default_factory=dict)
+    requested_gap: float = float("nan")
 
     @property
     def is_optimal(self) -> bool:
@@ -89,6 +92,34 @@ class Solution:
     def selected(self) -> np.ndarray:
         """Boolean mask of selected units."""
         return self.x > 0.5
+
+    def describe(self) -> str:
+        """The status in words, with the proven gap: what a user reads after a solve.
+
+        ``OPTIMAL`` reads "optimal" only when the proven gap is zero; with a gap
+        requested it reads "within the requested gap", so a plan proven within 50%
+        is never called optimal.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> s = Solution(SolveStatus.OPTIMAL, np.ones(2), 10.0, 10.5, 0.05, 1.0, "highs",
+        ...              requested_gap=0.1)
+        >>> s.describe()
+        'within the requested gap of 10% (proven gap 5.000%)'
+        >>> Solution(SolveStatus.FEASIBLE, np.ones(2), 10.0, 12.0, 0.2, 1.0, "highs",
+        ...          requested_gap=0.1).describe()
+        'feasible, not proven within the requested gap of 10% (proven gap 20.000%)'
+        """
+        asked = f" of {self.requested_gap * 100:g}%" if np.isfinite(self.requested_gap) else ""
+        proven = f"proven gap {self.gap:.3%}" if np.isfinite(self.gap) else "no proven bound"
+        if self.status is SolveStatus.OPTIMAL:
+            if self.gap == 0.0:
+                return "optimal (proven gap 0)"
+            return f"within the requested gap{asked} ({proven})"
+        if self.status is SolveStatus.FEASIBLE:
+            return f"feasible, not proven within the requested gap{asked} ({proven})"
+        return f"{self.status.value} ({proven})"
 
     def __repr__(self) -> str:
         return (f"Solution(status={self.status.value}, objective={self.objective:.6g}, "
