@@ -23,7 +23,7 @@ from optimizer.compile import compile
 from optimizer.errors import InfeasibleProblemError, InputDataError
 from optimizer.problem import FEATURE_ROLES, Problem
 from optimizer.solvers import get_solver
-from optimizer.solvers.base import Solution, Solver, SolveStatus
+from optimizer.solvers.base import Solution, Solver, SolveStatus, stop_on_interrupt
 
 __all__ = [
     "Solution",
@@ -76,7 +76,8 @@ def solve(problem: Problem, solver: str | Solver = "highs", **options: Any) -> S
     else:
         backend = solver
     try:
-        sol = backend.solve(model)
+        with stop_on_interrupt():
+            sol = backend.solve(model)
     except InfeasibleProblemError as exc:
         causes = diagnose(problem, after_solve=True)
         reason = "; ".join(causes) if causes else (

@@ -8,9 +8,12 @@ otherwise (time limit without an incumbent, a crash).
 
 from __future__ import annotations
 
+import contextlib
 import enum
+import signal
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -28,6 +31,7 @@ class SolveStatus(enum.StrEnum):
 
     OPTIMAL = "optimal"  # proven within the requested relative gap
     FEASIBLE = "feasible"  # a solution, not proven within the gap (time limit, stopped)
+    INTERRUPTED = "interrupted"  # stopped by the user (Ctrl-C): the best plan found so far
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
     ERROR = "error"
@@ -119,6 +123,8 @@ class Solution:
             return f"within the requested gap{asked} ({proven})"
         if self.status is SolveStatus.FEASIBLE:
             return f"feasible, not proven within the requested gap{asked} ({proven})"
+        if self.status is SolveStatus.INTERRUPTED:
+            return f"interrupted: the best plan found so far ({proven})"
         return f"{self.status.value} ({proven})"
 
     def __repr__(self) -> str:
@@ -137,6 +143,53 @@ class Solver(Protocol):
     def solve(self, model: CompiledModel) -> Solution:
         """Solve a compiled model."""
         ...
+
+
+# ---------------------------------------------------------------- interrupts
+
+#: Set while a solve should stop as soon as it can (Ctrl-C): every stage treats it
+#: as a time limit reached now, so the best plan so far is kept.
+_STOP = threading.Event()
+
+
+def stop_requested() -> bool:
+    """Whether the user asked the running solve to stop (Ctrl-C)."""
+    return _STOP.is_set()
+
+
+def request_stop() -> None:
+    """Ask the running solve to stop and keep its best plan (what Ctrl-C does)."""
+    _STOP.set()
+
+
+@contextlib.contextmanager
+def stop_on_interrupt() -> Iterator[None]:
+    """While solving, Ctrl-C stops the solve (keeping its best plan) instead of raising.
+
+    The first Ctrl-C asks every stage to stop as if its time were up; HiGHS runs are
+    cancelled and waited for, so no solver thread is left running. A third Ctrl-C
+    raises `KeyboardInterrupt` (the plan is then lost). Outside the main thread,
+    where Python cannot install signal handlers, Ctrl-C is left as it is.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    _STOP.clear()
+    presses = 0
+
+    def on_sigint(signum: int, frame: object) -> None:
+        nonlocal presses
+        presses += 1
+        _STOP.set()
+        if presses >= 3:
+            raise KeyboardInterrupt
+
+    previous = signal.signal(signal.SIGINT, on_sigint)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+        _STOP.clear()
 
 
 def check_limits(time_limit: float | None, gap: float) -> None:

@@ -131,6 +131,7 @@ from optimizer.solvers.base import (
     feasibility_tolerance,
     relative_gap,
     solve_fixed,
+    stop_requested,
 )
 
 #: ``auto`` uses the cut solver only up to this many relaxed rows (budget sides
@@ -428,6 +429,8 @@ class CutSolver:
             info.update(lns_info)
             strategy += "+lns"
         if x is None:
+            if stop_requested():
+                raise KeyboardInterrupt
             raise SolverError(f"cut solver found no plan within {time.perf_counter() - started:.1f}"
                               " s; raise time_limit or use solver='highs'")
         values = model.complete(x)
@@ -440,7 +443,7 @@ class CutSolver:
         if np.isfinite(gap) and gap < 1e-12:
             gap = 0.0
         status = (SolveStatus.OPTIMAL if np.isfinite(gap) and gap <= self.gap + 1e-12
-                  else SolveStatus.FEASIBLE)
+                  else SolveStatus.INTERRUPTED if stop_requested() else SolveStatus.FEASIBLE)
         runtime = time.perf_counter() - started
         info["seconds"] = round(runtime, 3)
         self._say(f"cut: done {status.value} objective {objective:.10g} bound {bound:.10g} "
@@ -503,6 +506,9 @@ class _Context:
         return time.perf_counter() - self.started
 
     def left(self) -> float:
+        """Seconds left; none once the user asked to stop (Ctrl-C), as at a time limit."""
+        if stop_requested():
+            return -1.0
         return self.deadline - time.perf_counter()
 
     def say(self, line: str) -> None:
@@ -1142,7 +1148,9 @@ def _box_step(pv: np.ndarray, pg: np.ndarray, center: np.ndarray, delta: float,
     nc = center.size
     ns = soft_c.size
     nv = nc + ns + 1
-    h = highspy.Highs()
+    from optimizer.solvers.highs import new_highs
+
+    h = new_highs()
     h.silent()
     inf = highspy.kHighsInf
     lo = np.concatenate([np.maximum(center - delta, 0.0), np.full(ns, -inf), [-inf]])
@@ -1211,7 +1219,7 @@ def _polish(ctx: _Context, best: np.ndarray | None, guide: np.ndarray, solver: C
     if best is None and np.isfinite(left):
         limit = left  # nothing to fall back on: the MIP gets all the time left
     limit = max(limit, 0.2)
-    hs = HighsSolver(strategy="mip", time_limit=limit, gap=solver.gap, watchdog_grace=1.0)
+    hs = HighsSolver(strategy="mip", time_limit=limit, gap=solver.gap)
     warm = sub.complete(base[free]) if best is not None else None
     log: list[str] = []
     run = hs.run_mip(sub, warm=warm, time_limit=limit, log=log)

@@ -52,7 +52,7 @@ def lns(ctx: _Context, x: np.ndarray, bound_min: float, solver: CutSolver
     size = max(floor, size_max // 4)
     windows = improved = stall = 0
     while True:
-        left = stop_at - time.perf_counter()
+        left = min(stop_at - time.perf_counter(), ctx.left())
         if left < 0.3 or _gap_min(best_val, bound_min, form, model) <= solver.gap:
             break
         if stall >= solver.lns_stall and size >= size_max:
@@ -74,7 +74,7 @@ def lns(ctx: _Context, x: np.ndarray, bound_min: float, solver: CutSolver
         limit = min(left, max(solver.lns_window_time, 0.2))
         # The window's objective carries the fixed part's offset, so its relative gap is
         # taken small: a window's gains are a tiny share of the whole objective.
-        hs = HighsSolver(strategy="mip", gap=min(solver.gap, 2.5e-5), watchdog_grace=1.0)
+        hs = HighsSolver(strategy="mip", gap=min(solver.gap, 2.5e-5))
         run = hs.run_mip(sub, warm=sub.complete(x[free]), time_limit=limit)
         windows += 1
         gain = False

@@ -18,6 +18,10 @@ it and returns the best plan known. ``Highs.run`` releases the GIL, so separate
 
 from __future__ import annotations
 
+import contextlib
+import os
+import sys
+import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,7 +40,9 @@ from optimizer.solvers.base import (
     feasibility_tolerance,
     polish,
     relative_gap,
+    request_stop,
     solve_fixed,
+    stop_requested,
     tighter_bound,
 )
 from optimizer.solvers.rounding import round_and_repair
@@ -50,6 +56,10 @@ MIP_STAGE_OPTIONS: dict[str, dict[str, Any]] = {
     "max": {"presolve": "off"},
     "min": {"presolve": "on"},
 }
+
+
+#: Seconds to wait for HiGHS to return after a cancel before leaving the run behind.
+CANCEL_WAIT = 30.0
 
 
 @dataclass
@@ -70,6 +80,9 @@ class MipRun:
         Wall-clock seconds of the run.
     abandoned : bool
         The run ignored the watchdog's cancel and was left behind.
+    notes : list of str
+        Why HiGHS's first answer was not trusted and how the rerun went (empty when
+        it was trusted).
     """
 
     status: str
@@ -78,6 +91,7 @@ class MipRun:
     bound: float
     seconds: float
     abandoned: bool = False
+    notes: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -99,8 +113,9 @@ class HighsSolver:
     options : mapping, optional
         Extra HiGHS options for every run (e.g. ``{"random_seed": 1}``).
     watchdog_grace : float
-        Seconds past the time limit before a run is cancelled, and again before
-        a run that ignores the cancel is abandoned.
+        Seconds past the time limit before a run that HiGHS has not ended itself is
+        cancelled (HiGHS is asked to stop a little before the limit). A cancelled run
+        is waited for (up to `CANCEL_WAIT` seconds), so no run is left behind.
     """
 
     strategy: Strategy = "auto"
@@ -109,7 +124,7 @@ class HighsSolver:
     threads: int | None = None
     log: LogCallback | None = None
     options: Mapping[str, Any] = field(default_factory=dict)
-    watchdog_grace: float = 2.0
+    watchdog_grace: float = 0.0
     name: str = "highs"
 
     def __post_init__(self) -> None:
@@ -164,6 +179,8 @@ class HighsSolver:
         if strategy in ("auto", "lp-round") and not (best_values is not None and np.isfinite(bound)):
             lp = self._run(model, relaxation=True, deadline=deadline, log=log, warm=None)
             info["lp_seconds"] = round(lp.seconds, 3)
+            if lp.status == "interrupted" and stop_requested():
+                raise KeyboardInterrupt
             if lp.status == "infeasible":
                 raise InfeasibleProblemError("HiGHS: the LP relaxation is infeasible, so no plan "
                                              "meets every budget, target and lock")
@@ -185,12 +202,15 @@ class HighsSolver:
         gap_now = relative_gap(best_obj, bound)
         need_mip = strategy == "mip" or (
             strategy == "auto" and not (np.isfinite(gap_now) and gap_now <= self.gap))
-        if need_mip and time.perf_counter() < deadline:
+        if need_mip and time.perf_counter() < deadline and not stop_requested():
             mip = self._run(model, relaxation=False, deadline=deadline, log=log,
                             warm=best_values, stage_options=(
-                                MIP_STAGE_OPTIONS[model.sense] if strategy == "auto" else {}))
+                                MIP_STAGE_OPTIONS[model.sense] if strategy == "auto" else {}),
+                            known_bound=bound)
             info["mip_seconds"] = round(mip.seconds, 3)
             info["mip_status"] = mip.status
+            if mip.notes:
+                info["mip_checks"] = mip.notes
             if mip.abandoned:
                 info["abandoned"] = True
             if mip.status == "infeasible" and best_values is None:
@@ -208,14 +228,19 @@ class HighsSolver:
             bound = tighter_bound(model, bound, mip.bound)
 
         runtime = time.perf_counter() - started
+        interrupted = stop_requested()
         if best_values is None:
+            if interrupted:
+                raise KeyboardInterrupt
+            hint = ("raise time_limit" if strategy == "auto"
+                    else "raise time_limit or use strategy='auto' (LP, rounding, then the MIP)")
             raise SolverError(f"HiGHS found no plan within {runtime:.1f} s (strategy "
-                              f"{strategy!r}); raise time_limit or use strategy='auto'")
+                              f"{strategy!r}); {hint}")
         gap = relative_gap(best_obj, bound)
         if np.isfinite(gap) and gap < 1e-12:
             gap = 0.0
         status = (SolveStatus.OPTIMAL if np.isfinite(gap) and gap <= self.gap + 1e-12
-                  else SolveStatus.FEASIBLE)
+                  else SolveStatus.INTERRUPTED if interrupted else SolveStatus.FEASIBLE)
         return Solution(status, model.unit_x(best_values), best_obj, bound, gap, runtime,
                         self.name, version, "".join(log), "+".join(used) or strategy,
                         best_values, info)
@@ -255,10 +280,52 @@ class HighsSolver:
 
     # ---------------------------------------------------------- one run
     def _run(self, model: CompiledModel, *, relaxation: bool, deadline: float, log: list[str],
-             warm: np.ndarray | None, stage_options: Mapping[str, Any] | None = None) -> MipRun:
+             warm: np.ndarray | None, stage_options: Mapping[str, Any] | None = None,
+             known_bound: float = float("nan")) -> MipRun:
+        """One HiGHS run, checked: a MIP answer HiGHS cannot back is rerun, and the rerun kept.
+
+        Never trust a backend's word: the objective of the plan HiGHS returns is
+        recomputed from the model, and compared with what HiGHS reports, with its own
+        bound and with ``known_bound`` (one we proved). When they disagree the run is
+        repeated with presolve off (HiGHS 1.16 maps a start solution into the presolved
+        space wrongly when presolve removes a column, and then reports the start's
+        reduced-space objective as optimal), then without the start.
+        """
+        run = self._run_once(model, relaxation=relaxation, deadline=deadline, log=log, warm=warm,
+                             stage_options=stage_options)
+        if relaxation:
+            return run
+        why = _distrust(model, run, self.gap, known_bound)
+        if not why:
+            return run
+        notes = [f"HiGHS {why}"]
+        retries: list[tuple[str, dict[str, Any], np.ndarray | None]] = []
+        if (stage_options or {}).get("presolve") != "off":
+            retries.append(("presolve off", {"presolve": "off"}, warm))
+        if warm is not None:
+            retries.append(("without the start", {}, None))
+        for label, extra, start in retries:
+            if stop_requested() or time.perf_counter() >= deadline:
+                break
+            rerun = self._run_once(model, relaxation=False, deadline=deadline, log=log, warm=start,
+                                   stage_options={**(stage_options or {}), **extra})
+            why = _distrust(model, rerun, self.gap, known_bound)
+            if not why:
+                notes.append(f"rerun {label}: consistent ({rerun.status})")
+                rerun.notes = notes
+                return rerun
+            notes.append(f"rerun {label}: HiGHS {why}")
+        # No run HiGHS can back: keep its plan (its objective is recomputed by the caller)
+        # but neither its bound nor its claim of optimality.
+        run.bound, run.status, run.notes = float("nan"), "unverified", notes
+        return run
+
+    def _run_once(self, model: CompiledModel, *, relaxation: bool, deadline: float,
+                  log: list[str], warm: np.ndarray | None,
+                  stage_options: Mapping[str, Any] | None = None) -> MipRun:
         import highspy
 
-        h = highspy.Highs()
+        h = new_highs()
         started = time.perf_counter()
         h.setOptionValue("output_flag", True)
         h.setOptionValue("log_to_console", False)
@@ -272,7 +339,7 @@ class HighsSolver:
         incumbent: dict[str, Any] = {}
 
         def on_improving(event: Any) -> None:
-            # Kept so an abandoned run still yields its best plan.
+            # Kept so an interrupted or abandoned run still yields its best plan.
             incumbent["values"] = np.array(event.data_out.mip_solution, dtype=np.float64)
             incumbent["objective"] = float(event.data_out.objective_function_value)
 
@@ -288,7 +355,10 @@ class HighsSolver:
         opts.update(self.options)
         remaining = deadline - time.perf_counter()
         if np.isfinite(remaining):
-            opts["time_limit"] = max(remaining, 0.01)
+            # HiGHS checks its clock (and our cancel) only between its steps: at the root
+            # node's cut separation it was seen to run ~1 s past both. Ask for less than
+            # is left so the run usually ends within the caller's limit.
+            opts["time_limit"] = max(remaining * 0.9 - 0.1, 0.01)
         for key, value in opts.items():
             status = h.setOptionValue(key, value)
             if status == highspy.HighsStatus.kError:
@@ -300,26 +370,23 @@ class HighsSolver:
             sol.value_valid = True
             h.setSolution(sol)
 
-        h.HandleUserInterrupt = True
-        h.startSolve()
-        wait = deadline - time.perf_counter() + self.watchdog_grace
-        done, _ = h.wait(wait if np.isfinite(wait) else -1.0)
-        abandoned = False
-        if not done:
-            log.append(f"carbonpark: watchdog cancelled HiGHS after {self.time_limit} s\n")
-            h.cancelSolve()
-            done, _ = h.wait(self.watchdog_grace)
-            if not done:
-                log.append("carbonpark: HiGHS ignored the cancel; run abandoned\n")
-                abandoned = True
+        running = _Running(h)
+        outcome = running.wait(deadline, self.watchdog_grace)
+        if outcome != "done":
+            log.append(f"carbonpark: HiGHS run {outcome}\n")
         seconds = time.perf_counter() - started
-        if abandoned:
+        if outcome == "abandoned":
             vals = incumbent.get("values")
             return MipRun("interrupted", vals, incumbent.get("objective", float("nan")),
-                        float("nan"), seconds, abandoned=True)
+                          float("nan"), seconds, abandoned=True)
+        if running.error is not None:
+            raise SolverError(f"HiGHS failed: {running.error}; report this as a bug with the "
+                              "model (write_mps)")
         model_status = h.getModelStatus()
         info = h.getInfo()
         status = _status_name(model_status)
+        if outcome == "stopped by the user":
+            status = "interrupted"
         values = None
         if info.primal_solution_status == 2:  # feasible primal solution
             values = np.array(h.getSolution().col_value, dtype=np.float64)
@@ -364,3 +431,140 @@ def _status_name(model_status: Any) -> str:
         "kIterationLimit": "iteration_limit", "kSolutionLimit": "solution_limit",
         "kModelEmpty": "optimal",
     }.get(text, text)
+
+
+def _distrust(model: CompiledModel, run: MipRun, gap: float, known_bound: float) -> str:
+    """Why a MIP run's answer cannot be trusted ("" when it can).
+
+    The plan HiGHS returns is rounded and completed (`polish`) and its objective
+    recomputed; HiGHS's reported objective may not be better than that, its bound
+    may not be better than its own plan, a claim of optimality must hold within the
+    requested gap, and nothing may beat ``known_bound``, a bound we proved.
+    """
+    if run.values is None:
+        return ""
+    _, recomputed, violation = polish(model, run.values)
+    if violation > feasibility_tolerance(model):
+        return f"returned a plan that breaks a row by {violation:.6g} (status {run.status})"
+    tol = 1e-6 * max(1.0, abs(recomputed))
+    sign = 1.0 if model.sense == "max" else -1.0  # sign * value: larger is better
+    reported = run.objective
+    if np.isfinite(reported) and sign * (reported - recomputed) > tol:
+        return (f"reported objective {reported:.10g} for a plan whose objective is "
+                f"{recomputed:.10g} (status {run.status})")
+    if np.isfinite(run.bound) and sign * (recomputed - run.bound) > tol:
+        return (f"reported bound {run.bound:.10g}, which its own plan ({recomputed:.10g}) beats "
+                f"(status {run.status})")
+    if np.isfinite(known_bound) and sign * (recomputed - known_bound) > tol:
+        return (f"returned a plan ({recomputed:.10g}) better than the proven bound "
+                f"{known_bound:.10g}")
+    if run.status == "optimal" and np.isfinite(run.bound):
+        claimed = relative_gap(recomputed, run.bound)
+        if claimed > gap + 1e-6:
+            return (f"reported optimal at gap {gap:.3%}, but its plan ({recomputed:.10g}) and "
+                    f"its bound ({run.bound:.10g}) are {claimed:.3%} apart")
+    return ""
+
+
+_BANNER_LOCK = threading.Lock()
+_banner_shown = False
+
+
+def new_highs() -> Any:
+    """A new ``highspy.Highs`` whose one-time banner does not reach standard output.
+
+    HiGHS prints "Running HiGHS ... Copyright ..." to stdout when the first `Highs`
+    object of a process is made, before any option can be set: that would land in
+    the middle of a command's output (and in files it is piped to).
+    """
+    global _banner_shown
+    import highspy
+
+    with _BANNER_LOCK:
+        if _banner_shown:
+            return highspy.Highs()
+        try:
+            sys.stdout.flush()
+            saved = os.dup(1)
+        except (OSError, ValueError):  # no real stdout (e.g. a closed or replaced stream)
+            _banner_shown = True
+            return highspy.Highs()
+        try:
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, 1)
+            os.close(devnull)
+            h = highspy.Highs()
+            _flush_c_stdout()
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        _banner_shown = True
+        return h
+
+
+def _flush_c_stdout() -> None:
+    """Flush C's stdio buffers (HiGHS writes with printf; a pipe makes them block-buffered)."""
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None).fflush(None)
+
+
+class _Running:
+    """One HiGHS run in a thread of its own, with state private to the run.
+
+    highspy's ``startSolve``/``wait`` keep their locks on the `Highs` class, shared
+    by every object in the process: one run left behind makes every later run fail
+    with "Solver is already running", and two objects cannot run at once. This
+    keeps the run's events on itself; the interrupt callbacks stop HiGHS when asked.
+    """
+
+    def __init__(self, h: Any) -> None:
+        self.h = h
+        self.stop = threading.Event()
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+        for event in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+            event.subscribe(self._interrupt)
+
+    def _interrupt(self, event: Any) -> None:
+        if self.stop.is_set():
+            event.interrupt()
+
+    def _target(self) -> None:
+        try:
+            self.h.run()
+        except BaseException as exc:  # reported by the caller's thread
+            self.error = exc
+        finally:
+            self.done.set()
+
+    def wait(self, deadline: float, grace: float) -> str:
+        """Run to the end, or cancel at ``deadline`` or on request, and wait for HiGHS.
+
+        Returns "done", "cancelled at the time limit", "stopped by the user" or
+        "abandoned" (HiGHS ignored the cancel for ``CANCEL_WAIT`` seconds).
+        """
+        thread = threading.Thread(target=self._target, name="carbonpark-highs", daemon=True)
+        thread.start()
+        outcome = "done"
+        while not self.done.is_set():
+            try:
+                if self.done.wait(0.05):
+                    break
+            except KeyboardInterrupt:  # Ctrl-C outside `stop_on_interrupt`
+                request_stop()
+            if stop_requested():
+                outcome = "stopped by the user"
+                break
+            if time.perf_counter() > deadline + grace:
+                outcome = "cancelled at the time limit"
+                break
+        if outcome == "done":
+            return outcome
+        self.stop.set()
+        ends = time.perf_counter() + CANCEL_WAIT
+        while not self.done.is_set() and time.perf_counter() < ends:
+            with contextlib.suppress(KeyboardInterrupt):  # keep waiting: the plan is coming
+                self.done.wait(0.05)
+        return outcome if self.done.is_set() else "abandoned"
