@@ -32,6 +32,7 @@ from optimizer.layers import LayerSpec
 from optimizer.problem import Problem, problem
 from optimizer.results import diagnose, feature_representation, patches, solve
 from optimizer.solvers import Solution, SolveStatus, get_solver
+from optimizer.versions import show_versions, versions
 
 __version__ = "0.1.0"
 
@@ -64,6 +65,8 @@ __all__ = [
     "planning_units_from_arrays",
     "problem",
     "read_grid",
+    "show_versions",
     "solve",
+    "versions",
     "write_grid",
 ]

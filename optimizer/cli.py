@@ -299,6 +299,8 @@ _COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``carbonpark``."""
     parser = argparse.ArgumentParser(prog="carbonpark", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action=_ShowVersions, nargs=0,
+                        help="print the versions of carbonpark and its solver stack, then exit")
     sub = parser.add_subparsers(dest="command", required=True)
     for add in _COMMANDS:
         add(sub)
@@ -330,6 +332,14 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(f"carbonpark: internal error: {type(exc).__name__}: {exc} (this is a bug; rerun "
                   "with CARBONPARK_DEBUG=1 for the traceback and report it)", file=sys.stderr)
             return 3
+
+
+class _ShowVersions(argparse.Action):
+    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+        from optimizer.versions import show_versions
+
+        print(show_versions())
+        parser.exit()
 
 
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # type: ignore[no-untyped-def]

@@ -49,6 +49,7 @@ from optimizer.layers import (
     valid_mask,
 )
 from optimizer.units import get_unit
+from optimizer.versions import versions
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -809,6 +810,7 @@ def build_grid(
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - started, 3),
         "carbonpark_version": _version(),
+        "versions": versions(),
     }
     return PlanningUnits(gdf, boundary, features, meta, outline)
 
@@ -954,7 +956,7 @@ def planning_units_from_arrays(
                 "square_grid": None, "layers": [], "nodata": {}, "n_units": n,
                 "area_km2": float(area.sum()),
                 "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "carbonpark_version": _version(), **(meta or {})}
+                "carbonpark_version": _version(), "versions": versions(), **(meta or {})}
     return PlanningUnits(gdf, bnd, features, meta_out, None)
 
 
