@@ -68,7 +68,7 @@ class AutoSolver:
         import dataclasses
         import time
 
-        from optimizer.solvers.base import better, relative_gap, tighter_bound
+        from optimizer.solvers.base import better, relative_gap, stop_requested, tighter_bound
 
         ok, why = has_cut_form(model)
         if not ok:
@@ -82,7 +82,7 @@ class AutoSolver:
         spent = time.perf_counter() - started
         limit = (self.highs.time_limit - spent if self.highs.time_limit
                  else max(HANDOFF_MIN_SECONDS, 2 * spent))
-        if limit < 1.0:
+        if limit < 1.0 or stop_requested():
             return dataclasses.replace(sol, info=info)
         mip = dataclasses.replace(self.highs, strategy="mip", time_limit=limit)
         try:
@@ -93,7 +93,7 @@ class AutoSolver:
         bound = tighter_bound(model, sol.bound, warm.bound)
         gap = relative_gap(best.objective, bound)
         status = (SolveStatus.OPTIMAL if np.isfinite(gap) and gap <= self.highs.gap + 1e-12
-                  else SolveStatus.FEASIBLE)
+                  else SolveStatus.INTERRUPTED if stop_requested() else SolveStatus.FEASIBLE)
         info.update(handoff_seconds=round(warm.runtime, 3), handoff_objective=warm.objective,
                     handoff_bound=warm.bound)
         return dataclasses.replace(
