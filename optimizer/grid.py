@@ -39,6 +39,7 @@ from optimizer.layers import (
     LayerSpec,
     RasterInfo,
     cell_areas_km2,
+    check_class_values,
     check_values,
     is_equal_area,
     open_raster,
@@ -48,7 +49,7 @@ from optimizer.layers import (
     repair_geometries,
     valid_mask,
 )
-from optimizer.units import get_unit
+from optimizer.units import get_unit, unit_for_role
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -132,6 +133,8 @@ class PlanningUnits:
                 area = (float(self.units[valid_col].sum()) if valid_col in self.units
                         else total_area)
                 unit = get_unit(f["source_unit"])
+                if unit.total_unit != f["unit"]:  # totals converted to the role's unit
+                    unit = unit_for_role(unit, f["role"])
                 density = unit.density_from_total(float(f["total"]), area) if area else np.nan
             rows.append({
                 "feature": col, "role": f["role"], "year": f["year"],
@@ -390,7 +393,7 @@ class _Builder:
     # ---------------------------------------------------------- rasters
     def raster(self, spec: LayerSpec) -> None:
         info = open_raster(spec)
-        unit = get_unit(spec.unit)
+        unit = unit_for_role(get_unit(spec.unit), spec.role)
         geoms = self.geoms_in(info.crs)
         gb = shapely.bounds(geoms)
         total_bounds = (gb[:, 0].min(), gb[:, 1].min(), gb[:, 2].max(), gb[:, 3].max())
@@ -423,6 +426,7 @@ class _Builder:
                 vals = values[b].ravel()
                 ok = valid_mask(info, vals, None if mask is None else mask.ravel())
                 if categorical:
+                    check_class_values(info, vals, ok & covered_cells)
                     self._classes(w, vals, ok & covered_cells, area, idx, class_km2, n)
                     valid_km2[idx, b] = w @ (area * ok)
                     continue

@@ -23,8 +23,8 @@ import shapely
 from affine import Affine
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from optimizer.errors import CRSError, GeometryRepairWarning, InputDataError
-from optimizer.units import Unit, check_role_unit, get_unit
+from optimizer.errors import CRSError, GeometryRepairWarning, InputDataError, did_you_mean
+from optimizer.units import ROLE_UNITS, Unit, check_role_unit, get_unit, unit_for_role
 
 Role = Literal[
     "carbon_stock",
@@ -59,8 +59,10 @@ class LayerSpec:
         One of ``carbon_stock``, ``carbon_uptake``, ``emissions``, ``biodiversity``,
         ``cost``, ``land_cover``, ``protected``, ``region``, ``mask``.
     unit : str
-        Unit of the values (see `optimizer.units`). Vector layers use ``"fraction"``
-        (coverage) except regions (``"class"``).
+        Unit of the values (see `optimizer.units`); its dimension must fit the role
+        (`optimizer.units.ROLE_DIMENSIONS`: a stock is a mass per area or per cell, an
+        uptake a mass per area or per cell per time, ...). Vector layers use
+        ``"fraction"`` (coverage) except regions (``"class"``).
     bands : sequence of int, optional
         1-based raster bands to use; default all.
     years : sequence of int, optional
@@ -96,6 +98,7 @@ class LayerSpec:
         if self.role not in ROLES:
             raise InputDataError(
                 f"layer {self.name!r}: unknown role {self.role!r}; use one of: {', '.join(ROLES)}"
+                f"{did_you_mean(str(self.role), ROLES)}"
             )
         unit = get_unit(self.unit, layer=self.name)
         check_role_unit(self.role, unit, layer=self.name)
@@ -116,6 +119,11 @@ class LayerSpec:
     def unit_info(self) -> Unit:
         """The `Unit` object of this layer."""
         return get_unit(self.unit)
+
+    @property
+    def total_unit(self) -> str:
+        """Unit of this layer's totals per planning unit (MgC, MgC/yr, tCO2/yr, km2, ...)."""
+        return unit_for_role(get_unit(self.unit), self.role).total_unit
 
     @property
     def is_vector(self) -> bool:
@@ -274,6 +282,35 @@ def check_values(info: RasterInfo, values: np.ndarray, valid: np.ndarray) -> Non
         raise InputDataError(
             f"layer {spec.name!r} ({spec.path}): negative values (min {lo:g} {spec.unit}) "
             f"in a {spec.role} layer; fix the data or declare the fill value as nodata"
+        )
+
+
+def check_class_values(info: RasterInfo, values: np.ndarray, valid: np.ndarray) -> None:
+    """Refuse a raster of continuous values declared as classes (land cover, regions).
+
+    A floating-point raster whose valid values are not all whole numbers is refused,
+    not warned about: every distinct value would become a class (thousands of
+    land-cover columns, or regions that are majorities of meaningless values), so no
+    result built from it can be right, and the fix is the user's (declare the layer's
+    real role and unit, or reclassify the raster to integer codes). Whole-number values
+    stored as floats (``1.0``, ``2.0``) are fine.
+
+    Raises
+    ------
+    InputDataError
+        Naming the layer, an example value and the fix.
+    """
+    if not np.issubdtype(values.dtype, np.floating) or not valid.any():
+        return
+    vals = values[valid]
+    frac = vals != np.round(vals)
+    if frac.any():
+        spec = info.spec
+        example = float(vals[np.argmax(frac)])
+        raise InputDataError(
+            f"layer {spec.name!r} ({spec.path}): a {spec.role} layer of unit 'class' holds "
+            f"continuous values (e.g. {example:g}), not class codes; reclassify it to integer "
+            f"codes, or declare its real role and unit (e.g. {', '.join(ROLE_UNITS['carbon_stock'][:2])})"
         )
 
 
