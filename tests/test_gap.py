@@ -546,7 +546,7 @@ def test_cli_gap_bad_target_exits_2(tmp_path, capsys):
 
     grid = write_grid(tiny_grid(), tmp_path / "grid")
     assert main(["gap", str(grid), "--target", "30", "--out", str(tmp_path / "o")]) == 2
-    assert "target must be a share" in capsys.readouterr().err
+    assert "argument --target: must be a share in [0, 1]; got 30" in capsys.readouterr().err
 
 
 def test_markdown_and_fmt_handle_missing_values(tiny):
