@@ -574,3 +574,9 @@ def test_cwd_independent_paths(tmp_path, monkeypatch, capsys):
     assert main(["gap", str(grid)]) == 0
     assert (Path(tmp_path) / "out" / "gap" / "carbon.csv").exists()
     capsys.readouterr()
+
+
+def test_a_mistyped_protected_category_gets_the_nearest_names(tiny):
+    with pytest.raises(InputDataError, match=r"unknown protected category \['nature_reserves'\]; .*; did you "
+                       r"mean 'nature_reserve'\?$"):
+        zones(tiny, categories=["nature_reserves"])

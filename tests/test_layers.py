@@ -381,3 +381,18 @@ def test_a_truncated_tiff_whose_header_opens_is_a_clear_error(tmp_path):
         window = rasterio.windows.Window(0, 0, ds.width, ds.height)
     with pytest.raises(InputDataError, match="truncated or corrupt"):
         read_window(bad, [1], window)
+
+
+@pytest.mark.parametrize(("content", "name", "message"), [
+    (b"II*\x00\x08\x00\x00\x00\xd0\xff", "layers.tif",
+     r"layers.tif: not a TOML manifest \(it looks like a raster or vector file\); give the .toml manifest"),
+    (b"\x89PNG\r\n\x1a\n\xff\xfe", "layers.toml", r"layers.toml: not a TOML manifest \(it looks like a binary"),
+    (b"name = ", "layers.toml", r"layers.toml: not valid TOML \("),
+])
+def test_a_file_that_is_not_a_toml_manifest(tmp_path, content, name, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputDataError, match=message):
+        load_manifest(path)
+    with pytest.raises(InputDataError, match=r"is a folder, not a TOML manifest"):
+        load_manifest(tmp_path)
