@@ -7,16 +7,129 @@ one line (``carbonpark: error: ...``) with exit code 2, never a traceback.
 from __future__ import annotations
 
 import argparse
+import math
 import os
+import re
 import sys
 import time
 import warnings
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import NoReturn
 
-from optimizer.errors import OptimizerError, OptimizerWarning
+from optimizer.errors import OptimizerError, OptimizerWarning, did_you_mean
 
 Command = Callable[[argparse.Namespace], int]
+
+#: Default refusal threshold of the number of planning units (``--max-units``).
+DEFAULT_MAX_UNITS = 20_000_000  # = optimizer.grid.DEFAULT_MAX_UNITS (kept here: the CLI imports lazily)
+
+
+# ---------------------------------------------------------------- argument checks
+
+class _UsageError(Exception):
+    """A command-line mistake found by the parser (printed as one line, exit code 2)."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """`argparse.ArgumentParser` whose errors are one line, with the nearest valid names.
+
+    Python 3.11's argparse prints the usage and exits on a mistake, and suggests nothing
+    for a mistyped option or command; here the error is raised as `_UsageError` (`main`
+    prints ``carbonpark: error: ...`` and returns 2, argparse's own exit code) and names
+    the nearest options or commands.
+    """
+
+    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+        """Raise the message as a `_UsageError` instead of printing usage and exiting."""
+        match = re.match(r"argument ([\w-]+): invalid choice: '([^']*)' \(choose from (.*)\)$", message)
+        if match:
+            choices = re.findall(r"'([^']*)'", match.group(3))
+            what = "command" if match.group(1) == "command" else f"argument {match.group(1)}"
+            message = (f"{what} {match.group(2)!r} does not exist; use one of: {', '.join(choices)}"
+                       f"{did_you_mean(match.group(2), choices)}")
+        raise _UsageError(f"{message} (see {self.prog} --help)")
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+        """Parse, then refuse unknown options naming the nearest options of the command used."""
+        ns, extras = super().parse_known_args(args, namespace)
+        if extras and self._subparsers is not None:  # top level: the command's own options
+            sub = next(a for a in self._actions if isinstance(a, argparse._SubParsersAction))
+            parser = sub.choices.get(getattr(ns, "command", None), self)
+            options = [o for a in parser._actions for o in a.option_strings if o.startswith("--")]
+            first = next((e for e in extras if e.startswith("-")), extras[0])
+            hint = did_you_mean(first.split("=", 1)[0], options) if first.startswith("-") else ""
+            parser.error(f"unrecognized arguments: {' '.join(extras)}{hint}")
+        return ns, extras
+
+
+def _number(text: str, option: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a number; got {text!r}") from None
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"must be finite; got {text!r}")
+    return value
+
+
+def _share(option: str, *, open_low: bool = False, example: str = "0.3") -> Callable[[str], float]:
+    """An argparse type: a share in [0, 1] (or (0, 1]), with a message naming ``option``."""
+
+    def parse(text: str) -> float:
+        value = _number(text, option)
+        if not ((value > 0 if open_low else value >= 0) and value <= 1):
+            raise argparse.ArgumentTypeError(
+                f"must be a share in {'(0' if open_low else '[0'}, 1]; got {text}; "
+                f"write {float(example):.0%} as {option} {example}")
+        return value
+
+    parse.__name__ = "share"  # argparse names the type in its own messages
+    return parse
+
+
+def _positive(option: str, example: str) -> Callable[[str], float]:
+    """An argparse type: a finite number > 0, with a message naming ``option``."""
+
+    def parse(text: str) -> float:
+        value = _number(text, option)
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"must be > 0; got {text}; e.g. {option} {example}")
+        return value
+
+    parse.__name__ = "number"
+    return parse
+
+
+def _count(text: str) -> int:
+    """An argparse type for ``--max-units``: a whole number >= 1."""
+    try:
+        number = float(text.replace("_", "").replace(",", ""))
+    except ValueError:
+        number = math.nan
+    if not (math.isfinite(number) and number == int(number)):
+        raise argparse.ArgumentTypeError(f"must be a whole number; got {text!r}")
+    value = int(number)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1; got {text}")
+    return value
+
+
+def _new_folder(option: str) -> Callable[[str], Path]:
+    """An argparse type: an output folder that is not the current folder or one above it."""
+
+    def parse(text: str) -> Path:
+        path = Path(text).expanduser()
+        here = Path.cwd().resolve()
+        target = path.resolve()
+        if target == here or target in here.parents:
+            raise argparse.ArgumentTypeError(
+                f"{text!r} is the current folder{' or above it' if target != here else ''}; "
+                f"the output replaces its folder, so give a new folder, e.g. {option} out/grid")
+        return path
+
+    parse.__name__ = "folder"
+    return parse
 
 
 def _repo_data() -> Path:
@@ -33,12 +146,16 @@ def _repo_data() -> Path:
 def _add_grid(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("grid", help="build planning units from a layer manifest (TOML)")
     p.add_argument("manifest", type=Path, help="grid manifest: study area, cell size, layers")
-    p.add_argument("--out", type=Path, required=True, help="output grid directory")
-    p.add_argument("--cell-km", type=float, default=None, help="override the cell size (km)")
+    p.add_argument("--out", type=_new_folder("--out"), required=True, help="output grid directory")
+    p.add_argument("--cell-km", type=_positive("--cell-km", "10"), default=None,
+                   help="override the cell size (km)")
+    p.add_argument("--max-units", type=_count, default=DEFAULT_MAX_UNITS, metavar="N",
+                   help=f"refuse grids estimated above N units (default {DEFAULT_MAX_UNITS:,})")
     p.set_defaults(func=cmd_grid)
 
 
-def _build_from_manifest(manifest_path: Path, cell_km: float | None, progress: bool):
+def _build_from_manifest(manifest_path: Path, cell_km: float | None, progress: bool,
+                         max_units: int = DEFAULT_MAX_UNITS):
     from optimizer.grid import build_grid
     from optimizer.layers import load_manifest
 
@@ -53,6 +170,7 @@ def _build_from_manifest(manifest_path: Path, cell_km: float | None, progress: b
         cell_km=cell_km if cell_km is not None else g.cell_km,
         crs=g.crs,
         progress=progress,
+        max_units=max_units,
     )
 
 
@@ -61,7 +179,8 @@ def cmd_grid(args: argparse.Namespace) -> int:
     from optimizer.grid import write_grid
 
     t0 = time.perf_counter()
-    pu = _build_from_manifest(args.manifest, args.cell_km, progress=sys.stderr.isatty())
+    pu = _build_from_manifest(args.manifest, args.cell_km, progress=sys.stderr.isatty(),
+                              max_units=args.max_units)
     out = write_grid(pu, args.out)
     _print_grid_summary(pu)
     print(f"wrote {out} ({len(pu):,} units) in {time.perf_counter() - t0:.1f} s")
@@ -94,9 +213,13 @@ def _print_grid_summary(pu) -> None:  # type: ignore[no-untyped-def]
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the main job on the embedded demo country")
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
-    p.add_argument("--cell-km", type=float, default=None, help="grid cell size (km)")
-    p.add_argument("--budget-share", type=float, default=0.05,
+    p.add_argument("--cell-km", type=_positive("--cell-km", "10"), default=None,
+                   help="grid cell size (km)")
+    p.add_argument("--budget-share", type=_share("--budget-share", open_low=True, example="0.05"),
+                   default=0.05,
                    help="new protection allowed, as a share of the land (default 0.05)")
+    p.add_argument("--max-units", type=_count, default=DEFAULT_MAX_UNITS, metavar="N",
+                   help=f"refuse grids estimated above N units (default {DEFAULT_MAX_UNITS:,})")
     p.set_defaults(func=cmd_demo)
 
 
@@ -107,7 +230,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     manifest = _repo_data() / "demo.toml"
     print(f"carbonpark demo: building the planning grid from {manifest}")
-    pu = _build_from_manifest(manifest, args.cell_km, progress=sys.stderr.isatty())
+    pu = _build_from_manifest(manifest, args.cell_km, progress=sys.stderr.isatty(),
+                              max_units=args.max_units)
     grid_dir = write_grid(pu, args.out / "grid")
     _print_grid_summary(pu)
     print(f"grid written to {grid_dir} in {time.perf_counter() - t0:.1f} s")
@@ -189,11 +313,12 @@ def _add_gap(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--protected-category", dest="categories", nargs="+", action="extend",
                    metavar="CAT", default=None,
                    help="protected categories reported as zones (default: all)")
-    p.add_argument("--target", type=float, default=0.3,
+    p.add_argument("--target", type=_share("--target"), default=0.3,
                    help="target protected share of ecosystems and species (default 0.3)")
-    p.add_argument("--top", type=float, default=0.1,
+    p.add_argument("--top", type=_share("--top", open_low=True, example="0.1"), default=0.1,
                    help="hotspots: top share of the area by value (default 0.1)")
-    p.add_argument("--pa-threshold", type=float, default=0.5,
+    p.add_argument("--pa-threshold", type=_share("--pa-threshold", open_low=True, example="0.5"),
+                   default=0.5,
                    help="units protected below this fraction are gaps (default 0.5)")
     p.add_argument("--typology", choices=("quantile", "kmeans"), default="quantile",
                    help="synergy typology method (default quantile: upper tercile)")
@@ -298,7 +423,7 @@ _COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
 
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``carbonpark``."""
-    parser = argparse.ArgumentParser(prog="carbonpark", description=__doc__.splitlines()[0])
+    parser = _Parser(prog="carbonpark", description=__doc__.splitlines()[0])
     parser.add_argument("--version", action=_ShowVersions, nargs=0,
                         help="print the versions of carbonpark and its solver stack, then exit")
     sub = parser.add_subparsers(dest="command", required=True)
@@ -310,7 +435,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``carbonpark`` console script."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except _UsageError as exc:
+        print(f"carbonpark: error: {exc}", file=sys.stderr)
+        return 2
     with warnings.catch_warnings():
         warnings.simplefilter("default", OptimizerWarning)
         warnings.formatwarning = _one_line_warning  # type: ignore[assignment]

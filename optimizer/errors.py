@@ -7,6 +7,9 @@ a one-line message. Messages name the input, what was wrong and the fix.
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class OptimizerError(Exception):
     """Root of all carbonpark errors."""
@@ -58,3 +61,30 @@ class FieldNameWarning(OptimizerWarning):
 
 class CRSWarning(OptimizerWarning):
     """Units were reprojected, or their CRS does not preserve area (areas were corrected)."""
+
+
+def did_you_mean(word: str, choices: Iterable[str], *, n: int = 3) -> str:
+    """``"; did you mean 'a' or 'b'?"`` for the valid names nearest ``word``, or ``""``.
+
+    Parameters
+    ----------
+    word : str
+        The name as the user wrote it.
+    choices : iterable of str
+        The valid names.
+    n : int
+        At most this many suggestions.
+
+    Returns
+    -------
+    str
+        A clause to append to a message (``""`` when nothing is close).
+    """
+    options = [str(c) for c in choices]
+    hits = difflib.get_close_matches(str(word), options, n=n, cutoff=0.6)
+    if not hits:  # case slips ("Cropland") and prefixes ("crop") count as near too
+        low = str(word).lower()
+        hits = [c for c in options if c.lower() == low or (len(low) >= 3 and c.lower().startswith(low))][:n]
+    if not hits:
+        return ""
+    return f"; did you mean {' or '.join(repr(h) for h in hits)}?"

@@ -49,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from optimizer.errors import InputDataError
+from optimizer.errors import InputDataError, did_you_mean
 from optimizer.grid import PlanningUnits
 from optimizer.units import get_unit
 
@@ -334,7 +334,7 @@ def zones(pu: PlanningUnits, *, network: str | Sequence[str] | None = None,
         bad = [c for c in wanted if c not in cats]
         if bad:
             raise InputDataError(f"categories: unknown protected category {bad}; this grid has: "
-                                 f"{', '.join(cats) or 'none'}")
+                                 f"{', '.join(cats) or 'none'}{did_you_mean(str(bad[0]), cats)}")
         cats = {c: cats[c] for c in wanted}
     reserved = {WHOLE, PROTECTED, UNPROTECTED}
     cats = {(f"category_{k}" if k in reserved else k): v for k, v in cats.items()}

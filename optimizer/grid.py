@@ -13,6 +13,7 @@ number of units, not with the size of a raster.
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shutil
@@ -39,6 +40,7 @@ from optimizer.layers import (
     LayerSpec,
     RasterInfo,
     cell_areas_km2,
+    check_class_values,
     check_values,
     is_equal_area,
     open_raster,
@@ -48,7 +50,7 @@ from optimizer.layers import (
     repair_geometries,
     valid_mask,
 )
-from optimizer.units import get_unit
+from optimizer.units import get_unit, unit_for_role
 from optimizer.versions import versions
 
 if TYPE_CHECKING:
@@ -60,6 +62,10 @@ ProgressArg = bool | Callable[[float, str], None]
 #: Columns every grid has; layer names must not produce them.
 RESERVED_COLUMNS = frozenset({"pu_id", "row", "col", "area_km2", "perimeter_km", "exposed_km",
                               "pa_fraction", "region", "geometry"})
+
+#: Largest grid `build_grid` makes without ``max_units=`` raised: 20 million units take
+#: roughly 10-20 GB while aggregating (geometries, coverage weights, amount columns).
+DEFAULT_MAX_UNITS = 20_000_000
 
 # Below this share of the study area, missing data is noise not worth a warning.
 _NODATA_WARN_SHARE = 1e-3
@@ -133,6 +139,8 @@ class PlanningUnits:
                 area = (float(self.units[valid_col].sum()) if valid_col in self.units
                         else total_area)
                 unit = get_unit(f["source_unit"])
+                if unit.total_unit != f["unit"]:  # totals converted to the role's unit
+                    unit = unit_for_role(unit, f["role"])
                 density = unit.density_from_total(float(f["total"]), area) if area else np.nan
             rows.append({
                 "feature": col, "role": f["role"], "year": f["year"],
@@ -140,7 +148,8 @@ class PlanningUnits:
                 "density": density, "density_unit": f["source_unit"] if f["density_column"] else "",
                 "nodata_share": report.get(f["layer"], {}).get("nodata_share", 0.0),
             })
-        return pd.DataFrame(rows)
+        return pd.DataFrame(rows, columns=["feature", "role", "year", "total", "unit", "density",
+                                           "density_unit", "nodata_share"])
 
     def equals(self, other: PlanningUnits) -> bool:
         """Whether two grids hold the same units, values, boundary, features and metadata."""
@@ -183,6 +192,9 @@ def fitted_albers(lon_min: float, lat_min: float, lon_max: float, lat_max: float
 
 
 def _resolve_crs(crs: str | int | pyproj.CRS | None, lonlat_bounds: Sequence[float]) -> pyproj.CRS:
+    if not np.isfinite(lonlat_bounds).all():
+        raise CRSError("study area: its outline does not convert to longitude and latitude "
+                       f"(bounds {tuple(lonlat_bounds)}); check the CRS of the study area file")
     if crs is None or (isinstance(crs, str) and crs.lower() == "auto"):
         return fitted_albers(*lonlat_bounds)
     try:
@@ -391,7 +403,7 @@ class _Builder:
     # ---------------------------------------------------------- rasters
     def raster(self, spec: LayerSpec) -> None:
         info = open_raster(spec)
-        unit = get_unit(spec.unit)
+        unit = unit_for_role(get_unit(spec.unit), spec.role)
         geoms = self.geoms_in(info.crs)
         gb = shapely.bounds(geoms)
         total_bounds = (gb[:, 0].min(), gb[:, 1].min(), gb[:, 2].max(), gb[:, 3].max())
@@ -424,6 +436,7 @@ class _Builder:
                 vals = values[b].ravel()
                 ok = valid_mask(info, vals, None if mask is None else mask.ravel())
                 if categorical:
+                    check_class_values(info, vals, ok & covered_cells)
                     self._classes(w, vals, ok & covered_cells, area, idx, class_km2, n)
                     valid_km2[idx, b] = w @ (area * ok)
                     continue
@@ -534,8 +547,17 @@ class _Builder:
         groups = pd.unique(keys)
         self.tick(spec.name)
         dissolved = np.array([shapely.union_all(geoms[keys == k]) for k in groups], dtype=object)
+        if not np.isfinite(shapely.bounds(geoms)).all():
+            raise CRSError(f"layer {spec.name!r} ({spec.path}): some features do not project from "
+                           f"{gdf.crs.name!r} to the grid's CRS (infinite coordinates); check the "
+                           "file's CRS, or clip the file to the study area")
         if self.outline is not None:
             dissolved = polygonal_part(shapely.intersection(dissolved, self.outline))
+            if shapely.is_empty(dissolved).all():
+                raise InputDataError(
+                    f"layer {spec.name!r} ({spec.path}): does not overlap the study area "
+                    f"(layer bounds {tuple(round(float(v), 3) for v in gdf.total_bounds)} in "
+                    f"{gdf.crs.name}); check the file's CRS and extent")
         km2 = self.vector_km2(dissolved)  # units x groups
         if spec.role == "region":
             self._majority(spec, km2.toarray(), np.asarray(groups, dtype=object))
@@ -673,6 +695,44 @@ def _shared_length(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 # ============================================================== build
 
+def check_grid_size(area_km2: float, cell_km: float, max_units: int | None = DEFAULT_MAX_UNITS) -> int:
+    """Estimate the number of square cells over ``area_km2``; refuse it above ``max_units``.
+
+    Parameters
+    ----------
+    area_km2 : float
+        Area of the study area.
+    cell_km : float
+        Side of a cell.
+    max_units : int or None
+        The limit; None for none.
+
+    Returns
+    -------
+    int
+        The estimate (area / cell area, rounded up).
+
+    Raises
+    ------
+    InputDataError
+        ``cell_km`` is not a positive number, or the estimate exceeds the limit; the
+        message gives the estimate, a cell size that fits and how to raise the limit.
+    """
+    if not (isinstance(cell_km, int | float) and math.isfinite(cell_km) and cell_km > 0):
+        raise InputDataError(f"cell_km must be positive; got {cell_km!r}; give the cell side in km")
+    estimate = math.ceil(area_km2 / cell_km**2)
+    if max_units is not None and estimate > max_units:
+        fits = math.sqrt(area_km2 / max_units)
+        step = 10 ** math.floor(math.log10(fits)) / 2 if fits > 0 else 1.0
+        fits = math.ceil(fits / step) * step
+        raise InputDataError(
+            f"cells of {cell_km:g} km give about {estimate:,} planning units over the study area "
+            f"({area_km2:,.0f} km2), above the limit of {max_units:,}; use larger cells "
+            f"(--cell-km or cell_km= {fits:g} gives about {int(area_km2 / fits**2):,}) or raise the "
+            "limit (--max-units or max_units=) if the memory allows it")
+    return estimate
+
+
 def build_grid(
     layers: Sequence[LayerSpec],
     *,
@@ -684,6 +744,7 @@ def build_grid(
     origin: tuple[float, float] | None = None,
     chunk_units: int = 50_000,
     progress: ProgressArg = False,
+    max_units: int | None = DEFAULT_MAX_UNITS,
 ) -> PlanningUnits:
     """Build planning units and aggregate every layer onto them.
 
@@ -710,6 +771,10 @@ def build_grid(
         Units processed per raster window; bounds memory.
     progress : bool or callable
         True for a progress bar on stderr, or ``f(fraction, message)``.
+    max_units : int or None
+        Refuse, before building, a grid estimated (study area / cell area) or counted
+        (user polygons) above this many units; None for no limit. The default (20
+        million) keeps a build within a few tens of GB of memory.
 
     Returns
     -------
@@ -738,6 +803,10 @@ def build_grid(
         if ugdf.crs is None:
             raise CRSError("units: GeoDataFrame has no CRS; set one with .set_crs()")
         ucrs = pyproj.CRS.from_user_input(ugdf.crs)
+        if max_units is not None and len(ugdf) > max_units:
+            raise InputDataError(f"units: {len(ugdf):,} polygons exceed the limit of {max_units:,} "
+                                 "planning units; merge polygons or raise the limit (max_units=, "
+                                 "--max-units)")
         ugeoms = repair_geometries(np.asarray(ugdf.geometry.values), name="units")
         ll = _lonlat_bounds(shapely.union_all(shapely.envelope(ugeoms)), ucrs)
         grid_crs = ucrs if (crs in (None, "auto") and is_equal_area(ucrs)) else _resolve_crs(crs, ll)
@@ -764,6 +833,7 @@ def build_grid(
             raise InputDataError("cell_km is required for square cells (or pass units=)")
         grid_crs = _resolve_crs(crs, _lonlat_bounds(*outline_src))
         outline = _to_crs(np.array([outline_src[0]]), outline_src[1], grid_crs)[0]
+        check_grid_size(float(shapely.area(outline)) / 1e6, float(cell_km), max_units)
         square, rows, cols, geoms, clipped = square_cells(outline, float(cell_km), origin)
         ids = np.arange(len(geoms))
         kind, cell = "square", float(cell_km)

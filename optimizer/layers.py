@@ -18,13 +18,14 @@ import numpy as np
 import pyproj
 import rasterio
 import rasterio.errors
+import rasterio.transform
 import rasterio.windows
 import shapely
 from affine import Affine
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from optimizer.errors import CRSError, GeometryRepairWarning, InputDataError
-from optimizer.units import Unit, check_role_unit, get_unit
+from optimizer.errors import CRSError, GeometryRepairWarning, InputDataError, did_you_mean
+from optimizer.units import ROLE_UNITS, Unit, check_role_unit, get_unit, unit_for_role
 
 Role = Literal[
     "carbon_stock",
@@ -40,6 +41,9 @@ Role = Literal[
 ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
 
 VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".parquet", ".fgb", ".gml", ".kml"}
+
+# Files a user may give by mistake where a manifest is expected.
+_DATA_SUFFIXES = VECTOR_SUFFIXES | {".tif", ".tiff", ".nc", ".vrt", ".img", ".asc", ".zip", ".parquet"}
 
 # Fill values that real products use without declaring them as nodata.
 _SUSPECT_FILLS = (-9999.0, -32768.0, -3.4028234663852886e38, -1e20, 65535.0)
@@ -59,8 +63,10 @@ class LayerSpec:
         One of ``carbon_stock``, ``carbon_uptake``, ``emissions``, ``biodiversity``,
         ``cost``, ``land_cover``, ``protected``, ``region``, ``mask``.
     unit : str
-        Unit of the values (see `optimizer.units`). Vector layers use ``"fraction"``
-        (coverage) except regions (``"class"``).
+        Unit of the values (see `optimizer.units`); its dimension must fit the role
+        (`optimizer.units.ROLE_DIMENSIONS`: a stock is a mass per area or per cell, an
+        uptake a mass per area or per cell per time, ...). Vector layers use
+        ``"fraction"`` (coverage) except regions (``"class"``).
     bands : sequence of int, optional
         1-based raster bands to use; default all.
     years : sequence of int, optional
@@ -96,6 +102,7 @@ class LayerSpec:
         if self.role not in ROLES:
             raise InputDataError(
                 f"layer {self.name!r}: unknown role {self.role!r}; use one of: {', '.join(ROLES)}"
+                f"{did_you_mean(str(self.role), ROLES)}"
             )
         unit = get_unit(self.unit, layer=self.name)
         check_role_unit(self.role, unit, layer=self.name)
@@ -116,6 +123,11 @@ class LayerSpec:
     def unit_info(self) -> Unit:
         """The `Unit` object of this layer."""
         return get_unit(self.unit)
+
+    @property
+    def total_unit(self) -> str:
+        """Unit of this layer's totals per planning unit (MgC, MgC/yr, tCO2/yr, km2, ...)."""
+        return unit_for_role(get_unit(self.unit), self.role).total_unit
 
     @property
     def is_vector(self) -> bool:
@@ -216,6 +228,9 @@ def open_raster(spec: LayerSpec) -> RasterInfo:
             f"layer {spec.name!r} ({spec.path}): raster has no CRS; assign one "
             "(e.g. gdal_edit.py -a_srs EPSG:4326) before using it"
         )
+    west, south, east, north = rasterio.transform.array_bounds(height, width, transform)
+    check_lonlat_range(pyproj.CRS.from_user_input(crs.to_wkt()), (west, south, east, north),
+                       name=f"layer {spec.name!r} ({spec.path})", fix="gdal_edit.py -a_srs EPSG:...")
     if transform.b != 0 or transform.d != 0:
         raise InputDataError(f"layer {spec.name!r} ({spec.path}): rotated rasters are not "
                              "supported; warp it to a north-up grid first")
@@ -274,6 +289,35 @@ def check_values(info: RasterInfo, values: np.ndarray, valid: np.ndarray) -> Non
         raise InputDataError(
             f"layer {spec.name!r} ({spec.path}): negative values (min {lo:g} {spec.unit}) "
             f"in a {spec.role} layer; fix the data or declare the fill value as nodata"
+        )
+
+
+def check_class_values(info: RasterInfo, values: np.ndarray, valid: np.ndarray) -> None:
+    """Refuse a raster of continuous values declared as classes (land cover, regions).
+
+    A floating-point raster whose valid values are not all whole numbers is refused,
+    not warned about: every distinct value would become a class (thousands of
+    land-cover columns, or regions that are majorities of meaningless values), so no
+    result built from it can be right, and the fix is the user's (declare the layer's
+    real role and unit, or reclassify the raster to integer codes). Whole-number values
+    stored as floats (``1.0``, ``2.0``) are fine.
+
+    Raises
+    ------
+    InputDataError
+        Naming the layer, an example value and the fix.
+    """
+    if not np.issubdtype(values.dtype, np.floating) or not valid.any():
+        return
+    vals = values[valid]
+    frac = vals != np.round(vals)
+    if frac.any():
+        spec = info.spec
+        example = float(vals[np.argmax(frac)])
+        raise InputDataError(
+            f"layer {spec.name!r} ({spec.path}): a {spec.role} layer of unit 'class' holds "
+            f"continuous values (e.g. {example:g}), not class codes; reclassify it to integer "
+            f"codes, or declare its real role and unit (e.g. {', '.join(ROLE_UNITS['carbon_stock'][:2])})"
         )
 
 
@@ -413,6 +457,9 @@ def read_vector(
         raise CRSError(f"{name!r} ({path}): vector file has no CRS; write a .prj or set the "
                        "CRS (e.g. ogr2ogr -a_srs EPSG:4326) before using it")
     gdf = gdf[~(gdf.geometry.isna() | gdf.geometry.is_empty)]
+    if len(gdf):
+        check_lonlat_range(pyproj.CRS.from_user_input(gdf.crs), tuple(gdf.total_bounds),
+                           name=f"{name} ({path})", fix="ogr2ogr -a_srs EPSG:...")
     geoms = repair_geometries(gdf.geometry.values, name=f"{name!r} ({path})")
     gdf = gdf.set_geometry(geoms)
     gdf = gdf[~gdf.geometry.is_empty]
@@ -420,6 +467,40 @@ def read_vector(
         raise InputDataError(f"{name!r} ({path}): no polygon features; planning layers need "
                              "polygons (points and lines cannot cover area)")
     return gdf.reset_index(drop=True)
+
+
+def check_lonlat_range(crs: pyproj.CRS, bounds: Sequence[float], *, name: str, fix: str) -> None:
+    """Refuse coordinates that cannot be in a geographic CRS (a projected file labelled lon/lat).
+
+    Longitudes may run from -180 to 360 (0-360 products) and latitudes from -90 to 90,
+    with a degree of slack for cell edges; anything beyond means the file's CRS is wrong.
+
+    Parameters
+    ----------
+    crs : pyproj.CRS
+        The file's CRS (nothing is checked unless it is geographic).
+    bounds : (xmin, ymin, xmax, ymax)
+        The file's extent in ``crs``.
+    name : str
+        The input, for the message.
+    fix : str
+        The command that assigns a CRS (``ogr2ogr -a_srs ...``), for the message.
+
+    Raises
+    ------
+    CRSError
+        Naming the input, its extent and CRS, and the fix.
+    """
+    if not crs.is_geographic:
+        return
+    xmin, ymin, xmax, ymax = (float(v) for v in bounds)
+    if xmin >= -181 and xmax <= 361 and ymin >= -91 and ymax <= 91:
+        return
+    raise CRSError(
+        f"{name}: extent ({xmin:.6g}, {ymin:.6g}, {xmax:.6g}, {ymax:.6g}) is not in degrees, but the "
+        f"file says its CRS is the geographic {crs.name!r}; the coordinates look projected, so set "
+        f"the file's true CRS ({fix})"
+    )
 
 
 def repair_geometries(geoms: np.ndarray, *, name: str) -> np.ndarray:
@@ -524,11 +605,18 @@ def load_manifest(path: str | Path) -> tuple[GridManifest, list[LayerSpec]]:
     import tomllib
 
     path = Path(path)
+    fix = "give the .toml manifest that lists the study area and the layers"
+    if path.is_dir():
+        raise InputDataError(f"{path}: is a folder, not a TOML manifest; {fix}")
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise InputDataError(f"{path}: manifest not found; check the path") from None
-    except tomllib.TOMLDecodeError as exc:
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        if isinstance(exc, UnicodeDecodeError) or path.suffix.lower() != ".toml":
+            kind = ("a raster or vector file" if path.suffix.lower() in _DATA_SUFFIXES
+                    else "a binary or non-TOML file")
+            raise InputDataError(f"{path}: not a TOML manifest (it looks like {kind}); {fix}") from None
         raise InputDataError(f"{path}: not valid TOML ({exc})") from None
     try:
         manifest = GridManifest.model_validate(data)

@@ -35,7 +35,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from optimizer.errors import InputDataError
+from optimizer.errors import InputDataError, did_you_mean
 from optimizer.grid import PlanningUnits
 
 #: Feature groups understood by weights and targets besides roles and layer names.
@@ -239,7 +239,7 @@ class Problem:
             groups = sorted(set(GROUPS) | set(FEATURE_ROLES) | set(usable["layer"]))
             raise InputDataError(f"{argument} {key!r} is not a feature, role, layer or group of "
                                  f"this grid; features: {list(usable.index)[:8]}..., groups: "
-                                 f"{groups}")
+                                 f"{groups}{did_you_mean(str(key), [*groups, *usable.index])}")
         return cols
 
     def locked_masks(self) -> tuple[np.ndarray, np.ndarray]:
@@ -402,6 +402,12 @@ class Problem:
                 raise InputDataError(f"{where} needs a budget: pass budget_km2= (km² of new "
                                      "area) or budget_share= (share of the study area)")
             return self
+        # Checked here so the message names the caller's keyword, not add_area_budget's.
+        if share is not None and not 0.0 <= _finite(share, "budget_share") <= 1.0:
+            raise InputDataError(f"{where}: budget_share must be a share in [0, 1]; got {share}; "
+                                 "write 10% as 0.1")
+        if km2 is not None and not _finite(km2, "budget_km2") >= 0:
+            raise InputDataError(f"{where}: budget_km2 must be >= 0; got {km2}")
         return self.add_area_budget(max_km2=km2, max_share=share)
 
     # ---------------------------------------------------------- targets
@@ -501,7 +507,7 @@ class Problem:
             known = set(self.pu.units["region"].dropna().astype(str))
             if name not in known:
                 raise InputDataError(f"region {name!r} is not a region of this grid; regions: "
-                                     f"{sorted(known)[:10]}")
+                                     f"{sorted(known)[:10]}{did_you_mean(name, known)}")
             whole = float(self.area_km2[self.pu.units["region"].astype(str).to_numpy() == name]
                           .sum())
         elif ecosystem is not None:
@@ -510,7 +516,7 @@ class Problem:
             if name not in feats.index or feats.loc[name, "role"] != "land_cover":
                 lc = list(feats.index[feats["role"] == "land_cover"])
                 raise InputDataError(f"ecosystem {name!r} is not a land-cover column of this "
-                                     f"grid; land-cover columns: {lc}")
+                                     f"grid; land-cover columns: {lc}{did_you_mean(name, lc)}")
             whole = float(self.feature_totals([name])[0])
         else:
             scope, name, whole = "total", "total", self.study_area_km2
@@ -573,7 +579,8 @@ class Problem:
             col = hits[0] if len(hits) == 1 else None
         if col is None:
             raise InputDataError(f"land_cover {land_cover!r} is not a land-cover column or class "
-                                 f"of this grid; land-cover columns: {list(lc.index)}")
+                                 f"of this grid; land-cover columns: {list(lc.index)}"
+                                 f"{did_you_mean(str(land_cover), [*lc.index, *lc['label'].astype(str)])}")
         share = _finite(max_share, "max_share")
         if not 0.0 <= share <= 1.0:
             raise InputDataError(f"max_share must be a share in [0, 1]; got {share}")
@@ -679,7 +686,7 @@ class Problem:
         if column not in self.pu.units.columns or column == "geometry":
             cols = [c for c in self.pu.units.columns if c != "geometry"]
             raise InputDataError(f"{argument} {column!r} is not a column of the units; columns: "
-                                 f"{cols[:12]}...")
+                                 f"{cols[:12]}...{did_you_mean(str(column), cols)}")
         try:
             return self.pu.units[column].to_numpy(dtype=np.float64)
         except (TypeError, ValueError):

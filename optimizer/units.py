@@ -11,17 +11,39 @@ A layer declares the unit of its values. The unit decides how aggregation works:
 * ``fraction`` units (0-1 coverage rasters) integrate to an area in km2;
 * ``class`` marks categorical rasters (land cover, regions).
 
-Totals come out in one stated unit per quantity: MgC, MgC/yr, tCO2/yr, km2.
+Every unit also has a *dimension* (mass per area, mass per area per time, mass per
+cell per time, ...), and every role accepts only some dimensions (`ROLE_DIMENSIONS`):
+a stock is a mass per area or per cell, an uptake a mass per area (or per cell) per
+time, emissions a mass per time per cell or per area. `check_role_unit` refuses the
+rest when a layer is declared, before any raster is read.
+
+Totals come out in one stated unit per quantity: MgC for stocks, MgC/yr for uptake,
+tCO2/yr for emissions, km2 for areas; `unit_for_role` converts carbon to CO2 (or
+back) where a layer's unit counts the other one.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Literal
 
-from optimizer.errors import UnitError
+from optimizer.errors import UnitError, did_you_mean
 
 UnitKind = Literal["density", "per_cell", "intensive", "fraction", "class"]
+
+# Dimensions of layer values, as written in messages.
+MASS_AREA = "mass per area"
+MASS_AREA_TIME = "mass per area per time"
+MASS_CELL = "mass per cell"
+MASS_CELL_TIME = "mass per cell per time"
+COUNT_CELL = "count per cell"
+AREA_CELL = "area per cell"
+COST_CELL = "cost per cell"
+COST_AREA = "cost per area"
+INDEX = "index"
+SPECIES = "species count"
+FRACTION = "fraction"
+CLASS = "class"
 
 #: Mass of CO2 per mass of carbon (molar masses 44.0095 / 12.0107).
 CO2_PER_C = 44.0095 / 12.0107
@@ -48,12 +70,16 @@ class Unit:
         For ``density``: total per km2 for a value of 1 (e.g. 100 for MgC/ha -> MgC).
         For ``per_cell``: total per raster cell for a value of 1.
         For ``intensive`` and ``fraction``: 1 (the total is value x km2).
+    dimension : str
+        What the values measure (e.g. ``"mass per area per time"``); roles accept
+        only some dimensions (`ROLE_DIMENSIONS`).
     """
 
     name: str
     kind: UnitKind
     total_unit: str
     factor: float = 1.0
+    dimension: str = ""
 
     def density_from_total(self, total: float, area_km2: float) -> float:
         """Convert a total over ``area_km2`` back to a value in this (density) unit."""
@@ -66,37 +92,37 @@ class Unit:
 
 _UNITS: tuple[Unit, ...] = (
     # carbon stock densities
-    Unit("MgC/ha", "density", "MgC", _PER_HA),
-    Unit("kgC/m2", "density", "MgC", _KG_PER_M2),
-    Unit("gC/m2", "density", "MgC", _G_PER_M2),
+    Unit("MgC/ha", "density", "MgC", _PER_HA, MASS_AREA),
+    Unit("kgC/m2", "density", "MgC", _KG_PER_M2, MASS_AREA),
+    Unit("gC/m2", "density", "MgC", _G_PER_M2, MASS_AREA),
     # carbon uptake (NPP) densities
-    Unit("MgC/ha/yr", "density", "MgC/yr", _PER_HA),
-    Unit("kgC/m2/yr", "density", "MgC/yr", _KG_PER_M2),
-    Unit("gC/m2/yr", "density", "MgC/yr", _G_PER_M2),
+    Unit("MgC/ha/yr", "density", "MgC/yr", _PER_HA, MASS_AREA_TIME),
+    Unit("kgC/m2/yr", "density", "MgC/yr", _KG_PER_M2, MASS_AREA_TIME),
+    Unit("gC/m2/yr", "density", "MgC/yr", _G_PER_M2, MASS_AREA_TIME),
     # emissions as densities
-    Unit("tCO2/km2/yr", "density", "tCO2/yr", 1.0),
-    Unit("tCO2/ha/yr", "density", "tCO2/yr", _PER_HA),
+    Unit("tCO2/km2/yr", "density", "tCO2/yr", 1.0, MASS_AREA_TIME),
+    Unit("tCO2/ha/yr", "density", "tCO2/yr", _PER_HA, MASS_AREA_TIME),
     # amounts per raster cell (EDGAR, CDIAC)
-    Unit("tCO2/cell/yr", "per_cell", "tCO2/yr", 1.0),
-    Unit("ktCO2/cell/yr", "per_cell", "tCO2/yr", 1e3),
-    Unit("MtCO2/cell/yr", "per_cell", "tCO2/yr", 1e6),
-    Unit("MgC/cell/yr", "per_cell", "tCO2/yr", CO2_PER_C),
-    Unit("GgC/cell/yr", "per_cell", "tCO2/yr", 1e3 * CO2_PER_C),
-    Unit("TgC/cell/yr", "per_cell", "tCO2/yr", 1e6 * CO2_PER_C),
-    Unit("MgC/cell", "per_cell", "MgC", 1.0),
+    Unit("tCO2/cell/yr", "per_cell", "tCO2/yr", 1.0, MASS_CELL_TIME),
+    Unit("ktCO2/cell/yr", "per_cell", "tCO2/yr", 1e3, MASS_CELL_TIME),
+    Unit("MtCO2/cell/yr", "per_cell", "tCO2/yr", 1e6, MASS_CELL_TIME),
+    Unit("MgC/cell/yr", "per_cell", "tCO2/yr", CO2_PER_C, MASS_CELL_TIME),
+    Unit("GgC/cell/yr", "per_cell", "tCO2/yr", 1e3 * CO2_PER_C, MASS_CELL_TIME),
+    Unit("TgC/cell/yr", "per_cell", "tCO2/yr", 1e6 * CO2_PER_C, MASS_CELL_TIME),
+    Unit("MgC/cell", "per_cell", "MgC", 1.0, MASS_CELL),
     # biodiversity and generic amounts per cell (presence/absence, counts)
-    Unit("count/cell", "per_cell", "count", 1.0),
-    Unit("km2/cell", "per_cell", "km2", 1.0),
+    Unit("count/cell", "per_cell", "count", 1.0, COUNT_CELL),
+    Unit("km2/cell", "per_cell", "km2", 1.0, AREA_CELL),
     # cost
-    Unit("cost/cell", "per_cell", "cost", 1.0),
-    Unit("cost/km2", "density", "cost", 1.0),
-    Unit("cost/ha", "density", "cost", _PER_HA),
+    Unit("cost/cell", "per_cell", "cost", 1.0, COST_CELL),
+    Unit("cost/km2", "density", "cost", 1.0, COST_AREA),
+    Unit("cost/ha", "density", "cost", _PER_HA, COST_AREA),
     # intensive values: kept as area-weighted means (value x km2 as the amount)
-    Unit("index", "intensive", "index*km2", 1.0),
-    Unit("species", "intensive", "species*km2", 1.0),
+    Unit("index", "intensive", "index*km2", 1.0, INDEX),
+    Unit("species", "intensive", "species*km2", 1.0, SPECIES),
     # coverage fractions and categories
-    Unit("fraction", "fraction", "km2", 1.0),
-    Unit("class", "class", "km2", 1.0),
+    Unit("fraction", "fraction", "km2", 1.0, FRACTION),
+    Unit("class", "class", "km2", 1.0, CLASS),
 )
 
 _ALIASES: dict[str, str] = {
@@ -148,34 +174,84 @@ def get_unit(name: str, *, layer: str | None = None) -> Unit:
     if hit is not None:
         return hit
     where = f"layer {layer!r}: " if layer else ""
-    raise UnitError(
-        f"{where}unknown unit {name!r}; use one of: {', '.join(UNITS)}"
-    )
+    raise UnitError(f"{where}unknown unit {name!r}; use one of: {', '.join(UNITS)}"
+                    f"{did_you_mean(str(name), [*UNITS, *_ALIASES])}")
 
 
-# Units a role may use; a mismatch is almost always a mistake worth stopping for.
-ROLE_UNIT_KINDS: dict[str, tuple[UnitKind, ...]] = {
-    "carbon_stock": ("density", "per_cell"),
-    "carbon_uptake": ("density", "per_cell"),
-    "emissions": ("density", "per_cell"),
-    "biodiversity": ("per_cell", "intensive", "fraction", "density"),
-    "cost": ("density", "per_cell"),
-    "land_cover": ("class",),
-    "protected": ("fraction", "class"),
-    "region": ("class",),
-    "mask": ("fraction", "class"),
+#: Dimensions each role accepts; a unit of another dimension is almost always a mistake
+#: (a stock declared per year, emissions declared as a stock), so we stop at once.
+ROLE_DIMENSIONS: dict[str, tuple[str, ...]] = {
+    "carbon_stock": (MASS_AREA, MASS_CELL),
+    "carbon_uptake": (MASS_AREA_TIME, MASS_CELL_TIME),
+    "emissions": (MASS_CELL_TIME, MASS_AREA_TIME),
+    "biodiversity": (COUNT_CELL, AREA_CELL, INDEX, SPECIES, FRACTION),
+    "cost": (COST_AREA, COST_CELL),
+    "land_cover": (CLASS,),
+    "protected": (FRACTION, CLASS),
+    "region": (CLASS,),
+    "mask": (FRACTION, CLASS),
 }
+
+#: Units each role accepts (derived from `ROLE_DIMENSIONS`).
+ROLE_UNITS: dict[str, tuple[str, ...]] = {
+    role: tuple(u.name for u in _UNITS if u.dimension in dims) for role, dims in ROLE_DIMENSIONS.items()
+}
+
+# The mass a role's totals count: carbon for stocks and uptake, CO2 for emissions.
+_ROLE_MASS: dict[str, str] = {"carbon_stock": "MgC", "carbon_uptake": "MgC", "emissions": "tCO2"}
 
 
 def check_role_unit(role: str, unit: Unit, *, layer: str) -> None:
-    """Raise `UnitError` if ``unit`` cannot express a layer of ``role``."""
-    kinds = ROLE_UNIT_KINDS[role]
-    if unit.kind not in kinds:
-        fits = [u.name for u in _UNITS if u.kind in kinds]
+    """Raise `UnitError` if ``unit`` has a dimension that ``role`` does not accept.
+
+    Parameters
+    ----------
+    role : str
+        The layer's role (a key of `ROLE_DIMENSIONS`).
+    unit : Unit
+        The declared unit.
+    layer : str
+        Name of the layer, for the message.
+
+    Raises
+    ------
+    UnitError
+        Naming the layer, the unit and its dimension, the role, the dimensions the role
+        accepts and its units.
+    """
+    accepted = ROLE_DIMENSIONS[role]
+    if unit.dimension not in accepted:
         raise UnitError(
-            f"layer {layer!r}: unit {unit.name!r} ({unit.kind}) does not fit role {role!r}; "
-            f"use one of: {', '.join(fits)}"
+            f"layer {layer!r}: unit {unit.name!r} ({unit.dimension}) does not fit role {role!r}, "
+            f"which takes {' or '.join(accepted)}; use one of: {', '.join(ROLE_UNITS[role])}"
         )
+
+
+def unit_for_role(unit: Unit, role: str) -> Unit:
+    """The unit with its total expressed in the role's stated unit.
+
+    Stocks and uptake total in MgC (MgC/yr), emissions in tCO2/yr: a carbon mass
+    declared for emissions (e.g. ``MgC/ha/yr``) is converted to CO2, a CO2 mass
+    declared for uptake (e.g. ``tCO2/ha/yr``) back to carbon. Other roles keep the unit.
+
+    Parameters
+    ----------
+    unit : Unit
+        The layer's declared unit.
+    role : str
+        The layer's role.
+
+    Returns
+    -------
+    Unit
+        ``unit`` itself, or a copy with ``total_unit`` and ``factor`` converted.
+    """
+    want = _ROLE_MASS.get(role)
+    base, sep, rest = unit.total_unit.partition("/")
+    if want is None or base == want or base not in _ROLE_MASS.values():
+        return unit
+    factor = unit.factor * CO2_PER_C if want == "tCO2" else unit.factor / CO2_PER_C
+    return replace(unit, total_unit=f"{want}{sep}{rest}", factor=factor)
 
 
 def format_total(value: float, unit: str) -> str:

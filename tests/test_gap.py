@@ -546,7 +546,7 @@ def test_cli_gap_bad_target_exits_2(tmp_path, capsys):
 
     grid = write_grid(tiny_grid(), tmp_path / "grid")
     assert main(["gap", str(grid), "--target", "30", "--out", str(tmp_path / "o")]) == 2
-    assert "target must be a share" in capsys.readouterr().err
+    assert "argument --target: must be a share in [0, 1]; got 30" in capsys.readouterr().err
 
 
 def test_markdown_and_fmt_handle_missing_values(tiny):
@@ -574,3 +574,9 @@ def test_cwd_independent_paths(tmp_path, monkeypatch, capsys):
     assert main(["gap", str(grid)]) == 0
     assert (Path(tmp_path) / "out" / "gap" / "carbon.csv").exists()
     capsys.readouterr()
+
+
+def test_a_mistyped_protected_category_gets_the_nearest_names(tiny):
+    with pytest.raises(InputDataError, match=r"unknown protected category \['nature_reserves'\]; .*; did you "
+                       r"mean 'nature_reserve'\?$"):
+        zones(tiny, categories=["nature_reserves"])

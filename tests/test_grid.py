@@ -548,3 +548,53 @@ def test_planning_units_from_arrays_refuses_inconsistent_inputs(kwargs, message)
     args = {"amounts": {"f": [1.0, 2.0]}, **kwargs}
     with pytest.raises(InputDataError, match=message):
         planning_units_from_arrays([1, 2], **args)
+
+
+# ---------------------------------------------------------------- early checks
+
+def test_grid_size_is_estimated_and_refused_above_the_limit_before_building():
+    from optimizer.grid import DEFAULT_MAX_UNITS, check_grid_size
+
+    assert check_grid_size(1000.0, 10.0) == 10
+    assert check_grid_size(4e7, 1.0, None) == 40_000_000
+    with pytest.raises(InputDataError, match=r"^cells of 1 km give about 40,000,000 planning units over the "
+                       r"study area \(40,000,000 km2\), above the limit of 20,000,000; use larger cells "
+                       r"\(--cell-km or cell_km= 1.5 gives about 17,777,777\) or raise the limit"):
+        check_grid_size(4e7, 1.0, DEFAULT_MAX_UNITS)
+    with pytest.raises(InputDataError, match=r"cell_km must be positive; got nan"):
+        check_grid_size(100.0, float("nan"))
+    from optimizer.cli import DEFAULT_MAX_UNITS as CLI_DEFAULT
+
+    assert CLI_DEFAULT == DEFAULT_MAX_UNITS
+
+
+def test_build_grid_max_units_counts_square_cells_and_user_polygons():
+    with pytest.raises(InputDataError, match=r"cells of 1 km give about 16 .* above the limit of 10;"):
+        build_grid([], study_area=(BOX4, ALBERS), cell_km=1, crs=ALBERS, max_units=10)
+    assert len(build_grid([], study_area=(BOX4, ALBERS), cell_km=1, crs=ALBERS, max_units=16)) == 16
+    units = gpd.GeoDataFrame(geometry=[shapely.box(0, 0, 1000, 1000), shapely.box(1000, 0, 2000, 1000)],
+                             crs=ALBERS)
+    with pytest.raises(InputDataError, match=r"units: 2 polygons exceed the limit of 1 planning units; "
+                       r"merge polygons or raise the limit \(max_units=, --max-units\)"):
+        build_grid([], units=units, crs=ALBERS, max_units=1)
+
+
+def test_a_raster_labelled_lon_lat_but_in_metres_is_a_crs_error(tmp_path):
+    path = write_raster(tmp_path / "c.tif", np.ones((4, 4), "float32"),
+                        transform=Affine(1000, 0, 500_000, 0, -1000, 4_000_000), crs="EPSG:4326")
+    with pytest.raises(CRSError, match=r"layer 'c' \(.*c.tif\): extent \(500000, 3.996e\+06, 504000, 4e\+06\) "
+                       r"is not in degrees, .*\(gdal_edit.py -a_srs EPSG:...\)$"):
+        open_raster(LayerSpec("c", path, "carbon_stock", "MgC/ha"))
+    # 0-360 longitudes are degrees too
+    ok = write_raster(tmp_path / "ok.tif", np.ones((4, 4), "float32"),
+                      transform=Affine(90, 0, 0, 0, -45, 90), crs="EPSG:4326")
+    assert open_raster(LayerSpec("ok", ok, "carbon_stock", "MgC/ha")).bounds == (0, -90, 360, 90)
+
+
+def test_a_grid_without_features_has_an_empty_summary_with_columns(tmp_path):
+    gpd.GeoDataFrame({"category": ["II"]}, geometry=[shapely.box(0, 0, 2000, 2000)],
+                     crs=ALBERS).to_file(tmp_path / "pa.gpkg")
+    pu = build_grid([LayerSpec("pa", tmp_path / "pa.gpkg", "protected", "fraction")],
+                    study_area=(BOX4, ALBERS), cell_km=2, crs=ALBERS)
+    summary = pu.summary()
+    assert summary.empty and {"feature", "role", "total", "unit"} <= set(summary.columns)

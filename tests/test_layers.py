@@ -61,8 +61,86 @@ def test_unknown_unit_lists_the_accepted_ones():
 
 
 def test_unit_that_does_not_fit_the_role():
-    with pytest.raises(UnitError, match=r"unit 'class' \(class\) does not fit role 'carbon_stock'"):
+    with pytest.raises(UnitError, match=r"unit 'class' \(class\) does not fit role 'carbon_stock', which "
+                       r"takes mass per area or mass per cell; use one of: MgC/ha, kgC/m2, gC/m2, MgC/cell$"):
         LayerSpec("c", "c.tif", "carbon_stock", "class")
+
+
+@pytest.mark.parametrize(("role", "unit", "dimension", "accepted"), [
+    # the issue's three: a stock per year, emissions as a stock, NPP as a stock
+    ("carbon_stock", "gC/m²/yr", "mass per area per time", "mass per area or mass per cell"),
+    ("emissions", "MgC/ha", "mass per area", "mass per cell per time or mass per area per time"),
+    ("carbon_uptake", "MgC/ha", "mass per area", "mass per area per time or mass per cell per time"),
+    ("carbon_stock", "tCO2/cell/yr", "mass per cell per time", "mass per area or mass per cell"),
+    ("biodiversity", "MgC/ha", "mass per area", "count per cell or area per cell"),
+    ("cost", "count/cell", "count per cell", "cost per area or cost per cell"),
+    ("region", "fraction", "fraction", "class"),
+])
+def test_a_unit_of_another_dimension_names_layer_unit_role_and_accepted_units(role, unit, dimension,
+                                                                              accepted):
+    from optimizer.units import ROLE_UNITS
+
+    with pytest.raises(UnitError) as info:
+        LayerSpec("x", "x.tif", role, unit)
+    msg = str(info.value)
+    assert msg.startswith(f"layer 'x': unit '{get_unit(unit).name}' ({dimension}) does not fit role "
+                          f"'{role}', which takes {accepted}")
+    assert msg.endswith(f"use one of: {', '.join(ROLE_UNITS[role])}") and "\n" not in msg
+
+
+@pytest.mark.parametrize(("role", "unit", "total_unit"), [
+    ("carbon_stock", "MgC/ha", "MgC"), ("carbon_stock", "MgC/cell", "MgC"),
+    ("carbon_uptake", "gC/m2/yr", "MgC/yr"), ("carbon_uptake", "MgC/cell/yr", "MgC/yr"),
+    ("carbon_uptake", "tCO2/ha/yr", "MgC/yr"),
+    ("emissions", "tCO2/cell/yr", "tCO2/yr"), ("emissions", "TgC/cell/yr", "tCO2/yr"),
+    ("emissions", "MgC/ha/yr", "tCO2/yr"), ("emissions", "tCO2/km2/yr", "tCO2/yr"),
+    ("biodiversity", "fraction", "km2"), ("cost", "cost/ha", "cost"),
+])
+def test_every_accepted_unit_totals_in_the_roles_one_unit(role, unit, total_unit):
+    assert LayerSpec("x", "x.tif", role, unit).total_unit == total_unit
+
+
+def test_totals_follow_the_role_carbon_per_area_per_year_emissions_come_out_in_tco2(tmp_path):
+    path = write_raster(tmp_path / "e.tif", np.full((4, 4), 2.0, "float32"), transform=T)
+    pu = _grid(LayerSpec("e", path, "emissions", "MgC/ha/yr"))
+    f = pu.features.loc["e"]
+    assert (f["unit"], f["source_unit"]) == ("tCO2/yr", "MgC/ha/yr")
+    # 2 MgC/ha/yr over 16 km2 = 3,200 MgC/yr = 3,200 x 44.01/12.01 tCO2/yr
+    assert pu.units["e"].sum() == pytest.approx(3200 * CO2_PER_C)
+    row = pu.summary().set_index("feature").loc["e"]
+    assert (row["unit"], row["density_unit"]) == ("tCO2/yr", "MgC/ha/yr")
+    assert row["density"] == pytest.approx(2.0)
+    assert np.allclose(pu.units["e_density"], 2.0)
+
+
+def test_demo_manifest_units_all_fit_their_roles():
+    _, specs = load_manifest(DEMO_MANIFEST)
+    assert {s.name: s.total_unit for s in specs if s.role in ("carbon_stock", "carbon_uptake",
+                                                                "emissions")} == {
+        "biomass": "MgC", "soc": "MgC", "npp": "MgC/yr", "co2": "tCO2/yr"}
+
+
+@pytest.mark.parametrize("role", ["land_cover", "region"])
+def test_a_continuous_raster_declared_as_classes_is_refused(tmp_path, role):
+    data = np.linspace(0.5, 80.25, 16, dtype="float32").reshape(4, 4)
+    path = write_raster(tmp_path / "lc.tif", data, transform=T)
+    with pytest.raises(InputDataError, match=rf"layer 'lc' \(.*lc.tif\): a {role} layer of unit 'class' "
+                       r"holds continuous values \(e.g. 0.5\), not class codes; reclassify"):
+        _grid(LayerSpec("lc", path, role, "class"))
+
+
+def test_whole_class_codes_stored_as_floats_are_accepted(tmp_path):
+    data = np.array([[1, 1, 2, 2]] * 4, dtype="float32")
+    path = write_raster(tmp_path / "lc.tif", data, transform=T)
+    pu = _grid(LayerSpec("lc", path, "land_cover", "class"))
+    assert pu.units[["lc_class_1_km2", "lc_class_2_km2"]].to_numpy().sum() == pytest.approx(16)
+
+
+def test_a_mistyped_role_or_unit_gets_the_nearest_names():
+    with pytest.raises(InputDataError, match=r"unknown role 'carbon_stok'; .*; did you mean 'carbon_stock' or"):
+        LayerSpec("c", "c.tif", "carbon_stok", "MgC/ha")
+    with pytest.raises(UnitError, match=r"unknown unit 'MgC/hectare'; .*did you mean 'MgC/ha"):
+        LayerSpec("c", "c.tif", "carbon_stock", "MgC/hectare")
 
 
 def test_format_total_picks_readable_prefixes():
@@ -303,3 +381,18 @@ def test_a_truncated_tiff_whose_header_opens_is_a_clear_error(tmp_path):
         window = rasterio.windows.Window(0, 0, ds.width, ds.height)
     with pytest.raises(InputDataError, match="truncated or corrupt"):
         read_window(bad, [1], window)
+
+
+@pytest.mark.parametrize(("content", "name", "message"), [
+    (b"II*\x00\x08\x00\x00\x00\xd0\xff", "layers.tif",
+     r"layers.tif: not a TOML manifest \(it looks like a raster or vector file\); give the .toml manifest"),
+    (b"\x89PNG\r\n\x1a\n\xff\xfe", "layers.toml", r"layers.toml: not a TOML manifest \(it looks like a binary"),
+    (b"name = ", "layers.toml", r"layers.toml: not valid TOML \("),
+])
+def test_a_file_that_is_not_a_toml_manifest(tmp_path, content, name, message):
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(InputDataError, match=message):
+        load_manifest(path)
+    with pytest.raises(InputDataError, match=r"is a folder, not a TOML manifest"):
+        load_manifest(tmp_path)

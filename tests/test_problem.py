@@ -239,3 +239,31 @@ def test_describe_lists_the_parts():
     assert "min_set over 4 units" in text and "1 targets" in text
     assert "lock out: 1 listed ids (1)" in text and "boundary penalty 2" in text
     assert isinstance(p, Problem)
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda p: p.add_relative_targets({"sp_c": 0.3}),
+     r"targets key 'sp_c' is not a feature.*; did you mean 'sp_b' or 'sp_a'"),
+    (lambda p: p.add_max_utility_objective(1.0, weights={"carbn": 1.0}),
+     r"weights key 'carbn' is not a feature.*; did you mean 'carbon'\?$"),
+    (lambda p: p.add_area_budget(region="a", max_km2=1),
+     r"region 'a' is not a region.*; did you mean 'A'\?$"),
+    (lambda p: p.add_area_budget(ecosystem="lc_forest", max_km2=1),
+     r"ecosystem 'lc_forest' is not a land-cover column.*; did you mean 'lc_forest_km2'"),
+    (lambda p: p.add_locked_out_land_cover("croplands", 0.5),
+     r"land_cover 'croplands' .*; did you mean .*'cropland'"),
+    (lambda p: p.add_locked_out_above("co2_202", 1), r"column 'co2_202' .*; did you mean 'co2_2020'"),
+])
+def test_a_mistyped_name_gets_the_nearest_valid_names(make, message):
+    with pytest.raises(InputDataError, match=message):
+        make(problem(_lc_grid()))
+
+
+@pytest.mark.parametrize(("make", "message"), [
+    (lambda p: p.add_max_utility_objective(budget_share=1.5),
+     r"^add_max_utility_objective: budget_share must be a share in \[0, 1\]; got 1.5; write 10% as 0.1$"),
+    (lambda p: p.add_max_utility_objective(budget_km2=-2), r"budget_km2 must be >= 0; got -2"),
+])
+def test_budget_errors_name_the_keyword_the_caller_used(make, message):
+    with pytest.raises(InputDataError, match=message):
+        make(problem(_lc_grid()))
