@@ -1014,13 +1014,14 @@ def write_grid(pu: PlanningUnits, path: str | Path, *, overwrite: bool = False) 
     path : str or Path
         The grid folder: new, empty, or a grid written earlier by carbonpark.
     overwrite : bool
-        Replace whatever is at ``path`` (a file, a folder of other things).
+        Replace whatever is at ``path`` (a file, a folder of other things), except the
+        layers the grid was built from (``pu.meta["layers"]``), which are never replaced.
 
     Raises
     ------
     OutputError
         ``path`` is taken by something that is not a carbonpark grid (and ``overwrite``
-        is False), or writing failed.
+        is False), holds or is one of the grid's layer files, or writing failed.
     """
     import geopandas as gpd
     import pyarrow.parquet as pq
@@ -1037,7 +1038,9 @@ def write_grid(pu: PlanningUnits, path: str | Path, *, overwrite: bool = False) 
             gpd.GeoDataFrame(geometry=[pu.study_area], crs=pu.units.crs).to_parquet(
                 tmp / "study_area.parquet")
 
-    return write_dir_atomic(path, "grid", fill, overwrite=overwrite)
+    # The layers the grid was built from are inputs: never written over, even with overwrite.
+    inputs = [layer["path"] for layer in pu.meta.get("layers", []) if layer.get("path")]
+    return write_dir_atomic(path, "grid", fill, overwrite=overwrite, inputs=inputs)
 
 
 def _geoarrow_table(gdf: gpd.GeoDataFrame):  # type: ignore[no-untyped-def]

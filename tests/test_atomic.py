@@ -338,3 +338,15 @@ def test_module_imports_only_the_standard_library_and_errors():
     import sys
 
     assert roots - {"optimizer", "__future__"} <= set(sys.stdlib_module_names)
+
+
+def test_write_grid_never_replaces_the_layers_it_was_built_from(tmp_path, demo_grid):
+    from conftest import DEMO_MANIFEST
+
+    from optimizer.grid import write_grid
+
+    demo = DEMO_MANIFEST.parent / "demo"
+    before = {p.name: p.read_bytes() for p in demo.iterdir()}
+    with pytest.raises(OutputError, match=rf"^{demo}: holds the input .*--overwrite never replaces"):
+        write_grid(demo_grid, demo, overwrite=True)
+    assert {p.name: p.read_bytes() for p in demo.iterdir()} == before
