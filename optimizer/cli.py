@@ -151,7 +151,20 @@ def _add_grid(sub: argparse._SubParsersAction) -> None:
                    help="override the cell size (km)")
     p.add_argument("--max-units", type=_count, default=DEFAULT_MAX_UNITS, metavar="N",
                    help=f"refuse grids estimated above N units (default {DEFAULT_MAX_UNITS:,})")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out even if it is not a grid written by carbonpark")
     p.set_defaults(func=cmd_grid)
+
+
+def _manifest_inputs(manifest_path: Path) -> list[Path]:
+    """The manifest and every file it names (never to be written over)."""
+    from optimizer.layers import load_manifest
+
+    manifest, specs = load_manifest(manifest_path)
+    g = manifest.grid
+    base = manifest_path.parent
+    named = [base / f for f in (g.study_area, g.units) if f]
+    return [manifest_path, *named, *(Path(s.path) for s in specs)]
 
 
 def _build_from_manifest(manifest_path: Path, cell_km: float | None, progress: bool,
@@ -176,12 +189,14 @@ def _build_from_manifest(manifest_path: Path, cell_km: float | None, progress: b
 
 def cmd_grid(args: argparse.Namespace) -> int:
     """Build a grid from a manifest and write it."""
+    from optimizer._atomic import check_output_dir
     from optimizer.grid import write_grid
 
     t0 = time.perf_counter()
+    check_output_dir(args.out, "grid", overwrite=args.overwrite, inputs=_manifest_inputs(args.manifest))
     pu = _build_from_manifest(args.manifest, args.cell_km, progress=sys.stderr.isatty(),
                               max_units=args.max_units)
-    out = write_grid(pu, args.out)
+    out = write_grid(pu, args.out, overwrite=args.overwrite)
     _print_grid_summary(pu)
     print(f"wrote {out} ({len(pu):,} units) in {time.perf_counter() - t0:.1f} s")
     return 0
@@ -220,24 +235,30 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
                    help="new protection allowed, as a share of the land (default 0.05)")
     p.add_argument("--max-units", type=_count, default=DEFAULT_MAX_UNITS, metavar="N",
                    help=f"refuse grids estimated above N units (default {DEFAULT_MAX_UNITS:,})")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out/grid and --out/gap even if carbonpark did not write them")
     p.set_defaults(func=cmd_demo)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Build the demo grid (and, as later stages land, the whole pipeline)."""
+    from optimizer._atomic import check_output_dir
     from optimizer.grid import write_grid
 
     t0 = time.perf_counter()
     manifest = _repo_data() / "demo.toml"
+    inputs = [*_manifest_inputs(manifest), manifest.parent / "demo"]
+    for part, kind in (("grid", "grid"), ("gap", "gap")):
+        check_output_dir(args.out / part, kind, overwrite=args.overwrite, inputs=inputs)
     print(f"carbonpark demo: building the planning grid from {manifest}")
     pu = _build_from_manifest(manifest, args.cell_km, progress=sys.stderr.isatty(),
                               max_units=args.max_units)
-    grid_dir = write_grid(pu, args.out / "grid")
+    grid_dir = write_grid(pu, args.out / "grid", overwrite=args.overwrite)
     _print_grid_summary(pu)
     print(f"grid written to {grid_dir} in {time.perf_counter() - t0:.1f} s")
     # ---- gap (begin: demo step)
     print(f"\ncarbonpark demo: gap analysis of the protected network -> {args.out / 'gap'}")
-    _run_gap(pu, args.out / "gap")
+    _run_gap(pu, args.out / "gap", overwrite=args.overwrite)
     # ---- gap (end: demo step)
     _demo_plan(pu, args.budget_share)
     return 0
@@ -323,15 +344,17 @@ def _add_gap(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--typology", choices=("quantile", "kmeans"), default="quantile",
                    help="synergy typology method (default quantile: upper tercile)")
     p.add_argument("--out", type=Path, default=Path("out/gap"), help="output folder")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out even if it is not a gap report written by carbonpark")
     p.set_defaults(func=cmd_gap)
 
 
-def _run_gap(pu, out: Path, **options):  # type: ignore[no-untyped-def]
+def _run_gap(pu, out: Path, *, overwrite: bool = False, **options):  # type: ignore[no-untyped-def]
     """Run the gap analysis, write it to ``out`` and print the headline and findings."""
     from optimizer.gap import gap_analysis
 
     report = gap_analysis(pu, **options)
-    files = report.write(out)
+    files = report.write(out, overwrite=overwrite)
     print(report.headline())
     for finding in report.findings:
         print(f"- {finding}")
@@ -343,11 +366,13 @@ def _run_gap(pu, out: Path, **options):  # type: ignore[no-untyped-def]
 
 def cmd_gap(args: argparse.Namespace) -> int:
     """Gap analysis of a grid's protected network: tables, figures, headline table."""
+    from optimizer._atomic import check_output_dir
     from optimizer.grid import read_grid
 
+    check_output_dir(args.out, "gap", overwrite=args.overwrite, inputs=[args.grid])
     pu = read_grid(args.grid)
-    _run_gap(pu, args.out, categories=args.categories, target=args.target, top=args.top,
-             pa_threshold=args.pa_threshold, typology=args.typology)
+    _run_gap(pu, args.out, overwrite=args.overwrite, categories=args.categories, target=args.target,
+             top=args.top, pa_threshold=args.pa_threshold, typology=args.typology)
     return 0
 
 # ---- gap (end)
@@ -369,12 +394,16 @@ def _add_marxan(sub: argparse._SubParsersAction) -> None:
                         "has the cut form)")
     p.add_argument("--compare", type=Path, default=None, metavar="MARXAN_BEST_FILE",
                    help="a Marxan solution file (e.g. output_best.csv) to score beside ours")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace output files carbonpark did not write (e.g. Marxan's own "
+                        "output_best.csv); never the project's inputs")
     p.set_defaults(func=cmd_marxan)
 
 
 def cmd_marxan(args: argparse.Namespace) -> int:
     """Read a Marxan project, solve it with our solver, write Marxan-format outputs."""
     from optimizer.io.marxan import (
+        check_marxan_outputs,
         compare_with_marxan,
         marxan_score,
         read_marxan,
@@ -384,6 +413,9 @@ def cmd_marxan(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     project = read_marxan(args.input_dat)
+    out = args.out if args.out is not None else project.output_dir
+    check_marxan_outputs(project, out, scenario=project.scenario, save_format=project.save_format,
+                         overwrite=args.overwrite, inputs=[args.compare] if args.compare else [])
     blm = project.blm if args.blm is None else args.blm
     for note in project.notes:
         print(f"note: {note}")
@@ -393,9 +425,8 @@ def cmd_marxan(args: argparse.Namespace) -> int:
         options["time_limit"] = args.time_limit
     sol = solve(p, args.solver, **options)
     score = marxan_score(project, sol, blm=blm)
-    out = args.out if args.out is not None else project.output_dir
     files = write_marxan_outputs(project, sol, out, scenario=project.scenario, blm=blm,
-                                 save_format=project.save_format)
+                                 save_format=project.save_format, overwrite=args.overwrite)
     print(f"marxan project {project.path}: {project.n_units:,} units, {len(project.spec)} "
           f"features, BLM {blm:g}")
     print(f"score {score['score']:,.6g} = cost {score['cost']:,.6g} + BLM {blm:g} x boundary "

@@ -43,6 +43,16 @@ class SolverError(OptimizerError, RuntimeError):
     """A solver failed without producing any solution."""
 
 
+class OutputError(OptimizerError, OSError):
+    """An output cannot be written where asked.
+
+    Either the path is taken by something that is not this command's own earlier output
+    (a user's file or folder, one of the command's inputs, the current folder), like
+    `FileExistsError`, or writing failed (no space, no permission). The message names the
+    path as the user gave it, never a temporary one; ``errno`` is kept when there is one.
+    """
+
+
 class OptimizerWarning(UserWarning):
     """Root of all carbonpark warnings."""
 

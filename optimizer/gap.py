@@ -38,9 +38,7 @@ over features, zones and years only, never over units.
 from __future__ import annotations
 
 import itertools
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,6 +47,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from optimizer._atomic import write_dir_atomic
 from optimizer.errors import InputDataError, did_you_mean
 from optimizer.grid import PlanningUnits
 from optimizer.units import get_unit
@@ -1327,76 +1326,62 @@ class GapReport:
         """Figures by file stem: shares, density ratios, time series, maps."""
         return _figures(self)
 
-    def write(self, out_dir: str | Path) -> list[Path]:
+    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
         """Write every table as CSV, ``summary.md``, per-unit values and PNG figures.
 
         Files: ``<table>.csv`` per table, ``units.parquet`` (per-unit values, hotspot
         flags and synergy type, keyed by ``pu_id``: join it to the grid for a map),
         ``gap_units.csv`` (the unprotected hotspot units), ``summary.md`` and
         ``shares.png``, ``density_ratio.png``, ``time_series.png``,
-        ``map_hotspots.png``, ``map_typology.png`` (those the data allow).
+        ``map_hotspots.png``, ``map_typology.png`` (those the data allow), and the
+        output marker ``carbonpark-output.json``.
 
-        Each file is written to a temporary file beside it and moved into place
-        (``os.replace``), so a reader never sees a half-written file.
+        The folder is written beside ``out_dir`` and renamed into place, so a reader
+        never sees a half-written report and a failed write leaves the old one intact.
+
+        Parameters
+        ----------
+        out_dir : str or Path
+            The report folder: new, empty, or a gap report written earlier by carbonpark.
+        overwrite : bool
+            Replace whatever is at ``out_dir`` (a file, a folder of other things).
 
         Returns
         -------
         list of pathlib.Path
             The files written.
+
+        Raises
+        ------
+        OutputError
+            ``out_dir`` is taken by something that is not a carbonpark gap report (and
+            ``overwrite`` is False), or writing failed.
         """
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        written = []
-        for name, df in self.tables.items():
-            written.append(_atomic_text(out / f"{name}.csv", df.to_csv(index=False)))
-        # Per-unit values as Parquet (a CSV of a million units takes seconds to write);
-        # the gap units alone, the table a planner reads, as CSV.
-        written.append(_atomic_parquet(out / "units.parquet", self.units))
-        if "gap_any" in self.units:
-            gaps = self.units[self.units["gap_any"].to_numpy()]
-            written.append(_atomic_text(out / "gap_units.csv", gaps.to_csv(index=False)))
-        written.append(_atomic_text(out / "summary.md", self.to_markdown()))
-        for name, fig in self.figures().items():
-            written.append(_atomic_figure(out / f"{name}.png", fig))
-        return written
+        names: list[str] = []
 
+        def fill(tmp: Path) -> None:
+            def text(name: str, content: str) -> None:
+                (tmp / name).write_text(content, encoding="utf-8", newline="")
+                names.append(name)
 
-def _atomic_text(path: Path, text: str) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+            for name, df in self.tables.items():
+                text(f"{name}.csv", df.to_csv(index=False))
+            # Per-unit values as Parquet (a CSV of a million units takes seconds to write);
+            # the gap units alone, the table a planner reads, as CSV.
+            frame = self.units.copy()
+            frame.attrs = {}  # attrs of nested dicts are not Parquet metadata
+            frame.to_parquet(tmp / "units.parquet", index=False)
+            names.append("units.parquet")
+            if "gap_any" in self.units:
+                gaps = self.units[self.units["gap_any"].to_numpy()]
+                text("gap_units.csv", gaps.to_csv(index=False))
+            text("summary.md", self.to_markdown())
+            for name, fig in self.figures().items():
+                fig.savefig(tmp / f"{name}.png", format="png", dpi=110, bbox_inches="tight")
+                names.append(f"{name}.png")
 
-
-def _atomic_parquet(path: Path, df: pd.DataFrame) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        frame = df.copy()
-        frame.attrs = {}  # attrs of nested dicts are not Parquet metadata
-        frame.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
-
-
-def _atomic_figure(path: Path, fig: Figure) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, format="png", dpi=110, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+        out = write_dir_atomic(out_dir, "gap", fill, overwrite=overwrite)
+        return [out / name for name in names]
 
 
 def _fmt(v: Any) -> str:

@@ -14,9 +14,7 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import shutil
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -34,6 +32,7 @@ import shapely
 from affine import Affine
 from scipy import ndimage
 
+from optimizer._atomic import write_dir_atomic
 from optimizer.coverage import Window, coverage_matrix, window_for_bounds
 from optimizer.errors import CRSError, InputDataError, NodataWarning
 from optimizer.layers import (
@@ -1073,22 +1072,33 @@ def _progress(progress: ProgressArg, steps: int) -> tuple[Callable[[str], None],
 _META_KEY = b"carbonpark"
 
 
-def write_grid(pu: PlanningUnits, path: str | Path) -> Path:
+def write_grid(pu: PlanningUnits, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write planning units to a directory: ``units.parquet`` (GeoParquet),
-    ``boundary.parquet``, ``features.parquet`` and ``study_area.parquet``.
+    ``boundary.parquet``, ``features.parquet``, ``study_area.parquet`` and the output
+    marker ``carbonpark-output.json``.
 
     The directory is written beside the target and renamed into place, so a reader
     never sees a half-written grid and a failed write leaves the old grid intact.
+
+    Parameters
+    ----------
+    pu : PlanningUnits
+    path : str or Path
+        The grid folder: new, empty, or a grid written earlier by carbonpark.
+    overwrite : bool
+        Replace whatever is at ``path`` (a file, a folder of other things), except the
+        layers the grid was built from (``pu.meta["layers"]``), which are never replaced.
+
+    Raises
+    ------
+    OutputError
+        ``path`` is taken by something that is not a carbonpark grid (and ``overwrite``
+        is False), holds or is one of the grid's layer files, or writing failed.
     """
     import geopandas as gpd
     import pyarrow.parquet as pq
 
-    path = Path(path)
-    tmp = path.with_name(f".{path.name}.tmp-{os.getpid()}")
-    if tmp.exists():
-        shutil.rmtree(tmp)
-    tmp.mkdir(parents=True)
-    try:
+    def fill(tmp: Path) -> None:
         table = _geoarrow_table(pu.units)
         meta = dict(table.schema.metadata or {})
         meta[_META_KEY] = json.dumps(pu.meta).encode()
@@ -1099,17 +1109,10 @@ def write_grid(pu: PlanningUnits, path: str | Path) -> Path:
         if pu.study_area is not None:
             gpd.GeoDataFrame(geometry=[pu.study_area], crs=pu.units.crs).to_parquet(
                 tmp / "study_area.parquet")
-        old = None
-        if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
-            os.replace(path, old)
-        os.replace(tmp, path)
-        if old is not None:
-            shutil.rmtree(old, ignore_errors=True)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return path
+
+    # The layers the grid was built from are inputs: never written over, even with overwrite.
+    inputs = [layer["path"] for layer in pu.meta.get("layers", []) if layer.get("path")]
+    return write_dir_atomic(path, "grid", fill, overwrite=overwrite, inputs=inputs)
 
 
 def _geoarrow_table(gdf: gpd.GeoDataFrame):  # type: ignore[no-untyped-def]

@@ -59,6 +59,232 @@ def demo_inputs_unchanged():
 # ================================================================ outputs never destroy anything
 # (cases for issue 10, section 2: grid/gap/marxan outputs, --overwrite, permissions)
 
+MANIFEST = ROOT / "data" / "demo.toml"
+COARSE = ["--cell-km", "100"]  # a coarse demo grid keeps these cases fast
+
+
+def documents(folder: Path) -> Path:
+    """A folder of a user's documents (the kind of folder that must never be replaced)."""
+    (folder / "letters").mkdir(parents=True)
+    (folder / "thesis.docx").write_bytes(b"chapter 1")
+    (folder / "letters" / "bank.txt").write_text("dear bank")
+    return folder
+
+
+@pytest.fixture(scope="module")
+def coarse_grid(tmp_path_factory):  # type: ignore[no-untyped-def]
+    """The demo grid on 100 km cells, written once as a carbonpark grid folder."""
+    from optimizer.cli import _build_from_manifest
+    from optimizer.grid import write_grid
+
+    pu = _build_from_manifest(MANIFEST, cell_km=100, progress=False)
+    return write_grid(pu, tmp_path_factory.mktemp("outputs") / "grid")
+
+
+def copy_grid(grid: Path, where: Path) -> Path:
+    import shutil
+
+    return Path(shutil.copytree(grid, where))
+
+
+def tiny_marxan(folder: Path) -> Path:
+    """A 4-unit Marxan project whose OUTPUTDIR already holds Marxan's own output_best.csv."""
+    inp = folder / "input"
+    inp.mkdir(parents=True)
+    (inp / "pu.dat").write_text("id,cost,status\n1,1,0\n2,2,0\n3,1,0\n4,3,0\n")
+    (inp / "spec.dat").write_text("id,target,spf,name\n1,2,10,a\n")
+    (inp / "puvspr.dat").write_text("species,pu,amount\n1,1,1\n1,2,2\n1,3,1\n1,4,2\n")
+    (folder / "input.dat").write_text("BLM 0\nINPUTDIR input\nPUNAME pu.dat\nSPECNAME spec.dat\n"
+                                      "PUVSPRNAME puvspr.dat\nSCENNAME output\nSAVEBEST 3\n"
+                                      "OUTPUTDIR output\n")
+    (folder / "output").mkdir()
+    (folder / "output" / "output_best.csv").write_text("PUID,SOLUTION\n1,1\n2,0\n3,1\n4,0\n")
+    return folder / "input.dat"
+
+
+def test_grid_out_a_folder_of_documents_is_refused(tmp_path, capsys, demo_inputs_unchanged):
+    docs = documents(tmp_path / "docs")
+    before = tree_hash(tmp_path)
+    code, _, err = run_cli(["grid", MANIFEST, "--out", docs, *COARSE], capsys)
+    line = assert_one_line_error(code, err, contains=f"{docs}: the folder is not empty")
+    assert "pass --overwrite" in line
+    assert tree_hash(tmp_path) == before
+
+
+def test_the_error_names_the_path_as_typed(tmp_path, capsys, monkeypatch):
+    documents(tmp_path / "docs")
+    monkeypatch.chdir(tmp_path)
+    before = tree_hash(tmp_path)
+    code, _, err = run_cli(["grid", MANIFEST, "--out", "docs", *COARSE], capsys)
+    assert_one_line_error(code, err, contains="carbonpark: error: docs: ")
+    assert tree_hash(tmp_path) == before
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+@pytest.mark.parametrize(("out", "what"), [(DEMO, "holds the input"),
+                                           (DEMO.parent, "holds the input"),
+                                           (MANIFEST, "is an input of this command"),
+                                           (DEMO / "npp.tif", "is an input of this command")])
+def test_grid_out_an_input_is_refused_even_with_overwrite(capsys, demo_inputs_unchanged, out, what,
+                                                          overwrite):
+    before = tree_hash(DEMO.parent)
+    code, _, err = run_cli(["grid", MANIFEST, "--out", out, *COARSE, *overwrite], capsys)
+    line = assert_one_line_error(code, err, contains=f"{out}: {what}")
+    assert "--overwrite never replaces an input" in line
+    assert tree_hash(DEMO.parent) == before
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_demo_out_its_own_data_is_refused_even_with_overwrite(capsys, demo_inputs_unchanged, overwrite):
+    before = tree_hash(DEMO.parent)
+    code, _, err = run_cli(["demo", "--out", DEMO, *COARSE, *overwrite], capsys)
+    line = assert_one_line_error(code, err, contains=f"{DEMO / 'grid'}: lies inside the input {DEMO}")
+    assert "--overwrite never replaces an input" in line
+    assert tree_hash(DEMO.parent) == before
+
+
+def test_grid_out_an_existing_file_is_refused_then_replaced_with_overwrite(tmp_path, capsys):
+    target = tmp_path / "results.csv"
+    target.write_text("my results\n")
+    before = tree_hash(tmp_path)
+    code, _, err = run_cli(["grid", MANIFEST, "--out", target, *COARSE], capsys)
+    assert_one_line_error(code, err, contains=f"{target}: is a file, not an output folder")
+    assert tree_hash(tmp_path) == before  # in particular no hidden .results.csv.old-PID
+    code, _, err = run_cli(["grid", MANIFEST, "--out", target, *COARSE, "--overwrite"], capsys)
+    assert code == 0, err
+    assert (target / "units.parquet").exists()
+    assert [p.name for p in tmp_path.iterdir()] == ["results.csv"]
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_grid_out_the_current_folder_is_refused(tmp_path, capsys, monkeypatch, overwrite):
+    documents(tmp_path)
+    monkeypatch.chdir(tmp_path / "letters")
+    before = tree_hash(tmp_path)
+    for out in (".", ".."):
+        code, _, err = run_cli(["grid", MANIFEST, "--out", out, *COARSE, *overwrite], capsys)
+        assert_one_line_error(code, err, contains=f"{out}: is the current folder or a folder above it")
+    assert tree_hash(tmp_path) == before
+
+
+def test_a_bad_out_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
+    import optimizer.cli as cli
+    import optimizer.results as results
+
+    def no_work(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise AssertionError("work started before the output path was checked")
+
+    monkeypatch.setattr(cli, "_build_from_manifest", no_work)
+    monkeypatch.setattr(results, "solve", no_work)
+    docs = documents(tmp_path / "docs")
+    code, _, err = run_cli(["grid", MANIFEST, "--out", docs], capsys)
+    assert_one_line_error(code, err, contains=f"{docs}: the folder is not empty")
+    (tmp_path / "grid").mkdir()
+    (tmp_path / "grid" / "mine.txt").write_text("x")
+    code, _, err = run_cli(["demo", "--out", tmp_path], capsys)
+    assert_one_line_error(code, err, contains=f"{tmp_path / 'grid'}: the folder is not empty")
+    project = tiny_marxan(tmp_path / "mx")
+    code, _, err = run_cli(["marxan", project], capsys)
+    assert_one_line_error(code, err, contains="output_best.csv: exists and was not written")
+
+
+@pytest.mark.parametrize("overwrite", [[], ["--overwrite"]])
+def test_gap_out_its_own_grid_is_refused(tmp_path, capsys, coarse_grid, overwrite):
+    grid = copy_grid(coarse_grid, tmp_path / "grid")
+    before = tree_hash(tmp_path)
+    code, _, err = run_cli(["gap", grid, "--out", grid, *overwrite], capsys)
+    assert_one_line_error(code, err, contains=f"{grid}: is an input of this command")
+    code, _, err = run_cli(["gap", grid, "--out", grid / "gap", *overwrite], capsys)
+    assert_one_line_error(code, err, contains=f"{grid / 'gap'}: lies inside the input {grid}")
+    assert tree_hash(tmp_path) == before
+
+
+def test_gap_out_another_grid_is_refused_unless_overwrite(tmp_path, capsys, coarse_grid, umask022):
+    grid = copy_grid(coarse_grid, tmp_path / "grid")
+    other = copy_grid(coarse_grid, tmp_path / "other")
+    before = tree_hash(tmp_path)
+    code, _, err = run_cli(["gap", grid, "--out", other], capsys)
+    assert_one_line_error(code, err, contains=f"{other}: holds carbonpark grid output, not gap")
+    assert tree_hash(tmp_path) == before
+    code, _, err = run_cli(["gap", grid, "--out", other, "--overwrite"], capsys)
+    assert code == 0, err
+    assert (other / "carbon.csv").exists() and not (other / "boundary.parquet").exists()
+    # gap's own earlier output is replaced without --overwrite, and the grid is untouched
+    code, _, err = run_cli(["gap", grid, "--out", other], capsys)
+    assert code == 0, err
+    assert {k: v for k, v in tree_hash(tmp_path).items() if k.startswith("grid")} == \
+        {k: v for k, v in before.items() if k.startswith("grid")}
+    # the files have the permissions of any file the user creates (umask 022), not 0600
+    modes = {p.name: p.stat().st_mode & 0o777 for p in other.iterdir()}
+    assert set(modes.values()) == {0o644}, modes
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_grid_files_get_the_users_permissions(tmp_path, capsys, umask077):
+    code, _, err = run_cli(["grid", MANIFEST, "--out", tmp_path / "g", *COARSE], capsys)
+    assert code == 0, err
+    modes = {p.stat().st_mode & 0o777 for p in (tmp_path / "g").iterdir()}
+    assert modes == {0o600} and ((tmp_path / "g").stat().st_mode & 0o777) == 0o700
+
+
+def test_marxan_does_not_overwrite_marxans_own_output_best(tmp_path, capsys, umask022):
+    project = tiny_marxan(tmp_path / "mx")
+    best = tmp_path / "mx" / "output" / "output_best.csv"
+    before = tree_hash(tmp_path)
+    code, _, err = run_cli(["marxan", project], capsys)
+    line = assert_one_line_error(code, err, contains=f"{best}: exists and was not written by carbonpark")
+    assert "pass --overwrite" in line
+    assert tree_hash(tmp_path) == before
+    # the file Marxan wrote, given to compare with, is an input: never replaced
+    code, _, err = run_cli(["marxan", project, "--compare", best, "--overwrite"], capsys)
+    assert_one_line_error(code, err, contains=f"{best}: is an input of this command")
+    assert tree_hash(tmp_path) == before
+    # --overwrite replaces it; then it is ours, and a re-run needs no --overwrite
+    code, _, err = run_cli(["marxan", project, "--overwrite"], capsys)
+    assert code == 0, err
+    assert best.read_text().startswith("PUID,SOLUTION\n") and (best.stat().st_mode & 0o777) == 0o644
+    code, _, err = run_cli(["marxan", project], capsys)
+    assert code == 0, err
+    after = tree_hash(tmp_path)
+    assert {k: after[k] for k in before if "input" in k} == {k: before[k] for k in before if "input" in k}
+
+
+def test_marxan_out_an_input_file_is_refused(tmp_path, capsys):
+    project = tiny_marxan(tmp_path / "mx")
+    before = tree_hash(tmp_path)
+    code, _, err = run_cli(["marxan", project, "--out", project, "--overwrite"], capsys)
+    assert_one_line_error(code, err, contains=f"{project}: is an input of this command")
+    assert tree_hash(tmp_path) == before
+
+
+def test_demo_default_output_is_rerunnable(tmp_path, capsys, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for _ in range(2):
+        code, _, err = run_cli(["demo", "--cell-km", "150", "--budget-share", "0.05"], capsys)
+        assert code == 0, err
+    assert (tmp_path / "out" / "demo" / "grid" / "units.parquet").exists()
+    assert [p.name for p in (tmp_path / "out" / "demo").iterdir() if p.name.startswith(".")] == []
+
+
+@pytest.fixture
+def umask022():  # type: ignore[no-untyped-def]
+    """The common umask 022 for one test."""
+    import os
+
+    old = os.umask(0o022)
+    yield
+    os.umask(old)
+
+
+@pytest.fixture
+def umask077():  # type: ignore[no-untyped-def]
+    """A private umask 077 for one test."""
+    import os
+
+    old = os.umask(0o077)
+    yield
+    os.umask(old)
+
 # ================================================================ units checked by dimension
 # (cases for issue 10, section 3)
 

@@ -370,7 +370,8 @@ def test_write_and_read_back_is_identical(demo_grid, tmp_path):
     assert back.equals(demo_grid)
     assert not back.equals(read_grid(write_grid(build_small(tmp_path), tmp_path / "h")))
     assert set(p.name for p in out.iterdir()) == {"units.parquet", "boundary.parquet",
-                                                  "features.parquet", "study_area.parquet"}
+                                                  "features.parquet", "study_area.parquet",
+                                                  "carbonpark-output.json"}
     # GeoParquet readable by plain geopandas, with the metadata recorded
     gdf = gpd.read_parquet(out / "units.parquet")
     assert gdf.crs == demo_grid.units.crs

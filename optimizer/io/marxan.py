@@ -38,15 +38,14 @@ When every target is met the penalty is 0 and the score equals the min-set objec
 Output files follow ``output.cpp``: ``SAVE*`` 3 writes ``.csv`` with ``PUID,SOLUTION``
 solution headers, 2 writes comma-separated ``.txt`` with ``"planning_unit","solution"``,
 1 writes tab-separated ``.dat``. Every file is written to a temporary file in the same
-folder and renamed into place.
+folder and renamed into place, and recorded in the folder's ``carbonpark-output.json``: a
+later run replaces the files listed there, never one it did not write (Marxan's own
+``output_best.csv``, say) unless ``overwrite=True``, and never an input of the project.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import re
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +55,13 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from optimizer._atomic import (
+    check_output_dir,
+    check_output_files,
+    claim_files,
+    write_dir_atomic,
+    write_text_atomic,
+)
 from optimizer.errors import InputDataError
 from optimizer.grid import RESERVED_COLUMNS, PlanningUnits, planning_units_from_arrays
 from optimizer.problem import Problem
@@ -881,21 +887,7 @@ def compare_with_marxan(project: MarxanProject, marxan_solution: Any, our_soluti
 
 def _atomic_write(path: Path, text: str) -> Path:
     """Write ``text`` to a temporary file beside ``path``, then rename it into place."""
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    except OSError as exc:
-        raise InputDataError(f"cannot write {path} ({exc.strerror or exc}); choose a writable "
-                             "output folder") from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
-    return path
+    return write_text_atomic(path, text, newline="\n")
 
 
 def _table_text(df: pd.DataFrame, delim: str, *, quote_header: bool, header: bool = True) -> str:
@@ -919,9 +911,54 @@ def _solution_text(ids: np.ndarray, x: np.ndarray, fmt: int) -> str:
                                                                      strict=True))
 
 
+def _output_names(n_plans: int, scenario: str, save_format: int) -> list[str]:
+    """The files `write_marxan_outputs` writes for ``n_plans`` plans."""
+    ext = _SUFFIX[save_format]
+    tags = [f"{t}{k:05d}" for k in range(1, n_plans + 1) for t in ("r", "mv")]
+    return [f"{scenario}_{tag}{ext}" for tag in [*tags, "best", "mvbest", "sum", "ssoln"]]
+
+
+def _project_inputs(project: MarxanProject) -> list[Path]:
+    return [project.path, *(f for f in project.files.values() if f is not None)]
+
+
+def check_marxan_outputs(project: MarxanProject, out_dir: str | Path, *, n_plans: int = 1,
+                         scenario: str = "output", save_format: int = 3, overwrite: bool = False,
+                         inputs: Sequence[str | Path] = ()) -> Path:
+    """Check, before solving, that `write_marxan_outputs` may write its files to ``out_dir``.
+
+    Parameters
+    ----------
+    project : MarxanProject
+        Its input files are never replaced.
+    out_dir : str or Path
+    n_plans, scenario, save_format
+        As the later `write_marxan_outputs` call will write them.
+    overwrite : bool
+        Replace files carbonpark did not write (e.g. Marxan's own outputs).
+    inputs : sequence of paths
+        More files never to replace (e.g. a Marxan solution to compare with).
+
+    Returns
+    -------
+    pathlib.Path
+        ``out_dir``.
+
+    Raises
+    ------
+    OutputError
+        A file to write exists and was not written by carbonpark, or is an input; the
+        message names it.
+    """
+    if save_format not in _SUFFIX:
+        raise InputDataError(f"save_format must be 3 (csv), 2 (txt) or 1 (dat); got {save_format!r}")
+    return check_output_files(out_dir, "marxan-outputs", _output_names(n_plans, scenario, save_format),
+                              overwrite=overwrite, inputs=[*_project_inputs(project), *inputs])
+
+
 def write_marxan_outputs(project: MarxanProject, solutions: Any, out_dir: str | Path, *,
                          scenario: str = "output", blm: float | None = None,
-                         save_format: int = 3) -> dict[str, Path]:
+                         save_format: int = 3, overwrite: bool = False) -> dict[str, Path]:
     """Write plans in Marxan's output layout.
 
     Files: ``<scenario>_r00001`` ... (one per plan), ``_mv00001`` ... (features per plan),
@@ -941,11 +978,21 @@ def write_marxan_outputs(project: MarxanProject, solutions: Any, out_dir: str | 
         Boundary length modifier for the scores (default: BLM of input.dat).
     save_format : {3, 2, 1}
         Marxan's SAVE* flavour: 3 ``.csv``, 2 comma-separated ``.txt``, 1 tab-separated ``.dat``.
+    overwrite : bool
+        Replace files of these names that carbonpark did not write (by default only files
+        listed in the folder's ``carbonpark-output.json`` are replaced). The project's
+        input files are never replaced.
 
     Returns
     -------
     dict of str to Path
         ``best``, ``mvbest``, ``sum``, ``ssoln``, ``r00001``, ``mv00001``, ...
+
+    Raises
+    ------
+    OutputError
+        A file to write exists and was not written by carbonpark (see ``overwrite``), is
+        one of the project's inputs, or writing failed.
     """
     if save_format not in _SUFFIX:
         raise InputDataError(f"save_format must be 3 (csv), 2 (txt) or 1 (dat); got {save_format!r}")
@@ -956,7 +1003,8 @@ def write_marxan_outputs(project: MarxanProject, solutions: Any, out_dir: str | 
     if not plans:
         raise InputDataError("write_marxan_outputs needs at least one plan")
     blm = project.blm if blm is None else float(blm)
-    out = Path(out_dir)
+    out = claim_files(out_dir, "marxan-outputs", _output_names(len(plans), scenario, save_format),
+                      overwrite=overwrite, inputs=_project_inputs(project))
     ext = _SUFFIX[save_format]
     delim = "," if save_format > 1 else "\t"
     ids = project.pu["id"].to_numpy()
@@ -1059,7 +1107,7 @@ def read_marxan_summary(path: str | Path) -> pd.DataFrame:
 # ============================================================== problem -> Marxan
 
 def write_marxan_project(problem: Problem, out_dir: str | Path, *, blm: float | None = None,
-                         spf: float = 10.0) -> Path:
+                         spf: float = 10.0, overwrite: bool = False) -> Path:
     """Write a min-set problem as a Marxan project (``input.dat`` + ``input/*.dat``).
 
     Mapping, exact for the min-set optimum:
@@ -1077,11 +1125,23 @@ def write_marxan_project(problem: Problem, out_dir: str | Path, *, blm: float | 
     * ``spf`` (the same for all features) only matters to Marxan's annealing; raise it
       if Marxan leaves targets unmet.
 
+    The project folder (with an empty ``output`` folder and the marker
+    ``carbonpark-output.json``) is written beside ``out_dir`` and renamed into place. It
+    replaces only a project written earlier by carbonpark, with nothing added since (such
+    as Marxan's results in ``output``), unless ``overwrite=True``.
+
+    Returns
+    -------
+    pathlib.Path
+        The project's ``input.dat``.
+
     Raises
     ------
     InputDataError
         The problem is not min set (Marxan has no max utility or min shortfall
         objective), or has area budgets, which Marxan cannot express.
+    OutputError
+        ``out_dir`` is taken by something else (see ``overwrite``), or writing failed.
     """
     if not isinstance(problem, Problem):
         raise InputDataError(f"write_marxan_project takes a Problem; got {type(problem).__name__}")
@@ -1096,8 +1156,8 @@ def write_marxan_project(problem: Problem, out_dir: str | Path, *, blm: float | 
     if not problem.targets:
         raise InputDataError("the problem has no targets; add_relative_targets() or "
                              "add_absolute_targets() first")
-    out = Path(out_dir)
-    inp = out / "input"
+    check_output_dir(out_dir, "marxan-project", overwrite=overwrite)
+    files: dict[str, str] = {}
     n = problem.n_units
     units = problem.pu.units
     raw_ids = units["pu_id"].to_numpy()
@@ -1105,8 +1165,8 @@ def write_marxan_project(problem: Problem, out_dir: str | Path, *, blm: float | 
         ids = raw_ids.astype(np.int64)
     else:
         ids = np.arange(1, n + 1)
-        _atomic_write(inp / "pu_id_map.csv", _table_text(
-            pd.DataFrame({"id": ids, "pu_id": raw_ids}), ",", quote_header=False))
+        files["input/pu_id_map.csv"] = _table_text(
+            pd.DataFrame({"id": ids, "pu_id": raw_ids}), ",", quote_header=False)
     locked_in, locked_out = problem.locked_masks()
     status = np.where(locked_in, 2, np.where(locked_out, 3, 0))
     cost = np.array(problem.cost, dtype=np.float64)
@@ -1149,10 +1209,10 @@ def write_marxan_project(problem: Problem, out_dir: str | Path, *, blm: float | 
         "boundary": np.concatenate([exposed[has], length]),
     })
     blm_value = float(blm) if blm is not None else (bp.penalty if bp is not None else 0.0)
-    _atomic_write(inp / "pu.dat", _table_text(pu, ",", quote_header=False))
-    _atomic_write(inp / "spec.dat", _table_text(spec, ",", quote_header=False))
-    _atomic_write(inp / "puvspr.dat", _table_text(puvspr, ",", quote_header=False))
-    _atomic_write(inp / "bound.dat", _table_text(bound, ",", quote_header=False))
+    files["input/pu.dat"] = _table_text(pu, ",", quote_header=False)
+    files["input/spec.dat"] = _table_text(spec, ",", quote_header=False)
+    files["input/puvspr.dat"] = _table_text(puvspr, ",", quote_header=False)
+    files["input/bound.dat"] = _table_text(bound, ",", quote_header=False)
     settings = [
         ("Input file for Marxan, written by carbonpark", None),
         ("", None),
@@ -1170,7 +1230,13 @@ def write_marxan_project(problem: Problem, out_dir: str | Path, *, blm: float | 
         ("", None), ("Program control.", None), ("RUNMODE", "1"), ("MISSLEVEL", "1"),
         ("ITIMPTYPE", "0"), ("HEURTYPE", "-1"), ("CLUMPTYPE", "0"), ("VERBOSITY", "2"),
     ]
-    text = "".join(f"{k} {v}\n" if v is not None else f"{k}\n" for k, v in settings)
-    (out / "output").mkdir(parents=True, exist_ok=True)
-    return _atomic_write(out / "input.dat", text)
+    files["input.dat"] = "".join(f"{k} {v}\n" if v is not None else f"{k}\n" for k, v in settings)
+
+    def fill(tmp: Path) -> None:
+        (tmp / "input").mkdir()
+        (tmp / "output").mkdir()
+        for name, text in files.items():
+            (tmp / name).write_text(text, encoding="utf-8", newline="\n")
+
+    return write_dir_atomic(out_dir, "marxan-project", fill, overwrite=overwrite) / "input.dat"
 

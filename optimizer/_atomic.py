@@ -1,0 +1,398 @@
+"""The one way carbonpark writes a file or a folder: a temporary name beside it, then a rename.
+
+A reader never sees a half-written output and a failed write leaves the old output as it
+was. Every output folder holds a small marker, ``carbonpark-output.json`` (kind, carbonpark
+version, the entries written, when), so a command can tell its own earlier output from
+anything else:
+
+* a folder output (`write_dir_atomic`: a grid, a gap report, a Marxan project) replaces
+  only a folder holding our marker of the same kind and nothing we did not write; an
+  existing empty folder is fine;
+* files written into a shared folder (`claim_files`, then `write_file_atomic`; Marxan's
+  OUTPUTDIR, next to Marxan's own files) replace only files the marker lists.
+
+Anything else is refused with a one-line `OutputError` naming the path as given and the
+fix, unless ``overwrite=True`` (``--overwrite``). Never replaced or written into, not even
+with ``overwrite``: a command's inputs (or a folder holding one or inside one), the current
+folder or a folder above it, the home folder and the root.
+
+New files are created with mode ``0o666``, so the system applies the umask (and any default
+ACL) as for any file the user creates; ``mkstemp`` would make them ``0600``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import secrets
+import shutil
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from optimizer.errors import OutputError
+
+#: Name of the marker file in every output folder.
+MARKER = "carbonpark-output.json"
+
+_NEVER = "--overwrite never replaces an input"
+
+
+def check_output_dir(path: str | os.PathLike[str], kind: str, *, overwrite: bool = False,
+                     inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """Check that a folder output of ``kind`` may be written at ``path``, before any work.
+
+    Allowed: a new path, an empty folder, our own earlier output of the same kind (our
+    marker, nothing else in it); anything but the protected paths with ``overwrite``.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The output folder, as the user gave it (messages name it so).
+    kind : str
+        The kind of output, e.g. ``"grid"`` or ``"gap"``.
+    overwrite : bool
+        Replace a file or folder that is not our own output of this kind.
+    inputs : iterable of paths
+        The command's inputs; an output that is one, holds one or lies inside one is refused.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    OutputError
+        One line naming ``path``, what is there and the fix.
+    """
+    p = Path(path)
+    _refuse_protected(p, inputs, replaced=True)
+    _refuse_file_parent(p)
+    if not os.path.lexists(p):
+        return p
+    if not p.is_dir():
+        if overwrite:
+            return p
+        raise OutputError(f"{p}: is a file, not an output folder; choose an empty or new folder, "
+                          "or pass --overwrite to replace the file")
+    entries = _entries(p)
+    if not entries or overwrite:
+        return p
+    marker = _read_marker(p)
+    if marker is None:
+        raise OutputError(f"{p}: the folder is not empty and holds no carbonpark {kind} output; "
+                          "choose an empty or new folder, or pass --overwrite to replace it")
+    if marker["kind"] != kind:
+        raise OutputError(f"{p}: holds carbonpark {marker['kind']} output, not {kind}; choose "
+                          "another folder, or pass --overwrite to replace it")
+    foreign = sorted(entries - set(marker["files"]) - {MARKER})
+    if foreign:
+        more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
+        raise OutputError(f"{p}: holds {', '.join(foreign[:3])}{more}, which carbonpark did not "
+                          "write; move them elsewhere, or pass --overwrite to replace the folder")
+    return p
+
+
+def write_dir_atomic(path: str | os.PathLike[str], kind: str, fill: Callable[[Path], Any], *,
+                     overwrite: bool = False, inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """Write a folder output: ``fill`` a temporary sibling folder, mark it, swap it into place.
+
+    The old output is moved aside only once the new folder is complete, and removed only
+    once the new one is in place; on any failure the temporary folder is removed and the
+    old output is left as it was.
+
+    Parameters
+    ----------
+    path, kind, overwrite, inputs
+        As for `check_output_dir`, which is called first.
+    fill : callable
+        ``fill(folder)`` writes the output's files into ``folder``.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    OutputError
+        A refusal (see `check_output_dir`), or a failed write (it names ``path``, or the file
+        under it, never the temporary folder).
+    """
+    p = check_output_dir(path, kind, overwrite=overwrite, inputs=inputs)
+    tmp: Path | None = None
+    try:
+        p.parent.mkdir(parents=True, exist_ok=True)
+        tmp = _new_temp(p, directory=True)
+        fill(tmp)
+        entries = sorted(_entries(tmp))
+        (tmp / MARKER).write_text(_marker_text(kind, entries), encoding="utf-8")
+        for root, _, names in os.walk(tmp):
+            for name in names:
+                _fsync(os.path.join(root, name))
+        _swap(tmp, p)
+    except BaseException as exc:
+        if tmp is not None:
+            _remove(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise _write_error(p, exc, tmp) from exc
+        raise
+    _fsync(p.parent)
+    return p
+
+
+def check_output_files(directory: str | os.PathLike[str], kind: str, names: Iterable[str], *,
+                       overwrite: bool = False,
+                       inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """Check that files ``names`` of ``kind`` may be written into a folder shared with others.
+
+    A file may be replaced when our marker in ``directory`` lists it (an earlier output of
+    ours), or with ``overwrite``; an input, a folder in its place or a file under an input
+    folder never.
+
+    Returns
+    -------
+    pathlib.Path
+        ``directory``.
+
+    Raises
+    ------
+    OutputError
+        One line naming the file (as ``directory/name``) and the fix.
+    """
+    d = Path(directory)
+    inputs = list(inputs)
+    _refuse_protected(d, inputs, replaced=False)
+    _refuse_file_parent(d)
+    if os.path.lexists(d) and not d.is_dir():
+        raise OutputError(f"{d}: is a file, not a folder; choose a folder for the output files")
+    owned: set[str] = set()
+    if os.path.lexists(d / MARKER):
+        marker = _read_marker(d)
+        if marker is None and not overwrite:
+            raise OutputError(f"{d / MARKER}: exists and is not a carbonpark marker; move it, "
+                              "choose another folder, or pass --overwrite to replace it")
+        if marker is not None and marker["kind"] != kind and not overwrite:
+            raise OutputError(f"{d}: holds carbonpark {marker['kind']} output, not {kind}; "
+                              "choose another folder, or pass --overwrite")
+        if marker is not None and marker["kind"] == kind:
+            owned = set(marker["files"])
+    for name in names:
+        target = d / name
+        _refuse_protected(target, inputs, replaced=False)
+        if not os.path.lexists(target):
+            continue
+        if target.is_dir():
+            raise OutputError(f"{target}: is a folder, not an output file; choose another folder")
+        if name not in owned and not overwrite:
+            raise OutputError(f"{target}: exists and was not written by carbonpark; move it, "
+                              "choose another folder, or pass --overwrite to replace it")
+    return d
+
+
+def claim_files(directory: str | os.PathLike[str], kind: str, names: Iterable[str], *,
+                overwrite: bool = False, inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """`check_output_files`, then create ``directory`` and record ``names`` in its marker.
+
+    Call it before writing the files (with `write_file_atomic`): a run cut short leaves
+    files the marker already lists, which the next run may replace.
+    """
+    names = list(names)
+    d = check_output_files(directory, kind, names, overwrite=overwrite, inputs=inputs)
+    marker = _read_marker(d) if d.is_dir() else None
+    prior = set(marker["files"]) if marker is not None and marker["kind"] == kind else set()
+    try:
+        d.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_error(d, exc) from exc
+    write_text_atomic(d / MARKER, _marker_text(kind, sorted(prior | set(names))))
+    return d
+
+
+def write_file_atomic(path: str | os.PathLike[str], writer: Callable[[Path], Any]) -> Path:
+    """Write one file: ``writer(tmp)`` writes a temporary file beside ``path``, then rename.
+
+    The temporary file is created with mode ``0o666`` less the umask, flushed to disk
+    (``fsync``) and renamed over ``path`` (``os.replace``). It checks no ownership: use it
+    inside a folder from `claim_files` or `write_dir_atomic`.
+
+    Raises
+    ------
+    OutputError
+        Writing failed; the message names ``path``, never the temporary file.
+    """
+    p = Path(path)
+    tmp: Path | None = None
+    try:
+        tmp = _new_temp(p, directory=False)
+        writer(tmp)
+        _fsync(tmp)
+        os.replace(tmp, p)
+    except BaseException as exc:
+        if tmp is not None:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise _write_error(p, exc, tmp) from exc
+        raise
+    _fsync(p.parent)
+    return p
+
+
+def write_text_atomic(path: str | os.PathLike[str], text: str, *, newline: str = "\n") -> Path:
+    """`write_file_atomic` of UTF-8 ``text`` (``newline`` as for `open`)."""
+    def writer(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8", newline=newline) as fh:
+            fh.write(text)
+
+    return write_file_atomic(path, writer)
+
+
+# ---------------------------------------------------------------- helpers
+
+def _real(path: str | os.PathLike[str]) -> str:
+    return os.path.realpath(os.path.abspath(path))
+
+
+def _refuse_protected(p: Path, inputs: Iterable[str | os.PathLike[str]], *, replaced: bool) -> None:
+    """Refuse (whatever ``overwrite``) an input; if ``replaced``, also cwd, home and root."""
+    real = _real(p)
+    if replaced:
+        if real == os.path.dirname(real):
+            raise OutputError(f"{p}: is the root folder; choose a new folder for the output")
+        try:
+            home = _real(Path.home())
+        except (RuntimeError, KeyError):  # no HOME and no password entry
+            home = None
+        if real == home:
+            raise OutputError(f"{p}: is the home folder; choose a new folder for the output")
+        try:
+            cwd = _real(os.getcwd())
+        except OSError:  # the current folder was deleted
+            cwd = None
+        if cwd is not None and (cwd == real or cwd.startswith(real + os.sep)):
+            raise OutputError(f"{p}: is the current folder or a folder above it; an output folder "
+                              "is replaced as a whole: choose a new folder for the output")
+    for inp in inputs:
+        r = _real(inp)
+        if r == real:
+            raise OutputError(f"{p}: is an input of this command; choose another output path "
+                              f"({_NEVER})")
+        if replaced and r.startswith(real + os.sep):
+            raise OutputError(f"{p}: holds the input {inp}; choose another output path ({_NEVER})")
+        if real.startswith(r + os.sep):
+            raise OutputError(f"{p}: lies inside the input {inp}; choose an output path outside "
+                              f"the inputs ({_NEVER})")
+
+
+def _refuse_file_parent(p: Path) -> None:
+    for parent in p.parents:
+        if os.path.lexists(parent):
+            if not parent.is_dir():
+                raise OutputError(f"{p}: {parent} is a file, not a folder; choose another output path")
+            return
+
+
+def _entries(root: Path) -> set[str]:
+    """Relative POSIX paths of every file and folder under ``root``."""
+    out: set[str] = set()
+    for dirpath, dirnames, filenames in os.walk(root):
+        rel = Path(os.path.relpath(dirpath, root))
+        out.update((rel / name).as_posix() for name in dirnames + filenames)
+    return out
+
+
+def _read_marker(folder: Path) -> dict[str, Any] | None:
+    """Our marker in ``folder`` (kind and files), or None when absent or not ours."""
+    try:
+        data = json.loads((folder / MARKER).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if (not isinstance(data, dict) or not isinstance(data.get("kind"), str)
+            or not isinstance(data.get("files"), list)):
+        return None
+    return data
+
+
+def _marker_text(kind: str, files: list[str]) -> str:
+    from optimizer.versions import versions  # reads package metadata only
+
+    stack = versions()
+    return json.dumps({"kind": kind, "carbonpark": stack["carbonpark"],
+                       "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                       "files": files, "versions": stack}, indent=1) + "\n"
+
+
+def _new_temp(p: Path, *, directory: bool) -> Path:
+    """A new hidden file or folder beside ``p``, created with mode 0o666 / 0o777 less the umask."""
+    for _ in range(100):
+        tmp = p.parent / f".{p.name}.{secrets.token_hex(4)}.tmp"
+        try:
+            if directory:
+                os.mkdir(tmp, 0o777)
+            else:
+                os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(f"no free temporary name beside {p}")  # pragma: no cover
+
+
+def _swap(tmp: Path, p: Path) -> None:
+    """Move ``tmp`` to ``p``; what was at ``p`` is moved aside first and removed last."""
+    if not os.path.lexists(p):
+        os.replace(tmp, p)
+        return
+    old = p.parent / f".{p.name}.{secrets.token_hex(4)}.old"
+    os.replace(p, old)
+    try:
+        os.replace(tmp, p)
+    except BaseException:
+        os.replace(old, p)
+        raise
+    _remove(old)
+
+
+def _remove(path: Path) -> None:
+    if path.is_dir() and not path.is_symlink():
+        shutil.rmtree(path, ignore_errors=True)
+    else:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+def _fsync(path: str | os.PathLike[str]) -> None:
+    """Flush a file (or a folder's entries) to disk; best effort for folders."""
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        if os.path.isdir(path):
+            return
+        raise
+    try:
+        os.fsync(fd)
+    except OSError:
+        if not os.path.isdir(path):
+            raise
+    finally:
+        os.close(fd)
+
+
+def _write_error(p: Path, exc: OSError, tmp: Path | None = None) -> OutputError:
+    """An `OutputError` for a failed write to ``p``, naming no temporary path."""
+    where = p
+    reason = exc.strerror or str(exc) or type(exc).__name__
+    if tmp is not None:
+        name = exc.filename if isinstance(exc.filename, str) else None
+        for form in (os.path.abspath(tmp), os.fspath(tmp)):
+            if name is not None and name.startswith(form + os.sep):
+                where = p / os.path.relpath(name, form)
+            reason = reason.replace(form, os.fspath(p))
+    reason = " ".join(reason.split())
+    err = OutputError(f"cannot write {where} ({reason}); check the free space and permissions, or "
+                      "choose another folder")
+    err.errno = exc.errno
+    return err
