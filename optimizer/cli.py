@@ -260,8 +260,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     print(f"\ncarbonpark demo: gap analysis of the protected network -> {args.out / 'gap'}")
     _run_gap(pu, args.out / "gap", overwrite=args.overwrite)
     # ---- gap (end: demo step)
-    _demo_plan(pu, args.budget_share)
-    return 0
+    return _demo_plan(pu, args.budget_share)
 
 
 # Weights of the demo plan: carbon and biodiversity count equally; emissions inside a
@@ -269,8 +268,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 DEMO_WEIGHTS = {"carbon": 1.0, "biodiversity": 1.0, "emissions": -0.5}
 
 
-def _demo_plan(pu, budget_share: float) -> None:  # type: ignore[no-untyped-def]
-    """Choose new protected units for the demo and print what they add."""
+def _demo_plan(pu, budget_share: float) -> int:  # type: ignore[no-untyped-def]
+    """Choose new protected units for the demo and print what they add; the exit code."""
     from optimizer.problem import problem
     from optimizer.results import feature_representation, solve, unit_counts
 
@@ -281,6 +280,8 @@ def _demo_plan(pu, budget_share: float) -> None:  # type: ignore[no-untyped-def]
          .add_existing_protection()
          .add_locked_out_land_cover("cropland", 0.5))
     sol = solve(p, time_limit=120)
+    if _interrupted(sol):
+        return 130
     counts = unit_counts(p, sol).set_index("status")
     print(f"solver: {sol.solver} ({sol.strategy}), status {sol.describe()}, objective "
           f"{sol.objective:.4f}, {sol.runtime:.2f} s")
@@ -298,7 +299,7 @@ def _demo_plan(pu, budget_share: float) -> None:  # type: ignore[no-untyped-def]
     species = bio[bio["unit"] == "km2"]
     print(f"species with >= 30% of range protected: {(species['share_before'] >= 0.3).sum()} "
           f"before, {(species['share_after'] >= 0.3).sum()} after (of {len(species)})")
-    _demo_compact_plan(p, sol)
+    return _demo_compact_plan(p, sol)
 
 
 # Boundary penalty of the demo's compact plan, per km of plan edge. The plan's utility
@@ -307,7 +308,7 @@ def _demo_plan(pu, budget_share: float) -> None:  # type: ignore[no-untyped-def]
 DEMO_BOUNDARY_PENALTY = 1e-5
 
 
-def _demo_compact_plan(p, scattered) -> None:  # type: ignore[no-untyped-def]
+def _demo_compact_plan(p, scattered) -> int:  # type: ignore[no-untyped-def]
     """The same plan with a boundary penalty (graph-cut solver), compared with the first."""
     from optimizer.results import boundary_length, patches, solve
 
@@ -315,6 +316,8 @@ def _demo_compact_plan(p, scattered) -> None:  # type: ignore[no-untyped-def]
           f"{DEMO_BOUNDARY_PENALTY:g} per km of edge")
     pc = p.add_boundary_penalty(DEMO_BOUNDARY_PENALTY)
     sol = solve(pc, "auto", time_limit=120, gap=1e-3)
+    if _interrupted(sol):
+        return 130
     edge = {name: float(boundary_length(pc, s).iloc[1]["boundary_km"])
             for name, s in (("scattered", scattered), ("compact", sol))}
     utility = sol.objective + DEMO_BOUNDARY_PENALTY * edge["compact"]
@@ -324,6 +327,17 @@ def _demo_compact_plan(p, scattered) -> None:  # type: ignore[no-untyped-def]
     print(f"patches {n_before} -> {n_after}; plan edge {edge['scattered']:,.0f} -> "
           f"{edge['compact']:,.0f} km; keeps {utility / scattered.objective:.1%} of the "
           "carbon and biodiversity value")
+    return 0
+
+
+def _interrupted(sol) -> bool:  # type: ignore[no-untyped-def]
+    """Say so on stderr when Ctrl-C stopped a solve (the caller then exits with 130)."""
+    from optimizer.solvers import SolveStatus
+
+    if sol.status is not SolveStatus.INTERRUPTED:
+        return False
+    print(f"carbonpark: interrupted: {sol.describe()}", file=sys.stderr)
+    return True
 
 
 # ---- gap (begin)
