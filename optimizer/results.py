@@ -57,6 +57,12 @@ def solve(problem: Problem, solver: str | Solver = "highs", **options: Any) -> S
     **options
         Passed to the solver (e.g. ``time_limit=60``, ``gap=0.001``, ``strategy="mip"``).
 
+    Returns
+    -------
+    Solution
+        Its ``info["boundary_penalty"]`` is the problem's boundary penalty (0 without
+        one), so a plan is scored at the penalty it was solved with (`marxan_score`).
+
     Raises
     ------
     InfeasibleProblemError
@@ -89,7 +95,9 @@ def solve(problem: Problem, solver: str | Solver = "highs", **options: Any) -> S
         requested = backend.highs.gap
     if requested is not None and not np.isfinite(sol.requested_gap):
         sol = dataclasses.replace(sol, requested_gap=float(requested))
-    return sol
+    bp = problem.boundary_penalty
+    return dataclasses.replace(sol, info={**sol.info,
+                                          "boundary_penalty": bp.penalty if bp is not None else 0.0})
 
 
 # ============================================================== diagnosis

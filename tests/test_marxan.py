@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import re
 from pathlib import Path
 
 import numpy as np
@@ -13,6 +14,7 @@ import pytest
 from conftest import shared
 from test_problem import tiny_grid
 
+from optimizer import cli
 from optimizer.cli import main
 from optimizer.errors import InputDataError
 from optimizer.io.marxan import (
@@ -491,6 +493,125 @@ def test_write_marxan_project_refuses_what_marxan_cannot_express(tmp_path):
                              .add_min_shortfall_objective(2.0), tmp_path)
 
 
+# ============================================================== the BLM a plan was solved with
+
+def _raw_grid_score(folder: Path, x: np.ndarray, blm: float) -> float:
+    """cost + blm * Marxan's connectivity from the raw pu.dat and bound.dat (no carbonpark code)."""
+    pu = pd.read_csv(folder / "input" / "pu.dat")
+    bound = pd.read_csv(folder / "input" / "bound.dat")
+    sel = dict(zip(pu["id"], x, strict=True))
+    xi, xj = bound["id1"].map(sel).to_numpy(), bound["id2"].map(sel).to_numpy()
+    same = (bound["id1"] == bound["id2"]).to_numpy()
+    length = bound["boundary"].to_numpy(np.float64)
+    connectivity = (length[same] * xi[same]).sum() + (length[~same] * np.abs(xi - xj)[~same]).sum()
+    return float(pu["cost"].to_numpy(np.float64) @ x + blm * connectivity)
+
+
+def test_scores_use_the_blm_the_plan_was_solved_with(tmp_path):
+    path = grid_project(tmp_path / "p", nrows=3, ncols=4, seed=6, blm=1.0)
+    proj = read_marxan(path)
+    assert proj.blm == 1.0
+    p = proj.to_problem(0.3)
+    sol = solve(p, gap=0.0)
+    assert sol.info["boundary_penalty"] == 0.3
+    expected = _raw_grid_score(tmp_path / "p", sol.x, 0.3)
+    assert expected != pytest.approx(_raw_grid_score(tmp_path / "p", sol.x, 1.0))
+    score = marxan_score(proj, sol)
+    assert score["blm"] == 0.3 and score["penalty"] == 0
+    assert score["score"] == pytest.approx(expected, rel=1e-12)
+    assert score["score"] == pytest.approx(sol.objective, rel=1e-9)
+    # a bare array carries nothing: input.dat's BLM, unless the problem is given
+    assert marxan_score(proj, sol.x)["score"] == pytest.approx(_raw_grid_score(tmp_path / "p",
+                                                                               sol.x, 1.0))
+    assert marxan_score(proj, sol.x, problem=p)["score"] == pytest.approx(expected, rel=1e-12)
+    assert marxan_score(proj, sol, blm=0.3)["score"] == pytest.approx(expected, rel=1e-12)
+    files = write_marxan_outputs(proj, sol, tmp_path / "out")
+    assert read_marxan_summary(files["sum"]).loc[0, "Score"] == pytest.approx(expected, rel=1e-12)
+    theirs = pd.Series(1, index=proj.pu["id"])
+    table = compare_with_marxan(proj, theirs, sol)
+    assert table.loc["score", "carbonpark"] == pytest.approx(expected, rel=1e-12)
+    assert table.loc["score", "marxan"] == pytest.approx(
+        _raw_grid_score(tmp_path / "p", np.ones(proj.n_units), 0.3), rel=1e-12)
+
+
+def test_an_explicit_blm_that_disagrees_with_the_plan_is_refused(tmp_path):
+    proj = read_marxan(grid_project(tmp_path / "p", seed=6, blm=1.0))
+    p = proj.to_problem(0.3)
+    sol = solve(p, gap=0.0)
+    message = r"^blm=1 disagrees with the BLM 0.3 the plan was solved with; .*drop blm="
+    with pytest.raises(InputDataError, match=message):
+        marxan_score(proj, sol, blm=1)
+    with pytest.raises(InputDataError, match=message):
+        write_marxan_outputs(proj, sol, tmp_path / "out", blm=1)
+    assert not (tmp_path / "out").exists()
+    with pytest.raises(InputDataError, match=message):
+        compare_with_marxan(proj, sol.x, sol, blm=1)
+    with pytest.raises(InputDataError, match=r"the problem's boundary penalty 0.5 disagrees with "
+                                             r"the BLM 0.3 the plan was solved with"):
+        marxan_score(proj, sol, problem=proj.to_problem(0.5))
+    other = solve(proj.to_problem(0.5), gap=0.0)
+    with pytest.raises(InputDataError, match=r"the BLM 0.3 plan 1 was solved with disagrees with "
+                                             r"the BLM 0.5 plan 2 was solved with"):
+        write_marxan_outputs(proj, [sol, other], tmp_path / "out")
+
+
+def test_a_negative_blm_is_an_input_error(tmp_path):
+    proj = read_marxan(grid_project(tmp_path / "p", seed=1, blm=1.0))
+    with pytest.raises(InputDataError, match=r"^blm must be a number >= 0 \(the boundary length "
+                                             r"modifier; 0 turns the boundary penalty off\); got -1"):
+        proj.to_problem(-1)
+    with pytest.raises(InputDataError, match=r"^blm must be a number >= 0 .*got nan"):
+        proj.to_problem(float("nan"))
+    with pytest.raises(InputDataError, match=r"^blm must be a number >= 0"):
+        marxan_score(proj, np.ones(proj.n_units), blm=-0.5)
+    path = grid_project(tmp_path / "q", seed=1, blm=-1.0)
+    with pytest.raises(InputDataError, match=r"input.dat: BLM must be a number >= 0 .*got -1.0"):
+        read_marxan(path)
+
+
+def test_no_blm_in_input_dat_is_marxans_default_0_with_a_note(tmp_path):
+    path = grid_project(tmp_path / "p", seed=1, blm=2.0)
+    text = path.read_text()
+    path.write_text(text.replace("BLM 2.0\n", ""))
+    proj = read_marxan(path)
+    assert proj.blm == 0.0 and "input.dat has no BLM; using Marxan's default 0" in proj.notes
+    path.write_text(text.replace("BLM 2.0\n", "CM 0.25\n"))  # Marxan's old name for BLM
+    proj = read_marxan(path)
+    assert proj.blm == 0.25 and not any("no BLM" in n for n in proj.notes)
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (b"", r"input.dat: the file is empty, not a Marxan input.dat; give the project's input.dat"),
+    (b"\n  \n", r"input.dat: the file is empty"),
+    (b"II*\x00\x08\x00\x00\x00" + bytes(64), r"input.dat: is a TIFF/GeoTIFF image, not a Marxan "
+                                             r"input.dat"),
+    (b"\x89PNG\r\n\x1a\n\x00\x00", r"input.dat: is a binary file, not a Marxan input.dat"),
+    (b"id,cost,status\n1,1,0\n2,3,0\n", r"input.dat: not a Marxan input.dat \(none of Marxan's "
+                                        r"keys such as PUNAME, SPECNAME, BLM or INPUTDIR is set\)"),
+])
+def test_an_input_dat_that_is_not_one_is_refused(tmp_path, content, message):
+    path = _err_project(tmp_path)
+    path.write_bytes(content)
+    with pytest.raises(InputDataError, match=message):
+        read_marxan(path)
+
+
+def test_a_table_neither_named_nor_at_its_default_name_is_refused(tmp_path):
+    path = _err_project(tmp_path)
+    path.write_text("INPUTDIR input\nSPECNAME spec.dat\nPUVSPRNAME puvspr.dat\nBLM 1\n")
+    assert read_marxan(path).n_units == 2  # pu.dat is Marxan's default name
+    (tmp_path / "input" / "pu.dat").rename(tmp_path / "input" / "units.dat")
+    with pytest.raises(InputDataError, match=r"input.dat: sets no PUNAME and there is no pu.dat "
+                                             r"in .*input; add a line 'PUNAME <planning unit "
+                                             r"file>' to input.dat"):
+        read_marxan(path)
+    path.write_text("INPUTDIR input\nPUNAME units.dat\nSPECNAME spec.dat\nBLM 1\n")
+    (tmp_path / "input" / "puvspr.dat").rename(tmp_path / "input" / "amounts.dat")
+    with pytest.raises(InputDataError, match=r"sets no PUVSPRNAME and there is no puvspr.dat or "
+                                             r"puvspr2.dat in"):
+        read_marxan(path)
+
+
 # ============================================================== CLI
 
 def test_cli_marxan_solves_writes_and_compares(tmp_path, capsys):
@@ -502,9 +623,75 @@ def test_cli_marxan_solves_writes_and_compares(tmp_path, capsys):
                  "--time-limit", "30", "--compare", str(theirs)])
     out = capsys.readouterr().out
     assert code == 0
-    assert "targets met: 3/3" in out and "score" in out and "proven gap 0.000%" in out
+    assert "targets met: 3/3; status optimal (proven gap 0)" in out
     assert "carbonpark" in out and "marxan" in out
     assert (tmp_path / "out" / "output_best.csv").exists()
+    score = marxan_score(proj, read_marxan_solution(tmp_path / "out" / "output_best.csv"))
+    assert f"score {score['score']:,.2f} = cost {score['cost']:,.2f} + BLM 0.5 x boundary " in out
+    row = next(ln for ln in out.splitlines() if ln.startswith("score "))
+    assert re.fullmatch(r"[\d,]+\.\d\d", row.split()[1]) and "e+" not in out
+    assert re.search(r"^read \d+\.\d s, solve \d+\.\d s, score and write \d+\.\d s; total "
+                     r"\d+\.\d s of the 30 s limit$", out, re.M), out
+    table = out[out.index("compared with"):]
+    assert re.search(r"^score +143\.00 +\d+\.\d\d +-\d+\.\d\d$", table, re.M), table
+    assert re.search(r"^units +10 +3 +-7$", table, re.M), table
+
+
+def test_cli_marxan_score_only_scores_marxans_plan_without_solving(tmp_path, capsys, monkeypatch):
+    import optimizer.results
+
+    path = grid_project(tmp_path / "p", nrows=40, ncols=30, seed=4, blm=10000.5)
+    proj = read_marxan(path)
+    theirs = tmp_path / "theirs.csv"
+    theirs.write_text("PUID,SOLUTION\n" + "".join(f"{i},1\n" for i in proj.pu["id"]))
+
+    def no_solve(*args, **kwargs):
+        raise AssertionError("--score-only must not solve")
+
+    monkeypatch.setattr(optimizer.results, "solve", no_solve)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    code = main(["marxan", str(path), "--compare", str(theirs), "--score-only"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    score = marxan_score(proj, theirs)
+    assert score["score"] > 1e6
+    assert (f"score {score['score']:,.2f} = cost {score['cost']:,.2f} + BLM 10000.5 x boundary "
+            f"{score['boundary']:,.2f} + penalty 0.00; 1,200 units selected") in out
+    assert "no solve, no files written" in out
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+    code = main(["marxan", str(path), "--compare", str(theirs), "--score-only", "--blm", "0"])
+    assert f"cost {score['cost']:,.2f} + BLM 0 x" in capsys.readouterr().out
+
+
+def test_cli_marxan_gives_the_solver_what_reading_leaves(tmp_path, capsys, monkeypatch):
+    import optimizer.results
+
+    path = grid_project(tmp_path / "p", seed=4, blm=0.5)
+    given = {}
+    real = optimizer.results.solve
+
+    def spy(p, solver, **options):
+        given.update(options)
+        return real(p, solver, **options)
+
+    monkeypatch.setattr(optimizer.results, "solve", spy)
+    assert main(["marxan", str(path), "--out", str(tmp_path / "out"), "--time-limit", "20"]) == 0
+    out = capsys.readouterr().out
+    assert 15 < given["time_limit"] <= 20 - 1.0  # 5% of the limit is kept for writing
+    assert given["gap"] == cli.MARXAN_GAP
+    assert "of the 20 s limit" in out
+    assert main(["marxan", str(path), "--out", str(tmp_path / "out2")]) == 0
+    assert given["time_limit"] <= cli.MARXAN_TIME_LIMIT - 10 and given["gap"] == cli.MARXAN_GAP
+    assert f"of the {cli.MARXAN_TIME_LIMIT:g} s limit" in capsys.readouterr().out
+
+
+def test_cli_marxan_help_states_the_defaults(capsys):
+    with pytest.raises(SystemExit):
+        main(["marxan", "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert f"(default {cli.MARXAN_TIME_LIMIT:g} s)" in text
+    assert f"(default {cli.MARXAN_GAP:g}" in text
+    assert "--score-only" in text
 
 
 @pytest.mark.parametrize("solver", ["cut", "auto"])

@@ -45,6 +45,7 @@ later run replaces the files listed there, never one it did not write (Marxan's 
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -74,6 +75,7 @@ __all__ = [
     "compare_with_marxan",
     "feature_penalties",
     "marxan_score",
+    "plan_blm",
     "read_marxan",
     "read_marxan_solution",
     "read_marxan_summary",
@@ -97,6 +99,25 @@ MVBEST_COLUMNS = ("Conservation Feature", "Feature Name", "Target", "Amount Held
 
 _SUFFIX = {3: ".csv", 2: ".txt", 1: ".dat"}
 _KEY_LINE = re.compile(r"^([A-Z][A-Z0-9_]*)\s+(\S.*?)\s*$")
+
+#: The keys Marxan v4 reads from input.dat (``readInputOptions`` in ``input.cpp``); a file
+#: with none of them is not a Marxan input.dat.
+MARXAN_KEYS = frozenset({
+    "VERSION", "BLM", "CM", "PROP", "RANDSEED", "NUMITNS", "STARTTEMP", "COOLFAC", "NUMTEMP",
+    "NUMREPS", "COSTTHRESH", "THRESHPEN1", "THRESHPEN2", "SCENNAME", "SAVERUN", "SAVEBEST",
+    "SAVESUMMARY", "SAVESCEN", "SAVETARGMET", "SAVESUMSOLN", "SAVESPEC", "SAVEPU",
+    "SAVEMATRIXPUORDER", "SAVEMATRIXSPORDER", "SAVEPENALTY", "SAVETOTALAREAS", "SAVELOG",
+    "SAVESOLUTIONSMATRIX", "SOLUTIONSMATRIXHEADERS", "SAVESNAPSTEPS", "SAVESNAPCHANGES",
+    "SAVESNAPFREQUENCY", "SAVEANNEALINGTRACE", "ANNEALINGTRACEROWS", "SAVEITIMPTRACE",
+    "ITIMPTRACEROWS", "ASYMMETRICCONNECTIVITY", "CONNECTIVITYIN", "INPUTDIR", "OUTPUTDIR",
+    "PUNAME", "SPECNAME", "PUVSPRNAME", "MATRIXSPORDERNAME", "PENALTYNAME", "BOUNDNAME",
+    "CONNECTIONNAME", "CONNECTIONFILESNAME", "BLOCKDEFNAME", "BESTFIELDNAME", "RUNMODE",
+    "MISSLEVEL", "HEURTYPE", "CLUMPTYPE", "ITIMPTYPE", "VERBOSITY",
+})
+
+#: Where input.dat names no BLM (nor CM, its old name), Marxan uses 0 (``cm = 0`` in
+#: ``readInputOptions``); the note says so.
+NO_BLM_NOTE = "{name} has no BLM; using Marxan's default 0"
 
 
 # ============================================================== reading tables
@@ -193,17 +214,55 @@ def _lookup(index: pd.Index, ids: np.ndarray, path: Path, col: str, other: str) 
 
 
 def _parse_input_dat(path: Path) -> dict[str, str]:
-    """Every ``KEY value`` line of an input.dat (free text and headings are skipped)."""
+    """Every ``KEY value`` line of an input.dat (free text and headings are skipped).
+
+    Raises
+    ------
+    InputDataError
+        The file is empty, binary (a GeoTIFF, ...), or text with none of Marxan's keys
+        (a CSV, ...): it is not a Marxan input.dat, and reading on would silently
+        give BLM 0 and default file names.
+    """
     settings: dict[str, str] = {}
+    fix = ("give the project's input.dat (a text file of 'KEY value' lines such as "
+           "'PUNAME pu.dat' and 'BLM 1') or its folder")
     try:
-        text = path.read_text(encoding="utf-8-sig", errors="replace")
+        raw = path.read_bytes()
     except OSError as exc:
-        raise InputDataError(f"{path}: cannot read input.dat ({exc})") from None
+        raise InputDataError(f"{path}: cannot read input.dat ({exc.strerror or exc})") from None
+    if raw[:4] in (b"II*\x00", b"MM\x00*", b"II+\x00", b"MM\x00+"):
+        raise InputDataError(f"{path}: is a TIFF/GeoTIFF image, not a Marxan input.dat; {fix}")
+    if b"\x00" in raw[:65536]:
+        raise InputDataError(f"{path}: is a binary file, not a Marxan input.dat; {fix}")
+    text = raw.decode("utf-8-sig", errors="replace")
+    if not text.strip():
+        raise InputDataError(f"{path}: the file is empty, not a Marxan input.dat; {fix}")
     for line in text.splitlines():
         m = _KEY_LINE.match(line.strip())
         if m:
             settings[m.group(1)] = m.group(2)
+    if not MARXAN_KEYS & settings.keys():
+        raise InputDataError(f"{path}: not a Marxan input.dat (none of Marxan's keys such as "
+                             f"PUNAME, SPECNAME, BLM or INPUTDIR is set); {fix}")
     return settings
+
+
+def _settings_blm(settings: Mapping[str, str], path: Path) -> float:
+    """BLM of input.dat (else CM, its old name; else Marxan's default 0), checked."""
+    key = "BLM" if "BLM" in settings or "CM" not in settings else "CM"
+    return _check_blm(_float_setting(settings, key, 0.0, path), f"{path}: {key}")
+
+
+def _check_blm(value: float, name: str) -> float:
+    """``value`` as a BLM: a finite number >= 0, else a one-line error naming ``name``."""
+    try:
+        blm = float(value)
+    except (TypeError, ValueError):
+        raise InputDataError(f"{name} must be a number >= 0; got {value!r}") from None
+    if not math.isfinite(blm) or blm < 0:
+        raise InputDataError(f"{name} must be a number >= 0 (the boundary length modifier; 0 "
+                             f"turns the boundary penalty off); got {value!r}")
+    return blm
 
 
 def _float_setting(settings: Mapping[str, str], key: str, default: float, path: Path) -> float:
@@ -283,8 +342,9 @@ class MarxanProject:
     # ---------------------------------------------------------- settings
     @property
     def blm(self) -> float:
-        """BLM of input.dat (0 when absent)."""
-        return _float_setting(self.settings, "BLM", 0.0, self.path)
+        """BLM of input.dat (or CM, its old name, as Marxan reads it; Marxan's default 0
+        when neither is set). A negative BLM raises `InputDataError`."""
+        return _settings_blm(self.settings, self.path)
 
     @property
     def prop(self) -> float:
@@ -405,7 +465,9 @@ class MarxanProject:
         (status 1, Marxan's initial reserve, is not a lock: see `initial`); targets are
         Marxan's (``prop`` as relative targets, else ``target`` as amounts); the
         boundary penalty is ``blm`` (default: BLM of input.dat) with ``edge_factor=1``,
-        since Marxan counts self-boundaries fully.
+        since Marxan counts self-boundaries fully. A `Solution` of this problem (from
+        `optimizer.results.solve`) carries that penalty, so `marxan_score` and
+        `write_marxan_outputs` score it at the BLM it was solved with.
 
         Parameters
         ----------
@@ -418,9 +480,11 @@ class MarxanProject:
         Raises
         ------
         InputDataError
-            The project uses occurrence targets, clumping, separation or a cost
-            threshold, which a min-set problem cannot express.
+            ``blm`` is negative (or not a number), or the project uses occurrence
+            targets, clumping, separation or a cost threshold, which a min-set problem
+            cannot express.
         """
+        blm = self.blm if blm is None else _check_blm(blm, "blm")
         issues = [m for m in self.unsupported() if "COSTTHRESH" not in m]
         if issues:
             raise InputDataError(f"{self.path.name}: " + "; ".join(issues)
@@ -446,7 +510,6 @@ class MarxanProject:
             p = p.add_locked_in(mask=status == 2, label="status 2 (pu.dat)")
         if (status == 3).any():
             p = p.add_locked_out(mask=status == 3, label="status 3 (pu.dat)")
-        blm = self.blm if blm is None else float(blm)
         if blm > 0 and len(self.bound):
             p = p.add_boundary_penalty(blm, edge_factor=1.0)
         return p
@@ -467,8 +530,18 @@ def read_marxan(path: str | Path) -> MarxanProject:
     Raises
     ------
     InputDataError
-        A missing file, a bad header, a non-numeric value, an unknown or repeated id,
-        a negative cost, amount or boundary; the message names the file and the fix.
+        input.dat is empty, binary or not a Marxan input.dat, its BLM is negative, a
+        table it needs is neither named nor at its default name, a missing file, a bad
+        header, a non-numeric value, an unknown or repeated id, a negative cost, amount
+        or boundary; the message names the file and the fix.
+
+    Notes
+    -----
+    Marxan aborts when input.dat lacks INPUTDIR, OUTPUTDIR, PUNAME, SPECNAME or
+    PUVSPRNAME; we take ``input`` (when that folder exists), ``output``, ``pu.dat``,
+    ``spec.dat`` and ``puvspr.dat`` (or ``puvspr2.dat``) instead, and say which key
+    is missing when that file does not exist either. Without BLM (or CM, its old
+    name) Marxan uses 0; so do we, with a note in `MarxanProject.notes`.
     """
     path = Path(path)
     if path.is_dir():
@@ -487,6 +560,9 @@ def read_marxan(path: str | Path) -> MarxanProject:
     input_dir = resolve(settings.get("INPUTDIR"), "input" if (base / "input").is_dir() else ".")
     output_dir = resolve(settings.get("OUTPUTDIR"), "output")
     notes: list[str] = []
+    _settings_blm(settings, path)  # a negative BLM is refused here, not at the first score
+    if "BLM" not in settings and "CM" not in settings:
+        notes.append(NO_BLM_NOTE.format(name=path.name))
 
     def name(key: str, default: str | None) -> str | None:
         value = settings.get(key, default)
@@ -508,6 +584,14 @@ def read_marxan(path: str | Path) -> MarxanProject:
     puvspr_file = input_dir / str(puvspr_name)
     bound_name = name("BOUNDNAME", None)
     bound_file = input_dir / bound_name if bound_name else None
+    for key, file, what in (("PUNAME", pu_file, "planning unit"),
+                            ("SPECNAME", spec_file, "conservation feature"),
+                            ("PUVSPRNAME", puvspr_file, "planning unit vs feature")):
+        if key not in settings and (key != "PUVSPRNAME" or sporder_file is None) \
+                and not file.is_file():
+            default = "puvspr.dat or puvspr2.dat" if key == "PUVSPRNAME" else file.name
+            raise InputDataError(f"{path}: sets no {key} and there is no {default} in "
+                                 f"{input_dir}; add a line '{key} <{what} file>' to input.dat")
     if sporder_file is not None and not sporder_file.is_file():
         notes.append(f"{sporder_file.name} (MATRIXSPORDERNAME) is missing; it only reorders "
                      f"{puvspr_file.name}, so the greedy penalty follows pu.dat order")
@@ -638,6 +722,67 @@ def _selection(project: MarxanProject, x: Any, what: str = "plan") -> np.ndarray
         raise InputDataError(f"{what}: has {arr.shape} values; expected ({project.n_units},), one "
                              "per planning unit in pu.dat order")
     return (arr > 0.5).astype(np.float64)
+
+
+def _carried_blm(plan: Any) -> float | None:
+    """The boundary penalty a `Solution` was solved with (``info["boundary_penalty"]``,
+    recorded by `optimizer.results.solve`); None for plans that do not carry one."""
+    info = getattr(plan, "info", None)
+    if isinstance(info, Mapping) and info.get("boundary_penalty") is not None:
+        return float(info["boundary_penalty"])
+    return None
+
+
+def plan_blm(project: MarxanProject, plans: Any, blm: float | None = None, *,
+             problem: Problem | None = None) -> float:
+    """The BLM to score plans with: the one they were solved with.
+
+    In order: ``blm`` when given; else the boundary penalty of ``problem``; else the
+    one the plans carry (a `Solution` from `optimizer.results.solve` records its
+    problem's penalty); else the BLM of input.dat (plans without provenance: arrays,
+    Series, Marxan's own solution files).
+
+    Parameters
+    ----------
+    project : MarxanProject
+    plans : Solution, array, Series, path or a list of them
+    blm : float, optional
+        An explicit BLM (``>= 0``).
+    problem : Problem, optional
+        The problem the plans were solved from (e.g. ``project.to_problem(blm)``).
+
+    Raises
+    ------
+    InputDataError
+        ``blm`` is negative, or two of these disagree (``blm``, the problem's penalty,
+        the plans' own): a plan scored at another BLM than it was solved with gets a
+        score of another problem. Without boundary rows the BLM does not matter and
+        is not checked.
+    """
+    plans = list(plans) if isinstance(plans, list | tuple) else [plans]
+    sources: list[tuple[str, float]] = []
+    if blm is not None:
+        checked = _check_blm(blm, "blm")
+        sources.append((f"blm={checked:g}", checked))
+    if problem is not None:
+        bp = problem.boundary_penalty
+        value = bp.penalty if bp is not None else 0.0
+        sources.append((f"the problem's boundary penalty {value:g}", value))
+    for k, x in enumerate(plans):
+        value = _carried_blm(x)
+        if value is not None:
+            which = f"plan {k + 1}" if len(plans) > 1 else "the plan"
+            sources.append((f"the BLM {value:g} {which} was solved with", value))
+    if not sources:
+        return project.blm
+    label, value = sources[0]
+    if len(project.bound):
+        for other, v in sources[1:]:
+            if not math.isclose(v, value, rel_tol=1e-12, abs_tol=1e-300):
+                raise InputDataError(f"{label} disagrees with {other}; score a plan at the BLM it "
+                                     "was solved with (drop blm=), or solve again with "
+                                     f"to_problem(blm={value:g})")
+    return value
 
 
 def _unit_values(project: MarxanProject, blm: float) -> np.ndarray:
@@ -824,7 +969,8 @@ def _evaluate(project: MarxanProject, x: np.ndarray, blm: float) -> tuple[dict[s
     return summary, per_feature
 
 
-def marxan_score(project: MarxanProject, x: Any, blm: float | None = None) -> dict[str, Any]:
+def marxan_score(project: MarxanProject, x: Any, blm: float | None = None, *,
+                 problem: Problem | None = None) -> dict[str, Any]:
     """Marxan's objective for a plan, computed as Marxan computes it.
 
     Parameters
@@ -834,7 +980,12 @@ def marxan_score(project: MarxanProject, x: Any, blm: float | None = None) -> di
         The plan: 0/1 per unit in pu.dat order, a `Solution`, a Series indexed by pu id,
         or a Marxan solution file.
     blm : float, optional
-        Boundary length modifier (default: BLM of input.dat).
+        Boundary length modifier. Default: the BLM the plan was solved with (that of
+        ``problem``, or the one a `Solution` from `optimizer.results.solve` carries),
+        else the BLM of input.dat. See `plan_blm`.
+    problem : Problem, optional
+        The problem ``x`` was solved from, for plans that do not carry their BLM
+        (arrays, Series).
 
     Returns
     -------
@@ -844,18 +995,24 @@ def marxan_score(project: MarxanProject, x: Any, blm: float | None = None) -> di
         notes), ``shortfall``, ``mpm``, ``units``, ``blm``, ``missing_values``,
         ``targets_met``, ``features``, the ``connectivity_*`` figures of ``_sum`` and
         ``locks_violated`` (status 2 units not selected plus status 3 units selected).
+
+    Raises
+    ------
+    InputDataError
+        ``blm`` is negative or disagrees with the BLM the plan was solved with; the
+        project uses clumping or separation; the plan does not fit the project.
     """
     for msg in project.unsupported():
         if "target2" in msg or "sepnum" in msg:
             raise InputDataError(f"{project.path.name}: {msg}; marxan_score does not reproduce "
                                  "Marxan's clumping or separation penalties")
-    blm = project.blm if blm is None else float(blm)
+    blm = plan_blm(project, x, blm, problem=problem)
     return _evaluate(project, _selection(project, x), blm)[0]
 
 
 def compare_with_marxan(project: MarxanProject, marxan_solution: Any, our_solution: Any, *,
-                        blm: float | None = None) -> pd.DataFrame:
-    """Marxan's plan and ours on the same files, both scored by `marxan_score`.
+                        blm: float | None = None, problem: Problem | None = None) -> pd.DataFrame:
+    """Marxan's plan and ours on the same files, both scored by `marxan_score` at one BLM.
 
     Parameters
     ----------
@@ -863,7 +1020,10 @@ def compare_with_marxan(project: MarxanProject, marxan_solution: Any, our_soluti
     marxan_solution, our_solution : path, Series, Solution or array
         E.g. Marxan's ``output_best.csv`` and our `Solution`.
     blm : float, optional
-        Boundary length modifier (default: BLM of input.dat).
+        Boundary length modifier. Default: the BLM our plan was solved with (see
+        `plan_blm`), else the BLM of input.dat.
+    problem : Problem, optional
+        The problem our plan was solved from.
 
     Returns
     -------
@@ -874,6 +1034,7 @@ def compare_with_marxan(project: MarxanProject, marxan_solution: Any, our_soluti
     """
     rows = ["score", "cost", "boundary", "penalty", "shortfall", "targets_met",
             "missing_values", "mpm", "units"]
+    blm = plan_blm(project, our_solution, blm, problem=problem)
     theirs = marxan_score(project, _selection(project, marxan_solution, "Marxan's plan"), blm)
     ours = marxan_score(project, _selection(project, our_solution, "our plan"), blm)
     df = pd.DataFrame({"marxan": [float(theirs[r]) for r in rows],
@@ -975,7 +1136,9 @@ def write_marxan_outputs(project: MarxanProject, solutions: Any, out_dir: str | 
     scenario : str
         File name prefix (Marxan's SCENNAME).
     blm : float, optional
-        Boundary length modifier for the scores (default: BLM of input.dat).
+        Boundary length modifier for the scores. Default: the BLM the plans were solved
+        with (a `Solution` from `optimizer.results.solve` carries it), else the BLM of
+        input.dat; an explicit ``blm`` that disagrees raises (see `plan_blm`).
     save_format : {3, 2, 1}
         Marxan's SAVE* flavour: 3 ``.csv``, 2 comma-separated ``.txt``, 1 tab-separated ``.dat``.
     overwrite : bool
@@ -1002,7 +1165,7 @@ def write_marxan_outputs(project: MarxanProject, solutions: Any, out_dir: str | 
     plans = [_selection(project, s, f"plan {k + 1}") for k, s in enumerate(solutions)]
     if not plans:
         raise InputDataError("write_marxan_outputs needs at least one plan")
-    blm = project.blm if blm is None else float(blm)
+    blm = plan_blm(project, solutions, blm)
     out = claim_files(out_dir, "marxan-outputs", _output_names(len(plans), scenario, save_format),
                       overwrite=overwrite, inputs=_project_inputs(project))
     ext = _SUFFIX[save_format]

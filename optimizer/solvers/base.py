@@ -120,6 +120,8 @@ class Solution:
         if self.status is SolveStatus.OPTIMAL:
             if self.gap == 0.0:
                 return "optimal (proven gap 0)"
+            if self.requested_gap == 0.0:  # a gap of round-off, within HiGHS's tolerances
+                return f"optimal ({proven})"
             return f"within the requested gap{asked} ({proven})"
         if self.status is SolveStatus.FEASIBLE:
             return f"feasible, not proven within the requested gap{asked} ({proven})"
