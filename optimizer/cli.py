@@ -115,23 +115,6 @@ def _count(text: str) -> int:
     return value
 
 
-def _new_folder(option: str) -> Callable[[str], Path]:
-    """An argparse type: an output folder that is not the current folder or one above it."""
-
-    def parse(text: str) -> Path:
-        path = Path(text).expanduser()
-        here = Path.cwd().resolve()
-        target = path.resolve()
-        if target == here or target in here.parents:
-            raise argparse.ArgumentTypeError(
-                f"{text!r} is the current folder{' or above it' if target != here else ''}; "
-                f"the output replaces its folder, so give a new folder, e.g. {option} out/grid")
-        return path
-
-    parse.__name__ = "folder"
-    return parse
-
-
 def _repo_data() -> Path:
     """The repository's ``data/`` folder (demo inputs), found from the package or the CWD."""
     for base in (Path(__file__).resolve().parents[1], Path.cwd()):
@@ -146,7 +129,7 @@ def _repo_data() -> Path:
 def _add_grid(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("grid", help="build planning units from a layer manifest (TOML)")
     p.add_argument("manifest", type=Path, help="grid manifest: study area, cell size, layers")
-    p.add_argument("--out", type=_new_folder("--out"), required=True, help="output grid directory")
+    p.add_argument("--out", type=Path, required=True, help="output grid directory")
     p.add_argument("--cell-km", type=_positive("--cell-km", "10"), default=None,
                    help="override the cell size (km)")
     p.add_argument("--max-units", type=_count, default=DEFAULT_MAX_UNITS, metavar="N",

@@ -376,18 +376,6 @@ def test_a_geotiff_or_a_folder_given_as_manifest(tmp_path, capsys, demo_inputs_u
     assert tree_hash(tmp_path) == before
 
 
-@pytest.mark.parametrize("out", [".", "..", "./"])
-def test_grid_out_that_is_the_current_folder_is_refused(tmp_path, capsys, monkeypatch,
-                                                        demo_inputs_unchanged, out):
-    (tmp_path / "work").mkdir()
-    (tmp_path / "work" / "notes.txt").write_text("mine")
-    monkeypatch.chdir(tmp_path / "work")
-    before = tree_hash(tmp_path)
-    code, _, err = run_cli(["grid", ROOT / "data" / "demo.toml", "--out", out], capsys)
-    assert_one_line_error(code, err, contains=f"argument --out: '{out}' is the current folder")
-    assert tree_hash(tmp_path) == before
-
-
 def test_a_grid_too_large_is_refused_from_its_estimate_before_building(tmp_path, capsys,
                                                                        demo_inputs_unchanged):
     before = tree_hash(tmp_path)
