@@ -319,7 +319,7 @@ def _interrupted(sol) -> bool:  # type: ignore[no-untyped-def]
 
     if sol.status is not SolveStatus.INTERRUPTED:
         return False
-    print(f"carbonpark: interrupted: {sol.describe()}", file=sys.stderr)
+    print(f"carbonpark: {sol.describe()}", file=sys.stderr)
     return True
 
 

@@ -506,3 +506,63 @@ def test_marxan_user_mistakes(marxan_copy, capsys, mistake, message):
 
 # ================================================================ solvers: interrupts, limits, backends
 # (cases for issue 10, sections 1, 5 and 7)
+
+def _slow_marxan_project(folder: Path) -> Path:
+    """A 900-unit min-set project with a strong boundary penalty: minutes to prove at gap 0."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from test_problem import tiny_grid
+
+    from optimizer.io.marxan import write_marxan_project
+    from optimizer.problem import problem
+
+    p = (problem(tiny_grid(30, 30, seed=1, n_species=10)).add_min_set_objective()
+         .add_relative_targets(0.3).add_boundary_penalty(0.3))
+    return write_marxan_project(p, folder, blm=0.3)
+
+
+def test_ctrl_c_during_a_marxan_solve_writes_the_best_plan_and_exits_130(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    input_dat = _slow_marxan_project(tmp_path / "project")
+    out = tmp_path / "out"
+    proc = subprocess.Popen(
+        [sys.executable, "-u", "-m", "optimizer.cli", "marxan", str(input_dat), "--out", str(out),
+         "--gap", "0", "--time-limit", "300", "--blm", "0.3"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)})
+    assert proc.stdout is not None
+    for line in proc.stdout:  # wait until the solve has started
+        if line.startswith("marxan project"):
+            break
+    time.sleep(1.5)
+    sent = time.perf_counter()
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, err
+    assert time.perf_counter() - sent < 20
+    assert "terminate called" not in err and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith("carbonpark: interrupted: the best plan found "
+                                                   "so far (proven gap "), err
+    assert "status interrupted: the best plan found so far" in rest
+    best = out / "output_best.csv"
+    assert best.exists() and len(best.read_text().splitlines()) == 901
+
+
+def test_an_unknown_solver_or_option_is_one_line_naming_the_nearest(capsys):
+    from optimizer.errors import InputDataError
+    from optimizer.solvers import get_solver
+
+    with pytest.raises(InputDataError, match=r"^solver 'hihgs' is unknown; use 'highs'"):
+        get_solver("hihgs")
+    with pytest.raises(InputDataError, match=r"^gap must be a relative gap in \[0, 1\); got 5"):
+        get_solver("highs", gap=5)
+    with pytest.raises(InputDataError, match=r"^time_limit must be a positive number of seconds"):
+        get_solver("cut", time_limit=-1)
+    code, _, err = run_cli(["marxan", "x/input.dat", "--solver", "gurobi"], capsys)
+    assert_one_line_error(code, err, contains="--solver")
