@@ -535,7 +535,9 @@ def test_ctrl_c_during_a_marxan_solve_writes_the_best_plan_and_exits_130(tmp_pat
         [sys.executable, "-u", "-m", "optimizer.cli", "marxan", str(input_dat), "--out", str(out),
          "--gap", "0", "--time-limit", "300", "--blm", "0.3"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-        env={**os.environ, "PYTHONPATH": str(ROOT)})
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        # As from a terminal, even when this test runs in a process that ignores SIGINT.
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     assert proc.stdout is not None
     for line in proc.stdout:  # wait until the solve has started
         if line.startswith("marxan project"):

@@ -171,9 +171,11 @@ def stop_on_interrupt() -> Iterator[None]:
     The first Ctrl-C asks every stage to stop as if its time were up; HiGHS runs are
     cancelled and waited for, so no solver thread is left running. A third Ctrl-C
     raises `KeyboardInterrupt` (the plan is then lost). Outside the main thread,
-    where Python cannot install signal handlers, Ctrl-C is left as it is.
+    where Python cannot install signal handlers, and in a process that ignores
+    SIGINT, Ctrl-C is left as it is.
     """
-    if threading.current_thread() is not threading.main_thread():
+    if (threading.current_thread() is not threading.main_thread()
+            or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):  # e.g. started with nohup or &
         yield
         return
     _STOP.clear()
