@@ -1,12 +1,12 @@
 # carbonpark: `make demo` and `make test` do everything on a fresh machine.
-# Installs take the versions in requirements/lock.txt (tested together; `make lock`
+# Installs take the versions in requirements-lock.txt (tested together; `make lock`
 # regenerates it from pyproject.toml's ranges). Stamps make re-runs instant until
 # pyproject.toml or the lock changes. `make test-latest` tries the newest of everything.
 PYTHON ?= python3
 VENV := .venv
 PY := $(VENV)/bin/python
 PIP := $(PY) -m pip --disable-pip-version-check
-LOCK := requirements/lock.txt
+LOCK := requirements-lock.txt
 BASE := $(VENV)/.stamp-base
 TEST := $(VENV)/.stamp-test
 APP := $(VENV)/.stamp-app

@@ -237,7 +237,8 @@ class HighsSolver:
             raise SolverError(f"HiGHS found no plan within {runtime:.1f} s (strategy "
                               f"{strategy!r}); {hint}")
         gap = relative_gap(best_obj, bound)
-        if np.isfinite(gap) and gap < 1e-12:
+        # Round-off: an objective of 0 (min shortfall met) with a bound of -2e-16 is no gap.
+        if np.isfinite(gap) and (gap < 1e-12 or abs(bound - best_obj) <= 1e-9 * max(1.0, abs(best_obj))):
             gap = 0.0
         status = (SolveStatus.OPTIMAL if np.isfinite(gap) and gap <= self.gap + 1e-12
                   else SolveStatus.INTERRUPTED if interrupted else SolveStatus.FEASIBLE)
