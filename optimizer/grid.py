@@ -124,6 +124,11 @@ class PlanningUnits:
         return (pos.get_indexer(self.boundary["id1"]), pos.get_indexer(self.boundary["id2"]),
                 self.boundary["length_km"].to_numpy())
 
+    def __repr__(self) -> str:
+        from optimizer.printing import grid_text
+
+        return grid_text(self)
+
     def summary(self) -> pd.DataFrame:
         """One row per feature: total, area-weighted density and nodata share."""
         rows = []

@@ -704,6 +704,11 @@ class Problem:
                                  "one value per unit in row order")
         return arr
 
+    def __repr__(self) -> str:
+        from optimizer.printing import problem_text
+
+        return problem_text(self)
+
     def describe(self) -> str:
         """A one-paragraph summary of the problem's parts."""
         kind = self.objective.kind if self.objective else "no objective"
