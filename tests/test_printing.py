@@ -40,7 +40,7 @@ def test_a_problem_prints_its_formulation_as_a_tree():
         "│ └─none",
         "├─locks",
         "│ ├─in: existing protection (pa_fraction ≥ 0.5): 1 units",
-        "│ └─out: ids: 1 units",
+        "│ └─out: 1 listed ids: 1 units",
         "├─penalties",
         "│ └─boundary: 0.25 per km of plan edge",
         "└─solver",
