@@ -86,7 +86,7 @@ def grid_text(pu: PlanningUnits) -> str:
     if "pa_fraction" in units:
         protected = float((units["pa_fraction"] * units["area_km2"]).sum()) / max(area, 1e-12)
         data.append(f"protected: {protected:.1%} of the area")
-    if "region" in units:
+    if "region" in units and units["region"].notna().any():
         regions = sorted(map(str, units["region"].dropna().unique()))
         data.append(f"regions: {len(regions)} ({_names(regions)})")
     data.append(f"boundary: {len(pu.boundary):,} pairs of neighbours")
