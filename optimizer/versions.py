@@ -3,11 +3,13 @@
 A plan depends on the solver that found it: HiGHS 1.16.0 answered a warm-started MIP
 wrong where 1.15.1 did not. Every output records `versions()`, and
 ``carbonpark --version`` prints `show_versions()`, as ``pandas.show_versions()`` does.
-Nothing here imports the packages it reports (their metadata is read), so it stays cheap.
+Python packages are reported from their metadata; the native libraries (GDAL, PROJ,
+GEOS) need their bindings imported, which `versions` does.
 """
 
 from __future__ import annotations
 
+import importlib
 import platform
 import sys
 from importlib import metadata
@@ -31,7 +33,25 @@ def versions() -> dict[str, str]:
            "platform": f"{sys.platform}-{platform.machine()}"}
     for name in PACKAGES:
         out[name] = _version(name)
+    out.update(native_libraries())
     return out
+
+
+def native_libraries() -> dict[str, str]:
+    """The C/C++ libraries under the Python packages: GDAL (rasterio), PROJ, GEOS.
+
+    These are what read the rasters, transform coordinates and cut geometries; a wheel
+    of the same Python version can bundle different ones.
+    """
+    found: dict[str, str] = {}
+    probes = (("GDAL", "rasterio", "__gdal_version__"), ("PROJ", "pyproj", "proj_version_str"),
+              ("GEOS", "shapely", "geos_version_string"))
+    for label, module, attribute in probes:
+        try:
+            found[label] = str(getattr(importlib.import_module(module), attribute))
+        except (ImportError, AttributeError):
+            found[label] = ""
+    return found
 
 
 def show_versions() -> str:
