@@ -141,9 +141,9 @@ def _budget_lines(p: Problem) -> list[str]:
 
 def _lock_lines(p: Problem) -> list[str]:
     out = []
-    if p.protected_threshold is not None:
+    if p.pa_threshold is not None:
         locked = p.existing_protection_mask()
-        out.append(f"in: existing protection (pa_fraction ≥ {p.protected_threshold:g}): "
+        out.append(f"in: existing protection (pa_fraction ≥ {p.pa_threshold:g}): "
                    f"{int(locked.sum()):,} units")
     out += [f"{'in' if lk.value else 'out'}: {lk.label}: {int(lk.mask.sum()):,} units"
             for lk in p.locks]

@@ -7,7 +7,7 @@ serves a whole sweep (the grammar of prioritizr)::
 
     p = (problem(pu)
          .add_max_utility_objective(budget_share=0.1, weights={"carbon": 1, "biodiversity": 1})
-         .add_locked_out_land_cover("lc_cropland_km2", max_share=0.5)
+         .add_locked_out_land_cover("lc_cropland_km2", unit_share=0.5)
          .add_boundary_penalty(1e-4))
 
 Conventions (see DESIGN.md, "The optimisation model"):
@@ -47,7 +47,7 @@ GROUPS: dict[str, tuple[str, ...]] = {
 #: Roles whose columns can be features of a problem (cost layers are not features).
 FEATURE_ROLES = ("carbon_stock", "carbon_uptake", "emissions", "biodiversity", "land_cover")
 
-DEFAULT_PROTECTED_THRESHOLD = 0.5
+DEFAULT_PA_THRESHOLD = 0.5
 
 ObjectiveKind = Literal["max_utility", "min_set", "min_shortfall"]
 
@@ -158,7 +158,7 @@ class Problem:
     locks : tuple of Lock
     boundary_penalty : BoundaryPenalty or None
     linear_penalties : tuple of LinearPenalty
-    protected_threshold : float or None
+    pa_threshold : float or None
         Units with ``pa_fraction`` at least this are locked in (None: none are).
     """
 
@@ -171,7 +171,7 @@ class Problem:
     locks: tuple[Lock, ...] = ()
     boundary_penalty: BoundaryPenalty | None = None
     linear_penalties: tuple[LinearPenalty, ...] = ()
-    protected_threshold: float | None = DEFAULT_PROTECTED_THRESHOLD
+    pa_threshold: float | None = DEFAULT_PA_THRESHOLD
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     # ---------------------------------------------------------- basic facts
@@ -245,7 +245,7 @@ class Problem:
     def locked_masks(self) -> tuple[np.ndarray, np.ndarray]:
         """Boolean masks (locked_in, locked_out) after resolving every lock.
 
-        Existing protection (``pa_fraction >= protected_threshold``) is locked in
+        Existing protection (``pa_fraction >= pa_threshold``) is locked in
         and wins over lock-outs; a unit locked both in and out by the user is an
         error.
         """
@@ -270,9 +270,9 @@ class Problem:
 
     def existing_protection_mask(self) -> np.ndarray:
         """Units locked in because they are already protected."""
-        if self.protected_threshold is None:
+        if self.pa_threshold is None:
             return np.zeros(self.n_units, dtype=bool)
-        return self.protected_fraction >= self.protected_threshold
+        return self.protected_fraction >= self.pa_threshold
 
     def total_budget(self) -> AreaBudget | None:
         """The budget on total new area, if any."""
@@ -474,7 +474,7 @@ class Problem:
         max_share: float | None = None,
         min_km2: float | None = None,
         region: str | None = None,
-        ecosystem: str | None = None,
+        land_cover: str | None = None,
     ) -> Problem:
         """Bound the new area added, in total, in one region or of one ecosystem.
 
@@ -487,7 +487,7 @@ class Problem:
             (region) or the ecosystem's total area (ecosystem).
         region : str, optional
             Restrict to units whose ``region`` is this name.
-        ecosystem : str, optional
+        land_cover : str, optional
             A land-cover column (e.g. ``lc_forest_km2``): bound the new area of
             that ecosystem, ``sum_j lc_j (1 - p_j) x_j``.
 
@@ -496,8 +496,8 @@ class Problem:
         Problem
             With this budget replacing any earlier one of the same scope and name.
         """
-        if region is not None and ecosystem is not None:
-            raise InputDataError("add_area_budget takes region= or ecosystem=, not both; add "
+        if region is not None and land_cover is not None:
+            raise InputDataError("add_area_budget takes region= or land_cover=, not both; add "
                                  "two budgets")
         if max_km2 is not None and max_share is not None:
             raise InputDataError(f"add_area_budget takes max_km2= or max_share=, not both; got "
@@ -510,12 +510,12 @@ class Problem:
                                      f"{sorted(known)[:10]}{did_you_mean(name, known)}")
             whole = float(self.area_km2[self.pu.units["region"].astype(str).to_numpy() == name]
                           .sum())
-        elif ecosystem is not None:
-            scope, name = "ecosystem", str(ecosystem)
+        elif land_cover is not None:
+            scope, name = "ecosystem", str(land_cover)
             feats = self.pu.features
             if name not in feats.index or feats.loc[name, "role"] != "land_cover":
                 lc = list(feats.index[feats["role"] == "land_cover"])
-                raise InputDataError(f"ecosystem {name!r} is not a land-cover column of this "
+                raise InputDataError(f"land_cover {name!r} is not a land-cover column of this "
                                      f"grid; land-cover columns: {lc}{did_you_mean(name, lc)}")
             whole = float(self.feature_totals([name])[0])
         else:
@@ -543,17 +543,17 @@ class Problem:
         return dataclasses.replace(self, budgets=(*kept, budget), _cache=self._cache)
 
     # ---------------------------------------------------------- locks
-    def add_existing_protection(self, threshold: float | None = DEFAULT_PROTECTED_THRESHOLD
+    def add_existing_protection(self, pa_threshold: float | None = DEFAULT_PA_THRESHOLD
                                 ) -> Problem:
-        """Lock in units whose protected fraction is at least ``threshold``.
+        """Lock in units whose protected fraction is at least ``pa_threshold``.
 
-        Partial protection always counts as held; ``threshold=None`` locks in none.
+        Partial protection always counts as held; ``pa_threshold=None`` locks in none.
         """
-        if threshold is not None:
-            threshold = _finite(threshold, "threshold")
-            if not 0.0 < threshold <= 1.0:
-                raise InputDataError(f"threshold must be in (0, 1]; got {threshold}")
-        return dataclasses.replace(self, protected_threshold=threshold, _cache=self._cache)
+        if pa_threshold is not None:
+            pa_threshold = _finite(pa_threshold, "pa_threshold")
+            if not 0.0 < pa_threshold <= 1.0:
+                raise InputDataError(f"pa_threshold must be in (0, 1]; got {pa_threshold}")
+        return dataclasses.replace(self, pa_threshold=pa_threshold, _cache=self._cache)
 
     def add_locked_in(self, *, column: str | None = None, mask: Any = None,
                       ids: Sequence[Any] | None = None, label: str | None = None) -> Problem:
@@ -565,8 +565,8 @@ class Problem:
         """Keep units out of the solution: by a 0/1 column, a boolean mask or a list of ``pu_id``."""
         return self._add_lock(0, column, mask, ids, label, "add_locked_out")
 
-    def add_locked_out_land_cover(self, land_cover: str, max_share: float) -> Problem:
-        """Lock out units where a land-cover class covers more than ``max_share`` of the unit.
+    def add_locked_out_land_cover(self, land_cover: str, unit_share: float) -> Problem:
+        """Lock out units where a land-cover class covers more than ``unit_share`` of the unit.
 
         E.g. the farmland red line: ``add_locked_out_land_cover("lc_cropland_km2", 0.5)``.
         ``land_cover`` is a land-cover column or its class label (``cropland``).
@@ -581,9 +581,9 @@ class Problem:
             raise InputDataError(f"land_cover {land_cover!r} is not a land-cover column or class "
                                  f"of this grid; land-cover columns: {list(lc.index)}"
                                  f"{did_you_mean(str(land_cover), [*lc.index, *lc['label'].astype(str)])}")
-        share = _finite(max_share, "max_share")
+        share = _finite(unit_share, "unit_share")
         if not 0.0 <= share <= 1.0:
-            raise InputDataError(f"max_share must be a share in [0, 1]; got {share}")
+            raise InputDataError(f"unit_share must be a share in [0, 1]; got {share}")
         frac = np.divide(self._column_cached(col), self.area_km2,
                          out=np.zeros(self.n_units), where=self.area_km2 > 0)
         return self._append_lock(Lock(f"{col} share > {share:g}", 0, frac > share))
@@ -659,22 +659,22 @@ class Problem:
         return dataclasses.replace(self, boundary_penalty=BoundaryPenalty(penalty, edge_factor),
                                    _cache=self._cache)
 
-    def add_linear_penalty(self, layer: str | Any, penalty: float, *,
+    def add_linear_penalty(self, column: str | Any, penalty: float, *,
                            label: str | None = None) -> Problem:
-        """Penalise ``penalty * layer_j`` for every selected unit j.
+        """Penalise ``penalty * column_j`` for every selected unit j.
 
         Parameters
         ----------
-        layer : str or array
+        column : str or array
             A column of the units (e.g. an emissions column) or one value per unit.
         penalty : float
-            Multiplier, in objective units per unit of the layer.
+            Multiplier, in objective units per unit of the column.
         """
         penalty = _finite(penalty, "penalty")
-        if isinstance(layer, str):
-            amount, label = self._unit_column(layer, "layer"), label or layer
+        if isinstance(column, str):
+            amount, label = self._unit_column(column, "column"), label or column
         else:
-            amount = self._unit_array(layer, "layer")
+            amount = self._unit_array(column, "column")
             label = label or "array"
         amount = _readonly(np.nan_to_num(amount, nan=0.0))
         return dataclasses.replace(

@@ -129,7 +129,7 @@ def test_region_and_ecosystem_budgets_subtract_locked_in_area():
     pu = tiny_grid(2, 2, features=feats, region=["A", "A", "B", "B"])
     p = (problem(pu).add_max_utility_objective(3.0, weights={"lc_forest_km2": 1})
          .add_area_budget(region="A", max_km2=1.0)
-         .add_area_budget(ecosystem="lc_forest_km2", min_km2=1.0)
+         .add_area_budget(land_cover="lc_forest_km2", min_km2=1.0)
          .add_locked_in(ids=[101]))
     m = compile(p)
     np.testing.assert_allclose(m.A.toarray(), [[1, 1, 1], [1, 0, 0], [0.5, 0, 1]])

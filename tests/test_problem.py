@@ -139,7 +139,7 @@ def test_budgets_by_share_region_and_ecosystem():
     p = problem(_lc_grid()).add_area_budget(max_share=0.5)
     assert p.total_budget().max_km2 == pytest.approx(2.0)
     p = p.add_area_budget(region="A", max_km2=1.0).add_area_budget(
-        ecosystem="lc_forest_km2", min_km2=0.5, max_share=1.0)
+        land_cover="lc_forest_km2", min_km2=0.5, max_share=1.0)
     scopes = {(b.scope, b.name): (b.min_km2, b.max_km2) for b in p.budgets}
     assert scopes[("region", "A")] == (0.0, 1.0)
     assert scopes[("ecosystem", "lc_forest_km2")] == (0.5, pytest.approx(2.4))
@@ -200,24 +200,24 @@ def test_cost_from_column_or_array_and_default_unprotected_area():
     (lambda p: p.add_area_budget(min_km2=3, max_km2=1), r"min_km2=3.0 exceeds max_km2=1.0"),
     (lambda p: p.add_area_budget(max_km2=-1), r"bounds must be >= 0"),
     (lambda p: p.add_area_budget(region="Z", max_km2=1), r"region 'Z' is not a region"),
-    (lambda p: p.add_area_budget(region="A", ecosystem="lc_forest_km2", max_km2=1),
-     r"takes region= or ecosystem=, not both"),
-    (lambda p: p.add_area_budget(ecosystem="carbon", max_km2=1),
-     r"ecosystem 'carbon' is not a land-cover column"),
+    (lambda p: p.add_area_budget(region="A", land_cover="lc_forest_km2", max_km2=1),
+     r"takes region= or land_cover=, not both"),
+    (lambda p: p.add_area_budget(land_cover="carbon", max_km2=1),
+     r"land_cover 'carbon' is not a land-cover column"),
     (lambda p: p.add_locked_in(), r"add_locked_in takes exactly one of column=, mask= or ids="),
     (lambda p: p.add_locked_in(mask=[1, 0]), r"mask has shape \(2,\); expected \(4,\)"),
     (lambda p: p.add_locked_out(mask=[1, 0, 2, 0]), r"mask must be boolean or 0/1"),
     (lambda p: p.add_locked_out(ids=[7]), r"ids \[7\] are not pu_id values"),
     (lambda p: p.add_locked_out_land_cover("rock", 0.5), r"land_cover 'rock' is not a land-cover"),
-    (lambda p: p.add_locked_out_land_cover("cropland", 1.5), r"max_share must be a share"),
+    (lambda p: p.add_locked_out_land_cover("cropland", 1.5), r"unit_share must be a share"),
     (lambda p: p.add_locked_out_above("nope", 1), r"column 'nope' is not a column of the units"),
     (lambda p: p.add_locked_out_above("region", 1), r"column 'region' is not numeric"),
     (lambda p: p.add_existing_protection(0), r"threshold must be in \(0, 1\]; got 0"),
     (lambda p: p.add_boundary_penalty(-1), r"boundary penalty must be >= 0; got -1"),
     (lambda p: p.add_boundary_penalty(1, edge_factor=2), r"edge_factor must be in \[0, 1\]"),
     (lambda p: p.add_boundary_penalty("a"), r"penalty must be a number; got 'a'"),
-    (lambda p: p.add_linear_penalty([1, 2], 1), r"layer has shape \(2,\)"),
-    (lambda p: p.add_linear_penalty(object(), 1), r"layer must be a column name or numbers"),
+    (lambda p: p.add_linear_penalty([1, 2], 1), r"column has shape \(2,\)"),
+    (lambda p: p.add_linear_penalty(object(), 1), r"column must be a column name or numbers"),
 ])
 def test_errors_name_the_argument_and_the_fix(make, message):
     p = problem(_lc_grid())
@@ -248,8 +248,8 @@ def test_describe_lists_the_parts():
      r"weights key 'carbn' is not a feature.*; did you mean 'carbon'\?$"),
     (lambda p: p.add_area_budget(region="a", max_km2=1),
      r"region 'a' is not a region.*; did you mean 'A'\?$"),
-    (lambda p: p.add_area_budget(ecosystem="lc_forest", max_km2=1),
-     r"ecosystem 'lc_forest' is not a land-cover column.*; did you mean 'lc_forest_km2'"),
+    (lambda p: p.add_area_budget(land_cover="lc_forest", max_km2=1),
+     r"land_cover 'lc_forest' is not a land-cover column.*; did you mean 'lc_forest_km2'"),
     (lambda p: p.add_locked_out_land_cover("croplands", 0.5),
      r"land_cover 'croplands' .*; did you mean .*'cropland'"),
     (lambda p: p.add_locked_out_above("co2_202", 1), r"column 'co2_202' .*; did you mean 'co2_2020'"),

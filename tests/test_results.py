@@ -103,7 +103,7 @@ def test_diagnosis_names_targets_out_of_reach_outside_locked_out_units():
 def test_diagnosis_names_minimum_area_out_of_reach():
     feats = {"lc_wetland_km2": ("land_cover", np.array([0.2, 0.0, 0.3, 0.0]))}
     p = (problem(tiny_grid(2, 2, features=feats)).add_max_utility_objective(
-        4.0, weights={"lc_wetland_km2": 1}).add_area_budget(ecosystem="lc_wetland_km2",
+        4.0, weights={"lc_wetland_km2": 1}).add_area_budget(land_cover="lc_wetland_km2",
                                                             min_km2=0.4)
          .add_locked_out(ids=[102]))
     assert diagnose(p) == ["ecosystem 'lc_wetland_km2' can add at most 0.2 km² outside locked-out "
@@ -154,7 +154,7 @@ def test_patches_are_connected_components_of_the_plan_largest_first():
         pa_fraction=[0, 0, 0, 0, 0, 0.5],
         boundary=pd.DataFrame({"id1": [1, 2, 3, 4, 5], "id2": [2, 3, 4, 5, 6],
                                "length_km": [1.0] * 5}))
-    p = problem(pu).add_existing_protection(threshold=0.5)
+    p = problem(pu).add_existing_protection(pa_threshold=0.5)
     x = np.array([1, 1, 0, 1, 0, 1.0])
     assert patch_labels(p, x).tolist() == [1, 1, -1, 0, -1, 2]
     table = patches(p, x)
