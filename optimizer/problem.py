@@ -329,6 +329,15 @@ class Problem:
         Returns
         -------
         Problem
+
+        Examples
+        --------
+        >>> from optimizer import problem, solve
+        >>> from optimizer.datasets import tiny_grid
+        >>> pu = tiny_grid()
+        >>> sol = solve(problem(pu).add_max_utility_objective(budget_km2=2, weights={"carbon": 1}))
+        >>> pu.units["pu_id"][sol.selected].tolist(), round(sol.objective, 4)  # (80 + 60) / 290 MgC
+        ([1, 4, 5], 0.4828)
         """
         resolved = self._resolve_weights(weights)
         p = self._with_total_budget(budget_km2, budget_share, "add_max_utility_objective")
@@ -336,7 +345,17 @@ class Problem:
                                    _cache=self._cache)
 
     def add_min_set_objective(self) -> Problem:
-        """Minimise the cost of added units (plus penalties) subject to the targets."""
+        """Minimise the cost of added units (plus penalties) subject to the targets.
+
+        Examples
+        --------
+        >>> from optimizer import problem, solve
+        >>> from optimizer.datasets import tiny_grid
+        >>> pu = tiny_grid()
+        >>> sol = solve(problem(pu).add_min_set_objective().add_absolute_targets({"sp_b": 2}))
+        >>> pu.units["pu_id"][sol.selected].tolist(), sol.objective  # cells 2 and 4: 2 km² of new land
+        ([1, 2, 4], 2.0)
+        """
         return dataclasses.replace(self, objective=Objective("min_set"), _cache=self._cache)
 
     def add_min_shortfall_objective(
@@ -357,6 +376,17 @@ class Problem:
             Budget on total new area, as km² or as a share of the study area.
         weights : mapping, optional
             Weight of each target's shortfall by feature or group (default 1).
+
+        Examples
+        --------
+        >>> from optimizer import problem, solve
+        >>> from optimizer.datasets import tiny_grid
+        >>> pu = tiny_grid()
+        >>> p = (problem(pu).add_min_shortfall_objective(budget_km2=1)
+        ...      .add_absolute_targets({"sp_a": 3, "sp_b": 1}))
+        >>> sol = solve(p)  # one new km²: cell 4 meets sp_b; sp_a stays 2 short of 3
+        >>> pu.units["pu_id"][sol.selected].tolist(), round(sol.objective, 4)
+        ([1, 4], 0.6667)
         """
         resolved: dict[str, float] = {}
         for key, w in (weights or {}).items():
@@ -420,6 +450,14 @@ class Problem:
             One share for every feature with a weight or target so far (or, when
             there are none, every biodiversity feature), or a mapping from
             feature/group to share (a group's share applies to each member).
+
+        Examples
+        --------
+        >>> from optimizer import problem
+        >>> from optimizer.datasets import tiny_grid
+        >>> p = problem(tiny_grid()).add_min_set_objective().add_relative_targets(0.5)
+        >>> [(t.feature, t.amount) for t in p.targets]  # half of each species' range, in km²
+        [('sp_a', 2.0), ('sp_b', 1.0)]
         """
         items = self._target_items(targets, "add_relative_targets")
         new: dict[str, Target] = {t.feature: t for t in self.targets}
@@ -440,6 +478,14 @@ class Problem:
         ----------
         targets : mapping
             Feature (or group: the amount applies to each member) to amount.
+
+        Examples
+        --------
+        >>> from optimizer import problem
+        >>> from optimizer.datasets import tiny_grid
+        >>> p = problem(tiny_grid()).add_min_set_objective().add_absolute_targets({"carbon": 150})
+        >>> [(t.feature, t.amount, t.relative) for t in p.targets]
+        [('carbon', 150.0, None)]
         """
         if not isinstance(targets, Mapping):
             raise InputDataError(f"add_absolute_targets takes a mapping of feature to amount; "
@@ -495,6 +541,17 @@ class Problem:
         -------
         Problem
             With this budget replacing any earlier one of the same scope and name.
+
+        Examples
+        --------
+        >>> from optimizer import problem, solve
+        >>> from optimizer.datasets import tiny_grid
+        >>> pu = tiny_grid()
+        >>> p = (problem(pu).add_max_utility_objective(budget_km2=3, weights={"carbon": 1})
+        ...      .add_area_budget(region="south", max_km2=1))  # at most 1 new km² in the south
+        >>> sol = solve(p)
+        >>> pu.units["pu_id"][sol.selected].tolist()
+        [1, 2, 3, 4]
         """
         if region is not None and land_cover is not None:
             raise InputDataError("add_area_budget takes region= or land_cover=, not both; add "
@@ -548,6 +605,14 @@ class Problem:
         """Lock in units whose protected fraction is at least ``pa_threshold``.
 
         Partial protection always counts as held; ``pa_threshold=None`` locks in none.
+
+        Examples
+        --------
+        >>> from optimizer import problem
+        >>> from optimizer.datasets import tiny_grid
+        >>> p = problem(tiny_grid()).add_existing_protection(pa_threshold=0.5)
+        >>> p.existing_protection_mask().tolist()
+        [True, False, False, False, False, False]
         """
         if pa_threshold is not None:
             pa_threshold = _finite(pa_threshold, "pa_threshold")
@@ -557,12 +622,33 @@ class Problem:
 
     def add_locked_in(self, *, column: str | None = None, mask: Any = None,
                       ids: Sequence[Any] | None = None, label: str | None = None) -> Problem:
-        """Force units into the solution: by a 0/1 column, a boolean mask or a list of ``pu_id``."""
+        """Force units into the solution: by a 0/1 column, a boolean mask or a list of ``pu_id``.
+
+        Examples
+        --------
+        >>> from optimizer import problem
+        >>> from optimizer.datasets import tiny_grid
+        >>> p = problem(tiny_grid()).add_locked_in(ids=[3])
+        >>> p.locked_masks()[0].tolist()  # locked in: the protected cell 1 and cell 3
+        [True, False, True, False, False, False]
+        """
         return self._add_lock(1, column, mask, ids, label, "add_locked_in")
 
     def add_locked_out(self, *, column: str | None = None, mask: Any = None,
                        ids: Sequence[Any] | None = None, label: str | None = None) -> Problem:
-        """Keep units out of the solution: by a 0/1 column, a boolean mask or a list of ``pu_id``."""
+        """Keep units out of the solution: by a 0/1 column, a boolean mask or a list of ``pu_id``.
+
+        Examples
+        --------
+        >>> from optimizer import problem, solve
+        >>> from optimizer.datasets import tiny_grid
+        >>> pu = tiny_grid()
+        >>> p = (problem(pu).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+        ...      .add_locked_out(ids=[4]))
+        >>> sol = solve(p)  # without cell 4 (80 MgC): cells 2 and 5
+        >>> pu.units["pu_id"][sol.selected].tolist(), round(sol.objective, 4)
+        ([1, 2, 5], 0.3448)
+        """
         return self._add_lock(0, column, mask, ids, label, "add_locked_out")
 
     def add_locked_out_land_cover(self, land_cover: str, unit_share: float) -> Problem:
@@ -649,6 +735,17 @@ class Problem:
             Objective units per km of boundary (``>= 0``).
         edge_factor : float
             Weight of outer edges (exposed perimeter) in [0, 1]; 1 counts them fully.
+
+        Examples
+        --------
+        >>> from optimizer import problem, solve
+        >>> from optimizer.datasets import tiny_grid
+        >>> pu = tiny_grid()
+        >>> p = (problem(pu).add_min_set_objective().add_absolute_targets({"sp_b": 2})
+        ...      .add_boundary_penalty(1.0))
+        >>> sol = solve(p)  # cost 2 km² + 1 per km of the plan's 8 km edge
+        >>> pu.units["pu_id"][sol.selected].tolist(), sol.objective
+        ([1, 2, 4], 10.0)
         """
         penalty = _finite(penalty, "penalty")
         edge_factor = _finite(edge_factor, "edge_factor")
@@ -669,6 +766,17 @@ class Problem:
             A column of the units (e.g. an emissions column) or one value per unit.
         penalty : float
             Multiplier, in objective units per unit of the column.
+
+        Examples
+        --------
+        >>> from optimizer import problem, solve
+        >>> from optimizer.datasets import tiny_grid
+        >>> pu = tiny_grid()
+        >>> p = (problem(pu).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+        ...      .add_linear_penalty("sp_a", 0.5))
+        >>> sol = solve(p)
+        >>> pu.units["pu_id"][sol.selected].tolist(), round(sol.objective, 4)
+        ([1, 2, 4], -0.0862)
         """
         penalty = _finite(penalty, "penalty")
         if isinstance(column, str):
@@ -739,6 +847,14 @@ def problem(pu: PlanningUnits, *, cost: str | Any | None = None) -> Problem:
     -------
     Problem
         With no objective yet; existing protection at or above 50% is locked in.
+
+    Examples
+    --------
+    >>> from optimizer import problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid())
+    >>> p.cost.tolist()  # unprotected area (km²); cell 1 is protected already
+    [0.0, 1.0, 1.0, 1.0, 1.0, 1.0]
     """
     if not isinstance(pu, PlanningUnits):
         raise InputDataError(f"problem() takes PlanningUnits (from build_grid or read_grid); got "

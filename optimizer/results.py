@@ -69,6 +69,15 @@ def solve(problem: Problem, solver: str | Solver = "highs", **options: Any) -> S
         No plan meets every budget, target and lock; the message names the cause.
     SolverError
         The solver found no plan (e.g. time limit without a solution).
+
+    Examples
+    --------
+    >>> from optimizer import problem, solve
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_min_set_objective().add_relative_targets(0.5)
+    >>> sol = solve(p, gap=0.0)
+    >>> sol.describe(), sol.objective
+    ('optimal (proven gap 0)', 2.0)
     """
     found = diagnose(problem)
     if found:
@@ -115,6 +124,14 @@ def diagnose(problem: Problem, *, after_solve: bool = False) -> list[str]:
     after_solve : bool
         Also check each target against the total budget (a fractional
         knapsack bound: the best any plan within the budget could hold).
+
+    Examples
+    --------
+    >>> from optimizer import problem, diagnose
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_min_set_objective().add_absolute_targets({"sp_b": 3})
+    >>> diagnose(p)
+    ["feature 'sp_b' can reach at most 2 km2 outside locked-out units; its target is 3 km2"]
     """
     found: list[str] = []
     locked_in, locked_out = problem.locked_masks()
@@ -261,6 +278,18 @@ def feature_representation(problem: Problem, solution: Solution | np.ndarray,
         ``held_before`` (existing protection), ``held_after`` (with the plan),
         ``share_before``, ``share_after``, ``target`` (amount, NaN if none),
         ``target_share`` and ``met``.
+
+    Examples
+    --------
+    >>> from optimizer import problem, solve, feature_representation
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    >>> rep = feature_representation(p, solve(p))
+    >>> print(rep[["feature", "share_before", "share_after"]].round(4).to_string(index=False))
+    feature  share_before  share_after
+     carbon        0.3448       0.8276
+       sp_a        0.2500       0.5000
+       sp_b        0.0000       0.5000
     """
     x = _x(problem, solution)
     feats = problem.pu.features
@@ -378,6 +407,14 @@ def patches(problem: Problem, solution: Solution | np.ndarray) -> pd.DataFrame:
     pandas.DataFrame
         ``patch``, ``units``, ``area_km2``, ``new_area_km2`` (the unprotected part the
         plan adds) and ``new_units`` (units that are not locked in).
+
+    Examples
+    --------
+    >>> from optimizer import problem, solve, patches
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    >>> patches(p, solve(p))[["units", "area_km2", "new_area_km2"]].to_dict("records")
+    [{'units': 3, 'area_km2': 3.0, 'new_area_km2': 2.0}]
     """
     labels = patch_labels(problem, solution)
     sel = labels >= 0
