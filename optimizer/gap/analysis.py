@@ -5,7 +5,8 @@ network (`optimizer.gap.zoning`), the unprotected hotspots and the synergy typol
 (`optimizer.gap.ranking`), and collects them in a `GapReport` with one-line findings
 (the density ratio of each layer inside protection, growth inside vs outside, species
 and ecosystems below target, where the hotspots lie). `GapReport.write` writes CSVs,
-per-unit values, a Markdown summary (`optimizer.gap.markdown`) and PNG figures.
+per-unit values, a Markdown summary (`optimizer.gap.markdown`) and PNG figures
+(`optimizer.plots`).
 """
 
 from __future__ import annotations
@@ -15,9 +16,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
 import pandas as pd
 
+from optimizer import plots
 from optimizer._atomic import write_dir_atomic
 from optimizer.errors import InputDataError
 from optimizer.gap.columns import _check_pu, _check_share, _features_of
@@ -97,7 +98,25 @@ class GapReport:
 
     def figures(self) -> dict[str, Figure]:
         """Figures by file stem: shares, density ratios, time series, maps."""
-        return _figures(self)
+        figs: dict[str, Figure] = {}
+        ind = _indicator_rows(self.tables)
+        if len(ind):
+            sh = ind.assign(share=100 * ind["share"])
+            figs["shares"] = plots.zone_bar_chart(sh, "share", "share of whole-area total (%)",
+                                                  "Share of each layer inside each zone")
+            figs["density_ratio"] = plots.zone_bar_chart(
+                ind, "density_ratio", "zone density / whole-area density",
+                "Density inside vs whole area", hline=1.0)
+        ts = self.tables.get("time_series")
+        if ts is not None and len(ts) and ts["year"].notna().any():
+            figs["time_series"] = plots.time_series_chart(ts)
+        if "gap_any" in self.units:
+            figs["map_hotspots"] = plots.hotspot_map(
+                self.units, top=self.settings.get("top", 0.1),
+                pa_threshold=float(self.settings.get("pa_threshold", 0.5)), geometry=self.geometry)
+        if "synergy_type" in self.units:
+            figs["map_typology"] = plots.typology_map(self.units, TYPES, geometry=self.geometry)
+        return figs
 
     def write(self, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
         """Write every table as CSV, ``summary.md``, per-unit values and PNG figures.
@@ -159,39 +178,12 @@ class GapReport:
 
 # ============================================================== figures
 
-_GAP_COLOURS = {"carbon": "#d95f02", "npp": "#e6ab02", "biodiversity": "#1b9e77"}
-_TYPE_COLOURS = {"synergy": "#7b3294", "carbon": "#d95f02", "biodiversity": "#1b9e77",
-                 "low": "#d4d4d4", "no_data": "#ffffff"}
-
-
-def _bar_chart(df: pd.DataFrame, value: str, ylabel: str, title: str,
-               hline: float | None = None) -> Figure:
-    from matplotlib.figure import Figure
-
-    zones_ = list(dict.fromkeys(df["zone"]))
-    layers = list(dict.fromkeys(df["layer"]))
-    fig = Figure(figsize=(max(6, 1.2 * len(layers) * max(1, len(zones_)) ** 0.5 + 3), 4))
-    ax = fig.add_subplot()
-    width = 0.8 / max(1, len(zones_))
-    x = np.arange(len(layers))
-    for i, zone in enumerate(zones_):
-        sub = df[df["zone"] == zone].set_index("layer").reindex(layers)
-        ax.bar(x + i * width - 0.4 + width / 2, sub[value].to_numpy(dtype=float), width, label=zone)
-    if hline is not None:
-        ax.axhline(hline, color="k", lw=0.8, ls="--")
-    ax.set_xticks(x, layers, rotation=20, ha="right")
-    ax.set_ylabel(ylabel)
-    ax.set_title(title)
-    ax.legend(fontsize=8)
-    return fig
-
-
-def _indicator_rows(rep: GapReport) -> pd.DataFrame:
+def _indicator_rows(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Carbon layers + latest year of each time-series layer, zones other than whole."""
     parts = []
-    if "carbon" in rep.tables:
-        parts.append(rep.tables["carbon"][["layer", "zone", "share", "density_ratio"]])
-    ts = rep.tables.get("time_series")
+    if "carbon" in tables:
+        parts.append(tables["carbon"][["layer", "zone", "share", "density_ratio"]])
+    ts = tables.get("time_series")
     if ts is not None and len(ts):
         last = ts[ts["year"].isna() | (ts["year"] == ts.groupby("layer")["year"].transform("max"))]
         last = last.assign(layer=[f"{lay} {y}" if pd.notna(y) else lay
@@ -201,96 +193,6 @@ def _indicator_rows(rep: GapReport) -> pd.DataFrame:
         return pd.DataFrame(columns=["layer", "zone", "share", "density_ratio"])
     df = pd.concat(parts, ignore_index=True)
     return df[df["zone"] != WHOLE]
-
-
-def _unit_raster(rep: GapReport, values: np.ndarray) -> np.ndarray | None:
-    u = rep.units
-    if "row" not in u or "col" not in u:
-        return None
-    rows, cols = u["row"].to_numpy(), u["col"].to_numpy()
-    grid = np.full((int(rows.max()) + 1, int(cols.max()) + 1), np.nan)
-    grid[rows, cols] = values
-    return grid
-
-
-def _category_map(rep: GapReport, codes: np.ndarray, labels: list[str], colours: list[str],
-                  title: str) -> Figure:
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
-
-    fig = Figure(figsize=(8.5, 6))
-    ax = fig.add_subplot()
-    cmap = ListedColormap(colours)
-    norm = BoundaryNorm(np.arange(len(labels) + 1) - 0.5, len(labels))
-    raster = _unit_raster(rep, codes.astype(float))
-    pa = rep.units["pa_fraction"].to_numpy()
-    if raster is not None:
-        ax.imshow(raster, cmap=cmap, norm=norm, interpolation="nearest")
-        prot = _unit_raster(rep, pa)
-        if prot is not None and np.nanmax(prot) >= 0.5:
-            ax.contour(np.nan_to_num(prot), levels=[0.5], colors="k", linewidths=0.5)
-    elif rep.geometry is not None:
-        gdf = rep.map_layer()
-        gdf.assign(_code=codes).plot(ax=ax, column="_code", cmap=cmap, norm=norm, linewidth=0)
-        gdf[pa >= 0.5].boundary.plot(ax=ax, color="k", linewidth=0.3)
-    ax.set_axis_off()
-    ax.set_title(title)
-    present = set(np.unique(codes).tolist())
-    ax.legend(handles=[Patch(facecolor=c, edgecolor="0.5", label=lab)
-                       for k, (lab, c) in enumerate(zip(labels, colours, strict=True))
-                       if k in present],
-              loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
-              title="black line: protected ≥ 50%", title_fontsize=7)
-    return fig
-
-
-def _figures(rep: GapReport) -> dict[str, Figure]:
-    from matplotlib.figure import Figure
-
-    figs: dict[str, Figure] = {}
-    ind = _indicator_rows(rep)
-    if len(ind):
-        sh = ind.assign(share=100 * ind["share"])
-        figs["shares"] = _bar_chart(sh, "share", "share of whole-area total (%)",
-                                    "Share of each layer inside each zone")
-        figs["density_ratio"] = _bar_chart(ind, "density_ratio", "zone density / whole-area density",
-                                           "Density inside vs whole area", hline=1.0)
-    ts = rep.tables.get("time_series")
-    if ts is not None and len(ts) and ts["year"].notna().any():
-        layers = list(dict.fromkeys(ts.loc[ts["year"].notna(), "layer"]))
-        fig = Figure(figsize=(5 * len(layers), 4))
-        for i, layer in enumerate(layers, start=1):
-            ax = fig.add_subplot(1, len(layers), i)
-            sub = ts[(ts["layer"] == layer) & ts["year"].notna()]
-            for zone, g in sub.groupby("zone", sort=False):
-                ax.plot(g["year"].astype(int), g["density"], marker="o", label=zone)
-            ax.set_title(layer)
-            ax.set_xlabel("year")
-            ax.set_ylabel(f"density ({sub['density_unit'].iloc[0]})")
-            ax.legend(fontsize=8)
-        figs["time_series"] = fig
-    u = rep.units
-    if "gap_any" in u:
-        pa_thr = float(rep.settings.get("pa_threshold", 0.5))
-        crit = [c for c in ("carbon", "npp", "biodiversity") if f"gap_{c}" in u]
-        n_gaps = sum(u[f"gap_{c}"].to_numpy().astype(int) for c in crit)
-        code = np.zeros(len(u), dtype=int)  # 0 other
-        code[u["pa_fraction"].to_numpy() >= pa_thr] = 1
-        for k, c in enumerate(crit, start=2):
-            code[u[f"gap_{c}"].to_numpy() & (n_gaps == 1)] = k
-        code[n_gaps >= 2] = len(crit) + 2
-        labels = ["other", "protected", *[f"gap: {c}" for c in crit], "gap: 2+ criteria"]
-        colours = ["#f0f0f0", "#9e9e9e", *[_GAP_COLOURS[c] for c in crit], "#7b3294"]
-        figs["map_hotspots"] = _category_map(
-            rep, code, labels, colours,
-            f"Unprotected hotspots (top {rep.settings.get('top', 0.1):.0%})")
-    if "synergy_type" in u:
-        code = pd.Categorical(u["synergy_type"], categories=list(TYPES)).codes
-        figs["map_typology"] = _category_map(rep, code, list(TYPES),
-                                             [_TYPE_COLOURS[t] for t in TYPES],
-                                             "Carbon x biodiversity typology")
-    return figs
 
 
 # ============================================================== the whole analysis
