@@ -514,7 +514,7 @@ def test_planning_units_from_arrays_geometry_area_and_errors():
 
 
 def test_bands_with_different_nodata_keep_their_own_valid_area(tmp_path):
-    from optimizer.gap import _valid_area
+    from optimizer.gap.columns import _valid_area
 
     v = np.stack([_values(), _values()])
     v[1, 0, 0] = -1.0  # one missing cell in the second year only
