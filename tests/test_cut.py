@@ -34,7 +34,6 @@ from optimizer.solvers import (
     has_cut_form,
     plan_for_budget,
 )
-from optimizer.solvers.cut import restrict_model
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -343,7 +342,7 @@ def test_restrict_model_keeps_the_objective_of_every_plan():
     rng = np.random.default_rng(0)
     base = (rng.random(m.n_x) < 0.5).astype(float)
     keep = np.flatnonzero(rng.random(m.n_x) < 0.5)
-    sub = restrict_model(m, keep, base)
+    sub = m.restrict(keep, base)
     for _ in range(10):
         x = base.copy()
         x[keep] = rng.random(keep.size) < 0.5

@@ -52,62 +52,9 @@ copy 0.54 s. ``scipy.sparse.csgraph.maximum_flow`` (Dinic, integer capacities on
 so scaled) took 2.7 s for the same cut and returns a flow, not the cut; so
 PyMaxflow, 14x faster.
 
-Benchmark figures (``benchmarks/bench_solve.py``; see that file for the
-instances) are in the table at the end of this docstring.
-
-Measured (``bench_solve.py --cut --time-limit 60``; this machine, 2 cores, shared;
-solve seconds after compile; gap requested 0.1% for max utility, 1% for min set
-unless a row says otherwise; plain MIP and HiGHS strategy with the same limit).
-``cut`` rows: median of 3 runs on a quiet machine (objective, gap and peak the same
-in every run unless a range is given); ``cut before`` is the solver before the
-windowed local moves and the neighbourhood search, 1 run, same quiet machine,
-through a harness that loads the compiled model from a pickle (so no peak MB: in
-that harness old and new code peaked alike, 311 / 303 MB at 100k and 1551 /
-1499 MB at 1M; the new ``unit_rows`` and ``pair_w`` add ~0.2 GB at 1M);
-HiGHS rows are single runs from an earlier, loaded machine unless marked:
-
-    size  scenario                method       solve s  objective  gap      peak MB
-    10k   max utility+boundary    cut            0.02              0.0004%     194
-                                  highs          0.93              0.0004%     230
-                                  highs-mip      6.5               0.013%      307
-    100k  max utility+boundary    cut            0.21              0.002%      330
-                                  highs         21.0               0.002%      818
-                                  highs-mip     no plan in 60 s                560
-    1M    max utility+boundary    cut            3.5               0.000%     1674
-                                  highs         no plan in 60 s               3128
-                                  highs-mip     no plan in 60 s               3879
-    10k   min set 20 + boundary   cut            0.22     1545.2   0.80%       203
-                                  highs          2.05              0.26%       236
-                                  highs-mip     25.1               0.14%       437
-    100k  min set 20 + boundary   cut            1.63    16618.8   0.83%       364
-                                  cut before     2.67    16618.8   0.83%         -
-          (gap 0.3% requested)    cut            1.74    16536.6   0.23%       364
-                                  cut before     2.75    16536.6   0.23%         -
-          (gap 0.05% requested)   cut            2.29    16507.7   0.047%      364
-                                  highs         30.0     16508     0.046%      734
-                                  highs-mip     no plan in 60 s                818
-    1M    min set 20 + boundary   cut           17.2    156678.1   0.65%      1888
-                                  cut before    37.1    156678.1   0.65%         -
-                                  highs         no plan in 300 s              4393
-    10k   min set 20 + weak       cut            0.27     1472.0   0.67%       202
-                                  highs          1.39              0.11%       229
-                                  highs-mip      6.06              0.61%       285
-    10k   min set 20 + strong     cut           60.0      2273.4-  1.20%       297  (LNS: 39 windows)
-                                                          2273.5
-                                  cut before    36.2      2281.0   1.53%         -
-                                  highs         60.0      2280.6   1.51%       818  (rerun, quiet)
-                                  highs-mip     60.0      2287.7   1.81%       815  (rerun, quiet)
-
-Boundary share of the objective: 4-5% (max utility), 4-6% (min set), 33% (strong).
-
-The cut solver stops as soon as the requested gap is proven (so at 1% it keeps the
-first plan within 1%); asked for 0.05% at 100k it matches the HiGHS strategy's
-30 s plan in a few seconds. Short of the requested gap with a ``time_limit`` it
-works until the limit (the strong penalty row). There the Lagrangian bound is the
-LP bound (2246.2), and HiGHS's MIP bound after 60 s is no higher, so how much of
-the 1.2% left is the bound's and how much the plan's is unknown. Float capacities
-are updated in place between cuts (BK ``reuse_trees``); the round-off this leaves
-in a bound is of the order of 1e-12 relative.
+Float capacities are updated in place between cuts (BK ``reuse_trees``); the round-off
+this leaves in a bound is of the order of 1e-12 relative. Measured figures against
+HiGHS: the ``--cut`` table in ``benchmarks/bench_solve.py``.
 """
 
 from __future__ import annotations
@@ -121,7 +68,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from optimizer.compile import Block, CompiledModel
+from optimizer.compile import CompiledModel
 from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
 from optimizer.solvers.base import (
     LogCallback,
@@ -1212,7 +1159,7 @@ def _polish(ctx: _Context, best: np.ndarray | None, guide: np.ndarray, solver: C
         return None, float("nan"), False, "skipped"
     whole = free.size == n
     base = best if best is not None else np.zeros(n)
-    sub = restrict_model(ctx.model, free, base)
+    sub = ctx.model.restrict(free, base)
     left = ctx.left()
     limit = min(left * solver.polish_share if np.isfinite(left) else solver.polish_time,
                 solver.polish_time)
@@ -1229,82 +1176,3 @@ def _polish(ctx: _Context, best: np.ndarray | None, guide: np.ndarray, solver: C
     x = base.copy()
     x[free] = np.round(np.clip(run.values[: free.size], 0, 1))
     return x, run.bound, whole, run.status
-
-
-def restrict_model(model: CompiledModel, keep: np.ndarray, x_cols: np.ndarray) -> CompiledModel:
-    """The model with only the ``x`` columns ``keep`` free; the others fixed at ``x_cols``.
-
-    Fixed columns fold into the offset, the row bounds and the kept columns'
-    objective (boundary edges to a fixed unit), as `optimizer.compile` does for locks.
-    """
-    nx = model.n_x
-    keep = np.sort(np.asarray(keep, dtype=np.int64))
-    is_kept = np.zeros(nx, dtype=bool)
-    is_kept[keep] = True
-    fixed = ~is_kept
-    v = np.asarray(x_cols, dtype=np.float64)
-    newcol = np.full(nx, -1, dtype=np.int64)
-    newcol[keep] = np.arange(keep.size)
-    c_x = model.c[:nx]
-    offset = model.offset + float(c_x[fixed] @ v[fixed])
-    cx = c_x[keep].copy()
-    yb = model.block("y", rows=False)
-    cy = model.c[yb.start:yb.stop]
-    e = model.edge_x_cols
-    ki, kj = is_kept[e[:, 0]], is_kept[e[:, 1]]
-    both = ki & kj
-    only_i, only_j = ki & ~kj, kj & ~ki
-    cx += np.bincount(newcol[e[only_i, 0]], cy[only_i] * v[e[only_i, 1]], minlength=keep.size)
-    cx += np.bincount(newcol[e[only_j, 1]], cy[only_j] * v[e[only_j, 0]], minlength=keep.size)
-    neither = ~ki & ~kj
-    offset += float(cy[neither] @ np.minimum(v[e[neither, 0]], v[e[neither, 1]]))
-    edges = np.column_stack([newcol[e[both, 0]], newcol[e[both, 1]]])
-    ny = edges.shape[0]
-    ns_rows = _n_struct(model)
-    struct = model.A[:ns_rows]
-    const = struct[:, :nx] @ np.where(fixed, v, 0.0)
-    sb = model.block("s", rows=False)
-    ns = sb.stop - sb.start
-    xs = struct[:, :nx][:, keep]
-    s_part = struct[:, sb.start:sb.stop] if ns else sp.csr_matrix((ns_rows, 0))
-    nk = keep.size
-    n_cols = nk + ny + ns
-    top = sp.hstack([xs, sp.csr_matrix((ns_rows, ny)), s_part], format="csr")
-    if ny:
-        y_col = nk + np.arange(ny)
-        r = np.repeat(np.arange(2 * ny), 2)
-        cols = np.empty(4 * ny, dtype=np.int64)
-        cols[0::4] = y_col
-        cols[1::4] = edges[:, 0]
-        cols[2::4] = y_col
-        cols[3::4] = edges[:, 1]
-        data = np.tile([1.0, -1.0], 2 * ny)
-        bnd = sp.csr_matrix((data, (r, cols)), shape=(2 * ny, n_cols))
-        A = sp.vstack([top, bnd], format="csr")
-    else:
-        A = top
-    A.sort_indices()
-    row_lower = np.concatenate([model.row_lower[:ns_rows] - const, np.full(2 * ny, -np.inf)])
-    row_upper = np.concatenate([model.row_upper[:ns_rows] - const, np.zeros(2 * ny)])
-    c = np.concatenate([cx, cy[both], model.c[sb.start:sb.stop]])
-    col_lower = np.zeros(n_cols)
-    col_upper = np.concatenate([np.ones(nk + ny), model.col_upper[sb.start:sb.stop]])
-    integrality = np.zeros(n_cols, dtype=bool)
-    integrality[:nk] = True
-    unit_of_col = np.full(n_cols, -1, dtype=np.int64)
-    unit_of_col[:nk] = model.unit_of_col[keep]
-    x_fixed = model.x_fixed.copy()
-    fixed_units = model.unit_of_col[:nx][fixed]
-    x_fixed[fixed_units] = v[fixed]
-    struct_blocks = tuple(b for b in model.row_blocks if b.kind != "boundary")
-    row_blocks = (*struct_blocks, Block("boundary", ns_rows, ns_rows + 2 * ny)) if ny else \
-        struct_blocks
-    col_blocks = tuple(b for b in (Block("x", 0, nk), Block("y", nk, nk + ny),
-                                   Block("s", nk + ny, n_cols, model.block("s", rows=False).labels))
-                       if b.stop > b.start)
-    return CompiledModel(
-        sense=model.sense, c=c, offset=offset, A=A, row_lower=row_lower, row_upper=row_upper,
-        col_lower=col_lower, col_upper=col_upper, integrality=integrality, n_units=model.n_units,
-        unit_of_col=unit_of_col, x_fixed=x_fixed, unit_ids=model.unit_ids, row_blocks=row_blocks,
-        col_blocks=col_blocks, edge_x_cols=edges, shortfall_rows=model.shortfall_rows.copy(),
-    )

@@ -2,7 +2,7 @@
 
 A window is a connected cluster of units (breadth-first from a seed on the plan's
 frontier, so it holds both sides of a park edge); every other unit stays fixed at
-the plan (`optimizer.solvers.cut.restrict_model`) and a HiGHS MIP, warm-started
+the plan (`optimizer.compile.CompiledModel.restrict`) and a HiGHS MIP, warm-started
 from the plan, re-optimises the window. The plan is replaced only by a strictly
 better feasible one, so the search never worsens it. The window grows while its
 MIPs finish well within their time and shrinks when they run out of time; after
@@ -37,7 +37,7 @@ def lns(ctx: _Context, x: np.ndarray, bound_min: float, solver: CutSolver
     """
     from scipy.sparse.csgraph import breadth_first_order
 
-    from optimizer.solvers.cut import _gap_min, restrict_model
+    from optimizer.solvers.cut import _gap_min
     from optimizer.solvers.highs import HighsSolver
 
     form, model = ctx.form, ctx.model
@@ -70,7 +70,7 @@ def lns(ctx: _Context, x: np.ndarray, bound_min: float, solver: CutSolver
             extra = np.setdiff1d(np.unique(np.concatenate([form.ei[cut_e], form.ej[cut_e]])),
                                  free)
             free = np.union1d(free, extra[: size - free.size])
-        sub = restrict_model(model, free, x)
+        sub = model.restrict(free, x)
         limit = min(left, max(solver.lns_window_time, 0.2))
         # The window's objective carries the fixed part's offset, so its relative gap is
         # taken small: a window's gains are a tiny share of the whole objective.
