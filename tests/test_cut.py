@@ -434,17 +434,17 @@ def _context(m, solver: CutSolver):
     """The solver's shared arrays for ``m``, as `CutSolver.solve` builds them."""
     import time
 
-    from optimizer.solvers.cut import _Context
+    from optimizer.solvers.cut.context import CutContext
 
     now = time.perf_counter()
     limit = now + solver.time_limit if solver.time_limit else float("inf")
-    return _Context(m, cut_form(m), solver, now, limit)
+    return CutContext(m, cut_form(m), solver, now, limit)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=boundary_cases)
 def test_lns_never_worsens_a_plan_and_never_beats_the_optimum(case):
-    from optimizer.solvers.cut_lns import lns
+    from optimizer.solvers.cut.lns import lns
 
     p = case.build()
     m = compile(p)
@@ -496,7 +496,7 @@ def test_highs_run_mip_is_one_plain_mip_run_with_an_optional_warm_start():
 
 
 def test_lns_respects_the_requested_gap_and_does_nothing_once_it_is_proven():
-    from optimizer.solvers.cut_lns import lns
+    from optimizer.solvers.cut.lns import lns
 
     pu = tiny_grid(10, 10, seed=2, n_species=3)
     p = problem(pu).add_relative_targets(0.3).add_min_set_objective().add_boundary_penalty(0.5)

@@ -12,15 +12,15 @@ a run of windows without improvement at the largest size the search stops.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.sparse.csgraph import breadth_first_order
 
-if TYPE_CHECKING:
-    from optimizer.solvers.cut import CutSolver, _Context
+from optimizer.solvers.cut.context import CutContext, CutSettings
+from optimizer.solvers.highs import HighsSolver
 
 
-def lns(ctx: _Context, x: np.ndarray, bound_min: float, solver: CutSolver
+def lns(ctx: CutContext, x: np.ndarray, bound_min: float, solver: CutSettings
         ) -> tuple[np.ndarray, dict[str, float]]:
     """Improve the feasible plan ``x`` by re-solving windows of it until a stop rule holds.
 
@@ -35,11 +35,6 @@ def lns(ctx: _Context, x: np.ndarray, bound_min: float, solver: CutSolver
     dict
         ``lns_windows``, ``lns_improved`` and ``lns_seconds`` for ``info``.
     """
-    from scipy.sparse.csgraph import breadth_first_order
-
-    from optimizer.solvers.cut import _gap_min
-    from optimizer.solvers.highs import HighsSolver
-
     form, model = ctx.form, ctx.model
     n = form.n
     started = time.perf_counter()
@@ -53,7 +48,7 @@ def lns(ctx: _Context, x: np.ndarray, bound_min: float, solver: CutSolver
     windows = improved = stall = 0
     while True:
         left = min(stop_at - time.perf_counter(), ctx.left())
-        if left < 0.3 or _gap_min(best_val, bound_min, form, model) <= solver.gap:
+        if left < 0.3 or ctx.gap(best_val, bound_min) <= solver.gap:
             break
         if stall >= solver.lns_stall and size >= size_max:
             break
@@ -94,6 +89,6 @@ def lns(ctx: _Context, x: np.ndarray, bound_min: float, solver: CutSolver
         if windows % 10 == 0 or gain:
             ctx.say(f"cut: lns window {windows} ({free.size} units, {run.status}, "
                     f"{run.seconds:.2f} s) best {form.sigma * best_val + model.offset:.10g} "
-                    f"gap {_gap_min(best_val, bound_min, form, model):.3%} {ctx.elapsed():.2f} s")
+                    f"gap {ctx.gap(best_val, bound_min):.3%} {ctx.elapsed():.2f} s")
     return x, {"lns_windows": windows, "lns_improved": improved,
                "lns_seconds": round(time.perf_counter() - started, 3)}
