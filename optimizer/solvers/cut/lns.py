@@ -52,19 +52,7 @@ def lns(ctx: CutContext, x: np.ndarray, bound_min: float, solver: CutSettings
             break
         if stall >= solver.lns_stall and size >= size_max:
             break
-        # Seed on the frontier (a unit with a cut edge); a plan without one seeds anywhere.
-        cut_e = np.flatnonzero(x[form.ei] != x[form.ej])
-        if cut_e.size:
-            e = cut_e[rng.integers(cut_e.size)]
-            seed = int(form.ei[e] if rng.random() < 0.5 else form.ej[e])
-        else:
-            seed = int(rng.integers(n))
-        order = breadth_first_order(ctx.pair_w, seed, directed=True, return_predecessors=False)
-        free = np.sort(order[:size])
-        if free.size < size:  # a small component: fill up with other frontier units
-            extra = np.setdiff1d(np.unique(np.concatenate([form.ei[cut_e], form.ej[cut_e]])),
-                                 free)
-            free = np.union1d(free, extra[: size - free.size])
+        free = _window(ctx, x, size, rng)
         sub = model.restrict(free, x)
         limit = min(left, max(solver.lns_window_time, 0.2))
         # The window's objective carries the fixed part's offset, so its relative gap is
@@ -92,3 +80,24 @@ def lns(ctx: CutContext, x: np.ndarray, bound_min: float, solver: CutSettings
                     f"gap {ctx.gap(best_val, bound_min):.3%} {ctx.elapsed():.2f} s")
     return x, {"lns_windows": windows, "lns_improved": improved,
                "lns_seconds": round(time.perf_counter() - started, 3)}
+
+
+def _window(ctx: CutContext, x: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` connected units (sorted), breadth-first from a seed on the plan's frontier.
+
+    The seed is an end of a random cut edge (a plan without one seeds anywhere); a
+    component smaller than ``size`` is filled up with other frontier units.
+    """
+    form = ctx.form
+    cut_e = np.flatnonzero(x[form.ei] != x[form.ej])
+    if cut_e.size:
+        e = cut_e[rng.integers(cut_e.size)]
+        seed = int(form.ei[e] if rng.random() < 0.5 else form.ej[e])
+    else:
+        seed = int(rng.integers(form.n))
+    order = breadth_first_order(ctx.pair_w, seed, directed=True, return_predecessors=False)
+    free = np.sort(order[:size])
+    if free.size < size:
+        extra = np.setdiff1d(np.unique(np.concatenate([form.ei[cut_e], form.ej[cut_e]])), free)
+        free = np.union1d(free, extra[: size - free.size])
+    return free

@@ -24,26 +24,32 @@ from optimizer.solvers.base import Solution
 from optimizer.solvers.cut.context import CutContext, row_labels
 from optimizer.solvers.cut.mincut import cut_on
 
+Plan = tuple[np.ndarray, float, float]  # (x, area, F0): a plan, its area and its min-form value
 
-def solve_single_budget(ctx: CutContext, row: int, a: np.ndarray, budget: float
-                         ) -> tuple[np.ndarray, float, dict[str, Any], str, np.ndarray]:
-    """Parametric cut over the budget multiplier; returns (x, min-form bound, info, strategy)."""
-    form = ctx.form
-    n = form.n
-    t0 = time.perf_counter()
-    points: list[tuple[float, float, float, int]] = []  # (lambda, area, F0, units)
-    # Entry lambda of each unit: the largest lambda at which a computed plan holds it
-    # (plans are nested, so the plan at any computed lambda is {entry >= lambda}).
-    entry = np.full(n, -np.inf)
-    cuts = 0
 
-    def at(lam: float, sub: np.ndarray, base: tuple[np.ndarray, float, float],
-           edges: np.ndarray | None = None) -> tuple[tuple[np.ndarray, float, float], np.ndarray]:
-        """The plan at ``lam`` (x, area, F0), changing only ``sub`` from ``base``."""
-        nonlocal cuts
+class ParametricPath:
+    """Cuts of ``F0(x) + lam a x`` for one budget row ``a x <= budget``, recorded as a path.
+
+    ``entry`` holds each unit's entry lambda: the largest lambda at which a computed
+    plan holds it (plans are nested, so the plan at any computed lambda is
+    ``{entry >= lambda}``); ``points`` one ``(lambda, area, F0, units)`` per cut;
+    ``bound`` the best Lagrangian value ``F0(x) + lam (a x - budget)`` seen.
+    """
+
+    def __init__(self, ctx: CutContext, a: np.ndarray, budget: float) -> None:
+        self.ctx, self.form, self.a, self.budget = ctx, ctx.form, a, budget
+        self.points: list[tuple[float, float, float, int]] = []
+        self.entry = np.full(self.form.n, -np.inf)
+        self.cuts = 0
+        self.bound = -np.inf
+
+    def at(self, lam: float, sub: np.ndarray, base: Plan, edges: np.ndarray | None = None
+           ) -> tuple[Plan, np.ndarray]:
+        """The plan at ``lam``, changing only ``sub`` from ``base``; and the terms touching ``sub``."""
+        form, a = self.form, self.a
         xb, area_b, val_b = base
         x, eidx = cut_on(form, form.unary + lam * a, sub, xb, edges)
-        cuts += 1
+        self.cuts += 1
         # Value and area change only on sub and the terms touching it.
         d = x[sub] - xb[sub]
         ei, ej = form.ei[eidx], form.ej[eidx]
@@ -51,40 +57,40 @@ def solve_single_budget(ctx: CutContext, row: int, a: np.ndarray, budget: float
             form.w[eidx] @ (np.abs(x[ei] - x[ej]) - np.abs(xb[ei] - xb[ej])))
         area = area_b + float(a[sub] @ d)
         on = x[sub] > 0.5
-        entry[sub[on]] = np.maximum(entry[sub[on]], lam)
-        points.append((lam, area, val, -1))
+        self.entry[sub[on]] = np.maximum(self.entry[sub[on]], lam)
+        self.points.append((lam, area, val, -1))
         return (x, area, val), eidx
 
-    def crossing(pa: tuple, pb: tuple) -> float:
+    @staticmethod
+    def crossing(pa: Plan, pb: Plan) -> float:
         """Where the lines ``F0(x) + lam a x`` of two nested plans cross."""
         da = pa[1] - pb[1]
         return (pb[2] - pa[2]) / da if da > 0 else np.inf
 
-    def is_breakpoint(lm: float, pm: tuple, pa: tuple) -> bool:
+    @staticmethod
+    def is_breakpoint(lm: float, pm: Plan, pa: Plan) -> bool:
         """No plan beats the two lines at ``lm``: both ends are optimal there."""
         vm = pm[2] + lm * pm[1]
         va = pa[2] + lm * pa[1]
         return vm >= va - 1e-10 * max(1.0, abs(va))
 
-    zero = np.zeros(n)
-    p0, _ = at(0.0, np.arange(n), (zero, 0.0, 0.0))
-    area0 = p0[1]
-    lam_star = 0.0
-    bound = p0[2]  # L(0)
-    pa = pb = p0
-    if area0 <= budget + ctx.tol[row]:
-        ctx.say(f"cut: the unconstrained plan fits the budget ({area0:.6g} <= {budget:.6g})")
-    else:
-        # Above lam_top no unit with positive area pays for itself, even with every
-        # neighbour selected, so only zero-area units stay.
-        deg = np.bincount(form.ei, form.w, minlength=n) + np.bincount(form.ej, form.w, minlength=n)
-        pos = a > 0
-        lam_top = float(np.max((-form.unary[pos] + deg[pos]) / a[pos], initial=0.0))
-        lam_top = max(lam_top, 0.0) * (1 + 1e-9) + 1e-12
-        p_top, e_top = at(lam_top, np.flatnonzero(p0[0] > 0.5), (zero, 0.0, 0.0))
-        # ---- sweep: split intervals at the lines' crossing until each spans little area;
-        # each interval is solved only on the units between its two nested plans.
-        resolution = (area0 - p_top[1]) / max(ctx.solver.path_points, 1)
+    def between(self, pa: Plan, pb: Plan, eidx: np.ndarray) -> tuple[float, Plan, np.ndarray]:
+        """The plan where the lines of ``pa`` and ``pb`` cross, solved on the units between them."""
+        lm = self.crossing(pa, pb)
+        sub = np.flatnonzero((pa[0] > 0.5) & (pb[0] < 0.5))
+        pm, em = self.at(lm, sub, pb, eidx)
+        self.bound = max(self.bound, pm[2] + lm * (pm[1] - self.budget))
+        return lm, pm, em
+
+    def sweep(self, p0: Plan, lam_top: float, p_top: Plan, e_top: np.ndarray) -> tuple:
+        """Split intervals at the lines' crossing until each spans little area.
+
+        Each interval is solved only on the units between its two nested plans.
+        Returns the interval ``(la, pa, lb, pb, edges, breakpoint or None)`` that
+        holds the budget.
+        """
+        budget, points = self.budget, self.ctx.solver.path_points
+        resolution = (p0[1] - p_top[1]) / max(points, 1)
         stack = [(0.0, p0, lam_top, p_top, e_top)]
         holding = None
         while stack:
@@ -92,75 +98,117 @@ def solve_single_budget(ctx: CutContext, row: int, a: np.ndarray, budget: float
             straddle = pa[1] > budget >= pb[1]
             if straddle:
                 holding = (la, pa, lb, pb, eidx, None)
-            if ctx.solver.path_points <= 0 or pa[1] - pb[1] <= resolution or ctx.left() <= 0:
+            if points <= 0 or pa[1] - pb[1] <= resolution or self.ctx.left() <= 0:
                 continue
-            lm = crossing(pa, pb)
-            sub = np.flatnonzero((pa[0] > 0.5) & (pb[0] < 0.5))
-            pm, em = at(lm, sub, pb, eidx)
-            bound = max(bound, pm[2] + lm * (pm[1] - budget))
-            if is_breakpoint(lm, pm, pa):
+            lm, pm, em = self.between(pa, pb, eidx)
+            if self.is_breakpoint(lm, pm, pa):
                 if straddle:
                     holding = (la, pa, lb, pb, em, lm)
                 continue
             stack.append((la, pa, lm, pm, em))
             stack.append((lm, pm, lb, pb, em))
         assert holding is not None  # area0 > budget >= area(x_top) = 0
-        # ---- refine the interval that holds the budget (Eisner-Severance steps)
-        la, pa, lb, pb, eidx, found = holding
-        exact = found is not None
-        lam_star = found if exact else lb
-        while not exact and ctx.left() > 0:
-            lm = crossing(pa, pb)
-            sub = np.flatnonzero((pa[0] > 0.5) & (pb[0] < 0.5))
-            pm, eidx = at(lm, sub, pb, eidx)
-            bound = max(bound, pm[2] + lm * (pm[1] - budget))
-            if is_breakpoint(lm, pm, pa):
-                exact, lam_star = True, lm
-                break
+        return holding
+
+    def refine(self, holding: tuple) -> tuple[float, Plan, Plan]:
+        """Eisner-Severance steps in the interval that holds the budget, until a breakpoint.
+
+        Returns the multiplier and the two plans of the bracket (the second within budget).
+        """
+        ctx, budget = self.ctx, self.budget
+        _la, pa, lb, pb, eidx, found = holding
+        if found is not None:
+            return found, pa, pb
+        lam_star = lb
+        while ctx.left() > 0:
+            lm, pm, eidx = self.between(pa, pb, eidx)
+            if self.is_breakpoint(lm, pm, pa):
+                return lm, pa, pb
             if pm[1] > budget:
-                la, pa = lm, pm
+                pa = pm
             else:
-                lb, pb = lm, pm
-                lam_star = lb
+                pb = pm
+                lam_star = lm
             ctx.say(f"cut: lambda {lm:.6g} area {pm[1]:.6g} (budget {budget:.6g}) "
                     f"{ctx.elapsed():.2f} s")
+        return lam_star, pa, pb
+
+    def bracket(self, p0: Plan) -> tuple[float, Plan, Plan]:
+        """The budget's multiplier and the nested plans around it, from the plan at 0."""
+        form, a, n = self.form, self.a, self.form.n
+        # Above lam_top no unit with positive area pays for itself, even with every
+        # neighbour selected, so only zero-area units stay.
+        deg = np.bincount(form.ei, form.w, minlength=n) + np.bincount(form.ej, form.w, minlength=n)
+        pos = a > 0
+        lam_top = float(np.max((-form.unary[pos] + deg[pos]) / a[pos], initial=0.0))
+        lam_top = max(lam_top, 0.0) * (1 + 1e-9) + 1e-12
+        zero = np.zeros(n)
+        p_top, e_top = self.at(lam_top, np.flatnonzero(p0[0] > 0.5), (zero, 0.0, 0.0))
+        lam_star, pa, pb = self.refine(self.sweep(p0, lam_top, p_top, e_top))
         # L(lam) = min_x F0(x) + lam (a x - B); pb is a minimiser at lam_star.
-        bound = max(bound, pb[2] + lam_star * (pb[1] - budget))
-    x_plan = pb[0]
-    xa, xb = pa[0], pb[0]
-    # ---- fill the leftover budget greedily
-    x_fill = ctx.add_improving(x_plan)
+        self.bound = max(self.bound, pb[2] + lam_star * (pb[1] - self.budget))
+        return lam_star, pa, pb
+
+    def table(self) -> pd.DataFrame:
+        """The path: one row per computed lambda (area, units, objective)."""
+        path = pd.DataFrame(self.points, columns=["lambda", "area", "min_value", "units"])
+        path["units"] = [int((self.entry >= lam).sum()) for lam in path["lambda"]]
+        path = (path.sort_values(["lambda", "area"], ascending=[True, False])
+                .drop_duplicates("lambda").reset_index(drop=True))
+        path["objective"] = self.form.sigma * path["min_value"] + self.ctx.model.offset
+        return path.drop(columns="min_value")
+
+    def unit_info(self) -> dict[str, np.ndarray]:
+        """Per unit: entry lambda, rank (by entry lambda, last to leave first, ties by
+        value per area), area and locked-in flag, for `plan_for_budget`."""
+        form, a, entry, model = self.form, self.a, self.entry, self.ctx.model
+        cols = model.unit_of_col[:form.n]
+        unit_entry = np.full(model.n_units, np.nan)
+        unit_entry[cols] = np.where(np.isfinite(entry) | (entry > 0), entry, np.nan)
+        unit_rank = np.full(model.n_units, -1, dtype=np.int64)
+        ratio = -form.unary / np.where(a > 0, a, 1e-12)
+        order = np.lexsort((-ratio, -entry))
+        order = order[entry[order] > -np.inf]
+        unit_rank[cols[order]] = np.arange(order.size)
+        unit_area = np.zeros(model.n_units)
+        unit_area[cols] = a
+        return {"unit_entry_lambda": unit_entry, "unit_rank": unit_rank, "unit_area": unit_area,
+                "unit_locked_in": model.x_fixed == 1.0}
+
+
+def solve_single_budget(ctx: CutContext, row: int, a: np.ndarray, budget: float
+                        ) -> tuple[np.ndarray, float, dict[str, Any], str, np.ndarray]:
+    """Parametric cut over the budget multiplier.
+
+    Returns
+    -------
+    tuple
+        The plan, the min-form bound, ``info`` (with the path), the strategy name and
+        the guide for the polish (0.5 on the units between the bracket's two plans).
+    """
+    form = ctx.form
+    t0 = time.perf_counter()
+    path = ParametricPath(ctx, a, budget)
+    p0, _ = path.at(0.0, np.arange(form.n), (np.zeros(form.n), 0.0, 0.0))
+    path.bound = p0[2]  # L(0)
+    fits = p0[1] <= budget + ctx.tol[row]
+    if fits:
+        ctx.say(f"cut: the unconstrained plan fits the budget ({p0[1]:.6g} <= {budget:.6g})")
+        lam_star, pa, pb = 0.0, p0, p0
+    else:
+        lam_star, pa, pb = path.bracket(p0)
+    x_fill = ctx.add_improving(pb[0])  # fill the leftover budget greedily
     val = form.value(x_fill)
     seconds = time.perf_counter() - t0
-    ctx.say(f"cut: {cuts} cuts, plan {val:.10g}, bound {bound:.10g}, {seconds:.2f} s")
-    path = pd.DataFrame(points, columns=["lambda", "area", "min_value", "units"])
-    path["units"] = [int((entry >= lam).sum()) for lam in path["lambda"]]  # one pass per point
-    path = (path.sort_values(["lambda", "area"], ascending=[True, False])
-            .drop_duplicates("lambda").reset_index(drop=True))
-    path["objective"] = form.sigma * path["min_value"] + ctx.model.offset
-    path = path.drop(columns="min_value")
-    # Rank: by entry lambda (last to leave first), ties by value per area.
-    model = ctx.model
-    cols = model.unit_of_col[:n]
-    unit_entry = np.full(model.n_units, np.nan)
-    unit_entry[cols] = np.where(np.isfinite(entry) | (entry > 0), entry, np.nan)
-    unit_rank = np.full(model.n_units, -1, dtype=np.int64)
-    ratio = -form.unary / np.where(a > 0, a, 1e-12)
-    order = np.lexsort((-ratio, -entry))
-    order = order[entry[order] > -np.inf]
-    unit_rank[cols[order]] = np.arange(order.size)
-    unit_area = np.zeros(model.n_units)
-    unit_area[cols] = a
+    ctx.say(f"cut: {path.cuts} cuts, plan {val:.10g}, bound {path.bound:.10g}, {seconds:.2f} s")
     info: dict[str, Any] = {
-        "cuts": cuts, "cut_seconds": round(seconds, 3), "lambda": lam_star,
-        "path": path, "unit_entry_lambda": unit_entry, "unit_rank": unit_rank,
-        "unit_area": unit_area, "unit_locked_in": model.x_fixed == 1.0,
-        "budget_row": row_labels(model)[row],
+        "cuts": path.cuts, "cut_seconds": round(seconds, 3), "lambda": lam_star,
+        "path": path.table(), **path.unit_info(), "budget_row": row_labels(ctx.model)[row],
     }
     guide = x_fill.copy()
-    if area0 > budget + ctx.tol[row]:
-        guide[(xa > 0.5) & (xb < 0.5)] = 0.5  # undecided: between the bracket's two plans
-    return x_fill, bound, info, "cut-parametric", guide
+    if not fits:
+        guide[(pa[0] > 0.5) & (pb[0] < 0.5)] = 0.5  # undecided: between the bracket's two plans
+    return x_fill, path.bound, info, "cut-parametric", guide
 
 
 def plan_for_budget(solution: Solution | dict[str, Any], budget_km2: float, *,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -118,8 +119,7 @@ class CutSolver:
         self._lines = []
         started = time.perf_counter()
         deadline = started + self.time_limit if self.time_limit else float("inf")
-        form = cut_form(model)
-        ctx = CutContext(model, form, self, started, deadline)
+        ctx = CutContext(model, cut_form(model), self, started, deadline)
         ctx.check_reachable()
         single = ctx.single_budget()
         if single is not None:
@@ -129,19 +129,8 @@ class CutSolver:
         gap_now = ctx.gap(ctx.min_value(x) if x is not None else np.inf, bound_min)
         if (self.polish and not gap_now <= self.gap and ctx.left() > 0.5) or (
                 x is None and ctx.left() > 0.5):
-            t = time.perf_counter()
-            xp, mip_bound, whole, status = polish(ctx, x, guide, self)
-            info["polish_seconds"] = round(time.perf_counter() - t, 3)
+            x, bound_min = self._polish(ctx, x, bound_min, guide, info)
             strategy += "+polish"
-            if status == "infeasible" and whole and x is None:
-                raise InfeasibleProblemError("cut solver: the MIP over every free unit proves "
-                                             "that the rows cannot all be met together; relax a "
-                                             "target or raise a budget")
-            if xp is not None and ctx.feasible(xp) and (
-                    x is None or ctx.min_value(xp) < ctx.min_value(x)):
-                x = xp
-            if whole and np.isfinite(mip_bound):
-                bound_min = max(bound_min, form.sigma * (mip_bound - model.offset))
         if (self.polish and self.lns and x is not None and ctx.left() > 0.5
                 and not ctx.gap(ctx.min_value(x), bound_min) <= self.gap):
             x, lns_info = lns(ctx, x, bound_min, self)
@@ -152,9 +141,33 @@ class CutSolver:
                 raise KeyboardInterrupt
             raise SolverError(f"cut solver found no plan within {time.perf_counter() - started:.1f}"
                               " s; raise time_limit or use solver='highs'")
+        return self._solution(ctx, x, bound_min, strategy, info, version)
+
+    # ---------------------------------------------------------- steps
+    def _polish(self, ctx: CutContext, x: np.ndarray | None, bound_min: float,
+                guide: np.ndarray, info: dict[str, Any]) -> tuple[np.ndarray | None, float]:
+        """The polish MIP: the better plan and, when it freed every unit, the tighter bound."""
+        t = time.perf_counter()
+        xp, mip_bound, whole, status = polish(ctx, x, guide, self)
+        info["polish_seconds"] = round(time.perf_counter() - t, 3)
+        if status == "infeasible" and whole and x is None:
+            raise InfeasibleProblemError("cut solver: the MIP over every free unit proves "
+                                         "that the rows cannot all be met together; relax a "
+                                         "target or raise a budget")
+        if xp is not None and ctx.feasible(xp) and (
+                x is None or ctx.min_value(xp) < ctx.min_value(x)):
+            x = xp
+        if whole and np.isfinite(mip_bound):
+            bound_min = max(bound_min, ctx.form.sigma * (mip_bound - ctx.model.offset))
+        return x, bound_min
+
+    def _solution(self, ctx: CutContext, x: np.ndarray, bound_min: float, strategy: str,
+                  info: dict[str, Any], version: str) -> Solution:
+        """The `Solution` of plan ``x`` (min form) with the min-form bound ``bound_min``."""
+        model = ctx.model
         values = model.complete(x)
         objective = model.objective_value(values)
-        bound = form.sigma * bound_min + model.offset
+        bound = ctx.form.sigma * bound_min + model.offset
         # Round-off can put the bound a hair past the plan; a real excess is kept (and is a bug).
         if abs(bound - objective) <= 1e-9 * max(1.0, abs(objective)):
             bound = objective
@@ -163,7 +176,7 @@ class CutSolver:
             gap = 0.0
         status = (SolveStatus.OPTIMAL if np.isfinite(gap) and gap <= self.gap + 1e-12
                   else SolveStatus.INTERRUPTED if stop_requested() else SolveStatus.FEASIBLE)
-        runtime = time.perf_counter() - started
+        runtime = time.perf_counter() - ctx.started
         info["seconds"] = round(runtime, 3)
         self._say(f"cut: done {status.value} objective {objective:.10g} bound {bound:.10g} "
                   f"gap {gap:.3%} in {runtime:.2f} s")
