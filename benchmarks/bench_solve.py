@@ -18,6 +18,60 @@ against the plain MIP.
 Synthetic grids are built as arrays (no build_grid): square 1 km cells, features
 smoothed random fields (spatially autocorrelated), 10% of units locked in (as
 clustered blocks), boundary from grid adjacency.
+
+The ``--cut`` table (issue 6, the graph-cut solver against HiGHS):
+
+Measured (``bench_solve.py --cut --time-limit 60``; this machine, 2 cores, shared;
+solve seconds after compile; gap requested 0.1% for max utility, 1% for min set
+unless a row says otherwise; plain MIP and HiGHS strategy with the same limit).
+``cut`` rows: median of 3 runs on a quiet machine (objective, gap and peak the same
+in every run unless a range is given); ``cut before`` is the solver before the
+windowed local moves and the neighbourhood search, 1 run, same quiet machine,
+through a harness that loads the compiled model from a pickle (so no peak MB: in
+that harness old and new code peaked alike, 311 / 303 MB at 100k and 1551 /
+1499 MB at 1M; the new ``unit_rows`` and ``pair_w`` add ~0.2 GB at 1M);
+HiGHS rows are single runs from an earlier, loaded machine unless marked:
+
+    size  scenario                method       solve s  objective  gap      peak MB
+    10k   max utility+boundary    cut            0.02              0.0004%     194
+                                  highs          0.93              0.0004%     230
+                                  highs-mip      6.5               0.013%      307
+    100k  max utility+boundary    cut            0.21              0.002%      330
+                                  highs         21.0               0.002%      818
+                                  highs-mip     no plan in 60 s                560
+    1M    max utility+boundary    cut            3.5               0.000%     1674
+                                  highs         no plan in 60 s               3128
+                                  highs-mip     no plan in 60 s               3879
+    10k   min set 20 + boundary   cut            0.22     1545.2   0.80%       203
+                                  highs          2.05              0.26%       236
+                                  highs-mip     25.1               0.14%       437
+    100k  min set 20 + boundary   cut            1.63    16618.8   0.83%       364
+                                  cut before     2.67    16618.8   0.83%         -
+          (gap 0.3% requested)    cut            1.74    16536.6   0.23%       364
+                                  cut before     2.75    16536.6   0.23%         -
+          (gap 0.05% requested)   cut            2.29    16507.7   0.047%      364
+                                  highs         30.0     16508     0.046%      734
+                                  highs-mip     no plan in 60 s                818
+    1M    min set 20 + boundary   cut           17.2    156678.1   0.65%      1888
+                                  cut before    37.1    156678.1   0.65%         -
+                                  highs         no plan in 300 s              4393
+    10k   min set 20 + weak       cut            0.27     1472.0   0.67%       202
+                                  highs          1.39              0.11%       229
+                                  highs-mip      6.06              0.61%       285
+    10k   min set 20 + strong     cut           60.0      2273.4-  1.20%       297  (LNS: 39 windows)
+                                                          2273.5
+                                  cut before    36.2      2281.0   1.53%         -
+                                  highs         60.0      2280.6   1.51%       818  (rerun, quiet)
+                                  highs-mip     60.0      2287.7   1.81%       815  (rerun, quiet)
+
+Boundary share of the objective: 4-5% (max utility), 4-6% (min set), 33% (strong).
+
+The cut solver stops as soon as the requested gap is proven (so at 1% it keeps the
+first plan within 1%); asked for 0.05% at 100k it matches the HiGHS strategy's
+30 s plan in a few seconds. Short of the requested gap with a ``time_limit`` it
+works until the limit (the strong penalty row). There the Lagrangian bound is the
+LP bound (2246.2), and HiGHS's MIP bound after 60 s is no higher, so how much of
+the 1.2% left is the bound's and how much the plan's is unknown.
 """
 
 from __future__ import annotations

@@ -168,6 +168,83 @@ class CompiledModel:
         """Values of the ``x`` columns from a per-unit selection."""
         return np.asarray(unit_x, dtype=np.float64)[self.unit_of_col[: self.n_x]]
 
+    # ---------------------------------------------------------- sub-models
+    def restrict(self, keep: np.ndarray, x_cols: np.ndarray) -> CompiledModel:
+        """The model with only the ``x`` columns ``keep`` free; the others fixed at ``x_cols``.
+
+        Fixed columns fold into the offset, the row bounds and the kept columns'
+        objective (boundary edges to a fixed unit), as `compile` does for locks.
+
+        Parameters
+        ----------
+        keep : numpy.ndarray
+            Positions of the ``x`` columns left free (any order; sorted here).
+        x_cols : numpy.ndarray
+            Values of every ``x`` column; those outside ``keep`` are fixed at them.
+
+        Returns
+        -------
+        CompiledModel
+            A model of the kept columns (their ``y`` and ``s`` columns and rows) whose
+            objective equals this model's for every completion of ``x_cols``.
+        """
+        nx = self.n_x
+        keep = np.sort(np.asarray(keep, dtype=np.int64))
+        is_kept = np.zeros(nx, dtype=bool)
+        is_kept[keep] = True
+        fixed = ~is_kept
+        v = np.asarray(x_cols, dtype=np.float64)
+        newcol = np.full(nx, -1, dtype=np.int64)
+        newcol[keep] = np.arange(keep.size)
+        c_x = self.c[:nx]
+        offset = self.offset + float(c_x[fixed] @ v[fixed])
+        cx = c_x[keep].copy()
+        yb = self.block("y", rows=False)
+        cy = self.c[yb.start:yb.stop]
+        e = self.edge_x_cols
+        ki, kj = is_kept[e[:, 0]], is_kept[e[:, 1]]
+        both = ki & kj
+        only_i, only_j = ki & ~kj, kj & ~ki
+        cx += np.bincount(newcol[e[only_i, 0]], cy[only_i] * v[e[only_i, 1]], minlength=keep.size)
+        cx += np.bincount(newcol[e[only_j, 1]], cy[only_j] * v[e[only_j, 0]], minlength=keep.size)
+        neither = ~ki & ~kj
+        offset += float(cy[neither] @ np.minimum(v[e[neither, 0]], v[e[neither, 1]]))
+        edges = np.column_stack([newcol[e[both, 0]], newcol[e[both, 1]]])
+        ny = edges.shape[0]
+        bnd = self.block("boundary")
+        ns_rows = bnd.start if bnd.stop > bnd.start else self.n_rows  # structural rows
+        struct = self.A[:ns_rows]
+        const = struct[:, :nx] @ np.where(fixed, v, 0.0)
+        sb = self.block("s", rows=False)
+        ns = sb.stop - sb.start
+        nk = keep.size
+        n_cols = nk + ny + ns
+        s_part = struct[:, sb.start:sb.stop] if ns else sp.csr_matrix((ns_rows, 0))
+        top = sp.hstack([struct[:, :nx][:, keep], sp.csr_matrix((ns_rows, ny)), s_part], format="csr")
+        A = sp.vstack([top, _boundary_rows(edges, nk, n_cols)], format="csr") if ny else top
+        A.sort_indices()
+        unit_of_col = np.full(n_cols, -1, dtype=np.int64)
+        unit_of_col[:nk] = self.unit_of_col[keep]
+        x_fixed = self.x_fixed.copy()
+        x_fixed[self.unit_of_col[:nx][fixed]] = v[fixed]
+        struct_blocks = tuple(b for b in self.row_blocks if b.kind != "boundary")
+        row_blocks = (*struct_blocks, Block("boundary", ns_rows, ns_rows + 2 * ny)) if ny else \
+            struct_blocks
+        col_blocks = tuple(b for b in (Block("x", 0, nk), Block("y", nk, nk + ny),
+                                       Block("s", nk + ny, n_cols, sb.labels))
+                           if b.stop > b.start)
+        return CompiledModel(
+            sense=self.sense, c=np.concatenate([cx, cy[both], self.c[sb.start:sb.stop]]),
+            offset=offset, A=A,
+            row_lower=np.concatenate([self.row_lower[:ns_rows] - const, np.full(2 * ny, -np.inf)]),
+            row_upper=np.concatenate([self.row_upper[:ns_rows] - const, np.zeros(2 * ny)]),
+            col_lower=np.zeros(n_cols),
+            col_upper=np.concatenate([np.ones(nk + ny), self.col_upper[sb.start:sb.stop]]),
+            integrality=np.arange(n_cols) < nk, n_units=self.n_units, unit_of_col=unit_of_col,
+            x_fixed=x_fixed, unit_ids=self.unit_ids, row_blocks=row_blocks, col_blocks=col_blocks,
+            edge_x_cols=edges, shortfall_rows=self.shortfall_rows.copy(),
+        )
+
     # ---------------------------------------------------------- names
     def row_names(self) -> list[str]:
         """One name per row (built on demand; boundary rows name their two units)."""
@@ -196,6 +273,20 @@ class CompiledModel:
         units = self.unit_of_col[self.edge_x_cols]
         ids = self.unit_ids[units] if units.size else np.zeros((0, 2))
         return [(_safe(str(a)), _safe(str(z))) for a, z in ids]
+
+
+def _boundary_rows(edges: np.ndarray, y_start: int, n_cols: int) -> sp.csr_matrix:
+    """Rows ``y_e - x_i <= 0`` and ``y_e - x_j <= 0`` of each edge, ``y`` columns from ``y_start``."""
+    ny = edges.shape[0]
+    y_col = y_start + np.arange(ny)
+    r = np.repeat(np.arange(2 * ny), 2)
+    cols = np.empty(4 * ny, dtype=np.int64)
+    cols[0::4] = y_col
+    cols[1::4] = edges[:, 0]
+    cols[2::4] = y_col
+    cols[3::4] = edges[:, 1]
+    data = np.tile([1.0, -1.0], 2 * ny)
+    return sp.csr_matrix((data, (r, cols)), shape=(2 * ny, n_cols))
 
 
 def _safe(name: str) -> str:

@@ -34,7 +34,6 @@ from optimizer.solvers import (
     has_cut_form,
     plan_for_budget,
 )
-from optimizer.solvers.cut import restrict_model
 
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -343,7 +342,7 @@ def test_restrict_model_keeps_the_objective_of_every_plan():
     rng = np.random.default_rng(0)
     base = (rng.random(m.n_x) < 0.5).astype(float)
     keep = np.flatnonzero(rng.random(m.n_x) < 0.5)
-    sub = restrict_model(m, keep, base)
+    sub = m.restrict(keep, base)
     for _ in range(10):
         x = base.copy()
         x[keep] = rng.random(keep.size) < 0.5
@@ -435,17 +434,17 @@ def _context(m, solver: CutSolver):
     """The solver's shared arrays for ``m``, as `CutSolver.solve` builds them."""
     import time
 
-    from optimizer.solvers.cut import _Context
+    from optimizer.solvers.cut.context import CutContext
 
     now = time.perf_counter()
     limit = now + solver.time_limit if solver.time_limit else float("inf")
-    return _Context(m, cut_form(m), solver, now, limit)
+    return CutContext(m, cut_form(m), solver, now, limit)
 
 
 @settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(case=boundary_cases)
 def test_lns_never_worsens_a_plan_and_never_beats_the_optimum(case):
-    from optimizer.solvers.cut_lns import lns
+    from optimizer.solvers.cut.lns import lns
 
     p = case.build()
     m = compile(p)
@@ -497,7 +496,7 @@ def test_highs_run_mip_is_one_plain_mip_run_with_an_optional_warm_start():
 
 
 def test_lns_respects_the_requested_gap_and_does_nothing_once_it_is_proven():
-    from optimizer.solvers.cut_lns import lns
+    from optimizer.solvers.cut.lns import lns
 
     pu = tiny_grid(10, 10, seed=2, n_species=3)
     p = problem(pu).add_relative_targets(0.3).add_min_set_objective().add_boundary_penalty(0.5)

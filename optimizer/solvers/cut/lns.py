@@ -2,7 +2,7 @@
 
 A window is a connected cluster of units (breadth-first from a seed on the plan's
 frontier, so it holds both sides of a park edge); every other unit stays fixed at
-the plan (`optimizer.solvers.cut.restrict_model`) and a HiGHS MIP, warm-started
+the plan (`optimizer.compile.CompiledModel.restrict`) and a HiGHS MIP, warm-started
 from the plan, re-optimises the window. The plan is replaced only by a strictly
 better feasible one, so the search never worsens it. The window grows while its
 MIPs finish well within their time and shrinks when they run out of time; after
@@ -12,15 +12,15 @@ a run of windows without improvement at the largest size the search stops.
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
 
 import numpy as np
+from scipy.sparse.csgraph import breadth_first_order
 
-if TYPE_CHECKING:
-    from optimizer.solvers.cut import CutSolver, _Context
+from optimizer.solvers.cut.context import CutContext, CutSettings
+from optimizer.solvers.highs import HighsSolver
 
 
-def lns(ctx: _Context, x: np.ndarray, bound_min: float, solver: CutSolver
+def lns(ctx: CutContext, x: np.ndarray, bound_min: float, solver: CutSettings
         ) -> tuple[np.ndarray, dict[str, float]]:
     """Improve the feasible plan ``x`` by re-solving windows of it until a stop rule holds.
 
@@ -35,11 +35,6 @@ def lns(ctx: _Context, x: np.ndarray, bound_min: float, solver: CutSolver
     dict
         ``lns_windows``, ``lns_improved`` and ``lns_seconds`` for ``info``.
     """
-    from scipy.sparse.csgraph import breadth_first_order
-
-    from optimizer.solvers.cut import _gap_min, restrict_model
-    from optimizer.solvers.highs import HighsSolver
-
     form, model = ctx.form, ctx.model
     n = form.n
     started = time.perf_counter()
@@ -53,24 +48,12 @@ def lns(ctx: _Context, x: np.ndarray, bound_min: float, solver: CutSolver
     windows = improved = stall = 0
     while True:
         left = min(stop_at - time.perf_counter(), ctx.left())
-        if left < 0.3 or _gap_min(best_val, bound_min, form, model) <= solver.gap:
+        if left < 0.3 or ctx.gap(best_val, bound_min) <= solver.gap:
             break
         if stall >= solver.lns_stall and size >= size_max:
             break
-        # Seed on the frontier (a unit with a cut edge); a plan without one seeds anywhere.
-        cut_e = np.flatnonzero(x[form.ei] != x[form.ej])
-        if cut_e.size:
-            e = cut_e[rng.integers(cut_e.size)]
-            seed = int(form.ei[e] if rng.random() < 0.5 else form.ej[e])
-        else:
-            seed = int(rng.integers(n))
-        order = breadth_first_order(ctx.pair_w, seed, directed=True, return_predecessors=False)
-        free = np.sort(order[:size])
-        if free.size < size:  # a small component: fill up with other frontier units
-            extra = np.setdiff1d(np.unique(np.concatenate([form.ei[cut_e], form.ej[cut_e]])),
-                                 free)
-            free = np.union1d(free, extra[: size - free.size])
-        sub = restrict_model(model, free, x)
+        free = _window(ctx, x, size, rng)
+        sub = model.restrict(free, x)
         limit = min(left, max(solver.lns_window_time, 0.2))
         # The window's objective carries the fixed part's offset, so its relative gap is
         # taken small: a window's gains are a tiny share of the whole objective.
@@ -94,6 +77,27 @@ def lns(ctx: _Context, x: np.ndarray, bound_min: float, solver: CutSolver
         if windows % 10 == 0 or gain:
             ctx.say(f"cut: lns window {windows} ({free.size} units, {run.status}, "
                     f"{run.seconds:.2f} s) best {form.sigma * best_val + model.offset:.10g} "
-                    f"gap {_gap_min(best_val, bound_min, form, model):.3%} {ctx.elapsed():.2f} s")
+                    f"gap {ctx.gap(best_val, bound_min):.3%} {ctx.elapsed():.2f} s")
     return x, {"lns_windows": windows, "lns_improved": improved,
                "lns_seconds": round(time.perf_counter() - started, 3)}
+
+
+def _window(ctx: CutContext, x: np.ndarray, size: int, rng: np.random.Generator) -> np.ndarray:
+    """``size`` connected units (sorted), breadth-first from a seed on the plan's frontier.
+
+    The seed is an end of a random cut edge (a plan without one seeds anywhere); a
+    component smaller than ``size`` is filled up with other frontier units.
+    """
+    form = ctx.form
+    cut_e = np.flatnonzero(x[form.ei] != x[form.ej])
+    if cut_e.size:
+        e = cut_e[rng.integers(cut_e.size)]
+        seed = int(form.ei[e] if rng.random() < 0.5 else form.ej[e])
+    else:
+        seed = int(rng.integers(form.n))
+    order = breadth_first_order(ctx.pair_w, seed, directed=True, return_predecessors=False)
+    free = np.sort(order[:size])
+    if free.size < size:
+        extra = np.setdiff1d(np.unique(np.concatenate([form.ei[cut_e], form.ej[cut_e]])), free)
+        free = np.union1d(free, extra[: size - free.size])
+    return free

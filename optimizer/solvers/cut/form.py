@@ -1,0 +1,123 @@
+"""The cut form of a compiled model: unit terms plus non-negative pairwise terms.
+
+With ``y_jk = min(x_j, x_k)`` the compiled objective ``c_x x + c_y y`` equals
+``sigma * (u x + sum_e w_e |x_j - x_k|)`` plus a constant (``sigma = +1`` for min and
+``-1`` for max sense, ``w_e = -sigma c_y / 2``, ``u = sigma (c_x + c_y/2 on both ends)``).
+When every ``w_e >= 0`` minimising ``u x + w |dx|`` is an s-t minimum cut.
+`has_cut_form` is the test ``auto`` uses to pick the cut solver.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from optimizer.compile import CompiledModel
+from optimizer.errors import SolverError
+
+#: ``auto`` uses the cut solver only up to this many relaxed rows (budget sides
+#: and targets); beyond it the multiplier search needs too many cuts to beat HiGHS.
+AUTO_MAX_RELAXED_ROWS = 64
+
+
+# ============================================================== cut form
+
+@dataclass(frozen=True)
+class CutForm:
+    """The model's unit and boundary terms as ``sigma * (u x + sum_e w_e |x_i - x_j|) + offset``.
+
+    Attributes
+    ----------
+    unary : numpy.ndarray
+        ``u``, min-form cost of selecting each ``x`` column.
+    ei, ej : numpy.ndarray
+        ``x`` columns of each pairwise term.
+    w : numpy.ndarray
+        Non-negative pairwise weights (boundary length times penalty).
+    sigma : float
+        +1 for a min model, -1 for a max model.
+    """
+
+    unary: np.ndarray
+    ei: np.ndarray
+    ej: np.ndarray
+    w: np.ndarray
+    sigma: float
+
+    @property
+    def n(self) -> int:
+        """Number of ``x`` columns."""
+        return int(self.unary.size)
+
+    def value(self, x: np.ndarray) -> float:
+        """Min-form value ``u x + sum_e w_e |x_i - x_j|`` of a 0/1 vector."""
+        return float(self.unary @ x + self.w @ np.abs(x[self.ei] - x[self.ej]))
+
+    def gain_on(self, x: np.ndarray) -> np.ndarray:
+        """Min-form change of switching each column on (for columns now off)."""
+        return self.unary + self._pair(1.0 - 2.0 * x)
+
+    def _pair(self, v: np.ndarray) -> np.ndarray:
+        return (np.bincount(self.ei, self.w * v[self.ej], minlength=self.n)
+                + np.bincount(self.ej, self.w * v[self.ei], minlength=self.n))
+
+
+def cut_form(model: CompiledModel) -> CutForm:
+    """Derive the cut form of a compiled model, checking that it holds.
+
+    Raises
+    ------
+    SolverError
+        A pairwise weight is negative (the objective rewards boundary), so the
+        objective is not a cut function; use the HiGHS solver instead.
+    """
+    nx = model.n_x
+    sigma = 1.0 if model.sense == "min" else -1.0
+    yb = model.block("y", rows=False)
+    cy = model.c[yb.start:yb.stop]
+    e = model.edge_x_cols.astype(np.int64)
+    w = -sigma * cy / 2.0
+    if (w < -1e-12 * max(1.0, float(np.abs(w).max(initial=0.0)))).any():
+        bad = int((w < 0).sum())
+        raise SolverError(f"cut solver: {bad} boundary edge(s) have a negative pairwise weight "
+                          "(the objective rewards boundary), so the model has no cut form; use "
+                          "solver='highs'")
+    w = np.maximum(w, 0.0)
+    unary = sigma * model.c[:nx].astype(np.float64)
+    if cy.size:
+        half = sigma * cy / 2.0
+        unary = unary + np.bincount(e[:, 0], half, minlength=nx) + np.bincount(e[:, 1], half,
+                                                                               minlength=nx)
+    return CutForm(unary, e[:, 0].copy(), e[:, 1].copy(), w, sigma)
+
+
+def has_cut_form(model: CompiledModel) -> tuple[bool, str]:
+    """Whether ``auto`` should pick the cut solver, and why (or why not)."""
+    yb = model.block("y", rows=False)
+    if model.n_x == 0:
+        return False, "no free units"
+    if yb.stop <= yb.start:
+        return False, "no boundary edges between free units (no boundary penalty)"
+    extra = set(b.kind for b in model.col_blocks) - {"x", "y", "s"}
+    if extra:
+        return False, f"columns of kind {sorted(extra)} that the cut form does not know"
+    try:
+        cut_form(model)
+    except SolverError as exc:
+        return False, str(exc)
+    n_rel = _n_relaxed(model)
+    if n_rel > AUTO_MAX_RELAXED_ROWS:
+        return False, f"{n_rel} relaxed rows (more than {AUTO_MAX_RELAXED_ROWS})"
+    return True, "cut form holds"
+
+
+def n_struct(model: CompiledModel) -> int:
+    """Number of structural rows (budgets and targets): the rows before the boundary rows."""
+    bnd = model.block("boundary")
+    return bnd.start if bnd.stop > bnd.start else model.n_rows
+
+
+def _n_relaxed(model: CompiledModel) -> int:
+    ns = n_struct(model)
+    return int(np.isfinite(model.row_lower[:ns]).sum() + np.isfinite(model.row_upper[:ns]).sum())

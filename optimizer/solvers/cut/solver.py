@@ -1,0 +1,189 @@
+"""`CutSolver`: the graph-cut Lagrangian solver's options and its ``solve``.
+
+``solve`` builds the `CutContext`, runs the parametric path (one budget,
+`optimizer.solvers.cut.path`) or the bundle method (`optimizer.solvers.cut.lagrangian`),
+then, while the requested gap is not proven and time is left, the HiGHS MIP polish
+(`optimizer.solvers.cut.polish`) and the neighbourhood search
+(`optimizer.solvers.cut.lns`), and returns the best plan as a `Solution`.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from optimizer.compile import CompiledModel
+from optimizer.errors import InfeasibleProblemError, SolverError
+from optimizer.solvers.base import (
+    LogCallback,
+    Solution,
+    SolveStatus,
+    check_limits,
+    relative_gap,
+    solve_fixed,
+    stop_requested,
+)
+from optimizer.solvers.cut.context import CutContext
+from optimizer.solvers.cut.form import cut_form
+from optimizer.solvers.cut.lagrangian import solve_lagrangian
+from optimizer.solvers.cut.lns import lns
+from optimizer.solvers.cut.path import solve_single_budget
+from optimizer.solvers.cut.polish import polish
+
+
+@dataclass
+class CutSolver:
+    """Graph-cut Lagrangian solver (see `optimizer.solvers.cut`).
+
+    Parameters
+    ----------
+    time_limit : float, optional
+        Wall-clock seconds for the whole solve (default: none).
+    gap : float
+        Relative optimality gap at which to stop (0.0001 = 0.01%).
+    log : callable, optional
+        Called with progress lines (iteration, bound, best, gap).
+    max_iterations : int
+        Most multiplier iterations (cuts) of the target/row search.
+    path_points : int
+        Area resolution of the nested path (single-budget models): the sweep stops
+        splitting an interval once it spans less than 1/``path_points`` of the
+        path's area; 0 skips the sweep (only the budget's plan is searched).
+    polish : bool
+        Run a HiGHS MIP on the undecided frontier when the gap is above ``gap``.
+    polish_units : int
+        Most units left free in the polish MIP.
+    polish_all : int
+        Models with at most this many free units are polished whole (the MIP then
+        also proves the bound, or infeasibility).
+    polish_share : float
+        Share of the remaining time given to the polish MIP.
+    polish_time : float
+        Most seconds of the polish MIP.
+    lns : bool
+        After the polish (and only with ``polish``), run the large-neighbourhood
+        search (`optimizer.solvers.cut.lns`) while the gap is above ``gap``.
+    lns_units : int
+        Most units in one window of the neighbourhood search.
+    lns_window_time : float
+        Most seconds of one window's MIP.
+    lns_time : float
+        Most seconds of the whole search when there is no ``time_limit`` (with one,
+        the search may use all the time left).
+    lns_stall : int
+        Windows in a row without improvement (at the largest window) after which
+        the search stops.
+    """
+
+    time_limit: float | None = None
+    gap: float = 1e-4
+    log: LogCallback | None = None
+    max_iterations: int = 400
+    path_points: int = 32
+    polish: bool = True
+    polish_units: int = 20_000
+    polish_all: int = 2_000
+    polish_share: float = 0.2
+    polish_time: float = 60.0
+    lns: bool = True
+    lns_units: int = 2_000
+    lns_window_time: float = 2.0
+    lns_time: float = 10.0
+    lns_stall: int = 30
+    name: str = "cut"
+    _lines: list[str] = field(default_factory=list, repr=False)
+
+    def __post_init__(self) -> None:
+        check_limits(self.time_limit, self.gap)
+
+    # ---------------------------------------------------------- public
+    def solve(self, model: CompiledModel) -> Solution:
+        """Solve ``model``; raises only when there is no solution at all.
+
+        Raises
+        ------
+        SolverError
+            The model has no cut form, or no plan was found in time.
+        InfeasibleProblemError
+            The rows cannot all be met (a row out of reach, or a Lagrangian bound
+            above every plan's value).
+        """
+        import maxflow
+
+        version = f"PyMaxflow {maxflow.__version__}"
+        if model.n_x == 0:
+            return solve_fixed(model, self.name, version)
+        self._lines = []
+        started = time.perf_counter()
+        deadline = started + self.time_limit if self.time_limit else float("inf")
+        ctx = CutContext(model, cut_form(model), self, started, deadline)
+        ctx.check_reachable()
+        single = ctx.single_budget()
+        if single is not None:
+            x, bound_min, info, strategy, guide = solve_single_budget(ctx, *single)
+        else:
+            x, bound_min, info, strategy, guide = solve_lagrangian(ctx)
+        gap_now = ctx.gap(ctx.min_value(x) if x is not None else np.inf, bound_min)
+        if (self.polish and not gap_now <= self.gap and ctx.left() > 0.5) or (
+                x is None and ctx.left() > 0.5):
+            x, bound_min = self._polish(ctx, x, bound_min, guide, info)
+            strategy += "+polish"
+        if (self.polish and self.lns and x is not None and ctx.left() > 0.5
+                and not ctx.gap(ctx.min_value(x), bound_min) <= self.gap):
+            x, lns_info = lns(ctx, x, bound_min, self)
+            info.update(lns_info)
+            strategy += "+lns"
+        if x is None:
+            if stop_requested():
+                raise KeyboardInterrupt
+            raise SolverError(f"cut solver found no plan within {time.perf_counter() - started:.1f}"
+                              " s; raise time_limit or use solver='highs'")
+        return self._solution(ctx, x, bound_min, strategy, info, version)
+
+    # ---------------------------------------------------------- steps
+    def _polish(self, ctx: CutContext, x: np.ndarray | None, bound_min: float,
+                guide: np.ndarray, info: dict[str, Any]) -> tuple[np.ndarray | None, float]:
+        """The polish MIP: the better plan and, when it freed every unit, the tighter bound."""
+        t = time.perf_counter()
+        xp, mip_bound, whole, status = polish(ctx, x, guide, self)
+        info["polish_seconds"] = round(time.perf_counter() - t, 3)
+        if status == "infeasible" and whole and x is None:
+            raise InfeasibleProblemError("cut solver: the MIP over every free unit proves "
+                                         "that the rows cannot all be met together; relax a "
+                                         "target or raise a budget")
+        if xp is not None and ctx.feasible(xp) and (
+                x is None or ctx.min_value(xp) < ctx.min_value(x)):
+            x = xp
+        if whole and np.isfinite(mip_bound):
+            bound_min = max(bound_min, ctx.form.sigma * (mip_bound - ctx.model.offset))
+        return x, bound_min
+
+    def _solution(self, ctx: CutContext, x: np.ndarray, bound_min: float, strategy: str,
+                  info: dict[str, Any], version: str) -> Solution:
+        """The `Solution` of plan ``x`` (min form) with the min-form bound ``bound_min``."""
+        model = ctx.model
+        values = model.complete(x)
+        objective = model.objective_value(values)
+        bound = ctx.form.sigma * bound_min + model.offset
+        # Round-off can put the bound a hair past the plan; a real excess is kept (and is a bug).
+        if abs(bound - objective) <= 1e-9 * max(1.0, abs(objective)):
+            bound = objective
+        gap = relative_gap(objective, bound)
+        if np.isfinite(gap) and gap < 1e-12:
+            gap = 0.0
+        status = (SolveStatus.OPTIMAL if np.isfinite(gap) and gap <= self.gap + 1e-12
+                  else SolveStatus.INTERRUPTED if stop_requested() else SolveStatus.FEASIBLE)
+        runtime = time.perf_counter() - ctx.started
+        info["seconds"] = round(runtime, 3)
+        self._say(f"cut: done {status.value} objective {objective:.10g} bound {bound:.10g} "
+                  f"gap {gap:.3%} in {runtime:.2f} s")
+        return Solution(status, model.unit_x(values), objective, bound, gap, runtime, self.name,
+                        version, "\n".join(self._lines) + "\n", strategy, values, info)
+
+    def _say(self, line: str) -> None:
+        self._lines.append(line)
+        if self.log is not None:
+            self.log(line)
