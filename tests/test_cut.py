@@ -490,7 +490,7 @@ def test_highs_run_mip_is_one_plain_mip_run_with_an_optional_warm_start():
     assert run.objective == pytest.approx(ref.objective, rel=1e-9)
     assert run.bound <= run.objective + 1e-7
     log: list[str] = []
-    warm = hs.run_mip(m, warm=ref.values, log=log)
+    warm = hs.run_mip(m, warm_start=ref.values, log=log)
     assert warm.status == "optimal" and warm.objective == pytest.approx(ref.objective, rel=1e-9)
     assert log  # HiGHS's log lines were collected
 

@@ -363,7 +363,7 @@ def test_a_warm_started_mip_that_lies_is_rerun_without_presolve_then_without_the
     ref = HighsSolver(strategy="mip", gap=0.0).solve(model)
     calls = _lying_runs(monkeypatch, lies=2)
     hs = HighsSolver(gap=0.0)
-    run = hs.run_mip(model, warm=ref.values, options={"presolve": "on"})
+    run = hs.run_mip(model, warm_start=ref.values, options={"presolve": "on"})
     assert [c.get("presolve") for c in calls] == ["on", "off", "on"]
     assert run.status == "optimal" and run.notes[-1] == "rerun without the start: consistent (optimal)"
     assert model.objective_value(run.values) == pytest.approx(ref.objective)

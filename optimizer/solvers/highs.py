@@ -246,7 +246,7 @@ class HighsSolver:
                         self.name, version, "".join(log), "+".join(used) or strategy,
                         best_values, info)
 
-    def run_mip(self, model: CompiledModel, *, warm: np.ndarray | None = None,
+    def run_mip(self, model: CompiledModel, *, warm_start: np.ndarray | None = None,
                 time_limit: float | None = None, log: list[str] | None = None,
                 options: Mapping[str, Any] | None = None) -> MipRun:
         """One plain HiGHS MIP run on ``model``, nothing else (no LP stage, no polish).
@@ -258,7 +258,7 @@ class HighsSolver:
         Parameters
         ----------
         model : CompiledModel
-        warm : numpy.ndarray, optional
+        warm_start : numpy.ndarray, optional
             Values of every column of a plan to start from (``setSolution``).
         time_limit : float, optional
             Seconds for this run (default: this solver's ``time_limit``, else none).
@@ -277,7 +277,8 @@ class HighsSolver:
         limit = self.time_limit if time_limit is None else time_limit
         deadline = time.perf_counter() + limit if limit else float("inf")
         return self._run(model, relaxation=False, deadline=deadline,
-                         log=log if log is not None else [], warm=warm, stage_options=options)
+                         log=log if log is not None else [], warm=warm_start,
+                         stage_options=options)
 
     # ---------------------------------------------------------- one run
     def _run(self, model: CompiledModel, *, relaxation: bool, deadline: float, log: list[str],

@@ -58,7 +58,7 @@ def lns(ctx: CutContext, x: np.ndarray, bound_min: float, solver: CutSettings
         # The window's objective carries the fixed part's offset, so its relative gap is
         # taken small: a window's gains are a tiny share of the whole objective.
         hs = HighsSolver(strategy="mip", gap=min(solver.gap, 2.5e-5))
-        run = hs.run_mip(sub, warm=sub.complete(x[free]), time_limit=limit)
+        run = hs.run_mip(sub, warm_start=sub.complete(x[free]), time_limit=limit)
         windows += 1
         gain = False
         if run.values is not None:

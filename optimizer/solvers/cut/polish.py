@@ -54,7 +54,7 @@ def polish(ctx: CutContext, best: np.ndarray | None, guide: np.ndarray, solver: 
     hs = HighsSolver(strategy="mip", time_limit=limit, gap=solver.gap)
     warm = sub.complete(base[free]) if best is not None else None
     log: list[str] = []
-    run = hs.run_mip(sub, warm=warm, time_limit=limit, log=log)
+    run = hs.run_mip(sub, warm_start=warm, time_limit=limit, log=log)
     ctx.say(f"cut: polish MIP on {free.size} of {n} units: {run.status} in {run.seconds:.2f} s")
     if run.values is None:
         return None, run.bound, whole, run.status
