@@ -117,7 +117,7 @@ def _count(text: str) -> int:
 
 def _repo_data() -> Path:
     """The repository's ``data/`` folder (demo inputs), found from the package or the CWD."""
-    for base in (Path(__file__).resolve().parents[1], Path.cwd()):
+    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
         if (base / "data" / "demo.toml").exists():
             return base / "data"
     raise OptimizerError("cannot find data/demo.toml; run from the carbonpark repository "
@@ -585,6 +585,3 @@ class _ShowVersions(argparse.Action):
 def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # type: ignore[no-untyped-def]
     return f"carbonpark: warning: {message}\n"
 
-
-if __name__ == "__main__":
-    sys.exit(main())
