@@ -22,7 +22,7 @@ MANIFEST = ROOT / "data" / "demo.toml"
 _CHILD = """
 import json, resource, sys, time, warnings
 warnings.simplefilter("ignore")
-from optimizer.cli import _build_from_manifest
+from optimizer.cli.grid import _build_from_manifest
 t = time.perf_counter()
 pu = _build_from_manifest(__import__("pathlib").Path(sys.argv[1]), float(sys.argv[2]), progress=False)
 seconds = time.perf_counter() - t

@@ -45,6 +45,6 @@ def write_raster(path: Path, data: np.ndarray, *, transform: Affine, crs: object
 @pytest.fixture(scope="session")
 def demo_grid():
     """The demo country on 20 km cells (built once per test session)."""
-    from optimizer.cli import _build_from_manifest
+    from optimizer.cli.grid import _build_from_manifest
 
     return _build_from_manifest(DEMO_MANIFEST, cell_km=20, progress=False)

@@ -74,7 +74,7 @@ def documents(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def coarse_grid(tmp_path_factory):  # type: ignore[no-untyped-def]
     """The demo grid on 100 km cells, written once as a carbonpark grid folder."""
-    from optimizer.cli import _build_from_manifest
+    from optimizer.cli.grid import _build_from_manifest
     from optimizer.grid import write_grid
 
     pu = _build_from_manifest(MANIFEST, cell_km=100, progress=False)
@@ -168,13 +168,13 @@ def test_grid_out_the_current_folder_is_refused(tmp_path, capsys, monkeypatch, o
 
 
 def test_a_bad_out_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
-    import optimizer.cli as cli
+    import optimizer.cli.grid as cli_grid
     import optimizer.results as results
 
     def no_work(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise AssertionError("work started before the output path was checked")
 
-    monkeypatch.setattr(cli, "_build_from_manifest", no_work)
+    monkeypatch.setattr(cli_grid, "_build_from_manifest", no_work)
     monkeypatch.setattr(results, "solve", no_work)
     docs = documents(tmp_path / "docs")
     code, _, err = run_cli(["grid", MANIFEST, "--out", docs], capsys)

@@ -564,7 +564,7 @@ def test_grid_size_is_estimated_and_refused_above_the_limit_before_building():
         check_grid_size(4e7, 1.0, DEFAULT_MAX_UNITS)
     with pytest.raises(InputDataError, match=r"cell_km must be positive; got nan"):
         check_grid_size(100.0, float("nan"))
-    from optimizer.cli import DEFAULT_MAX_UNITS as CLI_DEFAULT
+    from optimizer.cli.parser import DEFAULT_MAX_UNITS as CLI_DEFAULT
 
     assert CLI_DEFAULT == DEFAULT_MAX_UNITS
 

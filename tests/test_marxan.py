@@ -14,8 +14,8 @@ import pytest
 from conftest import shared
 from test_problem import tiny_grid
 
-from optimizer import cli
 from optimizer.cli import main
+from optimizer.cli import marxan as cli
 from optimizer.errors import InputDataError
 from optimizer.io.marxan import (
     MVBEST_COLUMNS,

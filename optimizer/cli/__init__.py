@@ -1,0 +1,37 @@
+"""The ``carbonpark`` command.
+
+Each subcommand is a small function over the public API, one module per subcommand
+(`demo`, `grid`, `gap`, `marxan`); `parser` holds what they share. Errors of ours print
+as one line (``carbonpark: error: ...``) with exit code 2, never a traceback. Nothing
+heavy is imported until a command runs: ``carbonpark --help`` imports no numpy.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable, Sequence
+
+from optimizer.cli import demo, gap, grid, marxan
+from optimizer.cli.parser import _Parser, _ShowVersions, run
+
+__all__ = ["build_parser", "main"]
+
+#: Each subcommand's ``add(subparsers)``, in the order ``carbonpark --help`` lists them.
+_COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
+    demo._add_demo, grid._add_grid, gap._add_gap, marxan._add_marxan)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The argument parser of ``carbonpark``."""
+    parser = _Parser(prog="carbonpark", description=__doc__.splitlines()[0])
+    parser.add_argument("--version", action=_ShowVersions, nargs=0,
+                        help="print the versions of carbonpark and its solver stack, then exit")
+    sub = parser.add_subparsers(dest="command", required=True)
+    for add in _COMMANDS:
+        add(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``carbonpark`` console script."""
+    return run(build_parser(), argv)

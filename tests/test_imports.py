@@ -1,0 +1,92 @@
+"""`import optimizer` and `carbonpark --help` stay light; every public name imports as before.
+
+The heavy stack (numpy, pandas, scipy, rasterio, geopandas, highspy, ...) is imported by
+the functions that need it, never by the package root or the command's parser. Each check
+runs in a fresh interpreter: this test process has long since imported all of it.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import optimizer
+
+ROOT = Path(__file__).resolve().parents[1]
+HEAVY = ("numpy", "pandas", "scipy", "rasterio", "geopandas", "highspy", "shapely", "pyproj",
+         "pyarrow", "matplotlib")
+
+
+def run_python(code: str) -> str:
+    """Run ``code`` in a fresh interpreter (the repository first on the path); its stdout."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT), str(ROOT / "tests"), *filter(None, [os.environ.get("PYTHONPATH")])])}
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env,
+                         cwd=ROOT)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
+
+
+def heavy_imported_after(code: str) -> list[str]:
+    """The heavy packages in ``sys.modules`` after running ``code`` in a fresh interpreter."""
+    out = run_python(f"{code}\nimport sys\nprint(' '.join(m for m in {HEAVY!r} if m in sys.modules))")
+    return out.splitlines()[-1].split()
+
+
+def test_import_optimizer_imports_no_heavy_package():
+    assert heavy_imported_after("import optimizer") == []
+
+
+def test_carbonpark_help_imports_no_heavy_package():
+    code = """
+import contextlib, io, runpy, sys
+for argv in (["--help"], ["--version"], *([c, "--help"] for c in ("demo", "grid", "gap", "marxan"))):
+    sys.argv = ["carbonpark", *argv]
+    with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):
+        runpy.run_module("optimizer.cli", run_name="__main__", alter_sys=True)
+"""
+    assert heavy_imported_after(code) == []
+
+
+def test_every_public_name_imports_as_before():
+    namespace: dict[str, object] = {}
+    exec("from optimizer import *", namespace)
+    assert set(optimizer.__all__) <= set(namespace) and set(optimizer.__all__) <= set(dir(optimizer))
+    from optimizer.grid import build_grid
+    from optimizer.results import solve
+    from optimizer.solvers import SolveStatus
+
+    assert optimizer.build_grid is build_grid and optimizer.solve is solve
+    assert optimizer.SolveStatus is SolveStatus
+    with pytest.raises(AttributeError, match="module 'optimizer' has no attribute 'solvee'"):
+        optimizer.solvee  # noqa: B018
+
+
+# `optimizer.problem` and `optimizer.compile` are the modules, callable as their functions
+# (see optimizer/__init__.py): each order of imports, in a fresh interpreter, gives both.
+_USE = """
+import optimizer.problem as m
+from optimizer import compile, problem
+from optimizer.compile import CompiledModel
+from optimizer.problem import Problem
+from test_problem import tiny_grid
+
+p = problem(tiny_grid()).add_max_utility_objective(2.0)
+assert isinstance(p, Problem) and isinstance(compile(p), CompiledModel)
+assert m is problem and m.Problem is Problem and callable(m.problem)
+assert optimizer.problem is problem and optimizer.compile is compile
+print("ok")
+"""
+
+
+@pytest.mark.parametrize("first", [
+    "import optimizer.problem, optimizer.compile",  # the submodules first
+    "from optimizer import problem, compile",  # the root's names first
+    "import optimizer.results",  # a module that imports them itself
+])
+def test_problem_and_compile_are_callable_whatever_is_imported_first(first):
+    assert run_python(f"import optimizer\n{first}\n{_USE}").strip() == "ok"
