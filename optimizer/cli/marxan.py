@@ -134,6 +134,8 @@ def cmd_marxan(args: argparse.Namespace) -> int:
     if budget <= 0:
         raise InputDataError(f"reading {project.path} took {t_read:.1f} s of the {limit:g} s "
                              "--time-limit, leaving no time to solve; raise --time-limit")
+    print(f"solving with {args.solver}: gap {args.gap:g}, up to {budget:.0f} s "
+          "(Ctrl-C stops and keeps the best plan so far)", flush=True)
     sol = solve(p, args.solver, gap=args.gap, time_limit=budget)
     t_solve = time.perf_counter() - t0 - t_read
     score = marxan_score(project, sol)
