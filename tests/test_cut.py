@@ -13,11 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
+from helpers import brute_force, cases, reference_feasible, reference_objective, tiny_grid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_compile import reference_feasible, reference_objective
-from test_problem import tiny_grid
-from test_solvers import brute_force, cases
 
 from optimizer.compile import compile
 from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
@@ -411,7 +409,7 @@ def marxan_problem(folder) -> Problem:
 
 def test_tasmania_marxan_with_blm_agrees_with_the_highs_mip():
     """Real data: 1,751 irregular units, 17 features, Marxan boundary file, BLM 0.0005."""
-    from conftest import shared
+    from helpers import shared
 
     p = marxan_problem(shared("tasmania-marxan"))
     assert p.n_units == 1751 and len(p.targets) == 17

@@ -5,10 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import cases, reference_objective, tiny_grid
 from hypothesis import HealthCheck, given, settings
-from test_compile import reference_objective
-from test_problem import tiny_grid
-from test_solvers import cases
 
 from optimizer.errors import InfeasibleProblemError, InputDataError
 from optimizer.problem import problem

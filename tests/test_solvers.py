@@ -6,15 +6,12 @@ watchdog and the error paths.
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
 
 import highspy
 import numpy as np
 import pytest
+from helpers import all_selections, brute_force, cases, reference_feasible, reference_objective, tiny_grid
 from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
-from test_compile import all_selections, reference_feasible, reference_objective
-from test_problem import tiny_grid
 
 from optimizer.compile import compile
 from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
@@ -24,83 +21,6 @@ from optimizer.solvers.pulp import PulpSolver, write_lp, write_mps
 
 SETTINGS = settings(max_examples=25, deadline=None,
                     suppress_health_check=[HealthCheck.too_slow])
-
-
-@dataclass(frozen=True)
-class Case:
-    """Parameters of one random tiny problem."""
-
-    nrows: int
-    ncols: int
-    seed: int
-    kind: str
-    budget_share: float
-    target: float
-    boundary: float
-    n_lock_in: int
-    n_lock_out: int
-    linear: float
-    region_cap: bool
-    partial_pa: bool
-
-    def build(self, budget_share: float | None = None) -> Problem:
-        n = self.nrows * self.ncols
-        rng = np.random.default_rng(self.seed)
-        pa = np.where(rng.random(n) < 0.25, rng.choice([0.3, 0.7, 1.0], n), 0.0) \
-            if self.partial_pa else None
-        region = ["A", *list(rng.choice(["A", "B"], n - 1))]
-        pu = tiny_grid(self.nrows, self.ncols, seed=self.seed, pa=pa, region=region,
-                       area=rng.uniform(0.5, 1.5, n).round(2))
-        pu.units["emis"] = rng.uniform(0, 1, n).round(2)
-        p = problem(pu)
-        ids = pu.units["pu_id"].to_numpy()
-        perm = rng.permutation(ids)
-        if self.n_lock_in:
-            p = p.add_locked_in(ids=perm[: self.n_lock_in].tolist())
-        if self.n_lock_out:
-            p = p.add_locked_out(ids=perm[self.n_lock_in: self.n_lock_in + self.n_lock_out]
-                                 .tolist())
-        share = self.budget_share if budget_share is None else budget_share
-        if self.kind != "max_utility":
-            p = p.add_relative_targets({"biodiversity": self.target})
-        if self.kind == "max_utility":
-            p = p.add_max_utility_objective(budget_share=share)
-        elif self.kind == "min_set":
-            p = p.add_min_set_objective()
-        else:
-            p = p.add_min_shortfall_objective(budget_share=share)
-        if self.region_cap:
-            p = p.add_area_budget(region="A", max_share=0.5)
-        if self.boundary:
-            scale = 0.02 if self.kind == "max_utility" else 0.3
-            p = p.add_boundary_penalty(self.boundary * scale, edge_factor=0.5)
-        if self.linear:
-            scale = 0.02 if self.kind == "max_utility" else 0.5
-            p = p.add_linear_penalty("emis", self.linear * scale)
-        return p
-
-
-cases = st.builds(
-    Case,
-    nrows=st.integers(1, 3), ncols=st.integers(2, 4), seed=st.integers(0, 10_000),
-    kind=st.sampled_from(["max_utility", "min_set", "min_shortfall"]),
-    budget_share=st.sampled_from([0.1, 0.3, 0.5]), target=st.sampled_from([0.1, 0.3, 0.6]),
-    boundary=st.sampled_from([0.0, 0.0, 1.0]), n_lock_in=st.integers(0, 2),
-    n_lock_out=st.integers(0, 2), linear=st.sampled_from([0.0, 1.0]),
-    region_cap=st.booleans(), partial_pa=st.booleans(),
-)
-
-
-def brute_force(p: Problem) -> float | None:
-    """Best objective over all 2^n selections (None when none is feasible)."""
-    best = None
-    sign = 1.0 if p.objective.kind == "max_utility" else -1.0
-    for x in all_selections(p.n_units):
-        if reference_feasible(p, x):
-            v = reference_objective(p, x)
-            if best is None or sign * v > sign * best:
-                best = v
-    return best
 
 
 def check_against_brute_force(p: Problem, solver) -> None:
@@ -279,7 +199,7 @@ def test_tasmania_min_set_17_percent_is_solved_to_optimality():
     import warnings
 
     import geopandas as gpd
-    from conftest import shared
+    from helpers import shared
 
     from optimizer import LayerSpec, build_grid
     from optimizer.results import feature_representation, solve
@@ -448,7 +368,7 @@ def test_the_highs_banner_does_not_reach_standard_output():
     import subprocess
     import sys
 
-    code = ("from test_problem import tiny_grid; from optimizer import problem, solve; "
+    code = ("from helpers import tiny_grid; from optimizer import problem, solve; "
             "s = solve(problem(tiny_grid(seed=3)).add_max_utility_objective(2.0)); print('done', s.status)")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          cwd=__file__.rsplit("/", 1)[0])
