@@ -5,7 +5,10 @@ conftest.py keeps only fixtures and hooks, and no test imports another test modu
 
 * Real data: `shared_data` is the folder of the real datasets: the environment variable
   ``CARBONPARK_SHARED_DATA``, else ``../shared/data`` beside the repository. `shared`
-  gives one dataset's folder and skips the test when it is absent.
+  gives one dataset's folder and skips the test when it is absent. Every test that uses
+  `shared` (itself, through a fixture or a helper function) is marked ``realdata`` by
+  conftest.py, so ``pytest -m "not realdata"`` runs offline; `shared` fails a test
+  that reaches it unmarked.
 * Layers: `write_raster` writes a small hand-made GeoTIFF; `ALBERS` is their CRS.
 * Problems: `tiny_grid` builds small PlanningUnits in memory (a rows x cols grid of 1 km
   boxes); `cases` draws random tiny problems (`Case`) for hypothesis.
@@ -42,6 +45,9 @@ SHARED_DATA_ENV = "CARBONPARK_SHARED_DATA"
 ALBERS = ("+proj=aea +lat_0=30 +lon_0=100 +lat_1=25 +lat_2=45 +x_0=0 +y_0=0 "
           "+datum=WGS84 +units=m +no_defs")
 
+#: The test being set up, run or torn down (set by conftest.py), for `shared`'s check.
+current_test: pytest.Item | None = None
+
 
 # ================================================================ real data
 
@@ -52,7 +58,16 @@ def shared_data() -> Path:
 
 
 def shared(folder: str) -> Path:
-    """Path of one real dataset's folder, skipping the test when it is absent."""
+    """Path of one real dataset's folder, skipping the test when it is absent.
+
+    Fails a test that is not marked ``realdata`` (whether or not the data is there):
+    conftest.py marks every test that uses this function, so ``-m "not realdata"``
+    never runs one that needs the data.
+    """
+    item = current_test
+    if item is not None and item.get_closest_marker("realdata") is None:
+        pytest.fail(f"{item.nodeid} reads real data ({folder}) but is not marked realdata: "
+                    "add @pytest.mark.realdata", pytrace=False)
     path = shared_data() / folder
     if not path.exists():
         pytest.skip(f"real data folder {path} is absent (set {SHARED_DATA_ENV} to the folder "
