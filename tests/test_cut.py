@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import shapely
 from helpers import brute_force, cases, reference_feasible, reference_objective, tiny_grid
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from optimizer.compile import compile
@@ -448,8 +448,7 @@ def test_lns_never_worsens_a_plan_and_never_beats_the_optimum(case):
     p = case.build()
     m = compile(p)
     best = brute_force(p)
-    if best is None or m.n_x == 0 or not has_cut_form(m)[0]:
-        return
+    assume(best is not None and m.n_x > 0 and has_cut_form(m)[0])
     start = CutSolver(gap=0.0, polish=False, max_iterations=2).solve(m)
     solver = CutSolver(gap=0.0, lns_units=3, lns_stall=6, lns_time=5.0)
     ctx = _context(m, solver)
