@@ -6,8 +6,6 @@ DESIGN.md directly from a per-unit selection; the solver tests use them for brut
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
@@ -144,9 +142,7 @@ def test_compile_is_vectorised_on_a_large_grid():
     pu = tiny_grid(n_side, n_side, features=feats)
     p = (problem(pu).add_min_set_objective().add_relative_targets(0.2)
          .add_boundary_penalty(0.1).add_locked_in(mask=rng.random(n_side * n_side) < 0.1))
-    started = time.perf_counter()
-    m = compile(p)
-    assert time.perf_counter() - started < 3.0
+    m = compile(p)  # seconds: benchmarks/bench_limits.py (and compile_s in bench_solve.py)
     assert m.n_rows == 5 + 2 * m.edge_x_cols.shape[0]
 
 
