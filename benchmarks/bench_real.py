@@ -1,5 +1,7 @@
 """Benchmark loading and solving the real prioritizr and Marxan datasets in ../shared/data.
 
+The data folder is tests/helpers.py's `shared_data()`: $CARBONPARK_SHARED_DATA, else ../shared/data.
+
 Rows (dataset / scenario):
 
 * ``tasmania`` - 1,130 polygon units, 33 raster features (coverage-weighted sums),
@@ -38,8 +40,10 @@ import numpy as np
 import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-DATA = ROOT.parent / "shared" / "data"
+sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+from helpers import shared_data  # noqa: E402 (the one place that finds the real data)
+
+DATA = shared_data()  # $CARBONPARK_SHARED_DATA, else ../shared/data
 
 ROWS = ("tasmania", "washington:min_set", "washington:max_utility", "salt-spring",
         "tasmania-marxan:blm0", "tasmania-marxan:blm0.0005", "tasmania-marxan-abs")

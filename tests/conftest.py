@@ -1,45 +1,64 @@
-"""Shared fixtures: paths to real data, and writers of small hand-made layers."""
+"""Fixtures and hooks only; shared builders and the real-data paths are in helpers.py."""
 
 from __future__ import annotations
 
+import inspect
+import types
+from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
+import helpers
 import pytest
-import rasterio
-from affine import Affine
+from helpers import DEMO_MANIFEST
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED_DATA = ROOT.parent / "shared" / "data"
-DEMO_MANIFEST = ROOT / "data" / "demo.toml"
-
-# An Albers equal-area CRS (metres) used by hand-made test layers.
-ALBERS = ("+proj=aea +lat_0=30 +lon_0=100 +lat_1=25 +lat_2=45 +x_0=0 +y_0=0 "
-          "+datum=WGS84 +units=m +no_defs")
+TESTS = Path(__file__).resolve().parent
 
 
-def shared(folder: str) -> Path:
-    """Path of a ../shared/data folder, skipping the test when it is absent."""
-    path = SHARED_DATA / folder
-    if not path.exists():
-        pytest.skip(f"real data folder {path} is absent (CI always has ../shared/data)")
-    return path
+def _uses_shared(code: types.CodeType, globals_: dict, seen: set) -> bool:
+    """Whether ``code`` names helpers.shared, or calls a function in tests/ that does."""
+    if code in seen:
+        return False
+    seen.add(code)
+    for name in code.co_names:
+        if name == "shared":
+            return True
+        obj = globals_.get(name)
+        if (isinstance(obj, types.FunctionType) and obj.__code__.co_filename.startswith(str(TESTS))
+                and obj is not helpers.shared and _uses_shared(obj.__code__, obj.__globals__, seen)):
+            return True
+    return any(isinstance(c, types.CodeType) and _uses_shared(c, globals_, seen)
+               for c in code.co_consts)
 
 
-def write_raster(path: Path, data: np.ndarray, *, transform: Affine, crs: object = ALBERS,
-                 nodata: float | None = None, tags: dict[str, str] | None = None,
-                 descriptions: list[str] | None = None) -> Path:
-    """Write a (bands, rows, cols) or (rows, cols) array as a GeoTIFF."""
-    arr = data if data.ndim == 3 else data[None]
-    with rasterio.open(path, "w", driver="GTiff", width=arr.shape[2], height=arr.shape[1],
-                       count=arr.shape[0], dtype=arr.dtype, crs=crs, transform=transform,
-                       nodata=nodata) as ds:
-        ds.write(arr)
-        if tags:
-            ds.update_tags(**tags)
-        for i, d in enumerate(descriptions or []):
-            ds.set_band_description(i + 1, d)
-    return path
+def _functions(item: pytest.Item) -> Iterator[types.FunctionType]:
+    """The test function and every fixture function it requests, directly or not."""
+    if isinstance(item, pytest.Function):
+        yield inspect.unwrap(item.function)
+        for name in item.fixturenames:
+            for fixturedef in item._fixtureinfo.name2fixturedefs.get(name, ()):
+                yield inspect.unwrap(fixturedef.func)
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m deselects by marker
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    # A test that reads ../shared/data (helpers.shared, in the test, a fixture or a helper
+    # it calls) is marked realdata, so `pytest -m "not realdata"` runs offline.
+    for item in items:
+        if item.get_closest_marker("realdata") is None and any(
+                _uses_shared(f.__code__, f.__globals__, set()) for f in _functions(item)
+                if isinstance(f, types.FunctionType)):
+            item.add_marker(pytest.mark.realdata)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    # helpers.shared() fails a test that reaches it without the realdata marker.
+    helpers.current_test = item
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    helpers.current_test = None
 
 
 @pytest.fixture(scope="session")

@@ -343,7 +343,7 @@ def test_module_imports_only_the_standard_library_errors_and_versions():
 
 
 def test_write_grid_never_replaces_the_layers_it_was_built_from(tmp_path, demo_grid):
-    from conftest import DEMO_MANIFEST
+    from helpers import DEMO_MANIFEST
 
     from optimizer.grid import write_grid
 

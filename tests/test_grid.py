@@ -11,7 +11,7 @@ import rasterio
 import rasterio.features
 import shapely
 from affine import Affine
-from conftest import ALBERS, shared, write_raster
+from helpers import ALBERS, shared, write_raster
 from pyproj import Geod
 
 from optimizer import LayerSpec, build_grid, read_grid
@@ -185,7 +185,7 @@ def test_polygon_units_match_square_cells(tmp_path):
 
 
 def test_chunking_does_not_change_results():
-    from conftest import DEMO_MANIFEST
+    from helpers import DEMO_MANIFEST
 
     from optimizer.layers import load_manifest
 
@@ -263,7 +263,7 @@ def _reference_total(path, unit_name, outline, outline_crs, band=1):
 
 
 def test_demo_totals_are_conserved(demo_grid):
-    from conftest import DEMO_MANIFEST
+    from helpers import DEMO_MANIFEST
 
     from optimizer.grid import read_study_area
     from optimizer.layers import load_manifest
@@ -417,7 +417,7 @@ def test_summary_reports_densities(demo_grid):
 
 def test_rasters_are_read_in_windows_not_whole(monkeypatch):
     """Memory follows the units: each chunk reads only the raster block under it."""
-    from conftest import DEMO_MANIFEST
+    from helpers import DEMO_MANIFEST
 
     import optimizer.grid as grid_mod
     from optimizer.layers import load_manifest

@@ -17,7 +17,7 @@ import pytest
 import rasterio
 import shapely
 from affine import Affine
-from conftest import ALBERS, shared, write_raster
+from helpers import ALBERS, shared, write_raster
 
 from optimizer.errors import (
     CRSError,

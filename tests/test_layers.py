@@ -9,7 +9,7 @@ import rasterio
 import rasterio.windows
 import shapely
 from affine import Affine
-from conftest import ALBERS, DEMO_MANIFEST, shared, write_raster
+from helpers import ALBERS, DEMO_MANIFEST, shared, write_raster
 
 from optimizer import LayerSpec, build_grid
 from optimizer.cli import main

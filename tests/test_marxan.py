@@ -11,8 +11,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import shared
-from test_problem import tiny_grid
+from helpers import shared, tiny_grid
 
 from optimizer.cli import main
 from optimizer.cli import marxan as cli

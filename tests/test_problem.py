@@ -1,82 +1,18 @@
 """Tests of optimizer.problem: the immutable problem and its add_* methods.
 
-`tiny_grid` (used by the compile, solver and results tests too) builds small
-PlanningUnits in memory: a rows x cols grid of 1 km boxes.
+`tiny_grid` (tests/helpers.py, used by the compile, solver and results tests too) builds
+small PlanningUnits in memory: a rows x cols grid of 1 km boxes.
 """
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
-import shapely
+from helpers import tiny_grid
 
 from optimizer.errors import InputDataError
 from optimizer.grid import PlanningUnits
 from optimizer.problem import AreaBudget, Problem, problem
-
-
-def tiny_grid(
-    nrows: int = 2,
-    ncols: int = 3,
-    *,
-    features: dict[str, tuple[str, np.ndarray]] | None = None,
-    pa: np.ndarray | None = None,
-    area: np.ndarray | None = None,
-    region: list[str] | None = None,
-    seed: int | None = None,
-    n_species: int = 2,
-) -> PlanningUnits:
-    """A grid of 1 km boxes with hand-given (or random) features.
-
-    Parameters
-    ----------
-    features : dict, optional
-        Column -> (role, amounts). Default: a carbon stock ``biomass`` and
-        ``n_species`` biodiversity columns ``sp_1``..., random with ``seed``.
-    pa, area, region : optional
-        Per-unit protected fraction, area (km²; default 1) and region name.
-    """
-    n = nrows * ncols
-    rows, cols = np.divmod(np.arange(n), ncols)
-    geoms = shapely.box(cols * 1000.0, -(rows + 1) * 1000.0, (cols + 1) * 1000.0, -rows * 1000.0)
-    if features is None:
-        rng = np.random.default_rng(seed)
-        features = {"biomass": ("carbon_stock", rng.uniform(0, 10, n).round(2))}
-        for k in range(n_species):
-            amt = np.where(rng.random(n) < 0.5, rng.uniform(0, 1, n).round(2), 0.0)
-            amt[rng.integers(n)] = 0.5  # every species occurs somewhere
-            features[f"sp_{k + 1}"] = ("biodiversity", amt)
-    right = (cols < ncols - 1)
-    down = (rows < nrows - 1)
-    i = np.concatenate([np.flatnonzero(right), np.flatnonzero(down)])
-    j = np.concatenate([np.flatnonzero(right) + 1, np.flatnonzero(down) + ncols])
-    order = np.lexsort((j, i))
-    i, j = i[order], j[order]
-    shared = np.bincount(i, minlength=n) + np.bincount(j, minlength=n)
-    data = {
-        "pu_id": np.arange(n) + 100,
-        "area_km2": np.ones(n) if area is None else np.asarray(area, float),
-        "perimeter_km": np.full(n, 4.0),
-        "exposed_km": 4.0 - shared,
-        "pa_fraction": np.zeros(n) if pa is None else np.asarray(pa, float),
-        "region": np.array(region if region is not None else [None] * n, dtype=object),
-    }
-    frows = []
-    for col, (role, amt) in features.items():
-        data[col] = np.asarray(amt, dtype=float)
-        layer = col.split("_")[0]
-        label = col.split("_", 1)[-1].removesuffix("_km2") if role == "land_cover" else col
-        frows.append({"column": col, "layer": layer, "role": role, "year": pd.NA, "label": label,
-                      "unit": "km2", "source_unit": "km2", "density_column": "",
-                      "total": float(np.sum(amt))})
-    units = gpd.GeoDataFrame(pd.DataFrame(data), geometry=geoms, crs="EPSG:6933")
-    feats = pd.DataFrame(frows).set_index("column")
-    feats["year"] = feats["year"].astype("Int64")
-    boundary = pd.DataFrame({"id1": data["pu_id"][i], "id2": data["pu_id"][j],
-                             "length_km": np.ones(i.size)})
-    return PlanningUnits(units, boundary, feats, {})
 
 
 def _lc_grid() -> PlanningUnits:
