@@ -74,7 +74,7 @@ import optimizer.problem as m
 from optimizer import compile, problem
 from optimizer.compile import CompiledModel
 from optimizer.problem import Problem
-from test_problem import tiny_grid
+from optimizer.datasets import tiny_grid
 
 p = problem(tiny_grid()).add_max_utility_objective(2.0)
 assert isinstance(p, Problem) and isinstance(compile(p), CompiledModel)

@@ -8,12 +8,10 @@ from __future__ import annotations
 
 import re
 import warnings
-from pathlib import Path
 
 import pytest
+from helpers import ROOT, shared, shared_data
 
-ROOT = Path(__file__).resolve().parents[1]
-SHARED = ROOT.parent / "shared"
 README = (ROOT / "README.md").read_text(encoding="utf-8")
 SNIPPETS = re.findall(r"```python\n(.*?)```", README, flags=re.S)
 
@@ -24,8 +22,9 @@ def repo_like(tmp_path, monkeypatch):
     work = tmp_path / "repo"
     work.mkdir()
     (work / "data").symlink_to(ROOT / "data")
-    if SHARED.exists():
-        (tmp_path / "shared").symlink_to(SHARED)
+    if shared_data().exists():
+        (tmp_path / "shared").mkdir()
+        (tmp_path / "shared" / "data").symlink_to(shared_data())
     monkeypatch.chdir(work)
     return work
 
@@ -59,8 +58,7 @@ def test_grid_and_plan_snippets_run_and_quote_their_numbers(repo_like, capsys):
 
 
 def test_marxan_snippet_scores_at_the_blm_it_was_solved_with(repo_like):
-    if not (SHARED / "data" / "tasmania-marxan").exists():
-        pytest.skip(f"real data folder {SHARED / 'data'} is absent")
+    shared("tasmania-marxan")
     ns = _run(SNIPPETS[2], {})
     score = ns["marxan_score"](ns["project"], ns["sol"])
     assert f"score {score['score']:,.2f}" in SNIPPETS[2]
@@ -68,8 +66,8 @@ def test_marxan_snippet_scores_at_the_blm_it_was_solved_with(repo_like):
 
 
 def test_prioritizr_snippet_reads_washington_and_tasmania(repo_like):
-    if not (SHARED / "data" / "washington").exists():
-        pytest.skip(f"real data folder {SHARED / 'data'} is absent")
+    shared("washington")
+    shared("tasmania")
     ns = _run(SNIPPETS[3], {})
     assert len(ns["pu"]) == 1130  # Tasmania's polygons
     assert len(ns["p"].targets) == 33
