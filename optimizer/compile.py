@@ -313,6 +313,17 @@ def compile(problem: Problem) -> CompiledModel:
     InputDataError
         The problem lacks an objective or the targets or budget it needs, or a
         unit is both locked in and out.
+
+    Examples
+    --------
+    >>> from optimizer import compile, problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    >>> m = compile(p)  # cell 1 is locked in, so 5 columns; one budget row
+    >>> m.sense, m.n_cols, m.n_rows, m.row_upper.tolist()
+    ('max', 5, 1, [2.0])
+    >>> m.c.round(4).tolist()  # each cell's share of the 290 MgC
+    [0.1379, 0.0345, 0.2759, 0.2069, 0.0]
     """
     if not isinstance(problem, Problem):
         raise InputDataError(f"compile() takes a Problem (from optimizer.problem.problem); got "

@@ -298,6 +298,15 @@ def gap_analysis(
     ------
     InputDataError
         Any bad argument (named in the message), or a grid without a protected layer.
+
+    Examples
+    --------
+    >>> from optimizer.datasets import demo_grid
+    >>> from optimizer.gap import gap_analysis
+    >>> report = gap_analysis(demo_grid(80))  # the demo country on 80 km cells
+    >>> t = report.tables["carbon"].set_index(["layer", "zone"])
+    >>> round(float(t.loc[("biomass", "protected"), "share"]), 4)  # of the biomass carbon
+    0.0739
     """
     pu = _check_pu(pu)
     target = _check_share("target", target)

@@ -106,6 +106,15 @@ def get_solver(name: str = "highs", **options: Any) -> Solver:
 
     ``options`` go to `HighsSolver`, `CutSolver`, `AutoSolver` or
     `optimizer.solvers.pulp.PulpSolver`.
+
+    Examples
+    --------
+    >>> from optimizer import compile, get_solver, problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    >>> sol = get_solver("highs", gap=0.0, time_limit=10).solve(compile(p))
+    >>> sol.solver, sol.status.value, round(sol.objective, 4)
+    ('highs', 'optimal', 0.4828)
     """
     if name == "highs":
         return HighsSolver(**options)

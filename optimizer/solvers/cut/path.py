@@ -232,6 +232,18 @@ def plan_for_budget(solution: Solution | dict[str, Any], budget_km2: float, *,
         Per unit 0/1 (locked-in units 1): every unit that enters the path at or
         before the largest breakpoint plan within the budget, then units of the
         next tier, best value per area first, while they fit.
+
+    Examples
+    --------
+    >>> from optimizer import problem, solve
+    >>> from optimizer.datasets import tiny_grid
+    >>> from optimizer.solvers import plan_for_budget
+    >>> pu = tiny_grid()
+    >>> p = (problem(pu).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    ...      .add_boundary_penalty(1e-3))
+    >>> sol = solve(p, "cut")  # one solve gives the nested path of plans
+    >>> [pu.units["pu_id"][plan_for_budget(sol, km2) > 0.5].tolist() for km2 in (1, 3, 4)]
+    [[1, 4], [1, 2, 4, 5], [1, 2, 3, 4, 5]]
     """
     info = solution.info if isinstance(solution, Solution) else solution
     if "unit_rank" not in info:
