@@ -33,21 +33,18 @@ from affine import Affine
 from scipy import ndimage
 
 from optimizer._atomic import write_dir_atomic
+from optimizer.aggregate import band_blocks, chunked_coverage, raster_sums
 from optimizer.coverage import Window, coverage_matrix, window_for_bounds
 from optimizer.errors import CRSError, InputDataError, NodataWarning
 from optimizer.layers import (
     LayerSpec,
     RasterInfo,
-    cell_areas_km2,
     check_class_values,
-    check_values,
     is_equal_area,
     open_raster,
     polygonal_part,
     read_vector,
-    read_window,
     repair_geometries,
-    valid_mask,
 )
 from optimizer.units import get_unit, unit_for_role
 from optimizer.versions import versions
@@ -387,10 +384,6 @@ class _Builder:
             self._reprojected[key] = _to_crs(geoms, self.crs, crs)
         return self._reprojected[key]
 
-    def chunks(self) -> list[np.ndarray]:
-        n = len(self.geoms)
-        return [np.arange(s, min(s + self.chunk_units, n)) for s in range(0, n, self.chunk_units)]
-
     def add(self, column: str, values: np.ndarray, **feature: Any) -> None:
         if column in self.columns or column in RESERVED_COLUMNS:
             raise InputDataError(f"two layers produce the column {column!r}; give the layers "
@@ -413,50 +406,27 @@ class _Builder:
                 f"{tuple(round(float(v), 3) for v in total_bounds)} in {info.crs.name}); "
                 "check the file's CRS and extent"
             )
-        n, nb = len(geoms), len(info.bands)
-        categorical = unit.kind == "class"
-        amount = np.zeros((n, nb))
-        valid_km2 = np.zeros((n, nb))
-        covered_km2 = np.zeros(n)
-        class_km2: dict[int, np.ndarray] = {}
-        for idx in self.chunks():
+
+        def tick() -> None:
             self.tick(spec.name)
-            cb = gb[idx]
-            win = window_for_bounds(info.transform, info.width, info.height,
-                                    (cb[:, 0].min(), cb[:, 1].min(), cb[:, 2].max(), cb[:, 3].max()))
-            if win is None:
-                continue
-            w = coverage_matrix(geoms[idx], info.crs, info.transform, win)
-            values, mask = read_window(spec.path, info.bands, _rio_window(win))
-            area = cell_areas_km2(info.crs, info.transform, win.rows(), win.cols()).ravel()
-            covered_cells = np.asarray(w.sum(axis=0)).ravel() > 0
-            covered_km2[idx] = w @ area
-            for b in range(nb):
-                vals = values[b].ravel()
-                ok = valid_mask(info, vals, None if mask is None else mask.ravel())
-                if categorical:
-                    check_class_values(info, vals, ok & covered_cells)
-                    self._classes(w, vals, ok & covered_cells, area, idx, class_km2, n)
-                    valid_km2[idx, b] = w @ (area * ok)
-                    continue
-                check_values(info, vals, ok & covered_cells)
-                v = np.where(ok, vals, 0).astype(np.float64)
-                valid_km2[idx, b] = w @ (area * ok)
-                if unit.kind == "per_cell":
-                    amount[idx, b] = (w @ v) * unit.factor
-                else:  # density, intensive, fraction: value x true area
-                    amount[idx, b] = (w @ (v * area)) * unit.factor
-        self._report(spec, covered_km2, valid_km2)
-        if categorical:
+
+        if unit.kind == "class":
+            covered_km2, valid_km2, class_km2 = self._class_areas(spec, info, geoms, tick)
+            self._report(spec, covered_km2, valid_km2)
             self._categorical_columns(spec, info, class_km2)
             return
+        sums = raster_sums(geoms, spec.path, info, per_area=unit.kind != "per_cell",
+                           chunk_units=self.chunk_units, check=True, progress=tick)
+        amount = sums.amount * unit.factor  # summed, then scaled to the unit's totals
+        valid_km2 = sums.valid_km2
+        self._report(spec, sums.covered_km2, valid_km2)
         labels = info.band_labels
         for b, label in enumerate(labels):
             col = f"{spec.name}_{label}" if label else spec.name
             self._raster_column(spec, unit, col, amount[:, b], valid_km2[:, b], info.years[b],
                                 info.band_description(b) if label and info.years[b] is None else label)
         self.columns[f"{spec.name}_valid_km2"] = valid_km2.min(axis=1)
-        if nb > 1 and not np.allclose(valid_km2, valid_km2[:, :1], rtol=1e-9, atol=1e-12):
+        if len(labels) > 1 and not np.allclose(valid_km2, valid_km2[:, :1], rtol=1e-9, atol=1e-12):
             # Nodata that varies by band (a year with gaps): each band keeps its own
             # denominator, so one year's gaps do not lower every year's density.
             for b, label in enumerate(labels):
@@ -480,12 +450,27 @@ class _Builder:
                 dens = np.where(valid > 0, amount / (valid * unit.factor), np.nan)
             self.columns[density_col] = dens
 
-    def _classes(self, w: sp.csr_matrix, vals: np.ndarray, ok: np.ndarray, area: np.ndarray,
-                 idx: np.ndarray, out: dict[int, np.ndarray], n: int) -> None:
-        present = np.unique(vals[ok])
-        for c in present:
-            hit = ok & (vals == c)
-            out.setdefault(int(c), np.zeros(n))[idx] += w @ (area * hit)
+    def _class_areas(self, spec: LayerSpec, info: RasterInfo, geoms: np.ndarray,
+                     tick: Callable[[], None]
+                     ) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
+        """Covered and valid areas (km2) of a class raster per unit, and each class's area."""
+        n = len(geoms)
+        covered_km2 = np.zeros(n)
+        valid_km2 = np.zeros((n, len(info.bands)))
+        class_km2: dict[int, np.ndarray] = {}
+        for chunk in chunked_coverage(geoms, info, self.chunk_units, progress=tick):
+            w, idx, area = chunk.weights, chunk.units, chunk.cell_km2
+            covered_cells = chunk.cell_weight() > 0
+            covered_km2[idx] = w @ area
+            for start, values, ok in band_blocks(spec.path, info, chunk.window):
+                for b, (vals, ok_b) in enumerate(zip(values, ok, strict=True), start=start):
+                    here = ok_b & covered_cells
+                    check_class_values(info, vals, here)
+                    for c in np.unique(vals[here]):
+                        hit = here & (vals == c)
+                        class_km2.setdefault(int(c), np.zeros(n))[idx] += w @ (area * hit)
+                    valid_km2[idx, b] = w @ (area * ok_b)
+        return covered_km2, valid_km2, class_km2
 
     def _categorical_columns(
         self, spec: LayerSpec, info: RasterInfo, class_km2: dict[int, np.ndarray]
@@ -626,10 +611,6 @@ class _Builder:
         region = np.where(has, names[km2.argmax(axis=1)], None)
         self.add(spec.name, region.astype(object))
         self.columns.setdefault("region", region.astype(object))
-
-
-def _rio_window(win: Window) -> rasterio.windows.Window:
-    return rasterio.windows.Window(win.col_off, win.row_off, win.width, win.height)
 
 
 # ============================================================== boundary
