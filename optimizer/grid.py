@@ -1,18 +1,23 @@
-"""Planning units: build them from real layers, aggregate exactly, store and read back.
+"""Planning units from real layers: `build_grid` builds them and aggregates every layer exactly.
 
 `build_grid` turns a study area and a list of `LayerSpec` into `PlanningUnits`:
 square cells of a given size in an equal-area CRS (clipped to the study area, edge
 cells keeping their true clipped area), or the user's own polygons. Every layer is
 aggregated exactly: raster amounts are coverage-fraction-weighted sums of
-value x true cell area (exactextract coverage fractions; ellipsoidal cell areas for
-geographic rasters), vector layers become covered areas after dissolving overlaps.
-Rasters are read in windows, one chunk of units at a time, so memory grows with the
-number of units, not with the size of a raster.
+value x true cell area (`optimizer.aggregate`: exactextract coverage fractions;
+ellipsoidal cell areas for geographic rasters), vector layers become covered areas
+after dissolving overlaps. Rasters are read in windows, one chunk of units at a time,
+so memory grows with the number of units, not with the size of a raster.
+
+The rest of the grid lives beside this module and is re-exported here, so
+``from optimizer.grid import ...`` reaches all of it: `PlanningUnits` and
+`planning_units_from_arrays` (`optimizer.planning_units`), `write_grid` and
+`read_grid` (`optimizer.grid_io`), `square_cells`, `SquareGrid` and `boundary_table`
+(`optimizer.unit_geometry`).
 """
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import time
@@ -21,46 +26,59 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 import pyproj
-import rasterio.features
 import scipy.sparse as sp
 import shapely
-from affine import Affine
-from scipy import ndimage
 
-from optimizer._atomic import write_dir_atomic
+from optimizer.aggregate import band_blocks, chunked_coverage, raster_sums
 from optimizer.coverage import Window, coverage_matrix, window_for_bounds
 from optimizer.errors import CRSError, InputDataError, NodataWarning
+from optimizer.grid_io import read_grid, write_grid
 from optimizer.layers import (
     LayerSpec,
     RasterInfo,
-    cell_areas_km2,
     check_class_values,
-    check_values,
     is_equal_area,
     open_raster,
     polygonal_part,
     read_vector,
-    read_window,
     repair_geometries,
-    valid_mask,
 )
+from optimizer.planning_units import (
+    FORMAT_VERSION,
+    RESERVED_COLUMNS,
+    PlanningUnits,
+    carbonpark_version,
+    features_frame,
+    planning_units_from_arrays,
+)
+from optimizer.unit_geometry import SquareGrid, boundary_table, square_cells
 from optimizer.units import get_unit, unit_for_role
 from optimizer.versions import versions
 
-if TYPE_CHECKING:
-    import geopandas as gpd
+__all__ = [
+    "DEFAULT_MAX_UNITS",
+    "FORMAT_VERSION",
+    "RESERVED_COLUMNS",
+    "PlanningUnits",
+    "ProgressArg",
+    "SquareGrid",
+    "boundary_table",
+    "build_grid",
+    "check_grid_size",
+    "fitted_albers",
+    "planning_units_from_arrays",
+    "read_grid",
+    "read_study_area",
+    "square_cells",
+    "write_grid",
+]
 
-FORMAT_VERSION = 1
 ProgressArg = bool | Callable[[float, str], None]
-
-#: Columns every grid has; layer names must not produce them.
-RESERVED_COLUMNS = frozenset({"pu_id", "row", "col", "area_km2", "perimeter_km", "exposed_km",
-                              "pa_fraction", "region", "geometry"})
 
 #: Largest grid `build_grid` makes without ``max_units=`` raised: 20 million units take
 #: roughly 10-20 GB while aggregating (geometries, coverage weights, amount columns).
@@ -68,115 +86,6 @@ DEFAULT_MAX_UNITS = 20_000_000
 
 # Below this share of the study area, missing data is noise not worth a warning.
 _NODATA_WARN_SHARE = 1e-3
-
-
-@dataclass(eq=False)
-class PlanningUnits:
-    """Planning units with their aggregated layer values.
-
-    Attributes
-    ----------
-    units : geopandas.GeoDataFrame
-        One row per unit (RangeIndex). Always present: ``pu_id``, ``area_km2``,
-        ``perimeter_km``, ``exposed_km`` (outer perimeter shared with no unit),
-        ``pa_fraction`` (share of the unit already protected, 0 without a protected
-        layer) and ``region`` (majority region, or missing). Square grids add ``row``,
-        ``col``. Layer columns are described by `features`.
-    boundary : pandas.DataFrame
-        ``id1``, ``id2`` (``pu_id`` values, id1 < id2) and ``length_km`` for every
-        pair of units sharing an edge.
-    features : pandas.DataFrame
-        One row per amount column of `units` (index: column name) with ``layer``,
-        ``role``, ``year``, ``label``, ``unit`` (of the amount), ``source_unit``,
-        ``density_column``, ``total``.
-    meta : dict
-        Build metadata: CRS (WKT), kind, cell size, layer specs, nodata report,
-        build time and duration, carbonpark version.
-    study_area : shapely geometry or None
-        The study-area outline in the grid CRS.
-    """
-
-    units: gpd.GeoDataFrame
-    boundary: pd.DataFrame
-    features: pd.DataFrame
-    meta: dict[str, Any] = field(default_factory=dict)
-    study_area: shapely.Geometry | None = None
-
-    @property
-    def crs(self) -> pyproj.CRS:
-        """CRS of the unit geometries (equal-area)."""
-        if self.units.crs is None:
-            raise CRSError("these planning units have no CRS (they came from tables without "
-                           "geometry); give geometry and crs to planning_units_from_arrays")
-        return pyproj.CRS.from_user_input(self.units.crs)
-
-    def __len__(self) -> int:
-        return len(self.units)
-
-    def amounts(self, columns: Sequence[str] | None = None) -> np.ndarray:
-        """Amount matrix (features x units) for ``columns`` (default: all features)."""
-        cols = list(self.features.index if columns is None else columns)
-        return self.units[cols].to_numpy(dtype=np.float64).T
-
-    def boundary_indices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Boundary pairs as positional indices into `units`, and their lengths (km)."""
-        pos = pd.Index(self.units["pu_id"])
-        return (pos.get_indexer(self.boundary["id1"]), pos.get_indexer(self.boundary["id2"]),
-                self.boundary["length_km"].to_numpy())
-
-    def __repr__(self) -> str:
-        from optimizer.printing import grid_text
-
-        return grid_text(self)
-
-    def summary(self) -> pd.DataFrame:
-        """One row per feature: total, area-weighted density and nodata share."""
-        rows = []
-        total_area = float(self.units["area_km2"].sum())
-        report = self.meta.get("nodata", {})
-        for col, f in self.features.iterrows():
-            density = np.nan
-            if f["density_column"]:
-                valid_col = f"{col}_valid_km2"
-                if valid_col not in self.units:
-                    valid_col = f"{f['layer']}_valid_km2"
-                area = (float(self.units[valid_col].sum()) if valid_col in self.units
-                        else total_area)
-                unit = get_unit(f["source_unit"])
-                if unit.total_unit != f["unit"]:  # totals converted to the role's unit
-                    unit = unit_for_role(unit, f["role"])
-                density = unit.density_from_total(float(f["total"]), area) if area else np.nan
-            rows.append({
-                "feature": col, "role": f["role"], "year": f["year"],
-                "total": f["total"], "unit": f["unit"],
-                "density": density, "density_unit": f["source_unit"] if f["density_column"] else "",
-                "nodata_share": report.get(f["layer"], {}).get("nodata_share", 0.0),
-            })
-        return pd.DataFrame(rows, columns=["feature", "role", "year", "total", "unit", "density",
-                                           "density_unit", "nodata_share"])
-
-    def equals(self, other: PlanningUnits) -> bool:
-        """Whether two grids hold the same units, values, boundary, features and metadata."""
-        try:
-            a, b = np.asarray(self.units.geometry.values), np.asarray(other.units.geometry.values)
-            both_missing = shapely.is_missing(a) & shapely.is_missing(b)
-            same_geom = bool(np.all(both_missing | shapely.equals_exact(a, b, tolerance=0)))
-            same_crs = (self.units.crs is None and other.units.crs is None) or (
-                self.units.crs is not None and other.units.crs is not None
-                and self.crs == other.crs)
-            return (
-                same_geom
-                and same_crs
-                and self.units.drop(columns="geometry").equals(other.units.drop(columns="geometry"))
-                and self.boundary.equals(other.boundary)
-                and self.features.equals(other.features)
-                and self.meta == other.meta
-                and (self.study_area is None) == (other.study_area is None)
-                and (self.study_area is None or shapely.equals_exact(
-                    self.study_area, other.study_area, tolerance=0))
-            )
-        except (ValueError, TypeError, AttributeError):
-            return False
 
 
 # ============================================================== CRS and study area
@@ -248,111 +157,6 @@ def _lonlat_bounds(geom: shapely.Geometry, crs: pyproj.CRS) -> tuple[float, floa
     return tuple(float(v) for v in shapely.bounds(g))  # type: ignore[return-value]
 
 
-# ============================================================== planning units
-
-@dataclass(frozen=True)
-class SquareGrid:
-    """Geometry of a square-cell grid: origin (top-left), cell size (m), shape."""
-
-    x0: float
-    y0: float
-    cell_m: float
-    nrows: int
-    ncols: int
-
-    @property
-    def transform(self) -> Affine:
-        """Geotransform of the grid as a raster."""
-        return Affine(self.cell_m, 0, self.x0, 0, -self.cell_m, self.y0)
-
-    @property
-    def cell_km2(self) -> float:
-        """Area of a full cell."""
-        return (self.cell_m / 1000) ** 2
-
-
-def square_cells(
-    outline: shapely.Geometry, cell_km: float, origin: tuple[float, float] | None = None
-) -> tuple[SquareGrid, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Square cells of ``cell_km`` covering ``outline`` (in an equal-area CRS, metres).
-
-    Cells wholly inside are plain squares; cells on the outline are clipped to it.
-    The grid lines pass through ``origin`` (default (0, 0)), so grids of the same
-    cell size and origin align; pass a raster's corner to align cells with its pixels.
-
-    Returns
-    -------
-    grid : SquareGrid
-    rows, cols : numpy.ndarray
-        Row and column of each kept cell (row-major order).
-    geoms : numpy.ndarray
-        Cell geometries (clipped on the edge).
-    clipped : numpy.ndarray of bool
-        Whether each cell was clipped.
-    """
-    if not cell_km > 0:
-        raise InputDataError(f"cell_km must be positive; got {cell_km!r}")
-    size = cell_km * 1000.0
-    xmin, ymin, xmax, ymax = shapely.bounds(outline)
-    ox, oy = origin if origin is not None else (0.0, 0.0)
-    x0 = ox + np.floor((xmin - ox) / size) * size
-    y1 = oy + np.ceil((ymax - oy) / size) * size
-    ncols = int(np.ceil((xmax - x0) / size))
-    nrows = int(np.ceil((y1 - ymin) / size))
-    if nrows * ncols > 400_000_000:
-        raise InputDataError(f"cell_km={cell_km} gives a {nrows}x{ncols} grid over the study "
-                             "area; choose a larger cell size")
-    grid = SquareGrid(float(x0), float(y1), size, nrows, ncols)
-    shape = (nrows, ncols)
-    centre_in = rasterio.features.rasterize([(outline, 1)], out_shape=shape, transform=grid.transform,
-                                            fill=0, all_touched=False, dtype="uint8").astype(bool)
-    edge = rasterio.features.rasterize([(outline.boundary, 1)], out_shape=shape,
-                                       transform=grid.transform, fill=0, all_touched=True,
-                                       dtype="uint8").astype(bool)
-    # Rasterised lines can miss a cell they graze: widen the band we clip exactly.
-    edge = ndimage.binary_dilation(edge, iterations=1)
-    rows_in, cols_in = np.nonzero(centre_in & ~edge)
-    rows_e, cols_e = np.nonzero(edge)
-    edge_geoms = _clip_cells(grid, rows_e, cols_e, outline)
-    keep = ~shapely.is_empty(edge_geoms) & (shapely.area(edge_geoms) > 1e-9 * size * size)
-    rows = np.concatenate([rows_in, rows_e[keep]])
-    cols = np.concatenate([cols_in, cols_e[keep]])
-    full = _boxes(grid, rows_in, cols_in)
-    geoms = np.concatenate([full, edge_geoms[keep]])
-    clipped = np.concatenate([np.zeros(rows_in.size, bool), np.ones(int(keep.sum()), bool)])
-    order = np.lexsort((cols, rows))
-    return grid, rows[order], cols[order], geoms[order], clipped[order]
-
-
-def _boxes(grid: SquareGrid, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
-    x = grid.x0 + cols * grid.cell_m
-    y = grid.y0 - rows * grid.cell_m
-    return shapely.box(x, y - grid.cell_m, x + grid.cell_m, y)
-
-
-def _clip_cells(
-    grid: SquareGrid, rows: np.ndarray, cols: np.ndarray, outline: shapely.Geometry
-) -> np.ndarray:
-    """Intersect edge cells with the outline, tile by tile (a complex outline is
-    first cut to each tile, so no cell is intersected with the whole coastline)."""
-    out = np.empty(rows.size, dtype=object)
-    tile = 32
-    keys = (rows // tile) * (grid.ncols // tile + 1) + cols // tile
-    order = np.argsort(keys, kind="stable")
-    bounds = np.flatnonzero(np.diff(keys[order])) + 1
-    for idx in np.split(order, bounds):
-        if idx.size == 0:
-            continue
-        r, c = rows[idx], cols[idx]
-        x0 = grid.x0 + c.min() * grid.cell_m
-        x1 = grid.x0 + (c.max() + 1) * grid.cell_m
-        y1 = grid.y0 - r.min() * grid.cell_m
-        y0 = grid.y0 - (r.max() + 1) * grid.cell_m
-        part = shapely.clip_by_rect(outline, x0, y0, x1, y1)
-        out[idx] = shapely.intersection(_boxes(grid, r, c), part)
-    return polygonal_part(out)
-
-
 # ============================================================== aggregation
 
 def _slug(text: Any) -> str:
@@ -392,10 +196,6 @@ class _Builder:
             self._reprojected[key] = _to_crs(geoms, self.crs, crs)
         return self._reprojected[key]
 
-    def chunks(self) -> list[np.ndarray]:
-        n = len(self.geoms)
-        return [np.arange(s, min(s + self.chunk_units, n)) for s in range(0, n, self.chunk_units)]
-
     def add(self, column: str, values: np.ndarray, **feature: Any) -> None:
         if column in self.columns or column in RESERVED_COLUMNS:
             raise InputDataError(f"two layers produce the column {column!r}; give the layers "
@@ -418,50 +218,27 @@ class _Builder:
                 f"{tuple(round(float(v), 3) for v in total_bounds)} in {info.crs.name}); "
                 "check the file's CRS and extent"
             )
-        n, nb = len(geoms), len(info.bands)
-        categorical = unit.kind == "class"
-        amount = np.zeros((n, nb))
-        valid_km2 = np.zeros((n, nb))
-        covered_km2 = np.zeros(n)
-        class_km2: dict[int, np.ndarray] = {}
-        for idx in self.chunks():
+
+        def tick() -> None:
             self.tick(spec.name)
-            cb = gb[idx]
-            win = window_for_bounds(info.transform, info.width, info.height,
-                                    (cb[:, 0].min(), cb[:, 1].min(), cb[:, 2].max(), cb[:, 3].max()))
-            if win is None:
-                continue
-            w = coverage_matrix(geoms[idx], info.crs, info.transform, win)
-            values, mask = read_window(spec.path, info.bands, _rio_window(win))
-            area = cell_areas_km2(info.crs, info.transform, win.rows(), win.cols()).ravel()
-            covered_cells = np.asarray(w.sum(axis=0)).ravel() > 0
-            covered_km2[idx] = w @ area
-            for b in range(nb):
-                vals = values[b].ravel()
-                ok = valid_mask(info, vals, None if mask is None else mask.ravel())
-                if categorical:
-                    check_class_values(info, vals, ok & covered_cells)
-                    self._classes(w, vals, ok & covered_cells, area, idx, class_km2, n)
-                    valid_km2[idx, b] = w @ (area * ok)
-                    continue
-                check_values(info, vals, ok & covered_cells)
-                v = np.where(ok, vals, 0).astype(np.float64)
-                valid_km2[idx, b] = w @ (area * ok)
-                if unit.kind == "per_cell":
-                    amount[idx, b] = (w @ v) * unit.factor
-                else:  # density, intensive, fraction: value x true area
-                    amount[idx, b] = (w @ (v * area)) * unit.factor
-        self._report(spec, covered_km2, valid_km2)
-        if categorical:
+
+        if unit.kind == "class":
+            covered_km2, valid_km2, class_km2 = self._class_areas(spec, info, geoms, tick)
+            self._report(spec, covered_km2, valid_km2)
             self._categorical_columns(spec, info, class_km2)
             return
+        sums = raster_sums(geoms, spec.path, info, per_area=unit.kind != "per_cell",
+                           chunk_units=self.chunk_units, check=True, progress=tick)
+        amount = sums.amount * unit.factor  # summed, then scaled to the unit's totals
+        valid_km2 = sums.valid_km2
+        self._report(spec, sums.covered_km2, valid_km2)
         labels = info.band_labels
         for b, label in enumerate(labels):
             col = f"{spec.name}_{label}" if label else spec.name
             self._raster_column(spec, unit, col, amount[:, b], valid_km2[:, b], info.years[b],
                                 info.band_description(b) if label and info.years[b] is None else label)
         self.columns[f"{spec.name}_valid_km2"] = valid_km2.min(axis=1)
-        if nb > 1 and not np.allclose(valid_km2, valid_km2[:, :1], rtol=1e-9, atol=1e-12):
+        if len(labels) > 1 and not np.allclose(valid_km2, valid_km2[:, :1], rtol=1e-9, atol=1e-12):
             # Nodata that varies by band (a year with gaps): each band keeps its own
             # denominator, so one year's gaps do not lower every year's density.
             for b, label in enumerate(labels):
@@ -485,12 +262,27 @@ class _Builder:
                 dens = np.where(valid > 0, amount / (valid * unit.factor), np.nan)
             self.columns[density_col] = dens
 
-    def _classes(self, w: sp.csr_matrix, vals: np.ndarray, ok: np.ndarray, area: np.ndarray,
-                 idx: np.ndarray, out: dict[int, np.ndarray], n: int) -> None:
-        present = np.unique(vals[ok])
-        for c in present:
-            hit = ok & (vals == c)
-            out.setdefault(int(c), np.zeros(n))[idx] += w @ (area * hit)
+    def _class_areas(self, spec: LayerSpec, info: RasterInfo, geoms: np.ndarray,
+                     tick: Callable[[], None]
+                     ) -> tuple[np.ndarray, np.ndarray, dict[int, np.ndarray]]:
+        """Covered and valid areas (km2) of a class raster per unit, and each class's area."""
+        n = len(geoms)
+        covered_km2 = np.zeros(n)
+        valid_km2 = np.zeros((n, len(info.bands)))
+        class_km2: dict[int, np.ndarray] = {}
+        for chunk in chunked_coverage(geoms, info, self.chunk_units, progress=tick):
+            w, idx, area = chunk.weights, chunk.units, chunk.cell_km2
+            covered_cells = chunk.cell_weight() > 0
+            covered_km2[idx] = w @ area
+            for start, values, ok in band_blocks(spec.path, info, chunk.window):
+                for b, (vals, ok_b) in enumerate(zip(values, ok, strict=True), start=start):
+                    here = ok_b & covered_cells
+                    check_class_values(info, vals, here)
+                    for c in np.unique(vals[here]):
+                        hit = here & (vals == c)
+                        class_km2.setdefault(int(c), np.zeros(n))[idx] += w @ (area * hit)
+                    valid_km2[idx, b] = w @ (area * ok_b)
+        return covered_km2, valid_km2, class_km2
 
     def _categorical_columns(
         self, spec: LayerSpec, info: RasterInfo, class_km2: dict[int, np.ndarray]
@@ -631,70 +423,6 @@ class _Builder:
         region = np.where(has, names[km2.argmax(axis=1)], None)
         self.add(spec.name, region.astype(object))
         self.columns.setdefault("region", region.astype(object))
-
-
-def _rio_window(win: Window) -> rasterio.windows.Window:
-    return rasterio.windows.Window(win.col_off, win.row_off, win.width, win.height)
-
-
-# ============================================================== boundary
-
-def boundary_table(
-    geoms: np.ndarray, *, square: SquareGrid | None = None, rows: np.ndarray | None = None,
-    cols: np.ndarray | None = None, clipped: np.ndarray | None = None,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Shared edge lengths between neighbouring units and each unit's exposed perimeter.
-
-    Parameters
-    ----------
-    geoms : numpy.ndarray
-        Unit polygons in a metric CRS.
-    square, rows, cols, clipped : optional
-        For square grids: neighbours come from cell indices, and only pairs with a
-        clipped cell need geometry.
-
-    Returns
-    -------
-    i, j : numpy.ndarray
-        Positional indices (i < j) of units sharing an edge.
-    length_km : numpy.ndarray
-        Shared edge length of each pair.
-    exposed_km : numpy.ndarray
-        Perimeter of each unit not shared with another unit.
-    """
-    n = len(geoms)
-    perimeter = shapely.length(geoms) / 1000
-    if square is not None:
-        assert rows is not None and cols is not None and clipped is not None
-        lookup = np.full((square.nrows + 1) * (square.ncols + 1), -1, dtype=np.int64)
-        key = rows * (square.ncols + 1) + cols
-        lookup[key] = np.arange(n)
-        right = lookup[key + 1]
-        down = lookup[key + square.ncols + 1]
-        i = np.concatenate([np.arange(n)[right >= 0], np.arange(n)[down >= 0]])
-        j = np.concatenate([right[right >= 0], down[down >= 0]])
-        length = np.full(i.size, square.cell_m / 1000)
-        exact = clipped[i] | clipped[j]
-        if exact.any():
-            length[exact] = _shared_length(geoms[i[exact]], geoms[j[exact]])
-    else:
-        tree = shapely.STRtree(geoms)
-        i, j = tree.query(geoms, predicate="intersects")
-        keep = i < j
-        i, j = i[keep], j[keep]
-        length = _shared_length(geoms[i], geoms[j])
-    keep = length > 1e-9
-    i, j, length = i[keep], j[keep], length[keep]
-    order = np.lexsort((j, i))
-    i, j, length = i[order], j[order], length[order]
-    shared = np.bincount(i, length, minlength=n) + np.bincount(j, length, minlength=n)
-    exposed = np.clip(perimeter - shared, 0, None)
-    exposed[np.abs(exposed) < 1e-9] = 0.0
-    return i, j, length, exposed
-
-
-def _shared_length(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return shapely.length(shapely.intersection(shapely.boundary(a), shapely.boundary(b))) / 1000
 
 
 # ============================================================== build
@@ -870,7 +598,7 @@ def build_grid(
     data = {**base, **b.columns}
     gdf = gpd.GeoDataFrame(pd.DataFrame(data), geometry=geoms, crs=grid_crs)
     boundary = pd.DataFrame({"id1": ids[bi], "id2": ids[bj], "length_km": blen})
-    features = _features_frame(b.features, gdf)
+    features = features_frame(b.features, gdf)
     meta = {
         "format_version": FORMAT_VERSION,
         "kind": kind,
@@ -883,171 +611,10 @@ def build_grid(
         "area_km2": float(area_km2.sum()),
         "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "build_seconds": round(time.perf_counter() - started, 3),
-        "carbonpark_version": _version(),
+        "carbonpark_version": carbonpark_version(),
         "versions": versions(),
     }
     return PlanningUnits(gdf, boundary, features, meta, outline)
-
-
-def planning_units_from_arrays(
-    pu_id: Any,
-    amounts: pd.DataFrame | dict[str, Any],
-    *,
-    area_km2: Any = None,
-    geometry: Any = None,
-    crs: Any = None,
-    boundary: pd.DataFrame | None = None,
-    pa_fraction: Any = None,
-    region: Any = None,
-    extra: dict[str, Any] | None = None,
-    feature_info: pd.DataFrame | None = None,
-    role: str = "biodiversity",
-    unit: str = "count/cell",
-    kind: str = "table",
-    meta: dict[str, Any] | None = None,
-) -> PlanningUnits:
-    """Planning units from arrays: the entry point for units that `build_grid` did not make
-    (Marxan tables, prioritizr-style rasters, any polygons with precomputed amounts).
-
-    Parameters
-    ----------
-    pu_id : array-like
-        Unique unit ids.
-    amounts : DataFrame or dict of arrays
-        One column per feature, one value per unit (missing values become 0).
-    area_km2 : array-like, optional
-        Unit areas. Default: the geometries' areas in an equal-area ``crs``, else 1 per unit.
-    geometry : array-like of shapely geometries, optional
-        Unit shapes (None entries allowed); without them ``perimeter_km`` is 0.
-    crs : optional
-        CRS of ``geometry``.
-    boundary : DataFrame, optional
-        ``id1``, ``id2``, ``length_km``. Rows with ``id1 == id2`` are a unit's exposed
-        outer edge (Marxan's self-boundary) and go to ``exposed_km``; pairs are
-        normalised to ``id1 < id2`` and duplicates summed.
-    pa_fraction, region : array-like, optional
-        Already-protected share (default 0) and region label (default missing).
-    extra : dict of arrays, optional
-        More unit columns (cost, lock flags, ...), not features.
-    feature_info : DataFrame, optional
-        Per amount column (index): any of ``role``, ``unit``, ``label``, ``layer``.
-    role, unit : str
-        Role and unit of the amount columns not described in ``feature_info``.
-    kind, meta : optional
-        Recorded in ``meta`` (``kind`` says where the units came from).
-
-    Raises
-    ------
-    InputDataError
-        Duplicate or missing ids, lengths that differ, negative or non-finite amounts or
-        areas, boundary ids that are not units, or a column name that is reserved.
-    """
-    import geopandas as gpd
-
-    ids = np.asarray(pu_id)
-    n = ids.size
-    if n == 0:
-        raise InputDataError("planning units: no units given")
-    id_series = pd.Series(ids)
-    if id_series.isna().any() or id_series.duplicated().any():
-        dup = id_series[id_series.duplicated() | id_series.isna()].head(3).tolist()
-        raise InputDataError(f"planning units: ids must be unique and present; repeated or missing: "
-                             f"{dup}")
-    table = pd.DataFrame(amounts).reset_index(drop=True) if not isinstance(amounts, pd.DataFrame) \
-        else amounts.reset_index(drop=True)
-    if len(table) != n and len(table.columns):
-        raise InputDataError(f"planning units: amounts have {len(table)} rows for {n} units")
-    clash = sorted(set(map(str, table.columns)) & RESERVED_COLUMNS)
-    if clash:
-        raise InputDataError(f"planning units: feature name(s) {clash} are reserved; rename them")
-    table.columns = [str(c) for c in table.columns]
-    values = table.to_numpy(dtype=np.float64) if len(table.columns) else np.zeros((n, 0))
-    values = np.nan_to_num(values, nan=0.0)
-    if not np.isfinite(values).all() or (values < 0).any():
-        bad = table.columns[(~np.isfinite(values) | (values < 0)).any(axis=0)].tolist()[:5]
-        raise InputDataError(f"planning units: feature(s) {bad} have negative or infinite amounts; "
-                             "amounts must be finite and >= 0")
-    geoms = None if geometry is None else np.asarray(geometry, dtype=object)
-    if geoms is not None and geoms.size != n:
-        raise InputDataError(f"planning units: {geoms.size} geometries for {n} units")
-    if area_km2 is not None:
-        area = np.asarray(area_km2, dtype=np.float64)
-    elif geoms is not None and crs is not None and is_equal_area(pyproj.CRS.from_user_input(crs)):
-        area = np.nan_to_num(shapely.area(geoms) / 1e6)
-    else:
-        area = np.ones(n)
-    if area.size != n or not np.isfinite(area).all() or (area < 0).any():
-        raise InputDataError("planning units: area_km2 needs one finite, non-negative value per unit")
-    perimeter = (np.zeros(n) if geoms is None
-                 else np.nan_to_num(shapely.length(geoms) / 1000))
-    exposed = np.zeros(n)
-    pos = pd.Index(ids)
-    bnd = pd.DataFrame({"id1": ids[:0], "id2": ids[:0], "length_km": np.zeros(0)})
-    if boundary is not None and len(boundary):
-        i = pos.get_indexer(boundary["id1"])
-        j = pos.get_indexer(boundary["id2"])
-        length = boundary["length_km"].to_numpy(dtype=np.float64)
-        if (i < 0).any() or (j < 0).any():
-            missing = pd.concat([boundary["id1"][i < 0], boundary["id2"][j < 0]]).unique()[:3].tolist()
-            raise InputDataError(f"planning units: boundary names unit id(s) {missing} that are not "
-                                 "units; fix the boundary table or the unit list")
-        if not np.isfinite(length).all() or (length < 0).any():
-            raise InputDataError("planning units: boundary lengths must be finite and >= 0")
-        self_edge = i == j
-        exposed = np.bincount(i[self_edge], length[self_edge], minlength=n)
-        a, b = np.minimum(i, j)[~self_edge], np.maximum(i, j)[~self_edge]
-        pair = pd.DataFrame({"a": a, "b": b, "length_km": length[~self_edge]})
-        pair = pair.groupby(["a", "b"], sort=True, as_index=False)["length_km"].sum()
-        if np.issubdtype(ids.dtype, np.number) or ids.dtype.kind in "US":
-            swap = ids[pair["a"].to_numpy()] > ids[pair["b"].to_numpy()]  # keep id1 < id2
-            pair.loc[swap, ["a", "b"]] = pair.loc[swap, ["b", "a"]].to_numpy()
-        bnd = pd.DataFrame({"id1": ids[pair["a"].to_numpy()], "id2": ids[pair["b"].to_numpy()],
-                            "length_km": pair["length_km"].to_numpy()})
-    pa = np.zeros(n) if pa_fraction is None else np.clip(np.asarray(pa_fraction, np.float64), 0, 1)
-    reg = np.full(n, None, object) if region is None else np.asarray(region, dtype=object)
-    data: dict[str, Any] = {"pu_id": ids, "area_km2": area, "perimeter_km": perimeter,
-                            "exposed_km": exposed, "pa_fraction": pa, "region": reg}
-    for name, col in (extra or {}).items():
-        if name in data or name in table.columns:
-            raise InputDataError(f"planning units: extra column {name!r} clashes with another column")
-        data[name] = np.asarray(col)
-    for k, name in enumerate(table.columns):
-        data[name] = values[:, k]
-    gdf = gpd.GeoDataFrame(pd.DataFrame(data),
-                           geometry=geoms if geoms is not None else [None] * n, crs=crs)
-    info = feature_info if feature_info is not None else pd.DataFrame(index=table.columns)
-    rows = []
-    for name in table.columns:
-        f = info.loc[name] if name in info.index else pd.Series(dtype=object)
-        f_unit = str(f.get("unit", unit))
-        rows.append({"column": name, "layer": str(f.get("layer", name)),
-                     "role": str(f.get("role", role)), "year": None,
-                     "label": str(f.get("label", name)), "unit": get_unit(f_unit).total_unit,
-                     "source_unit": f_unit, "density_column": False})
-    features = _features_frame(rows, gdf)
-    meta_out = {"format_version": FORMAT_VERSION, "kind": kind, "cell_km": None,
-                "crs_wkt": None if crs is None else pyproj.CRS.from_user_input(crs).to_wkt(),
-                "square_grid": None, "layers": [], "nodata": {}, "n_units": n,
-                "area_km2": float(area.sum()),
-                "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                "carbonpark_version": _version(), "versions": versions(), **(meta or {})}
-    return PlanningUnits(gdf, bnd, features, meta_out, None)
-
-
-def _features_frame(rows: list[dict[str, Any]], gdf: gpd.GeoDataFrame) -> pd.DataFrame:
-    cols = ["layer", "role", "year", "label", "unit", "source_unit", "density_column", "total"]
-    if not rows:
-        return pd.DataFrame(columns=cols, index=pd.Index([], name="column"))
-    df = pd.DataFrame(rows).set_index("column")
-    df["year"] = df["year"].astype("Int64")
-    df["total"] = [float(gdf[c].sum()) for c in df.index]
-    return df[cols]
-
-
-def _version() -> str:
-    from optimizer import __version__
-
-    return __version__
 
 
 def _progress(progress: ProgressArg, steps: int) -> tuple[Callable[[str], None], Callable[[], None]]:
@@ -1070,93 +637,3 @@ def _progress(progress: ProgressArg, steps: int) -> tuple[Callable[[str], None],
 
         return tick_bar, bar.close
     return (lambda msg: None), (lambda: None)
-
-
-# ============================================================== storage
-
-_META_KEY = b"carbonpark"
-
-
-def write_grid(pu: PlanningUnits, path: str | Path, *, overwrite: bool = False) -> Path:
-    """Write planning units to a directory: ``units.parquet`` (GeoParquet),
-    ``boundary.parquet``, ``features.parquet``, ``study_area.parquet`` and the output
-    marker ``carbonpark-output.json``.
-
-    The directory is written beside the target and renamed into place, so a reader
-    never sees a half-written grid and a failed write leaves the old grid intact.
-
-    Parameters
-    ----------
-    pu : PlanningUnits
-    path : str or Path
-        The grid folder: new, empty, or a grid written earlier by carbonpark.
-    overwrite : bool
-        Replace whatever is at ``path`` (a file, a folder of other things), except the
-        layers the grid was built from (``pu.meta["layers"]``), which are never replaced.
-
-    Raises
-    ------
-    OutputError
-        ``path`` is taken by something that is not a carbonpark grid (and ``overwrite``
-        is False), holds or is one of the grid's layer files, or writing failed.
-    """
-    import geopandas as gpd
-    import pyarrow.parquet as pq
-
-    def fill(tmp: Path) -> None:
-        table = _geoarrow_table(pu.units)
-        meta = dict(table.schema.metadata or {})
-        meta[_META_KEY] = json.dumps(pu.meta).encode()
-        pq.write_table(table.replace_schema_metadata(meta), tmp / "units.parquet")
-        pu.boundary.to_parquet(tmp / "boundary.parquet", index=False)
-        feats = pu.features.reset_index()
-        feats.to_parquet(tmp / "features.parquet", index=False)
-        if pu.study_area is not None:
-            gpd.GeoDataFrame(geometry=[pu.study_area], crs=pu.units.crs).to_parquet(
-                tmp / "study_area.parquet")
-
-    # The layers the grid was built from are inputs: never written over, even with overwrite.
-    inputs = [layer["path"] for layer in pu.meta.get("layers", []) if layer.get("path")]
-    return write_dir_atomic(path, "grid", fill, overwrite=overwrite, inputs=inputs)
-
-
-def _geoarrow_table(gdf: gpd.GeoDataFrame):  # type: ignore[no-untyped-def]
-    """The GeoParquet-ready Arrow table of ``gdf`` (with its ``geo`` metadata)."""
-    import pyarrow.parquet as pq
-
-    try:
-        from geopandas.io.arrow import _geopandas_to_arrow
-    except ImportError:  # pragma: no cover - a future geopandas without the helper
-        import io
-
-        buf = io.BytesIO()
-        gdf.to_parquet(buf, index=False)
-        buf.seek(0)
-        return pq.read_table(buf)
-    return _geopandas_to_arrow(gdf, index=False)
-
-
-def read_grid(path: str | Path) -> PlanningUnits:
-    """Read planning units written by `write_grid`."""
-    import geopandas as gpd
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    units_file = path / "units.parquet"
-    if not units_file.exists():
-        raise InputDataError(f"{path}: not a carbonpark grid (no units.parquet); build one with "
-                             "`carbonpark grid`")
-    try:
-        raw = pq.read_schema(units_file).metadata or {}
-        meta = json.loads(raw[_META_KEY])
-        units = gpd.read_parquet(units_file)
-        boundary = pd.read_parquet(path / "boundary.parquet")
-        features = pd.read_parquet(path / "features.parquet").set_index("column")
-    except (OSError, KeyError, ValueError) as exc:
-        raise InputDataError(f"{path}: grid files are unreadable or incomplete ({exc}); "
-                             "rebuild the grid") from None
-    features["year"] = features["year"].astype("Int64")
-    study = None
-    if (path / "study_area.parquet").exists():
-        study = gpd.read_parquet(path / "study_area.parquet").geometry.iloc[0]
-    return PlanningUnits(units, boundary, features, meta, study)

@@ -419,19 +419,19 @@ def test_rasters_are_read_in_windows_not_whole(monkeypatch):
     """Memory follows the units: each chunk reads only the raster block under it."""
     from helpers import DEMO_MANIFEST
 
-    import optimizer.grid as grid_mod
+    import optimizer.aggregate as aggregate_mod
     from optimizer.layers import load_manifest
 
     manifest, specs = load_manifest(DEMO_MANIFEST)
     biomass = specs[0]
     sizes: list[int] = []
-    real = grid_mod.read_window
+    real = aggregate_mod.read_window
 
     def spy(path, bands, window):
         sizes.append(int(window.width * window.height))
         return real(path, bands, window)
 
-    monkeypatch.setattr(grid_mod, "read_window", spy)
+    monkeypatch.setattr(aggregate_mod, "read_window", spy)
     with rasterio.open(biomass.path) as ds:
         total = ds.width * ds.height
     pu = build_grid([biomass], study_area=DEMO_MANIFEST.parent / manifest.grid.study_area,

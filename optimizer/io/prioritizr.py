@@ -34,7 +34,7 @@ import rasterio.windows
 import shapely
 from affine import Affine
 
-from optimizer.coverage import coverage_matrix, window_for_bounds
+from optimizer.aggregate import BAND_BLOCK, cell_amounts, raster_sums
 from optimizer.errors import CRSError, CRSMismatchError, CRSWarning, InputDataError, NodataWarning
 from optimizer.grid import (
     PlanningUnits,
@@ -70,9 +70,8 @@ PathLike = str | Path
 #: `LayerSpec`, or ``(path, role, unit)``; feature roles become feature columns.
 ExtraLayer = PathLike | LayerSpec | tuple[PathLike, str, str]
 
-# Bands read at once from a multi-band raster: at most this many, and at most
+# Bands read at once from a whole raster (raster units): at most BAND_BLOCK, and at most
 # _BLOCK_CELLS values (bands x rows x cols) at a time, so memory stays bounded.
-_BAND_BLOCK = 32
 _BLOCK_CELLS = 64_000_000
 # Units per coverage window (polygon units): bounds the sparse coverage matrix.
 _CHUNK_UNITS = 20_000
@@ -100,7 +99,7 @@ class _Raster:
         full = rasterio.windows.Window(0, 0, info.width, info.height)
         values = np.empty((rows.size, self.count))
         valid = np.empty((rows.size, self.count), dtype=bool)
-        step = max(1, min(_BAND_BLOCK, _BLOCK_CELLS // max(info.width * info.height, 1)))
+        step = max(1, min(BAND_BLOCK, _BLOCK_CELLS // max(info.width * info.height, 1)))
         for start in range(0, self.count, step):
             bands = info.bands[start:start + step]
             block, mask = read_window(self.path, bands, full)
@@ -192,11 +191,9 @@ def _feature_names(feature_names: Sequence[str] | PathLike | None, rasters: list
 
 
 def _amounts(values: np.ndarray, area_km2: np.ndarray, unit: Unit) -> np.ndarray:
-    """Per-unit totals of raster values (cells x bands) in ``unit`` on cells of ``area_km2``."""
-    if unit.kind == "per_cell":
-        return values * unit.factor
-    # density, intensive, fraction: value x true area (x the density's factor)
-    return values * (area_km2[:, None] * unit.factor)
+    """Per-unit totals of raster values (cells x bands) in ``unit`` on cells of ``area_km2``
+    (densities, intensive values and fractions are multiplied by the true area)."""
+    return cell_amounts(values, area_km2, per_area=unit.kind != "per_cell", factor=unit.factor)
 
 
 def _fill_na(values: np.ndarray, valid: np.ndarray, what: str, path: Path) -> np.ndarray:
@@ -629,44 +626,15 @@ def _to_crs(geoms: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -> np.ndarray:
 
 def _polygon_sums(geoms: np.ndarray, r: _Raster) -> np.ndarray:
     """Coverage-weighted sums (units x bands) of a raster's bands over polygons in its CRS."""
-    info = r.info
-    n = len(geoms)
-    out = np.zeros((n, r.count))
-    covered = nodata = 0.0
-    gb = shapely.bounds(geoms)
-    overlap = False
-    for s in range(0, n, _CHUNK_UNITS):
-        idx = np.arange(s, min(s + _CHUNK_UNITS, n))
-        cb = gb[idx]
-        win = window_for_bounds(info.transform, info.width, info.height,
-                                (cb[:, 0].min(), cb[:, 1].min(), cb[:, 2].max(), cb[:, 3].max()))
-        if win is None:
-            continue
-        w = coverage_matrix(geoms[idx], info.crs, info.transform, win)
-        if w.nnz == 0:
-            continue
-        overlap = True
-        rio_win = rasterio.windows.Window(win.col_off, win.row_off, win.width, win.height)
-        cell_area = cell_areas_km2(info.crs, info.transform, win.rows(), win.cols()).ravel()
-        weight = np.asarray(w.sum(axis=0)).ravel()
-        for b0 in range(0, r.count, _BAND_BLOCK):
-            bands = info.bands[b0:b0 + _BAND_BLOCK]
-            values, mask = read_window(r.path, bands, rio_win)
-            flat = values.reshape(len(bands), -1)
-            ok = valid_mask(info, flat, None if mask is None else np.broadcast_to(
-                mask.ravel(), flat.shape))
-            v = np.where(ok, flat, 0).astype(np.float64).T  # cells x bands
-            amounts = _amounts(v, cell_area, r.unit)
-            out[idx, b0:b0 + len(bands)] = w @ amounts
-            covered += float(weight.sum()) * len(bands)
-            nodata += float(weight @ (~ok).sum(axis=0))
-    if not overlap:
+    sums = raster_sums(geoms, r.path, r.info, per_area=r.unit.kind != "per_cell",
+                       factor=r.unit.factor, chunk_units=_CHUNK_UNITS)
+    if not sums.overlaps:
         raise InputDataError(f"features ({r.path}): does not overlap the planning units; check the "
                              "raster's extent and CRS")
-    if covered and nodata / covered > _NODATA_WARN_SHARE:
-        warnings.warn(f"features ({r.path}): {nodata / covered:.2%} of the covered cells x bands are "
-                      "NA and counted as 0", NodataWarning, stacklevel=3)
-    return out
+    if sums.nodata_share > _NODATA_WARN_SHARE:
+        warnings.warn(f"features ({r.path}): {sums.nodata_share:.2%} of the covered cells x bands "
+                      "are NA and counted as 0", NodataWarning, stacklevel=3)
+    return sums.amount
 
 
 # ============================================================== problem
