@@ -184,3 +184,18 @@ def _roles(pu: PlanningUnits) -> str:
     counts = pu.features["role"].value_counts()
     order = [*ROLE_ORDER, *sorted(set(counts.index) - set(ROLE_ORDER))]
     return ", ".join(f"{counts[r]} {r}" for r in order if r in counts.index)
+
+
+def problem_summary(p: Problem) -> str:
+    """The problem's parts in one paragraph (`Problem.describe`)."""
+    kind = p.objective.kind if p.objective else "no objective"
+    parts = [f"{kind} over {p.n_units} units"]
+    if p.targets:
+        parts.append(f"{len(p.targets)} targets")
+    parts += [f"budget {b.label} [{b.min_km2:g}, {b.max_km2:g}] km²" for b in p.budgets]
+    parts += [f"lock {'in' if lk.value else 'out'}: {lk.label} ({int(lk.mask.sum())})"
+              for lk in p.locks]
+    if p.boundary_penalty:
+        parts.append(f"boundary penalty {p.boundary_penalty.penalty:g}")
+    parts += [f"linear penalty {lp.label} x {lp.penalty:g}" for lp in p.linear_penalties]
+    return "; ".join(parts)

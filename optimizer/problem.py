@@ -1,14 +1,9 @@
 """An immutable optimisation problem over planning units, built step by step.
 
-A `Problem` holds planning units and the parts of a conservation-planning model:
-an objective, targets, area budgets, locks and penalties. Each ``add_*`` method
-returns a new problem and leaves the original untouched, so one base problem
-serves a whole sweep (the grammar of prioritizr)::
-
-    p = (problem(pu)
-         .add_max_utility_objective(budget_share=0.1, weights={"carbon": 1, "biodiversity": 1})
-         .add_locked_out_land_cover("lc_cropland_km2", unit_share=0.5)
-         .add_boundary_penalty(1e-4))
+A `Problem` holds planning units and the parts of a conservation-planning model
+(`optimizer.problem_parts`): an objective, targets, area budgets, locks and penalties.
+Each ``add_*`` method returns a new problem and leaves the original untouched, so one
+base problem serves a whole sweep (the grammar of prioritizr); each has an example.
 
 Conventions (see DESIGN.md, "The optimisation model"):
 
@@ -30,112 +25,28 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputDataError, did_you_mean
 from optimizer.grid import PlanningUnits
+from optimizer.problem_parts import (
+    DEFAULT_PA_THRESHOLD,
+    FEATURE_ROLES,
+    GROUPS,
+    AreaBudget,
+    BoundaryPenalty,
+    LinearPenalty,
+    Lock,
+    Objective,
+    ObjectiveKind,
+    Target,
+)
 
-#: Feature groups understood by weights and targets besides roles and layer names.
-GROUPS: dict[str, tuple[str, ...]] = {
-    "carbon": ("carbon_stock", "carbon_uptake"),
-    "biodiversity": ("biodiversity",),
-    "ecosystem": ("land_cover",),
-}
-#: Roles whose columns can be features of a problem (cost layers are not features).
-FEATURE_ROLES = ("carbon_stock", "carbon_uptake", "emissions", "biodiversity", "land_cover")
-
-DEFAULT_PA_THRESHOLD = 0.5
-
-ObjectiveKind = Literal["max_utility", "min_set", "min_shortfall"]
-
-
-# ============================================================== parts
-
-@dataclass(frozen=True)
-class Objective:
-    """The objective of a problem.
-
-    Attributes
-    ----------
-    kind : {"max_utility", "min_set", "min_shortfall"}
-    weights : tuple of (feature, weight)
-        Max utility: the weight ``w_k`` of each feature in ``v_j``. Min shortfall:
-        the weight of each target's relative shortfall (features absent weigh 1).
-    """
-
-    kind: ObjectiveKind
-    weights: tuple[tuple[str, float], ...] = ()
-
-
-@dataclass(frozen=True)
-class Target:
-    """A representation target for one feature.
-
-    ``amount`` is the absolute amount to hold (existing protection included), in
-    the feature's unit; `relative` records the share it came from (None when the
-    target was given as an amount).
-    """
-
-    feature: str
-    amount: float
-    relative: float | None = None
-
-
-@dataclass(frozen=True)
-class AreaBudget:
-    """Bounds on the new area (km²) added, in total, in a region or of an ecosystem.
-
-    Attributes
-    ----------
-    scope : {"total", "region", "ecosystem"}
-    name : str
-        Region name (scope "region"), land-cover column (scope "ecosystem"), or "total".
-    min_km2, max_km2 : float
-        Bounds on the new area; ``0`` and ``inf`` when unbounded.
-    """
-
-    scope: Literal["total", "region", "ecosystem"]
-    name: str
-    min_km2: float = 0.0
-    max_km2: float = float("inf")
-
-    @property
-    def label(self) -> str:
-        """A short name for messages and row names, e.g. ``region 'Hexi'``."""
-        return "total" if self.scope == "total" else f"{self.scope} {self.name!r}"
-
-
-@dataclass(frozen=True, eq=False)
-class Lock:
-    """A set of units forced into (``value=1``) or out of (``value=0``) the solution."""
-
-    label: str
-    value: int
-    mask: np.ndarray
-
-
-@dataclass(frozen=True)
-class BoundaryPenalty:
-    """Boundary-length penalty ``penalty * boundary(x)``.
-
-    ``boundary(x) = edge_factor * sum_j e_j x_j + sum_(j,k) L_jk |x_j - x_k|`` with
-    ``e_j`` the exposed (outer) perimeter of unit j, in km.
-    """
-
-    penalty: float
-    edge_factor: float = 1.0
-
-
-@dataclass(frozen=True, eq=False)
-class LinearPenalty:
-    """Penalty ``penalty * sum_j amount_j x_j`` on any per-unit layer (as given)."""
-
-    label: str
-    penalty: float
-    amount: np.ndarray
+__all__ = ["DEFAULT_PA_THRESHOLD", "FEATURE_ROLES", "GROUPS", "AreaBudget", "BoundaryPenalty",
+           "LinearPenalty", "Lock", "Objective", "ObjectiveKind", "Problem", "Target", "problem"]
 
 
 # ============================================================== problem
@@ -818,18 +729,10 @@ class Problem:
         return problem_text(self)
 
     def describe(self) -> str:
-        """A one-paragraph summary of the problem's parts."""
-        kind = self.objective.kind if self.objective else "no objective"
-        parts = [f"{kind} over {self.n_units} units"]
-        if self.targets:
-            parts.append(f"{len(self.targets)} targets")
-        parts += [f"budget {b.label} [{b.min_km2:g}, {b.max_km2:g}] km²" for b in self.budgets]
-        parts += [f"lock {'in' if lk.value else 'out'}: {lk.label} ({int(lk.mask.sum())})"
-                  for lk in self.locks]
-        if self.boundary_penalty:
-            parts.append(f"boundary penalty {self.boundary_penalty.penalty:g}")
-        parts += [f"linear penalty {lp.label} x {lp.penalty:g}" for lp in self.linear_penalties]
-        return "; ".join(parts)
+        """A one-paragraph summary of the problem's parts (``print(p)`` gives the tree)."""
+        from optimizer.printing import problem_summary
+
+        return problem_summary(self)
 
 
 def problem(pu: PlanningUnits, *, cost: str | Any | None = None) -> Problem:
