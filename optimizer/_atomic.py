@@ -111,16 +111,9 @@ def write_dir_atomic(path: str | os.PathLike[str], kind: str, fill: Callable[[Pa
     fill : callable
         ``fill(folder)`` writes the output's files into ``folder``.
 
-    Returns
-    -------
-    pathlib.Path
-        ``path``.
-
-    Raises
-    ------
-    OutputError
-        A refusal (see `check_output_dir`), or a failed write (it names ``path``, or the file
-        under it, never the temporary folder).
+    Returns ``path``. Raises `OutputError` for a refusal (see `check_output_dir`) or a
+    failed write; the message names ``path`` or the file under it, never the temporary
+    folder.
     """
     p = check_output_dir(path, kind, overwrite=overwrite, inputs=inputs)
     tmp: Path | None = None

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from optimizer.cli import gap as gap_command
 from optimizer.cli import grid as grid_command
-from optimizer.cli.parser import DEFAULT_MAX_UNITS, _count, _interrupted, _positive, _share
+from optimizer.cli.parser import _interrupted, _share, add_grid_options
 from optimizer.errors import OptimizerError
 
 # Weights of the demo plan: carbon and biodiversity count equally; emissions inside a
@@ -40,15 +40,11 @@ def _repo_data() -> Path:
 def _add_demo(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("demo", help="run the main job on the embedded demo country")
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
-    p.add_argument("--cell-km", type=_positive("--cell-km", "10"), default=None,
-                   help="grid cell size (km)")
     p.add_argument("--budget-share", type=_share("--budget-share", open_low=True, example="0.05"),
                    default=0.05,
                    help="new protection allowed, as a share of the land (default 0.05)")
-    p.add_argument("--max-units", type=_count, default=DEFAULT_MAX_UNITS, metavar="N",
-                   help=f"refuse grids estimated above N units (default {DEFAULT_MAX_UNITS:,})")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace --out/grid and --out/gap even if carbonpark did not write them")
+    add_grid_options(p, cell_km_help="grid cell size (km)", overwrite_help=(
+        "replace --out/grid and --out/gap even if carbonpark did not write them"))
     p.set_defaults(func=cmd_demo)
 
 

@@ -7,19 +7,15 @@ import sys
 import time
 from pathlib import Path
 
-from optimizer.cli.parser import DEFAULT_MAX_UNITS, _count, _positive
+from optimizer.cli.parser import DEFAULT_MAX_UNITS, add_grid_options
 
 
 def _add_grid(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("grid", help="build planning units from a layer manifest (TOML)")
     p.add_argument("manifest", type=Path, help="grid manifest: study area, cell size, layers")
     p.add_argument("--out", type=Path, required=True, help="output grid directory")
-    p.add_argument("--cell-km", type=_positive("--cell-km", "10"), default=None,
-                   help="override the cell size (km)")
-    p.add_argument("--max-units", type=_count, default=DEFAULT_MAX_UNITS, metavar="N",
-                   help=f"refuse grids estimated above N units (default {DEFAULT_MAX_UNITS:,})")
-    p.add_argument("--overwrite", action="store_true",
-                   help="replace --out even if it is not a grid written by carbonpark")
+    add_grid_options(p, cell_km_help="override the cell size (km)",
+                     overwrite_help="replace --out even if it is not a grid written by carbonpark")
     p.set_defaults(func=cmd_grid)
 
 

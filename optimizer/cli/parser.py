@@ -115,6 +115,14 @@ def _count(text: str) -> int:
     return value
 
 
+def add_grid_options(p: argparse.ArgumentParser, *, cell_km_help: str, overwrite_help: str) -> None:
+    """The options of every command that builds a grid: cell size, unit limit, overwrite."""
+    p.add_argument("--cell-km", type=_positive("--cell-km", "10"), default=None, help=cell_km_help)
+    p.add_argument("--max-units", type=_count, default=DEFAULT_MAX_UNITS, metavar="N",
+                   help=f"refuse grids estimated above N units (default {DEFAULT_MAX_UNITS:,})")
+    p.add_argument("--overwrite", action="store_true", help=overwrite_help)
+
+
 class _ShowVersions(argparse.Action):
     def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
         from optimizer.versions import show_versions
