@@ -45,7 +45,7 @@ def test_the_readme_has_the_snippets_this_test_knows():
 def test_grid_and_plan_snippets_run_and_quote_their_numbers(repo_like, capsys):
     ns = _run(SNIPPETS[0], {})
     pu = ns["pu"]
-    assert len(pu) == 5719 and "# 5,719 units" in SNIPPETS[0]
+    assert len(pu) == 1488 and "# 1,488 units" in SNIPPETS[0]
     assert "11.3% protected" in SNIPPETS[0] and "protected: 11.3% of the area" in repr(pu)
     assert (repo_like / "out" / "grid" / "units.parquet").exists()
     ns = _run(SNIPPETS[1], ns)

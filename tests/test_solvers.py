@@ -253,10 +253,10 @@ def _lying_runs(monkeypatch, lies: int):  # type: ignore[no-untyped-def]
 
 
 def test_a_mip_answer_its_own_plan_contradicts_is_rerun_and_the_rerun_kept(monkeypatch):
-    pu = tiny_grid(3, 4, seed=11, n_species=3)
+    pu = tiny_grid(3, 3, seed=11, n_species=3)
     p = problem(pu).add_min_set_objective().add_relative_targets(0.4).add_locked_in(ids=[100])
     model = compile(p)
-    best = min(reference_objective(p, m) for m in all_selections(12) if m[0]
+    best = min(reference_objective(p, m) for m in all_selections(9) if m[0]
                and reference_feasible(p, m.astype(float)))
     calls = _lying_runs(monkeypatch, lies=1)
     sol = HighsSolver(strategy="mip", gap=0.0).solve(model)
@@ -336,15 +336,16 @@ def _ctrl_c_keeps_the_best_plan(solver: str) -> None:
     if sol.status is SolveStatus.INTERRUPTED:
         assert sol.describe().startswith("interrupted: the best plan found so far (proven gap ")
     # Nothing is left running: the next solve (any backend) works, and Ctrl-C is Python's again.
-    again = solve(p, "highs", gap=0.0, time_limit=3.0)  # room for the LP on a loaded machine
-    assert reference_feasible(p, again.x)
+    small = problem(tiny_grid(seed=3)).add_min_set_objective().add_relative_targets(0.3)
+    again = solve(small, "highs", gap=0.0)
+    assert again.status is SolveStatus.OPTIMAL and reference_feasible(small, again.x)
 
 
 def test_a_time_limit_is_honoured_and_leaves_no_run_behind():
     from optimizer.results import solve
 
     p = _hard_problem()
-    for solver in ("highs", "cut", "auto"):
+    for solver in ("highs", "cut"):  # auto runs the cut solver on this model
         sol = solve(p, solver, gap=0.0, time_limit=2.0)
         # HiGHS checks its clock only between steps (it was seen ~1 s late at the root
         # node's cut separation): the limit holds up to one such step. The overshoot is
