@@ -516,6 +516,16 @@ def build_grid(
     ------
     InputDataError, CRSError, UnitError
         With a one-line message naming the input at fault and the fix.
+
+    Examples
+    --------
+    >>> from optimizer import LayerSpec, build_grid
+    >>> from optimizer.datasets import demo_manifest
+    >>> demo = demo_manifest().parent / "demo"
+    >>> pu = build_grid([LayerSpec("biomass", demo / "biomass_carbon.tif", "carbon_stock", "MgC/ha")],
+    ...                 study_area=demo / "country.gpkg", cell_km=100)
+    >>> len(pu), pu.features.loc["biomass", "unit"]
+    (261, 'MgC')
     """
     import geopandas as gpd
 

@@ -48,6 +48,18 @@ def write_grid(pu: PlanningUnits, path: str | Path, *, overwrite: bool = False) 
     OutputError
         ``path`` is taken by something that is not a carbonpark grid (and ``overwrite``
         is False), holds or is one of the grid's layer files, or writing failed.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from optimizer import read_grid, write_grid
+    >>> from optimizer.datasets import tiny_grid
+    >>> pu = tiny_grid()
+    >>> out = write_grid(pu, pathlib.Path(tempfile.mkdtemp()) / "grid")
+    >>> sorted(p.name for p in out.iterdir())
+    ['boundary.parquet', 'carbonpark-output.json', 'features.parquet', 'units.parquet']
+    >>> read_grid(out).equals(pu)
+    True
     """
     import geopandas as gpd
     import pyarrow.parquet as pq
@@ -86,7 +98,17 @@ def _geoarrow_table(gdf: gpd.GeoDataFrame):  # type: ignore[no-untyped-def]
 
 
 def read_grid(path: str | Path) -> PlanningUnits:
-    """Read planning units written by `write_grid`."""
+    """Read planning units written by `write_grid`.
+
+    Examples
+    --------
+    >>> import tempfile, pathlib
+    >>> from optimizer import read_grid, write_grid
+    >>> from optimizer.datasets import tiny_grid
+    >>> back = read_grid(write_grid(tiny_grid(), pathlib.Path(tempfile.mkdtemp()) / "grid"))
+    >>> len(back), back.features.loc["carbon", "unit"]
+    (6, 'MgC')
+    """
     import geopandas as gpd
     import pyarrow.parquet as pq
 

@@ -197,6 +197,16 @@ def planning_units_from_arrays(
     InputDataError
         Duplicate or missing ids, lengths that differ, negative or non-finite amounts or
         areas, boundary ids that are not units, or a column name that is reserved.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> from optimizer import planning_units_from_arrays
+    >>> pu = planning_units_from_arrays(
+    ...     [1, 2, 3], {"sp_a": [1.0, 0.0, 2.0]},
+    ...     boundary=pd.DataFrame({"id1": [1, 2], "id2": [2, 3], "length_km": [1.0, 1.0]}))
+    >>> len(pu), float(pu.features.loc["sp_a", "total"]), len(pu.boundary)
+    (3, 3.0, 2)
     """
     import geopandas as gpd
 
