@@ -384,3 +384,33 @@ def test_the_highs_banner_does_not_reach_standard_output():
                          cwd=__file__.rsplit("/", 1)[0])
     assert run.returncode == 0, run.stderr
     assert run.stdout == "done optimal\n"
+
+
+def test_request_stop_from_another_thread_stops_the_solve_and_keeps_its_plan():
+    # What a Stop button in a long-lived process does (the app, a sweep worker).
+    import threading
+
+    from optimizer.results import solve
+    from optimizer.solvers.base import request_stop
+
+    p = _hard_problem()
+    threading.Timer(1.0, request_stop).start()
+    sol = solve(p, "highs", gap=0.0, time_limit=120)
+    assert sol.status is SolveStatus.INTERRUPTED and reference_feasible(p, sol.x)
+    assert sol.runtime < 60  # stopped on request, long before the limit
+    again = solve(problem(tiny_grid(seed=3)).add_min_set_objective().add_relative_targets(0.3))
+    assert again.status is SolveStatus.OPTIMAL  # the request does not outlive its solve
+
+
+def test_ctrl_c_on_a_backend_called_directly_raises_and_leaves_no_run_behind():
+    import signal
+
+    before = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        _interrupt_after(1.0)
+        with pytest.raises(KeyboardInterrupt):
+            HighsSolver(strategy="mip", gap=0.0, time_limit=120).solve(compile(_hard_problem()))
+    finally:
+        signal.signal(signal.SIGINT, before)
+    small = problem(tiny_grid(seed=3)).add_min_set_objective().add_relative_targets(0.3)
+    assert HighsSolver(gap=0.0).solve(compile(small)).status is SolveStatus.OPTIMAL

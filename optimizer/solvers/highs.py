@@ -40,7 +40,6 @@ from optimizer.solvers.base import (
     feasibility_tolerance,
     polish,
     relative_gap,
-    request_stop,
     solve_fixed,
     stop_requested,
     tighter_bound,
@@ -550,23 +549,28 @@ class _Running:
         thread = threading.Thread(target=self._target, name="carbonpark-highs", daemon=True)
         thread.start()
         outcome = "done"
-        while not self.done.is_set():
-            try:
-                if self.done.wait(0.05):
+        try:
+            while not self.done.wait(0.05):
+                if stop_requested():
+                    outcome = "stopped by the user"
                     break
-            except KeyboardInterrupt:  # Ctrl-C outside `stop_on_interrupt`
-                request_stop()
-            if stop_requested():
-                outcome = "stopped by the user"
-                break
-            if time.perf_counter() > deadline + grace:
-                outcome = "cancelled at the time limit"
-                break
+                if time.perf_counter() > deadline + grace:
+                    outcome = "cancelled at the time limit"
+                    break
+        except KeyboardInterrupt:
+            # Ctrl-C outside `stop_on_interrupt` (a backend called directly): stop HiGHS and
+            # wait for it, so no run is left behind, then let the interrupt go on.
+            self._cancel_and_wait()
+            raise
         if outcome == "done":
             return outcome
+        return outcome if self._cancel_and_wait() else "abandoned"
+
+    def _cancel_and_wait(self) -> bool:
+        """Ask HiGHS to stop and wait (up to `CANCEL_WAIT` s); whether it returned."""
         self.stop.set()
         ends = time.perf_counter() + CANCEL_WAIT
         while not self.done.is_set() and time.perf_counter() < ends:
             with contextlib.suppress(KeyboardInterrupt):  # keep waiting: the plan is coming
                 self.done.wait(0.05)
-        return outcome if self.done.is_set() else "abandoned"
+        return self.done.is_set()
