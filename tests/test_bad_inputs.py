@@ -345,7 +345,7 @@ def test_a_continuous_raster_declared_as_land_cover_classes_is_refused(tmp_path,
     (["demo", "--bugdet-share", "0.1"],
      "unrecognized arguments: --bugdet-share 0.1; did you mean '--budget-share'?"),
     (["demo", "--cellkm=20"], "unrecognized arguments: --cellkm=20; did you mean '--cell-km'?"),
-    (["gird", "data/demo.toml"], "command 'gird' does not exist; use one of: demo, grid, gap, marxan; "
+    (["gird", "data/demo.toml"], "command 'gird' does not exist; use one of: demo, grid, gap, marxan, scenario; "
                                  "did you mean 'grid'?"),
     (["gap", "g", "--target", "30"], "argument --target: must be a share in [0, 1]; got 30; "
                                      "write 30% as --target 0.3"),
@@ -564,3 +564,62 @@ def test_an_unknown_solver_or_option_is_one_line_naming_the_nearest(capsys):
         get_solver("cut", time_limit=-1)
     code, _, err = run_cli(["marxan", "x/input.dat", "--solver", "gurobi"], capsys)
     assert_one_line_error(code, err, contains="--solver")
+
+
+# ==== scenarios
+# (`carbonpark scenario check` with bad files: exit 2, one line, nothing written or changed)
+
+_SCENARIO_HEAD = 'schema_version = 1\n[grid]\nmanifest = "{manifest}"\ncell_km = 150\n'
+
+
+@pytest.mark.parametrize(("body", "message"), [
+    ("[budget]\nshar = 0.1", "[budget] unknown key 'shar'; did you mean 'share'?"),
+    ("[budget]\nshare = '10%'", "[budget] share: expected a number; got '10%'"),
+    ("[budget]\nshare = 0.1\n[objective]\nkind = 'maxutility'", "did you mean 'max_utility'?"),
+    ("[budget]\nshare = 0.1\n[solver]\nbackend = 'gurobi'", "[solver] backend: expected highs"),
+    ("[budget]\nshare = 0.1\n[weights]\nbiodiversty = 1", "[weights] weights key 'biodiversty'"),
+    ("[budget]\nshare = 0.1\n[[area_budgets]]\nregion = 'Hex'\nmax_km2 = 1",
+     "[area_budgets[1]] region 'Hex' is not a region of this grid"),
+    ("[budget]\nshare = 0.1\n[[locks.land_cover_out]]\nland_cover = 'crop land'",
+     "[locks.land_cover_out[1]] land_cover 'crop land'"),
+    ("[budget\n", "not valid TOML"),
+])
+def test_scenario_check_of_a_bad_file_is_one_line(tmp_path, capsys, body, message):
+    # The bad keys are found before any grid is built: the cache folder appears only for
+    # values that need the grid (region, land cover, weights keys).
+    path = tmp_path / "bad.toml"
+    path.write_text(_SCENARIO_HEAD.format(manifest=MANIFEST.as_posix()) + body)
+    before = tree_hash(tmp_path)
+    demo_before = tree_hash(DEMO)
+    code, out, err = run_cli(["scenario", "check", path], capsys)
+    line = assert_one_line_error(code, err, contains=message)
+    assert str(path) in line and out == ""
+    after = {k: v for k, v in tree_hash(tmp_path).items() if not k.startswith(".carbonpark-cache")}
+    assert after == before and tree_hash(DEMO) == demo_before
+
+
+def test_scenario_check_of_a_missing_file_a_folder_or_a_grid_that_is_not_one(tmp_path, capsys):
+    code, _, err = run_cli(["scenario", "check", tmp_path / "nope.toml"], capsys)
+    assert_one_line_error(code, err, contains="scenario file not found")
+    code, _, err = run_cli(["scenario", "check", tmp_path], capsys)
+    assert_one_line_error(code, err, contains="is a folder, not a scenario file")
+    (tmp_path / "docs").mkdir()
+    (tmp_path / "s.toml").write_text('schema_version = 1\n[grid]\npath = "docs"\n[budget]\nkm2 = 1\n')
+    before = tree_hash(tmp_path)
+    code, _, err = run_cli(["scenario", "check", tmp_path / "s.toml"], capsys)
+    assert_one_line_error(code, err, contains="[grid] path 'docs' is not a carbonpark grid folder")
+    assert tree_hash(tmp_path) == before
+    code, _, err = run_cli(["scenario", "chek", tmp_path / "s.toml"], capsys)
+    assert_one_line_error(code, err, contains="did you mean 'check'")
+
+
+def test_scenario_check_and_schema_of_good_input(tmp_path, capsys):
+    path = tmp_path / "ok.toml"
+    path.write_text(_SCENARIO_HEAD.format(manifest=MANIFEST.as_posix())
+                    + "[budget]\ntotal_protection = 0.3\n")
+    with pytest.warns(Warning):
+        code, out, err = run_cli(["scenario", "check", path], capsys)
+    assert code == 0, err
+    assert "bring total protection to 30% of the land" in out and "├─objective" in out
+    code, out, _ = run_cli(["scenario", "schema"], capsys)
+    assert code == 0 and "[budget]" in out and "total_protection" in out

@@ -1,0 +1,305 @@
+"""From a scenario to planning units, a `Problem` and a `Solution`.
+
+* `grid_hash` - content hash of the scenario's grid: every file of a grid folder, or
+  the manifest, every file it names, the cell size and carbonpark's version.
+* `load_grid` - read the grid folder, or build the grid from the manifest once and keep
+  it under the cache folder by content hash (written atomically, `optimizer._atomic`).
+* `to_problem` - the scenario's `Problem`, built only through the public ``add_*``
+  methods; a value the grid rejects (an unknown region, feature or column) is a
+  `ScenarioError` naming the file and the table.
+* `solve_scenario` - all of the above, then `optimizer.results.solve` with the
+  scenario's solver options.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from optimizer.errors import InputDataError, ScenarioError
+
+if TYPE_CHECKING:
+    from optimizer.grid import PlanningUnits
+    from optimizer.problem import Problem
+    from optimizer.scenario.file import Scenario
+    from optimizer.solvers import Solution
+
+#: Memo of file digests by (real path, size, mtime): layers are hashed once per process.
+_DIGESTS: dict[tuple[str, int, int], str] = {}
+
+
+def _file_digest(path: Path) -> str:
+    st = path.stat()
+    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
+    if key not in _DIGESTS:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                h.update(chunk)
+        _DIGESTS[key] = h.hexdigest()
+    return _DIGESTS[key]
+
+
+def _files_digest(paths: list[Path], root: Path) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for p in paths:
+        for f in sorted(p.rglob("*")) if p.is_dir() else [p]:
+            if f.is_file():
+                out[os.path.relpath(f, root)] = _file_digest(f)
+    return out
+
+
+def grid_hash(scenario: Scenario) -> str:
+    """SHA-256 of the scenario's grid content (see the module docstring)."""
+    from optimizer.planning_units import carbonpark_version
+
+    g = scenario.grid
+    with _blame(scenario, "grid"):
+        if g.path is not None:
+            folder = scenario.resolve(g.path)
+            if not (folder / "units.parquet").is_file():
+                raise InputDataError(f"path {g.path!r} is not a carbonpark grid folder (no "
+                                     "units.parquet); build one with `carbonpark grid`, or give "
+                                     "manifest = and cell_km =")
+            files = [f for f in folder.iterdir() if f.suffix == ".parquet"]
+            content: dict[str, Any] = {"grid": _files_digest(files, folder)}
+        else:
+            manifest, _ = _manifest(scenario)
+            mpath = scenario.resolve(g.manifest or "")
+            named = [mpath.parent / f for f in (manifest.grid.study_area, manifest.grid.units) if f]
+            named += [mpath.parent / e.path for e in manifest.layers]
+            content = {"manifest": manifest.model_dump(mode="json"),
+                       "files": _files_digest(named, mpath.parent),
+                       "cell_km": _cell_km(scenario, manifest),
+                       "carbonpark": carbonpark_version()}
+    return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
+
+
+def _manifest(scenario: Scenario):  # type: ignore[no-untyped-def]
+    from optimizer.layers import load_manifest
+
+    return load_manifest(scenario.resolve(scenario.grid.manifest or ""))
+
+
+def _cell_km(scenario: Scenario, manifest: Any) -> float | None:
+    return scenario.grid.cell_km if scenario.grid.cell_km is not None else manifest.grid.cell_km
+
+
+def load_grid(scenario: Scenario) -> PlanningUnits:
+    """The scenario's planning units (see the module docstring)."""
+    from optimizer.grid import build_grid, read_grid, write_grid
+
+    g = scenario.grid
+    if g.path is not None:
+        grid_hash(scenario)  # the one-line error for a folder that is not a grid
+        with _blame(scenario, "grid"):
+            return read_grid(scenario.resolve(g.path))
+    digest = grid_hash(scenario)
+    cache = scenario.resolve(g.cache) / f"grid-{digest[:16]}"
+    if (cache / "units.parquet").is_file():
+        with _blame(scenario, "grid"):
+            return read_grid(cache)
+    with _blame(scenario, "grid"):
+        manifest, specs = _manifest(scenario)
+        base = scenario.resolve(g.manifest or "").parent
+        mg = manifest.grid
+        pu = build_grid(specs, study_area=base / mg.study_area if mg.study_area else None,
+                        units=base / mg.units if mg.units else None, id_column=mg.id_column,
+                        cell_km=_cell_km(scenario, manifest), crs=mg.crs, progress=False)
+    write_grid(pu, cache, overwrite=True)
+    return pu
+
+
+@contextmanager
+def _blame(scenario: Scenario, table: str) -> Iterator[None]:
+    """Re-raise an `InputDataError` as a one-line `ScenarioError` naming the file and table."""
+    try:
+        yield
+    except ScenarioError:
+        raise
+    except InputDataError as exc:
+        where = f"[{table}] " if table else ""
+        raise ScenarioError(f"{scenario.source}: {where}{exc}") from None
+
+
+def _land_cover_column(p: Problem, name: str) -> str:
+    """A land-cover column from its column name or class label (``forest``)."""
+    feats = p.pu.features
+    lc = feats[feats["role"] == "land_cover"]
+    if name in lc.index:
+        return name
+    hits = lc.index[lc["label"].astype(str) == name]
+    return str(hits[0]) if len(hits) == 1 else name  # add_area_budget names the choices
+
+
+def total_budget_km2(scenario: Scenario, p: Problem) -> tuple[float | None, float | None]:
+    """``(budget_km2, budget_share)`` of the scenario's ``[budget]`` on problem ``p``.
+
+    ``total_protection = X`` reads as new km² = max(0, X × land area − Σ pa_fraction × area).
+    """
+    b = scenario.budget
+    if b is None:
+        return None, None
+    if b.total_protection is not None:
+        held = float((p.protected_fraction * p.area_km2).sum())
+        return max(0.0, b.total_protection * p.study_area_km2 - held), None
+    return b.km2, b.share
+
+
+def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
+    """The scenario's `Problem` on ``pu``, through the public ``add_*`` methods only."""
+    from optimizer.problem import problem
+
+    s = scenario
+    with _blame(s, ""):
+        p = problem(pu)
+    with _blame(s, "locks"):
+        p = p.add_existing_protection(s.locks.pa_threshold if s.locks.existing else None)
+    km2, share = total_budget_km2(s, p)
+    weights = dict(s.weights) or None
+    with _blame(s, "weights" if s.weights else "budget"):
+        if s.objective.kind == "max_utility":
+            p = p.add_max_utility_objective(km2, budget_share=share, weights=weights)
+        elif s.objective.kind == "min_shortfall":
+            p = p.add_min_shortfall_objective(km2, budget_share=share, weights=weights)
+        else:
+            p = p.add_min_set_objective()
+            if km2 is not None or share is not None:
+                p = p.add_area_budget(max_km2=km2, max_share=share)
+    if s.targets is not None:
+        with _blame(s, "targets"):
+            if s.targets.relative is not None:
+                p = p.add_relative_targets(s.targets.relative)
+            if s.targets.absolute:
+                p = p.add_absolute_targets(s.targets.absolute)
+    for i, ab in enumerate(s.area_budgets, 1):
+        with _blame(s, f"area_budgets[{i}]"):
+            p = p.add_area_budget(
+                region=ab.region, max_km2=ab.max_km2, max_share=ab.max_share, min_km2=ab.min_km2,
+                land_cover=None if ab.land_cover is None else _land_cover_column(p, ab.land_cover))
+    steps: list[tuple[str, Callable[[Problem], Problem]]] = []
+    for name, entries, add in (("locked_in", s.locks.locked_in, "add_locked_in"),
+                               ("locked_out", s.locks.locked_out, "add_locked_out")):
+        for i, lk in enumerate(entries, 1):
+            steps.append((f"locks.{name}[{i}]", lambda q, lk=lk, add=add: getattr(q, add)(
+                column=lk.column, ids=lk.ids, label=lk.label)))
+    for i, lc in enumerate(s.locks.land_cover_out, 1):
+        steps.append((f"locks.land_cover_out[{i}]",
+                      lambda q, lc=lc: q.add_locked_out_land_cover(lc.land_cover, lc.unit_share)))
+    for i, ab in enumerate(s.locks.above, 1):
+        steps.append((f"locks.above[{i}]", lambda q, ab=ab: q.add_locked_out_above(
+            ab.column, ab.threshold, per_km2=ab.per_km2)))
+    if s.penalties.boundary is not None:
+        bp = s.penalties.boundary
+        steps.append(("penalties.boundary",
+                      lambda q: q.add_boundary_penalty(bp.penalty, bp.edge_factor)))
+    for i, lp in enumerate(s.penalties.linear, 1):
+        steps.append((f"penalties.linear[{i}]",
+                      lambda q, lp=lp: q.add_linear_penalty(lp.column, lp.penalty)))
+    for table, step in steps:
+        with _blame(s, table):
+            p = step(p)
+    with _blame(s, "locks"):
+        p.locked_masks()  # a unit both locked in and out: named now, not at solve time
+    return p
+
+
+def solver_options(scenario: Scenario) -> dict[str, Any]:
+    """The keyword options of `optimizer.results.solve` from ``[solver]``."""
+    sv = scenario.solver
+    opts: dict[str, Any] = {"gap": sv.gap}
+    if sv.time_limit is not None:
+        opts["time_limit"] = sv.time_limit
+    if sv.threads is not None:
+        opts["threads"] = sv.threads
+    return opts
+
+
+def solve_scenario(scenario: Scenario | str | os.PathLike[str], pu: PlanningUnits | None = None
+                   ) -> Solution:
+    """Solve a scenario: load or build its grid, build its problem, solve with its options.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+        A scenario, or a scenario file to `Scenario.load`.
+    pu : PlanningUnits, optional
+        The planning units (default: the scenario's grid, `Scenario.load_grid`).
+
+    Returns
+    -------
+    Solution
+        With ``solution.problem``-independent status, selection and objective.
+
+    Examples
+    --------
+    >>> from optimizer.datasets import tiny_grid
+    >>> from optimizer.scenario import Scenario, solve_scenario
+    >>> s = Scenario.loads('''
+    ... schema_version = 1
+    ... grid.path = "unused: the units are given"
+    ... budget.km2 = 2
+    ... weights.carbon = 1
+    ... solver = {backend = "highs", gap = 0.0}
+    ... ''')
+    >>> sol = solve_scenario(s, pu=tiny_grid())
+    >>> sol.selected.nonzero()[0].tolist(), round(sol.objective, 4)
+    ([0, 3, 4], 0.4828)
+    """
+    from optimizer.results import solve
+    from optimizer.scenario.file import Scenario
+
+    if not isinstance(scenario, Scenario):
+        scenario = Scenario.load(scenario)
+    p = scenario.to_problem(pu)
+    with _blame(scenario, "solver"):
+        return solve(p, scenario.solver.backend, **solver_options(scenario))
+
+
+def describe(scenario: Scenario, pu: PlanningUnits | None = None) -> str:
+    """One paragraph: the question, grid, objective, budget, weights, targets, locks, solver."""
+    s = scenario
+    g = s.grid
+    grid = (f"grid folder {g.path}" if g.path is not None else
+            f"grid built from {g.manifest}" + (f" at {g.cell_km:g} km" if g.cell_km else ""))
+    parts = [f"Scenario {s.name or s.source!r}" + (f": {s.description.strip()}"
+                                                   if s.description else "") + ".",
+             f"On the {grid}, objective {s.objective.kind.replace('_', ' ')}"]
+    b = s.budget
+    if b is not None:
+        if b.total_protection is not None:
+            text = f"bring total protection to {b.total_protection:.0%} of the land"
+            if pu is not None:
+                from optimizer.problem import problem
+
+                text += f" ({total_budget_km2(s, problem(pu))[0]:,.0f} km² new)"
+        else:
+            text = f"{b.km2:,.0f} km² new" if b.km2 is not None else f"{b.share:.1%} of the land new"
+        parts[-1] += f", budget: {text}"
+    parts[-1] += "."
+    if s.weights:
+        parts.append("Weights " + ", ".join(f"{k} = {v:g}" for k, v in s.weights.items()) + ".")
+    if s.targets is not None:
+        t = s.targets
+        rel = (f"{t.relative:.0%} of each weighted feature" if isinstance(t.relative, float)
+               else ", ".join(f"{k} {v:.0%}" for k, v in (t.relative or {}).items()))
+        parts.append("Targets: " + "; ".join(x for x in (rel, ", ".join(
+            f"{k} {v:g}" for k, v in (t.absolute or {}).items())) if x) + ".")
+    n_locks = (len(s.locks.locked_in) + len(s.locks.locked_out) + len(s.locks.land_cover_out)
+               + len(s.locks.above))
+    extras = [f"{len(s.area_budgets)} area budget(s)" if s.area_budgets else "",
+              f"{n_locks} lock(s)" if n_locks else "",
+              "a boundary penalty" if s.penalties.boundary else "",
+              f"{len(s.penalties.linear)} linear penalt(ies)" if s.penalties.linear else ""]
+    if any(extras):
+        parts.append("With " + ", ".join(x for x in extras if x) + ".")
+    sv = s.solver
+    parts.append(f"Solver {sv.backend}, gap {sv.gap:g}"
+                 + (f", time limit {sv.time_limit:g} s" if sv.time_limit else "")
+                 + (f", {sv.threads} threads" if sv.threads else "") + ".")
+    return " ".join(parts)

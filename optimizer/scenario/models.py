@@ -1,0 +1,230 @@
+"""The tables of a scenario file, as pydantic models (``extra="forbid"``, strict types).
+
+Each model is one TOML table; each field's ``description`` is the reference that
+``carbonpark scenario schema`` prints, so the reference cannot drift from the code.
+Checks that span several keys (exactly one kind of budget, of grid, of lock ...) are
+``model_validator``s whose message names the keys and the fix.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+SCHEMA_VERSION = 1
+
+#: Solver backends a scenario may name (``pulp:<name>`` for any pulp solver).
+BACKEND_PATTERN = r"^(highs|cut|auto|pulp(:[A-Za-z0-9_]+)?)$"
+
+
+class _Table(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
+
+
+def _one_of(table: object, keys: tuple[str, ...], *, required: bool = True) -> None:
+    given = [k for k in keys if getattr(table, k) is not None]
+    names = ", ".join(keys[:-1]) + f" or {keys[-1]}"
+    if len(given) > 1:
+        raise ValueError(f"give one of {names}, not both; got {' and '.join(given)}")
+    if required and not given:
+        raise ValueError(f"give one of {names}")
+
+
+class GridTable(_Table):
+    """``[grid]``: the planning units."""
+
+    path: str | None = Field(None, description="a grid directory written by `carbonpark grid` "
+                             "(relative to the scenario file)")
+    manifest: str | None = Field(None, description="a grid manifest (TOML, see data/demo.toml) to "
+                                 "build the grid from, relative to the scenario file")
+    cell_km: float | None = Field(None, gt=0, description="cell size (km) of the grid built from "
+                                  "`manifest` (default: the manifest's own)")
+    cache: str = Field(".carbonpark-cache", description="folder (relative to the scenario file) "
+                       "where a grid built from `manifest` is kept, by content hash")
+
+    @model_validator(mode="after")
+    def _check(self) -> GridTable:
+        _one_of(self, ("path", "manifest"))
+        if self.cell_km is not None and self.manifest is None:
+            raise ValueError("cell_km applies to a grid built from `manifest`; a grid directory "
+                             "has its own cells: remove cell_km")
+        return self
+
+
+class ObjectiveTable(_Table):
+    """``[objective]``: what the plan optimises."""
+
+    kind: Literal["max_utility", "min_set", "min_shortfall"] = Field(
+        "max_utility", description="max_utility: most weighted value under the budget; min_set: "
+        "least cost meeting the targets; min_shortfall: least weighted target shortfall under "
+        "the budget")
+
+
+class BudgetTable(_Table):
+    """``[budget]``: the total new area; give exactly one key."""
+
+    km2: float | None = Field(None, ge=0, description="new protected area (km²)")
+    share: float | None = Field(None, ge=0, le=1, description="new protected area as a share "
+                                "(0-1) of the land")
+    total_protection: float | None = Field(
+        None, ge=0, le=1, description="bring total protection to this share (0-1) of the land "
+        "(30×30: 0.3): new km² = max(0, share × land area − Σ pa_fraction × area_km2)")
+
+    @model_validator(mode="after")
+    def _check(self) -> BudgetTable:
+        _one_of(self, ("km2", "share", "total_protection"))
+        return self
+
+
+class TargetsTable(_Table):
+    """``[targets]``: representation targets (existing protection counts as held)."""
+
+    relative: float | dict[str, float] | None = Field(
+        None, description="a share (0-1) of each feature's total: one share for every weighted "
+        "feature, or a table of feature/group = share")
+    absolute: dict[str, float] | None = Field(
+        None, description="a table of feature/group = amount in the feature's unit")
+
+
+class AreaBudgetTable(_Table):
+    """``[[area_budgets]]``: bounds on the new area of one region or one ecosystem."""
+
+    region: str | None = Field(None, description="a region name (the grid's `region` column)")
+    land_cover: str | None = Field(None, description="a land-cover class (`forest`) or column "
+                                   "(`lc_forest_km2`)")
+    max_km2: float | None = Field(None, ge=0, description="at most this much new area (km²)")
+    max_share: float | None = Field(None, ge=0, le=1, description="at most this share (0-1) of "
+                                    "the region's area or the ecosystem's total area")
+    min_km2: float | None = Field(None, ge=0, description="at least this much new area (km²)")
+
+    @model_validator(mode="after")
+    def _check(self) -> AreaBudgetTable:
+        _one_of(self, ("region", "land_cover"))
+        _one_of(self, ("max_km2", "max_share"), required=False)
+        if self.max_km2 is None and self.max_share is None and self.min_km2 is None:
+            raise ValueError("give max_km2, max_share or min_km2")
+        return self
+
+
+class UnitsLock(_Table):
+    """``[[locks.locked_in]]`` / ``[[locks.locked_out]]``: units by column or by id."""
+
+    column: str | None = Field(None, description="a 0/1 column of the units (a mask)")
+    ids: list[int] | list[str] | None = Field(None, description="a list of pu_id values")
+    label: str | None = Field(None, description="a name for messages and the problem tree")
+
+    @model_validator(mode="after")
+    def _check(self) -> UnitsLock:
+        _one_of(self, ("column", "ids"))
+        return self
+
+
+class LandCoverLock(_Table):
+    """``[[locks.land_cover_out]]``: lock out units mostly of one land cover (red lines)."""
+
+    land_cover: str = Field(description="a land-cover class (`cropland`) or column")
+    unit_share: float = Field(0.5, ge=0, le=1, description="lock out units where the class "
+                              "covers more than this share of the unit")
+
+
+class AboveLock(_Table):
+    """``[[locks.above]]``: lock out units whose column exceeds a threshold (e.g. emissions)."""
+
+    column: str = Field(description="a numeric column of the units (e.g. `co2_2020`)")
+    threshold: float = Field(description="lock out units above this value")
+    per_km2: bool = Field(False, description="compare the column divided by unit area")
+
+
+class LocksTable(_Table):
+    """``[locks]``: units forced in or kept out."""
+
+    existing: bool = Field(True, description="lock in units already protected at or above "
+                           "`pa_threshold` (partial protection always counts as held)")
+    pa_threshold: float = Field(0.5, gt=0, le=1, description="protected share (0-1] from which a "
+                                "unit counts as part of the existing network")
+    locked_in: list[UnitsLock] = Field([], description="units forced into the plan")
+    locked_out: list[UnitsLock] = Field([], description="units kept out of the plan")
+    land_cover_out: list[LandCoverLock] = Field([], description="land-cover lock-outs (e.g. the "
+                                                "cropland red line)")
+    above: list[AboveLock] = Field([], description="threshold lock-outs (e.g. emissions)")
+
+
+class BoundaryTable(_Table):
+    """``[penalties.boundary]``: compactness."""
+
+    penalty: float = Field(ge=0, description="objective units per km of plan boundary")
+    edge_factor: float = Field(1.0, ge=0, le=1, description="weight (0-1) of the study area's "
+                               "outer edge")
+
+
+class LinearTable(_Table):
+    """``[[penalties.linear]]``: a per-unit penalty."""
+
+    column: str = Field(description="a numeric column of the units (e.g. `co2_2020`)")
+    penalty: float = Field(description="objective units per unit of the column, per selected "
+                           "unit")
+
+
+class PenaltiesTable(_Table):
+    """``[penalties]``: boundary and linear penalties."""
+
+    boundary: BoundaryTable | None = Field(None, description="boundary-length penalty")
+    linear: list[LinearTable] = Field([], description="linear penalties on unit columns")
+
+
+class SolverTable(_Table):
+    """``[solver]``: how to solve."""
+
+    backend: str = Field("highs", pattern=BACKEND_PATTERN,
+                         description="highs | cut | auto | pulp:<name>")
+    gap: float = Field(1e-4, ge=0, lt=1, description="relative optimality gap to stop at")
+    time_limit: float | None = Field(None, gt=0, description="wall-clock limit (seconds)")
+    threads: int | None = Field(None, ge=1, description="solver threads (highs, pulp)")
+
+
+class ScenarioModel(_Table):
+    """A scenario file: the top-level keys and tables."""
+
+    schema_version: Literal[1] = Field(description="version of the scenario format; 1")
+    name: str = Field("", description="a short name (reports, sweeps)")
+    description: str = Field("", description="the question the scenario answers")
+    grid: GridTable = Field(description="the planning units")
+    objective: ObjectiveTable = Field(ObjectiveTable(), description="the objective")
+    budget: BudgetTable | None = Field(None, description="the total new area")
+    weights: dict[str, float] = Field(
+        {}, description="weight per feature or group (carbon, carbon_stock, carbon_uptake, "
+        "biodiversity, ecosystem, emissions, a layer or a column); default carbon = 1, "
+        "biodiversity = 1; negative weights penalise")
+    targets: TargetsTable | None = Field(None, description="representation targets")
+    area_budgets: list[AreaBudgetTable] = Field([], description="per-region and per-ecosystem "
+                                                "budgets")
+    locks: LocksTable = Field(LocksTable(), description="lock-ins and lock-outs")
+    penalties: PenaltiesTable = Field(PenaltiesTable(), description="penalties")
+    solver: SolverTable = Field(SolverTable(), description="solver options")
+
+    @model_validator(mode="after")
+    def _check(self) -> ScenarioModel:
+        kind = self.objective.kind
+        if kind in ("max_utility", "min_shortfall") and self.budget is None:
+            raise ValueError(f"the {kind} objective needs a [budget] table (km2, share or "
+                             "total_protection)")
+        has_targets = self.targets is not None and (self.targets.relative is not None
+                                                    or self.targets.absolute)
+        if kind in ("min_set", "min_shortfall") and not has_targets:
+            raise ValueError(f"the {kind} objective needs a [targets] table (relative or "
+                             "absolute)")
+        if kind == "min_set" and self.weights:
+            raise ValueError("[weights] apply to max_utility and min_shortfall, not min_set "
+                             "(it minimises cost); remove [weights] or change objective.kind")
+        return self
+
+
+#: The table name of each model, for messages and the reference.
+TABLES: dict[type[BaseModel], str] = {
+    ScenarioModel: "", GridTable: "grid", ObjectiveTable: "objective", BudgetTable: "budget",
+    TargetsTable: "targets", AreaBudgetTable: "area_budgets", LocksTable: "locks",
+    UnitsLock: "locks.locked_in", LandCoverLock: "locks.land_cover_out", AboveLock: "locks.above",
+    PenaltiesTable: "penalties", BoundaryTable: "penalties.boundary",
+    LinearTable: "penalties.linear", SolverTable: "solver",
+}
