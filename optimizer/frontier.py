@@ -31,6 +31,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Literal
@@ -351,7 +352,8 @@ class Frontier:
                          f"({row['loss_pct_of_optimum']:.1f}% of its optimum)")
         return "\n".join(lines)
 
-    def write(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False) -> Path:
+    def write(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False,
+              inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
         """Write ``frontier.csv`` and ``frontier.png`` into the folder ``out_dir`` (atomically).
 
         Parameters
@@ -360,6 +362,8 @@ class Frontier:
             A new or empty folder, or an earlier frontier output.
         overwrite : bool
             Replace a folder that is not an earlier frontier output.
+        inputs : iterable of paths
+            The inputs (scenario file, grid): never replaced or written into.
 
         Returns
         -------
@@ -372,7 +376,7 @@ class Frontier:
             self.points.to_csv(folder / "frontier.csv", index_label="point")
             self._plot(folder / "frontier.png")
 
-        return write_dir_atomic(out_dir, "frontier", fill, overwrite=overwrite)
+        return write_dir_atomic(out_dir, "frontier", fill, overwrite=overwrite, inputs=inputs)
 
     def _plot(self, path: Path) -> None:
         import matplotlib

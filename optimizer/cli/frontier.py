@@ -1,0 +1,75 @@
+"""``carbonpark frontier``: the trade-off frontier between two plan metrics of a scenario."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+
+def _points(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number >= 2; got {text!r}") from None
+    if n < 2:
+        raise argparse.ArgumentTypeError(f"must be >= 2; got {text}")
+    return n
+
+
+def _add_frontier(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("frontier", help="trade-off frontier between two plan metrics of a scenario",
+                       description="The non-dominated plans between two metrics under a "
+                                   "scenario's budget and locks (its weights are replaced by "
+                                   "the metrics); writes frontier.csv and frontier.png.")
+    p.add_argument("scenario", type=Path, help="scenario file (TOML) with a max_utility objective")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--metric-a", default="carbon_stock_added",
+                   help="first metric, maximised (default carbon_stock_added, MgC; also "
+                        "carbon_stock_added_tCO2e, mean_representation, a feature or group)")
+    p.add_argument("--metric-b", default="mean_representation",
+                   help="second metric, maximised (default mean_representation, percentage "
+                        "points)")
+    p.add_argument("--points", type=_points, default=11, metavar="N",
+                   help="number of points (default 11)")
+    p.add_argument("--method", choices=("epsilon", "weighted"), default="epsilon",
+                   help="epsilon-constraint (default; finds non-supported points too) or "
+                        "weighted sums (faster)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario key (e.g. --set budget.share=0.1); repeatable")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out even if it is not a frontier output written by carbonpark")
+    p.set_defaults(func=cmd_frontier)
+
+
+def cmd_frontier(args: argparse.Namespace) -> int:
+    """Build the scenario's problem, run the frontier, write it, print points, knee and losses."""
+    from optimizer._atomic import check_output_dir
+    from optimizer.cli.solve import _inputs, _scenario_with_overrides
+    from optimizer.frontier import frontier
+
+    t0 = time.perf_counter()
+    check_output_dir(args.out, "frontier", overwrite=args.overwrite, inputs=[args.scenario])
+    scenario, _ = _scenario_with_overrides(args)
+    inputs = _inputs(scenario)
+    check_output_dir(args.out, "frontier", overwrite=args.overwrite, inputs=inputs)
+    pu = scenario.load_grid()
+    problem = scenario.to_problem(pu)
+    sv = scenario.solver
+    f = frontier(problem, args.metric_a, args.metric_b, points=args.points, method=args.method,
+                 gap=sv.gap, time_limit=sv.time_limit)
+    f.write(args.out, overwrite=args.overwrite, inputs=inputs)
+    ca, cb = f.metric_a.column, f.metric_b.column
+    table = f.points[[ca, cb, "new_km2", f.rate_column, "knee"]].copy()
+    print(f"frontier of {scenario.source}: {f.metric_a.label or ca} vs {f.metric_b.label or cb}")
+    print(table.to_string(formatters={ca: "{:,.0f}".format, cb: "{:,.3f}".format,
+                                      "new_km2": "{:,.0f}".format,
+                                      f.rate_column: "{:,.1f}".format}))
+    knee = f.knee()
+    if knee is not None:
+        print(f"knee: {ca} {knee[ca]:,.0f}, {cb} {knee[cb]:,.3f}, new {knee['new_km2']:,.0f} km²")
+    print(f.summary())
+    if not f.complete:
+        print("note: the time limit stopped the frontier early; these are the points so far")
+    print(f"wrote {args.out} (frontier.csv, frontier.png); {time.perf_counter() - t0:.1f} s")
+    return 0

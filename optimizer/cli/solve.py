@@ -1,0 +1,132 @@
+"""``carbonpark solve``: solve a scenario file and write the plan, its summary and its gap closure."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from optimizer.cli.parser import _interrupted
+
+
+def _add_solve(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("solve", help="solve a scenario file; write the plan and its gap closure",
+                       description="Solve a scenario file and write solution.parquet, "
+                                   "summary.json, representation.csv and the gap closure "
+                                   "tables. Exit codes: 0 a plan, 1 no plan (infeasible), 2 bad "
+                                   "input.")
+    p.add_argument("scenario", type=Path, help="scenario file (TOML)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario key by its dotted path, the value as TOML (e.g. "
+                        "--set budget.share=0.1); repeatable")
+    p.add_argument("--target", type=float, default=0.3,
+                   help="gap closure: target protected share of ecosystems and species "
+                        "(default 0.3)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out even if it is not a solve output written by carbonpark")
+    p.set_defaults(func=cmd_solve)
+
+
+def _scenario_with_overrides(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from optimizer.scenario import Scenario
+    from optimizer.scenario.overrides import apply_overrides
+
+    return apply_overrides(Scenario.load(args.scenario), args.sets)
+
+
+def _inputs(scenario) -> list[Path]:  # type: ignore[no-untyped-def]
+    g = scenario.grid
+    return [Path(scenario.source)] + [scenario.resolve(v) for v in (g.path, g.manifest) if v]
+
+
+def _fmt(v: float | None, spec: str = ",.0f") -> str:
+    return "-" if v is None else format(v, spec)
+
+
+def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
+    """The plan as a readable table: full numbers, thousands separators, units in headers."""
+    rows: list[tuple[str, str]] = [
+        ("status", summary["status_text"]),
+        ("objective", _fmt(summary["objective"], ",.6g")),
+        ("new protected area (km²)", _fmt(summary["new_km2"])),
+        ("new share of the land (%)", _fmt(100 * summary["new_share_of_land"], ".2f")),
+        ("units added / existing", f"{summary['units']['added']:,} / "
+                                   f"{summary['units']['existing']:,}"),
+        ("patches / largest (km²)", f"{summary['patches']['count']:,} / "
+                                    f"{summary['patches']['largest_km2']:,.0f}")]
+    added = summary["added"]
+    if "carbon_stock_total" in added:
+        t = added["carbon_stock_total"]
+        rows += [("carbon stock added (MgC)", _fmt(t["amount"])),
+                 ("carbon stock added (tCO2e)", _fmt(t["tCO2e"]))]
+    for role, what in (("carbon_uptake", "uptake"), ("emissions", "emissions")):
+        if role in added:
+            col, r = list(added[role].items())[-1]  # the latest year
+            rows.append((f"{what} added, {col} ({r['unit']})", _fmt(r["amount"])))
+            if "tCO2e" in r:
+                rows.append((f"{what} added, {col} ({r['tCO2e_unit']})", _fmt(r["tCO2e"])))
+    sp = summary["species"]
+    rows.append((f"species meeting the {summary['gap_closure']['target']:.0%} target (count)",
+                 f"{sp['meeting_target_before']} -> {sp['meeting_target_after']} of "
+                 f"{sp['features']}"))
+    width = max(len(k) for k, _ in rows)
+    for k, v in rows:
+        print(f"  {k:<{width}}  {v}")
+    gc = summary["gap_closure"]
+    if gc["density_ratio"]:
+        print("\n  density inside protection ÷ study area (×)   before    after")
+        for layer, d in gc["density_ratio"].items():
+            print(f"    {layer + ' (' + d['quantity'] + ')':<42} {_fmt(d['before'], '8.2f')} "
+                  f"{_fmt(d['after'], '8.2f')}")
+    eco = gc["ecosystems"]
+    if eco["classes"]:
+        print("\n  ecosystem shortfall vs target     before (km²)   closed (km²)   closed (%)")
+        for name, e in eco["by_class"].items():
+            print(f"    {name:<30} {_fmt(e['shortfall_before_km2'], '14,.0f')} "
+                  f"{_fmt(e['closed_km2'], '14,.0f')} {_fmt(e['closed_pct'], '12.1f')}")
+        print(f"    {'all':<30} {_fmt(eco['shortfall_before_km2'], '14,.0f')} "
+              f"{_fmt(eco['closed_km2'], '14,.0f')} {_fmt(eco['closed_pct'], '12.1f')}")
+    if gc["hotspots_protected_share"]:
+        print("\n  unprotected hotspots the plan protects (% of their area)")
+        for crit, share in gc["hotspots_protected_share"].items():
+            print(f"    {crit:<30} {_fmt(None if share is None else 100 * share, '8.1f')}")
+
+
+def cmd_solve(args: argparse.Namespace) -> int:
+    """Load the scenario (with --set overrides), solve, write the outputs, print the table."""
+    from optimizer._atomic import check_output_dir
+    from optimizer.closure import gap_closure
+    from optimizer.errors import InfeasibleProblemError, InputDataError
+    from optimizer.plan_outputs import OUTPUT_KIND, write_solution
+    from optimizer.results import solve
+    from optimizer.scenario.build import _blame, solver_options
+
+    t0 = time.perf_counter()
+    if not 0 <= args.target <= 1:
+        raise InputDataError(f"--target must be a share in [0, 1]; got {args.target:g}; write "
+                             "30% as 0.3")
+    check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=[args.scenario])
+    scenario, overrides = _scenario_with_overrides(args)
+    inputs = _inputs(scenario)
+    check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=inputs)
+    pu = scenario.load_grid()
+    problem = scenario.to_problem(pu)
+    print(scenario.describe(pu))
+    for key, value in overrides.items():
+        print(f"  --set {key} = {value!r}")
+    with _blame(scenario, "solver"):
+        try:
+            sol = solve(problem, scenario.solver.backend, **solver_options(scenario))
+        except InfeasibleProblemError as exc:
+            print(f"carbonpark: no plan: {exc}".replace("\n", " "), file=sys.stderr)
+            return 1
+    closure = gap_closure(pu, problem, sol, target=args.target)
+    summary = write_solution(args.out, scenario, problem, sol, closure=closure,
+                             overrides=overrides, seconds=time.perf_counter() - t0,
+                             overwrite=args.overwrite, inputs=inputs)
+    print_summary(summary)
+    print(f"\nscenario hash {summary['scenario']['hash'][:16]}; solved in "
+          f"{sol.runtime:.1f} s, {time.perf_counter() - t0:.1f} s in all; wrote {args.out}")
+    return 130 if _interrupted(sol) else 0

@@ -1,0 +1,191 @@
+"""What ``carbonpark solve`` writes: a plan, its summary, its representation and its gap closure.
+
+* `unit_status` - per unit: ``existing`` (locked in), ``added``, ``locked out`` or ``free``.
+* `plan_summary` - the JSON-ready summary: scenario hash and overrides, status, objective,
+  bound, gap, runtime, solver and versions, new km², carbon stock / uptake / emissions
+  added in their units and in tCO2e (tCO2e = MgC x 44.01/12.01), species meeting targets
+  before and after, patches, and the gap closure's headline (`optimizer.closure`).
+* `write_solution` - the output folder, atomically (`optimizer._atomic`): ``solution.parquet``
+  (``pu_id``, ``x``, ``status``), ``summary.json``, ``representation.csv`` and the gap closure
+  tables ``closure_density.csv``, ``closure_ecosystems.csv``, ``closure_species.csv``,
+  ``closure_hotspots.csv``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.closure import GapClosure, gap_closure
+
+if TYPE_CHECKING:
+    from optimizer.problem import Problem
+    from optimizer.scenario import Scenario
+    from optimizer.solvers import Solution
+
+__all__ = ["CO2_PER_C", "OUTPUT_KIND", "plan_summary", "unit_status", "write_solution"]
+
+#: tCO2e per MgC (molar masses of CO2 and C).
+CO2_PER_C = 44.01 / 12.01
+
+#: The output kind of ``carbonpark solve`` folders (`optimizer._atomic` markers).
+OUTPUT_KIND = "solve"
+
+_ROLES = {"carbon_stock": "carbon_stock", "carbon_uptake": "carbon_uptake",
+          "emissions": "emissions"}
+
+
+def unit_status(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """Per unit: ``existing`` (locked in), ``added`` (selected, not locked in), ``locked out``
+    or ``free`` (neither selected nor locked out)."""
+    sel = np.asarray(x) > 0.5
+    locked_in, locked_out = problem.locked_masks()
+    return np.select([locked_in, sel, locked_out], ["existing", "added", "locked out"], "free")
+
+
+def _num(v: Any) -> float | None:
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def _added(problem: Problem, x: np.ndarray) -> dict[str, Any]:
+    """Carbon stock, uptake and emissions added by the plan, per layer and in total."""
+    feats = problem.pu.features
+    added_mask = unit_status(problem, x) == "added"
+    free = 1.0 - problem.protected_fraction
+    out: dict[str, Any] = {}
+    for role in _ROLES:
+        cols = list(feats.index[feats["role"] == role])
+        if not cols:
+            continue
+        amounts = problem.feature_amounts(cols)
+        add = (amounts * free) @ added_mask.astype(np.float64)
+        # Flows over years: the latest year stands for the layer (its total is not summed).
+        rows: dict[str, Any] = {}
+        for col, a in zip(cols, add, strict=True):
+            unit = str(feats.at[col, "unit"])
+            row: dict[str, Any] = {"layer": str(feats.at[col, "layer"]), "amount": float(a),
+                                   "unit": unit}
+            if unit.startswith("MgC"):
+                row["tCO2e"] = float(a) * CO2_PER_C
+                row["tCO2e_unit"] = "tCO2e" + unit[3:]
+            rows[col] = row
+        out[role] = rows
+    stock = out.get("carbon_stock", {})
+    if stock:
+        total = float(sum(r["amount"] for r in stock.values()))
+        out["carbon_stock_total"] = {"amount": total, "unit": "MgC",
+                                     "tCO2e": total * CO2_PER_C, "tCO2e_unit": "tCO2e"}
+    return out
+
+
+def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution,
+                 closure: GapClosure | None = None, *,
+                 overrides: Mapping[str, Any] | None = None,
+                 seconds: float | None = None) -> dict[str, Any]:
+    """The summary of a plan as a JSON-ready dict (see the module docstring).
+
+    Parameters
+    ----------
+    scenario : Scenario or None
+        The scenario solved (its hash and name), overrides applied.
+    problem, solution
+        The problem and its solution.
+    closure : GapClosure, optional
+        The plan's gap closure (computed when not given, target 0.3).
+    overrides : mapping, optional
+        The ``--set`` overrides applied to the scenario, recorded as given.
+    seconds : float, optional
+        Wall-clock seconds of the whole command.
+    """
+    from optimizer.results import feature_representation, patches
+    from optimizer.versions import versions
+
+    x = solution.x
+    status = unit_status(problem, x)
+    added = status == "added"
+    closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
+    rep = feature_representation(problem, solution)
+    targeted = rep[rep["target"].notna()]
+    pt = patches(problem, solution)
+    new_km2 = float(problem.unprotected_km2[added].sum())
+    return {
+        "scenario": {"name": getattr(scenario, "name", "") or "",
+                     "source": getattr(scenario, "source", ""),
+                     "hash": scenario.hash if scenario is not None else None,
+                     "overrides": dict(overrides or {})},
+        "status": str(solution.status.value), "status_text": solution.describe(),
+        "objective": _num(solution.objective), "bound": _num(solution.bound),
+        "gap": _num(solution.gap), "runtime_s": float(solution.runtime),
+        "seconds_total": seconds,
+        "solver": solution.solver, "solver_version": solution.solver_version,
+        "strategy": solution.strategy, "versions": versions(),
+        "units": {s: int((status == s).sum()) for s in ("existing", "added", "locked out", "free")},
+        "study_area_km2": float(problem.study_area_km2),
+        "new_km2": new_km2,
+        "new_share_of_land": new_km2 / float(problem.study_area_km2),
+        "added": _added(problem, x),
+        "targets": {"features": len(targeted),
+                    "met_before": int((targeted["held_before"] >= targeted["target"]
+                                       - 1e-9 * targeted["target"].abs().clip(lower=1)).sum()),
+                    "met_after": int(targeted["met"].sum())},
+        "species": closure.summary()["species"],
+        "patches": {"count": len(pt),
+                    "largest_km2": float(pt["area_km2"].max()) if len(pt) else 0.0,
+                    "new_km2_in_largest": float(pt["new_area_km2"].iloc[0]) if len(pt) else 0.0},
+        "gap_closure": closure.summary(),
+    }
+
+
+def write_solution(out_dir: str | os.PathLike[str], scenario: Scenario | None, problem: Problem,
+                   solution: Solution, *, closure: GapClosure | None = None,
+                   overrides: Mapping[str, Any] | None = None, seconds: float | None = None,
+                   overwrite: bool = False, inputs: Iterable[str | os.PathLike[str]] = ()
+                   ) -> dict[str, Any]:
+    """Write a plan's outputs into the folder ``out_dir`` atomically; returns the summary.
+
+    Parameters
+    ----------
+    out_dir : str or PathLike
+        A new or empty folder, or an earlier ``solve`` output (else ``overwrite``).
+    scenario, problem, solution, closure, overrides, seconds
+        See `plan_summary`.
+    overwrite : bool
+        Replace a folder that is not an earlier ``solve`` output (never an input).
+    inputs : iterable of paths
+        The command's inputs (scenario file, grid): never replaced or written into.
+
+    Returns
+    -------
+    dict
+        The summary written to ``summary.json``.
+    """
+    from optimizer._atomic import write_dir_atomic
+    from optimizer.results import feature_representation
+
+    closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
+    summary = plan_summary(scenario, problem, solution, closure, overrides=overrides,
+                           seconds=seconds)
+    x = (solution.x > 0.5).astype(np.int8)
+    table = pd.DataFrame({"pu_id": problem.pu.units["pu_id"].to_numpy(), "x": x,
+                          "status": unit_status(problem, x)})
+
+    def fill(folder: Path) -> None:
+        table.to_parquet(folder / "solution.parquet", index=False)
+        (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n",
+                                             encoding="utf-8")
+        feature_representation(problem, solution).to_csv(folder / "representation.csv",
+                                                         index=False)
+        closure.density.to_csv(folder / "closure_density.csv", index=False)
+        closure.ecosystems.to_csv(folder / "closure_ecosystems.csv", index=False)
+        closure.species.to_csv(folder / "closure_species.csv", index=False)
+        closure.hotspots.to_csv(folder / "closure_hotspots.csv", index=False)
+
+    write_dir_atomic(out_dir, OUTPUT_KIND, fill, overwrite=overwrite, inputs=inputs)
+    return summary
