@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.sparse as sp
+from helpers import tiny_grid as helpers_tiny_grid
 
 from optimizer import compile, problem
 from optimizer.datasets import tiny_grid
@@ -47,6 +48,14 @@ BASE = HEAD + "[budget]\nkm2 = 1\n"
      "s.toml: [area_budgets[1]] unknown key 'max_km'; did you mean 'max_km2' or 'min_km2'?"),
     (BASE + "[[area_budgets]]\nregion = 'a'\nmax_km2 = -1",
      "s.toml: [area_budgets[1]] max_km2: must be >= 0; got -1"),
+    (BASE + "[penalties.boundary]\npenalty = 0.1\nshare = 0.1",
+     "s.toml: [penalties.boundary] give one of penalty, share or calibrate, not both; got "
+     "penalty and share"),
+    (BASE + "[penalties.boundary]\nedge_factor = 1.0",
+     "s.toml: [penalties.boundary] give one of penalty, share or calibrate"),
+    (BASE + "[penalties.boundary]\nshare = 1.5", "s.toml: [penalties.boundary] share: must be < 1; got 1.5"),
+    (BASE + "[penalties.boundary]\ncalibrate = 'cohen'",
+     "s.toml: [penalties.boundary] calibrate: expected one of 'cohon'; got 'cohen'; did you mean 'cohon'?"),
     (BASE + "[[locks.above]]\ncolumn = 'co2_2020'",
      "s.toml: [locks.above[1]] missing key 'threshold'"),
     (BASE + "[solver]\nbackend = 'gurobi'",
@@ -112,6 +121,8 @@ VARIED = [
     BASE + "[penalties.boundary]\npenalty = 0.1\nedge_factor = 0.5\n[[penalties.linear]]\n"
     "column = 'sp_a'\npenalty = -2.5\n[solver]\nbackend = 'pulp:PULP_CBC_CMD'\ngap = 0.01\n"
     "time_limit = 5\nthreads = 2\n",
+    BASE + "[penalties.boundary]\nshare = 0.1\n",
+    BASE + "[penalties.boundary]\ncalibrate = 'cohon'\nedge_factor = 0.5\n",
     'schema_version = 1\nname = "n"\ndescription = """two\nlines"""\n[grid]\n'
     'manifest = "../m.toml"\ncell_km = 12.5\ncache = "c"\n[budget]\nkm2 = 1e6\n',
 ]
@@ -335,3 +346,25 @@ def test_nbs_balanced_keeps_cropland_out_and_represents_every_ecosystem(solved):
     _, pb, balanced = solved["balanced"]
     co2 = units["co2_2020"].to_numpy()
     assert (co2 * new).sum() < (co2 * (balanced.selected & ~pb.existing_protection_mask())).sum()
+
+
+@pytest.mark.parametrize("how", ["share = 0.2", "calibrate = 'cohon'"])
+def test_a_boundary_penalty_given_as_a_share_or_calibrated_is_found_by_solving(how):
+    from optimizer.calibration import calibrate_boundary_penalty, penalty_for_share
+    from optimizer.results import boundary_length, solve
+
+    pu = helpers_tiny_grid(6, 6, seed=2, n_species=3)
+    s = Scenario.loads(HEAD + "[budget]\nkm2 = 8\n[weights]\ncarbon = 1\nbiodiversity = 1\n"
+                       f"[penalties.boundary]\n{how}\n[solver]\nbackend = 'highs'\ngap = 0.0\n")
+    p = s.to_problem(pu)
+    base = s.model_copy(update={"penalties": s.penalties.model_copy(update={"boundary": None})})
+    expected = (penalty_for_share(base.to_problem(pu), 0.2, solver="highs", gap=0.0) if "share" in how
+                else calibrate_boundary_penalty(base.to_problem(pu), curve=False, solver="highs",
+                                                gap=0.0))
+    assert p.boundary_penalty.penalty == pytest.approx(expected.penalty, rel=1e-9)
+    if "share" in how:
+        sol = solve(p, gap=0.0)
+        edge = float(boundary_length(p, sol).iloc[1]["boundary_km"])
+        utility = sol.objective + p.boundary_penalty.penalty * edge
+        assert p.boundary_penalty.penalty * edge / utility == pytest.approx(0.2, rel=0.1)
+    assert "calibrated" in s.describe()

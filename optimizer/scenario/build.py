@@ -194,19 +194,40 @@ def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
     for i, ab in enumerate(s.locks.above, 1):
         steps.append((f"locks.above[{i}]", lambda q, ab=ab: q.add_locked_out_above(
             ab.column, ab.threshold, per_km2=ab.per_km2)))
-    if s.penalties.boundary is not None:
-        bp = s.penalties.boundary
-        steps.append(("penalties.boundary",
-                      lambda q: q.add_boundary_penalty(bp.penalty, bp.edge_factor)))
     for i, lp in enumerate(s.penalties.linear, 1):
         steps.append((f"penalties.linear[{i}]",
                       lambda q, lp=lp: q.add_linear_penalty(lp.column, lp.penalty)))
+    if s.penalties.boundary is not None:  # last: a calibration solves the problem without it
+        bp = s.penalties.boundary
+        steps.append(("penalties.boundary", lambda q: q.add_boundary_penalty(
+            boundary_penalty(s, q), bp.edge_factor)))
     for table, step in steps:
         with _blame(s, table):
             p = step(p)
     with _blame(s, "locks"):
         p.locked_masks()  # a unit both locked in and out: named now, not at solve time
     return p
+
+
+def boundary_penalty(scenario: Scenario, base: Problem) -> float:
+    """The ``[penalties.boundary]`` penalty: as given, or found by solving ``base``.
+
+    ``share`` solves for the penalty at which the boundary term is that share of the
+    objective (`optimizer.calibration.penalty_for_share`); ``calibrate = "cohon"`` takes
+    the knee of the trade-off (`optimizer.calibration.calibrate_boundary_penalty`). Both
+    use the scenario's solver, gap and time limit, and are solved again on every call.
+    """
+    bp = scenario.penalties.boundary
+    assert bp is not None
+    if bp.penalty is not None:
+        return bp.penalty
+    from optimizer.calibration import calibrate_boundary_penalty, penalty_for_share
+
+    opts = {"solver": scenario.solver.backend, "gap": scenario.solver.gap,
+            "time_limit": scenario.solver.time_limit, "edge_factor": bp.edge_factor}
+    if bp.share is not None:
+        return penalty_for_share(base, bp.share, **opts).penalty
+    return calibrate_boundary_penalty(base, method=bp.calibrate, curve=False, **opts).penalty
 
 
 def solver_options(scenario: Scenario) -> dict[str, Any]:
@@ -294,7 +315,7 @@ def describe(scenario: Scenario, pu: PlanningUnits | None = None) -> str:
                + len(s.locks.above))
     extras = [f"{len(s.area_budgets)} area budget(s)" if s.area_budgets else "",
               f"{n_locks} lock(s)" if n_locks else "",
-              "a boundary penalty" if s.penalties.boundary else "",
+              _boundary_words(s.penalties.boundary) if s.penalties.boundary else "",
               f"{len(s.penalties.linear)} linear penalt(ies)" if s.penalties.linear else ""]
     if any(extras):
         parts.append("With " + ", ".join(x for x in extras if x) + ".")
@@ -303,3 +324,11 @@ def describe(scenario: Scenario, pu: PlanningUnits | None = None) -> str:
                  + (f", time limit {sv.time_limit:g} s" if sv.time_limit else "")
                  + (f", {sv.threads} threads" if sv.threads else "") + ".")
     return " ".join(parts)
+
+
+def _boundary_words(bp: Any) -> str:
+    if bp.penalty is not None:
+        return f"a boundary penalty of {bp.penalty:g} per km"
+    if bp.share is not None:
+        return f"a boundary penalty calibrated so the boundary is {bp.share:g} of the objective"
+    return "a boundary penalty calibrated by Cohon's method (the trade-off's knee)"

@@ -153,9 +153,21 @@ class LocksTable(_Table):
 class BoundaryTable(_Table):
     """``[penalties.boundary]``: compactness."""
 
-    penalty: float = Field(ge=0, description="objective units per km of plan boundary")
+    penalty: float | None = Field(None, ge=0, description="objective units per km of plan "
+                                  "boundary; or give `share` or `calibrate`")
+    share: float | None = Field(None, gt=0, lt=1, description="the penalty at which the boundary "
+                                "term is this share (0-1) of the objective at the optimum, found "
+                                "by solving (optimizer.calibration.penalty_for_share)")
+    calibrate: Literal["cohon"] | None = Field(None, description="'cohon': the knee of the "
+                                               "boundary/objective trade-off, as prioritizr's "
+                                               "calibrate_cohon_penalty")
     edge_factor: float = Field(1.0, ge=0, le=1, description="weight (0-1) of the study area's "
                                "outer edge")
+
+    @model_validator(mode="after")
+    def _check(self) -> BoundaryTable:
+        _one_of(self, ("penalty", "share", "calibrate"))
+        return self
 
 
 class LinearTable(_Table):
