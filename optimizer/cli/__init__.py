@@ -1,7 +1,7 @@
 """The ``carbonpark`` command.
 
 Each subcommand is a small function over the public API, one module per subcommand
-(`demo`, `grid`, `gap`, `marxan`, `scenario`); `parser` holds what they share. Errors of ours print
+(`demo`, `grid`, `gap`, `marxan`, `scenario`, `sweep`); `parser` holds what they share. Errors of ours print
 as one line (``carbonpark: error: ...``) with exit code 2, never a traceback. Nothing
 heavy is imported until a command runs: ``carbonpark --help`` imports no numpy.
 """
@@ -11,14 +11,15 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from optimizer.cli import demo, gap, grid, marxan, scenario
+from optimizer.cli import demo, gap, grid, marxan, scenario, sweep
 from optimizer.cli.parser import _Parser, _ShowVersions, run
 
 __all__ = ["build_parser", "main"]
 
 #: Each subcommand's ``add(subparsers)``, in the order ``carbonpark --help`` lists them.
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
-    demo._add_demo, grid._add_grid, gap._add_gap, marxan._add_marxan, scenario._add_scenario)
+    demo._add_demo, grid._add_grid, gap._add_gap, marxan._add_marxan, scenario._add_scenario,
+    sweep._add_sweep)
 
 
 def build_parser() -> argparse.ArgumentParser:
