@@ -59,7 +59,7 @@ test-latest:
 lock: $(BASE)
 	$(PIP) install --quiet -c $(LOCK) -e ".[lock]"
 	$(VENV)/bin/uv pip compile pyproject.toml --universal --python-version 3.11 \
-		--extra test --extra app --extra bench --upgrade --no-header --quiet -o $(LOCK)
+		--extra test --extra app --extra bench --extra dask --upgrade --no-header --quiet -o $(LOCK)
 
 app: $(APP)
 	@test -f app.py || { echo "app.py is not there yet: the Streamlit app lands with its own issue"; exit 1; }

@@ -17,7 +17,8 @@ from optimizer.errors import ScenarioError
 from optimizer.scenario import Scenario, schema_reference, solve_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted((ROOT / "scenarios").glob("*.toml"))
+# Scenario files; sweep_*.toml are sweep files (optimizer.sweep, tests/test_sweep.py).
+EXAMPLES = sorted(p for p in (ROOT / "scenarios").glob("*.toml") if not p.stem.startswith("sweep_"))
 HEAD = 'schema_version = 1\n[grid]\npath = "g"\n'
 BASE = HEAD + "[budget]\nkm2 = 1\n"
 

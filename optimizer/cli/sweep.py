@@ -1,0 +1,45 @@
+"""``carbonpark sweep``: run a sweep file (a base scenario × parameters) into a results folder."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+
+def _workers(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number; got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be >= 1; got {text}")
+    return value
+
+
+def _add_sweep(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("sweep", help="run a sweep file: one Parquet part per run, resumable")
+    p.add_argument("file", type=Path, help="sweep file (TOML): base scenario and parameters")
+    p.add_argument("--out", type=Path, required=True, metavar="DIR",
+                   help="results folder (DIR/runs/*.parquet); an earlier sweep there is resumed")
+    p.add_argument("--workers", type=_workers, default=None, metavar="N",
+                   help="local processes, or LocalCluster workers (default: the CPUs)")
+    p.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="'local' (a dask LocalCluster) or a Dask scheduler, tcp://host:8786")
+    p.add_argument("--no-progress", action="store_true", help="print no progress bar")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace DIR even when it is not an earlier sweep folder")
+    p.set_defaults(func=cmd_sweep)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    """Run every unfinished run of the sweep; print a summary of the results."""
+    from optimizer.sweep import Sweep, run_sweep
+
+    sweep = Sweep.load(args.file)
+    print(sweep.describe())
+    df = run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler,
+                   progress=not args.no_progress, overwrite=args.overwrite)
+    counts = df["status"].value_counts().to_dict() if len(df) else {}
+    status = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
+    print(f"{len(df)} of {len(sweep.runs)} runs in {args.out}/runs ({status}).")
+    return 0
