@@ -17,7 +17,7 @@ from optimizer.datasets import tiny_grid
 from optimizer.plan_outputs import CO2_PER_C
 
 ROOT = Path(__file__).resolve().parents[1]
-EXAMPLES = sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml"))
+EXAMPLES = sorted(p.stem for p in (ROOT / "scenarios").glob("*.toml") if not p.stem.startswith("sweep_"))
 
 
 @pytest.fixture(scope="module")

@@ -112,7 +112,9 @@ def test_refuses_a_foreign_folder(tmp_path):
 
 
 def test_kill_and_resume_loses_nothing_finished(tmp_path):
-    params = '"budget.share" = [0.04, 0.08, 0.12, 0.16, 0.20]\n"weights.carbon" = [0.0, 1.0]'
+    # 30 runs, so that the driver is still mid-sweep when the kill arrives, however fast.
+    params = ('"budget.share" = [0.04, 0.07, 0.10, 0.13, 0.16, 0.20]\n'
+              '"weights.carbon" = [0.0, 0.25, 0.5, 0.75, 1.0]')
     sweep_file = write_sweep(tmp_path, params, '[set]\n"penalties.boundary.penalty" = 1e-5')
     out = tmp_path / "killed"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -129,12 +131,12 @@ def test_kill_and_resume_loses_nothing_finished(tmp_path):
     proc.wait()
     proc.stderr.close()  # type: ignore[union-attr]
     partial = read_results(out)
-    assert 3 <= len(partial) < 10
+    assert 3 <= len(partial) < 30
     # Every part present reads as a whole result; temporary names are never results.
     for part in (out / "runs").glob("*.parquet"):
         assert ds.dataset(part, format="parquet").count_rows() == 1
     resumed = run_sweep(sweep_file, out, workers=1)
-    assert len(resumed) == 10 and not list((out / "runs").glob(".*"))
+    assert len(resumed) == 30 and not list((out / "runs").glob(".*"))
     clean = run_sweep(sweep_file, tmp_path / "clean", workers=1)
     assert same(resumed, clean)
 
