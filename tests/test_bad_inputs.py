@@ -623,3 +623,42 @@ def test_scenario_check_and_schema_of_good_input(tmp_path, capsys):
     assert "bring total protection to 30% of the land" in out and "├─objective" in out
     code, out, _ = run_cli(["scenario", "schema"], capsys)
     assert code == 0 and "[budget]" in out and "total_protection" in out
+
+
+# ================================================================ solve and frontier commands
+
+@pytest.fixture
+def scenario_copy(tmp_path, monkeypatch):
+    """The shipped scenarios in a scratch folder beside a link to data/ (the working folder)."""
+    import shutil
+
+    shutil.copytree(ROOT / "scenarios", tmp_path / "scenarios",
+                    ignore=shutil.ignore_patterns(".carbonpark-cache"))
+    (tmp_path / "data").symlink_to(ROOT / "data")
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def _scenario_tree(root: Path) -> dict[str, str]:
+    # The grid cache beside the scenarios is the command's own (built once, by content hash).
+    return {k: v for k, v in tree_hash(root / "scenarios").items() if ".carbonpark-cache" not in k}
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["solve", "missing.toml", "--out", "o"], "missing.toml: scenario file not found; check the path"),
+    (["solve", "scenarios/balanced.toml", "--out", "o", "--set", "budget.shar=0.1"],
+     "[budget] unknown key 'shar'; did you mean 'share'?"),
+    (["solve", "scenarios/balanced.toml", "--out", "scenarios"],
+     "scenarios: holds the input scenarios/balanced.toml; choose another output path"),
+    (["frontier", "scenarios/balanced.toml", "--out", "o", "--points", "1"],
+     "argument --points: must be >= 2; got 1"),
+    (["frontier", "scenarios/balanced.toml", "--out", "o", "--points", "3", "--metric-a",
+      "carbn_stock_added"], "did you mean 'carbon_stock_added'"),
+])
+def test_solve_and_frontier_mistakes_get_one_line_and_change_nothing(scenario_copy, capsys, argv,
+                                                                     message):
+    before = _scenario_tree(scenario_copy)
+    code, _, err = run_cli(argv, capsys)
+    assert_one_line_error(code, err, contains=message)
+    assert _scenario_tree(scenario_copy) == before
+    assert not (scenario_copy / "o").exists()
