@@ -652,6 +652,10 @@ def _scenario_tree(root: Path) -> dict[str, str]:
      "scenarios: holds the input scenarios/balanced.toml; choose another output path"),
     (["frontier", "scenarios/balanced.toml", "--out", "o", "--points", "1"],
      "argument --points: must be >= 2; got 1"),
+    (["frontier", "scenarios/balanced.toml", "--out", "o", "--points", "many"],
+     "argument --points: must be a whole number; got 'many'"),
+    (["sweep", "scenarios/sweep_budget_weight.toml", "--out", "o", "--workers", "0"],
+     "argument --workers: must be >= 1; got 0"),
     (["frontier", "scenarios/balanced.toml", "--out", "o", "--points", "3", "--metric-a",
       "carbn_stock_added"], "did you mean 'carbon_stock_added'"),
 ])

@@ -6,15 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-
-def _points(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number >= 2; got {text!r}") from None
-    if n < 2:
-        raise argparse.ArgumentTypeError(f"must be >= 2; got {text}")
-    return n
+from optimizer.cli.parser import whole_number
 
 
 def _add_frontier(sub: argparse._SubParsersAction) -> None:
@@ -30,7 +22,7 @@ def _add_frontier(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--metric-b", default="mean_representation",
                    help="second metric, maximised (default mean_representation, percentage "
                         "points)")
-    p.add_argument("--points", type=_points, default=11, metavar="N",
+    p.add_argument("--points", type=whole_number(2), default=11, metavar="N",
                    help="number of points (default 11)")
     p.add_argument("--method", choices=("epsilon", "weighted"), default="epsilon",
                    help="epsilon-constraint (default; finds non-supported points too) or "

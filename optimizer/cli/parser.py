@@ -21,8 +21,6 @@ from typing import NoReturn
 
 from optimizer.errors import OptimizerError, OptimizerWarning, did_you_mean
 
-Command = Callable[[argparse.Namespace], int]
-
 #: Default refusal threshold of the number of planning units (``--max-units``).
 DEFAULT_MAX_UNITS = 20_000_000  # = optimizer.grid.DEFAULT_MAX_UNITS (kept here: the CLI imports lazily)
 
@@ -101,18 +99,27 @@ def _positive(option: str, example: str) -> Callable[[str], float]:
     return parse
 
 
-def _count(text: str) -> int:
-    """An argparse type for ``--max-units``: a whole number >= 1."""
-    try:
-        number = float(text.replace("_", "").replace(",", ""))
-    except ValueError:
-        number = math.nan
-    if not (math.isfinite(number) and number == int(number)):
-        raise argparse.ArgumentTypeError(f"must be a whole number; got {text!r}")
-    value = int(number)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1; got {text}")
-    return value
+def whole_number(minimum: int = 1) -> Callable[[str], int]:
+    """An argparse type: a whole number >= ``minimum`` (``1_000`` and ``1,000`` accepted)."""
+
+    def parse(text: str) -> int:
+        try:
+            number = float(text.replace("_", "").replace(",", ""))
+        except ValueError:
+            number = math.nan
+        if not (math.isfinite(number) and number == int(number)):
+            raise argparse.ArgumentTypeError(f"must be a whole number; got {text!r}")
+        value = int(number)
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be >= {minimum}; got {text}")
+        return value
+
+    parse.__name__ = "whole number"
+    return parse
+
+
+#: ``--max-units`` and other counts: a whole number >= 1.
+_count = whole_number(1)
 
 
 def add_grid_options(p: argparse.ArgumentParser, *, cell_km_help: str, overwrite_help: str) -> None:

@@ -5,15 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a whole number; got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be >= 1; got {text}")
-    return value
+from optimizer.cli.parser import whole_number
 
 
 def _add_sweep(sub: argparse._SubParsersAction) -> None:
@@ -21,7 +13,7 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
     p.add_argument("file", type=Path, help="sweep file (TOML): base scenario and parameters")
     p.add_argument("--out", type=Path, required=True, metavar="DIR",
                    help="results folder (DIR/runs/*.parquet); an earlier sweep there is resumed")
-    p.add_argument("--workers", type=_workers, default=None, metavar="N",
+    p.add_argument("--workers", type=whole_number(1), default=None, metavar="N",
                    help="local processes, or LocalCluster workers (default: the CPUs)")
     p.add_argument("--scheduler", default=None, metavar="ADDR",
                    help="'local' (a dask LocalCluster) or a Dask scheduler, tcp://host:8786")
