@@ -144,13 +144,25 @@ class CompiledModel:
         """``c @ values + offset``."""
         return float(self.c @ values + self.offset)
 
+    def row_scale(self) -> np.ndarray:
+        """Each row's magnitude: the larger finite bound in absolute value, at least 1."""
+        lo = np.where(np.isfinite(self.row_lower), np.abs(self.row_lower), 0.0)
+        hi = np.where(np.isfinite(self.row_upper), np.abs(self.row_upper), 0.0)
+        return np.maximum(np.maximum(lo, hi), 1.0)
+
     def max_violation(self, values: np.ndarray) -> float:
-        """Largest violation of a row or column bound by ``values`` (0 when feasible)."""
+        """Largest violation of a row or column bound by ``values`` (0 when feasible).
+
+        A row's violation is relative to its own magnitude (`row_scale`): a budget of
+        200,000 km² and a representation row of 0.4 are held to the same relative
+        tolerance, so neither lends its scale to the other.
+        """
         worst = 0.0
         if self.n_rows:
             act = self.A @ values
-            worst = max(worst, float(np.max(self.row_lower - act, initial=0.0)),
-                        float(np.max(act - self.row_upper, initial=0.0)))
+            scale = self.row_scale()
+            worst = max(worst, float(np.max((self.row_lower - act) / scale, initial=0.0)),
+                        float(np.max((act - self.row_upper) / scale, initial=0.0)))
         if self.n_cols:
             worst = max(worst, float(np.max(self.col_lower - values, initial=0.0)),
                         float(np.max(values - self.col_upper, initial=0.0)))

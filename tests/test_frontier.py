@@ -13,6 +13,8 @@ from optimizer import compile, feature_representation, problem
 from optimizer.errors import InputDataError
 from optimizer.frontier import CO2_PER_C, frontier, metric, pareto_mask, with_row
 from optimizer.problem import Problem
+from optimizer.solvers.base import feasibility_tolerance
+from optimizer.solvers.cut.solver import CutSolver
 
 A, B = "carbon_stock_added_MgC", "mean_representation_pct"
 
@@ -59,9 +61,10 @@ def _brute_frontier(p: Problem) -> set[tuple[float, float]]:
     (3, 3, 7, 0.34, False, False),
     (2, 4, 3, 0.4, True, True),
 ])
-def test_epsilon_frontier_equals_brute_force(nrows, ncols, seed, share, locks, partial_pa):
+@pytest.mark.parametrize("solver", ["auto", "highs", "cut"])
+def test_epsilon_frontier_equals_brute_force(nrows, ncols, seed, share, locks, partial_pa, solver):
     p = _problem(nrows, ncols, seed, share, n_species=3, locks=locks, partial_pa=partial_pa)
-    f = frontier(p, points=None, gap=0.0)
+    f = frontier(p, points=None, gap=0.0, solver=solver)
     assert _pairs(f.points[A], f.points[B]) == _brute_frontier(p)
     # Recomputed from the plans, and the plans respect the budget and locks.
     assert all(reference_feasible(p, x) for x in f.plans)
@@ -178,3 +181,20 @@ def test_errors_are_one_line_and_name_the_fix():
         frontier(problem(p.pu).add_min_set_objective().add_relative_targets(0.5))
     with pytest.raises(InputDataError, match="both"):
         frontier(p, "mean_representation", "mean_representation")
+
+
+def test_an_epsilon_row_is_held_to_its_own_scale_not_the_budget_rows():
+    """A budget of 200,000 km² once lent its tolerance (0.2) to an ε row of 0.4: the cut
+    solver returned a plan 0.17% below ε as "optimal". Each row is now held to itself."""
+    p = _hand_made([10, 0, 4, 6], [0, 10, 4, 3], budget_km2=2.0)
+    m = compile(p)
+    big = with_row(m, np.full(m.n_x, 1e5), -np.inf, 2e5, label="big")  # a 200,000 row
+    small = with_row(big, np.array([0.0, 0.1, 0.04, 0.03]), 0.1, label="eps")
+    x = np.array([1.0, 0.0, 1.0, 0.0])  # 0.04 of the 0.1 the ε row asks
+    assert small.max_violation(small.complete(x)) == pytest.approx(0.06)
+    assert small.max_violation(small.complete(x)) > feasibility_tolerance(small)  # was 0.2
+    ok = small.complete(np.array([0.0, 1.0, 0.0, 0.0]))
+    assert small.max_violation(ok) == 0.0
+    sol = CutSolver(gap=1e-3).solve(small)
+    assert small.max_violation(sol.values) <= 1e-6
+    assert sol.x[:4] @ np.array([0.0, 0.1, 0.04, 0.03]) >= 0.1 - 1e-9

@@ -27,6 +27,9 @@ def _add_frontier(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--method", choices=("epsilon", "weighted"), default="epsilon",
                    help="epsilon-constraint (default; finds non-supported points too) or "
                         "weighted sums (faster)")
+    p.add_argument("--solver", choices=("auto", "highs", "cut"), default="auto",
+                   help="auto (default): the graph-cut solver when the model is in cut form, "
+                        "else HiGHS")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key (e.g. --set budget.share=0.1); repeatable")
     p.add_argument("--overwrite", action="store_true",
@@ -49,7 +52,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     problem = scenario.to_problem(pu)
     sv = scenario.solver
     f = frontier(problem, args.metric_a, args.metric_b, points=args.points, method=args.method,
-                 gap=sv.gap, time_limit=sv.time_limit)
+                 gap=sv.gap, time_limit=sv.time_limit, solver=args.solver)
     f.write(args.out, overwrite=args.overwrite, inputs=inputs)
     ca, cb = f.metric_a.column, f.metric_b.column
     table = f.points[[ca, cb, "new_km2", f.rate_column, "knee"]].copy()

@@ -72,7 +72,8 @@ class CutContext:
         scale = np.maximum(np.abs(np.where(np.isfinite(self.lower), self.lower, 0))
                            + np.abs(np.where(np.isfinite(self.upper), self.upper, 0)), 1.0)
         self.tol = 1e-9 * scale
-        self.ftol = feasibility_tolerance(model)
+        # Per row: each row is held to its own magnitude, never to the largest row's.
+        self.ftol = feasibility_tolerance(model) * model.row_scale()[:ns]
 
     @functools.cached_property
     def unit_rows(self) -> np.ndarray:
@@ -325,9 +326,14 @@ class CutContext:
 
 
 def row_labels(model: CompiledModel) -> list[str]:
-    """A label per structural row: ``budget 'name'`` or ``target 'name'``."""
-    labels: list[str] = []
+    """A label per row before the boundary rows: ``budget 'name'``, ``target 'name'``, ...
+
+    Placed by each block's row range, so blocks added later (the frontier's ``epsilon``
+    rows) are named too.
+    """
+    labels = [f"row {r}" for r in range(model.n_rows)]
     for b in model.row_blocks:
-        if b.kind in ("budget", "target"):
-            labels += [f"{b.kind} {lab!r}" for lab in b.labels]
+        if b.kind != "boundary":
+            for r, lab in zip(range(b.start, b.stop), b.labels or [], strict=False):
+                labels[r] = f"{b.kind} {lab!r}"
     return labels

@@ -76,6 +76,9 @@ class CutSolver:
     lns_stall : int
         Windows in a row without improvement (at the largest window) after which
         the search stops.
+    rescue : bool
+        When the Lagrangian search ends without a plan, run a MIP over every free unit
+        to find one (even without ``polish``); False raises `SolverError` at once.
     """
 
     time_limit: float | None = None
@@ -89,6 +92,7 @@ class CutSolver:
     polish_share: float = 0.2
     polish_time: float = 60.0
     lns: bool = True
+    rescue: bool = True
     lns_units: int = 2_000
     lns_window_time: float = 2.0
     lns_time: float = 10.0
@@ -128,7 +132,7 @@ class CutSolver:
             x, bound_min, info, strategy, guide = solve_lagrangian(ctx)
         gap_now = ctx.gap(ctx.min_value(x) if x is not None else np.inf, bound_min)
         if (self.polish and not gap_now <= self.gap and ctx.left() > 0.5) or (
-                x is None and ctx.left() > 0.5):
+                x is None and self.rescue and ctx.left() > 0.5):
             x, bound_min = self._polish(ctx, x, bound_min, guide, info)
             strategy += "+polish"
         if (self.polish and self.lns and x is not None and ctx.left() > 0.5
