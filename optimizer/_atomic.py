@@ -88,7 +88,11 @@ def check_output_dir(path: str | os.PathLike[str], kind: str, *, overwrite: bool
     if marker["kind"] != kind:
         raise OutputError(f"{p}: holds carbonpark {marker['kind']} output, not {kind}; choose "
                           "another folder, or pass --overwrite to replace it")
-    foreign = sorted(entries - set(marker["files"]) - {MARKER})
+    owned = set(marker["files"])
+    # Folders the marker says grow (a sweep's runs/ parts) are ours with what is in them.
+    grows = marker.get("grows") if isinstance(marker.get("grows"), list) else []
+    prefixes = tuple(f"{g}/" for g in grows)
+    foreign = sorted(e for e in entries - owned - {MARKER} if not e.startswith(prefixes))
     if foreign:
         more = f" and {len(foreign) - 3} more" if len(foreign) > 3 else ""
         raise OutputError(f"{p}: holds {', '.join(foreign[:3])}{more}, which carbonpark did not "
@@ -97,7 +101,8 @@ def check_output_dir(path: str | os.PathLike[str], kind: str, *, overwrite: bool
 
 
 def write_dir_atomic(path: str | os.PathLike[str], kind: str, fill: Callable[[Path], Any], *,
-                     overwrite: bool = False, inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+                     overwrite: bool = False, inputs: Iterable[str | os.PathLike[str]] = (),
+                     grows: Iterable[str] = ()) -> Path:
     """Write a folder output: ``fill`` a temporary sibling folder, mark it, swap it into place.
 
     The old output is moved aside only once the new folder is complete, and removed only
@@ -110,6 +115,9 @@ def write_dir_atomic(path: str | os.PathLike[str], kind: str, fill: Callable[[Pa
         As for `check_output_dir`, which is called first.
     fill : callable
         ``fill(folder)`` writes the output's files into ``folder``.
+    grows : iterable of str
+        Sub-folders the command keeps adding its own files to after this write (a
+        sweep's ``runs``): recorded in the marker, so their contents count as ours.
 
     Returns ``path``. Raises `OutputError` for a refusal (see `check_output_dir`) or a
     failed write; the message names ``path`` or the file under it, never the temporary
@@ -122,7 +130,7 @@ def write_dir_atomic(path: str | os.PathLike[str], kind: str, fill: Callable[[Pa
         tmp = _new_temp(p, directory=True)
         fill(tmp)
         entries = sorted(_entries(tmp))
-        (tmp / MARKER).write_text(_marker_text(kind, entries), encoding="utf-8")
+        (tmp / MARKER).write_text(_marker_text(kind, entries, list(grows)), encoding="utf-8")
         for root, _, names in os.walk(tmp):
             for name in names:
                 _fsync(os.path.join(root, name))
@@ -310,13 +318,16 @@ def _read_marker(folder: Path) -> dict[str, Any] | None:
     return data
 
 
-def _marker_text(kind: str, files: list[str]) -> str:
+def _marker_text(kind: str, files: list[str], grows: list[str] | None = None) -> str:
     from optimizer.versions import versions  # reads package metadata only
 
     stack = versions()
-    return json.dumps({"kind": kind, "carbonpark": stack["carbonpark"],
-                       "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
-                       "files": files, "versions": stack}, indent=1) + "\n"
+    data: dict[str, Any] = {"kind": kind, "carbonpark": stack["carbonpark"],
+                            "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
+                            "files": files, "versions": stack}
+    if grows:
+        data["grows"] = grows
+    return json.dumps(data, indent=1) + "\n"
 
 
 def _new_temp(p: Path, *, directory: bool) -> Path:

@@ -5,6 +5,11 @@
   bound, gap, runtime, solver and versions, new km², carbon stock / uptake / emissions
   added in their units and in tCO2e (tCO2e = MgC x 44.01/12.01), species meeting targets
   before and after, patches, and the gap closure's headline (`optimizer.closure`).
+"New" is what the plan protects that was not protected before: the unprotected part of
+every selected unit, added or locked in (a unit 60% inside a reserve and locked in brings
+its other 40%, which the budget pays for). It is the budget's own measure, and the one the
+sweep and the frontier report.
+
 * `write_solution` - the output folder, atomically (`optimizer._atomic`): ``solution.parquet``
   (``pu_id``, ``x``, ``status``), ``summary.json``, ``representation.csv`` and the gap closure
   tables ``closure_density.csv``, ``closure_ecosystems.csv``, ``closure_species.csv``,
@@ -57,7 +62,7 @@ def _num(v: Any) -> float | None:
 def _added(problem: Problem, x: np.ndarray) -> dict[str, Any]:
     """Carbon stock, uptake and emissions added by the plan, per layer and in total."""
     feats = problem.pu.features
-    added_mask = unit_status(problem, x) == "added"
+    added_mask = np.asarray(x) > 0.5  # every selected unit's unprotected part (module doc)
     free = 1.0 - problem.protected_fraction
     out: dict[str, Any] = {}
     for role in _ROLES:
@@ -109,12 +114,13 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
 
     x = solution.x
     status = unit_status(problem, x)
-    added = status == "added"
+    selected = np.asarray(x) > 0.5
     closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
     rep = feature_representation(problem, solution)
     targeted = rep[rep["target"].notna()]
     pt = patches(problem, solution)
-    new_km2 = float(problem.unprotected_km2[added].sum())
+    new_km2 = float(problem.unprotected_km2[selected].sum())
+    in_existing = float(problem.unprotected_km2[selected & (status == "existing")].sum())
     return {
         "scenario": {"name": getattr(scenario, "name", "") or "",
                      "source": getattr(scenario, "source", ""),
@@ -129,6 +135,7 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
         "units": {s: int((status == s).sum()) for s in ("existing", "added", "locked out", "free")},
         "study_area_km2": float(problem.study_area_km2),
         "new_km2": new_km2,
+        "new_km2_in_existing_units": in_existing,
         "new_share_of_land": new_km2 / float(problem.study_area_km2),
         "added": _added(problem, x),
         "targets": {"features": len(targeted),

@@ -279,9 +279,10 @@ def _record(problem: Any, x: Any, *, status: str, objective: float, gap: float,
             "added_ids": [str(i) for i in ids.tolist()]}
 
 
-def _error_record(message: str) -> dict[str, Any]:
+def _error_record(message: str, status: str = "error") -> dict[str, Any]:
+    """A run without a plan: ``infeasible`` (no plan meets the rows) or ``error``."""
     nan = float("nan")
-    return {"status": "error", "objective": nan, "gap": nan, "runtime": 0.0, "area_km2": nan,
+    return {"status": status, "objective": nan, "gap": nan, "runtime": 0.0, "area_km2": nan,
             "n_added": 0, "carbon_stock_added": nan, "mean_representation": nan,
             "added_ids": [], "message": message}
 
@@ -299,7 +300,10 @@ def _solve_one(data: dict[str, Any], base: str, key: str) -> dict[str, Any]:
     try:
         sol = solve(p, s.solver.backend, **solver_options(s))
     except Exception as exc:  # an infeasible run is a result, not the end of the sweep
-        return {**_error_record(f"{type(exc).__name__}: {exc}"),
+        from optimizer.errors import InfeasibleProblemError
+
+        status = "infeasible" if isinstance(exc, InfeasibleProblemError) else "error"
+        return {**_error_record(f"{type(exc).__name__}: {exc}", status),
                 "wall_s": time.perf_counter() - t0}
     rec = _record(p, sol.x, status=sol.status.value, objective=sol.objective, gap=sol.gap,
                   runtime=sol.runtime)
@@ -327,7 +331,8 @@ def _solve_path(datas: list[dict[str, Any]], base: str, key: str) -> list[dict[s
     for p, km2 in zip(problems, budgets, strict=True):
         found = diagnose(p)
         if found:  # as `solve` would refuse it
-            out.append(_error_record(f"InfeasibleProblemError: {'; '.join(found)}"))
+            out.append(_error_record(f"InfeasibleProblemError: {'; '.join(found)}",
+                                     "infeasible"))
             continue
         x = plan_for_budget(sol, km2, problem=p)
         model = compile(p)
@@ -404,6 +409,19 @@ def _executor(workers: int, scheduler: str | None) -> Iterator[tuple[Any, Callab
 
 # ============================================================== the output folder
 
+def _check_same_sweep(out: Path, spec: dict[str, Any]) -> None:
+    """Resume only the same sweep: another one's parts would mix into the results."""
+    try:
+        old = json.loads((out / "sweep.json").read_text(encoding="utf-8"))
+        old_hashes = [r["hash"] for r in old["runs"]]
+    except (OSError, ValueError, KeyError, TypeError):
+        return  # no readable spec (an older folder): its parts are checked by hash anyway
+    if old_hashes != [r["hash"] for r in spec["runs"]]:
+        raise OutputError(f"{out}: holds another sweep ({old.get('name')!r}, {len(old_hashes)} "
+                          f"runs), not this one ({spec['name']!r}, {len(spec['runs'])} runs); "
+                          "choose another --out, or pass --overwrite to replace it")
+
+
 def _prepare(out: Path, sweep: Sweep, overwrite: bool) -> set[str]:
     """Create or reuse the sweep folder; the hashes already finished."""
     from optimizer._atomic import MARKER, _read_marker, write_dir_atomic
@@ -412,6 +430,7 @@ def _prepare(out: Path, sweep: Sweep, overwrite: bool) -> set[str]:
                                          for r in sweep.runs]}
     marker = _read_marker(out) if out.is_dir() else None
     if marker is not None and marker.get("kind") == KIND and not overwrite:
+        _check_same_sweep(out, spec)
         runs = out / "runs"
         runs.mkdir(exist_ok=True)
         for tmp in runs.glob(".*.tmp"):  # parts a killed sweep was writing: never results
@@ -425,7 +444,7 @@ def _prepare(out: Path, sweep: Sweep, overwrite: bool) -> set[str]:
                                            encoding="utf-8")
 
     inputs = [sweep.source] if sweep.source != "sweep" else []
-    write_dir_atomic(out, KIND, fill, overwrite=overwrite, inputs=inputs)
+    write_dir_atomic(out, KIND, fill, overwrite=overwrite, inputs=inputs, grows=["runs"])
     assert (out / MARKER).is_file()
     return set()
 

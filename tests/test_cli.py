@@ -10,26 +10,61 @@ import pytest
 from optimizer.cli import main
 
 
-def test_demo_runs_grid_gap_and_plan(tmp_path, capsys):
-    assert main(["demo", "--out", str(tmp_path), "--cell-km", "40", "--budget-share", "0.05"]) == 0
+def test_demo_runs_the_whole_showcase(tmp_path, capsys):
+    """Grid, gap, every example scenario, the budget sweep and the frontier, cross-checked."""
+    import json
+
+    import pandas as pd
+
+    from optimizer.cli.demo import EXAMPLES, SWEEP_SHARES
+    from optimizer.frontier import pareto_mask
+    from optimizer.sweep import read_results
+
+    assert main(["demo", "--out", str(tmp_path), "--cell-km", "40"]) == 0
     out = capsys.readouterr().out
-    assert "planning units:" in out
+    assert "planning units: 1,488" in out
     assert "biomass density inside protection is" in out
-    assert "max utility plan" in out
-    assert "status optimal (proven gap 0)" in out or "status within the requested gap of 0.01%" in out
     assert (tmp_path / "grid" / "units.parquet").exists()
     assert (tmp_path / "gap" / "carbon.csv").exists()
-    # the plan adds protection: biomass share after exceeds before
-    plan = out.split("max utility plan", 1)[1]
-    line = next(x for x in plan.splitlines() if x.startswith("biomass "))
-    before, after = (float(v.rstrip("%")) for v in line.split()[-2:])
-    assert after > before
-    # the compact plan (boundary penalty, graph-cut solver) has no more patches and less edge
-    compact = out.split("compact plan", 1)[1]
-    line = next(x for x in compact.splitlines() if x.startswith("patches"))
-    words = line.replace(",", "").replace(";", "").split()
-    assert int(words[3]) <= int(words[1])  # "patches A -> B"
-    assert float(words[8]) <= float(words[6])  # "plan edge E1 -> E2 km"
+    # The comparison: one row per example, the numbers of each plan's own summary.json.
+    table = pd.read_csv(tmp_path / "comparison.csv")
+    assert table["scenario"].tolist() == list(EXAMPLES)
+    for _, row in table.iterrows():
+        s = json.loads((tmp_path / "scenarios" / row["scenario"] / "summary.json").read_text())
+        assert row["new_km2"] == pytest.approx(s["new_km2"], rel=1e-12)
+        assert row["carbon_stock_added_MgC"] == pytest.approx(
+            s["added"]["carbon_stock_total"]["amount"], rel=1e-12)
+        assert row["species_meeting_target_after"] == s["species"]["meeting_target_after"]
+        assert s["status"] == "optimal" and row["gap_pct"] <= 0.1
+    for header in ("new km²", "carbon stock added (MgC)", "NPP added 2020 (MgC/yr)",
+                   "emissions inside 2020 (tCO2/yr)", "species ≥ 30% of range"):
+        assert header in out
+    t = table.set_index("scenario")
+    assert t.loc["carbon_first", "carbon_stock_added_MgC"] > t.loc["biodiversity_first",
+                                                                    "carbon_stock_added_MgC"]
+    assert (t.loc["biodiversity_first", "species_meeting_target_after"]
+            > t.loc["carbon_first", "species_meeting_target_after"])
+    # The sweep: every budget read from the nested path; its 10% plan is as good as the
+    # balanced scenario's HiGHS plan, within the scenario's gap (two solvers, one answer).
+    runs = read_results(tmp_path / "sweep")
+    assert sorted(runs["param.budget.share"].round(2)) == list(SWEEP_SHARES)
+    # At 40 km the locked-in units' unprotected parts (23,443 km²) exceed a 1% budget.
+    one = runs["param.budget.share"].round(2) == 0.01
+    assert runs.loc[one, "status"].tolist() == ["infeasible"]
+    assert "exceeds the budget" in runs.loc[one, "message"].iloc[0]
+    assert (runs.loc[~one, "status"] == "path").all()
+    by_share = runs[~one].sort_values("param.budget.share")
+    assert by_share["carbon_stock_added"].is_monotonic_increasing
+    ten = runs[runs["param.budget.share"].round(2) == 0.10].iloc[0]
+    balanced = json.loads((tmp_path / "scenarios" / "balanced" / "summary.json").read_text())
+    assert ten["objective"] == pytest.approx(balanced["objective"], rel=2e-3)
+    assert ten["area_km2"] == pytest.approx(balanced["new_km2"], rel=0.05)
+    # The frontier: non-dominated points between the two single-goal plans.
+    f = pd.read_csv(tmp_path / "frontier" / "frontier.csv")
+    a, b = f["carbon_stock_added_MgC"].to_numpy(), f["mean_representation_pct"].to_numpy()
+    assert len(f) >= 5 and pareto_mask(a, b).all() and f["knee"].sum() == 1
+    assert (tmp_path / "frontier" / "frontier.png").stat().st_size > 10_000
+    assert "knee:" in out and "carbonpark demo: done in" in out
 
 
 def test_import_optimizer_pulls_in_no_app_or_plotting_framework():

@@ -125,7 +125,10 @@ def test_marginal_rates_knee_and_single_goal_losses_on_a_hand_made_frontier():
     assert sg.loc["carbon_stock_added_first", "loss_pct_of_optimum"] == pytest.approx(100.0)
     assert sg.loc["mean_representation_first", "loss"] == pytest.approx(7.0)
     assert sg.loc["mean_representation_first", "loss_pct_of_optimum"] == pytest.approx(70.0)
-    assert "carbon_stock_added_first loses 60" in f.summary()
+    assert ("carbon_stock_added_first: the plan with the most carbon stock added gives up 60.0 "
+            "percentage points of mean representation (100.0% of the most possible)"
+            in f.summary())
+    assert "gives up 7 MgC of carbon stock added (70.0%" in f.summary()
 
 
 def test_metrics_agree_with_feature_representation_and_tco2e():

@@ -51,9 +51,13 @@ def test_each_example_solves_and_its_summary_matches_the_plan(study, capsys, nam
     pu = s.load_grid()
     u = pu.units.set_index("pu_id").loc[sol["pu_id"]]
     added = (sol["status"] == "added").to_numpy()
+    # New: the unprotected part of every selected unit, added or locked in (the budget's measure).
+    selected = (sol["x"] == 1).to_numpy()
     free = u["area_km2"].to_numpy() * (1 - u["pa_fraction"].clip(0, 1).to_numpy())
-    assert summary["new_km2"] == pytest.approx(free[added].sum(), rel=1e-9)
-    stock = sum((u[c].to_numpy() * (1 - u["pa_fraction"].clip(0, 1).to_numpy()))[added].sum()
+    assert summary["new_km2"] == pytest.approx(free[selected].sum(), rel=1e-9)
+    assert summary["new_km2_in_existing_units"] == pytest.approx(
+        free[selected & (sol["status"] == "existing").to_numpy()].sum(), rel=1e-9)
+    stock = sum((u[c].to_numpy() * (1 - u["pa_fraction"].clip(0, 1).to_numpy()))[selected].sum()
                 for c in pu.features.index[pu.features["role"] == "carbon_stock"])
     t = summary["added"]["carbon_stock_total"]
     assert t["amount"] == pytest.approx(stock, rel=1e-9)
@@ -140,7 +144,7 @@ def test_frontier_command_writes_csv_and_png(study, capsys):
                            "--points", "3", "--method", "weighted"], capsys)
     assert code == 0, err
     assert (out / "frontier.csv").is_file() and (out / "frontier.png").is_file()
-    assert "carbon_stock_added_first loses" in text
+    assert "the plan with the most carbon stock added gives up" in text
     code, _, err = run(["frontier", study / "scenarios" / "balanced.toml", "--out", out,
                         "--points", "3", "--method", "weighted"], capsys)
     assert code == 0, err  # its own earlier output is replaced

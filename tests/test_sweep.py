@@ -102,6 +102,22 @@ def test_sweep_of_20_runs_one_part_each_and_resume_skips(tmp_path):
     assert seen == [(20, 20)] and same(again, df)
 
 
+def test_resumes_only_the_same_sweep_and_the_folder_stays_its_own(tmp_path):
+    from optimizer._atomic import check_output_dir
+    from optimizer.errors import OutputError
+
+    out = tmp_path / "out"
+    first = run_sweep(write_sweep(tmp_path, '"budget.share" = [0.05, 0.1]'), out, workers=1)
+    assert len(first) == 2
+    check_output_dir(out, "sweep")  # its grown runs/ parts are its own, not foreign
+    other = Sweep.load(write_sweep(tmp_path, '"budget.share" = [0.05, 0.15]'))
+    with pytest.raises(OutputError, match=r"holds another sweep .*2 runs.*--overwrite"):
+        run_sweep(other, out, workers=1)
+    assert len(read_results(out)) == 2  # nothing mixed in
+    replaced = run_sweep(other, out, workers=1, overwrite=True)
+    assert sorted(replaced["param.budget.share"]) == [0.05, 0.15]
+
+
 def test_refuses_a_foreign_folder(tmp_path):
     (tmp_path / "out").mkdir()
     (tmp_path / "out" / "notes.txt").write_text("mine")

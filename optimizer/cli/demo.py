@@ -1,8 +1,11 @@
-"""``carbonpark demo``: the main job on the embedded demo country.
+"""``carbonpark demo``: the showcase, the whole pipeline on the embedded demo country.
 
-Grid, gap analysis, a max utility plan, then the same plan made compact with a boundary
-penalty. The demo's modelling choices (`DEMO_WEIGHTS`, `DEMO_BOUNDARY_PENALTY`) live
-here, each with the reason for its value.
+Grid (built once, cached by content hash) → gap analysis of the existing network → each
+example scenario of ``scenarios/`` solved on that grid → a budget sweep read from the
+cut solver's nested path → the carbon–biodiversity frontier; everything under ``--out``
+(default ``out/demo``) and a comparison table printed and written. Every output path is
+checked before any work starts; each part is written atomically, as its own command
+(`carbonpark grid`, `gap`, `solve`, `sweep`, `frontier`) would write it.
 """
 
 from __future__ import annotations
@@ -11,115 +14,222 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from optimizer.cli import gap as gap_command
 from optimizer.cli import grid as grid_command
 from optimizer.cli.parser import _interrupted, _share, add_grid_options
 from optimizer.errors import OptimizerError
 
-# Weights of the demo plan: carbon and biodiversity count equally; emissions inside a
-# candidate unit count against it (a park next to a power plant protects less).
-DEMO_WEIGHTS = {"carbon": 1.0, "biodiversity": 1.0, "emissions": -0.5}
+#: The example scenarios the demo solves, in the order of the comparison table.
+EXAMPLES = ("carbon_first", "biodiversity_first", "balanced", "nbs_balanced",
+            "thirty_by_thirty", "carbon_parks")
 
+#: The sweep: budget shares 1-20% of the land on the balanced scenario. With one budget in
+#: cut form, every budget is read from the nested path of one parametric solve.
+SWEEP_SHARES = tuple(round(0.01 * k, 2) for k in range(1, 21))
 
-# Boundary penalty of the demo's compact plan, per km of plan edge. The plan's utility
-# is about 0.4 (shares of carbon and species ranges), its edge about 15,000 km, so the
-# penalty is about a third of the objective: strong enough to merge scattered units.
-DEMO_BOUNDARY_PENALTY = 1e-5
+#: The frontier: carbon stock added against mean species representation, balanced scenario.
+FRONTIER_SCENARIO, FRONTIER_POINTS = "balanced", 11
 
 
 def _repo_data() -> Path:
     """The repository's ``data/`` folder (demo inputs), found from the package or the CWD."""
     for base in (Path(__file__).resolve().parents[2], Path.cwd()):
-        if (base / "data" / "demo.toml").exists():
+        if (base / "data" / "demo.toml").exists() and (base / "scenarios").is_dir():
             return base / "data"
-    raise OptimizerError("cannot find data/demo.toml; run from the carbonpark repository "
-                         "or pass --manifest")
+    raise OptimizerError("cannot find data/demo.toml and scenarios/; run from the carbonpark "
+                         "repository")
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("demo", help="run the main job on the embedded demo country")
+    p = sub.add_parser("demo", help="the showcase: grid, gap analysis, example scenarios, a "
+                                    "budget sweep and the frontier on the demo country")
     p.add_argument("--out", type=Path, default=Path("out/demo"), help="output folder")
     p.add_argument("--budget-share", type=_share("--budget-share", open_low=True, example="0.05"),
-                   default=0.05,
-                   help="new protection allowed, as a share of the land (default 0.05)")
-    add_grid_options(p, cell_km_help="grid cell size (km)", overwrite_help=(
-        "replace --out/grid and --out/gap even if carbonpark did not write them"))
+                   default=None,
+                   help="new protection as a share of the land, for every example whose budget "
+                        "is a share (default: each scenario's own, 5-10%%)")
+    add_grid_options(p, cell_km_help="grid cell size (km; default the manifest's, 10)",
+                     overwrite_help="replace the parts of --out even if carbonpark did not "
+                                    "write them")
     p.set_defaults(func=cmd_demo)
 
 
+def _examples(cell_km: float, budget_share: float | None) -> list[Any]:
+    """The example scenarios on the demo's grid (and budget share, when given)."""
+    from optimizer.scenario import Scenario
+    from optimizer.scenario.overrides import apply_overrides
+
+    folder = _repo_data().parent / "scenarios"
+    out = []
+    for name in EXAMPLES:
+        s = Scenario.load(folder / f"{name}.toml")
+        sets = [f"grid.cell_km={cell_km!r}"]
+        if budget_share is not None and s.budget is not None and s.budget.share is not None:
+            sets.append(f"budget.share={budget_share!r}")
+        out.append(apply_overrides(s, sets)[0])
+    return out
+
+
+def _sweep(cell_km: float) -> Any:
+    """The demo's budget sweep (see `SWEEP_SHARES`) over the balanced scenario file."""
+    from optimizer.sweep import Sweep
+
+    return Sweep.from_dict({
+        "schema_version": 1, "name": "demo_budget",
+        "description": "Budget share 1-20% of the land, balanced weights, one nested path",
+        "base": f"{FRONTIER_SCENARIO}.toml", "combine": "product", "path": "auto",
+        "set": {"solver.backend": "cut", "grid.cell_km": cell_km},
+        "parameters": {"budget.share": list(SWEEP_SHARES)}},
+        base_dir=_repo_data().parent / "scenarios")
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
-    """Build the demo grid (and, as later stages land, the whole pipeline)."""
-    from optimizer._atomic import check_output_dir
-    from optimizer.grid import write_grid
+    """Run the showcase; print where every output is."""
+    from optimizer._atomic import check_output_dir, check_output_files
+    from optimizer.layers import load_manifest
+    from optimizer.plan_outputs import OUTPUT_KIND
+    from optimizer.sweep import KIND as SWEEP_KIND
 
     t0 = time.perf_counter()
-    manifest = _repo_data() / "demo.toml"
-    inputs = [*grid_command._manifest_inputs(manifest), manifest.parent / "demo"]
-    for part, kind in (("grid", "grid"), ("gap", "gap")):
-        check_output_dir(args.out / part, kind, overwrite=args.overwrite, inputs=inputs)
-    print(f"carbonpark demo: building the planning grid from {manifest}")
-    pu = grid_command._build_from_manifest(manifest, args.cell_km, progress=sys.stderr.isatty(),
-                                           max_units=args.max_units)
-    grid_dir = write_grid(pu, args.out / "grid", overwrite=args.overwrite)
+    out: Path = args.out
+    data = _repo_data()
+    manifest = data / "demo.toml"
+    cell_km = args.cell_km or load_manifest(manifest)[0].grid.cell_km
+    scenarios = _examples(cell_km, args.budget_share)
+    inputs = [*grid_command._manifest_inputs(manifest), data / "demo",
+              data.parent / "scenarios"]
+    parts = [(out / "grid", "grid"), (out / "gap", "gap"), (out / "sweep", SWEEP_KIND),
+             (out / "frontier", "frontier")]
+    parts += [(out / "scenarios" / s.name, OUTPUT_KIND) for s in scenarios]
+    for path, kind in parts:  # every output checked before any work
+        check_output_dir(path, kind, overwrite=args.overwrite, inputs=inputs)
+    check_output_files(out, "demo", ["comparison.csv"], overwrite=args.overwrite, inputs=inputs)
+
+    pu = _grid(scenarios[0], out, args)
+    print(f"\n[2/5] gap analysis of the existing network -> {out / 'gap'}")
+    gap_command._run_gap(pu, out / "gap", overwrite=args.overwrite)
+    code = _solve_examples(scenarios, pu, out, args.overwrite, inputs)
+    if code:
+        return code
+    _run_sweep(cell_km, out, args.overwrite)
+    code = _run_frontier(scenarios[EXAMPLES.index(FRONTIER_SCENARIO)], pu, out, args.overwrite,
+                         inputs)
+    print(f"\ncarbonpark demo: done in {time.perf_counter() - t0:.1f} s. Outputs in {out}/:")
+    for name, what in (("grid/", "the planning grid (carbonpark grid)"),
+                       ("gap/", "gap analysis tables, figures and summary.md"),
+                       ("scenarios/<name>/", "each plan: solution.parquet, summary.json, "
+                                             "representation.csv, closure_*.csv"),
+                       ("comparison.csv", "the table above"),
+                       ("sweep/runs/", "one Parquet part per budget (pyarrow.dataset)"),
+                       ("frontier/", "frontier.csv and frontier.png")):
+        print(f"  {name:<19} {what}")
+    return code
+
+
+def _grid(first: Any, out: Path, args: argparse.Namespace) -> Any:
+    """Load the demo grid from the cache (or build it once), and write it to ``out/grid``."""
+    from optimizer.grid import write_grid
+    from optimizer.scenario.build import grid_hash
+
+    t = time.perf_counter()
+    cache = first.resolve(first.grid.cache) / f"grid-{grid_hash(first)[:16]}"
+    cached = (cache / "units.parquet").is_file()
+    print(f"[1/5] planning grid at {first.grid.cell_km:g} km: "
+          + (f"cached in {cache}" if cached else f"building from {first.grid.manifest} "
+             f"(cached in {cache} for next time)"))
+    pu = first.load_grid(progress=sys.stderr.isatty(), max_units=args.max_units)
+    grid_dir = write_grid(pu, out / "grid", overwrite=args.overwrite)
     grid_command._print_grid_summary(pu)
-    print(f"grid written to {grid_dir} in {time.perf_counter() - t0:.1f} s")
-    print(f"\ncarbonpark demo: gap analysis of the protected network -> {args.out / 'gap'}")
-    gap_command._run_gap(pu, args.out / "gap", overwrite=args.overwrite)
-    return _demo_plan(pu, args.budget_share)
+    print(f"grid written to {grid_dir} in {time.perf_counter() - t:.1f} s")
+    return pu
 
 
-def _demo_plan(pu, budget_share: float) -> int:  # type: ignore[no-untyped-def]
-    """Choose new protected units for the demo and print what they add; the exit code."""
-    from optimizer.problem import problem
-    from optimizer.results import feature_representation, solve, unit_counts
+def _solve_examples(scenarios: list[Any], pu: Any, out: Path, overwrite: bool,
+                    inputs: list[Path]) -> int:
+    """Solve each example, write it as ``carbonpark solve`` would, print the comparison."""
+    from optimizer._atomic import claim_files, write_text_atomic
+    from optimizer.closure import gap_closure
+    from optimizer.comparison import comparison_table, format_comparison
+    from optimizer.errors import InfeasibleProblemError
+    from optimizer.plan_outputs import write_solution
+    from optimizer.results import solve
+    from optimizer.scenario.build import _blame, solver_options
 
-    print(f"\ncarbonpark demo: max utility plan, new protection <= {budget_share:.0%} of the land, "
-          "existing protection locked in, cropland (> 50% of a unit) locked out")
-    p = (problem(pu)
-         .add_max_utility_objective(budget_share=budget_share, weights=DEMO_WEIGHTS)
-         .add_existing_protection()
-         .add_locked_out_land_cover("cropland", 0.5))
-    sol = solve(p, time_limit=120)
-    if _interrupted(sol):
-        return 130
-    counts = unit_counts(p, sol).set_index("status")
-    print(f"solver: {sol.solver} ({sol.strategy}), status {sol.describe()}, objective "
-          f"{sol.objective:.4f}, {sol.runtime:.2f} s")
-    print(f"added {int(counts.loc['added', 'units']):,} units, "
-          f"{counts.loc['added', 'new_area_km2']:,.0f} km2 of new protection")
-    rep = feature_representation(p, sol).set_index("feature")
-    # Stocks as they are; uptake and emissions for their latest year only.
-    latest = rep[rep["role"].isin(["carbon_uptake", "emissions"])].groupby("role").tail(1)
-    shown = rep[rep["role"] == "carbon_stock"].index.append(latest.index)
-    print(f"{'feature':<14}{'unit':>9}{'protected before':>18}{'after':>9}")
-    for f in shown:
-        print(f"{f:<14}{rep.loc[f, 'unit']:>9}{rep.loc[f, 'share_before']:>18.1%}"
-              f"{rep.loc[f, 'share_after']:>9.1%}")
-    bio = rep[rep["role"] == "biodiversity"]
-    species = bio[bio["unit"] == "km2"]
-    print(f"species with >= 30% of range protected: {(species['share_before'] >= 0.3).sum()} "
-          f"before, {(species['share_after'] >= 0.3).sum()} after (of {len(species)})")
-    return _demo_compact_plan(p, sol)
+    print(f"\n[3/5] {len(scenarios)} example scenarios -> {out / 'scenarios'}")
+    summaries = []
+    code = 0
+    for s in scenarios:
+        t = time.perf_counter()
+        problem = s.to_problem(pu)
+        with _blame(s, "solver"):
+            try:
+                sol = solve(problem, s.solver.backend, **solver_options(s))
+            except InfeasibleProblemError as exc:
+                print(f"  {s.name}: no plan: {exc}".replace("\n", " "))
+                continue
+        closure = gap_closure(pu, problem, sol)
+        summary = write_solution(out / "scenarios" / s.name, s, problem, sol, closure=closure,
+                                 seconds=time.perf_counter() - t, overwrite=overwrite,
+                                 inputs=inputs)
+        summaries.append(summary)
+        print(f"  {s.name:<19} {sol.describe()}; {summary['seconds_total']:.1f} s  "
+              f"({s.description})")
+        if _interrupted(sol):
+            code = 130
+            break
+    table = comparison_table(summaries)
+    print("\n" + format_comparison(table))
+    claim_files(out, "demo", ["comparison.csv"], overwrite=overwrite, inputs=inputs)
+    write_text_atomic(out / "comparison.csv", table.to_csv(index=False))
+    return code
 
 
-def _demo_compact_plan(p, scattered) -> int:  # type: ignore[no-untyped-def]
-    """The same plan with a boundary penalty (graph-cut solver), compared with the first."""
-    from optimizer.results import boundary_length, patches, solve
+def _run_sweep(cell_km: float, out: Path, overwrite: bool) -> None:
+    """The budget sweep on the nested path; print what the budgets buy."""
+    from optimizer._atomic import MARKER
+    from optimizer.sweep import run_sweep
 
-    print(f"\ncarbonpark demo: compact plan, the same problem with boundary penalty "
-          f"{DEMO_BOUNDARY_PENALTY:g} per km of edge")
-    pc = p.add_boundary_penalty(DEMO_BOUNDARY_PENALTY)
-    sol = solve(pc, "auto", time_limit=120, gap=1e-3)
-    if _interrupted(sol):
-        return 130
-    edge = {name: float(boundary_length(pc, s).iloc[1]["boundary_km"])
-            for name, s in (("scattered", scattered), ("compact", sol))}
-    utility = sol.objective + DEMO_BOUNDARY_PENALTY * edge["compact"]
-    n_before, n_after = len(patches(pc, scattered)), len(patches(pc, sol))
-    print(f"solver: {sol.solver} ({sol.strategy}), status {sol.describe()}, "
-          f"{sol.runtime:.2f} s")
-    print(f"patches {n_before} -> {n_after}; plan edge {edge['scattered']:,.0f} -> "
-          f"{edge['compact']:,.0f} km; keeps {utility / scattered.objective:.1%} of the "
-          "carbon and biodiversity value")
+    sweep = _sweep(cell_km)
+    print(f"\n[4/5] budget sweep: {len(sweep.runs)} budgets ({SWEEP_SHARES[0]:.0%}-"
+          f"{SWEEP_SHARES[-1]:.0%} of the land) of {FRONTIER_SCENARIO}, read from one nested path of "
+          f"the cut solver -> {out / 'sweep'}")
+    t = time.perf_counter()
+    # Our own earlier sweep (checked before any work) is replaced, not resumed: a sweep
+    # at another cell size would be another sweep.
+    own = (out / "sweep" / MARKER).is_file()
+    df = run_sweep(sweep, out / "sweep", workers=1, progress=sys.stderr.isatty(),
+                   overwrite=overwrite or own)
+    df = df.sort_values("param.budget.share")  # the parameter's column in the results
+    print(f"{'budget (% of land)':>19}{'new km²':>12}{'carbon stock added (MgC)':>27}"
+          f"{'mean representation (%)':>26}")
+    share = "param.budget.share"
+    for _, r in df[df[share].round(2).isin([0.01, 0.05, 0.10, 0.15, 0.20])].iterrows():
+        if r["status"] in ("infeasible", "error"):
+            print(f"{100 * r[share]:>19.0f}  {r['status']}: {r['message']}")
+            continue
+        print(f"{100 * r[share]:>19.0f}{r['area_km2']:>12,.0f}"
+              f"{r['carbon_stock_added']:>27,.0f}{r['mean_representation']:>26.1f}")
+    print(f"{len(df)} runs ({', '.join(f'{n} {k}' for k, n in df['status'].value_counts().items())})"
+          f" in {time.perf_counter() - t:.1f} s")
+
+
+def _run_frontier(base: Any, pu: Any, out: Path, overwrite: bool, inputs: list[Path]) -> int:
+    """The carbon–biodiversity frontier of the balanced scenario; print knee and losses."""
+    from optimizer.frontier import frontier
+
+    print(f"\n[5/5] carbon-biodiversity frontier of {base.name} ({FRONTIER_POINTS} points, "
+          f"epsilon-constraint) -> {out / 'frontier'}")
+    f = frontier(base.to_problem(pu), points=FRONTIER_POINTS, gap=base.solver.gap,
+                 time_limit=120)
+    f.write(out / "frontier", overwrite=overwrite, inputs=inputs)
+    ca, cb = f.metric_a.column, f.metric_b.column
+    knee = f.knee()
+    if knee is not None:
+        print(f"knee: {knee[ca]:,.0f} MgC of carbon stock at {knee[cb]:.1f}% mean species "
+              f"representation, {knee['new_km2']:,.0f} km² new")
+    print(f.summary())
+    if not f.complete:
+        print("(the time limit stopped the frontier early: these are the points so far)")
     return 0

@@ -90,9 +90,14 @@ def _cell_km(scenario: Scenario, manifest: Any) -> float | None:
     return scenario.grid.cell_km if scenario.grid.cell_km is not None else manifest.grid.cell_km
 
 
-def load_grid(scenario: Scenario) -> PlanningUnits:
-    """The scenario's planning units (see the module docstring)."""
-    from optimizer.grid import build_grid, read_grid, write_grid
+def load_grid(scenario: Scenario, *, progress: bool = False,
+              max_units: int | None = None) -> PlanningUnits:
+    """The scenario's planning units (see the module docstring).
+
+    ``progress`` and ``max_units`` go to `optimizer.grid.build_grid` when the grid is
+    built (default: no progress bar, its default unit limit).
+    """
+    from optimizer.grid import DEFAULT_MAX_UNITS, build_grid, read_grid, write_grid
 
     g = scenario.grid
     if g.path is not None:
@@ -110,7 +115,8 @@ def load_grid(scenario: Scenario) -> PlanningUnits:
         mg = manifest.grid
         pu = build_grid(specs, study_area=base / mg.study_area if mg.study_area else None,
                         units=base / mg.units if mg.units else None, id_column=mg.id_column,
-                        cell_km=_cell_km(scenario, manifest), crs=mg.crs, progress=False)
+                        cell_km=_cell_km(scenario, manifest), crs=mg.crs, progress=progress,
+                        max_units=DEFAULT_MAX_UNITS if max_units is None else max_units)
     write_grid(pu, cache, overwrite=True)
     return pu
 

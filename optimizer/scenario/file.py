@@ -170,11 +170,15 @@ class Scenario(ScenarioModel):
         return hashlib.sha256(f"{self.content_hash()}:{grid_hash(self)}".encode()).hexdigest()
 
     # ---------------------------------------------------------- building
-    def load_grid(self) -> PlanningUnits:
-        """The planning units: read the grid folder, or build (once, cached) from the manifest."""
+    def load_grid(self, *, progress: bool = False, max_units: int | None = None
+                  ) -> PlanningUnits:
+        """The planning units: read the grid folder, or build (once, cached) from the manifest.
+
+        ``progress`` and ``max_units``: as for `optimizer.grid.build_grid`, when built.
+        """
         from optimizer.scenario.build import load_grid
 
-        return load_grid(self)
+        return load_grid(self, progress=progress, max_units=max_units)
 
     def to_problem(self, pu: PlanningUnits | None = None) -> Problem:
         """The `Problem` this scenario states, built through the public ``add_*`` methods.
