@@ -50,7 +50,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optimizer.errors import OutputError, ScenarioError, did_you_mean
+from optimizer.errors import OutputError, ScenarioError, SolverError, did_you_mean
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -586,7 +586,15 @@ def run_sweep(sweep: Sweep | str | os.PathLike[str], out_dir: str | os.PathLike[
             futures[fut] = g
         for fut in as_completed(list(futures)):
             g = futures[fut]
-            recs = fut.result()
+            try:
+                recs = fut.result()
+            except Exception as exc:
+                if type(exc).__name__ not in ("BrokenProcessPool", "KilledWorker"):
+                    raise
+                raise SolverError(
+                    f"sweep: a worker process died (killed, or out of memory) during the "
+                    f"sweep; the {done} finished runs are kept in {out / 'runs'}: run the same "
+                    "command again to resume the rest") from None
             for run, rec in zip(g, [recs] if len(g) == 1 else recs, strict=True):
                 _write_part(out, run, rec)
                 done += 1

@@ -157,6 +157,51 @@ def test_kill_and_resume_loses_nothing_finished(tmp_path):
     assert same(resumed, clean)
 
 
+def _worker_pids(pid: int) -> list[int]:
+    """The pool's worker processes of ``pid`` (spawned; not its resource tracker)."""
+    kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    out = []
+    for k in kids:
+        try:
+            cmd = Path(f"/proc/{k}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        if b"spawn_main" in cmd:
+            out.append(int(k))
+    return out
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_killing_a_worker_is_one_line_and_loses_nothing_finished(tmp_path):
+    params = ('"budget.share" = [0.04, 0.07, 0.10, 0.13, 0.16, 0.20]\n'
+              '"weights.carbon" = [0.0, 0.25, 0.5, 0.75, 1.0]')
+    sweep_file = write_sweep(tmp_path, params, '[set]\n"penalties.boundary.penalty" = 1e-5')
+    out = tmp_path / "killed"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    cmd = [sys.executable, "-m", "optimizer.cli", "sweep", str(sweep_file), "--out", str(out),
+           "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                            text=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((out / "runs").glob("*.parquet"))) >= 3 and _worker_pids(proc.pid):
+            break
+        time.sleep(0.02)
+    assert proc.poll() is None, "the sweep ended before a worker could be killed"
+    os.kill(_worker_pids(proc.pid)[0], signal.SIGKILL)
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and "a worker process died" in lines[0] and "resume" in lines[0]
+    partial = read_results(out)
+    assert 3 <= len(partial) < 30
+    for part in (out / "runs").glob("*.parquet"):
+        assert ds.dataset(part, format="parquet").count_rows() == 1
+    resumed = run_sweep(sweep_file, out, workers=1)
+    assert len(resumed) == 30
+    assert same(resumed, run_sweep(sweep_file, tmp_path / "clean", workers=1))
+
+
 def test_nested_path_reads_budgets_from_one_solve(tmp_path):
     params = '"budget.share" = [0.02, 0.05, 0.10, 0.20]'
     extra = '[set]\n"solver.backend" = "cut"\n"penalties.boundary.penalty" = 1e-5'
@@ -186,6 +231,38 @@ def test_local_cluster_gives_the_local_process_results(tmp_path):
     local = run_sweep(sweep, tmp_path / "a", workers=2)
     dask = run_sweep(sweep, tmp_path / "b", workers=2, scheduler="local")
     assert len(dask) == 6 and same(local, dask)
+
+
+@pytest.mark.dask
+@pytest.mark.timeout(180)
+def test_an_external_scheduler_by_address_runs_the_sweep(tmp_path):
+    """A real `dask scheduler` and `dask worker` in their own processes, reached by tcp://."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    addr = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    bindir = Path(sys.executable).parent
+    procs = [subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port",
+                               str(port), "--no-dashboard"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        procs.append(subprocess.Popen([str(bindir / "dask"), "worker", addr, "--nworkers", "2",
+                                       "--nthreads", "1", "--no-dashboard"], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from dask.distributed import Client
+
+        with Client(addr, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=60)
+        sweep = Sweep.load(write_sweep(tmp_path, '"budget.share" = [0.04, 0.08, 0.12]'))
+        remote = run_sweep(sweep, tmp_path / "r", scheduler=addr)
+        assert len(remote) == 3 and same(remote, run_sweep(sweep, tmp_path / "l", workers=1))
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            p.wait(timeout=30)
 
 
 def test_bad_scheduler_is_one_line(tmp_path):
