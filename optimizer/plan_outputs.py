@@ -13,7 +13,10 @@ sweep and the frontier report.
 * `write_solution` - the output folder, atomically (`optimizer._atomic`): ``solution.parquet``
   (``pu_id``, ``x``, ``status``), ``summary.json``, ``representation.csv`` and the gap closure
   tables ``closure_density.csv``, ``closure_ecosystems.csv``, ``closure_species.csv``,
-  ``closure_hotspots.csv``.
+  ``closure_hotspots.csv``; and ``scenario.json`` (the scenario as solved, overrides applied,
+  with its folder) when a scenario was given.
+* `load_solution` - a solve folder back as grid, problem and plan (`LoadedSolution`), for the
+  commands that start from one (``export``, ``report``).
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -34,7 +38,8 @@ if TYPE_CHECKING:
     from optimizer.scenario import Scenario
     from optimizer.solvers import Solution
 
-__all__ = ["CO2_PER_C", "OUTPUT_KIND", "plan_summary", "unit_status", "write_solution"]
+__all__ = ["CO2_PER_C", "OUTPUT_KIND", "LoadedSolution", "load_solution", "plan_summary",
+           "unit_status", "write_solution"]
 
 #: tCO2e per MgC (molar masses of CO2 and C).
 CO2_PER_C = 44.01 / 12.01
@@ -183,8 +188,17 @@ def write_solution(out_dir: str | os.PathLike[str], scenario: Scenario | None, p
     table = pd.DataFrame({"pu_id": problem.pu.units["pu_id"].to_numpy(), "x": x,
                           "status": unit_status(problem, x)})
 
+    record = None
+    if scenario is not None:  # what load_solution needs to rebuild the problem
+        record = {"base": str(Path(scenario.base).resolve()), "source": scenario.source,
+                  "hash": summary["scenario"]["hash"], "scenario": scenario.to_dict(),
+                  "boundary_penalty": solution.info.get("boundary_penalty")}
+
     def fill(folder: Path) -> None:
         table.to_parquet(folder / "solution.parquet", index=False)
+        if record is not None:
+            (folder / "scenario.json").write_text(json.dumps(record, indent=1, default=str)
+                                                  + "\n", encoding="utf-8")
         (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n",
                                              encoding="utf-8")
         feature_representation(problem, solution).to_csv(folder / "representation.csv",
@@ -196,3 +210,89 @@ def write_solution(out_dir: str | os.PathLike[str], scenario: Scenario | None, p
 
     write_dir_atomic(out_dir, OUTPUT_KIND, fill, overwrite=overwrite, inputs=inputs)
     return summary
+
+
+@dataclass
+class LoadedSolution:
+    """A ``carbonpark solve`` folder read back (`load_solution`).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The folder.
+    scenario : Scenario
+        The scenario as solved (overrides applied; a calibrated boundary penalty fixed
+        at the value the solve used).
+    pu : PlanningUnits
+        Its grid (read from the grid folder or the cache; built if neither has it).
+    problem : Problem
+        ``scenario.to_problem(pu)``.
+    x : numpy.ndarray
+        The plan: 0/1 per planning unit, in ``pu.units`` row order.
+    status : numpy.ndarray
+        ``existing`` / ``added`` / ``locked out`` / ``free`` per unit (`unit_status`).
+    summary : dict
+        ``summary.json``.
+    """
+
+    path: Path
+    scenario: Scenario
+    pu: Any
+    problem: Problem
+    x: np.ndarray
+    status: np.ndarray
+    summary: dict[str, Any]
+
+
+def load_solution(path: str | os.PathLike[str]) -> LoadedSolution:
+    """Read a ``carbonpark solve`` folder back: scenario, grid, problem and plan.
+
+    The scenario is rebuilt from ``scenario.json`` and must hash as it did when solved
+    (same scenario, same grid content); the plan's units must be the grid's units.
+
+    Raises
+    ------
+    InputDataError
+        Not a solve folder, written without a scenario, or the scenario or its grid
+        changed since (one line naming the folder and the fix).
+    """
+    from optimizer.errors import InputDataError
+    from optimizer.scenario import Scenario
+
+    p = Path(path)
+    need = [p / "solution.parquet", p / "summary.json", p / "scenario.json"]
+    missing = [f.name for f in need if not f.is_file()]
+    if missing:
+        what = ("was written without a scenario (solve it with `carbonpark solve`)"
+                if missing == ["scenario.json"] else
+                f"is not a `carbonpark solve` folder (no {', '.join(missing)})")
+        raise InputDataError(f"{p}: {what}")
+    try:
+        record = json.loads((p / "scenario.json").read_text(encoding="utf-8"))
+        summary = json.loads((p / "summary.json").read_text(encoding="utf-8"))
+        data = record["scenario"]
+        base = record["base"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputDataError(f"{p}: scenario.json or summary.json is damaged ({exc}); solve "
+                             "the scenario again") from None
+    source = str(record.get("source", p))
+    scenario = Scenario.from_dict(data, base=base, source=source)
+    if record.get("hash") and scenario.hash != record["hash"]:
+        raise InputDataError(f"{p}: its scenario or grid changed since it was solved (hash "
+                             f"{scenario.hash[:12]}, was {record['hash'][:12]}); solve it again")
+    bp = data.get("penalties", {}).get("boundary")
+    if bp and bp.get("penalty") is None and record.get("boundary_penalty") is not None:
+        # The calibrated value the solve used: no re-calibration, the same problem.
+        bp = {k: v for k, v in bp.items() if k not in ("share", "calibrate")}
+        bp["penalty"] = float(record["boundary_penalty"])
+        data = {**data, "penalties": {**data["penalties"], "boundary": bp}}
+        scenario = Scenario.from_dict(data, base=base, source=source)
+    pu = scenario.load_grid()
+    problem = scenario.to_problem(pu)
+    table = pd.read_parquet(p / "solution.parquet")
+    ids = pu.units["pu_id"].to_numpy()
+    if len(table) != len(ids) or not np.array_equal(table["pu_id"].to_numpy(), ids):
+        raise InputDataError(f"{p}: solution.parquet does not list the grid's {len(ids):,} "
+                             "units in order; solve the scenario again")
+    x = table["x"].to_numpy().astype(np.int8)
+    return LoadedSolution(p, scenario, pu, problem, x, unit_status(problem, x), summary)

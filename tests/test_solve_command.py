@@ -152,3 +152,25 @@ def test_frontier_command_writes_csv_and_png(study, capsys):
 
 def test_co2_factor():
     assert abs(CO2_PER_C - 3.6644) < 1e-4
+
+
+def test_a_solve_folder_loads_back_as_the_same_problem_and_plan(study, capsys):
+    from optimizer.errors import InputDataError
+    from optimizer.plan_outputs import load_solution
+
+    out = study / "out" / "loaded"
+    assert run(["solve", study / "scenarios" / "nbs_balanced.toml", "--out", out, "--set",
+                "budget.share=0.05"], capsys)[0] == 0
+    ls = load_solution(out)
+    summary = json.loads((out / "summary.json").read_text())
+    assert ls.summary == summary and ls.scenario.budget.share == 0.05
+    assert int(ls.x.sum()) == summary["units"]["added"] + summary["units"]["existing"]
+    assert ls.problem.unprotected_km2[ls.x > 0].sum() == pytest.approx(summary["new_km2"])
+    assert int((ls.status == "added").sum()) == summary["units"]["added"]
+    record = json.loads((out / "scenario.json").read_text())
+    record["scenario"]["budget"]["share"] = 0.06  # the scenario is not what was solved
+    (out / "scenario.json").write_text(json.dumps(record))
+    with pytest.raises(InputDataError, match="changed since it was solved"):
+        load_solution(out)
+    with pytest.raises(InputDataError, match="not a `carbonpark solve` folder"):
+        load_solution(study / "scenarios")
