@@ -14,7 +14,22 @@ BENCH := $(VENV)/.stamp-bench
 LATEST := .venv-latest
 LINTED := optimizer tests benchmarks data/make_demo.py
 
-.PHONY: demo test test-latest app bench lint lock clean
+.PHONY: demo test test-latest app bench lint lock clean system
+
+# Debian tools the tests use as independent readers and renderers: GDAL's own command-line
+# tools (ogrinfo, gdalinfo) read every export back; headless Chromium renders the report.
+# Installed with apt-get when missing (as root, or through sudo when it is there).
+SYSTEM_TOOLS := ogrinfo:gdal-bin gdalinfo:gdal-bin chromium:chromium
+system:
+	@missing=""; for t in $(SYSTEM_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || \
+		missing="$$missing $${t#*:}"; done; \
+	if [ -n "$$missing" ]; then \
+		if [ "$$(id -u)" = 0 ]; then SUDO=""; elif command -v sudo >/dev/null; then SUDO=sudo; \
+		else echo "make: please install$$missing (Debian: apt-get install$$missing)"; exit 1; fi; \
+		echo "make: installing$$missing with apt-get"; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq \
+			--no-install-recommends $$(echo $$missing | tr ' ' '\n' | sort -u) >/dev/null; \
+	fi
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -39,13 +54,13 @@ $(BENCH): pyproject.toml $(LOCK) $(BASE)
 demo: $(BASE)
 	$(VENV)/bin/carbonpark demo --out out/demo
 
-test: $(TEST)
+test: $(TEST) system
 	$(PY) -m ruff check $(LINTED)
 	$(PY) -m pytest -n 2 -q
 
 # The newest release of every dependency that pyproject.toml allows, in a venv of its
 # own made afresh: drift shows up here before a user meets it.
-test-latest:
+test-latest: system
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip --disable-pip-version-check install --quiet --upgrade pip
