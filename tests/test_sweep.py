@@ -127,36 +127,6 @@ def test_refuses_a_foreign_folder(tmp_path):
         run_sweep(write_sweep(tmp_path, '"budget.share" = [0.1]'), tmp_path / "out", workers=1)
 
 
-def test_kill_and_resume_loses_nothing_finished(tmp_path):
-    # 30 runs, so that the driver is still mid-sweep when the kill arrives, however fast.
-    params = ('"budget.share" = [0.04, 0.07, 0.10, 0.13, 0.16, 0.20]\n'
-              '"weights.carbon" = [0.0, 0.25, 0.5, 0.75, 1.0]')
-    sweep_file = write_sweep(tmp_path, params, '[set]\n"penalties.boundary.penalty" = 1e-5')
-    out = tmp_path / "killed"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    cmd = [sys.executable, "-m", "optimizer.cli", "sweep", str(sweep_file), "--out", str(out),
-           "--workers", "1", "--no-progress"]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        if len(list((out / "runs").glob("*.parquet"))) >= 3:
-            break
-        time.sleep(0.02)
-    assert proc.poll() is None, "the sweep ended before it could be killed"
-    os.kill(proc.pid, signal.SIGKILL)
-    proc.wait()
-    proc.stderr.close()  # type: ignore[union-attr]
-    partial = read_results(out)
-    assert 3 <= len(partial) < 30
-    # Every part present reads as a whole result; temporary names are never results.
-    for part in (out / "runs").glob("*.parquet"):
-        assert ds.dataset(part, format="parquet").count_rows() == 1
-    resumed = run_sweep(sweep_file, out, workers=1)
-    assert len(resumed) == 30 and not list((out / "runs").glob(".*"))
-    clean = run_sweep(sweep_file, tmp_path / "clean", workers=1)
-    assert same(resumed, clean)
-
-
 def _worker_pids(pid: int) -> list[int]:
     """The pool's worker processes of ``pid`` (spawned; not its resource tracker)."""
     kids = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
@@ -171,35 +141,55 @@ def _worker_pids(pid: int) -> list[int]:
     return out
 
 
-@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
-def test_killing_a_worker_is_one_line_and_loses_nothing_finished(tmp_path):
+def _sweep_mid_run(tmp_path: Path, workers: int) -> tuple[subprocess.Popen, Path, Path]:
+    """A real 30-run sweep process, returned once 3 runs are finished (and, with several
+    workers, once its pool is up): 30 runs, so it is still mid-sweep however fast it is."""
     params = ('"budget.share" = [0.04, 0.07, 0.10, 0.13, 0.16, 0.20]\n'
               '"weights.carbon" = [0.0, 0.25, 0.5, 0.75, 1.0]')
     sweep_file = write_sweep(tmp_path, params, '[set]\n"penalties.boundary.penalty" = 1e-5')
     out = tmp_path / "killed"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     cmd = [sys.executable, "-m", "optimizer.cli", "sweep", str(sweep_file), "--out", str(out),
-           "--workers", "2", "--no-progress"]
+           "--workers", str(workers), "--no-progress"]
     proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
                             text=True)
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and proc.poll() is None:
-        if len(list((out / "runs").glob("*.parquet"))) >= 3 and _worker_pids(proc.pid):
+        if (len(list((out / "runs").glob("*.parquet"))) >= 3
+                and (workers == 1 or _worker_pids(proc.pid))):
             break
         time.sleep(0.02)
-    assert proc.poll() is None, "the sweep ended before a worker could be killed"
+    assert proc.poll() is None, "the sweep ended before it could be killed"
+    return proc, sweep_file, out
+
+
+def _nothing_finished_is_lost(tmp_path: Path, sweep_file: Path, out: Path) -> None:
+    partial = read_results(out)
+    assert 3 <= len(partial) < 30
+    # Every part present reads as a whole result; temporary names are never results.
+    for part in (out / "runs").glob("*.parquet"):
+        assert ds.dataset(part, format="parquet").count_rows() == 1
+    resumed = run_sweep(sweep_file, out, workers=1)
+    assert len(resumed) == 30 and not list((out / "runs").glob(".*"))
+    assert same(resumed, run_sweep(sweep_file, tmp_path / "clean", workers=1))
+
+
+def test_kill_and_resume_loses_nothing_finished(tmp_path):
+    proc, sweep_file, out = _sweep_mid_run(tmp_path, workers=1)
+    os.kill(proc.pid, signal.SIGKILL)
+    proc.communicate(timeout=60)
+    _nothing_finished_is_lost(tmp_path, sweep_file, out)
+
+
+@pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="needs Linux /proc")
+def test_killing_a_worker_is_one_line_and_loses_nothing_finished(tmp_path):
+    proc, sweep_file, out = _sweep_mid_run(tmp_path, workers=2)
     os.kill(_worker_pids(proc.pid)[0], signal.SIGKILL)
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 2, err
     lines = err.strip().splitlines()
     assert len(lines) == 1 and "a worker process died" in lines[0] and "resume" in lines[0]
-    partial = read_results(out)
-    assert 3 <= len(partial) < 30
-    for part in (out / "runs").glob("*.parquet"):
-        assert ds.dataset(part, format="parquet").count_rows() == 1
-    resumed = run_sweep(sweep_file, out, workers=1)
-    assert len(resumed) == 30
-    assert same(resumed, run_sweep(sweep_file, tmp_path / "clean", workers=1))
+    _nothing_finished_is_lost(tmp_path, sweep_file, out)
 
 
 def test_nested_path_reads_budgets_from_one_solve(tmp_path):
