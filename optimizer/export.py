@@ -407,7 +407,7 @@ def write_selection_tif(problem: Problem, status: np.ndarray, path: Path) -> Non
         dst.write_colormap(1, cmap)
         dst.set_band_description(1, "unit status: 1 existing, 2 added, 3 locked out, 4 free")
         dst.update_tags(1, **{f"code_{c}": n for n, (c, _) in STATUS_CODES.items()})
-    names = ["no unit"] + list(STATUS_CODES)
+    names = ["no unit", *STATUS_CODES]
     path.with_name(path.name + ".aux.xml").write_text(_aux_xml(names), encoding="utf-8")
 
 
@@ -532,11 +532,11 @@ def export_plan(problem: Problem, x: np.ndarray, out: str | os.PathLike[str], *,
         files.append("export.json")
         manifest = {
             "source": source, "formats": list(formats), "files": files, "notes": notes,
-            "crs": problem.pu.crs.to_string(), "parks": int(len(table)),
+            "crs": problem.pu.crs.to_string(), "parks": len(table),
             "parks_area_km2": float(table["area_km2"].sum()) if len(table) else 0.0,
             "added_units": int((parks.unit_park > 0).sum()),
             "connectivity": parks.connectivity, "min_km2": float(parks.min_km2),
-            "dropped_parks": int(len(parks.dropped)),
+            "dropped_parks": len(parks.dropped),
             "status_codes": {k: v[0] for k, v in STATUS_CODES.items()},
             "seconds": {k: round(v, 3) for k, v in seconds.items()}}
         (folder / "export.json").write_text(json.dumps(manifest, indent=1) + "\n",

@@ -85,11 +85,20 @@ def test_every_format_is_written_with_its_manifest(exported):
     assert any("computed without the scenario's 3 target(s)" in n for n in manifest["notes"])
 
 
+def park_units(loaded, geom) -> np.ndarray:
+    """Added units whose interior point lies in ``geom`` (found from the geometry alone)."""
+    pts = shapely.point_on_surface(loaded.pu.units.geometry.to_numpy())
+    return added_mask(loaded) & shapely.contains(geom, pts)
+
+
 def test_parks_cover_exactly_the_added_units(exported, loaded):
     area = loaded.pu.units["area_km2"].to_numpy()
+    new = loaded.problem.unprotected_km2  # area_km2 of a park: its new (unprotected) area
     table = exported.parks.table
     assert np.array_equal(exported.parks.unit_park > 0, added_mask(loaded))
-    assert table["area_km2"].sum() == pytest.approx(area[added_mask(loaded)].sum(), rel=1e-6)
+    assert table["area_km2"].sum() == pytest.approx(new[added_mask(loaded)].sum(), rel=1e-6)
+    assert table.geometry.area.sum() / 1e6 == pytest.approx(area[added_mask(loaded)].sum(),
+                                                             rel=1e-6)
 
 
 def test_shapefile_zip_reads_back_in_pyogrio_and_ogrinfo(exported, loaded):
@@ -102,13 +111,21 @@ def test_shapefile_zip_reads_back_in_pyogrio_and_ogrinfo(exported, loaded):
     shp = pyogrio.read_dataframe(f"/vsizip/{z}/parks.shp")
     assert len(shp) == len(table) > 0
     assert pyproj.CRS(shp.crs).equals(loaded.pu.crs, ignore_axis_order=True)
-    area = loaded.pu.units["area_km2"].to_numpy()[added_mask(loaded)].sum()
+    units = loaded.pu.units
+    area = units["area_km2"].to_numpy()[added_mask(loaded)].sum()
     assert shp.geometry.area.sum() / 1e6 == pytest.approx(area, rel=1e-6)
-    # Attribute values: park 1's carbon, summed over its units from the grid.
+    new = loaded.problem.unprotected_km2
+    assert shp["area_km2"].sum() == pytest.approx(new[added_mask(loaded)].sum(), rel=1e-6)
+    # Attribute values of park 1, recomputed from the grid over the units its polygon holds.
     p1 = shp[shp["park_id"] == 1].iloc[0]
-    full = table[table["park_id"] == 1].iloc[0]
-    assert p1["c_stk_MgC"] == pytest.approx(full["carbon_stock_MgC"], rel=1e-12)
-    assert p1["area_km2"] == pytest.approx(p1.geometry.area / 1e6, rel=1e-6)
+    inside = park_units(loaded, p1.geometry)
+    feats = loaded.pu.features
+    stock = list(feats.index[feats["role"] == "carbon_stock"])
+    free = 1 - units["pa_fraction"].to_numpy()
+    carbon = float((units[stock].to_numpy().sum(axis=1) * free)[inside].sum())
+    assert p1["c_stk_MgC"] == pytest.approx(carbon, rel=1e-9)
+    assert p1["c_stk_tCO2"] == pytest.approx(carbon * 44.01 / 12.01, rel=1e-9)
+    assert p1["n_units"] == inside.sum() and p1["area_km2"] == pytest.approx(new[inside].sum())
     info = gdal("ogrinfo", "-ro", "-so", "-al", f"/vsizip/{z}")
     assert f"Feature Count: {len(table)}" in info
     assert 'METHOD["Albers Equal Area"' in info
@@ -158,6 +175,9 @@ def test_geopackage_layers_and_qgis_style(exported, loaded):
     assert study.geometry.area.sum() / 1e6 == pytest.approx(units["area_km2"].sum(), rel=1e-6)
     net = pyogrio.read_dataframe(g, layer="existing_network")
     assert len(net) > 0 and pyproj.CRS(net.crs).equals(loaded.pu.crs, ignore_axis_order=True)
+    pas = loaded.pu.protected_areas
+    assert pas is not None and len(net) == len(pas)  # the grid's own protected areas
+    assert net.geometry.area.sum() == pytest.approx(pas.geometry.area.sum(), rel=1e-9)
     info = gdal("ogrinfo", "-ro", "-so", str(g), "parks")
     assert f"Feature Count: {len(parks)}" in info and "Geometry Column = geom" in info
     styles = pyogrio.read_dataframe(g, layer="layer_styles")
@@ -339,7 +359,9 @@ def test_cli_export(solved, tmp_path, capsys):
         "carbonpark-output.json", "export.json", "parks.geojson", "parks_fields.csv",
         "parks_shp.zip"]
     parks = pyogrio.read_dataframe(out / "parks.geojson")
-    assert (parks.to_crs(6933).geometry.area / 1e6 >= 5000 * (1 - 1e-3)).all()
+    manifest = json.loads((out / "export.json").read_text())
+    assert manifest["min_km2"] == 5000 and manifest["dropped_parks"] > 0
+    assert len(parks) > 0 and (parks["area_km2"] >= 5000).all()
     code = main(["export", str(solved), "--out", str(tmp_path / "x"), "--format", "kml"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "unknown format 'kml'" in err
