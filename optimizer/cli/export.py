@@ -1,0 +1,61 @@
+"""``carbonpark export``: a solve folder's candidate parks as Shapefile, GeoPackage,
+GeoParquet, GeoJSON and GeoTIFF (`optimizer.export`)."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from optimizer.cli.parser import _number
+
+
+def _non_negative(text: str) -> float:
+    value = _number(text, "--min-km2")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"must be >= 0; got {text}; e.g. --min-km2 500")
+    return value
+
+
+_non_negative.__name__ = "number"
+
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("export", help="write a plan's candidate parks for GIS (shp, gpkg, "
+                                      "parquet, geojson, tif)",
+                       description="Write the candidate parks of a `carbonpark solve` folder as "
+                                   "a zipped Shapefile with its data dictionary, a GeoPackage "
+                                   "with QGIS styles, GeoParquet 1.1, RFC 7946 GeoJSON and, "
+                                   "for square grids, GeoTIFFs of the selection and of the "
+                                   "priority rank. Exit codes: 0 written, 2 bad input.")
+    p.add_argument("solution", type=Path, help="folder written by `carbonpark solve`")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--format", dest="formats", default="all", metavar="LIST",
+                   help="comma-separated: shp, gpkg, parquet, geojson, tif (default all)")
+    p.add_argument("--connectivity", choices=("rook", "queen"), default="rook",
+                   help="units joined into one park by a shared edge (rook) or also a corner "
+                        "(queen); default rook")
+    p.add_argument("--min-km2", type=_non_negative, default=0.0,
+                   help="drop parks smaller than this many km² (default 0: keep all)")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out even if it is not an export written by carbonpark")
+    p.set_defaults(func=cmd_export)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    """Export a solve folder's parks; print what was written and every note."""
+    from optimizer._atomic import check_output_dir
+    from optimizer.export import OUTPUT_KIND, export_solution, parse_formats
+
+    formats = parse_formats(args.formats)
+    check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=[args.solution])
+    res = export_solution(args.solution, args.out, formats=formats,
+                          connectivity=args.connectivity, min_km2=args.min_km2,
+                          overwrite=args.overwrite)
+    table = res.parks.table
+    area = float(table["area_km2"].sum()) if len(table) else 0.0
+    print(f"{len(table):,} candidate parks, {area:,.0f} km² ({args.connectivity} "
+          f"connectivity, min {args.min_km2:g} km²)")
+    for note in res.notes:
+        print(f"  (note: {note})")
+    print(f"export: wrote {', '.join(res.files)} to {args.out}")
+    return 0
