@@ -436,7 +436,7 @@ def write_rank_tif(problem: Problem, rank: PriorityRank, path: Path) -> None:
 
 def export_plan(problem: Problem, x: np.ndarray, out: str | os.PathLike[str], *,
                 formats: Sequence[str] = FORMATS, connectivity: str = "rook",
-                min_km2: float = 0.0, overwrite: bool = False,
+                min_km2: float = 0.0, refill: bool = False, overwrite: bool = False,
                 inputs: Iterable[str | os.PathLike[str]] = (),
                 source: str = "") -> ExportResult:
     """Write the plan's candidate parks in the requested formats into the folder ``out``.
@@ -451,7 +451,7 @@ def export_plan(problem: Problem, x: np.ndarray, out: str | os.PathLike[str], *,
         A new or empty folder, or an earlier export (else ``overwrite``).
     formats : sequence of str
         Some of `FORMATS` (`parse_formats`).
-    connectivity, min_km2
+    connectivity, min_km2, refill
         Passed to `optimizer.parks.candidate_parks`.
     overwrite : bool
         Replace a folder that is not an earlier export (never an input).
@@ -483,7 +483,8 @@ def export_plan(problem: Problem, x: np.ndarray, out: str | os.PathLike[str], *,
     seconds: dict[str, float] = {}
     notes: list[str] = []
     t = time.perf_counter()
-    parks = candidate_parks(problem, np.asarray(x), connectivity=connectivity, min_km2=min_km2)
+    parks = candidate_parks(problem, np.asarray(x), connectivity=connectivity, min_km2=min_km2,
+                            refill=refill)
     seconds["parks"] = time.perf_counter() - t
     table = parks.table
     status = unit_status(problem, parks.x)
@@ -547,9 +548,12 @@ def export_plan(problem: Problem, x: np.ndarray, out: str | os.PathLike[str], *,
 
 
 def export_solution(solution_dir: str | os.PathLike[str], out: str | os.PathLike[str], *,
-                    formats: Sequence[str] = FORMATS, connectivity: str = "rook",
-                    min_km2: float = 0.0, overwrite: bool = False) -> ExportResult:
+                    formats: Sequence[str] = FORMATS, connectivity: str | None = None,
+                    min_km2: float | None = None, refill: bool | None = None,
+                    overwrite: bool = False) -> ExportResult:
     """`export_plan` of a ``carbonpark solve`` folder (`optimizer.plan_outputs.load_solution`).
+
+    ``connectivity``, ``min_km2`` and ``refill`` default to the scenario's ``[parks]`` table.
 
     The solve folder and the scenario's inputs are never replaced or written into.
 
@@ -570,6 +574,9 @@ def export_solution(solution_dir: str | os.PathLike[str], out: str | os.PathLike
     sc = loaded.scenario
     inputs: list[str | os.PathLike[str]] = [solution_dir, sc.source]
     inputs += [sc.resolve(v) for v in (sc.grid.path, sc.grid.manifest) if v]
-    return export_plan(loaded.problem, loaded.x, out, formats=formats, connectivity=connectivity,
-                       min_km2=min_km2, overwrite=overwrite, inputs=inputs,
-                       source=str(loaded.path))
+    pk = sc.parks
+    return export_plan(loaded.problem, loaded.x, out, formats=formats,
+                       connectivity=pk.connectivity if connectivity is None else connectivity,
+                       min_km2=pk.min_km2 if min_km2 is None else min_km2,
+                       refill=pk.refill if refill is None else refill, overwrite=overwrite,
+                       inputs=inputs, source=str(loaded.path))

@@ -354,7 +354,7 @@ def test_cli_export(solved, tmp_path, capsys):
     code = main(["export", str(solved), "--out", str(out), "--format", "geojson,shp",
                  "--min-km2", "5000"])
     text = capsys.readouterr().out
-    assert code == 0 and "candidate parks" in text and "min 5000 km²" in text
+    assert code == 0 and "candidate parks" in text and "under 5000 km²" in text
     assert sorted(p.name for p in out.iterdir()) == [
         "carbonpark-output.json", "export.json", "parks.geojson", "parks_fields.csv",
         "parks_shp.zip"]

@@ -31,11 +31,15 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--format", dest="formats", default="all", metavar="LIST",
                    help="comma-separated: shp, gpkg, parquet, geojson, tif (default all)")
-    p.add_argument("--connectivity", choices=("rook", "queen"), default="rook",
+    p.add_argument("--connectivity", choices=("rook", "queen"), default=None,
                    help="units joined into one park by a shared edge (rook) or also a corner "
-                        "(queen); default rook")
-    p.add_argument("--min-km2", type=_non_negative, default=0.0,
-                   help="drop parks smaller than this many km² (default 0: keep all)")
+                        "(queen); default the scenario's [parks], else rook")
+    p.add_argument("--min-km2", type=_non_negative, default=None,
+                   help="drop parks smaller than this many km² (default the scenario's "
+                        "[parks] min_km2, else 0: keep all)")
+    p.add_argument("--refill", action=argparse.BooleanOptionalAction, default=None,
+                   help="refill the budget dropped parks free with the best units next to kept "
+                        "parks (default the scenario's [parks] refill)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out even if it is not an export written by carbonpark")
     p.set_defaults(func=cmd_export)
@@ -50,11 +54,8 @@ def cmd_export(args: argparse.Namespace) -> int:
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=[args.solution])
     res = export_solution(args.solution, args.out, formats=formats,
                           connectivity=args.connectivity, min_km2=args.min_km2,
-                          overwrite=args.overwrite)
-    table = res.parks.table
-    area = float(table["area_km2"].sum()) if len(table) else 0.0
-    print(f"{len(table):,} candidate parks, {area:,.0f} km² ({args.connectivity} "
-          f"connectivity, min {args.min_km2:g} km²)")
+                          refill=args.refill, overwrite=args.overwrite)
+    print(res.parks.summary())
     for note in res.notes:
         print(f"  (note: {note})")
     print(f"export: wrote {', '.join(res.files)} to {args.out}")

@@ -195,6 +195,16 @@ class SolverTable(_Table):
     threads: int | None = Field(None, ge=1, description="solver threads (highs, pulp)")
 
 
+class ParksTable(_Table):
+    """``[parks]``: how a plan becomes candidate parks (`optimizer.parks.candidate_parks`)."""
+
+    connectivity: Literal["rook", "queen"] = Field("rook", description="units join a park by a "
+                                                   "shared edge (rook) or also a corner (queen)")
+    min_km2: float = Field(0.0, ge=0, description="parks under this new area (km²) are dropped")
+    refill: bool = Field(False, description="refill the budget a dropped park frees with the best "
+                         "free units next to kept parks")
+
+
 class ScenarioModel(_Table):
     """A scenario file: the top-level keys and tables."""
 
@@ -214,6 +224,7 @@ class ScenarioModel(_Table):
     locks: LocksTable = Field(LocksTable(), description="lock-ins and lock-outs")
     penalties: PenaltiesTable = Field(PenaltiesTable(), description="penalties")
     solver: SolverTable = Field(SolverTable(), description="solver options")
+    parks: ParksTable = Field(ParksTable(), description="candidate parks from the plan")
 
     @model_validator(mode="after")
     def _check(self) -> ScenarioModel:
@@ -238,5 +249,5 @@ TABLES: dict[type[BaseModel], str] = {
     TargetsTable: "targets", AreaBudgetTable: "area_budgets", LocksTable: "locks",
     UnitsLock: "locks.locked_in", LandCoverLock: "locks.land_cover_out", AboveLock: "locks.above",
     PenaltiesTable: "penalties", BoundaryTable: "penalties.boundary",
-    LinearTable: "penalties.linear", SolverTable: "solver",
+    LinearTable: "penalties.linear", SolverTable: "solver", ParksTable: "parks",
 }
