@@ -346,7 +346,7 @@ def typology_map(units: pd.DataFrame, types: Sequence[str], *, geometry: Any = N
     >>> units = pd.DataFrame({"row": [0, 0], "col": [0, 1], "pa_fraction": [0.0, 0.0],
     ...                       "synergy_type": ["synergy", "no_data"]})
     >>> fig = typology_map(units, ["synergy", "carbon", "biodiversity", "low", "no_data"])
-    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()][-1]
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()][1]
     'no data (1 unit)'
     """
     code = pd.Categorical(units["synergy_type"], categories=list(types)).codes
