@@ -183,6 +183,8 @@ class _Builder:
     # Vector protected layers: dissolved geometry and its covered fraction per unit.
     protected_geoms: list[tuple[shapely.Geometry, np.ndarray]] = field(default_factory=list)
     protected_fractions: list[np.ndarray] = field(default_factory=list)  # raster layers
+    # Vector protected layers: each area's name, category and clipped polygon (grid CRS).
+    protected_areas: list[pd.DataFrame] = field(default_factory=list)
     _reprojected: dict[str, np.ndarray] = field(default_factory=dict)
 
     # ---------------------------------------------------------- helpers
@@ -371,6 +373,7 @@ class _Builder:
                              np.clip(dense[:, j] / np.where(self.area_km2 > 0, self.area_km2, 1), 0, 1))
             if spec.role == "protected":
                 self.protected_geoms.append((union, frac))
+                self._keep_areas(spec, gdf, geoms, keys if attr else None)
             return
         if spec.role in ("biodiversity", "land_cover"):
             dense = km2.toarray()
@@ -382,6 +385,31 @@ class _Builder:
             return
         raise InputDataError(f"layer {spec.name!r} ({spec.path}): a vector cannot be a "
                              f"{spec.role} layer; give a raster")
+
+    def _keep_areas(self, spec: LayerSpec, gdf: Any, geoms: np.ndarray,
+                    categories: np.ndarray | None) -> None:
+        """Keep a protected layer's areas (name, category, clipped polygon) for the grid."""
+        col = spec.name_attribute or next(
+            (c for c in gdf.columns if c != "geometry" and str(c).lower() == "name"), None)
+        if col is not None and col not in gdf.columns:
+            raise InputDataError(
+                f"layer {spec.name!r} ({spec.path}): no column {col!r}; available: "
+                f"{[c for c in gdf.columns if c != 'geometry']}; set name_attribute to one of them")
+        n = len(gdf)
+        fallback = np.array([f"{spec.name} {k}" for k in range(1, n + 1)], dtype=object)
+        if col is None:
+            names = fallback
+        else:
+            raw = gdf[col].to_numpy(dtype=object)
+            names = np.where(pd.isna(raw), fallback, raw.astype(str))
+        polys = polygonal_part(geoms)
+        if self.outline is not None:
+            polys = polygonal_part(shapely.intersection(polys, self.outline))
+        keep = ~(shapely.is_empty(polys) | shapely.is_missing(polys))
+        cat = (np.full(n, None, dtype=object) if categories is None
+               else np.asarray(categories, dtype=object))
+        self.protected_areas.append(pd.DataFrame({
+            "name": names[keep], "category": cat[keep], "geometry": polys[keep]}))
 
     def vector_km2(self, polys: np.ndarray) -> sp.csr_matrix:
         """Area (km2) of each unit covered by each polygon (units x polygons)."""
@@ -624,7 +652,12 @@ def build_grid(
         "carbonpark_version": carbonpark_version(),
         "versions": versions(),
     }
-    return PlanningUnits(gdf, boundary, features, meta, outline)
+    areas = None
+    if b.protected_areas:
+        frame = pd.concat(b.protected_areas, ignore_index=True)
+        areas = gpd.GeoDataFrame(frame[["name", "category"]], geometry=frame["geometry"].to_numpy(),
+                                 crs=grid_crs)
+    return PlanningUnits(gdf, boundary, features, meta, outline, areas)
 
 
 def _progress(progress: ProgressArg, steps: int) -> tuple[Callable[[str], None], Callable[[], None]]:

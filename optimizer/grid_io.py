@@ -2,7 +2,7 @@
 
 A grid is a folder: ``units.parquet`` (GeoParquet, with the build metadata under the
 ``carbonpark`` key of the Parquet metadata), ``boundary.parquet``, ``features.parquet``,
-``study_area.parquet`` (when there is one) and the output marker
+``study_area.parquet`` and ``protected_areas.parquet`` (when there are) and the output marker
 ``carbonpark-output.json``. The folder is written beside its target and renamed into
 place (`optimizer._atomic`).
 """
@@ -28,8 +28,9 @@ _META_KEY = b"carbonpark"
 
 def write_grid(pu: PlanningUnits, path: str | Path, *, overwrite: bool = False) -> Path:
     """Write planning units to a directory: ``units.parquet`` (GeoParquet),
-    ``boundary.parquet``, ``features.parquet``, ``study_area.parquet`` and the output
-    marker ``carbonpark-output.json``.
+    ``boundary.parquet``, ``features.parquet``, ``study_area.parquet``,
+    ``protected_areas.parquet`` (``name``, ``category``, geometry; when the grid has
+    them) and the output marker ``carbonpark-output.json``.
 
     The directory is written beside the target and renamed into place, so a reader
     never sees a half-written grid and a failed write leaves the old grid intact.
@@ -75,6 +76,8 @@ def write_grid(pu: PlanningUnits, path: str | Path, *, overwrite: bool = False) 
         if pu.study_area is not None:
             gpd.GeoDataFrame(geometry=[pu.study_area], crs=pu.units.crs).to_parquet(
                 tmp / "study_area.parquet")
+        if pu.protected_areas is not None:
+            pu.protected_areas.to_parquet(tmp / "protected_areas.parquet", index=False)
 
     # The layers the grid was built from are inputs: never written over, even with overwrite.
     inputs = [layer["path"] for layer in pu.meta.get("layers", []) if layer.get("path")]
@@ -99,6 +102,9 @@ def _geoarrow_table(gdf: gpd.GeoDataFrame):  # type: ignore[no-untyped-def]
 
 def read_grid(path: str | Path) -> PlanningUnits:
     """Read planning units written by `write_grid`.
+
+    A folder without ``protected_areas.parquet`` (a grid without a protected vector
+    layer, or one written before grids kept them) reads with ``protected_areas`` None.
 
     Examples
     --------
@@ -130,4 +136,7 @@ def read_grid(path: str | Path) -> PlanningUnits:
     study = None
     if (path / "study_area.parquet").exists():
         study = gpd.read_parquet(path / "study_area.parquet").geometry.iloc[0]
-    return PlanningUnits(units, boundary, features, meta, study)
+    areas = None
+    if (path / "protected_areas.parquet").exists():
+        areas = gpd.read_parquet(path / "protected_areas.parquet")
+    return PlanningUnits(units, boundary, features, meta, study, areas)

@@ -79,6 +79,9 @@ class LayerSpec:
         Vector column: protected category, species name, or region id/name.
     layer : str, optional
         Layer name inside a multi-layer vector file.
+    name_attribute : str, optional
+        Protected layers: the column naming each area (default: a column called
+        ``name``, any case, when there is one), kept in `PlanningUnits.protected_areas`.
     """
 
     name: str
@@ -91,6 +94,7 @@ class LayerSpec:
     classes: dict[int, str] | None = None
     attribute: str | None = None
     layer: str | None = None
+    name_attribute: str | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
@@ -103,6 +107,11 @@ class LayerSpec:
             raise InputDataError(
                 f"layer {self.name!r}: unknown role {self.role!r}; use one of: {', '.join(ROLES)}"
                 f"{did_you_mean(str(self.role), ROLES)}"
+            )
+        if self.name_attribute is not None and self.role != "protected":
+            raise InputDataError(
+                f"layer {self.name!r}: name_attribute is for protected layers, not {self.role!r} "
+                "ones; remove it or set role = \"protected\""
             )
         unit = get_unit(self.unit, layer=self.name)
         check_role_unit(self.role, unit, layer=self.name)
@@ -549,6 +558,7 @@ class _LayerEntry(BaseModel):
     classes: dict[str, str] | None = None
     attribute: str | None = None
     layer: str | None = None
+    name_attribute: str | None = None
 
 
 class _GridEntry(BaseModel):

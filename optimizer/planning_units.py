@@ -28,8 +28,10 @@ from optimizer.versions import versions
 if TYPE_CHECKING:
     import geopandas as gpd
 
-#: Version of the stored grid layout (`optimizer.grid_io`), recorded in ``meta``.
-FORMAT_VERSION = 1
+#: Version of the stored grid layout (`optimizer.grid_io`), recorded in ``meta`` and part of
+#: the grid cache key (`optimizer.scenario.build.grid_hash`). 2: grids keep the protected
+#: areas' polygons (`PlanningUnits.protected_areas`).
+FORMAT_VERSION = 2
 
 #: Columns every grid has; layer names must not produce them.
 RESERVED_COLUMNS = frozenset({"pu_id", "row", "col", "area_km2", "perimeter_km", "exposed_km",
@@ -60,6 +62,10 @@ class PlanningUnits:
         build time and duration, carbonpark version.
     study_area : shapely geometry or None
         The study-area outline in the grid CRS.
+    protected_areas : geopandas.GeoDataFrame or None
+        The existing protected areas of the grid's ``protected`` vector layers: one row per
+        area (``name``, ``category``, geometry in the grid CRS, clipped to the study area),
+        or None when the grid was built without a protected vector layer.
     """
 
     units: gpd.GeoDataFrame
@@ -67,6 +73,7 @@ class PlanningUnits:
     features: pd.DataFrame
     meta: dict[str, Any] = field(default_factory=dict)
     study_area: shapely.Geometry | None = None
+    protected_areas: gpd.GeoDataFrame | None = None
 
     @property
     def crs(self) -> pyproj.CRS:
@@ -140,9 +147,19 @@ class PlanningUnits:
                 and (self.study_area is None) == (other.study_area is None)
                 and (self.study_area is None or shapely.equals_exact(
                     self.study_area, other.study_area, tolerance=0))
+                and _same_areas(self.protected_areas, other.protected_areas)
             )
         except (ValueError, TypeError, AttributeError):
             return False
+
+
+def _same_areas(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> bool:
+    if a is None or b is None:
+        return a is None and b is None
+    return (len(a) == len(b) and a.drop(columns="geometry").reset_index(drop=True).equals(
+        b.drop(columns="geometry").reset_index(drop=True))
+        and bool(np.all(shapely.equals_exact(np.asarray(a.geometry.values),
+                                             np.asarray(b.geometry.values), tolerance=0))))
 
 
 def planning_units_from_arrays(

@@ -1,7 +1,9 @@
 """From a scenario to planning units, a `Problem` and a `Solution`.
 
 * `grid_hash` - content hash of the scenario's grid: every file of a grid folder, or
-  the manifest, every file it names, the cell size and carbonpark's version.
+  the manifest, every file it names, the cell size, carbonpark's version and the grid
+  format version (`optimizer.planning_units.FORMAT_VERSION`: a cached grid of an older
+  layout is rebuilt, not reused).
 * `load_grid` - read the grid folder, or build the grid from the manifest once and keep
   it under the cache folder by content hash (written atomically, `optimizer._atomic`).
 * `to_problem` - the scenario's `Problem`, built only through the public ``add_*``
@@ -56,7 +58,7 @@ def _files_digest(paths: list[Path], root: Path) -> dict[str, str]:
 
 def grid_hash(scenario: Scenario) -> str:
     """SHA-256 of the scenario's grid content (see the module docstring)."""
-    from optimizer.planning_units import carbonpark_version
+    from optimizer.planning_units import FORMAT_VERSION, carbonpark_version
 
     g = scenario.grid
     with _blame(scenario, "grid"):
@@ -76,7 +78,7 @@ def grid_hash(scenario: Scenario) -> str:
             content = {"manifest": manifest.model_dump(mode="json"),
                        "files": _files_digest(named, mpath.parent),
                        "cell_km": _cell_km(scenario, manifest),
-                       "carbonpark": carbonpark_version()}
+                       "carbonpark": carbonpark_version(), "format": FORMAT_VERSION}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
