@@ -144,12 +144,13 @@ def _regions(ax: Axes, units: pd.DataFrame, geometry: Any) -> bool:
         return False
     import geopandas as gpd
     import matplotlib.patheffects as pe
+    from shapely.errors import GEOSException
 
     gdf = gpd.GeoDataFrame({"region": units["region"].to_numpy()}, geometry=geometry.values,
                            crs=geometry.crs).dropna(subset=["region"])
     try:
         regions = gdf.dissolve(by="region", method="coverage")
-    except Exception:  # noqa: BLE001 - not a clean coverage: the slower general union
+    except (ValueError, GEOSException):  # not a clean coverage: the slower general union
         regions = gdf.dissolve(by="region")
     regions.boundary.plot(ax=ax, color=_REGION_LINE, linewidth=1.4, zorder=3)
     halo = [pe.withStroke(linewidth=2.5, foreground="white")]
@@ -422,13 +423,14 @@ def parks_map(units: pd.DataFrame, unit_park: np.ndarray, status: Sequence[str],
     if geometry is not None and (park > 0).any():
         import geopandas as gpd
         import matplotlib.patheffects as pe
+        from shapely.errors import GEOSException
 
         ax = fig.axes[0]
         gdf = gpd.GeoDataFrame({"park": park}, geometry=geometry.values, crs=geometry.crs)
         gdf = gdf[gdf["park"] > 0]
         try:
             parks = gdf.dissolve(by="park", method="coverage")
-        except Exception:  # noqa: BLE001 - not a clean coverage: the general union
+        except (ValueError, GEOSException):  # not a clean coverage: the general union
             parks = gdf.dissolve(by="park")
         parks.boundary.plot(ax=ax, color="#67001f", linewidth=0.9, zorder=4)
         halo = [pe.withStroke(linewidth=2.5, foreground="white")]
@@ -436,4 +438,6 @@ def parks_map(units: pd.DataFrame, unit_park: np.ndarray, status: Sequence[str],
             p = geom.representative_point()
             ax.text(p.x, p.y, f"P{pid}", ha="center", va="center", fontsize=8, zorder=7,
                     fontweight="bold", color="#67001f", path_effects=halo)
+        ax.set_xlabel("")
+        ax.set_ylabel("")
     return fig
