@@ -68,7 +68,8 @@ h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #2166ac;padding
  flex:1 1 180px}.card b{display:block;font-size:1.35em}.card span{color:#555;font-size:.85em}
 table{border-collapse:collapse;margin:8px 0 16px;font-size:.88em}
 th,td{border-bottom:1px solid #ddd;padding:4px 9px;text-align:right;vertical-align:top}
-th{background:#eef2f7;text-align:center}td.t,th.t{text-align:left}
+th{background:#eef2f7;text-align:center}td{white-space:nowrap}
+td.t,th.t{text-align:left;white-space:normal}td.s,th.s{text-align:left}
 tr.total td{font-weight:bold;border-top:2px solid #999}
 figure{margin:12px 0 24px}figure img{max-width:100%;height:auto;border:1px solid #e5e5e5}
 figcaption{color:#555;font-size:.9em}.grid2{display:grid;grid-template-columns:1fr 1fr;gap:18px}
@@ -98,9 +99,13 @@ def _figure(fig: Figure, caption: str, alt: str) -> str:
 def _cell(v: Any, col: str = "") -> str:
     """A number as the console writes it: % to 0.1, km² and amounts whole, the rest 0.01."""
     if isinstance(v, float | np.floating) and np.isfinite(v) and not isinstance(v, bool):
+        if col == "gap (%)":  # as format_comparison and the console
+            return f"{v:.3f}"
+        if col == "seconds":
+            return f"{v:.1f}"
         if col.endswith("(%)"):
             return f"{v:,.1f}"
-        if "km²" in col or "MgC" in col or ("tCO2" in col and "/km²" not in col):
+        if any(u in col for u in ("(km²)", "(MgC", "(tCO2", "km²)")):
             return f"{v:,.0f}"
         if 0.01 <= abs(v) < 1000:
             return f"{v:,.2f}"
@@ -110,13 +115,15 @@ def _cell(v: Any, col: str = "") -> str:
 def _table(df: pd.DataFrame, *, text_cols: Sequence[str] = (), total_last: bool = False) -> str:
     """An HTML table; numbers right-aligned with thousands separators, no exponents."""
     cols = [str(c) for c in df.columns]
-    text = set(text_cols) | {c for c in cols if df[c].dtype == object
-                             and not df[c].map(lambda v: isinstance(v, int | float)).all()}
-    head = "".join(f'<th class="{"t" if c in text else ""}">{_e(c)}</th>' for c in cols)
+    # Listed text columns wrap ("t"); other text (e.g. "0.69 → 1.11") stays on one line ("s").
+    short = {c for c in cols if c not in text_cols and df[c].dtype != float
+             and not df[c].map(lambda v: isinstance(v, int | float)).all()}
+    kind = {c: "t" if c in text_cols else "s" if c in short else "" for c in cols}
+    head = "".join(f'<th class="{kind[c]}">{_e(c)}</th>' for c in cols)
     rows = []
     for i, row in enumerate(df.itertuples(index=False)):
         cls = ' class="total"' if total_last and i == len(df) - 1 else ""
-        cells = "".join(f'<td class="{"t" if c in text else ""}">{_e(_cell(v, c))}</td>'
+        cells = "".join(f'<td class="{kind[c]}">{_e(_cell(v, c))}</td>'
                         for c, v in zip(cols, row, strict=True))
         rows.append(f"<tr{cls}>{cells}</tr>")
     return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
@@ -187,7 +194,7 @@ def _density_html(d: pd.DataFrame) -> str:
         "protected after": d["density_after"],
         "ratio before → after (×)": [_arrow(a, b) for a, b in
                                      zip(d["ratio_before"], d["ratio_after"], strict=True)]})
-    return _table(df, text_cols=("layer", "quantity", "density unit", "ratio before → after (×)"))
+    return _table(df, text_cols=("layer", "quantity", "density unit"))
 
 
 def _density_label(unit: str) -> str:
@@ -271,6 +278,8 @@ def _parks_html(parks: Any) -> str:
     cols = [c for c in cols if c in t.columns]
     df = pd.DataFrame(t[cols].head(_TOP_PARKS)).rename(columns=heads)
     df["park (rank)"] = [f"P{int(r)}" for r in t["rank"].head(_TOP_PARKS)]
+    if "key species" in df:
+        df["key species"] = [_first(v) for v in df["key species"]]
     if "extends" in df:
         df["extends"] = df["extends"].replace("", "— (new site)")
     more = (f" The table lists the best {_TOP_PARKS} of {len(t):,} parks."
@@ -281,6 +290,12 @@ def _parks_html(parks: Any) -> str:
             + _table(df, text_cols=("park (rank)", "key species", "dominant ecosystem",
                                     "regions", "typology", "extends"))
             + f'<p class="note">{dictionary}.</p>')
+
+
+def _first(names: Any, n: int = 4) -> str:
+    """The first ``n`` of '; '-joined names, and how many more."""
+    parts = [x for x in str(names or "").split("; ") if x]
+    return "; ".join(parts[:n]) + (f" … (+{len(parts) - n} more)" if len(parts) > n else "")
 
 
 def _key_numbers(s: Mapping[str, Any], closure: Any) -> str:
@@ -497,7 +512,7 @@ def _comparison(plans: Sequence[_Plan], frontier: Path | None) -> str:
             r[f"{h.criterion} hotspots protected (%)"] = 100 * float(h.share_protected_by_plan)
         rows.append(r)
     df = pd.DataFrame(rows)
-    out.append(_table(df, text_cols=[c for c in df.columns if c == "scenario" or "(×)" in c]))
+    out.append(_table(df, text_cols=("scenario",)))
     out.append("<h2>Plans</h2><div class=\"grid2\">")
     for p in plans:
         out.append(_figure(p.plan_map(title=p.name), f"{p.name}: existing network and added "
