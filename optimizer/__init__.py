@@ -41,6 +41,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, `__getattr__`
         write_grid,
     )
     from optimizer.layers import LayerSpec
+    from optimizer.parks import Parks, candidate_parks
     from optimizer.problem import Problem, problem
     from optimizer.results import diagnose, feature_representation, patches, solve
     from optimizer.solvers import Solution, SolveStatus, get_solver
@@ -57,6 +58,8 @@ _LAZY = {
     "read_grid": "optimizer.grid",
     "write_grid": "optimizer.grid",
     "LayerSpec": "optimizer.layers",
+    "Parks": "optimizer.parks",
+    "candidate_parks": "optimizer.parks",
     "Problem": "optimizer.problem",
     "diagnose": "optimizer.results",
     "feature_representation": "optimizer.results",
@@ -129,6 +132,7 @@ __all__ = [
     "OptimizerError",
     "OptimizerWarning",
     "OutputError",
+    "Parks",
     "PlanningUnits",
     "Problem",
     "ScenarioError",
@@ -138,6 +142,7 @@ __all__ = [
     "UnitError",
     "__version__",
     "build_grid",
+    "candidate_parks",
     "compile",
     "diagnose",
     "feature_representation",

@@ -30,6 +30,7 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 
 from optimizer.errors import InputDataError
+from optimizer.gap.ranking import TYPES
 from optimizer.plan_outputs import CO2_PER_C, unit_status
 
 if TYPE_CHECKING:
@@ -64,7 +65,8 @@ PARK_COLUMNS: dict[str, tuple[str, str]] = {
                           "(classes under 1% left out)"),
     "regions": ("", "regions of the park's units, largest new area first, '; '-joined"),
     "typology": ("", "synergy type (optimizer.gap.ranking.TYPES) of most of the park's new area: "
-                     "the gap analysis's per-unit classes (synergy_typology, upper tercile)"),
+                     "the gap analysis's per-unit classes (synergy_typology, upper tercile); "
+                     "a tie goes to the type listed first in TYPES"),
     "extends": ("", "existing protected areas the park touches or overlaps, or that cover the "
                     "existing units next to it; names '; '-joined, '' if none"),
     "is_extension": ("", "True when the park borders a unit of the existing network (locked in "
@@ -220,9 +222,15 @@ def _context(problem: Problem, connectivity: str) -> _Context:
 def _unit_types(problem: Problem) -> np.ndarray:
     """Synergy type of each unit (the gap analysis's classes), ``no_data`` without inputs."""
     from optimizer.gap.ranking import synergy_typology
+    from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
 
+    # The types do not depend on the zones; these need no protected layer in the grid's
+    # metadata (grids from arrays, Marxan projects have only pa_fraction).
+    pa = problem.protected_fraction
+    zones_ = Zones((WHOLE, PROTECTED, UNPROTECTED), ("whole", "protected", "unprotected"),
+                   np.column_stack([np.ones_like(pa), pa, 1.0 - pa]), ())
     try:
-        _, types = synergy_typology(problem.pu)
+        _, types = synergy_typology(problem.pu, zones_=zones_)
     except InputDataError:  # no carbon stock or no biodiversity layer
         return np.full(problem.n_units, "no_data", dtype=object)
     return types.to_numpy(dtype=object)
@@ -336,8 +344,9 @@ def _park_table(ctx: _Context, x: np.ndarray, labels: np.ndarray, k: int,
     reg = (units[units["region"] != ""].groupby(["park", "region"], sort=False)["km2"].sum()
            .reset_index().sort_values(["park", "km2", "region"], ascending=[True, False, True]))
     regions = reg.groupby("park")["region"].agg("; ".join).reindex(range(k), fill_value="")
-    typ = (units.groupby(["park", "type"], sort=False)["km2"].sum().reset_index()
-           .sort_values(["park", "km2", "type"], ascending=[True, False, True])
+    units["order"] = units["type"].map({t: i for i, t in enumerate(TYPES)}).fillna(len(TYPES))
+    typ = (units.groupby(["park", "type", "order"], sort=False)["km2"].sum().reset_index()
+           .sort_values(["park", "km2", "order"], ascending=[True, False, True])
            .drop_duplicates("park").set_index("park")["type"].reindex(range(k), fill_value="no_data"))
 
     geoms = _dissolve(np.asarray(pu.units.geometry.values), idx, lab, k, ctx.square)

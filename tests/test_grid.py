@@ -11,7 +11,7 @@ import rasterio
 import rasterio.features
 import shapely
 from affine import Affine
-from helpers import ALBERS, shared, write_raster
+from helpers import ALBERS, DEMO_MANIFEST, shared, write_raster
 from pyproj import Geod
 
 from optimizer import LayerSpec, build_grid, read_grid
@@ -371,6 +371,7 @@ def test_write_and_read_back_is_identical(demo_grid, tmp_path):
     assert not back.equals(read_grid(write_grid(build_small(tmp_path), tmp_path / "h")))
     assert set(p.name for p in out.iterdir()) == {"units.parquet", "boundary.parquet",
                                                   "features.parquet", "study_area.parquet",
+                                                  "protected_areas.parquet",
                                                   "carbonpark-output.json"}
     # GeoParquet readable by plain geopandas, with the metadata recorded
     gdf = gpd.read_parquet(out / "units.parquet")
@@ -599,3 +600,63 @@ def test_a_grid_without_features_has_an_empty_summary_with_columns(tmp_path):
                     study_area=(BOX4, ALBERS), cell_km=2, crs=ALBERS)
     summary = pu.summary()
     assert summary.empty and {"feature", "role", "total", "unit"} <= set(summary.columns)
+
+
+# ---------------------------------------------------------------- protected areas kept
+
+def test_demo_grid_keeps_the_named_protected_areas_clipped_in_its_crs(demo_grid, tmp_path):
+    src = gpd.read_file(DEMO_MANIFEST.parent / "demo" / "protected_areas.gpkg")
+    areas = demo_grid.protected_areas
+    assert list(areas.columns) == ["name", "category", "geometry"]
+    assert areas.crs == demo_grid.units.crs
+    # Every area overlaps the country; each one's area is the layer's clipped to it.
+    inside = src.to_crs(demo_grid.units.crs)
+    clipped = shapely.intersection(np.asarray(inside.geometry.values), demo_grid.study_area)
+    keep = shapely.area(clipped) > 0
+    assert len(areas) == int(keep.sum()) == 66
+    assert areas["name"].tolist() == inside["name"][keep].tolist()
+    assert areas["category"].tolist() == inside["category"][keep].tolist()
+    assert areas.area.sum() == pytest.approx(shapely.area(clipped).sum(), rel=1e-9)
+    assert areas.area.to_numpy() == pytest.approx(shapely.area(clipped[keep]), rel=1e-9)
+    back = read_grid(write_grid(demo_grid, tmp_path / "g"))
+    assert back.protected_areas.equals(areas) and back.equals(demo_grid)
+
+
+def test_protected_area_names_explicit_column_default_and_older_grids(tmp_path):
+    pas = gpd.GeoDataFrame(
+        {"NAME": ["Alpha", None], "label": ["A", "B"], "category": ["np", "nr"]},
+        geometry=[shapely.box(0, 2000, 2000, 4000), shapely.box(3000, 0, 9000, 1000)],
+        crs=ALBERS)
+    pas.to_file(tmp_path / "pa.gpkg")
+    pu = build_grid([LayerSpec("pa", tmp_path / "pa.gpkg", "protected", "fraction")],
+                    study_area=(BOX4, ALBERS), cell_km=2, crs=ALBERS)
+    # NAME found in any case; a missing name is the layer name and the feature's number.
+    assert pu.protected_areas["name"].tolist() == ["Alpha", "pa 2"]
+    assert pu.protected_areas["category"].tolist() == ["np", "nr"]
+    assert pu.protected_areas.area.tolist() == pytest.approx([4e6, 1e6 * 1])  # clipped at x=4000
+    named = build_grid([LayerSpec("pa", tmp_path / "pa.gpkg", "protected", "fraction",
+                                  name_attribute="label")],
+                       study_area=(BOX4, ALBERS), cell_km=2, crs=ALBERS)
+    assert named.protected_areas["name"].tolist() == ["A", "B"]
+    with pytest.raises(InputDataError, match=r"no column 'nom'.*set name_attribute"):
+        build_grid([LayerSpec("pa", tmp_path / "pa.gpkg", "protected", "fraction",
+                              name_attribute="nom")],
+                   study_area=(BOX4, ALBERS), cell_km=2, crs=ALBERS)
+    with pytest.raises(InputDataError, match="name_attribute is for protected layers"):
+        LayerSpec("sp", tmp_path / "pa.gpkg", "biodiversity", "fraction", name_attribute="NAME")
+    # A grid folder from before (no protected_areas.parquet) reads with None.
+    out = write_grid(pu, tmp_path / "g")
+    (out / "protected_areas.parquet").unlink()
+    assert read_grid(out).protected_areas is None
+    assert build_small(tmp_path).protected_areas is None
+
+
+def test_grid_cache_key_changes_with_the_grid_format(monkeypatch):
+    import optimizer.planning_units as planning_units
+    from optimizer.scenario import Scenario
+    from optimizer.scenario.build import grid_hash
+
+    scenario = Scenario.load(DEMO_MANIFEST.parents[1] / "scenarios" / "balanced.toml")
+    before = grid_hash(scenario)
+    monkeypatch.setattr(planning_units, "FORMAT_VERSION", planning_units.FORMAT_VERSION + 1)
+    assert grid_hash(scenario) != before
