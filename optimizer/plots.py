@@ -1,20 +1,20 @@
-"""Figures that the gap analysis, the report and the app share.
+"""Charts that the gap analysis, the report and the app share, and the colours of every figure.
 
-One colour per criterion and per synergy type (`GAP_COLOURS`, `TYPE_COLOURS`), the
-unit of each quantity on its axis, maps with a legend. Every function takes plain
-frames (per-unit values aligned with the grid's units, tidy tables) and returns a
-`matplotlib.figure.Figure`: matplotlib is imported inside the functions and no pyplot
-state is used (a figure saved as PNG is drawn with Agg), so ``import optimizer`` never
-imports matplotlib.
-
-Maps draw a square grid as a raster from its ``row`` and ``col`` columns, with the
-outline of units protected at 50% or more; other grids are drawn from their geometry.
+One colour per zone (`ZONE_COLOURS`: whole / national_park / nature_reserve / protected /
+unprotected, and any other category by a fixed colour of its name), per plan status
+(`STATUS_COLOURS`: existing / added / locked out / free; existing is the protected
+zone's colour), per hotspot criterion (`GAP_COLOURS`) and per synergy type
+(`TYPE_COLOURS`), so a zone is the same colour in every figure; the unit of each
+quantity on its axis, written as the console writes it (gC/m²/yr, kgC/m², km²). Every
+function takes plain frames and returns a `matplotlib.figure.Figure`: matplotlib is
+imported inside the functions and no pyplot state is used, so ``import optimizer`` never
+imports matplotlib. Maps are in `optimizer.maps`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+import zlib
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -24,25 +24,70 @@ if TYPE_CHECKING:
 
 __all__ = [
     "GAP_COLOURS",
+    "NO_DATA_COLOUR",
+    "STATUS_COLOURS",
     "TYPE_COLOURS",
-    "category_map",
-    "hotspot_map",
+    "TYPE_LABELS",
+    "ZONE_COLOURS",
+    "pretty_unit",
     "time_series_chart",
-    "typology_map",
-    "unit_raster",
     "zone_bar_chart",
+    "zone_colour",
 ]
 
+#: Colour of each zone of a gap analysis, in every chart and map.
+ZONE_COLOURS = {"whole": "#525252", "national_park": "#00441b", "nature_reserve": "#5aae61",
+                "protected": "#2166ac", "unprotected": "#f4a582"}
+#: Colour of each unit status of a plan (existing = the protected zone's colour).
+STATUS_COLOURS = {"existing": ZONE_COLOURS["protected"], "added": "#e7298a",
+                  "locked out": "#8c510a", "free": "#f0f0f0"}
+#: Colour of units without data, in every map (a "no data" legend entry).
+NO_DATA_COLOUR = "#bdbdbd"
 #: Colour of the unprotected hotspots of each criterion.
 GAP_COLOURS = {"carbon": "#d95f02", "npp": "#e6ab02", "biodiversity": "#1b9e77"}
 #: Colour of each synergy type.
 TYPE_COLOURS = {"synergy": "#7b3294", "carbon": "#d95f02", "biodiversity": "#1b9e77",
-                "low": "#d4d4d4", "no_data": "#ffffff"}
+                "low": "#f0f0f0", "no_data": NO_DATA_COLOUR}
+#: Legend label of each synergy type.
+TYPE_LABELS = {"synergy": "synergy: high carbon and biodiversity",
+               "carbon": "carbon-dominant (carbon park candidates)",
+               "biodiversity": "biodiversity-dominant", "low": "low carbon and biodiversity",
+               "no_data": "no data"}
+_OTHER = ["#8073ac", "#b35806", "#35978f", "#c51b7d", "#7f3b08", "#01665e", "#762a83"]
+
+
+def zone_colour(zone: str) -> str:
+    """The colour of a zone in every figure: `ZONE_COLOURS`, else fixed by its name.
+
+    Examples
+    --------
+    >>> zone_colour("protected")
+    '#2166ac'
+    >>> zone_colour("biosphere_reserve") == zone_colour("biosphere_reserve")
+    True
+    """
+    if zone in ZONE_COLOURS:
+        return ZONE_COLOURS[zone]
+    return _OTHER[zlib.crc32(str(zone).encode()) % len(_OTHER)]
+
+
+def pretty_unit(unit: str) -> str:
+    """A unit as the console writes it: ``m2`` -> ``m²``, ``km2`` -> ``km²``.
+
+    Examples
+    --------
+    >>> pretty_unit("gC/m2/yr"), pretty_unit("tCO2/km2/yr")
+    ('gC/m²/yr', 'tCO2/km²/yr')
+    """
+    out = []
+    for part in str(unit).split("/"):
+        out.append(part[:-1] + "²" if part in ("m2", "km2", "ha2") else part)
+    return "/".join(out)
 
 
 def zone_bar_chart(df: pd.DataFrame, value: str, ylabel: str, title: str,
                    hline: float | None = None) -> Figure:
-    """Bars of ``value`` per layer, one bar per zone in each group.
+    """Bars of ``value`` per layer, one bar per zone in each group, coloured by `zone_colour`.
 
     Parameters
     ----------
@@ -53,6 +98,14 @@ def zone_bar_chart(df: pd.DataFrame, value: str, ylabel: str, title: str,
         The column drawn, the y-axis label (with its unit) and the title.
     hline : float, optional
         A dashed reference line (e.g. 1.0 for a density ratio).
+
+    Examples
+    --------
+    >>> df = pd.DataFrame({"layer": ["biomass", "biomass"], "zone": ["protected", "unprotected"],
+    ...                    "share": [8.0, 92.0]})
+    >>> fig = zone_bar_chart(df, "share", "share of whole-area total (%)", "Shares")
+    >>> fig.axes[0].get_legend().get_texts()[0].get_text()
+    'protected'
     """
     from matplotlib.figure import Figure
 
@@ -64,7 +117,8 @@ def zone_bar_chart(df: pd.DataFrame, value: str, ylabel: str, title: str,
     x = np.arange(len(layers))
     for i, zone in enumerate(zones_):
         sub = df[df["zone"] == zone].set_index("layer").reindex(layers)
-        ax.bar(x + i * width - 0.4 + width / 2, sub[value].to_numpy(dtype=float), width, label=zone)
+        ax.bar(x + i * width - 0.4 + width / 2, sub[value].to_numpy(dtype=float), width,
+               label=zone, color=zone_colour(zone))
     if hline is not None:
         ax.axhline(hline, color="k", lw=0.8, ls="--")
     ax.set_xticks(x, layers, rotation=20, ha="right")
@@ -75,13 +129,20 @@ def zone_bar_chart(df: pd.DataFrame, value: str, ylabel: str, title: str,
 
 
 def time_series_chart(series: pd.DataFrame) -> Figure:
-    """Density per year and zone, one panel per layer with years.
+    """Density per year and zone, one panel per layer with years, coloured by `zone_colour`.
 
     Parameters
     ----------
     series : pandas.DataFrame
         A `optimizer.gap.time_series_table` (``layer``, ``year``, ``zone``,
         ``density``, ``density_unit``) with at least one year.
+
+    Examples
+    --------
+    >>> ts = pd.DataFrame({"layer": "npp", "year": [2000, 2020], "zone": "whole",
+    ...                    "density": [300.0, 330.0], "density_unit": "gC/m2/yr"})
+    >>> time_series_chart(ts).axes[0].get_ylabel()
+    'NPP density (gC/m²/yr)'
     """
     from matplotlib.figure import Figure
 
@@ -92,116 +153,11 @@ def time_series_chart(series: pd.DataFrame) -> Figure:
         ax = fig.add_subplot(1, len(layers), i)
         sub = ts[(ts["layer"] == layer) & ts["year"].notna()]
         for zone, g in sub.groupby("zone", sort=False):
-            ax.plot(g["year"].astype(int), g["density"], marker="o", label=zone)
+            ax.plot(g["year"].astype(int), g["density"], marker="o", label=zone,
+                    color=zone_colour(str(zone)))
         ax.set_title(layer)
         ax.set_xlabel("year")
-        ax.set_ylabel(f"density ({sub['density_unit'].iloc[0]})")
+        name = "NPP" if str(layer).lower() == "npp" else str(layer)
+        ax.set_ylabel(f"{name} density ({pretty_unit(sub['density_unit'].iloc[0])})")
         ax.legend(fontsize=8)
     return fig
-
-
-def unit_raster(units: pd.DataFrame, values: np.ndarray) -> np.ndarray | None:
-    """Per-unit ``values`` as a 2-D array by the units' ``row`` and ``col`` (NaN where no
-    unit), or None when the units have no ``row``/``col`` (not a square grid)."""
-    if "row" not in units or "col" not in units:
-        return None
-    rows, cols = units["row"].to_numpy(), units["col"].to_numpy()
-    grid = np.full((int(rows.max()) + 1, int(cols.max()) + 1), np.nan)
-    grid[rows, cols] = values
-    return grid
-
-
-def category_map(units: pd.DataFrame, codes: np.ndarray, labels: Sequence[str],
-                 colours: Sequence[str], title: str, *, geometry: Any = None) -> Figure:
-    """A map of one category per unit, with the outline of units protected at 50% or more.
-
-    Parameters
-    ----------
-    units : pandas.DataFrame
-        Per-unit frame with ``pa_fraction`` (and ``row``, ``col`` on a square grid).
-    codes : numpy.ndarray
-        Category of each unit, an index into ``labels`` and ``colours``.
-    labels, colours : sequence of str
-        Legend label and colour of each category; the legend lists those present.
-    title : str
-    geometry : geopandas.GeoSeries, optional
-        Unit geometries, aligned with ``units``: the map of a grid without
-        ``row``/``col`` (without either, the map is empty but for its legend).
-    """
-    from matplotlib.colors import BoundaryNorm, ListedColormap
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Patch
-
-    fig = Figure(figsize=(8.5, 6))
-    ax = fig.add_subplot()
-    cmap = ListedColormap(list(colours))
-    norm = BoundaryNorm(np.arange(len(labels) + 1) - 0.5, len(labels))
-    raster = unit_raster(units, codes.astype(float))
-    pa = units["pa_fraction"].to_numpy()
-    if raster is not None:
-        ax.imshow(raster, cmap=cmap, norm=norm, interpolation="nearest")
-        prot = unit_raster(units, pa)
-        if prot is not None and np.nanmax(prot) >= 0.5:
-            ax.contour(np.nan_to_num(prot), levels=[0.5], colors="k", linewidths=0.5)
-    elif geometry is not None:
-        import geopandas as gpd
-
-        gdf = gpd.GeoDataFrame({"_code": codes}, geometry=geometry.values, crs=geometry.crs)
-        gdf.plot(ax=ax, column="_code", cmap=cmap, norm=norm, linewidth=0)
-        gdf[pa >= 0.5].boundary.plot(ax=ax, color="k", linewidth=0.3)
-    ax.set_axis_off()
-    ax.set_title(title)
-    present = set(np.unique(codes).tolist())
-    ax.legend(handles=[Patch(facecolor=c, edgecolor="0.5", label=lab)
-                       for k, (lab, c) in enumerate(zip(labels, colours, strict=True))
-                       if k in present],
-              loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8,
-              title="black line: protected ≥ 50%", title_fontsize=7)
-    return fig
-
-
-def hotspot_map(units: pd.DataFrame, *, top: float = 0.1, pa_threshold: float = 0.5,
-                geometry: Any = None) -> Figure:
-    """A map of the unprotected hotspots: each criterion's alone, two or more, protected.
-
-    Parameters
-    ----------
-    units : pandas.DataFrame
-        Hotspot flags (``gap_carbon``, ``gap_npp``, ``gap_biodiversity``, those there
-        are) and ``pa_fraction`` per unit: the ``flags`` of `optimizer.gap.hotspots`.
-    top : float
-        The hotspots' top share, for the title.
-    pa_threshold : float
-        Units protected at this fraction or more are drawn as protected.
-    geometry : geopandas.GeoSeries, optional
-        See `category_map`.
-    """
-    crit = [c for c in ("carbon", "npp", "biodiversity") if f"gap_{c}" in units]
-    n_gaps = sum(units[f"gap_{c}"].to_numpy().astype(int) for c in crit)
-    code = np.zeros(len(units), dtype=int)  # 0 other
-    code[units["pa_fraction"].to_numpy() >= pa_threshold] = 1
-    for k, c in enumerate(crit, start=2):
-        code[units[f"gap_{c}"].to_numpy() & (n_gaps == 1)] = k
-    code[n_gaps >= 2] = len(crit) + 2
-    labels = ["other", "protected", *[f"gap: {c}" for c in crit], "gap: 2+ criteria"]
-    colours = ["#f0f0f0", "#9e9e9e", *[GAP_COLOURS[c] for c in crit], "#7b3294"]
-    return category_map(units, code, labels, colours, f"Unprotected hotspots (top {top:.0%})",
-                        geometry=geometry)
-
-
-def typology_map(units: pd.DataFrame, types: Sequence[str], *, geometry: Any = None) -> Figure:
-    """A map of the carbon x biodiversity synergy type of each unit.
-
-    Parameters
-    ----------
-    units : pandas.DataFrame
-        ``synergy_type`` and ``pa_fraction`` per unit.
-    types : sequence of str
-        The types in legend order (`optimizer.gap.TYPES`), each with a colour in
-        `TYPE_COLOURS`.
-    geometry : geopandas.GeoSeries, optional
-        See `category_map`.
-    """
-    code = pd.Categorical(units["synergy_type"], categories=list(types)).codes
-    return category_map(units, code, list(types), [TYPE_COLOURS[t] for t in types],
-                        "Carbon x biodiversity typology", geometry=geometry)

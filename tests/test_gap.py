@@ -198,8 +198,8 @@ def test_time_series_and_growth_by_hand(tiny):
     n0 = _row(ts, layer="npp", year=2000, zone="protected")
     assert n0["amount"] == pytest.approx(10 + 15 + 0 + 10)
     assert n0["share"] == pytest.approx(35 / 100)
-    assert n0["density_unit"] == "kgC/m2/yr"
-    assert n0["density"] == pytest.approx(35 / 2.75 / 1000)
+    assert n0["density_unit"] == "gC/m2/yr"  # 1 MgC/km2/yr = 1 gC/m2/yr, the CLI's unit
+    assert n0["density"] == pytest.approx(35 / 2.75)
     assert n0["density_ratio"] == pytest.approx((35 / 2.75) / (100 / 8))
     c1 = _row(ts, layer="co2", year=2010, zone="protected")
     assert c1["amount"] == pytest.approx(150 + 5)
@@ -289,7 +289,7 @@ def test_richness_falls_back_to_species_count(tiny):
 def test_unit_values_by_hand(tiny):
     v = unit_values(tiny)
     assert v["carbon_kgC_m2"].tolist() == pytest.approx([1.1, 0.2, 0.4, 0.4])
-    assert v["npp_kgC_m2_yr"].tolist() == pytest.approx([0.02, 0.02, 0.03, 0.01])
+    assert v["npp_gC_m2_yr"].tolist() == pytest.approx([20, 20, 30, 10])
     assert v["bio_value"].tolist() == pytest.approx([3.0, 2.0, 1.0, 0.5])
 
 

@@ -45,7 +45,8 @@ def test_carbonpark_help_imports_no_heavy_package():
     # `--version` is left out: it reports GDAL, PROJ and GEOS, which only their bindings know.
     code = """
 import contextlib, io, runpy, sys
-_CMDS = ("demo", "grid", "gap", "marxan", "scenario", "solve", "frontier", "sweep", "export")
+_CMDS = ("demo", "grid", "gap", "marxan", "scenario", "solve", "frontier", "sweep", "export",
+         "report")
 for argv in (["--help"], *([c, "--help"] for c in _CMDS)):
     sys.argv = ["carbonpark", *argv]
     with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
-from optimizer import plots
+from optimizer import maps, plots
 from optimizer._atomic import write_dir_atomic
 from optimizer.errors import InputDataError
 from optimizer.gap.columns import _check_pu, _check_share, _features_of
@@ -92,9 +92,10 @@ class GapReport:
         return gpd.GeoDataFrame(self.units.copy(), geometry=self.geometry.values,
                                 crs=self.geometry.crs)
 
-    def to_markdown(self) -> str:
-        """A Markdown summary: findings, then every table."""
-        return gap_summary_markdown(self.tables, self.findings, self.notes, self.settings)
+    def to_markdown(self, figures: Sequence[str] = ()) -> str:
+        """A Markdown summary: findings, the ``figures`` (PNG stems beside it), every table."""
+        return gap_summary_markdown(self.tables, self.findings, self.notes, self.settings,
+                                    figures)
 
     def figures(self) -> dict[str, Figure]:
         """Figures by file stem: shares, density ratios, time series, maps."""
@@ -111,11 +112,13 @@ class GapReport:
         if ts is not None and len(ts) and ts["year"].notna().any():
             figs["time_series"] = plots.time_series_chart(ts)
         if "gap_any" in self.units:
-            figs["map_hotspots"] = plots.hotspot_map(
+            figs["map_hotspots"] = maps.hotspot_map(
                 self.units, top=self.settings.get("top", 0.1),
-                pa_threshold=float(self.settings.get("pa_threshold", 0.5)), geometry=self.geometry)
+                pa_threshold=float(self.settings.get("pa_threshold", 0.5)), geometry=self.geometry,
+                value_units=self.settings.get("value_units"))
         if "synergy_type" in self.units:
-            figs["map_typology"] = plots.typology_map(self.units, TYPES, geometry=self.geometry)
+            figs["map_typology"] = maps.typology_map(self.units, TYPES, geometry=self.geometry,
+                                                     subtitle=_typology_subtitle(self.settings))
         return figs
 
     def write(self, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
@@ -167,16 +170,27 @@ class GapReport:
             if "gap_any" in self.units:
                 gaps = self.units[self.units["gap_any"].to_numpy()]
                 text("gap_units.csv", gaps.to_csv(index=False))
-            text("summary.md", self.to_markdown())
+            stems = []
             for name, fig in self.figures().items():
                 fig.savefig(tmp / f"{name}.png", format="png", dpi=110, bbox_inches="tight")
                 names.append(f"{name}.png")
+                stems.append(name)
+            text("summary.md", self.to_markdown(stems))
 
         out = write_dir_atomic(out_dir, "gap", fill, overwrite=overwrite)
         return [out / name for name in names]
 
 
 # ============================================================== figures
+
+def _typology_subtitle(settings: Mapping[str, Any]) -> str:
+    """How the typology's classes were drawn, for the map's subtitle."""
+    if settings.get("typology") == "kmeans":
+        return "k-means (k = 4) on standardised carbon density and biodiversity value"
+    q = float(settings.get("quantile", 2 / 3))
+    return (f"high = at or above the {q:.0%} area-weighted quantile of carbon stock density "
+            "(kgC/m²) and of biodiversity value")
+
 
 def _indicator_rows(tables: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
     """Carbon layers + latest year of each time-series layer, zones other than whole."""
@@ -233,7 +247,7 @@ def _findings(tables: dict[str, pd.DataFrame]) -> list[str]:
         short = eco[~eco["meets_target"]].sort_values("shortfall_km2", ascending=False)
         if len(short):
             out.append("ecosystems below target: " + ", ".join(
-                f"{r['ecosystem']} ({r['share_protected']:.1%}, short {r['shortfall_km2']:,.0f} km2)"
+                f"{r['ecosystem']} ({r['share_protected']:.1%}, short {r['shortfall_km2']:,.0f} km²)"
                 for _, r in short.iterrows()))
     hs, hr = tables.get("hotspots"), tables.get("hotspots_by_region")
     if hs is not None and len(hs):
@@ -244,7 +258,7 @@ def _findings(tables: dict[str, pd.DataFrame]) -> list[str]:
                 if len(sub):
                     where = "; mostly in " + " and ".join(
                         f"{x['region']} ({x['share_of_gap_area']:.0%})" for _, x in sub.iterrows())
-            out.append(f"{r['gap_area_km2']:,.0f} km2 of top {r['criterion']} units lie outside "
+            out.append(f"{r['gap_area_km2']:,.0f} km² of top {r['criterion']} units lie outside "
                        f"protection ({r['gap_units']} units{where})")
     return out
 

@@ -151,6 +151,8 @@ def _density_unit(unit: str) -> tuple[float, str]:
     """Divisor from ``unit``/km2 to the study's density unit, and its name."""
     base, sep, rest = unit.partition("/")
     suffix = f"/{rest}" if sep else ""
+    if base == "MgC" and suffix:  # flows (NPP): 1 MgC/km2/yr = 1 gC/m2/yr, as MODIS and the CLI
+        return 1.0, f"gC/m2{suffix}"
     if base == "MgC":  # 1 MgC/km2 = 1 gC/m2 = 0.001 kgC/m2
         return 1000.0, f"kgC/m2{suffix}"
     return 1.0, f"{base}/km2{suffix}"

@@ -65,7 +65,7 @@ def unit_values(pu: PlanningUnits, *, bio_value: str = "auto",
     pandas.DataFrame
         Aligned with ``pu.units``: ``pu_id``, ``area_km2``, ``pa_fraction`` and, where
         the grid has the inputs, ``carbon_kgC_m2`` (sum of stock densities),
-        ``npp_kgC_m2_yr`` and ``bio_value``; ``df.attrs["units"]`` names each
+        ``npp_gC_m2_yr`` and ``bio_value``; ``df.attrs["units"]`` names each
         value's unit and ``df.attrs["sources"]`` where it came from.
     """
     pu = _check_pu(pu)
@@ -93,10 +93,10 @@ def unit_values(pu: PlanningUnits, *, bio_value: str = "auto",
         col, year = latest
         valid = _valid_area(pu, col)
         dfac, dunit = _density_unit(str(pu.features.at[col, "unit"]))
-        out["npp_kgC_m2_yr"] = np.divide(_col(pu, col), valid * dfac,
+        out["npp_gC_m2_yr"] = np.divide(_col(pu, col), valid * dfac,
                                          out=np.full(len(u), np.nan), where=valid > 0)
-        units["npp_kgC_m2_yr"] = dunit
-        sources["npp_kgC_m2_yr"] = col if year is None else f"{col} ({year})"
+        units["npp_gC_m2_yr"] = dunit
+        sources["npp_gC_m2_yr"] = col if year is None else f"{col} ({year})"
     species = _species_columns(pu, None)
     rc = _richness_column(pu)
     mode = bio_value if bio_value != "auto" else ("richness" if rc is not None else "rarity")
@@ -148,7 +148,7 @@ def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> flo
     return float(v[order][k])
 
 
-_CRITERIA = {"carbon": "carbon_kgC_m2", "npp": "npp_kgC_m2_yr", "biodiversity": "bio_value"}
+_CRITERIA = {"carbon": "carbon_kgC_m2", "npp": "npp_gC_m2_yr", "biodiversity": "bio_value"}
 
 
 def hotspots(

@@ -197,7 +197,7 @@ def time_series_table(
         ``zone_kind``, ``area_km2``, ``amount`` and ``amount_unit`` (e.g. MgC/yr),
         ``total`` and ``total_unit`` (readable, one per layer, e.g. TgC/yr), ``share``
         (of the whole-area total that year), ``density`` and ``density_unit``
-        (kgC/m2/yr for carbon, tCO2/km2/yr for emissions) and ``density_ratio``.
+        (gC/m2/yr for carbon, tCO2/km2/yr for emissions) and ``density_ratio``.
         Empty when the grid has no such layer.
     """
     pu = _check_pu(pu)
