@@ -393,7 +393,7 @@ class Frontier:
         ma, mb = self.metric_a, self.metric_b
         b = self.points[mb.column].to_numpy()
         a = self.points[ma.column].to_numpy()
-        fig, ax = plt.subplots(figsize=(6.4, 4.8))
+        fig, ax = plt.subplots(figsize=(7.2, 4.8))
         try:
             ax.plot(b, a, "-o", color="#2c7a4b", label=f"non-dominated plans ({self.method})")
             ends = [(0, f"{ma.name} first"), (len(a) - 1, f"{mb.name} first")]
@@ -406,6 +406,12 @@ class Frontier:
                             fontsize=8)
             ax.set_xlabel(mb.label or mb.column)
             ax.set_ylabel(ma.label or ma.column)
+            # Full numbers with thousands separators (no "1e9" offset): one style everywhere.
+            from matplotlib.ticker import FuncFormatter
+
+            for axis, m in ((ax.yaxis, ma), (ax.xaxis, mb)):
+                axis.set_major_formatter(FuncFormatter(
+                    lambda v, _, pct=m.unit == "pct": f"{v:,.1f}" if pct else f"{v:,.0f}"))
             ax.set_title("Trade-off frontier")
             ax.grid(alpha=0.3)
             ax.legend(loc="best", fontsize=8)

@@ -261,6 +261,23 @@ def _hotspots_html(h: pd.DataFrame, top: float) -> str:
     return _table(df, text_cols=("hotspot",))
 
 
+def _parks_vs_plan(parks: Any, summary: dict[str, Any]) -> str:
+    """Why the parks' km² differ from the plan's new km² (the two totals side by side)."""
+    in_parks = float(parks.table["area_km2"].sum()) if len(parks.table) else 0.0
+    new = float(summary.get("new_km2", 0.0))
+    existing = float(summary.get("new_km2_in_existing_units", 0.0))
+    dropped = float(parks.dropped["area_km2"].sum()) if len(parks.dropped) else 0.0
+    parts = [f"The parks hold {in_parks:,.0f} km² of the plan's {new:,.0f} km² of new "
+             f"protection."]
+    if existing > 0:
+        parts.append(f"{existing:,.0f} km² is the unprotected part of existing protected units "
+                     "the plan locks in, which belongs to no new park.")
+    if dropped > 0:
+        parts.append(f"{dropped:,.0f} km² was in parks under the minimum size"
+                     + (", refilled next to kept parks." if len(parks.refilled) else "."))
+    return f'<p class="note">{_e(" ".join(parts))}</p>'
+
+
 def _parks_html(parks: Any) -> str:
     from optimizer.parks import PARK_COLUMNS
 
@@ -380,6 +397,20 @@ def _check_frontier(folder: str | os.PathLike[str] | None) -> Path | None:
     return p
 
 
+#: The last gap analyses by grid object: plans of one grid (the demo's six) share it.
+_GAPS: list[tuple[Any, dict[str, float], Any]] = []
+
+
+def _gap_of(pu: Any, settings: dict[str, float], run: Any) -> Any:
+    """``run(pu, **settings)``, once per grid object and settings in this process."""
+    for p, st, gap in _GAPS:
+        if p is pu and st == settings:
+            return gap
+    gap = run(pu, **settings)
+    _GAPS[:] = [*_GAPS[-3:], (pu, dict(settings), gap)]
+    return gap
+
+
 class _Plan:
     """One loaded plan and what its report shows (computed once)."""
 
@@ -412,10 +443,12 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
 
     sol, gc = plan.sol, plan.closure
     pu, s = sol.pu, sol.summary
-    gap = gap_analysis(pu, **plan.settings)
+    gap = _gap_of(pu, plan.settings, gap_analysis)
     before = np.clip(sol.problem.protected_fraction, 0.0, 1.0)
     z_after = _zones_after(pu, before, sol.x.astype(float))
-    parks = candidate_parks(sol.problem, sol.x)
+    pk = sol.scenario.parks  # the scenario's [parks]: the same parks as `carbonpark export`
+    parks = candidate_parks(sol.problem, sol.x, connectivity=pk.connectivity,
+                            min_km2=pk.min_km2, refill=pk.refill)
     geom = pu.units.geometry
     desc = getattr(sol.scenario, "description", None) or ""
     out = [f"<h1>Plan report: {_e(plan.name)}</h1>",
@@ -472,7 +505,7 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
             "<h3>Before</h3>", _time_series_html(gap.tables.get("time_series")),
             "<h3>After (added units counted as protected)</h3>",
             _time_series_html(time_series_table(pu, zones_=z_after))]
-    out += ['<h2 id="parks">Candidate parks</h2>', _parks_html(parks)]
+    out += ['<h2 id="parks">Candidate parks</h2>', _parks_html(parks), _parks_vs_plan(parks, s)]
     out.append(_frontier_html(frontier))
     out += ['<h2 id="meta">Run</h2>', _metadata_html(sol)]
     return "".join(out)
@@ -531,8 +564,9 @@ def report_html(solutions: Sequence[str | os.PathLike[str]], *,
 
     Parameters
     ----------
-    solutions : sequence of path
-        ``carbonpark solve`` folders (one: the plan's report; several: a comparison).
+    solutions : sequence of path or LoadedSolution
+        ``carbonpark solve`` folders (one: the plan's report; several: a comparison), or
+        plans already loaded (`optimizer.plan_outputs.LoadedSolution`, e.g. just solved).
     frontier : path, optional
         A ``carbonpark frontier`` folder (``frontier.csv``, ``frontier.png``) to include.
 
@@ -547,13 +581,13 @@ def report_html(solutions: Sequence[str | os.PathLike[str]], *,
         No folder, a folder that is not a solve folder, or a frontier folder without
         ``frontier.csv`` (one line naming it).
     """
-    from optimizer.plan_outputs import load_solution
+    from optimizer.plan_outputs import LoadedSolution, load_solution
 
     if not solutions:
         raise InputDataError("solutions: no solve folder given; pass one or more folders "
                              "written by `carbonpark solve`")
     front = _check_frontier(frontier)
-    plans = [_Plan(load_solution(p)) for p in solutions]
+    plans = [_Plan(p if isinstance(p, LoadedSolution) else load_solution(p)) for p in solutions]
     body = _single(plans[0], front) if len(plans) == 1 else _comparison(plans, front)
     title = (f"carbonpark plan report: {plans[0].name}" if len(plans) == 1 else
              "carbonpark scenario comparison")
@@ -576,8 +610,8 @@ def write_report(solutions: Sequence[str | os.PathLike[str]], out: str | os.Path
 
     Parameters
     ----------
-    solutions : sequence of path
-        ``carbonpark solve`` folders.
+    solutions : sequence of path or LoadedSolution
+        As for `report_html`.
     out : path
         The HTML file to write.
     frontier : path, optional
@@ -600,7 +634,8 @@ def write_report(solutions: Sequence[str | os.PathLike[str]], out: str | os.Path
     p = Path(out)
     if p.suffix.lower() not in (".html", ".htm"):
         raise InputDataError(f"--out {p}: a report is one HTML file; give a name ending in .html")
-    inputs = [*solutions, *([frontier] if frontier is not None else [])]
+    inputs = [getattr(s, "path", s) for s in solutions]  # a loaded plan: its folder
+    inputs += [frontier] if frontier is not None else []
     from optimizer._atomic import check_output_files
 
     check_output_files(p.parent, REPORT_KIND, [p.name], overwrite=overwrite, inputs=inputs)

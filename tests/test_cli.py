@@ -65,6 +65,24 @@ def test_demo_runs_the_whole_showcase(tmp_path, capsys):
     assert len(f) >= 5 and pareto_mask(a, b).all() and f["knee"].sum() == 1
     assert (tmp_path / "frontier" / "frontier.png").stat().st_size > 10_000
     assert "knee:" in out and "carbonpark demo: done in" in out
+    # Parks in every GIS format, with each scenario's [parks]; a report per plan and one
+    # comparing them all (the exports and reports have their own tests; here: they are there
+    # and agree with the plans).
+    import geopandas as gpd
+
+    for name in EXAMPLES:
+        parks = gpd.read_file(tmp_path / "exports" / name / "parks.gpkg", layer="parks")
+        s = json.loads((tmp_path / "scenarios" / name / "summary.json").read_text())
+        in_parks = parks["area_km2"].sum()
+        if name == "carbon_parks":  # fragments under 1,000 km² dropped, budget refilled
+            assert parks["area_km2"].min() >= 1000
+        else:
+            assert in_parks == pytest.approx(s["new_km2"] - s["new_km2_in_existing_units"],
+                                             rel=1e-9)
+        html = (tmp_path / "reports" / f"{name}.html").read_text()
+        assert f"{s['new_km2']:,.0f} km²" in html and "http://" not in html
+    comparison = (tmp_path / "reports" / "comparison.html").read_text()
+    assert all(name in comparison for name in EXAMPLES) and "frontier" in comparison.lower()
 
 
 def test_import_optimizer_pulls_in_no_app_or_plotting_framework():

@@ -1,8 +1,9 @@
 """``carbonpark demo``: the showcase, the whole pipeline on the embedded demo country.
 
 Grid (built once, cached by content hash) → gap analysis of the existing network → each
-example scenario of ``scenarios/`` solved on that grid → a budget sweep read from the
-cut solver's nested path → the carbon–biodiversity frontier; everything under ``--out``
+example scenario of ``scenarios/`` solved on that grid → its candidate parks in every GIS
+format → a budget sweep read from the cut solver's nested path → the carbon–biodiversity
+frontier → a report per plan and one comparing them all; everything under ``--out``
 (default ``out/demo``) and a comparison table printed and written. Every output path is
 checked before any work starts; each part is written atomically, as its own command
 (`carbonpark grid`, `gap`, `solve`, `sweep`, `frontier`) would write it.
@@ -88,6 +89,7 @@ def _sweep(cell_km: float) -> Any:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the showcase; print where every output is."""
     from optimizer._atomic import check_output_dir, check_output_files
+    from optimizer.export import OUTPUT_KIND as EXPORT_KIND
     from optimizer.layers import load_manifest
     from optimizer.plan_outputs import OUTPUT_KIND
     from optimizer.sweep import KIND as SWEEP_KIND
@@ -103,28 +105,38 @@ def cmd_demo(args: argparse.Namespace) -> int:
     parts = [(out / "grid", "grid"), (out / "gap", "gap"), (out / "sweep", SWEEP_KIND),
              (out / "frontier", "frontier")]
     parts += [(out / "scenarios" / s.name, OUTPUT_KIND) for s in scenarios]
+    parts += [(out / "exports" / s.name, EXPORT_KIND) for s in scenarios]
     for path, kind in parts:  # every output checked before any work
         check_output_dir(path, kind, overwrite=args.overwrite, inputs=inputs)
     check_output_files(out, "demo", ["comparison.csv"], overwrite=args.overwrite, inputs=inputs)
+    check_output_files(out / "reports", "report",
+                       ["comparison.html", *(f"{s.name}.html" for s in scenarios)],
+                       overwrite=args.overwrite, inputs=inputs)
 
     pu = _grid(scenarios[0], out, args)
-    print(f"\n[2/5] gap analysis of the existing network -> {out / 'gap'}")
+    print(f"\n[2/7] gap analysis of the existing network -> {out / 'gap'}")
     gap_command._run_gap(pu, out / "gap", overwrite=args.overwrite)
-    code = _solve_examples(scenarios, pu, out, args.overwrite, inputs)
+    code, solved = _solve_examples(scenarios, pu, out, args.overwrite, inputs)
     if code:
         return code
+    _export_parks(solved, out, args.overwrite, inputs)
     _run_sweep(cell_km, out, args.overwrite)
     code = _run_frontier(scenarios[EXAMPLES.index(FRONTIER_SCENARIO)], pu, out, args.overwrite,
                          inputs)
+    _write_reports(solved, out, args.overwrite)
     print(f"\ncarbonpark demo: done in {time.perf_counter() - t0:.1f} s. Outputs in {out}/:")
     for name, what in (("grid/", "the planning grid (carbonpark grid)"),
                        ("gap/", "gap analysis tables, figures and summary.md"),
                        ("scenarios/<name>/", "each plan: solution.parquet, summary.json, "
                                              "representation.csv, closure_*.csv"),
                        ("comparison.csv", "the table above"),
+                       ("exports/<name>/", "candidate parks: parks_shp.zip, parks.gpkg (QGIS "
+                                           "styles), parks.parquet, parks.geojson, *.tif"),
                        ("sweep/runs/", "one Parquet part per budget (pyarrow.dataset)"),
-                       ("frontier/", "frontier.csv and frontier.png")):
-        print(f"  {name:<19} {what}")
+                       ("frontier/", "frontier.csv and frontier.png"),
+                       ("reports/<name>.html", "each plan's report (self-contained HTML)"),
+                       ("reports/comparison.html", "every plan compared, with the frontier")):
+        print(f"  {name:<20} {what}")
     return code
 
 
@@ -136,7 +148,7 @@ def _grid(first: Any, out: Path, args: argparse.Namespace) -> Any:
     t = time.perf_counter()
     cache = first.resolve(first.grid.cache) / f"grid-{grid_hash(first)[:16]}"
     cached = (cache / "units.parquet").is_file()
-    print(f"[1/5] planning grid at {first.grid.cell_km:g} km: "
+    print(f"[1/7] planning grid at {first.grid.cell_km:g} km: "
           + (f"cached in {cache}" if cached else f"building from {first.grid.manifest} "
              f"(cached in {cache} for next time)"))
     pu = first.load_grid(progress=sys.stderr.isatty(), max_units=args.max_units)
@@ -147,18 +159,22 @@ def _grid(first: Any, out: Path, args: argparse.Namespace) -> Any:
 
 
 def _solve_examples(scenarios: list[Any], pu: Any, out: Path, overwrite: bool,
-                    inputs: list[Path]) -> int:
-    """Solve each example, write it as ``carbonpark solve`` would, print the comparison."""
+                    inputs: list[Path]) -> tuple[int, list[Any]]:
+    """Solve each example, write it as ``carbonpark solve`` would, print the comparison.
+
+    Returns the exit code so far and each solved example as a `LoadedSolution`.
+    """
     from optimizer._atomic import claim_files, write_text_atomic
     from optimizer.closure import gap_closure
     from optimizer.comparison import comparison_table, format_comparison
     from optimizer.errors import InfeasibleProblemError
-    from optimizer.plan_outputs import write_solution
+    from optimizer.plan_outputs import LoadedSolution, unit_status, write_solution
     from optimizer.results import solve
     from optimizer.scenario.build import _blame, solver_options
 
-    print(f"\n[3/5] {len(scenarios)} example scenarios -> {out / 'scenarios'}")
+    print(f"\n[3/7] {len(scenarios)} example scenarios -> {out / 'scenarios'}")
     summaries = []
+    solved = []
     code = 0
     for s in scenarios:
         t = time.perf_counter()
@@ -174,6 +190,8 @@ def _solve_examples(scenarios: list[Any], pu: Any, out: Path, overwrite: bool,
                                  seconds=time.perf_counter() - t, overwrite=overwrite,
                                  inputs=inputs)
         summaries.append(summary)
+        solved.append(LoadedSolution(out / "scenarios" / s.name, s, pu, problem, sol.x,
+                                     unit_status(problem, sol.x), summary))
         print(f"  {s.name:<19} {sol.describe()}; {summary['seconds_total']:.1f} s  "
               f"({s.description})")
         if _interrupted(sol):
@@ -183,7 +201,37 @@ def _solve_examples(scenarios: list[Any], pu: Any, out: Path, overwrite: bool,
     print("\n" + format_comparison(table))
     claim_files(out, "demo", ["comparison.csv"], overwrite=overwrite, inputs=inputs)
     write_text_atomic(out / "comparison.csv", table.to_csv(index=False))
-    return code
+    return code, solved
+
+
+def _export_parks(solved: list[Any], out: Path, overwrite: bool, inputs: list[Path]) -> None:
+    """Each plan's candidate parks (its scenario's [parks]) in every GIS format."""
+    from optimizer.export import export_plan
+
+    print(f"\n[4/7] candidate parks of each plan, in every GIS format -> {out / 'exports'}")
+    for ls in solved:
+        t = time.perf_counter()
+        s = ls.scenario
+        pk = s.parks
+        res = export_plan(ls.problem, ls.x, out / "exports" / s.name, connectivity=pk.connectivity,
+                          min_km2=pk.min_km2, refill=pk.refill, overwrite=overwrite,
+                          inputs=inputs, source=str(out / "scenarios" / s.name))
+        first = res.parks.summary().splitlines()
+        print(f"  {s.name:<19} {first[0]}" + "".join(f" {x}" for x in first[1:])
+              + f" ({time.perf_counter() - t:.1f} s)")
+
+
+def _write_reports(solved: list[Any], out: Path, overwrite: bool) -> None:
+    """A report per plan, and the comparison of them all with the frontier."""
+    from optimizer.report import write_report
+
+    print(f"\n[7/7] reports -> {out / 'reports'}")
+    t = time.perf_counter()
+    for ls in solved:  # the plans as solved: nothing read back, one gap analysis for all
+        write_report([ls], out / "reports" / f"{ls.scenario.name}.html", overwrite=overwrite)
+    write_report(solved, out / "reports" / "comparison.html", frontier=out / "frontier",
+                 overwrite=overwrite)
+    print(f"  {len(solved)} plan reports and the comparison in {time.perf_counter() - t:.1f} s")
 
 
 def _run_sweep(cell_km: float, out: Path, overwrite: bool) -> None:
@@ -192,7 +240,7 @@ def _run_sweep(cell_km: float, out: Path, overwrite: bool) -> None:
     from optimizer.sweep import run_sweep
 
     sweep = _sweep(cell_km)
-    print(f"\n[4/5] budget sweep: {len(sweep.runs)} budgets ({SWEEP_SHARES[0]:.0%}-"
+    print(f"\n[5/7] budget sweep: {len(sweep.runs)} budgets ({SWEEP_SHARES[0]:.0%}-"
           f"{SWEEP_SHARES[-1]:.0%} of the land) of {FRONTIER_SCENARIO}, read from one nested path of "
           f"the cut solver -> {out / 'sweep'}")
     t = time.perf_counter()
@@ -219,7 +267,7 @@ def _run_frontier(base: Any, pu: Any, out: Path, overwrite: bool, inputs: list[P
     """The carbon–biodiversity frontier of the balanced scenario; print knee and losses."""
     from optimizer.frontier import frontier
 
-    print(f"\n[5/5] carbon-biodiversity frontier of {base.name} ({FRONTIER_POINTS} points, "
+    print(f"\n[6/7] carbon-biodiversity frontier of {base.name} ({FRONTIER_POINTS} points, "
           f"epsilon-constraint) -> {out / 'frontier'}")
     f = frontier(base.to_problem(pu), points=FRONTIER_POINTS, gap=base.solver.gap,
                  time_limit=120)
