@@ -40,7 +40,7 @@ $(BASE): pyproject.toml $(LOCK) | $(PY)
 	@touch $@
 
 $(TEST): pyproject.toml $(LOCK) $(BASE)
-	$(PIP) install --quiet -c $(LOCK) -e ".[test]"
+	$(PIP) install --quiet -c $(LOCK) -e ".[test,app]"
 	@touch $@
 
 $(APP): pyproject.toml $(LOCK) $(BASE)
@@ -64,7 +64,7 @@ test-latest: system
 	rm -rf $(LATEST)
 	$(PYTHON) -m venv $(LATEST)
 	$(LATEST)/bin/python -m pip --disable-pip-version-check install --quiet --upgrade pip
-	$(LATEST)/bin/python -m pip --disable-pip-version-check install --quiet --upgrade -e ".[test]"
+	$(LATEST)/bin/python -m pip --disable-pip-version-check install --quiet --upgrade -e ".[test,app]"
 	$(LATEST)/bin/python -c "import optimizer; print(optimizer.show_versions())"
 	$(LATEST)/bin/python -m ruff check $(LINTED)
 	$(LATEST)/bin/python -m pytest -n 2 -q -p no:cacheprovider
