@@ -169,12 +169,12 @@ class PlanSession:
 
     Examples
     --------
-    >>> from optimizer.datasets import tiny_grid
-    >>> s = PlanSession(tiny_grid())
-    >>> r = s.solve(PlanSettings(budget_share=0.25, lock_existing=False, cropland_out=False))
-    >>> int(r.x.sum()), r.stage
-    (2, 'cut solve')
-    >>> s.solve(PlanSettings(budget_share=0.5, lock_existing=False, cropland_out=False)).stage
+    >>> from optimizer.datasets import demo_grid
+    >>> s = PlanSession(demo_grid(40))
+    >>> r = s.solve(PlanSettings(budget_share=0.05, compactness=0.5))
+    >>> r.stage, r.gap < 0.05, r.summary["objective"] == r.objective
+    ('cut solve', True, True)
+    >>> s.solve(PlanSettings(budget_share=0.10, compactness=0.5)).stage  # read from the path
     'nested path'
     """
 
