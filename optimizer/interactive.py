@@ -205,9 +205,7 @@ class PlanSession:
 
         key = s.lock_key
         if key not in self._locked:
-            p = problem(self.pu)
-            if s.lock_existing:
-                p = p.add_existing_protection()
+            p = problem(self.pu).add_existing_protection(0.5 if s.lock_existing else None)
             if s.cropland_out:
                 p = p.add_locked_out_land_cover("cropland", 0.5)
             if s.urban_out:
