@@ -246,6 +246,8 @@ def solver_options(scenario: Scenario) -> dict[str, Any]:
         opts["time_limit"] = sv.time_limit
     if sv.threads is not None:
         opts["threads"] = sv.threads
+    if sv.nested_path:
+        opts["nested_path"] = True
     return opts
 
 

@@ -193,6 +193,16 @@ class SolverTable(_Table):
     gap: float = Field(1e-4, ge=0, lt=1, description="relative optimality gap to stop at")
     time_limit: float | None = Field(None, gt=0, description="wall-clock limit (seconds)")
     threads: int | None = Field(None, ge=1, description="solver threads (highs, pulp)")
+    nested_path: bool = Field(False, description="cut, one budget: read the plan from the nested "
+                              "path of plans over every budget (as the app does): deterministic "
+                              "and fast, with the path's proven gap; no MIP polish")
+
+    @model_validator(mode="after")
+    def _check(self) -> SolverTable:
+        if self.nested_path and self.backend != "cut":
+            raise ValueError(f"nested_path needs backend = \"cut\"; got {self.backend!r}: "
+                             "set backend = \"cut\" or remove nested_path")
+        return self
 
 
 class ParksTable(_Table):

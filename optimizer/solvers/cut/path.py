@@ -270,3 +270,59 @@ def plan_for_budget(solution: Solution | dict[str, Any], budget_km2: float, *,
         csum = np.cumsum(area[small])
         x[small[csum <= left * (1 + 1e-12)]] = 1.0
     return x
+
+
+def nested_path(ctx: CutContext, a: np.ndarray) -> tuple[ParametricPath, float]:
+    """The nested path of plans over every budget, independent of the budget.
+
+    The sweep of `ParametricPath.sweep` from ``lambda = 0`` (the unconstrained plan) to
+    the multiplier at which nothing of positive area is worth its area, without the
+    refinement around one budget, so the path (and every plan read from it) is the
+    same whatever the model's budget. Returns the path and the Lagrangian value at 0.
+    """
+    form, n = ctx.form, ctx.form.n
+    path = ParametricPath(ctx, a, 0.0)
+    p0, _ = path.at(0.0, np.arange(n), (np.zeros(n), 0.0, 0.0))
+    if p0[1] > 0:
+        deg = (np.bincount(form.ei, form.w, minlength=n)
+               + np.bincount(form.ej, form.w, minlength=n))
+        pos = a > 0
+        lam_top = float(np.max((-form.unary[pos] + deg[pos]) / a[pos], initial=0.0))
+        lam_top = max(lam_top, 0.0) * (1 + 1e-9) + 1e-12
+        p_top, e_top = path.at(lam_top, np.flatnonzero(p0[0] > 0.5), (np.zeros(n), 0.0, 0.0))
+        path.sweep(p0, lam_top, p_top, e_top)
+    return path, p0[2]
+
+
+def path_bound(info: dict[str, Any], budget: float) -> float:
+    """The min-form Lagrangian bound at ``budget`` from a path's cuts (each a minimiser
+    of ``F0(x) + lambda a x`` at its lambda): ``max F0 + lambda (area - budget)``."""
+    points = info["path_points"]
+    return float(np.max(points[:, 2] + points[:, 0] * (points[:, 1] - budget)))
+
+
+def read_plan(ctx: CutContext, info: dict[str, Any], budget: float) -> np.ndarray:
+    """The plan (cut-form columns) for ``budget`` from a nested path's ``info``: the
+    path's plan for the budget (`plan_for_budget`), then the units that still pay for
+    themselves and fit, added greedily (`CutContext.add_improving`). Deterministic."""
+    cols = ctx.model.unit_of_col[:ctx.form.n]
+    x = plan_for_budget(info, budget)[cols]
+    return ctx.add_improving(x)
+
+
+def solve_nested_path(ctx: CutContext, row: int, a: np.ndarray, budget: float
+                      ) -> tuple[np.ndarray, float, dict[str, Any], str, np.ndarray]:
+    """The plan read from the budget-independent nested path (`nested_path`, `read_plan`)
+    with the path's Lagrangian bound (`path_bound`); same returns as `solve_single_budget`."""
+    t0 = time.perf_counter()
+    path, _ = nested_path(ctx, a)
+    info: dict[str, Any] = {
+        "cuts": path.cuts, "lambda": float("nan"), "path": path.table(), **path.unit_info(),
+        "path_points": np.array([p[:3] for p in path.points], dtype=np.float64),
+        "budget_row": row_labels(ctx.model)[row]}
+    x = read_plan(ctx, info, budget)
+    info["cut_seconds"] = round(time.perf_counter() - t0, 3)
+    bound = path_bound(info, budget)
+    ctx.say(f"cut: nested path of {path.cuts} cuts, plan {ctx.form.value(x):.10g}, bound "
+            f"{bound:.10g}, {time.perf_counter() - t0:.2f} s")
+    return x, bound, info, "cut-nested-path", x.copy()

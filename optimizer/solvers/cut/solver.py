@@ -30,7 +30,7 @@ from optimizer.solvers.cut.context import CutContext
 from optimizer.solvers.cut.form import cut_form
 from optimizer.solvers.cut.lagrangian import solve_lagrangian
 from optimizer.solvers.cut.lns import lns
-from optimizer.solvers.cut.path import solve_single_budget
+from optimizer.solvers.cut.path import solve_nested_path, solve_single_budget
 from optimizer.solvers.cut.polish import polish
 
 
@@ -76,6 +76,11 @@ class CutSolver:
     lns_stall : int
         Windows in a row without improvement (at the largest window) after which
         the search stops.
+    nested_path : bool
+        Single-budget models: read the plan from the nested path over every budget
+        (`optimizer.solvers.cut.path.solve_nested_path`, the same path whatever the
+        budget, as the app reads it) with the path's proven bound, and skip the polish
+        and the neighbourhood search: deterministic and fast. Other models ignore it.
     rescue : bool
         When the Lagrangian search ends without a plan, run a MIP over every free unit
         to find one (even without ``polish``); False raises `SolverError` at once.
@@ -92,6 +97,7 @@ class CutSolver:
     polish_share: float = 0.2
     polish_time: float = 60.0
     lns: bool = True
+    nested_path: bool = False
     rescue: bool = True
     lns_units: int = 2_000
     lns_window_time: float = 2.0
@@ -126,6 +132,9 @@ class CutSolver:
         ctx = CutContext(model, cut_form(model), self, started, deadline)
         ctx.check_reachable()
         single = ctx.single_budget()
+        if single is not None and self.nested_path:
+            x, bound_min, info, strategy, _ = solve_nested_path(ctx, *single)
+            return self._solution(ctx, x, bound_min, strategy, info, version)
         if single is not None:
             x, bound_min, info, strategy, guide = solve_single_budget(ctx, *single)
         else:
