@@ -196,3 +196,114 @@ def test_environment_variable_sets_the_demo_cell() -> None:
     assert demo_cell_km() == 40.0
     os.environ["CARBONPARK_APP_CELL_KM"] = "nonsense"
     assert demo_cell_km() == 10.0
+
+
+# ------------------------------------------------------------------ Plan, Compare, Frontier, Export
+
+def _solved(at: AppTest, budget_pct: float = 10.0) -> AppTest:
+    at.slider(key="budget_pct").set_value(budget_pct)
+    run = next(b for b in at.button if b.label == "Run the plan")
+    return run.click().run()
+
+
+def test_plan_page_solves_and_moves_with_the_budget() -> None:
+    at = _page("plan").run()
+    _no_exception(at)
+    assert not _errors(at)
+    labels = [m.label for m in at.metric]
+    assert labels[:2] == ["Protected land", "Carbon stock protected"]
+    first = at.metric[0].value
+    assert first.endswith("%")
+    assert all(any(u in m.value for u in ("%", "MgC", "tCO2", "species", "km²")) for m in at.metric)
+    at = _solved(at, 20.0)
+    _no_exception(at)
+    assert at.metric[0].value != first
+    assert "km² new" in at.metric[0].delta
+    assert len(at.get("image")) >= 2  # plan map, parks map
+    assert any(c.value.startswith(("nested path", "cut solve")) for c in at.caption)
+    toml = at.get("download_button")
+    assert toml
+    at.text_input(key="save_name").input("twenty").run()
+    at = at.button(key="save_plan").click().run()
+    assert "twenty" in at.session_state["saved_plans"]
+
+
+def test_plan_page_infeasible_budget_shows_the_diagnosis() -> None:
+    at = _page("plan").run()
+    at = _solved(at, 1.0)
+    _no_exception(at)
+    assert any("locked-in area" in e and "exceeds the budget" in e for e in _errors(at))
+
+
+def test_saved_scenario_reproduces_the_plan(tmp_path: Path) -> None:
+    import numpy as np
+
+    from app.common import _demo_pu
+    from optimizer.datasets import demo_manifest
+    from optimizer.interactive import PlanSession, PlanSettings
+    from optimizer.scenario import Scenario, solve_scenario
+
+    pu = _demo_pu(40.0)
+    session = PlanSession(pu, grid={"manifest": str(demo_manifest()), "cell_km": 40.0})
+    s = PlanSettings(budget_share=0.12, biodiversity=2.0, compactness=0.3)
+    r = session.solve(s)
+    path = tmp_path / "plan.toml"
+    path.write_text(session.scenario(s, name="plan").dumps(), encoding="utf-8")
+    sol = solve_scenario(Scenario.load(path), pu)
+    assert np.array_equal(np.asarray(sol.x) > 0.5, r.x > 0.5)
+
+
+def _plans_saved(at: AppTest) -> AppTest:
+    at = _solved(_page("plan").run(), 10.0)
+    at.text_input(key="save_name").input("ten").run()
+    at = at.button(key="save_plan").click().run()
+    at.session_state["settings"] = None
+    at = _solved(at, 25.0)
+    at.text_input(key="save_name").input("twentyfive").run()
+    return at.button(key="save_plan").click().run()
+
+
+def test_compare_page_side_by_side_and_empty_selection() -> None:
+    at = _page("compare").run()
+    _no_exception(at)
+    assert any("Save two or more plans" in i.value for i in at.info)
+    plan = _plans_saved(at)
+    cmp_ = _page("compare")
+    cmp_.session_state["saved_plans"] = plan.session_state["saved_plans"]
+    cmp_.run()
+    _no_exception(cmp_)
+    assert not _errors(cmp_)
+    assert len(cmp_.dataframe) == 3  # side by side, gap closure, A vs B
+    diff = cmp_.dataframe[2].value
+    assert list(diff["where"]) == ["only in A", "only in B", "in both"]
+    assert diff.loc[1, "units"] > 0  # 25 % protects units 10 % does not
+    assert cmp_.get("image")
+    cmp_ = cmp_.multiselect(key="cmp_names").set_value(["ten"]).run()
+    assert any("choose two or more plans" in e for e in _errors(cmp_))
+
+
+def test_frontier_page_computes_and_opens_a_point() -> None:
+    plan = _solved(_page("plan").run(), 10.0)
+    at = _page("frontier")
+    at.session_state["result"] = plan.session_state["result"]
+    at.run()
+    at.slider(key="fr_points").set_value(3).run()
+    at = at.button(key="fr_run").click().run()
+    _no_exception(at)
+    assert not _errors(at)
+    assert len(at.dataframe[0].value) >= 2
+    at = at.selectbox(key="fr_point").set_value(1).run()
+    _no_exception(at)
+    assert at.get("image")
+
+
+def test_export_page_downloads_the_current_plan() -> None:
+    plan = _solved(_page("plan").run(), 10.0)
+    at = _page("export")
+    at.session_state["result"] = plan.session_state["result"]
+    at.run()
+    _no_exception(at)
+    assert not _errors(at)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert [lab.split(" (")[0] for lab in labels] == ["Shapefile", "GeoPackage", "GeoParquet",
+                                                      "HTML report"]
