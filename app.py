@@ -11,15 +11,15 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import streamlit as st  # noqa: E402
+import streamlit as st
 
-from app.common import guarded  # noqa: E402
-from app.compare_page import compare_page  # noqa: E402
-from app.data_page import data_page  # noqa: E402
-from app.export_page import export_page  # noqa: E402
-from app.frontier_page import frontier_page  # noqa: E402
-from app.gaps_page import gaps_page  # noqa: E402
-from app.plan_page import plan_page  # noqa: E402
+from app.common import guarded
+from app.compare_page import compare_page
+from app.data_page import data_page
+from app.export_page import export_page
+from app.frontier_page import frontier_page
+from app.gaps_page import gaps_page
+from app.plan_page import plan_page
 
 st.set_page_config(page_title="carbonpark", page_icon="🌳", layout="wide")
 

@@ -53,7 +53,7 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
     def run() -> None:
         try:
             page()
-        except Exception as exc:  # noqa: BLE001 - the page must never show a traceback
+        except Exception as exc:
             show_error(exc)
 
     run.__name__ = page.__name__

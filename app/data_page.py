@@ -47,17 +47,21 @@ def layer_map(pu: Any, column: str, label: str) -> Any:
     if not finite.any():
         raise InputDataError(f"layer {label!r}: no unit has a value to map")
     edges = np.unique(np.nanquantile(values[finite], np.linspace(0, 1, 7)))
-    if len(edges) < 2:
-        edges = np.array([edges[0], edges[0]])
+    how = "classes hold equal numbers of units (sextiles)"
+    if len(edges) < 5:  # skewed (e.g. mostly 0): equal intervals instead
+        lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
+        edges = np.linspace(lo, hi if hi > lo else lo + 1, 6)
+        how = "classes of equal width"
     k = len(edges) - 1
     codes = np.full(len(values), k, dtype=int)
     codes[finite] = np.clip(np.searchsorted(edges, values[finite], side="right") - 1, 0, k - 1)
     digits = 0 if (edges[-1] - edges[0]) >= 10 else 2
     labels = [f"{edges[i]:,.{digits}f} – {edges[i + 1]:,.{digits}f} {unit}" for i in range(k)]
-    colours = _CLASS_COLOURS[-k:] if k < len(_CLASS_COLOURS) else _CLASS_COLOURS
+    picks = np.linspace(0, len(_CLASS_COLOURS) - 1, k).round().astype(int)
+    colours = [_CLASS_COLOURS[i] for i in picks]
     return category_map(pu.units, codes, [*labels, NO_DATA], [*colours, NO_DATA_COLOUR],
                         f"{label} ({unit})", geometry=pu.units.geometry,
-                        subtitle=f"{what}; classes hold equal numbers of units (sextiles)")
+                        subtitle=f"{what}; {how}")
 
 
 def _choose_source() -> None:
@@ -103,9 +107,9 @@ def data_page() -> None:
     st.title("Data")
     try:
         _choose_source()
-    except Exception as exc:  # noqa: BLE001 - a bad upload or folder: one message, keep the page
+    except Exception as exc:
         common.show_error(exc)
-    pu, key, _ = common.current()
+    pu, _, _ = common.current()
     src = common.grid_source()
     where = (f"demo country, {src['cell_km']:g} km cells" if src["kind"] == "demo"
              else src["path"])
@@ -122,7 +126,8 @@ def data_page() -> None:
     options = {"pa_fraction": "existing protection"}
     for col, row in feats.iterrows():
         year = "" if row["year"] is None or str(row["year"]) in ("<NA>", "nan") else f" {row['year']}"
-        name = row["label"] if row["role"] in ("land_cover", "biodiversity") and row["label"] else row["layer"]
+        named = row["role"] in ("land_cover", "biodiversity") and row["label"]
+        name = row["label"] if named else row["layer"]
         options[str(col)] = f"{row['role'].replace('_', ' ')}: {name}{year}"
     choice = st.selectbox("Layer to map", list(options), format_func=options.get, key="data_layer")
     with st.spinner("Drawing the map…"):

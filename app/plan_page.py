@@ -137,6 +137,22 @@ def parks_table(parks: Any) -> pd.DataFrame:
     return t.rename(columns={c: f"{c} ({u})" if u else c for c, (u, _) in PARK_COLUMNS.items()})
 
 
+def _parks_config(table: pd.DataFrame) -> dict[str, Any]:
+    """Whole numbers with separators; shares and ratios with decimals."""
+    cfg: dict[str, Any] = {}
+    for c in table.columns:
+        if not pd.api.types.is_float_dtype(table[c]):
+            continue
+        if c.startswith("value_per"):
+            cfg[c] = st.column_config.NumberColumn(format="%.2e")
+        elif c.startswith(("polsby_popper", "biodiversity_value")):
+            cfg[c] = st.column_config.NumberColumn(format="%.2f")
+        else:
+            table[c] = table[c].round(0)
+            cfg[c] = st.column_config.NumberColumn(format="localized")
+    return cfg
+
+
 def _settings_form(pu: Any, key: str) -> Any:
     """The settings of the sidebar form; None unless a solve is due (run, or a new grid)."""
     from optimizer.interactive import PlanSettings
@@ -150,7 +166,8 @@ def _settings_form(pu: Any, key: str) -> Any:
         st.markdown("**Objective**: maximise the weighted value of the new protection "
                     "(shares of national totals) within the budget")
         budget = st.slider("Budget: land to add (% of the study area)", 1.0, 50.0,
-                           float(round(100 * d.budget_share, 1)), 0.5, key="budget_pct")
+                           float(round(100 * d.budget_share, 1)), 0.5, format="%.1f %%",
+                           key="budget_pct")
         st.caption(f"Protected after the plan: existing {100 * before:.1f} % + up to "
                    f"{budget:.1f} % new = up to {100 * before + budget:.1f} % of "
                    f"{area:,.0f} km²")
@@ -160,7 +177,7 @@ def _settings_form(pu: Any, key: str) -> Any:
         emis = st.slider("Emissions penalty (weight against CO2 emitted inside)", 0.0, 5.0,
                          float(d.emissions_penalty), 0.25)
         compact = st.slider("Compactness (0 = scattered, 1 = compact parks)", 0.0, 1.0,
-                            float(d.compactness), 0.05)
+                            float(d.compactness), 0.05, format="%.2f")
         lock_existing = st.checkbox("Keep the existing network", value=bool(d.lock_existing))
         crop = st.checkbox("Cropland red line (cropland locked out)", value=bool(d.cropland_out))
         urban = st.checkbox("Urban land locked out", value=bool(d.urban_out))
@@ -205,14 +222,15 @@ def plan_page() -> None:
         views = plan_views(pu, result)
     t1, t2 = st.tabs(["Added units", "Candidate parks"])
     t1.image(views["plan_png"], width="stretch",
-             caption="Units the plan adds (pink) over the existing network (green)")
+             caption="Units the plan adds (pink) over the existing network (blue)")
     t2.image(views["parks_png"], width="stretch",
              caption="Candidate parks: connected groups of added units, numbered by rank")
     st.subheader("Gap closure: what this plan fixes in the existing network")
     show_closure(result.closure)
     st.subheader("Candidate parks")
     st.caption(views["parks"].summary())
-    st.dataframe(parks_table(views["parks"]), hide_index=True)
+    table = parks_table(views["parks"])
+    st.dataframe(table, hide_index=True, column_config=_parks_config(table))
     _save(result)
 
 

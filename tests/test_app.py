@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 pytest.importorskip("streamlit")
-from streamlit.testing.v1 import AppTest  # noqa: E402
+from streamlit.testing.v1 import AppTest
 
 pytestmark = pytest.mark.filterwarnings("ignore")
 
@@ -104,7 +104,7 @@ def test_unpack_refuses_bad_zips(tmp_path: Path) -> None:
     buf = io.BytesIO()
     with zipfile.ZipFile(buf, "w") as zf:
         zf.writestr("grid/readme.txt", "no grid here")
-    with pytest.raises(InputDataError, match="no units.parquet"):
+    with pytest.raises(InputDataError, match=r"no units\.parquet"):
         unpack_grid_zip(buf.getvalue(), tmp_path / "d", "empty.zip")
 
 
