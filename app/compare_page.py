@@ -10,10 +10,11 @@ import streamlit as st
 
 from app import common
 from optimizer.errors import InputDataError
+from optimizer.plots import STATUS_COLOURS
 
 _DIFF_LABELS = ["existing protected area", "in both plans", "only in A", "only in B",
                 "in neither plan"]
-_DIFF_COLOURS = ["#1b7837", "#7570b3", "#e7298a", "#e6ab02", "#f0f0f0"]
+_DIFF_COLOURS = [STATUS_COLOURS["existing"], "#7570b3", "#e7298a", "#e6ab02", "#f0f0f0"]
 
 
 def _named(name: str, summary: dict[str, Any]) -> dict[str, Any]:
@@ -75,10 +76,17 @@ def compare_page() -> None:
     table = comparison_table([_named(n, r.summary) for n, r in plans.items()])
     cols = [c for c in COMPARISON_COLUMNS if c in table]
     st.subheader("Side by side")
-    st.dataframe(table[cols].rename(columns=COMPARISON_COLUMNS), hide_index=True)
+    shown = table[cols].round({"new_km2": 0, "carbon_stock_added_MgC": 0, "gap_pct": 3,
+                               "npp_added_MgC_per_yr": 0, "emissions_inside_tCO2_per_yr": 0,
+                               "seconds": 2})
+    st.dataframe(shown.rename(columns=COMPARISON_COLUMNS), hide_index=True,
+                 column_config={h: st.column_config.NumberColumn(format="localized")
+                                for h in COMPARISON_COLUMNS.values()})
     st.subheader("Gaps of the existing network each plan closes")
     closure = closure_table(plans)
-    st.dataframe(closure, hide_index=True)
+    st.dataframe(closure.round(1), hide_index=True,
+                 column_config={c: st.column_config.NumberColumn(format="localized")
+                                for c in closure.columns if c != "plan"})
     c1, c2 = st.columns(2)
     c1.markdown("**New protected area (km²)**")
     c1.bar_chart(table.set_index("scenario")["new_km2"], y_label="km²")

@@ -150,15 +150,19 @@ def test_planner_path_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
         _save(page, "plan_a")
         _shot(page, "3-plan-after")
 
+        before = _metric(page, "Protected land")
         page.get_by_role("slider").first.focus()
         for _ in range(10):
             page.keyboard.press("ArrowLeft")
         page.get_by_role("button", name="Run the plan").click()
+        expect(page.locator('[data-testid="stMetric"]').filter(has_text="Protected land")
+               .locator('[data-testid="stMetricValue"]')).not_to_have_text(before, timeout=60_000)
         _idle(page)
         _save(page, "plan_b")
 
         timings["compare page"] = _goto(page, "Compare")
         expect(page.get_by_role("heading", name="Side by side")).to_be_visible(timeout=60_000)
+        expect(page.locator('[data-testid="stImage"]').first).to_be_visible(timeout=60_000)
         _shot(page, "4-compare")
 
         _goto(page, "Frontier")
