@@ -1,0 +1,35 @@
+"""carbonpark: the Streamlit app for conservation planners (`streamlit run app.py`).
+
+Pages are functions in the `app` package, thin over the public API of `optimizer`;
+each runs inside `app.common.guarded`, so an error shows as one message, never a traceback.
+The demo country's cell size comes from ``CARBONPARK_APP_CELL_KM`` (default 10 km).
+"""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+
+import streamlit as st
+
+from app.common import guarded
+from app.compare_page import compare_page
+from app.data_page import data_page
+from app.export_page import export_page
+from app.frontier_page import frontier_page
+from app.gaps_page import gaps_page
+from app.plan_page import plan_page
+
+st.set_page_config(page_title="carbonpark", page_icon="🌳", layout="wide")
+
+PAGES = [
+    st.Page(guarded(data_page), title="Data", url_path="data", default=True),
+    st.Page(guarded(gaps_page), title="Gaps", url_path="gaps"),
+    st.Page(guarded(plan_page), title="Plan", url_path="plan"),
+    st.Page(guarded(compare_page), title="Compare", url_path="compare"),
+    st.Page(guarded(frontier_page), title="Frontier", url_path="frontier"),
+    st.Page(guarded(export_page), title="Export", url_path="export"),
+]
+
+st.navigation(PAGES).run()
