@@ -50,7 +50,7 @@ def _load() -> None:
         points = pd.read_csv(folder / "frontier.csv")
         if (folder / "frontier.png").is_file():
             st.image(str(folder / "frontier.png"), width="stretch")
-        st.dataframe(points.rename(columns=_HEADS), hide_index=True)
+        st.dataframe(_display(points), hide_index=True)
         st.caption("A frontier folder keeps the points, not their plans: compute the frontier "
                    "here to open a point's map.")
         return
@@ -79,14 +79,56 @@ def _load() -> None:
           y_col="carbon_stock_added")
 
 
+def _display(points: pd.DataFrame) -> pd.DataFrame:
+    """The points as a planner reads them: full numbers, units in the headers."""
+    out = points.rename(columns={**_HEADS, "marginal_rate_MgC_per_pct":
+                                 "MgC given up per point of representation",
+                                 "epsilon": "representation floor ε (%)"})
+    for col in out.columns:
+        v = out[col]
+        if v.dtype.kind != "f":
+            continue
+        if "(%)" in col or col.startswith("param."):
+            out[col] = v.map(lambda a: "" if pd.isna(a) else f"{a:,.2f}")
+        elif col == "gap":
+            out[col] = v.map(lambda a: "" if pd.isna(a) else f"{100 * a:.3f} %")
+        else:
+            out[col] = v.map(lambda a: "" if pd.isna(a) else f"{a:,.0f}")
+    return out
+
+
+def _clickable_chart(points: pd.DataFrame, x_col: str, y_col: str) -> None:
+    """The frontier as points; a click on one opens its plan (it sets the selectbox below)."""
+    import altair as alt
+
+    df = pd.DataFrame({"point": np.arange(len(points)), "x": points[x_col].to_numpy(),
+                       "y": points[y_col].to_numpy()})
+    pick = alt.selection_point(name="pt", fields=["point"], on="click")
+    chart = (alt.Chart(df).mark_line(color="#2c7a4b").encode(x="x:Q", y="y:Q")
+             + alt.Chart(df).mark_circle(size=140, color="#2c7a4b").encode(
+                 x=alt.X("x:Q", title=_HEADS.get(x_col, x_col), scale=alt.Scale(zero=False)),
+                 y=alt.Y("y:Q", title=_HEADS.get(y_col, y_col), scale=alt.Scale(zero=False),
+                         axis=alt.Axis(format=",.0f")),
+                 tooltip=[alt.Tooltip("point:Q", title="point"),
+                          alt.Tooltip("y:Q", title=_HEADS.get(y_col, y_col), format=",.0f"),
+                          alt.Tooltip("x:Q", title=_HEADS.get(x_col, x_col), format=".1f")],
+             ).add_params(pick))
+    event = st.altair_chart(chart, on_select="rerun", selection_mode="pt", key="fr_chart",
+                            width="stretch")
+    chosen = (getattr(event, "selection", None) or {}).get("pt") or []
+    if chosen and "point" in chosen[0]:
+        st.session_state["fr_point"] = int(chosen[0]["point"])
+    st.caption("Click a point to open its plan below.")
+
+
 def _show(points: pd.DataFrame, problem: Any, plan: Any, *,
           x_col: str = "mean_representation_pct", y_col: str = "carbon_stock_added_MgC") -> None:
     from optimizer.maps import plan_map
     from optimizer.plan_outputs import unit_status
 
     if x_col in points and y_col in points:
-        st.scatter_chart(points.rename(columns=_HEADS), x=_HEADS[x_col], y=_HEADS[y_col])
-    st.dataframe(points.rename(columns=_HEADS), hide_index=False)
+        _clickable_chart(points, x_col, y_col)
+    st.dataframe(_display(points), hide_index=False)
     labels = [f"point {i}: {points[y_col].iloc[i]:,.0f} MgC, {points[x_col].iloc[i]:.1f} %"
               if y_col in points and x_col in points else f"point {i}" for i in range(len(points))]
     i = st.selectbox("Open the plan of point", range(len(points)), format_func=lambda k: labels[k],

@@ -171,6 +171,10 @@ def test_planner_path_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
         expect(page.get_by_text("Open the plan of point")).to_be_visible(timeout=180_000)
         _idle(page)
         timings["frontier (7 points)"] = time.perf_counter() - t
+        # The clickable frontier chart (Altair, on_select): drawn, with its instruction.
+        expect(page.locator('[data-testid="stVegaLiteChart"]').first).to_be_visible(
+            timeout=60_000)
+        expect(page.get_by_text("Click a point to open its plan below.")).to_be_visible()
         _shot(page, "5-frontier")
 
         timings["export page"] = _goto(page, "Export")
