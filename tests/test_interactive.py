@@ -136,3 +136,21 @@ def test_budget_below_the_locked_in_remainder_is_infeasible(session):
     with pytest.raises(InfeasibleProblemError, match="budget") as info:
         session.solve(PlanSettings(budget_share=1e-5))
     assert "\n" not in str(info.value)
+
+
+def test_the_saved_toml_reproduces_the_plan_through_carbonpark_solve(pu, tmp_path, capsys):
+    """The file a planner downloads, solved by the command line: the same units."""
+    import pandas as pd
+
+    from optimizer.cli import main
+    from optimizer.datasets import demo_manifest
+
+    s = PlanSession(pu, grid={"manifest": str(demo_manifest()), "cell_km": 40})
+    settings = PlanSettings(budget_share=0.07, compactness=0.6, biodiversity=2.0,
+                            emissions_penalty=0.5)
+    r = s.solve(settings)
+    (tmp_path / "app_plan.toml").write_text(s.scenario(settings).dumps())
+    assert main(["solve", str(tmp_path / "app_plan.toml"), "--out", str(tmp_path / "o")]) == 0
+    x = pd.read_parquet(tmp_path / "o" / "solution.parquet")["x"].to_numpy()
+    np.testing.assert_array_equal(x, r.x.astype(x.dtype))
+    assert int(x.sum()) > 0
