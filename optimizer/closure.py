@@ -120,11 +120,11 @@ def _ecosystem_table(pu: Any, before: np.ndarray, after: np.ndarray, target: flo
 
 
 def _species_table(pu: Any, before: np.ndarray, after: np.ndarray, target: float) -> pd.DataFrame:
-    from optimizer.gap.tables import _species_columns, species_table
+    from optimizer.gap.tables import species_columns, species_table
 
     cols = ["feature", "label", "unit", "total", "target", "share_before", "share_after",
             "meets_before", "meets_after"]
-    if not _species_columns(pu, None):
+    if not species_columns(pu, None):
         return pd.DataFrame(columns=cols)
     b = species_table(pu, target=target, zones_=_zones(before))
     a = species_table(pu, target=target, zones_=_zones(after))

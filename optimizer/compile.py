@@ -414,7 +414,7 @@ def compile(problem: Problem) -> CompiledModel:
     upper: list[float] = []
     budget_labels: list[str] = []
     for b in problem.budgets:
-        coef = _budget_coefficients(problem, b.scope, b.name, unprotected)
+        coef = budget_coefficients(problem, b.scope, b.name, unprotected)
         const = float(coef[locked_in].sum())
         row_coef.append(coef)
         lower.append(b.min_km2 - const if b.min_km2 > 0 else -np.inf)
@@ -504,9 +504,13 @@ def compile(problem: Problem) -> CompiledModel:
     )
 
 
-def _budget_coefficients(problem: Problem, scope: str, name: str,
+def budget_coefficients(problem: Problem, scope: str, name: str,
                          unprotected: np.ndarray) -> np.ndarray:
-    """New area each unit adds to a budget's scope."""
+    """New area (km²) each unit adds to a budget's scope: ``total``, a ``region`` by name, or
+    an ecosystem (land-cover column ``name``); ``unprotected`` is each unit's unprotected share.
+
+    The one measure of a budget: the compiled rows and the parks' refill both use it.
+    """
     if scope == "total":
         return problem.area_km2 * unprotected
     if scope == "region":

@@ -189,7 +189,7 @@ def _latest_columns(features: pd.DataFrame, role: str) -> list[str]:
 
 
 def _context(problem: Problem, connectivity: str) -> _Context:
-    from optimizer.gap.tables import _species_columns
+    from optimizer.gap.tables import species_columns
 
     pu = problem.pu
     feats = pu.features
@@ -200,7 +200,7 @@ def _context(problem: Problem, connectivity: str) -> _Context:
         return problem.feature_amounts(cols).sum(axis=0) * free if cols else np.zeros(n)
 
     stock_cols = list(feats.index[feats["role"] == "carbon_stock"])
-    species_cols = _species_columns(pu, None)
+    species_cols = species_columns(pu, None)
     whole = problem.feature_amounts(species_cols)
     lc_cols = list(feats.index[feats["role"] == "land_cover"])
     labels = feats["label"] if "label" in feats else pd.Series(feats.index, index=feats.index)
@@ -439,7 +439,7 @@ def _ranked(table: gpd.GeoDataFrame, value: np.ndarray, first_id: int = 1
 def _refill(ctx: _Context, x: np.ndarray, in_parks: np.ndarray, cap_km2: float) -> np.ndarray:
     """Greedy refill: the best free units (value per km²) next to ``in_parks`` while every
     area budget (and ``cap_km2`` on new area) holds; returns the units added."""
-    from optimizer.compile import _budget_coefficients
+    from optimizer.compile import budget_coefficients
 
     p = ctx.problem
     status = unit_status(p, x)
@@ -448,7 +448,7 @@ def _refill(ctx: _Context, x: np.ndarray, in_parks: np.ndarray, cap_km2: float) 
     room = [cap_km2 - float(ctx.new_km2 @ x)]
     for b in p.budgets:
         if np.isfinite(b.max_km2):
-            coef = _budget_coefficients(p, b.scope, b.name, ctx.free)
+            coef = budget_coefficients(p, b.scope, b.name, ctx.free)
             rows.append(coef)
             room.append(b.max_km2 - float(coef @ x))
     coefs = np.vstack(rows)

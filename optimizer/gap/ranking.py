@@ -30,7 +30,7 @@ from optimizer.gap.tables import (
     _richness_column,
     _richness_per_unit,
     _safe_div,
-    _species_columns,
+    species_columns,
 )
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones, zones
 from optimizer.grid import PlanningUnits
@@ -97,7 +97,7 @@ def unit_values(pu: PlanningUnits, *, bio_value: str = "auto",
                                          out=np.full(len(u), np.nan), where=valid > 0)
         units["npp_gC_m2_yr"] = dunit
         sources["npp_gC_m2_yr"] = col if year is None else f"{col} ({year})"
-    species = _species_columns(pu, None)
+    species = species_columns(pu, None)
     rc = _richness_column(pu)
     mode = bio_value if bio_value != "auto" else ("richness" if rc is not None else "rarity")
     if mode == "richness" and (rc is not None or species):

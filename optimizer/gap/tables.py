@@ -49,6 +49,7 @@ __all__ = [
     "format_carbon_table",
     "growth_table",
     "region_table",
+    "species_columns",
     "species_table",
     "time_series_table",
 ]
@@ -434,7 +435,12 @@ def _is_intensive(unit_name: str) -> bool:
         return False
 
 
-def _species_columns(pu: PlanningUnits, features: Sequence[str] | str | None) -> list[str]:
+def species_columns(pu: PlanningUnits, features: Sequence[str] | str | None) -> list[str]:
+    """The biodiversity features that are species ranges (or ``features`` when given).
+
+    Intensive layers (richness, an index) are values per area, not ranges, so they are left
+    out; the gap analysis, the gap closure and the parks count species with this.
+    """
     bio = _features_of(pu, "biodiversity")
     if features is not None:
         return _select(pu, "biodiversity", features, "features")
@@ -485,7 +491,7 @@ def species_table(
     """
     pu = _check_pu(pu)
     target = _check_share("target", target)
-    cols = _species_columns(pu, features)
+    cols = species_columns(pu, features)
     z = zones_ if zones_ is not None else zones(pu, network=network)
     p = z.protected
     tot = np.zeros(len(cols))
