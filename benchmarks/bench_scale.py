@@ -61,8 +61,8 @@ GOAL_UNITS = 10_000_000
 STAGES = ("grid", "gap", "problem", "compile", "solve", "parks", "export")
 # Prior for the first size only (before anything is measured): MB per 1,000 units, and
 # the resident size of the child after its imports.
-PRIOR_MB_PER_1K_UNITS = 40.0
-PRIOR_BASE_MB = 400.0
+PRIOR_MB_PER_1K_UNITS = 4.5  # measured: 3.6 at 2 km (2.4M units) over 9.6M km²
+PRIOR_BASE_MB = 1000.0
 # The issue's targets at 10M units: (label, stages summed, max seconds, max GB or None).
 TARGETS = (
     ("grid", ("grid",), 600.0, 8.0),
@@ -278,7 +278,8 @@ def print_row(cell_km: float, r: dict) -> None:
                 "nnz", "A_mb", "status", "gap", "selected", "parks", "breakdown"):
         if key in r:
             v = r[key]
-            notes.append(f"{key}={v:,.1f}" if isinstance(v, float) else
+            notes.append(f"{key}={v:.2e}" if key == "gap" else
+                         f"{key}={v:,.1f}" if isinstance(v, float) else
                          f"{key}={v:,}" if isinstance(v, int) else f"{key}={v}")
     if not r.get("own_peak", True):
         notes.append("cum")
@@ -312,17 +313,17 @@ def project_peak_mb(results: dict[float, list[dict]], units: float) -> float:
     """Projected peak MB over all stages at ``units`` from the sizes measured so far.
 
     Linear in the units from the two largest sizes (their secant; memory per unit is
-    what grows), else the largest size plus the prior per-unit figure; 20 % margin.
+    what grows, plus 20 %), else the largest size plus the prior per-unit figure.
     """
     measured = sorted((rows[1]["units"], max(r["peak_mb"] for r in rows[1:]))
                       for rows in results.values() if len(rows) > 1)
     if not measured:
         return PRIOR_BASE_MB + PRIOR_MB_PER_1K_UNITS * units / 1000
     u2, p2 = measured[-1]
-    per_unit = PRIOR_MB_PER_1K_UNITS / 1000
+    per_unit = PRIOR_MB_PER_1K_UNITS / 1000  # the prior holds its own margin
     if len(measured) > 1 and measured[-1][0] > measured[-2][0]:
-        per_unit = max(secant([m[0] for m in measured], [m[1] for m in measured])[0], 0.0)
-    return p2 + 1.2 * per_unit * max(units - u2, 0.0)
+        per_unit = 1.2 * max(secant([m[0] for m in measured], [m[1] for m in measured])[0], 0.0)
+    return p2 + per_unit * max(units - u2, 0.0)
 
 
 def summarise(results: dict[float, list[dict]], time_limit: float) -> None:
