@@ -58,7 +58,7 @@ def difference(pu: Any, a: Any, b: Any) -> tuple[np.ndarray, pd.DataFrame]:
 
 def compare_page() -> None:
     """Compare: two or more saved plans."""
-    from optimizer.comparison import COMPARISON_COLUMNS, comparison_table
+    from optimizer.comparison import COMPARISON_COLUMNS, comparison_headers, comparison_table
     from optimizer.maps import category_map
 
     st.title("Compare plans")
@@ -79,9 +79,10 @@ def compare_page() -> None:
     shown = table[cols].round({"new_km2": 0, "carbon_stock_added_MgC": 0, "gap_pct": 3,
                                "npp_added_MgC_per_yr": 0, "emissions_inside_tCO2_per_yr": 0,
                                "seconds": 2})
-    st.dataframe(shown.rename(columns=COMPARISON_COLUMNS), hide_index=True,
+    heads = comparison_headers(table)
+    st.dataframe(shown.rename(columns=heads), hide_index=True,
                  column_config={h: st.column_config.NumberColumn(format="localized")
-                                for h in COMPARISON_COLUMNS.values()})
+                                for h in heads.values()})
     st.subheader("Gaps of the existing network each plan closes")
     closure = closure_table(plans)
     st.dataframe(closure.round(1), hide_index=True,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["COMPARISON_COLUMNS", "comparison_table", "format_comparison"]
+__all__ = ["COMPARISON_COLUMNS", "comparison_headers", "comparison_table", "format_comparison"]
 
 #: Column -> header of the printed table (units in every header).
 COMPARISON_COLUMNS = {
@@ -92,10 +92,16 @@ def comparison_table(summaries: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def format_comparison(table: pd.DataFrame) -> str:
-    """The comparison as aligned text: full numbers, thousands separators, units in headers.
+def comparison_headers(table: pd.DataFrame) -> dict[str, str]:
+    """Column -> header with its unit; the flows' year and the species target filled in from
+    ``table`` when every row shares them (the console, the report and the app all use these).
 
-    The flows' year is put in their headers when every row has the same one.
+    Examples
+    --------
+    >>> t = pd.DataFrame({"npp_year": ["npp_2020"], "emissions_year": [""], "target_pct": [30.0]})
+    >>> h = comparison_headers(t)
+    >>> h["npp_added_MgC_per_yr"], h["species_meeting_target"]
+    ('NPP added 2020 (MgC/yr)', 'species ≥ 30% of range')
     """
     headers = dict(COMPARISON_COLUMNS)
     for col, year_col in (("npp_added_MgC_per_yr", "npp_year"),
@@ -108,6 +114,14 @@ def format_comparison(table: pd.DataFrame) -> str:
     if len(table) and "target_pct" in table:
         headers["species_meeting_target"] = (f"species ≥ {table['target_pct'].iloc[0]:.0f}% "
                                              "of range")
+    return headers
+
+
+def format_comparison(table: pd.DataFrame) -> str:
+    """The comparison as aligned text: full numbers, thousands separators, units in headers
+    (`comparison_headers`).
+    """
+    headers = comparison_headers(table)
 
     def cell(col: str, v: Any) -> str:
         if isinstance(v, str):

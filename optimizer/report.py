@@ -512,26 +512,20 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
 
 
 def _comparison(plans: Sequence[_Plan], frontier: Path | None) -> str:
-    from optimizer.comparison import COMPARISON_COLUMNS, comparison_table
+    from optimizer.comparison import COMPARISON_COLUMNS, comparison_headers, comparison_table
 
     t = comparison_table([p.sol.summary for p in plans])
     cols = [c for c in COMPARISON_COLUMNS if c in t]
-    heads = dict(COMPARISON_COLUMNS)
-    for col, yc in (("npp_added_MgC_per_yr", "npp_year"),
-                    ("emissions_inside_tCO2_per_yr", "emissions_year")):
-        years = set(t[yc]) - {""}
-        if len(years) == 1:
-            heads[col] = heads[col].replace("(", f"{years.pop()} (", 1)
-    if len(t):  # as format_comparison prints it
-        heads["species_meeting_target"] = f"species ≥ {t['target_pct'].iloc[0]:.0f}% of range"
+    heads = comparison_headers(t)  # as the console prints them
     view = t[cols].rename(columns=heads)
     out = [f"<h1>Scenario comparison: {len(plans)} plans</h1>",
            f'<p class="meta">{_e(", ".join(p.name for p in plans))}; report written '
            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>",
            "<h2>Side by side</h2>", _table(view, text_cols=("scenario", heads[
                "species_meeting_target"])),
-           '<p class="note">New km² counts the unprotected part of the added units. Flows are '
-           "the latest year's. gap = proven optimality gap of the solver.</p>",
+           '<p class="note">New km² counts the unprotected part of every selected unit '
+           "(the budget's measure). Flows are the latest year's. gap = proven optimality gap "
+           "of the solver.</p>",
            "<h2>Density inside protection ÷ study area, before → after</h2>"]
     rows = []
     for p in plans:
