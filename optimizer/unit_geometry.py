@@ -43,6 +43,36 @@ class SquareGrid:
         return (self.cell_m / 1000) ** 2
 
 
+def square_grid(
+    outline: shapely.Geometry, cell_km: float, origin: tuple[float, float] | None = None
+) -> SquareGrid:
+    """The square grid of ``cell_km`` cells whose extent covers ``outline``.
+
+    The grid lines pass through ``origin`` (default (0, 0)), so grids of the same cell
+    size and origin align.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> g = square_grid(shapely.box(500, 500, 25_500, 10_500), 10)
+    >>> g.nrows, g.ncols, g.x0, g.y0
+    (2, 3, 0.0, 20000.0)
+    """
+    if not cell_km > 0:
+        raise InputDataError(f"cell_km must be positive; got {cell_km!r}")
+    size = cell_km * 1000.0
+    xmin, ymin, xmax, ymax = shapely.bounds(outline)
+    ox, oy = origin if origin is not None else (0.0, 0.0)
+    x0 = ox + np.floor((xmin - ox) / size) * size
+    y1 = oy + np.ceil((ymax - oy) / size) * size
+    ncols = int(np.ceil((xmax - x0) / size))
+    nrows = int(np.ceil((y1 - ymin) / size))
+    if nrows * ncols > 400_000_000:
+        raise InputDataError(f"cell_km={cell_km} gives a {nrows}x{ncols} grid over the study "
+                             "area; choose a larger cell size")
+    return SquareGrid(float(x0), float(y1), size, nrows, ncols)
+
+
 def square_cells(
     outline: shapely.Geometry, cell_km: float, origin: tuple[float, float] | None = None
 ) -> tuple[SquareGrid, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -62,29 +92,58 @@ def square_cells(
     clipped : numpy.ndarray of bool
         Whether each cell was clipped.
     """
-    if not cell_km > 0:
-        raise InputDataError(f"cell_km must be positive; got {cell_km!r}")
-    size = cell_km * 1000.0
-    xmin, ymin, xmax, ymax = shapely.bounds(outline)
-    ox, oy = origin if origin is not None else (0.0, 0.0)
-    x0 = ox + np.floor((xmin - ox) / size) * size
-    y1 = oy + np.ceil((ymax - oy) / size) * size
-    ncols = int(np.ceil((xmax - x0) / size))
-    nrows = int(np.ceil((y1 - ymin) / size))
-    if nrows * ncols > 400_000_000:
-        raise InputDataError(f"cell_km={cell_km} gives a {nrows}x{ncols} grid over the study "
-                             "area; choose a larger cell size")
-    grid = SquareGrid(float(x0), float(y1), size, nrows, ncols)
-    shape = (nrows, ncols)
-    centre_in = rasterio.features.rasterize([(outline, 1)], out_shape=shape, transform=grid.transform,
+    grid = square_grid(outline, cell_km, origin)
+    return (grid, *grid_cells(outline, grid))
+
+
+def grid_cells(
+    outline: shapely.Geometry, grid: SquareGrid, row_start: int = 0, row_stop: int | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The cells of ``grid`` in rows ``row_start`` to ``row_stop`` (excluded) over ``outline``.
+
+    A band of rows gives exactly the cells (and geometries) the whole grid has in those
+    rows, so a grid can be built band by band: the test of which cells are inside or on
+    the edge looks one row beyond the band, and edge cells are clipped against the
+    outline cut to fixed 32 x 32-cell tiles of the grid, whatever the band.
+
+    Returns
+    -------
+    rows, cols : numpy.ndarray
+        Row and column of each kept cell (row-major order).
+    geoms : numpy.ndarray
+        Cell geometries (clipped on the edge).
+    clipped : numpy.ndarray of bool
+        Whether each cell was clipped.
+
+    Examples
+    --------
+    >>> import shapely
+    >>> g = square_grid(shapely.box(500, 500, 25_500, 10_500), 10)
+    >>> rows, cols, geoms, clipped = grid_cells(shapely.box(500, 500, 25_500, 10_500), g, 1, 2)
+    >>> rows.tolist(), cols.tolist(), clipped.tolist()
+    ([1, 1, 1], [0, 1, 2], [True, True, True])
+    """
+    stop = grid.nrows if row_stop is None else min(row_stop, grid.nrows)
+    start = max(row_start, 0)
+    if stop <= start:
+        empty = np.zeros(0, dtype=np.int64)
+        return empty, empty.copy(), np.zeros(0, dtype=object), np.zeros(0, dtype=bool)
+    # One row of margin each side: the dilation of the edge band looks at neighbours.
+    lo, hi = max(start - 1, 0), min(stop + 1, grid.nrows)
+    shape = (hi - lo, grid.ncols)
+    transform = grid.transform * Affine.translation(0, lo)
+    centre_in = rasterio.features.rasterize([(outline, 1)], out_shape=shape, transform=transform,
                                             fill=0, all_touched=False, dtype="uint8").astype(bool)
     edge = rasterio.features.rasterize([(outline.boundary, 1)], out_shape=shape,
-                                       transform=grid.transform, fill=0, all_touched=True,
+                                       transform=transform, fill=0, all_touched=True,
                                        dtype="uint8").astype(bool)
     # Rasterised lines can miss a cell they graze: widen the band we clip exactly.
     edge = ndimage.binary_dilation(edge, iterations=1)
+    centre_in, edge = centre_in[start - lo:stop - lo], edge[start - lo:stop - lo]
+    size = grid.cell_m
     rows_in, cols_in = np.nonzero(centre_in & ~edge)
     rows_e, cols_e = np.nonzero(edge)
+    rows_in, rows_e = rows_in + start, rows_e + start
     edge_geoms = _clip_cells(grid, rows_e, cols_e, outline)
     keep = ~shapely.is_empty(edge_geoms) & (shapely.area(edge_geoms) > 1e-9 * size * size)
     rows = np.concatenate([rows_in, rows_e[keep]])
@@ -93,7 +152,7 @@ def square_cells(
     geoms = np.concatenate([full, edge_geoms[keep]])
     clipped = np.concatenate([np.zeros(rows_in.size, bool), np.ones(int(keep.sum()), bool)])
     order = np.lexsort((cols, rows))
-    return grid, rows[order], cols[order], geoms[order], clipped[order]
+    return rows[order], cols[order], geoms[order], clipped[order]
 
 
 def _boxes(grid: SquareGrid, rows: np.ndarray, cols: np.ndarray) -> np.ndarray:
@@ -116,10 +175,13 @@ def _clip_cells(
         if idx.size == 0:
             continue
         r, c = rows[idx], cols[idx]
-        x0 = grid.x0 + c.min() * grid.cell_m
-        x1 = grid.x0 + (c.max() + 1) * grid.cell_m
-        y1 = grid.y0 - r.min() * grid.cell_m
-        y0 = grid.y0 - (r.max() + 1) * grid.cell_m
+        # The whole tile's rectangle, not just its cells': any band of rows clips a cell
+        # against the same piece of outline, so banded builds match the whole build.
+        tr, tc = (r[0] // tile) * tile, (c[0] // tile) * tile
+        x0 = grid.x0 + tc * grid.cell_m
+        x1 = grid.x0 + (tc + tile) * grid.cell_m
+        y1 = grid.y0 - tr * grid.cell_m
+        y0 = grid.y0 - (tr + tile) * grid.cell_m
         part = shapely.clip_by_rect(outline, x0, y0, x1, y1)
         out[idx] = shapely.intersection(_boxes(grid, r, c), part)
     return polygonal_part(out)
