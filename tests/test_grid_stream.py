@@ -160,3 +160,22 @@ def test_dask_workers_give_the_same_grid_and_survive_a_killed_worker(demo_layers
         now = set(client.run(os.getpid).values())
     assert killed and killed[0] not in now  # the worker really died and was replaced
     assert_same_grid(here, survived, exact=True)
+
+
+def test_cli_grid_in_bands_equals_the_in_memory_grid(tmp_path, capsys):
+    from optimizer.cli import main
+
+    manifest = str(demo_manifest())
+    assert main(["grid", manifest, "--out", str(tmp_path / "m"), "--cell-km", "50"]) == 0
+    assert main(["grid", manifest, "--out", str(tmp_path / "b"), "--cell-km", "50",
+                 "--rows-per-band", "6"]) == 0
+    out = capsys.readouterr().out
+    assert "rows in bands" in out and "biomass" in out
+    assert_same_grid(read_grid(tmp_path / "m"), read_grid(tmp_path / "b"), exact=False)
+    for argv, msg in ((["--scheduler", "nowhere"], "--scheduler must be 'local' or a scheduler"),
+                      (["--workers", "2"], "--workers sets the LocalCluster's size")):
+        assert main(["grid", manifest, "--out", str(tmp_path / "x"), "--cell-km", "50",
+                     *argv]) == 2
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and msg in err[0], err
+        assert not (tmp_path / "x").exists()

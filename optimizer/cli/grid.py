@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import re
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from optimizer.cli.parser import DEFAULT_MAX_UNITS, add_grid_options
+from optimizer.cli.parser import DEFAULT_MAX_UNITS, add_grid_options, whole_number
 
 
 def _add_grid(sub: argparse._SubParsersAction) -> None:
@@ -16,6 +20,16 @@ def _add_grid(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output grid directory")
     add_grid_options(p, cell_km_help="override the cell size (km)",
                      overwrite_help="replace --out even if it is not a grid written by carbonpark")
+    big = p.add_argument_group("grids bigger than memory (square cells)")
+    big.add_argument("--rows-per-band", type=whole_number(1), default=None, metavar="N",
+                     help="build band by band on disk, N grid rows a band (memory follows the "
+                          "band); implied by --scheduler")
+    big.add_argument("--scheduler", default=None, metavar="ADDR",
+                     help="run the bands on Dask: 'local' (a LocalCluster of processes) or a "
+                          "scheduler address, tcp://host:8786 (workers must see the layers and "
+                          "--out's folder at the same paths)")
+    big.add_argument("--workers", type=whole_number(1), default=None, metavar="N",
+                     help="LocalCluster workers with --scheduler local (default: the CPUs)")
     p.set_defaults(func=cmd_grid)
 
 
@@ -50,13 +64,72 @@ def _build_from_manifest(manifest_path: Path, cell_km: float | None, progress: b
     )
 
 
+@contextlib.contextmanager
+def dask_client(scheduler: str, workers: int | None) -> Iterator[Any]:
+    """A Dask client: a LocalCluster of ``workers`` processes, or the scheduler at an address."""
+    from optimizer.errors import InputDataError
+
+    try:
+        from dask.distributed import Client, LocalCluster
+    except ImportError:
+        raise InputDataError("--scheduler needs Dask: pip install 'carbonpark[dask]'") from None
+    if scheduler == "local":
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=":0") as cluster, Client(cluster) as client:
+            yield client
+        return
+    if not re.match(r"^(tcp|tls|inproc|ucx|ws|wss)://", scheduler):
+        raise InputDataError(f"--scheduler must be 'local' or a scheduler address like "
+                             f"tcp://host:8786; got {scheduler!r}")
+    try:
+        client = Client(scheduler, timeout="10s")
+    except OSError as exc:
+        raise InputDataError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
+    with client:
+        yield client
+
+
+def _build_banded(args: argparse.Namespace) -> Path:
+    from optimizer.errors import InputDataError
+    from optimizer.grid_stream import build_grid_streamed
+    from optimizer.layers import load_manifest
+
+    manifest, specs = load_manifest(args.manifest)
+    g = manifest.grid
+    if g.units:
+        raise InputDataError(f"{args.manifest}: --rows-per-band and --scheduler build square "
+                             "cells; this manifest gives units polygons: drop those options")
+    base = args.manifest.parent
+    kw = dict(study_area=base / g.study_area, cell_km=args.cell_km or g.cell_km, crs=g.crs,
+              rows_per_band=args.rows_per_band, progress=sys.stderr.isatty(),
+              max_units=args.max_units, overwrite=args.overwrite)
+    if args.scheduler is None:
+        return build_grid_streamed(specs, args.out, **kw)
+    with dask_client(args.scheduler, args.workers) as client:
+        if client.dashboard_link:
+            print(f"dask dashboard: {client.dashboard_link}", file=sys.stderr)
+        return build_grid_streamed(specs, args.out, client=client, **kw)
+
+
 def cmd_grid(args: argparse.Namespace) -> int:
     """Build a grid from a manifest and write it."""
     from optimizer._atomic import check_output_dir
-    from optimizer.grid import write_grid
+    from optimizer.grid import read_grid, write_grid
 
     t0 = time.perf_counter()
     check_output_dir(args.out, "grid", overwrite=args.overwrite, inputs=_manifest_inputs(args.manifest))
+    if args.workers is not None and args.scheduler != "local":
+        from optimizer.errors import InputDataError
+
+        raise InputDataError("--workers sets the LocalCluster's size: give it with "
+                             "--scheduler local")
+    if args.rows_per_band is not None or args.scheduler is not None:
+        out = _build_banded(args)
+        pu = read_grid(out)
+        _print_grid_summary(pu)
+        print(f"wrote {out} ({len(pu):,} units, {pu.meta['square_grid']['nrows']:,} rows "
+              f"in bands) in {time.perf_counter() - t0:.1f} s")
+        return 0
     pu = _build_from_manifest(args.manifest, args.cell_km, progress=sys.stderr.isatty(),
                               max_units=args.max_units)
     out = write_grid(pu, args.out, overwrite=args.overwrite)
