@@ -58,7 +58,7 @@ ROOT = Path(__file__).resolve().parents[1]
 MAKE_DEMO = ROOT / "data" / "make_demo.py"
 DEMO_MANIFEST = ROOT / "data" / "demo.toml"
 GOAL_UNITS = 10_000_000
-STAGES = ("grid", "gap", "problem", "compile", "solve", "parks", "export")
+STAGES = ("grid", "open", "conservation", "gap", "problem", "compile", "solve", "parks", "export")
 # Prior for the first size only (before anything is measured): MB per 1,000 units, and
 # the resident size of the child after its imports.
 PRIOR_MB_PER_1K_UNITS = 4.5  # measured: 3.6 at 2 km (2.4M units) over 9.6M km²
@@ -132,7 +132,47 @@ def _emit(row: dict) -> None:
     print("ROW " + json.dumps(row), flush=True)
 
 
-def child(data: Path, cell_km: float, time_limit: float, out_dir: Path) -> None:
+def conservation(pu, data: Path) -> dict:  # type: ignore[no-untyped-def]
+    """Largest relative difference between each raster band's total on the grid and the
+    raster's own total over the study area (cells whose centre is inside, value x true
+    cell area, nodata as 0): computed without the grid's aggregation code."""
+    import numpy as np
+    import rasterio
+    import rasterio.features
+    import shapely
+
+    from optimizer.grid import _to_crs
+    from optimizer.layers import cell_areas_km2, load_manifest, open_raster
+    from optimizer.units import get_unit, unit_for_role
+
+    _, specs = load_manifest(data / "country.toml")
+    worst: dict[str, float] = {}
+    for spec in specs:
+        if spec.is_vector or spec.role not in ("carbon_stock", "carbon_uptake", "emissions"):
+            continue
+        info = open_raster(spec)
+        unit = unit_for_role(get_unit(spec.unit), spec.role)
+        outline = _to_crs(shapely.segmentize(np.array([pu.study_area]), 5_000), pu.crs, info.crs)[0]
+        inside = rasterio.features.geometry_mask([outline], (info.height, info.width),
+                                                 info.transform, invert=True)
+        rows, cols = np.nonzero(inside)
+        area = cell_areas_km2(info.crs, info.transform, np.arange(info.height),
+                              np.arange(info.width))[rows, cols]
+        with rasterio.open(spec.path) as ds:
+            for b, label in enumerate(info.band_labels):
+                v = ds.read(info.bands[b], masked=True)[rows, cols]
+                v = np.ma.filled(v.astype(np.float64), 0.0)
+                per_area = unit.kind != "per_cell"
+                total = float((v * area).sum() if per_area else v.sum()) * unit.factor
+                col = f"{spec.name}_{label}" if label else spec.name
+                grid_total = float(pu.features.loc[col, "total"])
+                worst[col] = abs(grid_total - total) / abs(total) if total else 0.0
+    key = max(worst, key=worst.get) if worst else ""
+    return {"max_rel_diff": worst.get(key, 0.0), "worst": key, "bands": len(worst)}
+
+
+def child(data: Path, cell_km: float, time_limit: float, out_dir: Path, build: str = "streamed",
+          workers: int = 0) -> None:
     """Run every stage once at ``cell_km``; print one JSON row per stage."""
     import warnings
 
@@ -142,7 +182,8 @@ def child(data: Path, cell_km: float, time_limit: float, out_dir: Path) -> None:
     from optimizer.compile import compile as compile_model
     from optimizer.export import export_plan
     from optimizer.gap import gap_analysis
-    from optimizer.grid import build_grid
+    from optimizer.grid import build_grid, read_grid
+    from optimizer.grid_stream import build_grid_streamed
     from optimizer.layers import load_manifest
     from optimizer.parks import candidate_parks
     from optimizer.problem import problem
@@ -160,17 +201,42 @@ def child(data: Path, cell_km: float, time_limit: float, out_dir: Path) -> None:
         seconds = time.perf_counter() - t
         peak_mb = (_status_kb("VmHWM") if own else
                    resource.getrusage(resource.RUSAGE_SELF).ru_maxrss) / 1024
-        row = {"stage": name, "units": len(state["grid"]), "seconds": seconds,
+        row = {"stage": name, "units": state["units"], "seconds": seconds,
                "peak_mb": peak_mb, "start_mb": start_mb, "own_peak": own}
         row.update(extra(state[name]) if extra else {})
+        if "worker_peak_mb" in row:  # a Dask build: the workers' memory counts too
+            row["child_peak_mb"] = row["peak_mb"]
+            row["peak_mb"] += sum(row["worker_peak_mb"])
         _emit(row)
+        if name == os.environ.get("BENCH_SCALE_UNTIL"):
+            sys.exit(0)
 
     manifest_path = data / "country.toml"
 
+    manifest, specs = load_manifest(manifest_path)
+    state["units"] = 0
+    client = cluster = None
+    if workers:
+        from dask.distributed import Client, LocalCluster
+
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=":0", memory_limit=None)
+        client = Client(cluster)
+    grid_dir = out_dir / f"grid_{cell_km:g}km"
+
     def grid():  # type: ignore[no-untyped-def]
-        manifest, specs = load_manifest(manifest_path)
-        return build_grid(specs, study_area=data / manifest.grid.study_area, cell_km=cell_km,
-                          crs=manifest.grid.crs, max_units=None)
+        if build == "memory":
+            return build_grid(specs, study_area=data / manifest.grid.study_area, cell_km=cell_km,
+                              crs=manifest.grid.crs, max_units=None)
+        return build_grid_streamed(specs, grid_dir, study_area=data / manifest.grid.study_area,
+                                   cell_km=cell_km, crs=manifest.grid.crs, max_units=None,
+                                   client=client, overwrite=True)
+
+    def worker_peaks() -> dict:
+        if client is None:
+            return {}
+        peaks = client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)
+        return {"workers": workers, "worker_peak_mb": sorted(peaks.values())}
 
     def grid_facts(pu) -> dict:  # type: ignore[no-untyped-def]
         u = pu.units
@@ -183,8 +249,27 @@ def child(data: Path, cell_km: float, time_limit: float, out_dir: Path) -> None:
                 "boundary_mb": float(pu.boundary.memory_usage(deep=True).sum()) / 2**20,
                 "geometry_ptr_mb": geom_mb}
 
-    stage("grid", grid, grid_facts)
-    pu = state["grid"]
+    if build == "memory":
+        state["units"] = -1
+        stage("grid", grid, lambda pu: {**grid_facts(pu), "build": "memory"})
+        state["units"] = len(state["grid"])
+        state["open"] = state["grid"]
+    else:
+        import pyarrow.parquet as pq
+
+        def built(path: Path) -> dict:
+            meta = pq.ParquetFile(path / "units.parquet").metadata
+            return {"units": meta.num_rows, "build": "streamed", **worker_peaks(),
+                    "row_groups": meta.num_row_groups}
+
+        stage("grid", grid, built)
+        state["units"] = pq.ParquetFile(grid_dir / "units.parquet").metadata.num_rows
+        if client is not None:
+            client.close()
+            cluster.close()
+        stage("open", lambda: read_grid(grid_dir), grid_facts)
+    pu = state["open"]
+    stage("conservation", lambda: conservation(pu, data), lambda r: r)
     stage("gap", lambda: gap_analysis(pu))
     stage("problem", lambda: problem(pu).add_max_utility_objective(budget_share=0.1)
           .add_existing_protection().add_boundary_penalty(1e-5))
@@ -229,11 +314,11 @@ def _rss_mb(pid: int) -> float:
 
 
 def run_size(data: Path, cell_km: float, time_limit: float, max_gb: float,
-             out_dir: Path) -> tuple[list[dict], str]:
+             out_dir: Path, build: str = "streamed", workers: int = 0) -> tuple[list[dict], str]:
     """Run one size in a child; return its rows and a failure note ("" if none)."""
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(data), str(cell_km),
-           str(time_limit), str(out_dir)]
+           str(time_limit), str(out_dir), build, str(workers)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
     killed: list[float] = []
 
@@ -274,11 +359,13 @@ HEADER = (f"{'cell km':>7} {'stage':<8}{'units':>11}{'seconds':>10}{'peak MB':>1
 def print_row(cell_km: float, r: dict) -> None:
     """One table row: peak, the stage's own growth over its start, MB per 1,000 units."""
     notes = []
-    for key in ("features", "boundary_pairs", "units_df_mb", "boundary_mb", "rows", "cols",
+    for key in ("build", "workers", "child_peak_mb", "worker_peak_mb", "row_groups",
+                "max_rel_diff", "worst", "bands",
+                "features", "boundary_pairs", "units_df_mb", "boundary_mb", "rows", "cols",
                 "nnz", "A_mb", "status", "gap", "selected", "parks", "breakdown"):
         if key in r:
             v = r[key]
-            notes.append(f"{key}={v:.2e}" if key == "gap" else
+            notes.append(f"{key}={v:.2e}" if key in ("gap", "max_rel_diff") else
                          f"{key}={v:,.1f}" if isinstance(v, float) else
                          f"{key}={v:,}" if isinstance(v, int) else f"{key}={v}")
     if not r.get("own_peak", True):
@@ -328,7 +415,9 @@ def project_peak_mb(results: dict[float, list[dict]], units: float) -> float:
 
 def summarise(results: dict[float, list[dict]], time_limit: float) -> None:
     """Growth curve per stage, projection to 10M units, targets missed."""
-    sizes = [s for s, rows in results.items() if any(r["stage"] == "export" for r in rows)]
+    last = os.environ.get("BENCH_SCALE_UNTIL", STAGES[-1])
+    stages = STAGES[:STAGES.index(last) + 1]
+    sizes = [s for s, rows in results.items() if any(r["stage"] == last for r in rows)]
     if len(sizes) < 2:
         print("\n(growth curve needs two complete sizes)")
         return
@@ -343,7 +432,9 @@ def summarise(results: dict[float, list[dict]], time_limit: float) -> None:
     print(f"{'stage':<9}{'t exp all':>10}{'t exp top':>10}{'m exp all':>10}{'m exp top':>10}"
           f"{'B/unit':>8}{'s @10M':>10}{'peak GB @10M':>13}")
     proj: dict[str, tuple[float, float]] = {}
-    for st in STAGES:
+    for st in stages:
+        if any(st not in by[s] for s in sizes):  # e.g. "open" after an in-memory build
+            continue
         secs = [max(by[s][st]["seconds"], 1e-3) for s in sizes]
         peaks = [by[s][st]["peak_mb"] for s in sizes]
         above = [max(p - base, 1.0) for p in peaks]
@@ -356,14 +447,17 @@ def summarise(results: dict[float, list[dict]], time_limit: float) -> None:
         proj[st] = (t10, m10)
         print(f"{st:<9}{kt_all:>10.2f}{kt:>10.2f}{km_all:>10.2f}{km:>10.2f}"
               f"{mb_per_unit * 2**20:>8,.0f}{t10:>10,.0f}{m10:>13.1f}")
-    capped = [s for s in sizes if by[s]["solve"]["seconds"] >= 0.95 * time_limit]
+    capped = [s for s in sizes if "solve" in by[s]
+              and by[s]["solve"]["seconds"] >= 0.95 * time_limit]
     if capped:
         print(f"  solve hit the {time_limit:g} s time limit at {', '.join(f'{s:g} km' for s in capped)}:"
               " its time exponent and projection are lower bounds")
     print("\nissue 15 targets at 10M units (projected):")
-    for label, stages, max_s, max_gb in TARGETS:
-        t = sum(proj[s][0] for s in stages)
-        gb = max(proj[s][1] for s in stages)
+    for label, target_stages, max_s, max_gb in TARGETS:
+        if any(s not in proj for s in target_stages):
+            continue
+        t = sum(proj[s][0] for s in target_stages)
+        gb = max(proj[s][1] for s in target_stages)
         verdicts = [f"time {t:,.0f} s vs < {max_s:,.0f} s: "
                     + ("ok" if t < max_s else f"MISSED x{t / max_s:.1f}")]
         if max_gb is not None:
@@ -375,8 +469,8 @@ def summarise(results: dict[float, list[dict]], time_limit: float) -> None:
 def main() -> None:
     """Parse the arguments, synthesise the country, run the sizes, print the summary."""
     if len(sys.argv) > 1 and sys.argv[1] == "--child":
-        data, cell, tl, out = sys.argv[2:6]
-        child(Path(data), float(cell), float(tl), Path(out))
+        data, cell, tl, out, build, workers = sys.argv[2:8]
+        child(Path(data), float(cell), float(tl), Path(out), build, int(workers))
         return
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cell-km", default="20,10,5", help="cell sizes in km, comma-separated")
@@ -390,6 +484,13 @@ def main() -> None:
     parser.add_argument("--data", type=Path,
                         help="folder for the synthetic layers (reused when it holds "
                              "country.toml; default: a temporary folder)")
+    parser.add_argument("--build", choices=("streamed", "memory"), default="streamed",
+                        help="grid build: band by band on disk (default) or build_grid in memory")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="run the streamed build's bands on a Dask LocalCluster of N "
+                             "processes (default 0: in the child process)")
+    parser.add_argument("--until", choices=STAGES, default=STAGES[-1],
+                        help="stop each size after this stage (e.g. conservation)")
     args = parser.parse_args()
     sizes = sorted({float(s) for s in args.cell_km.split(",")}, reverse=True)
 
@@ -422,7 +523,9 @@ def main() -> None:
                 print(msg, flush=True)
                 failures.append(msg.strip())
                 continue
-            rows, note = run_size(data, cell, args.time_limit, args.max_gb, Path(tmp))
+            os.environ["BENCH_SCALE_UNTIL"] = args.until
+            rows, note = run_size(data, cell, args.time_limit, args.max_gb, Path(tmp),
+                                  args.build, args.workers)
             results[cell] = rows
             if note:
                 print(f"{cell:>7g} {note}", flush=True)
