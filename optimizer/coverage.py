@@ -162,6 +162,145 @@ def coverage_matrix(
     n = len(geoms)
     if n == 0:
         return sp.csr_matrix((0, window.size))
+    quad = _is_quad(geoms)
+    if quad.any() and transform.b == 0 and transform.d == 0:
+        # Four-cornered polygons (the cells of a square grid, reprojected): exact areas in
+        # closed form, vectorised. exactextract costs ~25 us a polygon in C++ alone.
+        out = quad_coverage(shapely.get_coordinates(geoms[quad]).reshape(-1, 5, 2)[:, :4],
+                            transform, window).tocsr()
+        if quad.all():
+            return out
+        rest = coverage_matrix(geoms[~quad], crs, transform, window) if (~quad).any() else None
+        order = np.concatenate([np.flatnonzero(quad), np.flatnonzero(~quad)])
+        stacked = sp.vstack([out, rest], format="csr")
+        inverse = np.empty(n, dtype=np.int64)
+        inverse[order] = np.arange(n)
+        return stacked[inverse]
+    return _exactextract_coverage(geoms, crs, transform, window)
+
+
+def _is_quad(geoms: np.ndarray) -> np.ndarray:
+    """Polygons of one ring of four corners (five coordinates, closed)."""
+    return ((shapely.get_type_id(geoms) == 3) & (shapely.get_num_interior_rings(geoms) == 0)
+            & (shapely.get_num_coordinates(geoms) == 5))
+
+
+#: Corner points evaluated at once by `quad_coverage` (bounds its working memory).
+_CORNER_BATCH = 500_000
+
+
+def quad_coverage(corners: np.ndarray, transform: Affine, window: Window) -> sp.csr_matrix:
+    """Exact fractions of the cells of ``window`` covered by simple quadrilaterals.
+
+    The closed form behind it: for a simple polygon P and the quadrant
+    Q(a, b) = {x <= a, y <= b}, the area of P n Q is the signed area enclosed by P's
+    boundary mapped through (x, y) -> (min(x, a), min(y, b)) (the map moves no boundary
+    point across a point inside Q, so winding numbers there are unchanged). Along an
+    edge that map is linear between the points where x = a or y = b, so the area is a
+    shoelace sum over at most three pieces per edge. A cell's covered area is then
+    F(x1, y1) - F(x0, y1) - F(x1, y0) + F(x0, y0) over its corners, in the raster's
+    pixel coordinates (cells of area 1), so it is the cell's covered fraction, as
+    exactextract computes it for the same four-cornered polygon.
+
+    Parameters
+    ----------
+    corners : numpy.ndarray
+        ``(n, 4, 2)`` x, y of each polygon's corners (in order, either orientation), in
+        the raster's CRS.
+    transform : Affine
+        The raster's north-up geotransform.
+    window : Window
+        The cells to cover; cell ids are window-relative, row-major.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Shape ``(n, window.size)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from affine import Affine
+    >>> diamond = np.array([[[1.0, 0.0], [2.0, -1.0], [1.0, -2.0], [0.0, -1.0]]])
+    >>> quad_coverage(diamond, Affine(1, 0, 0, 0, -1, 0), Window(0, 0, 2, 2)).toarray()
+    array([[0.5, 0.5, 0.5, 0.5]])
+    """
+    n = len(corners)
+    inv = ~transform
+    px = inv.a * corners[..., 0] + inv.b * corners[..., 1] + inv.c - window.col_off
+    py = inv.d * corners[..., 0] + inv.e * corners[..., 1] + inv.f - window.row_off
+    c0 = np.clip(np.floor(px.min(axis=1)), 0, window.width).astype(np.int64)
+    c1 = np.clip(np.ceil(px.max(axis=1)), 0, window.width).astype(np.int64)
+    r0 = np.clip(np.floor(py.min(axis=1)), 0, window.height).astype(np.int64)
+    r1 = np.clip(np.ceil(py.max(axis=1)), 0, window.height).astype(np.int64)
+    nx, ny = c1 - c0, r1 - r0  # cells per polygon along x and y (0: outside the window)
+    ncorner = np.where((nx > 0) & (ny > 0), (nx + 1) * (ny + 1), 0)
+    # Coordinates relative to each polygon's first cell corner: small numbers, no
+    # cancellation in the shoelace products.
+    px = px - c0[:, None]
+    py = py - r0[:, None]
+    sign = np.sign(0.5 * ((px * np.roll(py, -1, axis=1)).sum(axis=1)
+                          - (np.roll(px, -1, axis=1) * py).sum(axis=1)))
+    rows_out, cols_out, vals_out = [], [], []
+    start = 0
+    cum = np.cumsum(ncorner)
+    while start < n:
+        stop = int(np.searchsorted(cum, (cum[start - 1] if start else 0) + _CORNER_BATCH,
+                                   side="right"))
+        stop = max(stop, start + 1)
+        sel = np.arange(start, min(stop, n))
+        start = int(sel[-1]) + 1
+        sel = sel[ncorner[sel] > 0]
+        if sel.size == 0:
+            continue
+        k = ncorner[sel]
+        owner = np.repeat(sel, k)  # polygon of each corner point
+        local = np.arange(owner.size) - np.repeat(np.cumsum(k) - k, k)
+        w = np.repeat(nx[sel] + 1, k)  # corners per row of each polygon
+        a = (local % w).astype(np.float64)  # corner's x (relative)
+        b = (local // w).astype(np.float64)  # corner's y (relative)
+        f = np.zeros(owner.size)
+        qx, qy = px[owner], py[owner]  # (corners, 4)
+        for e in range(4):
+            x0, y0 = qx[:, e], qy[:, e]
+            x1, y1 = qx[:, (e + 1) % 4], qy[:, (e + 1) % 4]
+            dx, dy = x1 - x0, y1 - y0
+            with np.errstate(divide="ignore", invalid="ignore"):
+                ta = np.where(dx != 0, (a - x0) / dx, 0.0)
+                tb = np.where(dy != 0, (b - y0) / dy, 0.0)
+            ta, tb = np.clip(ta, 0, 1), np.clip(tb, 0, 1)
+            t1, t2 = np.minimum(ta, tb), np.maximum(ta, tb)
+            pts_x = [np.minimum(x0, a), np.minimum(x0 + t1 * dx, a),
+                     np.minimum(x0 + t2 * dx, a), np.minimum(x1, a)]
+            pts_y = [np.minimum(y0, b), np.minimum(y0 + t1 * dy, b),
+                     np.minimum(y0 + t2 * dy, b), np.minimum(y1, b)]
+            for i in range(3):
+                f += pts_x[i] * pts_y[i + 1] - pts_x[i + 1] * pts_y[i]
+        f *= 0.5 * sign[owner]
+        # Cells: (i, j) for i < nx, j < ny of each polygon, from their four corners.
+        cell_k = nx[sel] * ny[sel]
+        cell_owner = np.repeat(sel, cell_k)
+        cell_local = np.arange(cell_owner.size) - np.repeat(np.cumsum(cell_k) - cell_k, cell_k)
+        cw = np.repeat(nx[sel], cell_k)
+        ci, cj = cell_local % cw, cell_local // cw
+        base = np.repeat(np.cumsum(k) - k, cell_k)
+        stride = cw + 1
+        at = base + cj * stride + ci
+        area = f[at + stride + 1] - f[at + 1] - f[at + stride] + f[at]
+        keep = area > 1e-15
+        rows_out.append(cell_owner[keep])
+        cols_out.append(((r0[cell_owner] + cj) * window.width + c0[cell_owner] + ci)[keep])
+        vals_out.append(np.minimum(area[keep], 1.0))
+    if not rows_out:
+        return sp.csr_matrix((n, window.size))
+    return sp.csr_matrix((np.concatenate(vals_out), (np.concatenate(rows_out),
+                                                      np.concatenate(cols_out))),
+                         shape=(n, window.size))
+
+
+def _exactextract_coverage(geoms: np.ndarray, crs: pyproj.CRS, transform: Affine,
+                           window: Window) -> sp.csr_matrix:
+    n = len(geoms)
     xmin = transform.c + transform.a * window.col_off
     ymax = transform.f + transform.e * window.row_off
     xmax = xmin + transform.a * window.width

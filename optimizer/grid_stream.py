@@ -414,16 +414,20 @@ def _assemble(folder: Path, parts: Path, results: list[dict[str, Any]],
                                        + t["col"].to_numpy())
             offset += k
 
-    # boundary.parquet: pairs of (row, col) to ids (keys are sorted: row-major order).
-    pairs = pd.concat([pd.read_parquet(parts / f"boundary-{r['row_start']:08d}.parquet")
-                       for r in done], ignore_index=True)
+    # boundary.parquet: pairs of (row, col) to ids (keys are sorted: row-major order), a
+    # row group per band.
     ncols = plan.grid.ncols
-    id1 = np.searchsorted(keys, pairs["row1"].to_numpy() * ncols + pairs["col1"].to_numpy())
-    id2 = np.searchsorted(keys, pairs["row2"].to_numpy() * ncols + pairs["col2"].to_numpy())
-    pd.DataFrame({"id1": id1.astype(np.int64), "id2": id2.astype(np.int64),
-                  "length_km": pairs["length_km"].to_numpy()}).to_parquet(
-        folder / "boundary.parquet", index=False)
-    del pairs, keys
+    bschema = pa.schema([("id1", pa.int64()), ("id2", pa.int64()), ("length_km", pa.float64())])
+    with pq.ParquetWriter(folder / "boundary.parquet", bschema) as writer:
+        for r in done:
+            pairs = pq.read_table(parts / f"boundary-{r['row_start']:08d}.parquet")
+            r1, c1 = pairs["row1"].to_numpy(), pairs["col1"].to_numpy()
+            r2, c2 = pairs["row2"].to_numpy(), pairs["col2"].to_numpy()
+            writer.write_table(pa.table({
+                "id1": np.searchsorted(keys, r1.astype(np.int64) * ncols + c1).astype(np.int64),
+                "id2": np.searchsorted(keys, r2.astype(np.int64) * ncols + c2).astype(np.int64),
+                "length_km": pairs["length_km"]}, schema=bschema))
+    del keys
 
     # features.parquet: totals over the whole column, as build_grid computes them.
     rows: dict[str, dict[str, Any]] = {}
