@@ -179,3 +179,44 @@ def test_cli_grid_in_bands_equals_the_in_memory_grid(tmp_path, capsys):
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and msg in err[0], err
         assert not (tmp_path / "x").exists()
+
+
+@pytest.mark.dask
+@pytest.mark.timeout(240)
+def test_cli_grid_on_an_external_scheduler_by_address(tmp_path, capsys):
+    """`carbonpark grid --scheduler tcp://...`: a real `dask scheduler` and `dask worker`."""
+    import socket
+    import subprocess
+    import sys
+
+    from optimizer.cli import main
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    addr = f"tcp://127.0.0.1:{port}"
+    root = Path(__file__).resolve().parents[1]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    bindir = Path(sys.executable).parent
+    procs = [subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port",
+                               str(port), "--no-dashboard"], env=env,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
+    try:
+        procs.append(subprocess.Popen([str(bindir / "dask"), "worker", addr, "--nworkers", "2",
+                                       "--nthreads", "1", "--no-dashboard"], env=env,
+                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+        from dask.distributed import Client
+
+        with Client(addr, timeout="60s") as client:
+            client.wait_for_workers(2, timeout=60)
+        manifest = str(demo_manifest())
+        assert main(["grid", manifest, "--out", str(tmp_path / "r"), "--cell-km", "50",
+                     "--scheduler", addr, "--rows-per-band", "4"]) == 0
+        assert main(["grid", manifest, "--out", str(tmp_path / "l"), "--cell-km", "50",
+                     "--rows-per-band", "4"]) == 0
+        assert "rows in bands" in capsys.readouterr().out
+        assert_same_grid(read_grid(tmp_path / "l"), read_grid(tmp_path / "r"), exact=True)
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            p.wait(timeout=30)
