@@ -22,10 +22,15 @@ processes or a ``tcp://`` scheduler; the workers need the layer files and the ou
 parent folder at the same paths, e.g. a shared file system). A worker that dies mid-band
 is replaced by Dask, which runs the band again elsewhere; parts are written atomically,
 so a rerun band replaces its part whole.
+
+Finished bands are kept in a hidden folder beside the output (`bands_folder`) until the
+grid is written: a build stopped by Ctrl-C or a failure loses no finished band, and the
+same build run again resumes where it stopped.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import math
 import os
@@ -43,7 +48,7 @@ import pyproj
 import shapely
 
 from optimizer._atomic import write_dir_atomic, write_file_atomic
-from optimizer.errors import InputDataError, OptimizerError
+from optimizer.errors import InputDataError, OptimizerError, OutputError
 from optimizer.grid import (
     DEFAULT_MAX_UNITS,
     PreparedVector,
@@ -66,7 +71,7 @@ from optimizer.planning_units import FORMAT_VERSION, carbonpark_version
 from optimizer.unit_geometry import SquareGrid, boundary_table, grid_cells, square_grid
 from optimizer.versions import versions
 
-__all__ = ["BandPlan", "build_band", "build_grid_streamed"]
+__all__ = ["BandPlan", "bands_folder", "build_band", "build_grid_streamed"]
 
 #: Units a band aims at when ``rows_per_band`` is not given: about 0.5 GB of working memory.
 BAND_UNITS = 100_000
@@ -165,8 +170,64 @@ def build_band(plan: BandPlan, row_start: int, row_stop: int, folder: str) -> di
     geo = json.loads(table.schema.metadata[b"geo"])["columns"]["geometry"]
     out.update(columns=[f for f in table.schema.names if f != "geometry"], features=b.features,
                report_sums=b.report_sums, band_valid_differs=sorted(b.band_valid_differs),
-               bbox=list(shapely.total_bounds(g)), geometry_types=geo.get("geometry_types", []))
+               bbox=[float(v) for v in shapely.total_bounds(g)],
+               geometry_types=geo.get("geometry_types", []))
+    _write_band_done(Path(folder), row_start, out)
     return out
+
+
+def _write_band_done(folder: Path, row_start: int, result: dict[str, Any]) -> None:
+    """The band's result, written last: its presence says the band's parts are complete."""
+    text = json.dumps(result, default=lambda v: v.item() if hasattr(v, "item") else str(v))
+    write_file_atomic(folder / f"band-{row_start:08d}.json",
+                      lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def bands_folder(path: str | os.PathLike[str]) -> Path:
+    """Where `build_grid_streamed` keeps finished bands until the grid is written: a hidden
+    folder beside ``path``. An interrupted or failed build leaves it; the same build run
+    again (same layers, files, grid and bands) resumes from it, any other build replaces it."""
+    p = Path(path)
+    return p.parent / f".{p.name}.carbonpark-bands"
+
+
+_BANDS_MARKER = "carbonpark-bands.json"
+
+
+def _claim_bands(path: str | os.PathLike[str], key: str) -> tuple[Path, dict[int, dict[str, Any]]]:
+    """The bands folder for this build (made, resumed or replaced) and its finished bands."""
+    folder = bands_folder(path)
+    marker = folder / _BANDS_MARKER
+    if folder.exists() or folder.is_symlink():
+        if not marker.is_file() or folder.is_symlink():
+            raise OutputError(f"{folder}: exists and is not a carbonpark grid's bands folder; "
+                              "move it away, or write the grid elsewhere")
+        if json.loads(marker.read_text(encoding="utf-8")).get("key") != key:
+            shutil.rmtree(folder)  # another build's bands: of no use to this one
+    if not folder.exists():
+        folder.mkdir(parents=True)
+        marker.write_text(json.dumps({"key": key, "grid": str(path),
+                                      "started": datetime.now(UTC).isoformat(timespec="seconds")}),
+                          encoding="utf-8")
+    done: dict[int, dict[str, Any]] = {}
+    for f in folder.glob("band-*.json"):
+        res = json.loads(f.read_text(encoding="utf-8"))
+        done[int(res["row_start"])] = res
+    return folder, done
+
+
+def _build_key(plan: BandPlan, step: int) -> str:
+    """What makes two builds' bands interchangeable: the plan, the layer files, the bands."""
+    h = hashlib.sha256()
+    h.update(shapely.to_wkb(plan.outline))
+    h.update(json.dumps([plan.crs_wkt, plan.grid.__dict__, step, plan.chunk_units,
+                         FORMAT_VERSION, carbonpark_version(),
+                         [s.to_dict() for s in plan.layers]], sort_keys=True,
+                        default=str).encode())
+    for spec in plan.layers:
+        st = Path(spec.path).stat()
+        h.update(f"{spec.path}:{st.st_size}:{st.st_mtime_ns}".encode())
+    return h.hexdigest()[:24]
 
 
 def build_grid_streamed(
@@ -243,6 +304,9 @@ def build_grid_streamed(
         raise InputDataError("build_grid_streamed needs a study_area outline (square cells only)")
     if cell_km is None:
         raise InputDataError("cell_km is required for square cells")
+    if rows_per_band is not None and not (isinstance(rows_per_band, int) and rows_per_band >= 1):
+        raise InputDataError(f"rows_per_band must be a whole number of at least 1; got "
+                             f"{rows_per_band!r}")
     inputs = [s.path for s in layers]
     check_output_dir(path, "grid", overwrite=overwrite, inputs=inputs)
 
@@ -274,25 +338,26 @@ def build_grid_streamed(
 
     per_row = max(1, math.ceil(float(shapely.area(outline)) / grid.cell_m**2 / grid.nrows))
     step = rows_per_band or max(1, BAND_UNITS // per_row)
-    if step < 1:
-        raise InputDataError(f"rows_per_band must be at least 1; got {rows_per_band}")
     starts = list(range(0, grid.nrows, step))
+    parts, done = _claim_bands(path, _build_key(plan, step))
 
     def fill(tmp: Path) -> None:
-        parts = tmp / ".parts"
-        parts.mkdir()
-        results = _run_bands(plan, starts, step, parts, client, progress)
+        results = _run_bands(plan, starts, step, parts, client, progress, done)
         _assemble(tmp, parts, results, layers, plan, outline, areas, started)
-        shutil.rmtree(parts)
 
-    return write_dir_atomic(path, "grid", fill, overwrite=overwrite, inputs=inputs)
+    out = write_dir_atomic(path, "grid", fill, overwrite=overwrite, inputs=inputs)
+    shutil.rmtree(parts, ignore_errors=True)
+    return out
 
 
 def _run_bands(plan: BandPlan, starts: list[int], step: int, folder: Path, client: Any,
-               progress: ProgressArg) -> list[dict[str, Any]]:
-    """Every band's result, by running them here or on ``client``."""
+               progress: ProgressArg, done: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every band's result: those ``done`` already, the others run here or on ``client``."""
     tick, close = _progress(progress, len(starts))
-    results: list[dict[str, Any]] = []
+    results: list[dict[str, Any]] = [done[s] for s in starts if s in done]
+    for _ in results:
+        tick("bands kept from an earlier run")
+    starts = [s for s in starts if s not in done]
     try:
         if client is None:
             for s in starts:

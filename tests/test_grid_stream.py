@@ -100,6 +100,40 @@ def test_units_are_written_a_row_group_per_band(demo_layers, tmp_path):
     nrows = read_grid(out).meta["square_grid"]["nrows"]
     assert meta.num_row_groups == len(range(0, nrows, 10))
     assert not any(p.name.startswith(".") for p in out.iterdir())  # no parts left behind
+    assert not any(p.name.startswith(".") for p in tmp_path.iterdir())
+
+
+def test_ctrl_c_keeps_finished_bands_and_the_same_build_resumes(demo_layers, tmp_path):
+    from optimizer.grid_stream import bands_folder
+
+    specs, study = demo_layers
+    seen: list[str] = []
+
+    def stop_after_three(fraction: float, message: str) -> None:
+        seen.append(message)
+        if len(seen) == 3:
+            raise KeyboardInterrupt
+
+    kw = dict(study_area=study, cell_km=CELL_KM, rows_per_band=4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        with pytest.raises(KeyboardInterrupt):
+            build_grid_streamed(specs, tmp_path / "g", progress=stop_after_three, **kw)
+        assert not (tmp_path / "g").exists()
+        kept = sorted(p.name for p in bands_folder(tmp_path / "g").glob("band-*.json"))
+        assert len(kept) == 3
+        seen.clear()
+        resumed = read_grid(build_grid_streamed(specs, tmp_path / "g", progress=lambda f, m:
+                                                seen.append(m), **kw))
+        assert seen.count("bands kept from an earlier run") == 3
+        assert not bands_folder(tmp_path / "g").exists()
+        clean = read_grid(build_grid_streamed(specs, tmp_path / "c", **kw))
+    assert_same_grid(clean, resumed, exact=True)
+    # Another build (other bands) does not reuse them; a folder not ours is refused.
+    stray = bands_folder(tmp_path / "h")
+    stray.mkdir()
+    with pytest.raises(OutputError, match="not a carbonpark grid's bands folder"):
+        build_grid_streamed(specs, tmp_path / "h", **kw)
 
 
 def test_bad_input_is_refused_before_any_band(demo_layers, tmp_path):
@@ -148,7 +182,7 @@ def test_dask_workers_give_the_same_grid_and_survive_a_killed_worker(demo_layers
         def kill_when_a_part_appears() -> None:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline and not killed:
-                if any(tmp_path.glob(".*/.parts/units-*.parquet")):
+                if any(tmp_path.glob(".killed.carbonpark-bands/units-*.parquet")):
                     os.kill(pids[0], signal.SIGKILL)
                     killed.append(pids[0])
                 time.sleep(0.01)

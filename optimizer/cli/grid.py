@@ -124,7 +124,16 @@ def cmd_grid(args: argparse.Namespace) -> int:
         raise InputDataError("--workers sets the LocalCluster's size: give it with "
                              "--scheduler local")
     if args.rows_per_band is not None or args.scheduler is not None:
-        out = _build_banded(args)
+        try:
+            out = _build_banded(args)
+        except KeyboardInterrupt:
+            from optimizer.grid_stream import bands_folder
+
+            folder = bands_folder(args.out)
+            kept = len(list(folder.glob("band-*.json"))) if folder.is_dir() else 0
+            print(f"carbonpark: interrupted: {kept} finished bands are kept in {folder}; run the "
+                  "same command again to resume", file=sys.stderr)
+            return 130
         pu = read_grid(out)
         _print_grid_summary(pu)
         print(f"wrote {out} ({len(pu):,} units, {pu.meta['square_grid']['nrows']:,} rows "
