@@ -229,18 +229,23 @@ def quad_coverage(corners: np.ndarray, transform: Affine, window: Window) -> sp.
     inv = ~transform
     px = inv.a * corners[..., 0] + inv.b * corners[..., 1] + inv.c - window.col_off
     py = inv.d * corners[..., 0] + inv.e * corners[..., 1] + inv.f - window.row_off
-    c0 = np.clip(np.floor(px.min(axis=1)), 0, window.width).astype(np.int64)
-    c1 = np.clip(np.ceil(px.max(axis=1)), 0, window.width).astype(np.int64)
-    r0 = np.clip(np.floor(py.min(axis=1)), 0, window.height).astype(np.int64)
-    r1 = np.clip(np.ceil(py.max(axis=1)), 0, window.height).astype(np.int64)
+    fx0, fx1 = np.floor(px.min(axis=1)), np.ceil(px.max(axis=1))
+    fy0, fy1 = np.floor(py.min(axis=1)), np.ceil(py.max(axis=1))
+    # Wholly inside the window: the first corners' F is 0 and the last one's the whole area.
+    within = (fx0 >= 0) & (fy0 >= 0) & (fx1 <= window.width) & (fy1 <= window.height)
+    c0 = np.clip(fx0, 0, window.width).astype(np.int64)
+    c1 = np.clip(fx1, 0, window.width).astype(np.int64)
+    r0 = np.clip(fy0, 0, window.height).astype(np.int64)
+    r1 = np.clip(fy1, 0, window.height).astype(np.int64)
     nx, ny = c1 - c0, r1 - r0  # cells per polygon along x and y (0: outside the window)
     ncorner = np.where((nx > 0) & (ny > 0), (nx + 1) * (ny + 1), 0)
     # Coordinates relative to each polygon's first cell corner: small numbers, no
     # cancellation in the shoelace products.
     px = px - c0[:, None]
     py = py - r0[:, None]
-    sign = np.sign(0.5 * ((px * np.roll(py, -1, axis=1)).sum(axis=1)
-                          - (np.roll(px, -1, axis=1) * py).sum(axis=1)))
+    signed = 0.5 * ((px * np.roll(py, -1, axis=1)).sum(axis=1)
+                    - (np.roll(px, -1, axis=1) * py).sum(axis=1))
+    sign, whole = np.sign(signed), np.abs(signed)
     rows_out, cols_out, vals_out = [], [], []
     start = 0
     cum = np.cumsum(ncorner)
@@ -259,24 +264,14 @@ def quad_coverage(corners: np.ndarray, transform: Affine, window: Window) -> sp.
         w = np.repeat(nx[sel] + 1, k)  # corners per row of each polygon
         a = (local % w).astype(np.float64)  # corner's x (relative)
         b = (local // w).astype(np.float64)  # corner's y (relative)
-        f = np.zeros(owner.size)
-        qx, qy = px[owner], py[owner]  # (corners, 4)
-        for e in range(4):
-            x0, y0 = qx[:, e], qy[:, e]
-            x1, y1 = qx[:, (e + 1) % 4], qy[:, (e + 1) % 4]
-            dx, dy = x1 - x0, y1 - y0
-            with np.errstate(divide="ignore", invalid="ignore"):
-                ta = np.where(dx != 0, (a - x0) / dx, 0.0)
-                tb = np.where(dy != 0, (b - y0) / dy, 0.0)
-            ta, tb = np.clip(ta, 0, 1), np.clip(tb, 0, 1)
-            t1, t2 = np.minimum(ta, tb), np.maximum(ta, tb)
-            pts_x = [np.minimum(x0, a), np.minimum(x0 + t1 * dx, a),
-                     np.minimum(x0 + t2 * dx, a), np.minimum(x1, a)]
-            pts_y = [np.minimum(y0, b), np.minimum(y0 + t1 * dy, b),
-                     np.minimum(y0 + t2 * dy, b), np.minimum(y1, b)]
-            for i in range(3):
-                f += pts_x[i] * pts_y[i + 1] - pts_x[i + 1] * pts_y[i]
-        f *= 0.5 * sign[owner]
+        # F is 0 on the first row and column of corners (nothing of the polygon lies left
+        # of or above them) and the whole area at the far corner: only the rest is computed.
+        inside = within[owner]
+        far = inside & (a == np.repeat(nx[sel], k)) & (b == np.repeat(ny[sel], k))
+        f = np.where(far, whole[owner], 0.0)
+        todo = np.flatnonzero(~inside | ((a > 0) & (b > 0) & ~far))
+        f[todo] = _quadrant_areas(px[owner[todo]], py[owner[todo]], a[todo], b[todo]) \
+            * sign[owner[todo]]
         # Cells: (i, j) for i < nx, j < ny of each polygon, from their four corners.
         cell_k = nx[sel] * ny[sel]
         cell_owner = np.repeat(sel, cell_k)
@@ -296,6 +291,28 @@ def quad_coverage(corners: np.ndarray, transform: Affine, window: Window) -> sp.
     return sp.csr_matrix((np.concatenate(vals_out), (np.concatenate(rows_out),
                                                       np.concatenate(cols_out))),
                          shape=(n, window.size))
+
+
+def _quadrant_areas(qx: np.ndarray, qy: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """Signed area of each polygon (rows of ``qx``, ``qy``) inside {x <= a, y <= b}."""
+    f = np.zeros(len(a))
+    m = qx.shape[1]
+    for e in range(m):
+        x0, y0 = qx[:, e], qy[:, e]
+        x1, y1 = qx[:, (e + 1) % m], qy[:, (e + 1) % m]
+        dx, dy = x1 - x0, y1 - y0
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ta = np.where(dx != 0, (a - x0) / dx, 0.0)
+            tb = np.where(dy != 0, (b - y0) / dy, 0.0)
+        ta, tb = np.clip(ta, 0, 1), np.clip(tb, 0, 1)
+        t1, t2 = np.minimum(ta, tb), np.maximum(ta, tb)
+        xs = (np.minimum(x0, a), np.minimum(x0 + t1 * dx, a), np.minimum(x0 + t2 * dx, a),
+              np.minimum(x1, a))
+        ys = (np.minimum(y0, b), np.minimum(y0 + t1 * dy, b), np.minimum(y0 + t2 * dy, b),
+              np.minimum(y1, b))
+        for i in range(3):
+            f += xs[i] * ys[i + 1] - xs[i + 1] * ys[i]
+    return 0.5 * f
 
 
 def _exactextract_coverage(geoms: np.ndarray, crs: pyproj.CRS, transform: Affine,
