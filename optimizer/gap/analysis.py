@@ -23,7 +23,7 @@ from optimizer._atomic import write_dir_atomic
 from optimizer.errors import InputDataError
 from optimizer.gap.columns import _check_pu, _check_share, _features_of
 from optimizer.gap.markdown import gap_summary_markdown
-from optimizer.gap.ranking import TYPES, hotspots, synergy_typology, unit_values
+from optimizer.gap.ranking import TYPES, _plain, hotspots, synergy_typology, unit_values
 from optimizer.gap.tables import (
     _richness_column,
     biodiversity_summary,
@@ -371,12 +371,12 @@ def gap_analysis(
         typ, types = synergy_typology(pu, method=typology, quantile=quantile, values=values,
                                       seed=seed, zones_=z)
         tables["typology"] = typ
-        flags["synergy_type"] = types.to_numpy()
+        flags["synergy_type"] = types.array
     else:
         notes.append("typology needs carbon_stock and biodiversity layers: skipped")
     for c in ("row", "col", "region"):
-        if c in pu.units.columns:
-            flags[c] = pu.units[c].to_numpy()
+        if c in pu.units.columns:  # the grid's column itself (copy-on-write): no copy
+            flags[c] = _plain(pu.units[c])
     settings = {"network": list(z.network), "categories": [n for n, k in zip(z.names, z.kinds,
                                                                                 strict=True)
                                                             if k == "category"],
