@@ -31,6 +31,7 @@ from optimizer.gap.columns import (
     _check_share,
     _col,
     _density_unit,
+    _dot,
     _features_of,
     _latest_uptake,
     _scale,
@@ -334,12 +335,12 @@ def ecosystem_table(
     for col, f in lc.iterrows():
         km2 = _col(pu, str(col))
         area = float(km2.sum())
-        prot = float(km2 @ p)
+        prot = _dot(km2, p)
         row: dict[str, Any] = {"ecosystem": f["label"], "feature": col, "area_km2": area,
                                "protected_km2": prot}
         if per_km2 is not None:
-            row["carbon_MgC"] = float(per_km2 @ km2)
-            row["carbon_protected_MgC"] = float(per_km2_p @ km2)
+            row["carbon_MgC"] = _dot(per_km2, km2)
+            row["carbon_protected_MgC"] = _dot(per_km2_p, km2)
         rows.append(row)
     df = pd.DataFrame(rows)
     df["share_protected"] = _safe_div(df["protected_km2"], df["area_km2"])
@@ -505,7 +506,7 @@ def species_table(
     prot = np.zeros(len(cols))
     for k, c in enumerate(cols):
         a = _col(pu, c)
-        tot[k], prot[k] = a.sum(), a @ p
+        tot[k], prot[k] = a.sum(), _dot(a, p)
     f = pu.features.loc[cols]
     df = pd.DataFrame({
         "feature": cols, "layer": f["layer"].to_numpy(), "label": f["label"].to_numpy(),

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputDataError, did_you_mean
-from optimizer.gap.columns import _check_pu, _col, _valid_column
+from optimizer.gap.columns import _check_pu, _col, _dot, _valid_column
 from optimizer.grid import PlanningUnits
 
 __all__ = ["PROTECTED", "UNPROTECTED", "WHOLE", "Zones", "zone_totals", "zones"]
@@ -109,7 +109,7 @@ class Zones:
     def sums(self, values: np.ndarray) -> np.ndarray:
         """Zone sums of a per-unit quantity (``values`` x share in each zone)."""
         values = np.asarray(values, dtype=np.float64)
-        return np.array([float(c @ values) if np.ndim(c) else float(c) * float(values.sum())
+        return np.array([_dot(c, values) if np.ndim(c) else float(c) * float(values.sum())
                          for c in self._columns])
 
 
