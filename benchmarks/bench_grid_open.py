@@ -61,6 +61,10 @@ MEASURES = ("eager", "lazy", "gap", "geometry", "write_grid")
 PRIOR_BYTES_PER_UNIT = {"eager": 1500.0, "lazy": 800.0, "gap": 1000.0, "geometry": 1200.0,
                         "write_grid": 2500.0}
 PRIOR_BASE_MB = 300.0
+# Measures that read the grid lazily first: projected from the lazy read at the same size
+# plus what they add to it (bytes per unit; a prior until measured).
+ON_LAZY = ("gap", "geometry", "write_grid")
+PRIOR_EXTRA_BYTES_PER_UNIT = {"gap": 150.0, "geometry": 800.0, "write_grid": 1000.0}
 
 
 # --------------------------------------------------------------------------------------
@@ -413,6 +417,13 @@ def main() -> None:
                       "on disk)", flush=True)
             for m in measures:
                 est = project_mb(done[m], m, n)
+                lazy_at = dict(done.get("lazy", []))
+                if m in ON_LAZY and n in lazy_at:
+                    # The lazy read at this size plus what the measure added to it at the
+                    # sizes measured, per unit (+20 %), else a prior.
+                    extras = [(p - lazy_at[u]) / u for u, p in done[m] if u in lazy_at]
+                    extra = max(extras) if extras else PRIOR_EXTRA_BYTES_PER_UNIT[m] / 2**20
+                    est = lazy_at[n] + 1.2 * max(extra, 0.0) * n
                 if est > args.max_gb * 1024:
                     msg = (f"{n:,} units: {m} refused, projected peak {est / 1024:.1f} GB > "
                            f"--max-gb {args.max_gb:g}")

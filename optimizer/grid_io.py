@@ -10,6 +10,7 @@ place (`optimizer._atomic`).
 from __future__ import annotations
 
 import json
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -175,9 +176,9 @@ def read_grid(path: str | Path, *, lazy: bool = True) -> PlanningUnits:
 
 
 #: Columns read from one row group at a time: enough for pyarrow's threads, few enough
-#: that the Arrow buffers alive beside the finished columns stay small (2^20 rows x 16 x
-#: 8 bytes = 128 MB).
-_COLUMNS_PER_READ = 16
+#: that the Arrow buffers alive beside the finished columns stay small (three reads in
+#: flight: 3 x 2^20 rows x 8 columns x 8 bytes = 192 MB).
+_COLUMNS_PER_READ = 8
 
 
 def _read_units_lazy(units_file: Path, raw: dict[bytes, bytes]) -> gpd.GeoDataFrame | None:
@@ -231,20 +232,35 @@ def _read_units_lazy(units_file: Path, raw: dict[bytes, bytes]) -> gpd.GeoDataFr
             and empty[c].dtype.kind in "fiub" and empty[c].dtype == schema.field(c).type
             .to_pandas_dtype() and no_nulls(c)]
     data: dict[str, Any] = {c: np.empty(n, dtype=empty[c].dtype) for c in fast}
-    start = 0
-    for i in range(md.num_row_groups):  # a row group, a few columns at a time
-        for g in range(0, len(fast), _COLUMNS_PER_READ):
-            group = fast[g:g + _COLUMNS_PER_READ]
-            table = pf.read_row_group(i, columns=group, use_threads=True)
-            for name in group:
-                pos = start
-                for chunk in table.column(name).chunks:
-                    if chunk.null_count:  # the statistics said none: read it as geopandas does
-                        return None
-                    data[name][pos:pos + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
-                    pos += len(chunk)
-            del table
-        start += md.row_group(i).num_rows
+
+    def copy(table: pa.Table, group: list[str], start: int) -> bool:
+        for name in group:
+            pos = start
+            for chunk in table.column(name).chunks:
+                if chunk.null_count:  # the statistics said none
+                    return False
+                data[name][pos:pos + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+                pos += len(chunk)
+        return True
+
+    # A row group, a few columns at a time; the copies into the numpy arrays (first touch
+    # of their pages: most of the time at 10M units) run in two threads while Arrow
+    # decodes the next columns.
+    pending: list[Future[bool]] = []
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        start = 0
+        for i in range(md.num_row_groups):
+            for g in range(0, len(fast), _COLUMNS_PER_READ):
+                group = fast[g:g + _COLUMNS_PER_READ]
+                table = pf.read_row_group(i, columns=group, use_threads=True)
+                pending.append(pool.submit(copy, table, group, start))
+                del table
+                while len(pending) > 2:
+                    if not pending.pop(0).result():
+                        return None  # missing values after all: read as geopandas does
+            start += md.row_group(i).num_rows
+        if not all(f.result() for f in pending):
+            return None
     slow = [c for c in names if c not in data]
     if slow:
         part = pf.read(columns=slow, use_threads=True).replace_schema_metadata(

@@ -146,14 +146,26 @@ def _decode(wkb: Any) -> np.ndarray:
     return out
 
 
+class _Shared:
+    """The decoded geometries of one selection of rows, shared by the copies of an array
+    (so a copy made for a map and the grid's own column decode once)."""
+
+    __slots__ = ("geoms", "lock")
+
+    def __init__(self) -> None:
+        self.geoms: np.ndarray | None = None
+        self.lock = threading.Lock()
+
+
 class _State:
     """What views of one lazy array share: the source, the rows, the decoded geometries."""
 
-    __slots__ = ("geoms", "lock", "rows", "source")
+    __slots__ = ("geoms", "lock", "rows", "shared", "source")
 
     def __init__(self, source: WkbSource | None, rows: np.ndarray | None,
-                 geoms: np.ndarray | None = None) -> None:
+                 geoms: np.ndarray | None = None, shared: _Shared | None = None) -> None:
         self.source, self.rows, self.geoms = source, rows, geoms
+        self.shared = shared if shared is not None else _Shared()
         self.lock = threading.Lock()
 
     def __len__(self) -> int:
@@ -162,6 +174,10 @@ class _State:
         assert self.source is not None
         return len(self.source) if self.rows is None else len(self.rows)
 
+    @property
+    def loaded(self) -> bool:
+        return self.geoms is not None or self.shared.geoms is not None
+
     def wkb(self) -> Any:
         assert self.source is not None
         return self.source.read(self.rows)
@@ -169,7 +185,11 @@ class _State:
     def decode(self) -> np.ndarray:
         with self.lock:
             if self.geoms is None:
-                self.geoms = _decode(self.wkb())
+                shared = self.shared
+                with shared.lock:
+                    if shared.geoms is None:
+                        shared.geoms = _decode(self.wkb())
+                self.geoms = shared.geoms
                 self.source = self.rows = None  # the file is no longer needed
             return self.geoms
 
@@ -224,8 +244,17 @@ class LazyGeometryArray(GeometryArray):
 
     @property
     def loaded(self) -> bool:
-        """Whether the geometries have been decoded (False while they are only WKB)."""
-        return self._state.geoms is not None
+        """Whether the geometries are decoded (False while they are only WKB; copies of
+        an array share their decoded geometries)."""
+        return self._state.loaded
+
+    def __setitem__(self, key: Any, value: Any) -> None:
+        state = self._state
+        geoms = self._data
+        if geoms is state.shared.geoms:  # shared with copies: take an own array first
+            state.geoms = geoms.copy()
+            state.shared = _Shared()
+        super().__setitem__(key, value)
 
     # ---------------------------------------------------------------- without decoding
 
@@ -242,7 +271,7 @@ class LazyGeometryArray(GeometryArray):
 
     def isna(self) -> np.ndarray:
         state = self._state
-        if state.geoms is None and state.source is not None and state.source.null_count == 0:
+        if not state.loaded and state.source is not None and state.source.null_count == 0:
             rows = state.rows
             return np.zeros(len(state), dtype=bool) if rows is None else rows < 0
         return super().isna()
@@ -251,7 +280,7 @@ class LazyGeometryArray(GeometryArray):
         state = self._state
         if state.geoms is not None:
             return super().copy()
-        return self._lazy(_State(state.source, state.rows), self._crs)
+        return self._lazy(_State(state.source, state.rows, shared=state.shared), self._crs)
 
     def __deepcopy__(self, memo: dict) -> GeometryArray:
         return self.copy()
@@ -264,7 +293,7 @@ class LazyGeometryArray(GeometryArray):
         return np.where(idx >= 0, rows[np.maximum(idx, 0)], -1)
 
     def take(self, indices: Any, allow_fill: bool = False, fill_value: Any = None) -> GeometryArray:
-        if self._state.geoms is not None or (allow_fill and not (fill_value is None
+        if self._state.loaded or (allow_fill and not (fill_value is None
                                                                   or pd.isna(fill_value))):
             return super().take(indices, allow_fill=allow_fill, fill_value=fill_value)
         n = len(self)
@@ -282,7 +311,7 @@ class LazyGeometryArray(GeometryArray):
 
     def __getitem__(self, idx: Any) -> Any:
         state = self._state
-        if state.geoms is not None or np.isscalar(idx) or isinstance(idx, tuple):
+        if state.loaded or np.isscalar(idx) or isinstance(idx, tuple):
             return super().__getitem__(idx)
         if isinstance(idx, slice):
             if idx == slice(None):  # a view: shares the state (and its decode)
@@ -303,7 +332,7 @@ class LazyGeometryArray(GeometryArray):
 
     def __getstate__(self) -> Any:
         state = self._state
-        if state.geoms is not None:
+        if state.loaded:
             return super().__getstate__()
         # The WKB itself (not the open file): the copy decodes on its own first use.
         return {"wkb": state.wkb(), "crs": self._crs}

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from optimizer import maps, plots
@@ -362,7 +363,11 @@ def gap_analysis(
         notes.append("no biodiversity layer: no species table")
     values = unit_values(pu, bio_value=bio_value)
     # The hotspot flags follow the analysis' network, not always the grid's union.
-    values["pa_fraction"] = z.protected
+    # (The grid's column itself when that is what the zones use: shared, not copied.)
+    grid_pa = pu.units["pa_fraction"] if "pa_fraction" in pu.units.columns else None
+    values["pa_fraction"] = (_plain(grid_pa) if grid_pa is not None and grid_pa.dtype == float
+                             and np.shares_memory(z.protected, grid_pa.to_numpy())
+                             else z.protected)
     hs, flags, by_region = hotspots(pu, top=top, pa_threshold=pa_threshold, values=values)
     if len(hs):
         tables["hotspots"] = hs

@@ -160,7 +160,9 @@ def _weighted_select(values: np.ndarray, weights: np.ndarray, target: float) -> 
     (``values`` sorted stably, first position whose running weight reaches ``target``).
     """
     v, w = values, weights
-    below = 0.0  # weight of the values known to lie below every value left
+    if not target > 0:  # the first position of the cumulative sum: the smallest value
+        return float(v.min())
+    below = 0.0  # weight of the values known to lie below every value left (< target)
     while v.size > _SORT_BELOW:
         n = v.size
         left = float(w.sum())
