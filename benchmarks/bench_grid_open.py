@@ -64,7 +64,7 @@ PRIOR_BASE_MB = 300.0
 # Measures that read the grid lazily first: projected from the lazy read at the same size
 # plus what they add to it (bytes per unit; a prior until measured).
 ON_LAZY = ("gap", "geometry", "write_grid")
-PRIOR_EXTRA_BYTES_PER_UNIT = {"gap": 150.0, "geometry": 800.0, "write_grid": 1000.0}
+PRIOR_EXTRA_BYTES_PER_UNIT = {"gap": 100.0, "geometry": 800.0, "write_grid": 1000.0}
 
 
 # --------------------------------------------------------------------------------------
@@ -383,7 +383,7 @@ def main() -> None:
     parser.add_argument("--measures", default="eager,lazy,gap,geometry",
                         help=f"comma-separated, of {', '.join(MEASURES)}")
     parser.add_argument("--write-grid", action="store_true", help="also measure write_grid")
-    parser.add_argument("--max-gb", type=float, default=7.5,
+    parser.add_argument("--max-gb", type=float, default=8.0,
                         help="refuse a child projected above this peak RSS, kill one past it")
     parser.add_argument("--data", type=Path, help="folder for the synthetic grids (kept and "
                         "reused; default: a temporary folder)")

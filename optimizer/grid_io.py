@@ -5,6 +5,30 @@ A grid is a folder: ``units.parquet`` (GeoParquet, with the build metadata under
 ``study_area.parquet`` and ``protected_areas.parquet`` (when there are) and the output marker
 ``carbonpark-output.json``. The folder is written beside its target and renamed into
 place (`optimizer._atomic`).
+
+Reading is lazy by default, so a national grid (10 million units) opens in seconds:
+
+* the unit columns are read from ``units.parquet`` a row group and a few columns at a
+  time; each numeric column without missing values is copied once from Arrow's buffer
+  into its own writable numpy array, and the frame is made of those arrays as they are
+  (one block per column: no pandas consolidation, which would copy all of them again).
+  Writable matters: a zero-copy view of an Arrow buffer is read-only, and code that
+  writes into ``pu.units`` in place would fail. Strings and columns with missing values
+  go through ``Table.to_pandas`` as `geopandas.read_parquet` does, so the dtypes are
+  the same as an eager read;
+* the unit polygons stay in the file: the geometry column holds an
+  `optimizer.lazy_geometry.LazyGeometryArray`, a GeometryArray that decodes the WKB on
+  first use (a map, a parks dissolve, an export), so ``pu.units`` is a complete
+  GeoDataFrame for every caller while the gap analysis, problem building, compile and
+  the solvers never pay the 300 bytes and microseconds a polygon costs;
+* the boundary table is read when ``pu.boundary`` is first used (compile does; the gap
+  analysis does not).
+
+Both files are opened at read time and kept open (POSIX semantics: a grid folder
+replaced or removed afterwards still reads as it was). The files are read with plain
+reads, not memory-mapped: Parquet pages are compressed, so a map would not avoid the
+copy, and a mapped file's pages count in the process's resident memory while mapped.
+``read_grid(path, lazy=False)`` reads everything at once, as before.
 """
 
 from __future__ import annotations
