@@ -320,19 +320,25 @@ def _range_index(pandas_meta: dict[str, Any], n: int) -> pd.Index | None:
 
 
 def _boundary_reader(file: Path) -> Any:
-    """A loader of the boundary table that reads the file opened now, whatever happens to
-    the folder meanwhile (POSIX)."""
+    """A loader of the boundary table from the file opened (and its footer checked) now,
+    whatever happens to the folder meanwhile (POSIX)."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     if not file.exists():
         raise FileNotFoundError(f"{file} is missing")
-    handle = pa.OSFile(str(file))
+    pf = pq.ParquetFile(pa.OSFile(str(file)))  # ArrowInvalid (a ValueError) if not Parquet
+    missing = {"id1", "id2", "length_km"} - set(pf.schema_arrow.names)
+    if missing:
+        raise KeyError(f"{file.name} lacks column(s) {sorted(missing)}")
 
     def load() -> pd.DataFrame:
         try:
-            return pq.ParquetFile(handle).read(use_threads=True).to_pandas()
+            return pf.read(use_threads=True).to_pandas()
+        except (OSError, ValueError) as exc:
+            raise InputDataError(f"{file.parent}: grid files are unreadable or incomplete "
+                                 f"({exc}); rebuild the grid") from None
         finally:
-            handle.close()
+            pf.close()
 
     return load

@@ -124,10 +124,16 @@ class WkbSource:
     def _read_groups(self, groups: np.ndarray | None) -> Any:
         if self._memory is not None:
             return self._memory
-        if groups is None:
-            return self._file.read(columns=[self.column], use_threads=True).column(0)
-        return self._file.read_row_groups(groups.tolist(), columns=[self.column],
-                                          use_threads=True).column(0)
+        try:
+            if groups is None:
+                return self._file.read(columns=[self.column], use_threads=True).column(0)
+            return self._file.read_row_groups(groups.tolist(), columns=[self.column],
+                                              use_threads=True).column(0)
+        except (OSError, ValueError) as exc:
+            from optimizer.errors import InputDataError
+
+            raise InputDataError(f"the units' geometry ({self.column!r}) is unreadable "
+                                 f"({exc}); rebuild the grid") from None
 
 
 def _decode(wkb: Any) -> np.ndarray:

@@ -207,3 +207,12 @@ def test_weighted_select_edge_cases():
     assert _weighted_select(np.arange(5.0), np.ones(5), 99.0) == 4.0  # beyond the total
     assert _weighted_quantile(np.array([np.nan, 1.0]), np.ones(2), 0.5) == 1.0
     assert np.isnan(_weighted_quantile(np.array([np.nan]), np.ones(1), 0.5))
+
+
+def test_a_bad_boundary_file_is_refused_when_the_grid_opens(tmp_path):
+    from optimizer.errors import InputDataError
+
+    folder = write_grid(tiny_grid(), tmp_path / "g")
+    pd.DataFrame({"a": [1]}).to_parquet(folder / "boundary.parquet")
+    with pytest.raises(InputDataError, match=r"unreadable or incomplete.*lacks column.*rebuild"):
+        read_grid(folder)
