@@ -47,6 +47,7 @@ from optimizer.planning_units import Deferred, PlanningUnits
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pyarrow as pa
 
 #: Key of the build metadata (JSON) in the Parquet metadata of ``units.parquet``.
 _META_KEY = b"carbonpark"
@@ -255,15 +256,24 @@ def _read_units_lazy(units_file: Path, raw: dict[bytes, bytes]) -> gpd.GeoDataFr
     fast = [c for c in names if isinstance(empty[c].dtype, np.dtype)
             and empty[c].dtype.kind in "fiub" and empty[c].dtype == schema.field(c).type
             .to_pandas_dtype() and no_nulls(c)]
-    data: dict[str, Any] = {c: np.empty(n, dtype=empty[c].dtype) for c in fast}
+    data: dict[str, Any] = {}
 
     def copy(table: pa.Table, group: list[str], start: int) -> bool:
         for name in group:
+            col = table.column(name)
+            if col.null_count:  # the statistics said none
+                return False
+            dtype = empty[name].dtype
+            whole = _own_buffer(col, dtype, n)
+            if whole is not None:  # a grid of one row group: Arrow's buffer, no copy
+                data[name] = whole
+                continue
+            out = data.get(name)
+            if out is None:
+                out = data[name] = np.empty(n, dtype=dtype)
             pos = start
-            for chunk in table.column(name).chunks:
-                if chunk.null_count:  # the statistics said none
-                    return False
-                data[name][pos:pos + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
+            for chunk in col.chunks:
+                out[pos:pos + len(chunk)] = chunk.to_numpy(zero_copy_only=False)
                 pos += len(chunk)
         return True
 
@@ -305,6 +315,22 @@ def _read_units_lazy(units_file: Path, raw: dict[bytes, bytes]) -> gpd.GeoDataFr
     geoms = LazyGeometryArray.from_source(WkbSource(handle, geom_col), crs=crs)
     frame.insert(schema.get_field_index(geom_col), geom_col, geoms)
     return gpd.GeoDataFrame(frame, geometry=geom_col, copy=False)
+
+
+def _own_buffer(col: pa.ChunkedArray, dtype: np.dtype, n: int) -> np.ndarray | None:
+    """A writable numpy view of ``col``'s one data buffer when it holds the whole column
+    (one chunk, no offset, a mutable buffer: the Parquet reader's own, referenced by
+    nothing else once the table is dropped); None otherwise."""
+    if col.num_chunks != 1 or dtype.kind not in "fiu":
+        return None
+    chunk = col.chunk(0)
+    if len(chunk) != n or chunk.offset or np.dtype(chunk.type.to_pandas_dtype()) != dtype:
+        return None
+    buf = chunk.buffers()[1]
+    if buf is None or not buf.is_mutable or buf.size < n * dtype.itemsize:
+        return None
+    out = np.frombuffer(buf, dtype=dtype, count=n)
+    return out if out.flags.writeable else None
 
 
 def _range_index(pandas_meta: dict[str, Any], n: int) -> pd.Index | None:
