@@ -185,7 +185,7 @@ def read_grid(path: str | Path, *, lazy: bool = True) -> PlanningUnits:
             units = gpd.read_parquet(units_file)
         features = pd.read_parquet(path / "features.parquet").set_index("column")
         boundary: pd.DataFrame | Deferred = (
-            Deferred(_boundary_reader(path / "boundary.parquet")) if lazy
+            Deferred(*_boundary_reader(path / "boundary.parquet")) if lazy
             else pd.read_parquet(path / "boundary.parquet"))
     except (OSError, KeyError, ValueError) as exc:
         raise InputDataError(f"{path}: grid files are unreadable or incomplete ({exc}); "
@@ -345,9 +345,9 @@ def _range_index(pandas_meta: dict[str, Any], n: int) -> pd.Index | None:
     return out if len(out) == n else None
 
 
-def _boundary_reader(file: Path) -> Any:
+def _boundary_reader(file: Path) -> tuple[Any, int]:
     """A loader of the boundary table from the file opened (and its footer checked) now,
-    whatever happens to the folder meanwhile (POSIX)."""
+    whatever happens to the folder meanwhile (POSIX), and its number of rows."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -367,4 +367,4 @@ def _boundary_reader(file: Path) -> Any:
         finally:
             pf.close()
 
-    return load
+    return load, pf.metadata.num_rows

@@ -51,10 +51,12 @@ class Deferred:
     (False, 42, True)
     """
 
-    def __init__(self, load: Callable[[], Any]) -> None:
+    def __init__(self, load: Callable[[], Any], length: int | None = None) -> None:
         self._load: Callable[[], Any] | None = load
         self._value: Any = None
         self._lock = threading.Lock()
+        #: ``len`` of the value, when known without loading it (e.g. from a file footer).
+        self.length = length
 
     @property
     def loaded(self) -> bool:
@@ -129,6 +131,14 @@ class PlanningUnits:
     @boundary.setter
     def boundary(self, value: pd.DataFrame | Deferred) -> None:
         self._boundary = value
+
+    @property
+    def n_boundary_pairs(self) -> int:
+        """Number of rows of `boundary` (from the file's footer while it is not read)."""
+        b = self._boundary
+        if isinstance(b, Deferred) and not b.loaded and b.length is not None:
+            return b.length
+        return len(self.boundary)
 
     @property
     def boundary_loaded(self) -> bool:

@@ -62,8 +62,10 @@ def test_lazy_columns_are_writable_numpy_blocks(demo_folder):
 def test_small_grid_round_trip_and_repr(tmp_path):
     ref = tiny_grid()
     pu = _lazy(write_grid(ref, tmp_path / "g"))
-    assert "6 planning units" in repr(pu) and not pu.geometry_loaded
-    assert pu.equals(ref)
+    text = repr(pu)
+    assert "6 planning units" in text and "7 pairs of neighbours" in text
+    assert not pu.geometry_loaded and not pu.boundary_loaded  # printing reads neither
+    assert pu.n_boundary_pairs == 7 and pu.equals(ref)
 
 
 # ---------------------------------------------------------------- numeric paths stay undecoded
