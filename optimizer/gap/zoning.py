@@ -35,8 +35,10 @@ WHOLE, PROTECTED, UNPROTECTED = "whole", "protected", "unprotected"
 class Zones:
     """The zones of a gap analysis and each unit's share in each.
 
-    Parameters and attributes
-    -------------------------
+    Built as ``Zones(names, kinds, fractions, network)``.
+
+    Attributes
+    ----------
     names : tuple of str
         Zone names: ``whole``, the protected categories, ``protected``, ``unprotected``.
     kinds : tuple of str
