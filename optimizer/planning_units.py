@@ -10,8 +10,8 @@ with precomputed amounts) and `optimizer.grid_io.read_grid` (a stored grid).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import threading
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +38,40 @@ RESERVED_COLUMNS = frozenset({"pu_id", "row", "col", "area_km2", "perimeter_km",
                               "pa_fraction", "region", "geometry"})
 
 
-@dataclass(eq=False)
+class Deferred:
+    """A value computed on first use, once, by ``load()`` (thread-safe).
+
+    `read_grid` gives `PlanningUnits` the boundary table this way, so a grid opens
+    without reading it and the gap analysis never does.
+
+    Examples
+    --------
+    >>> d = Deferred(lambda: 42)
+    >>> d.loaded, d.get(), d.loaded
+    (False, 42, True)
+    """
+
+    def __init__(self, load: Callable[[], Any], length: int | None = None) -> None:
+        self._load: Callable[[], Any] | None = load
+        self._value: Any = None
+        self._lock = threading.Lock()
+        #: ``len`` of the value, when known without loading it (e.g. from a file footer).
+        self.length = length
+
+    @property
+    def loaded(self) -> bool:
+        """Whether ``load`` has run."""
+        return self._load is None
+
+    def get(self) -> Any:
+        """The value (computed on the first call)."""
+        with self._lock:
+            if self._load is not None:
+                self._value = self._load()
+                self._load = None
+            return self._value
+
+
 class PlanningUnits:
     """Planning units with their aggregated layer values.
 
@@ -49,10 +82,12 @@ class PlanningUnits:
         ``perimeter_km``, ``exposed_km`` (outer perimeter shared with no unit),
         ``pa_fraction`` (share of the unit already protected, 0 without a protected
         layer) and ``region`` (majority region, or missing). Square grids add ``row``,
-        ``col``. Layer columns are described by `features`.
+        ``col``. Layer columns are described by `features`. A grid read by `read_grid`
+        keeps its geometry as WKB until first used (`geometry_loaded`).
     boundary : pandas.DataFrame
         ``id1``, ``id2`` (``pu_id`` values, id1 < id2) and ``length_km`` for every
-        pair of units sharing an edge.
+        pair of units sharing an edge (read on first use from a grid read by
+        `read_grid`: `boundary_loaded`).
     features : pandas.DataFrame
         One row per amount column of `units` (index: column name) with ``layer``,
         ``role``, ``year``, ``label``, ``unit`` (of the amount), ``source_unit``,
@@ -66,14 +101,64 @@ class PlanningUnits:
         The existing protected areas of the grid's ``protected`` vector layers: one row per
         area (``name``, ``category``, geometry in the grid CRS, clipped to the study area),
         or None when the grid was built without a protected vector layer.
+
+    Examples
+    --------
+    >>> from optimizer.datasets import tiny_grid
+    >>> pu = tiny_grid()
+    >>> len(pu), list(pu.boundary.columns), pu.geometry_loaded
+    (6, ['id1', 'id2', 'length_km'], True)
     """
 
-    units: gpd.GeoDataFrame
-    boundary: pd.DataFrame
-    features: pd.DataFrame
-    meta: dict[str, Any] = field(default_factory=dict)
-    study_area: shapely.Geometry | None = None
-    protected_areas: gpd.GeoDataFrame | None = None
+    def __init__(self, units: gpd.GeoDataFrame, boundary: pd.DataFrame | Deferred,
+                 features: pd.DataFrame, meta: dict[str, Any] | None = None,
+                 study_area: shapely.Geometry | None = None,
+                 protected_areas: gpd.GeoDataFrame | None = None) -> None:
+        self.units = units
+        self._boundary = boundary
+        self.features = features
+        self.meta: dict[str, Any] = {} if meta is None else meta
+        self.study_area = study_area
+        self.protected_areas = protected_areas
+
+    @property
+    def boundary(self) -> pd.DataFrame:
+        """Shared edges: ``id1``, ``id2``, ``length_km`` (see the class docstring)."""
+        if isinstance(self._boundary, Deferred):
+            self._boundary = self._boundary.get()
+        return self._boundary
+
+    @boundary.setter
+    def boundary(self, value: pd.DataFrame | Deferred) -> None:
+        self._boundary = value
+
+    @property
+    def n_boundary_pairs(self) -> int:
+        """Number of rows of `boundary` (from the file's footer while it is not read)."""
+        b = self._boundary
+        if isinstance(b, Deferred) and not b.loaded and b.length is not None:
+            return b.length
+        return len(self.boundary)
+
+    @property
+    def boundary_loaded(self) -> bool:
+        """Whether the boundary table is in memory (False until a lazily read grid uses it)."""
+        return not isinstance(self._boundary, Deferred) or self._boundary.loaded
+
+    @property
+    def geometry_loaded(self) -> bool:
+        """Whether the unit geometries are decoded (False while a grid read by `read_grid`
+        holds them as WKB on disk; any use of the shapes decodes them)."""
+        try:
+            values = self.units.geometry.array
+        except AttributeError:  # a frame without an active geometry column
+            return True
+        return bool(getattr(values, "loaded", True))
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state["_boundary"] = self.boundary  # a loader holds an open file: pickle the table
+        return state
 
     @property
     def crs(self) -> pyproj.CRS:

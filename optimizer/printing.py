@@ -89,7 +89,7 @@ def grid_text(pu: PlanningUnits) -> str:
     if "region" in units and units["region"].notna().any():
         regions = sorted(map(str, units["region"].dropna().unique()))
         data.append(f"regions: {len(regions)} ({_names(regions)})")
-    data.append(f"boundary: {len(pu.boundary):,} pairs of neighbours")
+    data.append(f"boundary: {pu.n_boundary_pairs:,} pairs of neighbours")
     return tree("PlanningUnits", [("data", data), ("features", feature_lines(pu) or ["none"])])
 
 

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from optimizer import maps, plots
@@ -23,7 +24,7 @@ from optimizer._atomic import write_dir_atomic
 from optimizer.errors import InputDataError
 from optimizer.gap.columns import _check_pu, _check_share, _features_of
 from optimizer.gap.markdown import gap_summary_markdown
-from optimizer.gap.ranking import TYPES, hotspots, synergy_typology, unit_values
+from optimizer.gap.ranking import TYPES, _plain, hotspots, synergy_typology, unit_values
 from optimizer.gap.tables import (
     _richness_column,
     biodiversity_summary,
@@ -362,7 +363,11 @@ def gap_analysis(
         notes.append("no biodiversity layer: no species table")
     values = unit_values(pu, bio_value=bio_value)
     # The hotspot flags follow the analysis' network, not always the grid's union.
-    values["pa_fraction"] = z.protected
+    # (The grid's column itself when that is what the zones use: shared, not copied.)
+    grid_pa = pu.units["pa_fraction"] if "pa_fraction" in pu.units.columns else None
+    values["pa_fraction"] = (_plain(grid_pa) if grid_pa is not None and grid_pa.dtype == float
+                             and np.shares_memory(z.protected, grid_pa.to_numpy())
+                             else z.protected)
     hs, flags, by_region = hotspots(pu, top=top, pa_threshold=pa_threshold, values=values)
     if len(hs):
         tables["hotspots"] = hs
@@ -371,12 +376,12 @@ def gap_analysis(
         typ, types = synergy_typology(pu, method=typology, quantile=quantile, values=values,
                                       seed=seed, zones_=z)
         tables["typology"] = typ
-        flags["synergy_type"] = types.to_numpy()
+        flags["synergy_type"] = types.array
     else:
         notes.append("typology needs carbon_stock and biodiversity layers: skipped")
     for c in ("row", "col", "region"):
-        if c in pu.units.columns:
-            flags[c] = pu.units[c].to_numpy()
+        if c in pu.units.columns:  # the grid's column itself (copy-on-write): no copy
+            flags[c] = _plain(pu.units[c])
     settings = {"network": list(z.network), "categories": [n for n, k in zip(z.names, z.kinds,
                                                                                 strict=True)
                                                             if k == "category"],

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -24,6 +25,7 @@ from optimizer.gap.columns import (
     _features_of,
     _latest_uptake,
     _stock_columns,
+    _stock_sum,
     _valid_area,
 )
 from optimizer.gap.tables import (
@@ -72,8 +74,11 @@ def unit_values(pu: PlanningUnits, *, bio_value: str = "auto",
     if bio_value not in ("auto", "richness", "rarity"):
         raise InputDataError(f"bio_value must be 'auto', 'richness' or 'rarity'; got {bio_value!r}")
     u = pu.units
-    out = pd.DataFrame({"pu_id": u["pu_id"].to_numpy(), "area_km2": _col(pu, "area_km2"),
-                        "pa_fraction": np.clip(_col(pu, "pa_fraction"), 0, 1)})
+    # The grid's own columns where they can be used as they are: no copies (CoW keeps
+    # the grid safe from changes to the frame).
+    out = pd.DataFrame({"pu_id": _plain(u["pu_id"]), "area_km2": _float_series(pu, "area_km2"),
+                        "pa_fraction": _float_series(pu, "pa_fraction", share=True)},
+                       copy=False)
     units: dict[str, str] = {}
     sources: dict[str, str] = {}
     if stock is not None or not _features_of(pu, "carbon_stock").empty:
@@ -122,30 +127,103 @@ def unit_values(pu: PlanningUnits, *, bio_value: str = "auto",
     return out
 
 
+def _plain(s: pd.Series) -> pd.Series:
+    """``s`` on a 0..n-1 index (a shallow copy when it has another index)."""
+    if isinstance(s.index, pd.RangeIndex) and s.index.start == 0 and s.index.step == 1:
+        return s
+    return s.reset_index(drop=True)
+
+
+def _float_series(pu: PlanningUnits, name: str, *, share: bool = False) -> pd.Series | np.ndarray:
+    """Column ``name`` as `_col` reads it (clipped to [0, 1] with ``share``): the grid's own
+    Series when that is what it holds, else a new array."""
+    a = _col(pu, name)
+    if share and a.size and (a.min() < 0 or a.max() > 1):
+        return np.clip(a, 0, 1)
+    s = pu.units[name]
+    return _plain(s) if s.dtype == np.float64 and np.shares_memory(a, s.to_numpy()) else \
+        np.array(a)
+
+
+#: Below this many values `_weighted_select` sorts what is left.
+_SORT_BELOW = 1 << 16
+
+
+def _weighted_select(values: np.ndarray, weights: np.ndarray, target: float) -> float:
+    """The smallest value whose weight with all smaller values reaches ``target`` (the
+    largest value when none does): a weighted quantile without sorting every value.
+
+    Each round partitions the values around a bracket of two ranks interpolated from the
+    weight still to cover (``numpy.partition``: linear time) and keeps the side or the
+    bracket holding the answer; what is left (at most ``_SORT_BELOW`` values, or values
+    all in one bracket) is sorted. The answer is the one of the sorted cumulative sum
+    (``values`` sorted stably, first position whose running weight reaches ``target``).
+    """
+    v, w = values, weights
+    if not target > 0:  # the first position of the cumulative sum: the smallest value
+        return float(v.min())
+    below = 0.0  # weight of the values known to lie below every value left (< target)
+    while v.size > _SORT_BELOW:
+        n = v.size
+        left = float(w.sum())
+        r = (target - below) / left * n if left > 0 else n / 2
+        margin = max(n // 200, 1024)
+        k_lo = int(np.clip(r - margin, 0, n - 1))
+        k_hi = int(np.clip(r + margin, k_lo, n - 1))
+        part = np.partition(v, [k_lo, k_hi])
+        lo, hi = part[k_lo], part[k_hi]
+        del part
+        under = v < lo
+        w_under = float(w.sum(where=under))
+        if below + w_under >= target:  # the answer is below the bracket
+            v, w = v[under], w[under]
+            continue
+        upto = v <= hi
+        w_upto = float(w.sum(where=upto))
+        if below + w_upto < target:  # above it
+            if not (~upto).any():
+                return float(hi)
+            below += w_upto
+            v, w = v[~upto], w[~upto]
+            continue
+        if lo == hi:
+            return float(lo)
+        inside = upto & ~under
+        if inside.sum() == n:  # no progress (ties): sort what is left
+            break
+        below += w_under
+        v, w = v[inside], w[inside]
+    order = np.argsort(v, kind="stable")
+    cum = below + np.cumsum(w[order])
+    k = min(int(np.searchsorted(cum, target)), v.size - 1)
+    return float(v[order][k])
+
+
 def _top_flags(values: np.ndarray, weights: np.ndarray, top: float) -> tuple[np.ndarray, float]:
-    """Units in the top ``top`` share of the area (with a value), by value; and the cutoff."""
+    """Units in the top ``top`` share of the area (with a value), by value; and the cutoff.
+
+    The cutoff is the value at which the area of units ranked by value first reaches the
+    top share, so the flagged area is the smallest one covering it (ties all flagged).
+    """
     ok = ~np.isnan(values)
     if not ok.any():
         return np.zeros(values.size, dtype=bool), np.nan
-    v, w = values[ok], weights[ok]
-    order = np.argsort(-v, kind="stable")
-    cum = np.cumsum(w[order])
-    # The cutoff is the value at which the ranked area first reaches the top share,
-    # so the flagged area is the smallest one covering it (ties all flagged).
-    k = min(int(np.searchsorted(cum, top * cum[-1] * (1 - 1e-12))), v.size - 1)
-    cutoff = float(v[order][k])
-    return ok & (np.nan_to_num(values, nan=-np.inf) >= cutoff), cutoff
+    all_ok = bool(ok.all())
+    v = values if all_ok else values[ok]
+    w = weights if all_ok else weights[ok]
+    target = top * float(w.sum()) * (1 - 1e-12)
+    cutoff = -_weighted_select(-v, w, target)
+    return ok & (values >= cutoff), cutoff
 
 
 def _weighted_quantile(values: np.ndarray, weights: np.ndarray, q: float) -> float:
     ok = ~np.isnan(values)
     if not ok.any():
         return np.nan
-    v, w = values[ok], weights[ok]
-    order = np.argsort(v, kind="stable")
-    cum = np.cumsum(w[order])
-    k = min(int(np.searchsorted(cum, q * cum[-1])), v.size - 1)
-    return float(v[order][k])
+    all_ok = bool(ok.all())
+    v = values if all_ok else values[ok]
+    w = weights if all_ok else weights[ok]
+    return _weighted_select(v, w, q * float(w.sum()))
 
 
 _CRITERIA = {"carbon": "carbon_kgC_m2", "npp": "npp_gC_m2_yr", "biodiversity": "bio_value"}
@@ -200,13 +278,18 @@ def hotspots(
     pu = _check_pu(pu)
     top = _check_share("top", top, open_low=True)
     pa_threshold = _check_share("pa_threshold", pa_threshold, open_low=True)
-    flags = values.copy() if values is not None else unit_values(pu, bio_value=bio_value)
+    # A shallow copy: new columns go to this frame only, and copy-on-write keeps the
+    # caller's ``values`` as they were.
+    flags = values.copy(deep=False) if values is not None else unit_values(pu, bio_value=bio_value)
     area = flags["area_km2"].to_numpy()
     pa = flags["pa_fraction"].to_numpy()
     unprotected = pa < pa_threshold
     has_carbon = "carbon_kgC_m2" in flags
-    carbon_amount = (sum(_col(pu, c) for c in _stock_columns(pu, None)) if has_carbon else None)
+    carbon_amount = _stock_sum(pu) if has_carbon else None
     whole_carbon = float(carbon_amount.sum()) if carbon_amount is not None else np.nan
+    # Per unit, once: the stock outside protection and the protected area.
+    gap_carbon = carbon_amount * (1 - pa) if carbon_amount is not None else None
+    area_pa = area * pa
     rows = []
     any_gap = np.zeros(len(flags), dtype=bool)
     any_top = np.zeros(len(flags), dtype=bool)
@@ -217,13 +300,14 @@ def hotspots(
     region_rows = []
 
     def summarise(name: str, top_f: np.ndarray, gap_f: np.ndarray, unit: str, cutoff: float) -> None:
-        top_area = float(area[top_f].sum())
-        gap_c = float((carbon_amount * (1 - pa))[gap_f].sum()) if carbon_amount is not None else np.nan
+        top_area = float(area.sum(where=top_f))
+        gap_c = float(gap_carbon.sum(where=gap_f)) if gap_carbon is not None else np.nan
         rows.append({
             "criterion": name, "value_unit": unit, "cutoff": cutoff,
-            "top_units": int(top_f.sum()), "top_area_km2": top_area,
-            "top_protected_share": float((area * pa)[top_f].sum()) / top_area if top_area else np.nan,
-            "gap_units": int(gap_f.sum()), "gap_area_km2": float(area[gap_f].sum()),
+            "top_units": int(np.count_nonzero(top_f)), "top_area_km2": top_area,
+            "top_protected_share": float(area_pa.sum(where=top_f)) / top_area if top_area
+            else np.nan,
+            "gap_units": int(np.count_nonzero(gap_f)), "gap_area_km2": float(area.sum(where=gap_f)),
             "gap_carbon_MgC": gap_c,
             "gap_carbon_share": gap_c / whole_carbon if whole_carbon else np.nan,
         })
@@ -346,26 +430,32 @@ def synergy_typology(
     b = vals["bio_value"].to_numpy(dtype=float)
     area = vals["area_km2"].to_numpy()
     ok = ~np.isnan(c) & ~np.isnan(b)
+    all_ok = bool(ok.all())
     # Integer codes into TYPES: cheaper than strings for a million units.
-    codes = np.full(len(vals), TYPES.index("no_data"), dtype=np.int64)
+    codes = np.full(len(vals), TYPES.index("no_data"), dtype=np.intp)
     if ok.any():
         if method == "quantile":
-            hc = c >= _weighted_quantile(np.where(ok, c, np.nan), area, quantile)
-            hb = b >= _weighted_quantile(np.where(ok, b, np.nan), area, quantile)
+            a_ok = area if all_ok else area[ok]
+            q_total = quantile * float(a_ok.sum())
+            hc = c >= _weighted_select(c if all_ok else c[ok], a_ok, q_total)
+            hb = b >= _weighted_select(b if all_ok else b[ok], a_ok, q_total)
             # synergy 0, carbon 1, biodiversity 2, low 3 (the order of TYPES)
-            codes[ok] = np.where(hc, 0, 2)[ok] + np.where(hb, 0, 1)[ok]
+            both = np.where(hc, 0, 2) + np.where(hb, 0, 1)
+            if all_ok:
+                codes = both
+            else:
+                codes[ok] = both[ok]
         else:
             codes[ok] = _kmeans_types(c[ok], b[ok], seed)
-    types = np.array(TYPES, dtype=object)[codes]
     z = zones_ if zones_ is not None else zones(pu)
-    pa = z.protected
-    carbon = sum(_col(pu, col) for col in _stock_columns(pu, None))
-    weights = {WHOLE: np.ones(len(vals)), PROTECTED: pa, UNPROTECTED: 1 - pa}
+    carbon = _stock_sum(pu)
+    weights = {WHOLE: None, PROTECTED: z.protected, UNPROTECTED: z.column(UNPROTECTED)}
     rows = []
     for zone, w in weights.items():
-        a = np.bincount(codes, weights=area * w, minlength=len(TYPES))
-        cc = np.bincount(codes, weights=carbon * w, minlength=len(TYPES))
-        nu = np.bincount(codes, weights=(w > 0).astype(float), minlength=len(TYPES))
+        a = np.bincount(codes, weights=area if w is None else area * w, minlength=len(TYPES))
+        cc = np.bincount(codes, weights=carbon if w is None else carbon * w,
+                         minlength=len(TYPES))
+        nu = np.bincount(codes if w is None else codes[w > 0], minlength=len(TYPES))
         for k, t in enumerate(TYPES):
             rows.append({"type": t, "zone": zone, "units": int(nu[k]), "area_km2": float(a[k]),
                          "area_share": float(a[k] / a.sum()) if a.sum() else np.nan,
@@ -378,4 +468,14 @@ def synergy_typology(
         table["type"].map(whole_area))
     present = table["type"].map(whole_area) > 0
     table = table[present | (table["type"] != "no_data")].reset_index(drop=True)
-    return table, pd.Series(types, index=pu.units.index, name="synergy_type")
+    return table, pd.Series(_labels(codes, TYPES), index=pu.units.index, name="synergy_type")
+
+
+def _labels(codes: np.ndarray, labels: Sequence[str]) -> Any:
+    """``labels[codes]`` as a pandas string array, built by Arrow from the codes (no Python
+    string per unit)."""
+    import pyarrow as pa
+
+    small = codes.astype(np.int8 if len(labels) < 128 else np.int32)
+    arr = pa.DictionaryArray.from_arrays(pa.array(small), pa.array(list(labels), pa.large_string()))
+    return arr.cast(pa.large_string()).to_pandas().array

@@ -31,11 +31,13 @@ from optimizer.gap.columns import (
     _check_share,
     _col,
     _density_unit,
+    _dot,
     _features_of,
     _latest_uptake,
     _scale,
     _select,
     _stock_columns,
+    _stock_sum,
     _valid_area,
 )
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones, zone_totals, zones
@@ -321,20 +323,24 @@ def ecosystem_table(
     p = z.protected
     area_unit = _col(pu, "area_km2")
     has_stock = not _features_of(pu, "carbon_stock").empty or stock is not None
-    carbon = (sum(_col(pu, c) for c in _stock_columns(pu, stock)) if has_stock else None)
+    per_km2 = per_km2_p = None
+    if has_stock:
+        # Carbon of a class in a unit: stock x the class's share of the unit's area, so
+        # the class's carbon is (stock / area) . class km2 (and x p inside protection).
+        per_km2 = _stock_sum(pu, stock)
+        np.divide(per_km2, area_unit, out=per_km2, where=area_unit > 0)
+        per_km2[area_unit <= 0] = 0.0
+        per_km2_p = per_km2 * p
     rows = []
     for col, f in lc.iterrows():
         km2 = _col(pu, str(col))
         area = float(km2.sum())
-        prot = float(km2 @ p)
+        prot = _dot(km2, p)
         row: dict[str, Any] = {"ecosystem": f["label"], "feature": col, "area_km2": area,
                                "protected_km2": prot}
-        if carbon is not None:
-            # Carbon of the class in a unit: stock x class share of the unit's area.
-            share = np.divide(km2, area_unit, out=np.zeros_like(km2), where=area_unit > 0)
-            c = carbon * share
-            row["carbon_MgC"] = float(c.sum())
-            row["carbon_protected_MgC"] = float(c @ p)
+        if per_km2 is not None:
+            row["carbon_MgC"] = _dot(per_km2, km2)
+            row["carbon_protected_MgC"] = _dot(per_km2_p, km2)
         rows.append(row)
     df = pd.DataFrame(rows)
     df["share_protected"] = _safe_div(df["protected_km2"], df["area_km2"])
@@ -343,7 +349,7 @@ def ecosystem_table(
     df["meets_target"] = df["share_protected"] >= target - 1e-12
     out_cols = ["ecosystem", "feature", "area_km2", "protected_km2", "share_protected", "target",
                 "shortfall_km2", "meets_target"]
-    if carbon is not None:
+    if per_km2 is not None:
         factor, unit = _scale(float(df["carbon_MgC"].abs().max()), "MgC")
         df["carbon_total"] = df["carbon_MgC"] / factor
         df["carbon_protected"] = df["carbon_protected_MgC"] / factor
@@ -396,17 +402,19 @@ def region_table(
     p = z.protected
     codes, names = pd.factorize(region, sort=True)  # missing region -> -1
     ok = codes >= 0
+    all_ok = bool(ok.all())
+    known = codes if all_ok else codes[ok]
     k = len(names)
 
     def per_region(values: np.ndarray) -> np.ndarray:
-        return np.bincount(codes[ok], weights=values[ok], minlength=k)
+        return np.bincount(known, weights=values if all_ok else values[ok], minlength=k)
 
     area = _col(pu, "area_km2")
     df = pd.DataFrame({"region": list(names), "area_km2": per_region(area),
                        "protected_km2": per_region(area * p)})
     df["land_share_protected"] = _safe_div(df["protected_km2"], df["area_km2"])
     if stock is not None or not _features_of(pu, "carbon_stock").empty:
-        carbon = sum(_col(pu, c) for c in _stock_columns(pu, stock))
+        carbon = _stock_sum(pu, stock)
         tot = per_region(carbon)
         factor, unit = _scale(float(np.abs(tot).max()) if k else 0.0, "MgC")
         df["carbon_total"] = tot / factor
@@ -498,7 +506,7 @@ def species_table(
     prot = np.zeros(len(cols))
     for k, c in enumerate(cols):
         a = _col(pu, c)
-        tot[k], prot[k] = a.sum(), a @ p
+        tot[k], prot[k] = a.sum(), _dot(a, p)
     f = pu.features.loc[cols]
     df = pd.DataFrame({
         "feature": cols, "layer": f["layer"].to_numpy(), "label": f["label"].to_numpy(),

@@ -18,13 +18,13 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputDataError, did_you_mean
-from optimizer.gap.columns import _check_pu, _col, _valid_column
+from optimizer.gap.columns import _check_pu, _col, _dot, _valid_column
 from optimizer.grid import PlanningUnits
 
 __all__ = ["PROTECTED", "UNPROTECTED", "WHOLE", "Zones", "zone_totals", "zones"]
@@ -32,9 +32,10 @@ __all__ = ["PROTECTED", "UNPROTECTED", "WHOLE", "Zones", "zone_totals", "zones"]
 WHOLE, PROTECTED, UNPROTECTED = "whole", "protected", "unprotected"
 
 
-@dataclass(frozen=True)
 class Zones:
     """The zones of a gap analysis and each unit's share in each.
+
+    Built as ``Zones(names, kinds, fractions, network)``.
 
     Attributes
     ----------
@@ -43,24 +44,75 @@ class Zones:
     kinds : tuple of str
         ``whole``, ``category``, ``protected`` or ``unprotected`` per zone.
     fractions : numpy.ndarray
-        Units x zones share of each unit in each zone (0-1).
+        Units x zones share of each unit in each zone (0-1). Given either as that
+        matrix or as one entry per zone: a per-unit array, or a number shared by every
+        unit (1.0 for ``whole``); `zones` gives the columns, so a grid's own 0-1 columns
+        are used in place (no units x zones copy: 400 MB at 10 million units). Reading
+        the attribute builds the matrix.
     network : tuple of str
         The protected layers whose union is the ``protected`` zone.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p = np.array([1.0, 0.5, 0.0])
+    >>> z = Zones(("whole", "protected", "unprotected"), ("whole", "protected", "unprotected"),
+    ...           [1.0, p, 1.0 - p], ("pa",))
+    >>> z.sums(np.array([2.0, 2.0, 2.0])).tolist(), z.fractions.shape
+    ([6.0, 3.0, 3.0], (3, 3))
     """
 
-    names: tuple[str, ...]
-    kinds: tuple[str, ...]
-    fractions: np.ndarray
-    network: tuple[str, ...]
+    __slots__ = ("_columns", "_n", "kinds", "names", "network")
+
+    def __init__(self, names: Sequence[str], kinds: Sequence[str], fractions: Any,
+                 network: Sequence[str]) -> None:
+        names, kinds = tuple(names), tuple(kinds)
+        if isinstance(fractions, np.ndarray) and fractions.ndim == 2:
+            columns: tuple[Any, ...] = tuple(fractions[:, j] for j in range(fractions.shape[1]))
+        else:
+            columns = tuple(c if np.ndim(c) else float(c) for c in fractions)
+        if len(columns) != len(names) or len(kinds) != len(names):
+            raise ValueError(f"Zones: {len(names)} names, {len(kinds)} kinds and "
+                             f"{len(columns)} fraction columns; give one of each per zone")
+        sizes = {len(c) for c in columns if np.ndim(c)}
+        if len(sizes) > 1:
+            raise ValueError(f"Zones: fraction columns of different lengths {sorted(sizes)}")
+        object.__setattr__(self, "names", names)
+        object.__setattr__(self, "kinds", kinds)
+        object.__setattr__(self, "network", tuple(network))
+        object.__setattr__(self, "_columns", columns)
+        object.__setattr__(self, "_n", sizes.pop() if sizes else None)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"Zones is immutable; cannot set {name!r}")
+
+    def __repr__(self) -> str:
+        return f"Zones(names={self.names!r}, network={self.network!r}, units={self._n})"
+
+    @property
+    def fractions(self) -> np.ndarray:
+        """Units x zones shares (built from the columns on each call)."""
+        n = self._n if self._n is not None else 1
+        return np.column_stack([np.broadcast_to(np.asarray(c, dtype=np.float64), (n,))
+                                for c in self._columns])
+
+    def column(self, name: str) -> np.ndarray:
+        """Share of each unit in zone ``name`` (read-only; a number broadcast to every unit)."""
+        c = self._columns[self.names.index(name)]
+        if np.ndim(c):
+            return c
+        return np.broadcast_to(np.float64(c), (self._n if self._n is not None else 1,))
 
     @property
     def protected(self) -> np.ndarray:
         """Protected fraction of each unit (the union of the network)."""
-        return self.fractions[:, self.names.index(PROTECTED)]
+        return self.column(PROTECTED)
 
     def sums(self, values: np.ndarray) -> np.ndarray:
         """Zone sums of a per-unit quantity (``values`` x share in each zone)."""
-        return self.fractions.T @ values
+        values = np.asarray(values, dtype=np.float64)
+        return np.array([_dot(c, values) if np.ndim(c) else float(c) * float(values.sum())
+                         for c in self._columns])
 
 
 def _protected_layers(pu: PlanningUnits) -> list[str]:
@@ -114,7 +166,6 @@ def zones(pu: PlanningUnits, *, network: str | Sequence[str] | None = None,
     """
     pu = _check_pu(pu)
     layers = _protected_layers(pu)
-    n = len(pu.units)
     if network is None:
         chosen = list(layers)
     else:
@@ -132,7 +183,7 @@ def zones(pu: PlanningUnits, *, network: str | Sequence[str] | None = None,
         raise InputDataError(f"network: {chosen} is a part of the protected layers {layers} whose "
                              "union the grid does not store; give one layer or all, or rebuild "
                              "the grid with only the layers of this network")
-    prot = np.clip(prot, 0.0, 1.0)
+    prot = _share(prot)
 
     cats: dict[str, str] = {}
     for layer in chosen:
@@ -151,15 +202,17 @@ def zones(pu: PlanningUnits, *, network: str | Sequence[str] | None = None,
     reserved = {WHOLE, PROTECTED, UNPROTECTED}
     cats = {(f"category_{k}" if k in reserved else k): v for k, v in cats.items()}
 
-    frac = np.empty((n, len(cats) + 3))
-    frac[:, 0] = 1.0
-    for j, col in enumerate(cats.values(), start=1):
-        frac[:, j] = np.clip(_col(pu, col), 0.0, 1.0)
-    frac[:, -2] = prot
-    frac[:, -1] = 1.0 - prot
+    columns = [1.0, *(_share(_col(pu, col)) for col in cats.values()), prot, 1.0 - prot]
     names = (WHOLE, *cats, PROTECTED, UNPROTECTED)
     kinds = (WHOLE, *(["category"] * len(cats)), PROTECTED, UNPROTECTED)
-    return Zones(names, kinds, frac, tuple(chosen))
+    return Zones(names, kinds, columns, tuple(chosen))
+
+
+def _share(a: np.ndarray) -> np.ndarray:
+    """``a`` clipped to [0, 1]; ``a`` itself (no copy) when it is already inside."""
+    if a.size and (a.min() < 0.0 or a.max() > 1.0):
+        return np.clip(a, 0.0, 1.0)
+    return a
 
 
 def zone_totals(pu: PlanningUnits, columns: Sequence[str], *, zones_: Zones | None = None,
