@@ -37,6 +37,7 @@ class CutSettings(Protocol):
     gap: float
     max_iterations: int
     path_points: int
+    path_units: int
     polish_units: int
     polish_all: int
     polish_share: float
@@ -58,7 +59,10 @@ class CutContext:
         self.started, self.deadline = started, deadline
         nx = model.n_x
         ns = n_struct(model)
-        self.A = model.A[:ns, :nx].toarray() if ns else np.zeros((0, nx))
+        # One dense copy of the rows, unit-major (candidate batches gather contiguous rows
+        # of it); ``A`` is its transposed view, so the rows are held once.
+        self.unit_rows = _dense_unit_major(model.A, ns, nx)
+        self.A = self.unit_rows.T
         self.lower = model.row_lower[:ns].copy()
         self.upper = model.row_upper[:ns].copy()
         # Shortfall columns: soft lower rows with a price per unit short.
@@ -74,11 +78,6 @@ class CutContext:
         self.tol = 1e-9 * scale
         # Per row: each row is held to its own magnitude, never to the largest row's.
         self.ftol = feasibility_tolerance(model) * model.row_scale()[:ns]
-
-    @functools.cached_property
-    def unit_rows(self) -> np.ndarray:
-        """Unit-major copy of the rows: candidate batches gather contiguous rows of it."""
-        return np.ascontiguousarray(self.A.T)
 
     @functools.cached_property
     def pair_w(self) -> sp.csr_matrix:
@@ -130,8 +129,14 @@ class CutContext:
 
     def check_reachable(self) -> None:
         """Raise when a single row cannot be met by any 0/1 plan."""
-        pos = np.where(self.A > 0, self.A, 0).sum(axis=1)
-        neg = np.where(self.A < 0, self.A, 0).sum(axis=1)
+        # Row by row from the model's sparse rows: no dense temporaries of every row.
+        ns = self.A.shape[0]
+        pos, neg = np.zeros(ns), np.zeros(ns)
+        A, nx = self.model.A, self.model.n_x
+        for r in range(ns):
+            lo, hi = A.indptr[r], A.indptr[r + 1]
+            d = A.data[lo:hi][A.indices[lo:hi] < nx]
+            pos[r], neg[r] = d[d > 0].sum(), d[d < 0].sum()
         labels = row_labels(self.model)
         for r in np.flatnonzero(pos + self.s_cap < self.lower - self.tol):
             raise InfeasibleProblemError(f"cut solver: row {labels[r]} needs at least "
@@ -325,15 +330,28 @@ class CutContext:
         return x
 
 
+def _dense_unit_major(A: sp.csr_matrix, ns: int, nx: int) -> np.ndarray:
+    """The first ``ns`` rows of ``A`` over the first ``nx`` columns as a dense C-ordered
+    ``(nx, ns)`` array, filled row by row (no sparse slicing copies)."""
+    out = np.zeros((nx, ns))
+    for r in range(ns):
+        lo, hi = A.indptr[r], A.indptr[r + 1]
+        cols = A.indices[lo:hi]
+        keep = cols < nx
+        out[cols[keep], r] = A.data[lo:hi][keep]
+    return out
+
+
 def row_labels(model: CompiledModel) -> list[str]:
     """A label per row before the boundary rows: ``budget 'name'``, ``target 'name'``, ...
 
     Placed by each block's row range, so blocks added later (the frontier's ``epsilon``
     rows) are named too.
     """
-    labels = [f"row {r}" for r in range(model.n_rows)]
+    labels = [f"row {r}" for r in range(n_struct(model))]  # never one per boundary row
     for b in model.row_blocks:
         if b.kind != "boundary":
-            for r, lab in zip(range(b.start, b.stop), b.labels or [], strict=False):
+            for r, lab in zip(range(b.start, min(b.stop, len(labels))), b.labels or [],
+                              strict=False):
                 labels[r] = f"{b.kind} {lab!r}"
     return labels

@@ -35,15 +35,18 @@ class RelaxedRows:
     """The structural rows as relaxed constraints ``side * (a_r x - bound) / scale <= 0``.
 
     Upper sides have ``side`` +1, lower sides -1; each is scaled by its bound so one
-    box size suits all. ``m @ P`` is the relaxed rows' share of the unaries and
-    ``-m @ q`` their constant. Shortfall columns (soft lower rows, ``soft_c``) add
+    box size suits all. With ``P = coef[:, None] * A[rows]`` (never formed: the rows are
+    the context's one dense copy), ``m @ P`` (`unary_share`) is the relaxed rows' share
+    of the unaries, ``P @ x`` (`activity`) their scaled activity and ``-m @ q`` their
+    constant. Shortfall columns (soft lower rows, ``soft_c``) add
     ``min over s of (c_s - m / scale) s``.
     """
 
     rows: np.ndarray
     side: np.ndarray
     scale: np.ndarray
-    P: np.ndarray
+    coef: np.ndarray
+    unit_rows: np.ndarray
     q: np.ndarray
     soft_c: np.ndarray
     s_cost: np.ndarray
@@ -59,12 +62,27 @@ class RelaxedRows:
         rows = np.concatenate([rows_up, rows_lo])
         side = np.concatenate([np.ones(rows_up.size), -np.ones(rows_lo.size)])
         bnd = np.concatenate([upper[rows_up], lower[rows_lo]])
-        scale = np.maximum(np.abs(bnd), 1e-9 * np.maximum(np.abs(A[rows]).sum(axis=1), 1.0))
+        abs_sum = np.array([np.abs(A[r]).sum() for r in rows])
+        scale = np.maximum(np.abs(bnd), 1e-9 * np.maximum(abs_sum, 1.0))
         scale = np.where(scale > 0, scale, 1.0)
         soft_c = np.flatnonzero((side < 0) & ctx.soft[rows])
         s_cap = ctx.s_cap[rows[soft_c]]
-        return cls(rows, side, scale, A[rows] * (side / scale)[:, None], side * bnd / scale,
+        return cls(rows, side, scale, side / scale, ctx.unit_rows, side * bnd / scale,
                    soft_c, ctx.s_cost[rows[soft_c]], s_cap, s_cap / scale[soft_c])
+
+    def unary_share(self, m: np.ndarray) -> np.ndarray:
+        """``m @ P``: the relaxed rows' share of each unit's unary at multipliers ``m``."""
+        w = np.zeros(self.unit_rows.shape[1])
+        np.add.at(w, self.rows, m * self.coef)  # a row relaxed on both sides counts twice
+        return self.unit_rows @ w
+
+    def activity(self, x: np.ndarray) -> np.ndarray:
+        """``P @ x``: each relaxed side's scaled activity."""
+        return self.coef * (x @ self.unit_rows)[self.rows]
+
+    def row(self, c: int) -> np.ndarray:
+        """Row ``c`` of ``P`` (one relaxed side over the units)."""
+        return self.coef[c] * self.unit_rows[:, self.rows[c]]
 
     def start(self, unary: np.ndarray) -> tuple[np.ndarray, float]:
         """First multipliers and box size.
@@ -76,14 +94,16 @@ class RelaxedRows:
         m = np.zeros(nc)
         unit_cost = np.abs(unary)
         price = np.zeros(nc)
-        share = np.abs(self.P)
-        for c in range(nc):
-            use = share[c] > 0
-            if use.any():
-                price[c] = float(np.median(unit_cost[use] / share[c, use]))
         lower_c = self.side < 0
+        cover = np.zeros(unit_cost.size)
+        for c in range(nc):  # one relaxed side at a time: no dense copy of every row
+            share = np.abs(self.row(c))
+            use = share > 0
+            if use.any():
+                price[c] = float(np.median(unit_cost[use] / share[use]))
+            if lower_c[c]:
+                cover += share
         if lower_c.any():
-            cover = np.where(lower_c[:, None], share, 0.0).sum(axis=0)
             useful = cover > 0
             if useful.any():
                 m[lower_c] = 0.5 * float(np.median(np.maximum(unary[useful], 0.0)
@@ -129,10 +149,10 @@ class BundleSearch:
         """Lagrangian value, cut solution and subgradient (x part) at multipliers ``m``."""
         rel, form = self.rel, self.form
         t = time.perf_counter()
-        x = self.graph.cut(form.unary + m @ rel.P)
+        x = self.graph.cut(form.unary + rel.unary_share(m))
         self.t_cut += time.perf_counter() - t
         self.cuts += 1
-        g = rel.P @ x - rel.q
+        g = rel.activity(x) - rel.q
         val = form.value(x) + float(m @ g)
         if rel.soft_c.size:
             val += float(np.minimum(0.0, rel.s_cost * rel.s_cap - rel.s_per_m * m[rel.soft_c]).sum())
