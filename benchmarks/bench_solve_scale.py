@@ -189,6 +189,37 @@ def synthesise(n_target: int, seed: int = 0) -> dict[str, Any]:
             "feature_info": feature_info, "shape": shape}
 
 
+def units_direct(a: dict[str, Any]) -> Any:
+    """The `PlanningUnits` that `planning_units_from_arrays` makes of ``a``, assembled
+    directly (``--direct-units``): the same columns, features and boundary pairs (in
+    another order), without its
+    validation copies (about 1.4 GB per million units of peak at national size, which
+    would take a 10M-unit run past this machine's per-process memory cap)."""
+    import geopandas as gpd
+    import pandas as pd
+
+    from optimizer.planning_units import PlanningUnits, features_frame
+    from optimizer.units import get_unit
+
+    ids = a["pu_id"]
+    n = ids.size
+    b = a["boundary"]
+    self_edge = (b["id1"] == b["id2"]).to_numpy()
+    pos = np.searchsorted(ids, b["id1"].to_numpy()[self_edge])  # ids are sorted
+    exposed = np.bincount(pos, b["length_km"].to_numpy()[self_edge], minlength=n)
+    boundary = b[~self_edge].reset_index(drop=True)  # already id1 < id2, one row per pair
+    data: dict[str, Any] = {"pu_id": ids, "area_km2": a["area_km2"],
+                            "perimeter_km": np.zeros(n), "exposed_km": exposed,
+                            "pa_fraction": a["pa_fraction"], "region": a["region"],
+                            **a["extra"], **a["amounts"]}
+    gdf = gpd.GeoDataFrame(pd.DataFrame(data), geometry=gpd.GeoSeries([None] * n))
+    info = a["feature_info"]
+    rows = [{"column": c, "layer": c, "role": info.loc[c, "role"], "year": None, "label": c,
+             "unit": get_unit(info.loc[c, "unit"]).total_unit, "source_unit": info.loc[c, "unit"],
+             "density_column": False} for c in a["amounts"]]
+    return PlanningUnits(gdf, boundary, features_frame(rows, gdf), {"kind": "synthetic"})
+
+
 # --------------------------------------------------------------------------------------
 # Child: one size, every stage
 # --------------------------------------------------------------------------------------
@@ -249,11 +280,13 @@ def child(n_target: int, args: argparse.Namespace) -> None:
         return {"raster": "x".join(map(str, a["shape"])), "pairs": len(a["boundary"])}
 
     a = stage("arrays", lambda: synthesise(n_target, args.seed), arrays_facts)
-    pu = stage("units", lambda: planning_units_from_arrays(
+    direct = args.direct_units is not None and size["units"] >= args.direct_units
+    pu = stage("units", lambda: (units_direct(a) if direct else planning_units_from_arrays(
         a["pu_id"], a["amounts"], area_km2=a["area_km2"], boundary=a["boundary"],
         pa_fraction=a["pa_fraction"], region=a["region"], extra=a["extra"],
-        feature_info=a["feature_info"], kind="synthetic"),
-        lambda pu: {"boundary_pairs": len(pu.boundary), "features": len(pu.features)})
+        feature_info=a["feature_info"], kind="synthetic")),
+        lambda pu: {"boundary_pairs": len(pu.boundary), "features": len(pu.features),
+                    "via": "direct" if direct else "from_arrays"})
     a = None  # free the arrays
 
     def solve_facts(p: Any, sol: Any) -> dict:
@@ -361,7 +394,7 @@ HEADER = (f"{'stage':<8}{'units':>11}{'seconds':>9}{'peak MB':>9}{'+MB':>8}{'MB/
 def print_row(r: dict) -> None:
     """One table row: seconds, peak, the stage's own growth over its start, MB per 1,000 units."""
     notes = []
-    for key in ("raster", "pairs", "boundary_pairs", "rows", "cols", "nnz", "A_mb", "status",
+    for key in ("raster", "pairs", "boundary_pairs", "via", "rows", "cols", "nnz", "A_mb", "status",
                 "objective", "bound", "gap", "strategy", "selected", "check"):
         if key in r:
             v = r[key]
@@ -437,6 +470,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="min-set boundary penalty per km (cost is ~1 per km² cell)")
     parser.add_argument("--skip-minset", action="store_true", help="only the max-utility rows")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--direct-units", type=float, default=None,
+                        help="from this many units on, assemble the PlanningUnits directly "
+                             "instead of through planning_units_from_arrays (its copies peak "
+                             "at ~1.4 GB per million units)")
     parser.add_argument("--max-gb", type=float, default=18.0,
                         help="kill a child whose RSS passes this (default 18)")
     return parser.parse_args(argv)
