@@ -192,9 +192,9 @@ def synthesise(n_target: int, seed: int = 0) -> dict[str, Any]:
 def units_direct(a: dict[str, Any]) -> Any:
     """The `PlanningUnits` that `planning_units_from_arrays` makes of ``a``, assembled
     directly (``--direct-units``): the same columns, features and boundary pairs (in
-    another order), without its
-    validation copies (about 1.4 GB per million units of peak at national size, which
-    would take a 10M-unit run past this machine's per-process memory cap)."""
+    another order), without its validation copies (about 1.4 GB per million units of
+    peak at national size, which would take a 10M-unit run past this machine's
+    per-process memory cap)."""
     import geopandas as gpd
     import pandas as pd
 
@@ -302,8 +302,11 @@ def child(n_target: int, args: argparse.Namespace) -> None:
             return solve(p, solver, model=model, **options)
         return solve(p, solver, **options)
 
-    p = stage("problem", lambda: problem(pu).add_max_utility_objective(budget_share=0.1)
-              .add_existing_protection().add_boundary_penalty(args.penalty))
+    def max_utility() -> Any:
+        base = problem(pu).add_max_utility_objective(budget_share=0.1).add_existing_protection()
+        return base.add_boundary_penalty(penalty_of(args.penalty, base))
+
+    p = stage("problem", max_utility, lambda p: {"penalty": p.boundary_penalty.penalty})
     m = stage("compile", lambda: compile_model(p), model_facts)
     if not takes_model:
         m = None  # the old solve() compiles again: do not hold two models
@@ -322,6 +325,14 @@ def child(n_target: int, args: argparse.Namespace) -> None:
     stage("minset", lambda: run_solve(q, mm, args.minset_solver, gap=1e-2,
                                       time_limit=args.minset_time_limit),
           lambda sol: solve_facts(q, sol))
+
+
+def penalty_of(spec: str, base: Any) -> float:
+    """The max-utility boundary penalty per km: a number, or ``rel:k`` for ``k`` times the
+    mean unit value (``rel:0.1`` is `bench_solve.py`'s balanced penalty)."""
+    if spec.startswith("rel:"):
+        return float(spec[4:]) * float(np.mean(base.unit_values()))
+    return float(spec)
 
 
 def model_facts(m: Any) -> dict:
@@ -394,12 +405,12 @@ HEADER = (f"{'stage':<8}{'units':>11}{'seconds':>9}{'peak MB':>9}{'+MB':>8}{'MB/
 def print_row(r: dict) -> None:
     """One table row: seconds, peak, the stage's own growth over its start, MB per 1,000 units."""
     notes = []
-    for key in ("raster", "pairs", "boundary_pairs", "via", "rows", "cols", "nnz", "A_mb", "status",
+    for key in ("raster", "pairs", "boundary_pairs", "via", "penalty", "rows", "cols", "nnz", "A_mb", "status",
                 "objective", "bound", "gap", "strategy", "selected", "check"):
         if key in r:
             v = r[key]
             notes.append(f"{key}={v:.3%}" if key == "gap" else
-                         f"{key}={v:.8g}" if key in ("objective", "bound") else
+                         f"{key}={v:.8g}" if key in ("objective", "bound", "penalty") else
                          f"{key}={v:,}" if isinstance(v, int) else f"{key}={v}")
     if not r.get("own_peak", True):
         notes.append("cum")
@@ -464,8 +475,10 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="min-set solve time limit in seconds (default 600)")
     parser.add_argument("--minset-solver", default="auto",
                         help="solver of the min-set row (default auto: cut where it applies)")
-    parser.add_argument("--penalty", type=float, default=1e-5,
-                        help="max-utility boundary penalty per km (default 1e-5, the issue's)")
+    parser.add_argument("--penalty", default="1e-5",
+                        help="max-utility boundary penalty per km (default 1e-5, the issue's; "
+                             "at 1 km it dominates the unit values, which fall as 1/units), "
+                             "or rel:k for k times the mean unit value (rel:0.1: balanced)")
     parser.add_argument("--minset-penalty", type=float, default=0.1,
                         help="min-set boundary penalty per km (cost is ~1 per km² cell)")
     parser.add_argument("--skip-minset", action="store_true", help="only the max-utility rows")
@@ -486,7 +499,7 @@ def main() -> None:
         return
     args = parse(sys.argv[1:])
     sizes = sorted({int(float(s)) for s in args.units.split(",")})
-    print(f"max-utility penalty {args.penalty:g}/km, time limit {args.time_limit:g} s; min set "
+    print(f"max-utility penalty {args.penalty}/km, time limit {args.time_limit:g} s; min set "
           f"{N_SPECIES} features at {TARGET_SHARE:.0%}, penalty {args.minset_penalty:g}/km, solver "
           f"{args.minset_solver!r}, time limit {args.minset_time_limit:g} s; peak RSS per stage: "
           f"{'own' if _reset_peak() else 'cumulative'}\n")

@@ -109,8 +109,8 @@ class CompiledModel:
 
     @property
     def n_x(self) -> int:
-        """Number of unit (``x``) columns; they come first."""
-        return int((self.unit_of_col >= 0).sum())
+        """Number of unit (``x``) columns; they come first (the ``x`` block's end)."""
+        return self.block("x", rows=False).stop
 
     def block(self, kind: str, *, rows: bool = True) -> Block:
         """The row (or column) block of ``kind``; an empty block when absent."""

@@ -89,6 +89,17 @@ class CutContext:
                                                        np.concatenate([form.ej, form.ei]))),
                              shape=(n, n))
 
+    def row_nonzeros(self, r: int) -> tuple[np.ndarray, np.ndarray]:
+        """Columns and values of structural row ``r``'s nonzeros among the ``x`` columns
+        (views of the model's CSR when the row has no other columns)."""
+        A, nx = self.model.A, self.model.n_x
+        lo, hi = A.indptr[r], A.indptr[r + 1]
+        cols, vals = A.indices[lo:hi], A.data[lo:hi]
+        if cols.size and cols[-1] >= nx:  # sorted indices: only then any non-x column
+            keep = cols < nx
+            cols, vals = cols[keep], vals[keep]
+        return cols, vals
+
     @functools.cached_property
     def deg(self) -> np.ndarray:
         """Total pairwise weight at each unit."""
@@ -148,10 +159,13 @@ class CutContext:
                                          f"{neg[r]:.6g}; raise the budget or unlock units")
 
     def row_activity(self, x: np.ndarray) -> np.ndarray:
-        return self.A @ x
+        """``A @ x`` over the nonzeros of ``x`` only: a plan selects a small share of the
+        units, so gathering their rows reads a fraction of the dense rows a product would."""
+        nz = np.flatnonzero(x)
+        return x[nz] @ self.unit_rows[nz]
 
     def feasible(self, x: np.ndarray) -> bool:
-        act = self.A @ x
+        act = self.row_activity(x)
         low = np.where(self.soft, -np.inf, self.lower)
         return bool(np.all(act >= low - self.ftol) and np.all(act <= self.upper + self.ftol))
 
@@ -167,7 +181,7 @@ class CutContext:
         """Min-form value of a plan including shortfall costs."""
         v = self.cut_value(x)
         if self.soft.any():
-            short = np.clip(self.lower - self.A @ x, 0, self.s_cap)
+            short = np.clip(self.lower - self.row_activity(x), 0, self.s_cap)
             v += float(self.s_cost[self.soft] @ short[self.soft])
         return v
 
@@ -184,7 +198,7 @@ class CutContext:
         the candidates (slack only shrinks: one that does not fit now never will),
         vectorised over rows and the window.
         """
-        act = self.A @ x
+        act = self.row_activity(x)
         # Soft rows (shortfall) may not fall further short: a batch never adds shortfall.
         low = np.where(np.isfinite(self.lower) & ~self.soft, self.lower,
                        np.where(self.soft, np.minimum(self.lower, act), -np.inf))
@@ -235,7 +249,7 @@ class CutContext:
             gain = self.gain_on(x)  # removal lowers the value by this much
             if self.soft.any():
                 # Removal may open a shortfall: charge it (as if alone).
-                act = self.A @ x
+                act = self.row_activity(x)
                 for r in np.flatnonzero(self.soft):
                     over = max(act[r] - self.lower[r], 0.0)
                     gain -= self.s_cost[r] * np.maximum(np.maximum(self.A[r], 0) - over, 0) * x
@@ -255,7 +269,7 @@ class CutContext:
         has_up = np.isfinite(self.upper)
         for _ in range(rounds):
             gain = -self.gain_on(x)
-            act = self.A @ x
+            act = self.row_activity(x)
             if self.soft.any():
                 short = np.clip(self.lower - act, 0, self.s_cap)
                 for r in np.flatnonzero(self.soft):
@@ -281,36 +295,49 @@ class CutContext:
         has_up = np.isfinite(self.upper)
         hard = np.isfinite(self.lower) & ~self.soft
         for _ in range(rounds):
-            act = self.A @ x
+            act = self.row_activity(x)
             deficit = np.where(hard, self.lower - act, 0.0)
             viol = np.flatnonzero(deficit > self.tol)
             if viol.size == 0:
                 return x
-            off = np.flatnonzero(x < 0.5)
+            # Coverage from the rows' sparse nonzeros: a pass over each violated row's
+            # nonzeros instead of a gather of every unit off the plan per row.
+            cover_all = np.zeros(x.size)
+            for r in viol:
+                cols, vals = self.row_nonzeros(r)
+                pos = vals > 0
+                cover_all[cols[pos]] += np.minimum(vals[pos], deficit[r]) / deficit[r]
+            cover_all[x > 0.5] = 0.0
+            off = np.flatnonzero(cover_all > 0)
             if off.size == 0:
                 return None
-            cover = np.zeros(off.size)
-            for r in viol:
-                cover += np.minimum(np.maximum(self.A[r, off], 0.0), deficit[r]) / deficit[r]
+            cover = cover_all[off]
             cost = np.maximum(self.gain_on(x)[off], 0.0)
             slack = self.upper - act
-            ok = cover > 0
+            ok = np.ones(off.size, dtype=bool)
             for r in np.flatnonzero(has_up):
                 ok &= self.A[r, off] <= slack[r] + self.tol[r]
             off, cover, cost = off[ok], cover[ok], cost[ok]
             if off.size == 0:
                 return None
             score = cover / np.maximum(cost, 1e-12 * max(1.0, float(cost.max(initial=0))))
-            # Only the best few are ever taken in one round: sort just those.
-            top = min(score.size, 1 << 16)
-            order = (np.argpartition(-score, top - 1)[:top] if top < score.size
-                     else np.arange(score.size))
-            order = order[np.argsort(-score[order])]
-            # Add a batch about the size the worst row still needs, at least one unit.
             r0 = viol[np.argmax(deficit[viol] / np.maximum(np.abs(self.lower[viol]), 1e-12))]
-            cum = np.cumsum(np.maximum(self.A[r0, off[order]], 0))
+            # Only the best few are ever taken in one round: sort just those (more when
+            # they cannot cover the worst row, so a round is never capped below its need).
+            top = min(score.size, 1 << 16)
+            while True:
+                order = (np.argpartition(-score, top - 1)[:top] if top < score.size
+                         else np.arange(score.size))
+                order = order[np.argsort(-score[order])]
+                cum = np.cumsum(np.maximum(self.A[r0, off[order]], 0))
+                if top == score.size or cum[-1] >= deficit[r0]:
+                    break
+                top = min(score.size, 4 * top)
+            # Add a batch about the size the worst row still needs, at least one unit:
+            # half of it while it is small (rows overlap), all of it when large (the
+            # drop of redundant units trims any excess; each round costs a pass).
             k = int(np.searchsorted(cum, deficit[r0])) + 1
-            k = max(1, min(k // 2 + 1, order.size))
+            k = max(1, min(k if k >= 4096 else k // 2 + 1, order.size))
             batch = off[order[:k]]
             limit = k
             for r in np.flatnonzero(has_up):
