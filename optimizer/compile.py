@@ -523,7 +523,7 @@ def compile(problem: Problem) -> CompiledModel:
         c[nx + ny:] = np.divide(w, tamount, out=np.zeros(ns), where=tamount > 0)
     integrality = np.zeros(n_cols, dtype=bool)
     integrality[:nx] = True
-    unit_of_col = np.full(n_cols, -1, dtype=np.int64)
+    unit_of_col = np.full(n_cols, -1, dtype=_index_dtype(n_cols, n))
     unit_of_col[:nx] = free_idx
 
     row_blocks = tuple(b for b in (
