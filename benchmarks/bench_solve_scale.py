@@ -189,12 +189,14 @@ def synthesise(n_target: int, seed: int = 0) -> dict[str, Any]:
             "feature_info": feature_info, "shape": shape}
 
 
-def units_direct(a: dict[str, Any]) -> Any:
+def units_direct(a: dict[str, Any], float32: bool = False) -> Any:
     """The `PlanningUnits` that `planning_units_from_arrays` makes of ``a``, assembled
     directly (``--direct-units``): the same columns, features and boundary pairs (in
     another order), without its validation copies (about 1.4 GB per million units of
     peak at national size, which would take a 10M-unit run past this machine's
-    per-process memory cap)."""
+    per-process memory cap). ``float32`` stores the amounts as float32 (``--float32-amounts``:
+    the grid's memory is another benchmark's business; compile reads each feature as
+    float64, so the model is exact for the rounded amounts)."""
     import geopandas as gpd
     import pandas as pd
 
@@ -211,7 +213,9 @@ def units_direct(a: dict[str, Any]) -> Any:
     data: dict[str, Any] = {"pu_id": ids, "area_km2": a["area_km2"],
                             "perimeter_km": np.zeros(n), "exposed_km": exposed,
                             "pa_fraction": a["pa_fraction"], "region": a["region"],
-                            **a["extra"], **a["amounts"]}
+                            **a["extra"],
+                            **{k: v.astype(np.float32) if float32 else v
+                               for k, v in a["amounts"].items()}}
     gdf = gpd.GeoDataFrame(pd.DataFrame(data), geometry=gpd.GeoSeries([None] * n))
     info = a["feature_info"]
     rows = [{"column": c, "layer": c, "role": info.loc[c, "role"], "year": None, "label": c,
@@ -281,7 +285,8 @@ def child(n_target: int, args: argparse.Namespace) -> None:
 
     a = stage("arrays", lambda: synthesise(n_target, args.seed), arrays_facts)
     direct = args.direct_units is not None and size["units"] >= args.direct_units
-    pu = stage("units", lambda: (units_direct(a) if direct else planning_units_from_arrays(
+    pu = stage("units", lambda: (units_direct(a, args.float32_amounts) if direct
+                                 else planning_units_from_arrays(
         a["pu_id"], a["amounts"], area_km2=a["area_km2"], boundary=a["boundary"],
         pa_fraction=a["pa_fraction"], region=a["region"], extra=a["extra"],
         feature_info=a["feature_info"], kind="synthetic")),
@@ -483,6 +488,9 @@ def parse(argv: list[str]) -> argparse.Namespace:
                         help="min-set boundary penalty per km (cost is ~1 per km² cell)")
     parser.add_argument("--skip-minset", action="store_true", help="only the max-utility rows")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--float32-amounts", action="store_true",
+                        help="with --direct-units: store the grid's amounts as float32 (saves "
+                             "~0.9 GB at 10M units; the model is built in float64)")
     parser.add_argument("--direct-units", type=float, default=None,
                         help="from this many units on, assemble the PlanningUnits directly "
                              "instead of through planning_units_from_arrays (its copies peak "
