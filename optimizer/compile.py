@@ -109,8 +109,8 @@ class CompiledModel:
 
     @property
     def n_x(self) -> int:
-        """Number of unit (``x``) columns; they come first."""
-        return int((self.unit_of_col >= 0).sum())
+        """Number of unit (``x``) columns; they come first (the ``x`` block's end)."""
+        return self.block("x", rows=False).stop
 
     def block(self, kind: str, *, rows: bool = True) -> Block:
         """The row (or column) block of ``kind``; an empty block when absent."""
@@ -301,6 +301,70 @@ def _boundary_rows(edges: np.ndarray, y_start: int, n_cols: int) -> sp.csr_matri
     return sp.csr_matrix((data, (r, cols)), shape=(2 * ny, n_cols))
 
 
+def _index_dtype(*maxima: int) -> type:
+    """int32 when every index and offset fits it, else int64 (scipy's own rule)."""
+    return np.int32 if max(maxima, default=0) < np.iinfo(np.int32).max else np.int64
+
+
+def _assemble(rows_nz: list[tuple[np.ndarray, np.ndarray]], nb: int, ns: int, s_start: int,
+              edges: np.ndarray, y_start: int, n_cols: int) -> sp.csr_matrix:
+    """The constraint matrix as CSR, built straight from its parts (no stacking copies).
+
+    Parameters
+    ----------
+    rows_nz : list of (columns, values)
+        The structural rows' nonzeros among the ``x`` columns (sorted columns).
+    nb : int
+        Number of budget rows (the first rows); the target rows follow.
+    ns : int
+        Shortfall columns (from ``s_start``), one per target row, coefficient 1.
+    edges : numpy.ndarray
+        ``(ny, 2)`` ``x`` columns of each boundary edge; its rows ``-x_i + y_e <= 0`` and
+        ``-x_j + y_e <= 0`` follow, ``y`` columns from ``y_start``.
+    n_cols : int
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Sorted indices, int32 when they fit.
+    """
+    ny = edges.shape[0]
+    n_struct = len(rows_nz)
+    counts = np.array([nz.size for nz, _ in rows_nz], dtype=np.int64)
+    if ns:
+        counts[nb:nb + ns] += 1
+    nnz = int(counts.sum()) + 4 * ny
+    idx = _index_dtype(nnz, n_cols)
+    indptr = np.empty(n_struct + 2 * ny + 1, dtype=idx)
+    indptr[0] = 0
+    np.cumsum(counts, out=indptr[1:n_struct + 1])
+    base = int(counts.sum())
+    indptr[n_struct + 1:] = base + 2 * np.arange(1, 2 * ny + 1, dtype=idx)
+    indices = np.empty(nnz, dtype=idx)
+    data = np.empty(nnz)
+    for r, (nz, val) in enumerate(rows_nz):
+        s0 = int(indptr[r])
+        indices[s0:s0 + nz.size] = nz
+        data[s0:s0 + nz.size] = val
+        if ns and nb <= r < nb + ns:  # the target's shortfall column comes last (sorted)
+            indices[s0 + nz.size] = s_start + r - nb
+            data[s0 + nz.size] = 1.0
+    if ny:
+        # Row 2e: -x_i + y_e; row 2e+1: -x_j + y_e (x columns precede y columns: sorted).
+        bi = indices[base:].reshape(2 * ny, 2)
+        y_col = np.arange(y_start, y_start + ny, dtype=idx)
+        bi[0::2, 0] = edges[:, 0]
+        bi[1::2, 0] = edges[:, 1]
+        bi[0::2, 1] = y_col
+        bi[1::2, 1] = y_col
+        bd = data[base:].reshape(2 * ny, 2)
+        bd[:, 0] = -1.0
+        bd[:, 1] = 1.0
+    A = sp.csr_matrix((data, indices, indptr), shape=(n_struct + 2 * ny, n_cols), copy=False)
+    A.has_sorted_indices = True
+    return A
+
+
 def _safe(name: str) -> str:
     """A name legal in LP and MPS files (letters, digits, ``_``, ``.``)."""
     return re.sub(r"[^0-9A-Za-z_.]", "_", name)
@@ -358,7 +422,7 @@ def compile(problem: Problem) -> CompiledModel:
     free = ~(locked_in | locked_out)
     free_idx = np.flatnonzero(free)
     nx = free_idx.size
-    col_of_unit = np.full(n, -1, dtype=np.int64)
+    col_of_unit = np.full(n, -1, dtype=_index_dtype(n))  # int32 edge columns below 2^31
     col_of_unit[free_idx] = np.arange(nx)
     fixed_value = locked_in.astype(np.float64)  # value of locked units (0 for free, unused)
     unprotected = 1.0 - problem.protected_fraction
@@ -408,60 +472,40 @@ def compile(problem: Problem) -> CompiledModel:
     offset += float(unit_obj[locked_in].sum())
     ny = edge_cols.shape[0]
 
-    # ---------------- structural rows: budgets and targets
-    row_coef: list[np.ndarray] = []  # coefficient of each unit (all n), per row
+    # ---------------- structural rows: budgets and targets, one sparse row at a time
+    rows_nz: list[tuple[np.ndarray, np.ndarray]] = []  # (x columns, coefficients) per row
     lower: list[float] = []
     upper: list[float] = []
     budget_labels: list[str] = []
+
+    def add_row(coef: np.ndarray) -> None:
+        on_free = coef[free_idx]
+        nz = np.flatnonzero(on_free)
+        rows_nz.append((nz, on_free[nz]))
+
     for b in problem.budgets:
         coef = budget_coefficients(problem, b.scope, b.name, unprotected)
         const = float(coef[locked_in].sum())
-        row_coef.append(coef)
+        add_row(coef)
         lower.append(b.min_km2 - const if b.min_km2 > 0 else -np.inf)
         upper.append(b.max_km2 - const)
         budget_labels.append(b.scope if b.scope == "total" else f"{b.scope}_{b.name}")
     target_feats = problem.target_features()
-    amounts = problem.feature_amounts(target_feats)
-    for t, r in zip(problem.targets, amounts, strict=True):
+    for t in problem.targets:
+        r = problem.feature_amount(t.feature)  # one feature at a time: no dense matrix
         coef = r * unprotected
         const = float((r * problem.protected_fraction).sum() + coef[locked_in].sum())
-        row_coef.append(coef)
+        add_row(coef)
         lower.append(t.amount - const)
         upper.append(np.inf)
-    n_struct = len(row_coef)
+    n_struct = len(rows_nz)
     n_targets = len(target_feats)
 
     shortfall = obj.kind == "min_shortfall"
     ns = n_targets if shortfall else 0
     n_cols = nx + ny + ns
-    if n_struct:
-        dense = np.vstack(row_coef)[:, free_idx]
-        struct = sp.csr_matrix(dense)
-        struct.eliminate_zeros()
-    else:
-        struct = sp.csr_matrix((0, nx))
-    struct.resize((n_struct, n_cols))
-    if ns:
-        target_rows = np.arange(len(budget_labels), n_struct)
-        s_block = sp.csr_matrix((np.ones(ns), (target_rows, nx + ny + np.arange(ns))),
-                                shape=(n_struct, n_cols))
-        struct = (struct + s_block).tocsr()
-
-    # ---------------- boundary rows: y - x_j <= 0, y - x_k <= 0
-    if ny:
-        y_col = nx + np.arange(ny)
-        indices = np.empty((2 * ny, 2), dtype=np.int64)
-        indices[0::2, 0] = y_col
-        indices[1::2, 0] = y_col
-        indices[0::2, 1] = edge_cols[:, 0]
-        indices[1::2, 1] = edge_cols[:, 1]
-        data = np.tile(np.array([1.0, -1.0]), 2 * ny)
-        indptr = np.arange(0, 4 * ny + 1, 2, dtype=np.int64)
-        bnd = sp.csr_matrix((data, indices.ravel(), indptr), shape=(2 * ny, n_cols))
-        A = sp.vstack([struct, bnd], format="csr")
-    else:
-        A = struct.tocsr()
-    A.sort_indices()
+    nb = len(budget_labels)
+    A = _assemble(rows_nz, nb, ns, nx + ny, edge_cols, nx, n_cols)
 
     row_lower = np.concatenate([np.array(lower, dtype=np.float64), np.full(2 * ny, -np.inf)])
     row_upper = np.concatenate([np.array(upper, dtype=np.float64), np.zeros(2 * ny)])
@@ -479,10 +523,9 @@ def compile(problem: Problem) -> CompiledModel:
         c[nx + ny:] = np.divide(w, tamount, out=np.zeros(ns), where=tamount > 0)
     integrality = np.zeros(n_cols, dtype=bool)
     integrality[:nx] = True
-    unit_of_col = np.full(n_cols, -1, dtype=np.int64)
+    unit_of_col = np.full(n_cols, -1, dtype=_index_dtype(n_cols, n))
     unit_of_col[:nx] = free_idx
 
-    nb = len(budget_labels)
     row_blocks = tuple(b for b in (
         Block("budget", 0, nb, tuple(budget_labels)),
         Block("target", nb, n_struct, tuple(target_feats)),

@@ -125,6 +125,14 @@ class Problem:
             return np.zeros((0, self.n_units))
         return np.nan_to_num(self.pu.amounts(list(features)), nan=0.0)
 
+    def feature_amount(self, feature: str) -> np.ndarray:
+        """Amounts ``r_kj`` of one feature over whole units, NaN read as 0.
+
+        One column at a time: callers that loop over features (compile, diagnosis)
+        never hold the dense features x units matrix of `feature_amounts`.
+        """
+        return np.nan_to_num(self.pu.units[feature].to_numpy(dtype=np.float64), nan=0.0)
+
     def feature_totals(self, features: Sequence[str]) -> np.ndarray:
         """Total ``R_k`` of each feature over all units."""
         return self.feature_amounts(features).sum(axis=1)
@@ -207,12 +215,14 @@ class Problem:
         weights = self.utility_weights()
         if not weights:
             return np.zeros(self.n_units)
-        feats = list(weights)
-        amounts = self.feature_amounts(feats)
-        totals = amounts.sum(axis=1)
-        scale = np.divide(np.array([weights[f] for f in feats]), totals,
-                          out=np.zeros(len(feats)), where=totals != 0)
-        return (scale @ amounts) * (1.0 - self.protected_fraction)
+        value = np.zeros(self.n_units)
+        for f, w in weights.items():  # one feature at a time: no features x units matrix
+            r = self.feature_amount(f)
+            total = float(r.sum())
+            if total != 0:
+                value += (w / total) * r
+        value *= 1.0 - self.protected_fraction
+        return value
 
     # ---------------------------------------------------------- objectives
     def add_max_utility_objective(

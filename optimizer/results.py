@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from optimizer.compile import compile
+from optimizer.compile import CompiledModel, compile
 from optimizer.errors import InfeasibleProblemError, InputDataError
 from optimizer.problem import FEATURE_ROLES, Problem
 from optimizer.solvers import get_solver
@@ -42,7 +42,8 @@ __all__ = [
 
 # ============================================================== solve
 
-def solve(problem: Problem, solver: str | Solver = "highs", **options: Any) -> Solution:
+def solve(problem: Problem, solver: str | Solver = "highs", *, model: CompiledModel | None = None,
+          **options: Any) -> Solution:
     """Solve a problem and return its `Solution` (status is data).
 
     Parameters
@@ -54,6 +55,10 @@ def solve(problem: Problem, solver: str | Solver = "highs", **options: Any) -> S
         ``highs``), ``"pulp"``, ``"pulp:<pulp solver>"`` or a solver object. The
         default stays ``"highs"``: ``auto`` only pays off on boundary-penalised
         models of 10k+ units, and ``highs`` proves optimality on small ones.
+    model : CompiledModel, optional
+        ``compile(problem)``, when the caller has it already: it is not compiled again
+        (at national size a compile costs seconds and ~1 GB). It must be the compiled
+        form of ``problem``; its shape is checked against the problem.
     **options
         Passed to the solver (e.g. ``time_limit=60``, ``gap=0.001``, ``strategy="mip"``).
 
@@ -82,7 +87,16 @@ def solve(problem: Problem, solver: str | Solver = "highs", **options: Any) -> S
     found = diagnose(problem)
     if found:
         raise InfeasibleProblemError("; ".join(found))
-    model = compile(problem)
+    if model is None:
+        model = compile(problem)
+    elif not isinstance(model, CompiledModel) or model.n_units != problem.n_units or (
+            problem.objective is not None
+            and model.sense != ("max" if problem.objective.kind == "max_utility" else "min")):
+        raise InputDataError("solve(): model= must be compile(problem) of this problem; got "
+                             + (f"a model of {model.n_units} units ({model.sense})"
+                                if isinstance(model, CompiledModel) else type(model).__name__)
+                             + f" for a problem of {problem.n_units} units; leave model= out "
+                             "to compile here")
     if isinstance(solver, str):
         backend = get_solver(solver, **options)
     elif options:
@@ -152,11 +166,13 @@ def diagnose(problem: Problem, *, after_solve: bool = False) -> list[str]:
     if kind == "min_shortfall" or not problem.targets:
         return found
     feats = problem.target_features()
-    amounts = problem.feature_amounts(feats)
-    totals = amounts.sum(axis=1)
-    held_before = amounts @ problem.protected_fraction
-    gain = amounts * unprotected
-    reach = held_before + gain[:, possible].sum(axis=1)
+    # One feature at a time: no dense features x units matrix at national size.
+    totals, held_before, reach = (np.zeros(len(feats)) for _ in range(3))
+    for k, f in enumerate(feats):
+        r = problem.feature_amount(f)
+        totals[k] = r.sum()
+        held_before[k] = r @ problem.protected_fraction
+        reach[k] = held_before[k] + (r * unprotected)[possible].sum()
     short = [(k, float(r)) for k, (t, r) in enumerate(zip(problem.targets, reach, strict=True))
              if r < t.amount * (1 - 1e-9) - 1e-12]
     found += _target_reasons(problem, short, totals, "outside locked-out units",
@@ -168,8 +184,9 @@ def diagnose(problem: Problem, *, after_solve: bool = False) -> list[str]:
         room = budget.max_km2 - float(area[locked_in].sum())
         short = []
         for k, t in enumerate(problem.targets):
-            best = held_before[k] + gain[k, locked_in].sum() + _knapsack(
-                gain[k, free], area[free], room)
+            gain = problem.feature_amount(t.feature) * unprotected
+            best = held_before[k] + gain[locked_in].sum() + _knapsack(
+                gain[free], area[free], room)
             if best < t.amount * (1 - 1e-9) - 1e-12:
                 short.append((k, float(best)))
         found += _target_reasons(problem, short, totals,

@@ -15,13 +15,19 @@ proven bound.
   nested plans, with the rest fixed, so a level of the sweep costs about one full
   cut) yields the nested *path*; the bracket around the budget is refined with the
   Eisner-Severance (Newton) step until the dual optimum (a breakpoint) is found;
-  the leftover budget is filled greedily. ``info["path"]`` and per-unit
+  the leftover budget is filled with whole components of the difference between the
+  breakpoint's two plans (each is a Lagrangian minimiser there, so the plan's gap is
+  the breakpoint's multiplier times the area left unused), then greedily unit by
+  unit. Models above ``path_units`` free units (1M) sweep only the intervals that
+  hold the budget: at a 1 km national grid a cut costs seconds. ``info["path"]`` and per-unit
   ``info["unit_rank"]`` / ``info["unit_entry_lambda"]`` answer "what does budget B
   protect" instantly through `plan_for_budget`.
 * **Targets and other rows** (min set, min shortfall, extra budgets): a box-step
   cutting-plane (bundle) method on the multipliers; the cutting-plane model is a
-  tiny LP solved by HiGHS. The best Lagrangian value is a proven bound (equal to
-  the LP bound of the linearised model: the cut subproblem's LP is integral).
+  tiny LP solved by HiGHS. Large models (200k+ units) start from the multipliers of
+  the separable dual (the Lagrangian without the boundary, which needs no cut). The
+  best Lagrangian value is a proven bound (equal to the LP bound of the linearised
+  model: the cut subproblem's LP is integral).
   Primal side: repair-as-a-cut (raise only the violated multipliers until the cut
   meets every row), rounding of the averaged cut solutions, vectorised drop of
   redundant units and add of improving ones, and a HiGHS MIP polish on the

@@ -37,6 +37,7 @@ class CutSettings(Protocol):
     gap: float
     max_iterations: int
     path_points: int
+    path_units: int
     polish_units: int
     polish_all: int
     polish_share: float
@@ -58,7 +59,10 @@ class CutContext:
         self.started, self.deadline = started, deadline
         nx = model.n_x
         ns = n_struct(model)
-        self.A = model.A[:ns, :nx].toarray() if ns else np.zeros((0, nx))
+        # One dense copy of the rows, unit-major (candidate batches gather contiguous rows
+        # of it); ``A`` is its transposed view, so the rows are held once.
+        self.unit_rows = _dense_unit_major(model.A, ns, nx)
+        self.A = self.unit_rows.T
         self.lower = model.row_lower[:ns].copy()
         self.upper = model.row_upper[:ns].copy()
         # Shortfall columns: soft lower rows with a price per unit short.
@@ -76,11 +80,6 @@ class CutContext:
         self.ftol = feasibility_tolerance(model) * model.row_scale()[:ns]
 
     @functools.cached_property
-    def unit_rows(self) -> np.ndarray:
-        """Unit-major copy of the rows: candidate batches gather contiguous rows of it."""
-        return np.ascontiguousarray(self.A.T)
-
-    @functools.cached_property
     def pair_w(self) -> sp.csr_matrix:
         """Symmetric pairwise weights: one sparse product gives every unit's boundary
         change (several times faster than two bincounts over the edge list)."""
@@ -89,6 +88,17 @@ class CutContext:
         return sp.csr_matrix((np.concatenate([w, w]), (np.concatenate([form.ei, form.ej]),
                                                        np.concatenate([form.ej, form.ei]))),
                              shape=(n, n))
+
+    def row_nonzeros(self, r: int) -> tuple[np.ndarray, np.ndarray]:
+        """Columns and values of structural row ``r``'s nonzeros among the ``x`` columns
+        (views of the model's CSR when the row has no other columns)."""
+        A, nx = self.model.A, self.model.n_x
+        lo, hi = A.indptr[r], A.indptr[r + 1]
+        cols, vals = A.indices[lo:hi], A.data[lo:hi]
+        if cols.size and cols[-1] >= nx:  # sorted indices: only then any non-x column
+            keep = cols < nx
+            cols, vals = cols[keep], vals[keep]
+        return cols, vals
 
     @functools.cached_property
     def deg(self) -> np.ndarray:
@@ -130,8 +140,14 @@ class CutContext:
 
     def check_reachable(self) -> None:
         """Raise when a single row cannot be met by any 0/1 plan."""
-        pos = np.where(self.A > 0, self.A, 0).sum(axis=1)
-        neg = np.where(self.A < 0, self.A, 0).sum(axis=1)
+        # Row by row from the model's sparse rows: no dense temporaries of every row.
+        ns = self.A.shape[0]
+        pos, neg = np.zeros(ns), np.zeros(ns)
+        A, nx = self.model.A, self.model.n_x
+        for r in range(ns):
+            lo, hi = A.indptr[r], A.indptr[r + 1]
+            d = A.data[lo:hi][A.indices[lo:hi] < nx]
+            pos[r], neg[r] = d[d > 0].sum(), d[d < 0].sum()
         labels = row_labels(self.model)
         for r in np.flatnonzero(pos + self.s_cap < self.lower - self.tol):
             raise InfeasibleProblemError(f"cut solver: row {labels[r]} needs at least "
@@ -143,10 +159,13 @@ class CutContext:
                                          f"{neg[r]:.6g}; raise the budget or unlock units")
 
     def row_activity(self, x: np.ndarray) -> np.ndarray:
-        return self.A @ x
+        """``A @ x`` over the nonzeros of ``x`` only: a plan selects a small share of the
+        units, so gathering their rows reads a fraction of the dense rows a product would."""
+        nz = np.flatnonzero(x)
+        return x[nz] @ self.unit_rows[nz]
 
     def feasible(self, x: np.ndarray) -> bool:
-        act = self.A @ x
+        act = self.row_activity(x)
         low = np.where(self.soft, -np.inf, self.lower)
         return bool(np.all(act >= low - self.ftol) and np.all(act <= self.upper + self.ftol))
 
@@ -162,7 +181,7 @@ class CutContext:
         """Min-form value of a plan including shortfall costs."""
         v = self.cut_value(x)
         if self.soft.any():
-            short = np.clip(self.lower - self.A @ x, 0, self.s_cap)
+            short = np.clip(self.lower - self.row_activity(x), 0, self.s_cap)
             v += float(self.s_cost[self.soft] @ short[self.soft])
         return v
 
@@ -179,7 +198,7 @@ class CutContext:
         the candidates (slack only shrinks: one that does not fit now never will),
         vectorised over rows and the window.
         """
-        act = self.A @ x
+        act = self.row_activity(x)
         # Soft rows (shortfall) may not fall further short: a batch never adds shortfall.
         low = np.where(np.isfinite(self.lower) & ~self.soft, self.lower,
                        np.where(self.soft, np.minimum(self.lower, act), -np.inf))
@@ -230,7 +249,7 @@ class CutContext:
             gain = self.gain_on(x)  # removal lowers the value by this much
             if self.soft.any():
                 # Removal may open a shortfall: charge it (as if alone).
-                act = self.A @ x
+                act = self.row_activity(x)
                 for r in np.flatnonzero(self.soft):
                     over = max(act[r] - self.lower[r], 0.0)
                     gain -= self.s_cost[r] * np.maximum(np.maximum(self.A[r], 0) - over, 0) * x
@@ -250,7 +269,7 @@ class CutContext:
         has_up = np.isfinite(self.upper)
         for _ in range(rounds):
             gain = -self.gain_on(x)
-            act = self.A @ x
+            act = self.row_activity(x)
             if self.soft.any():
                 short = np.clip(self.lower - act, 0, self.s_cap)
                 for r in np.flatnonzero(self.soft):
@@ -276,36 +295,49 @@ class CutContext:
         has_up = np.isfinite(self.upper)
         hard = np.isfinite(self.lower) & ~self.soft
         for _ in range(rounds):
-            act = self.A @ x
+            act = self.row_activity(x)
             deficit = np.where(hard, self.lower - act, 0.0)
             viol = np.flatnonzero(deficit > self.tol)
             if viol.size == 0:
                 return x
-            off = np.flatnonzero(x < 0.5)
+            # Coverage from the rows' sparse nonzeros: a pass over each violated row's
+            # nonzeros instead of a gather of every unit off the plan per row.
+            cover_all = np.zeros(x.size)
+            for r in viol:
+                cols, vals = self.row_nonzeros(r)
+                pos = vals > 0
+                cover_all[cols[pos]] += np.minimum(vals[pos], deficit[r]) / deficit[r]
+            cover_all[x > 0.5] = 0.0
+            off = np.flatnonzero(cover_all > 0)
             if off.size == 0:
                 return None
-            cover = np.zeros(off.size)
-            for r in viol:
-                cover += np.minimum(np.maximum(self.A[r, off], 0.0), deficit[r]) / deficit[r]
+            cover = cover_all[off]
             cost = np.maximum(self.gain_on(x)[off], 0.0)
             slack = self.upper - act
-            ok = cover > 0
+            ok = np.ones(off.size, dtype=bool)
             for r in np.flatnonzero(has_up):
                 ok &= self.A[r, off] <= slack[r] + self.tol[r]
             off, cover, cost = off[ok], cover[ok], cost[ok]
             if off.size == 0:
                 return None
             score = cover / np.maximum(cost, 1e-12 * max(1.0, float(cost.max(initial=0))))
-            # Only the best few are ever taken in one round: sort just those.
-            top = min(score.size, 1 << 16)
-            order = (np.argpartition(-score, top - 1)[:top] if top < score.size
-                     else np.arange(score.size))
-            order = order[np.argsort(-score[order])]
-            # Add a batch about the size the worst row still needs, at least one unit.
             r0 = viol[np.argmax(deficit[viol] / np.maximum(np.abs(self.lower[viol]), 1e-12))]
-            cum = np.cumsum(np.maximum(self.A[r0, off[order]], 0))
+            # Only the best few are ever taken in one round: sort just those (more when
+            # they cannot cover the worst row, so a round is never capped below its need).
+            top = min(score.size, 1 << 16)
+            while True:
+                order = (np.argpartition(-score, top - 1)[:top] if top < score.size
+                         else np.arange(score.size))
+                order = order[np.argsort(-score[order])]
+                cum = np.cumsum(np.maximum(self.A[r0, off[order]], 0))
+                if top == score.size or cum[-1] >= deficit[r0]:
+                    break
+                top = min(score.size, 4 * top)
+            # Add a batch about the size the worst row still needs, at least one unit:
+            # half of it while it is small (rows overlap), all of it when large (the
+            # drop of redundant units trims any excess; each round costs a pass).
             k = int(np.searchsorted(cum, deficit[r0])) + 1
-            k = max(1, min(k // 2 + 1, order.size))
+            k = max(1, min(k if k >= 4096 else k // 2 + 1, order.size))
             batch = off[order[:k]]
             limit = k
             for r in np.flatnonzero(has_up):
@@ -325,15 +357,28 @@ class CutContext:
         return x
 
 
+def _dense_unit_major(A: sp.csr_matrix, ns: int, nx: int) -> np.ndarray:
+    """The first ``ns`` rows of ``A`` over the first ``nx`` columns as a dense C-ordered
+    ``(nx, ns)`` array, filled row by row (no sparse slicing copies)."""
+    out = np.zeros((nx, ns))
+    for r in range(ns):
+        lo, hi = A.indptr[r], A.indptr[r + 1]
+        cols = A.indices[lo:hi]
+        keep = cols < nx
+        out[cols[keep], r] = A.data[lo:hi][keep]
+    return out
+
+
 def row_labels(model: CompiledModel) -> list[str]:
     """A label per row before the boundary rows: ``budget 'name'``, ``target 'name'``, ...
 
     Placed by each block's row range, so blocks added later (the frontier's ``epsilon``
     rows) are named too.
     """
-    labels = [f"row {r}" for r in range(model.n_rows)]
+    labels = [f"row {r}" for r in range(n_struct(model))]  # never one per boundary row
     for b in model.row_blocks:
         if b.kind != "boundary":
-            for r, lab in zip(range(b.start, b.stop), b.labels or [], strict=False):
+            for r, lab in zip(range(b.start, min(b.stop, len(labels))), b.labels or [],
+                              strict=False):
                 labels[r] = f"{b.kind} {lab!r}"
     return labels

@@ -18,6 +18,9 @@ import numpy as np
 
 from optimizer.solvers.cut.form import CutForm
 
+#: Edges handed to PyMaxflow per call when a graph is built.
+_EDGE_CHUNK = 1 << 21
+
 
 class MinCutGraph:
     """A max-flow graph over ``x`` columns whose unaries change in place between cuts."""
@@ -30,8 +33,11 @@ class MinCutGraph:
         self.ids = np.arange(n, dtype=np.int64)
         if n:
             self.g.add_nodes(n)
-        if ei.size:
-            self.g.add_edges(ei.astype(np.int64), ej.astype(np.int64), w, w)
+        # In chunks: the int64 copies PyMaxflow takes stay small (national grids: 20M edges).
+        for lo in range(0, ei.size, _EDGE_CHUNK):
+            hi = lo + _EDGE_CHUNK
+            wk = np.ascontiguousarray(w[lo:hi], dtype=np.float64)
+            self.g.add_edges(ei[lo:hi].astype(np.int64), ej[lo:hi].astype(np.int64), wk, wk)
         self.cur = np.zeros(n)
         self.solved = False
 
@@ -66,9 +72,14 @@ def cut_on(form: CutForm, unary: np.ndarray, sub: np.ndarray, base: np.ndarray,
     if sub.size == 0:
         return x, np.zeros(0, dtype=np.int64)
     n = form.n
-    pos = np.full(n, -1, dtype=np.int64)
-    pos[sub] = np.arange(sub.size)
-    eidx = np.arange(form.ei.size) if edges is None else edges
+    idx = np.int32 if max(n, form.ei.size) < np.iinfo(np.int32).max else np.int64
+    if sub.size == n and edges is None:  # every column free: the form's own arrays, no copies
+        g = MinCutGraph(n, form.ei, form.ej, form.w)
+        x[:] = g.cut(unary)
+        return x, np.arange(form.ei.size, dtype=idx)
+    pos = np.full(n, -1, dtype=idx)
+    pos[sub] = np.arange(sub.size, dtype=idx)
+    eidx = np.arange(form.ei.size, dtype=idx) if edges is None else edges
     pi, pj = pos[form.ei[eidx]], pos[form.ej[eidx]]
     touch = (pi >= 0) | (pj >= 0)
     eidx, pi, pj = eidx[touch], pi[touch], pj[touch]

@@ -52,6 +52,11 @@ class CutSolver:
         Area resolution of the nested path (single-budget models): the sweep stops
         splitting an interval once it spans less than 1/``path_points`` of the
         path's area; 0 skips the sweep (only the budget's plan is searched).
+    path_units : int
+        Single-budget models with more free units than this sweep only the intervals
+        that hold the budget (the rest of the path, for `plan_for_budget` at other
+        budgets, costs most of the solve at national size: each cut of a 1 km grid
+        takes seconds); ``nested_path=True`` always sweeps the whole path.
     polish : bool
         Run a HiGHS MIP on the undecided frontier when the gap is above ``gap``.
     polish_units : int
@@ -91,6 +96,7 @@ class CutSolver:
     log: LogCallback | None = None
     max_iterations: int = 400
     path_points: int = 32
+    path_units: int = 1_000_000
     polish: bool = True
     polish_units: int = 20_000
     polish_all: int = 2_000
