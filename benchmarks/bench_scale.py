@@ -69,7 +69,7 @@ PRIOR_BASE_MB = 1000.0
 TARGETS = (
     ("grid", ("grid",), 600.0, 8.0),
     ("gap", ("gap",), 30.0, None),
-    ("compile + cut solve", ("solve",), 180.0, 16.0),  # solve() compiles the model itself
+    ("compile + cut solve", ("compile", "solve"), 180.0, 16.0),
     ("parks + GeoParquet export", ("export",), 120.0, None),  # export_plan runs candidate_parks
 )
 
@@ -273,8 +273,17 @@ def child(data: Path, cell_km: float, time_limit: float, out_dir: Path, build: s
     pu = state["open"]
     stage("conservation", lambda: conservation(pu, data), lambda r: r)
     stage("gap", lambda: gap_analysis(pu))
-    stage("problem", lambda: problem(pu).add_max_utility_objective(budget_share=0.1)
-          .add_existing_protection().add_boundary_penalty(1e-5))
+    def make_problem():  # type: ignore[no-untyped-def]
+        base = problem(pu).add_max_utility_objective(budget_share=0.1).add_existing_protection()
+        spec = os.environ.get("BENCH_SCALE_PENALTY", "rel:0.1")
+        # "rel:k": k x the mean unit value per km (a balanced penalty at any cell size; a
+        # fixed one per km outweighs the unit values, which fall as 1/units, on fine grids).
+        pen = (float(spec[4:]) * float(np.mean(base.unit_values())) if spec.startswith("rel:")
+               else float(spec))
+        return base.add_boundary_penalty(pen)
+
+    stage("problem", make_problem,
+          lambda q: {"penalty_per_km": float(q.boundary_penalty.penalty)})
     p = state["problem"]
 
     def model_facts(m) -> dict:  # type: ignore[no-untyped-def]
@@ -283,13 +292,13 @@ def child(data: Path, cell_km: float, time_limit: float, out_dir: Path, build: s
                 "A_mb": (a.data.nbytes + a.indices.nbytes + a.indptr.nbytes) / 2**20}
 
     stage("compile", lambda: compile_model(p), model_facts)
-    state.pop("compile")
 
     def solve_facts(sol) -> dict:  # type: ignore[no-untyped-def]
         return {"status": str(sol.status), "gap": float(sol.gap),
                 "selected": int(np.asarray(sol.x).sum())}
 
-    stage("solve", lambda: solve(p, "cut", gap=1e-3, time_limit=time_limit), solve_facts)
+    stage("solve", lambda: solve(p, "cut", gap=1e-3, time_limit=time_limit,
+                                 model=state.pop("compile")), solve_facts)
     x = state["solve"].x
     stage("parks", lambda: candidate_parks(p, x), lambda parks: {"parks": len(parks.table)})
     state.pop("parks")
@@ -361,13 +370,13 @@ HEADER = (f"{'cell km':>7} {'stage':<8}{'units':>11}{'seconds':>10}{'peak MB':>1
 def print_row(cell_km: float, r: dict) -> None:
     """One table row: peak, the stage's own growth over its start, MB per 1,000 units."""
     notes = []
-    for key in ("build", "workers", "child_peak_mb", "worker_peak_mb", "row_groups",
+    for key in ("penalty_per_km", "build", "workers", "child_peak_mb", "worker_peak_mb", "row_groups",
                 "max_rel_diff", "worst", "bands",
                 "features", "boundary_pairs", "units_df_mb", "boundary_mb", "rows", "cols",
                 "nnz", "A_mb", "status", "gap", "selected", "parks", "breakdown"):
         if key in r:
             v = r[key]
-            notes.append(f"{key}={v:.2e}" if key in ("gap", "max_rel_diff") else
+            notes.append(f"{key}={v:.2e}" if key in ("gap", "max_rel_diff", "penalty_per_km") else
                          f"{key}={v:,.1f}" if isinstance(v, float) else
                          f"{key}={v:,}" if isinstance(v, int) else f"{key}={v}")
     if not r.get("own_peak", True):
@@ -492,6 +501,9 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=0,
                         help="run the streamed build's bands on a Dask LocalCluster of N "
                              "processes (default 0: in the child process)")
+    parser.add_argument("--penalty", default="rel:0.1",
+                        help="boundary penalty per km: a number, or rel:k for k x the mean unit "
+                             "value (default rel:0.1, balanced at any cell size)")
     parser.add_argument("--until", choices=STAGES, default=STAGES[-1],
                         help="stop each size after this stage (e.g. conservation)")
     args = parser.parse_args()
@@ -528,6 +540,7 @@ def main() -> None:
                 failures.append(msg.strip())
                 continue
             os.environ["BENCH_SCALE_UNTIL"] = args.until
+            os.environ["BENCH_SCALE_PENALTY"] = args.penalty
             rows, note = run_size(data, cell, args.time_limit, args.max_gb, Path(tmp),
                                   args.build, args.workers)
             results[cell] = rows
