@@ -40,6 +40,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, `__getattr__`
         read_grid,
         write_grid,
     )
+    from optimizer.grid_stream import build_grid_streamed
     from optimizer.layers import LayerSpec
     from optimizer.parks import Parks, candidate_parks
     from optimizer.problem import Problem, problem
@@ -54,6 +55,7 @@ _LAZY = {
     "CompiledModel": "optimizer.compile",
     "PlanningUnits": "optimizer.grid",
     "build_grid": "optimizer.grid",
+    "build_grid_streamed": "optimizer.grid_stream",
     "planning_units_from_arrays": "optimizer.grid",
     "read_grid": "optimizer.grid",
     "write_grid": "optimizer.grid",
@@ -142,6 +144,7 @@ __all__ = [
     "UnitError",
     "__version__",
     "build_grid",
+    "build_grid_streamed",
     "candidate_parks",
     "compile",
     "diagnose",
