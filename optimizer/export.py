@@ -254,7 +254,7 @@ def existing_network(problem: Problem) -> gpd.GeoDataFrame:
         return out
     threshold = problem.pa_threshold if problem.pa_threshold is not None else 0.5
     mask = pu.units["pa_fraction"].to_numpy() >= threshold
-    geom = _dissolve(pu.units.geometry.to_numpy()[mask])
+    geom = _dissolve(np.asarray(pu.units.geometry.values[mask]))  # decodes only these
     return _parts_frame(geom, pu.units.crs, source=f"units with pa_fraction >= {threshold:g}")
 
 
@@ -280,7 +280,7 @@ def added_units(problem: Problem, parks: Parks, rank: PriorityRank | None) -> gp
     out["refilled"] = refilled[idx]
     if rank is not None:
         out["priority_rank"] = rank.rank[idx]
-    return gpd.GeoDataFrame(out, geometry=units.geometry.to_numpy()[idx], crs=units.crs)
+    return gpd.GeoDataFrame(out, geometry=np.asarray(units.geometry.values[idx]), crs=units.crs)
 
 
 # ---------------------------------------------------------------- writers

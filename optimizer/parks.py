@@ -349,7 +349,8 @@ def _park_table(ctx: _Context, x: np.ndarray, labels: np.ndarray, k: int,
            .sort_values(["park", "km2", "order"], ascending=[True, False, True])
            .drop_duplicates("park").set_index("park")["type"].reindex(range(k), fill_value="no_data"))
 
-    geoms = _dissolve(np.asarray(pu.units.geometry.values), idx, lab, k, ctx.square)
+    # Only the added units' geometries are decoded (a lazily read grid keeps the rest as WKB).
+    geoms = _dissolve(np.asarray(pu.units.geometry.values[idx]), lab, k, ctx.square)
     extends, is_ext = _extensions(ctx, labels, k, geoms)
     with np.errstate(invalid="ignore", divide="ignore"):
         pp = np.clip(4 * math.pi * shapely.area(geoms) / shapely.length(geoms) ** 2, 0, 1)
@@ -378,13 +379,13 @@ def _park_table(ctx: _Context, x: np.ndarray, labels: np.ndarray, k: int,
     return gpd.GeoDataFrame(table, geometry=geoms, crs=pu.units.crs), value
 
 
-def _dissolve(geoms: np.ndarray, idx: np.ndarray, lab: np.ndarray, k: int,
-              square: bool) -> np.ndarray:
-    """One dissolved geometry per park (a loop over parks, not units)."""
+def _dissolve(geoms: np.ndarray, lab: np.ndarray, k: int, square: bool) -> np.ndarray:
+    """One dissolved geometry per park (a loop over parks, not units); ``geoms[i]`` is the
+    geometry of the unit in park ``lab[i]``."""
     if not k:
         return np.zeros(0, dtype=object)
     order = np.argsort(lab, kind="stable")
-    groups = np.split(geoms[idx[order]], np.cumsum(np.bincount(lab, minlength=k))[:-1])
+    groups = np.split(geoms[order], np.cumsum(np.bincount(lab, minlength=k))[:-1])
     # Square cells form an exact coverage (shared edges are identical): the fast union.
     union = shapely.coverage_union_all if square else shapely.union_all
     return np.array([union(g) for g in groups], dtype=object)
@@ -408,7 +409,7 @@ def _extensions(ctx: _Context, labels: np.ndarray, k: int,
     is_ext[park_i] = True
     # Areas covering the existing units next to a park (with positive overlap).
     ex_units = np.unique(existing_unit)
-    unit_geoms = np.asarray(ctx.problem.pu.units.geometry.values)[ex_units]
+    unit_geoms = np.asarray(ctx.problem.pu.units.geometry.values[ex_units])
     u_i, a_i = tree.query(unit_geoms, predicate="intersects")
     pos = shapely.area(shapely.intersection(unit_geoms[u_i], pa_geoms[a_i])) > 0
     unit_areas = pd.DataFrame({"unit": ex_units[u_i[pos]], "area": a_i[pos]})

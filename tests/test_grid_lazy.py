@@ -111,11 +111,16 @@ def test_problem_compile_solve_and_results_decode_nothing_parks_do(coarse_folder
     objective_value(p, sol)
     assert pu.boundary_loaded and not pu.geometry_loaded
     parks = candidate_parks(p, sol.x)
-    assert len(parks.table) and pu.geometry_loaded
+    # Parks decode only the added units' geometry, never the whole grid's.
+    assert len(parks.table) and not pu.geometry_loaded
     eager_pu = read_grid(coarse_folder, lazy=False)
     pe = (problem(eager_pu).add_max_utility_objective(budget_share=0.05).add_existing_protection()
           .add_boundary_penalty(1e-4))
     assert np.array_equal(compile_model(pe).c, model.c)
+    eager_parks = candidate_parks(pe, sol.x)
+    assert bool(np.all(shapely.equals_exact(np.asarray(parks.table.geometry.values),
+                                            np.asarray(eager_parks.table.geometry.values),
+                                            tolerance=0)))
 
 
 def test_zones_and_units_subsets_decode_nothing(demo_folder):
