@@ -201,17 +201,21 @@ def _context(problem: Problem, connectivity: str) -> _Context:
 
     stock_cols = list(feats.index[feats["role"] == "carbon_stock"])
     species_cols = species_columns(pu, None)
-    whole = problem.feature_amounts(species_cols)
+    whole = problem.feature_amounts(species_cols)  # a fresh array: scaled in place below
+    species_total = whole.sum(axis=1)
+    whole *= free  # the unprotected part (one features x units array, not two)
     lc_cols = list(feats.index[feats["role"] == "land_cover"])
+    lc = problem.feature_amounts(lc_cols)
+    lc *= free
     labels = feats["label"] if "label" in feats else pd.Series(feats.index, index=feats.index)
     region = pu.units["region"].to_numpy(dtype=object)
     return _Context(
         problem=problem, free=free, new_km2=problem.unprotected_km2,
         stock=summed(stock_cols), uptake=summed(_latest_columns(feats, "carbon_uptake")),
         emissions=summed(_latest_columns(feats, "emissions")),
-        species=whole * free, species_total=whole.sum(axis=1),
+        species=whole, species_total=species_total,
         species_names=np.array([str(labels.get(c, c)) for c in species_cols], dtype=object),
-        lc=problem.feature_amounts(lc_cols) * free,
+        lc=lc,
         lc_names=np.array([str(labels.get(c, c)) for c in lc_cols], dtype=object),
         region=np.where(pd.isna(region), "", region).astype(str).astype(object),
         types=_unit_types(problem), value=_unit_value(problem, stock_cols),
