@@ -43,6 +43,8 @@ from optimizer.problem_parts import (
     Objective,
     ObjectiveKind,
     Target,
+    finite_number,
+    readonly,
 )
 
 __all__ = ["DEFAULT_PA_THRESHOLD", "FEATURE_ROLES", "GROUPS", "AreaBudget", "BoundaryPenalty",
@@ -101,7 +103,7 @@ class Problem:
         """Share of each unit already protected, clipped to [0, 1]."""
         if "pa" not in self._cache:
             p = np.nan_to_num(self._column_cached("pa_fraction"), nan=0.0)
-            self._cache["pa"] = _readonly(np.clip(p, 0.0, 1.0))
+            self._cache["pa"] = readonly(np.clip(p, 0.0, 1.0))
         return self._cache["pa"]
 
     @property
@@ -116,7 +118,7 @@ class Problem:
 
     def _column_cached(self, column: str) -> np.ndarray:
         if column not in self._cache:
-            self._cache[column] = _readonly(self.pu.units[column].to_numpy(dtype=np.float64, copy=True))
+            self._cache[column] = readonly(self.pu.units[column].to_numpy(dtype=np.float64, copy=True))
         return self._cache[column]
 
     def feature_amounts(self, features: Sequence[str]) -> np.ndarray:
@@ -312,7 +314,7 @@ class Problem:
         resolved: dict[str, float] = {}
         for key, w in (weights or {}).items():
             for f in self.resolve_features(key, argument="weights key"):
-                resolved[f] = _finite(w, f"weights[{key!r}]")
+                resolved[f] = finite_number(w, f"weights[{key!r}]")
         p = self._with_total_budget(budget_km2, budget_share, "add_min_shortfall_objective")
         return dataclasses.replace(p, objective=Objective("min_shortfall", tuple(resolved.items())),
                                    _cache=self._cache)
@@ -327,7 +329,7 @@ class Problem:
         out: dict[str, float] = {}
         singles: dict[str, float] = {}
         for key, w in weights.items():
-            w = _finite(w, f"weights[{key!r}]")
+            w = finite_number(w, f"weights[{key!r}]")
             try:
                 cols = self.resolve_features(key, argument="weights key")
             except InputDataError:
@@ -354,10 +356,10 @@ class Problem:
                                      "area) or budget_share= (share of the study area)")
             return self
         # Checked here so the message names the caller's keyword, not add_area_budget's.
-        if share is not None and not 0.0 <= _finite(share, "budget_share") <= 1.0:
+        if share is not None and not 0.0 <= finite_number(share, "budget_share") <= 1.0:
             raise InputDataError(f"{where}: budget_share must be a share in [0, 1]; got {share}; "
                                  "write 10% as 0.1")
-        if km2 is not None and not _finite(km2, "budget_km2") >= 0:
+        if km2 is not None and not finite_number(km2, "budget_km2") >= 0:
             raise InputDataError(f"{where}: budget_km2 must be >= 0; got {km2}")
         return self.add_area_budget(max_km2=km2, max_share=share)
 
@@ -383,7 +385,7 @@ class Problem:
         items = self._target_items(targets, "add_relative_targets")
         new: dict[str, Target] = {t.feature: t for t in self.targets}
         for key, share in items:
-            share = _finite(share, f"relative target for {key!r}")
+            share = finite_number(share, f"relative target for {key!r}")
             if not 0.0 <= share <= 1.0:
                 raise InputDataError(f"relative target for {key!r} must be a share in [0, 1]; "
                                      f"got {share}; write 30% as 0.3")
@@ -413,7 +415,7 @@ class Problem:
                                  f"got {type(targets).__name__}")
         new: dict[str, Target] = {t.feature: t for t in self.targets}
         for key, amount in targets.items():
-            amount = _finite(amount, f"absolute target for {key!r}")
+            amount = finite_number(amount, f"absolute target for {key!r}")
             if amount < 0:
                 raise InputDataError(f"absolute target for {key!r} must be >= 0; got {amount}")
             for f in self.resolve_features(key, argument="targets key"):
@@ -500,14 +502,14 @@ class Problem:
             scope, name, whole = "total", "total", self.study_area_km2
         upper = float("inf")
         if max_km2 is not None:
-            upper = _finite(max_km2, "max_km2")
+            upper = finite_number(max_km2, "max_km2")
         elif max_share is not None:
-            share = _finite(max_share, "max_share")
+            share = finite_number(max_share, "max_share")
             if not 0.0 <= share <= 1.0:
                 raise InputDataError(f"max_share must be a share in [0, 1]; got {share}; write "
                                      "10% as 0.1")
             upper = share * whole
-        lower = 0.0 if min_km2 is None else _finite(min_km2, "min_km2")
+        lower = 0.0 if min_km2 is None else finite_number(min_km2, "min_km2")
         if upper < 0 or lower < 0:
             raise InputDataError(f"area budget ({scope} {name!r}) bounds must be >= 0; got "
                                  f"min_km2={lower}, max_km2={upper}")
@@ -536,7 +538,7 @@ class Problem:
         [True, False, False, False, False, False]
         """
         if pa_threshold is not None:
-            pa_threshold = _finite(pa_threshold, "pa_threshold")
+            pa_threshold = finite_number(pa_threshold, "pa_threshold")
             if not 0.0 < pa_threshold <= 1.0:
                 raise InputDataError(f"pa_threshold must be in (0, 1]; got {pa_threshold}")
         return dataclasses.replace(self, pa_threshold=pa_threshold, _cache=self._cache)
@@ -588,7 +590,7 @@ class Problem:
             raise InputDataError(f"land_cover {land_cover!r} is not a land-cover column or class "
                                  f"of this grid; land-cover columns: {list(lc.index)}"
                                  f"{did_you_mean(str(land_cover), [*lc.index, *lc['label'].astype(str)])}")
-        share = _finite(unit_share, "unit_share")
+        share = finite_number(unit_share, "unit_share")
         if not 0.0 <= share <= 1.0:
             raise InputDataError(f"unit_share must be a share in [0, 1]; got {share}")
         frac = np.divide(self._column_cached(col), self.area_km2,
@@ -602,7 +604,7 @@ class Problem:
         With ``per_km2=True`` the column is divided by unit area first (a density).
         """
         values = self._unit_column(column, "column")
-        threshold = _finite(threshold, "threshold")
+        threshold = finite_number(threshold, "threshold")
         if per_km2:
             values = np.divide(values, self.area_km2, out=np.zeros(self.n_units),
                                where=self.area_km2 > 0)
@@ -668,8 +670,8 @@ class Problem:
         >>> pu.units["pu_id"][sol.selected].tolist(), sol.objective
         ([1, 2, 4], 10.0)
         """
-        penalty = _finite(penalty, "penalty")
-        edge_factor = _finite(edge_factor, "edge_factor")
+        penalty = finite_number(penalty, "penalty")
+        edge_factor = finite_number(edge_factor, "edge_factor")
         if penalty < 0:
             raise InputDataError(f"boundary penalty must be >= 0; got {penalty}")
         if not 0.0 <= edge_factor <= 1.0:
@@ -699,13 +701,13 @@ class Problem:
         >>> pu.units["pu_id"][sol.selected].tolist(), round(sol.objective, 4)
         ([1, 2, 4], -0.0862)
         """
-        penalty = _finite(penalty, "penalty")
+        penalty = finite_number(penalty, "penalty")
         if isinstance(column, str):
             amount, label = self._unit_column(column, "column"), label or column
         else:
             amount = self._unit_array(column, "column")
             label = label or "array"
-        amount = _readonly(np.nan_to_num(amount, nan=0.0))
+        amount = readonly(np.nan_to_num(amount, nan=0.0))
         return dataclasses.replace(
             self, linear_penalties=(*self.linear_penalties, LinearPenalty(label, penalty, amount)),
             _cache=self._cache)
@@ -789,21 +791,6 @@ def problem(pu: PlanningUnits, *, cost: str | Any | None = None) -> Problem:
         bad = int((~np.isfinite(values) | (values < 0)).sum())
         raise InputDataError(f"cost ({label}) has {bad} missing, infinite or negative value(s); "
                              "costs must be finite and >= 0")
-    return dataclasses.replace(base, cost=_readonly(np.array(values, dtype=np.float64)),
+    return dataclasses.replace(base, cost=readonly(np.array(values, dtype=np.float64)),
                                cost_label=label, _cache=base._cache)
 
-
-def _finite(value: Any, argument: str) -> float:
-    try:
-        out = float(value)
-    except (TypeError, ValueError):
-        raise InputDataError(f"{argument} must be a number; got {value!r}") from None
-    if not np.isfinite(out):
-        raise InputDataError(f"{argument} must be finite; got {value!r}")
-    return out
-
-
-def _readonly(arr: np.ndarray) -> np.ndarray:
-    arr = np.asarray(arr)
-    arr.setflags(write=False)
-    return arr

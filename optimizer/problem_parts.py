@@ -7,9 +7,11 @@ reads; the ``add_*`` methods of `Problem` make them.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
+
+from optimizer.errors import InputDataError
 
 #: Feature groups understood by weights and targets besides roles and layer names.
 GROUPS: dict[str, tuple[str, ...]] = {
@@ -107,3 +109,23 @@ class LinearPenalty:
     label: str
     penalty: float
     amount: np.ndarray
+
+
+# ---------------------------------------------------------------- argument checks
+
+def finite_number(value: Any, argument: str) -> float:
+    """``value`` as a finite float, else `InputDataError` naming ``argument``."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise InputDataError(f"{argument} must be a number; got {value!r}") from None
+    if not np.isfinite(out):
+        raise InputDataError(f"{argument} must be finite; got {value!r}")
+    return out
+
+
+def readonly(arr: np.ndarray) -> np.ndarray:
+    """``arr`` made read-only (a problem's arrays are shared by its copies)."""
+    arr = np.asarray(arr)
+    arr.setflags(write=False)
+    return arr
