@@ -544,6 +544,16 @@ class _Builder:
 
 # ============================================================== build
 
+def unique_layers(layers: Sequence[LayerSpec]) -> list[LayerSpec]:
+    """The layers as a list; `InputDataError` if two share a name (their columns would)."""
+    layers = list(layers)
+    names = [s.name for s in layers]
+    dup = sorted({n for n in names if names.count(n) > 1})
+    if dup:
+        raise InputDataError(f"layer names must be unique; repeated: {dup}")
+    return layers
+
+
 def check_grid_size(area_km2: float, cell_km: float, max_units: int | None = DEFAULT_MAX_UNITS) -> int:
     """Estimate the number of square cells over ``area_km2``; refuse it above ``max_units``.
 
@@ -647,11 +657,7 @@ def build_grid(
     import geopandas as gpd
 
     started = time.perf_counter()
-    layers = list(layers)
-    names = [s.name for s in layers]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise InputDataError(f"layer names must be unique; repeated: {dup}")
+    layers = unique_layers(layers)
     if units is None and study_area is None:
         raise InputDataError("build_grid needs a study_area outline for square cells, or units=")
 

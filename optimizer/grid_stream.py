@@ -64,6 +64,7 @@ from optimizer.grid import (
     prepare_vector,
     protected_union,
     read_study_area,
+    unique_layers,
 )
 from optimizer.grid_io import _META_KEY
 from optimizer.layers import LayerSpec, open_raster
@@ -295,11 +296,8 @@ def build_grid_streamed(
     from optimizer._atomic import check_output_dir
 
     started = time.perf_counter()
-    layers = list(layers)
+    layers = unique_layers(layers)
     names = [s.name for s in layers]
-    dup = sorted({n for n in names if names.count(n) > 1})
-    if dup:
-        raise InputDataError(f"layer names must be unique; repeated: {dup}")
     if study_area is None:
         raise InputDataError("build_grid_streamed needs a study_area outline (square cells only)")
     if cell_km is None:

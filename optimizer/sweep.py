@@ -387,23 +387,11 @@ def _executor(workers: int, scheduler: str | None) -> Iterator[tuple[Any, Callab
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             yield pool.submit, as_completed, ""
         return
-    try:
-        from dask.distributed import Client, LocalCluster, as_completed
-    except ImportError:
-        raise ScenarioError("--scheduler needs Dask: pip install 'carbonpark[dask]'") from None
-    if scheduler == "local":
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=":0") as cluster, Client(cluster) as client:
-            yield client.submit, as_completed, client.dashboard_link
-        return
-    if not re.match(r"^(tcp|tls|inproc|ucx|ws|wss)://", scheduler):
-        raise ScenarioError(f"--scheduler must be 'local' or a scheduler address like "
-                            f"tcp://host:8786; got {scheduler!r}")
-    try:
-        client = Client(scheduler, timeout="10s")
-    except OSError as exc:
-        raise ScenarioError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
-    with client:
+    from optimizer.distributed import dask_client
+
+    with dask_client(scheduler, workers, error=ScenarioError) as client:
+        from dask.distributed import as_completed
+
         yield client.submit, as_completed, client.dashboard_link
 
 

@@ -3,13 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import contextlib
-import re
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 from optimizer.cli.parser import DEFAULT_MAX_UNITS, add_grid_options, whole_number
 
@@ -64,32 +60,8 @@ def _build_from_manifest(manifest_path: Path, cell_km: float | None, progress: b
     )
 
 
-@contextlib.contextmanager
-def dask_client(scheduler: str, workers: int | None) -> Iterator[Any]:
-    """A Dask client: a LocalCluster of ``workers`` processes, or the scheduler at an address."""
-    from optimizer.errors import InputDataError
-
-    try:
-        from dask.distributed import Client, LocalCluster
-    except ImportError:
-        raise InputDataError("--scheduler needs Dask: pip install 'carbonpark[dask]'") from None
-    if scheduler == "local":
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=":0") as cluster, Client(cluster) as client:
-            yield client
-        return
-    if not re.match(r"^(tcp|tls|inproc|ucx|ws|wss)://", scheduler):
-        raise InputDataError(f"--scheduler must be 'local' or a scheduler address like "
-                             f"tcp://host:8786; got {scheduler!r}")
-    try:
-        client = Client(scheduler, timeout="10s")
-    except OSError as exc:
-        raise InputDataError(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
-    with client:
-        yield client
-
-
 def _build_banded(args: argparse.Namespace) -> Path:
+    from optimizer.distributed import dask_client
     from optimizer.errors import InputDataError
     from optimizer.grid_stream import build_grid_streamed
     from optimizer.layers import load_manifest
@@ -105,7 +77,7 @@ def _build_banded(args: argparse.Namespace) -> Path:
               max_units=args.max_units, overwrite=args.overwrite)
     if args.scheduler is None:
         return build_grid_streamed(specs, args.out, **kw)
-    with dask_client(args.scheduler, args.workers) as client:
+    with dask_client(args.scheduler, args.workers, error=InputDataError) as client:
         if client.dashboard_link:
             print(f"dask dashboard: {client.dashboard_link}", file=sys.stderr)
         return build_grid_streamed(specs, args.out, client=client, **kw)
