@@ -361,29 +361,38 @@ def _run_bands(plan: BandPlan, starts: list[int], step: int, folder: Path, clien
             for s in starts:
                 results.append(build_band(plan, s, s + step, str(folder)))
                 tick(f"rows {s}-{min(s + step, plan.grid.nrows)}")
-            return results
-        from dask.distributed import as_completed
-        from distributed.scheduler import KilledWorker
-
-        plan_f = client.scatter(plan, broadcast=True)
-        futures = [client.submit(build_band, plan_f, s, s + step, str(folder),
-                                 key=f"carbonpark-band-{s}-{os.getpid()}-{time.time_ns()}")
-                   for s in starts]
-        try:
-            for fut in as_completed(futures):
-                res = fut.result()
-                results.append(res)
-                tick(f"rows {res['row_start']}-{min(res['row_start'] + step, plan.grid.nrows)}")
-        except KilledWorker as exc:
-            raise OptimizerError(
-                f"grid build: Dask workers died running a band ({exc}); the layers may need "
-                "more memory than a worker has: give workers more memory or pass a smaller "
-                "rows_per_band") from None
-        finally:
-            client.cancel(futures)
+        else:
+            results += _run_on_dask(plan, starts, step, folder, client, tick)
     finally:
         close()
+    # Kept and new bands come in any order; the grid is assembled in row order.
     return sorted(results, key=lambda r: r["row_start"])
+
+
+def _run_on_dask(plan: BandPlan, starts: list[int], step: int, folder: Path, client: Any,
+                 tick: Any) -> list[dict[str, Any]]:
+    """The bands as Dask tasks (a worker that dies has its band run again by Dask)."""
+    from dask.distributed import as_completed
+    from distributed.scheduler import KilledWorker
+
+    results: list[dict[str, Any]] = []
+    plan_f = client.scatter(plan, broadcast=True)
+    futures = [client.submit(build_band, plan_f, s, s + step, str(folder),
+                             key=f"carbonpark-band-{s}-{os.getpid()}-{time.time_ns()}")
+               for s in starts]
+    try:
+        for fut in as_completed(futures):
+            res = fut.result()
+            results.append(res)
+            tick(f"rows {res['row_start']}-{min(res['row_start'] + step, plan.grid.nrows)}")
+    except KilledWorker as exc:
+        raise OptimizerError(
+            f"grid build: Dask workers died running a band ({exc}); the layers may need "
+            "more memory than a worker has: give workers more memory or pass a smaller "
+            "rows_per_band") from None
+    finally:
+        client.cancel(futures)
+    return results
 
 
 def _merged_columns(results: list[dict[str, Any]]) -> list[str]:

@@ -120,12 +120,13 @@ def test_ctrl_c_keeps_finished_bands_and_the_same_build_resumes(demo_layers, tmp
         with pytest.raises(KeyboardInterrupt):
             build_grid_streamed(specs, tmp_path / "g", progress=stop_after_three, **kw)
         assert not (tmp_path / "g").exists()
-        kept = sorted(p.name for p in bands_folder(tmp_path / "g").glob("band-*.json"))
+        kept = sorted(bands_folder(tmp_path / "g").glob("band-*.json"))
         assert len(kept) == 3
+        kept[0].unlink()  # the kept bands need not be the first ones: rows 4-11 only
         seen.clear()
         resumed = read_grid(build_grid_streamed(specs, tmp_path / "g", progress=lambda f, m:
                                                 seen.append(m), **kw))
-        assert seen.count("bands kept from an earlier run") == 3
+        assert seen.count("bands kept from an earlier run") == 2
         assert not bands_folder(tmp_path / "g").exists()
         clean = read_grid(build_grid_streamed(specs, tmp_path / "c", **kw))
     assert_same_grid(clean, resumed, exact=True)
