@@ -46,6 +46,8 @@ import time
 from pathlib import Path
 
 import numpy as np
+from _proc import rss_mb as _pid_rss_mb
+from _proc import rss_mb as _rss_mb
 
 ROOT = Path(__file__).resolve().parents[1]
 ALBERS = "+proj=aea +lat_0=30 +lon_0=100 +lat_1=25 +lat_2=45 +datum=WGS84 +units=m +no_defs"
@@ -246,14 +248,6 @@ def synthesise(path: Path, n_units: int, seed: int = 0) -> Path:
 # --------------------------------------------------------------------------------------
 
 
-def _rss_mb() -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith("VmRSS:"):
-                return float(line.split()[1]) / 1024
-    return float("nan")
-
-
 def child(measure: str, path: Path, out: Path) -> None:
     """Run ``measure`` on the grid at ``path``; print one JSON row."""
     import warnings
@@ -296,17 +290,6 @@ def child(measure: str, path: Path, out: Path) -> None:
 # --------------------------------------------------------------------------------------
 # Parent: sizes, grids, watchdog, table
 # --------------------------------------------------------------------------------------
-
-
-def _pid_rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return float(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def run_child(args: list[str], max_gb: float) -> tuple[dict | None, str]:

@@ -54,6 +54,11 @@ import threading
 import time
 from pathlib import Path
 
+from _proc import emit as _emit
+from _proc import reset_peak as _reset_peak
+from _proc import rss_mb as _rss_mb
+from _proc import status_kb as _status_kb
+
 ROOT = Path(__file__).resolve().parents[1]
 MAKE_DEMO = ROOT / "data" / "make_demo.py"
 DEMO_MANIFEST = ROOT / "data" / "demo.toml"
@@ -111,27 +116,6 @@ def generate(out: Path, area_km2: float, seed: int | None = None) -> None:
 # --------------------------------------------------------------------------------------
 # Child: one size, every stage
 # --------------------------------------------------------------------------------------
-
-
-def _status_kb(key: str) -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith(key + ":"):
-                return float(line.split()[1])
-    return float("nan")
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _emit(row: dict) -> None:
-    print("ROW " + json.dumps(row), flush=True)
 
 
 def conservation(pu, data: Path) -> dict:  # type: ignore[no-untyped-def]
@@ -311,17 +295,6 @@ def child(data: Path, cell_km: float, time_limit: float, out_dir: Path, build: s
 # --------------------------------------------------------------------------------------
 # Parent: sizes, watchdog, table, growth curve, projection
 # --------------------------------------------------------------------------------------
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return float(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def run_size(data: Path, cell_km: float, time_limit: float, max_gb: float,

@@ -91,6 +91,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _proc import emit as _emit
+from _proc import reset_peak as _reset_peak
+from _proc import rss_mb as _rss_mb
+from _proc import status_kb as _status_kb
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_UNITS = 10_000_000
@@ -259,27 +263,6 @@ def units_direct(a: dict[str, Any], float32: bool = False) -> Any:
 # --------------------------------------------------------------------------------------
 
 
-def _status_kb(key: str) -> float:
-    with open("/proc/self/status", encoding="ascii") as fh:
-        for line in fh:
-            if line.startswith(key + ":"):
-                return float(line.split()[1])
-    return float("nan")
-
-
-def _reset_peak() -> bool:
-    try:
-        with open("/proc/self/clear_refs", "w", encoding="ascii") as fh:
-            fh.write("5")
-        return True
-    except OSError:
-        return False
-
-
-def _emit(row: dict) -> None:
-    print("ROW " + json.dumps(row), flush=True)
-
-
 def child(n_target: int, args: argparse.Namespace) -> None:
     """Run every stage once at about ``n_target`` units; print one JSON row per stage."""
     import warnings
@@ -380,17 +363,6 @@ def model_facts(m: Any) -> dict:
 # --------------------------------------------------------------------------------------
 # Parent: sizes, watchdog, table, targets
 # --------------------------------------------------------------------------------------
-
-
-def _rss_mb(pid: int) -> float:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("VmRSS:"):
-                    return float(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
 
 
 def run_size(n_target: int, args: argparse.Namespace) -> tuple[list[dict], str]:
