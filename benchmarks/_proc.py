@@ -6,6 +6,9 @@ Shared by the benchmarks that run each size in a child process and watch it from
 from __future__ import annotations
 
 import json
+import subprocess
+import threading
+import time
 
 
 def status_kb(key: str, pid: int | str = "self") -> float:
@@ -39,3 +42,23 @@ def reset_peak() -> bool:
 def emit(row: dict) -> None:
     """One result row on stdout, for the parent to read."""
     print("ROW " + json.dumps(row), flush=True)
+
+
+def watch_rss(proc: subprocess.Popen, max_gb: float, every: float = 0.2) -> list[float]:
+    """Kill ``proc`` if its resident size passes ``max_gb`` (a daemon thread polls it).
+
+    Returns the list the thread appends the offending size (MB) to when it kills.
+    """
+    killed: list[float] = []
+
+    def watch() -> None:
+        while proc.poll() is None:
+            rss = rss_mb(proc.pid)
+            if rss > max_gb * 1024:
+                killed.append(rss)
+                proc.kill()
+                return
+            time.sleep(every)
+
+    threading.Thread(target=watch, daemon=True).start()
+    return killed

@@ -41,13 +41,12 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import numpy as np
-from _proc import rss_mb as _pid_rss_mb
 from _proc import rss_mb as _rss_mb
+from _proc import watch_rss
 
 ROOT = Path(__file__).resolve().parents[1]
 ALBERS = "+proj=aea +lat_0=30 +lon_0=100 +lat_1=25 +lat_2=45 +datum=WGS84 +units=m +no_defs"
@@ -297,18 +296,7 @@ def run_child(args: list[str], max_gb: float) -> tuple[dict | None, str]:
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.Popen([sys.executable, str(Path(__file__).resolve()), *args],
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    killed: list[float] = []
-
-    def watch() -> None:
-        while proc.poll() is None:
-            rss = _pid_rss_mb(proc.pid)
-            if rss > max_gb * 1024:
-                killed.append(rss)
-                proc.kill()
-                return
-            time.sleep(0.1)
-
-    threading.Thread(target=watch, daemon=True).start()
+    killed = watch_rss(proc, max_gb, every=0.1)
     out, err = proc.communicate()
     row = next((json.loads(line[4:]) for line in out.splitlines() if line.startswith("ROW ")),
                None)

@@ -50,14 +50,13 @@ import resource
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 from _proc import emit as _emit
 from _proc import reset_peak as _reset_peak
-from _proc import rss_mb as _rss_mb
 from _proc import status_kb as _status_kb
+from _proc import watch_rss
 
 ROOT = Path(__file__).resolve().parents[1]
 MAKE_DEMO = ROOT / "data" / "make_demo.py"
@@ -304,18 +303,7 @@ def run_size(data: Path, cell_km: float, time_limit: float, max_gb: float,
     cmd = [sys.executable, str(Path(__file__).resolve()), "--child", str(data), str(cell_km),
            str(time_limit), str(out_dir), build, str(workers)]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
-    killed: list[float] = []
-
-    def watch() -> None:
-        while proc.poll() is None:
-            rss = _rss_mb(proc.pid)
-            if rss > max_gb * 1024:
-                killed.append(rss)
-                proc.kill()
-                return
-            time.sleep(0.2)
-
-    threading.Thread(target=watch, daemon=True).start()
+    killed = watch_rss(proc, max_gb)
     rows = []
     assert proc.stdout is not None
     for line in proc.stdout:

@@ -85,7 +85,6 @@ import os
 import resource
 import subprocess
 import sys
-import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -93,8 +92,8 @@ from typing import Any
 import numpy as np
 from _proc import emit as _emit
 from _proc import reset_peak as _reset_peak
-from _proc import rss_mb as _rss_mb
 from _proc import status_kb as _status_kb
+from _proc import watch_rss
 
 ROOT = Path(__file__).resolve().parents[1]
 GOAL_UNITS = 10_000_000
@@ -372,18 +371,7 @@ def run_size(n_target: int, args: argparse.Namespace) -> tuple[list[dict], str]:
            *sys.argv[1:]]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                             env=env)
-    killed: list[float] = []
-
-    def watch() -> None:
-        while proc.poll() is None:
-            rss = _rss_mb(proc.pid)
-            if rss > args.max_gb * 1024:
-                killed.append(rss)
-                proc.kill()
-                return
-            time.sleep(0.2)
-
-    threading.Thread(target=watch, daemon=True).start()
+    killed = watch_rss(proc, args.max_gb)
     rows = []
     assert proc.stdout is not None
     for line in proc.stdout:

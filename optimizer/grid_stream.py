@@ -297,7 +297,6 @@ def build_grid_streamed(
 
     started = time.perf_counter()
     layers = unique_layers(layers)
-    names = [s.name for s in layers]
     if study_area is None:
         raise InputDataError("build_grid_streamed needs a study_area outline (square cells only)")
     if cell_km is None:
@@ -328,8 +327,7 @@ def build_grid_streamed(
             if v.areas is not None:
                 areas.append(v.areas)
             vectors[spec.name] = replace(v, areas=None)
-    unions = [v.union for s, v in zip(layers, [vectors.get(n) for n in names], strict=True)
-              if v is not None and s.role == "protected"]
+    unions = [vectors[s.name].union for s in layers if s.is_vector and s.role == "protected"]
     plan = BandPlan(tuple(replace(s, path=Path(s.path).resolve()) for s in layers),
                     grid_crs.to_wkt(), outline, grid, vectors,
                     protected_union(unions) if len(unions) > 1 else None, chunk_units)
@@ -419,9 +417,12 @@ def _assemble(folder: Path, parts: Path, results: list[dict[str, Any]],
     if not done:
         raise InputDataError("no planning units: the cells do not overlap the study area")
     differs = set().union(*(r["band_valid_differs"] for r in done))
-    per_band_valid = {f"{s.name}_{label}_valid_km2" for s in layers if not s.is_vector
-                      and s.name not in differs for label in open_raster(s).band_labels
-                      if len(open_raster(s).band_labels) > 1}
+    # Per-band valid areas every band kept: dropped where no band found the bands differ.
+    per_band_valid = set()
+    for s in layers:
+        labels = [] if s.is_vector or s.name in differs else open_raster(s).band_labels
+        if len(labels) > 1:
+            per_band_valid |= {f"{s.name}_{label}_valid_km2" for label in labels}
     columns = [c for c in _merged_columns(done) if c not in per_band_valid]
     sums: dict[str, list[float]] = {}
     for r in done:

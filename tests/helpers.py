@@ -12,6 +12,8 @@ conftest.py keeps only fixtures and hooks, and no test imports another test modu
 * Layers: `write_raster` writes a small hand-made GeoTIFF; `ALBERS` is their CRS.
 * Problems: `tiny_grid` builds small PlanningUnits in memory (a rows x cols grid of 1 km
   boxes); `cases` draws random tiny problems (`Case`) for hypothesis.
+* Dask: `external_dask_cluster` starts a real ``dask scheduler`` and ``dask worker``
+  (2 processes) and yields their ``tcp://`` address.
 * References: `reference_objective` and `reference_feasible` restate the model of
   DESIGN.md directly from a per-unit selection; `brute_force` and `all_selections`
   enumerate every selection.
@@ -19,8 +21,13 @@ conftest.py keeps only fixtures and hooks, and no test imports another test modu
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -292,3 +299,30 @@ def brute_force(p: Problem) -> float | None:
             if best is None or sign * v > sign * best:
                 best = v
     return best
+
+
+@contextlib.contextmanager
+def external_dask_cluster(workers: int = 2) -> Iterator[str]:
+    """A real ``dask scheduler`` and ``dask worker`` (``workers`` processes of one thread)
+    in their own processes; yields the scheduler's ``tcp://`` address once they are up."""
+    from dask.distributed import Client
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    addr = f"tcp://127.0.0.1:{port}"
+    env = {**os.environ, "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+    bindir = Path(sys.executable).parent
+    quiet = {"env": env, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
+    procs = [subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port",
+                               str(port), "--no-dashboard"], **quiet)]
+    try:
+        procs.append(subprocess.Popen([str(bindir / "dask"), "worker", addr, "--nworkers",
+                                       str(workers), "--nthreads", "1", "--no-dashboard"], **quiet))
+        with Client(addr, timeout="60s") as client:
+            client.wait_for_workers(workers, timeout=60)
+        yield addr
+    finally:
+        for p in reversed(procs):
+            p.terminate()
+            p.wait(timeout=30)

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import shapely
+from helpers import external_dask_cluster
 
 from optimizer import LayerSpec, read_grid
 from optimizer.datasets import demo_manifest
@@ -158,6 +159,11 @@ def test_bad_input_is_refused_before_any_band(demo_layers, tmp_path):
     assert (mine / "notes.txt").read_text() == "keep me"
     with pytest.raises(InputDataError, match="study_area"):
         build_grid_streamed(specs, tmp_path / "h", study_area=None, cell_km=CELL_KM)
+    with pytest.raises(InputDataError, match="rows_per_band must be a whole number of at "
+                                             "least 1; got 0"):
+        build_grid_streamed(specs, tmp_path / "h", study_area=study, cell_km=CELL_KM,
+                            rows_per_band=0)
+    assert not (tmp_path / "h").exists()
 
 
 @pytest.mark.dask
@@ -207,10 +213,17 @@ def test_cli_grid_in_bands_equals_the_in_memory_grid(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "rows in bands" in out and "biomass" in out
     assert_same_grid(read_grid(tmp_path / "m"), read_grid(tmp_path / "b"), exact=False)
-    for argv, msg in ((["--scheduler", "nowhere"], "--scheduler must be 'local' or a scheduler"),
-                      (["--workers", "2"], "--workers sets the LocalCluster's size")):
-        assert main(["grid", manifest, "--out", str(tmp_path / "x"), "--cell-km", "50",
-                     *argv]) == 2
+    demo = demo_manifest().parent / "demo"
+    polygons = tmp_path / "polygons.toml"
+    polygons.write_text(f'[grid]\nunits = "{demo / "provinces.gpkg"}"\n[[layers]]\nname = "b"\n'
+                        f'path = "{demo / "biomass_carbon.tif"}"\nrole = "carbon_stock"\n'
+                        'unit = "MgC/ha"\n', encoding="utf-8")
+    square = ["grid", manifest, "--out", str(tmp_path / "x"), "--cell-km", "50"]
+    for cmd, msg in (([*square, "--scheduler", "nowhere"], "--scheduler must be 'local' or a"),
+                     ([*square, "--workers", "2"], "--workers sets the LocalCluster's size"),
+                     (["grid", str(polygons), "--out", str(tmp_path / "x"), "--rows-per-band",
+                       "3"], "build square cells; this manifest gives units polygons")):
+        assert main(cmd) == 2
         err = capsys.readouterr().err.strip().splitlines()
         assert len(err) == 1 and msg in err[0], err
         assert not (tmp_path / "x").exists()
@@ -220,38 +233,13 @@ def test_cli_grid_in_bands_equals_the_in_memory_grid(tmp_path, capsys):
 @pytest.mark.timeout(240)
 def test_cli_grid_on_an_external_scheduler_by_address(tmp_path, capsys):
     """`carbonpark grid --scheduler tcp://...`: a real `dask scheduler` and `dask worker`."""
-    import socket
-    import subprocess
-    import sys
-
     from optimizer.cli import main
 
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    addr = f"tcp://127.0.0.1:{port}"
-    root = Path(__file__).resolve().parents[1]
-    env = {**os.environ, "PYTHONPATH": str(root)}
-    bindir = Path(sys.executable).parent
-    procs = [subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port",
-                               str(port), "--no-dashboard"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        procs.append(subprocess.Popen([str(bindir / "dask"), "worker", addr, "--nworkers", "2",
-                                       "--nthreads", "1", "--no-dashboard"], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        from dask.distributed import Client
-
-        with Client(addr, timeout="60s") as client:
-            client.wait_for_workers(2, timeout=60)
-        manifest = str(demo_manifest())
+    manifest = str(demo_manifest())
+    with external_dask_cluster() as addr:
         assert main(["grid", manifest, "--out", str(tmp_path / "r"), "--cell-km", "50",
                      "--scheduler", addr, "--rows-per-band", "4"]) == 0
-        assert main(["grid", manifest, "--out", str(tmp_path / "l"), "--cell-km", "50",
-                     "--rows-per-band", "4"]) == 0
-        assert "rows in bands" in capsys.readouterr().out
-        assert_same_grid(read_grid(tmp_path / "l"), read_grid(tmp_path / "r"), exact=True)
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-            p.wait(timeout=30)
+    assert main(["grid", manifest, "--out", str(tmp_path / "l"), "--cell-km", "50",
+                 "--rows-per-band", "4"]) == 0
+    assert "rows in bands" in capsys.readouterr().out
+    assert_same_grid(read_grid(tmp_path / "l"), read_grid(tmp_path / "r"), exact=True)

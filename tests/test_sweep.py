@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pyarrow.dataset as ds
 import pytest
+from helpers import external_dask_cluster
 
 from optimizer.errors import ScenarioError
 from optimizer.sweep import Sweep, read_results, run_sweep, set_key
@@ -227,32 +228,10 @@ def test_local_cluster_gives_the_local_process_results(tmp_path):
 @pytest.mark.timeout(180)
 def test_an_external_scheduler_by_address_runs_the_sweep(tmp_path):
     """A real `dask scheduler` and `dask worker` in their own processes, reached by tcp://."""
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    addr = f"tcp://127.0.0.1:{port}"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    bindir = Path(sys.executable).parent
-    procs = [subprocess.Popen([str(bindir / "dask"), "scheduler", "--host", "127.0.0.1", "--port",
-                               str(port), "--no-dashboard"], env=env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)]
-    try:
-        procs.append(subprocess.Popen([str(bindir / "dask"), "worker", addr, "--nworkers", "2",
-                                       "--nthreads", "1", "--no-dashboard"], env=env,
-                                      stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
-        from dask.distributed import Client
-
-        with Client(addr, timeout="60s") as client:
-            client.wait_for_workers(2, timeout=60)
+    with external_dask_cluster() as addr:
         sweep = Sweep.load(write_sweep(tmp_path, '"budget.share" = [0.04, 0.08, 0.12]'))
         remote = run_sweep(sweep, tmp_path / "r", scheduler=addr)
         assert len(remote) == 3 and same(remote, run_sweep(sweep, tmp_path / "l", workers=1))
-    finally:
-        for p in reversed(procs):
-            p.terminate()
-            p.wait(timeout=30)
 
 
 def test_bad_scheduler_is_one_line(tmp_path):
