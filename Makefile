@@ -12,7 +12,7 @@ TEST := $(VENV)/.stamp-test
 APP := $(VENV)/.stamp-app
 BENCH := $(VENV)/.stamp-bench
 LATEST := .venv-latest
-LINTED := optimizer tests benchmarks data/make_demo.py app app.py
+LINTED := optimizer tests benchmarks data/make_demo.py app.py
 
 .PHONY: demo test test-latest app bench lint lock clean system
 

@@ -1,7 +1,7 @@
 """carbonpark: the Streamlit app for conservation planners (`streamlit run app.py`).
 
 Pages are functions in the `app` package, thin over the public API of `optimizer`;
-each runs inside `app.common.guarded`, so an error shows as one message, never a traceback.
+each runs inside `optimizer.app.common.guarded`, so an error shows as one message, never a traceback.
 The demo country's cell size comes from ``CARBONPARK_APP_CELL_KM`` (default 10 km).
 """
 
@@ -13,13 +13,13 @@ matplotlib.use("Agg")
 
 import streamlit as st
 
-from app.common import guarded
-from app.compare_page import compare_page
-from app.data_page import data_page
-from app.export_page import export_page
-from app.frontier_page import frontier_page
-from app.gaps_page import gaps_page
-from app.plan_page import plan_page
+from optimizer.app.common import guarded
+from optimizer.app.compare_page import compare_page
+from optimizer.app.data_page import data_page
+from optimizer.app.export_page import export_page
+from optimizer.app.frontier_page import frontier_page
+from optimizer.app.gaps_page import gaps_page
+from optimizer.app.plan_page import plan_page
 
 st.set_page_config(page_title="carbonpark", page_icon="🌳", layout="wide")
 

@@ -1,4 +1,4 @@
-"""The app's re-solve (`optimizer.interactive.PlanSession.solve`): seconds per change.
+"""The app's re-solve (`optimizer.studies.interactive.PlanSession.solve`): seconds per change.
 
 Run: ``PYTHONPATH=. python benchmarks/bench_app.py [--cells 10 5] [--repeat 5]``. For each
 grid (``demo_grid(10)``: 22,425 units, the app's demo; ``demo_grid(5)``: ~90k units) it
@@ -26,7 +26,7 @@ def _time(session, settings) -> tuple[float, object]:  # type: ignore[no-untyped
 
 def bench(cells: float, repeat: int) -> list[tuple]:
     from optimizer.datasets import demo_grid
-    from optimizer.interactive import PlanSession, PlanSettings
+    from optimizer.studies.interactive import PlanSession, PlanSettings
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

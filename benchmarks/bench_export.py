@@ -86,7 +86,7 @@ def _size(path: Path) -> int:
 
 
 def bench(n_added: int) -> dict[str, object]:
-    from optimizer.export import export_plan
+    from optimizer.outputs.export import export_plan
 
     t0 = time.perf_counter()
     p, x = synthetic(n_added)

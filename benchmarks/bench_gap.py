@@ -24,7 +24,7 @@ import pandas as pd
 import shapely
 
 from optimizer.gap import gap_analysis
-from optimizer.grid import PlanningUnits
+from optimizer.grid.build import PlanningUnits
 
 ALBERS = "+proj=aea +lat_0=30 +lon_0=100 +lat_1=25 +lat_2=45 +datum=WGS84 +units=m +no_defs"
 YEARS = (2000, 2005, 2010, 2015, 2020)

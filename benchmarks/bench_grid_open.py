@@ -1,7 +1,7 @@
 """Benchmark for issue 15: open a national grid (up to 10M units) and run the gap analysis.
 
 A grid of ``--units`` square 1 km cells is synthesised straight into the stored layout of
-`optimizer.grid_io.write_grid` (``units.parquet`` as GeoParquet with the build metadata
+`optimizer.grid.store.write_grid` (``units.parquet`` as GeoParquet with the build metadata
 under the ``carbonpark`` key, ``boundary.parquet``, ``features.parquet``,
 ``study_area.parquet``), one row group of 2^20 units at a time with pyarrow and numpy, so
 the writer's memory does not grow with the grid. The columns are those of the demo grid
@@ -185,9 +185,9 @@ def synthesise(path: Path, n_units: int, seed: int = 0) -> Path:
     import pyarrow.parquet as pq
     import shapely
 
-    from optimizer._atomic import write_dir_atomic
-    from optimizer.grid_io import _META_KEY, _geoarrow_table
-    from optimizer.planning_units import FORMAT_VERSION, carbonpark_version
+    from optimizer.atomic import write_dir_atomic
+    from optimizer.grid.planning_units import FORMAT_VERSION, carbonpark_version
+    from optimizer.grid.store import _META_KEY, _geoarrow_table
 
     side = int(np.ceil(np.sqrt(n_units)))
     nrows = int(np.ceil(n_units / side))
@@ -256,9 +256,9 @@ def child(measure: str, path: Path, out: Path) -> None:
     import pyarrow.parquet  # noqa: F401
     import shapely  # noqa: F401
 
-    import optimizer.lazy_geometry  # noqa: F401
+    import optimizer.grid.lazy_geometry  # noqa: F401
     from optimizer.gap import gap_analysis
-    from optimizer.grid_io import read_grid, write_grid
+    from optimizer.grid.store import read_grid, write_grid
 
     base_mb = _rss_mb()
     row: dict = {"measure": measure}

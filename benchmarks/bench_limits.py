@@ -1,6 +1,6 @@
 """Benchmark how well the solvers keep a time limit and stop on Ctrl-C (the timings the tests no longer assert).
 
-The problem is the tests' hard one: ``tiny_grid(30, 30, seed=1, n_species=10)``, min set
+The problem is the tests' hard one: ``box_grid(30, 30, seed=1, n_species=10)``, min set
 with 30% targets and a boundary penalty of 0.3, at gap 0 (minutes to prove, so every run
 ends on its limit or on Ctrl-C). For each solver (highs, cut, auto) and time limit, one
 row: the limit asked, seconds taken by `solve` (median of 3), the overshoot (median
@@ -29,11 +29,11 @@ INTERRUPT_AFTER = 1.5
 
 
 def _hard_problem():
-    from helpers import tiny_grid
+    from helpers import box_grid
 
-    from optimizer.problem import problem
+    from optimizer.model.problem import problem
 
-    pu = tiny_grid(30, 30, seed=1, n_species=10)
+    pu = box_grid(30, 30, seed=1, n_species=10)
     return (problem(pu).add_min_set_objective().add_relative_targets(0.3)
             .add_boundary_penalty(0.3))
 
@@ -49,7 +49,7 @@ def row_limit(solver: str, limit: float) -> dict:
     import time
 
     from optimizer.errors import SolverError
-    from optimizer.results import solve
+    from optimizer.plan.results import solve
 
     p = _hard_problem()
     started = time.perf_counter()
@@ -69,7 +69,7 @@ def row_interrupt(solver: str) -> dict:
     import threading
     import time
 
-    from optimizer.results import solve
+    from optimizer.plan.results import solve
 
     p = _hard_problem()
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as from a terminal
@@ -90,15 +90,15 @@ def row_compile() -> dict:
     import time
 
     import numpy as np
-    from helpers import tiny_grid
+    from helpers import box_grid
 
-    from optimizer.compile import compile
-    from optimizer.problem import problem
+    from optimizer.model.compile import compile
+    from optimizer.model.problem import problem
 
     n_side = 300
     rng = np.random.default_rng(0)
     feats = {f"sp_{k}": ("biodiversity", rng.random(n_side * n_side)) for k in range(5)}
-    pu = tiny_grid(n_side, n_side, features=feats)
+    pu = box_grid(n_side, n_side, features=feats)
     p = (problem(pu).add_min_set_objective().add_relative_targets(0.2)
          .add_boundary_penalty(0.1).add_locked_in(mask=rng.random(n_side * n_side) < 0.1))
     started = time.perf_counter()

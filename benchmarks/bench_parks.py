@@ -25,9 +25,9 @@ import numpy as np
 import pandas as pd
 import shapely
 
-from optimizer.grid import PlanningUnits, planning_units_from_arrays
-from optimizer.parks import candidate_parks
-from optimizer.problem import Problem, problem
+from optimizer.grid.build import PlanningUnits, planning_units_from_arrays
+from optimizer.model.problem import Problem, problem
+from optimizer.plan.parks import candidate_parks
 
 CRS = "EPSG:6933"
 N_SPECIES = 20

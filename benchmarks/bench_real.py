@@ -15,7 +15,7 @@ Rows (dataset / scenario):
   projects read by `optimizer.io.marxan` (rows skipped with a note if it is absent).
 
 Columns: units, features, build s (read the files and build the planning units and the
-problem), solve s (`optimizer.results.solve`, HiGHS), objective, proven gap, status
+problem), solve s (`optimizer.plan.results.solve`, HiGHS), objective, proven gap, status
 and peak MB (the row's own process). Each row runs in a child process; times are the
 median of ``--repeats`` runs (default 3), except that a row whose first run takes more
 than ``--repeat-below`` seconds (default 30) runs once; the ``runs`` column says how many.
@@ -105,7 +105,7 @@ def builder(row: str) -> Callable[[], Any]:
 
 def run_row(row: str, time_limit: float, gap: float, repeats: int, repeat_below: float) -> dict:
     """One benchmark row, in this process: build and solve up to ``repeats`` times."""
-    from optimizer.results import solve
+    from optimizer.plan.results import solve
 
     dataset, _, scenario = row.partition(":")
     out: dict[str, Any] = {"dataset": dataset, "scenario": scenario or "min_set"}

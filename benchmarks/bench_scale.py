@@ -10,14 +10,14 @@ ranges, protected areas, provinces) into a temporary folder, with a manifest cop
 
 Then, per ``--cell-km`` (coarsest first), one child process runs the public API:
 
-    grid     optimizer.layers.load_manifest + optimizer.grid.build_grid
+    grid     optimizer.inputs.layers.load_manifest + optimizer.grid.build.build_grid
     gap      optimizer.gap.gap_analysis(pu)
     problem  problem(pu).add_max_utility_objective(budget_share=0.1)
                         .add_existing_protection().add_boundary_penalty(1e-5)
-    compile  optimizer.compile.compile(p)                 (for the breakdown only)
-    solve    optimizer.results.solve(p, "cut", gap=1e-3, time_limit=...)  (its own compile)
-    parks    optimizer.parks.candidate_parks(p, sol.x)
-    export   optimizer.export.export_plan(p, sol.x, out, formats=["parquet"])  (its own parks)
+    compile  optimizer.model.compile.compile(p)                 (for the breakdown only)
+    solve    optimizer.plan.results.solve(p, "cut", gap=1e-3, time_limit=...)  (its own compile)
+    parks    optimizer.plan.parks.candidate_parks(p, sol.x)
+    export   optimizer.outputs.export.export_plan(p, sol.x, out, formats=["parquet"])  (its own parks)
 
 Each stage's peak RSS is its own: the child resets the kernel's high-water mark
 (``/proc/self/clear_refs`` = 5) before the stage and reads ``VmHWM`` after it, so the peak
@@ -126,9 +126,9 @@ def conservation(pu, data: Path) -> dict:  # type: ignore[no-untyped-def]
     import rasterio.features
     import shapely
 
-    from optimizer.grid import _to_crs
-    from optimizer.layers import cell_areas_km2, load_manifest, open_raster
-    from optimizer.units import get_unit, unit_for_role
+    from optimizer.grid.build import _to_crs
+    from optimizer.inputs.layers import cell_areas_km2, load_manifest, open_raster
+    from optimizer.inputs.units import get_unit, unit_for_role
 
     _, specs = load_manifest(data / "country.toml")
     worst: dict[str, float] = {}
@@ -164,15 +164,15 @@ def child(data: Path, cell_km: float, time_limit: float, out_dir: Path, build: s
     warnings.simplefilter("ignore")
     import numpy as np
 
-    from optimizer.compile import compile as compile_model
-    from optimizer.export import export_plan
     from optimizer.gap import gap_analysis
-    from optimizer.grid import build_grid, read_grid
-    from optimizer.grid_stream import build_grid_streamed
-    from optimizer.layers import load_manifest
-    from optimizer.parks import candidate_parks
-    from optimizer.problem import problem
-    from optimizer.results import solve
+    from optimizer.grid.build import build_grid, read_grid
+    from optimizer.grid.stream import build_grid_streamed
+    from optimizer.inputs.layers import load_manifest
+    from optimizer.model.compile import compile as compile_model
+    from optimizer.model.problem import problem
+    from optimizer.outputs.export import export_plan
+    from optimizer.plan.parks import candidate_parks
+    from optimizer.plan.results import solve
 
     base_mb = _status_kb("VmRSS") / 1024
     _emit({"stage": "base", "units": 0, "seconds": 0.0, "peak_mb": base_mb, "start_mb": base_mb})

@@ -110,7 +110,7 @@ def synthetic_grid(n_units: int, n_features: int = N_FEATURES, seed: int = 0):
     import geopandas as gpd
     from scipy import ndimage
 
-    from optimizer.grid import PlanningUnits
+    from optimizer.grid.build import PlanningUnits
 
     rng = np.random.default_rng(seed)
     side = round(np.sqrt(n_units))
@@ -160,7 +160,7 @@ def synthetic_grid(n_units: int, n_features: int = N_FEATURES, seed: int = 0):
 
 def build_problem(pu, scenario: str):
     """The benchmark problem of a scenario."""
-    from optimizer.problem import problem
+    from optimizer.model.problem import problem
 
     if scenario.startswith("max_utility"):
         p = problem(pu).add_max_utility_objective(budget_share=0.1)
@@ -180,7 +180,7 @@ def build_problem(pu, scenario: str):
 
 def boundary_share(p, x: np.ndarray) -> float:
     """Penalty x boundary of plan ``x`` as a share of its objective's magnitude."""
-    from optimizer.results import boundary_length, objective_value
+    from optimizer.plan.results import boundary_length, objective_value
 
     bp = p.boundary_penalty
     if bp is None or bp.penalty == 0:
@@ -191,7 +191,7 @@ def boundary_share(p, x: np.ndarray) -> float:
 
 def run_row(size: int, scenario: str, method: str, time_limit: float, gap: float) -> dict:
     """One benchmark row, in this process."""
-    from optimizer.compile import compile
+    from optimizer.model.compile import compile
     from optimizer.solvers import AutoSolver, CutSolver, HighsSolver
     from optimizer.solvers.pulp import PulpSolver, to_pulp
 

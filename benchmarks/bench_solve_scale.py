@@ -24,17 +24,17 @@ not allowed):
     units     planning_units_from_arrays(...)
     problem   problem(pu).add_max_utility_objective(budget_share=0.1)
                  .add_existing_protection().add_boundary_penalty(--penalty)
-    compile   optimizer.compile.compile(p)
-    maxutil   optimizer.results.solve(p, "cut", gap=1e-3, time_limit=--time-limit)
+    compile   optimizer.model.compile.compile(p)
+    maxutil   optimizer.plan.results.solve(p, "cut", gap=1e-3, time_limit=--time-limit)
               (given the compiled model when `solve` takes ``model=``, else it compiles)
     ms-comp   min set: problem(pu).add_min_set_objective().add_relative_targets(17 % of
               each of the 20 features).add_existing_protection()
               .add_boundary_penalty(--minset-penalty), compiled
-    minset    optimizer.results.solve(p, --minset-solver, gap=1e-2,
+    minset    optimizer.plan.results.solve(p, --minset-solver, gap=1e-2,
               time_limit=--minset-time-limit)
 
 Each solve row prints the objective, the bound, the proven gap and the status; the
-objective is recomputed from the problem's parts (`optimizer.results.objective_value`)
+objective is recomputed from the problem's parts (`optimizer.plan.results.objective_value`)
 and the row says ``CHECK FAILED`` if it differs from the solver's. At the end, the issue's
 targets at 10M units: (a) compile + max-utility cut solve to <= 0.1 % in < 180 s and
 < 16 GB; (b) min set + boundary with 20 features to <= 1 % in < 600 s; measured where a
@@ -233,8 +233,8 @@ def units_direct(a: dict[str, Any], float32: bool = False) -> Any:
     import geopandas as gpd
     import pandas as pd
 
-    from optimizer.planning_units import PlanningUnits, features_frame
-    from optimizer.units import get_unit
+    from optimizer.grid.planning_units import PlanningUnits, features_frame
+    from optimizer.inputs.units import get_unit
 
     ids = a["pu_id"]
     n = ids.size
@@ -267,10 +267,10 @@ def child(n_target: int, args: argparse.Namespace) -> None:
     import warnings
 
     warnings.simplefilter("ignore")
-    from optimizer.compile import compile as compile_model
-    from optimizer.planning_units import planning_units_from_arrays
-    from optimizer.problem import problem
-    from optimizer.results import objective_value, solve
+    from optimizer.grid.planning_units import planning_units_from_arrays
+    from optimizer.model.compile import compile as compile_model
+    from optimizer.model.problem import problem
+    from optimizer.plan.results import objective_value, solve
 
     takes_model = "model" in inspect.signature(solve).parameters
     base_mb = _status_kb("VmRSS") / 1024

@@ -21,7 +21,7 @@ WEIGHTS = [round(0.1 * i, 1) for i in range(10)]
 
 
 def sweep(extra: dict, shares=SHARES, weights=WEIGHTS, path: str = "auto"):  # type: ignore[no-untyped-def]
-    from optimizer.sweep import Sweep
+    from optimizer.studies.sweep import Sweep
 
     return Sweep.from_dict({"schema_version": 1, "base": "balanced.toml", "path": path,
                             "set": extra, "parameters": {"budget.share": shares,
@@ -30,7 +30,7 @@ def sweep(extra: dict, shares=SHARES, weights=WEIGHTS, path: str = "auto"):  # t
 
 
 def timed(s, **kw) -> tuple[float, object]:  # type: ignore[no-untyped-def]
-    from optimizer.sweep import run_sweep
+    from optimizer.studies.sweep import run_sweep
 
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()

@@ -11,8 +11,8 @@ rasterio until a function needs them.
 from __future__ import annotations
 
 import importlib
-import sys
-import types
+from importlib.metadata import PackageNotFoundError
+from importlib.metadata import version as _package_version
 from typing import TYPE_CHECKING, Any
 
 from optimizer.errors import (
@@ -32,41 +32,46 @@ from optimizer.errors import (
 )
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, `__getattr__` below
-    from optimizer.compile import CompiledModel, compile
-    from optimizer.grid import (
+    from optimizer.grid.build import (
         PlanningUnits,
         build_grid,
         planning_units_from_arrays,
         read_grid,
         write_grid,
     )
-    from optimizer.grid_stream import build_grid_streamed
-    from optimizer.layers import LayerSpec
-    from optimizer.parks import Parks, candidate_parks
-    from optimizer.problem import Problem, problem
-    from optimizer.results import diagnose, feature_representation, patches, solve
+    from optimizer.grid.stream import build_grid_streamed
+    from optimizer.inputs.layers import LayerSpec
+    from optimizer.model.compile import CompiledModel, compile
+    from optimizer.model.problem import Problem, problem
+    from optimizer.plan.parks import Parks, candidate_parks
+    from optimizer.plan.results import diagnose, feature_representation, patches, solve
     from optimizer.solvers import Solution, SolveStatus, get_solver
     from optimizer.versions import show_versions, versions
 
-__version__ = "0.1.0"
+try:  # one version, the installed distribution's (pyproject.toml)
+    __version__ = _package_version("carbonpark")
+except PackageNotFoundError:  # run from a source tree that was never installed
+    __version__ = "0+unknown"
 
 #: Public name -> the module that defines it, imported on first use.
 _LAZY = {
-    "CompiledModel": "optimizer.compile",
-    "PlanningUnits": "optimizer.grid",
-    "build_grid": "optimizer.grid",
-    "build_grid_streamed": "optimizer.grid_stream",
-    "planning_units_from_arrays": "optimizer.grid",
-    "read_grid": "optimizer.grid",
-    "write_grid": "optimizer.grid",
-    "LayerSpec": "optimizer.layers",
-    "Parks": "optimizer.parks",
-    "candidate_parks": "optimizer.parks",
-    "Problem": "optimizer.problem",
-    "diagnose": "optimizer.results",
-    "feature_representation": "optimizer.results",
-    "patches": "optimizer.results",
-    "solve": "optimizer.results",
+    "CompiledModel": "optimizer.model.compile",
+    "PlanningUnits": "optimizer.grid.build",
+    "build_grid": "optimizer.grid.build",
+    "build_grid_streamed": "optimizer.grid.stream",
+    "planning_units_from_arrays": "optimizer.grid.build",
+    "read_grid": "optimizer.grid.build",
+    "write_grid": "optimizer.grid.build",
+    "LayerSpec": "optimizer.inputs.layers",
+    "Parks": "optimizer.plan.parks",
+    "candidate_parks": "optimizer.plan.parks",
+    "Problem": "optimizer.model.problem",
+    "problem": "optimizer.model.problem",
+    "compile": "optimizer.model.compile",
+    "diagnose": "optimizer.plan.results",
+    "feature_representation": "optimizer.plan.results",
+    "patches": "optimizer.plan.results",
+    "solve": "optimizer.plan.results",
     "Solution": "optimizer.solvers",
     "SolveStatus": "optimizer.solvers",
     "get_solver": "optimizer.solvers",
@@ -74,42 +79,8 @@ _LAZY = {
     "versions": "optimizer.versions",
 }
 
-# `problem` and `compile` are both a submodule and, by the same name, the function that
-# module exists for. Python binds a submodule to its package's attribute whenever it
-# first imports it (`import optimizer.problem`, or any module's `from optimizer.problem
-# import ...`), and `import optimizer.problem as m` and `from optimizer import problem`
-# both read that one attribute, so it cannot be the function for one spelling and the
-# module for the other. It is the module, made callable: `optimizer.problem(pu)` calls
-# `optimizer.problem.problem(pu)`, so `problem(pu).add_*()` reads as it always did, and
-# `optimizer.problem.Problem`, `import optimizer.problem as m` and string paths for
-# `monkeypatch`/`mock.patch` ("optimizer.problem.Problem") find the module's contents.
-_CALLABLE_MODULES = ("problem", "compile")
-
-
-class _CallableModule(types.ModuleType):
-    """A submodule that, called, calls its function of the same name."""
-
-    def __call__(self, *args: Any, **kwargs: Any) -> Any:
-        return getattr(self, self.__name__.rpartition(".")[2])(*args, **kwargs)
-
-
-class _Package(types.ModuleType):
-    """The ``optimizer`` package: makes `problem` and `compile` callable when bound."""
-
-    def __setattr__(self, name: str, value: Any) -> None:
-        if name in _CALLABLE_MODULES and type(value) is types.ModuleType:
-            value.__class__ = _CallableModule
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package
-
-
 def __getattr__(name: str) -> Any:
     """Import a public name's module on first use (PEP 562)."""
-    if name in _CALLABLE_MODULES:
-        importlib.import_module(f"{__name__}.{name}")  # binds it through `_Package`
-        return globals()[name]
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value  # once: later look-ups do not come here

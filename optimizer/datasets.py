@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from optimizer.errors import InputDataError
 
 if TYPE_CHECKING:
-    from optimizer.grid import PlanningUnits
+    from optimizer.grid.build import PlanningUnits
 
 #: An equal-area CRS in metres (the tiny grid's cells are 1 km boxes in it).
 TINY_CRS = "EPSG:6933"
@@ -57,7 +57,7 @@ def tiny_grid() -> PlanningUnits:
     import pandas as pd
     import shapely
 
-    from optimizer.grid import planning_units_from_arrays
+    from optimizer.grid.build import planning_units_from_arrays
 
     ids = np.arange(1, 7)
     rows, cols = np.divmod(ids - 1, 3)
@@ -104,8 +104,8 @@ def demo_grid(cell_km: float = 40.0) -> PlanningUnits:
     >>> len(pu)  # doctest: +SKIP
     398
     """
-    from optimizer.grid import build_grid
-    from optimizer.layers import load_manifest
+    from optimizer.grid.build import build_grid
+    from optimizer.inputs.layers import load_manifest
 
     path = demo_manifest()
     manifest, specs = load_manifest(path)

@@ -1,6 +1,6 @@
 """The one way carbonpark reaches Dask: a client of a new LocalCluster or of a scheduler address.
 
-Used by sweeps (`optimizer.sweep`) and banded grid builds (``carbonpark grid --scheduler``).
+Used by sweeps (`optimizer.studies.sweep`) and banded grid builds (``carbonpark grid --scheduler``).
 Dask is optional (``pip install 'carbonpark[dask]'``) and imported only here, on first use.
 """
 

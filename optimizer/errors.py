@@ -65,10 +65,6 @@ class NodataWarning(OptimizerWarning):
     """Part of the study area has no data in a layer; it was excluded from totals."""
 
 
-class FieldNameWarning(OptimizerWarning):
-    """Field names were changed to fit an output format (e.g. 10-character Shapefile names)."""
-
-
 class CRSWarning(OptimizerWarning):
     """Units were reprojected, or their CRS does not preserve area (areas were corrected)."""
 

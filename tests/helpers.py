@@ -6,11 +6,11 @@ conftest.py keeps only fixtures and hooks, and no test imports another test modu
 * Real data: `shared_data` is the folder of the real datasets: the environment variable
   ``CARBONPARK_SHARED_DATA``, else ``../shared/data`` beside the repository. `shared`
   gives one dataset's folder and skips the test when it is absent. Every test that uses
-  `shared` (itself, through a fixture or a helper function) is marked ``realdata`` by
-  conftest.py, so ``pytest -m "not realdata"`` runs offline; `shared` fails a test
-  that reaches it unmarked.
+  `shared` lives in ``tests/realdata/``, whose modules set ``pytestmark =
+  pytest.mark.realdata``, so ``pytest -m "not realdata"`` runs offline; `shared` fails a
+  test that reaches it unmarked.
 * Layers: `write_raster` writes a small hand-made GeoTIFF; `ALBERS` is their CRS.
-* Problems: `tiny_grid` builds small PlanningUnits in memory (a rows x cols grid of 1 km
+* Problems: `box_grid` builds small PlanningUnits in memory (a rows x cols grid of 1 km
   boxes); `cases` draws random tiny problems (`Case`) for hypothesis.
 * Dask: `external_dask_cluster` starts a real ``dask scheduler`` and ``dask worker``
   (2 processes) and yields their ``tcp://`` address.
@@ -40,8 +40,8 @@ import shapely
 from affine import Affine
 from hypothesis import strategies as st
 
-from optimizer.grid import PlanningUnits
-from optimizer.problem import Problem, problem
+from optimizer.grid.build import PlanningUnits
+from optimizer.model.problem import Problem, problem
 
 ROOT = Path(__file__).resolve().parents[1]
 DEMO_MANIFEST = ROOT / "data" / "demo.toml"
@@ -67,14 +67,14 @@ def shared_data() -> Path:
 def shared(folder: str) -> Path:
     """Path of one real dataset's folder, skipping the test when it is absent.
 
-    Fails a test that is not marked ``realdata`` (whether or not the data is there):
-    conftest.py marks every test that uses this function, so ``-m "not realdata"``
-    never runs one that needs the data.
+    Fails a test that is not marked ``realdata`` (whether or not the data is there): such
+    tests belong in ``tests/realdata/``, where every module is marked, so
+    ``-m "not realdata"`` never runs one that needs the data.
     """
     item = current_test
     if item is not None and item.get_closest_marker("realdata") is None:
         pytest.fail(f"{item.nodeid} reads real data ({folder}) but is not marked realdata: "
-                    "add @pytest.mark.realdata", pytrace=False)
+                    "move it to tests/realdata/", pytrace=False)
     path = shared_data() / folder
     if not path.exists():
         pytest.skip(f"real data folder {path} is absent (set {SHARED_DATA_ENV} to the folder "
@@ -100,7 +100,7 @@ def write_raster(path: Path, data: np.ndarray, *, transform: Affine, crs: object
 
 # ================================================================ problems
 
-def tiny_grid(
+def box_grid(
     nrows: int = 2,
     ncols: int = 3,
     *,
@@ -185,7 +185,7 @@ class Case:
         pa = np.where(rng.random(n) < 0.25, rng.choice([0.3, 0.7, 1.0], n), 0.0) \
             if self.partial_pa else None
         region = ["A", *list(rng.choice(["A", "B"], n - 1))]
-        pu = tiny_grid(self.nrows, self.ncols, seed=self.seed, pa=pa, region=region,
+        pu = box_grid(self.nrows, self.ncols, seed=self.seed, pa=pa, region=region,
                        area=rng.uniform(0.5, 1.5, n).round(2))
         pu.units["emis"] = rng.uniform(0, 1, n).round(2)
         p = problem(pu)

@@ -1,4 +1,4 @@
-"""optimizer._atomic: outputs are written atomically and never replace what is not ours."""
+"""optimizer.atomic: outputs are written atomically and never replace what is not ours."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 import optimizer
-from optimizer import _atomic
-from optimizer._atomic import (
+from optimizer import atomic
+from optimizer.atomic import (
     MARKER,
     check_output_dir,
     check_output_files,
@@ -330,7 +330,7 @@ def test_claim_files_respects_another_kind_and_a_foreign_marker(in_tmp):
 def test_module_imports_only_the_standard_library_errors_and_versions():
     import ast
 
-    tree = ast.parse(Path(_atomic.__file__).read_text())
+    tree = ast.parse(Path(atomic.__file__).read_text())
     roots = {(n.module or "").split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
     roots |= {a.name.split(".")[0] for n in ast.walk(tree) if isinstance(n, ast.Import) for a in n.names}
     froms = {n.module for n in ast.walk(tree) if isinstance(n, ast.ImportFrom)}
@@ -345,7 +345,7 @@ def test_module_imports_only_the_standard_library_errors_and_versions():
 def test_write_grid_never_replaces_the_layers_it_was_built_from(tmp_path, demo_grid):
     from helpers import DEMO_MANIFEST
 
-    from optimizer.grid import write_grid
+    from optimizer.grid.build import write_grid
 
     demo = DEMO_MANIFEST.parent / "demo"
     before = {p.name: p.read_bytes() for p in demo.iterdir()}

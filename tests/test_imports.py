@@ -59,8 +59,8 @@ def test_every_public_name_imports_as_before():
     namespace: dict[str, object] = {}
     exec("from optimizer import *", namespace)
     assert set(optimizer.__all__) <= set(namespace) and set(optimizer.__all__) <= set(dir(optimizer))
-    from optimizer.grid import build_grid
-    from optimizer.results import solve
+    from optimizer.grid.build import build_grid
+    from optimizer.plan.results import solve
     from optimizer.solvers import SolveStatus
 
     assert optimizer.build_grid is build_grid and optimizer.solve is solve
@@ -69,27 +69,27 @@ def test_every_public_name_imports_as_before():
         optimizer.solvee  # noqa: B018
 
 
-# `optimizer.problem` and `optimizer.compile` are the modules, callable as their functions
-# (see optimizer/__init__.py): each order of imports, in a fresh interpreter, gives both.
+# `optimizer.problem` and `optimizer.compile` are the functions, whatever was imported first:
+# their modules live in `optimizer.model`, so no submodule shadows them any more.
 _USE = """
-import optimizer.problem as m
+import optimizer
 from optimizer import compile, problem
-from optimizer.compile import CompiledModel
-from optimizer.problem import Problem
+from optimizer.model.compile import CompiledModel
+from optimizer.model.problem import Problem
 from optimizer.datasets import tiny_grid
 
 p = problem(tiny_grid()).add_max_utility_objective(2.0)
 assert isinstance(p, Problem) and isinstance(compile(p), CompiledModel)
-assert m is problem and m.Problem is Problem and callable(m.problem)
 assert optimizer.problem is problem and optimizer.compile is compile
+assert callable(problem) and not isinstance(problem, type(optimizer))
 print("ok")
 """
 
 
 @pytest.mark.parametrize("first", [
-    "import optimizer.problem, optimizer.compile",  # the submodules first
+    "import optimizer.model.problem, optimizer.model.compile",  # the modules first
     "from optimizer import problem, compile",  # the root's names first
-    "import optimizer.results",  # a module that imports them itself
+    "import optimizer.plan.results",  # a module that imports them itself
 ])
-def test_problem_and_compile_are_callable_whatever_is_imported_first(first):
+def test_problem_and_compile_are_functions_whatever_is_imported_first(first):
     assert run_python(f"import optimizer\n{first}\n{_USE}").strip() == "ok"

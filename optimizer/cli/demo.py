@@ -75,7 +75,7 @@ def _examples(cell_km: float, budget_share: float | None) -> list[Any]:
 
 def _sweep(cell_km: float) -> Any:
     """The demo's budget sweep (see `SWEEP_SHARES`) over the balanced scenario file."""
-    from optimizer.sweep import Sweep
+    from optimizer.studies.sweep import Sweep
 
     return Sweep.from_dict({
         "schema_version": 1, "name": "demo_budget",
@@ -88,11 +88,11 @@ def _sweep(cell_km: float) -> Any:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the showcase; print where every output is."""
-    from optimizer._atomic import check_output_dir, check_output_files
-    from optimizer.export import OUTPUT_KIND as EXPORT_KIND
-    from optimizer.layers import load_manifest
-    from optimizer.plan_outputs import OUTPUT_KIND
-    from optimizer.sweep import KIND as SWEEP_KIND
+    from optimizer.atomic import check_output_dir, check_output_files
+    from optimizer.inputs.layers import load_manifest
+    from optimizer.outputs.export import OUTPUT_KIND as EXPORT_KIND
+    from optimizer.outputs.solve_folder import OUTPUT_KIND
+    from optimizer.studies.sweep import KIND as SWEEP_KIND
 
     t0 = time.perf_counter()
     out: Path = args.out
@@ -142,7 +142,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def _grid(first: Any, out: Path, args: argparse.Namespace) -> Any:
     """Load the demo grid from the cache (or build it once), and write it to ``out/grid``."""
-    from optimizer.grid import write_grid
+    from optimizer.grid.build import write_grid
     from optimizer.scenario.build import grid_hash
 
     t = time.perf_counter()
@@ -164,12 +164,12 @@ def _solve_examples(scenarios: list[Any], pu: Any, out: Path, overwrite: bool,
 
     Returns the exit code so far and each solved example as a `LoadedSolution`.
     """
-    from optimizer._atomic import claim_files, write_text_atomic
-    from optimizer.closure import gap_closure
-    from optimizer.comparison import comparison_table, format_comparison
+    from optimizer.atomic import claim_files, write_text_atomic
     from optimizer.errors import InfeasibleProblemError
-    from optimizer.plan_outputs import LoadedSolution, unit_status, write_solution
-    from optimizer.results import solve
+    from optimizer.outputs.solve_folder import LoadedSolution, write_solution
+    from optimizer.plan.closure import gap_closure
+    from optimizer.plan.comparison import comparison_table, format_comparison
+    from optimizer.plan.results import solve, unit_status
     from optimizer.scenario.build import _blame, solver_options
 
     print(f"\n[3/7] {len(scenarios)} example scenarios -> {out / 'scenarios'}")
@@ -206,7 +206,7 @@ def _solve_examples(scenarios: list[Any], pu: Any, out: Path, overwrite: bool,
 
 def _export_parks(solved: list[Any], out: Path, overwrite: bool, inputs: list[Path]) -> None:
     """Each plan's candidate parks (its scenario's [parks]) in every GIS format."""
-    from optimizer.export import export_plan
+    from optimizer.outputs.export import export_plan
 
     print(f"\n[4/7] candidate parks of each plan, in every GIS format -> {out / 'exports'}")
     for ls in solved:
@@ -223,7 +223,7 @@ def _export_parks(solved: list[Any], out: Path, overwrite: bool, inputs: list[Pa
 
 def _write_reports(solved: list[Any], out: Path, overwrite: bool) -> None:
     """A report per plan, and the comparison of them all with the frontier."""
-    from optimizer.report import write_report
+    from optimizer.outputs.report import write_report
 
     print(f"\n[7/7] reports -> {out / 'reports'}")
     t = time.perf_counter()
@@ -236,8 +236,8 @@ def _write_reports(solved: list[Any], out: Path, overwrite: bool) -> None:
 
 def _run_sweep(cell_km: float, out: Path, overwrite: bool) -> None:
     """The budget sweep on the nested path; print what the budgets buy."""
-    from optimizer._atomic import MARKER
-    from optimizer.sweep import run_sweep
+    from optimizer.atomic import MARKER
+    from optimizer.studies.sweep import run_sweep
 
     sweep = _sweep(cell_km)
     print(f"\n[5/7] budget sweep: {len(sweep.runs)} budgets ({SWEEP_SHARES[0]:.0%}-"
@@ -265,7 +265,7 @@ def _run_sweep(cell_km: float, out: Path, overwrite: bool) -> None:
 
 def _run_frontier(base: Any, pu: Any, out: Path, overwrite: bool, inputs: list[Path]) -> int:
     """The carbon–biodiversity frontier of the balanced scenario; print knee and losses."""
-    from optimizer.frontier import frontier
+    from optimizer.studies.frontier import frontier
 
     print(f"\n[6/7] carbon-biodiversity frontier of {base.name} ({FRONTIER_POINTS} points, "
           f"epsilon-constraint) -> {out / 'frontier'}")

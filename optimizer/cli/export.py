@@ -1,5 +1,5 @@
 """``carbonpark export``: a solve folder's candidate parks as Shapefile, GeoPackage,
-GeoParquet, GeoJSON and GeoTIFF (`optimizer.export`)."""
+GeoParquet, GeoJSON and GeoTIFF (`optimizer.outputs.export`)."""
 
 from __future__ import annotations
 
@@ -47,8 +47,8 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export a solve folder's parks; print what was written and every note."""
-    from optimizer._atomic import check_output_dir
-    from optimizer.export import OUTPUT_KIND, export_solution, parse_formats
+    from optimizer.atomic import check_output_dir
+    from optimizer.outputs.export import OUTPUT_KIND, export_solution, parse_formats
 
     formats = parse_formats(args.formats)
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=[args.solution])

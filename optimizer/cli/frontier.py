@@ -39,9 +39,9 @@ def _add_frontier(sub: argparse._SubParsersAction) -> None:
 
 def cmd_frontier(args: argparse.Namespace) -> int:
     """Build the scenario's problem, run the frontier, write it, print points, knee and losses."""
-    from optimizer._atomic import check_output_dir
+    from optimizer.atomic import check_output_dir
     from optimizer.cli.solve import _inputs, _scenario_with_overrides
-    from optimizer.frontier import frontier
+    from optimizer.studies.frontier import frontier
 
     t0 = time.perf_counter()
     check_output_dir(args.out, "frontier", overwrite=args.overwrite, inputs=[args.scenario])

@@ -46,8 +46,8 @@ def _run_gap(pu, out: Path, *, overwrite: bool = False, **options):  # type: ign
 
 def cmd_gap(args: argparse.Namespace) -> int:
     """Gap analysis of a grid's protected network: tables, figures, headline table."""
-    from optimizer._atomic import check_output_dir
-    from optimizer.grid import read_grid
+    from optimizer.atomic import check_output_dir
+    from optimizer.grid.build import read_grid
 
     check_output_dir(args.out, "gap", overwrite=args.overwrite, inputs=[args.grid])
     pu = read_grid(args.grid)

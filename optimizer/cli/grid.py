@@ -31,7 +31,7 @@ def _add_grid(sub: argparse._SubParsersAction) -> None:
 
 def _manifest_inputs(manifest_path: Path) -> list[Path]:
     """The manifest and every file it names (never to be written over)."""
-    from optimizer.layers import load_manifest
+    from optimizer.inputs.layers import load_manifest
 
     manifest, specs = load_manifest(manifest_path)
     g = manifest.grid
@@ -42,8 +42,8 @@ def _manifest_inputs(manifest_path: Path) -> list[Path]:
 
 def _build_from_manifest(manifest_path: Path, cell_km: float | None, progress: bool,
                          max_units: int = DEFAULT_MAX_UNITS):
-    from optimizer.grid import build_grid
-    from optimizer.layers import load_manifest
+    from optimizer.grid.build import build_grid
+    from optimizer.inputs.layers import load_manifest
 
     manifest, specs = load_manifest(manifest_path)
     g = manifest.grid
@@ -63,8 +63,8 @@ def _build_from_manifest(manifest_path: Path, cell_km: float | None, progress: b
 def _build_banded(args: argparse.Namespace) -> Path:
     from optimizer.distributed import dask_client
     from optimizer.errors import InputDataError
-    from optimizer.grid_stream import build_grid_streamed
-    from optimizer.layers import load_manifest
+    from optimizer.grid.stream import build_grid_streamed
+    from optimizer.inputs.layers import load_manifest
 
     manifest, specs = load_manifest(args.manifest)
     g = manifest.grid
@@ -85,8 +85,8 @@ def _build_banded(args: argparse.Namespace) -> Path:
 
 def cmd_grid(args: argparse.Namespace) -> int:
     """Build a grid from a manifest and write it."""
-    from optimizer._atomic import check_output_dir
-    from optimizer.grid import read_grid, write_grid
+    from optimizer.atomic import check_output_dir
+    from optimizer.grid.build import read_grid, write_grid
 
     t0 = time.perf_counter()
     check_output_dir(args.out, "grid", overwrite=args.overwrite, inputs=_manifest_inputs(args.manifest))
@@ -99,7 +99,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
         try:
             out = _build_banded(args)
         except KeyboardInterrupt:
-            from optimizer.grid_stream import bands_folder
+            from optimizer.grid.stream import bands_folder
 
             folder = bands_folder(args.out)
             kept = len(list(folder.glob("band-*.json"))) if folder.is_dir() else 0
@@ -120,7 +120,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
 
 
 def _print_grid_summary(pu) -> None:  # type: ignore[no-untyped-def]
-    from optimizer.units import format_total
+    from optimizer.inputs.units import format_total
 
     meta = pu.meta
     cell = f"{meta['cell_km']:g} km cells" if meta.get("cell_km") else "user polygons"

@@ -87,7 +87,7 @@ def cmd_marxan(args: argparse.Namespace) -> int:
         read_marxan_solution,
         write_marxan_outputs,
     )
-    from optimizer.results import solve
+    from optimizer.plan.results import solve
 
     t0 = time.perf_counter()
     limit = args.time_limit

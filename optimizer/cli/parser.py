@@ -22,7 +22,7 @@ from typing import NoReturn
 from optimizer.errors import OptimizerError, OptimizerWarning, did_you_mean
 
 #: Default refusal threshold of the number of planning units (``--max-units``).
-DEFAULT_MAX_UNITS = 20_000_000  # = optimizer.grid.DEFAULT_MAX_UNITS (kept here: the CLI imports lazily)
+DEFAULT_MAX_UNITS = 20_000_000  # = optimizer.grid.build.DEFAULT_MAX_UNITS (kept here: the CLI imports lazily)
 
 
 class _UsageError(Exception):

@@ -23,7 +23,7 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Write the report and print where, its size and the time taken."""
-    from optimizer.report import write_report
+    from optimizer.outputs.report import write_report
 
     t0 = time.perf_counter()
     out = write_report(args.solutions, args.out, frontier=args.frontier, overwrite=args.overwrite)

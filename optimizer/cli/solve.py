@@ -96,11 +96,11 @@ def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
 
 def cmd_solve(args: argparse.Namespace) -> int:
     """Load the scenario (with --set overrides), solve, write the outputs, print the table."""
-    from optimizer._atomic import check_output_dir
-    from optimizer.closure import gap_closure
+    from optimizer.atomic import check_output_dir
     from optimizer.errors import InfeasibleProblemError, InputDataError
-    from optimizer.plan_outputs import OUTPUT_KIND, write_solution
-    from optimizer.results import solve
+    from optimizer.outputs.solve_folder import OUTPUT_KIND, write_solution
+    from optimizer.plan.closure import gap_closure
+    from optimizer.plan.results import solve
     from optimizer.scenario.build import _blame, solver_options
 
     t0 = time.perf_counter()

@@ -25,7 +25,7 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run every unfinished run of the sweep; print a summary of the results."""
-    from optimizer.sweep import Sweep, run_sweep
+    from optimizer.studies.sweep import Sweep, run_sweep
 
     sweep = Sweep.load(args.file)
     print(sweep.describe())

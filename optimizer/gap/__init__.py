@@ -16,7 +16,7 @@ concern, each importing only the ones before it:
   (`hotspots`) and the carbon x biodiversity synergy typology (`synergy_typology`);
 * `optimizer.gap.markdown`: Markdown tables and the summary;
 * `optimizer.gap.analysis`: all of it at once (`gap_analysis`) in a `GapReport`,
-  which writes CSVs, a Markdown summary and PNG figures (`optimizer.plots`).
+  which writes CSVs, a Markdown summary and PNG figures (`optimizer.figures.plots`).
 
 The names below are the public API; import them from ``optimizer.gap``.
 """

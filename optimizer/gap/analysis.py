@@ -6,7 +6,7 @@ network (`optimizer.gap.zoning`), the unprotected hotspots and the synergy typol
 (the density ratio of each layer inside protection, growth inside vs outside, species
 and ecosystems below target, where the hotspots lie). `GapReport.write` writes CSVs,
 per-unit values, a Markdown summary (`optimizer.gap.markdown`) and PNG figures
-(`optimizer.plots`).
+(`optimizer.figures.plots`).
 """
 
 from __future__ import annotations
@@ -19,9 +19,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from optimizer import maps, plots
-from optimizer._atomic import write_dir_atomic
+from optimizer.atomic import write_dir_atomic
 from optimizer.errors import InputDataError
+from optimizer.figures import maps, plots
 from optimizer.gap.columns import _check_pu, _check_share, _features_of
 from optimizer.gap.markdown import gap_summary_markdown
 from optimizer.gap.ranking import TYPES, _plain, hotspots, synergy_typology, unit_values
@@ -37,7 +37,7 @@ from optimizer.gap.tables import (
     time_series_table,
 )
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, zones
-from optimizer.grid import PlanningUnits
+from optimizer.grid.build import PlanningUnits
 
 if TYPE_CHECKING:
     import geopandas as gpd

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputDataError
-from optimizer.grid import PlanningUnits
+from optimizer.grid.build import PlanningUnits
 
 # SI prefixes of the mass units we scale for readable totals.
 _PREFIXES: dict[str, tuple[str, ...]] = {

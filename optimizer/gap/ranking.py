@@ -35,7 +35,7 @@ from optimizer.gap.tables import (
     species_columns,
 )
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones, zones
-from optimizer.grid import PlanningUnits
+from optimizer.grid.build import PlanningUnits
 
 __all__ = ["TYPES", "hotspots", "synergy_typology", "unit_values"]
 

@@ -41,8 +41,8 @@ from optimizer.gap.columns import (
     _valid_area,
 )
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones, zone_totals, zones
-from optimizer.grid import PlanningUnits
-from optimizer.units import get_unit
+from optimizer.grid.build import PlanningUnits
+from optimizer.inputs.units import get_unit
 
 __all__ = [
     "biodiversity_summary",

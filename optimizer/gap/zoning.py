@@ -25,7 +25,7 @@ import pandas as pd
 
 from optimizer.errors import InputDataError, did_you_mean
 from optimizer.gap.columns import _check_pu, _col, _dot, _valid_column
-from optimizer.grid import PlanningUnits
+from optimizer.grid.build import PlanningUnits
 
 __all__ = ["PROTECTED", "UNPROTECTED", "WHOLE", "Zones", "zone_totals", "zones"]
 

@@ -4,7 +4,7 @@ prioritizr (R) users hold their work as a cost raster (``NA`` = not a planning u
 with multi-band feature rasters on the same grid, or as planning-unit polygons with
 feature rasters summed over each polygon. Both load here into `PlanningUnits`, so
 ``problem(pu, cost="cost")`` and every ``add_*`` method work on them, and
-`optimizer.grid.write_grid` / `read_grid` store them:
+`optimizer.grid.build.write_grid` / `read_grid` store them:
 
 * `raster_planning_units` - one unit per non-NA cost cell, with its square polygon,
   4-neighbour boundary and one feature column per band;
@@ -34,15 +34,15 @@ import rasterio.windows
 import shapely
 from affine import Affine
 
-from optimizer.aggregate import BAND_BLOCK, cell_amounts, raster_sums
 from optimizer.errors import CRSError, CRSMismatchError, CRSWarning, InputDataError, NodataWarning
-from optimizer.grid import (
+from optimizer.grid.aggregate import BAND_BLOCK, cell_amounts, raster_sums
+from optimizer.grid.build import (
     PlanningUnits,
     boundary_table,
     fitted_albers,
     planning_units_from_arrays,
 )
-from optimizer.layers import (
+from optimizer.inputs.layers import (
     LayerSpec,
     RasterInfo,
     cell_areas_km2,
@@ -53,8 +53,8 @@ from optimizer.layers import (
     repair_geometries,
     valid_mask,
 )
-from optimizer.problem import FEATURE_ROLES, Problem, problem
-from optimizer.units import Unit, get_unit
+from optimizer.inputs.units import Unit, get_unit
+from optimizer.model.problem import FEATURE_ROLES, Problem, problem
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -277,7 +277,7 @@ def raster_planning_units(
         the band descriptions when all are present and distinct, else
         ``<file stem>_b<band>``.
     role, unit : str
-        Role and unit of the ``features`` bands (see `optimizer.units`): the default
+        Role and unit of the ``features`` bands (see `optimizer.inputs.units`): the default
         ``count/cell`` keeps values as amounts per cell; a density (e.g. ``MgC/ha``)
         is multiplied by the cell's true area.
     name : str
@@ -502,7 +502,7 @@ def polygon_planning_units(
         Geometry in the units' CRS (a projected one; geographic units go to a
         fitted Albers equal-area CRS). ``area_km2`` is the true area (computed in an
         equal-area CRS); the boundary holds shared edge lengths and each unit's
-        exposed perimeter (from `optimizer.grid.boundary_table`).
+        exposed perimeter (from `optimizer.grid.build.boundary_table`).
 
     Raises
     ------
@@ -647,7 +647,7 @@ def prioritizr_problem(pu: PlanningUnits, *, cost: str | Any | None = "cost") ->
     pu : PlanningUnits
         From `raster_planning_units` or `polygon_planning_units` (any units work).
     cost : str, array or None
-        As in `optimizer.problem.problem` (default the ``cost`` column).
+        As in `optimizer.model.problem.problem` (default the ``cost`` column).
 
     Returns
     -------

@@ -2,14 +2,14 @@
 
 * `grid_hash` - content hash of the scenario's grid: every file of a grid folder, or
   the manifest, every file it names, the cell size, carbonpark's version and the grid
-  format version (`optimizer.planning_units.FORMAT_VERSION`: a cached grid of an older
+  format version (`optimizer.grid.planning_units.FORMAT_VERSION`: a cached grid of an older
   layout is rebuilt, not reused).
 * `load_grid` - read the grid folder, or build the grid from the manifest once and keep
-  it under the cache folder by content hash (written atomically, `optimizer._atomic`).
+  it under the cache folder by content hash (written atomically, `optimizer.atomic`).
 * `to_problem` - the scenario's `Problem`, built only through the public ``add_*``
   methods; a value the grid rejects (an unknown region, feature or column) is a
   `ScenarioError` naming the file and the table.
-* `solve_scenario` - all of the above, then `optimizer.results.solve` with the
+* `solve_scenario` - all of the above, then `optimizer.plan.results.solve` with the
   scenario's solver options.
 """
 
@@ -26,8 +26,8 @@ from typing import TYPE_CHECKING, Any
 from optimizer.errors import InputDataError, ScenarioError
 
 if TYPE_CHECKING:
-    from optimizer.grid import PlanningUnits
-    from optimizer.problem import Problem
+    from optimizer.grid.build import PlanningUnits
+    from optimizer.model.problem import Problem
     from optimizer.scenario.file import Scenario
     from optimizer.solvers import Solution
 
@@ -58,7 +58,7 @@ def _files_digest(paths: list[Path], root: Path) -> dict[str, str]:
 
 def grid_hash(scenario: Scenario) -> str:
     """SHA-256 of the scenario's grid content (see the module docstring)."""
-    from optimizer.planning_units import FORMAT_VERSION, carbonpark_version
+    from optimizer.grid.planning_units import FORMAT_VERSION, carbonpark_version
 
     g = scenario.grid
     with _blame(scenario, "grid"):
@@ -83,7 +83,7 @@ def grid_hash(scenario: Scenario) -> str:
 
 
 def _manifest(scenario: Scenario):  # type: ignore[no-untyped-def]
-    from optimizer.layers import load_manifest
+    from optimizer.inputs.layers import load_manifest
 
     return load_manifest(scenario.resolve(scenario.grid.manifest or ""))
 
@@ -96,10 +96,10 @@ def load_grid(scenario: Scenario, *, progress: bool = False,
               max_units: int | None = None) -> PlanningUnits:
     """The scenario's planning units (see the module docstring).
 
-    ``progress`` and ``max_units`` go to `optimizer.grid.build_grid` when the grid is
+    ``progress`` and ``max_units`` go to `optimizer.grid.build.build_grid` when the grid is
     built (default: no progress bar, its default unit limit).
     """
-    from optimizer.grid import DEFAULT_MAX_UNITS, build_grid, read_grid, write_grid
+    from optimizer.grid.build import DEFAULT_MAX_UNITS, build_grid, read_grid, write_grid
 
     g = scenario.grid
     if g.path is not None:
@@ -161,7 +161,7 @@ def total_budget_km2(scenario: Scenario, p: Problem) -> tuple[float | None, floa
 
 def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
     """The scenario's `Problem` on ``pu``, through the public ``add_*`` methods only."""
-    from optimizer.problem import problem
+    from optimizer.model.problem import problem
 
     s = scenario
     with _blame(s, ""):
@@ -221,15 +221,15 @@ def boundary_penalty(scenario: Scenario, base: Problem) -> float:
     """The ``[penalties.boundary]`` penalty: as given, or found by solving ``base``.
 
     ``share`` solves for the penalty at which the boundary term is that share of the
-    objective (`optimizer.calibration.penalty_for_share`); ``calibrate = "cohon"`` takes
-    the knee of the trade-off (`optimizer.calibration.calibrate_boundary_penalty`). Both
+    objective (`optimizer.plan.calibration.penalty_for_share`); ``calibrate = "cohon"`` takes
+    the knee of the trade-off (`optimizer.plan.calibration.calibrate_boundary_penalty`). Both
     use the scenario's solver, gap and time limit, and are solved again on every call.
     """
     bp = scenario.penalties.boundary
     assert bp is not None
     if bp.penalty is not None:
         return bp.penalty
-    from optimizer.calibration import calibrate_boundary_penalty, penalty_for_share
+    from optimizer.plan.calibration import calibrate_boundary_penalty, penalty_for_share
 
     opts = {"solver": scenario.solver.backend, "gap": scenario.solver.gap,
             "time_limit": scenario.solver.time_limit, "edge_factor": bp.edge_factor}
@@ -239,7 +239,7 @@ def boundary_penalty(scenario: Scenario, base: Problem) -> float:
 
 
 def solver_options(scenario: Scenario) -> dict[str, Any]:
-    """The keyword options of `optimizer.results.solve` from ``[solver]``."""
+    """The keyword options of `optimizer.plan.results.solve` from ``[solver]``."""
     sv = scenario.solver
     opts: dict[str, Any] = {"gap": sv.gap}
     if sv.time_limit is not None:
@@ -282,7 +282,7 @@ def solve_scenario(scenario: Scenario | str | os.PathLike[str], pu: PlanningUnit
     >>> sol.selected.nonzero()[0].tolist(), round(sol.objective, 4)
     ([0, 3, 4], 0.4828)
     """
-    from optimizer.results import solve
+    from optimizer.plan.results import solve
     from optimizer.scenario.file import Scenario
 
     if not isinstance(scenario, Scenario):
@@ -306,7 +306,7 @@ def describe(scenario: Scenario, pu: PlanningUnits | None = None) -> str:
         if b.total_protection is not None:
             text = f"bring total protection to {b.total_protection:.0%} of the land"
             if pu is not None:
-                from optimizer.problem import problem
+                from optimizer.model.problem import problem
 
                 text += f" ({total_budget_km2(s, problem(pu))[0]:,.0f} km² new)"
         else:

@@ -22,8 +22,8 @@ from optimizer.scenario.messages import validation_message
 from optimizer.scenario.models import ScenarioModel
 
 if TYPE_CHECKING:
-    from optimizer.grid import PlanningUnits
-    from optimizer.problem import Problem
+    from optimizer.grid.build import PlanningUnits
+    from optimizer.model.problem import Problem
 
 #: Keys left out of the hash: they name or describe a scenario but change no result.
 _UNHASHED = {"name", "description"}
@@ -128,7 +128,7 @@ class Scenario(ScenarioModel):
         Paths in the scenario are written as they are: relative paths stay relative to
         the scenario's `base`, so write beside the original (or use absolute paths).
         """
-        from optimizer._atomic import write_text_atomic
+        from optimizer.atomic import write_text_atomic
 
         return write_text_atomic(path, self.dumps())
 
@@ -174,7 +174,7 @@ class Scenario(ScenarioModel):
                   ) -> PlanningUnits:
         """The planning units: read the grid folder, or build (once, cached) from the manifest.
 
-        ``progress`` and ``max_units``: as for `optimizer.grid.build_grid`, when built.
+        ``progress`` and ``max_units``: as for `optimizer.grid.build.build_grid`, when built.
         """
         from optimizer.scenario.build import load_grid
 

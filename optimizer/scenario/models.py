@@ -157,7 +157,7 @@ class BoundaryTable(_Table):
                                   "boundary; or give `share` or `calibrate`")
     share: float | None = Field(None, gt=0, lt=1, description="the penalty at which the boundary "
                                 "term is this share (0-1) of the objective at the optimum, found "
-                                "by solving (optimizer.calibration.penalty_for_share)")
+                                "by solving (optimizer.plan.calibration.penalty_for_share)")
     calibrate: Literal["cohon"] | None = Field(None, description="'cohon': the knee of the "
                                                "boundary/objective trade-off, as prioritizr's "
                                                "calibrate_cohon_penalty")
@@ -206,7 +206,7 @@ class SolverTable(_Table):
 
 
 class ParksTable(_Table):
-    """``[parks]``: how a plan becomes candidate parks (`optimizer.parks.candidate_parks`)."""
+    """``[parks]``: how a plan becomes candidate parks (`optimizer.plan.parks.candidate_parks`)."""
 
     connectivity: Literal["rook", "queen"] = Field("rook", description="units join a park by a "
                                                    "shared edge (rook) or also a corner (queen)")

@@ -19,8 +19,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import numpy as np
 
-from optimizer.compile import CompiledModel
 from optimizer.errors import InfeasibleProblemError, InputDataError
+from optimizer.model.compile import CompiledModel
 
 #: A progress/log callback: receives each solver log line.
 LogCallback = Callable[[str], None]

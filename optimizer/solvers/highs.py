@@ -29,8 +29,8 @@ from typing import Any, Literal
 
 import numpy as np
 
-from optimizer.compile import CompiledModel
 from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
+from optimizer.model.compile import CompiledModel
 from optimizer.solvers.base import (
     LogCallback,
     Solution,

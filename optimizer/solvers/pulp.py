@@ -21,9 +21,9 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.compile import CompiledModel, compile
 from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
-from optimizer.problem import Problem
+from optimizer.model.compile import CompiledModel, compile
+from optimizer.model.problem import Problem
 from optimizer.solvers.base import (
     Solution,
     SolveStatus,

@@ -1,7 +1,7 @@
 """Turn an LP relaxation into a feasible 0/1 plan: round, repair, improve.
 
 Used by the HiGHS strategy (LP -> round + repair -> proven gap -> warm-started
-MIP). It relies on what `optimizer.compile` builds: structural rows (budgets,
+MIP). It relies on what `optimizer.model.compile` builds: structural rows (budgets,
 targets) with non-negative coefficients on unit columns, ``y`` columns equal to
 ``min(x_j, x_k)`` and shortfall columns ``s`` that absorb unmet targets. The
 starting point is the LP solution rounded down (budgets stay met); units are
@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from optimizer.compile import CompiledModel
+from optimizer.model.compile import CompiledModel
 
 
 class _State:

@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimizer._atomic import check_output_dir, write_dir_atomic
+from optimizer.atomic import check_output_dir, write_dir_atomic
 from optimizer.errors import InputDataError
 from optimizer.io.marxan.tables import table_text
-from optimizer.problem import Problem
+from optimizer.model.problem import Problem
 
 
 def write_marxan_project(problem: Problem, out_dir: str | Path, *, blm: float | None = None,

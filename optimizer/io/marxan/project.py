@@ -22,6 +22,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from optimizer.errors import InputDataError
+from optimizer.grid.planning_units import RESERVED_COLUMNS, PlanningUnits, planning_units_from_arrays
 from optimizer.io.marxan.input_dat import (
     NO_BLM_NOTE,
     SAVE_SUFFIX,
@@ -31,9 +32,8 @@ from optimizer.io.marxan.input_dat import (
     settings_blm,
 )
 from optimizer.io.marxan.tables import lookup_ids, numeric_column, read_ids, read_table
-from optimizer.planning_units import RESERVED_COLUMNS, PlanningUnits, planning_units_from_arrays
-from optimizer.problem import Problem
-from optimizer.problem import problem as make_problem
+from optimizer.model.problem import Problem
+from optimizer.model.problem import problem as make_problem
 
 
 def _feature_columns(spec_ids: np.ndarray, names: Sequence[str]) -> list[str]:
@@ -228,7 +228,7 @@ class MarxanProject:
         Marxan's (``prop`` as relative targets, else ``target`` as amounts); the
         boundary penalty is ``blm`` (default: BLM of input.dat) with ``edge_factor=1``,
         since Marxan counts self-boundaries fully. A `Solution` of this problem (from
-        `optimizer.results.solve`) carries that penalty, so `marxan_score` and
+        `optimizer.plan.results.solve`) carries that penalty, so `marxan_score` and
         `write_marxan_outputs` score it at the BLM it was solved with.
 
         Parameters

@@ -49,7 +49,7 @@ from optimizer.errors import InputDataError
 from optimizer.io.marxan.input_dat import check_blm
 from optimizer.io.marxan.project import MarxanProject
 from optimizer.io.marxan.read_outputs import read_marxan_solution
-from optimizer.problem import Problem
+from optimizer.model.problem import Problem
 
 #: Marxan's stand-in for a zero unit cost in the greedy penalty (``delta`` in marxan.cpp).
 MARXAN_DELTA = 1e-14
@@ -76,7 +76,7 @@ def plan_selection(project: MarxanProject, x: Any, what: str = "plan") -> np.nda
 
 def _carried_blm(plan: Any) -> float | None:
     """The boundary penalty a `Solution` was solved with (``info["boundary_penalty"]``,
-    recorded by `optimizer.results.solve`); None for plans that do not carry one."""
+    recorded by `optimizer.plan.results.solve`); None for plans that do not carry one."""
     info = getattr(plan, "info", None)
     if isinstance(info, Mapping) and info.get("boundary_penalty") is not None:
         return float(info["boundary_penalty"])
@@ -88,7 +88,7 @@ def plan_blm(project: MarxanProject, plans: Any, blm: float | None = None, *,
     """The BLM to score plans with: the one they were solved with.
 
     In order: ``blm`` when given; else the boundary penalty of ``problem``; else the
-    one the plans carry (a `Solution` from `optimizer.results.solve` records its
+    one the plans carry (a `Solution` from `optimizer.plan.results.solve` records its
     problem's penalty); else the BLM of input.dat (plans without provenance: arrays,
     Series, Marxan's own solution files).
 
@@ -331,7 +331,7 @@ def marxan_score(project: MarxanProject, x: Any, blm: float | None = None, *,
         or a Marxan solution file.
     blm : float, optional
         Boundary length modifier. Default: the BLM the plan was solved with (that of
-        ``problem``, or the one a `Solution` from `optimizer.results.solve` carries),
+        ``problem``, or the one a `Solution` from `optimizer.plan.results.solve` carries),
         else the BLM of input.dat. See `plan_blm`.
     problem : Problem, optional
         The problem ``x`` was solved from, for plans that do not carry their BLM

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from optimizer._atomic import check_output_files, claim_files, write_text_atomic
+from optimizer.atomic import check_output_files, claim_files, write_text_atomic
 from optimizer.errors import InputDataError
 from optimizer.io.marxan.input_dat import SAVE_SUFFIX
 from optimizer.io.marxan.project import MarxanProject
@@ -109,7 +109,7 @@ def write_marxan_outputs(project: MarxanProject, solutions: Any, out_dir: str | 
         File name prefix (Marxan's SCENNAME).
     blm : float, optional
         Boundary length modifier for the scores. Default: the BLM the plans were solved
-        with (a `Solution` from `optimizer.results.solve` carries it), else the BLM of
+        with (a `Solution` from `optimizer.plan.results.solve` carries it), else the BLM of
         input.dat; an explicit ``blm`` that disagrees raises (see `plan_blm`).
     save_format : {3, 2, 1}
         Marxan's SAVE* flavour: 3 ``.csv``, 2 comma-separated ``.txt``, 1 tab-separated ``.dat``.

@@ -24,8 +24,8 @@ from typing import Protocol
 import numpy as np
 import scipy.sparse as sp
 
-from optimizer.compile import CompiledModel
 from optimizer.errors import InfeasibleProblemError
+from optimizer.model.compile import CompiledModel
 from optimizer.solvers.base import feasibility_tolerance, relative_gap, stop_requested
 from optimizer.solvers.cut.form import CutForm, n_struct
 

@@ -13,8 +13,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from optimizer.compile import CompiledModel
 from optimizer.errors import SolverError
+from optimizer.model.compile import CompiledModel
 
 #: ``auto`` uses the cut solver only up to this many relaxed rows (budget sides
 #: and targets); beyond it the multiplier search needs too many cuts to beat HiGHS.

@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import scipy.sparse as sp
 
-from optimizer.compile import CompiledModel
 from optimizer.errors import InfeasibleProblemError
+from optimizer.model.compile import CompiledModel
 from optimizer.solvers.cut.context import CutContext, row_labels
 from optimizer.solvers.cut.mincut import MinCutGraph
 from optimizer.solvers.highs import new_highs

@@ -2,7 +2,7 @@
 
 A window is a connected cluster of units (breadth-first from a seed on the plan's
 frontier, so it holds both sides of a park edge); every other unit stays fixed at
-the plan (`optimizer.compile.CompiledModel.restrict`) and a HiGHS MIP, warm-started
+the plan (`optimizer.model.compile.CompiledModel.restrict`) and a HiGHS MIP, warm-started
 from the plan, re-optimises the window. The plan is replaced only by a strictly
 better feasible one, so the search never worsens it. The window grows while its
 MIPs finish well within their time and shrinks when they run out of time; after

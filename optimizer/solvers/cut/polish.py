@@ -2,7 +2,7 @@
 
 Units whose averaged cut solutions are not firm, or disagree with the plan, and
 both sides of the plan's boundary stay free; every other unit is fixed at the
-plan (`optimizer.compile.CompiledModel.restrict`) and a HiGHS MIP, warm-started
+plan (`optimizer.model.compile.CompiledModel.restrict`) and a HiGHS MIP, warm-started
 from the plan, re-optimises the free ones. When every unit is free the MIP's bound
 (or its infeasibility) holds for the whole model.
 """

@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.compile import CompiledModel
 from optimizer.errors import InfeasibleProblemError, SolverError
+from optimizer.model.compile import CompiledModel
 from optimizer.solvers.base import (
     LogCallback,
     Solution,

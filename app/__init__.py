@@ -1,1 +1,0 @@
-"""The carbonpark Streamlit app: one module per page, shared helpers in `app.common`."""

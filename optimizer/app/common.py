@@ -1,0 +1,203 @@
+"""What every page shares: the current grid, cached resources, error display, figures, numbers.
+
+The app keeps no modelling logic: grids, gap analyses and re-solve sessions come from
+`optimizer` and are cached with ``st.cache_resource`` by a grid key (``demo:<km>`` or the
+grid folder's path and modification time), so every page and every browser tab share them.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import streamlit as st
+
+from optimizer.errors import OptimizerError
+
+#: Environment variable: the demo country's cell size in km (default 10; tests use 40).
+CELL_ENV = "CARBONPARK_APP_CELL_KM"
+DEFAULT_CELL_KM = 10.0
+
+
+def demo_cell_km() -> float:
+    """The demo grid's cell size (km) from ``CARBONPARK_APP_CELL_KM``, default 10 km."""
+    raw = os.environ.get(CELL_ENV, "")
+    try:
+        value = float(raw) if raw else DEFAULT_CELL_KM
+    except ValueError:
+        return DEFAULT_CELL_KM
+    return value if value > 0 else DEFAULT_CELL_KM
+
+
+# ------------------------------------------------------------------ errors
+
+def show_error(exc: BaseException) -> None:
+    """One clear line in the page: our own errors as they are, others named by type."""
+    if isinstance(exc, OptimizerError):
+        st.error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+    else:
+        # Not ours: still one line, never a traceback in the page (the log keeps it).
+        traceback.print_exception(exc)
+        st.error(f"Something went wrong ({type(exc).__name__}: {exc}). Check the inputs; if it "
+                 "persists, report it with the terminal log.")
+
+
+def guarded(page: Callable[[], None]) -> Callable[[], None]:
+    """Wrap a page function so that any error shows as one ``st.error`` message."""
+
+    def run() -> None:
+        try:
+            page()
+        except Exception as exc:
+            show_error(exc)
+
+    run.__name__ = page.__name__
+    run.__doc__ = page.__doc__
+    return run
+
+
+# ------------------------------------------------------------------ grids
+
+@st.cache_resource(show_spinner=False, max_entries=2)
+def _demo_pu(cell_km: float) -> Any:
+    import warnings
+
+    from optimizer.datasets import demo_grid
+
+    with warnings.catch_warnings():  # nodata notes are the grid summary's business
+        warnings.simplefilter("ignore")
+        return demo_grid(cell_km)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _folder_pu(path: str, mtime: float) -> Any:
+    from optimizer.grid.store import read_grid
+
+    return read_grid(path)
+
+
+def check_crs(pu: Any, where: str) -> None:
+    """Refuse a grid whose CRS is geographic: areas and distances need a projected CRS."""
+    from optimizer.errors import CRSError
+
+    crs = getattr(pu, "crs", None)
+    if crs is None:
+        raise CRSError(f"{where}: the grid has no CRS; rebuild it with `carbonpark grid`")
+    if crs.is_geographic:
+        raise CRSError(f"{where}: the grid is in a geographic CRS ({crs.name}); planning needs "
+                       "an equal-area projected CRS: rebuild it with `carbonpark grid --crs ...`")
+
+
+def grid_source() -> dict[str, Any]:
+    """The grid chosen on the Data page (default: the demo country)."""
+    src = st.session_state.get("grid_source")
+    if src is None:
+        src = {"kind": "demo", "cell_km": demo_cell_km()}
+    return src
+
+
+def grid_key(src: dict[str, Any]) -> str:
+    if src["kind"] == "demo":
+        return f"demo:{src['cell_km']:g}"
+    return f"folder:{src['path']}:{src['mtime']}"
+
+
+def grid_table(src: dict[str, Any]) -> dict[str, Any]:
+    """The scenario ``[grid]`` table that reproduces the grid."""
+    if src["kind"] == "demo":
+        from optimizer.datasets import demo_manifest
+
+        return {"manifest": str(demo_manifest()), "cell_km": float(src["cell_km"])}
+    return {"path": str(src["path"])}
+
+
+def load_pu(src: dict[str, Any]) -> Any:
+    """The planning units of ``src`` (cached per process)."""
+    if src["kind"] == "demo":
+        return _demo_pu(float(src["cell_km"]))
+    pu = _folder_pu(str(src["path"]), float(src["mtime"]))
+    check_crs(pu, str(src["path"]))
+    return pu
+
+
+def current() -> tuple[Any, str, dict[str, Any]]:
+    """(planning units, grid key, scenario grid table) of the grid in use."""
+    src = grid_source()
+    with st.spinner("Loading the grid (the demo country is built once, ~5 s at 10 km)…"):
+        pu = load_pu(src)
+    return pu, grid_key(src), grid_table(src)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def gap_report(key: str, _pu: Any) -> Any:
+    """The gap analysis of the existing network of the grid ``key``."""
+    from optimizer.gap import gap_analysis
+
+    return gap_analysis(_pu)
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def plan_session(key: str, _pu: Any, _grid: dict[str, Any]) -> Any:
+    """The re-solve session of the grid ``key`` (compiled once, solved many times)."""
+    from optimizer.studies.interactive import PlanSession
+
+    return PlanSession(_pu, grid=_grid)
+
+
+# ------------------------------------------------------------------ figures and numbers
+
+def fig_png(fig: Any, dpi: int = 110) -> bytes:
+    """A matplotlib figure as PNG bytes (drawn without a GUI backend)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight", facecolor="white")
+    return buf.getvalue()
+
+
+def show_fig(fig: Any, caption: str | None = None) -> None:
+    """Show a figure as an image: offline, and as fast at 100k units as at 1k."""
+    st.image(fig_png(fig), caption=caption, width="stretch")
+
+
+def units_frame(pu: Any, problem: Any = None) -> Any:
+    """The grid's unit table for maps (``pa_fraction`` as the problem sees it)."""
+    if problem is None:
+        return pu.units
+    return pu.units.assign(pa_fraction=problem.protected_fraction)
+
+
+def big(value: float | None, unit: str) -> str:
+    """A large amount readable in a metric: 2.41 billion MgC, 35.2 million tCO2/yr, 512 km²."""
+    if value is None or not np.isfinite(value):
+        return f"– {unit}"
+    a = abs(value)
+    for scale, word in ((1e9, "billion"), (1e6, "million")):
+        if a >= scale:
+            return f"{value / scale:,.2f} {word} {unit}"
+    return f"{value:,.0f} {unit}"
+
+
+def pct(value: float | None, digits: int = 1) -> str:
+    if value is None or not np.isfinite(value):
+        return "– %"
+    return f"{value:.{digits}f} %"
+
+
+def saved_plans() -> dict[str, Any]:
+    """The plans saved on the Plan page in this browser session, by name."""
+    return st.session_state.setdefault("saved_plans", {})
+
+
+def safe_name(text: str) -> str:
+    """A file-safe scenario name (letters, digits, _ and -)."""
+    keep = "".join(c if c.isalnum() or c in "_-" else "_" for c in text.strip())
+    return keep.strip("_") or "app_plan"
+
+
+def path_mtime(path: Path) -> float:
+    target = path / "units.parquet"
+    return target.stat().st_mtime if target.exists() else path.stat().st_mtime

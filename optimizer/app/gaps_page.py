@@ -1,0 +1,61 @@
+"""Gaps: the gap analysis of the existing network (tables, charts, hotspot and typology maps)."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from optimizer.app import common
+
+#: Table name -> heading, in the study's order.
+_TABLES = {
+    "carbon": "Carbon stock inside and outside protection",
+    "time_series": "Carbon uptake and emissions over time",
+    "growth": "Growth inside vs outside protection",
+    "ecosystems": "Ecosystems against the target",
+    "species": "Species against the target",
+    "regions": "By region",
+    "biodiversity": "Biodiversity summary",
+    "hotspots": "Unprotected hotspots",
+    "hotspots_by_region": "Hotspots by region",
+    "typology": "Carbon × biodiversity typology",
+}
+_FIGURES = {"shares": "Share of each layer inside each zone",
+            "density_ratio": "Density inside protection vs the whole area",
+            "time_series": "Carbon uptake and emissions over time",
+            "map_hotspots": "Unprotected hotspots", "map_typology": "Carbon × biodiversity typology"}
+
+
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _figures(key: str, _report: object) -> dict[str, bytes]:
+    return {name: common.fig_png(fig) for name, fig in _report.figures().items()}  # type: ignore[attr-defined]
+
+
+def gaps_page() -> None:
+    """Gaps: what the existing network protects and misses."""
+    st.title("Gaps of the existing network")
+    pu, key, _ = common.current()
+    with st.spinner("Gap analysis of the existing network (once per grid)…"):
+        report = common.gap_report(key, pu)
+        figs = _figures(key, report)
+    st.subheader("Findings")
+    for line in report.findings:
+        st.markdown(f"- {line}")
+    st.subheader("Headline: carbon stock (Table 1)")
+    st.code(report.headline(), language=None)
+    maps_tab, charts_tab, tables_tab = st.tabs(["Maps", "Charts", "Tables"])
+    with maps_tab:
+        for name in ("map_hotspots", "map_typology"):
+            if name in figs:
+                st.image(figs[name], caption=_FIGURES[name], width="stretch")
+    with charts_tab:
+        for name in ("shares", "density_ratio", "time_series"):
+            if name in figs:
+                st.image(figs[name], caption=_FIGURES[name], width="stretch")
+    with tables_tab:
+        st.caption("Units are in the column names (km², MgC, MgC/yr, tCO2/yr, shares 0–1 or %).")
+        for name, heading in _TABLES.items():
+            if name in report.tables and len(report.tables[name]):
+                st.markdown(f"**{heading}**")
+                st.dataframe(report.tables[name], hide_index=True)
+    for note in report.notes:
+        st.caption(note)

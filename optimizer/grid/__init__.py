@@ -1,0 +1,1 @@
+"""The grid: planning units built from layers (exact coverage-weighted aggregation), stored and read back."""

@@ -1,0 +1,562 @@
+"""Compile a `Problem` into solver-neutral arrays: ``compile(problem) -> CompiledModel``.
+
+The model is ``optimise c @ v + offset`` subject to ``row_lower <= A @ v <= row_upper``
+and ``col_lower <= v <= col_upper``, with ``integrality`` marking the binary unit
+columns. Columns come in three blocks, in this order:
+
+* ``x`` - one binary column per *free* unit (not locked in or out); locked units
+  are constants folded into the offset and the row bounds;
+* ``y`` - one continuous column per boundary edge between two free units, the
+  linearised product ``y_jk = min(x_j, x_k)`` (rows ``y_jk - x_j <= 0`` and
+  ``y_jk - x_k <= 0``; the objective pushes ``y`` up);
+* ``s`` - one continuous shortfall column per target (min shortfall only).
+
+Rows: area budgets, then targets, then the two boundary rows per ``y`` column.
+Every term is built with numpy/scipy.sparse in one pass, with no Python loop over
+units or edges (loops run over budgets and targets only). No solver is imported.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from optimizer.errors import InputDataError
+from optimizer.model.problem import Problem
+
+RowKind = Literal["budget", "target", "boundary"]
+ColKind = Literal["x", "y", "s"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A contiguous range of rows or columns of one kind.
+
+    ``labels`` names each row of small blocks (budgets, targets); large blocks
+    (units, edges) are named from `CompiledModel.unit_ids` on demand.
+    """
+
+    kind: str
+    start: int
+    stop: int
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(eq=False)
+class CompiledModel:
+    """A problem as arrays, ready for any solver.
+
+    Attributes
+    ----------
+    sense : {"min", "max"}
+    c : numpy.ndarray
+        Objective coefficient of each column.
+    offset : float
+        Objective constant (locked units, fixed boundary terms).
+    A : scipy.sparse.csr_matrix
+        Constraint matrix (rows x columns).
+    row_lower, row_upper, col_lower, col_upper : numpy.ndarray
+        Bounds; ``-inf``/``inf`` when absent.
+    integrality : numpy.ndarray of bool
+        True for integer (binary) columns.
+    n_units : int
+        Number of planning units.
+    unit_of_col : numpy.ndarray
+        Unit (row position in ``pu.units``) of each ``x`` column; -1 for others.
+    x_fixed : numpy.ndarray
+        Per unit: 1.0 locked in, 0.0 locked out, NaN free.
+    unit_ids : numpy.ndarray
+        ``pu_id`` of each unit (for names).
+    row_blocks, col_blocks : tuple of Block
+    edge_x_cols : numpy.ndarray
+        ``(n_y, 2)``: the ``x`` columns each ``y`` column links.
+    shortfall_rows : numpy.ndarray
+        Row of the target each ``s`` column belongs to.
+    """
+
+    sense: Literal["min", "max"]
+    c: np.ndarray
+    offset: float
+    A: sp.csr_matrix
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    integrality: np.ndarray
+    n_units: int
+    unit_of_col: np.ndarray
+    x_fixed: np.ndarray
+    unit_ids: np.ndarray
+    row_blocks: tuple[Block, ...]
+    col_blocks: tuple[Block, ...]
+    edge_x_cols: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
+    shortfall_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+
+    # ---------------------------------------------------------- shape
+    @property
+    def n_cols(self) -> int:
+        """Number of columns."""
+        return int(self.c.size)
+
+    @property
+    def n_rows(self) -> int:
+        """Number of rows."""
+        return int(self.row_lower.size)
+
+    @property
+    def n_x(self) -> int:
+        """Number of unit (``x``) columns; they come first (the ``x`` block's end)."""
+        return self.block("x", rows=False).stop
+
+    def block(self, kind: str, *, rows: bool = True) -> Block:
+        """The row (or column) block of ``kind``; an empty block when absent."""
+        for b in self.row_blocks if rows else self.col_blocks:
+            if b.kind == kind:
+                return b
+        return Block(kind, 0, 0)
+
+    # ---------------------------------------------------------- values
+    def complete(self, x_cols: np.ndarray) -> np.ndarray:
+        """Full column vector from values of the ``x`` columns.
+
+        ``y`` takes ``min(x_j, x_k)`` and ``s`` the shortfall of its target, the
+        best values for a fixed ``x``.
+        """
+        x_cols = np.asarray(x_cols, dtype=np.float64)
+        v = np.zeros(self.n_cols)
+        v[: self.n_x] = x_cols
+        yb = self.block("y", rows=False)
+        if yb.stop > yb.start:
+            v[yb.start:yb.stop] = np.minimum(x_cols[self.edge_x_cols[:, 0]],
+                                             x_cols[self.edge_x_cols[:, 1]])
+        sb = self.block("s", rows=False)
+        if sb.stop > sb.start:
+            activity = self.A[self.shortfall_rows] @ v  # s is still 0 here
+            short = self.row_lower[self.shortfall_rows] - activity
+            v[sb.start:sb.stop] = np.clip(short, 0.0, self.col_upper[sb.start:sb.stop])
+        return v
+
+    def objective_value(self, values: np.ndarray) -> float:
+        """``c @ values + offset``."""
+        return float(self.c @ values + self.offset)
+
+    def row_scale(self) -> np.ndarray:
+        """Each row's magnitude: the larger finite bound in absolute value, at least 1."""
+        lo = np.where(np.isfinite(self.row_lower), np.abs(self.row_lower), 0.0)
+        hi = np.where(np.isfinite(self.row_upper), np.abs(self.row_upper), 0.0)
+        return np.maximum(np.maximum(lo, hi), 1.0)
+
+    def max_violation(self, values: np.ndarray) -> float:
+        """Largest violation of a row or column bound by ``values`` (0 when feasible).
+
+        A row's violation is relative to its own magnitude (`row_scale`): a budget of
+        200,000 km² and a representation row of 0.4 are held to the same relative
+        tolerance, so neither lends its scale to the other.
+        """
+        worst = 0.0
+        if self.n_rows:
+            act = self.A @ values
+            scale = self.row_scale()
+            worst = max(worst, float(np.max((self.row_lower - act) / scale, initial=0.0)),
+                        float(np.max((act - self.row_upper) / scale, initial=0.0)))
+        if self.n_cols:
+            worst = max(worst, float(np.max(self.col_lower - values, initial=0.0)),
+                        float(np.max(values - self.col_upper, initial=0.0)))
+        return worst
+
+    def unit_x(self, values: np.ndarray | None) -> np.ndarray:
+        """Per-unit 0/1 selection (locked units included) from column values."""
+        x = np.nan_to_num(self.x_fixed, nan=0.0)
+        if values is not None and self.n_x:
+            free = self.unit_of_col[: self.n_x]
+            x[free] = np.round(np.asarray(values)[: self.n_x])
+        return x
+
+    def x_cols_of(self, unit_x: np.ndarray) -> np.ndarray:
+        """Values of the ``x`` columns from a per-unit selection."""
+        return np.asarray(unit_x, dtype=np.float64)[self.unit_of_col[: self.n_x]]
+
+    # ---------------------------------------------------------- sub-models
+    def restrict(self, keep: np.ndarray, x_cols: np.ndarray) -> CompiledModel:
+        """The model with only the ``x`` columns ``keep`` free; the others fixed at ``x_cols``.
+
+        Fixed columns fold into the offset, the row bounds and the kept columns'
+        objective (boundary edges to a fixed unit), as `compile` does for locks.
+
+        Parameters
+        ----------
+        keep : numpy.ndarray
+            Positions of the ``x`` columns left free (any order; sorted here).
+        x_cols : numpy.ndarray
+            Values of every ``x`` column; those outside ``keep`` are fixed at them.
+
+        Returns
+        -------
+        CompiledModel
+            A model of the kept columns (their ``y`` and ``s`` columns and rows) whose
+            objective equals this model's for every completion of ``x_cols``.
+        """
+        nx = self.n_x
+        keep = np.sort(np.asarray(keep, dtype=np.int64))
+        is_kept = np.zeros(nx, dtype=bool)
+        is_kept[keep] = True
+        fixed = ~is_kept
+        v = np.asarray(x_cols, dtype=np.float64)
+        newcol = np.full(nx, -1, dtype=np.int64)
+        newcol[keep] = np.arange(keep.size)
+        c_x = self.c[:nx]
+        offset = self.offset + float(c_x[fixed] @ v[fixed])
+        cx = c_x[keep].copy()
+        yb = self.block("y", rows=False)
+        cy = self.c[yb.start:yb.stop]
+        e = self.edge_x_cols
+        ki, kj = is_kept[e[:, 0]], is_kept[e[:, 1]]
+        both = ki & kj
+        only_i, only_j = ki & ~kj, kj & ~ki
+        cx += np.bincount(newcol[e[only_i, 0]], cy[only_i] * v[e[only_i, 1]], minlength=keep.size)
+        cx += np.bincount(newcol[e[only_j, 1]], cy[only_j] * v[e[only_j, 0]], minlength=keep.size)
+        neither = ~ki & ~kj
+        offset += float(cy[neither] @ np.minimum(v[e[neither, 0]], v[e[neither, 1]]))
+        edges = np.column_stack([newcol[e[both, 0]], newcol[e[both, 1]]])
+        ny = edges.shape[0]
+        bnd = self.block("boundary")
+        ns_rows = bnd.start if bnd.stop > bnd.start else self.n_rows  # structural rows
+        struct = self.A[:ns_rows]
+        const = struct[:, :nx] @ np.where(fixed, v, 0.0)
+        sb = self.block("s", rows=False)
+        ns = sb.stop - sb.start
+        nk = keep.size
+        n_cols = nk + ny + ns
+        s_part = struct[:, sb.start:sb.stop] if ns else sp.csr_matrix((ns_rows, 0))
+        top = sp.hstack([struct[:, :nx][:, keep], sp.csr_matrix((ns_rows, ny)), s_part], format="csr")
+        A = sp.vstack([top, _boundary_rows(edges, nk, n_cols)], format="csr") if ny else top
+        A.sort_indices()
+        unit_of_col = np.full(n_cols, -1, dtype=np.int64)
+        unit_of_col[:nk] = self.unit_of_col[keep]
+        x_fixed = self.x_fixed.copy()
+        x_fixed[self.unit_of_col[:nx][fixed]] = v[fixed]
+        struct_blocks = tuple(b for b in self.row_blocks if b.kind != "boundary")
+        row_blocks = (*struct_blocks, Block("boundary", ns_rows, ns_rows + 2 * ny)) if ny else \
+            struct_blocks
+        col_blocks = tuple(b for b in (Block("x", 0, nk), Block("y", nk, nk + ny),
+                                       Block("s", nk + ny, n_cols, sb.labels))
+                           if b.stop > b.start)
+        return CompiledModel(
+            sense=self.sense, c=np.concatenate([cx, cy[both], self.c[sb.start:sb.stop]]),
+            offset=offset, A=A,
+            row_lower=np.concatenate([self.row_lower[:ns_rows] - const, np.full(2 * ny, -np.inf)]),
+            row_upper=np.concatenate([self.row_upper[:ns_rows] - const, np.zeros(2 * ny)]),
+            col_lower=np.zeros(n_cols),
+            col_upper=np.concatenate([np.ones(nk + ny), self.col_upper[sb.start:sb.stop]]),
+            integrality=np.arange(n_cols) < nk, n_units=self.n_units, unit_of_col=unit_of_col,
+            x_fixed=x_fixed, unit_ids=self.unit_ids, row_blocks=row_blocks, col_blocks=col_blocks,
+            edge_x_cols=edges, shortfall_rows=self.shortfall_rows.copy(),
+        )
+
+    # ---------------------------------------------------------- names
+    def row_names(self) -> list[str]:
+        """One name per row (built on demand; boundary rows name their two units)."""
+        names: list[str] = []
+        for b in self.row_blocks:
+            if b.kind == "boundary":
+                ids = self._edge_ids()
+                names += [f"bnd_{a}_{z}_{s}" for a, z in ids for s in ("a", "b")]
+            else:
+                names += [_safe(f"{b.kind}_{lab}") for lab in b.labels]
+        return names
+
+    def col_names(self) -> list[str]:
+        """One name per column: ``x_<pu_id>``, ``y_<id>_<id>``, ``s_<feature>``."""
+        names: list[str] = []
+        for b in self.col_blocks:
+            if b.kind == "x":
+                names += [_safe(f"x_{u}") for u in self.unit_ids[self.unit_of_col[b.start:b.stop]]]
+            elif b.kind == "y":
+                names += [f"y_{a}_{z}" for a, z in self._edge_ids()]
+            else:
+                names += [_safe(f"s_{lab}") for lab in b.labels]
+        return names
+
+    def _edge_ids(self) -> list[tuple[str, str]]:
+        units = self.unit_of_col[self.edge_x_cols]
+        ids = self.unit_ids[units] if units.size else np.zeros((0, 2))
+        return [(_safe(str(a)), _safe(str(z))) for a, z in ids]
+
+
+def _boundary_rows(edges: np.ndarray, y_start: int, n_cols: int) -> sp.csr_matrix:
+    """Rows ``y_e - x_i <= 0`` and ``y_e - x_j <= 0`` of each edge, ``y`` columns from ``y_start``."""
+    ny = edges.shape[0]
+    y_col = y_start + np.arange(ny)
+    r = np.repeat(np.arange(2 * ny), 2)
+    cols = np.empty(4 * ny, dtype=np.int64)
+    cols[0::4] = y_col
+    cols[1::4] = edges[:, 0]
+    cols[2::4] = y_col
+    cols[3::4] = edges[:, 1]
+    data = np.tile([1.0, -1.0], 2 * ny)
+    return sp.csr_matrix((data, (r, cols)), shape=(2 * ny, n_cols))
+
+
+def _index_dtype(*maxima: int) -> type:
+    """int32 when every index and offset fits it, else int64 (scipy's own rule)."""
+    return np.int32 if max(maxima, default=0) < np.iinfo(np.int32).max else np.int64
+
+
+def _assemble(rows_nz: list[tuple[np.ndarray, np.ndarray]], nb: int, ns: int, s_start: int,
+              edges: np.ndarray, y_start: int, n_cols: int) -> sp.csr_matrix:
+    """The constraint matrix as CSR, built straight from its parts (no stacking copies).
+
+    Parameters
+    ----------
+    rows_nz : list of (columns, values)
+        The structural rows' nonzeros among the ``x`` columns (sorted columns).
+    nb : int
+        Number of budget rows (the first rows); the target rows follow.
+    ns : int
+        Shortfall columns (from ``s_start``), one per target row, coefficient 1.
+    edges : numpy.ndarray
+        ``(ny, 2)`` ``x`` columns of each boundary edge; its rows ``-x_i + y_e <= 0`` and
+        ``-x_j + y_e <= 0`` follow, ``y`` columns from ``y_start``.
+    n_cols : int
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Sorted indices, int32 when they fit.
+    """
+    ny = edges.shape[0]
+    n_struct = len(rows_nz)
+    counts = np.array([nz.size for nz, _ in rows_nz], dtype=np.int64)
+    if ns:
+        counts[nb:nb + ns] += 1
+    nnz = int(counts.sum()) + 4 * ny
+    idx = _index_dtype(nnz, n_cols)
+    indptr = np.empty(n_struct + 2 * ny + 1, dtype=idx)
+    indptr[0] = 0
+    np.cumsum(counts, out=indptr[1:n_struct + 1])
+    base = int(counts.sum())
+    indptr[n_struct + 1:] = base + 2 * np.arange(1, 2 * ny + 1, dtype=idx)
+    indices = np.empty(nnz, dtype=idx)
+    data = np.empty(nnz)
+    for r, (nz, val) in enumerate(rows_nz):
+        s0 = int(indptr[r])
+        indices[s0:s0 + nz.size] = nz
+        data[s0:s0 + nz.size] = val
+        if ns and nb <= r < nb + ns:  # the target's shortfall column comes last (sorted)
+            indices[s0 + nz.size] = s_start + r - nb
+            data[s0 + nz.size] = 1.0
+    if ny:
+        # Row 2e: -x_i + y_e; row 2e+1: -x_j + y_e (x columns precede y columns: sorted).
+        bi = indices[base:].reshape(2 * ny, 2)
+        y_col = np.arange(y_start, y_start + ny, dtype=idx)
+        bi[0::2, 0] = edges[:, 0]
+        bi[1::2, 0] = edges[:, 1]
+        bi[0::2, 1] = y_col
+        bi[1::2, 1] = y_col
+        bd = data[base:].reshape(2 * ny, 2)
+        bd[:, 0] = -1.0
+        bd[:, 1] = 1.0
+    A = sp.csr_matrix((data, indices, indptr), shape=(n_struct + 2 * ny, n_cols), copy=False)
+    A.has_sorted_indices = True
+    return A
+
+
+def _safe(name: str) -> str:
+    """A name legal in LP and MPS files (letters, digits, ``_``, ``.``)."""
+    return re.sub(r"[^0-9A-Za-z_.]", "_", name)
+
+
+# ============================================================== compile
+
+def compile(problem: Problem) -> CompiledModel:
+    """Turn a problem into arrays (objective, sparse constraints, bounds, integrality).
+
+    Parameters
+    ----------
+    problem : Problem
+        With an objective (and targets for min set / min shortfall).
+
+    Returns
+    -------
+    CompiledModel
+
+    Raises
+    ------
+    InputDataError
+        The problem lacks an objective or the targets or budget it needs, or a
+        unit is both locked in and out.
+
+    Examples
+    --------
+    >>> from optimizer import compile, problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    >>> m = compile(p)  # cell 1 is locked in, so 5 columns; one budget row
+    >>> m.sense, m.n_cols, m.n_rows, m.row_upper.tolist()
+    ('max', 5, 1, [2.0])
+    >>> m.c.round(4).tolist()  # each cell's share of the 290 MgC
+    [0.1379, 0.0345, 0.2759, 0.2069, 0.0]
+    """
+    if not isinstance(problem, Problem):
+        raise InputDataError(f"compile() takes a Problem (from optimizer.model.problem.problem); got "
+                             f"{type(problem).__name__}")
+    obj = problem.objective
+    if obj is None:
+        raise InputDataError("the problem has no objective; call add_max_utility_objective(), "
+                             "add_min_set_objective() or add_min_shortfall_objective() first")
+    if obj.kind in ("min_set", "min_shortfall") and not problem.targets:
+        raise InputDataError(f"the {obj.kind} objective needs targets; call "
+                             "add_relative_targets() or add_absolute_targets() first")
+    if obj.kind in ("max_utility", "min_shortfall"):
+        total = problem.total_budget()
+        if total is None or not np.isfinite(total.max_km2):
+            raise InputDataError(f"the {obj.kind} objective needs a total area budget; pass "
+                                 "budget_km2= or budget_share= to its add_*_objective method")
+
+    n = problem.n_units
+    locked_in, locked_out = problem.locked_masks()
+    free = ~(locked_in | locked_out)
+    free_idx = np.flatnonzero(free)
+    nx = free_idx.size
+    col_of_unit = np.full(n, -1, dtype=_index_dtype(n))  # int32 edge columns below 2^31
+    col_of_unit[free_idx] = np.arange(nx)
+    fixed_value = locked_in.astype(np.float64)  # value of locked units (0 for free, unused)
+    unprotected = 1.0 - problem.protected_fraction
+
+    sense: Literal["min", "max"] = "max" if obj.kind == "max_utility" else "min"
+    # Penalties lower a max objective and raise a min objective.
+    penalty_sign = -1.0 if sense == "max" else 1.0
+
+    unit_obj = np.zeros(n)
+    if obj.kind == "max_utility":
+        unit_obj += problem.unit_values()
+    elif obj.kind == "min_set":
+        unit_obj += problem.cost
+    for lp in problem.linear_penalties:
+        unit_obj += penalty_sign * lp.penalty * lp.amount
+    offset = 0.0
+
+    # ---------------- boundary: cut form, locked units as constants
+    edge_cols = np.zeros((0, 2), dtype=np.int64)
+    y_cost = np.zeros(0)
+    bp = problem.boundary_penalty
+    if bp is not None and bp.penalty > 0:
+        i, j, length = problem.pu.boundary_indices()
+        if (i < 0).any() or (j < 0).any():
+            raise InputDataError("the boundary table names pu_id values missing from the units; "
+                                 "rebuild the grid")
+        lam = penalty_sign * bp.penalty
+        exposed = np.nan_to_num(problem._column_cached("exposed_km"), nan=0.0)
+        unit_obj += lam * bp.edge_factor * exposed
+        fi, fj = free[i], free[j]
+        both = fi & fj
+        # One end free: L |f - x| = f L + (1 - 2 f) L x for the fixed end's value f.
+        only_i, only_j = fi & ~fj, fj & ~fi
+        f_j, f_i = fixed_value[j[only_i]], fixed_value[i[only_j]]
+        unit_obj += lam * np.bincount(i[only_i], (1 - 2 * f_j) * length[only_i], minlength=n)
+        unit_obj += lam * np.bincount(j[only_j], (1 - 2 * f_i) * length[only_j], minlength=n)
+        offset += lam * float((f_j * length[only_i]).sum() + (f_i * length[only_j]).sum())
+        neither = ~fi & ~fj
+        offset += lam * float((np.abs(fixed_value[i[neither]] - fixed_value[j[neither]])
+                               * length[neither]).sum())
+        # Both free: L (x_j + x_k - 2 y_jk).
+        lb = length[both]
+        unit_obj += lam * (np.bincount(i[both], lb, minlength=n)
+                           + np.bincount(j[both], lb, minlength=n))
+        edge_cols = np.column_stack([col_of_unit[i[both]], col_of_unit[j[both]]])
+        y_cost = -2.0 * lam * lb
+    offset += float(unit_obj[locked_in].sum())
+    ny = edge_cols.shape[0]
+
+    # ---------------- structural rows: budgets and targets, one sparse row at a time
+    rows_nz: list[tuple[np.ndarray, np.ndarray]] = []  # (x columns, coefficients) per row
+    lower: list[float] = []
+    upper: list[float] = []
+    budget_labels: list[str] = []
+
+    def add_row(coef: np.ndarray) -> None:
+        on_free = coef[free_idx]
+        nz = np.flatnonzero(on_free)
+        rows_nz.append((nz, on_free[nz]))
+
+    for b in problem.budgets:
+        coef = budget_coefficients(problem, b.scope, b.name, unprotected)
+        const = float(coef[locked_in].sum())
+        add_row(coef)
+        lower.append(b.min_km2 - const if b.min_km2 > 0 else -np.inf)
+        upper.append(b.max_km2 - const)
+        budget_labels.append(b.scope if b.scope == "total" else f"{b.scope}_{b.name}")
+    target_feats = problem.target_features()
+    for t in problem.targets:
+        r = problem.feature_amount(t.feature)  # one feature at a time: no dense matrix
+        coef = r * unprotected
+        const = float((r * problem.protected_fraction).sum() + coef[locked_in].sum())
+        add_row(coef)
+        lower.append(t.amount - const)
+        upper.append(np.inf)
+    n_struct = len(rows_nz)
+    n_targets = len(target_feats)
+
+    shortfall = obj.kind == "min_shortfall"
+    ns = n_targets if shortfall else 0
+    n_cols = nx + ny + ns
+    nb = len(budget_labels)
+    A = _assemble(rows_nz, nb, ns, nx + ny, edge_cols, nx, n_cols)
+
+    row_lower = np.concatenate([np.array(lower, dtype=np.float64), np.full(2 * ny, -np.inf)])
+    row_upper = np.concatenate([np.array(upper, dtype=np.float64), np.zeros(2 * ny)])
+
+    # ---------------- objective and columns
+    c = np.concatenate([unit_obj[free_idx], y_cost, np.zeros(ns)])
+    col_lower = np.zeros(n_cols)
+    col_upper = np.ones(n_cols)
+    if ns:
+        target_lower = np.array(lower[len(budget_labels):])
+        col_upper[nx + ny:] = np.maximum(target_lower, 0.0)
+        weights = dict(obj.weights)
+        tamount = np.array([t.amount for t in problem.targets])
+        w = np.array([weights.get(f, 1.0) for f in target_feats])
+        c[nx + ny:] = np.divide(w, tamount, out=np.zeros(ns), where=tamount > 0)
+    integrality = np.zeros(n_cols, dtype=bool)
+    integrality[:nx] = True
+    unit_of_col = np.full(n_cols, -1, dtype=_index_dtype(n_cols, n))
+    unit_of_col[:nx] = free_idx
+
+    row_blocks = tuple(b for b in (
+        Block("budget", 0, nb, tuple(budget_labels)),
+        Block("target", nb, n_struct, tuple(target_feats)),
+        Block("boundary", n_struct, n_struct + 2 * ny),
+    ) if b.stop > b.start)
+    col_blocks = tuple(b for b in (
+        Block("x", 0, nx),
+        Block("y", nx, nx + ny),
+        Block("s", nx + ny, n_cols, tuple(target_feats) if ns else ()),
+    ) if b.stop > b.start)
+    x_fixed = np.where(locked_in, 1.0, np.where(locked_out, 0.0, np.nan))
+    return CompiledModel(
+        sense=sense, c=c, offset=offset, A=A, row_lower=row_lower, row_upper=row_upper,
+        col_lower=col_lower, col_upper=col_upper, integrality=integrality, n_units=n,
+        unit_of_col=unit_of_col, x_fixed=x_fixed,
+        unit_ids=problem.pu.units["pu_id"].to_numpy(), row_blocks=row_blocks,
+        col_blocks=col_blocks, edge_x_cols=edge_cols,
+        shortfall_rows=np.arange(nb, n_struct) if ns else np.zeros(0, dtype=np.int64),
+    )
+
+
+def budget_coefficients(problem: Problem, scope: str, name: str,
+                         unprotected: np.ndarray) -> np.ndarray:
+    """New area (km²) each unit adds to a budget's scope: ``total``, a ``region`` by name, or
+    an ecosystem (land-cover column ``name``); ``unprotected`` is each unit's unprotected share.
+
+    The one measure of a budget: the compiled rows and the parks' refill both use it.
+    """
+    if scope == "total":
+        return problem.area_km2 * unprotected
+    if scope == "region":
+        in_region = problem.pu.units["region"].astype(str).to_numpy() == name
+        return problem.area_km2 * unprotected * in_region
+    return np.nan_to_num(problem._column_cached(name), nan=0.0) * unprotected

@@ -1,0 +1,131 @@
+"""The parts of a conservation-planning problem: objective, targets, budgets, locks, penalties.
+
+Small frozen records that a `optimizer.model.problem.Problem` holds and `optimizer.model.compile`
+reads; the ``add_*`` methods of `Problem` make them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import numpy as np
+
+from optimizer.errors import InputDataError
+
+#: Feature groups understood by weights and targets besides roles and layer names.
+GROUPS: dict[str, tuple[str, ...]] = {
+    "carbon": ("carbon_stock", "carbon_uptake"),
+    "biodiversity": ("biodiversity",),
+    "ecosystem": ("land_cover",),
+}
+#: Roles whose columns can be features of a problem (cost layers are not features).
+FEATURE_ROLES = ("carbon_stock", "carbon_uptake", "emissions", "biodiversity", "land_cover")
+
+DEFAULT_PA_THRESHOLD = 0.5
+
+ObjectiveKind = Literal["max_utility", "min_set", "min_shortfall"]
+
+
+@dataclass(frozen=True)
+class Objective:
+    """The objective of a problem.
+
+    Attributes
+    ----------
+    kind : {"max_utility", "min_set", "min_shortfall"}
+    weights : tuple of (feature, weight)
+        Max utility: the weight ``w_k`` of each feature in ``v_j``. Min shortfall:
+        the weight of each target's relative shortfall (features absent weigh 1).
+    """
+
+    kind: ObjectiveKind
+    weights: tuple[tuple[str, float], ...] = ()
+
+
+@dataclass(frozen=True)
+class Target:
+    """A representation target for one feature.
+
+    ``amount`` is the absolute amount to hold (existing protection included), in
+    the feature's unit; `relative` records the share it came from (None when the
+    target was given as an amount).
+    """
+
+    feature: str
+    amount: float
+    relative: float | None = None
+
+
+@dataclass(frozen=True)
+class AreaBudget:
+    """Bounds on the new area (km²) added, in total, in a region or of an ecosystem.
+
+    Attributes
+    ----------
+    scope : {"total", "region", "ecosystem"}
+    name : str
+        Region name (scope "region"), land-cover column (scope "ecosystem"), or "total".
+    min_km2, max_km2 : float
+        Bounds on the new area; ``0`` and ``inf`` when unbounded.
+    """
+
+    scope: Literal["total", "region", "ecosystem"]
+    name: str
+    min_km2: float = 0.0
+    max_km2: float = float("inf")
+
+    @property
+    def label(self) -> str:
+        """A short name for messages and row names, e.g. ``region 'Hexi'``."""
+        return "total" if self.scope == "total" else f"{self.scope} {self.name!r}"
+
+
+@dataclass(frozen=True, eq=False)
+class Lock:
+    """A set of units forced into (``value=1``) or out of (``value=0``) the solution."""
+
+    label: str
+    value: int
+    mask: np.ndarray
+
+
+@dataclass(frozen=True)
+class BoundaryPenalty:
+    """Boundary-length penalty ``penalty * boundary(x)``.
+
+    ``boundary(x) = edge_factor * sum_j e_j x_j + sum_(j,k) L_jk |x_j - x_k|`` with
+    ``e_j`` the exposed (outer) perimeter of unit j, in km.
+    """
+
+    penalty: float
+    edge_factor: float = 1.0
+
+
+@dataclass(frozen=True, eq=False)
+class LinearPenalty:
+    """Penalty ``penalty * sum_j amount_j x_j`` on any per-unit layer (as given)."""
+
+    label: str
+    penalty: float
+    amount: np.ndarray
+
+
+# ---------------------------------------------------------------- argument checks
+
+def finite_number(value: Any, argument: str) -> float:
+    """``value`` as a finite float, else `InputDataError` naming ``argument``."""
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        raise InputDataError(f"{argument} must be a number; got {value!r}") from None
+    if not np.isfinite(out):
+        raise InputDataError(f"{argument} must be finite; got {value!r}")
+    return out
+
+
+def readonly(arr: np.ndarray) -> np.ndarray:
+    """``arr`` made read-only (a problem's arrays are shared by its copies)."""
+    arr = np.asarray(arr)
+    arr.setflags(write=False)
+    return arr

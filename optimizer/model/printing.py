@@ -1,0 +1,127 @@
+"""What a problem prints: a compact tree, as prioritizr prints its problems.
+
+``print(problem)`` shows the formulation (data, objective, targets, budgets, locks,
+penalties, solver); `problem_summary` is the same in one paragraph.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from optimizer.grid.printing import crs_name, names, tree
+from optimizer.inputs.roles import ROLE_ORDER
+
+if TYPE_CHECKING:
+    from optimizer.grid.planning_units import PlanningUnits
+    from optimizer.model.problem import Problem
+
+
+def _weights(weights: Sequence[tuple[str, float]]) -> str:
+    """Weights grouped by value: ``7 features (biomass, soc, … npp_2020) × 0.1429``."""
+    groups: dict[float, list[str]] = {}
+    for k, w in weights:
+        groups.setdefault(w, []).append(k)
+    parts = [(f"{group[0]} × {w:.4g}" if len(group) == 1
+              else f"{len(group)} features ({names(group, 2)}) × {w:.4g}")
+             for w, group in groups.items()]
+    return "; ".join(parts) or "every feature 1"
+
+
+def _objective_lines(p: Problem) -> list[str]:
+    obj = p.objective
+    if obj is None:
+        return ["none yet: add_max_utility_objective, add_min_set_objective or "
+                "add_min_shortfall_objective"]
+    kind = obj.kind.replace("_", " ")
+    if obj.kind == "max_utility":
+        return [f"{kind}: weights {_weights(obj.weights)}"]
+    if obj.kind == "min_shortfall":
+        return [f"{kind}: weights {_weights(obj.weights)}"]
+    return [f"{kind}: least {p.cost_label}"]
+
+
+def _target_lines(p: Problem) -> list[str]:
+    if not p.targets:
+        return ["none"]
+    rel = [t.relative for t in p.targets if t.relative is not None]
+    text = f"{len(p.targets)} targets"
+    if rel and len(rel) == len(p.targets):
+        lo, hi = min(rel), max(rel)
+        text += f", relative {lo:.0%}" + (f" to {hi:.0%}" if hi != lo else "")
+    else:
+        text += " (absolute amounts)"
+    return [f"{text}: {names([t.feature for t in p.targets])}"]
+
+
+def _budget_lines(p: Problem) -> list[str]:
+    out = []
+    for b in p.budgets:
+        lo = f"≥ {b.min_km2:,.0f}" if b.min_km2 > 0 else ""
+        hi = f"≤ {b.max_km2:,.0f}" if np.isfinite(b.max_km2) else ""
+        out.append(f"{b.label}: new area {' and '.join(x for x in (lo, hi) if x)} km²")
+    return out or ["none"]
+
+
+def _lock_lines(p: Problem) -> list[str]:
+    out = []
+    if p.pa_threshold is not None:
+        locked = p.existing_protection_mask()
+        out.append(f"in: existing protection (pa_fraction ≥ {p.pa_threshold:g}): "
+                   f"{int(locked.sum()):,} units")
+    out += [f"{'in' if lk.value else 'out'}: {lk.label}: {int(lk.mask.sum()):,} units"
+            for lk in p.locks]
+    return out or ["none"]
+
+
+def _penalty_lines(p: Problem) -> list[str]:
+    out = []
+    if p.boundary_penalty is not None:
+        bp = p.boundary_penalty
+        edge = f", edge factor {bp.edge_factor:g}" if bp.edge_factor != 1 else ""
+        out.append(f"boundary: {bp.penalty:g} per km of plan edge{edge}")
+    out += [f"linear: {lp.label} × {lp.penalty:g}" for lp in p.linear_penalties]
+    return out or ["none"]
+
+
+def problem_text(p: Problem) -> str:
+    """The formulation as a tree: data, objective, targets, budgets, locks, penalties, solver."""
+    pu = p.pu
+    cell = pu.meta.get("cell_km")
+    shape = f"{cell:g} km cells" if cell else "user polygons"
+    data = [f"{p.n_units:,} planning units ({shape}, {crs_name(pu)}), "
+            f"{p.study_area_km2:,.0f} km²",
+            f"features: {len(pu.features)} ({_roles(pu)})",
+            f"cost: {p.cost_label}, {float(np.sum(p.cost)):,.4g} in all"]
+    return tree("A conservation planning problem (carbonpark Problem)", [
+        ("data", data),
+        ("objective", _objective_lines(p)),
+        ("targets", _target_lines(p)),
+        ("budgets", _budget_lines(p)),
+        ("locks", _lock_lines(p)),
+        ("penalties", _penalty_lines(p)),
+        ("solver", ["chosen at solve(): highs (default), cut, auto or pulp"]),
+    ])
+
+
+def _roles(pu: PlanningUnits) -> str:
+    counts = pu.features["role"].value_counts()
+    order = [*ROLE_ORDER, *sorted(set(counts.index) - set(ROLE_ORDER))]
+    return ", ".join(f"{counts[r]} {r}" for r in order if r in counts.index)
+
+
+def problem_summary(p: Problem) -> str:
+    """The problem's parts in one paragraph (`Problem.describe`)."""
+    kind = p.objective.kind if p.objective else "no objective"
+    parts = [f"{kind} over {p.n_units} units"]
+    if p.targets:
+        parts.append(f"{len(p.targets)} targets")
+    parts += [f"budget {b.label} [{b.min_km2:g}, {b.max_km2:g}] km²" for b in p.budgets]
+    parts += [f"lock {'in' if lk.value else 'out'}: {lk.label} ({int(lk.mask.sum())})"
+              for lk in p.locks]
+    if p.boundary_penalty:
+        parts.append(f"boundary penalty {p.boundary_penalty.penalty:g}")
+    parts += [f"linear penalty {lp.label} x {lp.penalty:g}" for lp in p.linear_penalties]
+    return "; ".join(parts)

@@ -1,0 +1,639 @@
+"""The HTML report of one plan, or of several plans side by side: one self-contained file.
+
+`report_html` reads ``carbonpark solve`` folders (`optimizer.outputs.solve_folder.load_solution`)
+and writes one HTML page with nothing outside it (figures as base64 PNG ``data:`` URIs,
+inline CSS, no script, font, tile or link to fetch), so it opens offline and can be
+mailed. One folder gives the plan's report:
+
+* the key numbers, as the console prints them (new km², carbon stock added in MgC and
+  tCO2e, NPP added, species at target before -> after);
+* maps with legends, region names, scale and CRS (`optimizer.figures.maps`): the existing network
+  and the added units, the candidate parks numbered by rank, the unprotected hotspots
+  and the carbon x biodiversity typology of the existing network's gap analysis;
+* the gap closure (`optimizer.plan.closure.gap_closure`, the same numbers as ``carbonpark
+  solve``): density inside protection / study area before -> after, ecosystem shortfalls
+  closed, hotspots protected, species before -> after;
+* the study's Table 1 (carbon stock by zone) before (the existing network by category)
+  and after (the existing network, the added units, and both as protected), and Tables
+  2-3 (NPP and emissions per year and zone), from `optimizer.gap.tables`;
+* the candidate parks (`optimizer.plan.parks.candidate_parks`): the best ones by rank with
+  area, carbon, species, typology and the protected areas they extend;
+* the carbon-biodiversity frontier (``--frontier``) and the run metadata.
+
+Several folders give a comparison: `optimizer.plan.comparison.comparison_table`, each plan's
+map and its gap closure, and each run's metadata. `write_report` writes the file
+atomically (`optimizer.atomic`): an existing report is replaced whole or not at all, a
+file carbonpark did not write only with ``overwrite``.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import os
+from collections.abc import Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.atomic import claim_files, write_text_atomic
+from optimizer.errors import InputDataError
+from optimizer.figures.plots import pretty_unit
+from optimizer.gap.markdown import format_value
+from optimizer.inputs.units import CO2_PER_C
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
+    from optimizer.outputs.solve_folder import LoadedSolution
+
+__all__ = ["REPORT_KIND", "report_html", "write_report"]
+
+#: The kind recorded in the output marker beside a report.
+REPORT_KIND = "report"
+_TOP_PARKS = 20
+
+_CSS = """
+body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,Helvetica,Arial,sans-serif;
+ margin:0 auto;max-width:1180px;padding:24px 32px;color:#222;line-height:1.45}
+h1{font-size:1.7em;margin-bottom:.2em}h2{border-bottom:2px solid #2166ac;padding-bottom:3px;
+ margin-top:2em}h3{margin-top:1.4em}
+.lede{color:#444;font-size:1.05em}.meta{color:#666;font-size:.9em}
+.cards{display:flex;flex-wrap:wrap;gap:12px;margin:16px 0}
+.card{background:#f4f7fb;border-left:4px solid #2166ac;padding:10px 14px;min-width:180px;
+ flex:1 1 180px}.card b{display:block;font-size:1.35em}.card span{color:#555;font-size:.85em}
+table{border-collapse:collapse;margin:8px 0 16px;font-size:.88em}
+th,td{border-bottom:1px solid #ddd;padding:4px 9px;text-align:right;vertical-align:top}
+th{background:#eef2f7;text-align:center}td{white-space:nowrap}
+td.t,th.t{text-align:left;white-space:normal}td.s,th.s{text-align:left}
+tr.total td{font-weight:bold;border-top:2px solid #999}
+figure{margin:12px 0 24px}figure img{max-width:100%;height:auto;border:1px solid #e5e5e5}
+figcaption{color:#555;font-size:.9em}.grid2{display:grid;grid-template-columns:1fr 1fr;gap:18px}
+.note{color:#555;font-size:.9em}.up{color:#1b7837}.down{color:#b2182b}
+nav a{margin-right:14px}
+"""
+
+
+# ============================================================== small HTML helpers
+
+def _e(v: Any) -> str:
+    return html.escape(str(v), quote=True)
+
+
+def _fig_uri(fig: Figure, dpi: int = 96) -> str:
+    """The figure as a PNG data URI (nothing outside the page)."""
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figure(fig: Figure, caption: str, alt: str) -> str:
+    return (f'<figure><img alt="{_e(alt)}" src="{_fig_uri(fig)}"><figcaption>{_e(caption)}'
+            "</figcaption></figure>")
+
+
+def _cell(v: Any, col: str = "") -> str:
+    """A number as the console writes it: % to 0.1, km² and amounts whole, the rest 0.01."""
+    if isinstance(v, float | np.floating) and np.isfinite(v) and not isinstance(v, bool):
+        if col == "gap (%)":  # as format_comparison and the console
+            return f"{v:.3f}"
+        if col == "seconds":
+            return f"{v:.1f}"
+        if col.endswith("(%)"):
+            return f"{v:,.1f}"
+        if any(u in col for u in ("(km²)", "(MgC", "(tCO2", "km²)")):
+            return f"{v:,.0f}"
+        if 0.01 <= abs(v) < 1000:
+            return f"{v:,.2f}"
+    return format_value(v)
+
+
+def _table(df: pd.DataFrame, *, text_cols: Sequence[str] = (), total_last: bool = False) -> str:
+    """An HTML table; numbers right-aligned with thousands separators, no exponents."""
+    cols = [str(c) for c in df.columns]
+    # Listed text columns wrap ("t"); other text (e.g. "0.69 → 1.11") stays on one line ("s").
+    short = {c for c in cols if c not in text_cols and df[c].dtype != float
+             and not df[c].map(lambda v: isinstance(v, int | float)).all()}
+    kind = {c: "t" if c in text_cols else "s" if c in short else "" for c in cols}
+    head = "".join(f'<th class="{kind[c]}">{_e(c)}</th>' for c in cols)
+    rows = []
+    for i, row in enumerate(df.itertuples(index=False)):
+        cls = ' class="total"' if total_last and i == len(df) - 1 else ""
+        cells = "".join(f'<td class="{kind[c]}">{_e(_cell(v, c))}</td>'
+                        for c, v in zip(cols, row, strict=True))
+        rows.append(f"<tr{cls}>{cells}</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def _arrow(before: float | None, after: float | None, fmt: str = "{:.2f}") -> str:
+    if before is None or after is None or not np.isfinite(before) or not np.isfinite(after):
+        return "—"
+    return f"{fmt.format(before)} → {fmt.format(after)}"
+
+
+# ============================================================== per-plan parts
+
+def _zones_after(pu: Any, before: np.ndarray, x: np.ndarray) -> Any:
+    """Zones of Table 1 after the plan: existing network, added units, both, the rest."""
+    from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
+
+    added = (1.0 - before) * x
+    after = before + added
+    names = (WHOLE, "existing network", "added by the plan", PROTECTED, UNPROTECTED)
+    kinds = ("whole", "category", "category", "protected", "unprotected")
+    return Zones(names, kinds, np.column_stack([np.ones_like(before), before, added, after,
+                                                1.0 - after]), ())
+
+
+def _carbon_table_html(t: pd.DataFrame) -> str:
+    """Table 1 layout: area, total, share, density and ratio per layer and zone."""
+    unit = str(t["total_unit"].iloc[0]) if len(t) else "MgC"
+    df = pd.DataFrame({
+        "layer": t["layer"], "zone": t["zone"], "area (km²)": t["area_km2"],
+        "area share (%)": 100 * t["area_share"], f"total ({unit})": t["total"],
+        "share of whole-area total (%)": 100 * t["share"],
+        "density (kgC/m²)": t["density_kgC_m2"], "density ÷ whole-area density": t["density_ratio"],
+    })
+    return _table(df, text_cols=("layer", "zone"))
+
+
+def _time_series_html(ts: pd.DataFrame) -> str:
+    """Tables 2-3: per layer and year, each zone's total (share %) and the density ratio."""
+    if ts is None or not len(ts):
+        return '<p class="note">No carbon uptake or emissions layer: no time series.</p>'
+    parts = []
+    for layer, g in ts.groupby("layer", sort=False):
+        tunit = str(g["total_unit"].iloc[0])
+        dunit = pretty_unit(str(g["density_unit"].iloc[0]))
+        rows = []
+        for year, gy in g.groupby("year", sort=True, dropna=False):
+            r: dict[str, Any] = {"year": "—" if pd.isna(year) else str(int(year))}
+            for z in gy.itertuples():
+                r[f"{z.zone} ({tunit})"] = float(z.total)
+            prot = gy[gy["zone"] == "protected"]
+            whole = gy[gy["zone"] == "whole"]
+            if len(prot):
+                r["protected share (%)"] = 100 * float(prot["share"].iloc[0])
+                r[f"density whole ({dunit})"] = float(whole["density"].iloc[0])
+                r[f"density protected ({dunit})"] = float(prot["density"].iloc[0])
+                r["protected density ÷ whole"] = float(prot["density_ratio"].iloc[0])
+            rows.append(r)
+        parts.append(f"<h4>{_e(layer)}</h4>" + _table(pd.DataFrame(rows), text_cols=("year",)))
+    return "".join(parts)
+
+
+def _density_html(d: pd.DataFrame) -> str:
+    df = pd.DataFrame({
+        "layer": d["layer"], "quantity": d["quantity"],
+        "density unit": [pretty_unit(_density_label(u)) for u in d["density_unit"]],
+        "study area": d["density_whole"], "protected before": d["density_before"],
+        "protected after": d["density_after"],
+        "ratio before → after (×)": [_arrow(a, b) for a, b in
+                                     zip(d["ratio_before"], d["ratio_after"], strict=True)]})
+    return _table(df, text_cols=("layer", "quantity", "density unit"))
+
+
+def _density_label(unit: str) -> str:
+    """The closure's per-km² flow units in the console's density units."""
+    known = {"MgC/yr/km2": "gC/m2/yr", "MgC/km2": "gC/m2"}
+    if unit in known:
+        return known[unit]
+    base, _, rest = unit.partition("/")  # tCO2/yr/km2 -> tCO2/km2/yr, as the gap tables
+    if rest.endswith("/km2") and rest != "km2":
+        return f"{base}/km2/{rest[:-4]}"
+    return unit
+
+
+def _ecosystems_html(eco: pd.DataFrame) -> str:
+    if not len(eco):
+        return '<p class="note">No land-cover layer: no ecosystem representation.</p>'
+    df = pd.DataFrame({
+        "ecosystem": eco["ecosystem"], "area (km²)": eco["area_km2"],
+        "protected before (km²)": eco["protected_before_km2"],
+        "protected after (km²)": eco["protected_after_km2"],
+        "shortfall before (km²)": eco["shortfall_before_km2"],
+        "closed (km²)": eco["closed_km2"], "closed (%)": eco["closed_pct"],
+        "meets target before → after": [f"{_yn(a)} → {_yn(b)}" for a, b in
+                                        zip(eco["meets_before"], eco["meets_after"], strict=True)]})
+    short, closed = float(eco["shortfall_before_km2"].sum()), float(eco["closed_km2"].sum())
+    total = {"ecosystem": "all", "area (km²)": float(eco["area_km2"].sum()),
+             "protected before (km²)": float(eco["protected_before_km2"].sum()),
+             "protected after (km²)": float(eco["protected_after_km2"].sum()),
+             "shortfall before (km²)": short, "closed (km²)": closed,
+             "closed (%)": 100 * closed / short if short > 0 else float("nan"),
+             "meets target before → after": (f"{int(eco['meets_before'].sum())} → "
+                                             f"{int(eco['meets_after'].sum())} of {len(eco)}")}
+    df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
+    return _table(df, text_cols=("ecosystem", "meets target before → after"), total_last=True)
+
+
+def _yn(v: Any) -> str:
+    return "yes" if bool(v) else "no"
+
+
+def _species_html(sp: pd.DataFrame) -> str:
+    if not len(sp):
+        return '<p class="note">No species range layers: no species targets.</p>'
+    sp = sp.sort_values("share_after", ascending=False)
+    df = pd.DataFrame({"species": sp["label"].fillna(sp["feature"]),
+                       "range protected before (%)": 100 * sp["share_before"],
+                       "range protected after (%)": 100 * sp["share_after"],
+                       "meets target before → after": [f"{_yn(a)} → {_yn(b)}" for a, b in zip(
+                           sp["meets_before"], sp["meets_after"], strict=True)]})
+    return _table(df, text_cols=("species", "meets target before → after"))
+
+
+def _hotspots_html(h: pd.DataFrame, top: float) -> str:
+    if not len(h):
+        return '<p class="note">No hotspot criteria.</p>'
+    names = {"carbon": "carbon stock density", "npp": "NPP density",
+             "biodiversity": "biodiversity value", "any": "any of them"}
+    df = pd.DataFrame({"hotspot": [f"top {top:.0%} of the area by {names.get(c, c)}"
+                                   for c in h["criterion"]],
+                       "unprotected hotspot units": h["gap_units"],
+                       "unprotected area (km²)": h["gap_unprotected_km2"],
+                       "protected by the plan (km²)": h["protected_by_plan_km2"],
+                       "protected by the plan (%)": 100 * h["share_protected_by_plan"]})
+    return _table(df, text_cols=("hotspot",))
+
+
+def _parks_vs_plan(parks: Any, summary: dict[str, Any]) -> str:
+    """Why the parks' km² differ from the plan's new km² (the two totals side by side)."""
+    in_parks = float(parks.table["area_km2"].sum()) if len(parks.table) else 0.0
+    new = float(summary.get("new_km2", 0.0))
+    existing = float(summary.get("new_km2_in_existing_units", 0.0))
+    dropped = float(parks.dropped["area_km2"].sum()) if len(parks.dropped) else 0.0
+    parts = [f"The parks hold {in_parks:,.0f} km² of the plan's {new:,.0f} km² of new "
+             f"protection."]
+    if existing > 0:
+        parts.append(f"{existing:,.0f} km² is the unprotected part of existing protected units "
+                     "the plan locks in, which belongs to no new park.")
+    if dropped > 0:
+        parts.append(f"{dropped:,.0f} km² was in parks under the minimum size"
+                     + (", refilled next to kept parks." if len(parks.refilled) else "."))
+    return f'<p class="note">{_e(" ".join(parts))}</p>'
+
+
+def _parks_html(parks: Any) -> str:
+    from optimizer.plan.parks import PARK_COLUMNS
+
+    t = parks.table
+    if not len(t):
+        return '<p class="note">The plan adds no units: no candidate parks.</p>'
+    cols = ["rank", "area_km2", "n_units", "carbon_stock_MgC", "carbon_stock_tCO2e",
+            "carbon_uptake_MgC_per_yr", "species_in_range", "key_species_names",
+            "dominant_ecosystem", "regions", "typology", "extends"]
+    heads = {"rank": "park (rank)", "area_km2": "new area (km²)", "n_units": "units",
+             "carbon_stock_MgC": "carbon stock (MgC)", "carbon_stock_tCO2e": "carbon stock (tCO2e)",
+             "carbon_uptake_MgC_per_yr": "NPP (MgC/yr)", "species_in_range": "species in range",
+             "key_species_names": "key species", "dominant_ecosystem": "dominant ecosystem",
+             "regions": "regions", "typology": "typology", "extends": "extends"}
+    cols = [c for c in cols if c in t.columns]
+    df = pd.DataFrame(t[cols].head(_TOP_PARKS)).rename(columns=heads)
+    df["park (rank)"] = [f"P{int(r)}" for r in t["rank"].head(_TOP_PARKS)]
+    if "key species" in df:
+        df["key species"] = [_first(v) for v in df["key species"]]
+    if "extends" in df:
+        df["extends"] = df["extends"].replace("", "— (new site)")
+    more = (f" The table lists the best {_TOP_PARKS} of {len(t):,} parks."
+            if len(t) > _TOP_PARKS else "")
+    dictionary = "; ".join(f"<b>{_e(heads[c])}</b>: {_e(PARK_COLUMNS[c][1])}"
+                           for c in cols if c in PARK_COLUMNS and c in heads)
+    return (f"<p>{_e(parks.summary()).replace(chr(10), '<br>')}{_e(more)}</p>"
+            + _table(df, text_cols=("park (rank)", "key species", "dominant ecosystem",
+                                    "regions", "typology", "extends"))
+            + f'<p class="note">{dictionary}.</p>')
+
+
+def _first(names: Any, n: int = 4) -> str:
+    """The first ``n`` of '; '-joined names, and how many more."""
+    parts = [x for x in str(names or "").split("; ") if x]
+    return "; ".join(parts[:n]) + (f" … (+{len(parts) - n} more)" if len(parts) > n else "")
+
+
+def _key_numbers(s: Mapping[str, Any], closure: Any) -> str:
+    added = s.get("added", {})
+    stock = added.get("carbon_stock_total", {})
+    cards = [(f"{float(s['new_km2']):,.0f} km²",
+              f"new protected area ({100 * float(s.get('new_share_of_land', 0)):.1f}% of the land)")]
+    if stock:
+        cards.append((f"{float(stock['amount']):,.0f} MgC",
+                      f"carbon stock added ({float(stock['amount']) * CO2_PER_C:,.0f} tCO2e)"))
+    for role, what in (("carbon_uptake", "NPP added"), ("emissions", "CO2 emissions inside")):
+        rows = added.get(role) or {}
+        if rows:
+            col, r = list(rows.items())[-1]
+            cards.append((f"{float(r['amount']):,.0f} {r['unit']}", f"{what}, {col}"))
+    sp = s.get("species", {})
+    if sp.get("features"):
+        cards.append((f"{sp['meeting_target_before']} → {sp['meeting_target_after']} of "
+                      f"{sp['features']}", f"species with ≥ {100 * closure.target:.0f}% of "
+                      "their range protected"))
+    cs = closure.summary()
+    eco = cs["ecosystems"]
+    if eco["classes"]:
+        pct = eco["closed_pct"]
+        cards.append((f"{eco['closed_km2']:,.0f} km²",
+                      f"of {eco['shortfall_before_km2']:,.0f} km² ecosystem shortfall closed"
+                      + (f" ({pct:.1f}%)" if pct is not None else "")))
+    ratio = cs["density_ratio"].get("biomass") or next(iter(cs["density_ratio"].values()), None)
+    if ratio:
+        name = "biomass" if "biomass" in cs["density_ratio"] else next(iter(cs["density_ratio"]))
+        cards.append((_arrow(ratio["before"], ratio["after"]) + " ×",
+                      f"{name} density inside protection ÷ study area"))
+    return '<div class="cards">' + "".join(
+        f'<div class="card"><b>{_e(a)}</b><span>{_e(b)}</span></div>' for a, b in cards) + "</div>"
+
+
+def _metadata_html(sol: LoadedSolution) -> str:
+    s = sol.summary
+    sc = s.get("scenario", {})
+    gap = s.get("gap")
+    rows = [("scenario", sc.get("name", "")), ("scenario file", sc.get("source", "")),
+            ("scenario hash", sc.get("hash", "")), ("solve folder", str(sol.path)),
+            ("solver", f"{s.get('solver', '')} {s.get('solver_version', '')}"
+                       f" ({s.get('strategy', '')})"),
+            ("status", f"{s.get('status', '')}: {s.get('status_text', '')}"),
+            ("optimality gap (%)", "—" if gap is None else f"{100 * float(gap):.3f}"),
+            ("solver runtime (s)", f"{float(s.get('runtime_s') or 0):.2f}"),
+            ("whole solve (s)", f"{float(s.get('seconds_total') or 0):.2f}"),
+            ("units existing / added / locked out / free",
+             " / ".join(f"{int(v):,}" for v in s.get("units", {}).values())),
+            ("versions", ", ".join(f"{k} {v}" for k, v in s.get("versions", {}).items()))]
+    return _table(pd.DataFrame(rows, columns=["item", "value"]), text_cols=("item", "value"))
+
+
+def _frontier_html(folder: Path | None) -> str:
+    if folder is None:
+        return ""
+    csv, png = folder / "frontier.csv", folder / "frontier.png"
+    parts = ['<h2 id="frontier">Carbon–biodiversity frontier</h2>']
+    if png.is_file():
+        uri = "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
+        parts.append(f'<figure><img alt="frontier" src="{uri}"><figcaption>Each point a plan '
+                     "on the trade-off between carbon stock added and mean species "
+                     f"representation ({_e(folder)}).</figcaption></figure>")
+    if csv.is_file():
+        f = pd.read_csv(csv)
+        keep = [c for c in ("point", "carbon_stock_added_MgC", "mean_representation_pct",
+                            "new_km2", "knee", "status") if c in f]
+        heads = {"carbon_stock_added_MgC": "carbon stock added (MgC)",
+                 "mean_representation_pct": "mean representation (%)", "new_km2": "new km²"}
+        parts.append(_table(f[keep].rename(columns=heads), text_cols=("status",)))
+    return "".join(parts)
+
+
+def _check_frontier(folder: str | os.PathLike[str] | None) -> Path | None:
+    if folder is None:
+        return None
+    p = Path(folder)
+    if not (p / "frontier.csv").is_file():
+        raise InputDataError(f"--frontier {p}: no frontier.csv there; give a folder written by "
+                             "`carbonpark frontier`")
+    return p
+
+
+#: The last gap analyses by grid object: plans of one grid (the demo's six) share it.
+_GAPS: list[tuple[Any, dict[str, float], Any]] = []
+
+
+def _gap_of(pu: Any, settings: dict[str, float], run: Any) -> Any:
+    """``run(pu, **settings)``, once per grid object and settings in this process."""
+    for p, st, gap in _GAPS:
+        if p is pu and st == settings:
+            return gap
+    gap = run(pu, **settings)
+    _GAPS[:] = [*_GAPS[-3:], (pu, dict(settings), gap)]
+    return gap
+
+
+class _Plan:
+    """One loaded plan and what its report shows (computed once)."""
+
+    def __init__(self, sol: LoadedSolution) -> None:
+        from optimizer.plan.closure import gap_closure
+
+        self.sol = sol
+        gc = sol.summary.get("gap_closure", {})
+        self.settings = {"target": float(gc.get("target", 0.3)),
+                         "pa_threshold": float(gc.get("pa_threshold", 0.5)),
+                         "top": float(gc.get("hotspot_top", 0.1))}
+        self.closure = gap_closure(sol.pu, sol.problem, sol.x, **self.settings)
+        self.name = str(sol.summary.get("scenario", {}).get("name") or sol.path.name)
+
+    def plan_map(self, title: str | None = None) -> Figure:
+        from optimizer.figures.maps import plan_map
+
+        units = self.sol.pu.units.assign(pa_fraction=self.sol.problem.protected_fraction)
+        return plan_map(units, self.sol.status, geometry=self.sol.pu.units.geometry,
+                        title=title or f"{self.name}: existing network and added units")
+
+
+# ============================================================== the pages
+
+def _single(plan: _Plan, frontier: Path | None) -> str:
+    from optimizer.figures.maps import hotspot_map, parks_map, typology_map
+    from optimizer.gap import gap_analysis
+    from optimizer.gap.tables import carbon_table, time_series_table
+    from optimizer.plan.parks import candidate_parks
+
+    sol, gc = plan.sol, plan.closure
+    pu, s = sol.pu, sol.summary
+    gap = _gap_of(pu, plan.settings, gap_analysis)
+    before = np.clip(sol.problem.protected_fraction, 0.0, 1.0)
+    z_after = _zones_after(pu, before, sol.x.astype(float))
+    pk = sol.scenario.parks  # the scenario's [parks]: the same parks as `carbonpark export`
+    parks = candidate_parks(sol.problem, sol.x, connectivity=pk.connectivity,
+                            min_km2=pk.min_km2, refill=pk.refill)
+    geom = pu.units.geometry
+    desc = getattr(sol.scenario, "description", None) or ""
+    out = [f"<h1>Plan report: {_e(plan.name)}</h1>",
+           f'<p class="lede">{_e(desc)}</p>' if desc else "",
+           f'<p class="meta">{_e(s.get("status_text", ""))}; solved with '
+           f'{_e(s.get("solver", ""))}; scenario hash {_e(str(s.get("scenario", {}).get("hash", ""))[:16])}'
+           f"; report written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>",
+           '<nav><a href="#maps">Maps</a><a href="#closure">Gap closure</a><a href="#table1">'
+           'Carbon (Table 1)</a><a href="#series">NPP and emissions</a><a href="#parks">Parks</a>'
+           + ('<a href="#frontier">Frontier</a>' if frontier else "")
+           + '<a href="#meta">Run</a></nav>',
+           _key_numbers(s, gc), '<h2 id="maps">Maps</h2>',
+           _figure(plan.plan_map(), "The existing protected network (blue) and the units the "
+                   "plan adds (magenta), with the named regions.", "plan map")]
+    units = pu.units.assign(pa_fraction=sol.problem.protected_fraction)
+    out.append(_figure(parks_map(units, parks.unit_park, sol.status, geometry=geom),
+                       "Candidate parks: the added units grouped into contiguous parks, "
+                       "numbered by rank (P1 = brings the most value); see the parks table.",
+                       "parks map"))
+    if "gap_any" in gap.units:
+        out.append(_figure(hotspot_map(gap.units, top=plan.settings["top"],
+                                       pa_threshold=plan.settings["pa_threshold"], geometry=geom,
+                                       value_units=gap.settings.get("value_units")),
+                           "Where the existing network leaves hotspots unprotected (before the "
+                           "plan); the gap closure below says how much of them the plan "
+                           "protects.", "hotspot map"))
+    if "synergy_type" in gap.units:
+        from optimizer.gap.analysis import _typology_subtitle
+        from optimizer.gap.ranking import TYPES
+
+        out.append(_figure(typology_map(gap.units, TYPES, geometry=geom,
+                                        subtitle=_typology_subtitle(gap.settings)),
+                           "Where carbon and biodiversity value coincide (synergy), or one "
+                           "dominates: carbon-dominant units are candidate carbon parks.",
+                           "typology map"))
+    out += ['<h2 id="closure">Gap closure: the plan against the existing network\'s gaps</h2>',
+            "<h3>Density inside protection ÷ study-area density</h3>", _density_html(gc.density),
+            '<p class="note">1 = protected land is as dense as the study area on average; '
+            "below 1 the network under-represents that carbon (or, for emissions, is "
+            "cleaner than average).</p>",
+            f"<h3>Ecosystem representation (target {100 * gc.target:.0f}% of each class)</h3>",
+            _ecosystems_html(gc.ecosystems),
+            "<h3>Unprotected hotspots the plan protects</h3>",
+            _hotspots_html(gc.hotspots, gc.top),
+            f"<h3>Species targets ({100 * gc.target:.0f}% of each range)</h3>",
+            _species_html(gc.species)]
+    if "carbon" in gap.tables:
+        out += ['<h2 id="table1">Carbon stock by zone (the study\'s Table 1)</h2>',
+                "<h3>Before: the existing network by category</h3>",
+                _carbon_table_html(gap.tables["carbon"]),
+                "<h3>After: the existing network and the added units, both counted as "
+                "protected</h3>", _carbon_table_html(carbon_table(pu, zones_=z_after))]
+    out += ['<h2 id="series">Carbon uptake (NPP) and emissions by year (Tables 2–3)</h2>',
+            "<h3>Before</h3>", _time_series_html(gap.tables.get("time_series")),
+            "<h3>After (added units counted as protected)</h3>",
+            _time_series_html(time_series_table(pu, zones_=z_after))]
+    out += ['<h2 id="parks">Candidate parks</h2>', _parks_html(parks), _parks_vs_plan(parks, s)]
+    out.append(_frontier_html(frontier))
+    out += ['<h2 id="meta">Run</h2>', _metadata_html(sol)]
+    return "".join(out)
+
+
+def _comparison(plans: Sequence[_Plan], frontier: Path | None) -> str:
+    from optimizer.plan.comparison import COMPARISON_COLUMNS, comparison_headers, comparison_table
+
+    t = comparison_table([p.sol.summary for p in plans])
+    cols = [c for c in COMPARISON_COLUMNS if c in t]
+    heads = comparison_headers(t)  # as the console prints them
+    view = t[cols].rename(columns=heads)
+    out = [f"<h1>Scenario comparison: {len(plans)} plans</h1>",
+           f'<p class="meta">{_e(", ".join(p.name for p in plans))}; report written '
+           f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>",
+           "<h2>Side by side</h2>", _table(view, text_cols=("scenario", heads[
+               "species_meeting_target"])),
+           '<p class="note">New km² counts the unprotected part of every selected unit '
+           "(the budget's measure). Flows are the latest year's. gap = proven optimality gap "
+           "of the solver.</p>",
+           "<h2>Density inside protection ÷ study area, before → after</h2>"]
+    rows = []
+    for p in plans:
+        r: dict[str, Any] = {"scenario": p.name}
+        for d in p.closure.density.itertuples():
+            r[f"{d.layer} (×)"] = _arrow(d.ratio_before, d.ratio_after)
+        eco = p.closure.summary()["ecosystems"]
+        if eco["classes"]:
+            r["ecosystem shortfall closed (km²)"] = float(eco["closed_km2"])
+        for h in p.closure.hotspots.itertuples():
+            r[f"{h.criterion} hotspots protected (%)"] = 100 * float(h.share_protected_by_plan)
+        rows.append(r)
+    df = pd.DataFrame(rows)
+    out.append(_table(df, text_cols=("scenario",)))
+    out.append("<h2>Plans</h2><div class=\"grid2\">")
+    for p in plans:
+        out.append(_figure(p.plan_map(title=p.name), f"{p.name}: existing network and added "
+                           "units", f"plan map {p.name}"))
+    out.append("</div>")
+    out.append(_frontier_html(frontier))
+    out.append("<h2>Runs</h2>")
+    for p in plans:
+        out += [f"<h3>{_e(p.name)}</h3>", _metadata_html(p.sol)]
+    return "".join(out)
+
+
+def report_html(solutions: Sequence[str | os.PathLike[str]], *,
+                frontier: str | os.PathLike[str] | None = None) -> str:
+    """The HTML report of one solve folder, or the comparison of several (see the module).
+
+    Parameters
+    ----------
+    solutions : sequence of path or LoadedSolution
+        ``carbonpark solve`` folders (one: the plan's report; several: a comparison), or
+        plans already loaded (`optimizer.outputs.solve_folder.LoadedSolution`, e.g. just solved).
+    frontier : path, optional
+        A ``carbonpark frontier`` folder (``frontier.csv``, ``frontier.png``) to include.
+
+    Returns
+    -------
+    str
+        One self-contained HTML document.
+
+    Raises
+    ------
+    InputDataError
+        No folder, a folder that is not a solve folder, or a frontier folder without
+        ``frontier.csv`` (one line naming it).
+    """
+    from optimizer.outputs.solve_folder import LoadedSolution, load_solution
+
+    if not solutions:
+        raise InputDataError("solutions: no solve folder given; pass one or more folders "
+                             "written by `carbonpark solve`")
+    front = _check_frontier(frontier)
+    plans = [_Plan(p if isinstance(p, LoadedSolution) else load_solution(p)) for p in solutions]
+    body = _single(plans[0], front) if len(plans) == 1 else _comparison(plans, front)
+    title = (f"carbonpark plan report: {plans[0].name}" if len(plans) == 1 else
+             "carbonpark scenario comparison")
+    return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}"
+            '<p class="note">Written by carbonpark. Units: areas km², carbon stock MgC (tCO2e = '
+            "MgC × 44.0095/12.0107), carbon stock density kgC/m², NPP MgC/yr and gC/m²/yr, "
+            "emissions tCO2/yr.</p></body></html>\n")
+
+
+def write_report(solutions: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *,
+                 frontier: str | os.PathLike[str] | None = None,
+                 overwrite: bool = False) -> Path:
+    """Write `report_html` to ``out`` atomically.
+
+    The file is claimed first (`optimizer.atomic.claim_files`: an earlier carbonpark
+    report in that folder may be replaced, a user's file only with ``overwrite``, an
+    input never), then written beside ``out`` and renamed over it, so a reader sees the
+    old report or the new one, never half of one.
+
+    Parameters
+    ----------
+    solutions : sequence of path or LoadedSolution
+        As for `report_html`.
+    out : path
+        The HTML file to write.
+    frontier : path, optional
+        A ``carbonpark frontier`` folder.
+    overwrite : bool
+        Replace ``out`` even if carbonpark did not write it.
+
+    Returns
+    -------
+    pathlib.Path
+        ``out``.
+
+    Raises
+    ------
+    OutputError
+        ``out`` is taken (see above) or inside an input folder.
+    InputDataError
+        See `report_html`.
+    """
+    p = Path(out)
+    if p.suffix.lower() not in (".html", ".htm"):
+        raise InputDataError(f"--out {p}: a report is one HTML file; give a name ending in .html")
+    inputs = [getattr(s, "path", s) for s in solutions]  # a loaded plan: its folder
+    inputs += [frontier] if frontier is not None else []
+    from optimizer.atomic import check_output_files
+
+    check_output_files(p.parent, REPORT_KIND, [p.name], overwrite=overwrite, inputs=inputs)
+    text = report_html(solutions, frontier=frontier)
+    claim_files(p.parent, REPORT_KIND, [p.name], overwrite=overwrite, inputs=inputs)
+    write_text_atomic(p, text)
+    return p

@@ -1,0 +1,289 @@
+"""What ``carbonpark solve`` writes: a plan, its summary, its representation and its gap closure.
+
+* `unit_status` - per unit: ``existing`` (locked in), ``added``, ``locked out`` or ``free``.
+* `plan_summary` - the JSON-ready summary: scenario hash and overrides, status, objective,
+  bound, gap, runtime, solver and versions, new km², carbon stock / uptake / emissions
+  added in their units and in tCO2e (tCO2e = MgC x 44.0095/12.0107), species meeting targets
+  before and after, patches, and the gap closure's headline (`optimizer.plan.closure`).
+"New" is what the plan protects that was not protected before: the unprotected part of
+every selected unit, added or locked in (a unit 60% inside a reserve and locked in brings
+its other 40%, which the budget pays for). It is the budget's own measure, and the one the
+sweep and the frontier report.
+
+* `write_solution` - the output folder, atomically (`optimizer.atomic`): ``solution.parquet``
+  (``pu_id``, ``x``, ``status``), ``summary.json``, ``representation.csv`` and the gap closure
+  tables ``closure_density.csv``, ``closure_ecosystems.csv``, ``closure_species.csv``,
+  ``closure_hotspots.csv``; and ``scenario.json`` (the scenario as solved, overrides applied,
+  with its folder) when a scenario was given.
+* `load_solution` - a solve folder back as grid, problem and plan (`LoadedSolution`), for the
+  commands that start from one (``export``, ``report``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.inputs.units import CO2_PER_C
+from optimizer.plan.closure import GapClosure, gap_closure
+from optimizer.plan.results import unit_status
+
+if TYPE_CHECKING:
+    from optimizer.model.problem import Problem
+    from optimizer.scenario import Scenario
+    from optimizer.solvers import Solution
+
+__all__ = ["OUTPUT_KIND", "LoadedSolution", "load_solution", "plan_summary",
+           "write_solution"]
+
+#: The output kind of ``carbonpark solve`` folders (`optimizer.atomic` markers).
+OUTPUT_KIND = "solve"
+
+_ROLES = {"carbon_stock": "carbon_stock", "carbon_uptake": "carbon_uptake",
+          "emissions": "emissions"}
+
+
+def _num(v: Any) -> float | None:
+    v = float(v)
+    return v if np.isfinite(v) else None
+
+
+def _added(problem: Problem, x: np.ndarray) -> dict[str, Any]:
+    """Carbon stock, uptake and emissions added by the plan, per layer and in total."""
+    feats = problem.pu.features
+    added_mask = np.asarray(x) > 0.5  # every selected unit's unprotected part (module doc)
+    free = 1.0 - problem.protected_fraction
+    out: dict[str, Any] = {}
+    for role in _ROLES:
+        cols = list(feats.index[feats["role"] == role])
+        if not cols:
+            continue
+        amounts = problem.feature_amounts(cols)
+        add = (amounts * free) @ added_mask.astype(np.float64)
+        # Flows over years: the latest year stands for the layer (its total is not summed).
+        rows: dict[str, Any] = {}
+        for col, a in zip(cols, add, strict=True):
+            unit = str(feats.at[col, "unit"])
+            row: dict[str, Any] = {"layer": str(feats.at[col, "layer"]), "amount": float(a),
+                                   "unit": unit}
+            if unit.startswith("MgC"):
+                row["tCO2e"] = float(a) * CO2_PER_C
+                row["tCO2e_unit"] = "tCO2e" + unit[3:]
+            rows[col] = row
+        out[role] = rows
+    stock = out.get("carbon_stock", {})
+    if stock:
+        total = float(sum(r["amount"] for r in stock.values()))
+        out["carbon_stock_total"] = {"amount": total, "unit": "MgC",
+                                     "tCO2e": total * CO2_PER_C, "tCO2e_unit": "tCO2e"}
+    return out
+
+
+def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution,
+                 closure: GapClosure | None = None, *,
+                 overrides: Mapping[str, Any] | None = None,
+                 seconds: float | None = None) -> dict[str, Any]:
+    """The summary of a plan as a JSON-ready dict (see the module docstring).
+
+    Parameters
+    ----------
+    scenario : Scenario or None
+        The scenario solved (its hash and name), overrides applied.
+    problem, solution
+        The problem and its solution.
+    closure : GapClosure, optional
+        The plan's gap closure (computed when not given, target 0.3).
+    overrides : mapping, optional
+        The ``--set`` overrides applied to the scenario, recorded as given.
+    seconds : float, optional
+        Wall-clock seconds of the whole command.
+    """
+    from optimizer.plan.results import feature_representation, patches
+    from optimizer.versions import versions
+
+    x = solution.x
+    status = unit_status(problem, x)
+    selected = np.asarray(x) > 0.5
+    closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
+    rep = feature_representation(problem, solution)
+    targeted = rep[rep["target"].notna()]
+    pt = patches(problem, solution)
+    new_km2 = float(problem.unprotected_km2[selected].sum())
+    in_existing = float(problem.unprotected_km2[selected & (status == "existing")].sum())
+    return {
+        "scenario": {"name": getattr(scenario, "name", "") or "",
+                     "source": getattr(scenario, "source", ""),
+                     "hash": scenario.hash if scenario is not None else None,
+                     "overrides": dict(overrides or {})},
+        "status": str(solution.status.value), "status_text": solution.describe(),
+        "objective": _num(solution.objective), "bound": _num(solution.bound),
+        "gap": _num(solution.gap), "runtime_s": float(solution.runtime),
+        "seconds_total": seconds,
+        "solver": solution.solver, "solver_version": solution.solver_version,
+        "strategy": solution.strategy, "versions": versions(),
+        "units": {s: int((status == s).sum()) for s in ("existing", "added", "locked out", "free")},
+        "study_area_km2": float(problem.study_area_km2),
+        "new_km2": new_km2,
+        "new_km2_in_existing_units": in_existing,
+        "new_share_of_land": new_km2 / float(problem.study_area_km2),
+        "added": _added(problem, x),
+        "targets": {"features": len(targeted),
+                    "met_before": int((targeted["held_before"] >= targeted["target"]
+                                       - 1e-9 * targeted["target"].abs().clip(lower=1)).sum()),
+                    "met_after": int(targeted["met"].sum())},
+        "species": closure.summary()["species"],
+        "patches": {"count": len(pt),
+                    "largest_km2": float(pt["area_km2"].max()) if len(pt) else 0.0,
+                    "new_km2_in_largest": float(pt["new_area_km2"].iloc[0]) if len(pt) else 0.0},
+        "gap_closure": closure.summary(),
+    }
+
+
+def write_solution(out_dir: str | os.PathLike[str], scenario: Scenario | None, problem: Problem,
+                   solution: Solution, *, closure: GapClosure | None = None,
+                   overrides: Mapping[str, Any] | None = None, seconds: float | None = None,
+                   overwrite: bool = False, inputs: Iterable[str | os.PathLike[str]] = ()
+                   ) -> dict[str, Any]:
+    """Write a plan's outputs into the folder ``out_dir`` atomically; returns the summary.
+
+    Parameters
+    ----------
+    out_dir : str or PathLike
+        A new or empty folder, or an earlier ``solve`` output (else ``overwrite``).
+    scenario, problem, solution, closure, overrides, seconds
+        See `plan_summary`.
+    overwrite : bool
+        Replace a folder that is not an earlier ``solve`` output (never an input).
+    inputs : iterable of paths
+        The command's inputs (scenario file, grid): never replaced or written into.
+
+    Returns
+    -------
+    dict
+        The summary written to ``summary.json``.
+    """
+    from optimizer.atomic import write_dir_atomic
+    from optimizer.plan.results import feature_representation
+
+    closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
+    summary = plan_summary(scenario, problem, solution, closure, overrides=overrides,
+                           seconds=seconds)
+    x = (solution.x > 0.5).astype(np.int8)
+    table = pd.DataFrame({"pu_id": problem.pu.units["pu_id"].to_numpy(), "x": x,
+                          "status": unit_status(problem, x)})
+
+    record = None
+    if scenario is not None:  # what load_solution needs to rebuild the problem
+        record = {"base": str(Path(scenario.base).resolve()), "source": scenario.source,
+                  "hash": summary["scenario"]["hash"], "scenario": scenario.to_dict(),
+                  "boundary_penalty": solution.info.get("boundary_penalty")}
+
+    def fill(folder: Path) -> None:
+        table.to_parquet(folder / "solution.parquet", index=False)
+        if record is not None:
+            (folder / "scenario.json").write_text(json.dumps(record, indent=1, default=str)
+                                                  + "\n", encoding="utf-8")
+        (folder / "summary.json").write_text(json.dumps(summary, indent=2, default=str) + "\n",
+                                             encoding="utf-8")
+        feature_representation(problem, solution).to_csv(folder / "representation.csv",
+                                                         index=False)
+        closure.density.to_csv(folder / "closure_density.csv", index=False)
+        closure.ecosystems.to_csv(folder / "closure_ecosystems.csv", index=False)
+        closure.species.to_csv(folder / "closure_species.csv", index=False)
+        closure.hotspots.to_csv(folder / "closure_hotspots.csv", index=False)
+
+    write_dir_atomic(out_dir, OUTPUT_KIND, fill, overwrite=overwrite, inputs=inputs)
+    return summary
+
+
+@dataclass
+class LoadedSolution:
+    """A ``carbonpark solve`` folder read back (`load_solution`).
+
+    Attributes
+    ----------
+    path : pathlib.Path
+        The folder.
+    scenario : Scenario
+        The scenario as solved (overrides applied; a calibrated boundary penalty fixed
+        at the value the solve used).
+    pu : PlanningUnits
+        Its grid (read from the grid folder or the cache; built if neither has it).
+    problem : Problem
+        ``scenario.to_problem(pu)``.
+    x : numpy.ndarray
+        The plan: 0/1 per planning unit, in ``pu.units`` row order.
+    status : numpy.ndarray
+        ``existing`` / ``added`` / ``locked out`` / ``free`` per unit (`unit_status`).
+    summary : dict
+        ``summary.json``.
+    """
+
+    path: Path
+    scenario: Scenario
+    pu: Any
+    problem: Problem
+    x: np.ndarray
+    status: np.ndarray
+    summary: dict[str, Any]
+
+
+def load_solution(path: str | os.PathLike[str]) -> LoadedSolution:
+    """Read a ``carbonpark solve`` folder back: scenario, grid, problem and plan.
+
+    The scenario is rebuilt from ``scenario.json`` and must hash as it did when solved
+    (same scenario, same grid content); the plan's units must be the grid's units.
+
+    Raises
+    ------
+    InputDataError
+        Not a solve folder, written without a scenario, or the scenario or its grid
+        changed since (one line naming the folder and the fix).
+    """
+    from optimizer.errors import InputDataError
+    from optimizer.scenario import Scenario
+
+    p = Path(path)
+    need = [p / "solution.parquet", p / "summary.json", p / "scenario.json"]
+    missing = [f.name for f in need if not f.is_file()]
+    if missing:
+        what = ("was written without a scenario (solve it with `carbonpark solve`)"
+                if missing == ["scenario.json"] else
+                f"is not a `carbonpark solve` folder (no {', '.join(missing)})")
+        raise InputDataError(f"{p}: {what}")
+    try:
+        record = json.loads((p / "scenario.json").read_text(encoding="utf-8"))
+        summary = json.loads((p / "summary.json").read_text(encoding="utf-8"))
+        data = record["scenario"]
+        base = record["base"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise InputDataError(f"{p}: scenario.json or summary.json is damaged ({exc}); solve "
+                             "the scenario again") from None
+    source = str(record.get("source", p))
+    scenario = Scenario.from_dict(data, base=base, source=source)
+    if record.get("hash") and scenario.hash != record["hash"]:
+        raise InputDataError(f"{p}: its scenario or grid changed since it was solved (hash "
+                             f"{scenario.hash[:12]}, was {record['hash'][:12]}); solve it again")
+    bp = data.get("penalties", {}).get("boundary")
+    if bp and bp.get("penalty") is None and record.get("boundary_penalty") is not None:
+        # The calibrated value the solve used: no re-calibration, the same problem.
+        bp = {k: v for k, v in bp.items() if k not in ("share", "calibrate")}
+        bp["penalty"] = float(record["boundary_penalty"])
+        data = {**data, "penalties": {**data["penalties"], "boundary": bp}}
+        scenario = Scenario.from_dict(data, base=base, source=source)
+    pu = scenario.load_grid()
+    problem = scenario.to_problem(pu)
+    table = pd.read_parquet(p / "solution.parquet")
+    ids = pu.units["pu_id"].to_numpy()
+    if len(table) != len(ids) or not np.array_equal(table["pu_id"].to_numpy(), ids):
+        raise InputDataError(f"{p}: solution.parquet does not list the grid's {len(ids):,} "
+                             "units in order; solve the scenario again")
+    x = table["x"].to_numpy().astype(np.int8)
+    return LoadedSolution(p, scenario, pu, problem, x, unit_status(problem, x), summary)

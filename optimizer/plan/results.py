@@ -1,0 +1,506 @@
+"""Solve a problem, evaluate a plan, and explain why a problem has no plan.
+
+* `solve` - diagnose, compile, solve with a backend; an infeasible problem
+  raises `InfeasibleProblemError` with a message naming the constraint at fault.
+* Evaluation (DataFrames): `feature_representation` (held before/after, target,
+  met), `budget_use`, `boundary_length`, `unit_counts`; `objective_value`
+  recomputes a plan's objective from the problem's parts.
+* `diagnose` - checks that need no solver (locked-in area over a budget, targets
+  out of reach outside locked-out units, minimum areas out of reach); with
+  ``after_solve=True`` also what the total budget allows for each target.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from optimizer.errors import InfeasibleProblemError, InputDataError
+from optimizer.model.compile import CompiledModel, compile
+from optimizer.model.problem import FEATURE_ROLES, Problem
+from optimizer.solvers import get_solver
+from optimizer.solvers.base import Solution, Solver, SolveStatus, stop_on_interrupt
+
+__all__ = [
+    "Solution",
+    "SolveStatus",
+    "boundary_length",
+    "budget_use",
+    "diagnose",
+    "feature_representation",
+    "objective_value",
+    "patch_labels",
+    "patches",
+    "solve",
+    "unit_counts",
+    "unit_status",
+]
+
+
+# ============================================================== solve
+
+def solve(problem: Problem, solver: str | Solver = "highs", *, model: CompiledModel | None = None,
+          **options: Any) -> Solution:
+    """Solve a problem and return its `Solution` (status is data).
+
+    Parameters
+    ----------
+    problem : Problem
+    solver : str or Solver
+        ``"highs"`` (default), ``"cut"`` (graph-cut Lagrangian solver for boundary
+        penalties), ``"auto"`` (``cut`` where the model has the cut form, else
+        ``highs``), ``"pulp"``, ``"pulp:<pulp solver>"`` or a solver object. The
+        default stays ``"highs"``: ``auto`` only pays off on boundary-penalised
+        models of 10k+ units, and ``highs`` proves optimality on small ones.
+    model : CompiledModel, optional
+        ``compile(problem)``, when the caller has it already: it is not compiled again
+        (at national size a compile costs seconds and ~1 GB). It must be the compiled
+        form of ``problem``; its shape is checked against the problem.
+    **options
+        Passed to the solver (e.g. ``time_limit=60``, ``gap=0.001``, ``strategy="mip"``).
+
+    Returns
+    -------
+    Solution
+        Its ``info["boundary_penalty"]`` is the problem's boundary penalty (0 without
+        one), so a plan is scored at the penalty it was solved with (`marxan_score`).
+
+    Raises
+    ------
+    InfeasibleProblemError
+        No plan meets every budget, target and lock; the message names the cause.
+    SolverError
+        The solver found no plan (e.g. time limit without a solution).
+
+    Examples
+    --------
+    >>> from optimizer import problem, solve
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_min_set_objective().add_relative_targets(0.5)
+    >>> sol = solve(p, gap=0.0)
+    >>> sol.describe(), sol.objective
+    ('optimal (proven gap 0)', 2.0)
+    """
+    found = diagnose(problem)
+    if found:
+        raise InfeasibleProblemError("; ".join(found))
+    if model is None:
+        model = compile(problem)
+    elif not isinstance(model, CompiledModel) or model.n_units != problem.n_units or (
+            problem.objective is not None
+            and model.sense != ("max" if problem.objective.kind == "max_utility" else "min")):
+        raise InputDataError("solve(): model= must be compile(problem) of this problem; got "
+                             + (f"a model of {model.n_units} units ({model.sense})"
+                                if isinstance(model, CompiledModel) else type(model).__name__)
+                             + f" for a problem of {problem.n_units} units; leave model= out "
+                             "to compile here")
+    if isinstance(solver, str):
+        backend = get_solver(solver, **options)
+    elif options:
+        raise InputDataError("solve(): options go with a solver name; configure a solver "
+                             "object directly")
+    else:
+        backend = solver
+    try:
+        with stop_on_interrupt():
+            sol = backend.solve(model)
+    except InfeasibleProblemError as exc:
+        causes = diagnose(problem, after_solve=True)
+        reason = "; ".join(causes) if causes else (
+            "no single budget, target or lock is at fault: the targets and budgets cannot "
+            "all be met together; relax a target or raise a budget")
+        raise InfeasibleProblemError(f"{exc}: {reason}") from None
+    requested = getattr(backend, "gap", None)
+    if requested is None and hasattr(backend, "highs"):  # AutoSolver
+        requested = backend.highs.gap
+    if requested is not None and not np.isfinite(sol.requested_gap):
+        sol = dataclasses.replace(sol, requested_gap=float(requested))
+    bp = problem.boundary_penalty
+    return dataclasses.replace(sol, info={**sol.info,
+                                          "boundary_penalty": bp.penalty if bp is not None else 0.0})
+
+
+# ============================================================== diagnosis
+
+def diagnose(problem: Problem, *, after_solve: bool = False) -> list[str]:
+    """Reasons the problem cannot have a plan (empty when none is evident).
+
+    Unreachable targets come worst first (lowest reachable share of the target);
+    more than five are summarised in one reason naming the worst five with their
+    maximum reachable amounts and counting the rest.
+
+    Parameters
+    ----------
+    problem : Problem
+    after_solve : bool
+        Also check each target against the total budget (a fractional
+        knapsack bound: the best any plan within the budget could hold).
+
+    Examples
+    --------
+    >>> from optimizer import problem, diagnose
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_min_set_objective().add_absolute_targets({"sp_b": 3})
+    >>> diagnose(p)
+    ["feature 'sp_b' can reach at most 2 km2 outside locked-out units; its target is 3 km2"]
+    """
+    found: list[str] = []
+    locked_in, locked_out = problem.locked_masks()
+    possible = ~locked_out
+    unprotected = 1.0 - problem.protected_fraction
+    for b in problem.budgets:
+        coef = _budget_coef(problem, b.scope, b.name) * unprotected
+        locked = float(coef[locked_in].sum())
+        if locked > b.max_km2 * (1 + 1e-9) + 1e-9:
+            where = "" if b.scope == "total" else f" in {b.label}"
+            found.append(f"locked-in area{where} {locked:,.1f} km² exceeds the budget of "
+                         f"{b.max_km2:,.1f} km²; raise the budget or unlock units")
+        reach = float(coef[possible].sum())
+        if reach < b.min_km2 * (1 - 1e-9) - 1e-9:
+            found.append(f"{b.label} can add at most {reach:,.1f} km² outside locked-out units; "
+                         f"its minimum is {b.min_km2:,.1f} km²")
+    kind = problem.objective.kind if problem.objective else None
+    if kind == "min_shortfall" or not problem.targets:
+        return found
+    feats = problem.target_features()
+    # One feature at a time: no dense features x units matrix at national size.
+    totals, held_before, reach = (np.zeros(len(feats)) for _ in range(3))
+    for k, f in enumerate(feats):
+        r = problem.feature_amount(f)
+        totals[k] = r.sum()
+        held_before[k] = r @ problem.protected_fraction
+        reach[k] = held_before[k] + (r * unprotected)[possible].sum()
+    short = [(k, float(r)) for k, (t, r) in enumerate(zip(problem.targets, reach, strict=True))
+             if r < t.amount * (1 - 1e-9) - 1e-12]
+    found += _target_reasons(problem, short, totals, "outside locked-out units",
+                             "relax these targets or unlock units")
+    budget = problem.total_budget()
+    if after_solve and not found and budget is not None and np.isfinite(budget.max_km2):
+        area = problem.unprotected_km2
+        free = possible & ~locked_in
+        room = budget.max_km2 - float(area[locked_in].sum())
+        short = []
+        for k, t in enumerate(problem.targets):
+            gain = problem.feature_amount(t.feature) * unprotected
+            best = held_before[k] + gain[locked_in].sum() + _knapsack(
+                gain[free], area[free], room)
+            if best < t.amount * (1 - 1e-9) - 1e-12:
+                short.append((k, float(best)))
+        found += _target_reasons(problem, short, totals,
+                                 f"within the budget of {budget.max_km2:,.1f} km²",
+                                 "relax these targets or raise the budget")
+    return found
+
+
+#: Unreachable targets named one by one; past this, the worst are listed and the rest counted.
+_MAX_LISTED_TARGETS = 5
+
+
+def _target_reasons(problem: Problem, short: list[tuple[int, float]], totals: np.ndarray,
+                    where: str, fix: str) -> list[str]:
+    """Messages for targets that can reach at most ``best`` (pairs of target index, best).
+
+    Worst first (lowest share of its target reachable). A few targets get a sentence
+    each; many (e.g. hundreds of species) get one sentence listing the worst few with
+    their maximum reachable amounts, and how many more there are.
+    """
+    targets = problem.targets
+
+    def reach(k: int, best: float) -> str:
+        t = targets[k]
+        return _amount(problem, t.feature, best, totals[k], t.relative)
+
+    def target(k: int) -> str:
+        t = targets[k]
+        return _amount(problem, t.feature, t.amount, totals[k], t.relative)
+
+    ratio = np.array([best / targets[k].amount if targets[k].amount > 0 else 1.0 for k, best in short])
+    short = [short[i] for i in np.argsort(ratio, kind="stable")]  # worst first
+    if len(short) <= _MAX_LISTED_TARGETS:
+        return [f"{_label(problem, targets[k].feature)} can reach at most {reach(k, best)} {where}; "
+                f"its target is {target(k)}" for k, best in short]
+    worst = short[:_MAX_LISTED_TARGETS]
+    listed = ", ".join(f"{_label(problem, targets[k].feature)} at most {reach(k, best)} "
+                       f"(target {target(k)})" for k, best in worst)
+    more = len(short) - len(worst)
+    return [f"{len(short)} targets cannot be met {where}; worst: {listed} and {more} more; {fix}"]
+
+
+def _knapsack(value: np.ndarray, weight: np.ndarray, capacity: float) -> float:
+    """Most value a fractional selection of capacity ``capacity`` holds (LP bound)."""
+    if capacity <= 0:
+        return float(value[weight <= 0].clip(min=0).sum())
+    free = weight <= 0
+    total = float(value[free].clip(min=0).sum())
+    v, w = value[~free], weight[~free]
+    order = np.argsort(-v / w)
+    v, w = v[order], w[order]
+    keep = v > 0
+    v, w = v[keep], w[keep]
+    cum = np.cumsum(w)
+    full = cum <= capacity
+    total += float(v[full].sum())
+    k = int(full.sum())
+    if k < v.size:
+        left = capacity - (cum[k - 1] if k else 0.0)
+        total += float(v[k] * left / w[k])
+    return total
+
+
+def _label(problem: Problem, feature: str) -> str:
+    label = problem.pu.features.loc[feature, "label"] if feature in problem.pu.features.index \
+        else ""
+    return f"feature {feature!r}" + (f" ({label})" if label and label != feature else "")
+
+
+def _amount(problem: Problem, feature: str, amount: float, total: float,
+            relative: float | None = None) -> str:
+    """An amount as a share of the feature's total for relative targets, else with its unit."""
+    if relative is not None:
+        return f"{amount / total:.1%}" if total > 0 else f"{relative:.1%}"
+    unit = problem.pu.features.loc[feature, "unit"] if feature in problem.pu.features.index \
+        else ""
+    return f"{amount:,.4g} {unit}".strip()
+
+
+def _budget_coef(problem: Problem, scope: str, name: str) -> np.ndarray:
+    if scope == "total":
+        return problem.area_km2
+    if scope == "region":
+        return problem.area_km2 * (problem.pu.units["region"].astype(str).to_numpy() == name)
+    return np.nan_to_num(problem.pu.units[name].to_numpy(dtype=np.float64), nan=0.0)
+
+
+# ============================================================== evaluation
+
+def _x(problem: Problem, solution: Solution | np.ndarray) -> np.ndarray:
+    x = solution.x if isinstance(solution, Solution) else np.asarray(solution, dtype=np.float64)
+    if x.shape != (problem.n_units,):
+        raise InputDataError(f"solution has {x.shape} values; expected ({problem.n_units},), one "
+                             "per unit")
+    return x
+
+
+def feature_representation(problem: Problem, solution: Solution | np.ndarray,
+                           features: list[str] | None = None) -> pd.DataFrame:
+    """How much of each feature is held before and after the plan, against its target.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per feature: ``feature``, ``role``, ``unit``, ``total``,
+        ``held_before`` (existing protection), ``held_after`` (with the plan),
+        ``share_before``, ``share_after``, ``target`` (amount, NaN if none),
+        ``target_share`` and ``met``.
+
+    Examples
+    --------
+    >>> from optimizer import problem, solve, feature_representation
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    >>> rep = feature_representation(p, solve(p))
+    >>> print(rep[["feature", "share_before", "share_after"]].round(4).to_string(index=False))
+    feature  share_before  share_after
+     carbon        0.3448       0.8276
+       sp_a        0.2500       0.5000
+       sp_b        0.0000       0.5000
+    """
+    x = _x(problem, solution)
+    feats = problem.pu.features
+    if features is None:
+        features = list(feats.index[feats["role"].isin(FEATURE_ROLES)])
+    amounts = problem.feature_amounts(features)
+    p = problem.protected_fraction
+    total = amounts.sum(axis=1)
+    before = amounts @ p
+    after = before + (amounts * (1 - p)) @ x
+    targets = {t.feature: t for t in problem.targets}
+    target = np.array([targets[f].amount if f in targets else np.nan for f in features])
+    with np.errstate(invalid="ignore", divide="ignore"):
+        df = pd.DataFrame({
+            "feature": features,
+            "role": feats.loc[features, "role"].to_numpy(),
+            "unit": feats.loc[features, "unit"].to_numpy(),
+            "total": total,
+            "held_before": before,
+            "held_after": after,
+            "share_before": np.where(total > 0, before / total, np.nan),
+            "share_after": np.where(total > 0, after / total, np.nan),
+            "target": target,
+            "target_share": np.where(total > 0, target / total, np.nan),
+        })
+    tol = 1e-9 * np.maximum(1.0, np.abs(target))
+    df["met"] = pd.array(np.where(np.isnan(target), None, after >= target - tol), dtype="boolean")
+    return df
+
+
+def budget_use(problem: Problem, solution: Solution | np.ndarray) -> pd.DataFrame:
+    """New area used in each budget's scope (locked-in units included).
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``budget``, ``scope``, ``name``, ``min_km2``, ``max_km2``, ``used_km2``,
+        ``share_of_max`` and ``ok``. Without budgets: one row for the total new area.
+    """
+    x = _x(problem, solution)
+    budgets = problem.budgets or ()
+    rows = []
+    unprotected = 1.0 - problem.protected_fraction
+    items = [(b.label, b.scope, b.name, b.min_km2, b.max_km2) for b in budgets] or [
+        ("total", "total", "total", 0.0, np.inf)]
+    for label, scope, name, lo, hi in items:
+        used = float((_budget_coef(problem, scope, name) * unprotected) @ x)
+        tol = 1e-9 * max(1.0, abs(hi) if np.isfinite(hi) else 1.0)
+        rows.append({"budget": label, "scope": scope, "name": name, "min_km2": lo,
+                     "max_km2": hi, "used_km2": used,
+                     "share_of_max": used / hi if np.isfinite(hi) and hi > 0 else np.nan,
+                     "ok": bool(lo - tol <= used <= hi + tol)})
+    return pd.DataFrame(rows)
+
+
+def _boundary_km(problem: Problem, x: np.ndarray, edge_factor: float = 1.0) -> float:
+    i, j, length = problem.pu.boundary_indices()
+    exposed = np.nan_to_num(problem.pu.units["exposed_km"].to_numpy(dtype=np.float64))
+    return float(edge_factor * exposed @ x + (length * np.abs(x[i] - x[j])).sum())
+
+
+def boundary_length(problem: Problem, solution: Solution | np.ndarray) -> pd.DataFrame:
+    """Boundary length (km) of the locked-in units alone and of the whole plan.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``selection`` ("locked in", "plan"), ``units``, ``boundary_km`` and
+        ``boundary_per_unit_km`` (lower is more compact).
+    """
+    x = _x(problem, solution)
+    locked_in, _ = problem.locked_masks()
+    rows = []
+    for name, sel in (("locked in", locked_in.astype(np.float64)), ("plan", x)):
+        n = int((sel > 0.5).sum())
+        km = _boundary_km(problem, sel)
+        rows.append({"selection": name, "units": n, "boundary_km": km,
+                     "boundary_per_unit_km": km / n if n else np.nan})
+    return pd.DataFrame(rows)
+
+
+def patch_labels(problem: Problem, solution: Solution | np.ndarray) -> np.ndarray:
+    """Connected patch of each selected unit (units sharing an edge are connected).
+
+    Returns
+    -------
+    numpy.ndarray
+        Per unit: the patch number (0 = largest patch by area, then by decreasing
+        area), -1 for units not in the plan.
+    """
+    from scipy.sparse.csgraph import connected_components
+
+    sel = _x(problem, solution) > 0.5
+    i, j, _ = problem.pu.boundary_indices()
+    both = sel[i] & sel[j]
+    n = problem.n_units
+    graph = sp.coo_matrix((np.ones(int(both.sum())), (i[both], j[both])), shape=(n, n))
+    _, comp = connected_components(graph, directed=False)
+    labels = np.full(n, -1, dtype=np.int64)
+    if not sel.any():
+        return labels
+    uniq, inverse = np.unique(comp[sel], return_inverse=True)
+    area = np.bincount(inverse, problem.area_km2[sel], minlength=uniq.size)
+    rank = np.empty(uniq.size, dtype=np.int64)
+    rank[np.argsort(-area, kind="stable")] = np.arange(uniq.size)
+    labels[sel] = rank[inverse]
+    return labels
+
+
+def patches(problem: Problem, solution: Solution | np.ndarray) -> pd.DataFrame:
+    """One row per connected patch of the plan, largest first.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``patch``, ``units``, ``area_km2``, ``new_area_km2`` (the unprotected part the
+        plan adds) and ``new_units`` (units that are not locked in).
+
+    Examples
+    --------
+    >>> from optimizer import problem, solve, patches
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    >>> patches(p, solve(p))[["units", "area_km2", "new_area_km2"]].to_dict("records")
+    [{'units': 3, 'area_km2': 3.0, 'new_area_km2': 2.0}]
+    """
+    labels = patch_labels(problem, solution)
+    sel = labels >= 0
+    k = int(labels.max()) + 1 if sel.any() else 0
+    locked_in, _ = problem.locked_masks()
+    lab = labels[sel]
+    return pd.DataFrame({
+        "patch": np.arange(k),
+        "units": np.bincount(lab, minlength=k),
+        "area_km2": np.bincount(lab, problem.area_km2[sel], minlength=k),
+        "new_area_km2": np.bincount(lab, problem.unprotected_km2[sel] * ~locked_in[sel], minlength=k),
+        "new_units": np.bincount(lab, (~locked_in[sel]).astype(np.float64), minlength=k).astype(int),
+    })
+
+
+def unit_counts(problem: Problem, solution: Solution | np.ndarray) -> pd.DataFrame:
+    """Units and area by status: protected, locked in, added, locked out, not selected.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``status``, ``units``, ``area_km2``, ``new_area_km2`` (unprotected part).
+    """
+    x = _x(problem, solution) > 0.5
+    locked_in, locked_out = problem.locked_masks()
+    existing = problem.existing_protection_mask()
+    groups = {
+        "already protected (locked in)": existing,
+        "locked in": locked_in & ~existing,
+        "added": x & ~locked_in,
+        "locked out": locked_out,
+        "not selected": ~x & ~locked_out,
+    }
+    area, new = problem.area_km2, problem.unprotected_km2
+    rows = [{"status": k, "units": int(m.sum()), "area_km2": float(area[m].sum()),
+             "new_area_km2": float(new[m].sum())} for k, m in groups.items()]
+    return pd.DataFrame(rows)
+
+
+def objective_value(problem: Problem, solution: Solution | np.ndarray) -> float:
+    """The objective of a plan, recomputed from the problem's parts (not the compiled model)."""
+    x = _x(problem, solution)
+    if problem.objective is None:
+        raise InputDataError("the problem has no objective; add one before evaluating")
+    kind = problem.objective.kind
+    sign = -1.0 if kind == "max_utility" else 1.0
+    if kind == "max_utility":
+        value = float(problem.unit_values() @ x)
+    elif kind == "min_set":
+        value = float(problem.cost @ x)
+    else:
+        rep = feature_representation(problem, x, problem.target_features())
+        weights = dict(problem.objective.weights)
+        short = (rep["target"] - rep["held_after"]).clip(lower=0).to_numpy()
+        w = np.array([weights.get(f, 1.0) for f in rep["feature"]])
+        tgt = rep["target"].to_numpy()
+        value = float(np.sum(np.divide(w * short, tgt, out=np.zeros_like(tgt), where=tgt > 0)))
+    for lp in problem.linear_penalties:
+        value += sign * lp.penalty * float(lp.amount @ x)
+    bp = problem.boundary_penalty
+    if bp is not None and bp.penalty > 0:
+        value += sign * bp.penalty * _boundary_km(problem, x, bp.edge_factor)
+    return value
+
+
+def unit_status(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """Per unit: ``existing`` (locked in), ``added`` (selected, not locked in), ``locked out``
+    or ``free`` (neither selected nor locked out)."""
+    sel = np.asarray(x) > 0.5
+    locked_in, locked_out = problem.locked_masks()
+    return np.select([locked_in, sel, locked_out], ["existing", "added", "locked out"], "free")

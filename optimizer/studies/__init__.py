@@ -1,0 +1,1 @@
+"""Studies over many solves: sweeps (local processes or Dask), the frontier, the interactive session."""

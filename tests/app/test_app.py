@@ -1,0 +1,309 @@
+"""The Streamlit app, page by page, with `streamlit.testing.v1.AppTest` on the 40 km demo grid.
+
+Every page runs as it does in `app.py` (inside `optimizer.app.common.guarded`), with the error paths:
+a bad folder, a bad or malicious zip, an infeasible budget, an empty selection.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("streamlit")
+from streamlit.testing.v1 import AppTest
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+ROOT = Path(__file__).resolve().parents[2]
+TIMEOUT = 180  # s: the first run builds the demo grid and the gap analysis
+
+
+@pytest.fixture(autouse=True)
+def _small_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("CARBONPARK_APP_CELL_KM", "40")
+    monkeypatch.chdir(ROOT)
+
+
+def _page(name: str) -> AppTest:
+    """An AppTest of one page function of the `optimizer.app` package, guarded as in app.py."""
+    script = (f"import matplotlib\nmatplotlib.use('Agg')\nfrom optimizer.app.common import guarded\n"
+              f"from optimizer.app.{name}_page import {name}_page\nguarded({name}_page)()\n")
+    return AppTest.from_string(script, default_timeout=TIMEOUT)
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+def _no_exception(at: AppTest) -> None:
+    assert not at.exception, [e.value for e in at.exception]
+
+
+# ------------------------------------------------------------------ app.py and Data
+
+def test_app_opens_on_the_data_page() -> None:
+    at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=TIMEOUT).run()
+    _no_exception(at)
+    assert not _errors(at)
+    assert at.title[0].value == "Data"
+    labels = [m.label for m in at.metric]
+    assert labels == ["Planning units", "Study area", "Protected today"]
+    assert at.metric[0].value == "1,488 units"
+    assert at.metric[1].value.endswith("km²")
+
+
+def test_data_page_maps_every_layer_with_units() -> None:
+    at = _page("data").run()
+    _no_exception(at)
+    layer = at.selectbox(key="data_layer")
+    assert "carbon stock: biomass" in layer.options
+    for column in ("biomass", "lc_cropland_km2", "co2_2020", "richness"):
+        at = layer.set_value(column).run()
+        _no_exception(at)
+        assert not _errors(at)
+        assert at.get("image"), "no map"
+        layer = at.selectbox(key="data_layer")
+    assert "1,488 planning units" in at.code[0].value
+
+
+def test_data_page_bad_folder_is_one_message(tmp_path: Path) -> None:
+    at = _page("data").run()
+    at.radio(key="data_kind").set_value("Grid folder on this computer").run()
+    at.text_input(key="grid_path").input(str(tmp_path / "nowhere")).run()
+    at = at.button(key="load_folder").click().run()
+    _no_exception(at)
+    assert any("no such folder" in e for e in _errors(at))
+    (tmp_path / "empty").mkdir()
+    at.text_input(key="grid_path").input(str(tmp_path / "empty")).run()
+    at = at.button(key="load_folder").click().run()
+    assert any("not a carbonpark grid" in e for e in _errors(at))
+    assert at.metric[0].value == "1,488 units"  # the demo stays in use
+
+
+def test_unpack_refuses_bad_zips(tmp_path: Path) -> None:
+    from optimizer.app.uploads import unpack_grid_zip
+    from optimizer.errors import InputDataError
+
+    with pytest.raises(InputDataError, match="not a zip file"):
+        unpack_grid_zip(b"not a zip at all", tmp_path / "a", "bad.zip")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("../../evil.txt", "x")
+    with pytest.raises(InputDataError, match="outside its folder"):
+        unpack_grid_zip(buf.getvalue(), tmp_path / "b", "evil.zip")
+    assert not (tmp_path / "evil.txt").exists()
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr("grid/units.parquet", b"\0" * (50 * 1024**2))
+    with pytest.raises(InputDataError, match="zip bomb"):
+        unpack_grid_zip(buf.getvalue(), tmp_path / "c", "bomb.zip")
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as zf:
+        zf.writestr("grid/readme.txt", "no grid here")
+    with pytest.raises(InputDataError, match=r"no units\.parquet"):
+        unpack_grid_zip(buf.getvalue(), tmp_path / "d", "empty.zip")
+
+
+def test_uploaded_grid_zip_loads_and_a_corrupt_one_is_one_message(tmp_path: Path) -> None:
+    from optimizer.app.common import _demo_pu
+    from optimizer.grid.store import write_grid
+
+    grid = write_grid(_demo_pu(40.0), tmp_path / "grid")
+    good = io.BytesIO()
+    with zipfile.ZipFile(good, "w") as zf:
+        for f in grid.iterdir():
+            zf.write(f, f"grid/{f.name}")
+    corrupt = io.BytesIO()
+    with zipfile.ZipFile(corrupt, "w") as zf:
+        zf.writestr("grid/units.parquet", b"PAR1 this is not parquet")
+    script = ("import matplotlib\nmatplotlib.use('Agg')\nimport streamlit as st\n"
+              "from optimizer.app.data_page import _choose_source\nfrom optimizer.app.common import show_error\n"
+              "from optimizer.app.uploads import unpack_grid_zip\nimport tempfile, pathlib\n"
+              "from optimizer.app import common\n"
+              "try:\n"
+              "    data = st.session_state['upload']\n"
+              "    folder = unpack_grid_zip(data, pathlib.Path(tempfile.mkdtemp()), 'grid.zip')\n"
+              "    src = {'kind': 'folder', 'path': str(folder), 'mtime': common.path_mtime(folder)}\n"
+              "    pu = common.load_pu(src)\n"
+              "    st.success(f'{len(pu.units):,} units')\n"
+              "except Exception as exc:\n"
+              "    show_error(exc)\n")
+    at = AppTest.from_string(script, default_timeout=TIMEOUT)
+    at.session_state["upload"] = good.getvalue()
+    at.run()
+    _no_exception(at)
+    assert at.success[0].value == "1,488 units"
+    at.session_state["upload"] = corrupt.getvalue()
+    at.run()
+    _no_exception(at)
+    assert any("unreadable or incomplete" in e for e in _errors(at))
+
+
+def test_geographic_grid_is_refused(tmp_path: Path) -> None:
+    from optimizer.app.common import check_crs
+    from optimizer.errors import CRSError
+
+    class Geo:
+        import pyproj
+
+        crs = pyproj.CRS.from_epsg(4326)
+
+    with pytest.raises(CRSError, match="geographic CRS"):
+        check_crs(Geo(), "upload.zip")
+
+
+# ------------------------------------------------------------------ Gaps
+
+def test_gaps_page_shows_findings_maps_and_tables() -> None:
+    at = _page("gaps").run()
+    _no_exception(at)
+    assert not _errors(at)
+    assert at.title[0].value == "Gaps of the existing network"
+    assert len(at.tabs) == 3
+    assert at.dataframe, "no gap tables"
+    assert "MgC" in at.code[0].value or "PgC" in at.code[0].value or "TgC" in at.code[0].value
+
+
+# ------------------------------------------------------------------ Export of a solve folder
+
+def test_export_page_bad_solve_folder_is_one_message(tmp_path: Path) -> None:
+    at = _page("export").run()
+    _no_exception(at)
+    assert any("no plan yet" in e for e in _errors(at))
+    at.radio(key="exp_what").set_value("A solve folder (`carbonpark solve`)").run()
+    at = at.text_input(key="exp_folder").input(str(tmp_path)).run()
+    _no_exception(at)
+    assert any("not a `carbonpark solve` folder" in e for e in _errors(at))
+
+
+def test_frontier_page_bad_folder_is_one_message(tmp_path: Path) -> None:
+    at = _page("frontier").run()
+    _no_exception(at)
+    assert any("no plan yet" in e for e in _errors(at))
+    at.radio(key="fr_how").set_value("Load a frontier or sweep folder").run()
+    at = at.text_input(key="fr_path").input(str(tmp_path)).run()
+    _no_exception(at)
+    assert any("no sweep results" in e for e in _errors(at))
+
+
+def test_environment_variable_sets_the_demo_cell() -> None:
+    from optimizer.app.common import demo_cell_km
+
+    assert demo_cell_km() == 40.0
+    os.environ["CARBONPARK_APP_CELL_KM"] = "nonsense"
+    assert demo_cell_km() == 10.0
+
+
+# ------------------------------------------------------------------ Plan, Compare, Frontier, Export
+
+def _solved(at: AppTest, budget_pct: float = 10.0) -> AppTest:
+    at.slider(key="budget_pct").set_value(budget_pct)
+    run = next(b for b in at.button if b.label == "Run the plan")
+    return run.click().run()
+
+
+def test_plan_page_solves_and_moves_with_the_budget() -> None:
+    at = _page("plan").run()
+    _no_exception(at)
+    assert not _errors(at)
+    labels = [m.label for m in at.metric]
+    assert labels[:2] == ["Protected land", "Carbon stock protected"]
+    first = at.metric[0].value
+    assert first.endswith("%")
+    assert all(any(u in m.value for u in ("%", "MgC", "tCO2", "species", "km²")) for m in at.metric)
+    at = _solved(at, 20.0)
+    _no_exception(at)
+    assert at.metric[0].value != first
+    assert "km² new" in at.metric[0].delta
+    assert len(at.get("image")) >= 2  # plan map, parks map
+    assert any(c.value.startswith(("nested path", "cut solve")) for c in at.caption)
+    toml = at.get("download_button")
+    assert toml
+    at.text_input(key="save_name").input("twenty").run()
+    at = at.button(key="save_plan").click().run()
+    assert "twenty" in at.session_state["saved_plans"]
+
+
+def test_plan_page_infeasible_budget_shows_the_diagnosis() -> None:
+    at = _page("plan").run()
+    at = _solved(at, 1.0)
+    _no_exception(at)
+    assert any("locked-in area" in e and "exceeds the budget" in e for e in _errors(at))
+
+
+def test_saved_scenario_reproduces_the_plan(tmp_path: Path) -> None:
+    import numpy as np
+
+    from optimizer.app.common import _demo_pu
+    from optimizer.datasets import demo_manifest
+    from optimizer.scenario import Scenario, solve_scenario
+    from optimizer.studies.interactive import PlanSession, PlanSettings
+
+    pu = _demo_pu(40.0)
+    session = PlanSession(pu, grid={"manifest": str(demo_manifest()), "cell_km": 40.0})
+    s = PlanSettings(budget_share=0.12, biodiversity=2.0, compactness=0.3)
+    r = session.solve(s)
+    path = tmp_path / "plan.toml"
+    path.write_text(session.scenario(s, name="plan").dumps(), encoding="utf-8")
+    sol = solve_scenario(Scenario.load(path), pu)
+    assert np.array_equal(np.asarray(sol.x) > 0.5, r.x > 0.5)
+
+
+def _plans_saved(at: AppTest) -> AppTest:
+    at = _solved(_page("plan").run(), 10.0)
+    at.text_input(key="save_name").input("ten").run()
+    at = at.button(key="save_plan").click().run()
+    at.session_state["settings"] = None
+    at = _solved(at, 25.0)
+    at.text_input(key="save_name").input("twentyfive").run()
+    return at.button(key="save_plan").click().run()
+
+
+def test_compare_page_side_by_side_and_empty_selection() -> None:
+    at = _page("compare").run()
+    _no_exception(at)
+    assert any("Save two or more plans" in i.value for i in at.info)
+    plan = _plans_saved(at)
+    cmp_ = _page("compare")
+    cmp_.session_state["saved_plans"] = plan.session_state["saved_plans"]
+    cmp_.run()
+    _no_exception(cmp_)
+    assert not _errors(cmp_)
+    assert len(cmp_.dataframe) == 3  # side by side, gap closure, A vs B
+    diff = cmp_.dataframe[2].value
+    assert list(diff["where"]) == ["only in A", "only in B", "in both"]
+    assert diff.loc[1, "units"] > 0  # 25 % protects units 10 % does not
+    assert cmp_.get("image")
+    cmp_ = cmp_.multiselect(key="cmp_names").set_value(["ten"]).run()
+    assert any("choose two or more plans" in e for e in _errors(cmp_))
+
+
+def test_frontier_page_computes_and_opens_a_point() -> None:
+    plan = _solved(_page("plan").run(), 10.0)
+    at = _page("frontier")
+    at.session_state["result"] = plan.session_state["result"]
+    at.run()
+    at.slider(key="fr_points").set_value(3).run()
+    at = at.button(key="fr_run").click().run()
+    _no_exception(at)
+    assert not _errors(at)
+    assert len(at.dataframe[0].value) >= 2
+    at = at.selectbox(key="fr_point").set_value(1).run()
+    _no_exception(at)
+    assert at.get("image")
+
+
+def test_export_page_downloads_the_current_plan() -> None:
+    plan = _solved(_page("plan").run(), 10.0)
+    at = _page("export")
+    at.session_state["result"] = plan.session_state["result"]
+    at.run()
+    _no_exception(at)
+    assert not _errors(at)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert [lab.split(" (")[0] for lab in labels] == ["Shapefile", "GeoPackage", "GeoParquet",
+                                                      "HTML report"]

@@ -1,0 +1,125 @@
+"""The demo runs the whole pipeline; the package imports no app framework."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from optimizer.cli import main
+
+
+def test_demo_runs_the_whole_showcase(tmp_path, capsys):
+    """Grid, gap, every example scenario, the budget sweep and the frontier, cross-checked."""
+    import json
+
+    import pandas as pd
+
+    from optimizer.cli.demo import EXAMPLES, SWEEP_SHARES
+    from optimizer.studies.frontier import pareto_mask
+    from optimizer.studies.sweep import read_results
+
+    assert main(["demo", "--out", str(tmp_path), "--cell-km", "40"]) == 0
+    out = capsys.readouterr().out
+    assert "planning units: 1,488" in out
+    assert "biomass density inside protection is" in out
+    assert (tmp_path / "grid" / "units.parquet").exists()
+    assert (tmp_path / "gap" / "carbon.csv").exists()
+    # The comparison: one row per example, the numbers of each plan's own summary.json.
+    table = pd.read_csv(tmp_path / "comparison.csv")
+    assert table["scenario"].tolist() == list(EXAMPLES)
+    for _, row in table.iterrows():
+        s = json.loads((tmp_path / "scenarios" / row["scenario"] / "summary.json").read_text())
+        assert row["new_km2"] == pytest.approx(s["new_km2"], rel=1e-12)
+        assert row["carbon_stock_added_MgC"] == pytest.approx(
+            s["added"]["carbon_stock_total"]["amount"], rel=1e-12)
+        assert row["species_meeting_target_after"] == s["species"]["meeting_target_after"]
+        assert s["status"] == "optimal" and row["gap_pct"] <= 0.1
+    for header in ("new km²", "carbon stock added (MgC)", "NPP added 2020 (MgC/yr)",
+                   "emissions inside 2020 (tCO2/yr)", "species ≥ 30% of range"):
+        assert header in out
+    t = table.set_index("scenario")
+    assert t.loc["carbon_first", "carbon_stock_added_MgC"] > t.loc["biodiversity_first",
+                                                                    "carbon_stock_added_MgC"]
+    assert (t.loc["biodiversity_first", "species_meeting_target_after"]
+            > t.loc["carbon_first", "species_meeting_target_after"])
+    # The sweep: every budget read from the nested path; its 10% plan is as good as the
+    # balanced scenario's HiGHS plan, within the scenario's gap (two solvers, one answer).
+    runs = read_results(tmp_path / "sweep")
+    assert sorted(runs["param.budget.share"].round(2)) == list(SWEEP_SHARES)
+    # At 40 km the locked-in units' unprotected parts (23,443 km²) exceed a 1% budget.
+    one = runs["param.budget.share"].round(2) == 0.01
+    assert runs.loc[one, "status"].tolist() == ["infeasible"]
+    assert "exceeds the budget" in runs.loc[one, "message"].iloc[0]
+    assert (runs.loc[~one, "status"] == "path").all()
+    by_share = runs[~one].sort_values("param.budget.share")
+    assert by_share["carbon_stock_added"].is_monotonic_increasing
+    ten = runs[runs["param.budget.share"].round(2) == 0.10].iloc[0]
+    balanced = json.loads((tmp_path / "scenarios" / "balanced" / "summary.json").read_text())
+    assert ten["objective"] == pytest.approx(balanced["objective"], rel=2e-3)
+    assert ten["area_km2"] == pytest.approx(balanced["new_km2"], rel=0.05)
+    # The frontier: non-dominated points between the two single-goal plans.
+    f = pd.read_csv(tmp_path / "frontier" / "frontier.csv")
+    a, b = f["carbon_stock_added_MgC"].to_numpy(), f["mean_representation_pct"].to_numpy()
+    assert len(f) >= 5 and pareto_mask(a, b).all() and f["knee"].sum() == 1
+    assert (tmp_path / "frontier" / "frontier.png").stat().st_size > 10_000
+    assert "knee:" in out and "carbonpark demo: done in" in out
+    # Parks in every GIS format, with each scenario's [parks]; a report per plan and one
+    # comparing them all (the exports and reports have their own tests; here: they are there
+    # and agree with the plans).
+    import geopandas as gpd
+
+    for name in EXAMPLES:
+        parks = gpd.read_file(tmp_path / "exports" / name / "parks.gpkg", layer="parks")
+        s = json.loads((tmp_path / "scenarios" / name / "summary.json").read_text())
+        in_parks = parks["area_km2"].sum()
+        if name == "carbon_parks":  # fragments under 1,000 km² dropped, budget refilled
+            assert parks["area_km2"].min() >= 1000
+        else:
+            assert in_parks == pytest.approx(s["new_km2"] - s["new_km2_in_existing_units"],
+                                             rel=1e-9)
+        html = (tmp_path / "reports" / f"{name}.html").read_text()
+        assert f"{s['new_km2']:,.0f} km²" in html and "http://" not in html
+    comparison = (tmp_path / "reports" / "comparison.html").read_text()
+    assert all(name in comparison for name in EXAMPLES) and "frontier" in comparison.lower()
+
+
+def test_import_optimizer_pulls_in_no_app_or_plotting_framework():
+    code = ("import sys, optimizer, optimizer.gap, optimizer.cli; "
+            "bad = [m for m in ('streamlit', 'matplotlib.pyplot', 'folium') if m in sys.modules]; "
+            "print(bad); sys.exit(1 if bad else 0)")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0, run.stdout + run.stderr
+
+
+def test_unexpected_errors_are_one_line_with_a_debug_switch(monkeypatch, capsys):
+    import optimizer.cli as cli
+
+    def boom(args):  # type: ignore[no-untyped-def]
+        raise RuntimeError("unexpected")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["gap"].set_defaults(func=boom)
+    monkeypatch.delenv("CARBONPARK_DEBUG", raising=False)
+    assert cli.main(["gap", "anywhere"]) == 3
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "internal error: RuntimeError: unexpected" in err
+    monkeypatch.setenv("CARBONPARK_DEBUG", "1")
+    with pytest.raises(RuntimeError, match="unexpected"):
+        cli.main(["gap", "anywhere"])
+
+
+def test_an_os_error_is_a_one_line_error(monkeypatch, capsys):
+    import optimizer.cli as cli
+
+    def denied(args):  # type: ignore[no-untyped-def]
+        raise PermissionError(13, "Permission denied", "/read-only/out")
+
+    parser = cli.build_parser()
+    monkeypatch.setattr(cli, "build_parser", lambda: parser)
+    parser._subparsers._group_actions[0].choices["gap"].set_defaults(func=denied)
+    assert cli.main(["gap", "anywhere"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "carbonpark: error: [Errno 13] Permission denied: '/read-only/out'"

@@ -1,0 +1,367 @@
+"""``carbonpark export``: every format read back with pyogrio/rasterio AND GDAL's own tools.
+
+One real solve of the demo country (40 km, nbs_balanced: boundary penalty, cut solver,
+cropland locked out, targets) is exported once per module; every check recomputes what
+it compares from the solve folder and the grid, not from the export.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+import subprocess
+import xml.etree.ElementTree as ET
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyogrio
+import pyproj
+import pytest
+import rasterio
+import shapely
+
+from optimizer.cli import main
+from optimizer.errors import InputDataError, OutputError
+from optimizer.outputs.export import (
+    FORMATS,
+    SHAPEFILE_FIELDS,
+    STATUS_CODES,
+    export_plan,
+    export_solution,
+    parse_formats,
+    shapefile_field_map,
+)
+from optimizer.outputs.solve_folder import load_solution
+
+ROOT = Path(__file__).resolve().parents[2]
+SHP_PARTS = {"parks.shp", "parks.shx", "parks.dbf", "parks.prj", "parks.cpg"}
+
+
+def gdal(*args: str) -> str:
+    """Run a GDAL command-line tool; its stdout."""
+    run = subprocess.run(list(args), capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
+
+
+@pytest.fixture(scope="module")
+def solved(tmp_path_factory) -> Path:
+    """A real `carbonpark solve` folder of the demo country at 40 km."""
+    root = tmp_path_factory.mktemp("study")
+    shutil.copytree(ROOT / "scenarios", root / "scenarios",
+                    ignore=shutil.ignore_patterns(".carbonpark-cache"))
+    (root / "data").symlink_to(ROOT / "data")
+    out = root / "solve"
+    assert main(["solve", str(root / "scenarios" / "nbs_balanced.toml"), "--out", str(out)]) == 0
+    return out
+
+
+@pytest.fixture(scope="module")
+def loaded(solved):
+    return load_solution(solved)
+
+
+@pytest.fixture(scope="module")
+def exported(solved, tmp_path_factory):
+    out = tmp_path_factory.mktemp("exports") / "all"
+    return export_solution(solved, out)
+
+
+def added_mask(loaded) -> np.ndarray:
+    """Units the plan adds (selected, not locked in): the parks' units at min_km2 = 0."""
+    return (loaded.x > 0) & (loaded.status == "added")
+
+
+def test_every_format_is_written_with_its_manifest(exported):
+    files = {p.name for p in exported.path.iterdir()}
+    assert files == {"parks_shp.zip", "parks_fields.csv", "parks.gpkg", "parks.parquet",
+                     "parks.geojson", "selection.tif", "selection.tif.aux.xml",
+                     "priority_rank.tif", "export.json", "carbonpark-output.json"}
+    manifest = json.loads((exported.path / "export.json").read_text())
+    assert manifest["formats"] == list(FORMATS) and manifest["parks"] == len(exported.parks.table)
+    assert any("computed without the scenario's 3 target(s)" in n for n in manifest["notes"])
+
+
+def park_units(loaded, geom) -> np.ndarray:
+    """Added units whose interior point lies in ``geom`` (found from the geometry alone)."""
+    pts = shapely.point_on_surface(loaded.pu.units.geometry.to_numpy())
+    return added_mask(loaded) & shapely.contains(geom, pts)
+
+
+def test_parks_cover_exactly_the_added_units(exported, loaded):
+    area = loaded.pu.units["area_km2"].to_numpy()
+    new = loaded.problem.unprotected_km2  # area_km2 of a park: its new (unprotected) area
+    table = exported.parks.table
+    assert np.array_equal(exported.parks.unit_park > 0, added_mask(loaded))
+    assert table["area_km2"].sum() == pytest.approx(new[added_mask(loaded)].sum(), rel=1e-6)
+    assert table.geometry.area.sum() / 1e6 == pytest.approx(area[added_mask(loaded)].sum(),
+                                                             rel=1e-6)
+
+
+def test_shapefile_zip_reads_back_in_pyogrio_and_ogrinfo(exported, loaded):
+    z = exported.path / "parks_shp.zip"
+    with zipfile.ZipFile(z) as zf:
+        assert set(zf.namelist()) == SHP_PARTS | {"parks_fields.csv"}
+        assert zf.read("parks.cpg").decode().strip().upper() in ("UTF-8", "UTF8")
+        assert zf.read("parks_fields.csv") == (exported.path / "parks_fields.csv").read_bytes()
+    table = exported.parks.table
+    shp = pyogrio.read_dataframe(f"/vsizip/{z}/parks.shp")
+    assert len(shp) == len(table) > 0
+    assert pyproj.CRS(shp.crs).equals(loaded.pu.crs, ignore_axis_order=True)
+    units = loaded.pu.units
+    area = units["area_km2"].to_numpy()[added_mask(loaded)].sum()
+    assert shp.geometry.area.sum() / 1e6 == pytest.approx(area, rel=1e-6)
+    new = loaded.problem.unprotected_km2
+    assert shp["area_km2"].sum() == pytest.approx(new[added_mask(loaded)].sum(), rel=1e-6)
+    # Attribute values of park 1, recomputed from the grid over the units its polygon holds.
+    p1 = shp[shp["park_id"] == 1].iloc[0]
+    inside = park_units(loaded, p1.geometry)
+    feats = loaded.pu.features
+    stock = list(feats.index[feats["role"] == "carbon_stock"])
+    free = 1 - units["pa_fraction"].to_numpy()
+    carbon = float((units[stock].to_numpy().sum(axis=1) * free)[inside].sum())
+    assert p1["c_stk_MgC"] == pytest.approx(carbon, rel=1e-9)
+    assert p1["c_stk_tCO2"] == pytest.approx(carbon * 44.0095 / 12.0107, rel=1e-9)
+    assert p1["n_units"] == inside.sum() and p1["area_km2"] == pytest.approx(new[inside].sum())
+    info = gdal("ogrinfo", "-ro", "-so", "-al", f"/vsizip/{z}")
+    assert f"Feature Count: {len(table)}" in info
+    assert 'METHOD["Albers Equal Area"' in info
+    for short in shapefile_field_map([c for c in table.columns if c != "geometry"]).values():
+        assert f"\n{short}: " in info
+
+
+def test_field_map_and_data_dictionary_agree(exported):
+    from optimizer.plan.parks import PARK_COLUMNS
+
+    d = pd.read_csv(exported.path / "parks_fields.csv", keep_default_na=False)
+    z = exported.path / "parks_shp.zip"
+    fields = [c for c in pyogrio.read_info(f"/vsizip/{z}/parks.shp")["fields"]]
+    assert list(d["short_name"]) == fields
+    columns = [c for c in exported.parks.table.columns if c != "geometry"]
+    assert list(d["full_name"]) == columns
+    assert all(len(s) <= 10 for s in fields) and len({s.lower() for s in fields}) == len(fields)
+    for row in d.itertuples():
+        assert (row.unit, row.meaning) == tuple(PARK_COLUMNS[row.full_name])
+        assert SHAPEFILE_FIELDS.get(row.full_name, row.short_name) == row.short_name
+
+
+def test_field_map_makes_unknown_long_names_unique():
+    cols = ["species_richness_a", "park_id", "species_richness_b", "SPECIES_R01", "short"]
+    assert shapefile_field_map(cols) == {  # unique ignoring case, as DBF compares them
+        "park_id": "park_id", "species_richness_a": "species_01",
+        "species_richness_b": "species_02", "SPECIES_R01": "SPECIES_03", "short": "short"}
+
+
+def test_geopackage_layers_and_qgis_style(exported, loaded):
+    from optimizer.figures.plots import TYPE_COLOURS
+    from optimizer.gap.ranking import TYPES
+
+    g = exported.path / "parks.gpkg"
+    layers = dict(pyogrio.list_layers(g))
+    assert list(layers) == ["parks", "added_units", "existing_network", "study_area",
+                            "layer_styles"]
+    parks = pyogrio.read_dataframe(g, layer="parks")
+    assert list(parks.columns) == list(exported.parks.table.columns)
+    assert len(parks) == len(exported.parks.table)
+    units = loaded.pu.units
+    added = pyogrio.read_dataframe(g, layer="added_units")
+    assert sorted(added["pu_id"]) == sorted(units["pu_id"][added_mask(loaded)])
+    assert added["area_km2"].sum() == pytest.approx(parks.geometry.area.sum() / 1e6, rel=1e-6)
+    assert np.all(added["priority_rank"] > 0)
+    study = pyogrio.read_dataframe(g, layer="study_area")
+    assert study.geometry.area.sum() / 1e6 == pytest.approx(units["area_km2"].sum(), rel=1e-6)
+    net = pyogrio.read_dataframe(g, layer="existing_network")
+    assert len(net) > 0 and pyproj.CRS(net.crs).equals(loaded.pu.crs, ignore_axis_order=True)
+    pas = loaded.pu.protected_areas
+    assert pas is not None and len(net) == len(pas)  # the grid's own protected areas
+    assert net.geometry.area.sum() == pytest.approx(pas.geometry.area.sum(), rel=1e-9)
+    info = gdal("ogrinfo", "-ro", "-so", str(g), "parks")
+    assert f"Feature Count: {len(parks)}" in info and "Geometry Column = geom" in info
+    styles = pyogrio.read_dataframe(g, layer="layer_styles")
+    row = styles[styles["f_table_name"] == "parks"].iloc[0]
+    assert row["f_geometry_column"] == "geom" and bool(row["useAsDefault"])
+    qml = ET.fromstring(row["styleQML"].split("\n", 1)[1])
+    renderer = qml.find("renderer-v2")
+    assert renderer.get("type") == "categorizedSymbol" and renderer.get("attr") == "typology"
+    cats = [c.get("value") for c in renderer.iter("category")]
+    assert cats == list(TYPES)
+    fills = [o.get("value") for o in renderer.iter("Option") if o.get("name") == "color"]
+    want = [",".join(str(int(TYPE_COLOURS[t][k:k + 2], 16)) for k in (1, 3, 5)) + ",255"
+            for t in TYPES]
+    assert fills == want
+    ET.fromstring(row["styleSLD"])  # well-formed
+    sql = gdal("ogrinfo", "-ro", "-q", str(g), "-sql",
+               "SELECT f_table_name, useAsDefault FROM layer_styles WHERE f_table_name='parks'")
+    assert "f_table_name (String) = parks" in sql
+
+
+def test_geoparquet_is_1_1_with_bbox_covering(exported, loaded):
+    import geopandas as gpd
+    import pyarrow.parquet as pq
+
+    path = exported.path / "parks.parquet"
+    schema = pq.read_schema(path)
+    geo = json.loads(schema.metadata[b"geo"])
+    assert geo["version"] == "1.1.0"
+    col = geo["columns"][geo["primary_column"]]
+    assert col["covering"]["bbox"]["xmin"] == ["bbox", "xmin"]
+    assert "bbox" in schema.names
+    back = gpd.read_parquet(path)
+    assert len(back) == len(exported.parks.table)
+    assert pyproj.CRS(back.crs).equals(loaded.pu.crs, ignore_axis_order=True)
+    bbox = pq.read_table(path, columns=["bbox"]).column("bbox").to_pylist()[0]
+    assert bbox["xmin"] == pytest.approx(back.geometry.iloc[0].bounds[0])
+
+
+def test_geojson_is_rfc7946(exported):
+    path = exported.path / "parks.geojson"
+    doc = json.loads(path.read_text())
+    assert "crs" not in doc  # RFC 7946: WGS 84 lon/lat implied
+    parks = pyogrio.read_dataframe(path)
+    assert pyproj.CRS(parks.crs).to_epsg() == 4326 and len(parks) == len(exported.parks.table)
+    xy = shapely.get_coordinates(parks.geometry.to_numpy())
+    assert (np.abs(xy[:, 0]) <= 180).all() and (np.abs(xy[:, 1]) <= 90).all()
+    # The demo country lies at 20-45 N, 90-115 E: lon first, not lat.
+    assert xy[:, 0].min() > 90 and xy[:, 0].max() < 115 and xy[:, 1].min() > 20
+    rings = shapely.get_exterior_ring(shapely.get_parts(parks.geometry.to_numpy()))
+    assert shapely.is_ccw(rings).all()  # right-hand rule: exteriors counter-clockwise
+    expected = exported.parks.table.to_crs(4326).total_bounds
+    assert np.allclose(parks.total_bounds, expected, atol=1e-6)
+    info = gdal("ogrinfo", "-ro", "-so", "-al", str(path))
+    assert f"Feature Count: {len(parks)}" in info and 'ID["EPSG",4326]' in info
+
+
+def test_selection_tif_codes_each_unit(exported, loaded):
+    sq = loaded.pu.meta["square_grid"]
+    path = exported.path / "selection.tif"
+    info = json.loads(gdal("gdalinfo", "-json", str(path)))
+    assert info["size"] == [sq["ncols"], sq["nrows"]]
+    assert info["geoTransform"] == [sq["x0"], sq["cell_m"], 0.0, sq["y0"], 0.0, -sq["cell_m"]]
+    band = info["bands"][0]
+    assert band["type"] == "Byte" and band["noDataValue"] == 0 and "colorTable" in band
+    assert 'Albers' in info["coordinateSystem"]["wkt"]
+    text = gdal("gdalinfo", str(path))
+    assert "Categories:" in text and "2: added" in text
+    with rasterio.open(path) as src:
+        data = src.read(1)
+    rows, cols = loaded.pu.units["row"].to_numpy(), loaded.pu.units["col"].to_numpy()
+    codes = data[rows, cols]
+    for name, (code, _) in STATUS_CODES.items():
+        assert np.array_equal(codes == code, loaded.status == name), name
+    assert (data > 0).sum() == len(loaded.pu.units)
+
+
+def test_priority_rank_tif(exported, loaded):
+    path = exported.path / "priority_rank.tif"
+    info = json.loads(gdal("gdalinfo", "-json", str(path)))
+    assert [b["type"] for b in info["bands"]] == ["Float32", "Float32"]
+    assert "nested" in info["metadata"][""]["meaning"]
+    with rasterio.open(path) as src:
+        rank, entry = src.read()
+    units = loaded.pu.units
+    r = rank[units["row"], units["col"]]
+    e = entry[units["row"], units["col"]]
+    ok = np.isfinite(r)
+    assert sorted(r[ok].astype(int)) == list(range(1, ok.sum() + 1))  # 1..n, each once
+    order = np.argsort(r[ok])
+    assert (np.diff(e[ok][order]) >= 0).all()  # entry budgets grow with the rank
+    locked_in, _ = loaded.problem.locked_masks()
+    assert not ok[locked_in].any()
+    first = np.flatnonzero(ok)[order[0]]
+    new = loaded.problem.unprotected_km2
+    assert e[first] == pytest.approx(new[locked_in].sum() + new[first], rel=1e-6)
+
+
+def test_priority_rank_without_penalty_is_value_per_km2(loaded):
+    from optimizer import problem
+    from optimizer.plan.priority_rank import priority_rank
+
+    p = problem(loaded.pu).add_max_utility_objective(budget_share=0.1,
+                                                     weights={"carbon": 1, "biodiversity": 1})
+    pr, note = priority_rank(p)
+    assert "computed without" not in note
+    ratio = p.unit_values() / np.where(p.unprotected_km2 > 0, p.unprotected_km2, np.nan)
+    free = (pr.rank > 0) & (ratio > 0)
+    by_rank = np.flatnonzero(free)[np.argsort(pr.rank[free])]
+    assert (np.diff(ratio[by_rank]) <= 1e-12).all()  # the rank orders by value per km2
+
+
+def test_min_set_has_no_rank(loaded):
+    from optimizer import problem
+    from optimizer.plan.priority_rank import priority_rank
+
+    pr, why = priority_rank(problem(loaded.pu).add_relative_targets(0.1).add_min_set_objective())
+    assert pr is None and why == ("no priority rank: the nested path ranks max-utility problems, "
+                                  "this one's objective is min_set")
+
+
+def test_a_failed_export_leaves_the_earlier_one_intact(solved, tmp_path, monkeypatch):
+    import optimizer.outputs.export as export
+
+    out = tmp_path / "exp"
+    export_solution(solved, out, formats=["shp", "gpkg", "geojson"])
+    before = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()}
+
+    def boom(*args, **kwargs):
+        raise RuntimeError("disk gone")
+
+    monkeypatch.setattr(export, "write_geojson", boom)  # after the shapefile and the gpkg
+    with pytest.raises(RuntimeError, match="disk gone"):
+        export_solution(solved, out, formats=["shp", "gpkg", "geojson"])
+    after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()}
+    assert after == before
+    assert [p.name for p in tmp_path.iterdir()] == ["exp"]  # no temporary folder left
+
+
+def test_a_users_folder_and_the_inputs_are_never_replaced(solved, tmp_path):
+    user = tmp_path / "mine"
+    user.mkdir()
+    (user / "notes.txt").write_text("keep")
+    with pytest.raises(OutputError, match=r"mine: the folder is not empty and holds no carbonpark "
+                                          r"export output; choose an empty or new folder"):
+        export_solution(solved, user, formats=["geojson"])
+    assert (user / "notes.txt").read_text() == "keep"
+    with pytest.raises(OutputError, match="is an input of this command"):
+        export_solution(solved, solved, formats=["geojson"], overwrite=True)
+    with pytest.raises(OutputError, match="lies inside the input"):
+        export_solution(solved, solved / "exports", formats=["geojson"], overwrite=True)
+
+
+def test_non_square_units_skip_the_tifs_with_a_note(tmp_path):
+    from optimizer import problem, solve
+    from optimizer.datasets import tiny_grid
+
+    pu = tiny_grid()
+    pu.meta["square_grid"] = None
+    p = problem(pu).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    res = export_plan(p, solve(p).x, tmp_path / "o", formats=["tif"])
+    assert res.files == ["export.json"]
+    assert res.notes == ["tif: skipped, the planning units are not a square grid"]
+
+
+def test_parse_formats():
+    assert parse_formats("all") == FORMATS and parse_formats("tif, shp") == ("shp", "tif")
+    with pytest.raises(InputDataError, match=r"--format: unknown format 'gpgk'; did you mean "
+                                             r"'gpkg'\?; choose from shp, gpkg"):
+        parse_formats("shp,gpgk")
+
+
+def test_cli_export(solved, tmp_path, capsys):
+    out = tmp_path / "cli"
+    code = main(["export", str(solved), "--out", str(out), "--format", "geojson,shp",
+                 "--min-km2", "5000"])
+    text = capsys.readouterr().out
+    assert code == 0 and "candidate parks" in text and "under 5000 km²" in text
+    assert sorted(p.name for p in out.iterdir()) == [
+        "carbonpark-output.json", "export.json", "parks.geojson", "parks_fields.csv",
+        "parks_shp.zip"]
+    parks = pyogrio.read_dataframe(out / "parks.geojson")
+    manifest = json.loads((out / "export.json").read_text())
+    assert manifest["min_km2"] == 5000 and manifest["dropped_parks"] > 0
+    assert len(parks) > 0 and (parks["area_km2"] >= 5000).all()
+    code = main(["export", str(solved), "--out", str(tmp_path / "x"), "--format", "kml"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1 and "unknown format 'kml'" in err
