@@ -56,6 +56,7 @@ demo: $(BASE)
 
 test: $(TEST) system
 	$(PY) -m ruff check $(LINTED)
+	$(VENV)/bin/lint-imports --no-cache
 	$(PY) -m pytest -n 2 -q
 
 # The newest release of every dependency that pyproject.toml allows, in a venv of its
@@ -83,8 +84,12 @@ app: $(APP)
 bench: $(BENCH)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
+# ruff; import-linter's contracts (pyproject.toml: the stages' order, no streamlit in the
+# library); mypy on optimizer/.
 lint: $(TEST)
 	$(PY) -m ruff check $(LINTED)
+	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m mypy
 
 clean:
 	rm -rf $(VENV) $(LATEST) out .pytest_cache

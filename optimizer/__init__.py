@@ -11,8 +11,6 @@ rasterio until a function needs them.
 from __future__ import annotations
 
 import importlib
-from importlib.metadata import PackageNotFoundError
-from importlib.metadata import version as _package_version
 from typing import TYPE_CHECKING, Any
 
 from optimizer.errors import (
@@ -30,6 +28,7 @@ from optimizer.errors import (
     SolverError,
     UnitError,
 )
+from optimizer.versions import carbonpark_version
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, `__getattr__` below
     from optimizer.grid.build import (
@@ -48,10 +47,7 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, `__getattr__`
     from optimizer.solvers import Solution, SolveStatus, get_solver
     from optimizer.versions import show_versions, versions
 
-try:  # one version, the installed distribution's (pyproject.toml)
-    __version__ = _package_version("carbonpark")
-except PackageNotFoundError:  # run from a source tree that was never installed
-    __version__ = "0+unknown"
+__version__ = carbonpark_version()  # the installed distribution's (pyproject.toml)
 
 #: Public name -> the module that defines it, imported on first use.
 _LAZY = {

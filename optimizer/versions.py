@@ -28,7 +28,7 @@ def versions() -> dict[str, str]:
     >>> v["carbonpark"] != "" and v["highspy"] != ""
     True
     """
-    out = {"carbonpark": _version("carbonpark"),
+    out = {"carbonpark": carbonpark_version(),
            "python": platform.python_version(),
            "platform": f"{sys.platform}-{platform.machine()}"}
     for name in PACKAGES:
@@ -65,6 +65,19 @@ def show_versions() -> str:
     v = versions()
     width = max(map(len, v))
     return "\n".join(f"{k:<{width}}  {val or '(not installed)'}" for k, val in v.items())
+
+
+def carbonpark_version() -> str:
+    """carbonpark's version: the installed distribution's (pyproject.toml), recorded in outputs.
+
+    ``0+unknown`` for a source tree that was never installed.
+
+    Examples
+    --------
+    >>> carbonpark_version() != ""
+    True
+    """
+    return _version("carbonpark") or "0+unknown"
 
 
 def _version(distribution: str) -> str:

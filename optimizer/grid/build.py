@@ -42,7 +42,6 @@ from optimizer.grid.planning_units import (
     FORMAT_VERSION,
     RESERVED_COLUMNS,
     PlanningUnits,
-    carbonpark_version,
     features_frame,
     planning_units_from_arrays,
 )
@@ -58,7 +57,7 @@ from optimizer.inputs.layers import (
     repair_geometries,
 )
 from optimizer.inputs.units import get_unit, unit_for_role
-from optimizer.versions import versions
+from optimizer.versions import carbonpark_version, versions
 
 __all__ = [
     "DEFAULT_MAX_UNITS",

@@ -23,7 +23,7 @@ import shapely
 from optimizer.errors import CRSError, InputDataError
 from optimizer.inputs.layers import is_equal_area
 from optimizer.inputs.units import get_unit, unit_for_role
-from optimizer.versions import versions
+from optimizer.versions import carbonpark_version, versions
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -413,9 +413,3 @@ def features_frame(rows: list[dict[str, Any]], gdf: gpd.GeoDataFrame) -> pd.Data
     df["total"] = [float(gdf[c].sum()) for c in df.index]
     return df[cols]
 
-
-def carbonpark_version() -> str:
-    """carbonpark's version, recorded in a grid's metadata."""
-    from optimizer import __version__
-
-    return __version__

@@ -67,10 +67,10 @@ from optimizer.grid.build import (
     unique_layers,
 )
 from optimizer.grid.geometry import SquareGrid, boundary_table, grid_cells, square_grid
-from optimizer.grid.planning_units import FORMAT_VERSION, carbonpark_version
+from optimizer.grid.planning_units import FORMAT_VERSION
 from optimizer.grid.store import _META_KEY
 from optimizer.inputs.layers import LayerSpec, open_raster
-from optimizer.versions import versions
+from optimizer.versions import carbonpark_version, versions
 
 __all__ = ["BandPlan", "bands_folder", "build_band", "build_grid_streamed"]
 

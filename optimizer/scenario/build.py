@@ -58,7 +58,8 @@ def _files_digest(paths: list[Path], root: Path) -> dict[str, str]:
 
 def grid_hash(scenario: Scenario) -> str:
     """SHA-256 of the scenario's grid content (see the module docstring)."""
-    from optimizer.grid.planning_units import FORMAT_VERSION, carbonpark_version
+    from optimizer.grid.planning_units import FORMAT_VERSION
+    from optimizer.versions import carbonpark_version
 
     g = scenario.grid
     with _blame(scenario, "grid"):
