@@ -187,13 +187,13 @@ def synthesise(path: Path, n_units: int, seed: int = 0) -> Path:
 
     from optimizer.atomic import write_dir_atomic
     from optimizer.grid.planning_units import FORMAT_VERSION, carbonpark_version
-    from optimizer.grid.store import _META_KEY, _geoarrow_table
+    from optimizer.grid.store import META_KEY, geoarrow_table
 
     side = int(np.ceil(np.sqrt(n_units)))
     nrows = int(np.ceil(n_units / side))
     feats = _features()
     first = _chunk(0, 1, side, seed)
-    template = _geoarrow_table(gpd.GeoDataFrame(
+    template = geoarrow_table(gpd.GeoDataFrame(
         pd.DataFrame(first), geometry=[shapely.box(0, 0, 1, 1)], crs=ALBERS))
     totals = dict.fromkeys((f["column"] for f in feats), 0.0)
     bbox = [0.0, -nrows * CELL_M, side * CELL_M, 0.0]
@@ -208,7 +208,7 @@ def synthesise(path: Path, n_units: int, seed: int = 0) -> Path:
     geo = json.loads(schema_meta[b"geo"])
     geo["columns"]["geometry"]["bbox"] = bbox
     schema_meta[b"geo"] = json.dumps(geo).encode()
-    schema_meta[_META_KEY] = json.dumps(meta).encode()
+    schema_meta[META_KEY] = json.dumps(meta).encode()
     schema = template.schema.with_metadata(schema_meta)
 
     def fill(tmp: Path) -> None:

@@ -126,7 +126,7 @@ def conservation(pu, data: Path) -> dict:  # type: ignore[no-untyped-def]
     import rasterio.features
     import shapely
 
-    from optimizer.grid.build import _to_crs
+    from optimizer.grid.crs import to_crs
     from optimizer.inputs.layers import cell_areas_km2, load_manifest, open_raster
     from optimizer.inputs.units import get_unit, unit_for_role
 
@@ -137,7 +137,7 @@ def conservation(pu, data: Path) -> dict:  # type: ignore[no-untyped-def]
             continue
         info = open_raster(spec)
         unit = unit_for_role(get_unit(spec.unit), spec.role)
-        outline = _to_crs(shapely.segmentize(np.array([pu.study_area]), 5_000), pu.crs, info.crs)[0]
+        outline = to_crs(shapely.segmentize(np.array([pu.study_area]), 5_000), pu.crs, info.crs)[0]
         inside = rasterio.features.geometry_mask([outline], (info.height, info.width),
                                                  info.transform, invert=True)
         rows, cols = np.nonzero(inside)

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from optimizer.errors import OutputError
+from optimizer.versions import versions
 
 #: Name of the marker file in every output folder.
 MARKER = "carbonpark-output.json"
@@ -319,7 +320,6 @@ def _read_marker(folder: Path) -> dict[str, Any] | None:
 
 
 def _marker_text(kind: str, files: list[str], grows: list[str] | None = None) -> str:
-    from optimizer.versions import versions  # reads package metadata only
 
     stack = versions()
     data: dict[str, Any] = {"kind": kind, "carbonpark": stack["carbonpark"],

@@ -34,6 +34,8 @@ import pandas as pd
 import shapely
 from geopandas.array import GeometryArray
 
+from optimizer.errors import InputDataError
+
 __all__ = ["LazyGeometryArray", "WkbSource"]
 
 #: Geometries decoded per shapely call (bounds the WKB bytes objects alive at once).
@@ -130,7 +132,6 @@ class WkbSource:
             return self._file.read_row_groups(groups.tolist(), columns=[self.column],
                                               use_threads=True).column(0)
         except (OSError, ValueError) as exc:
-            from optimizer.errors import InputDataError
 
             raise InputDataError(f"the units' geometry ({self.column!r}) is unreadable "
                                  f"({exc}); rebuild the grid") from None

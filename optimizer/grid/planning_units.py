@@ -21,6 +21,7 @@ import pyproj
 import shapely
 
 from optimizer.errors import CRSError, InputDataError
+from optimizer.grid.printing import grid_text
 from optimizer.inputs.layers import is_equal_area
 from optimizer.inputs.units import get_unit, unit_for_role
 from optimizer.versions import carbonpark_version, versions
@@ -183,7 +184,6 @@ class PlanningUnits:
                 self.boundary["length_km"].to_numpy())
 
     def __repr__(self) -> str:
-        from optimizer.grid.printing import grid_text
 
         return grid_text(self)
 

@@ -43,6 +43,7 @@ import pandas as pd
 
 from optimizer.atomic import write_dir_atomic
 from optimizer.errors import InputDataError
+from optimizer.grid.lazy_geometry import LazyGeometryArray, WkbSource
 from optimizer.grid.planning_units import Deferred, PlanningUnits
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 #: Key of the build metadata (JSON) in the Parquet metadata of ``units.parquet``.
-_META_KEY = b"carbonpark"
+META_KEY = b"carbonpark"
 
 
 def write_grid(pu: PlanningUnits, path: str | Path, *, overwrite: bool = False) -> Path:
@@ -93,9 +94,9 @@ def write_grid(pu: PlanningUnits, path: str | Path, *, overwrite: bool = False) 
     import pyarrow.parquet as pq
 
     def fill(tmp: Path) -> None:
-        table = _geoarrow_table(pu.units)
+        table = geoarrow_table(pu.units)
         meta = dict(table.schema.metadata or {})
-        meta[_META_KEY] = json.dumps(pu.meta).encode()
+        meta[META_KEY] = json.dumps(pu.meta).encode()
         pq.write_table(table.replace_schema_metadata(meta), tmp / "units.parquet")
         pu.boundary.to_parquet(tmp / "boundary.parquet", index=False)
         feats = pu.features.reset_index()
@@ -111,7 +112,7 @@ def write_grid(pu: PlanningUnits, path: str | Path, *, overwrite: bool = False) 
     return write_dir_atomic(path, "grid", fill, overwrite=overwrite, inputs=inputs)
 
 
-def _geoarrow_table(gdf: gpd.GeoDataFrame):  # type: ignore[no-untyped-def]
+def geoarrow_table(gdf: gpd.GeoDataFrame):  # type: ignore[no-untyped-def]
     """The GeoParquet-ready Arrow table of ``gdf`` (with its ``geo`` metadata)."""
     import pyarrow.parquet as pq
 
@@ -179,7 +180,7 @@ def read_grid(path: str | Path, *, lazy: bool = True) -> PlanningUnits:
                              "`carbonpark grid`")
     try:
         raw = pq.read_schema(units_file).metadata or {}
-        meta = json.loads(raw[_META_KEY])
+        meta = json.loads(raw[META_KEY])
         units = _read_units_lazy(units_file, raw) if lazy else None
         if units is None:
             units = gpd.read_parquet(units_file)
@@ -219,7 +220,6 @@ def _read_units_lazy(units_file: Path, raw: dict[bytes, bytes]) -> gpd.GeoDataFr
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from optimizer.grid.lazy_geometry import LazyGeometryArray, WkbSource
 
     geo = json.loads(raw.get(b"geo", b"{}") or b"{}")
     pandas_meta = json.loads(raw.get(b"pandas", b"{}") or b"{}")

@@ -47,29 +47,23 @@ import pandas as pd
 import pyproj
 import shapely
 
-from optimizer.atomic import write_dir_atomic, write_file_atomic
+from optimizer.atomic import check_output_dir, write_dir_atomic, write_file_atomic
 from optimizer.errors import InputDataError, OptimizerError, OutputError
-from optimizer.grid.build import (
-    DEFAULT_MAX_UNITS,
+from optimizer.grid.build import DEFAULT_MAX_UNITS, check_grid_size, unique_layers
+from optimizer.grid.crs import lonlat_bounds, read_study_area, resolve_crs, to_crs
+from optimizer.grid.geometry import SquareGrid, boundary_table, grid_cells, square_grid
+from optimizer.grid.planning_units import FORMAT_VERSION
+from optimizer.grid.store import META_KEY, geoarrow_table
+from optimizer.grid.unit_columns import (
     PreparedVector,
-    ProgressArg,
-    _Builder,
-    _lonlat_bounds,
-    _progress,
-    _resolve_crs,
-    _to_crs,
-    check_grid_size,
+    UnitColumns,
     check_raster_overlap,
     nodata_report,
     prepare_vector,
     protected_union,
-    read_study_area,
-    unique_layers,
 )
-from optimizer.grid.geometry import SquareGrid, boundary_table, grid_cells, square_grid
-from optimizer.grid.planning_units import FORMAT_VERSION
-from optimizer.grid.store import _META_KEY
 from optimizer.inputs.layers import LayerSpec, open_raster
+from optimizer.progress import ProgressArg, progress_ticker
 from optimizer.versions import carbonpark_version, versions
 
 __all__ = ["BandPlan", "bands_folder", "build_band", "build_grid_streamed"]
@@ -126,8 +120,6 @@ def build_band(plan: BandPlan, row_start: int, row_stop: int, folder: str) -> di
     import geopandas as gpd
     import pyarrow.parquet as pq
 
-    from optimizer.grid.store import _geoarrow_table
-
     grid = plan.grid
     rows, cols, geoms, clipped = grid_cells(plan.outline, grid, row_start - 1, row_stop + 1)
     own = (rows >= row_start) & (rows < row_stop)
@@ -146,7 +138,7 @@ def build_band(plan: BandPlan, row_start: int, row_stop: int, folder: str) -> di
     crs = pyproj.CRS.from_wkt(plan.crs_wkt)
     g, r, c = geoms[own], rows[own], cols[own]
     area_km2 = shapely.area(g) / 1e6
-    b = _Builder(g, crs, plan.outline, grid, r, c, area_km2, plan.chunk_units,
+    b = UnitColumns(g, crs, plan.outline, grid, r, c, area_km2, plan.chunk_units,
                  lambda msg: None, band=True)
     for spec in plan.layers:
         if spec.is_vector:
@@ -160,7 +152,7 @@ def build_band(plan: BandPlan, row_start: int, row_stop: int, folder: str) -> di
                             "region": b.columns.pop("region", np.full(len(g), None, object))}
     data.update(b.columns)
     gdf = gpd.GeoDataFrame(pd.DataFrame(data), geometry=g, crs=crs)
-    table = _geoarrow_table(gdf)
+    table = geoarrow_table(gdf)
     tag = f"{row_start:08d}"
     write_file_atomic(Path(folder) / f"units-{tag}.parquet",
                       lambda tmp: pq.write_table(table, tmp))
@@ -293,7 +285,6 @@ def build_grid_streamed(
     >>> len(pu), pu.features.loc["biomass", "unit"]
     (261, 'MgC')
     """
-    from optimizer.atomic import check_output_dir
 
     started = time.perf_counter()
     layers = unique_layers(layers)
@@ -308,8 +299,8 @@ def build_grid_streamed(
     check_output_dir(path, "grid", overwrite=overwrite, inputs=inputs)
 
     outline_src = read_study_area(study_area)
-    grid_crs = _resolve_crs(crs, _lonlat_bounds(*outline_src))
-    outline = _to_crs(np.array([outline_src[0]]), outline_src[1], grid_crs)[0]
+    grid_crs = resolve_crs(crs, lonlat_bounds(*outline_src))
+    outline = to_crs(np.array([outline_src[0]]), outline_src[1], grid_crs)[0]
     check_grid_size(float(shapely.area(outline)) / 1e6, float(cell_km), max_units)
     grid = square_grid(outline, float(cell_km), origin)
 
@@ -318,7 +309,7 @@ def build_grid_streamed(
     for spec in layers:
         if not spec.is_vector:
             info = open_raster(spec)
-            check_raster_overlap(spec, info, _to_crs(probe, grid_crs, info.crs))
+            check_raster_overlap(spec, info, to_crs(probe, grid_crs, info.crs))
     vectors: dict[str, PreparedVector] = {}
     areas: list[pd.DataFrame] = []
     for spec in layers:
@@ -349,7 +340,7 @@ def build_grid_streamed(
 def _run_bands(plan: BandPlan, starts: list[int], step: int, folder: Path, client: Any,
                progress: ProgressArg, done: dict[int, dict[str, Any]]) -> list[dict[str, Any]]:
     """Every band's result: those ``done`` already, the others run here or on ``client``."""
-    tick, close = _progress(progress, len(starts))
+    tick, close = progress_ticker(progress, len(starts), desc="grid bands", unit="band")
     results: list[dict[str, Any]] = [done[s] for s in starts if s in done]
     for _ in results:
         tick("bands kept from an earlier run")
@@ -470,7 +461,7 @@ def _assemble(folder: Path, parts: Path, results: list[dict[str, Any]],
                        + [fields["geometry"]])
     keys = np.empty(n, dtype=np.int64)
     offset = 0
-    file_meta = {b"geo": json.dumps(geo).encode(), _META_KEY: json.dumps(meta).encode()}
+    file_meta = {b"geo": json.dumps(geo).encode(), META_KEY: json.dumps(meta).encode()}
     with pq.ParquetWriter(folder / "units.parquet", schema.with_metadata(file_meta)) as writer:
         for r in done:
             t = pq.read_table(parts / f"units-{r['row_start']:08d}.parquet")

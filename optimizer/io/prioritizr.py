@@ -36,12 +36,8 @@ from affine import Affine
 
 from optimizer.errors import CRSError, CRSMismatchError, CRSWarning, InputDataError, NodataWarning
 from optimizer.grid.aggregate import BAND_BLOCK, cell_amounts, raster_sums
-from optimizer.grid.build import (
-    PlanningUnits,
-    boundary_table,
-    fitted_albers,
-    planning_units_from_arrays,
-)
+from optimizer.grid.build import PlanningUnits, boundary_table, planning_units_from_arrays
+from optimizer.grid.crs import fitted_albers, to_crs
 from optimizer.inputs.layers import (
     LayerSpec,
     RasterInfo,
@@ -549,15 +545,15 @@ def polygon_planning_units(
     if src_crs.is_geographic:
         lon0, lat0, lon1, lat1 = shapely.bounds(shapely.union_all(shapely.envelope(geoms)))
         out_crs = fitted_albers(lon0, lat0, lon1, lat1)
-        out_geoms = _to_crs(geoms, src_crs, out_crs)
+        out_geoms = to_crs(geoms, src_crs, out_crs)
     else:
         out_crs, out_geoms = src_crs, geoms
     if is_equal_area(out_crs):
         area = shapely.area(out_geoms) * _crs_km(out_crs) ** 2
     else:
-        ll = shapely.bounds(shapely.union_all(shapely.envelope(_to_crs(
+        ll = shapely.bounds(shapely.union_all(shapely.envelope(to_crs(
             out_geoms, out_crs, pyproj.CRS(4326)))))
-        area = shapely.area(_to_crs(out_geoms, out_crs, fitted_albers(*ll))) / 1e6
+        area = shapely.area(to_crs(out_geoms, out_crs, fitted_albers(*ll))) / 1e6
 
     paths = [features] if isinstance(features, str | Path) else list(features)
     if not paths:
@@ -598,7 +594,7 @@ def polygon_planning_units(
                           "to sum its cells", CRSWarning, stacklevel=2)
             reprojected.append(str(r.path))
         _add_features(columns, feature_info, names[start:start + r.count],
-                      _polygon_sums(_to_crs(geoms, src_crs, r.info.crs), r), r, role)
+                      _polygon_sums(to_crs(geoms, src_crs, r.info.crs), r), r, role)
         start += r.count
 
     bi, bj, blen, exposed = boundary_table(out_geoms)
@@ -615,13 +611,6 @@ def polygon_planning_units(
         ids, pd.DataFrame(columns), area_km2=area, geometry=out_geoms, crs=out_crs, boundary=boundary,
         extra=extra_cols, feature_info=pd.DataFrame.from_dict(feature_info, orient="index"),
         role=role, unit=unit, kind="polygons", meta=meta)
-
-
-def _to_crs(geoms: np.ndarray, src: pyproj.CRS, dst: pyproj.CRS) -> np.ndarray:
-    if src == dst:
-        return geoms
-    tr = pyproj.Transformer.from_crs(src, dst, always_xy=True)
-    return shapely.transform(geoms, lambda xy: np.column_stack(tr.transform(xy[:, 0], xy[:, 1])))
 
 
 def _polygon_sums(geoms: np.ndarray, r: _Raster) -> np.ndarray:

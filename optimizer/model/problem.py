@@ -46,6 +46,7 @@ from optimizer.model.parts import (
     finite_number,
     readonly,
 )
+from optimizer.model.printing import problem_summary, problem_text
 
 __all__ = ["DEFAULT_PA_THRESHOLD", "FEATURE_ROLES", "GROUPS", "AreaBudget", "BoundaryPenalty",
            "LinearPenalty", "Lock", "Objective", "ObjectiveKind", "Problem", "Target", "problem"]
@@ -736,13 +737,11 @@ class Problem:
         return arr
 
     def __repr__(self) -> str:
-        from optimizer.model.printing import problem_text
 
         return problem_text(self)
 
     def describe(self) -> str:
         """A one-paragraph summary of the problem's parts (``print(p)`` gives the tree)."""
-        from optimizer.model.printing import problem_summary
 
         return problem_summary(self)
 

@@ -40,11 +40,21 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from optimizer.atomic import claim_files, write_text_atomic
+from optimizer.atomic import check_output_files, claim_files, write_text_atomic
 from optimizer.errors import InputDataError
+from optimizer.figures.maps import hotspot_map, parks_map, plan_map, typology_map
 from optimizer.figures.plots import pretty_unit
+from optimizer.gap import gap_analysis
+from optimizer.gap.analysis import _typology_subtitle
 from optimizer.gap.markdown import format_value
+from optimizer.gap.ranking import TYPES
+from optimizer.gap.tables import carbon_table, time_series_table
+from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
 from optimizer.inputs.units import CO2_PER_C
+from optimizer.outputs.solve_folder import LoadedSolution, load_solution
+from optimizer.plan.closure import gap_closure
+from optimizer.plan.comparison import COMPARISON_COLUMNS, comparison_headers, comparison_table
+from optimizer.plan.parks import PARK_COLUMNS, candidate_parks
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -139,7 +149,6 @@ def _arrow(before: float | None, after: float | None, fmt: str = "{:.2f}") -> st
 
 def _zones_after(pu: Any, before: np.ndarray, x: np.ndarray) -> Any:
     """Zones of Table 1 after the plan: existing network, added units, both, the rest."""
-    from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
 
     added = (1.0 - before) * x
     after = before + added
@@ -279,7 +288,6 @@ def _parks_vs_plan(parks: Any, summary: dict[str, Any]) -> str:
 
 
 def _parks_html(parks: Any) -> str:
-    from optimizer.plan.parks import PARK_COLUMNS
 
     t = parks.table
     if not len(t):
@@ -415,7 +423,6 @@ class _Plan:
     """One loaded plan and what its report shows (computed once)."""
 
     def __init__(self, sol: LoadedSolution) -> None:
-        from optimizer.plan.closure import gap_closure
 
         self.sol = sol
         gc = sol.summary.get("gap_closure", {})
@@ -426,7 +433,6 @@ class _Plan:
         self.name = str(sol.summary.get("scenario", {}).get("name") or sol.path.name)
 
     def plan_map(self, title: str | None = None) -> Figure:
-        from optimizer.figures.maps import plan_map
 
         units = self.sol.pu.units.assign(pa_fraction=self.sol.problem.protected_fraction)
         return plan_map(units, self.sol.status, geometry=self.sol.pu.units.geometry,
@@ -436,10 +442,6 @@ class _Plan:
 # ============================================================== the pages
 
 def _single(plan: _Plan, frontier: Path | None) -> str:
-    from optimizer.figures.maps import hotspot_map, parks_map, typology_map
-    from optimizer.gap import gap_analysis
-    from optimizer.gap.tables import carbon_table, time_series_table
-    from optimizer.plan.parks import candidate_parks
 
     sol, gc = plan.sol, plan.closure
     pu, s = sol.pu, sol.summary
@@ -476,8 +478,6 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
                            "plan); the gap closure below says how much of them the plan "
                            "protects.", "hotspot map"))
     if "synergy_type" in gap.units:
-        from optimizer.gap.analysis import _typology_subtitle
-        from optimizer.gap.ranking import TYPES
 
         out.append(_figure(typology_map(gap.units, TYPES, geometry=geom,
                                         subtitle=_typology_subtitle(gap.settings)),
@@ -512,7 +512,6 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
 
 
 def _comparison(plans: Sequence[_Plan], frontier: Path | None) -> str:
-    from optimizer.plan.comparison import COMPARISON_COLUMNS, comparison_headers, comparison_table
 
     t = comparison_table([p.sol.summary for p in plans])
     cols = [c for c in COMPARISON_COLUMNS if c in t]
@@ -575,7 +574,6 @@ def report_html(solutions: Sequence[str | os.PathLike[str]], *,
         No folder, a folder that is not a solve folder, or a frontier folder without
         ``frontier.csv`` (one line naming it).
     """
-    from optimizer.outputs.solve_folder import LoadedSolution, load_solution
 
     if not solutions:
         raise InputDataError("solutions: no solve folder given; pass one or more folders "
@@ -630,7 +628,6 @@ def write_report(solutions: Sequence[str | os.PathLike[str]], out: str | os.Path
         raise InputDataError(f"--out {p}: a report is one HTML file; give a name ending in .html")
     inputs = [getattr(s, "path", s) for s in solutions]  # a loaded plan: its folder
     inputs += [frontier] if frontier is not None else []
-    from optimizer.atomic import check_output_files
 
     check_output_files(p.parent, REPORT_KIND, [p.name], overwrite=overwrite, inputs=inputs)
     text = report_html(solutions, frontier=frontier)

@@ -31,9 +31,13 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from optimizer.atomic import write_dir_atomic
+from optimizer.errors import InputDataError
 from optimizer.inputs.units import CO2_PER_C
 from optimizer.plan.closure import GapClosure, gap_closure
-from optimizer.plan.results import unit_status
+from optimizer.plan.results import feature_representation, patches, unit_status
+from optimizer.scenario import Scenario
+from optimizer.versions import versions
 
 if TYPE_CHECKING:
     from optimizer.model.problem import Problem
@@ -105,8 +109,6 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
     seconds : float, optional
         Wall-clock seconds of the whole command.
     """
-    from optimizer.plan.results import feature_representation, patches
-    from optimizer.versions import versions
 
     x = solution.x
     status = unit_status(problem, x)
@@ -169,8 +171,6 @@ def write_solution(out_dir: str | os.PathLike[str], scenario: Scenario | None, p
     dict
         The summary written to ``summary.json``.
     """
-    from optimizer.atomic import write_dir_atomic
-    from optimizer.plan.results import feature_representation
 
     closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
     summary = plan_summary(scenario, problem, solution, closure, overrides=overrides,
@@ -247,8 +247,6 @@ def load_solution(path: str | os.PathLike[str]) -> LoadedSolution:
         Not a solve folder, written without a scenario, or the scenario or its grid
         changed since (one line naming the folder and the fix).
     """
-    from optimizer.errors import InputDataError
-    from optimizer.scenario import Scenario
 
     p = Path(path)
     need = [p / "solution.parquet", p / "summary.json", p / "scenario.json"]

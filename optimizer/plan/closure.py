@@ -27,6 +27,11 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputDataError
+from optimizer.gap.columns import _check_share, _features_of, _latest_uptake
+from optimizer.gap.ranking import hotspots
+from optimizer.gap.tables import carbon_table, ecosystem_table, species_columns, species_table
+from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones, zone_totals
+from optimizer.plan.results import _x
 
 if TYPE_CHECKING:
     from optimizer.model.problem import Problem
@@ -36,7 +41,6 @@ __all__ = ["GapClosure", "gap_closure"]
 
 
 def _zones(p: np.ndarray) -> Any:
-    from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
 
     names = (WHOLE, PROTECTED, UNPROTECTED)
     return Zones(names, names, np.column_stack([np.ones_like(p), p, 1.0 - p]), ())
@@ -50,9 +54,6 @@ def _ratio(df: pd.DataFrame, key: str, density: str) -> pd.DataFrame:
 
 
 def _density_table(pu: Any, before: np.ndarray, after: np.ndarray) -> pd.DataFrame:
-    from optimizer.gap.columns import _features_of, _latest_uptake
-    from optimizer.gap.tables import carbon_table
-    from optimizer.gap.zoning import zone_totals
 
     rows = []
     if not _features_of(pu, "carbon_stock").empty:
@@ -98,8 +99,6 @@ def _density_table(pu: Any, before: np.ndarray, after: np.ndarray) -> pd.DataFra
 
 def _ecosystem_table(pu: Any, before: np.ndarray, after: np.ndarray, target: float
                      ) -> pd.DataFrame:
-    from optimizer.gap.columns import _features_of
-    from optimizer.gap.tables import ecosystem_table
 
     cols = ["ecosystem", "feature", "area_km2", "target", "protected_before_km2",
             "protected_after_km2", "shortfall_before_km2", "shortfall_after_km2", "closed_km2",
@@ -120,7 +119,6 @@ def _ecosystem_table(pu: Any, before: np.ndarray, after: np.ndarray, target: flo
 
 
 def _species_table(pu: Any, before: np.ndarray, after: np.ndarray, target: float) -> pd.DataFrame:
-    from optimizer.gap.tables import species_columns, species_table
 
     cols = ["feature", "label", "unit", "total", "target", "share_before", "share_after",
             "meets_before", "meets_after"]
@@ -135,7 +133,6 @@ def _species_table(pu: Any, before: np.ndarray, after: np.ndarray, target: float
 
 
 def _hotspot_table(pu: Any, x: np.ndarray, pa_threshold: float, top: float) -> pd.DataFrame:
-    from optimizer.gap.ranking import hotspots
 
     cols = ["criterion", "gap_units", "gap_unprotected_km2", "protected_by_plan_km2",
             "share_protected_by_plan"]
@@ -268,8 +265,6 @@ def gap_closure(pu: Any, problem: Problem, solution: Solution | np.ndarray, *,
     >>> gc.summary()["hotspots_protected_share"]["carbon"]
     1.0
     """
-    from optimizer.gap.columns import _check_share
-    from optimizer.plan.results import _x
 
     target = _check_share("target", target)
     pa_threshold = _check_share("pa_threshold", pa_threshold, open_low=True)

@@ -30,9 +30,13 @@ import shapely
 from scipy.sparse.csgraph import connected_components
 
 from optimizer.errors import InputDataError
-from optimizer.gap.ranking import TYPES
+from optimizer.gap.ranking import TYPES, synergy_typology
+from optimizer.gap.tables import species_columns
+from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
 from optimizer.inputs.units import CO2_PER_C
+from optimizer.model.compile import budget_coefficients
 from optimizer.plan.results import unit_status
+from optimizer.solvers.base import Solution
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -190,7 +194,6 @@ def _latest_columns(features: pd.DataFrame, role: str) -> list[str]:
 
 
 def _context(problem: Problem, connectivity: str) -> _Context:
-    from optimizer.gap.tables import species_columns
 
     pu = problem.pu
     feats = pu.features
@@ -226,8 +229,6 @@ def _context(problem: Problem, connectivity: str) -> _Context:
 
 def _unit_types(problem: Problem) -> np.ndarray:
     """Synergy type of each unit (the gap analysis's classes), ``no_data`` without inputs."""
-    from optimizer.gap.ranking import synergy_typology
-    from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
 
     # The types do not depend on the zones; these need no protected layer in the grid's
     # metadata (grids from arrays, Marxan projects have only pa_fraction).
@@ -445,7 +446,6 @@ def _ranked(table: gpd.GeoDataFrame, value: np.ndarray, first_id: int = 1
 def _refill(ctx: _Context, x: np.ndarray, in_parks: np.ndarray, cap_km2: float) -> np.ndarray:
     """Greedy refill: the best free units (value per km²) next to ``in_parks`` while every
     area budget (and ``cap_km2`` on new area) holds; returns the units added."""
-    from optimizer.model.compile import budget_coefficients
 
     p = ctx.problem
     status = unit_status(p, x)
@@ -542,7 +542,6 @@ def candidate_parks(problem: Problem, x: Any, *, connectivity: str = "rook",
     """
     import geopandas as gpd
 
-    from optimizer.solvers.base import Solution
 
     if connectivity not in ("rook", "queen"):
         raise InputDataError(f"connectivity must be 'rook' or 'queen'; got {connectivity!r}")

@@ -10,7 +10,15 @@ from typing import Any
 import numpy as np
 
 from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
-from optimizer.solvers.base import Solution, Solver, SolveStatus
+from optimizer.solvers.base import (
+    Solution,
+    Solver,
+    SolveStatus,
+    better,
+    relative_gap,
+    stop_requested,
+    tighter_bound,
+)
 from optimizer.solvers.cut import (
     AUTO_MAX_RELAXED_ROWS,
     CutSolver,
@@ -19,6 +27,7 @@ from optimizer.solvers.cut import (
     plan_for_budget,
 )
 from optimizer.solvers.highs import HighsSolver
+from optimizer.solvers.pulp import PulpSolver
 
 #: Least seconds `AutoSolver` gives HiGHS to improve a cut plan when no time limit is set.
 HANDOFF_MIN_SECONDS = 10.0
@@ -68,7 +77,6 @@ class AutoSolver:
         import dataclasses
         import time
 
-        from optimizer.solvers.base import better, relative_gap, stop_requested, tighter_bound
 
         ok, why = has_cut_form(model)
         if not ok:
@@ -123,7 +131,6 @@ def get_solver(name: str = "highs", **options: Any) -> Solver:
     if name == "auto":
         return AutoSolver(**options)
     if name == "pulp" or name.startswith("pulp:"):
-        from optimizer.solvers.pulp import PulpSolver
 
         backend = name.split(":", 1)[1] if ":" in name else ""
         return PulpSolver(backend, **options)

@@ -33,6 +33,16 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from optimizer.errors import InfeasibleProblemError, InputDataError
+from optimizer.model.compile import compile
+from optimizer.model.problem import problem
+from optimizer.outputs.solve_folder import plan_summary
+from optimizer.plan.closure import gap_closure
+from optimizer.plan.results import diagnose, unit_status
+from optimizer.scenario import Scenario
+from optimizer.solvers import CutSolver
+from optimizer.solvers.cut.context import CutContext
+from optimizer.solvers.cut.form import cut_form
+from optimizer.solvers.cut.path import path_bound, read_plan
 
 if TYPE_CHECKING:
     from optimizer.grid.build import PlanningUnits
@@ -199,7 +209,6 @@ class PlanSession:
         return self._emissions  # type: ignore[return-value]
 
     def _base(self, s: PlanSettings) -> Problem:
-        from optimizer.model.problem import problem
 
         key = s.lock_key
         if key not in self._locked:
@@ -240,7 +249,6 @@ class PlanSession:
 
     def problem(self, s: PlanSettings) -> tuple[Problem, float]:
         """The `Problem` of settings ``s`` and its boundary penalty."""
-        from optimizer.model.compile import compile
 
         s.check()
         p = self._unpenalised(s)
@@ -262,10 +270,6 @@ class PlanSession:
             No plan fits (e.g. the budget is below the locked-in units' unprotected
             area); the message names the cause.
         """
-        from optimizer.model.compile import compile
-        from optimizer.outputs.solve_folder import plan_summary
-        from optimizer.plan.closure import gap_closure
-        from optimizer.plan.results import diagnose, unit_status
 
         t0 = time.perf_counter()
         p, penalty = self.problem(settings)
@@ -296,7 +300,6 @@ class PlanSession:
                           summary, closure, sol, penalty, constant)
 
     def _solver(self) -> Any:
-        from optimizer.solvers import CutSolver
 
         return CutSolver(gap=self.gap, time_limit=self.time_limit, nested_path=True)
 
@@ -310,9 +313,6 @@ class PlanSession:
         """The plan of ``model``'s budget read from a cached path (as `_solve_path` would)."""
         import maxflow
 
-        from optimizer.solvers.cut.context import CutContext
-        from optimizer.solvers.cut.form import cut_form
-        from optimizer.solvers.cut.path import path_bound, read_plan
 
         solver = self._solver()
         ctx = CutContext(model, cut_form(model), solver, time.perf_counter(), math.inf)
@@ -334,7 +334,6 @@ class PlanSession:
         The boundary penalty is written as its number and the solver as ``cut`` with
         ``nested_path = true``: the same deterministic path, so the same x.
         """
-        from optimizer.scenario import Scenario
 
         _, penalty = self.problem(settings)
         data: dict[str, Any] = {

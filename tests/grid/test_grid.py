@@ -16,7 +16,8 @@ from pyproj import Geod
 
 from optimizer import LayerSpec, build_grid, read_grid
 from optimizer.errors import CRSError, InputDataError, NodataWarning
-from optimizer.grid.build import boundary_table, fitted_albers, square_cells, write_grid
+from optimizer.grid.build import boundary_table, square_cells, write_grid
+from optimizer.grid.crs import fitted_albers
 from optimizer.inputs.layers import cell_areas_km2, is_equal_area, open_raster
 from optimizer.inputs.units import get_unit
 
@@ -265,7 +266,7 @@ def _reference_total(path, unit_name, outline, outline_crs, band=1):
 def test_demo_totals_are_conserved(demo_grid):
     from helpers import DEMO_MANIFEST
 
-    from optimizer.grid.build import read_study_area
+    from optimizer.grid.crs import read_study_area
     from optimizer.inputs.layers import load_manifest
 
     manifest, specs = load_manifest(DEMO_MANIFEST)
