@@ -82,7 +82,7 @@ def check_output_dir(path: str | os.PathLike[str], kind: str, *, overwrite: bool
     entries = _entries(p)
     if not entries or overwrite:
         return p
-    marker = _read_marker(p)
+    marker = read_marker(p)
     if marker is None:
         raise OutputError(f"{p}: the folder is not empty and holds no carbonpark {kind} output; "
                           "choose an empty or new folder, or pass --overwrite to replace it")
@@ -173,7 +173,7 @@ def check_output_files(directory: str | os.PathLike[str], kind: str, names: Iter
         raise OutputError(f"{d}: is a file, not a folder; choose a folder for the output files")
     owned: set[str] = set()
     if os.path.lexists(d / MARKER):
-        marker = _read_marker(d)
+        marker = read_marker(d)
         if marker is None and not overwrite:
             raise OutputError(f"{d / MARKER}: exists and is not a carbonpark marker; move it, "
                               "choose another folder, or pass --overwrite to replace it")
@@ -204,7 +204,7 @@ def claim_files(directory: str | os.PathLike[str], kind: str, names: Iterable[st
     """
     names = list(names)
     d = check_output_files(directory, kind, names, overwrite=overwrite, inputs=inputs)
-    marker = _read_marker(d) if d.is_dir() else None
+    marker = read_marker(d) if d.is_dir() else None
     prior = set(marker["files"]) if marker is not None and marker["kind"] == kind else set()
     try:
         d.mkdir(parents=True, exist_ok=True)
@@ -307,7 +307,7 @@ def _entries(root: Path) -> set[str]:
     return out
 
 
-def _read_marker(folder: Path) -> dict[str, Any] | None:
+def read_marker(folder: Path) -> dict[str, Any] | None:
     """Our marker in ``folder`` (kind and files), or None when absent or not ours."""
     try:
         data = json.loads((folder / MARKER).read_text(encoding="utf-8"))

@@ -119,7 +119,7 @@ class GapReport:
                 value_units=self.settings.get("value_units"))
         if "synergy_type" in self.units:
             figs["map_typology"] = maps.typology_map(self.units, TYPES, geometry=self.geometry,
-                                                     subtitle=_typology_subtitle(self.settings))
+                                                     subtitle=typology_subtitle(self.settings))
         return figs
 
     def write(self, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
@@ -184,7 +184,7 @@ class GapReport:
 
 # ============================================================== figures
 
-def _typology_subtitle(settings: Mapping[str, Any]) -> str:
+def typology_subtitle(settings: Mapping[str, Any]) -> str:
     """How the typology's classes were drawn, for the map's subtitle."""
     if settings.get("typology") == "kmeans":
         return "k-means (k = 4) on standardised carbon density and biodiversity value"

@@ -45,7 +45,7 @@ from optimizer.errors import InputDataError
 from optimizer.figures.maps import hotspot_map, parks_map, plan_map, typology_map
 from optimizer.figures.plots import pretty_unit
 from optimizer.gap import gap_analysis
-from optimizer.gap.analysis import _typology_subtitle
+from optimizer.gap.analysis import typology_subtitle
 from optimizer.gap.markdown import format_value
 from optimizer.gap.ranking import TYPES
 from optimizer.gap.tables import carbon_table, time_series_table
@@ -480,7 +480,7 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
     if "synergy_type" in gap.units:
 
         out.append(_figure(typology_map(gap.units, TYPES, geometry=geom,
-                                        subtitle=_typology_subtitle(gap.settings)),
+                                        subtitle=typology_subtitle(gap.settings)),
                            "Where carbon and biodiversity value coincide (synergy), or one "
                            "dominates: carbon-dominant units are candidate carbon parks.",
                            "typology map"))

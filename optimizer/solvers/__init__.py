@@ -11,6 +11,7 @@ import numpy as np
 
 from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
 from optimizer.solvers.base import (
+    BudgetPath,
     Solution,
     Solver,
     SolveStatus,
@@ -138,5 +139,5 @@ def get_solver(name: str = "highs", **options: Any) -> Solver:
                          "'pulp:<pulp solver name>' (e.g. 'pulp:PULP_CBC_CMD')")
 
 
-__all__ = ["AUTO_MAX_RELAXED_ROWS", "AutoSolver", "CutSolver", "HighsSolver", "Solution",
+__all__ = ["AUTO_MAX_RELAXED_ROWS", "AutoSolver", "BudgetPath", "CutSolver", "HighsSolver", "Solution",
            "SolveStatus", "Solver", "cut_form", "get_solver", "has_cut_form", "plan_for_budget"]

@@ -40,6 +40,62 @@ class SolveStatus(enum.StrEnum):
         return self.value
 
 
+@dataclass(frozen=True)
+class BudgetPath:
+    """The nested plans over every budget that a cut solve of a single-budget model records.
+
+    With one area budget (max utility, boundary penalty, no targets) the cut solver's plans
+    are nested as the budget grows: each unit enters at one multiplier and stays. The app,
+    the priority rank and the frontier read plans for other budgets from it without a solve
+    (`optimizer.solvers.plan_for_budget`, `CutSolver.read_path`).
+
+    Attributes
+    ----------
+    unit_rank : numpy.ndarray
+        Per unit, its order of entry (0 first; -1 for units never on the path: fixed units).
+    unit_area : numpy.ndarray
+        Per unit, the area the budget row counts for it (km²; 0 off the path).
+    unit_locked_in : numpy.ndarray
+        Per unit, whether it is locked in (in every plan).
+    unit_entry_lambda : numpy.ndarray
+        Per unit, the budget multiplier at which it enters (NaN off the path).
+    points : numpy.ndarray or None
+        One row ``(multiplier, area, min-form value)`` per cut of a budget-independent
+        nested path (``nested_path = True``); None for a path refined around one budget.
+    """
+
+    unit_rank: np.ndarray
+    unit_area: np.ndarray
+    unit_locked_in: np.ndarray
+    unit_entry_lambda: np.ndarray
+    points: np.ndarray | None = None
+
+    @classmethod
+    def from_info(cls, info: dict[str, Any]) -> BudgetPath | None:
+        """The path a cut solution's ``info`` records, or None when it records none."""
+        if "unit_rank" not in info:
+            return None
+        points = info.get("path_points")
+        return cls(np.asarray(info["unit_rank"]), np.asarray(info["unit_area"]),
+                   np.asarray(info["unit_locked_in"], dtype=bool),
+                   np.asarray(info["unit_entry_lambda"]),
+                   None if points is None else np.asarray(points))
+
+    def to_info(self) -> dict[str, Any]:
+        """The path as the ``info`` keys a cut solution records it under."""
+        info: dict[str, Any] = {"unit_rank": self.unit_rank, "unit_area": self.unit_area,
+                                "unit_locked_in": self.unit_locked_in,
+                                "unit_entry_lambda": self.unit_entry_lambda}
+        if self.points is not None:
+            info["path_points"] = self.points
+        return info
+
+    @property
+    def budget_independent(self) -> bool:
+        """Whether every plan on the path is the same whatever budget was solved."""
+        return self.points is not None
+
+
 @dataclass(frozen=True, eq=False)
 class Solution:
     """A solver's answer for a compiled model.
@@ -96,6 +152,11 @@ class Solution:
     def selected(self) -> np.ndarray:
         """Boolean mask of selected units."""
         return self.x > 0.5
+
+    @property
+    def budget_path(self) -> BudgetPath | None:
+        """The nested plans over every budget, when a cut solve recorded them (else None)."""
+        return BudgetPath.from_info(self.info)
 
     def describe(self) -> str:
         """The status in words, with the proven gap: what a user reads after a solve.

@@ -456,7 +456,7 @@ def _frontier_solver(model: CompiledModel, solver: str) -> str:
         raise InputDataError(f"solver must be 'auto', 'highs' or 'cut'; got {solver!r}")
     if solver != "auto":
         return solver
-    from optimizer.solvers.cut.form import AUTO_MAX_RELAXED_ROWS, _n_relaxed, cut_form
+    from optimizer.solvers.cut.form import AUTO_MAX_RELAXED_ROWS, n_relaxed, cut_form
 
     if model.n_x == 0 or set(b.kind for b in model.col_blocks) - {"x", "y", "s"}:
         return "highs"
@@ -465,7 +465,7 @@ def _frontier_solver(model: CompiledModel, solver: str) -> str:
     except SolverError:
         return "highs"
     # Two more relaxed rows at most: the epsilon row and the lexicographic hold row.
-    return "cut" if _n_relaxed(model) + 2 <= AUTO_MAX_RELAXED_ROWS else "highs"
+    return "cut" if n_relaxed(model) + 2 <= AUTO_MAX_RELAXED_ROWS else "highs"
 
 
 class _Solver:

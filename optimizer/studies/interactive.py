@@ -39,10 +39,7 @@ from optimizer.outputs.solve_folder import plan_summary
 from optimizer.plan.closure import gap_closure
 from optimizer.plan.results import diagnose, unit_status
 from optimizer.scenario import Scenario
-from optimizer.solvers import CutSolver
-from optimizer.solvers.cut.context import CutContext
-from optimizer.solvers.cut.form import cut_form
-from optimizer.solvers.cut.path import path_bound, read_plan
+from optimizer.solvers import BudgetPath, CutSolver
 
 if TYPE_CHECKING:
     from optimizer.grid.build import PlanningUnits
@@ -284,7 +281,8 @@ class PlanSession:
             self._paths[key] = self._paths.pop(key)  # most recently used last
         else:
             sol, stage = self._solve_path(model, p), "cut solve"
-            if "path_points" in sol.info:
+            path = sol.budget_path
+            if path is not None and path.budget_independent:
                 self._paths[key] = sol.info
                 while len(self._paths) > MAX_PATHS:
                     self._paths.pop(next(iter(self._paths)))
@@ -310,22 +308,13 @@ class PlanSession:
             **sol.info, "boundary_penalty": bp.penalty if bp is not None else 0.0})
 
     def _read(self, model: CompiledModel, p: Problem, info: dict[str, Any]) -> Solution:
-        """The plan of ``model``'s budget read from a cached path (as `_solve_path` would)."""
-        import maxflow
-
-
-        solver = self._solver()
-        ctx = CutContext(model, cut_form(model), solver, time.perf_counter(), math.inf)
-        ctx.check_reachable()
-        single = ctx.single_budget()
-        assert single is not None  # max utility, one budget, no targets
-        budget = single[2]
-        x = read_plan(ctx, info, budget)
-        sol = solver._solution(ctx, x, path_bound(info, budget), "cut-nested-path",
-                               dict(info), f"PyMaxflow {maxflow.__version__}")
+        """The plan of ``model``'s budget read from a cached solve's path (as `_solve_path` would)."""
+        path = BudgetPath.from_info(info)
+        assert path is not None  # only solves that recorded a path are cached
+        sol = self._solver().read_path(model, path)
         bp = p.boundary_penalty
         return dataclasses.replace(sol, requested_gap=self.gap, info={
-            **sol.info, "boundary_penalty": bp.penalty if bp is not None else 0.0})
+            **info, **sol.info, "boundary_penalty": bp.penalty if bp is not None else 0.0})
 
     # ---------------------------------------------------------- scenario
     def scenario(self, settings: PlanSettings, name: str = "app_plan") -> Scenario:

@@ -412,11 +412,11 @@ def _check_same_sweep(out: Path, spec: dict[str, Any]) -> None:
 
 def _prepare(out: Path, sweep: Sweep, overwrite: bool) -> set[str]:
     """Create or reuse the sweep folder; the hashes already finished."""
-    from optimizer.atomic import MARKER, _read_marker, write_dir_atomic
+    from optimizer.atomic import MARKER, read_marker, write_dir_atomic
 
     spec = {"name": sweep.name, "runs": [{"index": r.index, "hash": r.hash, "params": r.params}
                                          for r in sweep.runs]}
-    marker = _read_marker(out) if out.is_dir() else None
+    marker = read_marker(out) if out.is_dir() else None
     if marker is not None and marker.get("kind") == KIND and not overwrite:
         _check_same_sweep(out, spec)
         runs = out / "runs"

@@ -447,3 +447,34 @@ def test_lns_respects_the_requested_gap_and_does_nothing_once_it_is_proven():
     x0 = m.x_cols_of(start.x)
     x, info = lns(ctx, x0, ctx.min_value(x0), solver)  # a bound equal to the plan: gap 0
     assert info["lns_windows"] == 0 and np.array_equal(x, x0)
+
+
+def test_read_path_gives_what_a_nested_path_solve_of_the_other_budget_gives():
+    # One nested-path solve answers every budget: the plan and bound read for budget 5
+    # from the solve at budget 2 are those of a nested-path solve at budget 5.
+    pu = box_grid(4, 4, seed=3, n_species=2)
+
+    def prob(km2: float) -> Problem:
+        return (problem(pu).add_max_utility_objective(budget_km2=km2, weights={"carbon": 1})
+                .add_boundary_penalty(1e-3))
+
+    def model(km2: float):
+        return compile(prob(km2))
+
+    solver = CutSolver(gap=1e-9, nested_path=True)
+    path = solver.solve(model(2)).budget_path
+    assert path is not None and path.budget_independent
+    read = CutSolver(gap=1e-9, nested_path=True).read_path(model(5), path)
+    direct = CutSolver(gap=1e-9, nested_path=True).solve(model(5))
+    assert np.array_equal(read.x, direct.x)
+    assert read.objective == pytest.approx(direct.objective, abs=1e-12)
+    assert read.bound == pytest.approx(direct.bound, abs=1e-12)
+    assert read.objective == pytest.approx(reference_objective(prob(5), read.x), abs=1e-9)
+
+    refined = CutSolver(gap=1e-9).solve(model(2)).budget_path
+    assert refined is not None and not refined.budget_independent
+    with pytest.raises(InputDataError, match="nested_path=True"):
+        solver.read_path(model(5), refined)
+    min_set = compile(problem(pu).add_min_set_objective().add_relative_targets(0.3))
+    with pytest.raises(InputDataError, match="one area budget"):
+        solver.read_path(min_set, path)

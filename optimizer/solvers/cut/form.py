@@ -118,7 +118,7 @@ def has_cut_form(model: CompiledModel) -> tuple[bool, str]:
         return False, (f"cut solver: {bad} boundary edge(s) have a negative pairwise weight "
                        "(the objective rewards boundary), so the model has no cut form; use "
                        "solver='highs'")
-    n_rel = _n_relaxed(model)
+    n_rel = n_relaxed(model)
     if n_rel > AUTO_MAX_RELAXED_ROWS:
         return False, f"{n_rel} relaxed rows (more than {AUTO_MAX_RELAXED_ROWS})"
     return True, "cut form holds"
@@ -130,6 +130,7 @@ def n_struct(model: CompiledModel) -> int:
     return bnd.start if bnd.stop > bnd.start else model.n_rows
 
 
-def _n_relaxed(model: CompiledModel) -> int:
+def n_relaxed(model: CompiledModel) -> int:
+    """How many structural row bounds the cut form relaxes with multipliers (finite sides)."""
     ns = n_struct(model)
     return int(np.isfinite(model.row_lower[:ns]).sum() + np.isfinite(model.row_upper[:ns]).sum())

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputDataError
-from optimizer.solvers.base import Solution
+from optimizer.solvers.base import BudgetPath, Solution
 from optimizer.solvers.cut.context import CutContext, row_labels
 from optimizer.solvers.cut.form import CutForm
 from optimizer.solvers.cut.mincut import cut_on
@@ -298,14 +298,15 @@ def _first_fit(size: np.ndarray, order: np.ndarray, slack: float, phases: int = 
     return np.concatenate(taken) if taken else np.zeros(0, dtype=np.int64)
 
 
-def plan_for_budget(solution: Solution | dict[str, Any], budget_km2: float, *,
+def plan_for_budget(solution: Solution | BudgetPath | dict[str, Any], budget_km2: float, *,
                     problem: Any = None) -> np.ndarray:
     """The compact plan for another budget, from a cut solution's nested path (no solve).
 
     Parameters
     ----------
-    solution : Solution or dict
-        A `CutSolver` solution of a single-budget model (or its ``info``).
+    solution : Solution, BudgetPath or dict
+        A `CutSolver` solution of a single-budget model, its `Solution.budget_path`, or
+        its ``info``.
     budget_km2 : float
         The budget, counted as the model's budget row counts it: new area of the
         free units. With ``problem`` given, the budget is the problem's total (the
@@ -332,7 +333,8 @@ def plan_for_budget(solution: Solution | dict[str, Any], budget_km2: float, *,
     >>> [pu.units["pu_id"][plan_for_budget(sol, km2) > 0.5].tolist() for km2 in (1, 3, 4)]
     [[1, 4], [1, 2, 4, 5], [1, 2, 3, 4, 5]]
     """
-    info = solution.info if isinstance(solution, Solution) else solution
+    info = (solution.info if isinstance(solution, Solution)
+            else solution.to_info() if isinstance(solution, BudgetPath) else solution)
     if "unit_rank" not in info:
         raise InputDataError("plan_for_budget needs a cut solution of a single-budget model "
                              "(info has no 'unit_rank'); solve with solver='cut'")

@@ -9,15 +9,17 @@ then, while the requested gap is not proven and time is left, the HiGHS MIP poli
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
-from optimizer.errors import InfeasibleProblemError, SolverError
+from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
 from optimizer.model.compile import CompiledModel
 from optimizer.solvers.base import (
+    BudgetPath,
     LogCallback,
     Solution,
     SolveStatus,
@@ -30,7 +32,7 @@ from optimizer.solvers.cut.context import CutContext
 from optimizer.solvers.cut.form import cut_form
 from optimizer.solvers.cut.lagrangian import solve_lagrangian
 from optimizer.solvers.cut.lns import lns
-from optimizer.solvers.cut.path import solve_nested_path, solve_single_budget
+from optimizer.solvers.cut.path import path_bound, read_plan, solve_nested_path, solve_single_budget
 from optimizer.solvers.cut.polish import polish
 
 
@@ -179,6 +181,35 @@ class CutSolver:
         if whole and np.isfinite(mip_bound):
             bound_min = max(bound_min, ctx.form.sigma * (mip_bound - ctx.model.offset))
         return x, bound_min
+
+    def read_path(self, model: CompiledModel, path: BudgetPath) -> Solution:
+        """The plan of ``model``'s budget read from a budget-independent nested path (no solve).
+
+        ``path`` comes from an earlier ``nested_path=True`` solve of a model that differs
+        from ``model`` at most in its budget (`Solution.budget_path`); the plan and its
+        bound are those the same solve of ``model`` would give, at no cut's cost.
+
+        Raises
+        ------
+        InputDataError
+            ``path`` is not budget-independent, or ``model`` has not one area budget.
+        """
+        import maxflow
+
+        if not path.budget_independent:
+            raise InputDataError("read_path needs the nested path of a nested_path=True cut solve "
+                                 "(its budget_path has no points); solve with nested_path=True")
+        ctx = CutContext(model, cut_form(model), self, time.perf_counter(), math.inf)
+        ctx.check_reachable()
+        single = ctx.single_budget()
+        if single is None:
+            raise InputDataError("read_path needs a model with one area budget and no other "
+                                 "constraint (max utility, no targets)")
+        budget = single[2]
+        info = path.to_info()
+        x = read_plan(ctx, info, budget)
+        return self._solution(ctx, x, path_bound(info, budget), "cut-nested-path", info,
+                              f"PyMaxflow {maxflow.__version__}")
 
     def _solution(self, ctx: CutContext, x: np.ndarray, bound_min: float, strategy: str,
                   info: dict[str, Any], version: str) -> Solution:
