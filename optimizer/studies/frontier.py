@@ -456,7 +456,7 @@ def _frontier_solver(model: CompiledModel, solver: str) -> str:
         raise InputDataError(f"solver must be 'auto', 'highs' or 'cut'; got {solver!r}")
     if solver != "auto":
         return solver
-    from optimizer.solvers.cut.form import AUTO_MAX_RELAXED_ROWS, n_relaxed, cut_form
+    from optimizer.solvers.cut.form import AUTO_MAX_RELAXED_ROWS, cut_form, n_relaxed
 
     if model.n_x == 0 or set(b.kind for b in model.col_blocks) - {"x", "y", "s"}:
         return "highs"
