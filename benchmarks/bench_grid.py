@@ -22,9 +22,9 @@ MANIFEST = ROOT / "data" / "demo.toml"
 _CHILD = """
 import json, resource, sys, time, warnings
 warnings.simplefilter("ignore")
-from optimizer.cli.grid import _build_from_manifest
+from optimizer.grid.manifest import build_grid_from_manifest
 t = time.perf_counter()
-pu = _build_from_manifest(__import__("pathlib").Path(sys.argv[1]), float(sys.argv[2]), progress=False)
+pu = build_grid_from_manifest(sys.argv[1], cell_km=float(sys.argv[2]))
 seconds = time.perf_counter() - t
 peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"units": len(pu), "seconds": seconds, "peak_mb": peak_mb,

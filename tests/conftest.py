@@ -21,6 +21,6 @@ def pytest_runtest_teardown(item: pytest.Item) -> None:
 @pytest.fixture(scope="session")
 def demo_grid():
     """The demo country on 20 km cells (built once per test session)."""
-    from optimizer.cli.grid import _build_from_manifest
+    from optimizer.grid.manifest import build_grid_from_manifest
 
-    return _build_from_manifest(DEMO_MANIFEST, cell_km=20, progress=False)
+    return build_grid_from_manifest(DEMO_MANIFEST, cell_km=20, progress=False)

@@ -89,6 +89,7 @@ def _sweep(cell_km: float) -> Any:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the showcase; print where every output is."""
     from optimizer.atomic import check_output_dir, check_output_files
+    from optimizer.grid.manifest import manifest_inputs
     from optimizer.inputs.layers import load_manifest
     from optimizer.outputs.export import OUTPUT_KIND as EXPORT_KIND
     from optimizer.outputs.solve_folder import OUTPUT_KIND
@@ -100,7 +101,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     manifest = data / "demo.toml"
     cell_km = args.cell_km or load_manifest(manifest)[0].grid.cell_km
     scenarios = _examples(cell_km, args.budget_share)
-    inputs = [*grid_command._manifest_inputs(manifest), data / "demo",
+    inputs = [*manifest_inputs(manifest), data / "demo",
               data.parent / "scenarios"]
     parts = [(out / "grid", "grid"), (out / "gap", "gap"), (out / "sweep", SWEEP_KIND),
              (out / "frontier", "frontier")]

@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from optimizer.cli.parser import DEFAULT_MAX_UNITS, add_grid_options, whole_number
+from optimizer.cli.parser import add_grid_options, whole_number
 
 
 def _add_grid(sub: argparse._SubParsersAction) -> None:
@@ -27,37 +27,6 @@ def _add_grid(sub: argparse._SubParsersAction) -> None:
     big.add_argument("--workers", type=whole_number(1), default=None, metavar="N",
                      help="LocalCluster workers with --scheduler local (default: the CPUs)")
     p.set_defaults(func=cmd_grid)
-
-
-def _manifest_inputs(manifest_path: Path) -> list[Path]:
-    """The manifest and every file it names (never to be written over)."""
-    from optimizer.inputs.layers import load_manifest
-
-    manifest, specs = load_manifest(manifest_path)
-    g = manifest.grid
-    base = manifest_path.parent
-    named = [base / f for f in (g.study_area, g.units) if f]
-    return [manifest_path, *named, *(Path(s.path) for s in specs)]
-
-
-def _build_from_manifest(manifest_path: Path, cell_km: float | None, progress: bool,
-                         max_units: int = DEFAULT_MAX_UNITS):
-    from optimizer.grid.build import build_grid
-    from optimizer.inputs.layers import load_manifest
-
-    manifest, specs = load_manifest(manifest_path)
-    g = manifest.grid
-    base = manifest_path.parent
-    return build_grid(
-        specs,
-        study_area=base / g.study_area if g.study_area else None,
-        units=base / g.units if g.units else None,
-        id_column=g.id_column,
-        cell_km=cell_km if cell_km is not None else g.cell_km,
-        crs=g.crs,
-        progress=progress,
-        max_units=max_units,
-    )
 
 
 def _build_banded(args: argparse.Namespace) -> Path:
@@ -87,9 +56,10 @@ def cmd_grid(args: argparse.Namespace) -> int:
     """Build a grid from a manifest and write it."""
     from optimizer.atomic import check_output_dir
     from optimizer.grid.build import read_grid, write_grid
+    from optimizer.grid.manifest import build_grid_from_manifest, manifest_inputs
 
     t0 = time.perf_counter()
-    check_output_dir(args.out, "grid", overwrite=args.overwrite, inputs=_manifest_inputs(args.manifest))
+    check_output_dir(args.out, "grid", overwrite=args.overwrite, inputs=manifest_inputs(args.manifest))
     if args.workers is not None and args.scheduler != "local":
         from optimizer.errors import InputDataError
 
@@ -111,8 +81,8 @@ def cmd_grid(args: argparse.Namespace) -> int:
         print(f"wrote {out} ({len(pu):,} units, {pu.meta['square_grid']['nrows']:,} rows "
               f"in bands) in {time.perf_counter() - t0:.1f} s")
         return 0
-    pu = _build_from_manifest(args.manifest, args.cell_km, progress=sys.stderr.isatty(),
-                              max_units=args.max_units)
+    pu = build_grid_from_manifest(args.manifest, cell_km=args.cell_km, progress=sys.stderr.isatty(),
+                                  max_units=args.max_units)
     out = write_grid(pu, args.out, overwrite=args.overwrite)
     _print_grid_summary(pu)
     print(f"wrote {out} ({len(pu):,} units) in {time.perf_counter() - t0:.1f} s")

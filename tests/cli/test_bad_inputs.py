@@ -74,10 +74,10 @@ def documents(folder: Path) -> Path:
 @pytest.fixture(scope="module")
 def coarse_grid(tmp_path_factory):  # type: ignore[no-untyped-def]
     """The demo grid on 100 km cells, written once as a carbonpark grid folder."""
-    from optimizer.cli.grid import _build_from_manifest
     from optimizer.grid.build import write_grid
+    from optimizer.grid.manifest import build_grid_from_manifest
 
-    pu = _build_from_manifest(MANIFEST, cell_km=100, progress=False)
+    pu = build_grid_from_manifest(MANIFEST, cell_km=100, progress=False)
     return write_grid(pu, tmp_path_factory.mktemp("outputs") / "grid")
 
 
@@ -168,13 +168,13 @@ def test_grid_out_the_current_folder_is_refused(tmp_path, capsys, monkeypatch, o
 
 
 def test_a_bad_out_is_refused_before_any_work(tmp_path, capsys, monkeypatch):
-    import optimizer.cli.grid as cli_grid
+    import optimizer.grid.manifest as grid_manifest
     import optimizer.plan.results as results
 
     def no_work(*args, **kwargs):  # type: ignore[no-untyped-def]
         raise AssertionError("work started before the output path was checked")
 
-    monkeypatch.setattr(cli_grid, "_build_from_manifest", no_work)
+    monkeypatch.setattr(grid_manifest, "build_grid_from_manifest", no_work)
     monkeypatch.setattr(results, "solve", no_work)
     docs = documents(tmp_path / "docs")
     code, _, err = run_cli(["grid", MANIFEST, "--out", docs], capsys)

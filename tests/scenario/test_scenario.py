@@ -259,9 +259,9 @@ def test_schema_reference_lists_every_key():
 
 @pytest.fixture(scope="module")
 def demo40():
-    from optimizer.cli.grid import _build_from_manifest
+    from optimizer.grid.manifest import build_grid_from_manifest
 
-    return _build_from_manifest(ROOT / "data" / "demo.toml", cell_km=40, progress=False)
+    return build_grid_from_manifest(ROOT / "data" / "demo.toml", cell_km=40, progress=False)
 
 
 @pytest.fixture(scope="module")
