@@ -91,7 +91,8 @@ def check_output_dir(path: str | os.PathLike[str], kind: str, *, overwrite: bool
                           "another folder, or pass --overwrite to replace it")
     owned = set(marker["files"])
     # Folders the marker says grow (a sweep's runs/ parts) are ours with what is in them.
-    grows = marker.get("grows") if isinstance(marker.get("grows"), list) else []
+    grown = marker.get("grows")
+    grows: list[str] = grown if isinstance(grown, list) else []
     prefixes = tuple(f"{g}/" for g in grows)
     foreign = sorted(e for e in entries - owned - {MARKER} if not e.startswith(prefixes))
     if foreign:

@@ -29,7 +29,7 @@ def _add_gap(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_gap)
 
 
-def _run_gap(pu, out: Path, *, overwrite: bool = False, **options):  # type: ignore[no-untyped-def]
+def _run_gap(pu, out: Path, *, overwrite: bool = False, **options):
     """Run the gap analysis, write it to ``out`` and print the headline and findings."""
     from optimizer.gap import gap_analysis
 

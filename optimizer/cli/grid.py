@@ -89,7 +89,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
     return 0
 
 
-def _print_grid_summary(pu) -> None:  # type: ignore[no-untyped-def]
+def _print_grid_summary(pu) -> None:
     from optimizer.inputs.units import format_total
 
     meta = pu.meta

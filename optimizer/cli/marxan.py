@@ -53,13 +53,13 @@ def _money(value: float) -> str:
     return f"{value:,.2f}"
 
 
-def _print_marxan_score(score: dict, blm: float) -> None:  # type: ignore[type-arg]
+def _print_marxan_score(score: dict, blm: float) -> None:
     print(f"score {_money(score['score'])} = cost {_money(score['cost'])} + BLM {blm:g} x "
           f"boundary {_money(score['boundary'])} + penalty {_money(score['penalty'])}; "
           f"{score['units']:,} units selected")
 
 
-def _compare_table(table) -> str:  # type: ignore[no-untyped-def]
+def _compare_table(table) -> str:
     """The --compare table: counts as integers, MPM with 4 decimals, the rest in full."""
     counts = {"targets_met", "missing_values", "units"}
     text = table.copy().astype(object)

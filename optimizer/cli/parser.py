@@ -38,7 +38,7 @@ class _Parser(argparse.ArgumentParser):
     the nearest options or commands.
     """
 
-    def error(self, message: str) -> NoReturn:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         """Raise the message as a `_UsageError` instead of printing usage and exiting."""
         match = re.match(r"argument ([\w-]+): invalid choice: '([^']*)' \(choose from (.*)\)$", message)
         if match:
@@ -48,7 +48,7 @@ class _Parser(argparse.ArgumentParser):
                        f"{did_you_mean(match.group(2), choices)}")
         raise _UsageError(f"{message} (see {self.prog} --help)")
 
-    def parse_known_args(self, args=None, namespace=None):  # type: ignore[no-untyped-def]
+    def parse_known_args(self, args=None, namespace=None):
         """Parse, then refuse unknown options naming the nearest options of the command used."""
         ns, extras = super().parse_known_args(args, namespace)
         if extras and self._subparsers is not None:  # top level: the command's own options
@@ -131,18 +131,18 @@ def add_grid_options(p: argparse.ArgumentParser, *, cell_km_help: str, overwrite
 
 
 class _ShowVersions(argparse.Action):
-    def __call__(self, parser, namespace, values, option_string=None):  # type: ignore[no-untyped-def]
+    def __call__(self, parser, namespace, values, option_string=None):
         from optimizer.versions import show_versions
 
         print(show_versions())
         parser.exit()
 
 
-def _one_line_warning(message, category, filename, lineno, line=None) -> str:  # type: ignore[no-untyped-def]
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
     return f"carbonpark: warning: {message}\n"
 
 
-def _interrupted(sol) -> bool:  # type: ignore[no-untyped-def]
+def _interrupted(sol) -> bool:
     """Say so on stderr when Ctrl-C stopped a solve (the caller then exits with 130)."""
     from optimizer.solvers import SolveStatus
 
@@ -161,7 +161,7 @@ def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> i
         return 2
     with warnings.catch_warnings():
         warnings.simplefilter("default", OptimizerWarning)
-        warnings.formatwarning = _one_line_warning  # type: ignore[assignment]
+        warnings.formatwarning = _one_line_warning
         try:
             return int(args.func(args))
         except OptimizerError as exc:

@@ -29,14 +29,14 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_solve)
 
 
-def _scenario_with_overrides(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+def _scenario_with_overrides(args: argparse.Namespace):
     from optimizer.scenario import Scenario
     from optimizer.scenario.overrides import apply_overrides
 
     return apply_overrides(Scenario.load(args.scenario), args.sets)
 
 
-def _inputs(scenario) -> list[Path]:  # type: ignore[no-untyped-def]
+def _inputs(scenario) -> list[Path]:
     g = scenario.grid
     return [Path(scenario.source)] + [scenario.resolve(v) for v in (g.path, g.manifest) if v]
 
@@ -45,7 +45,7 @@ def _fmt(v: float | None, spec: str = ",.0f") -> str:
     return "-" if v is None else format(v, spec)
 
 
-def print_summary(summary: dict) -> None:  # type: ignore[type-arg]
+def print_summary(summary: dict) -> None:
     """The plan as a readable table: full numbers, thousands separators, units in headers."""
     rows: list[tuple[str, str]] = [
         ("status", summary["status_text"]),

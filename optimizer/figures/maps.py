@@ -14,7 +14,7 @@ Like `optimizer.figures.plots`, matplotlib is imported inside the functions.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -69,7 +69,11 @@ def unit_raster(units: pd.DataFrame, values: np.ndarray) -> np.ndarray | None:
     return grid
 
 
-def _raster_placement(units: pd.DataFrame, geometry: Any) -> tuple[tuple[float, ...], str] | None:
+_UPPER: Literal['upper', 'lower'] = "upper"
+
+
+def _raster_placement(units: pd.DataFrame, geometry: Any
+                      ) -> tuple[tuple[float, float, float, float], Literal['upper', 'lower']] | None:
     """(extent, origin) of the ``row``/``col`` raster in the geometry's coordinates."""
     if geometry is None or len(geometry) == 0:
         return None
@@ -212,7 +216,7 @@ def category_map(units: pd.DataFrame, codes: np.ndarray, labels: Sequence[str],
     pa = units["pa_fraction"].to_numpy()
     if raster is not None:
         place = _raster_placement(units, geometry)
-        extent, origin = place if place is not None else (None, "upper")
+        extent, origin = place if place is not None else (None, _UPPER)
         ax.imshow(raster, cmap=cmap, norm=norm, interpolation="nearest", extent=extent,
                   origin=origin)
         prot = unit_raster(units, pa)
@@ -356,7 +360,7 @@ def typology_map(units: pd.DataFrame, types: Sequence[str], *, geometry: Any = N
                         "Carbon × biodiversity typology", geometry=geometry, subtitle=subtitle)
 
 
-def plan_map(units: pd.DataFrame, status: Sequence[str], *, geometry: Any = None,
+def plan_map(units: pd.DataFrame, status: Sequence[str] | np.ndarray, *, geometry: Any = None,
              title: str = "The plan: existing network and added units") -> Figure:
     """A map of a plan: each unit existing, added, locked out or free (`STATUS_COLOURS`).
 
@@ -386,7 +390,7 @@ def plan_map(units: pd.DataFrame, status: Sequence[str], *, geometry: Any = None
                         geometry=geometry, always=())
 
 
-def parks_map(units: pd.DataFrame, unit_park: np.ndarray, status: Sequence[str], *,
+def parks_map(units: pd.DataFrame, unit_park: np.ndarray, status: Sequence[str] | np.ndarray, *,
               geometry: Any = None, label_top: int = 15,
               title: str = "Candidate parks (numbered by rank)") -> Figure:
     """A map of the candidate parks, each outlined and numbered by rank, on the existing network.
@@ -413,9 +417,9 @@ def parks_map(units: pd.DataFrame, unit_park: np.ndarray, status: Sequence[str],
     ['existing protected area (1 unit)', 'candidate park (1 unit)']
     """
     park = np.asarray(unit_park)
-    status = np.asarray(status, dtype=object)
+    status_of = np.asarray(status, dtype=object)
     code = np.full(len(units), 2)
-    code[status == "existing"] = 0
+    code[status_of == "existing"] = 0
     code[park > 0] = 1
     labels = ["existing protected area", "candidate park", "not in a park"]
     colours = [STATUS_COLOURS["existing"], STATUS_COLOURS["added"], STATUS_COLOURS["free"]]

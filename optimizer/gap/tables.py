@@ -323,7 +323,8 @@ def ecosystem_table(
     p = z.protected
     area_unit = _col(pu, "area_km2")
     has_stock = not _features_of(pu, "carbon_stock").empty or stock is not None
-    per_km2 = per_km2_p = None
+    per_km2: np.ndarray | None = None
+    per_km2_p: np.ndarray | None = None
     if has_stock:
         # Carbon of a class in a unit: stock x the class's share of the unit's area, so
         # the class's carbon is (stock / area) . class km2 (and x p inside protection).
@@ -340,7 +341,7 @@ def ecosystem_table(
                                "protected_km2": prot}
         if per_km2 is not None:
             row["carbon_MgC"] = _dot(per_km2, km2)
-            row["carbon_protected_MgC"] = _dot(per_km2_p, km2)
+            row["carbon_protected_MgC"] = _dot(per_km2_p if per_km2_p is not None else per_km2, km2)
         rows.append(row)
     df = pd.DataFrame(rows)
     df["share_protected"] = _safe_div(df["protected_km2"], df["area_km2"])

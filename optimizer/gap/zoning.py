@@ -63,6 +63,11 @@ class Zones:
     """
 
     __slots__ = ("_columns", "_n", "kinds", "names", "network")
+    names: tuple[str, ...]
+    kinds: tuple[str, ...]
+    network: tuple[str, ...]
+    _columns: tuple[Any, ...]
+    _n: int
 
     def __init__(self, names: Sequence[str], kinds: Sequence[str], fractions: Any,
                  network: Sequence[str]) -> None:

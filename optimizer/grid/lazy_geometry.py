@@ -240,7 +240,7 @@ class LazyGeometryArray(GeometryArray):
 
     # ---------------------------------------------------------------- the decoded data
 
-    @property  # type: ignore[override]
+    @property
     def _data(self) -> np.ndarray:
         state = self._state
         return state.geoms if state.geoms is not None else state.decode()

@@ -348,7 +348,7 @@ def planning_units_from_arrays(
         raise InputDataError("planning units: area_km2 needs one finite, non-negative value per unit")
     perimeter = (np.zeros(n) if geoms is None
                  else np.nan_to_num(shapely.length(geoms) / 1000))
-    exposed = np.zeros(n)
+    exposed: np.ndarray = np.zeros(n)
     pos = pd.Index(ids)
     bnd = pd.DataFrame({"id1": ids[:0], "id2": ids[:0], "length_km": np.zeros(0)})
     if boundary is not None and len(boundary):

@@ -112,7 +112,7 @@ def write_grid(pu: PlanningUnits, path: str | Path, *, overwrite: bool = False) 
     return write_dir_atomic(path, "grid", fill, overwrite=overwrite, inputs=inputs)
 
 
-def geoarrow_table(gdf: gpd.GeoDataFrame):  # type: ignore[no-untyped-def]
+def geoarrow_table(gdf: gpd.GeoDataFrame):
     """The GeoParquet-ready Arrow table of ``gdf`` (with its ``geo`` metadata)."""
     import pyarrow.parquet as pq
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -165,7 +165,7 @@ def check_raster_overlap(spec: LayerSpec, info: RasterInfo, geoms: np.ndarray) -
         )
 
 
-def nodata_report(layers: Sequence[LayerSpec], sums: dict[str, Sequence[float]], *,
+def nodata_report(layers: Sequence[LayerSpec], sums: Mapping[str, Sequence[float]], *,
                   stacklevel: int = 3) -> dict[str, dict[str, float]]:
     """Nodata shares per raster layer from `_Builder.report_sums` (summed over bands of a grid).
 
@@ -347,8 +347,8 @@ class UnitColumns:
                 self.columns[col] = stack[:, j]
         if spec.role == "land_cover" and len(codes):
             major = np.array([_slug(names.get(c, f"class_{c}")) for c in codes], dtype=object)
-            self.columns[f"{spec.name}_major"] = np.where(stack.sum(axis=1) > 0,
-                                                          major[stack.argmax(axis=1)], None)
+            self.columns[f"{spec.name}_major"] = np.asarray(np.where(
+                stack.sum(axis=1) > 0, major[stack.argmax(axis=1)], None))
 
     def _report(self, spec: LayerSpec, covered: np.ndarray, valid: np.ndarray) -> None:
         self.report_sums[spec.name] = [float(self.area_km2.sum()), float(covered.sum()),
@@ -429,6 +429,6 @@ class UnitColumns:
 
     def _majority(self, spec: LayerSpec, km2: np.ndarray, names: np.ndarray) -> None:
         has = km2.sum(axis=1) > 0
-        region = np.where(has, names[km2.argmax(axis=1)], None)
+        region = np.asarray(np.where(has, names[km2.argmax(axis=1)], None))
         self.add(spec.name, region.astype(object))
         self.columns.setdefault("region", region.astype(object))

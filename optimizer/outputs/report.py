@@ -108,7 +108,7 @@ def _figure(fig: Figure, caption: str, alt: str) -> str:
 
 def _cell(v: Any, col: str = "") -> str:
     """A number as the console writes it: % to 0.1, km² and amounts whole, the rest 0.01."""
-    if isinstance(v, float | np.floating) and np.isfinite(v) and not isinstance(v, bool):
+    if isinstance(v, float | np.floating) and np.isfinite(v):
         if col == "gap (%)":  # as format_comparison and the console
             return f"{v:.3f}"
         if col == "seconds":
@@ -117,7 +117,7 @@ def _cell(v: Any, col: str = "") -> str:
             return f"{v:,.1f}"
         if any(u in col for u in ("(km²)", "(MgC", "(tCO2", "km²)")):
             return f"{v:,.0f}"
-        if 0.01 <= abs(v) < 1000:
+        if 0.01 <= abs(float(v)) < 1000:
             return f"{v:,.2f}"
     return format_value(v)
 

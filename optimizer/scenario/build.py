@@ -83,7 +83,7 @@ def grid_hash(scenario: Scenario) -> str:
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-def _manifest(scenario: Scenario):  # type: ignore[no-untyped-def]
+def _manifest(scenario: Scenario):
     from optimizer.inputs.layers import load_manifest
 
     return load_manifest(scenario.resolve(scenario.grid.manifest or ""))

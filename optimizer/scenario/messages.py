@@ -31,7 +31,8 @@ def _walk(model: type[BaseModel], data: Any, loc: tuple[Any, ...]
     """
     path: list[str] = []
     key: str | None = None
-    table, current = model, model
+    table: type[BaseModel] = model
+    current: type[BaseModel] | None = model
     for i, step in enumerate(loc):
         if isinstance(step, int) and isinstance(data, list) and 0 <= step < len(data):
             path[-1] = f"{path[-1]}[{step + 1}]" if path else f"[{step + 1}]"

@@ -201,7 +201,10 @@ class Solution:
 class Solver(Protocol):
     """A backend: ``solve(model) -> Solution``; raises only when there is no solution."""
 
-    name: str
+    @property
+    def name(self) -> str:
+        """The backend's name, as solutions record it."""
+        ...
 
     def solve(self, model: CompiledModel) -> Solution:
         """Solve a compiled model."""

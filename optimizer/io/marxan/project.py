@@ -365,9 +365,9 @@ def read_marxan(path: str | Path) -> MarxanProject:
     pu["cost"] = numeric_column(df, "cost", pu_file, default=1.0, minimum=0.0)
     status = numeric_column(df, "status", pu_file, default=0.0, integer=True)
     if not np.isin(status, (0, 1, 2, 3)).all():
-        i = int(np.flatnonzero(~np.isin(status, (0, 1, 2, 3)))[0])
+        bad = int(np.flatnonzero(~np.isin(status, (0, 1, 2, 3)))[0])
         raise InputDataError(f"{pu_file.name}: status must be 0, 1, 2 or 3; got "
-                             f"{df['status'].iloc[i]!r} on line {i + 2}")
+                             f"{df['status'].iloc[bad]!r} on line {bad + 2}")
     pu["status"] = status.astype(np.int64)
     for col in ("xloc", "yloc"):
         if col in df.columns:
@@ -404,9 +404,9 @@ def read_marxan(path: str | Path) -> MarxanProject:
                            "spec_index": sidx, "pu_index": pidx})
     dup = puvspr.duplicated(["species", "pu"])
     if dup.any():
-        i = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputDataError(f"{puvspr_file.name}: feature {species[i]} in unit {units[i]} is "
-                             f"listed twice (line {i + 2}); keep one row per feature and unit")
+        bad = int(np.flatnonzero(dup.to_numpy())[0])
+        raise InputDataError(f"{puvspr_file.name}: feature {species[bad]} in unit {units[bad]} is "
+                             f"listed twice (line {bad + 2}); keep one row per feature and unit")
 
     # ---------------- greedy scan order (Marxan's sporder file, else pu order)
     greedy_order = None

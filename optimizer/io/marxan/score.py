@@ -119,10 +119,10 @@ def plan_blm(project: MarxanProject, plans: Any, blm: float | None = None, *,
         value = bp.penalty if bp is not None else 0.0
         sources.append((f"the problem's boundary penalty {value:g}", value))
     for k, x in enumerate(plans):
-        value = _carried_blm(x)
-        if value is not None:
+        carried = _carried_blm(x)
+        if carried is not None:
             which = f"plan {k + 1}" if len(plans) > 1 else "the plan"
-            sources.append((f"the BLM {value:g} {which} was solved with", value))
+            sources.append((f"the BLM {carried:g} {which} was solved with", carried))
     if not sources:
         return project.blm
     label, value = sources[0]

@@ -149,11 +149,11 @@ class CutContext:
             d = A.data[lo:hi][A.indices[lo:hi] < nx]
             pos[r], neg[r] = d[d > 0].sum(), d[d < 0].sum()
         labels = row_labels(self.model)
-        for r in np.flatnonzero(pos + self.s_cap < self.lower - self.tol):
+        for r in np.flatnonzero(pos + self.s_cap < self.lower - self.tol).tolist():
             raise InfeasibleProblemError(f"cut solver: row {labels[r]} needs at least "
                                          f"{self.lower[r]:.6g} but the free units give at most "
                                          f"{pos[r]:.6g}; relax the target or unlock units")
-        for r in np.flatnonzero(neg > self.upper + self.tol):
+        for r in np.flatnonzero(neg > self.upper + self.tol).tolist():
             raise InfeasibleProblemError(f"cut solver: row {labels[r]} allows at most "
                                          f"{self.upper[r]:.6g} but the locked units already use "
                                          f"{neg[r]:.6g}; raise the budget or unlock units")
@@ -304,7 +304,7 @@ class CutContext:
             # nonzeros instead of a gather of every unit off the plan per row.
             cover_all = np.zeros(x.size)
             for r in viol:
-                cols, vals = self.row_nonzeros(r)
+                cols, vals = self.row_nonzeros(int(r))
                 pos = vals > 0
                 cover_all[cols[pos]] += np.minimum(vals[pos], deficit[r]) / deficit[r]
             cover_all[x > 0.5] = 0.0

@@ -96,7 +96,7 @@ class ParametricPath:
         # Large models: only the intervals that hold the budget (see CutSolver.path_units).
         whole = self.budget_free or self.form.n <= self.ctx.solver.path_units
         stack = [(0.0, p0, lam_top, p_top, e_top)]
-        holding = None
+        holding: tuple[Any, ...] | None = None
         while stack:
             la, pa, lb, pb, eidx = stack.pop()
             straddle = pa[1] > budget >= pb[1]

@@ -141,8 +141,9 @@ class CutSolver:
         ctx.check_reachable()
         single = ctx.single_budget()
         if single is not None and self.nested_path:
-            x, bound_min, info, strategy, _ = solve_nested_path(ctx, *single)
-            return self._solution(ctx, x, bound_min, strategy, info, version)
+            path_x, bound_min, info, strategy, _ = solve_nested_path(ctx, *single)
+            return self._solution(ctx, path_x, bound_min, strategy, info, version)
+        x: np.ndarray | None
         if single is not None:
             x, bound_min, info, strategy, guide = solve_single_budget(ctx, *single)
         else:
