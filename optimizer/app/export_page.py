@@ -19,7 +19,7 @@ _FILES = [("parks_shp.zip", "Shapefile (zip)", "application/zip"),
 def _export_plan(name: str, result: Any) -> dict[str, bytes]:
     from optimizer.outputs.export import export_plan
     from optimizer.outputs.report import report_html
-    from optimizer.outputs.solve_folder import LoadedSolution
+    from optimizer.outputs.solve_folder import SolveFolder
 
     pu, key, grid = common.current()
     with tempfile.TemporaryDirectory(prefix="carbonpark-export-") as tmp:
@@ -28,7 +28,7 @@ def _export_plan(name: str, result: Any) -> dict[str, bytes]:
         files = {f: (res.path / f).read_bytes() for f, _, _ in _FILES if (res.path / f).exists()}
     scenario = common.plan_session(key, pu, grid).scenario(result.settings, name=name)
     summary = {**result.summary, "scenario": {**result.summary.get("scenario", {}), "name": name}}
-    loaded = LoadedSolution(path=Path(name), scenario=scenario, pu=pu, problem=result.problem,
+    loaded = SolveFolder(path=Path(name), scenario=scenario, pu=pu, problem=result.problem,
                             x=result.x, status=result.status, summary=summary)
     files["report.html"] = report_html([loaded]).encode("utf-8")
     return files

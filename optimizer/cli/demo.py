@@ -163,11 +163,11 @@ def _solve_examples(scenarios: list[Any], pu: Any, out: Path, overwrite: bool,
                     inputs: list[Path]) -> tuple[int, list[Any]]:
     """Solve each example, write it as ``carbonpark solve`` would, print the comparison.
 
-    Returns the exit code so far and each solved example as a `LoadedSolution`.
+    Returns the exit code so far and each solved example as a `SolveFolder`.
     """
     from optimizer.atomic import claim_files, write_text_atomic
     from optimizer.errors import InfeasibleProblemError
-    from optimizer.outputs.solve_folder import LoadedSolution, write_solution
+    from optimizer.outputs.solve_folder import SolveFolder, write_solution
     from optimizer.plan.closure import gap_closure
     from optimizer.plan.comparison import comparison_table, format_comparison
     from optimizer.plan.results import solve, unit_status
@@ -187,11 +187,11 @@ def _solve_examples(scenarios: list[Any], pu: Any, out: Path, overwrite: bool,
                 print(f"  {s.name}: no plan: {exc}".replace("\n", " "))
                 continue
         closure = gap_closure(pu, problem, sol)
-        summary = write_solution(out / "scenarios" / s.name, s, problem, sol, closure=closure,
+        summary = write_solution(sol, problem, out / "scenarios" / s.name, scenario=s, closure=closure,
                                  seconds=time.perf_counter() - t, overwrite=overwrite,
                                  inputs=inputs)
         summaries.append(summary)
-        solved.append(LoadedSolution(out / "scenarios" / s.name, s, pu, problem, sol.x,
+        solved.append(SolveFolder(out / "scenarios" / s.name, s, pu, problem, sol.x,
                                      unit_status(problem, sol.x), summary))
         print(f"  {s.name:<19} {sol.describe()}; {summary['seconds_total']:.1f} s  "
               f"({s.description})")

@@ -123,7 +123,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
             print(f"carbonpark: no plan: {exc}".replace("\n", " "), file=sys.stderr)
             return 1
     closure = gap_closure(pu, problem, sol, target=args.target)
-    summary = write_solution(args.out, scenario, problem, sol, closure=closure,
+    summary = write_solution(sol, problem, args.out, scenario=scenario, closure=closure,
                              overrides=overrides, seconds=time.perf_counter() - t0,
                              overwrite=args.overwrite, inputs=inputs)
     print_summary(summary)

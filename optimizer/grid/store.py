@@ -54,7 +54,7 @@ if TYPE_CHECKING:
 META_KEY = b"carbonpark"
 
 
-def write_grid(pu: PlanningUnits, path: str | Path, *, overwrite: bool = False) -> Path:
+def write_grid(pu: PlanningUnits, out_dir: str | Path, *, overwrite: bool = False) -> Path:
     """Write planning units to a directory: ``units.parquet`` (GeoParquet),
     ``boundary.parquet``, ``features.parquet``, ``study_area.parquet``,
     ``protected_areas.parquet`` (``name``, ``category``, geometry; when the grid has
@@ -66,16 +66,16 @@ def write_grid(pu: PlanningUnits, path: str | Path, *, overwrite: bool = False) 
     Parameters
     ----------
     pu : PlanningUnits
-    path : str or Path
+    out_dir : str or Path
         The grid folder: new, empty, or a grid written earlier by carbonpark.
     overwrite : bool
-        Replace whatever is at ``path`` (a file, a folder of other things), except the
+        Replace whatever is at ``out_dir`` (a file, a folder of other things), except the
         layers the grid was built from (``pu.meta["layers"]``), which are never replaced.
 
     Raises
     ------
     OutputError
-        ``path`` is taken by something that is not a carbonpark grid (and ``overwrite``
+        ``out_dir`` is taken by something that is not a carbonpark grid (and ``overwrite``
         is False), holds or is one of the grid's layer files, or writing failed.
 
     Examples
@@ -109,7 +109,7 @@ def write_grid(pu: PlanningUnits, path: str | Path, *, overwrite: bool = False) 
 
     # The layers the grid was built from are inputs: never written over, even with overwrite.
     inputs = [layer["path"] for layer in pu.meta.get("layers", []) if layer.get("path")]
-    return write_dir_atomic(path, "grid", fill, overwrite=overwrite, inputs=inputs)
+    return write_dir_atomic(out_dir, "grid", fill, overwrite=overwrite, inputs=inputs)
 
 
 def geoarrow_table(gdf: gpd.GeoDataFrame):

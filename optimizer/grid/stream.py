@@ -225,7 +225,7 @@ def _build_key(plan: BandPlan, step: int) -> str:
 
 def build_grid_streamed(
     layers: Sequence[LayerSpec],
-    path: str | os.PathLike[str],
+    out_dir: str | os.PathLike[str],
     *,
     study_area: Any,
     cell_km: float,
@@ -238,7 +238,7 @@ def build_grid_streamed(
     max_units: int | None = DEFAULT_MAX_UNITS,
     overwrite: bool = False,
 ) -> Path:
-    """Build a square-cell grid band by band and write it to ``path`` (as `write_grid` does).
+    """Build a square-cell grid band by band and write it to ``out_dir`` (as `write_grid` does).
 
     The grid equals `optimizer.grid.build.build_grid`'s with the same arguments (ids, cells,
     geometries, boundary; amounts to the last bits of floating point), but memory
@@ -248,7 +248,7 @@ def build_grid_streamed(
     ----------
     layers, study_area, cell_km, crs, origin, chunk_units, max_units
         As for `optimizer.grid.build.build_grid` (square cells only).
-    path : str or PathLike
+    out_dir : str or PathLike
         The grid folder: new, empty or a grid written earlier by carbonpark.
     rows_per_band : int, optional
         Grid rows per task; default about 100,000 units a band.
@@ -262,14 +262,14 @@ def build_grid_streamed(
     Returns
     -------
     Path
-        ``path``; read it with `optimizer.grid.store.read_grid`.
+        ``out_dir``; read it with `optimizer.grid.store.read_grid`.
 
     Raises
     ------
     InputDataError, CRSError, UnitError
         Before any band runs, with a one-line message naming the input and the fix.
     OutputError
-        ``path`` is not ours to replace; checked before any work.
+        ``out_dir`` is not ours to replace; checked before any work.
 
     Examples
     --------
@@ -296,7 +296,7 @@ def build_grid_streamed(
         raise InputDataError(f"rows_per_band must be a whole number of at least 1; got "
                              f"{rows_per_band!r}")
     inputs = [s.path for s in layers]
-    check_output_dir(path, "grid", overwrite=overwrite, inputs=inputs)
+    check_output_dir(out_dir, "grid", overwrite=overwrite, inputs=inputs)
 
     outline_src = read_study_area(study_area)
     grid_crs = resolve_crs(crs, lonlat_bounds(*outline_src))
@@ -326,13 +326,13 @@ def build_grid_streamed(
     per_row = max(1, math.ceil(float(shapely.area(outline)) / grid.cell_m**2 / grid.nrows))
     step = rows_per_band or max(1, BAND_UNITS // per_row)
     starts = list(range(0, grid.nrows, step))
-    parts, done = _claim_bands(path, _build_key(plan, step))
+    parts, done = _claim_bands(out_dir, _build_key(plan, step))
 
     def fill(tmp: Path) -> None:
         results = _run_bands(plan, starts, step, parts, client, progress, done)
         _assemble(tmp, parts, results, layers, plan, outline, areas, started)
 
-    out = write_dir_atomic(path, "grid", fill, overwrite=overwrite, inputs=inputs)
+    out = write_dir_atomic(out_dir, "grid", fill, overwrite=overwrite, inputs=inputs)
     shutil.rmtree(parts, ignore_errors=True)
     return out
 

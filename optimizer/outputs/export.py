@@ -551,7 +551,7 @@ def export_solution(solution_dir: str | os.PathLike[str], out: str | os.PathLike
                     formats: Sequence[str] = FORMATS, connectivity: str | None = None,
                     min_km2: float | None = None, refill: bool | None = None,
                     overwrite: bool = False) -> ExportResult:
-    """`export_plan` of a ``carbonpark solve`` folder (`optimizer.outputs.solve_folder.load_solution`).
+    """`export_plan` of a ``carbonpark solve`` folder (`optimizer.outputs.solve_folder.read_solution`).
 
     ``connectivity``, ``min_km2`` and ``refill`` default to the scenario's ``[parks]`` table.
 
@@ -568,9 +568,9 @@ def export_solution(solution_dir: str | os.PathLike[str], out: str | os.PathLike
     ...         print(str(exc).split(": ", 1)[1])
     is not a `carbonpark solve` folder (no solution.parquet, summary.json, scenario.json)
     """
-    from optimizer.outputs.solve_folder import load_solution
+    from optimizer.outputs.solve_folder import read_solution
 
-    loaded = load_solution(solution_dir)
+    loaded = read_solution(solution_dir)
     sc = loaded.scenario
     inputs: list[str | os.PathLike[str]] = [solution_dir, sc.source]
     inputs += [sc.resolve(v) for v in (sc.grid.path, sc.grid.manifest) if v]

@@ -1,6 +1,6 @@
 """The HTML report of one plan, or of several plans side by side: one self-contained file.
 
-`report_html` reads ``carbonpark solve`` folders (`optimizer.outputs.solve_folder.load_solution`)
+`report_html` reads ``carbonpark solve`` folders (`optimizer.outputs.solve_folder.read_solution`)
 and writes one HTML page with nothing outside it (figures as base64 PNG ``data:`` URIs,
 inline CSS, no script, font, tile or link to fetch), so it opens offline and can be
 mailed. One folder gives the plan's report:
@@ -51,15 +51,13 @@ from optimizer.gap.ranking import TYPES
 from optimizer.gap.tables import carbon_table, time_series_table
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
 from optimizer.inputs.units import CO2_PER_C
-from optimizer.outputs.solve_folder import LoadedSolution, load_solution
+from optimizer.outputs.solve_folder import SolveFolder, read_solution
 from optimizer.plan.closure import gap_closure
 from optimizer.plan.comparison import COMPARISON_COLUMNS, comparison_headers, comparison_table
 from optimizer.plan.parks import PARK_COLUMNS, candidate_parks
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
-
-    from optimizer.outputs.solve_folder import LoadedSolution
 
 __all__ = ["REPORT_KIND", "report_html", "write_report"]
 
@@ -357,7 +355,7 @@ def _key_numbers(s: Mapping[str, Any], closure: Any) -> str:
         f'<div class="card"><b>{_e(a)}</b><span>{_e(b)}</span></div>' for a, b in cards) + "</div>"
 
 
-def _metadata_html(sol: LoadedSolution) -> str:
+def _metadata_html(sol: SolveFolder) -> str:
     s = sol.summary
     sc = s.get("scenario", {})
     gap = s.get("gap")
@@ -422,7 +420,7 @@ def _gap_of(pu: Any, settings: dict[str, float], run: Any) -> Any:
 class _Plan:
     """One loaded plan and what its report shows (computed once)."""
 
-    def __init__(self, sol: LoadedSolution) -> None:
+    def __init__(self, sol: SolveFolder) -> None:
 
         self.sol = sol
         gc = sol.summary.get("gap_closure", {})
@@ -551,15 +549,15 @@ def _comparison(plans: Sequence[_Plan], frontier: Path | None) -> str:
     return "".join(out)
 
 
-def report_html(solutions: Sequence[str | os.PathLike[str]], *,
+def report_html(solve_dirs: Sequence[str | os.PathLike[str]], *,
                 frontier: str | os.PathLike[str] | None = None) -> str:
     """The HTML report of one solve folder, or the comparison of several (see the module).
 
     Parameters
     ----------
-    solutions : sequence of path or LoadedSolution
+    solve_dirs : sequence of path or SolveFolder
         ``carbonpark solve`` folders (one: the plan's report; several: a comparison), or
-        plans already loaded (`optimizer.outputs.solve_folder.LoadedSolution`, e.g. just solved).
+        plans already loaded (`optimizer.outputs.solve_folder.SolveFolder`, e.g. just solved).
     frontier : path, optional
         A ``carbonpark frontier`` folder (``frontier.csv``, ``frontier.png``) to include.
 
@@ -575,11 +573,11 @@ def report_html(solutions: Sequence[str | os.PathLike[str]], *,
         ``frontier.csv`` (one line naming it).
     """
 
-    if not solutions:
-        raise InputDataError("solutions: no solve folder given; pass one or more folders "
+    if not solve_dirs:
+        raise InputDataError("solve_dirs: no solve folder given; pass one or more folders "
                              "written by `carbonpark solve`")
     front = _check_frontier(frontier)
-    plans = [_Plan(p if isinstance(p, LoadedSolution) else load_solution(p)) for p in solutions]
+    plans = [_Plan(p if isinstance(p, SolveFolder) else read_solution(p)) for p in solve_dirs]
     body = _single(plans[0], front) if len(plans) == 1 else _comparison(plans, front)
     title = (f"carbonpark plan report: {plans[0].name}" if len(plans) == 1 else
              "carbonpark scenario comparison")
@@ -590,47 +588,47 @@ def report_html(solutions: Sequence[str | os.PathLike[str]], *,
             "emissions tCO2/yr.</p></body></html>\n")
 
 
-def write_report(solutions: Sequence[str | os.PathLike[str]], out: str | os.PathLike[str], *,
+def write_report(solve_dirs: Sequence[str | os.PathLike[str]], out_file: str | os.PathLike[str], *,
                  frontier: str | os.PathLike[str] | None = None,
                  overwrite: bool = False) -> Path:
-    """Write `report_html` to ``out`` atomically.
+    """Write `report_html` to ``out_file`` atomically.
 
     The file is claimed first (`optimizer.atomic.claim_files`: an earlier carbonpark
     report in that folder may be replaced, a user's file only with ``overwrite``, an
-    input never), then written beside ``out`` and renamed over it, so a reader sees the
+    input never), then written beside ``out_file`` and renamed over it, so a reader sees the
     old report or the new one, never half of one.
 
     Parameters
     ----------
-    solutions : sequence of path or LoadedSolution
+    solve_dirs : sequence of path or SolveFolder
         As for `report_html`.
-    out : path
+    out_file : path
         The HTML file to write.
     frontier : path, optional
         A ``carbonpark frontier`` folder.
     overwrite : bool
-        Replace ``out`` even if carbonpark did not write it.
+        Replace ``out_file`` even if carbonpark did not write it.
 
     Returns
     -------
     pathlib.Path
-        ``out``.
+        ``out_file``.
 
     Raises
     ------
     OutputError
-        ``out`` is taken (see above) or inside an input folder.
+        ``out_file`` is taken (see above) or inside an input folder.
     InputDataError
         See `report_html`.
     """
-    p = Path(out)
+    p = Path(out_file)
     if p.suffix.lower() not in (".html", ".htm"):
         raise InputDataError(f"--out {p}: a report is one HTML file; give a name ending in .html")
-    inputs = [getattr(s, "path", s) for s in solutions]  # a loaded plan: its folder
+    inputs = [getattr(s, "path", s) for s in solve_dirs]  # a loaded plan: its folder
     inputs += [frontier] if frontier is not None else []
 
     check_output_files(p.parent, REPORT_KIND, [p.name], overwrite=overwrite, inputs=inputs)
-    text = report_html(solutions, frontier=frontier)
+    text = report_html(solve_dirs, frontier=frontier)
     claim_files(p.parent, REPORT_KIND, [p.name], overwrite=overwrite, inputs=inputs)
     write_text_atomic(p, text)
     return p

@@ -15,7 +15,7 @@ sweep and the frontier report.
   tables ``closure_density.csv``, ``closure_ecosystems.csv``, ``closure_species.csv``,
   ``closure_hotspots.csv``; and ``scenario.json`` (the scenario as solved, overrides applied,
   with its folder) when a scenario was given.
-* `load_solution` - a solve folder back as grid, problem and plan (`LoadedSolution`), for the
+* `read_solution` - a solve folder back as grid, problem and plan (`SolveFolder`), for the
   commands that start from one (``export``, ``report``).
 """
 
@@ -44,8 +44,13 @@ if TYPE_CHECKING:
     from optimizer.scenario import Scenario
     from optimizer.solvers import Solution
 
-__all__ = ["OUTPUT_KIND", "LoadedSolution", "load_solution", "plan_summary",
-           "write_solution"]
+__all__ = [
+    "OUTPUT_KIND",
+    "SolveFolder",
+    "plan_summary",
+    "read_solution",
+    "write_solution",
+]
 
 #: The output kind of ``carbonpark solve`` folders (`optimizer.atomic` markers).
 OUTPUT_KIND = "solve"
@@ -148,8 +153,8 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
     }
 
 
-def write_solution(out_dir: str | os.PathLike[str], scenario: Scenario | None, problem: Problem,
-                   solution: Solution, *, closure: GapClosure | None = None,
+def write_solution(solution: Solution, problem: Problem, out_dir: str | os.PathLike[str], *,
+                   scenario: Scenario | None = None, closure: GapClosure | None = None,
                    overrides: Mapping[str, Any] | None = None, seconds: float | None = None,
                    overwrite: bool = False, inputs: Iterable[str | os.PathLike[str]] = ()
                    ) -> dict[str, Any]:
@@ -157,10 +162,12 @@ def write_solution(out_dir: str | os.PathLike[str], scenario: Scenario | None, p
 
     Parameters
     ----------
+    solution, problem
+        The plan and the problem it solves.
     out_dir : str or PathLike
         A new or empty folder, or an earlier ``solve`` output (else ``overwrite``).
-    scenario, problem, solution, closure, overrides, seconds
-        See `plan_summary`.
+    scenario, closure, overrides, seconds
+        See `plan_summary`; the scenario is needed to read the folder back.
     overwrite : bool
         Replace a folder that is not an earlier ``solve`` output (never an input).
     inputs : iterable of paths
@@ -171,7 +178,6 @@ def write_solution(out_dir: str | os.PathLike[str], scenario: Scenario | None, p
     dict
         The summary written to ``summary.json``.
     """
-
     closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
     summary = plan_summary(scenario, problem, solution, closure, overrides=overrides,
                            seconds=seconds)
@@ -180,7 +186,7 @@ def write_solution(out_dir: str | os.PathLike[str], scenario: Scenario | None, p
                           "status": unit_status(problem, x)})
 
     record = None
-    if scenario is not None:  # what load_solution needs to rebuild the problem
+    if scenario is not None:  # what read_solution needs to rebuild the problem
         record = {"base": str(Path(scenario.base).resolve()), "source": scenario.source,
                   "hash": summary["scenario"]["hash"], "scenario": scenario.to_dict(),
                   "boundary_penalty": solution.info.get("boundary_penalty")}
@@ -204,8 +210,8 @@ def write_solution(out_dir: str | os.PathLike[str], scenario: Scenario | None, p
 
 
 @dataclass
-class LoadedSolution:
-    """A ``carbonpark solve`` folder read back (`load_solution`).
+class SolveFolder:
+    """A ``carbonpark solve`` folder read back (`read_solution`).
 
     Attributes
     ----------
@@ -235,7 +241,7 @@ class LoadedSolution:
     summary: dict[str, Any]
 
 
-def load_solution(path: str | os.PathLike[str]) -> LoadedSolution:
+def read_solution(solve_dir: str | os.PathLike[str]) -> SolveFolder:
     """Read a ``carbonpark solve`` folder back: scenario, grid, problem and plan.
 
     The scenario is rebuilt from ``scenario.json`` and must hash as it did when solved
@@ -247,8 +253,7 @@ def load_solution(path: str | os.PathLike[str]) -> LoadedSolution:
         Not a solve folder, written without a scenario, or the scenario or its grid
         changed since (one line naming the folder and the fix).
     """
-
-    p = Path(path)
+    p = Path(solve_dir)
     need = [p / "solution.parquet", p / "summary.json", p / "scenario.json"]
     missing = [f.name for f in need if not f.is_file()]
     if missing:
@@ -284,4 +289,4 @@ def load_solution(path: str | os.PathLike[str]) -> LoadedSolution:
         raise InputDataError(f"{p}: solution.parquet does not list the grid's {len(ids):,} "
                              "units in order; solve the scenario again")
     x = table["x"].to_numpy().astype(np.int8)
-    return LoadedSolution(p, scenario, pu, problem, x, unit_status(problem, x), summary)
+    return SolveFolder(p, scenario, pu, problem, x, unit_status(problem, x), summary)

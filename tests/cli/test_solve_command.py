@@ -156,12 +156,12 @@ def test_co2_factor():
 
 def test_a_solve_folder_loads_back_as_the_same_problem_and_plan(study, capsys):
     from optimizer.errors import InputDataError
-    from optimizer.outputs.solve_folder import load_solution
+    from optimizer.outputs.solve_folder import read_solution
 
     out = study / "out" / "loaded"
     assert run(["solve", study / "scenarios" / "nbs_balanced.toml", "--out", out, "--set",
                 "budget.share=0.05"], capsys)[0] == 0
-    ls = load_solution(out)
+    ls = read_solution(out)
     summary = json.loads((out / "summary.json").read_text())
     assert ls.summary == summary and ls.scenario.budget.share == 0.05
     assert int(ls.x.sum()) == summary["units"]["added"] + summary["units"]["existing"]
@@ -171,6 +171,6 @@ def test_a_solve_folder_loads_back_as_the_same_problem_and_plan(study, capsys):
     record["scenario"]["budget"]["share"] = 0.06  # the scenario is not what was solved
     (out / "scenario.json").write_text(json.dumps(record))
     with pytest.raises(InputDataError, match="changed since it was solved"):
-        load_solution(out)
+        read_solution(out)
     with pytest.raises(InputDataError, match="not a `carbonpark solve` folder"):
-        load_solution(study / "scenarios")
+        read_solution(study / "scenarios")

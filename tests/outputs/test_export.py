@@ -34,7 +34,7 @@ from optimizer.outputs.export import (
     parse_formats,
     shapefile_field_map,
 )
-from optimizer.outputs.solve_folder import load_solution
+from optimizer.outputs.solve_folder import read_solution
 
 ROOT = Path(__file__).resolve().parents[2]
 SHP_PARTS = {"parks.shp", "parks.shx", "parks.dbf", "parks.prj", "parks.cpg"}
@@ -61,7 +61,7 @@ def solved(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def loaded(solved):
-    return load_solution(solved)
+    return read_solution(solved)
 
 
 @pytest.fixture(scope="module")

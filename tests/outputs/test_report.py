@@ -13,7 +13,7 @@ import pytest
 from optimizer.cli import main
 from optimizer.errors import InputDataError, OutputError
 from optimizer.outputs.report import report_html, write_report
-from optimizer.outputs.solve_folder import load_solution
+from optimizer.outputs.solve_folder import read_solution
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = shutil.which("chromium") or (
@@ -61,7 +61,7 @@ def test_report_is_one_self_contained_file(single):
 
 def test_report_shows_the_consoles_numbers(plans, single):
     _, text = single
-    sol = load_solution(plans["balanced"])
+    sol = read_solution(plans["balanced"])
     s = sol.summary
     assert f"{s['new_km2']:,.0f} km²" in text  # e.g. 219,999 km², as `carbonpark solve`
     stock = s["added"]["carbon_stock_total"]["amount"]
@@ -92,7 +92,7 @@ def test_report_lists_the_parks(plans, single):
     from optimizer.plan.parks import candidate_parks
 
     _, text = single
-    sol = load_solution(plans["balanced"])
+    sol = read_solution(plans["balanced"])
     table = candidate_parks(sol.problem, sol.x).table
     assert len(table) > 0
     for r in table.head(20).itertuples():
@@ -131,7 +131,7 @@ def test_comparison_lists_every_scenario(plans, tmp_path, capsys):
     assert "Scenario comparison: 2 plans" in text
     for name in ("balanced", "carbon_first"):
         assert text.count(name) >= 3, name  # table row, map, run
-        s = load_solution(plans[name]).summary
+        s = read_solution(plans[name]).summary
         assert f"{s['new_km2']:,.0f}" in text
     assert "new km²" in text and "species ≥ 30% of range" in text
 
