@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+from optimizer.inputs.roles import mass_roles
 from optimizer.inputs.units import CO2_PER_C
 from optimizer.plan.closure import GapClosure, gap_closure
 from optimizer.plan.results import unit_status
@@ -46,10 +47,6 @@ __all__ = ["OUTPUT_KIND", "LoadedSolution", "load_solution", "plan_summary",
 #: The output kind of ``carbonpark solve`` folders (`optimizer.atomic` markers).
 OUTPUT_KIND = "solve"
 
-_ROLES = {"carbon_stock": "carbon_stock", "carbon_uptake": "carbon_uptake",
-          "emissions": "emissions"}
-
-
 def _num(v: Any) -> float | None:
     v = float(v)
     return v if np.isfinite(v) else None
@@ -61,7 +58,7 @@ def _added(problem: Problem, x: np.ndarray) -> dict[str, Any]:
     added_mask = np.asarray(x) > 0.5  # every selected unit's unprotected part (module doc)
     free = 1.0 - problem.protected_fraction
     out: dict[str, Any] = {}
-    for role in _ROLES:
+    for role in mass_roles():  # the roles whose totals count carbon or CO2
         cols = list(feats.index[feats["role"] == role])
         if not cols:
             continue

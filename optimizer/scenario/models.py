@@ -8,11 +8,19 @@ Checks that span several keys (exactly one kind of budget, of grid, of lock ...)
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from optimizer.model.objectives import OBJECTIVES, listed
 
 SCHEMA_VERSION = 1
+
+if TYPE_CHECKING:
+    ObjectiveName = str
+else:  # the kinds registered at import, as the reference lists them (`ObjectiveTable.kind`)
+    ObjectiveName = Literal[tuple(OBJECTIVES)]
 
 #: Solver backends a scenario may name (``pulp:<name>`` for any pulp solver).
 BACKEND_PATTERN = r"^(highs|cut|auto|pulp(:[A-Za-z0-9_]+)?)$"
@@ -55,10 +63,17 @@ class GridTable(_Table):
 class ObjectiveTable(_Table):
     """``[objective]``: what the plan optimises."""
 
-    kind: Literal["max_utility", "min_set", "min_shortfall"] = Field(
-        "max_utility", description="max_utility: most weighted value under the budget; min_set: "
-        "least cost meeting the targets; min_shortfall: least weighted target shortfall under "
-        "the budget")
+    kind: ObjectiveName = Field("max_utility", description="; ".join(
+        f"{k.name}: {k.summary}" for k in OBJECTIVES.values()))
+
+    @field_validator("kind", mode="plain")
+    @classmethod
+    def _registered(cls, value: Any) -> str:
+        """A kind of `optimizer.model.objectives.OBJECTIVES` (read when validating)."""
+        if isinstance(value, str) and value in OBJECTIVES:
+            return value
+        raise PydanticCustomError("literal_error", "Input should be {expected}",
+                                  {"expected": listed([repr(k) for k in OBJECTIVES])})
 
 
 class BudgetTable(_Table):
@@ -239,17 +254,19 @@ class ScenarioModel(_Table):
     @model_validator(mode="after")
     def _check(self) -> ScenarioModel:
         kind = self.objective.kind
-        if kind in ("max_utility", "min_shortfall") and self.budget is None:
+        spec = OBJECTIVES[kind]
+        if spec.needs_budget and self.budget is None:
             raise ValueError(f"the {kind} objective needs a [budget] table (km2, share or "
                              "total_protection)")
         has_targets = self.targets is not None and (self.targets.relative is not None
                                                     or self.targets.absolute)
-        if kind in ("min_set", "min_shortfall") and not has_targets:
+        if spec.needs_targets and not has_targets:
             raise ValueError(f"the {kind} objective needs a [targets] table (relative or "
                              "absolute)")
-        if kind == "min_set" and self.weights:
-            raise ValueError("[weights] apply to max_utility and min_shortfall, not min_set "
-                             "(it minimises cost); remove [weights] or change objective.kind")
+        if spec.weights is None and self.weights:
+            takers = listed([k.name for k in OBJECTIVES.values() if k.weights], "and")
+            raise ValueError(f"[weights] apply to {takers}, not {kind} (it {spec.aim}); remove "
+                             "[weights] or change objective.kind")
         return self
 
 

@@ -51,6 +51,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optimizer.errors import OutputError, ScenarioError, SolverError, did_you_mean
+from optimizer.model.objectives import OBJECTIVES
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -348,7 +349,7 @@ def _path_groups(runs: list[Run]) -> list[list[Run]]:
     groups: dict[str, list[Run]] = {}
     for r in runs:
         s = r.scenario
-        eligible = (s.solver.backend == "cut" and s.objective.kind == "max_utility"
+        eligible = (s.solver.backend == "cut" and OBJECTIVES[s.objective.kind].nested
                     and not s.area_budgets and s.targets is None
                     and s.budget is not None and s.budget.total_protection is None)
         if not eligible:
