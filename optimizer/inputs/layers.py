@@ -358,6 +358,9 @@ def cell_areas_km2(crs: pyproj.CRS, transform: Affine, rows: np.ndarray, cols: n
     cols = np.asarray(cols)
     if crs.is_geographic:
         ellps = crs.ellipsoid
+        if ellps is None:
+            raise CRSError(f"CRS {crs.name!r} is geographic but has no ellipsoid; give the file a "
+                           "complete CRS (e.g. EPSG:4326)")
         a, inv_f = ellps.semi_major_metre, ellps.inverse_flattening
         f = 1 / inv_f if inv_f else 0.0
         lat_top = transform.f + transform.e * rows

@@ -425,7 +425,7 @@ def compile(problem: Problem) -> CompiledModel:
     free = ~(locked_in | locked_out)
     free_idx = np.flatnonzero(free)
     nx = free_idx.size
-    col_of_unit = np.full(n, -1, dtype=_index_dtype(n))  # int32 edge columns below 2^31
+    col_of_unit: np.ndarray = np.full(n, -1, dtype=_index_dtype(n))  # int32 edge columns below 2^31
     col_of_unit[free_idx] = np.arange(nx)
     fixed_value = locked_in.astype(np.float64)  # value of locked units (0 for free, unused)
     unprotected = 1.0 - problem.protected_fraction
@@ -519,7 +519,7 @@ def compile(problem: Problem) -> CompiledModel:
         c[nx + ny:] = kind.shortfall_cost(problem)
     integrality = np.zeros(n_cols, dtype=bool)
     integrality[:nx] = True
-    unit_of_col = np.full(n_cols, -1, dtype=_index_dtype(n_cols, n))
+    unit_of_col: np.ndarray = np.full(n_cols, -1, dtype=_index_dtype(n_cols, n))
     unit_of_col[:nx] = free_idx
 
     row_blocks = tuple(b for b in (

@@ -170,13 +170,13 @@ def diagnose(problem: Problem, *, after_solve: bool = False) -> list[str]:
         return found
     feats = problem.target_features()
     # One feature at a time: no dense features x units matrix at national size.
-    totals, held_before, reach = (np.zeros(len(feats)) for _ in range(3))
+    totals, held_before, reachable = (np.zeros(len(feats)) for _ in range(3))
     for k, f in enumerate(feats):
         r = problem.feature_amount(f)
         totals[k] = r.sum()
         held_before[k] = r @ problem.protected_fraction
-        reach[k] = held_before[k] + (r * unprotected)[possible].sum()
-    short = [(k, float(r)) for k, (t, r) in enumerate(zip(problem.targets, reach, strict=True))
+        reachable[k] = held_before[k] + (r * unprotected)[possible].sum()
+    short = [(k, float(r)) for k, (t, r) in enumerate(zip(problem.targets, reachable, strict=True))
              if r < t.amount * (1 - 1e-9) - 1e-12]
     found += _target_reasons(problem, short, totals, "outside locked-out units",
                              "relax these targets or unlock units")

@@ -18,7 +18,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -181,28 +181,23 @@ def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
             p = p.add_area_budget(
                 region=ab.region, max_km2=ab.max_km2, max_share=ab.max_share, min_km2=ab.min_km2,
                 land_cover=None if ab.land_cover is None else _land_cover_column(p, ab.land_cover))
-    steps: list[tuple[str, Callable[[Problem], Problem]]] = []
-    for name, entries, add in (("locked_in", s.locks.locked_in, "add_locked_in"),
-                               ("locked_out", s.locks.locked_out, "add_locked_out")):
+    for name, entries in (("locked_in", s.locks.locked_in), ("locked_out", s.locks.locked_out)):
         for i, lk in enumerate(entries, 1):
-            steps.append((f"locks.{name}[{i}]", lambda q, lk=lk, add=add: getattr(q, add)(
-                column=lk.column, ids=lk.ids, label=lk.label)))
+            with _blame(s, f"locks.{name}[{i}]"):
+                add = p.add_locked_in if name == "locked_in" else p.add_locked_out
+                p = add(column=lk.column, ids=lk.ids, label=lk.label)
     for i, lc in enumerate(s.locks.land_cover_out, 1):
-        steps.append((f"locks.land_cover_out[{i}]",
-                      lambda q, lc=lc: q.add_locked_out_land_cover(lc.land_cover, lc.unit_share)))
-    for i, ab in enumerate(s.locks.above, 1):
-        steps.append((f"locks.above[{i}]", lambda q, ab=ab: q.add_locked_out_above(
-            ab.column, ab.threshold, per_km2=ab.per_km2)))
+        with _blame(s, f"locks.land_cover_out[{i}]"):
+            p = p.add_locked_out_land_cover(lc.land_cover, lc.unit_share)
+    for i, above in enumerate(s.locks.above, 1):
+        with _blame(s, f"locks.above[{i}]"):
+            p = p.add_locked_out_above(above.column, above.threshold, per_km2=above.per_km2)
     for i, lp in enumerate(s.penalties.linear, 1):
-        steps.append((f"penalties.linear[{i}]",
-                      lambda q, lp=lp: q.add_linear_penalty(lp.column, lp.penalty)))
+        with _blame(s, f"penalties.linear[{i}]"):
+            p = p.add_linear_penalty(lp.column, lp.penalty)
     if s.penalties.boundary is not None:  # last: a calibration solves the problem without it
-        bp = s.penalties.boundary
-        steps.append(("penalties.boundary", lambda q: q.add_boundary_penalty(
-            boundary_penalty(s, q), bp.edge_factor)))
-    for table, step in steps:
-        with _blame(s, table):
-            p = step(p)
+        with _blame(s, "penalties.boundary"):
+            p = p.add_boundary_penalty(boundary_penalty(s, p), s.penalties.boundary.edge_factor)
     with _blame(s, "locks"):
         p.locked_masks()  # a unit both locked in and out: named now, not at solve time
     return p
@@ -220,11 +215,14 @@ def boundary_penalty(scenario: Scenario, base: Problem) -> float:
     assert bp is not None
     if bp.penalty is not None:
         return bp.penalty
-    opts = {"solver": scenario.solver.backend, "gap": scenario.solver.gap,
-            "time_limit": scenario.solver.time_limit, "edge_factor": bp.edge_factor}
+    sv = scenario.solver
     if bp.share is not None:
-        return penalty_for_share(base, bp.share, **opts).penalty
-    return calibrate_boundary_penalty(base, method=bp.calibrate, curve=False, **opts).penalty
+        return penalty_for_share(base, bp.share, solver=sv.backend, gap=sv.gap,
+                                 time_limit=sv.time_limit, edge_factor=bp.edge_factor).penalty
+    assert bp.calibrate is not None  # the table holds exactly one of penalty, share, calibrate
+    return calibrate_boundary_penalty(base, method=bp.calibrate, curve=False, solver=sv.backend,
+                                      gap=sv.gap, time_limit=sv.time_limit,
+                                      edge_factor=bp.edge_factor).penalty
 
 
 def solver_options(scenario: Scenario) -> dict[str, Any]:
@@ -275,7 +273,7 @@ def solve_scenario(scenario: Scenario | str | os.PathLike[str], pu: PlanningUnit
     from optimizer.scenario.file import Scenario
 
     if not isinstance(scenario, Scenario):
-        scenario = Scenario.load(scenario)
+        scenario = Scenario.load(Path(scenario))
     p = scenario.to_problem(pu)
     with _blame(scenario, "solver"):
         return solve(p, scenario.solver.backend, **solver_options(scenario))

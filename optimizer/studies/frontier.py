@@ -254,7 +254,7 @@ def pareto_mask(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     dominated = (ge & gt).any(axis=1)
     same = ge & ~gt
     earlier = np.tril(same, k=-1).any(axis=1)  # an equal point comes first
-    return ~dominated & ~earlier
+    return np.asarray(~dominated & ~earlier)
 
 
 # ============================================================== the frontier
@@ -678,32 +678,32 @@ def frontier(
     ma, mb = metric(base_problem, metric_a), metric(base_problem, metric_b)
     if ma.column == mb.column:
         raise InputDataError(f"metric_a and metric_b are both {ma.column!r}; choose two metrics")
-    solver = _Solver(base_problem, ma, mb, gap, time_limit, solver)
+    runs = _Solver(base_problem, ma, mb, gap, time_limit, solver)
     found: list[dict] = []
     complete = True
     try:
         if method == "weighted":
             for w in np.linspace(1.0, 0.0, points or 11):
-                found.append({**solver.point((float(w), 1.0 - float(w)), None),
+                found.append({**runs.point((float(w), 1.0 - float(w)), None),
                               "weight": float(w), "epsilon": np.nan})
         else:
-            found.append({**solver.point((1.0, 0.0), None), "epsilon": np.nan})
+            found.append({**runs.point((1.0, 0.0), None), "epsilon": np.nan})
             if points is None:
-                step = EPSILON_STEP * solver.scale[id(mb)]
+                step = EPSILON_STEP * runs.scale[id(mb)]
                 while True:
                     last = found[-1]["b"]
                     try:
-                        nxt = solver.point((1.0, 0.0), last + step)
+                        nxt = runs.point((1.0, 0.0), last + step)
                     except InfeasibleProblemError:
                         break
                     if nxt["b"] <= last:  # no progress (tolerances): stop rather than loop
                         break
                     found.append({**nxt, "epsilon": last + step})
             else:
-                end = solver.point((0.0, 1.0), None)
+                end = runs.point((0.0, 1.0), None)
                 for eps in np.linspace(found[0]["b"], end["b"], points)[1:-1]:
                     try:
-                        found.append({**solver.point((1.0, 0.0), float(eps)), "epsilon": eps})
+                        found.append({**runs.point((1.0, 0.0), float(eps)), "epsilon": eps})
                     except InfeasibleProblemError:
                         continue
                 found.append({**end, "epsilon": np.nan})
