@@ -50,8 +50,7 @@ from optimizer.model.parts import (
 __all__ = ["DEFAULT_PA_THRESHOLD", "FEATURE_ROLES", "AreaBudget", "BoundaryPenalty",
            "LinearPenalty", "Lock", "Objective", "Problem", "Target", "problem"]
 
-#: Roles whose columns are features, as registered at import (`feature_roles` reads the
-#: registry when called).
+#: Roles whose columns are features, as registered at import (`feature_roles()` reads them live).
 FEATURE_ROLES = feature_roles()
 
 
@@ -241,25 +240,12 @@ class Problem:
         budget_share: float | None = None,
         weights: Mapping[str, float] | None = None,
     ) -> Problem:
-        """Set the objective to a kind of `optimizer.model.objectives.OBJECTIVES`.
+        """Set the objective to a kind of `optimizer.model.objectives.OBJECTIVES` (``"max_utility"``,
+        ``"min_set"``, ``"min_shortfall"`` ...); the ``add_<kind>_objective`` methods call this.
 
-        The ``add_<kind>_objective`` methods call this; so does a scenario.
-
-        Parameters
-        ----------
-        kind : str
-            ``"max_utility"``, ``"min_set"``, ``"min_shortfall"`` or another registered kind.
-        budget_km2, budget_share : float, optional
-            Budget on total new area, as km² or as a share of the study area: required by
-            the kinds that need one (max utility, min shortfall), an area budget for the
-            others.
-        weights : mapping, optional
-            Weights by feature or group, for the kinds that take them (see
-            `add_max_utility_objective` and `add_min_shortfall_objective`).
-
-        Returns
-        -------
-        Problem
+        ``budget_km2`` or ``budget_share`` is the total area budget (required by the kinds
+        that need one); ``weights`` go to the kinds that take them (see
+        `add_max_utility_objective` and `add_min_shortfall_objective`).
 
         Examples
         --------
