@@ -21,6 +21,7 @@ import pytest
 from helpers import all_selections, box_grid
 
 from optimizer.cli import main
+from optimizer.datasets import tiny_grid
 from optimizer.errors import InputDataError, ScenarioError, UnitError
 from optimizer.grid.build import PlanningUnits, write_grid
 from optimizer.inputs.dimensions import MASS_AREA, MASS_CELL
@@ -31,6 +32,7 @@ from optimizer.model.compile import compile
 from optimizer.model.objectives import OBJECTIVES, ObjectiveKind
 from optimizer.model.objectives.kind import target_shortfalls
 from optimizer.model.problem import Problem, problem
+from optimizer.plan.calibration import boundary_tradeoff
 from optimizer.plan.results import diagnose, objective_value, solve
 from optimizer.scenario import Scenario
 
@@ -196,3 +198,17 @@ def test_the_commands_check_and_solve_the_scenario(registered, tmp_path, capsys)
     best, _ = _brute_force(_problem(_grid()))
     assert summary["objective"] == pytest.approx(best)
     assert set(summary["added"]["soil_carbon"]) == {"soil_c"}  # a mass role: carbon accounting
+
+
+# ================================================================ the kind's sense, everywhere
+
+@pytest.mark.parametrize("kind", ["max_utility", "min_set", "min_shortfall"])
+def test_a_calibration_curve_penalises_in_the_kinds_sense(kind):
+    p = problem(tiny_grid()).add_relative_targets({"sp_a": 0.75, "sp_b": 0.5})
+    p = p.add_objective(kind, 3, weights={"carbon": 1} if kind == "max_utility" else None)
+    solved = solve(p.add_boundary_penalty(0.1), gap=0.0)
+    t = boundary_tradeoff(p, [0.0, 0.1], solver="highs", gap=0.0).iloc[1]
+    # The penalised objective is what the solver optimised: raised for min, lowered for max.
+    assert t["boundary_km"] > 0 and t["penalised_objective"] == pytest.approx(solved.objective)
+    sign = -1.0 if OBJECTIVES[kind].sense == "max" else 1.0
+    assert t["penalised_objective"] == pytest.approx(t["objective"] + sign * 0.1 * t["boundary_km"])
