@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optimizer.errors import InputDataError, ScenarioError
+from optimizer.grid import planning_units
 from optimizer.grid.build import DEFAULT_MAX_UNITS, PlanningUnits, build_grid, read_grid, write_grid
-from optimizer.grid.planning_units import FORMAT_VERSION
 from optimizer.inputs.layers import GridManifest, LayerSpec, load_manifest
 from optimizer.model.objectives import OBJECTIVES
 from optimizer.model.problem import Problem, problem
@@ -82,7 +82,7 @@ def grid_hash(scenario: Scenario) -> str:
             content = {"manifest": manifest.model_dump(mode="json"),
                        "files": _files_digest(named, mpath.parent),
                        "cell_km": _cell_km(scenario, manifest),
-                       "carbonpark": carbonpark_version(), "format": FORMAT_VERSION}
+                       "carbonpark": carbonpark_version(), "format": planning_units.FORMAT_VERSION}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
