@@ -7,6 +7,7 @@ runs in a fresh interpreter: this test process has long since imported all of it
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -93,3 +94,49 @@ print("ok")
 ])
 def test_problem_and_compile_are_functions_whatever_is_imported_first(first):
     assert run_python(f"import optimizer\n{first}\n{_USE}").strip() == "ok"
+
+
+def _library_modules() -> list[tuple[Path, str]]:
+    """(file, its top package) for every module of the library: the root's modules are their own."""
+    root = ROOT / "optimizer"
+    return [(f, f.relative_to(root).parts[0].removesuffix(".py")) for f in sorted(root.rglob("*.py"))]
+
+
+def _imports(tree: ast.AST) -> list[tuple[ast.ImportFrom, bool]]:
+    """Every ``from optimizer... import`` with whether it runs at import time (module level,
+    not under ``if TYPE_CHECKING``)."""
+    out: list[tuple[ast.ImportFrom, bool]] = []
+
+    def walk(node: ast.AST, top: bool) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.ImportFrom) and (child.module or "").startswith("optimizer"):
+                out.append((child, top))
+            elif isinstance(child, ast.If) and "TYPE_CHECKING" in ast.unparse(child.test):
+                continue  # for type checkers only
+            elif isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef | ast.Lambda):
+                walk(child, False)
+            else:
+                walk(child, top)
+
+    walk(tree, True)
+    return out
+
+
+def test_no_private_name_is_imported_across_packages():
+    leaks = [f"{f.relative_to(ROOT)}: {node.module}.{a.name}"
+             for f, package in _library_modules()
+             for node, _ in _imports(ast.parse(f.read_text(encoding="utf-8")))
+             if node.level == 0 and node.module.split(".")[1] != package
+             for a in node.names if a.name.startswith("_") and not a.name.startswith("__")]
+    assert leaks == [], "make the shared piece public where it belongs"
+
+
+def test_the_library_imports_its_own_modules_at_the_top_of_files():
+    # Lazy imports stay only at the edges: the package root (PEP 562, so `import optimizer`
+    # stays light), the command line and the app; in the library they hide the dependency
+    # floors import-linter checks (docs/design.md).
+    edges = {"__init__", "cli", "app"}
+    hidden = [f"{f.relative_to(ROOT)}:{node.lineno}: {node.module}"
+              for f, package in _library_modules() if package not in edges
+              for node, top in _imports(ast.parse(f.read_text(encoding="utf-8"))) if not top]
+    assert hidden == []

@@ -18,13 +18,7 @@ import pandas as pd
 
 from optimizer.errors import InputDataError
 from optimizer.grid.build import PlanningUnits
-
-# SI prefixes of the mass units we scale for readable totals.
-_PREFIXES: dict[str, tuple[str, ...]] = {
-    "MgC": ("MgC", "GgC", "TgC", "PgC"),
-    "tCO2": ("tCO2", "ktCO2", "MtCO2", "GtCO2"),
-}
-
+from optimizer.inputs.units import MASSES
 
 # ============================================================== validation helpers
 
@@ -150,7 +144,7 @@ def _scale(max_abs: float, unit: str, total_unit: str | None = None) -> tuple[fl
     """Divisor and name of a readable unit for totals in ``unit`` (e.g. MgC -> PgC)."""
     base, sep, rest = unit.partition("/")
     suffix = f"/{rest}" if sep else ""
-    names = _PREFIXES.get(base)
+    names = MASSES.get(base)  # the masses we scale, with their SI prefixes
     if total_unit is not None:
         want = total_unit.partition("/")[0]
         if names is None or want not in names:

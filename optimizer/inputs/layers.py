@@ -12,7 +12,7 @@ import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import numpy as np
 import pyproj
@@ -25,20 +25,8 @@ from affine import Affine
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from optimizer.errors import CRSError, GeometryRepairWarning, InputDataError, did_you_mean
-from optimizer.inputs.units import ROLE_UNITS, Unit, check_role_unit, get_unit, unit_for_role
-
-Role = Literal[
-    "carbon_stock",
-    "carbon_uptake",
-    "emissions",
-    "biodiversity",
-    "cost",
-    "land_cover",
-    "protected",
-    "region",
-    "mask",
-]
-ROLES: tuple[str, ...] = Role.__args__  # type: ignore[attr-defined]
+from optimizer.inputs.roles import ROLES
+from optimizer.inputs.units import Unit, check_role_unit, get_unit, role_units, unit_for_role
 
 VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".parquet", ".fgb", ".gml", ".kml"}
 
@@ -60,11 +48,12 @@ class LayerSpec:
     path : str or Path
         A raster (GeoTIFF or anything GDAL reads) or a vector file (GeoPackage, Shapefile ...).
     role : str
-        One of ``carbon_stock``, ``carbon_uptake``, ``emissions``, ``biodiversity``,
-        ``cost``, ``land_cover``, ``protected``, ``region``, ``mask``.
+        A key of `optimizer.inputs.roles.ROLES`: ``carbon_stock``, ``carbon_uptake``,
+        ``emissions``, ``biodiversity``, ``cost``, ``land_cover``, ``protected``,
+        ``region``, ``mask``.
     unit : str
         Unit of the values (see `optimizer.inputs.units`); its dimension must fit the role
-        (`optimizer.inputs.units.ROLE_DIMENSIONS`: a stock is a mass per area or per cell, an
+        (`optimizer.inputs.roles.Role.dimensions`: a stock is a mass per area or per cell, an
         uptake a mass per area or per cell per time, ...). Vector layers use
         ``"fraction"`` (coverage) except regions (``"class"``).
     bands : sequence of int, optional
@@ -255,7 +244,7 @@ def open_raster(spec: LayerSpec) -> RasterInfo:
     if spec.nodata is not None:
         nodata = float(spec.nodata)
     classes: dict[int, str] = {}
-    if spec.role in ("land_cover", "region", "mask", "protected") and spec.unit == "class":
+    if ROLES[spec.role].classes and spec.unit == "class":
         classes = spec.classes or {
             int(k.split("_", 1)[1]): v for k, v in tags.items()
             if k.startswith("class_") and k.split("_", 1)[1].isdigit()
@@ -294,7 +283,7 @@ def check_values(info: RasterInfo, values: np.ndarray, valid: np.ndarray) -> Non
                     f"holds {fill:g}, a common fill value; pass LayerSpec(nodata={fill:g}) or "
                     "set it in the file"
                 )
-    if lo < 0 and spec.role in ("carbon_stock", "cost", "biodiversity"):
+    if lo < 0 and ROLES[spec.role].nonnegative:
         raise InputDataError(
             f"layer {spec.name!r} ({spec.path}): negative values (min {lo:g} {spec.unit}) "
             f"in a {spec.role} layer; fix the data or declare the fill value as nodata"
@@ -326,7 +315,7 @@ def check_class_values(info: RasterInfo, values: np.ndarray, valid: np.ndarray) 
         raise InputDataError(
             f"layer {spec.name!r} ({spec.path}): a {spec.role} layer of unit 'class' holds "
             f"continuous values (e.g. {example:g}), not class codes; reclassify it to integer "
-            f"codes, or declare its real role and unit (e.g. {', '.join(ROLE_UNITS['carbon_stock'][:2])})"
+            f"codes, or declare its real role and unit (e.g. {', '.join(role_units('carbon_stock')[:2])})"
         )
 
 
@@ -369,6 +358,9 @@ def cell_areas_km2(crs: pyproj.CRS, transform: Affine, rows: np.ndarray, cols: n
     cols = np.asarray(cols)
     if crs.is_geographic:
         ellps = crs.ellipsoid
+        if ellps is None:
+            raise CRSError(f"CRS {crs.name!r} is geographic but has no ellipsoid; give the file a "
+                           "complete CRS (e.g. EPSG:4326)")
         a, inv_f = ellps.semi_major_metre, ellps.inverse_flattening
         f = 1 / inv_f if inv_f else 0.0
         lat_top = transform.f + transform.e * rows

@@ -12,10 +12,11 @@ A layer declares the unit of its values. The unit decides how aggregation works:
 * ``class`` marks categorical rasters (land cover, regions).
 
 Every unit also has a *dimension* (mass per area, mass per area per time, mass per
-cell per time, ...), and every role accepts only some dimensions (`ROLE_DIMENSIONS`):
-a stock is a mass per area or per cell, an uptake a mass per area (or per cell) per
-time, emissions a mass per time per cell or per area. `check_role_unit` refuses the
-rest when a layer is declared, before any raster is read.
+cell per time, ...; `optimizer.inputs.dimensions`), and every role accepts only some
+dimensions (`optimizer.inputs.roles.Role.dimensions`): a stock is a mass per area or per
+cell, an uptake a mass per area (or per cell) per time, emissions a mass per time per
+cell or per area. `check_role_unit` refuses the rest when a layer is declared, before any
+raster is read.
 
 Totals come out in one stated unit per quantity: MgC for stocks, MgC/yr for uptake,
 tCO2/yr for emissions, km2 for areas; `unit_for_role` converts carbon to CO2 (or
@@ -28,25 +29,33 @@ from dataclasses import dataclass, replace
 from typing import Literal
 
 from optimizer.errors import UnitError, did_you_mean
+from optimizer.inputs.dimensions import (
+    AREA_CELL,
+    CLASS,
+    COST_AREA,
+    COST_CELL,
+    COUNT_CELL,
+    FRACTION,
+    INDEX,
+    MASS_AREA,
+    MASS_AREA_TIME,
+    MASS_CELL,
+    MASS_CELL_TIME,
+    SPECIES,
+)
+from optimizer.inputs.roles import ROLES
 
 UnitKind = Literal["density", "per_cell", "intensive", "fraction", "class"]
 
-# Dimensions of layer values, as written in messages.
-MASS_AREA = "mass per area"
-MASS_AREA_TIME = "mass per area per time"
-MASS_CELL = "mass per cell"
-MASS_CELL_TIME = "mass per cell per time"
-COUNT_CELL = "count per cell"
-AREA_CELL = "area per cell"
-COST_CELL = "cost per cell"
-COST_AREA = "cost per area"
-INDEX = "index"
-SPECIES = "species count"
-FRACTION = "fraction"
-CLASS = "class"
-
 #: Mass of CO2 per mass of carbon (molar masses 44.0095 / 12.0107).
 CO2_PER_C = 44.0095 / 12.0107
+
+#: The masses totals count (`optimizer.inputs.roles.Role.mass`), each with its SI prefixes
+#: for readable totals; carbon converts to CO2 by `CO2_PER_C`.
+MASSES: dict[str, tuple[str, ...]] = {
+    "MgC": ("MgC", "GgC", "TgC", "PgC"),
+    "tCO2": ("tCO2", "ktCO2", "MtCO2", "GtCO2"),
+}
 
 # 1 MgC/ha = 100 MgC/km2; 1 kgC/m2 = 1000 MgC/km2; 1 gC/m2 = 1 MgC/km2.
 _PER_HA = 100.0
@@ -72,7 +81,7 @@ class Unit:
         For ``intensive`` and ``fraction``: 1 (the total is value x km2).
     dimension : str
         What the values measure (e.g. ``"mass per area per time"``); roles accept
-        only some dimensions (`ROLE_DIMENSIONS`).
+        only some dimensions (`optimizer.inputs.roles.Role.dimensions`).
     """
 
     name: str
@@ -178,27 +187,16 @@ def get_unit(name: str, *, layer: str | None = None) -> Unit:
                     f"{did_you_mean(str(name), [*UNITS, *_ALIASES])}")
 
 
-#: Dimensions each role accepts; a unit of another dimension is almost always a mistake
-#: (a stock declared per year, emissions declared as a stock), so we stop at once.
-ROLE_DIMENSIONS: dict[str, tuple[str, ...]] = {
-    "carbon_stock": (MASS_AREA, MASS_CELL),
-    "carbon_uptake": (MASS_AREA_TIME, MASS_CELL_TIME),
-    "emissions": (MASS_CELL_TIME, MASS_AREA_TIME),
-    "biodiversity": (COUNT_CELL, AREA_CELL, INDEX, SPECIES, FRACTION),
-    "cost": (COST_AREA, COST_CELL),
-    "land_cover": (CLASS,),
-    "protected": (FRACTION, CLASS),
-    "region": (CLASS,),
-    "mask": (FRACTION, CLASS),
-}
+def role_units(role: str) -> tuple[str, ...]:
+    """The units a role accepts: those of its dimensions (`optimizer.inputs.roles.ROLES`).
 
-#: Units each role accepts (derived from `ROLE_DIMENSIONS`).
-ROLE_UNITS: dict[str, tuple[str, ...]] = {
-    role: tuple(u.name for u in _UNITS if u.dimension in dims) for role, dims in ROLE_DIMENSIONS.items()
-}
-
-# The mass a role's totals count: carbon for stocks and uptake, CO2 for emissions.
-_ROLE_MASS: dict[str, str] = {"carbon_stock": "MgC", "carbon_uptake": "MgC", "emissions": "tCO2"}
+    Examples
+    --------
+    >>> role_units("carbon_stock")
+    ('MgC/ha', 'kgC/m2', 'gC/m2', 'MgC/cell')
+    """
+    dims = ROLES[role].dimensions
+    return tuple(u.name for u in _UNITS if u.dimension in dims)
 
 
 def check_role_unit(role: str, unit: Unit, *, layer: str) -> None:
@@ -207,7 +205,7 @@ def check_role_unit(role: str, unit: Unit, *, layer: str) -> None:
     Parameters
     ----------
     role : str
-        The layer's role (a key of `ROLE_DIMENSIONS`).
+        The layer's role (a key of `optimizer.inputs.roles.ROLES`).
     unit : Unit
         The declared unit.
     layer : str
@@ -219,20 +217,21 @@ def check_role_unit(role: str, unit: Unit, *, layer: str) -> None:
         Naming the layer, the unit and its dimension, the role, the dimensions the role
         accepts and its units.
     """
-    accepted = ROLE_DIMENSIONS[role]
+    accepted = ROLES[role].dimensions
     if unit.dimension not in accepted:
         raise UnitError(
             f"layer {layer!r}: unit {unit.name!r} ({unit.dimension}) does not fit role {role!r}, "
-            f"which takes {' or '.join(accepted)}; use one of: {', '.join(ROLE_UNITS[role])}"
+            f"which takes {' or '.join(accepted)}; use one of: {', '.join(role_units(role))}"
         )
 
 
 def unit_for_role(unit: Unit, role: str) -> Unit:
     """The unit with its total expressed in the role's stated unit.
 
-    Stocks and uptake total in MgC (MgC/yr), emissions in tCO2/yr: a carbon mass
-    declared for emissions (e.g. ``MgC/ha/yr``) is converted to CO2, a CO2 mass
-    declared for uptake (e.g. ``tCO2/ha/yr``) back to carbon. Other roles keep the unit.
+    Stocks and uptake total in MgC (MgC/yr), emissions in tCO2/yr (the role's
+    `optimizer.inputs.roles.Role.mass`): a carbon mass declared for emissions (e.g.
+    ``MgC/ha/yr``) is converted to CO2, a CO2 mass declared for uptake (e.g.
+    ``tCO2/ha/yr``) back to carbon. Roles without a mass keep the unit.
 
     Parameters
     ----------
@@ -246,9 +245,10 @@ def unit_for_role(unit: Unit, role: str) -> Unit:
     Unit
         ``unit`` itself, or a copy with ``total_unit`` and ``factor`` converted.
     """
-    want = _ROLE_MASS.get(role)
+    known = ROLES.get(role)
+    want = known.mass if known is not None else None
     base, sep, rest = unit.total_unit.partition("/")
-    if want is None or base == want or base not in _ROLE_MASS.values():
+    if want is None or base == want or base not in MASSES:
         return unit
     factor = unit.factor * CO2_PER_C if want == "tCO2" else unit.factor / CO2_PER_C
     return replace(unit, total_unit=f"{want}{sep}{rest}", factor=factor)
@@ -259,11 +259,10 @@ def format_total(value: float, unit: str) -> str:
 
     Only mass units of carbon (``MgC``, ``MgC/yr``) and CO2 (``tCO2/yr``) get prefixes.
     """
-    prefixes = {"MgC": ("MgC", "GgC", "TgC", "PgC"), "tCO2": ("tCO2", "ktCO2", "MtCO2", "GtCO2")}
     base, _, rest = unit.partition("/")
-    if base not in prefixes:
+    if base not in MASSES:
         return f"{value:,.4g} {unit}"
-    names = prefixes[base]
+    names = MASSES[base]
     step = 0
     scaled = float(value)
     while abs(scaled) >= 1000 and step < len(names) - 1:

@@ -9,7 +9,8 @@ columns. Columns come in three blocks, in this order:
 * ``y`` - one continuous column per boundary edge between two free units, the
   linearised product ``y_jk = min(x_j, x_k)`` (rows ``y_jk - x_j <= 0`` and
   ``y_jk - x_k <= 0``; the objective pushes ``y`` up);
-* ``s`` - one continuous shortfall column per target (min shortfall only).
+* ``s`` - one continuous shortfall column per target, for kinds whose targets are soft
+  (min shortfall; `optimizer.model.objectives.ObjectiveKind.shortfall_cost`).
 
 Rows: area budgets, then targets, then the two boundary rows per ``y`` column.
 Every term is built with numpy/scipy.sparse in one pass, with no Python loop over
@@ -26,6 +27,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from optimizer.errors import InputDataError
+from optimizer.model.objectives import OBJECTIVES, listed, objective_kind
 from optimizer.model.problem import Problem
 
 RowKind = Literal["budget", "target", "boundary"]
@@ -406,12 +408,13 @@ def compile(problem: Problem) -> CompiledModel:
                              f"{type(problem).__name__}")
     obj = problem.objective
     if obj is None:
-        raise InputDataError("the problem has no objective; call add_max_utility_objective(), "
-                             "add_min_set_objective() or add_min_shortfall_objective() first")
-    if obj.kind in ("min_set", "min_shortfall") and not problem.targets:
+        raise InputDataError("the problem has no objective; call "
+                             f"{listed([f'{k.method}()' for k in OBJECTIVES.values()])} first")
+    kind = objective_kind(obj.kind)
+    if kind.needs_targets and not problem.targets:
         raise InputDataError(f"the {obj.kind} objective needs targets; call "
                              "add_relative_targets() or add_absolute_targets() first")
-    if obj.kind in ("max_utility", "min_shortfall"):
+    if kind.needs_budget:
         total = problem.total_budget()
         if total is None or not np.isfinite(total.max_km2):
             raise InputDataError(f"the {obj.kind} objective needs a total area budget; pass "
@@ -422,20 +425,17 @@ def compile(problem: Problem) -> CompiledModel:
     free = ~(locked_in | locked_out)
     free_idx = np.flatnonzero(free)
     nx = free_idx.size
-    col_of_unit = np.full(n, -1, dtype=_index_dtype(n))  # int32 edge columns below 2^31
+    col_of_unit: np.ndarray = np.full(n, -1, dtype=_index_dtype(n))  # int32 edge columns below 2^31
     col_of_unit[free_idx] = np.arange(nx)
     fixed_value = locked_in.astype(np.float64)  # value of locked units (0 for free, unused)
     unprotected = 1.0 - problem.protected_fraction
 
-    sense: Literal["min", "max"] = "max" if obj.kind == "max_utility" else "min"
+    sense = kind.sense
     # Penalties lower a max objective and raise a min objective.
     penalty_sign = -1.0 if sense == "max" else 1.0
 
     unit_obj = np.zeros(n)
-    if obj.kind == "max_utility":
-        unit_obj += problem.unit_values()
-    elif obj.kind == "min_set":
-        unit_obj += problem.cost
+    unit_obj += kind.unit_objective(problem)
     for lp in problem.linear_penalties:
         unit_obj += penalty_sign * lp.penalty * lp.amount
     offset = 0.0
@@ -501,8 +501,7 @@ def compile(problem: Problem) -> CompiledModel:
     n_struct = len(rows_nz)
     n_targets = len(target_feats)
 
-    shortfall = obj.kind == "min_shortfall"
-    ns = n_targets if shortfall else 0
+    ns = n_targets if kind.soft_targets else 0
     n_cols = nx + ny + ns
     nb = len(budget_labels)
     A = _assemble(rows_nz, nb, ns, nx + ny, edge_cols, nx, n_cols)
@@ -514,16 +513,13 @@ def compile(problem: Problem) -> CompiledModel:
     c = np.concatenate([unit_obj[free_idx], y_cost, np.zeros(ns)])
     col_lower = np.zeros(n_cols)
     col_upper = np.ones(n_cols)
-    if ns:
+    if ns and kind.shortfall_cost is not None:
         target_lower = np.array(lower[len(budget_labels):])
         col_upper[nx + ny:] = np.maximum(target_lower, 0.0)
-        weights = dict(obj.weights)
-        tamount = np.array([t.amount for t in problem.targets])
-        w = np.array([weights.get(f, 1.0) for f in target_feats])
-        c[nx + ny:] = np.divide(w, tamount, out=np.zeros(ns), where=tamount > 0)
+        c[nx + ny:] = kind.shortfall_cost(problem)
     integrality = np.zeros(n_cols, dtype=bool)
     integrality[:nx] = True
-    unit_of_col = np.full(n_cols, -1, dtype=_index_dtype(n_cols, n))
+    unit_of_col: np.ndarray = np.full(n_cols, -1, dtype=_index_dtype(n_cols, n))
     unit_of_col[:nx] = free_idx
 
     row_blocks = tuple(b for b in (

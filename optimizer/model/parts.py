@@ -13,18 +13,7 @@ import numpy as np
 
 from optimizer.errors import InputDataError
 
-#: Feature groups understood by weights and targets besides roles and layer names.
-GROUPS: dict[str, tuple[str, ...]] = {
-    "carbon": ("carbon_stock", "carbon_uptake"),
-    "biodiversity": ("biodiversity",),
-    "ecosystem": ("land_cover",),
-}
-#: Roles whose columns can be features of a problem (cost layers are not features).
-FEATURE_ROLES = ("carbon_stock", "carbon_uptake", "emissions", "biodiversity", "land_cover")
-
 DEFAULT_PA_THRESHOLD = 0.5
-
-ObjectiveKind = Literal["max_utility", "min_set", "min_shortfall"]
 
 
 @dataclass(frozen=True)
@@ -33,13 +22,15 @@ class Objective:
 
     Attributes
     ----------
-    kind : {"max_utility", "min_set", "min_shortfall"}
+    kind : str
+        A key of `optimizer.model.objectives.OBJECTIVES` (``"max_utility"``,
+        ``"min_set"``, ``"min_shortfall"``).
     weights : tuple of (feature, weight)
         Max utility: the weight ``w_k`` of each feature in ``v_j``. Min shortfall:
         the weight of each target's relative shortfall (features absent weigh 1).
     """
 
-    kind: ObjectiveKind
+    kind: str
     weights: tuple[tuple[str, float], ...] = ()
 
 

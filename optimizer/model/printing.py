@@ -12,7 +12,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from optimizer.grid.printing import crs_name, names, tree
-from optimizer.inputs.roles import ROLE_ORDER
+from optimizer.inputs.roles import feature_roles
+from optimizer.model.objectives import OBJECTIVES, listed, objective_kind
 
 if TYPE_CHECKING:
     from optimizer.grid.planning_units import PlanningUnits
@@ -33,14 +34,10 @@ def _weights(weights: Sequence[tuple[str, float]]) -> str:
 def _objective_lines(p: Problem) -> list[str]:
     obj = p.objective
     if obj is None:
-        return ["none yet: add_max_utility_objective, add_min_set_objective or "
-                "add_min_shortfall_objective"]
-    kind = obj.kind.replace("_", " ")
-    if obj.kind == "max_utility":
-        return [f"{kind}: weights {_weights(obj.weights)}"]
-    if obj.kind == "min_shortfall":
-        return [f"{kind}: weights {_weights(obj.weights)}"]
-    return [f"{kind}: least {p.cost_label}"]
+        return [f"none yet: {listed([k.method for k in OBJECTIVES.values()])}"]
+    kind = objective_kind(obj.kind)
+    return [f"{kind.label}: "
+            + kind.printed.format(weights=_weights(obj.weights), cost=p.cost_label)]
 
 
 def _target_lines(p: Problem) -> list[str]:
@@ -108,7 +105,8 @@ def problem_text(p: Problem) -> str:
 
 def _roles(pu: PlanningUnits) -> str:
     counts = pu.features["role"].value_counts()
-    order = [*ROLE_ORDER, *sorted(set(counts.index) - set(ROLE_ORDER))]
+    listed_first = feature_roles()
+    order = [*listed_first, *sorted(set(counts.index) - set(listed_first))]
     return ", ".join(f"{counts[r]} {r}" for r in order if r in counts.index)
 
 

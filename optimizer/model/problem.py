@@ -32,24 +32,27 @@ import pandas as pd
 
 from optimizer.errors import InputDataError, did_you_mean
 from optimizer.grid.build import PlanningUnits
+from optimizer.inputs.roles import feature_roles, groups
+from optimizer.model.objectives import objective_kind
+from optimizer.model.objectives.weights import resolve_weights
 from optimizer.model.parts import (
     DEFAULT_PA_THRESHOLD,
-    FEATURE_ROLES,
-    GROUPS,
     AreaBudget,
     BoundaryPenalty,
     LinearPenalty,
     Lock,
     Objective,
-    ObjectiveKind,
     Target,
     finite_number,
     readonly,
 )
 from optimizer.model.printing import problem_summary, problem_text
 
-__all__ = ["DEFAULT_PA_THRESHOLD", "FEATURE_ROLES", "GROUPS", "AreaBudget", "BoundaryPenalty",
-           "LinearPenalty", "Lock", "Objective", "ObjectiveKind", "Problem", "Target", "problem"]
+__all__ = ["DEFAULT_PA_THRESHOLD", "FEATURE_ROLES", "AreaBudget", "BoundaryPenalty",
+           "LinearPenalty", "Lock", "Objective", "Problem", "Target", "problem"]
+
+#: Roles whose columns are features, as registered at import (`feature_roles()` reads them live).
+FEATURE_ROLES = feature_roles()
 
 
 # ============================================================== problem
@@ -147,21 +150,22 @@ class Problem:
         (land cover), any role (e.g. ``emissions``) and any layer name (e.g. ``npp``).
         """
         feats = self.pu.features
-        usable = feats[feats["role"].isin(FEATURE_ROLES)]
+        features, named = feature_roles(), groups()
+        usable = feats[feats["role"].isin(features)]
         if key in usable.index:
             return [key]
         if key in feats.index:
             raise InputDataError(f"{argument} {key!r} has role {feats.loc[key, 'role']!r}, "
-                                 f"which is not a feature; use one of the roles {FEATURE_ROLES}")
-        roles = GROUPS.get(key, (key,) if key in FEATURE_ROLES else ())
+                                 f"which is not a feature; use one of the roles {features}")
+        roles = named.get(key, (key,) if key in features else ())
         cols = list(usable.index[usable["role"].isin(roles)]) if roles else []
         if not cols:
             cols = list(usable.index[usable["layer"] == key])
         if not cols:
-            groups = sorted(set(GROUPS) | set(FEATURE_ROLES) | set(usable["layer"]))
+            known = sorted(set(named) | set(features) | set(usable["layer"]))
             raise InputDataError(f"{argument} {key!r} is not a feature, role, layer or group of "
                                  f"this grid; features: {list(usable.index)[:8]}..., groups: "
-                                 f"{groups}{did_you_mean(str(key), [*groups, *usable.index])}")
+                                 f"{known}{did_you_mean(str(key), [*known, *usable.index])}")
         return cols
 
     def locked_masks(self) -> tuple[np.ndarray, np.ndarray]:
@@ -208,8 +212,9 @@ class Problem:
         return [t.feature for t in self.targets]
 
     def utility_weights(self) -> dict[str, float]:
-        """Per-feature weights of the max-utility objective (empty otherwise)."""
-        if self.objective is None or self.objective.kind != "max_utility":
+        """Per-feature weights of each unit's value, when the objective's weights weigh it
+        (max utility; `optimizer.model.objectives.ObjectiveKind.weights`); empty otherwise."""
+        if self.objective is None or objective_kind(self.objective.kind).weights != "utility":
             return {}
         return dict(self.objective.weights)
 
@@ -228,6 +233,40 @@ class Problem:
         return value
 
     # ---------------------------------------------------------- objectives
+    def add_objective(
+        self,
+        kind: str,
+        budget_km2: float | None = None,
+        *,
+        budget_share: float | None = None,
+        weights: Mapping[str, float] | None = None,
+    ) -> Problem:
+        """Set the objective to a kind of `optimizer.model.objectives.OBJECTIVES` (``"max_utility"``,
+        ``"min_set"``, ``"min_shortfall"`` ...); the ``add_<kind>_objective`` methods call this.
+
+        ``budget_km2`` or ``budget_share`` is the total area budget (required by the kinds
+        that need one); ``weights`` go to the kinds that take them (see
+        `add_max_utility_objective` and `add_min_shortfall_objective`).
+
+        Examples
+        --------
+        >>> from optimizer import problem
+        >>> from optimizer.datasets import tiny_grid
+        >>> p = problem(tiny_grid()).add_objective("min_shortfall", 1, weights={"sp_a": 2})
+        >>> p.objective, p.total_budget().max_km2
+        (Objective(kind='min_shortfall', weights=(('sp_a', 2.0),)), 1.0)
+        """
+        spec = objective_kind(kind)
+        if spec.weights is None and weights is not None:
+            raise InputDataError(f"the {kind} objective takes no weights (it {spec.aim}); leave "
+                                 "weights= out")
+        resolved = resolve_weights(spec.weights, self, weights) if spec.weights else {}
+        p = self
+        if spec.needs_budget or budget_km2 is not None or budget_share is not None:
+            p = self._with_total_budget(budget_km2, budget_share, spec.method)
+        return dataclasses.replace(p, objective=Objective(kind, tuple(resolved.items())),
+                                   _cache=self._cache)
+
     def add_max_utility_objective(
         self,
         budget_km2: float | None = None,
@@ -263,10 +302,8 @@ class Problem:
         >>> pu.units["pu_id"][sol.selected].tolist(), round(sol.objective, 4)  # (80 + 60) / 290 MgC
         ([1, 4, 5], 0.4828)
         """
-        resolved = self._resolve_weights(weights)
-        p = self._with_total_budget(budget_km2, budget_share, "add_max_utility_objective")
-        return dataclasses.replace(p, objective=Objective("max_utility", tuple(resolved.items())),
-                                   _cache=self._cache)
+        return self.add_objective("max_utility", budget_km2, budget_share=budget_share,
+                                  weights=weights)
 
     def add_min_set_objective(self) -> Problem:
         """Minimise the cost of added units (plus penalties) subject to the targets.
@@ -280,7 +317,7 @@ class Problem:
         >>> pu.units["pu_id"][sol.selected].tolist(), sol.objective  # cells 2 and 4: 2 km² of new land
         ([1, 2, 4], 2.0)
         """
-        return dataclasses.replace(self, objective=Objective("min_set"), _cache=self._cache)
+        return self.add_objective("min_set")
 
     def add_min_shortfall_objective(
         self,
@@ -312,42 +349,8 @@ class Problem:
         >>> pu.units["pu_id"][sol.selected].tolist(), round(sol.objective, 4)
         ([1, 4], 0.6667)
         """
-        resolved: dict[str, float] = {}
-        for key, w in (weights or {}).items():
-            for f in self.resolve_features(key, argument="weights key"):
-                resolved[f] = finite_number(w, f"weights[{key!r}]")
-        p = self._with_total_budget(budget_km2, budget_share, "add_min_shortfall_objective")
-        return dataclasses.replace(p, objective=Objective("min_shortfall", tuple(resolved.items())),
-                                   _cache=self._cache)
-
-    def _resolve_weights(self, weights: Mapping[str, float] | None) -> dict[str, float]:
-        explicit = weights is not None
-        if weights is None:
-            weights = {"carbon": 1.0, "biodiversity": 1.0}
-        if not isinstance(weights, Mapping) or not weights:
-            raise InputDataError(f"weights must be a non-empty mapping of feature or group to "
-                                 f"weight; got {weights!r}")
-        out: dict[str, float] = {}
-        singles: dict[str, float] = {}
-        for key, w in weights.items():
-            w = finite_number(w, f"weights[{key!r}]")
-            try:
-                cols = self.resolve_features(key, argument="weights key")
-            except InputDataError:
-                if explicit or key not in GROUPS:
-                    raise
-                continue
-            if len(cols) == 1 and cols[0] == key:
-                singles[key] = w
-            else:
-                for c in cols:
-                    out[c] = out.get(c, 0.0) + w / len(cols)
-        out.update(singles)
-        if not any(out.values()):
-            raise InputDataError("weights give every feature a weight of 0 (or the grid has no "
-                                 f"carbon or biodiversity features); got {dict(weights)!r}; "
-                                 "name the features to weigh")
-        return out
+        return self.add_objective("min_shortfall", budget_km2, budget_share=budget_share,
+                                  weights=weights)
 
     def _with_total_budget(self, km2: float | None, share: float | None, where: str) -> Problem:
         if km2 is None and share is None:

@@ -31,8 +31,12 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
+<<<<<<< HEAD
 from optimizer.atomic import write_dir_atomic
 from optimizer.errors import InputDataError
+=======
+from optimizer.inputs.roles import mass_roles
+>>>>>>> a88290dfc11661bbf7b831bcbf9beb71360d0f9b
 from optimizer.inputs.units import CO2_PER_C
 from optimizer.plan.closure import GapClosure, gap_closure
 from optimizer.plan.results import feature_representation, patches, unit_status
@@ -55,10 +59,6 @@ __all__ = [
 #: The output kind of ``carbonpark solve`` folders (`optimizer.atomic` markers).
 OUTPUT_KIND = "solve"
 
-_ROLES = {"carbon_stock": "carbon_stock", "carbon_uptake": "carbon_uptake",
-          "emissions": "emissions"}
-
-
 def _num(v: Any) -> float | None:
     v = float(v)
     return v if np.isfinite(v) else None
@@ -70,7 +70,7 @@ def _added(problem: Problem, x: np.ndarray) -> dict[str, Any]:
     added_mask = np.asarray(x) > 0.5  # every selected unit's unprotected part (module doc)
     free = 1.0 - problem.protected_fraction
     out: dict[str, Any] = {}
-    for role in _ROLES:
+    for role in mass_roles():  # the roles whose totals count carbon or CO2
         cols = list(feats.index[feats["role"] == role])
         if not cols:
             continue

@@ -38,6 +38,8 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputDataError, OptimizerWarning
+from optimizer.model.objectives import objective_kind
+from optimizer.plan.results import objective_value, solve
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -133,7 +135,8 @@ class _Runner:
         self.options: dict[str, Any] = {"gap": gap}
         if time_limit is not None:
             self.options["time_limit"] = time_limit
-        self.sign = 1.0 if problem.objective.kind == "min_set" else -1.0
+        # Penalties raise a min objective and lower a max one.
+        self.sign = 1.0 if objective_kind(problem.objective.kind).sense == "min" else -1.0
         self.rows: dict[float, dict[str, Any]] = {}
         self.plans: dict[float, np.ndarray] = {}
         i, j, length = problem.pu.boundary_indices()
@@ -145,8 +148,6 @@ class _Runner:
         return float(self.edge_factor * self._exposed @ x + (length * np.abs(x[i] - x[j])).sum())
 
     def __call__(self, penalty: float) -> dict[str, Any]:
-        from optimizer.plan.results import objective_value, solve
-
         penalty = float(penalty)
         if not (math.isfinite(penalty) and penalty >= 0):
             raise InputDataError(f"boundary penalty must be a finite number >= 0; got {penalty}")

@@ -19,10 +19,16 @@ None with the reason in ``why``).
 from __future__ import annotations
 
 import dataclasses
+import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
+
+from optimizer.errors import InfeasibleProblemError, SolverError
+from optimizer.model.compile import compile as compile_model
+from optimizer.model.objectives import OBJECTIVES, listed, objective_kind
+from optimizer.solvers import CutSolver
 
 if TYPE_CHECKING:
     from optimizer.model.problem import Problem
@@ -61,9 +67,10 @@ def rank_problem(problem: Problem) -> tuple[Problem | None, str]:
     budget; otherwise the problem without its targets and other budgets, and a note
     naming what was left out.
     """
-    if problem.objective is None or problem.objective.kind != "max_utility":
+    if problem.objective is None or not objective_kind(problem.objective.kind).nested:
         kind = "none" if problem.objective is None else problem.objective.kind
-        return None, (f"no priority rank: the nested path ranks max-utility problems, this "
+        ranked = listed([k.label.replace(" ", "-") for k in OBJECTIVES.values() if k.nested])
+        return None, (f"no priority rank: the nested path ranks {ranked} problems, this "
                       f"one's objective is {kind}")
     total = problem.total_budget()
     if total is None:
@@ -116,12 +123,6 @@ def priority_rank(problem: Problem, *, path_points: int = 256,
     >>> priority_rank(problem(pu).add_min_set_objective())[0] is None
     True
     """
-    import time
-
-    from optimizer.errors import InfeasibleProblemError, SolverError
-    from optimizer.model.compile import compile as compile_model
-    from optimizer.solvers import CutSolver
-
     single, note = rank_problem(problem)
     if single is None:
         return None, note

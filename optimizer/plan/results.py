@@ -20,8 +20,10 @@ import pandas as pd
 import scipy.sparse as sp
 
 from optimizer.errors import InfeasibleProblemError, InputDataError
+from optimizer.inputs.roles import feature_roles
 from optimizer.model.compile import CompiledModel, compile
-from optimizer.model.problem import FEATURE_ROLES, Problem
+from optimizer.model.objectives import objective_kind
+from optimizer.model.problem import Problem
 from optimizer.solvers import get_solver
 from optimizer.solvers.base import Solution, Solver, SolveStatus, stop_on_interrupt
 
@@ -92,7 +94,7 @@ def solve(problem: Problem, solver: str | Solver = "highs", *, model: CompiledMo
         model = compile(problem)
     elif not isinstance(model, CompiledModel) or model.n_units != problem.n_units or (
             problem.objective is not None
-            and model.sense != ("max" if problem.objective.kind == "max_utility" else "min")):
+            and model.sense != objective_kind(problem.objective.kind).sense):
         raise InputDataError("solve(): model= must be compile(problem) of this problem; got "
                              + (f"a model of {model.n_units} units ({model.sense})"
                                 if isinstance(model, CompiledModel) else type(model).__name__)
@@ -163,18 +165,18 @@ def diagnose(problem: Problem, *, after_solve: bool = False) -> list[str]:
         if reach < b.min_km2 * (1 - 1e-9) - 1e-9:
             found.append(f"{b.label} can add at most {reach:,.1f} km² outside locked-out units; "
                          f"its minimum is {b.min_km2:,.1f} km²")
-    kind = problem.objective.kind if problem.objective else None
-    if kind == "min_shortfall" or not problem.targets:
+    soft = problem.objective is not None and objective_kind(problem.objective.kind).soft_targets
+    if soft or not problem.targets:  # a plan may miss soft targets
         return found
     feats = problem.target_features()
     # One feature at a time: no dense features x units matrix at national size.
-    totals, held_before, reach = (np.zeros(len(feats)) for _ in range(3))
+    totals, held_before, reachable = (np.zeros(len(feats)) for _ in range(3))
     for k, f in enumerate(feats):
         r = problem.feature_amount(f)
         totals[k] = r.sum()
         held_before[k] = r @ problem.protected_fraction
-        reach[k] = held_before[k] + (r * unprotected)[possible].sum()
-    short = [(k, float(r)) for k, (t, r) in enumerate(zip(problem.targets, reach, strict=True))
+        reachable[k] = held_before[k] + (r * unprotected)[possible].sum()
+    short = [(k, float(r)) for k, (t, r) in enumerate(zip(problem.targets, reachable, strict=True))
              if r < t.amount * (1 - 1e-9) - 1e-12]
     found += _target_reasons(problem, short, totals, "outside locked-out units",
                              "relax these targets or unlock units")
@@ -312,7 +314,7 @@ def feature_representation(problem: Problem, solution: Solution | np.ndarray,
     x = _x(problem, solution)
     feats = problem.pu.features
     if features is None:
-        features = list(feats.index[feats["role"].isin(FEATURE_ROLES)])
+        features = list(feats.index[feats["role"].isin(feature_roles())])
     amounts = problem.feature_amounts(features)
     p = problem.protected_fraction
     total = amounts.sum(axis=1)
@@ -473,23 +475,14 @@ def unit_counts(problem: Problem, solution: Solution | np.ndarray) -> pd.DataFra
 
 
 def objective_value(problem: Problem, solution: Solution | np.ndarray) -> float:
-    """The objective of a plan, recomputed from the problem's parts (not the compiled model)."""
+    """The objective of a plan, recomputed from the problem's parts (not the compiled model):
+    its kind's term (`optimizer.model.objectives.ObjectiveKind.evaluate`) plus penalties."""
     x = _x(problem, solution)
     if problem.objective is None:
         raise InputDataError("the problem has no objective; add one before evaluating")
-    kind = problem.objective.kind
-    sign = -1.0 if kind == "max_utility" else 1.0
-    if kind == "max_utility":
-        value = float(problem.unit_values() @ x)
-    elif kind == "min_set":
-        value = float(problem.cost @ x)
-    else:
-        rep = feature_representation(problem, x, problem.target_features())
-        weights = dict(problem.objective.weights)
-        short = (rep["target"] - rep["held_after"]).clip(lower=0).to_numpy()
-        w = np.array([weights.get(f, 1.0) for f in rep["feature"]])
-        tgt = rep["target"].to_numpy()
-        value = float(np.sum(np.divide(w * short, tgt, out=np.zeros_like(tgt), where=tgt > 0)))
+    kind = objective_kind(problem.objective.kind)
+    sign = -1.0 if kind.sense == "max" else 1.0
+    value = kind.evaluate(problem, x)
     for lp in problem.linear_penalties:
         value += sign * lp.penalty * float(lp.amount @ x)
     bp = problem.boundary_penalty

@@ -18,16 +18,22 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optimizer.errors import InputDataError, ScenarioError
+from optimizer.grid import planning_units
+from optimizer.grid.build import DEFAULT_MAX_UNITS, PlanningUnits, build_grid, read_grid, write_grid
+from optimizer.inputs.layers import GridManifest, LayerSpec, load_manifest
+from optimizer.model.objectives import OBJECTIVES
+from optimizer.model.problem import Problem, problem
+from optimizer.plan.calibration import calibrate_boundary_penalty, penalty_for_share
+from optimizer.plan.results import solve
+from optimizer.versions import carbonpark_version
 
 if TYPE_CHECKING:
-    from optimizer.grid.build import PlanningUnits
-    from optimizer.model.problem import Problem
     from optimizer.scenario.file import Scenario
     from optimizer.solvers import Solution
 
@@ -58,9 +64,6 @@ def _files_digest(paths: list[Path], root: Path) -> dict[str, str]:
 
 def grid_hash(scenario: Scenario) -> str:
     """SHA-256 of the scenario's grid content (see the module docstring)."""
-    from optimizer.grid.planning_units import FORMAT_VERSION
-    from optimizer.versions import carbonpark_version
-
     g = scenario.grid
     with _blame(scenario, "grid"):
         if g.path is not None:
@@ -79,13 +82,11 @@ def grid_hash(scenario: Scenario) -> str:
             content = {"manifest": manifest.model_dump(mode="json"),
                        "files": _files_digest(named, mpath.parent),
                        "cell_km": _cell_km(scenario, manifest),
-                       "carbonpark": carbonpark_version(), "format": FORMAT_VERSION}
+                       "carbonpark": carbonpark_version(), "format": planning_units.FORMAT_VERSION}
     return hashlib.sha256(json.dumps(content, sort_keys=True).encode()).hexdigest()
 
 
-def _manifest(scenario: Scenario):
-    from optimizer.inputs.layers import load_manifest
-
+def _manifest(scenario: Scenario) -> tuple[GridManifest, list[LayerSpec]]:
     return load_manifest(scenario.resolve(scenario.grid.manifest or ""))
 
 
@@ -100,8 +101,6 @@ def load_grid(scenario: Scenario, *, progress: bool = False,
     ``progress`` and ``max_units`` go to `optimizer.grid.build.build_grid` when the grid is
     built (default: no progress bar, its default unit limit).
     """
-    from optimizer.grid.build import DEFAULT_MAX_UNITS, build_grid, read_grid, write_grid
-
     g = scenario.grid
     if g.path is not None:
         grid_hash(scenario)  # the one-line error for a folder that is not a grid
@@ -162,8 +161,6 @@ def total_budget_km2(scenario: Scenario, p: Problem) -> tuple[float | None, floa
 
 def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
     """The scenario's `Problem` on ``pu``, through the public ``add_*`` methods only."""
-    from optimizer.model.problem import problem
-
     s = scenario
     with _blame(s, ""):
         p = problem(pu)
@@ -172,14 +169,7 @@ def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
     km2, share = total_budget_km2(s, p)
     weights = dict(s.weights) or None
     with _blame(s, "weights" if s.weights else "budget"):
-        if s.objective.kind == "max_utility":
-            p = p.add_max_utility_objective(km2, budget_share=share, weights=weights)
-        elif s.objective.kind == "min_shortfall":
-            p = p.add_min_shortfall_objective(km2, budget_share=share, weights=weights)
-        else:
-            p = p.add_min_set_objective()
-            if km2 is not None or share is not None:
-                p = p.add_area_budget(max_km2=km2, max_share=share)
+        p = p.add_objective(s.objective.kind, km2, budget_share=share, weights=weights)
     if s.targets is not None:
         with _blame(s, "targets"):
             if s.targets.relative is not None:
@@ -191,28 +181,23 @@ def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
             p = p.add_area_budget(
                 region=ab.region, max_km2=ab.max_km2, max_share=ab.max_share, min_km2=ab.min_km2,
                 land_cover=None if ab.land_cover is None else _land_cover_column(p, ab.land_cover))
-    steps: list[tuple[str, Callable[[Problem], Problem]]] = []
-    for name, entries, add in (("locked_in", s.locks.locked_in, "add_locked_in"),
-                               ("locked_out", s.locks.locked_out, "add_locked_out")):
+    for name, entries in (("locked_in", s.locks.locked_in), ("locked_out", s.locks.locked_out)):
         for i, lk in enumerate(entries, 1):
-            steps.append((f"locks.{name}[{i}]", lambda q, lk=lk, add=add: getattr(q, add)(
-                column=lk.column, ids=lk.ids, label=lk.label)))
+            with _blame(s, f"locks.{name}[{i}]"):
+                add = p.add_locked_in if name == "locked_in" else p.add_locked_out
+                p = add(column=lk.column, ids=lk.ids, label=lk.label)
     for i, lc in enumerate(s.locks.land_cover_out, 1):
-        steps.append((f"locks.land_cover_out[{i}]",
-                      lambda q, lc=lc: q.add_locked_out_land_cover(lc.land_cover, lc.unit_share)))
-    for i, ab in enumerate(s.locks.above, 1):
-        steps.append((f"locks.above[{i}]", lambda q, ab=ab: q.add_locked_out_above(
-            ab.column, ab.threshold, per_km2=ab.per_km2)))
+        with _blame(s, f"locks.land_cover_out[{i}]"):
+            p = p.add_locked_out_land_cover(lc.land_cover, lc.unit_share)
+    for i, above in enumerate(s.locks.above, 1):
+        with _blame(s, f"locks.above[{i}]"):
+            p = p.add_locked_out_above(above.column, above.threshold, per_km2=above.per_km2)
     for i, lp in enumerate(s.penalties.linear, 1):
-        steps.append((f"penalties.linear[{i}]",
-                      lambda q, lp=lp: q.add_linear_penalty(lp.column, lp.penalty)))
+        with _blame(s, f"penalties.linear[{i}]"):
+            p = p.add_linear_penalty(lp.column, lp.penalty)
     if s.penalties.boundary is not None:  # last: a calibration solves the problem without it
-        bp = s.penalties.boundary
-        steps.append(("penalties.boundary", lambda q: q.add_boundary_penalty(
-            boundary_penalty(s, q), bp.edge_factor)))
-    for table, step in steps:
-        with _blame(s, table):
-            p = step(p)
+        with _blame(s, "penalties.boundary"):
+            p = p.add_boundary_penalty(boundary_penalty(s, p), s.penalties.boundary.edge_factor)
     with _blame(s, "locks"):
         p.locked_masks()  # a unit both locked in and out: named now, not at solve time
     return p
@@ -230,13 +215,14 @@ def boundary_penalty(scenario: Scenario, base: Problem) -> float:
     assert bp is not None
     if bp.penalty is not None:
         return bp.penalty
-    from optimizer.plan.calibration import calibrate_boundary_penalty, penalty_for_share
-
-    opts = {"solver": scenario.solver.backend, "gap": scenario.solver.gap,
-            "time_limit": scenario.solver.time_limit, "edge_factor": bp.edge_factor}
+    sv = scenario.solver
     if bp.share is not None:
-        return penalty_for_share(base, bp.share, **opts).penalty
-    return calibrate_boundary_penalty(base, method=bp.calibrate, curve=False, **opts).penalty
+        return penalty_for_share(base, bp.share, solver=sv.backend, gap=sv.gap,
+                                 time_limit=sv.time_limit, edge_factor=bp.edge_factor).penalty
+    assert bp.calibrate is not None  # the table holds exactly one of penalty, share, calibrate
+    return calibrate_boundary_penalty(base, method=bp.calibrate, curve=False, solver=sv.backend,
+                                      gap=sv.gap, time_limit=sv.time_limit,
+                                      edge_factor=bp.edge_factor).penalty
 
 
 def solver_options(scenario: Scenario) -> dict[str, Any]:
@@ -283,11 +269,11 @@ def solve_scenario(scenario: Scenario | str | os.PathLike[str], pu: PlanningUnit
     >>> sol.selected.nonzero()[0].tolist(), round(sol.objective, 4)
     ([0, 3, 4], 0.4828)
     """
-    from optimizer.plan.results import solve
+    # Here, not at the top: optimizer.scenario.file imports this module.
     from optimizer.scenario.file import Scenario
 
     if not isinstance(scenario, Scenario):
-        scenario = Scenario.load(scenario)
+        scenario = Scenario.load(Path(scenario))
     p = scenario.to_problem(pu)
     with _blame(scenario, "solver"):
         return solve(p, scenario.solver.backend, **solver_options(scenario))
@@ -301,14 +287,12 @@ def describe(scenario: Scenario, pu: PlanningUnits | None = None) -> str:
             f"grid built from {g.manifest}" + (f" at {g.cell_km:g} km" if g.cell_km else ""))
     parts = [f"Scenario {s.name or s.source!r}" + (f": {s.description.strip()}"
                                                    if s.description else "") + ".",
-             f"On the {grid}, objective {s.objective.kind.replace('_', ' ')}"]
+             f"On the {grid}, objective {OBJECTIVES[s.objective.kind].label}"]
     b = s.budget
     if b is not None:
         if b.total_protection is not None:
             text = f"bring total protection to {b.total_protection:.0%} of the land"
             if pu is not None:
-                from optimizer.model.problem import problem
-
                 text += f" ({total_budget_km2(s, problem(pu))[0]:,.0f} km² new)"
         else:
             text = f"{b.km2:,.0f} km² new" if b.km2 is not None else f"{b.share:.1%} of the land new"

@@ -8,11 +8,19 @@ Checks that span several keys (exactly one kind of budget, of grid, of lock ...)
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_core import PydanticCustomError
+
+from optimizer.model.objectives import OBJECTIVES, listed
 
 SCHEMA_VERSION = 1
+
+if TYPE_CHECKING:
+    ObjectiveName = str
+else:  # the kinds registered at import, as the reference lists them (`ObjectiveTable.kind`)
+    ObjectiveName = Literal[tuple(OBJECTIVES)]
 
 #: Solver backends a scenario may name (``pulp:<name>`` for any pulp solver).
 BACKEND_PATTERN = r"^(highs|cut|auto|pulp(:[A-Za-z0-9_]+)?)$"
@@ -34,13 +42,13 @@ def _one_of(table: object, keys: tuple[str, ...], *, required: bool = True) -> N
 class GridTable(_Table):
     """``[grid]``: the planning units."""
 
-    path: str | None = Field(None, description="a grid directory written by `carbonpark grid` "
+    path: str | None = Field(default=None, description="a grid directory written by `carbonpark grid` "
                              "(relative to the scenario file)")
-    manifest: str | None = Field(None, description="a grid manifest (TOML, see data/demo.toml) to "
+    manifest: str | None = Field(default=None, description="a grid manifest (TOML, see data/demo.toml) to "
                                  "build the grid from, relative to the scenario file")
-    cell_km: float | None = Field(None, gt=0, description="cell size (km) of the grid built from "
+    cell_km: float | None = Field(default=None, gt=0, description="cell size (km) of the grid built from "
                                   "`manifest` (default: the manifest's own)")
-    cache: str = Field(".carbonpark-cache", description="folder (relative to the scenario file) "
+    cache: str = Field(default=".carbonpark-cache", description="folder (relative to the scenario file) "
                        "where a grid built from `manifest` is kept, by content hash")
 
     @model_validator(mode="after")
@@ -55,20 +63,27 @@ class GridTable(_Table):
 class ObjectiveTable(_Table):
     """``[objective]``: what the plan optimises."""
 
-    kind: Literal["max_utility", "min_set", "min_shortfall"] = Field(
-        "max_utility", description="max_utility: most weighted value under the budget; min_set: "
-        "least cost meeting the targets; min_shortfall: least weighted target shortfall under "
-        "the budget")
+    kind: ObjectiveName = Field(default="max_utility", description="; ".join(
+        f"{k.name}: {k.summary}" for k in OBJECTIVES.values()))
+
+    @field_validator("kind", mode="plain")
+    @classmethod
+    def _registered(cls, value: Any) -> str:
+        """A kind of `optimizer.model.objectives.OBJECTIVES` (read when validating)."""
+        if isinstance(value, str) and value in OBJECTIVES:
+            return value
+        raise PydanticCustomError("literal_error", "Input should be {expected}",
+                                  {"expected": listed([repr(k) for k in OBJECTIVES])})
 
 
 class BudgetTable(_Table):
     """``[budget]``: the total new area; give exactly one key."""
 
-    km2: float | None = Field(None, ge=0, description="new protected area (km²)")
-    share: float | None = Field(None, ge=0, le=1, description="new protected area as a share "
+    km2: float | None = Field(default=None, ge=0, description="new protected area (km²)")
+    share: float | None = Field(default=None, ge=0, le=1, description="new protected area as a share "
                                 "(0-1) of the land")
     total_protection: float | None = Field(
-        None, ge=0, le=1, description="bring total protection to this share (0-1) of the land "
+        default=None, ge=0, le=1, description="bring total protection to this share (0-1) of the land "
         "(30×30: 0.3): new km² = max(0, share × land area − Σ pa_fraction × area_km2)")
 
     @model_validator(mode="after")
@@ -81,22 +96,22 @@ class TargetsTable(_Table):
     """``[targets]``: representation targets (existing protection counts as held)."""
 
     relative: float | dict[str, float] | None = Field(
-        None, description="a share (0-1) of each feature's total: one share for every weighted "
+        default=None, description="a share (0-1) of each feature's total: one share for every weighted "
         "feature, or a table of feature/group = share")
     absolute: dict[str, float] | None = Field(
-        None, description="a table of feature/group = amount in the feature's unit")
+        default=None, description="a table of feature/group = amount in the feature's unit")
 
 
 class AreaBudgetTable(_Table):
     """``[[area_budgets]]``: bounds on the new area of one region or one ecosystem."""
 
-    region: str | None = Field(None, description="a region name (the grid's `region` column)")
-    land_cover: str | None = Field(None, description="a land-cover class (`forest`) or column "
+    region: str | None = Field(default=None, description="a region name (the grid's `region` column)")
+    land_cover: str | None = Field(default=None, description="a land-cover class (`forest`) or column "
                                    "(`lc_forest_km2`)")
-    max_km2: float | None = Field(None, ge=0, description="at most this much new area (km²)")
-    max_share: float | None = Field(None, ge=0, le=1, description="at most this share (0-1) of "
+    max_km2: float | None = Field(default=None, ge=0, description="at most this much new area (km²)")
+    max_share: float | None = Field(default=None, ge=0, le=1, description="at most this share (0-1) of "
                                     "the region's area or the ecosystem's total area")
-    min_km2: float | None = Field(None, ge=0, description="at least this much new area (km²)")
+    min_km2: float | None = Field(default=None, ge=0, description="at least this much new area (km²)")
 
     @model_validator(mode="after")
     def _check(self) -> AreaBudgetTable:
@@ -110,9 +125,9 @@ class AreaBudgetTable(_Table):
 class UnitsLock(_Table):
     """``[[locks.locked_in]]`` / ``[[locks.locked_out]]``: units by column or by id."""
 
-    column: str | None = Field(None, description="a 0/1 column of the units (a mask)")
-    ids: list[int] | list[str] | None = Field(None, description="a list of pu_id values")
-    label: str | None = Field(None, description="a name for messages and the problem tree")
+    column: str | None = Field(default=None, description="a 0/1 column of the units (a mask)")
+    ids: list[int] | list[str] | None = Field(default=None, description="a list of pu_id values")
+    label: str | None = Field(default=None, description="a name for messages and the problem tree")
 
     @model_validator(mode="after")
     def _check(self) -> UnitsLock:
@@ -124,7 +139,7 @@ class LandCoverLock(_Table):
     """``[[locks.land_cover_out]]``: lock out units mostly of one land cover (red lines)."""
 
     land_cover: str = Field(description="a land-cover class (`cropland`) or column")
-    unit_share: float = Field(0.5, ge=0, le=1, description="lock out units where the class "
+    unit_share: float = Field(default=0.5, ge=0, le=1, description="lock out units where the class "
                               "covers more than this share of the unit")
 
 
@@ -133,35 +148,35 @@ class AboveLock(_Table):
 
     column: str = Field(description="a numeric column of the units (e.g. `co2_2020`)")
     threshold: float = Field(description="lock out units above this value")
-    per_km2: bool = Field(False, description="compare the column divided by unit area")
+    per_km2: bool = Field(default=False, description="compare the column divided by unit area")
 
 
 class LocksTable(_Table):
     """``[locks]``: units forced in or kept out."""
 
-    existing: bool = Field(True, description="lock in units already protected at or above "
+    existing: bool = Field(default=True, description="lock in units already protected at or above "
                            "`pa_threshold` (partial protection always counts as held)")
-    pa_threshold: float = Field(0.5, gt=0, le=1, description="protected share (0-1] from which a "
+    pa_threshold: float = Field(default=0.5, gt=0, le=1, description="protected share (0-1] from which a "
                                 "unit counts as part of the existing network")
-    locked_in: list[UnitsLock] = Field([], description="units forced into the plan")
-    locked_out: list[UnitsLock] = Field([], description="units kept out of the plan")
-    land_cover_out: list[LandCoverLock] = Field([], description="land-cover lock-outs (e.g. the "
+    locked_in: list[UnitsLock] = Field(default=[], description="units forced into the plan")
+    locked_out: list[UnitsLock] = Field(default=[], description="units kept out of the plan")
+    land_cover_out: list[LandCoverLock] = Field(default=[], description="land-cover lock-outs (e.g. the "
                                                 "cropland red line)")
-    above: list[AboveLock] = Field([], description="threshold lock-outs (e.g. emissions)")
+    above: list[AboveLock] = Field(default=[], description="threshold lock-outs (e.g. emissions)")
 
 
 class BoundaryTable(_Table):
     """``[penalties.boundary]``: compactness."""
 
-    penalty: float | None = Field(None, ge=0, description="objective units per km of plan "
+    penalty: float | None = Field(default=None, ge=0, description="objective units per km of plan "
                                   "boundary; or give `share` or `calibrate`")
-    share: float | None = Field(None, gt=0, lt=1, description="the penalty at which the boundary "
+    share: float | None = Field(default=None, gt=0, lt=1, description="the penalty at which the boundary "
                                 "term is this share (0-1) of the objective at the optimum, found "
                                 "by solving (optimizer.plan.calibration.penalty_for_share)")
-    calibrate: Literal["cohon"] | None = Field(None, description="'cohon': the knee of the "
+    calibrate: Literal["cohon"] | None = Field(default=None, description="'cohon': the knee of the "
                                                "boundary/objective trade-off, as prioritizr's "
                                                "calibrate_cohon_penalty")
-    edge_factor: float = Field(1.0, ge=0, le=1, description="weight (0-1) of the study area's "
+    edge_factor: float = Field(default=1.0, ge=0, le=1, description="weight (0-1) of the study area's "
                                "outer edge")
 
     @model_validator(mode="after")
@@ -181,19 +196,19 @@ class LinearTable(_Table):
 class PenaltiesTable(_Table):
     """``[penalties]``: boundary and linear penalties."""
 
-    boundary: BoundaryTable | None = Field(None, description="boundary-length penalty")
-    linear: list[LinearTable] = Field([], description="linear penalties on unit columns")
+    boundary: BoundaryTable | None = Field(default=None, description="boundary-length penalty")
+    linear: list[LinearTable] = Field(default=[], description="linear penalties on unit columns")
 
 
 class SolverTable(_Table):
     """``[solver]``: how to solve."""
 
-    backend: str = Field("highs", pattern=BACKEND_PATTERN,
+    backend: str = Field(default="highs", pattern=BACKEND_PATTERN,
                          description="highs | cut | auto | pulp:<name>")
-    gap: float = Field(1e-4, ge=0, lt=1, description="relative optimality gap to stop at")
-    time_limit: float | None = Field(None, gt=0, description="wall-clock limit (seconds)")
-    threads: int | None = Field(None, ge=1, description="solver threads (highs, pulp)")
-    nested_path: bool = Field(False, description="cut, one budget: read the plan from the nested "
+    gap: float = Field(default=1e-4, ge=0, lt=1, description="relative optimality gap to stop at")
+    time_limit: float | None = Field(default=None, gt=0, description="wall-clock limit (seconds)")
+    threads: int | None = Field(default=None, ge=1, description="solver threads (highs, pulp)")
+    nested_path: bool = Field(default=False, description="cut, one budget: read the plan from the nested "
                               "path of plans over every budget (as the app does): deterministic "
                               "and fast, with the path's proven gap; no MIP polish")
 
@@ -208,10 +223,10 @@ class SolverTable(_Table):
 class ParksTable(_Table):
     """``[parks]``: how a plan becomes candidate parks (`optimizer.plan.parks.candidate_parks`)."""
 
-    connectivity: Literal["rook", "queen"] = Field("rook", description="units join a park by a "
+    connectivity: Literal["rook", "queen"] = Field(default="rook", description="units join a park by a "
                                                    "shared edge (rook) or also a corner (queen)")
-    min_km2: float = Field(0.0, ge=0, description="parks under this new area (km²) are dropped")
-    refill: bool = Field(False, description="refill the budget a dropped park frees with the best "
+    min_km2: float = Field(default=0.0, ge=0, description="parks under this new area (km²) are dropped")
+    refill: bool = Field(default=False, description="refill the budget a dropped park frees with the best "
                          "free units next to kept parks")
 
 
@@ -219,37 +234,39 @@ class ScenarioModel(_Table):
     """A scenario file: the top-level keys and tables."""
 
     schema_version: Literal[1] = Field(description="version of the scenario format; 1")
-    name: str = Field("", description="a short name (reports, sweeps)")
-    description: str = Field("", description="the question the scenario answers")
+    name: str = Field(default="", description="a short name (reports, sweeps)")
+    description: str = Field(default="", description="the question the scenario answers")
     grid: GridTable = Field(description="the planning units")
-    objective: ObjectiveTable = Field(ObjectiveTable(), description="the objective")
-    budget: BudgetTable | None = Field(None, description="the total new area")
+    objective: ObjectiveTable = Field(default=ObjectiveTable(), description="the objective")
+    budget: BudgetTable | None = Field(default=None, description="the total new area")
     weights: dict[str, float] = Field(
-        {}, description="weight per feature or group (carbon, carbon_stock, carbon_uptake, "
+        default={}, description="weight per feature or group (carbon, carbon_stock, carbon_uptake, "
         "biodiversity, ecosystem, emissions, a layer or a column); default carbon = 1, "
         "biodiversity = 1; negative weights penalise")
-    targets: TargetsTable | None = Field(None, description="representation targets")
-    area_budgets: list[AreaBudgetTable] = Field([], description="per-region and per-ecosystem "
+    targets: TargetsTable | None = Field(default=None, description="representation targets")
+    area_budgets: list[AreaBudgetTable] = Field(default=[], description="per-region and per-ecosystem "
                                                 "budgets")
-    locks: LocksTable = Field(LocksTable(), description="lock-ins and lock-outs")
-    penalties: PenaltiesTable = Field(PenaltiesTable(), description="penalties")
-    solver: SolverTable = Field(SolverTable(), description="solver options")
-    parks: ParksTable = Field(ParksTable(), description="candidate parks from the plan")
+    locks: LocksTable = Field(default=LocksTable(), description="lock-ins and lock-outs")
+    penalties: PenaltiesTable = Field(default=PenaltiesTable(), description="penalties")
+    solver: SolverTable = Field(default=SolverTable(), description="solver options")
+    parks: ParksTable = Field(default=ParksTable(), description="candidate parks from the plan")
 
     @model_validator(mode="after")
     def _check(self) -> ScenarioModel:
         kind = self.objective.kind
-        if kind in ("max_utility", "min_shortfall") and self.budget is None:
+        spec = OBJECTIVES[kind]
+        if spec.needs_budget and self.budget is None:
             raise ValueError(f"the {kind} objective needs a [budget] table (km2, share or "
                              "total_protection)")
         has_targets = self.targets is not None and (self.targets.relative is not None
                                                     or self.targets.absolute)
-        if kind in ("min_set", "min_shortfall") and not has_targets:
+        if spec.needs_targets and not has_targets:
             raise ValueError(f"the {kind} objective needs a [targets] table (relative or "
                              "absolute)")
-        if kind == "min_set" and self.weights:
-            raise ValueError("[weights] apply to max_utility and min_shortfall, not min_set "
-                             "(it minimises cost); remove [weights] or change objective.kind")
+        if spec.weights is None and self.weights:
+            takers = listed([k.name for k in OBJECTIVES.values() if k.weights], "and")
+            raise ValueError(f"[weights] apply to {takers}, not {kind} (it {spec.aim}); remove "
+                             "[weights] or change objective.kind")
         return self
 
 

@@ -41,9 +41,11 @@ import pandas as pd
 import scipy.sparse as sp
 
 from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError, did_you_mean
+from optimizer.inputs.roles import groups
 from optimizer.inputs.units import CO2_PER_C
 from optimizer.model.compile import Block, CompiledModel, compile
-from optimizer.model.problem import GROUPS, Problem
+from optimizer.model.objectives import OBJECTIVES, listed, objective_kind
+from optimizer.model.problem import Problem
 from optimizer.solvers.cut.solver import CutSolver
 from optimizer.solvers.highs import HighsSolver
 
@@ -160,7 +162,7 @@ def metric(problem: Problem, name: str | Metric) -> Metric:
         key, out_name = "biodiversity", "mean_representation"
     else:
         key, out_name = name, f"{name}_representation"
-    known = [*METRICS, *GROUPS, *feats.index]
+    known = [*METRICS, *groups(), *feats.index]
     try:
         cols = problem.resolve_features(key, argument="metric")
     except InputDataError:
@@ -252,7 +254,7 @@ def pareto_mask(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     dominated = (ge & gt).any(axis=1)
     same = ge & ~gt
     earlier = np.tril(same, k=-1).any(axis=1)  # an equal point comes first
-    return ~dominated & ~earlier
+    return np.asarray(~dominated & ~earlier)
 
 
 # ============================================================== the frontier
@@ -474,16 +476,18 @@ class _Solver:
     def __init__(self, base: Problem, ma: Metric, mb: Metric, gap: float,
                  time_limit: float | None, solver: str = "auto") -> None:
 
-        if base.objective is None or base.objective.kind != "max_utility":
-            raise InputDataError("frontier() needs a base problem with add_max_utility_objective("
-                                 "budget_km2=...): its budget, locks, targets and penalties are "
-                                 "kept and its weights replaced by the two metrics")
+        kind = None if base.objective is None else objective_kind(base.objective.kind)
+        if kind is None or not kind.nested:
+            methods = listed([f"{k.method}(budget_km2=...)" for k in OBJECTIVES.values() if k.nested])
+            raise InputDataError(f"frontier() needs a base problem with {methods}: its budget, "
+                                 "locks, targets and penalties are kept and its weights replaced "
+                                 "by the two metrics")
         self.model = compile(base)
         m = self.model
         self.free = m.unit_of_col[: m.n_x]
         locked_in = np.nan_to_num(m.x_fixed, nan=0.0)
         self.penalty = m.c.copy()  # the base objective less its utility: penalties only
-        self.penalty[: m.n_x] -= base.unit_values()[self.free]
+        self.penalty[: m.n_x] -= kind.unit_objective(base)[self.free]
         self.ma, self.mb = ma, mb
         self.const = {id(mt): mt.constant + float(mt.coef @ locked_in) for mt in (ma, mb)}
         self.scale = {id(mt): max(float(np.abs(mt.coef[self.free]).sum()), 1e-300)
@@ -674,32 +678,32 @@ def frontier(
     ma, mb = metric(base_problem, metric_a), metric(base_problem, metric_b)
     if ma.column == mb.column:
         raise InputDataError(f"metric_a and metric_b are both {ma.column!r}; choose two metrics")
-    solver = _Solver(base_problem, ma, mb, gap, time_limit, solver)
+    runs = _Solver(base_problem, ma, mb, gap, time_limit, solver)
     found: list[dict] = []
     complete = True
     try:
         if method == "weighted":
             for w in np.linspace(1.0, 0.0, points or 11):
-                found.append({**solver.point((float(w), 1.0 - float(w)), None),
+                found.append({**runs.point((float(w), 1.0 - float(w)), None),
                               "weight": float(w), "epsilon": np.nan})
         else:
-            found.append({**solver.point((1.0, 0.0), None), "epsilon": np.nan})
+            found.append({**runs.point((1.0, 0.0), None), "epsilon": np.nan})
             if points is None:
-                step = EPSILON_STEP * solver.scale[id(mb)]
+                step = EPSILON_STEP * runs.scale[id(mb)]
                 while True:
                     last = found[-1]["b"]
                     try:
-                        nxt = solver.point((1.0, 0.0), last + step)
+                        nxt = runs.point((1.0, 0.0), last + step)
                     except InfeasibleProblemError:
                         break
                     if nxt["b"] <= last:  # no progress (tolerances): stop rather than loop
                         break
                     found.append({**nxt, "epsilon": last + step})
             else:
-                end = solver.point((0.0, 1.0), None)
+                end = runs.point((0.0, 1.0), None)
                 for eps in np.linspace(found[0]["b"], end["b"], points)[1:-1]:
                     try:
-                        found.append({**solver.point((1.0, 0.0), float(eps)), "epsilon": eps})
+                        found.append({**runs.point((1.0, 0.0), float(eps)), "epsilon": eps})
                     except InfeasibleProblemError:
                         continue
                 found.append({**end, "epsilon": np.nan})

@@ -51,10 +51,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optimizer.errors import OutputError, ScenarioError, SolverError, did_you_mean
+from optimizer.model.objectives import OBJECTIVES
 
 if TYPE_CHECKING:
     import pandas as pd
 
+    from optimizer.model.problem import Problem
     from optimizer.scenario import Scenario
 
 __all__ = ["Sweep", "read_results", "run_sweep"]
@@ -174,7 +176,7 @@ class Sweep:
         if isinstance(base, str):
             scenario = Scenario.load(Path(base_dir) / base)
         elif isinstance(base, dict):
-            scenario = Scenario.from_dict(base, base=base_dir, source=f"{source} [base]")
+            scenario = Scenario.from_dict(base, base=Path(base_dir), source=f"{source} [base]")
         else:
             raise ScenarioError(f"{source}: give base = a scenario file, or a [base] table")
         combine = data.get("combine", "product")
@@ -324,7 +326,7 @@ def _solve_path(datas: list[dict[str, Any]], base: str, key: str) -> list[dict[s
     scenarios = [Scenario.from_dict(d, base=base) for d in datas]
     pu = _grid(scenarios[0], key)
     problems = [s.to_problem(pu) for s in scenarios]
-    budgets = [p.total_budget().max_km2 for p in problems]
+    budgets = [_total_km2(p) for p in problems]
     top = int(np.argmax(budgets))
     sol = solve(problems[top], "cut", **solver_options(scenarios[top]))
     out = []
@@ -343,12 +345,19 @@ def _solve_path(datas: list[dict[str, Any]], base: str, key: str) -> list[dict[s
     return [{**r, "wall_s": wall / len(out)} for r in out]
 
 
+def _total_km2(problem: Problem) -> float:
+    """The total budget (km²) of a run on the nested path (every one has a [budget])."""
+    total = problem.total_budget()
+    assert total is not None, "a run on the nested path has a total budget"
+    return total.max_km2
+
+
 def _path_groups(runs: list[Run]) -> list[list[Run]]:
     """Runs grouped for the nested path: same scenario but the budget, in cut form."""
     groups: dict[str, list[Run]] = {}
     for r in runs:
         s = r.scenario
-        eligible = (s.solver.backend == "cut" and s.objective.kind == "max_utility"
+        eligible = (s.solver.backend == "cut" and OBJECTIVES[s.objective.kind].nested
                     and not s.area_budgets and s.targets is None
                     and s.budget is not None and s.budget.total_protection is None)
         if not eligible:
@@ -390,9 +399,9 @@ def _executor(workers: int, scheduler: str | None) -> Iterator[tuple[Any, Callab
     from optimizer.distributed import dask_client
 
     with dask_client(scheduler, workers, error=ScenarioError) as client:
-        from dask.distributed import as_completed
+        from dask.distributed import as_completed as dask_as_completed
 
-        yield client.submit, as_completed, client.dashboard_link
+        yield client.submit, dask_as_completed, client.dashboard_link
 
 
 # ============================================================== the output folder

@@ -75,14 +75,14 @@ def test_unit_that_does_not_fit_the_role():
 ])
 def test_a_unit_of_another_dimension_names_layer_unit_role_and_accepted_units(role, unit, dimension,
                                                                               accepted):
-    from optimizer.inputs.units import ROLE_UNITS
+    from optimizer.inputs.units import role_units
 
     with pytest.raises(UnitError) as info:
         LayerSpec("x", "x.tif", role, unit)
     msg = str(info.value)
     assert msg.startswith(f"layer 'x': unit '{get_unit(unit).name}' ({dimension}) does not fit role "
                           f"'{role}', which takes {accepted}")
-    assert msg.endswith(f"use one of: {', '.join(ROLE_UNITS[role])}") and "\n" not in msg
+    assert msg.endswith(f"use one of: {', '.join(role_units(role))}") and "\n" not in msg
 
 
 @pytest.mark.parametrize(("role", "unit", "total_unit"), [

@@ -13,6 +13,7 @@ import pandas as pd
 from optimizer.atomic import check_output_dir, write_dir_atomic
 from optimizer.errors import InputDataError
 from optimizer.io.marxan.tables import table_text
+from optimizer.model.objectives import objective_kind
 from optimizer.model.problem import Problem
 
 
@@ -55,10 +56,13 @@ def write_marxan_project(problem: Problem, out_dir: str | Path, *, blm: float | 
     """
     if not isinstance(problem, Problem):
         raise InputDataError(f"write_marxan_project takes a Problem; got {type(problem).__name__}")
-    kind = problem.objective.kind if problem.objective else None
-    if kind != "min_set":
+    kind = objective_kind(problem.objective.kind) if problem.objective else None
+    # Marxan minimises a per-unit cost (here the kind's unit objective) plus the boundary
+    # under targets it treats as constraints (a penalty on each missed one).
+    if kind is None or kind.sense != "min" or kind.soft_targets:
         raise InputDataError(f"Marxan solves min-set problems only; this problem's objective is "
-                             f"{kind or 'not set'}: use add_min_set_objective() with targets")
+                             f"{kind.name if kind else 'not set'}: use add_min_set_objective() "
+                             "with targets")
     if problem.budgets:
         labels = [b.label for b in problem.budgets]
         raise InputDataError(f"Marxan cannot express area budgets ({labels}); remove them "
@@ -79,7 +83,7 @@ def write_marxan_project(problem: Problem, out_dir: str | Path, *, blm: float | 
             pd.DataFrame({"id": ids, "pu_id": raw_ids}), ",", quote_header=False)
     locked_in, locked_out = problem.locked_masks()
     status = np.where(locked_in, 2, np.where(locked_out, 3, 0))
-    cost = np.array(problem.cost, dtype=np.float64)
+    cost = np.array(kind.unit_objective(problem), dtype=np.float64)
     for lp in problem.linear_penalties:
         cost = cost + lp.penalty * lp.amount
     if (cost < 0).any():
