@@ -31,12 +31,9 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-<<<<<<< HEAD
 from optimizer.atomic import write_dir_atomic
 from optimizer.errors import InputDataError
-=======
 from optimizer.inputs.roles import mass_roles
->>>>>>> a88290dfc11661bbf7b831bcbf9beb71360d0f9b
 from optimizer.inputs.units import CO2_PER_C
 from optimizer.plan.closure import GapClosure, gap_closure
 from optimizer.plan.results import feature_representation, patches, unit_status
