@@ -171,7 +171,8 @@ def _solve_examples(scenarios: list[Any], pu: Any, out: Path, overwrite: bool,
     from optimizer.plan.closure import gap_closure
     from optimizer.plan.comparison import comparison_table, format_comparison
     from optimizer.plan.results import solve, unit_status
-    from optimizer.scenario.build import _blame, solver_options
+    from optimizer.scenario.build import solver_options
+    from optimizer.scenario.messages import blame_scenario
 
     print(f"\n[3/7] {len(scenarios)} example scenarios -> {out / 'scenarios'}")
     summaries = []
@@ -180,7 +181,7 @@ def _solve_examples(scenarios: list[Any], pu: Any, out: Path, overwrite: bool,
     for s in scenarios:
         t = time.perf_counter()
         problem = s.to_problem(pu)
-        with _blame(s, "solver"):
+        with blame_scenario(s, "solver"):
             try:
                 sol = solve(problem, s.solver.backend, **solver_options(s))
             except InfeasibleProblemError as exc:

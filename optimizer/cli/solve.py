@@ -101,7 +101,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from optimizer.outputs.solve_folder import OUTPUT_KIND, write_solution
     from optimizer.plan.closure import gap_closure
     from optimizer.plan.results import solve
-    from optimizer.scenario.build import _blame, solver_options
+    from optimizer.scenario.build import solver_options
+    from optimizer.scenario.messages import blame_scenario
 
     t0 = time.perf_counter()
     if not 0 <= args.target <= 1:
@@ -116,7 +117,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     print(scenario.describe(pu))
     for key, value in overrides.items():
         print(f"  --set {key} = {value!r}")
-    with _blame(scenario, "solver"):
+    with blame_scenario(scenario, "solver"):
         try:
             sol = solve(problem, scenario.solver.backend, **solver_options(scenario))
         except InfeasibleProblemError as exc:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from optimizer.inputs.roles import ROLE_ORDER
+from optimizer.inputs.roles import feature_roles
 
 if TYPE_CHECKING:
     from optimizer.grid.planning_units import PlanningUnits
@@ -67,7 +67,7 @@ def feature_lines(pu: PlanningUnits) -> list[str]:
     """One line per feature role: how many, their unit(s) and a few names."""
     feats = pu.features
     lines = []
-    roles = [r for r in ROLE_ORDER if r in set(feats["role"])]
+    roles = [r for r in feature_roles() if r in set(feats["role"])]
     roles += sorted(set(feats["role"]) - set(roles))
     for role in roles:
         rows = feats[feats["role"] == role]

@@ -130,6 +130,3 @@ def mass_roles() -> tuple[str, ...]:
     """
     return tuple(r.name for r in ROLES.values() if r.mass is not None)
 
-
-#: Feature roles in the order they are listed (as `feature_roles` when imported).
-ROLE_ORDER = feature_roles()

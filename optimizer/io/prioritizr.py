@@ -49,8 +49,9 @@ from optimizer.inputs.layers import (
     repair_geometries,
     valid_mask,
 )
+from optimizer.inputs.roles import feature_roles
 from optimizer.inputs.units import Unit, get_unit
-from optimizer.model.problem import FEATURE_ROLES, Problem, problem
+from optimizer.model.problem import Problem, problem
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -377,7 +378,7 @@ def raster_planning_units(
             raise InputDataError(f"extra[{col!r}] ({r.path}): {r.count} bands; an extra layer has "
                                  "one band (several bands go to features=)")
         values, valid = r.read_cells(rows, cols)
-        if layer_role in FEATURE_ROLES:
+        if layer_role in feature_roles():
             values = _fill_na(values, valid, f"extra[{col!r}]", r.path)
             columns[col] = _amounts(values, area, r.unit)[:, 0]
             feature_info[col] = {"role": layer_role, "unit": r.unit.name, "layer": col, "label": col}

@@ -48,11 +48,8 @@ from optimizer.model.parts import (
 )
 from optimizer.model.printing import problem_summary, problem_text
 
-__all__ = ["DEFAULT_PA_THRESHOLD", "FEATURE_ROLES", "AreaBudget", "BoundaryPenalty",
+__all__ = ["DEFAULT_PA_THRESHOLD", "AreaBudget", "BoundaryPenalty",
            "LinearPenalty", "Lock", "Objective", "Problem", "Target", "problem"]
-
-#: Roles whose columns are features, as registered at import (`feature_roles()` reads them live).
-FEATURE_ROLES = feature_roles()
 
 
 # ============================================================== problem

@@ -15,9 +15,9 @@ key; ``carbonpark scenario check FILE`` validates a file and prints its problem.
 This package imports pydantic; ``import optimizer`` does not import it.
 """
 
-from optimizer.scenario.build import solve_scenario
 from optimizer.scenario.file import Scenario
 from optimizer.scenario.models import SCHEMA_VERSION
 from optimizer.scenario.reference import schema_reference
+from optimizer.scenario.solve import solve_scenario
 
 __all__ = ["SCHEMA_VERSION", "Scenario", "schema_reference", "solve_scenario"]

@@ -18,24 +18,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optimizer.errors import InputDataError, ScenarioError
+from optimizer.errors import InputDataError
 from optimizer.grid import planning_units
 from optimizer.grid.build import DEFAULT_MAX_UNITS, PlanningUnits, build_grid, read_grid, write_grid
 from optimizer.inputs.layers import GridManifest, LayerSpec, load_manifest
 from optimizer.model.objectives import OBJECTIVES
 from optimizer.model.problem import Problem, problem
 from optimizer.plan.calibration import calibrate_boundary_penalty, penalty_for_share
-from optimizer.plan.results import solve
+from optimizer.scenario.messages import blame_scenario
 from optimizer.versions import carbonpark_version
 
 if TYPE_CHECKING:
     from optimizer.scenario.file import Scenario
-    from optimizer.solvers import Solution
 
 #: Memo of file digests by (real path, size, mtime): layers are hashed once per process.
 _DIGESTS: dict[tuple[str, int, int], str] = {}
@@ -65,7 +62,7 @@ def _files_digest(paths: list[Path], root: Path) -> dict[str, str]:
 def grid_hash(scenario: Scenario) -> str:
     """SHA-256 of the scenario's grid content (see the module docstring)."""
     g = scenario.grid
-    with _blame(scenario, "grid"):
+    with blame_scenario(scenario, "grid"):
         if g.path is not None:
             folder = scenario.resolve(g.path)
             if not (folder / "units.parquet").is_file():
@@ -104,14 +101,14 @@ def load_grid(scenario: Scenario, *, progress: bool = False,
     g = scenario.grid
     if g.path is not None:
         grid_hash(scenario)  # the one-line error for a folder that is not a grid
-        with _blame(scenario, "grid"):
+        with blame_scenario(scenario, "grid"):
             return read_grid(scenario.resolve(g.path))
     digest = grid_hash(scenario)
     cache = scenario.resolve(g.cache) / f"grid-{digest[:16]}"
     if (cache / "units.parquet").is_file():
-        with _blame(scenario, "grid"):
+        with blame_scenario(scenario, "grid"):
             return read_grid(cache)
-    with _blame(scenario, "grid"):
+    with blame_scenario(scenario, "grid"):
         manifest, specs = _manifest(scenario)
         base = scenario.resolve(g.manifest or "").parent
         mg = manifest.grid
@@ -121,18 +118,6 @@ def load_grid(scenario: Scenario, *, progress: bool = False,
                         max_units=DEFAULT_MAX_UNITS if max_units is None else max_units)
     write_grid(pu, cache, overwrite=True)
     return pu
-
-
-@contextmanager
-def _blame(scenario: Scenario, table: str) -> Iterator[None]:
-    """Re-raise an `InputDataError` as a one-line `ScenarioError` naming the file and table."""
-    try:
-        yield
-    except ScenarioError:
-        raise
-    except InputDataError as exc:
-        where = f"[{table}] " if table else ""
-        raise ScenarioError(f"{scenario.source}: {where}{exc}") from None
 
 
 def _land_cover_column(p: Problem, name: str) -> str:
@@ -162,43 +147,43 @@ def total_budget_km2(scenario: Scenario, p: Problem) -> tuple[float | None, floa
 def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
     """The scenario's `Problem` on ``pu``, through the public ``add_*`` methods only."""
     s = scenario
-    with _blame(s, ""):
+    with blame_scenario(s, ""):
         p = problem(pu)
-    with _blame(s, "locks"):
+    with blame_scenario(s, "locks"):
         p = p.add_existing_protection(s.locks.pa_threshold if s.locks.existing else None)
     km2, share = total_budget_km2(s, p)
     weights = dict(s.weights) or None
-    with _blame(s, "weights" if s.weights else "budget"):
+    with blame_scenario(s, "weights" if s.weights else "budget"):
         p = p.add_objective(s.objective.kind, km2, budget_share=share, weights=weights)
     if s.targets is not None:
-        with _blame(s, "targets"):
+        with blame_scenario(s, "targets"):
             if s.targets.relative is not None:
                 p = p.add_relative_targets(s.targets.relative)
             if s.targets.absolute:
                 p = p.add_absolute_targets(s.targets.absolute)
     for i, ab in enumerate(s.area_budgets, 1):
-        with _blame(s, f"area_budgets[{i}]"):
+        with blame_scenario(s, f"area_budgets[{i}]"):
             p = p.add_area_budget(
                 region=ab.region, max_km2=ab.max_km2, max_share=ab.max_share, min_km2=ab.min_km2,
                 land_cover=None if ab.land_cover is None else _land_cover_column(p, ab.land_cover))
     for name, entries in (("locked_in", s.locks.locked_in), ("locked_out", s.locks.locked_out)):
         for i, lk in enumerate(entries, 1):
-            with _blame(s, f"locks.{name}[{i}]"):
+            with blame_scenario(s, f"locks.{name}[{i}]"):
                 add = p.add_locked_in if name == "locked_in" else p.add_locked_out
                 p = add(column=lk.column, ids=lk.ids, label=lk.label)
     for i, lc in enumerate(s.locks.land_cover_out, 1):
-        with _blame(s, f"locks.land_cover_out[{i}]"):
+        with blame_scenario(s, f"locks.land_cover_out[{i}]"):
             p = p.add_locked_out_land_cover(lc.land_cover, lc.unit_share)
     for i, above in enumerate(s.locks.above, 1):
-        with _blame(s, f"locks.above[{i}]"):
+        with blame_scenario(s, f"locks.above[{i}]"):
             p = p.add_locked_out_above(above.column, above.threshold, per_km2=above.per_km2)
     for i, lp in enumerate(s.penalties.linear, 1):
-        with _blame(s, f"penalties.linear[{i}]"):
+        with blame_scenario(s, f"penalties.linear[{i}]"):
             p = p.add_linear_penalty(lp.column, lp.penalty)
     if s.penalties.boundary is not None:  # last: a calibration solves the problem without it
-        with _blame(s, "penalties.boundary"):
+        with blame_scenario(s, "penalties.boundary"):
             p = p.add_boundary_penalty(boundary_penalty(s, p), s.penalties.boundary.edge_factor)
-    with _blame(s, "locks"):
+    with blame_scenario(s, "locks"):
         p.locked_masks()  # a unit both locked in and out: named now, not at solve time
     return p
 
@@ -236,47 +221,6 @@ def solver_options(scenario: Scenario) -> dict[str, Any]:
     if sv.nested_path:
         opts["nested_path"] = True
     return opts
-
-
-def solve_scenario(scenario: Scenario | str | os.PathLike[str], pu: PlanningUnits | None = None
-                   ) -> Solution:
-    """Solve a scenario: load or build its grid, build its problem, solve with its options.
-
-    Parameters
-    ----------
-    scenario : Scenario or path
-        A scenario, or a scenario file to `Scenario.load`.
-    pu : PlanningUnits, optional
-        The planning units (default: the scenario's grid, `Scenario.load_grid`).
-
-    Returns
-    -------
-    Solution
-        With ``solution.problem``-independent status, selection and objective.
-
-    Examples
-    --------
-    >>> from optimizer.datasets import tiny_grid
-    >>> from optimizer.scenario import Scenario, solve_scenario
-    >>> s = Scenario.loads('''
-    ... schema_version = 1
-    ... grid.path = "unused: the units are given"
-    ... budget.km2 = 2
-    ... weights.carbon = 1
-    ... solver = {backend = "highs", gap = 0.0}
-    ... ''')
-    >>> sol = solve_scenario(s, pu=tiny_grid())
-    >>> sol.selected.nonzero()[0].tolist(), round(sol.objective, 4)
-    ([0, 3, 4], 0.4828)
-    """
-    # Here, not at the top: optimizer.scenario.file imports this module.
-    from optimizer.scenario.file import Scenario
-
-    if not isinstance(scenario, Scenario):
-        scenario = Scenario.load(Path(scenario))
-    p = scenario.to_problem(pu)
-    with _blame(scenario, "solver"):
-        return solve(p, scenario.solver.backend, **solver_options(scenario))
 
 
 def describe(scenario: Scenario, pu: PlanningUnits | None = None) -> str:

@@ -17,7 +17,9 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import PrivateAttr, ValidationError
 
+from optimizer.atomic import write_text_atomic
 from optimizer.errors import ScenarioError
+from optimizer.scenario.build import describe, grid_hash, load_grid, to_problem
 from optimizer.scenario.messages import validation_message
 from optimizer.scenario.models import ScenarioModel
 
@@ -128,7 +130,6 @@ class Scenario(ScenarioModel):
         Paths in the scenario are written as they are: relative paths stay relative to
         the scenario's `base`, so write beside the original (or use absolute paths).
         """
-        from optimizer.atomic import write_text_atomic
 
         return write_text_atomic(path, self.dumps())
 
@@ -165,7 +166,6 @@ class Scenario(ScenarioModel):
         hash alike; any value, or any byte of the grid (or of the layers and manifest it is
         built from), changes it. Used for caching and by sweeps.
         """
-        from optimizer.scenario.build import grid_hash
 
         return hashlib.sha256(f"{self.content_hash()}:{grid_hash(self)}".encode()).hexdigest()
 
@@ -176,7 +176,6 @@ class Scenario(ScenarioModel):
 
         ``progress`` and ``max_units``: as for `optimizer.grid.build.build_grid`, when built.
         """
-        from optimizer.scenario.build import load_grid
 
         return load_grid(self, progress=progress, max_units=max_units)
 
@@ -202,12 +201,10 @@ class Scenario(ScenarioModel):
         >>> p.objective.kind, p.total_budget().max_km2
         ('max_utility', 2.0)
         """
-        from optimizer.scenario.build import to_problem
 
         return to_problem(self, self.load_grid() if pu is None else pu)
 
     def describe(self, pu: PlanningUnits | None = None) -> str:
         """A one-paragraph summary of the scenario (with the budget in km² when ``pu`` is given)."""
-        from optimizer.scenario.build import describe
 
         return describe(self, pu)

@@ -7,11 +7,13 @@ wrong type names the field, what was given and what is expected.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from optimizer.errors import did_you_mean
+from optimizer.errors import InputDataError, ScenarioError, did_you_mean
 
 _EXPECTED = {
     "float_type": "a number", "float_parsing": "a number", "finite_number": "a finite number",
@@ -129,3 +131,29 @@ def _show(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     return repr(value)
+
+
+@contextmanager
+def blame_scenario(scenario: Any, table: str) -> Iterator[None]:
+    """Re-raise an `InputDataError` as a one-line `ScenarioError` naming the file and table.
+
+    ``scenario`` is anything with a ``source`` (the file messages name): a `Scenario`.
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> from optimizer.errors import InputDataError
+    >>> try:
+    ...     with blame_scenario(SimpleNamespace(source="a.toml"), "grid"):
+    ...         raise InputDataError("no such folder")
+    ... except ScenarioError as exc:
+    ...     print(exc)
+    a.toml: [grid] no such folder
+    """
+    try:
+        yield
+    except ScenarioError:
+        raise
+    except InputDataError as exc:
+        where = f"[{table}] " if table else ""
+        raise ScenarioError(f"{scenario.source}: {where}{exc}") from None

@@ -40,12 +40,14 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
+from optimizer.atomic import write_dir_atomic
 from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError, did_you_mean
 from optimizer.inputs.roles import groups
 from optimizer.inputs.units import CO2_PER_C
 from optimizer.model.compile import Block, CompiledModel, compile
 from optimizer.model.objectives import OBJECTIVES, listed, objective_kind
 from optimizer.model.problem import Problem
+from optimizer.solvers.cut.form import AUTO_MAX_RELAXED_ROWS, cut_form, n_relaxed
 from optimizer.solvers.cut.solver import CutSolver
 from optimizer.solvers.highs import HighsSolver
 
@@ -376,7 +378,6 @@ class Frontier:
         pathlib.Path
             ``out_dir``.
         """
-        from optimizer.atomic import write_dir_atomic
 
         def fill(folder: Path) -> None:
             self.points.to_csv(folder / "frontier.csv", index_label="point")
@@ -458,7 +459,6 @@ def _frontier_solver(model: CompiledModel, solver: str) -> str:
         raise InputDataError(f"solver must be 'auto', 'highs' or 'cut'; got {solver!r}")
     if solver != "auto":
         return solver
-    from optimizer.solvers.cut.form import AUTO_MAX_RELAXED_ROWS, cut_form, n_relaxed
 
     if model.n_x == 0 or set(b.kind for b in model.col_blocks) - {"x", "y", "s"}:
         return "highs"

@@ -50,8 +50,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optimizer.errors import OutputError, ScenarioError, SolverError, did_you_mean
+from optimizer.atomic import MARKER, read_marker, write_dir_atomic, write_file_atomic
+from optimizer.distributed import dask_client
+from optimizer.errors import InfeasibleProblemError, OutputError, ScenarioError, SolverError, did_you_mean
+from optimizer.model.compile import compile
 from optimizer.model.objectives import OBJECTIVES
+from optimizer.plan.results import diagnose, solve
+from optimizer.scenario import Scenario
+from optimizer.scenario.build import grid_hash, solver_options
+from optimizer.solvers import plan_for_budget
+from optimizer.studies.frontier import metric
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -163,7 +171,6 @@ class Sweep:
     def from_dict(cls, data: dict[str, Any], *, base_dir: str | os.PathLike[str] = ".",
                   source: str = "sweep") -> Sweep:
         """A sweep from a mapping (as TOML would give it); see the module docstring."""
-        from optimizer.scenario import Scenario
 
         unknown = sorted(set(data) - _SWEEP_KEYS)
         if unknown:
@@ -213,7 +220,6 @@ class Sweep:
     def runs(self) -> list[Run]:
         """Every run (validated scenarios), duplicates (same hash) dropped."""
         if not hasattr(self, "_runs"):
-            from optimizer.scenario import Scenario
 
             base = self.base.to_dict()
             for key, value in self.fixed.items():
@@ -256,7 +262,6 @@ def _grid(scenario: Scenario, key: str) -> Any:
 
 
 def _grid_key(scenario: Scenario) -> str:
-    from optimizer.scenario.build import grid_hash
 
     return grid_hash(scenario)
 
@@ -266,7 +271,6 @@ def _record(problem: Any, x: Any, *, status: str, objective: float, gap: float,
     """The result columns of one plan (metrics recomputed from ``x``)."""
     import numpy as np
 
-    from optimizer.studies.frontier import metric
 
     x = np.asarray(x, dtype=np.float64) > 0.5
     locked_in, _ = problem.locked_masks()
@@ -291,9 +295,6 @@ def _error_record(message: str, status: str = "error") -> dict[str, Any]:
 
 def _solve_one(data: dict[str, Any], base: str, key: str) -> dict[str, Any]:
     """Solve one scenario on a worker (the grid loaded once per process); its record."""
-    from optimizer.plan.results import solve
-    from optimizer.scenario import Scenario
-    from optimizer.scenario.build import solver_options
 
     t0 = time.perf_counter()
     s = Scenario.from_dict(data, base=base)
@@ -302,7 +303,6 @@ def _solve_one(data: dict[str, Any], base: str, key: str) -> dict[str, Any]:
     try:
         sol = solve(p, s.solver.backend, **solver_options(s))
     except Exception as exc:  # an infeasible run is a result, not the end of the sweep
-        from optimizer.errors import InfeasibleProblemError
 
         status = "infeasible" if isinstance(exc, InfeasibleProblemError) else "error"
         return {**_error_record(f"{type(exc).__name__}: {exc}", status),
@@ -316,11 +316,6 @@ def _solve_path(datas: list[dict[str, Any]], base: str, key: str) -> list[dict[s
     """Runs that differ only in their budget: one parametric cut solve, then the path."""
     import numpy as np
 
-    from optimizer.model.compile import compile
-    from optimizer.plan.results import diagnose, solve
-    from optimizer.scenario import Scenario
-    from optimizer.scenario.build import solver_options
-    from optimizer.solvers import plan_for_budget
 
     t0 = time.perf_counter()
     scenarios = [Scenario.from_dict(d, base=base) for d in datas]
@@ -396,7 +391,6 @@ def _executor(workers: int, scheduler: str | None) -> Iterator[tuple[Any, Callab
         with ProcessPoolExecutor(max_workers=workers, mp_context=ctx) as pool:
             yield pool.submit, as_completed, ""
         return
-    from optimizer.distributed import dask_client
 
     with dask_client(scheduler, workers, error=ScenarioError) as client:
         from dask.distributed import as_completed as dask_as_completed
@@ -421,7 +415,6 @@ def _check_same_sweep(out: Path, spec: dict[str, Any]) -> None:
 
 def _prepare(out: Path, sweep: Sweep, overwrite: bool) -> set[str]:
     """Create or reuse the sweep folder; the hashes already finished."""
-    from optimizer.atomic import MARKER, read_marker, write_dir_atomic
 
     spec = {"name": sweep.name, "runs": [{"index": r.index, "hash": r.hash, "params": r.params}
                                          for r in sweep.runs]}
@@ -464,7 +457,6 @@ def _write_part(out: Path, run: Run, rec: dict[str, Any]) -> None:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from optimizer.atomic import write_file_atomic
 
     cols: dict[str, tuple[Any, Any]] = {"run": (run.index, pa.int64()),
                                          "hash": (run.hash, pa.string())}

@@ -1,0 +1,53 @@
+"""Solving a scenario: its grid loaded or built, its problem built, solved with its options."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from optimizer.grid.planning_units import PlanningUnits
+from optimizer.plan.results import solve
+from optimizer.scenario.build import solver_options
+from optimizer.scenario.file import Scenario
+from optimizer.scenario.messages import blame_scenario
+from optimizer.solvers import Solution
+
+__all__ = ["solve_scenario"]
+
+
+def solve_scenario(scenario: Scenario | str | os.PathLike[str], pu: PlanningUnits | None = None
+                   ) -> Solution:
+    """Solve a scenario: load or build its grid, build its problem, solve with its options.
+
+    Parameters
+    ----------
+    scenario : Scenario or path
+        A scenario, or a scenario file to `Scenario.load`.
+    pu : PlanningUnits, optional
+        The planning units (default: the scenario's grid, `Scenario.load_grid`).
+
+    Returns
+    -------
+    Solution
+        With ``solution.problem``-independent status, selection and objective.
+
+    Examples
+    --------
+    >>> from optimizer.datasets import tiny_grid
+    >>> from optimizer.scenario import Scenario, solve_scenario
+    >>> s = Scenario.loads('''
+    ... schema_version = 1
+    ... grid.path = "unused: the units are given"
+    ... budget.km2 = 2
+    ... weights.carbon = 1
+    ... solver = {backend = "highs", gap = 0.0}
+    ... ''')
+    >>> sol = solve_scenario(s, pu=tiny_grid())
+    >>> sol.selected.nonzero()[0].tolist(), round(sol.objective, 4)
+    ([0, 3, 4], 0.4828)
+    """
+    if not isinstance(scenario, Scenario):
+        scenario = Scenario.load(Path(scenario))
+    p = scenario.to_problem(pu)
+    with blame_scenario(scenario, "solver"):
+        return solve(p, scenario.solver.backend, **solver_options(scenario))
