@@ -1,4 +1,4 @@
-"""The demo runs the whole pipeline; the package imports no app framework."""
+"""The demo runs the whole pipeline; the package imports no app framework; `carbonpark app` starts it."""
 
 from __future__ import annotations
 
@@ -196,3 +196,21 @@ def test_app_help_is_light():
             "print([m for m in ('numpy', 'streamlit', 'pandas') if m in sys.modules])\n")
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr
+
+
+def test_installed_examples_keep_their_grids_in_the_user_cache(monkeypatch, tmp_path):
+    """An installed package's scenarios build their grids in the user's cache, never beside them."""
+    from optimizer.cli.demo import EXAMPLES, _examples, _sweep
+    from optimizer.datasets import ExampleFiles, example_files
+
+    here = example_files()
+    assert not here.installed and here.grid_cache is None  # a checkout: the scenarios' own cache
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "it's cache"))
+    installed = ExampleFiles(here.manifest, here.scenarios, installed=True)
+    cache = tmp_path / "it's cache" / "carbonpark"
+    assert installed.grid_cache == cache
+    scenarios = _examples(installed, 80.0, 0.05)
+    assert [s.name for s in scenarios] == list(EXAMPLES)
+    assert all(s.resolve(s.grid.cache) == cache and s.grid.cell_km == 80.0 for s in scenarios)
+    assert all(r.scenario.resolve(r.scenario.grid.cache) == cache for r in _sweep(installed, 80.0).runs)
+    assert all(s.grid.cache == ".carbonpark-cache" for s in _examples(here, 80.0, None))
