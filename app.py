@@ -1,35 +1,9 @@
-"""carbonpark: the Streamlit app for conservation planners (`streamlit run app.py`).
+"""carbonpark's Streamlit app from a source checkout: ``streamlit run app.py``.
 
-Pages are functions in the `app` package, thin over the public API of `optimizer`;
-each runs inside `optimizer.app.common.guarded`, so an error shows as one message, never a traceback.
-The demo country's cell size comes from ``CARBONPARK_APP_CELL_KM`` (default 10 km).
+The app lives in the package (`optimizer.app.main`); ``carbonpark app`` runs the same
+from an installed package.
 """
 
-from __future__ import annotations
+from optimizer.app.main import main
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import streamlit as st
-
-from optimizer.app.common import guarded
-from optimizer.app.compare_page import compare_page
-from optimizer.app.data_page import data_page
-from optimizer.app.export_page import export_page
-from optimizer.app.frontier_page import frontier_page
-from optimizer.app.gaps_page import gaps_page
-from optimizer.app.plan_page import plan_page
-
-st.set_page_config(page_title="carbonpark", page_icon="🌳", layout="wide")
-
-PAGES = [
-    st.Page(guarded(data_page), title="Data", url_path="data", default=True),
-    st.Page(guarded(gaps_page), title="Gaps", url_path="gaps"),
-    st.Page(guarded(plan_page), title="Plan", url_path="plan"),
-    st.Page(guarded(compare_page), title="Compare", url_path="compare"),
-    st.Page(guarded(frontier_page), title="Frontier", url_path="frontier"),
-    st.Page(guarded(export_page), title="Export", url_path="export"),
-]
-
-st.navigation(PAGES).run()
+main()

@@ -3,12 +3,15 @@
 `tiny_grid` is six 1 km cells whose plans can be worked out on paper; the
 docstrings' Examples use it, so they run in a fraction of a second. `demo_grid`
 builds the embedded demo country (``data/demo``) at a given cell size, once per
-process and size.
+process and size. `example_files` finds the demo data and the example scenarios, in
+a source checkout or shipped inside the installed package.
 """
 
 from __future__ import annotations
 
 import functools
+import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -16,6 +19,9 @@ from optimizer.errors import InputDataError
 
 if TYPE_CHECKING:
     from optimizer.grid.build import PlanningUnits
+
+#: The folder of an installed package that holds the demo data and the example scenarios.
+EXAMPLES = "examples"
 
 #: An equal-area CRS in metres (the tiny grid's cells are 1 km boxes in it).
 TINY_CRS = "EPSG:6933"
@@ -79,19 +85,74 @@ def tiny_grid() -> PlanningUnits:
         feature_info=info, kind="example")
 
 
-def demo_manifest() -> Path:
-    """The demo country's layer manifest (``data/demo.toml`` beside the package or in the CWD).
+@dataclass(frozen=True)
+class ExampleFiles:
+    """Where the demo country's data and the example scenarios are (`example_files`).
+
+    Attributes
+    ----------
+    manifest : pathlib.Path
+        The demo country's layer manifest, ``demo.toml`` (its layers in ``demo/`` beside it).
+    scenarios : pathlib.Path
+        The folder of the example scenarios (``*.toml``; they name the manifest as
+        ``../data/demo.toml``).
+    installed : bool
+        True when they ship inside the installed package, False in a source checkout.
+    """
+
+    manifest: Path
+    scenarios: Path
+    installed: bool
+
+    @property
+    def grid_cache(self) -> Path | None:
+        """Where grids built from the example scenarios are kept: None, the scenarios' own
+        ``.carbonpark-cache`` (a checkout), or the user's cache folder when installed (an
+        installed package's folder is not written to)."""
+        if not self.installed:
+            return None
+        return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "carbonpark"
+
+
+def example_files() -> ExampleFiles:
+    """The demo country and the example scenarios, installed or in a source checkout.
+
+    A wheel ships the repository's ``data/demo.toml``, ``data/demo/`` and ``scenarios/`` as
+    ``optimizer/examples/data/`` and ``optimizer/examples/scenarios/`` (pyproject.toml's
+    ``package-dir``); a source checkout has them beside the package.
 
     Raises
     ------
     InputDataError
-        The demo data is not there (an installed package without the repository).
+        Neither is there (one line naming both places).
+
+    Examples
+    --------
+    >>> files = example_files()
+    >>> files.manifest.name, (files.manifest.parent / "demo").is_dir()
+    ('demo.toml', True)
+    >>> (files.scenarios / "balanced.toml").is_file()
+    True
     """
-    for base in (Path(__file__).resolve().parents[1], Path.cwd()):
-        if (base / "data" / "demo.toml").exists():
-            return base / "data" / "demo.toml"
-    raise InputDataError("cannot find data/demo.toml (the demo country); run from the carbonpark "
-                         "repository, whose data/ folder holds it")
+    package = Path(__file__).resolve().parent
+    for base, installed in ((package / EXAMPLES, True), (package.parent, False)):
+        manifest, scenarios = base / "data" / "demo.toml", base / "scenarios"
+        if manifest.is_file() and scenarios.is_dir():
+            return ExampleFiles(manifest, scenarios, installed)
+    raise InputDataError(f"the demo data is missing: neither {package / EXAMPLES}/data/demo.toml "
+                         f"(installed) nor {package.parent}/data/demo.toml (a source checkout) "
+                         "exists; reinstall carbonpark or use a full checkout of its repository")
+
+
+def demo_manifest() -> Path:
+    """The demo country's layer manifest, ``demo.toml`` (`example_files`).
+
+    Raises
+    ------
+    InputDataError
+        The demo data is not there.
+    """
+    return example_files().manifest
 
 
 @functools.lru_cache(maxsize=4)
@@ -109,5 +170,6 @@ def demo_grid(cell_km: float = 40.0) -> PlanningUnits:
 
     path = demo_manifest()
     manifest, specs = load_manifest(path)
-    return build_grid(specs, study_area=path.parent / manifest.grid.study_area,
+    outline = manifest.grid.study_area
+    return build_grid(specs, study_area=path.parent / outline if outline else None,
                       cell_km=cell_km, crs=manifest.grid.crs)

@@ -123,13 +123,16 @@ def data_page() -> None:
     c3.metric("Protected today", f"{100 * prot:.1f} %")
 
     feats = pu.features
-    options = {"pa_fraction": "existing protection"}
+    options: dict[str, str] = {"pa_fraction": "existing protection"}
     for col, row in feats.iterrows():
         year = "" if row["year"] is None or str(row["year"]) in ("<NA>", "nan") else f" {row['year']}"
         named = row["role"] in ("land_cover", "biodiversity") and row["label"]
         name = row["label"] if named else row["layer"]
         options[str(col)] = f"{row['role'].replace('_', ' ')}: {name}{year}"
-    choice = st.selectbox("Layer to map", list(options), format_func=options.get, key="data_layer")
+    choice = st.selectbox("Layer to map", list(options), format_func=options.__getitem__,
+                          key="data_layer")
+    if choice is None:  # pragma: no cover - a selectbox with options always has a choice
+        return
     with st.spinner("Drawing the map…"):
         common.show_fig(layer_map(pu, choice, options[choice]))
     with st.expander("Grid summary", expanded=True):

@@ -35,7 +35,7 @@ def headline(pu: Any, result: Any) -> list[tuple[str, str, str | None, str]]:
     stock_cols = list(feats.index[feats["role"] == "carbon_stock"])
     stock_before = _protected_before(problem, pu, stock_cols)
     stock_added = float(row["carbon_stock_added_MgC"])
-    out = [
+    out: list[tuple[str, str, str | None, str]] = [
         ("Protected land", common.pct(100 * (before_km2 + new_km2) / study),
          f"+{100 * new_km2 / study:.1f} % ({new_km2:,.0f} km² new)",
          f"existing network {100 * before_km2 / study:.1f} % of {study:,.0f} km²"),

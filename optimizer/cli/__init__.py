@@ -2,7 +2,7 @@
 
 Each subcommand is a small function over the public API, one module per subcommand
 (`demo`, `grid`, `gap`, `marxan`, `scenario`, `solve`, `frontier`, `sweep`, `export`,
-`report`); `parser` holds what
+`report`, `app`); `parser` holds what
 they share. Errors of ours print as one line (``carbonpark: error: ...``) with exit code 2,
 never a traceback. Nothing heavy is imported until a command runs: ``carbonpark --help``
 imports no numpy.
@@ -13,7 +13,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable, Sequence
 
-from optimizer.cli import demo, export, frontier, gap, grid, marxan, report, scenario, solve, sweep
+from optimizer.cli import app, demo, export, frontier, gap, grid, marxan, report, scenario, solve, sweep
 from optimizer.cli.parser import _Parser, _ShowVersions, run
 
 __all__ = ["build_parser", "main"]
@@ -22,7 +22,7 @@ __all__ = ["build_parser", "main"]
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     demo._add_demo, grid._add_grid, gap._add_gap, marxan._add_marxan, scenario._add_scenario,
     solve._add_solve, frontier._add_frontier, sweep._add_sweep, export._add_export,
-    report._add_report)
+    report._add_report, app._add_app)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -12,6 +12,7 @@ checked before any work starts; each part is written atomically, as its own comm
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -20,6 +21,7 @@ from typing import Any
 from optimizer.cli import gap as gap_command
 from optimizer.cli import grid as grid_command
 from optimizer.cli.parser import _interrupted, _share, add_grid_options
+from optimizer.datasets import ExampleFiles, example_files
 from optimizer.errors import OptimizerError
 
 #: The example scenarios the demo solves, in the order of the comparison table.
@@ -32,15 +34,6 @@ SWEEP_SHARES = tuple(round(0.01 * k, 2) for k in range(1, 21))
 
 #: The frontier: carbon stock added against mean species representation, balanced scenario.
 FRONTIER_SCENARIO, FRONTIER_POINTS = "balanced", 11
-
-
-def _repo_data() -> Path:
-    """The repository's ``data/`` folder (demo inputs), found from the package or the CWD."""
-    for base in (Path(__file__).resolve().parents[2], Path.cwd()):
-        if (base / "data" / "demo.toml").exists() and (base / "scenarios").is_dir():
-            return base / "data"
-    raise OptimizerError("cannot find data/demo.toml and scenarios/; run from the carbonpark "
-                         "repository")
 
 
 def _add_demo(sub: argparse._SubParsersAction) -> None:
@@ -57,23 +50,32 @@ def _add_demo(sub: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_demo)
 
 
-def _examples(cell_km: float, budget_share: float | None) -> list[Any]:
+def _grid_sets(files: ExampleFiles, cell_km: float) -> dict[str, Any]:
+    """The ``[grid]`` overrides of every example: the cell size, and the cache folder of an
+    installed package's examples (never the package's own folder)."""
+    sets: dict[str, Any] = {"grid.cell_km": cell_km}
+    if files.grid_cache is not None:
+        sets["grid.cache"] = str(files.grid_cache)
+    return sets
+
+
+def _examples(files: ExampleFiles, cell_km: float, budget_share: float | None) -> list[Any]:
     """The example scenarios on the demo's grid (and budget share, when given)."""
     from optimizer.scenario import Scenario
     from optimizer.scenario.overrides import apply_overrides
 
-    folder = _repo_data().parent / "scenarios"
     out = []
     for name in EXAMPLES:
-        s = Scenario.load(folder / f"{name}.toml")
-        sets = [f"grid.cell_km={cell_km!r}"]
+        s = Scenario.load(files.scenarios / f"{name}.toml")
+        # JSON's numbers and strings (not ASCII-escaped) are TOML values too.
+        sets = [f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in _grid_sets(files, cell_km).items()]
         if budget_share is not None and s.budget is not None and s.budget.share is not None:
             sets.append(f"budget.share={budget_share!r}")
         out.append(apply_overrides(s, sets)[0])
     return out
 
 
-def _sweep(cell_km: float) -> Any:
+def _sweep(files: ExampleFiles, cell_km: float) -> Any:
     """The demo's budget sweep (see `SWEEP_SHARES`) over the balanced scenario file."""
     from optimizer.studies.sweep import Sweep
 
@@ -81,9 +83,9 @@ def _sweep(cell_km: float) -> Any:
         "schema_version": 1, "name": "demo_budget",
         "description": "Budget share 1-20% of the land, balanced weights, one nested path",
         "base": f"{FRONTIER_SCENARIO}.toml", "combine": "product", "path": "auto",
-        "set": {"solver.backend": "cut", "grid.cell_km": cell_km},
+        "set": {"solver.backend": "cut", **_grid_sets(files, cell_km)},
         "parameters": {"budget.share": list(SWEEP_SHARES)}},
-        base_dir=_repo_data().parent / "scenarios")
+        base_dir=files.scenarios)
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
@@ -97,12 +99,13 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
     t0 = time.perf_counter()
     out: Path = args.out
-    data = _repo_data()
-    manifest = data / "demo.toml"
+    files = example_files()
+    manifest = files.manifest
     cell_km = args.cell_km or load_manifest(manifest)[0].grid.cell_km
-    scenarios = _examples(cell_km, args.budget_share)
-    inputs = [*manifest_inputs(manifest), data / "demo",
-              data.parent / "scenarios"]
+    if cell_km is None:  # pragma: no cover - the demo manifest names its cell size
+        raise OptimizerError(f"{manifest}: [grid] names no cell_km; give --cell-km")
+    scenarios = _examples(files, cell_km, args.budget_share)
+    inputs = [*manifest_inputs(manifest), manifest.parent / "demo", files.scenarios]
     parts = [(out / "grid", "grid"), (out / "gap", "gap"), (out / "sweep", SWEEP_KIND),
              (out / "frontier", "frontier")]
     parts += [(out / "scenarios" / s.name, OUTPUT_KIND) for s in scenarios]
@@ -121,7 +124,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if code:
         return code
     _export_parks(solved, out, args.overwrite, inputs)
-    _run_sweep(cell_km, out, args.overwrite)
+    _run_sweep(files, cell_km, out, args.overwrite)
     code = _run_frontier(scenarios[EXAMPLES.index(FRONTIER_SCENARIO)], pu, out, args.overwrite,
                          inputs)
     _write_reports(solved, out, args.overwrite)
@@ -236,12 +239,12 @@ def _write_reports(solved: list[Any], out: Path, overwrite: bool) -> None:
     print(f"  {len(solved)} plan reports and the comparison in {time.perf_counter() - t:.1f} s")
 
 
-def _run_sweep(cell_km: float, out: Path, overwrite: bool) -> None:
+def _run_sweep(files: ExampleFiles, cell_km: float, out: Path, overwrite: bool) -> None:
     """The budget sweep on the nested path; print what the budgets buy."""
     from optimizer.atomic import MARKER
     from optimizer.studies.sweep import run_sweep
 
-    sweep = _sweep(cell_km)
+    sweep = _sweep(files, cell_km)
     print(f"\n[5/7] budget sweep: {len(sweep.runs)} budgets ({SWEEP_SHARES[0]:.0%}-"
           f"{SWEEP_SHARES[-1]:.0%} of the land) of {FRONTIER_SCENARIO}, read from one nested path of "
           f"the cut solver -> {out / 'sweep'}")

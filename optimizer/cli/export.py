@@ -1,12 +1,18 @@
-"""``carbonpark export``: a solve folder's candidate parks as Shapefile, GeoPackage,
-GeoParquet, GeoJSON and GeoTIFF (`optimizer.outputs.export`)."""
+"""``carbonpark export``: a solve folder's candidate parks in every format of
+`optimizer.outputs.writers.WRITERS` (`optimizer.outputs.export`).
+
+The formats, their help and ``--format``'s choices are read from the registry when the
+parser is built (the registry module is light: ``carbonpark --help`` imports no numpy).
+"""
 
 from __future__ import annotations
 
 import argparse
+import textwrap
 from pathlib import Path
 
 from optimizer.cli.parser import _number
+from optimizer.outputs.writers import WRITERS
 
 
 def _non_negative(text: str) -> float:
@@ -19,18 +25,28 @@ def _non_negative(text: str) -> float:
 _non_negative.__name__ = "number"
 
 
+def _description() -> str:
+    """The command's description: one wrapped paragraph per format of the registry."""
+    width = max(len(name) for name in WRITERS) + 4
+    lines = ["Write the candidate parks of a `carbonpark solve` folder in each format asked "
+             "for:", ""]
+    for w in WRITERS.values():
+        lines.append(textwrap.fill(f"{w.name:<{width - 2}}  {w.description} ({', '.join(w.files)})",
+                                   width=88, initial_indent="  ",
+                                   subsequent_indent=" " * (width + 2)))
+    lines += ["", "Exit codes: 0 written, 2 bad input."]
+    return "\n".join(lines)  # argparse leaves a description without %(prog) as written
+
+
 def _add_export(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("export", help="write a plan's candidate parks for GIS (shp, gpkg, "
-                                      "parquet, geojson, tif)",
-                       description="Write the candidate parks of a `carbonpark solve` folder as "
-                                   "a zipped Shapefile with its data dictionary, a GeoPackage "
-                                   "with QGIS styles, GeoParquet 1.1, RFC 7946 GeoJSON and, "
-                                   "for square grids, GeoTIFFs of the selection and of the "
-                                   "priority rank. Exit codes: 0 written, 2 bad input.")
+    names = ", ".join(WRITERS).replace("%", "%%")
+    p = sub.add_parser("export", help=f"write a plan's candidate parks for GIS ({names})",
+                       formatter_class=argparse.RawDescriptionHelpFormatter,
+                       description=_description())
     p.add_argument("solution", type=Path, help="folder written by `carbonpark solve`")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--format", dest="formats", default="all", metavar="LIST",
-                   help="comma-separated: shp, gpkg, parquet, geojson, tif (default all)")
+                   help=f"comma-separated, any of: {names} (default all)")
     p.add_argument("--connectivity", choices=("rook", "queen"), default=None,
                    help="units joined into one park by a shared edge (rook) or also a corner "
                         "(queen); default the scenario's [parks], else rook")
@@ -48,7 +64,8 @@ def _add_export(sub: argparse._SubParsersAction) -> None:
 def cmd_export(args: argparse.Namespace) -> int:
     """Export a solve folder's parks; print what was written and every note."""
     from optimizer.atomic import check_output_dir
-    from optimizer.outputs.export import OUTPUT_KIND, export_solution, parse_formats
+    from optimizer.outputs.export import OUTPUT_KIND, export_solution
+    from optimizer.outputs.writers import parse_formats
 
     formats = parse_formats(args.formats)
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=[args.solution])

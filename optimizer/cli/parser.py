@@ -17,9 +17,12 @@ import re
 import sys
 import warnings
 from collections.abc import Callable, Sequence
-from typing import NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from optimizer.errors import OptimizerError, OptimizerWarning, did_you_mean
+
+if TYPE_CHECKING:
+    from optimizer.solvers import Solution
 
 #: Default refusal threshold of the number of planning units (``--max-units``).
 DEFAULT_MAX_UNITS = 20_000_000  # = optimizer.grid.build.DEFAULT_MAX_UNITS (kept here: the CLI imports lazily)
@@ -48,9 +51,16 @@ class _Parser(argparse.ArgumentParser):
                        f"{did_you_mean(match.group(2), choices)}")
         raise _UsageError(f"{message} (see {self.prog} --help)")
 
-    def parse_known_args(self, args=None, namespace=None):
-        """Parse, then refuse unknown options naming the nearest options of the command used."""
+    def parse_known_args(self, args=None, namespace=None):  # untyped: argparse overloads it
+        """Parse, then refuse unknown options naming the nearest options of the command used.
+
+        A command whose defaults hold ``passthrough`` (``carbonpark app``) takes them instead,
+        in order, without a leading ``--``: they are another program's options.
+        """
         ns, extras = super().parse_known_args(args, namespace)
+        if extras and self._subparsers is not None and isinstance(getattr(ns, "passthrough", None), list):
+            ns.passthrough = extras[1:] if extras[0] == "--" else extras
+            return ns, []
         if extras and self._subparsers is not None:  # top level: the command's own options
             sub = next(a for a in self._actions if isinstance(a, argparse._SubParsersAction))
             parser = sub.choices.get(getattr(ns, "command", None), self)
@@ -131,18 +141,20 @@ def add_grid_options(p: argparse.ArgumentParser, *, cell_km_help: str, overwrite
 
 
 class _ShowVersions(argparse.Action):
-    def __call__(self, parser, namespace, values, option_string=None):
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace, values: Any,
+                 option_string: str | None = None) -> None:
         from optimizer.versions import show_versions
 
         print(show_versions())
         parser.exit()
 
 
-def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+def _one_line_warning(message: Warning | str, category: type[Warning], filename: str, lineno: int,
+                      line: str | None = None) -> str:
     return f"carbonpark: warning: {message}\n"
 
 
-def _interrupted(sol) -> bool:
+def _interrupted(sol: Solution) -> bool:
     """Say so on stderr when Ctrl-C stopped a solve (the caller then exits with 130)."""
     from optimizer.solvers import SolveStatus
 

@@ -3,29 +3,11 @@
 `export_plan` (or `export_solution` from a ``carbonpark solve`` folder) finds the plan's
 candidate parks (`optimizer.plan.parks.candidate_parks`) and writes, into one output folder,
 written atomically (`optimizer.atomic.write_dir_atomic`: an earlier export is replaced
-only once the new one is complete, and a user's folder never):
-
-* ``parks_shp.zip`` - the parks as an ESRI Shapefile (``.shp .shx .dbf .prj .cpg``,
-  UTF-8) with field names mapped explicitly to at most 10 characters
-  (`shapefile_field_map`; no truncation left to the driver) and the data dictionary
-  ``parks_fields.csv`` (short name, full name, unit, meaning; also beside the zip).
-  Text longer than a DBF field's 254 bytes is cut explicitly and the export's notes say
-  which fields; the GeoPackage keeps the full text.
-* ``parks.gpkg`` - layers ``parks`` (full column names), ``added_units`` (the units of
-  the parks), ``existing_network`` (the grid's protected areas, else the units at least
-  half protected, dissolved) and ``study_area``, with QGIS styles in the ``layer_styles``
-  table (parks coloured by typology, `optimizer.outputs.qgis_style`).
-* ``parks.parquet`` - GeoParquet 1.1 with a bbox covering column, grid CRS.
-* ``parks.geojson`` - RFC 7946: EPSG:4326 longitude/latitude, right-hand rule
-  (straight edges in the grid CRS are reprojected vertex by vertex).
-* square grids only: ``selection.tif`` (uint8 status per cell: 1 existing, 2 added,
-  3 locked out, 4 free; 0 = no unit (nodata); colour table; category names in
-  ``selection.tif.aux.xml``) and ``priority_rank.tif`` (float32, band 1 the rank, 1 =
-  added first, band 2 the entry budget in km²; NaN nodata; `optimizer.plan.priority_rank`).
-* ``export.json`` - what was written, the parks' settings and every note (formats
-  skipped and why, fields cut, what the rank means).
-
-Every layer is in the grid's equal-area CRS except the GeoJSON.
+only once the new one is complete, and a user's folder never), each format asked for.
+The formats are the registry `optimizer.outputs.writers.WRITERS` (by default ``shp``,
+``gpkg``, ``parquet``, ``geojson`` and ``tif``; `optimizer.outputs.gis` writes them), and
+``export.json``: what was written, the parks' settings and every note (formats skipped
+and why, fields cut, what the rank means).
 """
 
 from __future__ import annotations
@@ -33,53 +15,29 @@ from __future__ import annotations
 import json
 import os
 import time
-import zipfile
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
-from optimizer.errors import InputDataError
+from optimizer.atomic import write_dir_atomic
+from optimizer.outputs.gis import STATUS_CODES
+from optimizer.outputs.solve_folder import read_solution
+from optimizer.outputs.writers import WRITERS, ExportJob, parse_formats
+from optimizer.plan.parks import candidate_parks
+from optimizer.plan.results import unit_status
 
 if TYPE_CHECKING:
-    import geopandas as gpd
-
     from optimizer.model.problem import Problem
     from optimizer.plan.parks import Parks
     from optimizer.plan.priority_rank import PriorityRank
 
-__all__ = ["FORMATS", "OUTPUT_KIND", "SHAPEFILE_FIELDS", "STATUS_CODES", "ExportResult",
-           "data_dictionary", "export_plan", "export_solution", "parse_formats",
-           "shapefile_field_map"]
-
-#: The formats `export_plan` writes, in order.
-FORMATS: tuple[str, ...] = ("shp", "gpkg", "parquet", "geojson", "tif")
+__all__ = ["OUTPUT_KIND", "ExportResult", "export_plan", "export_solution"]
 
 #: The output kind of ``carbonpark export`` folders (`optimizer.atomic` markers).
 OUTPUT_KIND = "export"
-
-#: Shapefile (DBF) field name of each park column: at most 10 characters, unique.
-SHAPEFILE_FIELDS: dict[str, str] = {
-    "park_id": "park_id", "n_units": "n_units", "area_km2": "area_km2",
-    "carbon_stock_MgC": "c_stk_MgC", "carbon_stock_tCO2e": "c_stk_tCO2",
-    "carbon_uptake_MgC_per_yr": "c_upt_MgCy", "emissions_tCO2_per_yr": "emis_tCO2y",
-    "biodiversity_value": "bio_value", "species_in_range": "sp_range",
-    "key_species": "key_sp", "key_species_names": "key_sp_nam",
-    "dominant_ecosystem": "dom_eco", "ecosystem_mix": "eco_mix", "regions": "regions",
-    "typology": "typology", "extends": "extends", "is_extension": "is_extend",
-    "polsby_popper": "polsby_pp", "value_per_km2": "val_km2", "rank": "rank",
-}
-
-#: Code of each unit status in ``selection.tif`` (0 = no unit, nodata), and its colour.
-STATUS_CODES: dict[str, tuple[int, str]] = {
-    "existing": (1, "#1b7837"), "added": (2, "#e66101"), "locked out": (3, "#878787"),
-    "free": (4, "#f0f0f0")}
-
-_DBF_TEXT_BYTES = 254
-_EXISTING_COLOUR, _ADDED_COLOUR = "#1b7837", "#e66101"
 
 
 @dataclass
@@ -110,332 +68,10 @@ class ExportResult:
     seconds: dict[str, float] = field(default_factory=dict)
 
 
-# ---------------------------------------------------------------- field names
-
-def shapefile_field_map(columns: Iterable[str]) -> dict[str, str]:
-    """Shapefile field name (at most 10 characters, unique ignoring case) of each column.
-
-    Known park columns take their name from `SHAPEFILE_FIELDS`; any other column keeps
-    its name when it fits, else its first 8 characters and a two-digit number.
-
-    Examples
-    --------
-    >>> shapefile_field_map(["park_id", "carbon_stock_MgC", "a_very_long_name", "a_very_long_other"])
-    {'park_id': 'park_id', 'carbon_stock_MgC': 'c_stk_MgC', 'a_very_long_name': 'a_very_l01', \
-'a_very_long_other': 'a_very_l02'}
-    """
-    out: dict[str, str] = {}
-    used: set[str] = set()
-    cols = [str(c) for c in columns]
-    for c in cols:  # the fixed names first, so a generated one never takes theirs
-        if c in SHAPEFILE_FIELDS:
-            out[c] = SHAPEFILE_FIELDS[c]
-            used.add(out[c].lower())
-    for c in cols:
-        if c in out:
-            continue
-        name = c if len(c) <= 10 and c.lower() not in used else None
-        k = 1
-        while name is None or name.lower() in used:
-            name = f"{c[:8]}{k:02d}"
-            k += 1
-            if k > 99:
-                raise InputDataError(f"shapefile export: too many columns starting {c[:8]!r}; "
-                                     "rename them")
-        out[c] = name
-        used.add(name.lower())
-    return out
-
-
-def data_dictionary(field_map: dict[str, str],
-                    described: dict[str, tuple[str, str]] | None = None) -> pd.DataFrame:
-    """The data dictionary of the exported fields: short name, full name, unit, meaning.
-
-    Parameters
-    ----------
-    field_map : dict
-        Full column name -> Shapefile name (`shapefile_field_map`), in field order.
-    described : dict, optional
-        Column -> (unit, meaning); default `optimizer.plan.parks.PARK_COLUMNS`.
-
-    Examples
-    --------
-    >>> d = data_dictionary({"area_km2": "area_km2"}, {"area_km2": ("km2", "area of the park")})
-    >>> d.to_dict("records")
-    [{'short_name': 'area_km2', 'full_name': 'area_km2', 'unit': 'km2', 'meaning': 'area of the park'}]
-    """
-    if described is None:
-        from optimizer.plan.parks import PARK_COLUMNS
-
-        described = PARK_COLUMNS
-    rows = [{"short_name": short, "full_name": full,
-             "unit": described.get(full, ("", ""))[0], "meaning": described.get(full, ("", ""))[1]}
-            for full, short in field_map.items()]
-    return pd.DataFrame(rows, columns=["short_name", "full_name", "unit", "meaning"])
-
-
-def parse_formats(text: str | Sequence[str]) -> tuple[str, ...]:
-    """Formats from ``"shp,gpkg"`` (or a list), in `FORMATS` order; ``"all"`` is every one.
-
-    Raises
-    ------
-    InputDataError
-        An unknown format (one line naming it and the formats known).
-
-    Examples
-    --------
-    >>> parse_formats("geojson,shp")
-    ('shp', 'geojson')
-    """
-    from optimizer.errors import did_you_mean
-
-    items = [t.strip().lower() for t in (text.split(",") if isinstance(text, str) else text)]
-    items = [t for t in items if t]
-    if not items or "all" in items:
-        return FORMATS
-    bad = [t for t in items if t not in FORMATS]
-    if bad:
-        raise InputDataError(f"--format: unknown format {bad[0]!r}{did_you_mean(bad[0], FORMATS)}; "
-                             f"choose from {', '.join(FORMATS)} (comma-separated) or all")
-    return tuple(f for f in FORMATS if f in items)
-
-
-# ---------------------------------------------------------------- layers
-
-def _cut_text(table: pd.DataFrame, notes: list[str]) -> pd.DataFrame:
-    """Text cut to a DBF field's 254 bytes (UTF-8), explicitly, with a note per column."""
-    out = table.copy()
-    for col in out.columns:
-        if not (out[col].dtype == object or pd.api.types.is_string_dtype(out[col])):
-            continue
-        s = out[col].astype("string")
-        nbytes = s.str.encode("utf-8").str.len()
-        long = (nbytes > _DBF_TEXT_BYTES).fillna(False).to_numpy()
-        if long.any():
-            cut = [v.encode("utf-8")[:_DBF_TEXT_BYTES - 3].decode("utf-8", "ignore") + "..."
-                   for v in s[long]]
-            out.loc[long, col] = cut
-            notes.append(f"shapefile: {int(long.sum())} value(s) of {col} cut to "
-                         f"{_DBF_TEXT_BYTES} bytes (the DBF limit); parks.gpkg keeps them whole")
-    return out
-
-
-def _dissolve(geoms: np.ndarray) -> Any:
-    """The union of non-overlapping unit polygons (fast coverage union)."""
-    import shapely
-
-    geoms = geoms[~shapely.is_empty(geoms) & ~shapely.is_missing(geoms)]
-    if geoms.size == 0:
-        return None
-    return shapely.coverage_union_all(geoms)
-
-
-def _parts_frame(geom: Any, crs: Any, **extra: Any) -> gpd.GeoDataFrame:
-    import geopandas as gpd
-    import shapely
-
-    parts = np.asarray(shapely.get_parts(geom)) if geom is not None else np.empty(0, object)
-    return gpd.GeoDataFrame({**{k: [v] * len(parts) for k, v in extra.items()},
-                             "area_km2": shapely.area(parts) / 1e6}, geometry=parts, crs=crs)
-
-
-def existing_network(problem: Problem) -> gpd.GeoDataFrame:
-    """The existing protected network: the grid's protected areas, else the units at
-    least half protected (the problem's threshold), dissolved into polygons."""
-    import geopandas as gpd
-
-    pu = problem.pu
-    pas = getattr(pu, "protected_areas", None)
-    if pas is not None and len(pas):
-        keep = [c for c in ("name", "category") if c in pas.columns]
-        out = gpd.GeoDataFrame(pas[keep].reset_index(drop=True),
-                               geometry=pas.geometry.to_numpy(), crs=pas.crs)
-        out["area_km2"] = out.geometry.area / 1e6
-        return out
-    threshold = problem.pa_threshold if problem.pa_threshold is not None else 0.5
-    mask = pu.units["pa_fraction"].to_numpy() >= threshold
-    geom = _dissolve(np.asarray(pu.units.geometry.values[mask]))  # decodes only these
-    return _parts_frame(geom, pu.units.crs, source=f"units with pa_fraction >= {threshold:g}")
-
-
-def study_area(problem: Problem) -> gpd.GeoDataFrame:
-    """The study area outline (the grid's, else the union of its units)."""
-    pu = problem.pu
-    geom = pu.study_area if pu.study_area is not None else _dissolve(pu.units.geometry.to_numpy())
-    return _parts_frame(geom, pu.units.crs)
-
-
-def added_units(problem: Problem, parks: Parks, rank: PriorityRank | None) -> gpd.GeoDataFrame:
-    """The planning units of the parks, with their park and (when computed) priority rank."""
-    import geopandas as gpd
-
-    units = problem.pu.units
-    idx = np.flatnonzero(parks.unit_park > 0)
-    cols = [c for c in ("pu_id", "row", "col", "area_km2") if c in units.columns]
-    out = pd.DataFrame({c: units[c].to_numpy()[idx] for c in cols})
-    out["new_km2"] = problem.unprotected_km2[idx]
-    out["park_id"] = parks.unit_park[idx]
-    refilled = np.zeros(len(units), bool)
-    refilled[np.asarray(parks.refilled, dtype=np.int64)] = True
-    out["refilled"] = refilled[idx]
-    if rank is not None:
-        out["priority_rank"] = rank.rank[idx]
-    return gpd.GeoDataFrame(out, geometry=np.asarray(units.geometry.values[idx]), crs=units.crs)
-
-
-# ---------------------------------------------------------------- writers
-
-def write_shapefile_zip(parks: gpd.GeoDataFrame, folder: Path, notes: list[str],
-                        stem: str = "parks") -> list[str]:
-    """``{stem}_shp.zip`` (the Shapefile and the data dictionary) and the dictionary beside it."""
-    import pyogrio
-
-    fmap = shapefile_field_map([c for c in parks.columns if c != parks.geometry.name])
-    dictionary = data_dictionary(fmap)
-    table = _cut_text(pd.DataFrame(parks.drop(columns=parks.geometry.name)), notes).rename(
-        columns=fmap)
-    gdf = parks[[parks.geometry.name]].join(table)[[*fmap.values(), parks.geometry.name]]
-    work = folder / f".{stem}_shp"
-    work.mkdir()
-    pyogrio.write_dataframe(gdf, work / f"{stem}.shp", driver="ESRI Shapefile", encoding="UTF-8",
-                            promote_to_multi=True)
-    dict_name = f"{stem}_fields.csv"
-    dictionary.to_csv(folder / dict_name, index=False)
-    members = [work / f"{stem}.{ext}" for ext in ("shp", "shx", "dbf", "prj", "cpg")]
-    missing = [m.name for m in members if not m.is_file()]
-    if missing:  # pragma: no cover - GDAL always writes them with an encoding and a CRS
-        raise InputDataError(f"shapefile export: GDAL wrote no {', '.join(missing)}")
-    with zipfile.ZipFile(folder / f"{stem}_shp.zip", "w", zipfile.ZIP_DEFLATED) as zf:
-        for m in members:
-            zf.write(m, m.name)
-        zf.write(folder / dict_name, dict_name)
-    for m in work.iterdir():
-        m.unlink()
-    work.rmdir()
-    return [f"{stem}_shp.zip", dict_name]
-
-
-def _styles() -> list[tuple[str, str, str, str, str]]:
-    from optimizer.figures.plots import TYPE_COLOURS
-    from optimizer.gap.ranking import TYPES
-    from optimizer.outputs.qgis_style import categorized_qml, categorized_sld, single_qml, single_sld
-
-    colours = {t: TYPE_COLOURS[t] for t in TYPES}
-    return [
-        ("parks", "parks by typology", categorized_qml("typology", colours),
-         categorized_sld("parks", "typology", colours),
-         "candidate parks coloured by their gap-analysis typology"),
-        ("added_units", "added units", single_qml(_ADDED_COLOUR, "#7f2704", 0.1),
-         single_sld("added_units", _ADDED_COLOUR, "#7f2704"), "planning units the parks add"),
-        ("existing_network", "existing network", single_qml(_EXISTING_COLOUR, "#00441b", 0.2),
-         single_sld("existing_network", _EXISTING_COLOUR, "#00441b"), "existing protection"),
-        ("study_area", "study area outline", single_qml(None, "#4d4d4d", 0.5),
-         single_sld("study_area", None, "#4d4d4d"), "study area outline"),
-    ]
-
-
-def write_geopackage(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
-    """The layers (geometry column ``geom``) and their QGIS styles (``layer_styles``)."""
-    import pyogrio
-
-    from optimizer.outputs.qgis_style import layer_styles_frame
-
-    for k, (name, gdf) in enumerate(layers.items()):
-        # GeoPackage 1.2: GDAL before 3.7 (Debian 12's 3.6) reads 1.4 with a warning.
-        pyogrio.write_dataframe(gdf, path, layer=name, driver="GPKG", promote_to_multi=True,
-                                dataset_options={"VERSION": "1.2"} if k == 0 else None,
-                                layer_options={"GEOMETRY_NAME": "geom", "SPATIAL_INDEX": "YES"})
-    styles = layer_styles_frame([s for s in _styles() if s[0] in layers])
-    pyogrio.write_dataframe(styles, path, layer="layer_styles", driver="GPKG",
-                            layer_options={"FID": "id"})
-
-
-def write_geoparquet(gdf: gpd.GeoDataFrame, path: Path) -> None:
-    """GeoParquet 1.1.0 with a bbox covering column."""
-    gdf.to_parquet(path, index=False, schema_version="1.1.0", write_covering_bbox=True)
-
-
-def write_geojson(gdf: gpd.GeoDataFrame, path: Path) -> None:
-    """RFC 7946 GeoJSON: EPSG:4326 lon/lat, counter-clockwise exteriors."""
-    import pyogrio
-
-    pyogrio.write_dataframe(gdf.to_crs(4326), path, driver="GeoJSON",
-                            layer_options={"RFC7946": "YES", "WRITE_BBOX": "YES"})
-
-
-def _square_grid(problem: Problem) -> tuple[Any, np.ndarray, np.ndarray] | None:
-    from affine import Affine
-
-    pu = problem.pu
-    sq = pu.meta.get("square_grid")
-    if not sq or "row" not in pu.units.columns or "col" not in pu.units.columns:
-        return None
-    transform = Affine(sq["cell_m"], 0, sq["x0"], 0, -sq["cell_m"], sq["y0"])
-    return ((int(sq["nrows"]), int(sq["ncols"]), transform),
-            pu.units["row"].to_numpy(np.int64), pu.units["col"].to_numpy(np.int64))
-
-
-def _aux_xml(names: list[str]) -> str:
-    from xml.sax.saxutils import escape
-
-    cats = "".join(f"<Category>{escape(n)}</Category>" for n in names)
-    return (f'<PAMDataset>\n  <PAMRasterBand band="1">\n    <CategoryNames>{cats}</CategoryNames>\n'
-            "  </PAMRasterBand>\n</PAMDataset>\n")
-
-
-def write_selection_tif(problem: Problem, status: np.ndarray, path: Path) -> None:
-    """``status`` per cell as uint8 codes (`STATUS_CODES`, 0 nodata), colour table, names."""
-    import rasterio
-
-    grid = _square_grid(problem)
-    assert grid is not None
-    (nrows, ncols, transform), rows, cols = grid
-    band = np.zeros((nrows, ncols), np.uint8)
-    codes = np.zeros(status.size, np.uint8)
-    for name, (code, _) in STATUS_CODES.items():
-        codes[status == name] = code
-    band[rows, cols] = codes
-    profile = {"driver": "GTiff", "height": nrows, "width": ncols, "count": 1, "dtype": "uint8",
-               "crs": problem.pu.crs, "transform": transform, "nodata": 0, "compress": "deflate",
-               "tiled": nrows * ncols > 1_000_000}
-    cmap = {0: (0, 0, 0, 0)}
-    for code, colour in STATUS_CODES.values():
-        h = colour.lstrip("#")
-        cmap[code] = (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 255)
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(band, 1)
-        dst.write_colormap(1, cmap)
-        dst.set_band_description(1, "unit status: 1 existing, 2 added, 3 locked out, 4 free")
-        dst.update_tags(1, **{f"code_{c}": n for n, (c, _) in STATUS_CODES.items()})
-    names = ["no unit", *STATUS_CODES]
-    path.with_name(path.name + ".aux.xml").write_text(_aux_xml(names), encoding="utf-8")
-
-
-def write_rank_tif(problem: Problem, rank: PriorityRank, path: Path) -> None:
-    """Band 1 the priority rank (1 = added first), band 2 the entry budget (km²); NaN nodata."""
-    import rasterio
-
-    grid = _square_grid(problem)
-    assert grid is not None
-    (nrows, ncols, transform), rows, cols = grid
-    bands = np.full((2, nrows, ncols), np.nan, np.float32)
-    ranked = rank.rank > 0
-    bands[0, rows[ranked], cols[ranked]] = rank.rank[ranked]
-    bands[1, rows[ranked], cols[ranked]] = rank.entry_budget_km2[ranked]
-    profile = {"driver": "GTiff", "height": nrows, "width": ncols, "count": 2,
-               "dtype": "float32", "crs": problem.pu.crs, "transform": transform,
-               "nodata": np.nan, "compress": "deflate", "tiled": nrows * ncols > 1_000_000}
-    with rasterio.open(path, "w", **profile) as dst:
-        dst.write(bands)
-        dst.set_band_description(1, "priority rank (1 = added first by the nested path)")
-        dst.set_band_description(2, "entry budget (km2 of new protection)")
-        dst.update_tags(meaning=rank.note)
-
-
 # ---------------------------------------------------------------- the export
 
 def export_plan(problem: Problem, x: np.ndarray, out: str | os.PathLike[str], *,
-                formats: Sequence[str] = FORMATS, connectivity: str = "rook",
+                formats: str | Sequence[str] = "all", connectivity: str = "rook",
                 min_km2: float = 0.0, refill: bool = False, overwrite: bool = False,
                 inputs: Iterable[str | os.PathLike[str]] = (),
                 source: str = "") -> ExportResult:
@@ -449,8 +85,9 @@ def export_plan(problem: Problem, x: np.ndarray, out: str | os.PathLike[str], *,
         The plan, 0/1 per unit (``pu.units`` order).
     out : str or PathLike
         A new or empty folder, or an earlier export (else ``overwrite``).
-    formats : sequence of str
-        Some of `FORMATS` (`parse_formats`).
+    formats : str or sequence of str
+        Names in `optimizer.outputs.writers.WRITERS` (``"shp,gpkg"`` or a list), or ``"all"``
+        (`optimizer.outputs.writers.parse_formats`).
     connectivity, min_km2, refill
         Passed to `optimizer.plan.parks.candidate_parks`.
     overwrite : bool
@@ -475,80 +112,41 @@ def export_plan(problem: Problem, x: np.ndarray, out: str | os.PathLike[str], *,
     ...     sorted(res.files)
     ['export.json', 'parks.geojson', 'parks.gpkg']
     """
-    from optimizer.atomic import write_dir_atomic
-    from optimizer.plan.parks import candidate_parks
-    from optimizer.plan.results import unit_status
-
-    formats = parse_formats(list(formats))
-    seconds: dict[str, float] = {}
-    notes: list[str] = []
+    formats = parse_formats(formats)
     t = time.perf_counter()
     parks = candidate_parks(problem, np.asarray(x), connectivity=connectivity, min_km2=min_km2,
                             refill=refill)
-    seconds["parks"] = time.perf_counter() - t
-    table = parks.table
-    status = unit_status(problem, parks.x)
-    square = _square_grid(problem) is not None
-    rank = None
-    if "tif" in formats:
-        if not square:
-            notes.append("tif: skipped, the planning units are not a square grid")
-        else:
-            from optimizer.plan.priority_rank import priority_rank
-
-            t = time.perf_counter()
-            rank, why = priority_rank(problem)
-            seconds["rank"] = time.perf_counter() - t
-            notes.append(f"priority_rank.tif: {why}" if rank is not None else
-                         f"priority_rank.tif: skipped, {why.removeprefix('no priority rank: ')}")
+    job = ExportJob(problem, parks, unit_status(problem, parks.x), formats,
+                    seconds={"parks": time.perf_counter() - t})
+    for name in formats:
+        WRITERS[name].prepare_job(job)
     files: list[str] = []
 
-    def timed(name: str, fn: Any, *args: Any) -> Any:
-        t0 = time.perf_counter()
-        res = fn(*args)
-        seconds[name] = seconds.get(name, 0.0) + time.perf_counter() - t0
-        return res
-
     def fill(folder: Path) -> None:
-        if "shp" in formats:
-            files.extend(timed("shp", write_shapefile_zip, table, folder, notes))
-        if "gpkg" in formats:
-            layers = {"parks": table, "added_units": added_units(problem, parks, rank),
-                      "existing_network": existing_network(problem),
-                      "study_area": study_area(problem)}
-            timed("gpkg", write_geopackage, layers, folder / "parks.gpkg")
-            files.append("parks.gpkg")
-        if "parquet" in formats:
-            timed("parquet", write_geoparquet, table, folder / "parks.parquet")
-            files.append("parks.parquet")
-        if "geojson" in formats:
-            timed("geojson", write_geojson, table, folder / "parks.geojson")
-            files.append("parks.geojson")
-        if "tif" in formats and square:
-            timed("tif", write_selection_tif, problem, status, folder / "selection.tif")
-            files.extend(["selection.tif", "selection.tif.aux.xml"])
-            if rank is not None:
-                timed("tif", write_rank_tif, problem, rank, folder / "priority_rank.tif")
-                files.append("priority_rank.tif")
+        for name in formats:
+            t0 = time.perf_counter()
+            files.extend(WRITERS[name].write_files(job, folder))
+            job.seconds[name] = job.seconds.get(name, 0.0) + time.perf_counter() - t0
         files.append("export.json")
+        table = parks.table
         manifest = {
-            "source": source, "formats": list(formats), "files": files, "notes": notes,
+            "source": source, "formats": list(formats), "files": files, "notes": job.notes,
             "crs": problem.pu.crs.to_string(), "parks": len(table),
             "parks_area_km2": float(table["area_km2"].sum()) if len(table) else 0.0,
             "added_units": int((parks.unit_park > 0).sum()),
             "connectivity": parks.connectivity, "min_km2": float(parks.min_km2),
             "dropped_parks": len(parks.dropped),
             "status_codes": {k: v[0] for k, v in STATUS_CODES.items()},
-            "seconds": {k: round(v, 3) for k, v in seconds.items()}}
+            "seconds": {k: round(v, 3) for k, v in job.seconds.items()}}
         (folder / "export.json").write_text(json.dumps(manifest, indent=1) + "\n",
                                             encoding="utf-8")
 
     path = write_dir_atomic(out, OUTPUT_KIND, fill, overwrite=overwrite, inputs=inputs)
-    return ExportResult(Path(path), files, notes, parks, rank, seconds)
+    return ExportResult(Path(path), files, job.notes, parks, job.rank, job.seconds)
 
 
 def export_solution(solution_dir: str | os.PathLike[str], out: str | os.PathLike[str], *,
-                    formats: Sequence[str] = FORMATS, connectivity: str | None = None,
+                    formats: str | Sequence[str] = "all", connectivity: str | None = None,
                     min_km2: float | None = None, refill: bool | None = None,
                     overwrite: bool = False) -> ExportResult:
     """`export_plan` of a ``carbonpark solve`` folder (`optimizer.outputs.solve_folder.read_solution`).
@@ -568,8 +166,6 @@ def export_solution(solution_dir: str | os.PathLike[str], out: str | os.PathLike
     ...         print(str(exc).split(": ", 1)[1])
     is not a `carbonpark solve` folder (no solution.parquet, summary.json, scenario.json)
     """
-    from optimizer.outputs.solve_folder import read_solution
-
     loaded = read_solution(solution_dir)
     sc = loaded.scenario
     inputs: list[str | os.PathLike[str]] = [solution_dir, sc.source]

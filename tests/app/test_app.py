@@ -1,7 +1,8 @@
 """The Streamlit app, page by page, with `streamlit.testing.v1.AppTest` on the 40 km demo grid.
 
-Every page runs as it does in `app.py` (inside `optimizer.app.common.guarded`), with the error paths:
-a bad folder, a bad or malicious zip, an infeasible budget, an empty selection.
+Every page runs as it does in the app (`optimizer.app.main`, inside
+`optimizer.app.common.guarded`), with the error paths: a bad folder, a bad or malicious zip,
+an infeasible budget, an empty selection.
 """
 
 from __future__ import annotations
@@ -54,6 +55,13 @@ def test_app_opens_on_the_data_page() -> None:
     assert labels == ["Planning units", "Study area", "Protected today"]
     assert at.metric[0].value == "1,488 units"
     assert at.metric[1].value.endswith("km²")
+
+
+def test_the_package_script_is_the_same_app() -> None:
+    """`carbonpark app` runs optimizer/app/main.py; app.py calls its `main`."""
+    at = AppTest.from_file(str(ROOT / "optimizer" / "app" / "main.py"), default_timeout=TIMEOUT).run()
+    _no_exception(at)
+    assert at.title[0].value == "Data" and not _errors(at)
 
 
 def test_data_page_maps_every_layer_with_units() -> None:
@@ -297,7 +305,9 @@ def test_frontier_page_computes_and_opens_a_point() -> None:
     assert at.get("image")
 
 
-def test_export_page_downloads_the_current_plan() -> None:
+def test_export_page_downloads_the_current_plan(monkeypatch: pytest.MonkeyPatch) -> None:
+    from optimizer.outputs.writers import WRITERS, Writer
+
     plan = _solved(_page("plan").run(), 10.0)
     at = _page("export")
     at.session_state["result"] = plan.session_state["result"]
@@ -307,3 +317,22 @@ def test_export_page_downloads_the_current_plan() -> None:
     labels = [b.proto.label for b in at.get("download_button")]
     assert [lab.split(" (")[0] for lab in labels] == ["Shapefile", "GeoPackage", "GeoParquet",
                                                       "HTML report"]
+    assert at.multiselect(key="exp_formats").options == ["Shapefile (zip) (shp)", "GeoPackage (gpkg)",
+                                                        "GeoParquet (parquet)", "GeoJSON (geojson)",
+                                                        "GeoTIFF (tif)"]
+
+    # A format registered once in `WRITERS` is offered, written and downloadable.
+    def write_txt(job, folder):
+        (folder / "parks.txt").write_text(f"{len(job.table)} parks\n")
+        return ["parks.txt"]
+
+    monkeypatch.setitem(WRITERS, "txt", Writer("txt", "Text", ("parks.txt",), "the number of parks",
+                                               write_txt, "text/plain"))
+    at.run()
+    assert at.multiselect(key="exp_formats").options[-1] == "Text (txt)"
+    at = at.multiselect(key="exp_formats").set_value(["txt"]).run()
+    _no_exception(at)
+    assert not _errors(at)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert [lab.split(" (")[0] for lab in labels] == ["Text", "HTML report"]
+    assert at.session_state["export_files"][1]["txt"].decode().endswith(" parks\n")

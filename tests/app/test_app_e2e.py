@@ -178,7 +178,8 @@ def test_planner_path_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
         _shot(page, "5-frontier")
 
         timings["export page"] = _goto(page, "Export")
-        button = page.get_by_role("button", name="Shapefile")
+        # The download button (the format picker's chips are buttons named after the formats too).
+        button = page.locator('[data-testid="stDownloadButton"]').get_by_role("button", name="Shapefile")
         expect(button).to_be_visible(timeout=120_000)
         _shot(page, "6-export")
         with page.expect_download() as info:

@@ -1,4 +1,4 @@
-"""The demo runs the whole pipeline; the package imports no app framework."""
+"""The demo runs the whole pipeline; the package imports no app framework; `carbonpark app` starts it."""
 
 from __future__ import annotations
 
@@ -123,3 +123,94 @@ def test_an_os_error_is_a_one_line_error(monkeypatch, capsys):
     assert cli.main(["gap", "anywhere"]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "carbonpark: error: [Errno 13] Permission denied: '/read-only/out'"
+
+
+# ------------------------------------------------------------------ carbonpark app
+
+def test_app_gives_streamlit_the_settings_then_the_users_options(monkeypatch, capsys):
+    pytest.importorskip("streamlit")
+    import optimizer.cli.app as cli_app
+
+    seen = []
+    monkeypatch.setattr(cli_app, "run_until_stopped", lambda command: seen.append(command) or 0)
+    assert main(["app", "--server.port", "8600", "--theme.base=dark", "--", "--x"]) == 0
+    ((command),) = seen
+    script = cli_app.APP_SCRIPT
+    assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(script)]
+    assert script.is_file() and script.parent.name == "app"
+    # The repository's .streamlit/config.toml as options, but for those the user gave.
+    assert "--server.headless=true" in command and "--browser.gatherUsageStats=false" in command
+    assert "--server.address=localhost" in command and "--client.showErrorDetails=none" in command
+    assert not any(a.startswith(("--server.port", "--theme.base")) for a in command[5:-5])
+    assert command[-5:] == ["--server.port", "8600", "--theme.base=dark", "--", "--x"]
+    assert str(script) in capsys.readouterr().out
+
+
+def test_app_stops_its_command_on_ctrl_c_and_sigterm(tmp_path):
+    """`run_until_stopped`: the command's exit code; Ctrl-C (exit code 0) and SIGTERM sent to
+    carbonpark alone are passed on, and the command stops cleanly, as Streamlit does."""
+    import os
+    import signal
+    import threading
+    import time
+
+    from optimizer.cli.app import run_until_stopped
+
+    before = signal.getsignal(signal.SIGTERM)
+    assert run_until_stopped([sys.executable, "-c", "raise SystemExit(3)"]) == 3
+    ready, stopped = tmp_path / "ready", tmp_path / "stopped"
+    child = ("import pathlib, signal, sys, time\n"
+             f"def stop(*_):\n    pathlib.Path({str(stopped)!r}).touch()\n    sys.exit(0)\n"
+             f"signal.signal(signal.SIGINT, stop)\npathlib.Path({str(ready)!r}).touch()\n"
+             "time.sleep(60)\n")
+
+    def press(signum: int) -> None:  # once the command runs (carbonpark waits for it by then)
+        while not ready.exists():
+            time.sleep(0.05)
+        os.kill(os.getpid(), signum)
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        ready.unlink(missing_ok=True)
+        stopped.unlink(missing_ok=True)
+        presser = threading.Thread(target=press, args=(signum,))
+        presser.start()
+        assert run_until_stopped([sys.executable, "-c", child]) == 0
+        presser.join()
+        assert stopped.exists(), signum
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
+def test_app_without_streamlit_is_one_line():
+    code = ("import sys\nsys.modules['streamlit'] = None  # not installed\n"
+            "from optimizer.cli import main\nsys.exit(main(['app']))\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert run.returncode == 2, run.stdout + run.stderr
+    assert run.stderr == ('carbonpark: error: the app needs Streamlit, which is not installed: '
+                          'pip install "carbonpark[app]"\n')
+
+
+def test_app_help_is_light():
+    code = ("import contextlib, io, sys\nfrom optimizer.cli import main\n"
+            "with contextlib.redirect_stdout(io.StringIO()), contextlib.suppress(SystemExit):\n"
+            "    main(['app', '--help'])\n"
+            "print([m for m in ('numpy', 'streamlit', 'pandas') if m in sys.modules])\n")
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert run.returncode == 0 and run.stdout.strip() == "[]", run.stdout + run.stderr
+
+
+def test_installed_examples_keep_their_grids_in_the_user_cache(monkeypatch, tmp_path):
+    """An installed package's scenarios build their grids in the user's cache, never beside them."""
+    from optimizer.cli.demo import EXAMPLES, _examples, _sweep
+    from optimizer.datasets import ExampleFiles, example_files
+
+    here = example_files()
+    assert not here.installed and here.grid_cache is None  # a checkout: the scenarios' own cache
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "it's cache"))
+    installed = ExampleFiles(here.manifest, here.scenarios, installed=True)
+    cache = tmp_path / "it's cache" / "carbonpark"
+    assert installed.grid_cache == cache
+    scenarios = _examples(installed, 80.0, 0.05)
+    assert [s.name for s in scenarios] == list(EXAMPLES)
+    assert all(s.resolve(s.grid.cache) == cache and s.grid.cell_km == 80.0 for s in scenarios)
+    assert all(r.scenario.resolve(r.scenario.grid.cache) == cache for r in _sweep(installed, 80.0).runs)
+    assert all(s.grid.cache == ".carbonpark-cache" for s in _examples(here, 80.0, None))

@@ -25,16 +25,10 @@ import shapely
 
 from optimizer.cli import main
 from optimizer.errors import InputDataError, OutputError
-from optimizer.outputs.export import (
-    FORMATS,
-    SHAPEFILE_FIELDS,
-    STATUS_CODES,
-    export_plan,
-    export_solution,
-    parse_formats,
-    shapefile_field_map,
-)
+from optimizer.outputs.export import export_plan, export_solution
+from optimizer.outputs.gis import SHAPEFILE_FIELDS, STATUS_CODES, shapefile_field_map
 from optimizer.outputs.solve_folder import read_solution
+from optimizer.outputs.writers import WRITERS, Writer, parse_formats
 
 ROOT = Path(__file__).resolve().parents[2]
 SHP_PARTS = {"parks.shp", "parks.shx", "parks.dbf", "parks.prj", "parks.cpg"}
@@ -81,7 +75,7 @@ def test_every_format_is_written_with_its_manifest(exported):
                      "parks.geojson", "selection.tif", "selection.tif.aux.xml",
                      "priority_rank.tif", "export.json", "carbonpark-output.json"}
     manifest = json.loads((exported.path / "export.json").read_text())
-    assert manifest["formats"] == list(FORMATS) and manifest["parks"] == len(exported.parks.table)
+    assert manifest["formats"] == list(WRITERS) and manifest["parks"] == len(exported.parks.table)
     assert any("computed without the scenario's 3 target(s)" in n for n in manifest["notes"])
 
 
@@ -299,7 +293,7 @@ def test_min_set_has_no_rank(loaded):
 
 
 def test_a_failed_export_leaves_the_earlier_one_intact(solved, tmp_path, monkeypatch):
-    import optimizer.outputs.export as export
+    import optimizer.outputs.gis as gis
 
     out = tmp_path / "exp"
     export_solution(solved, out, formats=["shp", "gpkg", "geojson"])
@@ -308,7 +302,7 @@ def test_a_failed_export_leaves_the_earlier_one_intact(solved, tmp_path, monkeyp
     def boom(*args, **kwargs):
         raise RuntimeError("disk gone")
 
-    monkeypatch.setattr(export, "write_geojson", boom)  # after the shapefile and the gpkg
+    monkeypatch.setattr(gis, "write_geojson", boom)  # after the shapefile and the gpkg
     with pytest.raises(RuntimeError, match="disk gone"):
         export_solution(solved, out, formats=["shp", "gpkg", "geojson"])
     after = {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in out.iterdir()}
@@ -343,7 +337,7 @@ def test_non_square_units_skip_the_tifs_with_a_note(tmp_path):
 
 
 def test_parse_formats():
-    assert parse_formats("all") == FORMATS and parse_formats("tif, shp") == ("shp", "tif")
+    assert parse_formats("all") == tuple(WRITERS) and parse_formats("tif, shp") == ("shp", "tif")
     with pytest.raises(InputDataError, match=r"--format: unknown format 'gpgk'; did you mean "
                                              r"'gpkg'\?; choose from shp, gpkg"):
         parse_formats("shp,gpgk")
@@ -365,3 +359,29 @@ def test_cli_export(solved, tmp_path, capsys):
     code = main(["export", str(solved), "--out", str(tmp_path / "x"), "--format", "kml"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "unknown format 'kml'" in err
+
+
+def test_a_writer_registered_once_is_everywhere(solved, tmp_path, monkeypatch, capsys):
+    """One `WRITERS` entry: `carbonpark export` lists and accepts it, `export_plan` calls it."""
+    from optimizer.cli import build_parser
+
+    calls = []
+
+    def write_csv(job, folder):
+        calls.append(job.formats)
+        job.table.drop(columns=job.table.geometry.name).to_csv(folder / "parks.csv", index=False)
+        return ["parks.csv"]
+
+    monkeypatch.setitem(WRITERS, "csv", Writer("csv", "CSV table", ("parks.csv",),
+                                               "the parks' table without geometry", write_csv,
+                                               "text/csv"))
+    sub = next(a for a in build_parser()._actions if a.dest == "command")
+    help_text = sub.choices["export"].format_help()
+    assert "csv" in help_text and "the parks' table without geometry" in help_text
+    assert "any of: shp, gpkg, parquet, geojson, tif, csv" in " ".join(help_text.split())
+    assert parse_formats("csv,shp") == ("shp", "csv")
+    out = tmp_path / "csv"
+    assert main(["export", str(solved), "--out", str(out), "--format", "csv"]) == 0
+    assert calls == [("csv",)] and "wrote parks.csv, export.json" in capsys.readouterr().out
+    manifest = json.loads((out / "export.json").read_text())
+    assert manifest["formats"] == ["csv"] and len(pd.read_csv(out / "parks.csv")) == manifest["parks"]
