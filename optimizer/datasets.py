@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from optimizer.errors import InputDataError
+from optimizer.grid.build import build_grid, planning_units_from_arrays
+from optimizer.inputs.layers import load_manifest
 
 if TYPE_CHECKING:
     from optimizer.grid.build import PlanningUnits
@@ -63,7 +65,6 @@ def tiny_grid() -> PlanningUnits:
     import pandas as pd
     import shapely
 
-    from optimizer.grid.build import planning_units_from_arrays
 
     ids = np.arange(1, 7)
     rows, cols = np.divmod(ids - 1, 3)
@@ -165,8 +166,6 @@ def demo_grid(cell_km: float = 40.0) -> PlanningUnits:
     >>> len(pu)  # doctest: +SKIP
     398
     """
-    from optimizer.grid.build import build_grid
-    from optimizer.inputs.layers import load_manifest
 
     path = demo_manifest()
     manifest, specs = load_manifest(path)

@@ -139,7 +139,7 @@ def _show(points: pd.DataFrame, problem: Any, plan: Any, *,
     pu, _, _ = common.current()
     status = unit_status(problem, x)
     units = common.units_frame(pu, problem)
-    common.show_fig(plan_map(units, status,  # type: ignore[arg-type]  # an array of str
+    common.show_fig(plan_map(units, status,  # an array of str
                              geometry=pu.units.geometry,
                              title=f"Frontier {labels[int(i)]}"))
 

@@ -16,13 +16,15 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from optimizer.cli import gap as gap_command
 from optimizer.cli import grid as grid_command
 from optimizer.cli.parser import _interrupted, _share, add_grid_options
-from optimizer.datasets import ExampleFiles, example_files
 from optimizer.errors import OptimizerError
+
+if TYPE_CHECKING:  # the datasets module imports the grid: heavy for `carbonpark --help`
+    from optimizer.datasets import ExampleFiles
 
 #: The example scenarios the demo solves, in the order of the comparison table.
 EXAMPLES = ("carbon_first", "biodiversity_first", "balanced", "nbs_balanced",
@@ -91,6 +93,7 @@ def _sweep(files: ExampleFiles, cell_km: float) -> Any:
 def cmd_demo(args: argparse.Namespace) -> int:
     """Run the showcase; print where every output is."""
     from optimizer.atomic import check_output_dir, check_output_files
+    from optimizer.datasets import example_files
     from optimizer.grid.manifest import manifest_inputs
     from optimizer.inputs.layers import load_manifest
     from optimizer.outputs.export import OUTPUT_KIND as EXPORT_KIND

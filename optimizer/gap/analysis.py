@@ -22,17 +22,17 @@ import pandas as pd
 from optimizer.atomic import write_dir_atomic
 from optimizer.errors import InputDataError
 from optimizer.figures import maps, plots
-from optimizer.gap.columns import _check_pu, _check_share, _features_of
+from optimizer.gap.columns import check_pu, check_share, features_of
 from optimizer.gap.markdown import gap_summary_markdown
-from optimizer.gap.ranking import TYPES, _plain, hotspots, synergy_typology, unit_values
+from optimizer.gap.ranking import TYPES, hotspots, plain, synergy_typology, unit_values
 from optimizer.gap.tables import (
-    _richness_column,
     biodiversity_summary,
     carbon_table,
     ecosystem_table,
     format_carbon_table,
     growth_table,
     region_table,
+    richness_column,
     species_table,
     time_series_table,
 )
@@ -323,17 +323,17 @@ def gap_analysis(
     >>> round(float(t.loc[("biomass", "protected"), "share"]), 4)  # of the biomass carbon
     0.0739
     """
-    pu = _check_pu(pu)
-    target = _check_share("target", target)
-    top = _check_share("top", top, open_low=True)
-    pa_threshold = _check_share("pa_threshold", pa_threshold, open_low=True)
-    quantile = _check_share("quantile", quantile, open_low=True, open_high=True)
+    pu = check_pu(pu)
+    target = check_share("target", target)
+    top = check_share("top", top, open_low=True)
+    pa_threshold = check_share("pa_threshold", pa_threshold, open_low=True)
+    quantile = check_share("quantile", quantile, open_low=True, open_high=True)
     if typology not in ("quantile", "kmeans"):
         raise InputDataError(f"typology must be 'quantile' or 'kmeans'; got {typology!r}")
     z = zones(pu, network=network, categories=categories)
     tables: dict[str, pd.DataFrame] = {}
     notes: list[str] = []
-    has_stock = not _features_of(pu, "carbon_stock").empty
+    has_stock = not features_of(pu, "carbon_stock").empty
     if has_stock:
         tables["carbon"] = carbon_table(pu, combine=combine, total_unit=total_unit, zones_=z)
     else:
@@ -346,7 +346,7 @@ def gap_analysis(
             tables["growth"] = growth
     else:
         notes.append("no carbon_uptake or emissions layer: no time series")
-    if not _features_of(pu, "land_cover").empty:
+    if not features_of(pu, "land_cover").empty:
         tables["ecosystems"] = ecosystem_table(pu, target=target, zones_=z)
     else:
         notes.append("no land_cover layer: no ecosystem representation table")
@@ -357,7 +357,7 @@ def gap_analysis(
     species = species_table(pu, target=target, zones_=z)
     if len(species):
         tables["species"] = species
-    if len(species) or _richness_column(pu) is not None:
+    if len(species) or richness_column(pu) is not None:
         tables["biodiversity"] = biodiversity_summary(pu, species, target=target, zones_=z)
     else:
         notes.append("no biodiversity layer: no species table")
@@ -365,7 +365,7 @@ def gap_analysis(
     # The hotspot flags follow the analysis' network, not always the grid's union.
     # (The grid's column itself when that is what the zones use: shared, not copied.)
     grid_pa = pu.units["pa_fraction"] if "pa_fraction" in pu.units.columns else None
-    values["pa_fraction"] = (_plain(grid_pa) if grid_pa is not None and grid_pa.dtype == float
+    values["pa_fraction"] = (plain(grid_pa) if grid_pa is not None and grid_pa.dtype == float
                              and np.shares_memory(z.protected, grid_pa.to_numpy())
                              else z.protected)
     hs, flags, by_region = hotspots(pu, top=top, pa_threshold=pa_threshold, values=values)
@@ -381,7 +381,7 @@ def gap_analysis(
         notes.append("typology needs carbon_stock and biodiversity layers: skipped")
     for c in ("row", "col", "region"):
         if c in pu.units.columns:  # the grid's column itself (copy-on-write): no copy
-            flags[c] = _plain(pu.units[c])
+            flags[c] = plain(pu.units[c])
     settings = {"network": list(z.network), "categories": [n for n, k in zip(z.names, z.kinds,
                                                                                 strict=True)
                                                             if k == "category"],

@@ -1,8 +1,8 @@
 """The grid columns a gap analysis reads, and the units it shows them in.
 
 Argument checks shared by every table (a `PlanningUnits`, a share in [0, 1]); feature
-columns chosen by role or layer name; amounts as float64 with no data as 0 (`_col`);
-the area with data behind a density (`_valid_area`, the ``<layer>_valid_km2``
+columns chosen by role or layer name; amounts as float64 with no data as 0 (`col`);
+the area with data behind a density (`valid_area`, the ``<layer>_valid_km2``
 columns); the latest year of an uptake layer; and readable units: totals scaled to
 the largest SI prefix that keeps them at least 1 (MgC -> PgC), densities per km2 in
 the study's units (kgC/m2).
@@ -22,14 +22,15 @@ from optimizer.inputs.units import MASSES
 
 # ============================================================== validation helpers
 
-def _check_pu(pu: Any) -> PlanningUnits:
+def check_pu(pu: Any) -> PlanningUnits:
+    """``pu`` itself when it is `PlanningUnits`; else a one-line `InputDataError`."""
     if not isinstance(pu, PlanningUnits):
         raise InputDataError(f"pu must be PlanningUnits; got {type(pu).__name__}; build one with "
                              "build_grid() or read_grid()")
     return pu
 
 
-def _check_share(name: str, value: Any, *, open_low: bool = False, open_high: bool = False) -> float:
+def check_share(name: str, value: Any, *, open_low: bool = False, open_high: bool = False) -> float:
     """A share in [0, 1] (ends optionally open), or a one-line `InputDataError`."""
     try:
         v = float(value)
@@ -45,7 +46,7 @@ def _check_share(name: str, value: Any, *, open_low: bool = False, open_high: bo
     return v
 
 
-def _col(pu: PlanningUnits, name: str) -> np.ndarray:
+def unit_column(pu: PlanningUnits, name: str) -> np.ndarray:
     """A unit column as float64 with missing values as 0 (amounts: no data = none).
 
     Read-only: a view of the column when it is float64 without missing values."""
@@ -58,19 +59,19 @@ def _col(pu: PlanningUnits, name: str) -> np.ndarray:
     return np.nan_to_num(a, nan=0.0) if np.isnan(a).any() else a
 
 
-def _dot(a: np.ndarray, b: np.ndarray) -> float:
+def dot(a: np.ndarray, b: np.ndarray) -> float:
     """Sum of ``a * b`` over units, without BLAS: ``a @ b`` goes to a threaded BLAS whose
     start-up costs about 10 ms a call on a busy machine (a thousand calls per analysis),
     while einsum's own loop runs at memory speed."""
     return float(np.einsum("i,i->", a, b))
 
 
-def _valid_area(pu: PlanningUnits, feature: str) -> np.ndarray:
+def valid_area(pu: PlanningUnits, feature: str) -> np.ndarray:
     """Area with data (km2) of a feature's layer per unit, for densities."""
-    return _col(pu, _valid_column(pu, feature))
+    return unit_column(pu, valid_column(pu, feature))
 
 
-def _valid_column(pu: PlanningUnits, feature: str) -> str:
+def valid_column(pu: PlanningUnits, feature: str) -> str:
     """The column holding a feature's area with data: its own (bands whose nodata
     differs), else its layer's, else the unit area."""
     for name in (f"{feature}_valid_km2", f"{pu.features.at[feature, 'layer']}_valid_km2"):
@@ -79,15 +80,16 @@ def _valid_column(pu: PlanningUnits, feature: str) -> str:
     return "area_km2"
 
 
-def _features_of(pu: PlanningUnits, role: str | Sequence[str]) -> pd.DataFrame:
+def features_of(pu: PlanningUnits, role: str | Sequence[str]) -> pd.DataFrame:
+    """The rows of ``pu.features`` of one role (or of several)."""
     roles = [role] if isinstance(role, str) else list(role)
     return pu.features[pu.features["role"].isin(roles)]
 
 
-def _select(pu: PlanningUnits, role: str | Sequence[str], names: Sequence[str] | str | None,
+def select(pu: PlanningUnits, role: str | Sequence[str], names: Sequence[str] | str | None,
             argument: str) -> list[str]:
     """Feature columns of ``role`` named by ``names`` (feature columns or layer names)."""
-    feats = _features_of(pu, role)
+    feats = features_of(pu, role)
     what = role if isinstance(role, str) else "/".join(role)
     if names is None:
         return list(feats.index)
@@ -105,29 +107,30 @@ def _select(pu: PlanningUnits, role: str | Sequence[str], names: Sequence[str] |
     return list(dict.fromkeys(out))
 
 
-def _stock_columns(pu: PlanningUnits, stock: Sequence[str] | str | None, *,
-                   argument: str = "stock") -> list[str]:
-    cols = _select(pu, "carbon_stock", stock, argument)
+def stock_columns(pu: PlanningUnits, stock: Sequence[str] | str | None, *,
+                  argument: str = "stock") -> list[str]:
+    """The carbon stock columns to sum: those named by ``stock``, or every one (None)."""
+    cols = select(pu, "carbon_stock", stock, argument)
     if not cols:
         raise InputDataError(f"{argument}: the grid has no carbon_stock layer; add one "
                              "(e.g. biomass carbon in MgC/ha) to the manifest and rebuild")
     return cols
 
 
-def _stock_sum(pu: PlanningUnits, stock: Sequence[str] | str | None = None) -> np.ndarray:
+def stock_sum(pu: PlanningUnits, stock: Sequence[str] | str | None = None) -> np.ndarray:
     """Sum of the carbon_stock columns per unit (a new array)."""
-    cols = _stock_columns(pu, stock)
-    out = np.array(_col(pu, cols[0]), dtype=np.float64)
+    cols = stock_columns(pu, stock)
+    out = np.array(unit_column(pu, cols[0]), dtype=np.float64)
     for c in cols[1:]:
-        out += _col(pu, c)
+        out += unit_column(pu, c)
     return out
 
 
-def _latest_uptake(pu: PlanningUnits, uptake: str | None = None) -> tuple[str, Any] | None:
+def latest_uptake(pu: PlanningUnits, uptake: str | None = None) -> tuple[str, Any] | None:
     """(column, year) of the latest year of the first (or named) carbon_uptake layer."""
-    feats = _features_of(pu, "carbon_uptake")
+    feats = features_of(pu, "carbon_uptake")
     if uptake is not None:
-        feats = feats.loc[_select(pu, "carbon_uptake", uptake, "uptake")]
+        feats = feats.loc[select(pu, "carbon_uptake", uptake, "uptake")]
     if feats.empty:
         return None
     feats = feats[feats["layer"] == feats["layer"].iloc[0]]
@@ -140,7 +143,7 @@ def _latest_uptake(pu: PlanningUnits, uptake: str | None = None) -> tuple[str, A
 
 # ============================================================== readable units
 
-def _scale(max_abs: float, unit: str, total_unit: str | None = None) -> tuple[float, str]:
+def scale(max_abs: float, unit: str, total_unit: str | None = None) -> tuple[float, str]:
     """Divisor and name of a readable unit for totals in ``unit`` (e.g. MgC -> PgC)."""
     base, sep, rest = unit.partition("/")
     suffix = f"/{rest}" if sep else ""
@@ -161,7 +164,7 @@ def _scale(max_abs: float, unit: str, total_unit: str | None = None) -> tuple[fl
     return 1000.0 ** step, names[step] + suffix
 
 
-def _density_unit(unit: str) -> tuple[float, str]:
+def density_unit(unit: str) -> tuple[float, str]:
     """Divisor from ``unit``/km2 to the study's density unit, and its name."""
     base, sep, rest = unit.partition("/")
     suffix = f"/{rest}" if sep else ""

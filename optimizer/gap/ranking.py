@@ -18,20 +18,20 @@ import pandas as pd
 
 from optimizer.errors import InputDataError
 from optimizer.gap.columns import (
-    _check_pu,
-    _check_share,
-    _col,
-    _density_unit,
-    _features_of,
-    _latest_uptake,
-    _stock_columns,
-    _stock_sum,
-    _valid_area,
+    check_pu,
+    check_share,
+    density_unit,
+    features_of,
+    latest_uptake,
+    stock_columns,
+    stock_sum,
+    unit_column,
+    valid_area,
 )
 from optimizer.gap.tables import (
-    _richness_column,
-    _richness_per_unit,
-    _safe_div,
+    richness_column,
+    richness_per_unit,
+    safe_div,
     species_columns,
 )
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones, zones
@@ -70,43 +70,43 @@ def unit_values(pu: PlanningUnits, *, bio_value: str = "auto",
         ``npp_gC_m2_yr`` and ``bio_value``; ``df.attrs["units"]`` names each
         value's unit and ``df.attrs["sources"]`` where it came from.
     """
-    pu = _check_pu(pu)
+    pu = check_pu(pu)
     if bio_value not in ("auto", "richness", "rarity"):
         raise InputDataError(f"bio_value must be 'auto', 'richness' or 'rarity'; got {bio_value!r}")
     u = pu.units
     # The grid's own columns where they can be used as they are: no copies (CoW keeps
     # the grid safe from changes to the frame).
-    out = pd.DataFrame({"pu_id": _plain(u["pu_id"]), "area_km2": _float_series(pu, "area_km2"),
+    out = pd.DataFrame({"pu_id": plain(u["pu_id"]), "area_km2": _float_series(pu, "area_km2"),
                         "pa_fraction": _float_series(pu, "pa_fraction", share=True)},
                        copy=False)
     units: dict[str, str] = {}
     sources: dict[str, str] = {}
-    if stock is not None or not _features_of(pu, "carbon_stock").empty:
-        cols = _stock_columns(pu, stock)
+    if stock is not None or not features_of(pu, "carbon_stock").empty:
+        cols = stock_columns(pu, stock)
         dens = np.zeros(len(u))
         any_valid = np.zeros(len(u), dtype=bool)
         for c in cols:
-            valid = _valid_area(pu, c)
+            valid = valid_area(pu, c)
             ok = valid > 0
-            dens += np.divide(_col(pu, c), valid, out=np.zeros(len(u)), where=ok)
+            dens += np.divide(unit_column(pu, c), valid, out=np.zeros(len(u)), where=ok)
             any_valid |= ok
         out["carbon_kgC_m2"] = np.where(any_valid, dens / 1000.0, np.nan)
         units["carbon_kgC_m2"] = "kgC/m2"
         sources["carbon_kgC_m2"] = " + ".join(cols)
-    latest = _latest_uptake(pu, uptake)
+    latest = latest_uptake(pu, uptake)
     if latest is not None:
         col, year = latest
-        valid = _valid_area(pu, col)
-        dfac, dunit = _density_unit(str(pu.features.at[col, "unit"]))
-        out["npp_gC_m2_yr"] = np.divide(_col(pu, col), valid * dfac,
+        valid = valid_area(pu, col)
+        dfac, dunit = density_unit(str(pu.features.at[col, "unit"]))
+        out["npp_gC_m2_yr"] = np.divide(unit_column(pu, col), valid * dfac,
                                          out=np.full(len(u), np.nan), where=valid > 0)
         units["npp_gC_m2_yr"] = dunit
         sources["npp_gC_m2_yr"] = col if year is None else f"{col} ({year})"
     species = species_columns(pu, None)
-    rc = _richness_column(pu)
+    rc = richness_column(pu)
     mode = bio_value if bio_value != "auto" else ("richness" if rc is not None else "rarity")
     if mode == "richness" and (rc is not None or species):
-        rich, valid, how = _richness_per_unit(pu, species)
+        rich, valid, how = richness_per_unit(pu, species)
         out["bio_value"] = np.divide(rich, valid, out=np.full(len(u), np.nan), where=valid > 0)
         units["bio_value"] = "species"
         sources["bio_value"] = how
@@ -114,7 +114,7 @@ def unit_values(pu: PlanningUnits, *, bio_value: str = "auto",
         area = out["area_km2"].to_numpy()
         acc = np.zeros(len(u))
         for c in species:
-            a = _col(pu, c)
+            a = unit_column(pu, c)
             total = a.sum()
             if total > 0:
                 acc += a / total
@@ -127,7 +127,7 @@ def unit_values(pu: PlanningUnits, *, bio_value: str = "auto",
     return out
 
 
-def _plain(s: pd.Series) -> pd.Series:
+def plain(s: pd.Series) -> pd.Series:
     """``s`` on a 0..n-1 index (a shallow copy when it has another index)."""
     if isinstance(s.index, pd.RangeIndex) and s.index.start == 0 and s.index.step == 1:
         return s
@@ -135,13 +135,13 @@ def _plain(s: pd.Series) -> pd.Series:
 
 
 def _float_series(pu: PlanningUnits, name: str, *, share: bool = False) -> pd.Series | np.ndarray:
-    """Column ``name`` as `_col` reads it (clipped to [0, 1] with ``share``): the grid's own
+    """Column ``name`` as `col` reads it (clipped to [0, 1] with ``share``): the grid's own
     Series when that is what it holds, else a new array."""
-    a = _col(pu, name)
+    a = unit_column(pu, name)
     if share and a.size and (a.min() < 0 or a.max() > 1):
         return np.clip(a, 0, 1)
     s = pu.units[name]
-    return _plain(s) if s.dtype == np.float64 and np.shares_memory(a, s.to_numpy()) else \
+    return plain(s) if s.dtype == np.float64 and np.shares_memory(a, s.to_numpy()) else \
         np.array(a)
 
 
@@ -275,9 +275,9 @@ def hotspots(
     InputDataError
         ``top`` or ``pa_threshold`` outside their range.
     """
-    pu = _check_pu(pu)
-    top = _check_share("top", top, open_low=True)
-    pa_threshold = _check_share("pa_threshold", pa_threshold, open_low=True)
+    pu = check_pu(pu)
+    top = check_share("top", top, open_low=True)
+    pa_threshold = check_share("pa_threshold", pa_threshold, open_low=True)
     # A shallow copy: new columns go to this frame only, and copy-on-write keeps the
     # caller's ``values`` as they were.
     flags = values.copy(deep=False) if values is not None else unit_values(pu, bio_value=bio_value)
@@ -285,7 +285,7 @@ def hotspots(
     pa = flags["pa_fraction"].to_numpy()
     unprotected = pa < pa_threshold
     has_carbon = "carbon_kgC_m2" in flags
-    carbon_amount = _stock_sum(pu) if has_carbon else None
+    carbon_amount = stock_sum(pu) if has_carbon else None
     whole_carbon = float(carbon_amount.sum()) if carbon_amount is not None else np.nan
     # Per unit, once: the stock outside protection and the protected area.
     gap_carbon = carbon_amount * (1 - pa) if carbon_amount is not None else None
@@ -417,10 +417,10 @@ def synergy_typology(
     InputDataError
         Unknown method, quantile outside (0, 1), no carbon or no biodiversity value.
     """
-    pu = _check_pu(pu)
+    pu = check_pu(pu)
     if method not in ("quantile", "kmeans"):
         raise InputDataError(f"method must be 'quantile' or 'kmeans'; got {method!r}")
-    quantile = _check_share("quantile", quantile, open_low=True, open_high=True)
+    quantile = check_share("quantile", quantile, open_low=True, open_high=True)
     vals = values if values is not None else unit_values(pu, bio_value=bio_value)
     for col, what in (("carbon_kgC_m2", "a carbon_stock"), ("bio_value", "a biodiversity")):
         if col not in vals:
@@ -448,7 +448,7 @@ def synergy_typology(
         else:
             codes[ok] = _kmeans_types(c[ok], b[ok], seed)
     z = zones_ if zones_ is not None else zones(pu)
-    carbon = _stock_sum(pu)
+    carbon = stock_sum(pu)
     weights = {WHOLE: None, PROTECTED: z.protected, UNPROTECTED: z.column(UNPROTECTED)}
     rows = []
     for zone, w in weights.items():
@@ -463,7 +463,7 @@ def synergy_typology(
                          "carbon_share": float(cc[k] / cc.sum()) if cc.sum() else np.nan})
     table = pd.DataFrame(rows)
     whole_area = table[table["zone"] == WHOLE].set_index("type")["area_km2"]
-    table["protected_share"] = _safe_div(
+    table["protected_share"] = safe_div(
         table["type"].map(table[table["zone"] == PROTECTED].set_index("type")["area_km2"]),
         table["type"].map(whole_area))
     present = table["type"].map(whole_area) > 0

@@ -27,18 +27,18 @@ import pandas as pd
 
 from optimizer.errors import InputDataError
 from optimizer.gap.columns import (
-    _check_pu,
-    _check_share,
-    _col,
-    _density_unit,
-    _dot,
-    _features_of,
-    _latest_uptake,
-    _scale,
-    _select,
-    _stock_columns,
-    _stock_sum,
-    _valid_area,
+    check_pu,
+    check_share,
+    density_unit,
+    dot,
+    features_of,
+    latest_uptake,
+    scale,
+    select,
+    stock_columns,
+    stock_sum,
+    unit_column,
+    valid_area,
 )
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones, zone_totals, zones
 from optimizer.grid.build import PlanningUnits
@@ -63,7 +63,8 @@ def _by_zone(df: pd.DataFrame, key: str, value: str) -> pd.Series:
     return df[key].map(whole)
 
 
-def _safe_div(a: Any, b: Any) -> Any:
+def safe_div(a: Any, b: Any) -> Any:
+    """``a / b`` elementwise, NaN where ``b`` is 0 (a density of no area)."""
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(np.asarray(b) != 0, np.asarray(a, dtype=float) / np.asarray(b), np.nan)
 
@@ -114,11 +115,11 @@ def carbon_table(
     InputDataError
         No carbon_stock layer, unknown layer or combination part, no protected layer.
     """
-    pu = _check_pu(pu)
-    cols = _stock_columns(pu, layers, argument="layers")
+    pu = check_pu(pu)
+    cols = stock_columns(pu, layers, argument="layers")
     z = zones_ if zones_ is not None else zones(pu, network=network, categories=categories)
     base = zone_totals(pu, cols, zones_=z)
-    base["density_MgC_km2"] = _safe_div(base["amount"], base["valid_km2"])
+    base["density_MgC_km2"] = safe_div(base["amount"], base["valid_km2"])
     base = base.rename(columns={"feature": "name"})
     if combine is None:
         combine = {"ecosystem": cols} if len(cols) >= 2 else {}
@@ -139,12 +140,12 @@ def carbon_table(
         agg["name"] = name
         parts.append(agg)
     df = pd.concat(parts, ignore_index=True)
-    whole_area = float(z.sums(_col(pu, "area_km2"))[0])
+    whole_area = float(z.sums(unit_column(pu, "area_km2"))[0])
     df["area_share"] = df["area_km2"] / whole_area if whole_area else np.nan
-    df["share"] = _safe_div(df["amount"], _by_zone(df, "name", "amount"))
-    df["density_ratio"] = _safe_div(df["density_MgC_km2"], _by_zone(df, "name", "density_MgC_km2"))
+    df["share"] = safe_div(df["amount"], _by_zone(df, "name", "amount"))
+    df["density_ratio"] = safe_div(df["density_MgC_km2"], _by_zone(df, "name", "density_MgC_km2"))
     wholes = df.loc[df["zone"] == WHOLE, "amount"]
-    factor, unit = _scale(float(wholes.abs().max()) if len(wholes) else 0.0, "MgC", total_unit)
+    factor, unit = scale(float(wholes.abs().max()) if len(wholes) else 0.0, "MgC", total_unit)
     out = pd.DataFrame({
         "layer": df["name"], "zone": df["zone"], "zone_kind": df["zone_kind"],
         "area_km2": df["area_km2"], "area_share": df["area_share"],
@@ -203,16 +204,16 @@ def time_series_table(
         (gC/m2/yr for carbon, tCO2/km2/yr for emissions) and ``density_ratio``.
         Empty when the grid has no such layer.
     """
-    pu = _check_pu(pu)
-    cols = _select(pu, roles, layers, "layers")
+    pu = check_pu(pu)
+    cols = select(pu, roles, layers, "layers")
     if not cols:
         return pd.DataFrame(columns=["layer", "year", "feature", "zone", "zone_kind", "area_km2",
                                      "amount", "amount_unit", "total", "total_unit", "share",
                                      "density", "density_unit", "density_ratio"])
     z = zones_ if zones_ is not None else zones(pu, network=network, categories=categories)
     df = zone_totals(pu, cols, zones_=z)
-    df["share"] = _safe_div(df["amount"], _by_zone(df, "feature", "amount"))
-    dens = _safe_div(df["amount"], df["valid_km2"])
+    df["share"] = safe_div(df["amount"], _by_zone(df, "feature", "amount"))
+    dens = safe_div(df["amount"], df["valid_km2"])
     df["total"] = np.nan
     df["total_unit"] = ""
     df["density"] = np.nan
@@ -220,13 +221,13 @@ def time_series_table(
     for idx in df.groupby("layer", sort=False).groups.values():
         unit = str(df.loc[idx, "amount_unit"].iloc[0])
         wholes = df.loc[idx][df.loc[idx, "zone"] == WHOLE]["amount"]
-        factor, tunit = _scale(float(wholes.abs().max()), unit)
-        dfac, dunit = _density_unit(unit)
+        factor, tunit = scale(float(wholes.abs().max()), unit)
+        dfac, dunit = density_unit(unit)
         df.loc[idx, "total"] = df.loc[idx, "amount"] / factor
         df.loc[idx, "total_unit"] = tunit
         df.loc[idx, "density"] = dens[np.asarray(df.index.get_indexer(idx))] / dfac
         df.loc[idx, "density_unit"] = dunit
-    df["density_ratio"] = _safe_div(df["density"], _by_zone(df, "feature", "density"))
+    df["density_ratio"] = safe_div(df["density"], _by_zone(df, "feature", "density"))
     return df[["layer", "year", "feature", "zone", "zone_kind", "area_km2", "amount",
                "amount_unit", "total", "total_unit", "share", "density", "density_unit",
                "density_ratio"]]
@@ -313,49 +314,49 @@ def ecosystem_table(
     InputDataError
         Target outside [0, 1], no land_cover layer, unknown stock layer.
     """
-    pu = _check_pu(pu)
-    target = _check_share("target", target)
-    lc = _features_of(pu, "land_cover")
+    pu = check_pu(pu)
+    target = check_share("target", target)
+    lc = features_of(pu, "land_cover")
     if lc.empty:
         raise InputDataError("grid has no land_cover layer; add one (role = \"land_cover\", "
                              "unit = \"class\") to the manifest and rebuild")
     z = zones_ if zones_ is not None else zones(pu, network=network)
     p = z.protected
-    area_unit = _col(pu, "area_km2")
-    has_stock = not _features_of(pu, "carbon_stock").empty or stock is not None
+    area_unit = unit_column(pu, "area_km2")
+    has_stock = not features_of(pu, "carbon_stock").empty or stock is not None
     per_km2: np.ndarray | None = None
     per_km2_p: np.ndarray | None = None
     if has_stock:
         # Carbon of a class in a unit: stock x the class's share of the unit's area, so
         # the class's carbon is (stock / area) . class km2 (and x p inside protection).
-        per_km2 = _stock_sum(pu, stock)
+        per_km2 = stock_sum(pu, stock)
         np.divide(per_km2, area_unit, out=per_km2, where=area_unit > 0)
         per_km2[area_unit <= 0] = 0.0
         per_km2_p = per_km2 * p
     rows = []
     for col, f in lc.iterrows():
-        km2 = _col(pu, str(col))
+        km2 = unit_column(pu, str(col))
         area = float(km2.sum())
-        prot = _dot(km2, p)
+        prot = dot(km2, p)
         row: dict[str, Any] = {"ecosystem": f["label"], "feature": col, "area_km2": area,
                                "protected_km2": prot}
         if per_km2 is not None:
-            row["carbon_MgC"] = _dot(per_km2, km2)
-            row["carbon_protected_MgC"] = _dot(per_km2_p if per_km2_p is not None else per_km2, km2)
+            row["carbon_MgC"] = dot(per_km2, km2)
+            row["carbon_protected_MgC"] = dot(per_km2_p if per_km2_p is not None else per_km2, km2)
         rows.append(row)
     df = pd.DataFrame(rows)
-    df["share_protected"] = _safe_div(df["protected_km2"], df["area_km2"])
+    df["share_protected"] = safe_div(df["protected_km2"], df["area_km2"])
     df["target"] = target
     df["shortfall_km2"] = np.clip(target * df["area_km2"] - df["protected_km2"], 0, None)
     df["meets_target"] = df["share_protected"] >= target - 1e-12
     out_cols = ["ecosystem", "feature", "area_km2", "protected_km2", "share_protected", "target",
                 "shortfall_km2", "meets_target"]
     if per_km2 is not None:
-        factor, unit = _scale(float(df["carbon_MgC"].abs().max()), "MgC")
+        factor, unit = scale(float(df["carbon_MgC"].abs().max()), "MgC")
         df["carbon_total"] = df["carbon_MgC"] / factor
         df["carbon_protected"] = df["carbon_protected_MgC"] / factor
         df["carbon_unit"] = unit
-        df["carbon_share_protected"] = _safe_div(df["carbon_protected_MgC"], df["carbon_MgC"])
+        df["carbon_share_protected"] = safe_div(df["carbon_protected_MgC"], df["carbon_MgC"])
         out_cols += ["carbon_total", "carbon_protected", "carbon_unit", "carbon_share_protected"]
     return df[out_cols]
 
@@ -394,7 +395,7 @@ def region_table(
     InputDataError
         The grid has no region layer.
     """
-    pu = _check_pu(pu)
+    pu = check_pu(pu)
     region = pu.units["region"] if "region" in pu.units.columns else None
     if region is None or region.isna().all():
         raise InputDataError("grid has no region layer (column 'region' is empty); add one "
@@ -410,28 +411,28 @@ def region_table(
     def per_region(values: np.ndarray) -> np.ndarray:
         return np.bincount(known, weights=values if all_ok else values[ok], minlength=k)
 
-    area = _col(pu, "area_km2")
+    area = unit_column(pu, "area_km2")
     df = pd.DataFrame({"region": list(names), "area_km2": per_region(area),
                        "protected_km2": per_region(area * p)})
-    df["land_share_protected"] = _safe_div(df["protected_km2"], df["area_km2"])
-    if stock is not None or not _features_of(pu, "carbon_stock").empty:
-        carbon = _stock_sum(pu, stock)
+    df["land_share_protected"] = safe_div(df["protected_km2"], df["area_km2"])
+    if stock is not None or not features_of(pu, "carbon_stock").empty:
+        carbon = stock_sum(pu, stock)
         tot = per_region(carbon)
-        factor, unit = _scale(float(np.abs(tot).max()) if k else 0.0, "MgC")
+        factor, unit = scale(float(np.abs(tot).max()) if k else 0.0, "MgC")
         df["carbon_total"] = tot / factor
         df["carbon_unit"] = unit
-        df["carbon_share_protected"] = _safe_div(per_region(carbon * p), tot)
-    latest = _latest_uptake(pu, uptake)
+        df["carbon_share_protected"] = safe_div(per_region(carbon * p), tot)
+    latest = latest_uptake(pu, uptake)
     if latest is not None:
         col, year = latest
-        npp = _col(pu, col)
+        npp = unit_column(pu, col)
         tot = per_region(npp)
-        factor, unit = _scale(float(np.abs(tot).max()) if k else 0.0,
+        factor, unit = scale(float(np.abs(tot).max()) if k else 0.0,
                               str(pu.features.at[col, "unit"]))
         df["npp_year"] = pd.array([year] * k, dtype="Int64")
         df["npp_total"] = tot / factor
         df["npp_unit"] = unit
-        df["npp_share_protected"] = _safe_div(per_region(npp * p), tot)
+        df["npp_share_protected"] = safe_div(per_region(npp * p), tot)
     return df
 
 
@@ -450,15 +451,16 @@ def species_columns(pu: PlanningUnits, features: Sequence[str] | str | None) -> 
     Intensive layers (richness, an index) are values per area, not ranges, so they are left
     out; the gap analysis, the gap closure and the parks count species with this.
     """
-    bio = _features_of(pu, "biodiversity")
+    bio = features_of(pu, "biodiversity")
     if features is not None:
-        return _select(pu, "biodiversity", features, "features")
+        return select(pu, "biodiversity", features, "features")
     # Intensive layers (richness, an index) are values per area, not ranges: not species.
     return [c for c, f in bio.iterrows() if not _is_intensive(str(f["source_unit"]))]
 
 
-def _richness_column(pu: PlanningUnits) -> str | None:
-    bio = _features_of(pu, "biodiversity")
+def richness_column(pu: PlanningUnits) -> str | None:
+    """The grid's species-richness column (an intensive biodiversity layer), or None."""
+    bio = features_of(pu, "biodiversity")
     intensive = [c for c, f in bio.iterrows() if _is_intensive(str(f["source_unit"]))]
     named = [c for c in intensive if "richness" in str(c)]
     return (named or intensive or [None])[0]
@@ -498,21 +500,21 @@ def species_table(
     InputDataError
         Target outside [0, 1], unknown feature.
     """
-    pu = _check_pu(pu)
-    target = _check_share("target", target)
+    pu = check_pu(pu)
+    target = check_share("target", target)
     cols = species_columns(pu, features)
     z = zones_ if zones_ is not None else zones(pu, network=network)
     p = z.protected
     tot = np.zeros(len(cols))
     prot = np.zeros(len(cols))
     for k, c in enumerate(cols):
-        a = _col(pu, c)
-        tot[k], prot[k] = a.sum(), _dot(a, p)
+        a = unit_column(pu, c)
+        tot[k], prot[k] = a.sum(), dot(a, p)
     f = pu.features.loc[cols]
     df = pd.DataFrame({
         "feature": cols, "layer": f["layer"].to_numpy(), "label": f["label"].to_numpy(),
         "total": tot, "unit": f["unit"].to_numpy(), "protected": prot,
-        "share_protected": _safe_div(prot, tot),
+        "share_protected": safe_div(prot, tot),
     })
     df["target"] = target
     df["meets_target"] = df["share_protected"] >= target - 1e-12
@@ -520,15 +522,15 @@ def species_table(
     return df
 
 
-def _richness_per_unit(pu: PlanningUnits, species: Sequence[str]) -> tuple[np.ndarray, np.ndarray, str]:
+def richness_per_unit(pu: PlanningUnits, species: Sequence[str]) -> tuple[np.ndarray, np.ndarray, str]:
     """(richness x km2 per unit, area with data per unit, how it was measured)."""
-    rc = _richness_column(pu)
+    rc = richness_column(pu)
     if rc is not None:
-        return _col(pu, rc), _valid_area(pu, rc), f"richness layer {rc!r}"
+        return unit_column(pu, rc), valid_area(pu, rc), f"richness layer {rc!r}"
     count = np.zeros(len(pu.units))
     for c in species:
-        count += _col(pu, c) > 0
-    area = _col(pu, "area_km2")
+        count += unit_column(pu, c) > 0
+    area = unit_column(pu, "area_km2")
     return count * area, area, "number of features present in the unit"
 
 
@@ -560,13 +562,13 @@ def biodiversity_summary(
     pandas.DataFrame
         Tidy ``metric``, ``value``, ``unit`` rows.
     """
-    pu = _check_pu(pu)
+    pu = check_pu(pu)
     z = zones_ if zones_ is not None else zones(pu, network=network)
     if species is None:
         species = species_table(pu, target=target, zones_=z)
     n = len(species)
     met = int(species["meets_target"].sum()) if n else 0
-    tgt = float(species["target"].iloc[0]) if n else _check_share("target", target)
+    tgt = float(species["target"].iloc[0]) if n else check_share("target", target)
     rows: list[tuple[str, float, str]] = [
         ("species features", n, "count"),
         (f"species meeting the {tgt:.0%} target", met, "count"),
@@ -576,15 +578,15 @@ def biodiversity_summary(
         ("median protected share of a species", float(species["share_protected"].median()) if n
          else np.nan, "fraction"),
     ]
-    rich, valid, how = _richness_per_unit(pu, list(species["feature"]))
+    rich, valid, how = richness_per_unit(pu, list(species["feature"]))
     if rich.any():
-        dens = _safe_div(z.sums(rich), z.sums(valid))
+        dens = safe_div(z.sums(rich), z.sums(valid))
         whole = dens[0]
         for name, d in zip(z.names, dens, strict=True):
             rows.append((f"mean richness, {name}", float(d), "species"))
         ip, iu = z.names.index(PROTECTED), z.names.index(UNPROTECTED)
         rows.append(("richness ratio protected / whole", float(dens[ip] / whole), "ratio"))
-        rows.append(("richness ratio protected / unprotected", float(_safe_div(dens[ip], dens[iu])),
+        rows.append(("richness ratio protected / unprotected", float(safe_div(dens[ip], dens[iu])),
                      "ratio"))
         rows.append((f"richness source: {how}", np.nan, ""))
     return pd.DataFrame(rows, columns=["metric", "value", "unit"])

@@ -24,7 +24,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputDataError, did_you_mean
-from optimizer.gap.columns import _check_pu, _col, _dot, _valid_column
+from optimizer.gap.columns import check_pu, dot, unit_column, valid_column
 from optimizer.grid.build import PlanningUnits
 
 __all__ = ["PROTECTED", "UNPROTECTED", "WHOLE", "Zones", "zone_totals", "zones"]
@@ -116,7 +116,7 @@ class Zones:
     def sums(self, values: np.ndarray) -> np.ndarray:
         """Zone sums of a per-unit quantity (``values`` x share in each zone)."""
         values = np.asarray(values, dtype=np.float64)
-        return np.array([_dot(c, values) if np.ndim(c) else float(c) * float(values.sum())
+        return np.array([dot(c, values) if np.ndim(c) else float(c) * float(values.sum())
                          for c in self._columns])
 
 
@@ -169,7 +169,7 @@ def zones(pu: PlanningUnits, *, network: str | Sequence[str] | None = None,
     InputDataError
         No protected layer, unknown network layer or category.
     """
-    pu = _check_pu(pu)
+    pu = check_pu(pu)
     layers = _protected_layers(pu)
     if network is None:
         chosen = list(layers)
@@ -180,10 +180,10 @@ def zones(pu: PlanningUnits, *, network: str | Sequence[str] | None = None,
             raise InputDataError(f"network: unknown protected layer(s) {bad}; this grid's "
                                  f"protected layers are: {', '.join(layers)}")
     if set(chosen) == set(layers):
-        prot = _col(pu, "pa_fraction")
+        prot = unit_column(pu, "pa_fraction")
     elif (len(chosen) == 1 and f"{chosen[0]}_fraction" in pu.units.columns
           and chosen[0] != "pa"):  # "pa_fraction" is the union of all layers, not layer "pa"
-        prot = _col(pu, f"{chosen[0]}_fraction")
+        prot = unit_column(pu, f"{chosen[0]}_fraction")
     else:
         raise InputDataError(f"network: {chosen} is a part of the protected layers {layers} whose "
                              "union the grid does not store; give one layer or all, or rebuild "
@@ -207,7 +207,7 @@ def zones(pu: PlanningUnits, *, network: str | Sequence[str] | None = None,
     reserved = {WHOLE, PROTECTED, UNPROTECTED}
     cats = {(f"category_{k}" if k in reserved else k): v for k, v in cats.items()}
 
-    columns = [1.0, *(_share(_col(pu, col)) for col in cats.values()), prot, 1.0 - prot]
+    columns = [1.0, *(_share(unit_column(pu, col)) for col in cats.values()), prot, 1.0 - prot]
     names = (WHOLE, *cats, PROTECTED, UNPROTECTED)
     kinds = (WHOLE, *(["category"] * len(cats)), PROTECTED, UNPROTECTED)
     return Zones(names, kinds, columns, tuple(chosen))
@@ -242,24 +242,24 @@ def zone_totals(pu: PlanningUnits, columns: Sequence[str], *, zones_: Zones | No
         ``zone_kind``, ``area_km2`` (zone area), ``valid_km2`` (zone area with data),
         ``amount`` and ``amount_unit`` (the feature's unit, e.g. MgC).
     """
-    pu = _check_pu(pu)
+    pu = check_pu(pu)
     z = zones_ if zones_ is not None else zones(pu, network=network, categories=categories)
     unknown = [c for c in columns if c not in pu.features.index]
     if unknown:
         raise InputDataError(f"columns: unknown feature column(s) {unknown}; see pu.features.index")
-    area = z.sums(_col(pu, "area_km2"))
+    area = z.sums(unit_column(pu, "area_km2"))
     frames = []
     valid_cache: dict[str, np.ndarray] = {}
     for c in columns:
         f = pu.features.loc[c]
         layer = str(f["layer"])
-        valid_name = _valid_column(pu, c)
+        valid_name = valid_column(pu, c)
         if valid_name not in valid_cache:
-            valid_cache[valid_name] = z.sums(_col(pu, valid_name))
+            valid_cache[valid_name] = z.sums(unit_column(pu, valid_name))
         frames.append(pd.DataFrame({
             "feature": c, "layer": layer, "year": f["year"], "zone": z.names,
             "zone_kind": z.kinds, "area_km2": area, "valid_km2": valid_cache[valid_name],
-            "amount": z.sums(_col(pu, c)), "amount_unit": f["unit"],
+            "amount": z.sums(unit_column(pu, c)), "amount_unit": f["unit"],
         }))
     cols = ["feature", "layer", "year", "zone", "zone_kind", "area_km2", "valid_km2", "amount",
             "amount_unit"]

@@ -27,11 +27,11 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputDataError
-from optimizer.gap.columns import _check_share, _features_of, _latest_uptake
+from optimizer.gap.columns import check_share, features_of, latest_uptake
 from optimizer.gap.ranking import hotspots
 from optimizer.gap.tables import carbon_table, ecosystem_table, species_columns, species_table
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones, zone_totals
-from optimizer.plan.results import _x
+from optimizer.plan.results import selection
 
 if TYPE_CHECKING:
     from optimizer.model.problem import Problem
@@ -56,17 +56,17 @@ def _ratio(df: pd.DataFrame, key: str, density: str) -> pd.DataFrame:
 def _density_table(pu: Any, before: np.ndarray, after: np.ndarray) -> pd.DataFrame:
 
     rows = []
-    if not _features_of(pu, "carbon_stock").empty:
+    if not features_of(pu, "carbon_stock").empty:
         for when, p in (("before", before), ("after", after)):
             t = carbon_table(pu, zones_=_zones(p))
             r = _ratio(t, "layer", "density_kgC_m2")
             r["when"], r["quantity"], r["density_unit"] = when, "carbon stock", "kgC/m2"
             rows.append(r)
     flows = []
-    latest = _latest_uptake(pu)
+    latest = latest_uptake(pu)
     if latest is not None:
         flows.append(("carbon uptake", latest[0]))
-    em = _features_of(pu, "emissions")
+    em = features_of(pu, "emissions")
     if not em.empty:
         years = em["year"].astype("Float64")
         flows.append(("emissions", str(years.idxmax() if years.notna().any() else em.index[0])))
@@ -103,7 +103,7 @@ def _ecosystem_table(pu: Any, before: np.ndarray, after: np.ndarray, target: flo
     cols = ["ecosystem", "feature", "area_km2", "target", "protected_before_km2",
             "protected_after_km2", "shortfall_before_km2", "shortfall_after_km2", "closed_km2",
             "closed_pct", "meets_before", "meets_after"]
-    if _features_of(pu, "land_cover").empty:
+    if features_of(pu, "land_cover").empty:
         return pd.DataFrame(columns=cols)
     b = ecosystem_table(pu, target=target, zones_=_zones(before))
     a = ecosystem_table(pu, target=target, zones_=_zones(after))
@@ -266,13 +266,13 @@ def gap_closure(pu: Any, problem: Problem, solution: Solution | np.ndarray, *,
     1.0
     """
 
-    target = _check_share("target", target)
-    pa_threshold = _check_share("pa_threshold", pa_threshold, open_low=True)
-    top = _check_share("top", top, open_low=True)
+    target = check_share("target", target)
+    pa_threshold = check_share("pa_threshold", pa_threshold, open_low=True)
+    top = check_share("top", top, open_low=True)
     if len(pu) != problem.n_units:
         raise InputDataError(f"pu has {len(pu)} units but the problem {problem.n_units}; give the "
                              "problem's own grid")
-    x = (_x(problem, solution) > 0.5).astype(np.float64)
+    x = (selection(problem, solution) > 0.5).astype(np.float64)
     before = np.clip(problem.protected_fraction, 0.0, 1.0)
     after = before + (1.0 - before) * x
     return GapClosure(

@@ -37,6 +37,7 @@ __all__ = [
     "objective_value",
     "patch_labels",
     "patches",
+    "selection",
     "solve",
     "unit_counts",
     "unit_status",
@@ -279,7 +280,17 @@ def _budget_coef(problem: Problem, scope: str, name: str) -> np.ndarray:
 
 # ============================================================== evaluation
 
-def _x(problem: Problem, solution: Solution | np.ndarray) -> np.ndarray:
+def selection(problem: Problem, solution: Solution | np.ndarray) -> np.ndarray:
+    """The selection array ``x`` (one value per unit) of a plan or an array, checked in length.
+
+    Examples
+    --------
+    >>> from optimizer import problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2)
+    >>> selection(p, [1, 0, 0, 0, 0, 1]).tolist()
+    [1.0, 0.0, 0.0, 0.0, 0.0, 1.0]
+    """
     x = solution.x if isinstance(solution, Solution) else np.asarray(solution, dtype=np.float64)
     if x.shape != (problem.n_units,):
         raise InputDataError(f"solution has {x.shape} values; expected ({problem.n_units},), one "
@@ -311,7 +322,7 @@ def feature_representation(problem: Problem, solution: Solution | np.ndarray,
        sp_a        0.2500       0.5000
        sp_b        0.0000       0.5000
     """
-    x = _x(problem, solution)
+    x = selection(problem, solution)
     feats = problem.pu.features
     if features is None:
         features = list(feats.index[feats["role"].isin(feature_roles())])
@@ -349,7 +360,7 @@ def budget_use(problem: Problem, solution: Solution | np.ndarray) -> pd.DataFram
         ``budget``, ``scope``, ``name``, ``min_km2``, ``max_km2``, ``used_km2``,
         ``share_of_max`` and ``ok``. Without budgets: one row for the total new area.
     """
-    x = _x(problem, solution)
+    x = selection(problem, solution)
     budgets = problem.budgets or ()
     rows = []
     unprotected = 1.0 - problem.protected_fraction
@@ -380,7 +391,7 @@ def boundary_length(problem: Problem, solution: Solution | np.ndarray) -> pd.Dat
         ``selection`` ("locked in", "plan"), ``units``, ``boundary_km`` and
         ``boundary_per_unit_km`` (lower is more compact).
     """
-    x = _x(problem, solution)
+    x = selection(problem, solution)
     locked_in, _ = problem.locked_masks()
     rows = []
     for name, sel in (("locked in", locked_in.astype(np.float64)), ("plan", x)):
@@ -402,7 +413,7 @@ def patch_labels(problem: Problem, solution: Solution | np.ndarray) -> np.ndarra
     """
     from scipy.sparse.csgraph import connected_components
 
-    sel = _x(problem, solution) > 0.5
+    sel = selection(problem, solution) > 0.5
     i, j, _ = problem.pu.boundary_indices()
     both = sel[i] & sel[j]
     n = problem.n_units
@@ -458,7 +469,7 @@ def unit_counts(problem: Problem, solution: Solution | np.ndarray) -> pd.DataFra
     pandas.DataFrame
         ``status``, ``units``, ``area_km2``, ``new_area_km2`` (unprotected part).
     """
-    x = _x(problem, solution) > 0.5
+    x = selection(problem, solution) > 0.5
     locked_in, locked_out = problem.locked_masks()
     existing = problem.existing_protection_mask()
     groups = {
@@ -477,7 +488,7 @@ def unit_counts(problem: Problem, solution: Solution | np.ndarray) -> pd.DataFra
 def objective_value(problem: Problem, solution: Solution | np.ndarray) -> float:
     """The objective of a plan, recomputed from the problem's parts (not the compiled model):
     its kind's term (`optimizer.model.objectives.ObjectiveKind.evaluate`) plus penalties."""
-    x = _x(problem, solution)
+    x = selection(problem, solution)
     if problem.objective is None:
         raise InputDataError("the problem has no objective; add one before evaluating")
     kind = objective_kind(problem.objective.kind)

@@ -479,7 +479,7 @@ def test_planning_units_from_arrays_geometry_area_and_errors():
 
 
 def test_bands_with_different_nodata_keep_their_own_valid_area(tmp_path):
-    from optimizer.gap.columns import _valid_area
+    from optimizer.gap.columns import valid_area
 
     v = np.stack([_values(), _values()])
     v[1, 0, 0] = -1.0  # one missing cell in the second year only
@@ -494,8 +494,8 @@ def test_bands_with_different_nodata_keep_their_own_valid_area(tmp_path):
     # 2000's density is not lowered by 2010's gap; 2010's is over its 3 km² with data
     assert pu.units.at[corner, "npp_2000_density"] == pytest.approx(v[0, :2, :2].sum() / 4)
     assert pu.units.at[corner, "npp_2010_density"] == pytest.approx((v[1, :2, :2].sum() + 1) / 3)
-    assert _valid_area(pu, "npp_2000").sum() == pytest.approx(16.0)
-    assert _valid_area(pu, "npp_2010").sum() == pytest.approx(15.0)
+    assert valid_area(pu, "npp_2000").sum() == pytest.approx(16.0)
+    assert valid_area(pu, "npp_2010").sum() == pytest.approx(15.0)
     dens = pu.summary().set_index("feature")["density"]
     assert dens["npp_2000"] == pytest.approx(v[0].sum() / 16)
     assert dens["npp_2010"] == pytest.approx((v[1].sum() + 1) / 15)
