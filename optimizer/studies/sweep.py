@@ -56,6 +56,7 @@ from optimizer.errors import InfeasibleProblemError, OutputError, ScenarioError,
 from optimizer.model.compile import compile
 from optimizer.model.objectives import OBJECTIVES
 from optimizer.plan.results import diagnose, solve
+from optimizer.progress import ProgressArg
 from optimizer.scenario import Scenario
 from optimizer.scenario.build import grid_hash, solver_options
 from optimizer.solvers import plan_for_budget
@@ -507,7 +508,7 @@ def _progress_bar(done: int, total: int, t0: float, stream: Any) -> None:
 
 def run_sweep(sweep: Sweep | str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
               workers: int | None = None, scheduler: str | None = None,
-              progress: bool | Callable[[int, int], None] = False, overwrite: bool = False
+              progress: ProgressArg = False, overwrite: bool = False
               ) -> pd.DataFrame:
     """Run every unfinished run of a sweep; one Parquet part per finished run.
 
@@ -527,7 +528,8 @@ def run_sweep(sweep: Sweep | str | os.PathLike[str], out_dir: str | os.PathLike[
         read the scenario's grid at the same paths).
     progress : bool or callable
         Print a progress bar (runs done / total, ETA) on stderr, or call
-        ``progress(done, total)`` after each run.
+        ``progress(fraction, stage)`` (`optimizer.progress`) at the start and after each
+        run, the stage reading ``"12/20 runs"``.
     overwrite : bool
         Replace ``out_dir`` even when it is not an earlier sweep folder.
 
@@ -555,7 +557,8 @@ def run_sweep(sweep: Sweep | str | os.PathLike[str], out_dir: str | os.PathLike[
     t0 = time.perf_counter()
     report: Callable[[int, int], None] | None
     if callable(progress):
-        report = progress
+        callback = progress
+        report = lambda d, n: callback(d / n if n else 1.0, f"{d}/{n} runs")  # noqa: E731
     elif progress:
         report = lambda d, n: _progress_bar(d, n, t0, sys.stderr)  # noqa: E731
     else:

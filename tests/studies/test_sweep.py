@@ -86,10 +86,11 @@ def test_mistakes_are_one_line(tmp_path, params, extra, message):
 def test_sweep_of_20_runs_one_part_each_and_resume_skips(tmp_path):
     sweep = Sweep.load(write_sweep(tmp_path, TWENTY))
     out = tmp_path / "out"
-    seen: list[tuple[int, int]] = []
-    df = run_sweep(sweep, out, workers=1, progress=lambda d, n: seen.append((d, n)))
+    seen: list[tuple[float, str]] = []
+    df = run_sweep(sweep, out, workers=1, progress=lambda f, stage: seen.append((f, stage)))
     assert len(df) == 20 and (df["status"] == "optimal").all()
-    assert seen[0] == (0, 20) and seen[-1] == (20, 20)
+    assert seen[0] == (0.0, "0/20 runs") and seen[-1] == (1.0, "20/20 runs")
+    assert [f for f, _ in seen] == sorted(f for f, _ in seen)
     parts = sorted((out / "runs").glob("*.parquet"))
     assert len(parts) == 20 and {p.stem for p in parts} == set(df["hash"])
     assert ds.dataset(out / "runs", format="parquet").count_rows() == 20
@@ -99,8 +100,8 @@ def test_sweep_of_20_runs_one_part_each_and_resume_skips(tmp_path):
     assert row["n_added"] == len(row["added_ids"]) > 0 and row["carbon_stock_added"] > 0
     # Re-running solves nothing: every hash is finished.
     seen.clear()
-    again = run_sweep(sweep, out, workers=1, progress=lambda d, n: seen.append((d, n)))
-    assert seen == [(20, 20)] and same(again, df)
+    again = run_sweep(sweep, out, workers=1, progress=lambda f, stage: seen.append((f, stage)))
+    assert seen == [(1.0, "20/20 runs")] and same(again, df)
 
 
 def test_resumes_only_the_same_sweep_and_the_folder_stays_its_own(tmp_path):
