@@ -267,15 +267,11 @@ def test_the_dotted_optimizer_names_exist(path):
             break
 
 
-#: Files the docs name that other parts of issue 20 add (the registry of objective kinds).
-PENDING = {"optimizer/model/objectives.py", "optimizer/cli/app.py"}
-
-
 @pytest.mark.parametrize("path", [p for p in DOC_FILES if p.name != "CHANGELOG.md"],
                          ids=lambda p: p.relative_to(ROOT).as_posix())
 def test_the_repository_paths_named_exist(path):
     text = path.read_text(encoding="utf-8")
     named = re.findall(r"`((?:optimizer|tests|benchmarks|scenarios|data|docs)/[\w./-]*)`", text)
-    for name in sorted(set(named) - PENDING):
+    for name in sorted(set(named)):
         if "<" not in name and "*" not in name:
             assert (ROOT / name).exists(), f"{path.relative_to(ROOT)} names {name}: no such path"
