@@ -57,6 +57,7 @@ demo: $(BASE)
 test: $(TEST) system
 	$(PY) -m ruff check $(LINTED)
 	$(VENV)/bin/lint-imports --no-cache
+	$(PY) -m mypy
 	$(PY) -m pytest -n 2 -q
 
 # The newest release of every dependency that pyproject.toml allows, in a venv of its
@@ -78,8 +79,7 @@ lock: $(BASE)
 		--extra test --extra app --extra bench --extra dask --upgrade --no-header --quiet -o $(LOCK)
 
 app: $(APP)
-	@test -f app.py || { echo "app.py is not there yet: the Streamlit app lands with its own issue"; exit 1; }
-	$(VENV)/bin/streamlit run app.py
+	$(VENV)/bin/carbonpark app
 
 bench: $(BENCH)
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
