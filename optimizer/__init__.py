@@ -1,7 +1,9 @@
 """carbonpark: choose new protected areas for carbon and biodiversity.
 
-The import package is ``optimizer``; the data flow is
-layers -> grid -> gap / problem -> compile -> solvers -> results -> parks -> export.
+The import package is ``optimizer``; its subpackages are the pipeline's stages, in the order
+data flows through them: inputs -> grid -> gap / model -> solvers -> plan -> io -> scenario
+-> outputs -> studies -> cli / app (docs/design.md; import-linter keeps each importing only
+from the stages before it).
 
 ``import optimizer`` is light: the names below are imported on first use (PEP 562), so
 the ``carbonpark`` command and ``import optimizer`` pull in no numpy, pandas, scipy or
