@@ -22,6 +22,7 @@ conftest.py keeps only fixtures and hooks, and no test imports another test modu
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
 import os
 import socket
@@ -40,6 +41,7 @@ import shapely
 from affine import Affine
 from hypothesis import strategies as st
 
+from optimizer.cli import main
 from optimizer.grid.build import PlanningUnits
 from optimizer.model.problem import Problem, problem
 
@@ -326,3 +328,44 @@ def external_dask_cluster(workers: int = 2) -> Iterator[str]:
         for p in reversed(procs):
             p.terminate()
             p.wait(timeout=30)
+
+
+# ============================================================== command line and tables
+
+def tree_hash(root: Path) -> dict[str, str]:
+    """Relative path -> sha256 and mode of every file under ``root`` (folders too, as '<dir>')."""
+    out: dict[str, str] = {}
+    for p in sorted(Path(root).rglob("*")):
+        rel = str(p.relative_to(root))
+        if p.is_dir():
+            out[rel] = "<dir>"
+        else:
+            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest() + f" {p.stat().st_mode:o}"
+    return out
+
+
+def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    """Run ``carbonpark argv``; return the exit code, stdout and stderr."""
+    code = main([str(a) for a in argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def assert_one_line_error(code: int, err: str, *, exit_code: int = 2, contains: str = "") -> str:
+    """The command failed with ``exit_code`` and a single ``carbonpark: error:`` line."""
+    lines = [x for x in err.splitlines() if x.strip() and not x.startswith("carbonpark: warning:")]
+    assert code == exit_code, err
+    assert len(lines) == 1, err
+    assert lines[0].startswith("carbonpark: error: "), err
+    assert "internal error" not in lines[0] and "this is a bug" not in lines[0], err
+    assert contains in lines[0], err
+    return lines[0]
+
+
+def row_where(df: pd.DataFrame, **where: object) -> pd.Series:
+    """The one row of ``df`` whose columns equal ``where`` (fails unless exactly one)."""
+    sel = df
+    for k, v in where.items():
+        sel = sel[sel[k] == v]
+    assert len(sel) == 1, where
+    return sel.iloc[0]

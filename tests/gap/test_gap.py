@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from helpers import ALBERS
+from helpers import ALBERS, row_where
 
 from optimizer.errors import InputDataError
 from optimizer.gap import (
@@ -98,13 +98,6 @@ def tiny() -> PlanningUnits:
     return tiny_grid()
 
 
-def _row(df: pd.DataFrame, **where) -> pd.Series:
-    sel = df
-    for k, v in where.items():
-        sel = sel[sel[k] == v]
-    assert len(sel) == 1, where
-    return sel.iloc[0]
-
 
 # ============================================================== zones
 
@@ -142,7 +135,7 @@ def test_zones_with_two_protected_layers(tiny):
 
 def test_carbon_table_by_hand(tiny):
     t = carbon_table(tiny, total_unit="MgC")
-    b = _row(t, layer="biomass", zone="protected")
+    b = row_where(t, layer="biomass", zone="protected")
     # 100*1 + 200*0.75 + 0 + 400*0.25; valid area 1 + 0.75 + 0 + 2*0.25
     assert b["total_MgC"] == pytest.approx(350.0)
     assert b["total"] == pytest.approx(350.0) and b["total_unit"] == "MgC"
@@ -152,23 +145,23 @@ def test_carbon_table_by_hand(tiny):
     assert b["density_kgC_m2"] == pytest.approx(350 / 2.25 / 1000)
     assert b["density_MgC_ha"] == pytest.approx(350 / 2.25 / 100)
     assert b["density_ratio"] == pytest.approx((350 / 2.25) / (1000 / 6))
-    u = _row(t, layer="biomass", zone="unprotected")
+    u = row_where(t, layer="biomass", zone="unprotected")
     assert u["total_MgC"] == pytest.approx(650.0)
     assert u["density_ratio"] == pytest.approx((650 / 3.75) / (1000 / 6))
-    npk = _row(t, layer="biomass", zone="national_park")
+    npk = row_where(t, layer="biomass", zone="national_park")
     assert npk["total_MgC"] == pytest.approx(100 + 100 + 100)
     assert npk["density_kgC_m2"] == pytest.approx(300 / 2.0 / 1000)
-    nr = _row(t, layer="biomass", zone="nature_reserve")
+    nr = row_where(t, layer="biomass", zone="nature_reserve")
     assert nr["total_MgC"] == pytest.approx(50 + 100)
-    s = _row(t, layer="soc", zone="protected")  # no valid column: density over area_km2
+    s = row_where(t, layer="soc", zone="protected")  # no valid column: density over area_km2
     assert s["total_MgC"] == pytest.approx(1200.0)
     assert s["density_ratio"] == pytest.approx((1200 / 2.75) / (2300 / 8))
-    e = _row(t, layer="ecosystem", zone="protected")
+    e = row_where(t, layer="ecosystem", zone="protected")
     assert e["total_MgC"] == pytest.approx(1550.0)
     assert e["share"] == pytest.approx(1550 / 3300)
     assert e["density_kgC_m2"] == pytest.approx((350 / 2.25 + 1200 / 2.75) / 1000)
     assert e["density_ratio"] == pytest.approx((350 / 2.25 + 1200 / 2.75) / (1000 / 6 + 2300 / 8))
-    w = _row(t, layer="ecosystem", zone="whole")
+    w = row_where(t, layer="ecosystem", zone="whole")
     assert w["share"] == 1.0 and w["density_ratio"] == pytest.approx(1.0)
 
 
@@ -183,7 +176,7 @@ def test_carbon_table_protected_plus_unprotected_is_whole(tiny):
 def test_carbon_table_readable_unit_and_combine(tiny):
     t = carbon_table(tiny)
     assert set(t["total_unit"]) == {"GgC"}  # 3300 MgC -> 3.3 GgC
-    assert _row(t, layer="ecosystem", zone="whole")["total"] == pytest.approx(3.3)
+    assert row_where(t, layer="ecosystem", zone="whole")["total"] == pytest.approx(3.3)
     t2 = carbon_table(tiny, layers=["biomass"], combine={})
     assert set(t2["layer"]) == {"biomass"}
     t3 = carbon_table(tiny, combine={"all_carbon": ["biomass", "soc"]})
@@ -194,23 +187,23 @@ def test_carbon_table_readable_unit_and_combine(tiny):
 
 def test_time_series_and_growth_by_hand(tiny):
     ts = time_series_table(tiny)
-    n0 = _row(ts, layer="npp", year=2000, zone="protected")
+    n0 = row_where(ts, layer="npp", year=2000, zone="protected")
     assert n0["amount"] == pytest.approx(10 + 15 + 0 + 10)
     assert n0["share"] == pytest.approx(35 / 100)
     assert n0["density_unit"] == "gC/m2/yr"  # 1 MgC/km2/yr = 1 gC/m2/yr, the CLI's unit
     assert n0["density"] == pytest.approx(35 / 2.75)
     assert n0["density_ratio"] == pytest.approx((35 / 2.75) / (100 / 8))
-    c1 = _row(ts, layer="co2", year=2010, zone="protected")
+    c1 = row_where(ts, layer="co2", year=2010, zone="protected")
     assert c1["amount"] == pytest.approx(150 + 5)
     assert c1["density_unit"] == "tCO2/km2/yr"
     assert c1["density"] == pytest.approx(155 / 2.75)
     assert c1["total_unit"] == "ktCO2/yr" and c1["total"] == pytest.approx(0.155)
     g = growth_table(ts)
-    gp = _row(g, layer="npp", zone="protected")
+    gp = row_where(g, layer="npp", zone="protected")
     assert (gp["start_year"], gp["end_year"]) == (2000, 2010)
     assert gp["change_pct"] == pytest.approx(100 * (45 / 35 - 1))
     assert gp["annual_rate_pct"] == pytest.approx(100 * ((45 / 35) ** 0.1 - 1))
-    gu = _row(g, layer="npp", zone="unprotected")
+    gu = row_where(g, layer="npp", zone="unprotected")
     assert gu["change_pct"] == pytest.approx(100 * (95 / 65 - 1))
 
 
@@ -317,11 +310,11 @@ def test_synergy_typology_quantile_by_hand(tiny):
     table, types = synergy_typology(tiny, quantile=2 / 3)
     # carbon high >= 0.4 (units 0, 2, 3); biodiversity high >= 1 (units 0, 1, 2)
     assert types.tolist() == ["synergy", "biodiversity", "synergy", "carbon"]
-    syn = _row(table, type="synergy", zone="protected")
+    syn = row_where(table, type="synergy", zone="protected")
     assert syn["area_km2"] == pytest.approx(1.0)  # unit 0 (1 km2 x 1) + unit 2 (2 km2 x 0)
     assert syn["carbon_MgC"] == pytest.approx(1100)
-    assert _row(table, type="synergy", zone="whole")["protected_share"] == pytest.approx(1 / 3)
-    car = _row(table, type="carbon", zone="unprotected")
+    assert row_where(table, type="synergy", zone="whole")["protected_share"] == pytest.approx(1 / 3)
+    car = row_where(table, type="carbon", zone="unprotected")
     assert car["area_km2"] == pytest.approx(3.0) and car["carbon_MgC"] == pytest.approx(900)
 
 

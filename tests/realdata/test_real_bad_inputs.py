@@ -7,55 +7,17 @@ file changed (the tree is hashed before and after). Grow it with every new comma
 
 from __future__ import annotations
 
-import hashlib
 from pathlib import Path
 
 import pytest
-
-from optimizer.cli import main
+from helpers import assert_one_line_error, run_cli, tree_hash
 
 #: Every test here reads ../shared/data (see helpers.shared): `-m "not realdata"` runs offline.
 pytestmark = pytest.mark.realdata
 
-ROOT = Path(__file__).resolve().parents[2]
-DEMO = ROOT / "data" / "demo"
-
-
-def tree_hash(root: Path) -> dict[str, str]:
-    """Relative path -> sha256 and mode of every file under ``root`` (folders too, as '<dir>')."""
-    out: dict[str, str] = {}
-    for p in sorted(Path(root).rglob("*")):
-        rel = str(p.relative_to(root))
-        if p.is_dir():
-            out[rel] = "<dir>"
-        else:
-            out[rel] = hashlib.sha256(p.read_bytes()).hexdigest() + f" {p.stat().st_mode:o}"
-    return out
-
-
-def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
-    """Run ``carbonpark argv``; return the exit code, stdout and stderr."""
-    code = main([str(a) for a in argv])
-    captured = capsys.readouterr()
-    return code, captured.out, captured.err
-
-
-def assert_one_line_error(code: int, err: str, *, exit_code: int = 2, contains: str = "") -> str:
-    """The command failed with ``exit_code`` and a single ``carbonpark: error:`` line."""
-    lines = [x for x in err.splitlines() if x.strip() and not x.startswith("carbonpark: warning:")]
-    assert code == exit_code, err
-    assert len(lines) == 1, err
-    assert lines[0].startswith("carbonpark: error: "), err
-    assert "internal error" not in lines[0] and "this is a bug" not in lines[0], err
-    assert contains in lines[0], err
-    return lines[0]
-
 
 # ================================================================ outputs never destroy anything
 # (cases for issue 10, section 2: grid/gap/marxan outputs, --overwrite, permissions)
-
-MANIFEST = ROOT / "data" / "demo.toml"
-COARSE = ["--cell-km", "100"]  # a coarse demo grid keeps these cases fast
 
 
 # ================================================================ units checked by dimension
@@ -137,8 +99,6 @@ def test_marxan_user_mistakes(marxan_copy, capsys, mistake, message):
 
 # ==== scenarios
 # (`carbonpark scenario check` with bad files: exit 2, one line, nothing written or changed)
-
-_SCENARIO_HEAD = 'schema_version = 1\n[grid]\nmanifest = "{manifest}"\ncell_km = 150\n'
 
 
 # ================================================================ solve and frontier commands

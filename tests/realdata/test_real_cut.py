@@ -5,15 +5,12 @@ paths, ``auto`` and real Marxan data (Tasmania, BLM 0.0005).
 
 from __future__ import annotations
 
-import dataclasses
-
 import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
 import shapely
-from helpers import cases, reference_feasible, reference_objective
-from hypothesis import HealthCheck, settings
+from helpers import reference_feasible, reference_objective
 
 from optimizer.grid.build import PlanningUnits
 from optimizer.model.compile import compile
@@ -27,15 +24,11 @@ from optimizer.solvers import (
 #: Every test here reads ../shared/data (see helpers.shared): `-m "not realdata"` runs offline.
 pytestmark = pytest.mark.realdata
 
-SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-
 
 # ---------------------------------------------------------------- polygon units
 
 
 # ---------------------------------------------------------------- brute force
-
-boundary_cases = cases.map(lambda c: dataclasses.replace(c, boundary=1.0))
 
 
 # ---------------------------------------------------------------- against HiGHS

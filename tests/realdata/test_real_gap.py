@@ -4,19 +4,16 @@ from __future__ import annotations
 
 import warnings
 
-import geopandas as gpd
 import numpy as np
-import pandas as pd
 import pytest
 import shapely
-from helpers import ALBERS, shared
+from helpers import row_where, shared
 
 from optimizer.gap import (
     carbon_table,
     gap_analysis,
     species_table,
 )
-from optimizer.grid.build import PlanningUnits
 
 #: Every test here reads ../shared/data (see helpers.shared): `-m "not realdata"` runs offline.
 pytestmark = pytest.mark.realdata
@@ -26,75 +23,6 @@ pytestmark = pytest.mark.realdata
 # Four units of 1, 1, 2 and 4 km2. National park covers 1, 0.5, 0, 0.25 of them and
 # nature reserve 0.5, 0.5, 0, 0: in units 0 and 1 the categories overlap, so the
 # union (pa_fraction) is 1, 0.75, 0, 0.25 — less than the sum of the categories.
-AREA = [1.0, 1.0, 2.0, 4.0]
-PA = [1.0, 0.75, 0.0, 0.25]
-
-
-def _feature(layer, role, unit, source_unit, *, year=None, label="", density=""):
-    return {"layer": layer, "role": role, "year": year, "label": label, "unit": unit,
-            "source_unit": source_unit, "density_column": density}
-
-
-def tiny_grid(*, protected: bool = True, stock: bool = True) -> PlanningUnits:
-    """The 4-unit grid described above (boxes side by side, in metres)."""
-    sides = np.sqrt(AREA) * 1000
-    x0 = np.concatenate([[0], np.cumsum(sides)[:-1]])
-    geoms = shapely.box(x0, 0, x0 + sides, sides)
-    cols = {
-        "pu_id": [10, 11, 12, 13], "area_km2": AREA, "perimeter_km": shapely.length(geoms) / 1000,
-        "exposed_km": shapely.length(geoms) / 1000, "pa_fraction": PA if protected else 0.0,
-        "region": ["A", "A", "B", "B"],
-        "biomass": [100.0, 200.0, 300.0, 400.0], "biomass_valid_km2": [1.0, 1.0, 2.0, 2.0],
-        "soc": [1000.0, 0.0, 500.0, 800.0],
-        "npp_2000": [10.0, 20.0, 30.0, 40.0], "npp_2010": [20.0, 20.0, 60.0, 40.0],
-        "npp_valid_km2": AREA,
-        "co2_2000": [0.0, 100.0, 1000.0, 10.0], "co2_2010": [0.0, 200.0, 1500.0, 20.0],
-        "lc_forest_km2": [1.0, 0.5, 0.0, 4.0], "lc_cropland_km2": [0.0, 0.5, 2.0, 0.0],
-        "sp_a": [1.0, 1.0, 0.0, 0.0], "sp_b": [0.0, 0.0, 2.0, 4.0],
-        "richness": [3.0, 2.0, 2.0, 2.0], "richness_valid_km2": AREA,
-    }
-    if protected:
-        cols["pa_national_park_fraction"] = [1.0, 0.5, 0.0, 0.25]
-        cols["pa_nature_reserve_fraction"] = [0.5, 0.5, 0.0, 0.0]
-    units = gpd.GeoDataFrame(pd.DataFrame(cols), geometry=geoms, crs=ALBERS)
-    feats = {
-        "npp_2000": _feature("npp", "carbon_uptake", "MgC/yr", "gC/m2/yr", year=2000),
-        "npp_2010": _feature("npp", "carbon_uptake", "MgC/yr", "gC/m2/yr", year=2010),
-        "co2_2000": _feature("co2", "emissions", "tCO2/yr", "tCO2/cell/yr", year=2000),
-        "co2_2010": _feature("co2", "emissions", "tCO2/yr", "tCO2/cell/yr", year=2010),
-        "lc_forest_km2": _feature("lc", "land_cover", "km2", "class", label="forest"),
-        "lc_cropland_km2": _feature("lc", "land_cover", "km2", "class", label="cropland"),
-        "sp_a": _feature("sp", "biodiversity", "km2", "fraction", label="Species A"),
-        "sp_b": _feature("sp", "biodiversity", "km2", "fraction", label="Species B"),
-        "richness": _feature("richness", "biodiversity", "species*km2", "species"),
-    }
-    if stock:
-        feats = {"biomass": _feature("biomass", "carbon_stock", "MgC", "MgC/ha"),
-                 "soc": _feature("soc", "carbon_stock", "MgC", "MgC/ha"), **feats}
-    else:
-        units = units.drop(columns=["biomass", "biomass_valid_km2", "soc"])
-    features = pd.DataFrame.from_dict(feats, orient="index")
-    features.index.name = "column"
-    features["year"] = features["year"].astype("Int64")
-    features["total"] = [float(units[c].sum()) for c in features.index]
-    layers = [{"name": "pa", "role": "protected", "unit": "fraction"}] if protected else []
-    meta = {"layers": layers, "area_km2": sum(AREA), "cell_km": None, "kind": "polygons"}
-    boundary = pd.DataFrame({"id1": pd.Series([], dtype="int64"), "id2": pd.Series([], dtype="int64"),
-                             "length_km": pd.Series([], dtype="float64")})
-    return PlanningUnits(units, boundary, features, meta)
-
-
-@pytest.fixture
-def tiny() -> PlanningUnits:
-    return tiny_grid()
-
-
-def _row(df: pd.DataFrame, **where) -> pd.Series:
-    sel = df
-    for k, v in where.items():
-        sel = sel[sel[k] == v]
-    assert len(sel) == 1, where
-    return sel.iloc[0]
 
 
 # ============================================================== zones
@@ -168,10 +96,10 @@ def test_washington_shares_match_numpy(washington):
     ok = valid
     expected = float((carbon * locked)[ok].sum() / carbon[ok].sum())
     t = carbon_table(pu)
-    got = _row(t, layer="carbon", zone="protected")["share"]
+    got = row_where(t, layer="carbon", zone="protected")["share"]
     assert got == pytest.approx(expected, rel=1e-6)
     expected_area = float(locked[ok].sum() / ok.sum())
-    assert _row(t, layer="carbon", zone="protected")["area_share"] == pytest.approx(expected_area,
+    assert row_where(t, layer="carbon", zone="protected")["area_share"] == pytest.approx(expected_area,
                                                                                      rel=1e-6)
     s = species_table(pu, target=0.3)
     assert len(s) == 396

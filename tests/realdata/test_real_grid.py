@@ -16,8 +16,6 @@ from optimizer.inputs.units import get_unit
 #: Every test here reads ../shared/data (see helpers.shared): `-m "not realdata"` runs offline.
 pytestmark = pytest.mark.realdata
 
-BOX4 = shapely.box(0, 0, 4000, 4000)
-
 
 # ---------------------------------------------------------------- hand-computed grids
 

@@ -15,8 +15,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import rasterio
-from affine import Affine
-from helpers import shared, write_raster
+from helpers import shared
 
 from optimizer.errors import (
     CRSWarning,
@@ -34,34 +33,8 @@ from optimizer.solvers import SolveStatus
 #: Every test here reads ../shared/data (see helpers.shared): `-m "not realdata"` runs offline.
 pytestmark = pytest.mark.realdata
 
-NAN = np.nan
 # Cells 2 km wide and 1 km high, so the two edge directions have different lengths.
-T = Affine(2000, 0, 0, 0, -1000, 3000)
-COST = np.array([[1, 2, NAN, 4],
-                 [5, NAN, 7, 8],
-                 [9, 10, 11, NAN]], dtype=np.float32)
 # pu_id = row * 4 + col + 1 of the non-NA cells, in row-major order.
-IDS = [1, 2, 4, 5, 7, 8, 9, 10, 11]
-
-
-@pytest.fixture
-def rasters(tmp_path):
-    feats = np.stack([np.arange(12, dtype=np.float32).reshape(3, 4),
-                      np.where(np.arange(12).reshape(3, 4) % 2 == 0, 1, 0).astype(np.float32)])
-    feats[1, 2, 1] = NAN  # NA inside unit 10: counted as 0 with a warning
-    locked_in = np.array([[1, 0, 0, 0], [0, 0, 0, 0], [0, 0, NAN, 0]], dtype=np.float32)
-    locked_out = np.array([[0, 0, 1, 1], [0, 0, 0, 0], [0, 0, 0, 0]], dtype=np.float32)
-    carbon = np.full((3, 4), 10.0, dtype=np.float32)
-    carbon[0, 1] = -1  # nodata
-    return {
-        "cost": write_raster(tmp_path / "cost.tif", COST, transform=T),
-        "feats": write_raster(tmp_path / "feats.tif", feats, transform=T,
-                              descriptions=["sp a", "sp b"]),
-        "locked_in": write_raster(tmp_path / "li.tif", locked_in, transform=T),
-        "locked_out": write_raster(tmp_path / "lo.tif", locked_out, transform=T),
-        "carbon": write_raster(tmp_path / "carbon.tif", carbon, transform=T, nodata=-1),
-        "con": write_raster(tmp_path / "con.tif", carbon, transform=T, nodata=-1),
-    }
 
 
 # ============================================================== raster units, by hand

@@ -5,8 +5,6 @@ from __future__ import annotations
 import pytest
 import rasterio
 import rasterio.windows
-import shapely
-from affine import Affine
 from helpers import shared
 
 from optimizer import LayerSpec, build_grid
@@ -17,9 +15,6 @@ from optimizer.errors import (
 
 #: Every test here reads ../shared/data (see helpers.shared): `-m "not realdata"` runs offline.
 pytestmark = pytest.mark.realdata
-
-BOX4 = shapely.box(0, 0, 4000, 4000)
-T = Affine(1000, 0, 0, 0, -1000, 4000)
 
 
 # ---------------------------------------------------------------- units

@@ -22,27 +22,6 @@ from optimizer.plan.results import objective_value, solve
 #: Every test here reads ../shared/data (see helpers.shared): `-m "not realdata"` runs offline.
 pytestmark = pytest.mark.realdata
 
-INPUT_DAT = """Input file for Annealing program.
-
-General Parameters
-BLM {blm}
-PROP 0.5
-NUMREPS 10
-
-Input File
-INPUTDIR input
-SPECNAME spec.dat
-PUNAME pu.dat
-{puvspr_line}
-BOUNDNAME bound.dat
-{extra}
-Save Files
-SCENNAME output
-SAVEBEST 3
-OUTPUTDIR output
-MISSLEVEL 0.95
-"""
-
 
 # ============================================================== parsing
 

@@ -6,16 +6,12 @@ watchdog and the error paths.
 from __future__ import annotations
 
 import pytest
-from hypothesis import HealthCheck, settings
 
 from optimizer.model.problem import problem
 from optimizer.solvers import SolveStatus
 
 #: Every test here reads ../shared/data (see helpers.shared): `-m "not realdata"` runs offline.
 pytestmark = pytest.mark.realdata
-
-SETTINGS = settings(max_examples=25, deadline=None,
-                    suppress_health_check=[HealthCheck.too_slow])
 
 
 def test_tasmania_min_set_17_percent_is_solved_to_optimality():
