@@ -1,8 +1,6 @@
-"""The catalogue of bad inputs: a user's mistake, the one-line error it gets, and nothing lost.
+"""The real-data part of tests/cli/test_bad_inputs.py: 1 test on ../shared/data (tasmania-marxan).
 
-Every case is written as the mistake a user makes at the command line (or in the Python
-API), and asserts the exit code, the one-line message, and that no input or unrelated
-file changed (the tree is hashed before and after). Grow it with every new command.
+Each needs the datasets beside the repository; `-m "not realdata"` leaves them out.
 """
 
 from __future__ import annotations

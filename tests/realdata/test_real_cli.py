@@ -1,4 +1,7 @@
-"""The demo runs the whole pipeline; the package imports no app framework."""
+"""The real-data part of tests/cli/test_cli.py: 1 test on ../shared/data (tasmania-marxan).
+
+Each needs the datasets beside the repository; `-m "not realdata"` leaves them out.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Tests of optimizer.solvers.cut: the cut-form identity on polygon units, brute force on
-tiny problems of every objective, agreement with HiGHS, the nested path, the error
-paths, ``auto`` and real Marxan data (Tasmania, BLM 0.0005).
+"""The real-data part of tests/solvers/test_cut.py: 1 test on ../shared/data (tasmania-marxan).
+
+Each needs the datasets beside the repository; `-m "not realdata"` leaves them out.
 """
 
 from __future__ import annotations

@@ -1,4 +1,7 @@
-"""Tests of optimizer.gap: hand-computed tiny grids, the demo's pattern, real data, errors, CLI."""
+"""The real-data part of tests/gap/test_gap.py: 3 tests on ../shared/data (washington).
+
+Each needs the datasets beside the repository; `-m "not realdata"` leaves them out.
+"""
 
 from __future__ import annotations
 

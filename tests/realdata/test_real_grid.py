@@ -1,4 +1,7 @@
-"""Tests of the planning-unit grid: hand-computed aggregation, conservation, boundary, storage."""
+"""The real-data part of tests/grid/test_grid.py: 2 tests on ../shared/data (china-provinces, co2-emissions-1deg, tasmania).
+
+Each needs the datasets beside the repository; `-m "not realdata"` leaves them out.
+"""
 
 from __future__ import annotations
 

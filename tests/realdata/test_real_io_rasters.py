@@ -1,8 +1,6 @@
-"""Tests of optimizer.io.prioritizr: raster planning units and polygon units with raster features.
+"""The real-data part of tests/io/test_io_rasters.py: 6 tests on ../shared/data (salt-spring, tasmania, washington).
 
-Hand-made rasters first (every number worked out by hand), then the real prioritizr
-datasets in ../shared/data (tasmania, washington, salt-spring), each solved and its
-answer checked independently with numpy on the raw rasters.
+Each needs the datasets beside the repository; `-m "not realdata"` leaves them out.
 """
 
 from __future__ import annotations

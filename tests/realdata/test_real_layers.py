@@ -1,4 +1,7 @@
-"""Bad input gets a one-line error naming the input and the fix; units convert correctly."""
+"""The real-data part of tests/inputs/test_layers.py: 2 tests on ../shared/data (china-provinces, washington).
+
+Each needs the datasets beside the repository; `-m "not realdata"` leaves them out.
+"""
 
 from __future__ import annotations
 

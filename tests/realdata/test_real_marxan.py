@@ -1,5 +1,7 @@
-"""Tests of optimizer.io.marxan: reading Marxan projects, Marxan's own objective, output files,
-problem -> Marxan, the ``carbonpark marxan`` command, and real Tasmanian projects."""
+"""The real-data part of tests/io/test_marxan.py: 2 tests on ../shared/data (tasmania-marxan, tasmania-marxan-abs).
+
+Each needs the datasets beside the repository; `-m "not realdata"` leaves them out.
+"""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
-"""Tests of optimizer.solvers: brute force on tiny random problems, backend agreement,
-properties (budgets, locks, objective recomputation, monotone budgets), the
-watchdog and the error paths.
+"""The real-data part of tests/solvers/test_solvers.py: 1 test on ../shared/data (tasmania).
+
+Each needs the datasets beside the repository; `-m "not realdata"` leaves them out.
 """
 
 from __future__ import annotations
