@@ -70,12 +70,12 @@ class ExportResult:
 
 # ---------------------------------------------------------------- the export
 
-def export_plan(problem: Problem, x: np.ndarray, out: str | os.PathLike[str], *,
+def export_plan(problem: Problem, x: np.ndarray, out_dir: str | os.PathLike[str], *,
                 formats: str | Sequence[str] = "all", connectivity: str = "rook",
                 min_km2: float = 0.0, refill: bool = False, overwrite: bool = False,
                 inputs: Iterable[str | os.PathLike[str]] = (),
                 source: str = "") -> ExportResult:
-    """Write the plan's candidate parks in the requested formats into the folder ``out``.
+    """Write the plan's candidate parks in the requested formats into the folder ``out_dir``.
 
     Parameters
     ----------
@@ -83,7 +83,7 @@ def export_plan(problem: Problem, x: np.ndarray, out: str | os.PathLike[str], *,
         The problem solved.
     x : numpy.ndarray
         The plan, 0/1 per unit (``pu.units`` order).
-    out : str or PathLike
+    out_dir : str or PathLike
         A new or empty folder, or an earlier export (else ``overwrite``).
     formats : str or sequence of str
         Names in `optimizer.outputs.writers.WRITERS` (``"shp,gpkg"`` or a list), or ``"all"``
@@ -141,11 +141,11 @@ def export_plan(problem: Problem, x: np.ndarray, out: str | os.PathLike[str], *,
         (folder / "export.json").write_text(json.dumps(manifest, indent=1) + "\n",
                                             encoding="utf-8")
 
-    path = write_dir_atomic(out, OUTPUT_KIND, fill, overwrite=overwrite, inputs=inputs)
+    path = write_dir_atomic(out_dir, OUTPUT_KIND, fill, overwrite=overwrite, inputs=inputs)
     return ExportResult(Path(path), files, job.notes, parks, job.rank, job.seconds)
 
 
-def export_solution(solution_dir: str | os.PathLike[str], out: str | os.PathLike[str], *,
+def export_solution(solve_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,
                     formats: str | Sequence[str] = "all", connectivity: str | None = None,
                     min_km2: float | None = None, refill: bool | None = None,
                     overwrite: bool = False) -> ExportResult:
@@ -166,12 +166,12 @@ def export_solution(solution_dir: str | os.PathLike[str], out: str | os.PathLike
     ...         print(str(exc).split(": ", 1)[1])
     is not a `carbonpark solve` folder (no solution.parquet, summary.json, scenario.json)
     """
-    loaded = read_solution(solution_dir)
+    loaded = read_solution(solve_dir)
     sc = loaded.scenario
-    inputs: list[str | os.PathLike[str]] = [solution_dir, sc.source]
+    inputs: list[str | os.PathLike[str]] = [solve_dir, sc.source]
     inputs += [sc.resolve(v) for v in (sc.grid.path, sc.grid.manifest) if v]
     pk = sc.parks
-    return export_plan(loaded.problem, loaded.x, out, formats=formats,
+    return export_plan(loaded.problem, loaded.x, out_dir, formats=formats,
                        connectivity=pk.connectivity if connectivity is None else connectivity,
                        min_km2=pk.min_km2 if min_km2 is None else min_km2,
                        refill=pk.refill if refill is None else refill, overwrite=overwrite,
