@@ -321,7 +321,6 @@ def read_marker(folder: Path) -> dict[str, Any] | None:
 
 
 def _marker_text(kind: str, files: list[str], grows: list[str] | None = None) -> str:
-
     stack = versions()
     data: dict[str, Any] = {"kind": kind, "carbonpark": stack["carbonpark"],
                             "written_at": datetime.now(UTC).isoformat(timespec="seconds"),

@@ -184,7 +184,6 @@ class PlanningUnits:
                 self.boundary["length_km"].to_numpy())
 
     def __repr__(self) -> str:
-
         return grid_text(self)
 
     def summary(self) -> pd.DataFrame:

@@ -737,7 +737,6 @@ class Problem:
         return arr
 
     def __repr__(self) -> str:
-
         return problem_text(self)
 
     def describe(self) -> str:

@@ -286,7 +286,6 @@ def _parks_vs_plan(parks: Any, summary: dict[str, Any]) -> str:
 
 
 def _parks_html(parks: Any) -> str:
-
     t = parks.table
     if not len(t):
         return '<p class="note">The plan adds no units: no candidate parks.</p>'
@@ -421,7 +420,6 @@ class _Plan:
     """One loaded plan and what its report shows (computed once)."""
 
     def __init__(self, sol: SolveFolder) -> None:
-
         self.sol = sol
         gc = sol.summary.get("gap_closure", {})
         self.settings = {"target": float(gc.get("target", 0.3)),
@@ -431,7 +429,6 @@ class _Plan:
         self.name = str(sol.summary.get("scenario", {}).get("name") or sol.path.name)
 
     def plan_map(self, title: str | None = None) -> Figure:
-
         units = self.sol.pu.units.assign(pa_fraction=self.sol.problem.protected_fraction)
         return plan_map(units, self.sol.status, geometry=self.sol.pu.units.geometry,
                         title=title or f"{self.name}: existing network and added units")
@@ -440,7 +437,6 @@ class _Plan:
 # ============================================================== the pages
 
 def _single(plan: _Plan, frontier: Path | None) -> str:
-
     sol, gc = plan.sol, plan.closure
     pu, s = sol.pu, sol.summary
     gap = _gap_of(pu, plan.settings, gap_analysis)
@@ -510,7 +506,6 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
 
 
 def _comparison(plans: Sequence[_Plan], frontier: Path | None) -> str:
-
     t = comparison_table([p.sol.summary for p in plans])
     cols = [c for c in COMPARISON_COLUMNS if c in t]
     heads = comparison_headers(t)  # as the console prints them

@@ -41,20 +41,19 @@ __all__ = ["GapClosure", "gap_closure"]
 
 
 def _zones(p: np.ndarray) -> Any:
-
     names = (WHOLE, PROTECTED, UNPROTECTED)
     return Zones(names, names, np.column_stack([np.ones_like(p), p, 1.0 - p]), ())
 
 
 def _ratio(df: pd.DataFrame, key: str, density: str) -> pd.DataFrame:
     """Per ``key``: protected density, whole density and their ratio."""
-    wide = df.pivot_table(index=key, columns="zone", values=density, sort=False)
+    # dropna=False: with nothing protected yet the protected density is NaN (no area), not absent.
+    wide = df.pivot_table(index=key, columns="zone", values=density, sort=False, dropna=False)
     return pd.DataFrame({"density_protected": wide["protected"], "density_whole": wide["whole"],
                          "ratio": wide["protected"] / wide["whole"].where(wide["whole"] != 0)})
 
 
 def _density_table(pu: Any, before: np.ndarray, after: np.ndarray) -> pd.DataFrame:
-
     rows = []
     if not features_of(pu, "carbon_stock").empty:
         for when, p in (("before", before), ("after", after)):
@@ -99,7 +98,6 @@ def _density_table(pu: Any, before: np.ndarray, after: np.ndarray) -> pd.DataFra
 
 def _ecosystem_table(pu: Any, before: np.ndarray, after: np.ndarray, target: float
                      ) -> pd.DataFrame:
-
     cols = ["ecosystem", "feature", "area_km2", "target", "protected_before_km2",
             "protected_after_km2", "shortfall_before_km2", "shortfall_after_km2", "closed_km2",
             "closed_pct", "meets_before", "meets_after"]
@@ -119,7 +117,6 @@ def _ecosystem_table(pu: Any, before: np.ndarray, after: np.ndarray, target: flo
 
 
 def _species_table(pu: Any, before: np.ndarray, after: np.ndarray, target: float) -> pd.DataFrame:
-
     cols = ["feature", "label", "unit", "total", "target", "share_before", "share_after",
             "meets_before", "meets_after"]
     if not species_columns(pu, None):
@@ -133,7 +130,6 @@ def _species_table(pu: Any, before: np.ndarray, after: np.ndarray, target: float
 
 
 def _hotspot_table(pu: Any, x: np.ndarray, pa_threshold: float, top: float) -> pd.DataFrame:
-
     cols = ["criterion", "gap_units", "gap_unprotected_km2", "protected_by_plan_km2",
             "share_protected_by_plan"]
     table, flags, _ = hotspots(pu, top=top, pa_threshold=pa_threshold)

@@ -194,7 +194,6 @@ def _latest_columns(features: pd.DataFrame, role: str) -> list[str]:
 
 
 def _context(problem: Problem, connectivity: str) -> _Context:
-
     pu = problem.pu
     feats = pu.features
     free = 1.0 - problem.protected_fraction

@@ -475,7 +475,6 @@ class _Solver:
 
     def __init__(self, base: Problem, ma: Metric, mb: Metric, gap: float,
                  time_limit: float | None, solver: str = "auto") -> None:
-
         kind = None if base.objective is None else objective_kind(base.objective.kind)
         if kind is None or not kind.nested:
             methods = listed([f"{k.method}(budget_km2=...)" for k in OBJECTIVES.values() if k.nested])

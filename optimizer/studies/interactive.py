@@ -206,7 +206,6 @@ class PlanSession:
         return self._emissions  # type: ignore[return-value]
 
     def _base(self, s: PlanSettings) -> Problem:
-
         key = s.lock_key
         if key not in self._locked:
             p = problem(self.pu).add_existing_protection(0.5 if s.lock_existing else None)
@@ -298,7 +297,6 @@ class PlanSession:
                           summary, closure, sol, penalty, constant)
 
     def _solver(self) -> Any:
-
         return CutSolver(gap=self.gap, time_limit=self.time_limit, nested_path=True)
 
     def _solve_path(self, model: CompiledModel, p: Problem) -> Solution:

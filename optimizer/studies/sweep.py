@@ -263,7 +263,6 @@ def _grid(scenario: Scenario, key: str) -> Any:
 
 
 def _grid_key(scenario: Scenario) -> str:
-
     return grid_hash(scenario)
 
 
