@@ -260,7 +260,7 @@ def _findings(tables: dict[str, pd.DataFrame]) -> list[str]:
                     where = "; mostly in " + " and ".join(
                         f"{x['region']} ({x['share_of_gap_area']:.0%})" for _, x in sub.iterrows())
             out.append(f"{r['gap_area_km2']:,.0f} km² of top {r['criterion']} units lie outside "
-                       f"protection ({r['gap_units']} units{where})")
+                       f"protection ({int(r['gap_units']):,} units{where})")
     return out
 
 

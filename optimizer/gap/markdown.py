@@ -85,11 +85,42 @@ def percent_columns(df: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns=renames)
 
 
+def _is_year_column(name: Any) -> bool:
+    return str(name).lower() in ("year", "years") or str(name).lower().endswith("_year")
+
+
+def format_year(v: Any) -> str:
+    """A year as written: no thousands separator (``2020``); a dash when missing.
+
+    Examples
+    --------
+    >>> format_year(2020.0), format_year(float("nan"))
+    ('2020', '—')
+    """
+    try:
+        return "—" if pd.isna(v) else str(int(v))
+    except (TypeError, ValueError):
+        return format_value(v)
+
+
 def markdown_table(df: pd.DataFrame, max_rows: int = 200) -> str:
-    """A pipe table (no dependency on tabulate); long tables are cut with a note."""
+    """A pipe table (no dependency on tabulate); long tables are cut with a note.
+
+    Years (a ``year`` column) are written without separators, every other number by
+    `format_value`.
+
+    Examples
+    --------
+    >>> print(markdown_table(pd.DataFrame({"year": [2000, 2020], "area_km2": [1234.0, 5.0]})))
+    | year | area_km2 |
+    |---|---|
+    | 2000 | 1,234 |
+    | 2020 | 5.00 |
+    """
     head = "| " + " | ".join(map(str, df.columns)) + " |"
     sep = "|" + "|".join("---" for _ in df.columns) + "|"
-    body = ["| " + " | ".join(format_value(v) for v in row) + " |"
+    fmts = [format_year if _is_year_column(c) else format_value for c in df.columns]
+    body = ["| " + " | ".join(f(v) for f, v in zip(fmts, row, strict=True)) + " |"
             for row in df.head(max_rows).itertuples(index=False)]
     if len(df) > max_rows:
         body.append(f"\n({len(df) - max_rows:,} more rows in the CSV)")

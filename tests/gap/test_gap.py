@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from pathlib import Path
 
 import geopandas as gpd
@@ -506,3 +507,16 @@ def test_a_mistyped_protected_category_gets_the_nearest_names(tiny):
     with pytest.raises(InputDataError, match=r"unknown protected category \['nature_reserves'\]; .*; did you "
                        r"mean 'nature_reserve'\?$"):
         zones(tiny, categories=["nature_reserves"])
+
+
+def test_years_print_without_separators_and_unit_counts_with_them(demo_grid):
+    # The planner reads the gap summary: "2000" is a year, "2,750 units" a count (issue 21 §5).
+    rep = gap_analysis(demo_grid, top=0.5)
+    md = rep.to_markdown()
+    series = rep.tables["time_series"]
+    years = sorted({int(y) for y in series["year"].dropna()})
+    assert years and all(f"| {y} |" in md for y in years)
+    assert not re.search(r"\| \d,\d{3} \| npp_", md)  # no "2,000" in a year cell
+    counts = re.findall(r"lie outside protection \(([\d,]+) units", md)
+    assert counts and any(int(c.replace(",", "")) >= 1000 for c in counts)
+    assert all(c == f"{int(c.replace(',', '')):,}" for c in counts)
