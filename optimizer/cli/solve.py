@@ -61,12 +61,14 @@ def print_summary(summary: dict) -> None:
         t = added["carbon_stock_total"]
         rows += [("carbon stock added (MgC)", _fmt(t["amount"])),
                  ("carbon stock added (tCO2e)", _fmt(t["tCO2e"]))]
-    for role, what in (("carbon_uptake", "uptake"), ("emissions", "emissions")):
+    # The words of the comparison table and the report: protection adds NPP to the network,
+    # and holds emissions inside it (it does not add them).
+    for role, what in (("carbon_uptake", "NPP added"), ("emissions", "emissions inside")):
         if role in added:
             col, r = list(added[role].items())[-1]  # the latest year
-            rows.append((f"{what} added, {col} ({r['unit']})", _fmt(r["amount"])))
+            rows.append((f"{what}, {col} ({r['unit']})", _fmt(r["amount"])))
             if "tCO2e" in r:
-                rows.append((f"{what} added, {col} ({r['tCO2e_unit']})", _fmt(r["tCO2e"])))
+                rows.append((f"{what}, {col} ({r['tCO2e_unit']})", _fmt(r["tCO2e"])))
     sp = summary["species"]
     rows.append((f"species meeting the {summary['gap_closure']['target']:.0%} target (count)",
                  f"{sp['meeting_target_before']} -> {sp['meeting_target_after']} of "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -43,6 +44,12 @@ def test_each_example_solves_and_its_summary_matches_the_plan(study, capsys, nam
     assert code == 0, err
     assert "new protected area (km²)" in text
     summary = json.loads((out / "summary.json").read_text())
+    # The console uses the comparison table's and the report's words (issue 21 §4).
+    emissions = summary["added"].get("emissions", {})
+    if emissions:
+        col, r = list(emissions.items())[-1]
+        assert re.search(rf"emissions inside, {col} \({re.escape(r['unit'])}\) +{r['amount']:,.0f}\n", text)
+    assert "emissions added" not in text and "uptake added" not in text
     sol = pd.read_parquet(out / "solution.parquet")
     assert set(sol["status"]) <= {"existing", "added", "locked out", "free"}
     from optimizer.scenario import Scenario
