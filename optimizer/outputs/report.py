@@ -53,7 +53,7 @@ from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
 from optimizer.inputs.units import CO2_PER_C
 from optimizer.outputs.solve_folder import SolveFolder, read_solution
 from optimizer.plan.closure import gap_closure
-from optimizer.plan.comparison import COMPARISON_COLUMNS, comparison_headers, comparison_table
+from optimizer.plan.comparison import COMPARISON_COLUMNS, comparison_headers, comparison_table, plan_name
 from optimizer.plan.parks import PARK_COLUMNS, candidate_parks
 
 if TYPE_CHECKING:
@@ -426,7 +426,7 @@ class _Plan:
                          "pa_threshold": float(gc.get("pa_threshold", 0.5)),
                          "top": float(gc.get("hotspot_top", 0.1))}
         self.closure = gap_closure(sol.pu, sol.problem, sol.x, **self.settings)
-        self.name = str(sol.summary.get("scenario", {}).get("name") or sol.path.name)
+        self.name = plan_name(sol.summary, default=sol.path.name)
 
     def plan_map(self, title: str | None = None) -> Figure:
         units = self.sol.pu.units.assign(pa_fraction=self.sol.problem.protected_fraction)

@@ -14,7 +14,8 @@ from typing import Any
 
 import pandas as pd
 
-__all__ = ["COMPARISON_COLUMNS", "comparison_headers", "comparison_table", "format_comparison"]
+__all__ = ["COMPARISON_COLUMNS", "comparison_headers", "comparison_table", "format_comparison",
+           "plan_name"]
 
 #: Column -> header of the printed table (units in every header).
 COMPARISON_COLUMNS = {
@@ -36,6 +37,26 @@ def _latest(added: Mapping[str, Any], role: str) -> tuple[float, str]:
         return float("nan"), ""
     col, r = list(rows.items())[-1]
     return float(r["amount"]), col
+
+
+def plan_name(summary: Mapping[str, Any], default: str = "") -> str:
+    """A plan's name: its scenario's name, with the ``--set`` overrides it was solved with.
+
+    Two what-ifs of one scenario get two names, so tables and map titles tell them apart.
+
+    Examples
+    --------
+    >>> plan_name({"scenario": {"name": "my_plan", "overrides": {"budget.share": "0.15"}}})
+    'my_plan (budget.share=0.15)'
+    >>> plan_name({"scenario": {"name": "", "overrides": {}}}, default="out/p")
+    'out/p'
+    """
+    scenario = summary.get("scenario", {}) or {}
+    name = str(scenario.get("name") or default)
+    overrides = scenario.get("overrides") or {}
+    if overrides:
+        name += " (" + ", ".join(f"{k}={v}" for k, v in overrides.items()) + ")"
+    return name
 
 
 def comparison_table(summaries: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -72,7 +93,7 @@ def comparison_table(summaries: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
         sp = s.get("species", {})
         gap = s.get("gap")
         rows.append({
-            "scenario": s.get("scenario", {}).get("name") or "",
+            "scenario": plan_name(s),
             "new_km2": float(s["new_km2"]),
             "carbon_stock_added_MgC": float(added.get("carbon_stock_total", {})
                                             .get("amount", float("nan"))),

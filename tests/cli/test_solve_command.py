@@ -181,3 +181,20 @@ def test_a_solve_folder_loads_back_as_the_same_problem_and_plan(study, capsys):
         read_solution(out)
     with pytest.raises(InputDataError, match="not a `carbonpark solve` folder"):
         read_solution(study / "scenarios")
+
+
+def test_two_what_ifs_of_one_scenario_are_named_apart_in_the_report(study, capsys):
+    # A planner solves one scenario at two budgets and compares them (issue 21 §5): the
+    # report names each by its scenario and its overrides, not twice "balanced".
+    src = study / "scenarios" / "balanced.toml"
+    outs = []
+    for share in ("0.05", "0.06"):
+        out = study / "out" / f"whatif-{share}"
+        code, _, err = run(["solve", src, "--out", out, "--set", f"budget.share={share}"], capsys)
+        assert code == 0, err
+        outs.append(out)
+    html = study / "out" / "whatifs.html"
+    code, _, err = run(["report", *outs, "--out", html], capsys)
+    assert code == 0, err
+    text = html.read_text(encoding="utf-8")
+    assert "balanced (budget.share=0.05)" in text and "balanced (budget.share=0.06)" in text
