@@ -11,6 +11,7 @@ import streamlit as st
 
 from optimizer.app import common
 from optimizer.inputs.units import CO2_PER_C
+from optimizer.studies.interactive import STAGE_TEXT
 
 
 def _protected_before(problem: Any, pu: Any, columns: list[str]) -> float:
@@ -198,8 +199,8 @@ def plan_page() -> None:
     if settings is not None:
         session = common.plan_session(key, pu, grid)
         st.session_state["settings"] = settings
-        with st.spinner("Solving: LP relaxation, rounding and repair, then the MIP "
-                        "(at most 10 s)…"):
+        stage = STAGE_TEXT[session.next_stage(settings)]
+        with st.spinner(f"Solving: {stage} (at most {session.time_limit:g} s)…"):
             t = time.perf_counter()
             try:
                 result = session.solve(settings)

@@ -49,8 +49,11 @@ if TYPE_CHECKING:
     from optimizer.scenario import Scenario
     from optimizer.solvers import Solution
 
-__all__ = ["PlanResult", "PlanSession", "PlanSettings", "compactness_multiple"]
+__all__ = ["STAGE_TEXT", "PlanResult", "PlanSession", "PlanSettings", "compactness_multiple"]
 
+#: What each stage of `PlanSession.solve` does, for progress messages (`PlanSession.next_stage`).
+STAGE_TEXT = {"cut solve": "the graph-cut solver computes the nested path of plans over every budget",
+              "nested path": "the plan is read from the cached nested path (no solve)"}
 #: Cached nested paths kept per session (least recently used dropped first).
 MAX_PATHS = 32
 
@@ -255,6 +258,20 @@ class PlanSession:
         return p, penalty
 
     # ---------------------------------------------------------- solve
+    @staticmethod
+    def _path_key(settings: PlanSettings) -> tuple[Any, ...]:
+        """What a cached nested path depends on: the weights and the compactness."""
+        return (*settings.weight_key, round(float(settings.compactness), 12))
+
+    def next_stage(self, settings: PlanSettings) -> str:
+        """What `solve` of ``settings`` will do, as `PlanResult.stage` will say it.
+
+        ``"nested path"``: the plan is read from a cached path (only the budget or the
+        locks changed; no solve). ``"cut solve"``: the cut solver computes the nested path.
+        `STAGE_TEXT` words each for a progress message.
+        """
+        return "nested path" if self._path_key(settings) in self._paths else "cut solve"
+
     def solve(self, settings: PlanSettings) -> PlanResult:
         """The plan of ``settings``, from a cached nested path when one fits.
 
@@ -273,7 +290,7 @@ class PlanSession:
         if found:
             raise InfeasibleProblemError("; ".join(found))
         model = compile(p)
-        key = (*settings.weight_key, round(float(settings.compactness), 12))
+        key = self._path_key(settings)
         info = self._paths.get(key)
         if info is not None and model.n_x > 0:
             sol, stage = self._read(model, p, info), "nested path"

@@ -13,7 +13,7 @@ from optimizer.model.problem import problem
 from optimizer.plan.results import patches, solve
 from optimizer.scenario import Scenario, solve_scenario
 from optimizer.solvers import plan_for_budget
-from optimizer.studies.interactive import PlanSession, PlanSettings, compactness_multiple
+from optimizer.studies.interactive import STAGE_TEXT, PlanSession, PlanSettings, compactness_multiple
 
 
 @pytest.fixture(scope="module")
@@ -154,3 +154,15 @@ def test_the_saved_toml_reproduces_the_plan_through_carbonpark_solve(pu, tmp_pat
     x = pd.read_parquet(tmp_path / "o" / "solution.parquet")["x"].to_numpy()
     np.testing.assert_array_equal(x, r.x.astype(x.dtype))
     assert int(x.sum()) > 0
+
+
+def test_the_stage_announced_before_a_solve_is_the_stage_the_solve_reports(pu):
+    # The app's spinner says what the caption will say (issue 21 §6): a cut solve first,
+    # a read of the cached path when only the budget moves, a solve again for a new compactness.
+    s = PlanSession(pu)
+    for share, compactness in ((0.05, 0.5), (0.12, 0.5), (0.12, 0.8)):
+        settings = PlanSettings(budget_share=share, compactness=compactness)
+        announced = s.next_stage(settings)
+        assert announced in STAGE_TEXT and s.solve(settings).stage == announced
+    assert [s.next_stage(PlanSettings(budget_share=0.2, compactness=c)) for c in (0.5, 0.3)] == [
+        "nested path", "cut solve"]
