@@ -32,6 +32,7 @@ def headline(pu: Any, result: Any) -> list[tuple[str, str, str | None, str]]:
     study = float(s.get("study_area_km2") or pu.units["area_km2"].sum())
     before_km2 = _protected_before(problem, pu, ["area_km2"])
     new_km2 = float(s["new_km2"])
+    completes = float(s.get("new_km2_in_existing_units") or 0.0)
     row = comparison_table([s]).iloc[0]
     stock_cols = list(feats.index[feats["role"] == "carbon_stock"])
     stock_before = _protected_before(problem, pu, stock_cols)
@@ -39,7 +40,9 @@ def headline(pu: Any, result: Any) -> list[tuple[str, str, str | None, str]]:
     out: list[tuple[str, str, str | None, str]] = [
         ("Protected land", common.pct(100 * (before_km2 + new_km2) / study),
          f"+{100 * new_km2 / study:.1f} % ({new_km2:,.0f} km² new)",
-         f"existing network {100 * before_km2 / study:.1f} % of {study:,.0f} km²"),
+         f"existing network {100 * before_km2 / study:.1f} % of {study:,.0f} km²"
+         + (f"; of the new area, {completes:,.0f} km² completes existing protected units"
+            if completes > 0 else "")),
         ("Carbon stock protected", common.big(stock_before + stock_added, "MgC"),
          f"+{common.big(stock_added, 'MgC')} (+{common.big(stock_added * CO2_PER_C, 'tCO2e')})",
          f"existing network {common.big(stock_before, 'MgC')}"),

@@ -51,6 +51,9 @@ def print_summary(summary: dict) -> None:
         ("status", summary["status_text"]),
         ("objective", _fmt(summary["objective"], ",.6g")),
         ("new protected area (km²)", _fmt(summary["new_km2"])),
+        # Its own line: budget spent completing existing protected units the plan locks in.
+        ("  of which completes existing protected units (km²)",
+         _fmt(summary.get("new_km2_in_existing_units"))),
         ("new share of the land (%)", _fmt(100 * summary["new_share_of_land"], ".2f")),
         ("units added / existing", f"{summary['units']['added']:,} / "
                                    f"{summary['units']['existing']:,}"),

@@ -323,8 +323,11 @@ def _first(names: Any, n: int = 4) -> str:
 def _key_numbers(s: Mapping[str, Any], closure: Any) -> str:
     added = s.get("added", {})
     stock = added.get("carbon_stock_total", {})
+    completes = float(s.get("new_km2_in_existing_units") or 0.0)
     cards = [(f"{float(s['new_km2']):,.0f} km²",
-              f"new protected area ({100 * float(s.get('new_share_of_land', 0)):.1f}% of the land)")]
+              f"new protected area ({100 * float(s.get('new_share_of_land', 0)):.1f}% of the land)"
+              + (f"; of which {completes:,.0f} km² completes existing protected units"
+                 if completes > 0 else ""))]
     if stock:
         cards.append((f"{float(stock['amount']):,.0f} MgC",
                       f"carbon stock added ({float(stock['amount']) * CO2_PER_C:,.0f} tCO2e)"))

@@ -50,6 +50,9 @@ def test_each_example_solves_and_its_summary_matches_the_plan(study, capsys, nam
         col, r = list(emissions.items())[-1]
         assert re.search(rf"emissions inside, {col} \({re.escape(r['unit'])}\) +{r['amount']:,.0f}\n", text)
     assert "emissions added" not in text and "uptake added" not in text
+    # The budget spent completing existing protected units is its own line (issue 21 §2).
+    completes = summary["new_km2_in_existing_units"]
+    assert re.search(rf"\n +of which completes existing protected units \(km²\) +{completes:,.0f}\n", text)
     sol = pd.read_parquet(out / "solution.parquet")
     assert set(sol["status"]) <= {"existing", "added", "locked out", "free"}
     from optimizer.scenario import Scenario
@@ -198,3 +201,11 @@ def test_two_what_ifs_of_one_scenario_are_named_apart_in_the_report(study, capsy
     assert code == 0, err
     text = html.read_text(encoding="utf-8")
     assert "balanced (budget.share=0.05)" in text and "balanced (budget.share=0.06)" in text
+    # Each plan's own report names what of its new area completes existing units (issue 21 §2).
+    out = outs[0]
+    completes = json.loads((out / "summary.json").read_text())["new_km2_in_existing_units"]
+    single = study / "out" / "whatif.html"
+    code, _, err = run(["report", out, "--out", single], capsys)
+    assert code == 0 and completes > 0, err
+    assert (f"of which {completes:,.0f} km² completes existing protected units"
+            in single.read_text(encoding="utf-8"))
