@@ -72,6 +72,13 @@ def print_summary(summary: dict) -> None:
             rows.append((f"{what}, {col} ({r['unit']})", _fmt(r["amount"])))
             if "tCO2e" in r:
                 rows.append((f"{what}, {col} ({r['tCO2e_unit']})", _fmt(r["tCO2e"])))
+    b = summary.get("boundary") or {}
+    if b.get("penalty") is not None:  # scale-free compactness and the absolute penalty
+        c = "none (absolute penalty)" if b["compactness"] is None else f"{b['compactness']:g}"
+        rows.append(("boundary: compactness / penalty (per km)",
+                     f"{c} / {b['penalty']:.3g} (break-even {b['break_even']:.3g}, "
+                     f"{b['penalty'] / b['break_even'] if b['break_even'] else float('nan'):.3g}"
+                     " × it)"))
     sp = summary["species"]
     rows.append((f"species meeting the {summary['gap_closure']['target']:.0%} target (count)",
                  f"{sp['meeting_target_before']} -> {sp['meeting_target_after']} of "

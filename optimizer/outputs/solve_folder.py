@@ -4,7 +4,10 @@
 * `plan_summary` - the JSON-ready summary: scenario hash and overrides, status, objective,
   bound, gap, runtime, solver and versions, new km², carbon stock / uptake / emissions
   added in their units and in tCO2e (tCO2e = MgC x 44.0095/12.0107), species meeting targets
-  before and after, patches, and the gap closure's headline (`optimizer.plan.closure`).
+  before and after, patches, and the gap closure's headline (`optimizer.plan.closure`);
+  the effective weight of every feature and of every quantity weighed, with the rule
+  (`optimizer.model.objectives.weights.weights_summary`), and the boundary penalty as
+  compactness, absolute penalty and break-even (`optimizer.plan.calibration.boundary_summary`).
 "New" is what the plan protects that was not protected before: the unprotected part of
 every selected unit, added or locked in (a unit 60% inside a reserve and locked in brings
 its other 40%, which the budget pays for). It is the budget's own measure, and the one the
@@ -35,6 +38,8 @@ from optimizer.atomic import write_dir_atomic
 from optimizer.errors import InputDataError
 from optimizer.inputs.roles import mass_roles
 from optimizer.inputs.units import CO2_PER_C
+from optimizer.model.objectives.weights import weights_summary
+from optimizer.plan.calibration import boundary_summary
 from optimizer.plan.closure import GapClosure, gap_closure
 from optimizer.plan.results import feature_representation, patches, unit_status
 from optimizer.scenario import Scenario
@@ -147,6 +152,9 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
                     "largest_km2": float(pt["area_km2"].max()) if len(pt) else 0.0,
                     "new_km2_in_largest": float(pt["new_area_km2"].iloc[0]) if len(pt) else 0.0},
         "gap_closure": closure.summary(),
+        # The weights as the objective used them, per feature and per quantity (issue 21 §1).
+        **weights_summary(problem),
+        "boundary": boundary_summary(problem),
     }
 
 
@@ -272,7 +280,8 @@ def read_solution(solve_dir: str | os.PathLike[str]) -> SolveFolder:
         raise InputDataError(f"{p}: its scenario or grid changed since it was solved (hash "
                              f"{scenario.hash[:12]}, was {record['hash'][:12]}); solve it again")
     bp = data.get("penalties", {}).get("boundary")
-    if bp and bp.get("penalty") is None and record.get("boundary_penalty") is not None:
+    if (bp and bp.get("penalty") is None and bp.get("compactness") is None
+            and record.get("boundary_penalty") is not None):
         # The calibrated value the solve used: no re-calibration, the same problem.
         bp = {k: v for k, v in bp.items() if k not in ("share", "calibrate")}
         bp["penalty"] = float(record["boundary_penalty"])

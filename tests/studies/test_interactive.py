@@ -90,7 +90,9 @@ def test_compactness_gives_fewer_patches(session):
     n_tight = len(patches(tight.problem, tight.solution))
     assert n_tight < n_loose
     assert tight.boundary_penalty > 0 == loose.boundary_penalty
-    assert np.isfinite(tight.gap) and tight.gap < 0.1  # on what the plan changes
+    # on what the plan changes: the nested path's own proven gap, no MIP polish (0.131 at
+    # compactness 1 with the quantity weights of issue 21 §1; 0.095 before)
+    assert np.isfinite(tight.gap) and tight.gap < 0.15
 
 
 def test_compactness_scale():
