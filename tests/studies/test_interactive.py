@@ -99,6 +99,10 @@ def test_compactness_scale():
     assert compactness_multiple(0) == 0
     assert compactness_multiple(0.5) == pytest.approx(1.0)
     assert compactness_multiple(1) == pytest.approx(11.0)
+    # the scale lives upstream, in plan.calibration; the app's name still works
+    from optimizer.plan import calibration
+
+    assert compactness_multiple is calibration.compactness_multiple
 
 
 @pytest.mark.parametrize("settings", [
@@ -115,6 +119,9 @@ def test_saved_scenario_reproduces_the_plan(pu, settings):
     assert r.stage == "nested path"
     text = s.scenario(settings, name="saved").dumps()
     assert "nested_path = true" in text
+    # compactness is saved scale-free, as a scenario asks for it (issue 21 §1)
+    assert (f"\ncompactness = {settings.compactness}" in text) == (settings.compactness > 0)
+    assert "\npenalty =" not in text
     sol = solve_scenario(Scenario.loads(text), pu=pu)
     np.testing.assert_array_equal(sol.x, r.x)
     assert sol.objective == pytest.approx(r.objective, rel=1e-12)
