@@ -138,9 +138,7 @@ def test_solve_prints_and_records_compactness_penalty_and_weights(grid_dir, demo
 def test_scenario_check_prints_the_effective_weights(capsys):
     code, out, err = run_cli(["scenario", "check", ROOT / "scenarios" / "balanced.toml"], capsys)
     assert code == 0, err
-    from optimizer.scenario import Scenario as S
-
-    feats = S.load(ROOT / "scenarios" / "balanced.toml").load_grid().features
+    feats = Scenario.load(ROOT / "scenarios" / "balanced.toml").load_grid().features
     tb, ts = feats.loc["biomass", "total"], feats.loc["soc", "total"]
     assert (f"carbon_stock × 0.5: biomass {0.5 * tb / (tb + ts):.4g}, "
             f"soc {0.5 * ts / (tb + ts):.4g}") in out

@@ -43,8 +43,10 @@ bands of the layer ``npp``.
 >>> pu = planning_units_from_arrays([1, 2], {"biomass": [10.0, 10], "soc": [20.0, 40],
 ...     "npp_2000": [1.0, 3], "npp_2020": [2.0, 2]}, feature_info=info)
 >>> p = problem(pu).add_max_utility_objective(1, weights={"carbon": 1})
->>> [(q.name, q.weight, dict(q.features)) for q in p.objective.quantities]
-[('carbon_stock', 0.5, {'biomass': 0.125, 'soc': 0.375}), ('carbon_uptake', 0.5, {'npp_2000': 0.25, 'npp_2020': 0.25})]
+>>> for q in p.objective.quantities:
+...     print(q.name, q.weight, dict(q.features))
+carbon_stock 0.5 {'biomass': 0.125, 'soc': 0.375}
+carbon_uptake 0.5 {'npp_2000': 0.25, 'npp_2020': 0.25}
 >>> p = problem(pu).add_max_utility_objective(1, weights={"carbon": 1}, years="latest")
 >>> p.utility_weights()
 {'biomass': 0.125, 'soc': 0.375, 'npp_2000': 0.0, 'npp_2020': 0.5}
@@ -269,8 +271,10 @@ def weights_summary(problem: Problem) -> dict[str, object]:
     >>> from optimizer import problem
     >>> from optimizer.datasets import tiny_grid
     >>> s = weights_summary(problem(tiny_grid()).add_max_utility_objective(1))
-    >>> s["effective_weights"], s["weight_quantities"][0]
-    ({'carbon': 1.0, 'sp_a': 0.5, 'sp_b': 0.5}, {'quantity': 'carbon', 'weight': 1.0, 'years': None, 'features': {'carbon': 1.0}})
+    >>> s["effective_weights"]
+    {'carbon': 1.0, 'sp_a': 0.5, 'sp_b': 0.5}
+    >>> s["weight_quantities"][0]
+    {'quantity': 'carbon', 'weight': 1.0, 'years': None, 'features': {'carbon': 1.0}}
     """
     obj = problem.objective
     if obj is None or not obj.weights:
