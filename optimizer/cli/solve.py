@@ -117,14 +117,16 @@ def _print_regions(summary: dict) -> None:
     if not regions:
         return
     new, cap, stock = Q["region_new_km2"], Q["region_max_km2"], Q["region_carbon_stock_added"]
-    width = max(30, *(len(n) for n in regions))
-    heads = (new.header(), cap.header(), stock.header())
+    # The budget column only where the scenario sets a region budget.
+    capped = {n: cap.value(summary, region=n) is not None for n in regions}
+    width = max(28, *(len(n) for n in regions))
+    heads = [new.header(), *[cap.header()] * any(capped.values()), stock.header()]
     print(f"\n  {'by region':<{width + 2}} " + "  ".join(f"{h:>26}" for h in heads))
     for name in regions:
-        capped = cap.value(summary, region=name) is not None
-        cells = (new.text(summary, region=name),
-                 cap.text(summary, region=name) if capped else "no cap",
-                 stock.text(summary, region=name))
+        cells = [new.text(summary, region=name),
+                 *[cap.text(summary, region=name) if capped[name] else "no cap"]
+                 * any(capped.values()),
+                 stock.text(summary, region=name)]
         print(f"    {name:<{width}} " + "  ".join(f"{c:>26}" for c in cells))
 
 
@@ -162,6 +164,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
                              overrides=overrides, seconds=time.perf_counter() - t0,
                              overwrite=args.overwrite, inputs=inputs)
     print_summary(summary)
+    print("\n  every number above is defined, with its unit, in summary.json's \"definitions\"")
     print(f"\nscenario hash {summary['scenario']['hash'][:16]}; solved in "
           f"{sol.runtime:.1f} s, {time.perf_counter() - t0:.1f} s in all; wrote {args.out}")
     return 130 if _interrupted(sol) else 0
