@@ -6,7 +6,9 @@ inline CSS, no script, font, tile or link to fetch), so it opens offline and can
 mailed. One folder gives the plan's report:
 
 * the key numbers, as the console prints them (new km², carbon stock added in MgC and
-  tCO2e, NPP added, species at target before -> after);
+  tCO2e, NPP added, species at target before -> after), labelled, formatted and defined by
+  the registry of quantities (`optimizer.plan.quantities.QUANTITIES`);
+* new protection per region (``summary.json``'s ``regions``) against each region budget;
 * maps with legends, region names, scale and CRS (`optimizer.figures.maps`): the existing network
   and the added units, the candidate parks numbered by rank, the unprotected hotspots
   and the carbon x biodiversity typology of the existing network's gap analysis;
@@ -17,8 +19,11 @@ mailed. One folder gives the plan's report:
   and after (the existing network, the added units, and both as protected), and Tables
   2-3 (NPP and emissions per year and zone), from `optimizer.gap.tables`;
 * the candidate parks (`optimizer.plan.parks.candidate_parks`): the best ones by rank with
-  area, carbon, species, typology and the protected areas they extend;
-* the carbon-biodiversity frontier (``--frontier``) and the run metadata.
+  area, carbon, emissions inside, species, typology, the protected areas they extend and the
+  sliver flag;
+* the carbon-biodiversity frontier (``--frontier``) and the run: the scenario's settings
+  (budget, effective weights, locks, region and ecosystem budgets, solver) and the solve's
+  metadata (paths as the user gave them).
 
 Several folders give a comparison: `optimizer.plan.comparison.comparison_table`, each plan's
 map and its gap closure, and each run's metadata. `write_report` writes the file

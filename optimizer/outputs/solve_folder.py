@@ -4,7 +4,10 @@
 * `plan_summary` - the JSON-ready summary: scenario hash and overrides, status, objective,
   bound, gap, runtime, solver and versions, new km², carbon stock / uptake / emissions
   added in their units and in tCO2e (tCO2e = MgC x 44.0095/12.0107), species meeting targets
-  before and after, patches, and the gap closure's headline (`optimizer.plan.closure`).
+  before and after, patches, and the gap closure's headline (`optimizer.plan.closure`);
+  per region (``regions``) the new km² and carbon stock added against the region budget;
+  and ``definitions``: the path, label, unit and definition of every quantity
+  (`optimizer.plan.quantities.QUANTITIES`).
 "New" is what the plan protects that was not protected before: the unprotected part of
 every selected unit, added or locked in (a unit 60% inside a reserve and locked in brings
 its other 40%, which the budget pays for). It is the budget's own measure, and the one the
