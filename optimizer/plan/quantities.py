@@ -243,13 +243,15 @@ _ALL: tuple[Quantity, ...] = (
              "carbon stock added", "tCO2e",
              "carbon stock added in CO2 equivalent: MgC x 44.0095/12.0107"),
     Quantity("npp_added", ("added", "carbon_uptake", LATEST, "amount"), "NPP added", "MgC/yr",
-             f"carbon uptake (net primary production) newly protected, latest year: {_NEW}"),
+             "carbon uptake (net primary production) newly protected in the latest year (the "
+             f"last carbon_uptake column), summed over {_NEW}"),
     Quantity("npp_added_co2e", ("added", "carbon_uptake", LATEST, "tCO2e"), "NPP added",
              "tCO2e/yr", "NPP added in CO2 equivalent: MgC/yr x 44.0095/12.0107"),
     Quantity("emissions_inside", ("added", "emissions", LATEST, "amount"), "emissions inside",
              "tCO2/yr",
-             "CO2 emitted in the new protected area, latest year: protection holds these "
-             "emissions inside the network, it does not add them"),
+             "CO2 emitted in the new protected area in the latest year (the last emissions "
+             f"column), summed over {_NEW}; protection holds these emissions inside the "
+             "network, it does not add them"),
     Quantity("species_features", ("species", "features"), "species with a range layer", "",
              "species (biodiversity range layers) the gap closure counts", kind="count"),
     Quantity("species_met_before", ("species", "meeting_target_before"),
@@ -272,7 +274,7 @@ _ALL: tuple[Quantity, ...] = (
              "ecosystem shortfall closed", "%",
              "ecosystem shortfall closed / ecosystem shortfall before", spec=".1f"),
     Quantity("region_new_km2", ("regions", "{region}", "new_km2"), "new protected area",
-             "km2", f"the new protected area in the region: {_NEW} there"),
+             "km2", f"the new protected area in the region: {_NEW}, in the region"),
     Quantity("region_max_km2", ("regions", "{region}", "max_km2"), "region budget", "km2",
              "the scenario's most new area the region may get (none: no cap)"),
     Quantity("region_min_km2", ("regions", "{region}", "min_km2"), "region minimum", "km2",
