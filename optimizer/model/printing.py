@@ -22,7 +22,7 @@ if TYPE_CHECKING:
 
 
 def _weights(weights: Sequence[tuple[str, float]]) -> str:
-    """Weights grouped by value: ``7 features (biomass, soc, … npp_2020) × 0.1429``."""
+    """Target weights grouped by value: ``2 features (sp_a, sp_b) × 2``."""
     groups: dict[float, list[str]] = {}
     for k, w in weights:
         groups.setdefault(w, []).append(k)

@@ -288,16 +288,12 @@ class Problem:
         budget_share : float, optional
             Budget as a share (0-1) of the study area; give this or ``budget_km2``.
         weights : mapping, optional
-            Weight per quantity (`optimizer.model.objectives.weights`): a group
-            (``carbon``, ``biodiversity``, ``ecosystem``) splits equally over its
-            quantities (carbon: stock and uptake, each the mass of its layers summed;
-            each species or land-cover class), a role or a layer is one quantity, a
-            feature named on its own overrides. Negative weights penalise (e.g.
-            emissions). Default: ``{"carbon": 1, "biodiversity": 1}`` (groups the
-            grid lacks are skipped).
+            Weight per quantity (`optimizer.model.objectives.weights`): a group splits
+            equally over its quantities (``carbon``: stock and uptake, each its layers'
+            mass summed), a role or layer is one, a feature named alone overrides;
+            negative weights penalise. Default ``{"carbon": 1, "biodiversity": 1}``.
         years : {"mean", "latest"} or int, optional
-            How a layer of several years (``npp_2000`` ... ``npp_2020``) counts: every
-            year (``"mean"``, the default), the latest only, or one year.
+            How a layer of several years counts: every year (default), the latest, or one.
 
         Returns
         -------
