@@ -69,7 +69,9 @@ class PlanSettings:
     budget_share : float
         New protection, share of the land, in (0, 1].
     carbon_stock, carbon_uptake, biodiversity : float
-        Weights (>= 0) of each feature group, each feature normalised by its total.
+        Weights (>= 0): carbon stock and carbon uptake are one quantity each (the mass of
+        their layers, every year counted), biodiversity splits equally over its features
+        (`optimizer.model.objectives.weights`).
     emissions_penalty : float
         Weight (>= 0) against each unit's latest emissions (normalised by their total).
     compactness : float
