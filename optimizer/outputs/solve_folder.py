@@ -92,6 +92,14 @@ def _added(problem: Problem, x: np.ndarray) -> dict[str, Any]:
     return out
 
 
+def _closure(scenario: Scenario | None, problem: Problem, solution: Solution) -> GapClosure:
+    """The gap closure as the scenario's ``[closure]`` asks (the defaults without one)."""
+    c = getattr(scenario, "closure", None)
+    if c is None:
+        return gap_closure(problem.pu, problem, solution)
+    return gap_closure(problem.pu, problem, solution, target=c.target, ecosystems=c.ecosystems)
+
+
 def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution,
                  closure: GapClosure | None = None, *,
                  overrides: Mapping[str, Any] | None = None,
@@ -105,7 +113,7 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
     problem, solution
         The problem and its solution.
     closure : GapClosure, optional
-        The plan's gap closure (computed when not given, target 0.3).
+        The plan's gap closure (computed when not given, as the scenario's ``[closure]`` asks).
     overrides : mapping, optional
         The ``--set`` overrides applied to the scenario, recorded as given.
     seconds : float, optional
@@ -115,7 +123,7 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
     x = solution.x
     status = unit_status(problem, x)
     selected = np.asarray(x) > 0.5
-    closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
+    closure = closure if closure is not None else _closure(scenario, problem, solution)
     rep = feature_representation(problem, solution)
     targeted = rep[rep["target"].notna()]
     pt = patches(problem, solution)
@@ -175,7 +183,7 @@ def write_solution(solution: Solution, problem: Problem, out_dir: str | os.PathL
     dict
         The summary written to ``summary.json``.
     """
-    closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
+    closure = closure if closure is not None else _closure(scenario, problem, solution)
     summary = plan_summary(scenario, problem, solution, closure, overrides=overrides,
                            seconds=seconds)
     x = (solution.x > 0.5).astype(np.int8)
