@@ -66,7 +66,7 @@ def check_natural(spec: LayerSpec, classes: Mapping[int, str]) -> None:
     Traceback (most recent call last):
     ...
     optimizer.errors.InputDataError: layer 'lc': natural class 'forrest' is not a class of the \
-layer; its classes: forest, cropland (did you mean 'forest'?)
+layer; its classes: forest, cropland; did you mean 'forest'?
     """
     if not spec.natural:
         return

@@ -62,7 +62,7 @@ def _num(v: Any) -> float | None:
 
 
 def _added(problem: Problem, x: np.ndarray) -> dict[str, Any]:
-    """Carbon stock, uptake and emissions added by the plan, per layer and in total."""
+    """Carbon stock and uptake added by the plan and emissions inside it, per layer and in total."""
     feats = problem.pu.features
     added_mask = np.asarray(x) > 0.5  # every selected unit's unprotected part (module doc)
     free = 1.0 - problem.protected_fraction
