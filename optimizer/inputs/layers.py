@@ -201,6 +201,8 @@ class LayerSpec:
         out["path"] = str(self.path)
         if self.classes is not None:
             out["classes"] = {str(k): v for k, v in self.classes.items()}
+        if self.natural is not None:
+            out["natural"] = list(self.natural)  # as JSON reads it back
         return out
 
     @classmethod

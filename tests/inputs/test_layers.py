@@ -388,7 +388,7 @@ def _demo_manifest_with(tmp_path, natural: str, layer: str = "lc") -> Path:
 def test_the_demo_marks_its_natural_classes_and_the_grid_records_them(demo_grid):
     # Issue 21 §3: the gap closure counts natural ecosystems; the manifest says which.
     lc = next(s for s in demo_grid.meta["layers"] if s["role"] == "land_cover")
-    assert list(lc["natural"]) == ["forest", "grassland", "wetland", "bare"]
+    assert lc["natural"] == ["forest", "grassland", "wetland", "bare"]
     labels = set(demo_grid.features.loc[demo_grid.features["role"] == "land_cover", "label"])
     assert set(lc["natural"]) <= labels
 
