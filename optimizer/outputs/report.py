@@ -357,9 +357,11 @@ def _key_numbers(s: Mapping[str, Any], closure: Any) -> str:
     eco = cs["ecosystems"]
     if eco["classes"]:
         pct = eco["closed_pct"]
+        counted = ", ".join(eco.get("counted", []))  # the classes the headline counts
         cards.append((f"{eco['closed_km2']:,.0f} km²",
                       f"of {eco['shortfall_before_km2']:,.0f} km² ecosystem shortfall closed"
-                      + (f" ({pct:.1f}%)" if pct is not None else "")))
+                      + (f" ({pct:.1f}%)" if pct is not None else "")
+                      + (f"; counted: {counted}" if counted else "")))
     ratio = cs["density_ratio"].get("biomass") or next(iter(cs["density_ratio"].values()), None)
     if ratio:
         name = "biomass" if "biomass" in cs["density_ratio"] else next(iter(cs["density_ratio"]))
