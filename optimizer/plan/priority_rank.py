@@ -94,21 +94,25 @@ def rank_problem(problem: Problem) -> tuple[Problem | None, str]:
     total = problem.total_budget()
     if total is None:
         return None, "no priority rank: the problem has no total area budget"
-    left = []
-    if problem.targets:
-        left.append(f"{len(problem.targets)} target(s)")
-    # Region and ecosystem maxima are kept, scaled to each budget (`priority_rank`); minima
-    # cannot be kept by an order and are left out.
-    minima = [b for b in problem.budgets if b is not total and b.min_km2 > 0]
-    if minima:
-        left.append(f"{len(minima)} region/ecosystem budget minimum(s)")
     single = dataclasses.replace(problem, targets=(), budgets=(total,), _cache={})
     note = ("rank 1 = the first unit the nested max-utility path adds as the budget grows; "
             "entry_budget_km2 = new km² of the smallest plan holding the unit (the plan for "
             "budget B holds the units with entry_budget_km2 <= B)")
-    if left:
-        note += f"; computed without the scenario's {' and '.join(left)} (one budget only)"
-    return single, note
+    return single, note + _left_out(problem)
+
+
+def _left_out(problem: Problem) -> str:
+    """What the order cannot keep: targets and region/ecosystem minima ('' when none).
+
+    Region and ecosystem maxima are kept, scaled to each budget (`priority_rank`).
+    """
+    left = []
+    if problem.targets:
+        left.append(f"{len(problem.targets)} target(s)")
+    minima = [b for b in problem.budgets if b.scope != "total" and b.min_km2 > 0]
+    if minima:
+        left.append(f"{len(minima)} region/ecosystem budget minimum(s)")
+    return f"; computed without the scenario's {' and '.join(left)}" if left else ""
 
 
 def _capped_rows(problem: Problem) -> list[tuple[np.ndarray, float, str]]:
@@ -206,6 +210,17 @@ def priority_rank(problem: Problem, *, plan: np.ndarray | None = None, path_poin
     ([0, 3, 4, 1, 2, 5], [1.0])
     >>> priority_rank(problem(pu).add_min_set_objective())[0] is None
     True
+
+    Beside a plan with a region cap, its added units (cells 2-4; cell 1 is protected) rank
+    first:
+
+    >>> from optimizer import solve
+    >>> q = (problem(pu).add_max_utility_objective(budget_km2=3, weights={"carbon": 1})
+    ...      .add_area_budget(region="south", max_km2=1))
+    >>> x = solve(q).x
+    >>> pr, note = priority_rank(q, plan=x)
+    >>> x.tolist(), pr.rank.tolist(), pr.plan_units
+    ([1.0, 1.0, 1.0, 1.0, 0.0, 0.0], [0, 1, 2, 3, 4, 5], 3)
     """
     single, note = rank_problem(problem)
     if single is None:
@@ -259,12 +274,18 @@ def priority_rank(problem: Problem, *, plan: np.ndarray | None = None, path_poin
     rank[ranked] = np.arange(1, ranked.size + 1)
     entry = np.full(n, np.nan)
     entry[ranked] = base + np.cumsum(area[ranked])
-    if plan is not None:
-        note = (f"ranks 1-{int(added.sum()):,} are the plan's {int(added.sum()):,} added units "
-                f"(its new area {plan_km2:,.0f} km²), the other units follow; ") + note
-    if rows:
-        note += (f"; the order keeps each of the {len(rows)} region/ecosystem budget maxima scaled "
-                 "to the budget (max x entry_budget_km2 / "
-                 + ("the plan's new area" if plan is not None else "the total budget") + ")"
-                 + (f", except {over:,} rank(s) where no unit fitted" if over else ""))
+    if plan is not None or rows:
+        k = int(added.sum())
+        note = ((f"ranks 1-{k:,} are the plan's {k:,} added units (its new area "
+                 f"{plan_km2:,.0f} km²), then the other units; within each, " if plan is not None
+                 else "") + "the order in which the nested max-utility path adds units as the "
+                "budget grows")
+        if rows:
+            note += (f", kept within the {len(rows)} region/ecosystem budget maxima scaled to the "
+                     "budget (max x entry_budget_km2 / "
+                     + ("the plan's new area" if plan is not None else "the total budget") + ")"
+                     + (f" except {over:,} rank(s) where no unit fitted" if over else ""))
+        note += ("; entry_budget_km2 = new km² of the units ranked up to the unit, locked-in units' "
+                 "included (the rank's plan for budget B holds the units with entry_budget_km2 "
+                 "<= B)" + _left_out(problem))
     return PriorityRank(rank, entry, note, seconds, int(added.sum()), over), note
