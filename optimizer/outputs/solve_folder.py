@@ -71,7 +71,7 @@ def _num(v: Any) -> float | None:
 
 
 def _added(problem: Problem, x: np.ndarray) -> dict[str, Any]:
-    """Carbon stock, uptake and emissions added by the plan, per layer and in total."""
+    """Carbon stock and uptake added by the plan and emissions inside it, per layer and in total."""
     feats = problem.pu.features
     added_mask = np.asarray(x) > 0.5  # every selected unit's unprotected part (module doc)
     free = 1.0 - problem.protected_fraction
@@ -99,6 +99,14 @@ def _added(problem: Problem, x: np.ndarray) -> dict[str, Any]:
         out["carbon_stock_total"] = {"amount": total, "unit": "MgC",
                                      "tCO2e": total * CO2_PER_C, "tCO2e_unit": "tCO2e"}
     return out
+
+
+def _closure(scenario: Scenario | None, problem: Problem, solution: Solution) -> GapClosure:
+    """The gap closure as the scenario's ``[closure]`` asks (the defaults without one)."""
+    c = getattr(scenario, "closure", None)
+    if c is None:
+        return gap_closure(problem.pu, problem, solution)
+    return gap_closure(problem.pu, problem, solution, target=c.target, ecosystems=c.ecosystems)
 
 
 def _regions(problem: Problem, selected: np.ndarray) -> dict[str, Any]:
@@ -148,7 +156,7 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
     problem, solution
         The problem and its solution.
     closure : GapClosure, optional
-        The plan's gap closure (computed when not given, target 0.3).
+        The plan's gap closure (computed when not given, as the scenario's ``[closure]`` asks).
     overrides : mapping, optional
         The ``--set`` overrides applied to the scenario, recorded as given.
     seconds : float, optional
@@ -158,7 +166,7 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
     x = solution.x
     status = unit_status(problem, x)
     selected = np.asarray(x) > 0.5
-    closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
+    closure = closure if closure is not None else _closure(scenario, problem, solution)
     rep = feature_representation(problem, solution)
     targeted = rep[rep["target"].notna()]
     pt = patches(problem, solution)
@@ -225,7 +233,7 @@ def write_solution(solution: Solution, problem: Problem, out_dir: str | os.PathL
     dict
         The summary written to ``summary.json``.
     """
-    closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
+    closure = closure if closure is not None else _closure(scenario, problem, solution)
     summary = plan_summary(scenario, problem, solution, closure, overrides=overrides,
                            seconds=seconds)
     x = (solution.x > 0.5).astype(np.int8)

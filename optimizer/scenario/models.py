@@ -261,6 +261,24 @@ class ParksTable(_Table):
                          "free units next to kept parks")
 
 
+class ClosureTable(_Table):
+    """``[closure]``: how the gap closure measures the plan against the network's gaps."""
+
+    ecosystems: Literal["natural", "all"] | list[str] = Field(
+        default="natural", description="the land-cover classes the ecosystem shortfall counts: "
+        "'natural' (the classes the grid's manifest marks natural; every class when it marks "
+        "none), 'all', or a list of classes (e.g. [\"forest\", \"wetland\"])")
+    target: float = Field(default=0.3, ge=0, le=1, description="target protected share (0-1) of "
+                          "each counted ecosystem and each species")
+
+    @field_validator("ecosystems")
+    @classmethod
+    def _some(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list) and not v:
+            raise ValueError("name at least one land-cover class, or write 'natural' or 'all'")
+        return v
+
+
 class ScenarioModel(_Table):
     """A scenario file: the top-level keys and tables."""
 
@@ -283,6 +301,8 @@ class ScenarioModel(_Table):
     penalties: PenaltiesTable = Field(default=PenaltiesTable(), description="penalties")
     solver: SolverTable = Field(default=SolverTable(), description="solver options")
     parks: ParksTable = Field(default=ParksTable(), description="candidate parks from the plan")
+    closure: ClosureTable = Field(default=ClosureTable(), description="the gap closure: which "
+                                  "ecosystems count, and the target")
 
     @model_validator(mode="after")
     def _check(self) -> ScenarioModel:
@@ -310,4 +330,5 @@ TABLES: dict[type[BaseModel], str] = {
     UnitsLock: "locks.locked_in", LandCoverLock: "locks.land_cover_out", AboveLock: "locks.above",
     PenaltiesTable: "penalties", BoundaryTable: "penalties.boundary",
     LinearTable: "penalties.linear", SolverTable: "solver", ParksTable: "parks",
+    ClosureTable: "closure",
 }

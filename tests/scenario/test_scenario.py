@@ -292,7 +292,7 @@ def _carbon_per_km2(p, x):
 
 def test_every_example_solves_within_its_budget(solved):
     for name, (_, p, sol) in solved.items():
-        assert sol.status.value == "optimal" and sol.gap <= 1e-3, name
+        assert sol.is_optimal and sol.gap <= 1e-3, name
         budget = p.total_budget().max_km2
         assert (sol.selected * p.unprotected_km2).sum() <= budget * (1 + 1e-9), name
         assert sol.runtime < 30, name

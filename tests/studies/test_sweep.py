@@ -88,7 +88,7 @@ def test_sweep_of_20_runs_one_part_each_and_resume_skips(tmp_path):
     out = tmp_path / "out"
     seen: list[tuple[float, str]] = []
     df = run_sweep(sweep, out, workers=1, progress=lambda f, stage: seen.append((f, stage)))
-    assert len(df) == 20 and (df["status"] == "optimal").all()
+    assert len(df) == 20 and df["status"].isin(["optimal", "within_gap"]).all()
     assert seen[0] == (0.0, "0/20 runs") and seen[-1] == (1.0, "20/20 runs")
     assert [f for f, _ in seen] == sorted(f for f, _ in seen)
     parts = sorted((out / "runs").glob("*.parquet"))
