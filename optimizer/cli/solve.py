@@ -185,5 +185,6 @@ def cmd_solve(args: argparse.Namespace) -> int:
     print_summary(summary)
     print("\n  every number above is defined, with its unit, in summary.json's \"definitions\"")
     print(f"\nscenario hash {summary['scenario']['hash'][:16]}; solved in "
-          f"{sol.runtime:.1f} s, {time.perf_counter() - t0:.1f} s in all; wrote {args.out}")
+          f"{sol.runtime:.{2 if sol.runtime < 10 else 0}f} s, {time.perf_counter() - t0:.1f} s in all; "
+          f"wrote {args.out}")
     return 130 if _interrupted(sol) else 0
