@@ -73,7 +73,8 @@ def test_every_format_is_written_with_its_manifest(exported):
     files = {p.name for p in exported.path.iterdir()}
     assert files == {"parks_shp.zip", "parks_fields.csv", "parks.gpkg", "parks.parquet",
                      "parks.geojson", "selection.tif", "selection.tif.aux.xml",
-                     "priority_rank.tif", "export.json", "carbonpark-output.json"}
+                     "plan_amounts.tif", "priority_rank.tif", "export.json",
+                     "carbonpark-output.json"}
     manifest = json.loads((exported.path / "export.json").read_text())
     assert manifest["formats"] == list(WRITERS) and manifest["parks"] == len(exported.parks.table)
     assert any("computed without the scenario's 3 target(s)" in n for n in manifest["notes"])
@@ -102,7 +103,8 @@ def test_shapefile_zip_reads_back_in_pyogrio_and_ogrinfo(exported, loaded):
         assert zf.read("parks.cpg").decode().strip().upper() in ("UTF-8", "UTF8")
         assert zf.read("parks_fields.csv") == (exported.path / "parks_fields.csv").read_bytes()
     table = exported.parks.table
-    shp = pyogrio.read_dataframe(f"/vsizip/{z}/parks.shp")
+    every = pyogrio.read_dataframe(f"/vsizip/{z}/parks.shp")
+    shp = every[every["kind"] == "park"]
     assert len(shp) == len(table) > 0
     assert pyproj.CRS(shp.crs).equals(loaded.pu.crs, ignore_axis_order=True)
     units = loaded.pu.units
@@ -121,9 +123,10 @@ def test_shapefile_zip_reads_back_in_pyogrio_and_ogrinfo(exported, loaded):
     assert p1["c_stk_tCO2"] == pytest.approx(carbon * 44.0095 / 12.0107, rel=1e-9)
     assert p1["n_units"] == inside.sum() and p1["area_km2"] == pytest.approx(new[inside].sum())
     info = gdal("ogrinfo", "-ro", "-so", "-al", f"/vsizip/{z}")
-    assert f"Feature Count: {len(table)}" in info
+    assert f"Feature Count: {len(every)}" in info
     assert 'METHOD["Albers Equal Area"' in info
-    for short in shapefile_field_map([c for c in table.columns if c != "geometry"]).values():
+    features = exported.features.table
+    for short in shapefile_field_map([c for c in features.columns if c != "geometry"]).values():
         assert f"\n{short}: " in info
 
 
@@ -134,12 +137,23 @@ def test_field_map_and_data_dictionary_agree(exported):
     z = exported.path / "parks_shp.zip"
     fields = [c for c in pyogrio.read_info(f"/vsizip/{z}/parks.shp")["fields"]]
     assert list(d["short_name"]) == fields
-    columns = [c for c in exported.parks.table.columns if c != "geometry"]
+    # Whatever columns the parks table holds, plus the export's kind; value per 10,000 km².
+    parks_columns = [c for c in exported.parks.table.columns if c != "geometry"]
+    columns = [c for c in exported.features.table.columns if c != "geometry"]
+    assert columns[:2] == ["park_id", "kind"]
+    assert set(columns) - {"kind"} == set(parks_columns) - {"value_per_km2"} | {
+        "value_per_10000km2"}
     assert list(d["full_name"]) == columns
     assert all(len(s) <= 10 for s in fields) and len({s.lower() for s in fields}) == len(fields)
+    own = {"kind", "park_id", "rank", "biodiversity_value", "value_per_10000km2"}
     for row in d.itertuples():
-        assert (row.unit, row.meaning) == tuple(PARK_COLUMNS[row.full_name])
+        assert row.meaning, row.full_name  # every field is described
+        if row.full_name not in own:
+            assert (row.unit, row.meaning) == tuple(PARK_COLUMNS[row.full_name])
         assert SHAPEFILE_FIELDS.get(row.full_name, row.short_name) == row.short_name
+    units = dict(zip(d["full_name"], d["unit"], strict=True))
+    assert units["biodiversity_value"] == "% summed over species"
+    assert units["value_per_10000km2"] == "% per 10,000 km²"
 
 
 def test_field_map_makes_unknown_long_names_unique():
@@ -157,14 +171,20 @@ def test_geopackage_layers_and_qgis_style(exported, loaded):
     layers = dict(pyogrio.list_layers(g))
     assert list(layers) == ["parks", "added_units", "existing_network", "study_area",
                             "layer_styles"]
-    parks = pyogrio.read_dataframe(g, layer="parks")
-    assert list(parks.columns) == list(exported.parks.table.columns)
+    every = pyogrio.read_dataframe(g, layer="parks")
+    assert list(every.columns) == list(exported.features.table.columns)
+    parks = every[every["kind"] == "park"]
     assert len(parks) == len(exported.parks.table)
     units = loaded.pu.units
     added = pyogrio.read_dataframe(g, layer="added_units")
-    assert sorted(added["pu_id"]) == sorted(units["pu_id"][added_mask(loaded)])
-    assert added["area_km2"].sum() == pytest.approx(parks.geometry.area.sum() / 1e6, rel=1e-6)
-    assert np.all(added["priority_rank"] > 0)
+    in_parks = added[added["kind"] == "park"]
+    assert sorted(in_parks["pu_id"]) == sorted(units["pu_id"][added_mask(loaded)])
+    assert in_parks["area_km2"].sum() == pytest.approx(parks.geometry.area.sum() / 1e6, rel=1e-6)
+    assert np.all(in_parks["priority_rank"] > 0)
+    # The completing features hold the existing units whose remainder the plan adds.
+    completing = (loaded.status == "existing") & (loaded.problem.unprotected_km2 > 0)
+    assert sorted(added.loc[added["kind"] == "completes existing", "pu_id"]) == sorted(
+        units["pu_id"][completing])
     study = pyogrio.read_dataframe(g, layer="study_area")
     assert study.geometry.area.sum() / 1e6 == pytest.approx(units["area_km2"].sum(), rel=1e-6)
     net = pyogrio.read_dataframe(g, layer="existing_network")
@@ -173,19 +193,20 @@ def test_geopackage_layers_and_qgis_style(exported, loaded):
     assert pas is not None and len(net) == len(pas)  # the grid's own protected areas
     assert net.geometry.area.sum() == pytest.approx(pas.geometry.area.sum(), rel=1e-9)
     info = gdal("ogrinfo", "-ro", "-so", str(g), "parks")
-    assert f"Feature Count: {len(parks)}" in info and "Geometry Column = geom" in info
+    assert f"Feature Count: {len(every)}" in info and "Geometry Column = geom" in info
     styles = pyogrio.read_dataframe(g, layer="layer_styles")
     row = styles[styles["f_table_name"] == "parks"].iloc[0]
     assert row["f_geometry_column"] == "geom" and bool(row["useAsDefault"])
     qml = ET.fromstring(row["styleQML"].split("\n", 1)[1])
     renderer = qml.find("renderer-v2")
-    assert renderer.get("type") == "categorizedSymbol" and renderer.get("attr") == "typology"
+    assert renderer.get("type") == "categorizedSymbol"
+    assert renderer.get("attr") == """CASE WHEN "kind" = 'park' THEN "typology" ELSE "kind" END"""
     cats = [c.get("value") for c in renderer.iter("category")]
-    assert cats == list(TYPES)
+    assert cats == [*TYPES, "completes existing", "locked in"]
     fills = [o.get("value") for o in renderer.iter("Option") if o.get("name") == "color"]
     want = [",".join(str(int(TYPE_COLOURS[t][k:k + 2], 16)) for k in (1, 3, 5)) + ",255"
             for t in TYPES]
-    assert fills == want
+    assert fills[:len(TYPES)] == want
     ET.fromstring(row["styleSLD"])  # well-formed
     sql = gdal("ogrinfo", "-ro", "-q", str(g), "-sql",
                "SELECT f_table_name, useAsDefault FROM layer_styles WHERE f_table_name='parks'")
@@ -204,7 +225,8 @@ def test_geoparquet_is_1_1_with_bbox_covering(exported, loaded):
     assert col["covering"]["bbox"]["xmin"] == ["bbox", "xmin"]
     assert "bbox" in schema.names
     back = gpd.read_parquet(path)
-    assert len(back) == len(exported.parks.table)
+    assert len(back) == len(exported.features.table)
+    assert (back["kind"] == "park").sum() == len(exported.parks.table)
     assert pyproj.CRS(back.crs).equals(loaded.pu.crs, ignore_axis_order=True)
     bbox = pq.read_table(path, columns=["bbox"]).column("bbox").to_pylist()[0]
     assert bbox["xmin"] == pytest.approx(back.geometry.iloc[0].bounds[0])
@@ -215,14 +237,14 @@ def test_geojson_is_rfc7946(exported):
     doc = json.loads(path.read_text())
     assert "crs" not in doc  # RFC 7946: WGS 84 lon/lat implied
     parks = pyogrio.read_dataframe(path)
-    assert pyproj.CRS(parks.crs).to_epsg() == 4326 and len(parks) == len(exported.parks.table)
+    assert pyproj.CRS(parks.crs).to_epsg() == 4326 and len(parks) == len(exported.features.table)
     xy = shapely.get_coordinates(parks.geometry.to_numpy())
     assert (np.abs(xy[:, 0]) <= 180).all() and (np.abs(xy[:, 1]) <= 90).all()
     # The demo country lies at 20-45 N, 90-115 E: lon first, not lat.
     assert xy[:, 0].min() > 90 and xy[:, 0].max() < 115 and xy[:, 1].min() > 20
     rings = shapely.get_exterior_ring(shapely.get_parts(parks.geometry.to_numpy()))
     assert shapely.is_ccw(rings).all()  # right-hand rule: exteriors counter-clockwise
-    expected = exported.parks.table.to_crs(4326).total_bounds
+    expected = exported.features.table.to_crs(4326).total_bounds
     assert np.allclose(parks.total_bounds, expected, atol=1e-6)
     info = gdal("ogrinfo", "-ro", "-so", "-al", str(path))
     assert f"Feature Count: {len(parks)}" in info and 'ID["EPSG",4326]' in info
@@ -355,7 +377,14 @@ def test_cli_export(solved, tmp_path, capsys):
     parks = pyogrio.read_dataframe(out / "parks.geojson")
     manifest = json.loads((out / "export.json").read_text())
     assert manifest["min_km2"] == 5000 and manifest["dropped_parks"] > 0
-    assert len(parks) > 0 and (parks["area_km2"] >= 5000).all()
+    kept = parks[parks["kind"] == "park"]
+    assert len(kept) > 0 and (kept["area_km2"] >= 5000).all()
+    # What the export holds against the plan solved, in words: the dropped parks are named.
+    summary = json.loads((solved / "summary.json").read_text())
+    dropped = manifest["reconciliation"]["plan"]["dropped_new_km2"]
+    assert dropped > 0 and manifest["reconciliation"]["new_km2"]["total"] == pytest.approx(
+        summary["new_km2"] - dropped, rel=1e-12)
+    assert f"the plan solved adds {summary['new_km2']:,.2f} km²: parks under min_km2" in text
     code = main(["export", str(solved), "--out", str(tmp_path / "x"), "--format", "kml"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "unknown format 'kml'" in err
