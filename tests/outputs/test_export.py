@@ -8,6 +8,7 @@ it compares from the solve folder and the grid, not from the export.
 from __future__ import annotations
 
 import hashlib
+import re
 import json
 import shutil
 import subprocess
@@ -414,3 +415,191 @@ def test_a_writer_registered_once_is_everywhere(solved, tmp_path, monkeypatch, c
     assert calls == [("csv",)] and "wrote parks.csv, export.json" in capsys.readouterr().out
     manifest = json.loads((out / "export.json").read_text())
     assert manifest["formats"] == ["csv"] and len(pd.read_csv(out / "parks.csv")) == manifest["parks"]
+
+
+# ---------------------------------------------------------------- every format adds up (issue 21)
+
+def _ogr_sums(source: str, layer: str, area: str = "area_km2",
+              carbon: str = "carbon_stock_MgC") -> tuple[float, float]:
+    """SUM of two fields over a layer by GDAL's ogrinfo (OGR SQL), to the printed precision."""
+    out = gdal("ogrinfo", "-ro", "-q", source, "-sql",
+               f'SELECT SUM("{area}") AS a, SUM("{carbon}") AS c FROM "{layer}"')
+    values = dict(re.findall(r"^\s+(a|c) \(Real\) = (\S+)$", out, re.M))
+    return float(values["a"]), float(values["c"])
+
+
+def _read_shp(folder: Path) -> list[tuple[float, float]]:
+    z = folder / "parks_shp.zip"
+    shp = pyogrio.read_dataframe(f"/vsizip/{z}/parks.shp")
+    return [(shp["area_km2"].sum(), shp["c_stk_MgC"].sum()),
+            _ogr_sums(f"/vsizip/{z}/parks.shp", "parks", carbon="c_stk_MgC")]
+
+
+def _read_gpkg(folder: Path) -> list[tuple[float, float]]:
+    g = folder / "parks.gpkg"
+    parks = pyogrio.read_dataframe(g, layer="parks")
+    units = pyogrio.read_dataframe(g, layer="added_units")
+    return [(parks["area_km2"].sum(), parks["carbon_stock_MgC"].sum()),
+            _ogr_sums(str(g), "parks"), _ogr_sums(str(g), "added_units", area="new_km2"),
+            (units["new_km2"].sum(), units["carbon_stock_MgC"].sum())]
+
+
+def _read_parquet(folder: Path) -> list[tuple[float, float]]:
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(folder / "parks.parquet", columns=["area_km2", "carbon_stock_MgC"])
+    return [(float(np.sum(t.column("area_km2").to_numpy())),
+             float(np.sum(t.column("carbon_stock_MgC").to_numpy())))]
+
+
+def _read_geojson(folder: Path) -> list[tuple[float, float]]:
+    doc = json.loads((folder / "parks.geojson").read_text())
+    props = [f["properties"] for f in doc["features"]]
+    return [(sum(p["area_km2"] for p in props), sum(p["carbon_stock_MgC"] for p in props)),
+            _ogr_sums(str(folder / "parks.geojson"), "parks")]
+
+
+def _read_tif(folder: Path) -> list[tuple[float, float]]:
+    with rasterio.open(folder / "plan_amounts.tif") as src:
+        new, carbon = src.read()
+        assert src.dtypes == ("float64", "float64")
+    return [(float(np.nansum(new)), float(np.nansum(carbon)))]
+
+
+#: An independent reader per format: the sums of new km² and carbon stock over its features.
+READERS = {"shp": _read_shp, "gpkg": _read_gpkg, "parquet": _read_parquet,
+           "geojson": _read_geojson, "tif": _read_tif}
+
+
+def test_every_format_sums_back_to_the_plan(solved, exported, loaded):
+    """Summing any format's features gives summary.json's new km² and carbon stock added: the
+    parks and the remainders of the existing protected units the plan completes."""
+    summary = json.loads((solved / "summary.json").read_text())
+    new_km2 = summary["new_km2"]
+    carbon = summary["added"]["carbon_stock_total"]["amount"]
+    assert summary["new_km2_in_existing_units"] > 0  # the demo's plan completes existing units
+    missing = set(WRITERS) - set(READERS)
+    assert not missing, f"add a reader of {missing} to READERS: every format must sum back"
+    for name in WRITERS:
+        for area, mgc in READERS[name](exported.path):
+            # ogrinfo prints 15 significant digits; the others read the stored doubles.
+            assert area == pytest.approx(new_km2, rel=1e-12), name
+            assert mgc == pytest.approx(carbon, rel=1e-12), name
+    manifest = json.loads((exported.path / "export.json").read_text())
+    rec = manifest["reconciliation"]
+    assert rec["new_km2"]["total"] == pytest.approx(new_km2, rel=1e-12)
+    assert rec["new_km2"]["completes existing"] == pytest.approx(
+        summary["new_km2_in_existing_units"], rel=1e-12)
+    assert rec["carbon_stock_MgC"]["total"] == pytest.approx(carbon, rel=1e-12)
+    assert rec["new_km2"]["park"] == pytest.approx(exported.parks.table["area_km2"].sum())
+    assert rec["text"][0].startswith("parks ") and "completing existing protected units" in (
+        rec["text"][0]) and rec["text"][0].endswith("km², the plan's new area")
+
+
+def test_the_plan_raster_sums_back_to_the_plan(solved, exported, loaded):
+    """selection.tif's plan cells (added and existing) hold the plan's new km², and
+    plan_amounts.tif's area band is 0 outside them."""
+    summary = json.loads((solved / "summary.json").read_text())
+    units = loaded.pu.units
+    rows, cols = units["row"].to_numpy(), units["col"].to_numpy()
+    with rasterio.open(exported.path / "selection.tif") as src:
+        codes = src.read(1)[rows, cols]
+    in_plan = np.isin(codes, [STATUS_CODES["added"][0], STATUS_CODES["existing"][0]])
+    free_km2 = units["area_km2"].to_numpy() * (1 - units["pa_fraction"].to_numpy())
+    assert free_km2[in_plan].sum() == pytest.approx(summary["new_km2"], rel=1e-12)
+    with rasterio.open(exported.path / "plan_amounts.tif") as src:
+        new = src.read(1)[rows, cols]
+    assert np.all(new[~in_plan] == 0) and np.allclose(new[in_plan], free_km2[in_plan])
+    info = json.loads(gdal("gdalinfo", "-json", str(exported.path / "plan_amounts.tif")))
+    assert [b["description"] for b in info["bands"]] == [
+        "new protected area the plan adds in the cell (km2)",
+        "carbon stock the plan adds in the cell (MgC)"]
+
+
+def test_the_export_command_states_the_reconciliation(solved, tmp_path, capsys):
+    out = tmp_path / "said"
+    assert main(["export", str(solved), "--out", str(out), "--format", "geojson"]) == 0
+    text = capsys.readouterr().out
+    summary = json.loads((solved / "summary.json").read_text())
+    line = next(x for x in text.splitlines() if x.strip().startswith("parks ") and "km²" in x)
+    numbers = [float(v.replace(",", "")) for v in re.findall(r"([\d,]+(?:\.\d+)?) km²", line)]
+    parks, completing, total = numbers
+    assert parks + completing == pytest.approx(total, abs=10 ** -3)  # the printed sum holds
+    assert total == pytest.approx(summary["new_km2"], abs=0.5)
+    assert completing == pytest.approx(summary["new_km2_in_existing_units"], abs=0.5)
+    assert "add up to the plan" in text
+
+
+def test_crs_is_named_and_one_form(exported, loaded):
+    """A named CRS in every file (not "unknown"), and export.json's CRS always PROJJSON."""
+    g = exported.path / "parks.gpkg"
+    info = gdal("ogrinfo", "-ro", "-so", str(g), "parks")
+    name = re.search(r'PROJCRS\["([^"]+)"', info).group(1)
+    assert name.startswith("WGS 84 / Albers Equal Area (lat_1=") and "unknown" not in info[:400]
+    srs = gdal("ogrinfo", "-ro", "-q", str(g), "-sql",
+               "SELECT srs_name FROM gpkg_spatial_ref_sys WHERE srs_id > 0")
+    assert f"srs_name (String) = {name}" in srs
+    for tif in ("selection.tif", "plan_amounts.tif", "priority_rank.tif"):
+        wkt = json.loads(gdal("gdalinfo", "-json", str(exported.path / tif)))[
+            "coordinateSystem"]["wkt"]
+        assert wkt.startswith(f'PROJCRS["{name}"'), tif
+    manifest = json.loads((exported.path / "export.json").read_text())
+    assert manifest["crs_name"] == name and manifest["crs"]["type"] == "ProjectedCRS"
+    named = pyproj.CRS.from_json_dict(manifest["crs"])  # the same projection, named
+    pts = ([-4e5, 0.0, 8e5], [-6e5, 0.0, 7e5])
+    to_ll = [pyproj.Transformer.from_crs(c, 4326, always_xy=True) for c in (named, loaded.pu.crs)]
+    np.testing.assert_allclose(to_ll[0].transform(*pts), to_ll[1].transform(*pts), atol=1e-9)
+
+
+def test_crs_of_a_proj4_grid_is_projjson_too(tmp_path):
+    from optimizer import problem, solve
+    from optimizer.datasets import tiny_grid
+
+    pu = tiny_grid()
+    pu.units = pu.units.set_crs("+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +datum=WGS84 "
+                                "+units=m +no_defs", allow_override=True)
+    p = problem(pu).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    res = export_plan(p, solve(p).x, tmp_path / "o", formats=["geojson"])
+    manifest = json.loads((res.path / "export.json").read_text())
+    assert manifest["crs"]["type"] == "ProjectedCRS"
+    assert manifest["crs_name"] == "WGS 84 / Albers Equal Area (lat_1=25 lat_2=47 lat_0=0 lon_0=105)"
+
+
+def test_geopackage_describes_every_field_in_words(exported):
+    """gpkg_data_columns holds an alias and a description of every field of every layer, from
+    the data dictionary; QGIS labels are words; bio_value and the value per area readable."""
+    from optimizer.figures.plots import TYPE_LABELS
+
+    g = exported.path / "parks.gpkg"
+    rows = gdal("ogrinfo", "-ro", "-q", str(g), "-sql",
+                "SELECT table_name, column_name, name, description FROM gpkg_data_columns")
+    docs: dict[tuple[str, str], tuple[str, str]] = {}
+    for block in rows.split("OGRFeature(SELECT)")[1:]:
+        v = dict(re.findall(r"^\s+(\w+) \(String\) = (.*)$", block, re.M))
+        docs[v["table_name"], v["column_name"]] = (v["name"], v["description"])
+    ext = gdal("ogrinfo", "-ro", "-q", str(g), "-sql",
+               "SELECT extension_name FROM gpkg_extensions WHERE table_name='gpkg_data_columns'")
+    assert "gpkg_schema" in ext
+    for layer in ("parks", "added_units", "existing_network", "study_area"):
+        fields = pyogrio.read_info(g, layer=layer)["fields"]
+        for f in fields:
+            alias, desc = docs[layer, f]
+            assert alias and desc and alias != f, (layer, f)
+        aliases = [docs[layer, f][0] for f in fields]
+        assert len(set(aliases)) == len(aliases)
+    assert docs["parks", "area_km2"] == ("New protected area (km²)", docs["parks", "area_km2"][1])
+    assert "(unit: km²)" in docs["parks", "area_km2"][1]
+    bio_alias, bio_desc = docs["parks", "biodiversity_value"]
+    assert "summed over species" in bio_alias and "(unit: % summed over species)" in bio_desc
+    assert "value_per_km2" not in pyogrio.read_info(g, layer="parks")["fields"]
+    parks = pyogrio.read_dataframe(g, layer="parks")
+    value = parks.loc[parks["kind"] == "park", "value_per_10000km2"]
+    assert 0.01 < value.median() < 1000  # readable, not 2e-06
+    assert docs["parks", "kind"][1].startswith("what the feature is: 'park'")
+    styles = pyogrio.read_dataframe(g, layer="layer_styles")
+    qml = ET.fromstring(styles.loc[styles["f_table_name"] == "parks", "styleQML"].iloc[0]
+                        .split("\n", 1)[1])
+    labels = {c.get("value"): c.get("label") for c in qml.iter("category")}
+    assert labels["synergy"] == TYPE_LABELS["synergy"] and labels["no_data"] == "no data"
+    assert all("_" not in label for label in labels.values())
+    assert labels["completes existing"].startswith("completes existing protected units")
