@@ -51,9 +51,8 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputDataError
-from optimizer.figures.plots import TYPE_COLOURS
+from optimizer.figures.plots import TYPE_COLOURS, TYPE_LABELS
 from optimizer.gap.ranking import TYPES
-from optimizer.figures.plots import TYPE_LABELS
 from optimizer.outputs.plan_features import (
     KINDS,
     VALUE_COLUMN,

@@ -8,8 +8,8 @@ it compares from the solve folder and the grid, not from the export.
 from __future__ import annotations
 
 import hashlib
-import re
 import json
+import re
 import shutil
 import subprocess
 import xml.etree.ElementTree as ET
@@ -603,3 +603,40 @@ def test_geopackage_describes_every_field_in_words(exported):
     assert labels["synergy"] == TYPE_LABELS["synergy"] and labels["no_data"] == "no data"
     assert all("_" not in label for label in labels.values())
     assert labels["completes existing"].startswith("completes existing protected units")
+
+
+def test_new_park_columns_flow_to_every_format_with_their_dictionary_entry(tmp_path,
+                                                                          monkeypatch):
+    """A column the parks table gains (e.g. a sliver flag) reaches every vector format, with
+    its unit and meaning from PARK_COLUMNS in parks_fields.csv and gpkg_data_columns."""
+    import optimizer.outputs.export as export_module
+    import optimizer.outputs.plan_features as features_module
+    from optimizer import problem, solve
+    from optimizer.datasets import tiny_grid
+    from optimizer.plan.parks import PARK_COLUMNS, candidate_parks
+
+    def with_sliver(*args, **kwargs):
+        parks = candidate_parks(*args, **kwargs)
+        parks.table["one_cell_sliver"] = parks.table["n_units"] == 1
+        return parks
+
+    monkeypatch.setattr(export_module, "candidate_parks", with_sliver)
+    monkeypatch.setattr(features_module, "candidate_parks", with_sliver)
+    monkeypatch.setitem(PARK_COLUMNS, "one_cell_sliver", ("", "True for a park of one unit"))
+    pu = tiny_grid()
+    pu.units.loc[0, "pa_fraction"] = 0.7  # cell 1 locked in with 0.3 km² still unprotected
+    p = problem(pu).add_max_utility_objective(budget_km2=2.3, weights={"carbon": 1})
+    res = export_plan(p, solve(p).x, tmp_path / "o", formats=["shp", "gpkg", "geojson"])
+    d = pd.read_csv(res.path / "parks_fields.csv", keep_default_na=False).set_index("full_name")
+    assert d.loc["one_cell_sliver", "meaning"] == "True for a park of one unit"
+    gpkg = pyogrio.read_dataframe(res.path / "parks.gpkg", layer="parks")
+    assert "one_cell_sliver" in gpkg.columns
+    assert "one_cell_sliver" in pyogrio.read_dataframe(res.path / "parks.geojson").columns
+    desc = gdal("ogrinfo", "-ro", "-q", str(res.path / "parks.gpkg"), "-sql",
+                "SELECT name, description FROM gpkg_data_columns WHERE column_name = "
+                "'one_cell_sliver'")
+    assert "name (String) = One cell sliver" in desc
+    assert "description (String) = True for a park of one unit" in desc
+    # The tiny plan: the parks' 2 km² plus cell 1's 0.3 km² remainder.
+    assert gpkg["area_km2"].sum() == pytest.approx(2.3, abs=1e-12)
+    assert list(gpkg["kind"]) == ["park", "completes existing"]
