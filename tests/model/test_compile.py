@@ -237,3 +237,9 @@ def test_scenario_budget_remainders_free(tmp_path):
         Scenario.loads(text.replace('"free"', '"spend"'), source="s.toml")
     with pytest.raises(InputDataError, match="remainders must be one of 'count', 'free'"):
         problem(_remainder_grid()).add_area_budget(max_km2=1, remainders="spend")
+
+
+def test_a_free_budget_says_so_in_the_problem_tree():
+    p = problem(_remainder_grid()).add_max_utility_objective(
+        2.0, weights={"biomass": 1.0}, budget_remainders="free")
+    assert "total: new area ≤ 2 km², remainders of existing protected units free (on top)" in str(p)
