@@ -243,3 +243,16 @@ def test_a_free_budget_says_so_in_the_problem_tree():
     p = problem(_remainder_grid()).add_max_utility_objective(
         2.0, weights={"biomass": 1.0}, budget_remainders="free")
     assert "total: new area ≤ 2 km², remainders of existing protected units free (on top)" in str(p)
+
+
+def test_a_plan_read_from_the_nested_path_spends_a_free_budget_on_free_units():
+    """`plan_for_budget` takes off what the locked-in units spend of the budget: nothing when
+    their remainders are free, so 2 km² buys 2 km² of free units (units 1 and 2)."""
+    from optimizer import solve
+    from optimizer.solvers import plan_for_budget
+
+    p = problem(_remainder_grid()).add_max_utility_objective(
+        2.0, weights={"biomass": 1.0}, budget_remainders="free")
+    x = plan_for_budget(solve(p, "cut"), 2.0, problem=p)
+    assert x.tolist() == [1.0, 1.0, 1.0, 1.0, 0.0, 0.0]
+    assert float(p.unprotected_km2 @ x) == pytest.approx(2.9, abs=1e-12)
