@@ -15,7 +15,8 @@ the plan's totals in every format (`optimizer.outputs.gis`):
 
 `PlanFeatures.totals` sums the table by kind and `PlanFeatures.reconciliation` says it in
 words and numbers ("parks 196,556.47 km² + completing existing protected units 23,443.26
-km² = 219,999.73 km², the plan's new area"). `field_entry` is the data dictionary of the
+km² = 219,999.73 km², the plan's new protected area (new_km2)"), naming the quantities as
+`optimizer.plan.quantities.QUANTITIES` does. `field_entry` is the data dictionary of the
 exported columns: `optimizer.plan.parks.PARK_COLUMNS` for whatever columns the parks
 table holds, with the export's own columns (``kind``, the value per 10,000 km²);
 `field_title` the alias GIS shows.
@@ -31,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.plan.parks import PARK_COLUMNS, candidate_parks
+from optimizer.plan.quantities import QUANTITIES
 
 if TYPE_CHECKING:
     import geopandas as gpd
@@ -187,12 +189,11 @@ class PlanFeatures:
         """The totals in words: one line per quantity, and what differs from the plan given."""
         totals = self.totals()
         lines = []
-        for key, unit, what in (("new_km2", "km²", "the plan's new area"),
-                                ("carbon_stock_MgC", "MgC", "the plan's carbon stock added")):
-            row = totals[key]
+        for key, name in (("new_km2", "new_km2"), ("carbon_stock_MgC", "carbon_stock_added")):
+            q, row = QUANTITIES[name], totals[key]
             kinds = [k for k in KINDS if k == "park" or row[k] != 0.0]
             lines.append(sum_equation([(_KIND_WORDS[k], row[k]) for k in kinds], row["total"],
-                                      unit, what))
+                                      q.unit_text, f"the plan's {q.label} ({q.key})"))
         p = self.plan
         if p.get("dropped_new_km2") or p.get("refilled_new_km2"):
             lines.append(
@@ -260,9 +261,12 @@ def plan_features(problem: Problem, parks: Parks, x: Any | None = None) -> PlanF
     >>> f.table[["park_id", "kind", "area_km2", "carbon_stock_MgC"]].round(6).to_dict("records")
     [{'park_id': 1, 'kind': 'park', 'area_km2': 2.0, 'carbon_stock_MgC': 140.0}, \
 {'park_id': 2, 'kind': 'completes existing', 'area_km2': 0.3, 'carbon_stock_MgC': 30.0}]
-    >>> print("\\n".join(f.reconciliation()))
-    parks 2.0 km² + completing existing protected units 0.3 km² = 2.3 km², the plan's new area
-    parks 140 MgC + completing existing protected units 30 MgC = 170 MgC, the plan's carbon stock added
+    >>> for line in f.reconciliation():
+    ...     print(line.replace(", the plan's", "\\n  the plan's"))
+    parks 2.0 km² + completing existing protected units 0.3 km² = 2.3 km²
+      the plan's new protected area (new_km2)
+    parks 140 MgC + completing existing protected units 30 MgC = 170 MgC
+      the plan's carbon stock added (added.carbon_stock_total.amount)
     """
     import geopandas as gpd
 

@@ -493,7 +493,7 @@ def test_every_format_sums_back_to_the_plan(solved, exported, loaded):
     assert rec["carbon_stock_MgC"]["total"] == pytest.approx(carbon, rel=1e-12)
     assert rec["new_km2"]["park"] == pytest.approx(exported.parks.table["area_km2"].sum())
     assert rec["text"][0].startswith("parks ") and "completing existing protected units" in (
-        rec["text"][0]) and rec["text"][0].endswith("km², the plan's new area")
+        rec["text"][0]) and rec["text"][0].endswith("km², the plan's new protected area (new_km2)")
 
 
 def test_the_plan_raster_sums_back_to_the_plan(solved, exported, loaded):
