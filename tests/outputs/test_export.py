@@ -640,3 +640,25 @@ def test_new_park_columns_flow_to_every_format_with_their_dictionary_entry(tmp_p
     # The tiny plan: the parks' 2 km² plus cell 1's 0.3 km² remainder.
     assert gpkg["area_km2"].sum() == pytest.approx(2.3, abs=1e-12)
     assert list(gpkg["kind"]) == ["park", "completes existing"]
+
+
+def test_units_the_scenario_locks_in_are_their_own_kind(tmp_path):
+    """Units a lock forces in (not protected yet) add new area too: kind 'locked in'."""
+    from optimizer import problem, solve
+    from optimizer.datasets import tiny_grid
+
+    pu = tiny_grid()
+    pu.units.loc[0, "pa_fraction"] = 0.7  # cell 1: existing protection, 0.3 km² remainder
+    p = (problem(pu).add_max_utility_objective(budget_km2=2.3, weights={"carbon": 1})
+         .add_locked_in(ids=[3], label="village forest"))
+    sol = solve(p)
+    res = export_plan(p, sol.x, tmp_path / "o", formats=["geojson"])
+    doc = json.loads((res.path / "parks.geojson").read_text())
+    by_kind: dict[str, float] = {}
+    for f in doc["features"]:
+        by_kind[f["properties"]["kind"]] = (by_kind.get(f["properties"]["kind"], 0.0)
+                                            + f["properties"]["area_km2"])
+    assert by_kind["locked in"] == pytest.approx(1.0) and by_kind["completes existing"] == (
+        pytest.approx(0.3))
+    assert sum(by_kind.values()) == pytest.approx(p.unprotected_km2 @ (sol.x > 0.5), abs=1e-12)
+    assert "units locked in by the scenario 1" in res.reconciliation[0]
