@@ -86,6 +86,12 @@ class Target:
     relative: float | None = None
 
 
+#: Whether the unprotected remainders of existing protected units (locked in as existing
+#: protection, `Problem.existing_protection_mask`) spend an area budget: ``"count"`` (they
+#: do) or ``"free"`` (they are added without spending it).
+REMAINDERS = ("count", "free")
+
+
 @dataclass(frozen=True)
 class AreaBudget:
     """Bounds on the new area (km²) added, in total, in a region or of an ecosystem.
@@ -97,12 +103,18 @@ class AreaBudget:
         Region name (scope "region"), land-cover column (scope "ecosystem"), or "total".
     min_km2, max_km2 : float
         Bounds on the new area; ``0`` and ``inf`` when unbounded.
+    remainders : {"count", "free"}
+        ``"count"``: the unprotected remainders of existing protected units (units at or
+        above the problem's ``pa_threshold``, locked in) spend this budget, as any new area;
+        ``"free"``: they are added without spending it (the plan's new area is then the
+        budget plus the remainders). Units the user locks in always count.
     """
 
     scope: Literal["total", "region", "ecosystem"]
     name: str
     min_km2: float = 0.0
     max_km2: float = float("inf")
+    remainders: Literal["count", "free"] = "count"
 
     @property
     def label(self) -> str:
