@@ -121,6 +121,40 @@ class AreaBudget:
         """A short name for messages and row names, e.g. ``region 'Hexi'``."""
         return "total" if self.scope == "total" else f"{self.scope} {self.name!r}"
 
+    @classmethod
+    def from_bounds(cls, scope: str, name: str, whole: float, *, max_km2: Any = None,
+                    max_share: Any = None, min_km2: Any = None,
+                    remainders: str = "count") -> AreaBudget:
+        """A budget from a caller's bounds, checked: ``max_share`` is a share of ``whole``
+        (the study area, the region's area or the ecosystem's); one-line errors otherwise.
+
+        Examples
+        --------
+        >>> AreaBudget.from_bounds("region", "Hexi", 5000.0, max_share=0.1).max_km2
+        500.0
+        """
+        where = f"area budget ({scope} {name!r})"
+        upper = float("inf")
+        if max_km2 is not None:
+            upper = finite_number(max_km2, "max_km2")
+        elif max_share is not None:
+            share = finite_number(max_share, "max_share")
+            if not 0.0 <= share <= 1.0:
+                raise InputDataError(f"max_share must be a share in [0, 1]; got {share}; write "
+                                     "10% as 0.1")
+            upper = share * whole
+        lower = 0.0 if min_km2 is None else finite_number(min_km2, "min_km2")
+        if upper < 0 or lower < 0:
+            raise InputDataError(f"{where} bounds must be >= 0; got min_km2={lower}, "
+                                 f"max_km2={upper}")
+        if lower > upper:
+            raise InputDataError(f"{where}: min_km2={lower} exceeds max_km2={upper}; swap or "
+                                 "widen them")
+        if remainders not in REMAINDERS:
+            raise InputDataError(f"{where}: remainders must be one of "
+                                 f"{', '.join(map(repr, REMAINDERS))}; got {remainders!r}")
+        return cls(scope, name, lower, upper, remainders)  # type: ignore[arg-type]
+
 
 @dataclass(frozen=True, eq=False)
 class Lock:

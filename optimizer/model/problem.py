@@ -37,7 +37,6 @@ from optimizer.model.objectives import objective_kind
 from optimizer.model.objectives.weights import check_years, resolve_weights
 from optimizer.model.parts import (
     DEFAULT_PA_THRESHOLD,
-    REMAINDERS,
     AreaBudget,
     BoundaryPenalty,
     LinearPenalty,
@@ -535,29 +534,10 @@ class Problem:
             whole = float(self.feature_totals([name])[0])
         else:
             scope, name, whole = "total", "total", self.study_area_km2
-        upper = float("inf")
-        if max_km2 is not None:
-            upper = finite_number(max_km2, "max_km2")
-        elif max_share is not None:
-            share = finite_number(max_share, "max_share")
-            if not 0.0 <= share <= 1.0:
-                raise InputDataError(f"max_share must be a share in [0, 1]; got {share}; write "
-                                     "10% as 0.1")
-            upper = share * whole
-        lower = 0.0 if min_km2 is None else finite_number(min_km2, "min_km2")
-        if upper < 0 or lower < 0:
-            raise InputDataError(f"area budget ({scope} {name!r}) bounds must be >= 0; got "
-                                 f"min_km2={lower}, max_km2={upper}")
-        if lower > upper:
-            raise InputDataError(f"area budget ({scope} {name!r}): min_km2={lower} exceeds "
-                                 f"max_km2={upper}; swap or widen them")
         if max_km2 is None and max_share is None and min_km2 is None:
             raise InputDataError("add_area_budget needs max_km2=, max_share= or min_km2=")
-        if remainders not in REMAINDERS:
-            raise InputDataError(f"area budget ({scope} {name!r}): remainders must be one of "
-                                 f"{', '.join(map(repr, REMAINDERS))}; got {remainders!r}")
-        budget = AreaBudget(scope, name, lower, upper,  # type: ignore[arg-type]
-                            remainders)  # type: ignore[arg-type]
+        budget = AreaBudget.from_bounds(scope, name, whole, max_km2=max_km2, max_share=max_share,
+                                        min_km2=min_km2, remainders=remainders)
         kept = tuple(b for b in self.budgets if (b.scope, b.name) != (scope, name))
         return dataclasses.replace(self, budgets=(*kept, budget), _cache=self._cache)
 
