@@ -11,7 +11,6 @@ import hashlib
 import json
 import re
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -23,6 +22,7 @@ import pyproj
 import pytest
 import rasterio
 import shapely
+from helpers import EXPORT_READERS, gdal
 
 from optimizer.cli import main
 from optimizer.errors import InputDataError, OutputError
@@ -33,13 +33,6 @@ from optimizer.outputs.writers import WRITERS, Writer, parse_formats
 
 ROOT = Path(__file__).resolve().parents[2]
 SHP_PARTS = {"parks.shp", "parks.shx", "parks.dbf", "parks.prj", "parks.cpg"}
-
-
-def gdal(*args: str) -> str:
-    """Run a GDAL command-line tool; its stdout."""
-    run = subprocess.run(list(args), capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout
 
 
 @pytest.fixture(scope="module")
@@ -419,58 +412,6 @@ def test_a_writer_registered_once_is_everywhere(solved, tmp_path, monkeypatch, c
 
 # ---------------------------------------------------------------- every format adds up (issue 21)
 
-def _ogr_sums(source: str, layer: str, area: str = "area_km2",
-              carbon: str = "carbon_stock_MgC") -> tuple[float, float]:
-    """SUM of two fields over a layer by GDAL's ogrinfo (OGR SQL), to the printed precision."""
-    out = gdal("ogrinfo", "-ro", "-q", source, "-sql",
-               f'SELECT SUM("{area}") AS a, SUM("{carbon}") AS c FROM "{layer}"')
-    values = dict(re.findall(r"^\s+(a|c) \(Real\) = (\S+)$", out, re.M))
-    return float(values["a"]), float(values["c"])
-
-
-def _read_shp(folder: Path) -> list[tuple[float, float]]:
-    z = folder / "parks_shp.zip"
-    shp = pyogrio.read_dataframe(f"/vsizip/{z}/parks.shp")
-    return [(shp["area_km2"].sum(), shp["c_stk_MgC"].sum()),
-            _ogr_sums(f"/vsizip/{z}/parks.shp", "parks", carbon="c_stk_MgC")]
-
-
-def _read_gpkg(folder: Path) -> list[tuple[float, float]]:
-    g = folder / "parks.gpkg"
-    parks = pyogrio.read_dataframe(g, layer="parks")
-    units = pyogrio.read_dataframe(g, layer="added_units")
-    return [(parks["area_km2"].sum(), parks["carbon_stock_MgC"].sum()),
-            _ogr_sums(str(g), "parks"), _ogr_sums(str(g), "added_units", area="new_km2"),
-            (units["new_km2"].sum(), units["carbon_stock_MgC"].sum())]
-
-
-def _read_parquet(folder: Path) -> list[tuple[float, float]]:
-    import pyarrow.parquet as pq
-
-    t = pq.read_table(folder / "parks.parquet", columns=["area_km2", "carbon_stock_MgC"])
-    return [(float(np.sum(t.column("area_km2").to_numpy())),
-             float(np.sum(t.column("carbon_stock_MgC").to_numpy())))]
-
-
-def _read_geojson(folder: Path) -> list[tuple[float, float]]:
-    doc = json.loads((folder / "parks.geojson").read_text())
-    props = [f["properties"] for f in doc["features"]]
-    return [(sum(p["area_km2"] for p in props), sum(p["carbon_stock_MgC"] for p in props)),
-            _ogr_sums(str(folder / "parks.geojson"), "parks")]
-
-
-def _read_tif(folder: Path) -> list[tuple[float, float]]:
-    with rasterio.open(folder / "plan_amounts.tif") as src:
-        new, carbon = src.read()
-        assert src.dtypes == ("float64", "float64")
-    return [(float(np.nansum(new)), float(np.nansum(carbon)))]
-
-
-#: An independent reader per format: the sums of new km² and carbon stock over its features.
-READERS = {"shp": _read_shp, "gpkg": _read_gpkg, "parquet": _read_parquet,
-           "geojson": _read_geojson, "tif": _read_tif}
-
-
 def test_every_format_sums_back_to_the_plan(solved, exported, loaded):
     """Summing any format's features gives summary.json's new km² and carbon stock added: the
     parks and the remainders of the existing protected units the plan completes."""
@@ -478,10 +419,10 @@ def test_every_format_sums_back_to_the_plan(solved, exported, loaded):
     new_km2 = summary["new_km2"]
     carbon = summary["added"]["carbon_stock_total"]["amount"]
     assert summary["new_km2_in_existing_units"] > 0  # the demo's plan completes existing units
-    missing = set(WRITERS) - set(READERS)
-    assert not missing, f"add a reader of {missing} to READERS: every format must sum back"
+    missing = set(WRITERS) - set(EXPORT_READERS)
+    assert not missing, f"add a reader of {missing} to tests/helpers.EXPORT_READERS: every format must sum back"
     for name in WRITERS:
-        for area, mgc in READERS[name](exported.path):
+        for area, mgc in EXPORT_READERS[name](exported.path):
             # ogrinfo prints 15 significant digits; the others read the stored doubles.
             assert area == pytest.approx(new_km2, rel=1e-12), name
             assert mgc == pytest.approx(carbon, rel=1e-12), name
