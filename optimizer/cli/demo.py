@@ -281,11 +281,9 @@ def _run_frontier(base: Any, pu: Any, out: Path, overwrite: bool, inputs: list[P
                  time_limit=120)
     f.write(out / "frontier", overwrite=overwrite, inputs=inputs)
     ca, cb = f.metric_a.column, f.metric_b.column
-    knee = f.knee()
+    knee = f.knee() if f.caveat is None else None  # no trade-off from a truncated frontier
     if knee is not None:
         print(f"knee: {knee[ca]:,.0f} MgC of carbon stock at {knee[cb]:.1f}% mean species "
               f"representation, {knee['new_km2']:,.0f} km² new")
-    print(f.summary())
-    if not f.complete:
-        print("(the time limit stopped the frontier early: these are the points so far)")
+    print(f.summary())  # with the caveat of a truncated frontier
     return 0
