@@ -175,7 +175,7 @@ class Frontier:
     @property
     def caveat(self) -> str | None:
         """Why the points are no trade-off to read (None when they are): a frontier the
-        time limit cut short, or one of a single point (every plan the same on both metrics).
+        time limit cut short, or one of a single point (one plan best on both metrics).
 
         Examples
         --------
@@ -196,10 +196,12 @@ class Frontier:
             of = f"{self.solved} of {self.planned}" if self.planned else f"{self.solved}"
             return (f"frontier truncated: {of} points within the time limit "
                     f"({self.limits()}); raise the time limit, or give one per point")
+        if n == 0:
+            return "frontier degenerate: no point"
         if n < 2:
-            return (f"frontier degenerate: {'no point' if n == 0 else 'one point'} "
-                    f"({self.solved} solved, all equal on both metrics): no plan under these "
-                    f"settings trades {_title(self.metric_a)} against {_title(self.metric_b)}")
+            return (f"frontier degenerate: one point (of {self.solved} solved): one plan is the "
+                    f"best on both metrics, so there is no trade-off between "
+                    f"{_title(self.metric_a)} and {_title(self.metric_b)} under these settings")
         return None
 
     def limits(self) -> str:
