@@ -34,9 +34,10 @@ from optimizer.errors import InputDataError, did_you_mean
 from optimizer.grid.build import PlanningUnits
 from optimizer.inputs.roles import feature_roles, groups
 from optimizer.model.objectives import objective_kind
-from optimizer.model.objectives.weights import resolve_weights
+from optimizer.model.objectives.weights import check_years, resolve_weights
 from optimizer.model.parts import (
     DEFAULT_PA_THRESHOLD,
+    REMAINDERS,
     AreaBudget,
     BoundaryPenalty,
     LinearPenalty,
@@ -237,13 +238,17 @@ class Problem:
         *,
         budget_share: float | None = None,
         weights: Mapping[str, float] | None = None,
+        years: str | int | None = None,
+        budget_remainders: str = "count",
     ) -> Problem:
         """Set the objective to a kind of `optimizer.model.objectives.OBJECTIVES` (``"max_utility"``,
         ``"min_set"``, ``"min_shortfall"`` ...); the ``add_<kind>_objective`` methods call this.
 
         ``budget_km2`` or ``budget_share`` is the total area budget (required by the kinds
-        that need one); ``weights`` go to the kinds that take them (see
-        `add_max_utility_objective` and `add_min_shortfall_objective`).
+        that need one); ``weights`` (and ``years``, for utility weights) go to the kinds
+        that take them (see `add_max_utility_objective` and `add_min_shortfall_objective`).
+        ``budget_remainders`` says whether the remainders of existing protected units spend
+        that budget (see `add_area_budget`).
 
         Examples
         --------
@@ -251,18 +256,25 @@ class Problem:
         >>> from optimizer.datasets import tiny_grid
         >>> p = problem(tiny_grid()).add_objective("min_shortfall", 1, weights={"sp_a": 2})
         >>> p.objective, p.total_budget().max_km2
-        (Objective(kind='min_shortfall', weights=(('sp_a', 2.0),)), 1.0)
+        (Objective(kind='min_shortfall', weights=(('sp_a', 2.0),), years=None), 1.0)
         """
         spec = objective_kind(kind)
         if spec.weights is None and weights is not None:
             raise InputDataError(f"the {kind} objective takes no weights (it {spec.aim}); leave "
                                  "weights= out")
-        resolved = resolve_weights(spec.weights, self, weights) if spec.weights else {}
+        if spec.weights != "utility" and years is not None:
+            raise InputDataError(f"the {kind} objective weighs no years (it {spec.aim}); leave "
+                                 "years= out")
+        resolved, quantities = (resolve_weights(spec.weights, self, weights, years)
+                                if spec.weights else ({}, ()))
         p = self
         if spec.needs_budget or budget_km2 is not None or budget_share is not None:
-            p = self._with_total_budget(budget_km2, budget_share, spec.method)
-        return dataclasses.replace(p, objective=Objective(kind, tuple(resolved.items())),
-                                   _cache=self._cache)
+            p = self._with_total_budget(budget_km2, budget_share, spec.method,
+                                        remainders=budget_remainders)
+        objective = Objective(kind, tuple(resolved.items()),
+                              check_years(years) if spec.weights == "utility" else None,
+                              quantities)
+        return dataclasses.replace(p, objective=objective, _cache=self._cache)
 
     def add_max_utility_objective(
         self,
@@ -270,6 +282,8 @@ class Problem:
         *,
         budget_share: float | None = None,
         weights: Mapping[str, float] | None = None,
+        years: str | int | None = None,
+        budget_remainders: str = "count",
     ) -> Problem:
         """Maximise the combined value of added units under a total area budget.
 
@@ -280,11 +294,16 @@ class Problem:
         budget_share : float, optional
             Budget as a share (0-1) of the study area; give this or ``budget_km2``.
         weights : mapping, optional
-            Weight per feature, or per group (``carbon``, ``biodiversity``,
-            ``ecosystem``, a role or a layer name) split equally among its
-            features; a feature named on its own overrides its group. Negative
-            weights penalise (e.g. emissions). Default: ``{"carbon": 1,
-            "biodiversity": 1}`` (groups the grid lacks are skipped).
+            Weight per quantity (`optimizer.model.objectives.weights`): a group splits
+            equally over its quantities (``carbon``: stock and uptake, each its layers'
+            mass summed), a role or layer is one, a feature named alone overrides;
+            negative weights penalise. Default ``{"carbon": 1, "biodiversity": 1}``.
+        years : {"mean", "latest"} or int, optional
+            How a layer of several years counts: every year (default), the latest, or one.
+        budget_remainders : {"count", "free"}
+            Whether the unprotected remainders of existing protected units, locked in,
+            spend the budget (``"count"``) or are added on top of it (``"free"``); see
+            `add_area_budget`.
 
         Returns
         -------
@@ -300,7 +319,8 @@ class Problem:
         ([1, 4, 5], 0.4828)
         """
         return self.add_objective("max_utility", budget_km2, budget_share=budget_share,
-                                  weights=weights)
+                                  weights=weights, years=years,
+                                  budget_remainders=budget_remainders)
 
     def add_min_set_objective(self) -> Problem:
         """Minimise the cost of added units (plus penalties) subject to the targets.
@@ -322,6 +342,7 @@ class Problem:
         *,
         budget_share: float | None = None,
         weights: Mapping[str, float] | None = None,
+        budget_remainders: str = "count",
     ) -> Problem:
         """Minimise the weighted relative shortfall of targets under a total area budget.
 
@@ -334,6 +355,8 @@ class Problem:
             Budget on total new area, as km² or as a share of the study area.
         weights : mapping, optional
             Weight of each target's shortfall by feature or group (default 1).
+        budget_remainders : {"count", "free"}
+            See `add_max_utility_objective`.
 
         Examples
         --------
@@ -347,14 +370,19 @@ class Problem:
         ([1, 4], 0.6667)
         """
         return self.add_objective("min_shortfall", budget_km2, budget_share=budget_share,
-                                  weights=weights)
+                                  weights=weights,
+                                  budget_remainders=budget_remainders)
 
-    def _with_total_budget(self, km2: float | None, share: float | None, where: str) -> Problem:
+    def _with_total_budget(self, km2: float | None, share: float | None, where: str, *,
+                           remainders: str = "count") -> Problem:
         if km2 is None and share is None:
             budget = self.total_budget()
             if budget is None or not np.isfinite(budget.max_km2):
                 raise InputDataError(f"{where} needs a budget: pass budget_km2= (km² of new "
                                      "area) or budget_share= (share of the study area)")
+            if remainders != budget.remainders:
+                return self.add_area_budget(max_km2=budget.max_km2, min_km2=budget.min_km2,
+                                            remainders=remainders)
             return self
         # Checked here so the message names the caller's keyword, not add_area_budget's.
         if share is not None and not 0.0 <= finite_number(share, "budget_share") <= 1.0:
@@ -362,7 +390,7 @@ class Problem:
                                  "write 10% as 0.1")
         if km2 is not None and not finite_number(km2, "budget_km2") >= 0:
             raise InputDataError(f"{where}: budget_km2 must be >= 0; got {km2}")
-        return self.add_area_budget(max_km2=km2, max_share=share)
+        return self.add_area_budget(max_km2=km2, max_share=share, remainders=remainders)
 
     # ---------------------------------------------------------- targets
     def add_relative_targets(self, targets: float | Mapping[str, float]) -> Problem:
@@ -445,6 +473,7 @@ class Problem:
         min_km2: float | None = None,
         region: str | None = None,
         land_cover: str | None = None,
+        remainders: str = "count",
     ) -> Problem:
         """Bound the new area added, in total, in one region or of one ecosystem.
 
@@ -460,6 +489,11 @@ class Problem:
         land_cover : str, optional
             A land-cover column (e.g. ``lc_forest_km2``): bound the new area of
             that ecosystem, ``sum_j lc_j (1 - p_j) x_j``.
+        remainders : {"count", "free"}
+            ``"count"`` (default): the unprotected remainders of existing protected units
+            (locked in at ``pa_threshold``) spend this budget like any new area;
+            ``"free"``: they are added on top of it (new area = budget + remainders).
+            Units the user locks in always count.
 
         Returns
         -------
@@ -519,7 +553,11 @@ class Problem:
                                  f"max_km2={upper}; swap or widen them")
         if max_km2 is None and max_share is None and min_km2 is None:
             raise InputDataError("add_area_budget needs max_km2=, max_share= or min_km2=")
-        budget = AreaBudget(scope, name, lower, upper)  # type: ignore[arg-type]
+        if remainders not in REMAINDERS:
+            raise InputDataError(f"area budget ({scope} {name!r}): remainders must be one of "
+                                 f"{', '.join(map(repr, REMAINDERS))}; got {remainders!r}")
+        budget = AreaBudget(scope, name, lower, upper,  # type: ignore[arg-type]
+                            remainders)  # type: ignore[arg-type]
         kept = tuple(b for b in self.budgets if (b.scope, b.name) != (scope, name))
         return dataclasses.replace(self, budgets=(*kept, budget), _cache=self._cache)
 
@@ -650,7 +688,9 @@ class Problem:
         return dataclasses.replace(self, locks=(*self.locks, lock), _cache=self._cache)
 
     # ---------------------------------------------------------- penalties
-    def add_boundary_penalty(self, penalty: float, edge_factor: float = 1.0) -> Problem:
+    def add_boundary_penalty(self, penalty: float, edge_factor: float = 1.0, *,
+                             compactness: float | None = None,
+                             break_even: float | None = None) -> Problem:
         """Penalise the boundary length of the selection (compactness).
 
         Parameters
@@ -659,6 +699,9 @@ class Problem:
             Objective units per km of boundary (``>= 0``).
         edge_factor : float
             Weight of outer edges (exposed perimeter) in [0, 1]; 1 counts them fully.
+        compactness, break_even : float, optional
+            Recorded only: the scale-free compactness and the break-even penalty that
+            gave ``penalty`` (`optimizer.plan.calibration.add_compactness` sets them).
 
         Examples
         --------
@@ -677,8 +720,8 @@ class Problem:
             raise InputDataError(f"boundary penalty must be >= 0; got {penalty}")
         if not 0.0 <= edge_factor <= 1.0:
             raise InputDataError(f"edge_factor must be in [0, 1]; got {edge_factor}")
-        return dataclasses.replace(self, boundary_penalty=BoundaryPenalty(penalty, edge_factor),
-                                   _cache=self._cache)
+        bp = BoundaryPenalty(penalty, edge_factor, compactness, break_even)
+        return dataclasses.replace(self, boundary_penalty=bp, _cache=self._cache)
 
     def add_linear_penalty(self, column: str | Any, penalty: float, *,
                            label: str | None = None) -> Problem:

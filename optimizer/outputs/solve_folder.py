@@ -4,7 +4,13 @@
 * `plan_summary` - the JSON-ready summary: scenario hash and overrides, status, objective,
   bound, gap, runtime, solver and versions, new km², carbon stock / uptake / emissions
   added in their units and in tCO2e (tCO2e = MgC x 44.0095/12.0107), species meeting targets
-  before and after, patches, and the gap closure's headline (`optimizer.plan.closure`).
+  before and after, patches, and the gap closure's headline (`optimizer.plan.closure`);
+  per region (``regions``) the new km² and carbon stock added against the region budget;
+  the effective weight of every feature and of every quantity weighed, with the rule
+  (`optimizer.model.objectives.weights.weights_summary`); the boundary penalty as
+  compactness, absolute penalty and break-even (`optimizer.plan.calibration.boundary_summary`);
+  and ``definitions``: the path, label, unit and definition of every quantity
+  (`optimizer.plan.quantities.QUANTITIES`).
 "New" is what the plan protects that was not protected before: the unprotected part of
 every selected unit, added or locked in (a unit 60% inside a reserve and locked in brings
 its other 40%, which the budget pays for). It is the budget's own measure, and the one the
@@ -35,7 +41,10 @@ from optimizer.atomic import write_dir_atomic
 from optimizer.errors import InputDataError
 from optimizer.inputs.roles import mass_roles
 from optimizer.inputs.units import CO2_PER_C
+from optimizer.model.objectives.weights import weights_summary
+from optimizer.plan.calibration import boundary_summary
 from optimizer.plan.closure import GapClosure, gap_closure
+from optimizer.plan.quantities import definitions
 from optimizer.plan.results import feature_representation, patches, unit_status
 from optimizer.scenario import Scenario
 from optimizer.versions import versions
@@ -62,7 +71,7 @@ def _num(v: Any) -> float | None:
 
 
 def _added(problem: Problem, x: np.ndarray) -> dict[str, Any]:
-    """Carbon stock, uptake and emissions added by the plan, per layer and in total."""
+    """Carbon stock and uptake added by the plan and emissions inside it, per layer and in total."""
     feats = problem.pu.features
     added_mask = np.asarray(x) > 0.5  # every selected unit's unprotected part (module doc)
     free = 1.0 - problem.protected_fraction
@@ -92,6 +101,48 @@ def _added(problem: Problem, x: np.ndarray) -> dict[str, Any]:
     return out
 
 
+def _closure(scenario: Scenario | None, problem: Problem, solution: Solution) -> GapClosure:
+    """The gap closure as the scenario's ``[closure]`` asks (the defaults without one)."""
+    c = getattr(scenario, "closure", None)
+    if c is None:
+        return gap_closure(problem.pu, problem, solution)
+    return gap_closure(problem.pu, problem, solution, target=c.target, ecosystems=c.ecosystems)
+
+
+def _regions(problem: Problem, selected: np.ndarray) -> dict[str, Any]:
+    """Per region (the grid's ``region`` column): new km², carbon stock added and the
+    scenario's region budget (``min_km2``, ``max_km2``; absent when none)."""
+    units = problem.pu.units
+    if "region" not in units.columns:
+        return {}
+    region = units["region"].to_numpy(dtype=object)
+    known = ~pd.isna(region)
+    names = sorted({str(r) for r in region[known]})
+    if not names:
+        return {}
+    region = np.where(known, region, "").astype(str)
+    feats = problem.pu.features
+    stock_cols = list(feats.index[feats["role"] == "carbon_stock"])
+    free = 1.0 - problem.protected_fraction
+    stock = (problem.feature_amounts(stock_cols).sum(axis=0) * free if stock_cols
+             else np.zeros(problem.n_units))
+    budgets = {b.name: b for b in problem.budgets if b.scope == "region"}
+    new = problem.unprotected_km2 * selected
+    out: dict[str, Any] = {}
+    for name in names:
+        here = region == name
+        row: dict[str, Any] = {"new_km2": float(new[here].sum()),
+                               "carbon_stock_added_MgC": float((stock * selected)[here].sum())}
+        b = budgets.get(name)
+        if b is not None:
+            if np.isfinite(b.max_km2):
+                row["max_km2"] = float(b.max_km2)
+            if b.min_km2 > 0:
+                row["min_km2"] = float(b.min_km2)
+        out[name] = row
+    return out
+
+
 def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution,
                  closure: GapClosure | None = None, *,
                  overrides: Mapping[str, Any] | None = None,
@@ -105,7 +156,7 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
     problem, solution
         The problem and its solution.
     closure : GapClosure, optional
-        The plan's gap closure (computed when not given, target 0.3).
+        The plan's gap closure (computed when not given, as the scenario's ``[closure]`` asks).
     overrides : mapping, optional
         The ``--set`` overrides applied to the scenario, recorded as given.
     seconds : float, optional
@@ -115,7 +166,7 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
     x = solution.x
     status = unit_status(problem, x)
     selected = np.asarray(x) > 0.5
-    closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
+    closure = closure if closure is not None else _closure(scenario, problem, solution)
     rep = feature_representation(problem, solution)
     targeted = rep[rep["target"].notna()]
     pt = patches(problem, solution)
@@ -147,6 +198,13 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
                     "largest_km2": float(pt["area_km2"].max()) if len(pt) else 0.0,
                     "new_km2_in_largest": float(pt["new_area_km2"].iloc[0]) if len(pt) else 0.0},
         "gap_closure": closure.summary(),
+        # The weights as the objective used them, per feature and per quantity (issue 21 §1).
+        **weights_summary(problem),
+        "boundary": boundary_summary(problem),
+        # Per region: new km² and carbon stock added against each region budget.
+        "regions": _regions(problem, selected),
+        # Every headline's path, label, unit and one-sentence definition (plan.quantities).
+        "definitions": definitions(),
     }
 
 
@@ -175,7 +233,7 @@ def write_solution(solution: Solution, problem: Problem, out_dir: str | os.PathL
     dict
         The summary written to ``summary.json``.
     """
-    closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
+    closure = closure if closure is not None else _closure(scenario, problem, solution)
     summary = plan_summary(scenario, problem, solution, closure, overrides=overrides,
                            seconds=seconds)
     x = (solution.x > 0.5).astype(np.int8)
@@ -272,7 +330,8 @@ def read_solution(solve_dir: str | os.PathLike[str]) -> SolveFolder:
         raise InputDataError(f"{p}: its scenario or grid changed since it was solved (hash "
                              f"{scenario.hash[:12]}, was {record['hash'][:12]}); solve it again")
     bp = data.get("penalties", {}).get("boundary")
-    if bp and bp.get("penalty") is None and record.get("boundary_penalty") is not None:
+    if (bp and bp.get("penalty") is None and bp.get("compactness") is None
+            and record.get("boundary_penalty") is not None):
         # The calibrated value the solve used: no re-calibration, the same problem.
         bp = {k: v for k, v in bp.items() if k not in ("share", "calibrate")}
         bp["penalty"] = float(record["boundary_penalty"])

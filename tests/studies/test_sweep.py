@@ -53,7 +53,7 @@ def same(a, b) -> bool:  # type: ignore[no-untyped-def]
 def test_shipped_sweep_has_at_least_20_runs_and_varies_three_keys():
     s = Sweep.load(ROOT / "scenarios" / "sweep_budget_weight.toml")
     assert len(s.runs) >= 20
-    assert set(s.parameters) == {"budget.share", "weights.carbon", "penalties.boundary.penalty"}
+    assert set(s.parameters) == {"budget.share", "weights.carbon", "penalties.boundary.compactness"}
     assert len({r.hash for r in s.runs}) == len(s.runs)
 
 
