@@ -391,7 +391,11 @@ def _path_key(scenario: Scenario, grid_key: str) -> str:
 def _read_path(s: Scenario, p: Problem, grid_key: str, *, polish: bool) -> Solution:
     """The run's plan read from its group's nested path, with the path's proven bound;
     polished (`_polish`) when that gap is above the scenario's."""
-    key = _path_key(s, grid_key)
+    model = compile(p)
+    # The model's objective and locks in the key too: a path holds only for the same
+    # objective (a penalty derived from the problem, e.g. compactness, is in ``c``).
+    fingerprint = hashlib.sha256(model.c.tobytes() + model.x_fixed.tobytes()).hexdigest()
+    key = f"{_path_key(s, grid_key)}:{fingerprint}"
     sv = s.solver
     with _PATHS_LOCK:
         if key not in _PATHS:
@@ -403,7 +407,6 @@ def _read_path(s: Scenario, p: Problem, grid_key: str, *, polish: bool) -> Solut
                 _PATHS.pop(next(iter(_PATHS)))
             _PATHS[key] = path
         path = _PATHS[key]
-    model = compile(p)
     read = dataclasses.replace(CutSolver(gap=sv.gap).read_path(model, path), requested_gap=sv.gap)
     if not polish or read.gap <= sv.gap + 1e-12:
         return read
