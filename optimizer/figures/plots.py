@@ -258,10 +258,10 @@ def frontier_chart(points: pd.DataFrame, a: str, b: str, *, a_title: str, a_unit
         if short.any():
             ax.plot(vb[short] / fb, va[short] / fa, "o", color="white", mec="#2c7a4b", ms=6,
                     label="not proven within the gap")
-    # The most-a end above its point, the most-b end below it: never on the knee's label.
+    # The most-a end above its point, the most-b end to its right: never on the knee's label.
     ends = [(0, a_end, (6, 6), "left")]
     if len(va) > 1:
-        ends.append((len(va) - 1, b_end, (6, -14), "left"))
+        ends.append((len(va) - 1, b_end, (8, -3), "left"))
     if knee is not None:
         ax.plot(vb[knee] / fb, va[knee] / fa, "s", color="#c0392b", ms=9, label="knee")
         ends.append((knee, "knee", (6, 6), "left"))
@@ -270,6 +270,7 @@ def frontier_chart(points: pd.DataFrame, a: str, b: str, *, a_title: str, a_unit
                     ha=ha, fontsize=8)
     if plan is not None:  # named in the legend
         ax.plot([plan[1] / fb], [plan[0] / fa], "*", color="#e7298a", ms=14, label=plan_label)
+    ax.margins(x=0.18, y=0.08)  # room for the ends' names inside the axes
     ax.set_xlabel(f"{b_title} ({_axis_unit(ub)})")
     ax.set_ylabel(f"{a_title} ({_axis_unit(ua)})")
     # Plain numbers, no "1e9" offset: the unit (its prefix) is in the label.
