@@ -31,12 +31,12 @@ def _compute() -> None:
             f = frontier(result.problem, points=points, time_limit=120.0)
         st.session_state["frontier"] = {"points": f.points, "plans": f.plans,
                                         "problem": result.problem, "seconds": f.seconds,
-                                        "complete": f.complete}
+                                        "complete": f.complete, "caveat": f.caveat}
     fr = st.session_state.get("frontier")
     if fr is None:
         return
     st.caption(f"{len(fr['points'])} points in {fr['seconds']:.1f} s"
-               + ("" if fr["complete"] else " (time limit: stopped early)"))
+               + (f": {fr['caveat']}" if fr.get("caveat") else ""))
     _show(fr["points"], fr["problem"], lambda i: np.asarray(fr["plans"][i]))
 
 

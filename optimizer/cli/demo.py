@@ -160,8 +160,9 @@ def cmd_demo(args: argparse.Namespace) -> int:
         return code
     _export_parks(solved, out, args.overwrite, inputs)
     _run_sweep(files, cell_km, out, args.overwrite)
+    own = next((s for s in solved if s.scenario.name == FRONTIER_SCENARIO), None)
     code = _run_frontier(scenarios[EXAMPLES.index(FRONTIER_SCENARIO)], pu, out, args.overwrite,
-                         inputs)
+                         inputs, own)
     _write_reports(solved, out, args.overwrite)
     print(f"\ncarbonpark demo: done in {time.perf_counter() - t0:.1f} s. Outputs in {out}/:")
     for name, what in (("grid/", "the planning grid (carbonpark grid)"),
@@ -306,21 +307,23 @@ def _run_sweep(files: ExampleFiles, cell_km: float, out: Path, overwrite: bool) 
           f" in {time.perf_counter() - t:.1f} s")
 
 
-def _run_frontier(base: Any, pu: Any, out: Path, overwrite: bool, inputs: list[Path]) -> int:
-    """The carbon–biodiversity frontier of the balanced scenario; print knee and losses."""
+def _run_frontier(base: Any, pu: Any, out: Path, overwrite: bool, inputs: list[Path],
+                  own: Any = None) -> int:
+    """The carbon–biodiversity frontier of the balanced scenario, its own plan (``own``,
+    a `SolveFolder`) marked beside it; print knee and losses."""
     from optimizer.studies.frontier import frontier
 
     print(f"\n[6/7] carbon-biodiversity frontier of {base.name} ({FRONTIER_POINTS} points, "
           f"epsilon-constraint) -> {out / 'frontier'}")
     f = frontier(base.to_problem(pu), points=FRONTIER_POINTS, gap=base.solver.gap,
                  time_limit=120)
+    if own is not None:
+        f = f.with_plan(own.x, label=f"{base.name}'s plan", new_km2=own.summary["new_km2"])
     f.write(out / "frontier", overwrite=overwrite, inputs=inputs)
     ca, cb = f.metric_a.column, f.metric_b.column
-    knee = f.knee()
+    knee = f.knee() if f.caveat is None else None  # no trade-off from a truncated frontier
     if knee is not None:
         print(f"knee: {knee[ca]:,.0f} MgC of carbon stock at {knee[cb]:.1f}% mean species "
               f"representation, {knee['new_km2']:,.0f} km² new")
-    print(f.summary())
-    if not f.complete:
-        print("(the time limit stopped the frontier early: these are the points so far)")
+    print(f.summary())  # with the caveat of a truncated frontier
     return 0

@@ -6,14 +6,15 @@ import argparse
 import time
 from pathlib import Path
 
-from optimizer.cli.parser import whole_number
+from optimizer.cli.parser import _positive, whole_number
 
 
 def _add_frontier(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("frontier", help="trade-off frontier between two plan metrics of a scenario",
                        description="The non-dominated plans between two metrics under a "
                                    "scenario's budget and locks (its weights are replaced by "
-                                   "the metrics); writes frontier.csv and frontier.png.")
+                                   "the metrics), with the scenario's own plan beside them; "
+                                   "writes frontier.csv, frontier.png and frontier.json.")
     p.add_argument("scenario", type=Path, help="scenario file (TOML) with a max_utility objective")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--metric-a", default="carbon_stock_added",
@@ -30,6 +31,14 @@ def _add_frontier(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--solver", choices=("auto", "highs", "cut"), default="auto",
                    help="auto (default): the graph-cut solver when the model is in cut form, "
                         "else HiGHS")
+    p.add_argument("--time-limit-per-point", type=_positive("--time-limit-per-point", "10"),
+                   default=None, metavar="SECONDS",
+                   help="seconds for each point (default: the scenario's [solver] time_limit, "
+                        "the limit of one solve)")
+    p.add_argument("--time-limit", type=_positive("--time-limit", "300"), default=None,
+                   metavar="SECONDS",
+                   help="seconds for the whole frontier (default: none); the points so far are "
+                        "kept and the frontier says it is truncated")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key (e.g. --set budget.share=0.1); repeatable")
     p.add_argument("--overwrite", action="store_true",
@@ -38,9 +47,12 @@ def _add_frontier(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_frontier(args: argparse.Namespace) -> int:
-    """Build the scenario's problem, run the frontier, write it, print points, knee and losses."""
+    """Build the scenario's problem, run the frontier, solve the scenario's own plan, write
+    them; print the points and, for a frontier with a trade-off, its knee and losses."""
     from optimizer.atomic import check_output_dir
     from optimizer.cli.solve import _inputs, _scenario_with_overrides
+    from optimizer.plan.results import solve
+    from optimizer.scenario.build import solver_options
     from optimizer.studies.frontier import frontier
 
     t0 = time.perf_counter()
@@ -51,20 +63,33 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     pu = scenario.load_grid()
     problem = scenario.to_problem(pu)
     sv = scenario.solver
+    per_point = args.time_limit_per_point or sv.time_limit
     f = frontier(problem, args.metric_a, args.metric_b, points=args.points, method=args.method,
-                 gap=sv.gap, time_limit=sv.time_limit, solver=args.solver)
+                 gap=sv.gap, time_limit=args.time_limit, time_limit_per_point=per_point,
+                 solver=args.solver)
+    own = solve(problem, sv.backend, **solver_options(scenario))
+    f = f.with_plan(own.x, label=f"{scenario.name or 'this scenario'}'s plan",
+                    new_km2=float(problem.unprotected_km2 @ own.x))
     f.write(args.out, overwrite=args.overwrite, inputs=inputs)
-    ca, cb = f.metric_a.column, f.metric_b.column
-    table = f.points[[ca, cb, "new_km2", f.rate_column, "knee"]].copy()
-    print(f"frontier of {scenario.source}: {f.metric_a.label or ca} vs {f.metric_b.label or cb}")
+    ma, mb = f.metric_a, f.metric_b
+    ca, cb = ma.column, mb.column
+    cols = [ca, cb, "new_km2", "status", "gap"]
+    if f.caveat is None:
+        cols[3:3] = [f.rate_column, "knee"]
+    table = f.points[cols].copy()
+    budget = f"under a budget of {f.budget_km2:,.0f} km² new" if f.budget_km2 is not None else ""
+    print(f"frontier of {scenario.source} {budget}: {ma.label or ca} vs {mb.label or cb}")
     print(table.to_string(formatters={ca: "{:,.0f}".format, cb: "{:,.3f}".format,
                                       "new_km2": "{:,.0f}".format,
-                                      f.rate_column: "{:,.1f}".format}))
-    knee = f.knee()
+                                      f.rate_column: "{:,.1f}".format,
+                                      "gap": lambda g: f"{g:.3%}"}))
+    knee = f.knee() if f.caveat is None else None
     if knee is not None:
         print(f"knee: {ca} {knee[ca]:,.0f}, {cb} {knee[cb]:,.3f}, new {knee['new_km2']:,.0f} km²")
+    plan = f.plan_point or {}
+    print(f"{plan.get('label')} ({own.status.value}): {ca} {plan[ca]:,.0f}, {cb} {plan[cb]:,.3f}, "
+          f"new {plan['new_km2']:,.0f} km²")
     print(f.summary())
-    if not f.complete:
-        print("note: the time limit stopped the frontier early; these are the points so far")
-    print(f"wrote {args.out} (frontier.csv, frontier.png); {time.perf_counter() - t0:.1f} s")
+    print(f"wrote {args.out} (frontier.csv, frontier.png, frontier.json); "
+          f"{time.perf_counter() - t0:.1f} s")
     return 0

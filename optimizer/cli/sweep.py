@@ -24,14 +24,24 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """Run every unfinished run of the sweep; print a summary of the results."""
-    from optimizer.studies.sweep import Sweep, run_sweep
+    """Run every unfinished run of the sweep; print the table of runs and what was resumed."""
+    from optimizer.studies.sweep import Sweep, format_runs, run_sweep
 
     sweep = Sweep.load(args.file)
     print(sweep.describe())
     df = run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler,
                    progress=not args.no_progress, overwrite=args.overwrite)
+    if len(df):
+        print(format_runs(df))
     counts = df["status"].value_counts().to_dict() if len(df) else {}
-    status = ", ".join(f"{n} {k}" for k, n in sorted(counts.items()))
-    print(f"{len(df)} of {len(sweep.runs)} runs in {args.out}/runs ({status}).")
+    status = ", ".join(f"{n:,} {k}" for k, n in sorted(counts.items()))
+    resumed = int(df["resumed"].sum()) if len(df) else 0
+    solved = len(df) - resumed
+    path = df["method"].str.startswith("path:") & ~df["resumed"] if len(df) else []
+    polished = int((path & df["strategy"].str.contains("highs")).sum()) if len(df) else 0
+    how = (f" ({int(sum(path)):,} read from the nested path, {polished:,} of them polished by a "
+           "HiGHS solve warm-started from the path's plan)" if len(df) and any(path) else "")
+    print(f"{len(df):,} of {len(sweep.runs):,} runs in {args.out}/runs ({status}): "
+          f"{resumed:,} resumed (finished by an earlier run of this sweep), {solved:,} solved"
+          f"{how}.")
     return 0

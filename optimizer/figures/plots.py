@@ -5,10 +5,12 @@ unprotected, and any other category by a fixed colour of its name), per plan sta
 (`STATUS_COLOURS`: existing / added / locked out / free; existing is the protected
 zone's colour), per hotspot criterion (`GAP_COLOURS`) and per synergy type
 (`TYPE_COLOURS`), so a zone is the same colour in every figure; the unit of each
-quantity on its axis, written as the console writes it (gC/m²/yr, kgC/m², km²). Every
-function takes plain frames and returns a `matplotlib.figure.Figure`: matplotlib is
-imported inside the functions and no pyplot state is used, so ``import optimizer`` never
-imports matplotlib. Maps are in `optimizer.figures.maps`.
+quantity on its axis, written as the console writes it (gC/m²/yr, kgC/m², km²); masses
+on an axis in the prefix their magnitude reads best in (`mass_scale`: TgC, PgC, MtCO2e),
+one unit per quantity. Every function takes plain frames and returns a
+`matplotlib.figure.Figure`: matplotlib is imported inside the functions and no pyplot state
+is used, so ``import optimizer`` never imports matplotlib. Maps are in
+`optimizer.figures.maps`; `frontier_chart` draws a trade-off frontier.
 """
 
 from __future__ import annotations
@@ -18,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
+
+from optimizer.inputs.units import MASSES
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -29,6 +33,8 @@ __all__ = [
     "TYPE_COLOURS",
     "TYPE_LABELS",
     "ZONE_COLOURS",
+    "frontier_chart",
+    "mass_scale",
     "pretty_unit",
     "time_series_chart",
     "zone_bar_chart",
@@ -160,4 +166,117 @@ def time_series_chart(series: pd.DataFrame) -> Figure:
         name = "NPP" if str(layer).lower() == "npp" else str(layer)
         ax.set_ylabel(f"{name} density ({pretty_unit(sub['density_unit'].iloc[0])})")
         ax.legend(fontsize=8)
+    return fig
+
+
+def mass_scale(values: np.ndarray | float, unit: str) -> tuple[float, str]:
+    """The divisor and unit a mass reads best in on an axis: the SI prefix of
+    `optimizer.inputs.units.MASSES` that puts the largest value between 1 and 1,000.
+
+    Units that are not masses (``pct``, ``km2``) are left as they are (divisor 1). A
+    ``tCO2e`` mass takes the prefixes of ``tCO2``.
+
+    Examples
+    --------
+    >>> mass_scale([2.68e9, 1.94e9], "MgC")
+    (1000000000.0, 'PgC')
+    >>> mass_scale(2.4e8, "MgC"), mass_scale(3.1e9, "tCO2e"), mass_scale(55.0, "pct")
+    ((1000000.0, 'TgC'), (1000000000.0, 'GtCO2e'), (1.0, 'pct'))
+    """
+    suffix = ""
+    base = unit
+    if base not in MASSES and base.endswith("e") and base[:-1] in MASSES:
+        base, suffix = base[:-1], "e"
+    if base not in MASSES:
+        return 1.0, unit
+    top = float(np.nanmax(np.abs(np.atleast_1d(np.asarray(values, dtype=np.float64))),
+                          initial=0.0))
+    names = MASSES[base]
+    step = 0
+    while top >= 1000.0 ** (step + 1) and step < len(names) - 1:
+        step += 1
+    return 1000.0 ** step, names[step] + suffix
+
+
+def _axis_unit(unit: str) -> str:
+    return "%" if unit == "pct" else pretty_unit(unit)
+
+
+def frontier_chart(points: pd.DataFrame, a: str, b: str, *, a_title: str, a_unit: str,
+                   b_title: str, b_unit: str, a_end: str, b_end: str, title: str,
+                   knee: int | None = None, plan: tuple[float, float] | None = None,
+                   plan_label: str = "this scenario's plan", note: str = "") -> Figure:
+    """A trade-off frontier: metric ``a`` (y) against metric ``b`` (x), both maximised.
+
+    Parameters
+    ----------
+    points : pandas.DataFrame
+        The frontier's points (columns ``a`` and ``b``), from the most-``a`` end.
+    a, b : str
+        The columns drawn (y and x).
+    a_title, b_title : str
+        What each metric is, without its unit (e.g. ``carbon stock added``).
+    a_unit, b_unit : str
+        The unit of each column (``MgC``, ``tCO2e``, ``pct``); a mass is drawn in the prefix
+        of its magnitude (`mass_scale`), named once in its axis label.
+    a_end, b_end : str
+        The names of the two ends (e.g. ``most carbon``, ``most representation``).
+    title : str
+        The title (with the budget).
+    knee : int, optional
+        Row of the knee (marked), when the frontier has one to show.
+    plan : (float, float), optional
+        ``(a, b)`` of the scenario's own plan, marked beside its frontier.
+    note : str
+        A line under the title (e.g. why there is no trade-off to read).
+
+    Examples
+    --------
+    >>> pts = pd.DataFrame({"c": [2.6e9, 2.4e9, 1.9e9], "r": [25.0, 54.0, 66.0]})
+    >>> fig = frontier_chart(pts, "c", "r", a_title="carbon stock added", a_unit="MgC",
+    ...                      b_title="mean representation", b_unit="pct", a_end="most carbon",
+    ...                      b_end="most representation", title="Frontier", plan=(2.5e9, 40.0))
+    >>> ax = fig.axes[0]
+    >>> ax.get_ylabel(), ax.get_xlabel()
+    ('carbon stock added (PgC)', 'mean representation (%)')
+    >>> [t.get_text() for t in ax.texts], ax.get_legend().get_texts()[-1].get_text()
+    (['most carbon', 'most representation'], "this scenario's plan")
+    """
+    from matplotlib.figure import Figure
+
+    va = points[a].to_numpy(dtype=np.float64)
+    vb = points[b].to_numpy(dtype=np.float64)
+    both_a = np.append(va, plan[0]) if plan is not None else va
+    both_b = np.append(vb, plan[1]) if plan is not None else vb
+    fa, ua = mass_scale(both_a, a_unit)
+    fb, ub = mass_scale(both_b, b_unit)
+    fig = Figure(figsize=(7.2, 4.8))
+    ax = fig.add_subplot()
+    ax.plot(vb / fb, va / fa, "-o", color="#2c7a4b", label="non-dominated plans")
+    if "status" in points:
+        short = ~points["status"].isin(["optimal", "within_gap"]).to_numpy()
+        if short.any():
+            ax.plot(vb[short] / fb, va[short] / fa, "o", color="white", mec="#2c7a4b", ms=6,
+                    label="not proven within the gap")
+    # The most-a end above its point, the most-b end to its right: never on the knee's label.
+    ends = [(0, a_end, (6, 6), "left")]
+    if len(va) > 1:
+        ends.append((len(va) - 1, b_end, (8, -3), "left"))
+    if knee is not None:
+        ax.plot(vb[knee] / fb, va[knee] / fa, "s", color="#c0392b", ms=9, label="knee")
+        ends.append((knee, "knee", (6, 6), "left"))
+    for i, text, offset, ha in ends:
+        ax.annotate(text, (vb[i] / fb, va[i] / fa), textcoords="offset points", xytext=offset,
+                    ha=ha, fontsize=8)
+    if plan is not None:  # named in the legend
+        ax.plot([plan[1] / fb], [plan[0] / fa], "*", color="#e7298a", ms=14, label=plan_label)
+    ax.margins(x=0.18, y=0.08)  # room for the ends' names inside the axes
+    ax.set_xlabel(f"{b_title} ({_axis_unit(ub)})")
+    ax.set_ylabel(f"{a_title} ({_axis_unit(ua)})")
+    # Plain numbers, no "1e9" offset: the unit (its prefix) is in the label.
+    ax.ticklabel_format(axis="both", style="plain", useOffset=False)
+    ax.set_title(title + (f"\n{note}" if note else ""), fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
     return fig

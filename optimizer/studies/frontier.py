@@ -1,11 +1,8 @@
 """The trade-off frontier between two metrics of a plan, by the ε-constraint method.
 
-A *metric* (`Metric`) is a linear function of the plan over planning units,
-``value(x) = constant + coef @ x`` with ``x`` the per-unit 0/1 selection (locked units
-included): `carbon_stock_added` (MgC, or tCO2e = MgC x 44.0095/12.0107, of carbon stock newly
-protected), `mean_representation` (mean held share of the biodiversity features after the
-plan, in percentage points) or the mean representation of any feature or group.
-Both metrics are maximised.
+The metrics (`Metric`, `metric`: carbon stock added, mean representation, a feature or
+group's representation) and the ε row (`with_row`) are in `optimizer.studies.metrics`
+(re-exported here). Both metrics are maximised.
 
 `frontier` takes a base problem with a max-utility objective: its units, total budget,
 other budgets, locks, targets and penalties are kept; its weights are replaced by the two
@@ -19,7 +16,11 @@ point's b until no plan is left: every non-dominated pair of values, including t
 Every point's metrics are recomputed from its plan, never taken from the solver.
 `Frontier` holds the points (non-dominated only), the marginal rate between
 neighbours, the knee, what each single-goal plan loses against the other, and writes
-``frontier.csv`` and ``frontier.png`` (`Frontier.write`).
+``frontier.csv``, ``frontier.png`` and ``frontier.json`` (`Frontier.write`). A frontier cut
+short by its time limit (``time_limit`` for the whole frontier, ``time_limit_per_point``
+for each point) or of a single point gives no trade-off: `Frontier.caveat` says why
+instead (`Frontier.summary`, the figure). `Frontier.with_plan` shows a plan (the
+scenario's own) beside its frontier.
 
 With penalties (boundary, linear) in the base problem, each solve maximises the metric
 as a share of its largest possible gain (like max-utility weights) minus the penalties,
@@ -29,234 +30,41 @@ so points are penalised (compact) plans; only non-dominated pairs are kept.
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from optimizer.atomic import write_dir_atomic
-from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError, did_you_mean
-from optimizer.inputs.roles import groups
+from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
+from optimizer.figures.plots import frontier_chart
 from optimizer.inputs.units import CO2_PER_C
-from optimizer.model.compile import Block, CompiledModel, compile
+from optimizer.model.compile import CompiledModel, compile
 from optimizer.model.objectives import OBJECTIVES, listed, objective_kind
 from optimizer.model.problem import Problem
 from optimizer.solvers.cut.form import AUTO_MAX_RELAXED_ROWS, cut_form, n_relaxed
 from optimizer.solvers.cut.solver import CutSolver
 from optimizer.solvers.highs import HighsSolver
+from optimizer.studies.metrics import METRICS, REL_TOL, Metric, metric, pareto_mask, with_row
 
 if TYPE_CHECKING:
+    from matplotlib.figure import Figure
+
     from optimizer.solvers.base import Solution
 
 __all__ = ["CO2_PER_C", "METRICS", "Frontier", "Metric", "frontier", "metric", "pareto_mask",
            "with_row"]
 
-#: Metric names `metric` knows besides feature and group names.
-METRICS = ("carbon_stock_added", "carbon_stock_added_tCO2e", "mean_representation")
-
-_REL_TOL = 1e-9  # relative tolerance when comparing metric values
-
 #: With ``points=None``, each next ε is this share of metric b's largest possible gain above
 #: the last point's b (well above the solver's feasibility tolerance of 1e-7 on the scaled
 #: row): points closer than that in b are not told apart.
 EPSILON_STEP = 1e-5
-
-
-# ============================================================== metrics
-
-@dataclass(frozen=True, eq=False)
-class Metric:
-    """A linear function of a plan: ``value(x) = constant + coef @ x``.
-
-    Attributes
-    ----------
-    name : str
-        Short name, e.g. ``carbon_stock_added``.
-    unit : str
-        Unit of the value, e.g. ``MgC``, ``tCO2e`` or ``pct`` (percentage points).
-    coef : numpy.ndarray
-        Per planning unit (row order of ``pu.units``): what selecting it adds.
-    constant : float
-        The value of selecting nothing (e.g. what existing protection already holds).
-    label : str
-        Axis label, with the unit, e.g. ``"carbon stock added (MgC)"``.
-    """
-
-    name: str
-    unit: str
-    coef: np.ndarray
-    constant: float = 0.0
-    label: str = ""
-
-    @property
-    def column(self) -> str:
-        """Column name with the unit, e.g. ``carbon_stock_added_MgC``."""
-        return f"{self.name}_{self.unit}" if not self.name.endswith(self.unit) else self.name
-
-    def value(self, x: np.ndarray) -> np.ndarray | float:
-        """Value of one plan (per-unit 0/1 vector) or of each row of a (plans x units) array."""
-        out = np.asarray(x, dtype=np.float64) @ self.coef + self.constant
-        return float(out) if np.ndim(out) == 0 else out
-
-
-def metric(problem: Problem, name: str | Metric) -> Metric:
-    """Build a metric of ``problem``'s plans from its name.
-
-    Parameters
-    ----------
-    problem : Problem
-        Supplies the units, amounts and existing protection.
-    name : str or Metric
-        ``"carbon_stock_added"`` (MgC of carbon-stock features newly protected:
-        ``sum_k sum_j r_kj (1 - p_j) x_j``), ``"carbon_stock_added_tCO2e"`` (the same in
-        tCO2e), ``"mean_representation"`` (mean over biodiversity features of the share
-        held after the plan, percentage points), or a feature, role, layer or group name
-        (the mean representation of its features, ``<name>_representation``). A `Metric`
-        is returned as it is.
-
-    Returns
-    -------
-    Metric
-
-    Raises
-    ------
-    InputDataError
-        An unknown name (the message lists the nearest), or a metric with no features.
-
-    Examples
-    --------
-    >>> from optimizer import problem
-    >>> from optimizer.datasets import tiny_grid
-    >>> p = problem(tiny_grid())
-    >>> m = metric(p, "carbon_stock_added")
-    >>> m.column, m.coef.tolist()  # cell 1 is already protected
-    ('carbon_stock_added_MgC', [0.0, 40.0, 10.0, 80.0, 60.0, 0.0])
-    >>> r = metric(p, "mean_representation")
-    >>> r.column, r.constant  # sp_a holds 1 of 4 km², sp_b 0 of 2
-    ('mean_representation_pct', 12.5)
-    """
-    if isinstance(name, Metric):
-        if np.shape(name.coef) != (problem.n_units,):
-            raise InputDataError(f"metric {name.name!r} has {np.shape(name.coef)} coefficients; "
-                                 f"expected ({problem.n_units},), one per planning unit")
-        return name
-    if not isinstance(name, str):
-        raise InputDataError(f"a metric is a name or a Metric; got {type(name).__name__}")
-    feats = problem.pu.features
-    unprotected = 1.0 - problem.protected_fraction
-    if name in ("carbon_stock_added", "carbon_stock_added_tCO2e"):
-        cols = list(feats.index[feats["role"] == "carbon_stock"])
-        if not cols:
-            raise InputDataError(f"metric {name!r} needs carbon_stock features; this grid has "
-                                 f"none (features: {list(feats.index)[:8]})")
-        coef = problem.feature_amounts(cols).sum(axis=0) * unprotected
-        if name.endswith("tCO2e"):
-            return Metric("carbon_stock_added", "tCO2e", coef * CO2_PER_C, 0.0,
-                          "carbon stock added (tCO2e)")
-        return Metric("carbon_stock_added", "MgC", coef, 0.0, "carbon stock added (MgC)")
-    if name == "mean_representation":
-        key, out_name = "biodiversity", "mean_representation"
-    else:
-        key, out_name = name, f"{name}_representation"
-    known = [*METRICS, *groups(), *feats.index]
-    try:
-        cols = problem.resolve_features(key, argument="metric")
-    except InputDataError:
-        raise InputDataError(f"metric {name!r} is not a metric, feature or group of this grid; "
-                             f"metrics: {list(METRICS)}{did_you_mean(name, known)}") from None
-    amounts = problem.feature_amounts(cols)
-    total = amounts.sum(axis=1)
-    ok = total > 0
-    if not ok.any():
-        raise InputDataError(f"metric {name!r}: its features {cols[:5]} are all zero; "
-                             "choose features present in the grid")
-    share = amounts[ok] / total[ok, None] * 100.0
-    before = float((share @ problem.protected_fraction).mean())
-    coef = (share * unprotected).mean(axis=0)
-    what = "mean representation" if out_name == "mean_representation" else f"{name} representation"
-    return Metric(out_name, "pct", coef, before, f"{what} (% held)")
-
-
-# ============================================================== the ε row
-
-def with_row(model: CompiledModel, coeffs_x: np.ndarray, lower: float, upper: float = np.inf,
-             label: str = "row") -> CompiledModel:
-    """A copy of ``model`` with one more row ``lower <= coeffs_x @ x <= upper``.
-
-    The row is inserted before the boundary rows (so `CompiledModel.restrict` keeps it)
-    as a block of kind ``epsilon``; it has no ``y`` or ``s`` coefficients.
-
-    Parameters
-    ----------
-    model : CompiledModel
-    coeffs_x : numpy.ndarray
-        One coefficient per ``x`` column (free unit), length ``model.n_x``. Fold locked
-        units into ``lower``/``upper`` (`Metric` values of locked units are constants).
-    lower, upper : float
-        Row bounds (``-inf``/``inf`` when absent).
-    label : str
-        The row's label (its name is ``epsilon_<label>``).
-
-    Returns
-    -------
-    CompiledModel
-
-    Examples
-    --------
-    >>> from optimizer import compile, problem
-    >>> from optimizer.datasets import tiny_grid
-    >>> m = compile(problem(tiny_grid()).add_max_utility_objective(budget_km2=2))
-    >>> m2 = with_row(m, [1, 1, 1, 1, 1], 1.0, label="min_units")  # at least one new unit
-    >>> m2.n_rows, m2.row_lower.tolist(), m2.row_names()
-    (2, [-inf, 1.0], ['budget_total', 'epsilon_min_units'])
-    """
-    coeffs_x = np.asarray(coeffs_x, dtype=np.float64)
-    if coeffs_x.shape != (model.n_x,):
-        raise InputDataError(f"coeffs_x has shape {coeffs_x.shape}; expected ({model.n_x},), "
-                             "one per x column of the model")
-    if not (lower <= upper):
-        raise InputDataError(f"lower ({lower}) must not exceed upper ({upper})")
-    bnd = model.block("boundary")
-    at = bnd.start if bnd.stop > bnd.start else model.n_rows
-    row = sp.csr_matrix(np.concatenate([coeffs_x, np.zeros(model.n_cols - model.n_x)])[None])
-    row.eliminate_zeros()
-    A = sp.vstack([model.A[:at], row, model.A[at:]], format="csr")
-    A.sort_indices()
-    blocks = [b for b in model.row_blocks if b.kind != "boundary"]
-    blocks.append(Block("epsilon", at, at + 1, (label,)))
-    if bnd.stop > bnd.start:
-        blocks.append(Block("boundary", bnd.start + 1, bnd.stop + 1))
-    return dataclasses.replace(
-        model, A=A, row_blocks=tuple(blocks),
-        row_lower=np.insert(model.row_lower, at, lower),
-        row_upper=np.insert(model.row_upper, at, upper))
-
-
-def pareto_mask(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    """True for the points no other point dominates (both metrics maximised).
-
-    Equal points (within a relative 1e-9) keep only their first copy.
-
-    Examples
-    --------
-    >>> pareto_mask(np.array([3, 2, 1, 2, 3.0]), np.array([0, 1, 2, 0.5, 0.0])).tolist()
-    [True, True, True, False, False]
-    """
-    a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
-    ta = _REL_TOL * max(1.0, float(np.abs(a).max(initial=0.0)))
-    tb = _REL_TOL * max(1.0, float(np.abs(b).max(initial=0.0)))
-    ge = (a[None, :] >= a[:, None] - ta) & (b[None, :] >= b[:, None] - tb)  # [i, j]: j >= i
-    gt = (a[None, :] > a[:, None] + ta) | (b[None, :] > b[:, None] + tb)
-    dominated = (ge & gt).any(axis=1)
-    same = ge & ~gt
-    earlier = np.tril(same, k=-1).any(axis=1)  # an equal point comes first
-    return np.asarray(~dominated & ~earlier)
 
 
 # ============================================================== the frontier
@@ -282,6 +90,17 @@ class Frontier:
         Wall-clock seconds of the whole frontier.
     complete : bool
         False when the time limit stopped the frontier early.
+    planned : int or None
+        Points the method set out to solve (``points``; None for every point).
+    solved : int
+        Points solved (before dominated and equal ones are dropped).
+    budget_km2 : float or None
+        The base problem's total budget (new km²).
+    time_limit, time_limit_per_point : float or None
+        The limits it ran under: seconds for the whole frontier, and for each point.
+    plan_point : dict or None
+        A plan shown beside the frontier (`Frontier.with_plan`): its two metrics (the
+        columns), ``new_km2`` and ``label``.
     """
 
     metric_a: Metric
@@ -291,6 +110,12 @@ class Frontier:
     method: str
     seconds: float
     complete: bool = True
+    planned: int | None = None
+    solved: int = 0
+    budget_km2: float | None = None
+    time_limit: float | None = None
+    time_limit_per_point: float | None = None
+    plan_point: dict[str, Any] | None = None
 
     @property
     def rate_column(self) -> str:
@@ -347,18 +172,106 @@ class Frontier:
                          "loss_pct_of_gain": 100.0 * _safe_div(loss, best - other.constant)})
         return pd.DataFrame(rows).set_index("plan")
 
+    @property
+    def caveat(self) -> str | None:
+        """Why the points are no trade-off to read (None when they are): a frontier the
+        time limit cut short, or one of a single point (one plan best on both metrics).
+
+        Examples
+        --------
+        >>> from optimizer import problem
+        >>> from optimizer.datasets import tiny_grid
+        >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2)
+        >>> f = frontier(p, points=3, gap=0.0)
+        >>> f.caveat is None
+        True
+        >>> import dataclasses
+        >>> print(dataclasses.replace(f, complete=False, solved=1, points=f.points[:1],
+        ...                           time_limit=10.0).caveat)  # doctest: +NORMALIZE_WHITESPACE
+        frontier truncated: 1 of 3 points within the time limit (10 s for the whole
+        frontier); raise the time limit, or give one per point
+        """
+        n = len(self.points)
+        if not self.complete:
+            of = f"{self.solved} of {self.planned}" if self.planned else f"{self.solved}"
+            return (f"frontier truncated: {of} points within the time limit "
+                    f"({self.limits()}); raise the time limit, or give one per point")
+        if n == 0:
+            return "frontier degenerate: no point"
+        if n < 2:
+            return (f"frontier degenerate: one point (of {self.solved} solved): one plan is the "
+                    f"best on both metrics, so there is no trade-off between "
+                    f"{_title(self.metric_a)} and {_title(self.metric_b)} under these settings")
+        return None
+
+    def limits(self) -> str:
+        """The time limits the frontier ran under, in words."""
+        parts = []
+        if self.time_limit_per_point is not None:
+            parts.append(f"{self.time_limit_per_point:g} s per point")
+        if self.time_limit is not None:
+            parts.append(f"{self.time_limit:g} s for the whole frontier")
+        return ", ".join(parts) or "no time limit"
+
     def summary(self) -> str:
-        """Two lines: the points and the synergy (what each single-goal plan loses)."""
+        """The points and the synergy (what each single-goal plan loses of the other
+        metric); for a truncated or degenerate frontier the `caveat` instead of a trade-off."""
+        lines = [f"{len(self.points)} non-dominated points ({self.method}, "
+                 f"{self.seconds:.1f} s, {self.limits()})"]
+        if self.caveat is not None:
+            return "\n".join([*lines, self.caveat])
         sg = self.single_goal()
-        lines = [f"{len(self.points)} non-dominated points ({self.method}, {self.seconds:.1f} s)"]
-        for (plan, row), first, other in zip(sg.iterrows(), (self.metric_a, self.metric_b),
-                                             (self.metric_b, self.metric_a), strict=True):
+        for (_, row), first, other in zip(sg.iterrows(), (self.metric_a, self.metric_b),
+                                          (self.metric_b, self.metric_a), strict=True):
             amount = (f"{row['loss']:,.1f} percentage points" if other.unit == "pct"
                       else f"{row['loss']:,.0f} {other.unit}")
-            lines.append(f"{plan}: the plan with the most {_title(first)} gives up {amount} of "
-                         f"{_title(other)} ({row['loss_pct_of_optimum']:.1f}% of the most "
-                         "possible)")
+            lines.append(f"{_end(first)}: the plan with the most {_title(first)} gives up "
+                         f"{amount} of {_title(other)} ({row['loss_pct_of_optimum']:.1f}% of "
+                         "the most possible)")
+        short = ~self.points["status"].isin(["optimal", "within_gap"])
+        if short.any():
+            lines.append(f"note: {int(short.sum())} of {len(short)} points are not proven within "
+                         "the requested gap (their status says why)")
         return "\n".join(lines)
+
+    def with_plan(self, x: np.ndarray, *, label: str = "this scenario's plan",
+                  new_km2: float | None = None) -> Frontier:
+        """The frontier with a plan (per-unit 0/1, e.g. the scenario's own solve) shown
+        beside it: its two metrics computed from ``x``; ``new_km2`` recorded when given.
+
+        Examples
+        --------
+        >>> from optimizer import problem, solve
+        >>> from optimizer.datasets import tiny_grid
+        >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2)
+        >>> f = frontier(p, points=3, gap=0.0).with_plan(solve(p, gap=0.0).x)  # equal weights
+        >>> f.plan_point["carbon_stock_added_MgC"], f.plan_point["label"]
+        (120.0, "this scenario's plan")
+        """
+        x = np.asarray(x, dtype=np.float64)
+        if x.shape != self.metric_a.coef.shape:
+            raise InputDataError(f"with_plan: the plan has {x.size} values; the frontier's "
+                                 f"grid has {self.metric_a.coef.size} units")
+        point = {self.metric_a.column: self.metric_a.value(x),
+                 self.metric_b.column: self.metric_b.value(x),
+                 "new_km2": None if new_km2 is None else float(new_km2), "label": label}
+        return dataclasses.replace(self, plan_point=point)
+
+    def figure(self) -> Figure:
+        """The frontier as a chart (`optimizer.figures.plots.frontier_chart`): the ends named
+        by their metric, the knee (when there is a trade-off), the plan of `with_plan`,
+        the budget in the title and the `caveat` under it."""
+        ma, mb = self.metric_a, self.metric_b
+        title = "Trade-off frontier" + (f" under a budget of {self.budget_km2:,.0f} km² new"
+                                        if self.budget_km2 is not None else "")
+        plan = self.plan_point
+        k = None if self.caveat is not None else _knee_index(
+            self.points[ma.column].to_numpy(), self.points[mb.column].to_numpy())
+        return frontier_chart(
+            self.points, ma.column, mb.column, a_title=_title(ma), a_unit=ma.unit,
+            b_title=_title(mb), b_unit=mb.unit, a_end=_end(ma), b_end=_end(mb), title=title,
+            knee=k, plan=None if plan is None else (plan[ma.column], plan[mb.column]),
+            plan_label="" if plan is None else plan["label"], note=self.caveat or "")
 
     def write(self, out_dir: str | os.PathLike[str], *, overwrite: bool = False,
               inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
@@ -381,50 +294,42 @@ class Frontier:
 
         def fill(folder: Path) -> None:
             self.points.to_csv(folder / "frontier.csv", index_label="point")
-            self._plot(folder / "frontier.png")
+            fig = self.figure()
+            fig.savefig(folder / "frontier.png", dpi=120)
+            (folder / "frontier.json").write_text(json.dumps(self.facts(), indent=1) + "\n",
+                                                  encoding="utf-8")
 
         return write_dir_atomic(out_dir, "frontier", fill, overwrite=overwrite, inputs=inputs)
 
-    def _plot(self, path: Path) -> None:
-        import matplotlib
+    def facts(self) -> dict[str, Any]:
+        """What ``frontier.json`` records: metrics, budget, limits, points planned and
+        solved, whether it is complete, its `caveat` and the plan of `with_plan`."""
+        def num(v: Any) -> Any:
+            return None if v is None or (isinstance(v, float) and not np.isfinite(v)) else v
 
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-
-        ma, mb = self.metric_a, self.metric_b
-        b = self.points[mb.column].to_numpy()
-        a = self.points[ma.column].to_numpy()
-        fig, ax = plt.subplots(figsize=(7.2, 4.8))
-        try:
-            ax.plot(b, a, "-o", color="#2c7a4b", label=f"non-dominated plans ({self.method})")
-            ends = [(0, f"{ma.name} first"), (len(a) - 1, f"{mb.name} first")]
-            k = _knee_index(a, b)
-            if k is not None:
-                ax.plot(b[k], a[k], "s", color="#c0392b", ms=9, label="knee")
-                ends.append((k, "knee"))
-            for i, text in ends:
-                ax.annotate(text, (b[i], a[i]), textcoords="offset points", xytext=(6, 6),
-                            fontsize=8)
-            ax.set_xlabel(mb.label or mb.column)
-            ax.set_ylabel(ma.label or ma.column)
-            # Full numbers with thousands separators (no "1e9" offset): one style everywhere.
-            from matplotlib.ticker import FuncFormatter
-
-            for axis, m in ((ax.yaxis, ma), (ax.xaxis, mb)):
-                axis.set_major_formatter(FuncFormatter(
-                    lambda v, _, pct=m.unit == "pct": f"{v:,.1f}" if pct else f"{v:,.0f}"))
-            ax.set_title("Trade-off frontier")
-            ax.grid(alpha=0.3)
-            ax.legend(loc="best", fontsize=8)
-            fig.tight_layout()
-            fig.savefig(path, dpi=120)
-        finally:
-            plt.close(fig)
+        plan = None if self.plan_point is None else {k: num(v) for k, v in self.plan_point.items()}
+        return {"metric_a": {"column": self.metric_a.column, "label": self.metric_a.label},
+                "metric_b": {"column": self.metric_b.column, "label": self.metric_b.label},
+                "method": self.method, "budget_km2": num(self.budget_km2),
+                "time_limit_s": num(self.time_limit),
+                "time_limit_per_point_s": num(self.time_limit_per_point),
+                "points_planned": self.planned, "points_solved": self.solved,
+                "points_non_dominated": len(self.points), "complete": self.complete,
+                "caveat": self.caveat, "seconds": round(self.seconds, 3), "plan": plan}
 
 
 def _title(m: Metric) -> str:
     """The metric's label without its unit: ``carbon stock added``."""
     return (m.label or m.name).rsplit(" (", 1)[0]
+
+
+#: The end of the frontier each metric names: the plan with the most of it.
+_ENDS = {"carbon_stock_added": "most carbon", "mean_representation": "most representation"}
+
+
+def _end(m: Metric) -> str:
+    """The name of the frontier's end with the most of ``m``: ``most carbon``."""
+    return _ENDS.get(m.name, f"most {_title(m)}")
 
 
 def _safe_div(num: np.ndarray | float, den: np.ndarray | float) -> np.ndarray:
@@ -470,11 +375,16 @@ def _frontier_solver(model: CompiledModel, solver: str) -> str:
     return "cut" if n_relaxed(model) + 2 <= AUTO_MAX_RELAXED_ROWS else "highs"
 
 
+class _PointTimeoutError(SolverError):
+    """A point found no plan within its own time limit (``time_limit_per_point``)."""
+
+
 class _Solver:
     """Solves the frontier's models: the base compiled once, one objective and ε row per solve."""
 
     def __init__(self, base: Problem, ma: Metric, mb: Metric, gap: float,
-                 time_limit: float | None, solver: str = "auto") -> None:
+                 time_limit: float | None, solver: str = "auto",
+                 time_limit_per_point: float | None = None) -> None:
         kind = None if base.objective is None else objective_kind(base.objective.kind)
         if kind is None or not kind.nested:
             methods = listed([f"{k.method}(budget_km2=...)" for k in OBJECTIVES.values() if k.nested])
@@ -493,11 +403,15 @@ class _Solver:
                       for mt in (ma, mb)}
         self.gap, self.deadline = gap, (None if time_limit is None
                                         else time.perf_counter() + time_limit)
+        self.per_point = time_limit_per_point
+        self.point_deadline: float | None = None
         self.solver = _frontier_solver(self.model, solver)
         self.unprotected_km2 = base.unprotected_km2
 
     def remaining(self) -> float | None:
-        return None if self.deadline is None else self.deadline - time.perf_counter()
+        """Seconds left: of the whole frontier's limit and of this point's, the sooner."""
+        ends = [d for d in (self.deadline, self.point_deadline) if d is not None]
+        return None if not ends else min(ends) - time.perf_counter()
 
     def _run(self, weights: tuple[float, float], bounds: list[tuple[Metric, float]],
              cap: float | None = None, quick: bool = False) -> Solution:
@@ -511,9 +425,11 @@ class _Solver:
             s = self.scale[id(mt)]
             model = with_row(model, mt.coef[self.free] / s, (lo - self.const[id(mt)]) / s,
                              label=f"min_{mt.name}")
+        if self.deadline is not None and self.deadline <= time.perf_counter():
+            raise TimeoutError
         left = self.remaining()
         if left is not None and left <= 0:
-            raise TimeoutError
+            raise _PointTimeoutError("the point's time limit is reached")
         if cap is not None:
             left = cap if left is None else min(left, cap)
         if self.solver == "cut":  # quick: the Lagrangian search only, no polish MIP
@@ -529,13 +445,20 @@ class _Solver:
         dominated within the gap.
         """
         bounds = [] if epsilon is None else [(self.mb, epsilon)]
-        sol = first_sol = self._run(weights, bounds)
+        self.point_deadline = (None if self.per_point is None
+                               else time.perf_counter() + self.per_point)
+        try:
+            sol = first_sol = self._run(weights, bounds)
+        except SolverError as exc:  # no plan within the point's own time limit
+            if self.point_deadline is not None and self.point_deadline <= time.perf_counter():
+                raise _PointTimeoutError(str(exc)) from None
+            raise
         first = self.values(sol.x)
         # The held value may give up the requested gap: the first plan is only known
         # within it anyway, and holding it exactly makes the second solve a needle search
         # (on the demo at 10 km: 12-16 s per end point instead of 0.2 s). With gap 0 the
         # tie-break is exact.
-        slack = max(_REL_TOL, self.gap)
+        slack = max(REL_TOL, self.gap)
         if weights[1] == 0.0:  # a only: then the most b with a held
             hold = first["a"] - slack * max(1.0, abs(first["a"]))
             sol = self._tie_scan(sol, bounds, self.ma, hold)
@@ -611,6 +534,7 @@ def frontier(
     gap: float = 1e-4,
     time_limit: float | None = None,
     solver: Literal["auto", "highs", "cut"] = "auto",
+    time_limit_per_point: float | None = None,
 ) -> Frontier:
     """The trade-off frontier between two metrics under a base problem's budget and locks.
 
@@ -634,7 +558,13 @@ def frontier(
         Relative MIP gap of each solve (0 for proven optima).
     time_limit : float, optional
         Wall-clock seconds for the whole frontier; on running out, the points so far
-        are returned with ``complete=False``.
+        are returned with ``complete=False`` (and `Frontier.caveat` says how many of the
+        planned points there are instead of a trade-off).
+    time_limit_per_point : float, optional
+        Wall-clock seconds for each point (its solve and its tie-breaks): a point short of
+        time keeps its best plan with its proven gap; one without a plan in time is left
+        out and the frontier is not ``complete``. ``carbonpark frontier`` gives each point
+        the scenario's ``[solver] time_limit`` (the limit of one solve).
     solver : {"auto", "highs", "cut"}
         ``auto`` (default): the graph-cut solver when the base model is in cut form
         (budgets and targets as Lagrangian rows, with or without a boundary penalty),
@@ -677,14 +607,22 @@ def frontier(
     ma, mb = metric(base_problem, metric_a), metric(base_problem, metric_b)
     if ma.column == mb.column:
         raise InputDataError(f"metric_a and metric_b are both {ma.column!r}; choose two metrics")
-    runs = _Solver(base_problem, ma, mb, gap, time_limit, solver)
+    for name, limit in (("time_limit", time_limit), ("time_limit_per_point", time_limit_per_point)):
+        if limit is not None and not limit > 0:
+            raise InputDataError(f"{name} must be a positive number of seconds (or None); "
+                                 f"got {limit!r}")
+    runs = _Solver(base_problem, ma, mb, gap, time_limit, solver, time_limit_per_point)
     found: list[dict] = []
     complete = True
+    planned = (points or 11) if method == "weighted" else points
     try:
         if method == "weighted":
             for w in np.linspace(1.0, 0.0, points or 11):
-                found.append({**runs.point((float(w), 1.0 - float(w)), None),
-                              "weight": float(w), "epsilon": np.nan})
+                try:
+                    found.append({**runs.point((float(w), 1.0 - float(w)), None),
+                                  "weight": float(w), "epsilon": np.nan})
+                except _PointTimeoutError:
+                    complete = False
         else:
             found.append({**runs.point((1.0, 0.0), None), "epsilon": np.nan})
             if points is None:
@@ -705,12 +643,24 @@ def frontier(
                         found.append({**runs.point((1.0, 0.0), float(eps)), "epsilon": eps})
                     except InfeasibleProblemError:
                         continue
+                    except _PointTimeoutError:
+                        complete = False
                 found.append({**end, "epsilon": np.nan})
     except (TimeoutError, SolverError) as exc:
-        if not found or (isinstance(exc, SolverError) and "below it" in str(exc)):
+        if isinstance(exc, SolverError) and "below it" in str(exc):
             raise
+        if not found:
+            limits = ", ".join(f"{n} = {v:g} s" for n, v in (
+                ("time_limit", time_limit), ("time_limit_per_point", time_limit_per_point))
+                if v is not None)
+            raise SolverError(f"frontier: no point within the time limit ({limits or exc}); "
+                              "raise it") from None
         complete = False
-    return _frontier_from(found, ma, mb, method, time.perf_counter() - t0, complete)
+    f = _frontier_from(found, ma, mb, method, time.perf_counter() - t0, complete)
+    total = base_problem.total_budget()
+    return dataclasses.replace(f, planned=planned, solved=len(found),
+                               budget_km2=None if total is None else total.max_km2,
+                               time_limit=time_limit, time_limit_per_point=time_limit_per_point)
 
 
 def _frontier_from(found: list[dict], ma: Metric, mb: Metric, method: str, seconds: float,

@@ -26,8 +26,22 @@ a result; re-running the same sweep into ``DIR`` skips the finished hashes.
 
 Runs that differ only in their budget, with a max-utility objective in cut form
 (``solver.backend = "cut"``, one budget, no targets), are read from the nested path of
-one parametric solve (`optimizer.solvers.plan_for_budget`) instead of a solve each
-(``path = "auto"``; ``"never"`` solves each).
+one parametric solve (``path = "auto"``; ``"never"`` solves each): the path is solved once
+per worker process (`CutSolver` with ``nested_path=True``) and each budget's plan is read
+from it with its proven Lagrangian bound (`CutSolver.read_path`: the path's cuts bound the
+optimum at any budget). Where that proven gap is above the scenario's ``[solver] gap``, the
+run is *polished*: a HiGHS solve warm-started from the path's plan under the scenario's
+``time_limit``; the better plan and the tighter bound are kept and the objective is
+recomputed from the plan (`optimizer.plan.results.objective_value`). Every run so has a
+proven bound and gap, and its status is the solver's word (`optimizer.solvers.SolveStatus`).
+A scenario with ``nested_path = true`` asks for the path's plan as it is: no polish, as
+its own solve would give.
+
+A run's hash (its part's name) is its scenario's hash *and* how it is solved (`Run.method`:
+``solve:<backend>``, `PATH_POLISH` or `PATH_READ`), so a sweep resumed with another
+``path`` setting solves those runs again instead of reusing results of the other method;
+`read_results` reads only the parts of the sweep's current runs. `format_runs` is the
+table the command prints at the end.
 
 ``import optimizer.studies.sweep`` imports neither dask nor pydantic; running a sweep on Dask
 imports dask.
@@ -37,6 +51,8 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import dataclasses
+import hashlib
 import itertools
 import json
 import os
@@ -50,17 +66,25 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optimizer.atomic import MARKER, read_marker, write_dir_atomic, write_file_atomic
+from optimizer.atomic import (
+    MARKER,
+    read_marker,
+    write_dir_atomic,
+    write_file_atomic,
+    write_text_atomic,
+)
 from optimizer.distributed import dask_client
 from optimizer.errors import InfeasibleProblemError, OutputError, ScenarioError, SolverError, did_you_mean
-from optimizer.model.compile import compile
+from optimizer.model.compile import CompiledModel, compile
 from optimizer.model.objectives import OBJECTIVES
-from optimizer.plan.results import diagnose, solve
+from optimizer.plan.comparison import plan_name
+from optimizer.plan.results import diagnose, objective_value, solve
 from optimizer.progress import ProgressArg
 from optimizer.scenario import Scenario
 from optimizer.scenario.build import grid_hash, solver_options
-from optimizer.solvers import plan_for_budget
-from optimizer.studies.frontier import metric
+from optimizer.solvers import CutSolver, HighsSolver, Solution, SolveStatus
+from optimizer.solvers.base import better, relative_gap, tighter_bound
+from optimizer.studies.metrics import metric
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -68,7 +92,7 @@ if TYPE_CHECKING:
     from optimizer.model.problem import Problem
     from optimizer.scenario import Scenario
 
-__all__ = ["Sweep", "read_results", "run_sweep"]
+__all__ = ["PATH_POLISH", "PATH_READ", "Sweep", "format_runs", "read_results", "run_sweep"]
 
 #: Output kind of a sweep folder (its marker, `optimizer.atomic`).
 KIND = "sweep"
@@ -77,6 +101,12 @@ _SWEEP_KEYS = {"schema_version", "name", "description", "base", "combine", "path
 _KEY = re.compile(r"^([A-Za-z_][A-Za-z0-9_]*)(\[(\d+)\])?$")
 #: Keys of ``[budget]``: setting one replaces the others (a budget has exactly one).
 _BUDGET_KEYS = ("km2", "share", "total_protection")
+#: `Run.method` of a run read from the nested path of the cut solver, then polished by a
+#: HiGHS solve warm-started from the path's plan when its proven gap is above the scenario's.
+PATH_POLISH = "path:cut-nested-path+highs-polish"
+#: `Run.method` of a run read from the nested path as it is (its scenario has
+#: ``nested_path = true``: the path's plan is what its own solve gives).
+PATH_READ = "path:cut-nested-path"
 
 
 # ============================================================== the sweep file
@@ -128,12 +158,34 @@ def set_key(data: dict[str, Any], key: str, value: Any, *, source: str = "sweep"
 
 @dataclass(frozen=True)
 class Run:
-    """One run of a sweep: its parameters (dotted key -> value) and its scenario."""
+    """One run of a sweep: its parameters (dotted key -> value), scenario and method.
+
+    ``hash`` names the run's result (``runs/<hash>.parquet``): the scenario's hash and
+    ``method`` (how it is solved: ``solve:<backend>``, `PATH_POLISH` or `PATH_READ`), so
+    results of two methods never stand in for each other.
+    """
 
     index: int
     params: dict[str, Any]
     scenario: Scenario
-    hash: str
+    scenario_hash: str
+    method: str
+
+    @property
+    def hash(self) -> str:
+        """The run's hash: of its scenario's hash and its method."""
+        return hashlib.sha256(f"{self.scenario_hash}|{self.method}".encode()).hexdigest()
+
+    @property
+    def name(self) -> str:
+        """The scenario's name with the run's parameters, e.g. ``balanced (budget.share=0.1)``."""
+        return plan_name({"scenario": {"name": self.scenario.name or "run",
+                                       "overrides": {k: _text(v) for k, v in self.params.items()}}})
+
+
+def _text(value: Any) -> str:
+    """A parameter value as written in a name: numbers as Python writes them, text as is."""
+    return value if isinstance(value, str) else json.dumps(value, default=str)
 
 
 @dataclass
@@ -225,7 +277,7 @@ class Sweep:
             base = self.base.to_dict()
             for key, value in self.fixed.items():
                 set_key(base, key, value, source=f"{self.source} [set]")
-            runs: list[Run] = []
+            found: list[tuple[dict[str, Any], Scenario, str]] = []
             seen: set[str] = set()
             for params in self.combinations:
                 data = copy.deepcopy(base)
@@ -237,8 +289,11 @@ class Sweep:
                 h = s.hash
                 if h not in seen:
                     seen.add(h)
-                    runs.append(Run(len(runs), params, s, h))
-            self._runs = runs
+                    found.append((params, s, h))
+            methods = _methods([s for _, s, _ in found], self.path)
+            self._runs = [Run(i, params, s, h, method)
+                          for i, ((params, s, h), method) in enumerate(zip(found, methods,
+                                                                          strict=True))]
         return self._runs
 
     def describe(self) -> str:
@@ -266,103 +321,146 @@ def _grid_key(scenario: Scenario) -> str:
     return grid_hash(scenario)
 
 
-def _record(problem: Any, x: Any, *, status: str, objective: float, gap: float,
-            runtime: float) -> dict[str, Any]:
-    """The result columns of one plan (metrics recomputed from ``x``)."""
+def _record(problem: Problem, sol: Solution) -> dict[str, Any]:
+    """The result columns of one solution (objective and metrics recomputed from its plan)."""
     import numpy as np
 
-
-    x = np.asarray(x, dtype=np.float64) > 0.5
+    x = np.asarray(sol.x, dtype=np.float64) > 0.5
     locked_in, _ = problem.locked_masks()
     added = x & ~locked_in
     ids = problem.pu.units["pu_id"].to_numpy()[added]
-    return {"status": status, "objective": float(objective), "gap": float(gap),
-            "runtime": float(runtime),
+    return {"status": sol.status.value, "objective": float(objective_value(problem, x)),
+            "bound": float(sol.bound), "gap": float(sol.gap),
+            "requested_gap": float(sol.requested_gap), "solver": sol.solver,
+            "strategy": sol.strategy, "runtime": float(sol.runtime),
             "area_km2": float(problem.unprotected_km2[x].sum()),
             "n_added": int(added.sum()),
             "carbon_stock_added": float(metric(problem, "carbon_stock_added").value(x)),
             "mean_representation": float(metric(problem, "mean_representation").value(x)),
-            "added_ids": [str(i) for i in ids.tolist()]}
+            "added_ids": [str(i) for i in ids.tolist()], "message": ""}
 
 
 def _error_record(message: str, status: str = "error") -> dict[str, Any]:
     """A run without a plan: ``infeasible`` (no plan meets the rows) or ``error``."""
     nan = float("nan")
-    return {"status": status, "objective": nan, "gap": nan, "runtime": 0.0, "area_km2": nan,
-            "n_added": 0, "carbon_stock_added": nan, "mean_representation": nan,
-            "added_ids": [], "message": message}
+    return {"status": status, "objective": nan, "bound": nan, "gap": nan, "requested_gap": nan,
+            "solver": "", "strategy": "", "runtime": 0.0, "area_km2": nan, "n_added": 0,
+            "carbon_stock_added": nan, "mean_representation": nan, "added_ids": [],
+            "message": message}
 
 
-def _solve_one(data: dict[str, Any], base: str, key: str) -> dict[str, Any]:
-    """Solve one scenario on a worker (the grid loaded once per process); its record."""
-
+def _run_one(data: dict[str, Any], base: str, key: str, method: str) -> dict[str, Any]:
+    """Solve one run on a worker (the grid loaded once per process); its record."""
     t0 = time.perf_counter()
     s = Scenario.from_dict(data, base=base)
     pu = _grid(s, key)
     p = s.to_problem(pu)
     try:
-        sol = solve(p, s.solver.backend, **solver_options(s))
+        if method.startswith("path:"):
+            found = diagnose(p)
+            if found:  # as `solve` would refuse it
+                raise InfeasibleProblemError("; ".join(found))
+            sol = _read_path(s, p, key, polish=method == PATH_POLISH)
+        else:
+            sol = solve(p, s.solver.backend, **solver_options(s))
     except Exception as exc:  # an infeasible run is a result, not the end of the sweep
-
         status = "infeasible" if isinstance(exc, InfeasibleProblemError) else "error"
         return {**_error_record(f"{type(exc).__name__}: {exc}", status),
                 "wall_s": time.perf_counter() - t0}
-    rec = _record(p, sol.x, status=sol.status.value, objective=sol.objective, gap=sol.gap,
-                  runtime=sol.runtime)
-    return {**rec, "message": "", "wall_s": time.perf_counter() - t0}
+    return {**_record(p, sol), "wall_s": time.perf_counter() - t0}
 
 
-def _solve_path(datas: list[dict[str, Any]], base: str, key: str) -> list[dict[str, Any]]:
-    """Runs that differ only in their budget: one parametric cut solve, then the path."""
+#: Per worker process: the nested path of each group of runs that differ only in their
+#: budget (solved once, read by every run of the group on the process).
+_PATHS: dict[str, Any] = {}
+_PATHS_LOCK = threading.Lock()
+
+
+def _but_budget(scenario: Scenario) -> str:
+    """What the runs of one nested path share: the scenario but its budget and name."""
+    data = scenario.to_dict()
+    for k in ("budget", "name", "description"):
+        data.pop(k, None)
+    return json.dumps(data, sort_keys=True, default=str)
+
+
+def _path_key(scenario: Scenario, grid_key: str) -> str:
+    return hashlib.sha256(f"{grid_key}|{_but_budget(scenario)}".encode()).hexdigest()
+
+
+def _read_path(s: Scenario, p: Problem, grid_key: str, *, polish: bool) -> Solution:
+    """The run's plan read from its group's nested path, with the path's proven bound;
+    polished (`_polish`) when that gap is above the scenario's."""
+    model = compile(p)
+    # The model's objective and locks in the key too: a path holds only for the same
+    # objective (a penalty derived from the problem, e.g. compactness, is in ``c``).
+    fingerprint = hashlib.sha256(model.c.tobytes() + model.x_fixed.tobytes()).hexdigest()
+    key = f"{_path_key(s, grid_key)}:{fingerprint}"
+    sv = s.solver
+    with _PATHS_LOCK:
+        if key not in _PATHS:
+            opts: dict[str, Any] = {"gap": sv.gap, "nested_path": True}
+            if sv.time_limit is not None:
+                opts["time_limit"] = sv.time_limit
+            path = solve(p, "cut", **opts).budget_path
+            if len(_PATHS) >= 8:  # a few groups per process are plenty
+                _PATHS.pop(next(iter(_PATHS)))
+            _PATHS[key] = path
+        path = _PATHS[key]
+    read = dataclasses.replace(CutSolver(gap=sv.gap).read_path(model, path), requested_gap=sv.gap)
+    if not polish or read.gap <= sv.gap + 1e-12:
+        return read
+    return _polish(p, model, read, s)
+
+
+def _polish(p: Problem, model: CompiledModel, read: Solution, s: Scenario) -> Solution:
+    """A HiGHS solve of the run warm-started from the path's plan (the scenario's gap,
+    time limit and threads): the better plan, the tighter of the two proven bounds."""
     import numpy as np
 
-
-    t0 = time.perf_counter()
-    scenarios = [Scenario.from_dict(d, base=base) for d in datas]
-    pu = _grid(scenarios[0], key)
-    problems = [s.to_problem(pu) for s in scenarios]
-    budgets = [_total_km2(p) for p in problems]
-    top = int(np.argmax(budgets))
-    sol = solve(problems[top], "cut", **solver_options(scenarios[top]))
-    out = []
-    for p, km2 in zip(problems, budgets, strict=True):
-        found = diagnose(p)
-        if found:  # as `solve` would refuse it
-            out.append(_error_record(f"InfeasibleProblemError: {'; '.join(found)}",
-                                     "infeasible"))
-            continue
-        x = plan_for_budget(sol, km2, problem=p)
-        model = compile(p)
-        objective = model.objective_value(model.complete(model.x_cols_of(x)))
-        out.append({**_record(p, x, status="path", objective=objective, gap=float("nan"),
-                              runtime=sol.runtime / len(problems)), "message": ""})
-    wall = time.perf_counter() - t0
-    return [{**r, "wall_s": wall / len(out)} for r in out]
-
-
-def _total_km2(problem: Problem) -> float:
-    """The total budget (km²) of a run on the nested path (every one has a [budget])."""
-    total = problem.total_budget()
-    assert total is not None, "a run on the nested path has a total budget"
-    return total.max_km2
+    sv = s.solver
+    highs = HighsSolver(gap=sv.gap, time_limit=sv.time_limit, threads=sv.threads)
+    try:
+        mip = highs.solve(model, warm_start=read.values, bound=read.bound)
+    except (InfeasibleProblemError, SolverError) as exc:  # the path's plan stands, as read
+        return dataclasses.replace(read, info={**read.info, "polish": f"no plan: {exc}"})
+    best = mip if better(model, mip.objective, read.objective) else read
+    objective = objective_value(p, best.x)
+    bound = tighter_bound(model, read.bound, mip.bound)
+    if abs(bound - objective) <= 1e-9 * max(1.0, abs(objective)):  # round-off
+        bound = objective
+    gap = relative_gap(objective, bound)
+    status = (SolveStatus.OPTIMAL if np.isfinite(gap) and gap <= sv.gap + 1e-12
+              else SolveStatus.INTERRUPTED if mip.status is SolveStatus.INTERRUPTED
+              else SolveStatus.FEASIBLE)
+    return dataclasses.replace(
+        best, status=status, objective=objective, bound=bound, gap=gap,
+        runtime=read.runtime + mip.runtime, solver=f"{read.solver}+{mip.solver}",
+        strategy=f"{read.strategy}+highs-polish({mip.strategy})", requested_gap=sv.gap,
+        info={**read.info, "polish_seconds": round(mip.runtime, 3),
+              "polish_objective": mip.objective, "path_objective": read.objective,
+              "path_bound": read.bound})
 
 
-def _path_groups(runs: list[Run]) -> list[list[Run]]:
-    """Runs grouped for the nested path: same scenario but the budget, in cut form."""
-    groups: dict[str, list[Run]] = {}
-    for r in runs:
-        s = r.scenario
+def _methods(scenarios: list[Scenario], path: str) -> list[str]:
+    """How each run is solved: from a nested path its group shares (``path = "auto"``:
+    runs that differ only in their budget, with a max-utility objective in cut form), else
+    by its own solve."""
+    methods = [f"solve:{s.solver.backend}" for s in scenarios]
+    if path != "auto":
+        return methods
+    groups: dict[str, list[int]] = {}
+    for i, s in enumerate(scenarios):
         eligible = (s.solver.backend == "cut" and OBJECTIVES[s.objective.kind].nested
                     and not s.area_budgets and s.targets is None
                     and s.budget is not None and s.budget.total_protection is None)
-        if not eligible:
-            groups[f"single:{r.hash}"] = [r]
-            continue
-        data = s.to_dict()
-        data.pop("budget", None)
-        data.pop("name", None)
-        groups.setdefault("path:" + json.dumps(data, sort_keys=True), []).append(r)
-    return list(groups.values())
+        if eligible:
+            groups.setdefault(_but_budget(s), []).append(i)
+    for members in groups.values():
+        if len(members) > 1:
+            for i in members:
+                methods[i] = PATH_READ if scenarios[i].solver.nested_path else PATH_POLISH
+    return methods
 
 
 # ============================================================== executors
@@ -400,24 +498,41 @@ def _executor(workers: int, scheduler: str | None) -> Iterator[tuple[Any, Callab
 
 # ============================================================== the output folder
 
-def _check_same_sweep(out: Path, spec: dict[str, Any]) -> None:
-    """Resume only the same sweep: another one's parts would mix into the results."""
+def _read_spec(out: Path) -> dict[str, Any] | None:
+    """``sweep.json`` of a sweep folder (None when absent or unreadable)."""
     try:
-        old = json.loads((out / "sweep.json").read_text(encoding="utf-8"))
-        old_hashes = [r["hash"] for r in old["runs"]]
-    except (OSError, ValueError, KeyError, TypeError):
+        spec = json.loads((out / "sweep.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return spec if isinstance(spec, dict) and isinstance(spec.get("runs"), list) else None
+
+
+def _check_same_sweep(out: Path, spec: dict[str, Any]) -> None:
+    """Resume only the same sweep (the same scenarios): another one's parts would mix in.
+
+    The same scenarios solved by another method (``path``) are the same sweep: those
+    runs have other hashes, so they are solved again, not reused.
+    """
+    old = _read_spec(out)
+    if old is None:
         return  # no readable spec (an older folder): its parts are checked by hash anyway
-    if old_hashes != [r["hash"] for r in spec["runs"]]:
-        raise OutputError(f"{out}: holds another sweep ({old.get('name')!r}, {len(old_hashes)} "
-                          f"runs), not this one ({spec['name']!r}, {len(spec['runs'])} runs); "
-                          "choose another --out, or pass --overwrite to replace it")
+    try:  # folders before run methods: their run hash was the scenario's hash
+        old_scenarios = [r.get("scenario_hash", r["hash"]) for r in old["runs"]]
+    except (KeyError, TypeError, AttributeError):
+        return
+    if old_scenarios != [r["scenario_hash"] for r in spec["runs"]]:
+        raise OutputError(f"{out}: holds another sweep ({old.get('name')!r}, "
+                          f"{len(old_scenarios)} runs), not this one ({spec['name']!r}, "
+                          f"{len(spec['runs'])} runs); choose another --out, or pass "
+                          "--overwrite to replace it")
 
 
 def _prepare(out: Path, sweep: Sweep, overwrite: bool) -> set[str]:
-    """Create or reuse the sweep folder; the hashes already finished."""
-
-    spec = {"name": sweep.name, "runs": [{"index": r.index, "hash": r.hash, "params": r.params}
-                                         for r in sweep.runs]}
+    """Create or reuse the sweep folder; the hashes of this sweep's runs already finished."""
+    spec = {"name": sweep.name,
+            "runs": [{"index": r.index, "hash": r.hash, "scenario_hash": r.scenario_hash,
+                      "method": r.method, "params": r.params} for r in sweep.runs]}
+    text = json.dumps(spec, indent=1, default=str) + "\n"
     marker = read_marker(out) if out.is_dir() else None
     if marker is not None and marker.get("kind") == KIND and not overwrite:
         _check_same_sweep(out, spec)
@@ -426,12 +541,13 @@ def _prepare(out: Path, sweep: Sweep, overwrite: bool) -> set[str]:
         for tmp in runs.glob(".*.tmp"):  # parts a killed sweep was writing: never results
             with contextlib.suppress(OSError):
                 tmp.unlink()
-        return {p.stem for p in runs.glob("*.parquet")}
+        if _read_spec(out) != json.loads(text):  # the runs' methods changed: this spec now
+            write_text_atomic(out / "sweep.json", text)
+        return {p.stem for p in runs.glob("*.parquet")} & {r.hash for r in sweep.runs}
 
     def fill(folder: Path) -> None:
         (folder / "runs").mkdir()
-        (folder / "sweep.json").write_text(json.dumps(spec, indent=1, default=str) + "\n",
-                                           encoding="utf-8")
+        (folder / "sweep.json").write_text(text, encoding="utf-8")
 
     inputs = [sweep.source] if sweep.source != "sweep" else []
     write_dir_atomic(out, KIND, fill, overwrite=overwrite, inputs=inputs, grows=["runs"])
@@ -439,10 +555,12 @@ def _prepare(out: Path, sweep: Sweep, overwrite: bool) -> set[str]:
     return set()
 
 
-_COLUMNS = (("status", "string"), ("objective", "float64"), ("gap", "float64"),
-            ("runtime", "float64"), ("area_km2", "float64"), ("n_added", "int64"),
-            ("carbon_stock_added", "float64"), ("mean_representation", "float64"),
-            ("message", "string"), ("wall_s", "float64"))
+_COLUMNS = (("name", "string"), ("scenario_hash", "string"), ("method", "string"),
+            ("status", "string"), ("objective", "float64"), ("bound", "float64"),
+            ("gap", "float64"), ("requested_gap", "float64"), ("solver", "string"),
+            ("strategy", "string"), ("runtime", "float64"), ("area_km2", "float64"),
+            ("n_added", "int64"), ("carbon_stock_added", "float64"),
+            ("mean_representation", "float64"), ("message", "string"), ("wall_s", "float64"))
 
 
 def _param_value(value: Any) -> tuple[Any, str]:
@@ -464,6 +582,7 @@ def _write_part(out: Path, run: Run, rec: dict[str, Any]) -> None:
         value, kind = _param_value(v)
         cols[f"param.{k}"] = (value, getattr(pa, kind)())
     cols["params"] = (json.dumps(run.params, sort_keys=True, default=str), pa.string())
+    rec = {**rec, "name": run.name, "scenario_hash": run.scenario_hash, "method": run.method}
     for name, kind in _COLUMNS:
         cols[name] = (rec[name], getattr(pa, kind)())
     cols["added_ids"] = (list(rec["added_ids"]), pa.list_(pa.string()))
@@ -474,23 +593,93 @@ def _write_part(out: Path, run: Run, rec: dict[str, Any]) -> None:
 def read_results(out_dir: str | os.PathLike[str]) -> pd.DataFrame:
     """The finished runs of a sweep folder, one row each, sorted by run index.
 
-    Reads ``DIR/runs/*.parquet`` as one ``pyarrow.dataset`` (hidden temporary files of
-    a killed sweep are ignored). Columns: ``run``, ``hash``, ``param.<key>`` per
-    parameter, ``params`` (JSON), ``status``, ``objective``, ``gap``, ``runtime``,
-    ``area_km2``, ``n_added``, ``carbon_stock_added``, ``mean_representation``,
-    ``added_ids``, ``message``, ``wall_s``.
+    Reads the parts ``DIR/runs/<hash>.parquet`` of the sweep's runs (``sweep.json``) as
+    one ``pyarrow.dataset``; hidden temporary files of a killed sweep, and parts of the
+    same scenarios solved by another method before a resume, are not read. Columns:
+    ``run``, ``hash`` (of the scenario and the method), ``param.<key>`` per parameter,
+    ``params`` (JSON), ``name`` (the scenario's name and the parameters),
+    ``scenario_hash``, ``method`` (`Run.method`), ``status`` (`SolveStatus`:
+    ``optimal`` only at proven gap 0, ``within_gap``, ``feasible``, ... or
+    ``infeasible``/``error`` without a plan), ``objective`` (recomputed from the plan),
+    ``bound`` (proven), ``gap`` (proven relative gap ``|bound - objective| /
+    |objective|``), ``requested_gap`` (the scenario's), ``solver``, ``strategy`` (what
+    ran), ``runtime`` (solver seconds), ``area_km2`` (new km²: the unprotected area of the
+    selected units), ``n_added``, ``carbon_stock_added`` (MgC), ``mean_representation``
+    (% held), ``added_ids``, ``message``, ``wall_s`` (seconds of the run on its worker).
     """
     import pandas as pd
     import pyarrow.dataset as ds
 
-    runs = Path(out_dir) / "runs"
+    out = Path(out_dir)
+    runs = out / "runs"
     if not runs.is_dir():
         raise OutputError(f"{out_dir}: no sweep results (no runs/ folder); run carbonpark sweep")
-    files = sorted(str(p) for p in runs.glob("*.parquet"))
+    spec = _read_spec(out)
+    wanted = None if spec is None else {str(r.get("hash")) for r in spec["runs"]
+                                        if isinstance(r, dict)}
+    files = sorted(str(p) for p in runs.glob("*.parquet") if wanted is None or p.stem in wanted)
     if not files:
         return pd.DataFrame()
     table = ds.dataset(files, format="parquet").to_table()
     return table.to_pandas().sort_values("run", ignore_index=True)
+
+
+def format_runs(df: pd.DataFrame) -> str:
+    """The table of a sweep's runs a planner reads at the end, with the definitions.
+
+    One row per run: its number, name (the scenario and the run's parameters), new km²,
+    objective, status (`SolveStatus` words), proven gap, seconds and how it was solved
+    (``resumed: ...`` for a run finished by an earlier call, when ``df`` has `run_sweep`'s
+    ``resumed`` column).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> df = pd.DataFrame({"run": [0], "name": ["balanced (budget.share=0.1)"],
+    ...                    "area_km2": [220000.0], "objective": [0.59437], "status": ["within_gap"],
+    ...                    "gap": [0.00083], "wall_s": [1.25], "method": ["solve:highs"],
+    ...                    "strategy": ["lp-round+mip"], "resumed": [False]})
+    >>> print(*format_runs(df).splitlines()[:2], sep="\\n")
+    run  name                         new km²  objective  status      proven gap  seconds  how
+      0  balanced (budget.share=0.1)  220,000    0.59437  within_gap      0.083%      1.2  solve highs
+    """
+    import pandas as pd
+
+    def how(r: pd.Series) -> str:
+        method = str(r.get("method", ""))
+        text = method.replace(":", " ", 1)
+        if method.startswith("path:"):
+            text = ("nested path + HiGHS polish" if "highs" in str(r.get("strategy", ""))
+                    else "nested path")
+        return f"resumed: {text}" if bool(r.get("resumed", False)) else text
+
+    def gap(v: float) -> str:
+        return "-" if pd.isna(v) else "0" if v == 0 else f"{v:.3%}"
+
+    cols = {
+        "run": [str(int(v)) for v in df["run"]],
+        "name": [str(v) for v in df["name"]],
+        "new km²": [("-" if pd.isna(v) else f"{v:,.0f}") for v in df["area_km2"]],
+        "objective": [("-" if pd.isna(v) else f"{v:.6g}") for v in df["objective"]],
+        "status": [str(v) for v in df["status"]],
+        "proven gap": [gap(v) for v in df["gap"]],
+        "seconds": [f"{v:,.1f}" for v in df["wall_s"]],
+        "how": [how(r) for _, r in df.iterrows()],
+    }
+    right = {"run", "new km²", "objective", "proven gap", "seconds"}
+    width = {k: max([len(k), *map(len, v)]) for k, v in cols.items()}
+
+    def line(cells: dict[str, str]) -> str:
+        return "  ".join(c.rjust(width[k]) if k in right else c.ljust(width[k])
+                         for k, c in cells.items()).rstrip()
+
+    lines = [line({k: k for k in cols})]
+    lines += [line({k: v[i] for k, v in cols.items()}) for i in range(len(df))]
+    lines.append("objective: the scenario's objective, recomputed from the plan; seconds: "
+                 "wall-clock of the run on its worker;")
+    lines.append("proven gap: |bound - objective| / |objective|, the bound proven by the "
+                 "solver (the nested path's Lagrangian bound, or the polish MIP's).")
+    return "\n".join(lines)
 
 
 # ============================================================== running
@@ -535,7 +724,8 @@ def run_sweep(sweep: Sweep | str | os.PathLike[str], out_dir: str | os.PathLike[
     Returns
     -------
     pandas.DataFrame
-        `read_results` of ``out_dir``.
+        `read_results` of ``out_dir``, and ``resumed``: True for the runs an earlier call
+        had finished (reused, not solved again).
     """
     if not isinstance(sweep, Sweep):
         sweep = Sweep.load(sweep)
@@ -552,7 +742,6 @@ def run_sweep(sweep: Sweep | str | os.PathLike[str], out_dir: str | os.PathLike[
         if k not in keys.values():
             r.scenario.load_grid()
         keys[r.hash] = k
-    groups = _path_groups(todo) if sweep.path == "auto" else [[r] for r in todo]
     t0 = time.perf_counter()
     report: Callable[[int, int], None] | None
     if callable(progress):
@@ -564,21 +753,20 @@ def run_sweep(sweep: Sweep | str | os.PathLike[str], out_dir: str | os.PathLike[
         report = None
     if report:
         report(done, total)
+    # Runs of one nested path first, together: each worker process solves a path once.
+    todo.sort(key=lambda r: (not r.method.startswith("path:"), r.index))
     with _executor(workers, scheduler) as (submit, as_completed, dashboard):
         if dashboard and progress:
             print(f"carbonpark: Dask dashboard at {dashboard}", file=sys.stderr)
-        futures: dict[Any, list[Run]] = {}
-        for g in groups:
-            base, key = str(g[0].scenario.base), keys[g[0].hash]
-            if len(g) == 1:
-                fut = submit(_solve_one, g[0].scenario.to_dict(), base, key)
-            else:
-                fut = submit(_solve_path, [r.scenario.to_dict() for r in g], base, key)
-            futures[fut] = g
+        futures: dict[Any, Run] = {}
+        for r in todo:
+            fut = submit(_run_one, r.scenario.to_dict(), str(r.scenario.base), keys[r.hash],
+                         r.method)
+            futures[fut] = r
         for fut in as_completed(list(futures)):
-            g = futures[fut]
+            run = futures[fut]
             try:
-                recs = fut.result()
+                rec = fut.result()
             except Exception as exc:
                 if type(exc).__name__ not in ("BrokenProcessPool", "KilledWorker"):
                     raise
@@ -586,9 +774,11 @@ def run_sweep(sweep: Sweep | str | os.PathLike[str], out_dir: str | os.PathLike[
                     f"sweep: a worker process died (killed, or out of memory) during the "
                     f"sweep; the {done} finished runs are kept in {out / 'runs'}: run the same "
                     "command again to resume the rest") from None
-            for run, rec in zip(g, [recs] if len(g) == 1 else recs, strict=True):
-                _write_part(out, run, rec)
-                done += 1
-                if report:
-                    report(done, total)
-    return read_results(out)
+            _write_part(out, run, rec)
+            done += 1
+            if report:
+                report(done, total)
+    df = read_results(out)
+    if len(df):
+        df["resumed"] = df["hash"].isin(done_hashes)
+    return df

@@ -564,6 +564,8 @@ def _scenario_tree(root: Path) -> dict[str, str]:
      "argument --points: must be >= 2; got 1"),
     (["frontier", "scenarios/balanced.toml", "--out", "o", "--points", "many"],
      "argument --points: must be a whole number; got 'many'"),
+    (["frontier", "scenarios/balanced.toml", "--out", "o", "--time-limit-per-point", "0"],
+     "argument --time-limit-per-point: must be > 0; got 0; e.g. --time-limit-per-point 10"),
     (["sweep", "scenarios/sweep_budget_weight.toml", "--out", "o", "--workers", "0"],
      "argument --workers: must be >= 1; got 0"),
     (["frontier", "scenarios/balanced.toml", "--out", "o", "--points", "3", "--metric-a",

@@ -126,7 +126,7 @@ def test_marginal_rates_knee_and_single_goal_losses_on_a_hand_made_frontier():
     assert sg.loc["carbon_stock_added_first", "loss_pct_of_optimum"] == pytest.approx(100.0)
     assert sg.loc["mean_representation_first", "loss"] == pytest.approx(7.0)
     assert sg.loc["mean_representation_first", "loss_pct_of_optimum"] == pytest.approx(70.0)
-    assert ("carbon_stock_added_first: the plan with the most carbon stock added gives up 60.0 "
+    assert ("most carbon: the plan with the most carbon stock added gives up 60.0 "
             "percentage points of mean representation (100.0% of the most possible)"
             in f.summary())
     assert "gives up 7 MgC of carbon stock added (70.0%" in f.summary()
@@ -202,3 +202,86 @@ def test_an_epsilon_row_is_held_to_its_own_scale_not_the_budget_rows():
     sol = CutSolver(gap=1e-3).solve(small)
     assert small.max_violation(sol.values) <= 1e-6
     assert sol.x[:4] @ np.array([0.0, 0.1, 0.04, 0.03]) >= 0.1 - 1e-9
+
+
+# ============================================================== honest summaries (issue 21 §4)
+
+def _stop_after(monkeypatch: pytest.MonkeyPatch, n: int) -> None:
+    """The whole frontier's time limit runs out after ``n`` points (as a slow solver would)."""
+    from optimizer.studies import frontier as fr
+
+    point = fr._Solver.point
+    calls = {"n": 0}
+
+    def limited(self, weights, epsilon):  # type: ignore[no-untyped-def]
+        calls["n"] += 1
+        if calls["n"] > n:
+            raise TimeoutError
+        return point(self, weights, epsilon)
+
+    monkeypatch.setattr(fr._Solver, "point", limited)
+
+
+def test_a_truncated_frontier_says_so_and_gives_no_trade_off(monkeypatch):
+    """A time limit that ends the frontier after 1 of 7 points: no "gives up 0.0" summary."""
+    _stop_after(monkeypatch, 1)
+    f = frontier(_hand_made([10, 8, 3, 0], [0, 2, 6, 2]), points=7, gap=0.0, time_limit=10.0)
+    text = f.summary()
+    assert "gives up" not in text  # was "gives up 0.0 percentage points"
+    assert not f.complete and len(f.points) == 1 and (f.planned, f.solved) == (7, 1)
+    assert f.caveat == ("frontier truncated: 1 of 7 points within the time limit (10 s for the "
+                        "whole frontier); raise the time limit, or give one per point")
+    assert f.caveat in text
+    fig = f.figure()
+    assert f.caveat in fig.axes[0].get_title()
+    assert "knee" not in [t.get_text() for t in fig.axes[0].texts]
+
+
+def test_a_frontier_of_one_point_is_degenerate_not_a_trade_off():
+    # The budget holds every unit: one plan, the best on both metrics.
+    f = frontier(_hand_made([10, 8, 3, 0], [0, 2, 6, 2], budget_km2=4.0), points=5, gap=0.0)
+    assert f.complete and len(f.points) == 1
+    assert "gives up" not in f.summary()
+    assert f.caveat is not None and f.caveat.startswith("frontier degenerate: one point")
+
+
+def test_a_time_limit_per_point_bounds_each_point_not_the_frontier():
+    f = frontier(_hand_made([10, 8, 3, 0], [0, 2, 6, 2]), points=5, gap=0.0,
+                 time_limit_per_point=30.0)
+    assert f.complete and f.solved == 5 and f.time_limit is None
+    assert f.facts()["time_limit_per_point_s"] == 30.0 and "30 s per point" in f.summary()
+    with pytest.raises(InputDataError, match="time_limit_per_point must be a positive"):
+        frontier(_hand_made([10, 0], [0, 10]), time_limit_per_point=0)
+
+
+@pytest.mark.parametrize(("scale", "unit"), [(1e6, "TgC"), (1e9, "PgC"), (1.0, "MgC")])
+def test_the_carbon_axis_is_in_the_unit_of_its_magnitude(scale, unit):
+    f = frontier(_hand_made([10 * scale, 8 * scale, 3 * scale, 0], [0, 2, 6, 2]), points=None,
+                 gap=0.0)
+    ax = f.figure().axes[0]
+    assert ax.get_ylabel() == f"carbon stock added ({unit})"
+    assert ax.get_xlabel() == "mean representation (%)"
+    # One unit per quantity: the drawn values are the points in that unit.
+    front = next(line for line in ax.get_lines() if line.get_label() == "non-dominated plans")
+    divisor = {"TgC": 1e6, "PgC": 1e9, "MgC": 1.0}[unit]
+    np.testing.assert_allclose(front.get_ydata(), f.points[A].to_numpy() / divisor)
+    assert [t.get_text() for t in ax.texts][:2] == ["most carbon", "most representation"]
+    assert "budget of 1 km² new" in ax.get_title()
+
+
+def test_the_scenarios_own_plan_is_a_marked_point_of_the_figure(tmp_path):
+    from optimizer import solve
+
+    p = _hand_made([10e6, 8e6, 3e6, 0], [0, 2, 6, 2], budget_km2=2.0)
+    x = solve(p, gap=0.0).x  # equal weights on carbon and species
+    f = frontier(p, points=None, gap=0.0).with_plan(x, label="my plan", new_km2=2.0)
+    a = 10e6 * x[0] + 8e6 * x[1] + 3e6 * x[2]  # by hand: carbon of the chosen cells
+    b = 100 * (2 * x[1] + 6 * x[2] + 2 * x[3]) / 10
+    ax = f.figure().axes[0]
+    star = next(line for line in ax.get_lines() if line.get_label() == "my plan")
+    assert star.get_xdata()[0] == pytest.approx(b) and star.get_ydata()[0] == pytest.approx(a / 1e6)
+    facts = f.write(tmp_path / "fr") / "frontier.json"
+    import json
+
+    plan = json.loads(facts.read_text())["plan"]
+    assert plan == {A: pytest.approx(a), B: pytest.approx(b), "new_km2": 2.0, "label": "my plan"}

@@ -9,12 +9,20 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
 import pyarrow.dataset as ds
 import pytest
 from helpers import external_dask_cluster
 
 from optimizer.errors import ScenarioError
-from optimizer.studies.sweep import Sweep, read_results, run_sweep, set_key
+from optimizer.studies.sweep import (
+    PATH_POLISH,
+    PATH_READ,
+    Sweep,
+    read_results,
+    run_sweep,
+    set_key,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 BASE = ROOT / "scenarios" / "balanced.toml"
@@ -194,25 +202,96 @@ def test_killing_a_worker_is_one_line_and_loses_nothing_finished(tmp_path):
     _nothing_finished_is_lost(tmp_path, sweep_file, out)
 
 
-def test_nested_path_reads_budgets_from_one_solve(tmp_path):
-    params = '"budget.share" = [0.02, 0.05, 0.10, 0.20]'
-    extra = '[set]\n"solver.backend" = "cut"\n"penalties.boundary.penalty" = 1e-5'
-    path = run_sweep(Sweep.load(write_sweep(tmp_path, params, extra)), tmp_path / "p", workers=1)
-    assert (path["status"] == "path").all()
-    assert path["area_km2"].is_monotonic_increasing
-    # The same plans as one cut solve at the largest budget, read with plan_for_budget.
-    from optimizer.plan.results import solve
-    from optimizer.solvers import plan_for_budget
+def small_sweep(tmp_path: Path, *, path: str = "auto", nested_path: bool = False) -> Path:
+    """Four budgets of a 10 x 10 grid with a boundary penalty, on the cut solver: the
+    nested path's plans are short of the asked gap of 0.1% (3-33% on this grid)."""
+    from helpers import box_grid
 
-    runs = Sweep.load(write_sweep(tmp_path, params, extra)).runs
-    top = runs[-1].scenario
-    pu = top.load_grid()
-    sol = solve(top.to_problem(pu), "cut", gap=top.solver.gap)
-    for run, ids in zip(runs, path["added_ids"], strict=True):
-        p = run.scenario.to_problem(pu)
-        x = plan_for_budget(sol, p.total_budget().max_km2, problem=p) > 0.5
-        added = x & ~p.locked_masks()[0]
-        assert sorted(ids) == sorted(str(i) for i in pu.units["pu_id"][added])
+    from optimizer import write_grid
+
+    if not (tmp_path / "grid").is_dir():
+        write_grid(box_grid(10, 10, seed=3, n_species=4), tmp_path / "grid")
+    (tmp_path / "base.toml").write_text(
+        'schema_version = 1\nname = "small"\n[grid]\npath = "grid"\n'
+        '[objective]\nkind = "max_utility"\n[budget]\nshare = 0.1\n'
+        '[weights]\ncarbon = 1\nbiodiversity = 1\n[penalties.boundary]\npenalty = 0.01\n'
+        f'[solver]\nbackend = "cut"\ngap = 1e-3\nnested_path = {str(nested_path).lower()}\n',
+        encoding="utf-8")
+    f = tmp_path / "sweep.toml"
+    f.write_text(f'schema_version = 1\nbase = "base.toml"\npath = "{path}"\n[parameters]\n'
+                 '"budget.share" = [0.1, 0.2, 0.3, 0.4]\n', encoding="utf-8")
+    return f
+
+
+def _direct(run) -> float:  # type: ignore[no-untyped-def]
+    """The run's scenario solved on its own by HiGHS to proven optimality (gap 0)."""
+    from optimizer.plan.results import solve
+
+    sol = solve(run.scenario.to_problem(run.scenario.load_grid()), "highs", gap=0.0)
+    assert sol.gap == 0.0
+    return sol.objective
+
+
+def test_budgets_read_from_the_nested_path_have_a_proven_gap_within_the_asked_gap(tmp_path):
+    """Issue 21 §4: every run read from the nested path gets a proven bound and gap; a
+    path plan short of the scenario's gap is polished by a warm-started solve."""
+    sweep = Sweep.load(small_sweep(tmp_path))
+    df = run_sweep(sweep, tmp_path / "p", workers=1)
+    assert len(df) == 4 and "path" not in set(df["status"])
+    assert df["status"].isin(["optimal", "within_gap"]).all()
+    assert np.isfinite(df["gap"]).all() and (df["gap"] <= 1e-3 + 1e-12).all()
+    assert {r.method for r in sweep.runs} == {PATH_POLISH}
+    assert (df["requested_gap"] == 1e-3).all()
+    # The proven bound and the gap agree with the objective (max sense: bound >= objective).
+    assert (df["bound"] >= df["objective"] - 1e-12).all()
+    assert np.allclose((df["bound"] - df["objective"]) / df["objective"].abs(), df["gap"],
+                       atol=1e-12)
+    # On this grid the path's plans are short of 0.1%: the runs were polished.
+    assert df["strategy"].str.contains("highs-polish").sum() >= 2
+    # Independent check: each objective is within the asked gap of HiGHS at gap 0.
+    for run, (_, row) in zip(sweep.runs, df.iterrows(), strict=True):
+        best = _direct(run)
+        assert best - 1e-3 * abs(best) - 1e-12 <= row["objective"] <= best + 1e-9
+    assert df["area_km2"].is_monotonic_increasing
+
+
+def test_a_scenario_asking_for_the_nested_path_gets_its_plan_and_proven_gap(tmp_path):
+    """With ``nested_path = true`` the sweep reads the path's plan as the scenario's own
+    solve gives it (no polish), with the path's proven bound: never a NaN gap."""
+    from optimizer.plan.results import solve
+    from optimizer.scenario.build import solver_options
+
+    sweep = Sweep.load(small_sweep(tmp_path, nested_path=True))
+    df = run_sweep(sweep, tmp_path / "p", workers=1)
+    assert np.isfinite(df["gap"]).all() and "path" not in set(df["status"])
+    assert {r.method for r in sweep.runs} == {PATH_READ}
+    assert not df["strategy"].str.contains("highs").any()
+    for run, (_, row) in zip(sweep.runs, df.iterrows(), strict=True):
+        s = run.scenario
+        pu = s.load_grid()
+        own = solve(s.to_problem(pu), s.solver.backend, **solver_options(s))
+        ids = sorted(str(i) for i in pu.units["pu_id"][own.selected])
+        assert sorted(row["added_ids"]) == ids
+        assert row["gap"] == pytest.approx(own.gap, rel=1e-9, abs=1e-12)
+        assert row["status"] == own.status.value
+
+
+def test_changing_only_the_solve_method_solves_those_runs_again_on_resume(tmp_path):
+    """The run's hash holds how it was solved: path and solved results never mix."""
+    out = tmp_path / "out"
+    first = run_sweep(Sweep.load(small_sweep(tmp_path, path="auto")), out, workers=1)
+    assert (first["method"] == PATH_POLISH).all() and not first["resumed"].any()
+    never = Sweep.load(small_sweep(tmp_path, path="never"))
+    assert [r.scenario_hash for r in never.runs] == first["scenario_hash"].tolist()
+    again = run_sweep(never, out, workers=1)
+    assert len(again) == 4 and not again["resumed"].any()  # solved, not reused
+    assert (again["method"] == "solve:cut").all()
+    assert set(again["hash"]).isdisjoint(first["hash"])
+    assert len(read_results(out)) == 4  # the path's parts are not read with them
+    assert not read_results(out)["strategy"].str.contains("nested-path").any()
+    # Back to the path: its parts are this method's results, reused.
+    back = run_sweep(Sweep.load(small_sweep(tmp_path, path="auto")), out, workers=1)
+    assert back["resumed"].all() and sorted(back["hash"]) == sorted(first["hash"])
 
 
 @pytest.mark.dask
