@@ -319,7 +319,7 @@ def test_the_run_table_states_the_scenarios_settings(capped):
     rows = dict((r[0], r[1]) for r in _html_table(capped["html"], "meta")[1:])
     sol = read_solution(capped["folder"])
     budget = sol.problem.total_budget()
-    assert rows["budget (new area)"] == f"share 0.1; {budget.max_km2:,.0f} km²"
+    assert rows["budget (new area)"] == f"share 0.1; remainders count; {budget.max_km2:,.0f} km²"
     assert rows["region budget: Hexi"] == f"at most {CAP:,} km²"
     weights = rows["effective weight per feature"]
     for feature, w in sol.problem.objective.weights:
