@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from optimizer.app import common
+from optimizer.app import common, state
 from optimizer.inputs.units import CO2_PER_C
 from optimizer.studies.interactive import STAGE_TEXT
 
@@ -158,40 +158,75 @@ def _parks_config(table: pd.DataFrame) -> dict[str, Any]:
     return cfg
 
 
-def _settings_form(pu: Any, key: str) -> Any:
-    """The settings of the sidebar form; None unless a solve is due (run, or a new grid)."""
+#: The weight sliders: (PlanSettings field, label); 0-5 in steps of 0.25.
+_WEIGHTS = (("carbon_stock", "Weight: carbon stock"), ("carbon_uptake", "Weight: carbon uptake (NPP)"),
+            ("biodiversity", "Weight: biodiversity"),
+            ("emissions_penalty", "Emissions penalty (weight against CO2 emitted inside)"))
+_LOCKS = (("lock_existing", "Keep the existing network"),
+          ("cropland_out", "Cropland red line (cropland locked out)"),
+          ("urban_out", "Urban land locked out"))
+
+
+def seed_controls(pu: Any) -> None:
+    """Give each Plan control its starting value (the starting scenario's), once a session."""
+    d = state.start_settings(pu)
+    keys = state.PLAN_KEYS
+    state.seed(keys["budget_share"], min(50.0, max(1.0, round(200 * d.budget_share) / 2)))
+    for name, _ in _WEIGHTS:
+        state.seed(keys[name], float(getattr(d, name)))
+    state.seed(keys["compactness"], float(d.compactness))
+    for name, _ in _LOCKS:
+        state.seed(keys[name], bool(getattr(d, name)))
+
+
+def current_settings() -> Any:
+    """The `PlanSettings` the controls hold (`optimizer.app.state.PLAN_KEYS`)."""
     from optimizer.studies.interactive import PlanSettings
 
+    v = {name: st.session_state[key] for name, key in state.PLAN_KEYS.items()}
+    v["budget_share"] = float(v["budget_share"]) / 100
+    return PlanSettings(**v)
+
+
+def settings_text(s: Any) -> str:
+    """The settings of a plan in one line, as the controls name them."""
+    locks = [label.split(" (")[0].lower() for name, label in _LOCKS if getattr(s, name)]
+    return (f"budget {100 * s.budget_share:.1f} % of the land; weights: carbon stock "
+            f"{s.carbon_stock:g}, carbon uptake {s.carbon_uptake:g}, biodiversity "
+            f"{s.biodiversity:g}, emissions penalty {s.emissions_penalty:g}; compactness "
+            f"{s.compactness:.2f}; " + (", ".join(locks) if locks else "no locks"))
+
+
+def _settings_form(pu: Any, key: str) -> Any:
+    """The settings of the sidebar form; None unless a solve is due (run, or a new grid).
+
+    Every control has a key (`optimizer.app.state.PLAN_KEYS`) and no ``value=``: the
+    session holds what the planner set, seeded once from the starting scenario.
+    """
     units = pu.units
     area = float(units["area_km2"].sum())
     before = float((units["pa_fraction"].clip(0, 1) * units["area_km2"]).sum()) / max(area, 1e-12)
-    prev = st.session_state.get("settings")
-    d = prev if prev is not None else PlanSettings()
+    seed_controls(pu)
+    keys = state.PLAN_KEYS
     with st.sidebar.form("plan_settings"):
         st.markdown("**Objective**: maximise the weighted value of the new protection "
                     "(shares of national totals) within the budget")
-        budget = st.slider("Budget: land to add (% of the study area)", 1.0, 50.0,
-                           float(round(100 * d.budget_share, 1)), 0.5, format="%.1f %%",
-                           key="budget_pct")
+        budget = st.slider("Budget: land to add (% of the study area)", 1.0, 50.0, step=0.5,
+                           format="%.1f %%", key=keys["budget_share"])
         st.caption(f"Protected after the plan: existing {100 * before:.1f} % + up to "
                    f"{budget:.1f} % new = up to {100 * before + budget:.1f} % of "
                    f"{area:,.0f} km²")
-        stock = st.slider("Weight: carbon stock", 0.0, 5.0, float(d.carbon_stock), 0.25)
-        uptake = st.slider("Weight: carbon uptake (NPP)", 0.0, 5.0, float(d.carbon_uptake), 0.25)
-        bio = st.slider("Weight: biodiversity", 0.0, 5.0, float(d.biodiversity), 0.25)
-        emis = st.slider("Emissions penalty (weight against CO2 emitted inside)", 0.0, 5.0,
-                         float(d.emissions_penalty), 0.25)
-        compact = st.slider("Compactness (0 = scattered, 1 = compact parks)", 0.0, 1.0,
-                            float(d.compactness), 0.05, format="%.2f")
-        lock_existing = st.checkbox("Keep the existing network", value=bool(d.lock_existing))
-        crop = st.checkbox("Cropland red line (cropland locked out)", value=bool(d.cropland_out))
-        urban = st.checkbox("Urban land locked out", value=bool(d.urban_out))
+        for name, label in _WEIGHTS:
+            st.slider(label, 0.0, 5.0, step=0.25, key=keys[name])
+        st.slider("Compactness (0 = scattered, 1 = compact parks)", 0.0, 1.0, step=0.05,
+                  format="%.2f", key=keys["compactness"])
+        for name, label in _LOCKS:
+            st.checkbox(label, key=keys[name])
         run = st.form_submit_button("Run the plan", type="primary")
+    st.sidebar.caption(f"Starting values: scenarios/{state.START_SCENARIO}.toml")
     if not run and st.session_state.get("result_key") == key:
         return None  # nothing changed: show the plan already solved
-    return PlanSettings(budget_share=budget / 100, carbon_stock=stock, carbon_uptake=uptake,
-                        biodiversity=bio, emissions_penalty=emis, compactness=compact,
-                        lock_existing=lock_existing, cropland_out=crop, urban_out=urban)
+    return current_settings()
 
 
 def plan_page() -> None:
@@ -219,6 +254,7 @@ def plan_page() -> None:
         return
     s = result.summary
     gap = s.get("gap")
+    st.caption(f"Settings of this plan: {settings_text(result.settings)}")
     st.caption(f"{result.stage}: {s.get('status', '')}, solved in "
                f"{st.session_state.get('solve_seconds', result.seconds):.2f} s"
                + (f", optimality gap {100 * gap:.2f} %" if gap is not None else ""))
@@ -242,7 +278,8 @@ def plan_page() -> None:
 def _save(result: Any) -> None:
     st.subheader("Save this plan")
     c1, c2 = st.columns([2, 1])
-    name = common.safe_name(c1.text_input("Scenario name", value="app_plan", key="save_name"))
+    state.seed("save_name", "app_plan")
+    name = common.safe_name(c1.text_input("Scenario name", key="save_name"))
     if c2.button("Save for Compare", key="save_plan"):
         common.saved_plans()[name] = result
         st.success(f"Saved as {name!r}: {len(common.saved_plans())} plan(s) saved (see Compare).")

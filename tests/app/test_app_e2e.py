@@ -194,3 +194,123 @@ def test_planner_path_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
     report = "\n".join(f"{k}: {v:.2f} s" for k, v in timings.items())
     (SHOTS / "timings.txt").write_text(report + "\n", encoding="utf-8")
     print(report)
+
+
+# ------------------------------------------------------------------ what the planner sets stays set
+
+def _browser(pw: object, width: int = 1500) -> tuple[object, Page]:
+    browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)  # type: ignore[attr-defined]
+    page = browser.new_page(viewport={"width": width, "height": 2400}, accept_downloads=True)
+    return browser, page
+
+
+def _slider(page: Page, label: str) -> object:
+    return page.locator('[data-testid="stSlider"]').filter(has_text=label).first
+
+
+def _slider_value(page: Page, label: str) -> float:
+    text = _slider(page, label).locator('[data-testid="stSliderThumbValue"]').inner_text()
+    return float(text.replace("%", "").replace(",", "").strip())
+
+
+def _set_slider(page: Page, label: str, value: float, step: float) -> None:
+    """Move a slider by the keyboard, as a planner does, to ``value``."""
+    now = _slider_value(page, label)
+    n = round((value - now) / step)
+    _slider(page, label).get_by_role("slider").focus()
+    for _ in range(abs(n)):
+        page.keyboard.press("ArrowRight" if n > 0 else "ArrowLeft")
+    assert _slider_value(page, label) == pytest.approx(value)
+
+
+def _checkbox(page: Page, label: str) -> object:
+    return page.locator('[data-testid="stCheckbox"]').filter(has_text=label).first
+
+
+def _set_checkbox(page: Page, label: str, on: bool) -> None:
+    box = _checkbox(page, label)
+    if box.locator("input").is_checked() != on:
+        box.locator("label").click()
+    assert box.locator("input").is_checked() == on
+
+
+def _run(page: Page) -> str:
+    """Press Run; the caption of the new plan's settings once it shows."""
+    caption = page.get_by_text("Settings of this plan:")
+    before = caption.inner_text()
+    page.get_by_role("button", name="Run the plan").click()
+    expect(caption).not_to_have_text(before, timeout=120_000)
+    _idle(page)
+    return caption.inner_text()
+
+
+def _metrics(page: Page) -> dict[str, str]:
+    out = {}
+    for box in page.locator('[data-testid="stMetric"]').all():
+        label = box.locator('[data-testid="stMetricLabel"]').inner_text().strip()
+        out[label] = box.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    return out
+
+
+#: The Plan page's controls: label -> (first value, second value, slider step or None for a box).
+CONTROLS = {
+    "Budget: land to add": (12.0, 15.0, 0.5),
+    "Weight: carbon stock": (1.0, 2.0, 0.25),
+    "Weight: carbon uptake (NPP)": (1.0, 0.25, 0.25),
+    "Weight: biodiversity": (2.0, 3.0, 0.25),
+    "Emissions penalty": (0.5, 1.0, 0.25),
+    "Compactness": (0.5, 1.0, 0.05),
+    "Keep the existing network": (False, True, None),
+    "Cropland red line": (False, True, None),
+    "Urban land locked out": (True, False, None),
+}
+
+
+def _set_all(page: Page, which: int) -> None:
+    for label, (*values, step) in CONTROLS.items():
+        if step is None:
+            _set_checkbox(page, label, bool(values[which]))
+        else:
+            _set_slider(page, label, float(values[which]), step)
+
+
+def _shown(page: Page) -> dict[str, object]:
+    return {label: (_checkbox(page, label).locator("input").is_checked() if step is None
+                    else _slider_value(page, label))
+            for label, (*_, step) in CONTROLS.items()}
+
+
+def test_every_plan_control_keeps_what_the_planner_sets(app_url: str) -> None:
+    """Change every control, Run, change each again, Run: the second values are shown, used
+    (the settings caption and the metrics follow), and survive a visit to another page."""
+    with sync_playwright() as pw:
+        browser, page = _browser(pw)
+        page.goto(f"{app_url}/plan")
+        expect(page.get_by_text("Protected land")).to_be_visible(timeout=120_000)
+        _idle(page)
+        _set_all(page, 0)
+        first = _run(page)
+        assert "budget 12.0 %" in first and "compactness 0.50" in first and "biodiversity 2" in first
+        metrics_first = _metrics(page)
+        assert _shown(page) == {k: v[0] for k, v in CONTROLS.items()}
+        _set_all(page, 1)
+        second = _run(page)
+        wanted = {k: v[1] for k, v in CONTROLS.items()}
+        assert _shown(page) == wanted  # nothing snapped back to the first values
+        assert ("budget 15.0 %" in second and "carbon stock 2" in second
+                and "carbon uptake 0.25" in second and "biodiversity 3" in second
+                and "emissions penalty 1" in second and "compactness 1.00" in second)
+        assert "keep the existing network, cropland red line" in second and "urban" not in second
+        metrics_second = _metrics(page)
+        assert metrics_second["Protected land"] != metrics_first["Protected land"]
+        assert metrics_second != metrics_first
+        assert not page.locator('[data-testid="stException"]').count()
+
+        _goto(page, "Data")
+        expect(page.get_by_text("Planning units", exact=True)).to_be_visible(timeout=60_000)
+        _goto(page, "Plan")
+        expect(page.get_by_text("Protected land")).to_be_visible(timeout=60_000)
+        assert _shown(page) == wanted
+        assert page.get_by_text("Settings of this plan:").inner_text() == second
+        assert _metrics(page) == metrics_second
+        browser.close()
