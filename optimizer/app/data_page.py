@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from optimizer.app import common
+from optimizer.app import common, state
 from optimizer.app.uploads import unpack_grid_zip
 from optimizer.errors import InputDataError
 
@@ -129,6 +129,7 @@ def data_page() -> None:
         named = row["role"] in ("land_cover", "biodiversity") and row["label"]
         name = row["label"] if named else row["layer"]
         options[str(col)] = f"{row['role'].replace('_', ' ')}: {name}{year}"
+    state.seed_choice("data_layer", list(options), next(iter(options)))
     choice = st.selectbox("Layer to map", list(options), format_func=options.__getitem__,
                           key="data_layer")
     if choice is None:  # pragma: no cover - a selectbox with options always has a choice

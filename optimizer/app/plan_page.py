@@ -162,9 +162,7 @@ def _parks_config(table: pd.DataFrame) -> dict[str, Any]:
 _WEIGHTS = (("carbon_stock", "Weight: carbon stock"), ("carbon_uptake", "Weight: carbon uptake (NPP)"),
             ("biodiversity", "Weight: biodiversity"),
             ("emissions_penalty", "Emissions penalty (weight against CO2 emitted inside)"))
-_LOCKS = (("lock_existing", "Keep the existing network"),
-          ("cropland_out", "Cropland red line (cropland locked out)"),
-          ("urban_out", "Urban land locked out"))
+_LOCKS = common.LOCKS
 
 
 def seed_controls(pu: Any) -> None:
@@ -186,15 +184,6 @@ def current_settings() -> Any:
     v = {name: st.session_state[key] for name, key in state.PLAN_KEYS.items()}
     v["budget_share"] = float(v["budget_share"]) / 100
     return PlanSettings(**v)
-
-
-def settings_text(s: Any) -> str:
-    """The settings of a plan in one line, as the controls name them."""
-    locks = [label.split(" (")[0].lower() for name, label in _LOCKS if getattr(s, name)]
-    return (f"budget {100 * s.budget_share:.1f} % of the land; weights: carbon stock "
-            f"{s.carbon_stock:g}, carbon uptake {s.carbon_uptake:g}, biodiversity "
-            f"{s.biodiversity:g}, emissions penalty {s.emissions_penalty:g}; compactness "
-            f"{s.compactness:.2f}; " + (", ".join(locks) if locks else "no locks"))
 
 
 def _settings_form(pu: Any, key: str) -> Any:
@@ -254,7 +243,7 @@ def plan_page() -> None:
         return
     s = result.summary
     gap = s.get("gap")
-    st.caption(f"Settings of this plan: {settings_text(result.settings)}")
+    st.caption(f"Settings of this plan: {common.settings_text(result.settings)}")
     st.caption(f"{result.stage}: {s.get('status', '')}, solved in "
                f"{st.session_state.get('solve_seconds', result.seconds):.2f} s"
                + (f", optimality gap {100 * gap:.2f} %" if gap is not None else ""))
@@ -283,8 +272,9 @@ def _save(result: Any) -> None:
     if c2.button("Save for Compare", key="save_plan"):
         common.saved_plans()[name] = result
         st.success(f"Saved as {name!r}: {len(common.saved_plans())} plan(s) saved (see Compare).")
-    pu, key, grid = common.current()
-    toml = common.plan_session(key, pu, grid).scenario(result.settings, name=name).dumps()
+    settings = result.settings
     st.download_button(f"Download {name}.toml (reproduce with `carbonpark solve {name}.toml`)",
-                       toml, file_name=f"{name}.toml", mime="application/toml",
-                       key="download_toml")
+                       lambda: common.scenario_toml(settings, name), file_name=f"{name}.toml",
+                       mime="application/toml", key="download_toml",
+                       help="A scenario file that runs from any folder: its grid is named by "
+                            "content hash in your carbonpark cache, never a cache beside it.")
