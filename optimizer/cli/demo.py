@@ -61,19 +61,51 @@ def _grid_sets(files: ExampleFiles, cell_km: float) -> dict[str, Any]:
     return sets
 
 
+def shown_path(path: Path, root: Path | None = None) -> str:
+    """A path as outputs print it: relative to the current folder when inside it, else
+    relative to ``root`` and named as carbonpark's examples; never the machine's absolute path.
+
+    Examples
+    --------
+    >>> shown_path(Path.cwd() / "scenarios" / "balanced.toml")
+    'scenarios/balanced.toml'
+    >>> shown_path(Path("/opt/x/examples/scenarios/balanced.toml"), Path("/opt/x/examples"))
+    'carbonpark examples/scenarios/balanced.toml'
+    """
+    p = Path(path)
+    if not p.is_absolute():
+        return str(p)
+    try:
+        return str(p.relative_to(Path.cwd()))
+    except ValueError:
+        pass
+    if root is not None:
+        try:
+            return f"carbonpark examples/{p.relative_to(root).as_posix()}"
+        except ValueError:
+            pass
+    return f"carbonpark examples/{p.name}"
+
+
 def _examples(files: ExampleFiles, cell_km: float, budget_share: float | None) -> list[Any]:
-    """The example scenarios on the demo's grid (and budget share, when given)."""
+    """The example scenarios on the demo's grid (and budget share, when given), each named
+    by a path relative to the current folder (`shown_path`), never an absolute one."""
     from optimizer.scenario import Scenario
     from optimizer.scenario.overrides import apply_overrides
 
     out = []
     for name in EXAMPLES:
-        s = Scenario.load(files.scenarios / f"{name}.toml")
+        path = files.scenarios / f"{name}.toml"
+        s = Scenario.loads(path.read_text(encoding="utf-8"), base=path.parent,
+                           source=shown_path(path, files.scenarios.parent))
         # JSON's numbers and strings (not ASCII-escaped) are TOML values too.
         sets = [f"{k}={json.dumps(v, ensure_ascii=False)}" for k, v in _grid_sets(files, cell_km).items()]
         if budget_share is not None and s.budget is not None and s.budget.share is not None:
             sets.append(f"budget.share={budget_share!r}")
-        out.append(apply_overrides(s, sets)[0])
+        done = apply_overrides(s, sets)[0]
+        # Named by its file only: the grid overrides (an installed package's cache folder)
+        # are the demo's own, not the planner's (summary.json's scenario.source).
+        out.append(Scenario.from_dict(done.to_dict(), base=done.base, source=s.source))
     return out
 
 
@@ -155,9 +187,10 @@ def _grid(first: Any, out: Path, args: argparse.Namespace) -> Any:
     t = time.perf_counter()
     cache = first.resolve(first.grid.cache) / f"grid-{grid_hash(first)[:16]}"
     cached = (cache / "units.parquet").is_file()
+    shown = shown_path(cache, first.base.parent)  # no absolute machine path on the console
     print(f"[1/7] planning grid at {first.grid.cell_km:g} km: "
-          + (f"cached in {cache}" if cached else f"building from {first.grid.manifest} "
-             f"(cached in {cache} for next time)"))
+          + (f"cached in {shown}" if cached else f"building from {first.grid.manifest} "
+             f"(cached in {shown} for next time)"))
     pu = first.load_grid(progress=sys.stderr.isatty(), max_units=args.max_units)
     grid_dir = write_grid(pu, out / "grid", overwrite=args.overwrite)
     grid_command._print_grid_summary(pu)

@@ -46,39 +46,49 @@ def _fmt(v: float | None, spec: str = ",.0f") -> str:
 
 
 def print_summary(summary: dict) -> None:
-    """The plan as a readable table: full numbers, thousands separators, units in headers."""
+    """The plan as a readable table: full numbers, thousands separators, units in headers.
+
+    Labels, units and formats come from `optimizer.plan.quantities.QUANTITIES`, as in
+    ``summary.json``'s ``definitions`` and the report.
+    """
+    from optimizer.plan.quantities import QUANTITIES as Q
+
+    def row(name: str, label: str | None = None) -> tuple[str, str]:
+        q = Q[name]
+        return (label or q.header(q.latest(summary)), q.text(summary))
+
+    def pair(a: str, b: str, label: str) -> tuple[str, str]:
+        return (label, f"{Q[a].text(summary)} / {Q[b].text(summary)}")
+
     rows: list[tuple[str, str]] = [
-        ("status", summary["status_text"]),
-        ("objective", _fmt(summary["objective"], ",.6g")),
-        ("new protected area (km²)", _fmt(summary["new_km2"])),
+        row("status_text"),
+        row("objective"),
+        row("new_km2"),
         # Its own line: budget spent completing existing protected units the plan locks in.
-        ("  of which completes existing protected units (km²)",
-         _fmt(summary.get("new_km2_in_existing_units"))),
-        ("new share of the land (%)", _fmt(100 * summary["new_share_of_land"], ".2f")),
-        ("units added / existing", f"{summary['units']['added']:,} / "
-                                   f"{summary['units']['existing']:,}"),
-        ("patches / largest (km²)", f"{summary['patches']['count']:,} / "
-                                    f"{summary['patches']['largest_km2']:,.0f}")]
+        row("new_km2_in_existing_units", "  " + Q["new_km2_in_existing_units"].header()),
+        row("new_share_of_land"),
+        pair("units_added", "units_existing", "units added / existing"),
+        pair("patches", "largest_patch_km2",
+             f"patches / largest ({Q['largest_patch_km2'].unit_text})")]
     added = summary["added"]
     if "carbon_stock_total" in added:
-        t = added["carbon_stock_total"]
-        rows += [("carbon stock added (MgC)", _fmt(t["amount"])),
-                 ("carbon stock added (tCO2e)", _fmt(t["tCO2e"]))]
+        rows += [row("carbon_stock_added"), row("carbon_stock_added_co2e")]
     # The words of the comparison table and the report: protection adds NPP to the network,
     # and holds emissions inside it (it does not add them).
-    for role, what in (("carbon_uptake", "NPP added"), ("emissions", "emissions inside")):
-        if role in added:
-            col, r = list(added[role].items())[-1]  # the latest year
-            rows.append((f"{what}, {col} ({r['unit']})", _fmt(r["amount"])))
-            if "tCO2e" in r:
-                rows.append((f"{what}, {col} ({r['tCO2e_unit']})", _fmt(r["tCO2e"])))
-    sp = summary["species"]
+    if "carbon_uptake" in added:
+        rows.append(row("npp_added"))
+        if Q["npp_added_co2e"].value(summary) is not None:
+            rows.append(row("npp_added_co2e"))
+    if "emissions" in added:
+        rows.append(row("emissions_inside"))
     rows.append((f"species meeting the {summary['gap_closure']['target']:.0%} target (count)",
-                 f"{sp['meeting_target_before']} -> {sp['meeting_target_after']} of "
-                 f"{sp['features']}"))
+                 f"{Q['species_met_before'].text(summary)} -> "
+                 f"{Q['species_met_after'].text(summary)} of "
+                 f"{Q['species_features'].text(summary)}"))
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"  {k:<{width}}  {v}")
+    _print_regions(summary)
     gc = summary["gap_closure"]
     if gc["density_ratio"]:
         print("\n  density inside protection ÷ study area (×)   before    after")
@@ -97,6 +107,27 @@ def print_summary(summary: dict) -> None:
         print("\n  unprotected hotspots the plan protects (% of their area)")
         for crit, share in gc["hotspots_protected_share"].items():
             print(f"    {crit:<30} {_fmt(None if share is None else 100 * share, '8.1f')}")
+
+
+def _print_regions(summary: dict) -> None:
+    """New protection per region against each region budget (summary.json's regions)."""
+    from optimizer.plan.quantities import QUANTITIES as Q
+
+    regions = summary.get("regions") or {}
+    if not regions:
+        return
+    new, cap, stock = Q["region_new_km2"], Q["region_max_km2"], Q["region_carbon_stock_added"]
+    # The budget column only where the scenario sets a region budget.
+    capped = {n: cap.value(summary, region=n) is not None for n in regions}
+    width = max(28, *(len(n) for n in regions))
+    heads = [new.header(), *[cap.header()] * any(capped.values()), stock.header()]
+    print(f"\n  {'by region':<{width + 2}} " + "  ".join(f"{h:>26}" for h in heads))
+    for name in regions:
+        cells = [new.text(summary, region=name),
+                 *[cap.text(summary, region=name) if capped[name] else "no cap"]
+                 * any(capped.values()),
+                 stock.text(summary, region=name)]
+        print(f"    {name:<{width}} " + "  ".join(f"{c:>26}" for c in cells))
 
 
 def cmd_solve(args: argparse.Namespace) -> int:
@@ -133,6 +164,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
                              overrides=overrides, seconds=time.perf_counter() - t0,
                              overwrite=args.overwrite, inputs=inputs)
     print_summary(summary)
+    print("\n  every number above is defined, with its unit, in summary.json's \"definitions\"")
     print(f"\nscenario hash {summary['scenario']['hash'][:16]}; solved in "
           f"{sol.runtime:.1f} s, {time.perf_counter() - t0:.1f} s in all; wrote {args.out}")
     return 130 if _interrupted(sol) else 0

@@ -6,7 +6,9 @@ inline CSS, no script, font, tile or link to fetch), so it opens offline and can
 mailed. One folder gives the plan's report:
 
 * the key numbers, as the console prints them (new km², carbon stock added in MgC and
-  tCO2e, NPP added, species at target before -> after);
+  tCO2e, NPP added, species at target before -> after), labelled, formatted and defined by
+  the registry of quantities (`optimizer.plan.quantities.QUANTITIES`);
+* new protection per region (``summary.json``'s ``regions``) against each region budget;
 * maps with legends, region names, scale and CRS (`optimizer.figures.maps`): the existing network
   and the added units, the candidate parks numbered by rank, the unprotected hotspots
   and the carbon x biodiversity typology of the existing network's gap analysis;
@@ -17,8 +19,11 @@ mailed. One folder gives the plan's report:
   and after (the existing network, the added units, and both as protected), and Tables
   2-3 (NPP and emissions per year and zone), from `optimizer.gap.tables`;
 * the candidate parks (`optimizer.plan.parks.candidate_parks`): the best ones by rank with
-  area, carbon, species, typology and the protected areas they extend;
-* the carbon-biodiversity frontier (``--frontier``) and the run metadata.
+  area, carbon, emissions inside, species, typology, the protected areas they extend and the
+  sliver flag;
+* the carbon-biodiversity frontier (``--frontier``) and the run: the scenario's settings
+  (budget, effective weights, locks, region and ecosystem budgets, solver) and the solve's
+  metadata (paths as the user gave them).
 
 Several folders give a comparison: `optimizer.plan.comparison.comparison_table`, each plan's
 map and its gap closure, and each run's metadata. `write_report` writes the file
@@ -32,6 +37,7 @@ import base64
 import html
 import io
 import os
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -50,11 +56,11 @@ from optimizer.gap.markdown import format_value
 from optimizer.gap.ranking import TYPES
 from optimizer.gap.tables import carbon_table, time_series_table
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
-from optimizer.inputs.units import CO2_PER_C
 from optimizer.outputs.solve_folder import SolveFolder, read_solution
 from optimizer.plan.closure import gap_closure
 from optimizer.plan.comparison import COMPARISON_COLUMNS, comparison_headers, comparison_table, plan_name
 from optimizer.plan.parks import PARK_COLUMNS, candidate_parks
+from optimizer.plan.quantities import QUANTITIES as Q
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
@@ -285,21 +291,34 @@ def _parks_vs_plan(parks: Any, summary: dict[str, Any]) -> str:
     return f'<p class="note">{_e(" ".join(parts))}</p>'
 
 
-def _parks_html(parks: Any) -> str:
+def _parks_html(parks: Any, summary: Mapping[str, Any] | None = None) -> str:
     t = parks.table
     if not len(t):
         return '<p class="note">The plan adds no units: no candidate parks.</p>'
+    s = summary or {}
+    emissions = Q["emissions_inside"]
+    has_emissions = emissions.value(s) is not None  # a plan with an emissions layer
+    emissions_year = _year_of(emissions.latest(s))
     cols = ["rank", "area_km2", "n_units", "carbon_stock_MgC", "carbon_stock_tCO2e",
-            "carbon_uptake_MgC_per_yr", "species_in_range", "key_species_names",
-            "dominant_ecosystem", "regions", "typology", "extends"]
+            "carbon_uptake_MgC_per_yr", "emissions_tCO2_per_yr", "species_in_range",
+            "key_species_names", "dominant_ecosystem", "regions", "typology", "extends",
+            "sliver"]
     heads = {"rank": "park (rank)", "area_km2": "new area (km²)", "n_units": "units",
              "carbon_stock_MgC": "carbon stock (MgC)", "carbon_stock_tCO2e": "carbon stock (tCO2e)",
-             "carbon_uptake_MgC_per_yr": "NPP (MgC/yr)", "species_in_range": "species in range",
+             "carbon_uptake_MgC_per_yr": "NPP (MgC/yr)",
+             "emissions_tCO2_per_yr": (f"{emissions.label}"
+                                       + (f" {emissions_year}" if emissions_year else "")
+                                       + f" ({emissions.unit_text})"),
+             "species_in_range": "species in range",
              "key_species_names": "key species", "dominant_ecosystem": "dominant ecosystem",
-             "regions": "regions", "typology": "typology", "extends": "extends"}
-    cols = [c for c in cols if c in t.columns]
+             "regions": "regions", "typology": "typology", "extends": "extends",
+             "sliver": "sliver"}
+    cols = [c for c in cols if c in t.columns
+            and (c != "emissions_tCO2_per_yr" or has_emissions or summary is None)]
     df = pd.DataFrame(t[cols].head(_TOP_PARKS)).rename(columns=heads)
     df["park (rank)"] = [f"P{int(r)}" for r in t["rank"].head(_TOP_PARKS)]
+    if "sliver" in df:
+        df["sliver"] = ["sliver" if bool(v) else "" for v in df["sliver"]]
     if "key species" in df:
         df["key species"] = [_first(v) for v in df["key species"]]
     if "extends" in df:
@@ -310,8 +329,27 @@ def _parks_html(parks: Any) -> str:
                            for c in cols if c in PARK_COLUMNS and c in heads)
     return (f"<p>{_e(parks.summary()).replace(chr(10), '<br>')}{_e(more)}</p>"
             + _table(df, text_cols=("park (rank)", "key species", "dominant ecosystem",
-                                    "regions", "typology", "extends"))
+                                    "regions", "typology", "extends", "sliver"))
             + f'<p class="note">{dictionary}.</p>')
+
+
+#: The headlines whose definitions the report prints under its key numbers.
+_DEFINED = ("new_km2", "new_km2_in_existing_units", "carbon_stock_added", "npp_added",
+            "emissions_inside", "species_met_after", "gap")
+
+
+def _definitions_html(s: Mapping[str, Any]) -> str:
+    """What the key numbers mean: label, unit and definition, from the registry (the words
+    of ``summary.json``'s ``definitions``)."""
+    items = [f"<b>{_e(Q[n].label)}</b> ({_e(Q[n].unit_text or 'count')}): {_e(Q[n].definition)}."
+             for n in _DEFINED if Q[n].value(s) is not None]
+    return f'<p class="note">{" ".join(items)}</p>' if items else ""
+
+
+def _year_of(column: str) -> str:
+    """The year a flow's column names (``co2_2020`` -> ``2020``, no separator), or ``""``."""
+    m = re.search(r"(\d{4})$", column or "")
+    return m.group(1) if m else ""
 
 
 def _first(names: Any, n: int = 4) -> str:
@@ -321,26 +359,25 @@ def _first(names: Any, n: int = 4) -> str:
 
 
 def _key_numbers(s: Mapping[str, Any], closure: Any) -> str:
-    added = s.get("added", {})
-    stock = added.get("carbon_stock_total", {})
-    completes = float(s.get("new_km2_in_existing_units") or 0.0)
-    cards = [(f"{float(s['new_km2']):,.0f} km²",
-              f"new protected area ({100 * float(s.get('new_share_of_land', 0)):.1f}% of the land)"
-              + (f"; of which {completes:,.0f} km² completes existing protected units"
-                 if completes > 0 else ""))]
-    if stock:
-        cards.append((f"{float(stock['amount']):,.0f} MgC",
-                      f"carbon stock added ({float(stock['amount']) * CO2_PER_C:,.0f} tCO2e)"))
-    for role, what in (("carbon_uptake", "NPP added"), ("emissions", "CO2 emissions inside")):
-        rows = added.get(role) or {}
-        if rows:
-            col, r = list(rows.items())[-1]
-            cards.append((f"{float(r['amount']):,.0f} {r['unit']}", f"{what}, {col}"))
+    # Values, labels and units from the registry (`optimizer.plan.quantities`), as the console.
+    completes = Q["new_km2_in_existing_units"]
+    cards = [(Q["new_km2"].with_unit(s),
+              f"{Q['new_km2'].label} ({Q['new_share_of_land'].with_unit(s)} of the land)"
+              + (f"; {completes.label.replace('of which', 'of which ' + completes.with_unit(s))}"
+                 if float(completes.value(s) or 0.0) > 0 else ""))]
+    if Q["carbon_stock_added"].value(s) is not None:
+        cards.append((Q["carbon_stock_added"].with_unit(s),
+                      f"{Q['carbon_stock_added'].label} "
+                      f"({Q['carbon_stock_added_co2e'].with_unit(s)})"))
+    for name in ("npp_added", "emissions_inside"):
+        q = Q[name]
+        if q.value(s) is not None:
+            cards.append((f"{q.text(s)} {q.unit_text}", f"{q.label}, {q.latest(s)}"))
     sp = s.get("species", {})
     if sp.get("features"):
-        cards.append((f"{sp['meeting_target_before']} → {sp['meeting_target_after']} of "
-                      f"{sp['features']}", f"species with ≥ {100 * closure.target:.0f}% of "
-                      "their range protected"))
+        cards.append((f"{Q['species_met_before'].text(s)} → {Q['species_met_after'].text(s)} "
+                      f"of {Q['species_features'].text(s)}", f"species with ≥ "
+                      f"{100 * closure.target:.0f}% of their range protected"))
     cs = closure.summary()
     eco = cs["ecosystems"]
     if eco["classes"]:
@@ -373,6 +410,111 @@ def _metadata_html(sol: SolveFolder) -> str:
              " / ".join(f"{int(v):,}" for v in s.get("units", {}).values())),
             ("versions", ", ".join(f"{k} {v}" for k, v in s.get("versions", {}).items()))]
     return _table(pd.DataFrame(rows, columns=["item", "value"]), text_cols=("item", "value"))
+
+
+def _plain(v: Any) -> str:
+    """A setting as text: mappings as ``key value; …``, lists comma-joined, numbers plain."""
+    if isinstance(v, Mapping):
+        return "; ".join(f"{k} {_plain(x)}" for k, x in v.items())
+    if isinstance(v, list | tuple):
+        return ", ".join(_plain(x) for x in v)
+    if isinstance(v, bool):
+        return "yes" if v else "no"
+    if isinstance(v, float):
+        return f"{v:,.6g}" if abs(v) >= 1000 else f"{v:.6g}"
+    return str(v)
+
+
+def _km2(v: float) -> str:
+    return f"{v:,.0f} km²" if np.isfinite(v) else "no cap"
+
+
+def _settings_html(sol: SolveFolder) -> str:
+    """The scenario's settings the plan answers: budget, weights, locks, area budgets."""
+    s, sc, p = sol.summary, sol.scenario, sol.problem
+    rows: list[tuple[str, str]] = [("objective", p.objective.kind if p.objective else "—")]
+    budget = p.total_budget()
+    asked = sc.budget.model_dump(exclude_none=True) if sc.budget is not None else {}
+    if budget is not None or asked:
+        rows.append(("budget (new area)", "; ".join(
+            [_plain(asked)] * bool(asked)
+            + ([_km2(budget.max_km2)] if budget is not None else []))))
+    for key in ("budget_remainders", "remainders"):  # whether remainders count (when recorded)
+        if key in s:
+            rows.append(("remainders of existing units count against the budget",
+                         _plain(s[key])))
+    if sc.weights:
+        rows.append(("weights (as written)", _plain(dict(sc.weights))))
+    if s.get("weights_rule"):
+        rows.append(("weights rule", _plain(s["weights_rule"])))
+    if s.get("weight_quantities"):
+        rows.append(("weight per quantity", _plain(s["weight_quantities"])))
+    effective = s.get("effective_weights") or (dict(p.objective.weights) if p.objective else {})
+    if effective:
+        rows.append(("effective weight per feature", _plain(effective)))
+    if s.get("boundary") is not None:
+        rows.append(("boundary", _plain(s["boundary"])))
+    if p.pa_threshold is not None:
+        rows.append(("locked in as existing protection",
+                     f"units at least {100 * p.pa_threshold:.0f}% protected "
+                     f"({Q['units_existing'].text(s)} units)"))
+    for lock in p.locks:
+        rows.append(("locked " + ("in" if lock.value == 1 else "out"),
+                     f"{lock.label} ({int(np.asarray(lock.mask).sum()):,} units)"))
+    for b in p.budgets:
+        if b.scope == "total":
+            continue
+        bounds = [f"at most {_km2(b.max_km2)}"] * bool(np.isfinite(b.max_km2))
+        bounds += [f"at least {_km2(b.min_km2)}"] * bool(b.min_km2 > 0)
+        rows.append((f"{b.scope} budget: {b.name}", ", ".join(bounds) or "—"))
+    rows.append(("solver settings", _plain(sc.solver.model_dump(exclude_none=True))))
+    return _table(pd.DataFrame(rows, columns=["setting", "value"]), text_cols=("setting", "value"))
+
+
+def _regions_html(s: Mapping[str, Any]) -> str:
+    """New protection per region against each region budget (``summary.json``'s regions)."""
+    regions = s.get("regions") or {}
+    if not regions:
+        return '<p class="note">The grid has no regions.</p>'
+    new, cap, low = Q["region_new_km2"], Q["region_max_km2"], Q["region_min_km2"]
+    stock = Q["region_carbon_stock_added"]
+    rows = []
+    for name in regions:
+        capped = cap.value(s, region=name)
+        rows.append({"region": name, new.header(): new.text(s, region=name),
+                     cap.header(): cap.text(s, region=name) if capped is not None else "no cap",
+                     low.header(): low.text(s, region=name),
+                     "budget used (%)": (f"{100 * float(new.value(s, region=name)) / capped:.1f}"
+                                         if capped else "—"),
+                     stock.header(): stock.text(s, region=name)})
+    total = {"region": "all", new.header(): Q["new_km2"].text(s), cap.header(): "",
+             low.header(): "", "budget used (%)": "",
+             stock.header(): Q["carbon_stock_added"].text(s)}
+    df = pd.concat([pd.DataFrame(rows), pd.DataFrame([total])], ignore_index=True)
+    # The budget columns only where the scenario sets a region budget.
+    has_cap = any(cap.value(s, region=n) is not None for n in regions)
+    has_low = any(low.value(s, region=n) is not None for n in regions)
+    df = df.drop(columns=[cap.header(), "budget used (%)"] * (not has_cap)
+                 + [low.header()] * (not has_low))
+    notes = [f"<b>{_e(new.label)}</b>: {_e(new.definition)}."]
+    notes += [f"<b>{_e(cap.label)}</b>: {_e(cap.definition)}."] * has_cap
+    notes += [f"<b>{_e(low.label)}</b>: {_e(low.definition)}."] * has_low
+    if not (has_cap or has_low):
+        notes.append("The scenario sets no region budget.")
+    return (_table(df, text_cols=("region",), total_last=True)
+            + f'<p class="note">{" ".join(notes)}</p>')
+
+
+def _no_data_note(gap: Any) -> str:
+    """What the grey "no data" units of the maps are, with their count."""
+    units = gap.units
+    n = int((units["synergy_type"] == "no_data").sum()) if "synergy_type" in units else 0
+    counted = (f" Here {n:,} unit{'s' if n != 1 else ''} ha{'ve' if n != 1 else 's'} no carbon "
+               "stock density or no biodiversity value." if n else "")
+    return ('<p class="note">Grey "no data" units have no valid value in a layer the map '
+            "classifies (every raster cell under them is nodata, e.g. outside a layer's "
+            "coverage): they are neither hotspots nor typed. Their totals count only valid "
+            "cells (none: 0), so the plan may still select them." + _e(counted) + "</p>")
 
 
 def _frontier_html(folder: Path | None) -> str:
@@ -455,11 +597,12 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
            f'<p class="meta">{_e(s.get("status_text", ""))}; solved with '
            f'{_e(s.get("solver", ""))}; scenario hash {_e(str(s.get("scenario", {}).get("hash", ""))[:16])}'
            f"; report written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>",
-           '<nav><a href="#maps">Maps</a><a href="#closure">Gap closure</a><a href="#table1">'
+           '<nav><a href="#maps">Maps</a><a href="#regions">Regions</a>'
+           '<a href="#closure">Gap closure</a><a href="#table1">'
            'Carbon (Table 1)</a><a href="#series">NPP and emissions</a><a href="#parks">Parks</a>'
            + ('<a href="#frontier">Frontier</a>' if frontier else "")
            + '<a href="#meta">Run</a></nav>',
-           _key_numbers(s, gc), '<h2 id="maps">Maps</h2>',
+           _key_numbers(s, gc), _definitions_html(s), '<h2 id="maps">Maps</h2>',
            _figure(plan.plan_map(), "The existing protected network (blue) and the units the "
                    "plan adds (magenta), with the named regions.", "plan map")]
     units = pu.units.assign(pa_fraction=sol.problem.protected_fraction)
@@ -481,6 +624,8 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
                            "Where carbon and biodiversity value coincide (synergy), or one "
                            "dominates: carbon-dominant units are candidate carbon parks.",
                            "typology map"))
+    out.append(_no_data_note(gap))
+    out += ['<h2 id="regions">New protection by region</h2>', _regions_html(s)]
     out += ['<h2 id="closure">Gap closure: the plan against the existing network\'s gaps</h2>',
             "<h3>Density inside protection ÷ study-area density</h3>", _density_html(gc.density),
             '<p class="note">1 = protected land is as dense as the study area on average; '
@@ -502,9 +647,10 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
             "<h3>Before</h3>", _time_series_html(gap.tables.get("time_series")),
             "<h3>After (added units counted as protected)</h3>",
             _time_series_html(time_series_table(pu, zones_=z_after))]
-    out += ['<h2 id="parks">Candidate parks</h2>', _parks_html(parks), _parks_vs_plan(parks, s)]
+    out += ['<h2 id="parks">Candidate parks</h2>', _parks_html(parks, s), _parks_vs_plan(parks, s)]
     out.append(_frontier_html(frontier))
-    out += ['<h2 id="meta">Run</h2>', _metadata_html(sol)]
+    out += ['<h2 id="meta">Run</h2>', "<h3>Settings</h3>", _settings_html(sol),
+            "<h3>Solve</h3>", _metadata_html(sol)]
     return "".join(out)
 
 
@@ -543,7 +689,7 @@ def _comparison(plans: Sequence[_Plan], frontier: Path | None) -> str:
     out.append(_frontier_html(frontier))
     out.append("<h2>Runs</h2>")
     for p in plans:
-        out += [f"<h3>{_e(p.name)}</h3>", _metadata_html(p.sol)]
+        out += [f"<h3>{_e(p.name)}</h3>", _settings_html(p.sol), _metadata_html(p.sol)]
     return "".join(out)
 
 

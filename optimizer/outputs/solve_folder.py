@@ -4,7 +4,10 @@
 * `plan_summary` - the JSON-ready summary: scenario hash and overrides, status, objective,
   bound, gap, runtime, solver and versions, new km², carbon stock / uptake / emissions
   added in their units and in tCO2e (tCO2e = MgC x 44.0095/12.0107), species meeting targets
-  before and after, patches, and the gap closure's headline (`optimizer.plan.closure`).
+  before and after, patches, and the gap closure's headline (`optimizer.plan.closure`);
+  per region (``regions``) the new km² and carbon stock added against the region budget;
+  and ``definitions``: the path, label, unit and definition of every quantity
+  (`optimizer.plan.quantities.QUANTITIES`).
 "New" is what the plan protects that was not protected before: the unprotected part of
 every selected unit, added or locked in (a unit 60% inside a reserve and locked in brings
 its other 40%, which the budget pays for). It is the budget's own measure, and the one the
@@ -36,6 +39,7 @@ from optimizer.errors import InputDataError
 from optimizer.inputs.roles import mass_roles
 from optimizer.inputs.units import CO2_PER_C
 from optimizer.plan.closure import GapClosure, gap_closure
+from optimizer.plan.quantities import definitions
 from optimizer.plan.results import feature_representation, patches, unit_status
 from optimizer.scenario import Scenario
 from optimizer.versions import versions
@@ -89,6 +93,40 @@ def _added(problem: Problem, x: np.ndarray) -> dict[str, Any]:
         total = float(sum(r["amount"] for r in stock.values()))
         out["carbon_stock_total"] = {"amount": total, "unit": "MgC",
                                      "tCO2e": total * CO2_PER_C, "tCO2e_unit": "tCO2e"}
+    return out
+
+
+def _regions(problem: Problem, selected: np.ndarray) -> dict[str, Any]:
+    """Per region (the grid's ``region`` column): new km², carbon stock added and the
+    scenario's region budget (``min_km2``, ``max_km2``; absent when none)."""
+    units = problem.pu.units
+    if "region" not in units.columns:
+        return {}
+    region = units["region"].to_numpy(dtype=object)
+    known = ~pd.isna(region)
+    names = sorted({str(r) for r in region[known]})
+    if not names:
+        return {}
+    region = np.where(known, region, "").astype(str)
+    feats = problem.pu.features
+    stock_cols = list(feats.index[feats["role"] == "carbon_stock"])
+    free = 1.0 - problem.protected_fraction
+    stock = (problem.feature_amounts(stock_cols).sum(axis=0) * free if stock_cols
+             else np.zeros(problem.n_units))
+    budgets = {b.name: b for b in problem.budgets if b.scope == "region"}
+    new = problem.unprotected_km2 * selected
+    out: dict[str, Any] = {}
+    for name in names:
+        here = region == name
+        row: dict[str, Any] = {"new_km2": float(new[here].sum()),
+                               "carbon_stock_added_MgC": float((stock * selected)[here].sum())}
+        b = budgets.get(name)
+        if b is not None:
+            if np.isfinite(b.max_km2):
+                row["max_km2"] = float(b.max_km2)
+            if b.min_km2 > 0:
+                row["min_km2"] = float(b.min_km2)
+        out[name] = row
     return out
 
 
@@ -147,6 +185,10 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
                     "largest_km2": float(pt["area_km2"].max()) if len(pt) else 0.0,
                     "new_km2_in_largest": float(pt["new_area_km2"].iloc[0]) if len(pt) else 0.0},
         "gap_closure": closure.summary(),
+        # Per region: new km² and carbon stock added against each region budget.
+        "regions": _regions(problem, selected),
+        # Every headline's path, label, unit and one-sentence definition (plan.quantities).
+        "definitions": definitions(),
     }
 
 

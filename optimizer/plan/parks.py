@@ -43,7 +43,7 @@ if TYPE_CHECKING:
 
     from optimizer.model.problem import Problem
 
-__all__ = ["PARK_COLUMNS", "Parks", "candidate_parks"]
+__all__ = ["PARK_COLUMNS", "SLIVER_SHARE", "Parks", "candidate_parks"]
 
 #: Column -> (unit, meaning): the data dictionary every export and the report use.
 PARK_COLUMNS: dict[str, tuple[str, str]] = {
@@ -84,10 +84,18 @@ PARK_COLUMNS: dict[str, tuple[str, str]] = {
                                "carbon stock's share) per km² of new area"),
     "rank": ("", "1 = the park bringing the most value (value_per_km2 x area_km2); ties by "
                  "area"),
+    "sliver": ("", "True when the park's new area is under SLIVER_SHARE (half) of the median "
+                   "planning unit's area: a single edge cell clipped by the border, or the "
+                   "unprotected rest of a mostly protected unit; a sliver is a fragment, not a "
+                   "park to designate on its own"),
     "geometry": ("", "the park's units dissolved (grid CRS)"),
 }
 
 _TOL = 1e-9
+
+#: A park with less new area than this share of the median planning unit's area is a
+#: sliver (`PARK_COLUMNS["sliver"]`).
+SLIVER_SHARE = 0.5
 
 
 @dataclass
@@ -112,6 +120,9 @@ class Parks:
         ``"rook"`` or ``"queen"``.
     min_km2 : float
         The minimum park size applied.
+    sliver_km2 : float
+        Parks with less new area are flagged ``sliver`` (`SLIVER_SHARE` of the median
+        planning unit's area).
     """
 
     table: gpd.GeoDataFrame
@@ -121,6 +132,7 @@ class Parks:
     x: np.ndarray
     connectivity: str
     min_km2: float
+    sliver_km2: float = 0.0
 
     def summary(self) -> str:
         """A few lines: parks, new km², what was dropped and what it held, the refill.
@@ -150,6 +162,13 @@ class Parks:
                 f"{int(d['species_in_range'].max())} species in range (most in one park).")
         if len(self.refilled):
             lines.append(f"Refilled {len(self.refilled)} unit(s) next to the kept parks.")
+        slivers = t["sliver"].to_numpy(dtype=bool) if "sliver" in t else np.zeros(n, dtype=bool)
+        if slivers.any():
+            ns = int(slivers.sum())
+            lines.append(f"{ns} of them {'are slivers' if ns != 1 else 'is a sliver'} (under "
+                         f"{_num(self.sliver_km2)} km² new: an edge cell or the rest of a "
+                         f"mostly protected unit), flagged in the sliver column: "
+                         f"{_num(float(t.loc[slivers, 'area_km2'].sum()))} km².")
         return "\n".join(lines)
 
 
@@ -380,8 +399,15 @@ def _park_table(ctx: _Context, x: np.ndarray, labels: np.ndarray, k: int,
         "polsby_popper": np.nan_to_num(pp),
         "value_per_km2": np.divide(value, area, out=np.zeros(k), where=area > 0),
         "rank": np.zeros(k, dtype=np.int64),
+        "sliver": area < _sliver_km2(ctx.problem) - _TOL,
     })
     return gpd.GeoDataFrame(table, geometry=geoms, crs=pu.units.crs), value
+
+
+def _sliver_km2(problem: Problem) -> float:
+    """The new area under which a park is a sliver (`SLIVER_SHARE` of the median unit)."""
+    area = problem.area_km2
+    return SLIVER_SHARE * float(np.median(area)) if len(area) else 0.0
 
 
 def _dissolve(geoms: np.ndarray, lab: np.ndarray, k: int, square: bool) -> np.ndarray:
@@ -589,4 +615,5 @@ def candidate_parks(problem: Problem, x: Any, *, connectivity: str = "rook",
     unit_park[labels >= 0] = ids[labels[labels >= 0]]
     return Parks(table=gpd.GeoDataFrame(ranked, geometry="geometry", crs=problem.pu.units.crs),
                  unit_park=unit_park, dropped=dropped, refilled=refilled, x=xs,
-                 connectivity=connectivity, min_km2=float(min_km2))
+                 connectivity=connectivity, min_km2=float(min_km2),
+                 sliver_km2=_sliver_km2(problem))

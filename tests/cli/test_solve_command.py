@@ -209,3 +209,29 @@ def test_two_what_ifs_of_one_scenario_are_named_apart_in_the_report(study, capsy
     assert code == 0 and completes > 0, err
     assert (f"of which {completes:,.0f} km² completes existing protected units"
             in single.read_text(encoding="utf-8"))
+
+
+@pytest.mark.parametrize("where", ["checkout", "elsewhere"])
+def test_the_demos_plans_and_reports_name_no_absolute_path(where, tmp_path, monkeypatch, capsys):
+    """`carbonpark demo` from the checkout or another folder: summary.json, the report and the
+    console name the example scenarios by a relative path, never the machine's (issue 21 §5)."""
+    from optimizer.cli.demo import _examples, _solve_examples
+    from optimizer.datasets import demo_grid, example_files
+    from optimizer.outputs.report import write_report
+
+    monkeypatch.chdir(ROOT if where == "checkout" else tmp_path)
+    files = example_files()
+    scenarios = [s for s in _examples(files, 40.0, None) if s.name == "balanced"]
+    want = ("scenarios/balanced.toml" if where == "checkout"
+            else "carbonpark examples/scenarios/balanced.toml")
+    assert [s.source for s in scenarios] == [want]
+    out = tmp_path / "demo"
+    code, solved = _solve_examples(scenarios, demo_grid(40), out, False, [])
+    assert code == 0
+    write_report(solved, out / "reports" / "balanced.html")  # as the demo writes it
+    summary = json.loads((out / "scenarios" / "balanced" / "summary.json").read_text())
+    assert summary["scenario"]["source"] == want
+    report = (out / "reports" / "balanced.html").read_text(encoding="utf-8")
+    assert f">{want}<" in report
+    for text in (report, json.dumps(summary), capsys.readouterr().out):
+        assert str(ROOT) not in text and str(files.scenarios) not in text

@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+import contextlib
+import html
+import io
+import json
+import os
 import re
 import shutil
 import subprocess
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from optimizer.cli import main
@@ -173,3 +179,178 @@ def test_bad_inputs_are_one_line(plans, tmp_path, capsys):
                  str(plans["balanced"] / "r.html")]) == 2
     err = capsys.readouterr().err
     assert "is an input of this command" in err and len(err.strip().splitlines()) == 1
+
+
+# ================================================================ reconciliation (issue 21)
+
+CAP = 60_000  # km² of new area at most in Hexi: a region budget that binds
+
+
+@pytest.fixture(scope="module")
+def capped(tmp_path_factory) -> dict[str, object]:
+    """The balanced scenario with a region cap, solved and reported as a planner types it:
+    from the study folder, with relative paths; the console of both commands captured."""
+    root = tmp_path_factory.mktemp("capped")
+    shutil.copytree(ROOT / "scenarios", root / "scenarios",
+                    ignore=shutil.ignore_patterns(".carbonpark-cache"))
+    (root / "data").symlink_to(ROOT / "data")
+    here = os.getcwd()
+    os.chdir(root)
+    try:
+        consoles = []
+        for argv in (["solve", "scenarios/balanced.toml", "--set",
+                      f'area_budgets=[{{region = "Hexi", max_km2 = {CAP}}}]',
+                      "--out", "solved/capped"],
+                     ["report", "solved/capped", "--out", "capped.html"]):
+            buf = io.StringIO()
+            with contextlib.redirect_stdout(buf):
+                assert main(argv) == 0
+            consoles.append(buf.getvalue())
+    finally:
+        os.chdir(here)
+    return {"root": root, "console": consoles[0], "report_console": consoles[1],
+            "summary": json.loads((root / "solved" / "capped" / "summary.json").read_text()),
+            "html": (root / "capped.html").read_text(encoding="utf-8"),
+            "folder": root / "solved" / "capped"}
+
+
+def _console_rows(text: str) -> dict[str, str]:
+    """The console table of ``carbonpark solve``: label -> value (two or more spaces apart)."""
+    rows = {}
+    for line in text.splitlines():
+        parts = re.split(r"\s{2,}", line.strip())
+        if len(parts) == 2:
+            rows[parts[0]] = parts[1]
+    return rows
+
+
+def _cards(text: str) -> list[tuple[str, str]]:
+    """The report's key-number cards: (value, caption)."""
+    return [(html.unescape(v), html.unescape(c)) for v, c in
+            re.findall(r'<div class="card"><b>(.*?)</b><span>(.*?)</span></div>', text)]
+
+
+def _html_table(text: str, section: str) -> list[list[str]]:
+    """The rows (header first) of the first table after the heading ``id=section``."""
+    start = text.index(f'id="{section}"')
+    table = text[text.index("<table>", start):text.index("</table>", start)]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table)
+    return [[html.unescape(re.sub(r"<[^>]+>", "", c))
+             for c in re.findall(r"<t[hd][^>]*>(.*?)</t[hd]>", r)] for r in rows]
+
+
+def test_console_summary_and_report_print_the_same_headlines(capped):
+    from optimizer.plan.quantities import QUANTITIES as Q
+
+    s, text = capped["summary"], capped["html"]
+    console = _console_rows(capped["console"])
+    sol = read_solution(capped["folder"])
+    # New km² and carbon stock added, by hand from the grid and the plan.
+    units = sol.pu.units
+    new = (units["area_km2"] * (1 - units["pa_fraction"])).to_numpy() * sol.x
+    stock = [c for c in sol.pu.features.index if sol.pu.features.at[c, "role"] == "carbon_stock"]
+    carbon = float((units[stock].sum(axis=1).to_numpy() * (1 - units["pa_fraction"]) * sol.x).sum())
+    assert s["new_km2"] == pytest.approx(float(new.sum()), rel=1e-12)
+    assert Q["carbon_stock_added"].value(s) == pytest.approx(carbon, rel=1e-12)
+    cards = dict(_cards(text))
+    by_caption = {c: v for v, c in cards.items()}
+    for name in ("new_km2", "new_km2_in_existing_units", "carbon_stock_added",
+                 "carbon_stock_added_co2e", "npp_added", "emissions_inside"):
+        q = Q[name]
+        value = q.text(s)
+        assert value not in ("-", "") and q.value(s) is not None, name
+        # The console: the registry's header, the registry's format.
+        header = q.header(q.latest(s))
+        if name == "new_km2_in_existing_units":
+            header = header.strip()
+        assert console[header] == value, name
+        # The report: the same digits, with the unit.
+        assert f"{value} {q.unit_text}" in text, name
+    # The cards' own words: each headline once, with its unit.
+    assert Q["new_km2"].with_unit(s) in cards
+    assert cards[Q["carbon_stock_added"].with_unit(s)].endswith(
+        f"({Q['carbon_stock_added_co2e'].with_unit(s)})")
+    assert by_caption[f"NPP added, {Q['npp_added'].latest(s)}"] == (
+        f"{Q['npp_added'].text(s)} MgC/yr")
+    assert by_caption[f"emissions inside, {Q['emissions_inside'].latest(s)}"] == (
+        f"{Q['emissions_inside'].text(s)} tCO2/yr")
+    # Species meeting targets: console, card and summary agree.
+    sp = [Q[n].text(s) for n in ("species_met_before", "species_met_after", "species_features")]
+    assert f"{sp[0]} -> {sp[1]} of {sp[2]}" in capped["console"]
+    assert f"{sp[0]} → {sp[1]} of {sp[2]}" in cards
+    # Every headline is defined in summary.json, with its unit and path.
+    defs = s["definitions"]
+    for name in ("new_km2", "carbon_stock_added", "npp_added", "emissions_inside",
+                 "species_met_after", "region_new_km2"):
+        assert defs[name]["definition"] and defs[name]["unit"] == Q[name].unit_text
+    assert defs["carbon_stock_added"]["path"] == "added.carbon_stock_total.amount"
+
+
+def test_new_area_per_region_reconciles_and_respects_the_region_budget(capped):
+    from optimizer.plan.quantities import QUANTITIES as Q
+
+    s, text = capped["summary"], capped["html"]
+    sol = read_solution(capped["folder"])
+    units = sol.pu.units
+    new = pd.Series((units["area_km2"] * (1 - units["pa_fraction"])).to_numpy() * sol.x)
+    by_hand = new.groupby(units["region"].astype(str).to_numpy()).sum()
+    regions = s["regions"]
+    assert set(regions) == set(by_hand.index)
+    for name, km2 in by_hand.items():
+        assert regions[name]["new_km2"] == pytest.approx(km2, rel=1e-9, abs=1e-6)
+    assert sum(r["new_km2"] for r in regions.values()) == pytest.approx(s["new_km2"])
+    assert regions["Hexi"]["max_km2"] == CAP and regions["Hexi"]["new_km2"] <= CAP + 1e-6
+    assert "max_km2" not in regions["Borun"]
+    # The report's table and the console's block print the summary's numbers.
+    rows = _html_table(text, "regions")
+    head, body = rows[0], {r[0]: r for r in rows[1:]}
+    col = head.index(Q["region_new_km2"].header())
+    cap = head.index(Q["region_max_km2"].header())
+    console = capped["console"]
+    for name in regions:
+        value = Q["region_new_km2"].text(s, region=name)
+        assert body[name][col] == value, name
+        assert re.search(rf"^\s+{re.escape(name)}\s+{re.escape(value)}\s", console, re.M), name
+    assert body["Hexi"][cap] == f"{CAP:,}" and body["Borun"][cap] == "no cap"
+    assert body["all"][col] == Q["new_km2"].text(s)
+
+
+def test_the_run_table_states_the_scenarios_settings(capped):
+    rows = dict((r[0], r[1]) for r in _html_table(capped["html"], "meta")[1:])
+    sol = read_solution(capped["folder"])
+    budget = sol.problem.total_budget()
+    assert rows["budget (new area)"] == f"share 0.1; {budget.max_km2:,.0f} km²"
+    assert rows["region budget: Hexi"] == f"at most {CAP:,} km²"
+    weights = rows["effective weight per feature"]
+    for feature, w in sol.problem.objective.weights:
+        assert f"{feature} {w:.6g}" in weights
+    assert rows["locked in as existing protection"].startswith("units at least 50% protected")
+
+
+def test_parks_table_shows_emissions_inside_per_park_and_flags_slivers(capped):
+    from optimizer.plan.parks import candidate_parks
+
+    s, text = capped["summary"], capped["html"]
+    sol = read_solution(capped["folder"])
+    parks = candidate_parks(sol.problem, sol.x).table
+    rows = _html_table(text, "parks")
+    head = rows[0]
+    year = s["added"]["emissions"] and list(s["added"]["emissions"])[-1][-4:]
+    col = head.index(f"emissions inside {year} (tCO2/yr)")
+    flag = head.index("sliver")
+    for r, park in zip(rows[1:], parks.head(20).itertuples(), strict=True):
+        assert r[0] == f"P{park.rank}"
+        assert r[col] == f"{park.emissions_tCO2_per_yr:,.0f}"
+        assert r[flag] == ("sliver" if park.sliver else "")
+    assert parks["sliver"].any() and not parks["sliver"].all()  # edge cells at 40 km
+    assert 'Grey "no data" units' in text
+
+
+def test_outputs_name_the_scenario_as_the_planner_typed_it(capped):
+    root = str(capped["root"])
+    assert capped["summary"]["scenario"]["source"].startswith("scenarios/balanced.toml")
+    for text in (capped["html"], capped["console"], capped["report_console"]):
+        assert root not in text and str(ROOT) not in text
+    # The Run section's solve table names the file as typed.
+    start = capped["html"].index("<h3>Solve</h3>")
+    assert "<td class=\"t\">scenarios/balanced.toml" in capped["html"][start:]

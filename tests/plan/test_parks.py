@@ -354,3 +354,33 @@ def test_parks_of_a_demo_solve_cover_exactly_the_added_units():
     assert ((parks.table["polsby_popper"] > 0) & (parks.table["polsby_popper"] <= 1)).all()
     # Queen never makes more parks than rook.
     assert len(candidate_parks(p, sol, connectivity="queen").table) <= len(parks.table)
+
+
+# ================================================================ slivers and emissions
+
+def test_a_park_of_one_clipped_edge_cell_is_flagged_as_a_sliver():
+    # A row of six cells: cell 4 is clipped by the border to 0.3 km²; cell 6 is 45%
+    # protected (below the 0.5 threshold: added, 0.55 km² new). The median unit is 1 km².
+    pu = grid(1, 6, {"c": [1.0] * 6}, roles={"c": "carbon_stock"},
+              pa=[0.0, 0.0, 0.0, 0.0, 0.0, 0.45])
+    pu.units["area_km2"] = [1.0, 1.0, 1.0, 0.3, 1.0, 1.0]
+    p = problem(pu)
+    # Parks: {1, 2} (2 km², no sliver), {4} (0.3 km², sliver), {6} (0.55 km² new: not one).
+    parks = candidate_parks(p, [1, 1, 0, 1, 0, 1])
+    flags = dict(zip(parks.table["area_km2"].round(2), parks.table["sliver"], strict=True))
+    assert flags == {2.0: False, 0.3: True, 0.55: False}
+    assert parks.sliver_km2 == pytest.approx(0.5)  # half the median unit (1 km²)
+    assert "1 of them is a sliver (under 0.5 km² new" in parks.summary()
+    assert "sliver" in PARK_COLUMNS
+
+
+def test_emissions_inside_per_park_are_the_latest_years_of_its_units():
+    pu, _ = attribute_grid()
+    p = problem(pu)
+    x = [1, 0, 0, 0, 1, 1]  # parks {1} and {5, 6}
+    parks = candidate_parks(p, x)
+    by_hand = {(1,): 0.5, (5, 6): 1.0 + 1.0}  # co2_new of the units, none protected
+
+    got = {tuple(ids): e for ids, e in zip(ids_of(parks, pu), parks.table["emissions_tCO2_per_yr"],
+                                           strict=True)}
+    assert got == pytest.approx(by_hand)
