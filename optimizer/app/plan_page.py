@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
+import re
 import time
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 import streamlit as st
 
-from optimizer.app import common, state
-from optimizer.inputs.units import CO2_PER_C
+from optimizer.app import common, labels, state
 from optimizer.studies.interactive import STAGE_TEXT
 
 
@@ -22,9 +22,26 @@ def _protected_before(problem: Any, pu: Any, columns: list[str]) -> float:
     return float(sum((pu.units[c].fillna(0).to_numpy(dtype=float) * p).sum() for c in columns))
 
 
-def headline(pu: Any, result: Any) -> list[tuple[str, str, str | None, str]]:
-    """(label, value, delta, help) of the headline metrics, against the existing network."""
-    from optimizer.plan.comparison import comparison_table
+class Card(NamedTuple):
+    """One metric card: label with its unit, value, a delta line and its description, help."""
+
+    label: str
+    value: str
+    delta: str | None
+    note: str | None
+    help: str
+
+
+def _year(column: str) -> str:
+    m = re.search(r"(\d{4})$", column)
+    return m.group(1) if m else column
+
+
+def headline(pu: Any, result: Any) -> list[Card]:
+    """The headline metric cards: the plan's numbers from its summary, each labelled,
+    written and defined as `optimizer.plan.quantities.QUANTITIES` has it (the console,
+    ``summary.json`` and the report show the same text), the existing network as context."""
+    from optimizer.plan.quantities import QUANTITIES as Q
 
     s = result.summary
     problem = result.problem
@@ -32,85 +49,85 @@ def headline(pu: Any, result: Any) -> list[tuple[str, str, str | None, str]]:
     study = float(s.get("study_area_km2") or pu.units["area_km2"].sum())
     before_km2 = _protected_before(problem, pu, ["area_km2"])
     new_km2 = float(s["new_km2"])
-    completes = float(s.get("new_km2_in_existing_units") or 0.0)
-    row = comparison_table([s]).iloc[0]
+    after_pct = 100 * (before_km2 + new_km2) / study
+    q = Q["new_km2"]
+    out = [Card(q.header(), q.text(s), f"{Q['new_share_of_land'].with_unit(s)} of the land",
+                f"{after_pct:.1f}% protected",
+                f"{q.definition}. Existing network: {100 * before_km2 / study:.1f}% of "
+                f"{study:,.0f} km².")]
+    q = Q["new_km2_in_existing_units"]
+    if q.value(s) is not None:
+        out.append(Card(q.header(), q.text(s), None, None, q.definition + "."))
     stock_cols = list(feats.index[feats["role"] == "carbon_stock"])
-    stock_before = _protected_before(problem, pu, stock_cols)
-    stock_added = float(row["carbon_stock_added_MgC"])
-    out: list[tuple[str, str, str | None, str]] = [
-        ("Protected land", common.pct(100 * (before_km2 + new_km2) / study),
-         f"+{100 * new_km2 / study:.1f} % ({new_km2:,.0f} km² new)",
-         f"existing network {100 * before_km2 / study:.1f} % of {study:,.0f} km²"
-         + (f"; of the new area, {completes:,.0f} km² completes existing protected units"
-            if completes > 0 else "")),
-        ("Carbon stock protected", common.big(stock_before + stock_added, "MgC"),
-         f"+{common.big(stock_added, 'MgC')} (+{common.big(stock_added * CO2_PER_C, 'tCO2e')})",
-         f"existing network {common.big(stock_before, 'MgC')}"),
-    ]
-    if row["npp_year"]:
-        npp_before = _protected_before(problem, pu, [row["npp_year"]])
-        out.append((f"Carbon uptake protected ({row['npp_year'][-4:]})",
-                    common.big(npp_before + row["npp_added_MgC_per_yr"], "MgC/yr"),
-                    f"+{common.big(row['npp_added_MgC_per_yr'], 'MgC/yr')}",
-                    f"existing network {common.big(npp_before, 'MgC/yr')}"))
-    if row["emissions_year"]:
-        em_before = _protected_before(problem, pu, [row["emissions_year"]])
-        out.append((f"Emissions inside protection ({row['emissions_year'][-4:]})",
-                    common.big(em_before + row["emissions_inside_tCO2_per_yr"], "tCO2/yr"),
-                    f"+{common.big(row['emissions_inside_tCO2_per_yr'], 'tCO2/yr')}",
-                    "CO2 emitted inside the protected land (lower is better)"))
+    q = Q["carbon_stock_added"]
+    if q.value(s) is not None:
+        before = _protected_before(problem, pu, stock_cols)
+        out.append(Card(q.header(), q.text(s), Q["carbon_stock_added_co2e"].with_unit(s),
+                        "in CO2 equivalent", f"{q.definition}. Existing network: "
+                        f"{before:,.0f} MgC."))
+    for name in ("npp_added", "emissions_inside"):
+        q = Q[name]
+        if q.value(s) is None:
+            continue
+        column = q.latest(s)
+        before = _protected_before(problem, pu, [column]) if column in pu.units else None
+        out.append(Card(q.header(_year(column)), q.text(s), None, None, f"{q.definition}."
+                        + (f" Existing network: {before:,.0f} {q.unit_text}."
+                           if before is not None else "")))
     sp = s.get("species", {})
     if sp.get("features"):
+        q = Q["species_met_after"]
+        target = 100 * float(s["gap_closure"]["target"])
         gained = int(sp["meeting_target_after"]) - int(sp["meeting_target_before"])
-        out.append((f"Species ≥ {100 * float(s['gap_closure']['target']):.0f} % of range protected",
-                    f"{sp['meeting_target_after']} of {sp['features']} species",
-                    f"+{gained} species", f"existing network {sp['meeting_target_before']}"))
+        out.append(Card(f"{q.label} (≥ {target:.0f}% of range)",
+                        f"{q.text(s)} of {Q['species_features'].text(s)}", f"{gained:+,}",
+                        f"{Q['species_met_before'].text(s)} before the plan",
+                        f"{q.definition} ({target:.0f}%)."))
     eco = s.get("gap_closure", {}).get("ecosystems", {})
     if eco.get("classes"):
-        closed = eco.get("closed_pct")
-        out.append(("Ecosystem shortfall closed", common.pct(closed, 0),
-                    f"{eco['closed_km2']:,.0f} of {eco['shortfall_before_km2']:,.0f} km²",
-                    "km² of land-cover classes below the target, protected by the plan"))
+        q = Q["shortfall_closed_pct"]
+        out.append(Card(q.header(), q.text(s), f"{Q['shortfall_closed_km2'].text(s)} km²",
+                        f"of {Q['shortfall_before_km2'].with_unit(s)}", q.definition + "."))
     return out
 
 
+#: A metric's label wraps onto a second line rather than being cut ("of which completes …").
+_WRAP_LABELS = ("<style>[data-testid='stMetricLabel'], [data-testid='stMetricLabel'] * "
+                "{white-space: normal !important; overflow: visible !important; "
+                "text-overflow: clip !important; height: auto !important}</style>")
+
+
 def show_metrics(pu: Any, result: Any) -> None:
+    """The headline cards, three a row; every value fits its card."""
     items = headline(pu, result)
+    st.html(_WRAP_LABELS)
     for start in range(0, len(items), 3):
         cols = st.columns(3)
-        for col, (label, value, delta, helptext) in zip(cols, items[start:start + 3], strict=False):
-            col.metric(label, value, delta, help=helptext, delta_color="off"
-                       if label.startswith("Emissions") else "normal")
+        for col, card in zip(cols, items[start:start + 3], strict=False):
+            col.metric(card.label, card.value, card.delta, help=card.help, delta_color="off",
+                       delta_arrow="off", delta_description=card.note)
 
 
 def show_closure(closure: Any) -> None:
     """The gaps of the existing network this plan closes, and by how much."""
-    d = closure.density.rename(columns={"ratio_before": "density ratio before",
-                                        "ratio_after": "density ratio after"})
     st.markdown("**Density inside protection ÷ whole-area density** (above 1: protection "
                 "holds more than its share)")
-    st.dataframe(d[["layer", "quantity", "density ratio before", "density ratio after"]],
-                 hide_index=True, column_config={
-                     "density ratio before": st.column_config.NumberColumn(format="%.2f ×"),
-                     "density ratio after": st.column_config.NumberColumn(format="%.2f ×")})
+    table, cfg = labels.readable(closure.density[["layer", "quantity", "ratio_before",
+                                                  "ratio_after"]])
+    st.dataframe(table, hide_index=True, column_config=cfg)
     eco = closure.ecosystems
     if len(eco):
         st.markdown(f"**Ecosystems below {closure.target:.0%} protected: shortfall closed**")
-        cols = [c for c in eco.columns if c.endswith("_km2") or c in ("ecosystem", "closed_pct",
-                                                                     "meets_before", "meets_after")]
-        cfg = {c: st.column_config.NumberColumn(c.replace("_km2", " (km²)"), format="%,.0f")
-               for c in cols if c.endswith("_km2")}
-        cfg["closed_pct"] = st.column_config.NumberColumn("closed (%)", format="%.0f %%")
-        st.dataframe(eco[cols], hide_index=True, column_config=cfg)
+        cols = [c for c in ("ecosystem", "area_km2", "protected_before_km2",
+                            "protected_after_km2", "shortfall_before_km2", "closed_km2",
+                            "closed_pct", "meets_after") if c in eco.columns]
+        table, cfg = labels.readable(eco[cols])
+        st.dataframe(table, hide_index=True, column_config=cfg, width="stretch")
     hot = closure.hotspots
     if len(hot):
         st.markdown(f"**Unprotected hotspots (top {closure.top:.0%} of the area) the plan protects**")
-        h = hot.assign(share_protected_by_plan=100 * hot["share_protected_by_plan"])
-        cfg = {c: st.column_config.NumberColumn(c.replace("_km2", " (km²)"), format="%,.0f")
-               for c in h.columns if c.endswith("_km2")}
-        cfg["share_protected_by_plan"] = st.column_config.NumberColumn(
-            "protected by the plan (%)", format="%.0f %%")
-        st.dataframe(h, hide_index=True, column_config=cfg)
+        table, cfg = labels.readable(hot)
+        st.dataframe(table, hide_index=True, column_config=cfg)
 
 
 def plan_views(pu: Any, result: Any) -> dict[str, Any]:
@@ -134,28 +151,10 @@ def plan_views(pu: Any, result: Any) -> dict[str, Any]:
     return views
 
 
-def parks_table(parks: Any) -> pd.DataFrame:
-    """The parks' table without geometry, headers with units (`PARK_COLUMNS`)."""
-    from optimizer.plan.parks import PARK_COLUMNS
-
+def parks_table(parks: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """The parks' table without geometry: readable headers, units once (`PARK_COLUMNS`)."""
     t = pd.DataFrame(parks.table.drop(columns="geometry"))
-    return t.rename(columns={c: f"{c} ({u})" if u else c for c, (u, _) in PARK_COLUMNS.items()})
-
-
-def _parks_config(table: pd.DataFrame) -> dict[str, Any]:
-    """Whole numbers with separators; shares and ratios with decimals."""
-    cfg: dict[str, Any] = {}
-    for c in table.columns:
-        if not pd.api.types.is_float_dtype(table[c]):
-            continue
-        if c.startswith("value_per"):
-            cfg[c] = st.column_config.NumberColumn(format="%.2e")
-        elif c.startswith(("polsby_popper", "biodiversity_value")):
-            cfg[c] = st.column_config.NumberColumn(format="%.2f")
-        else:
-            table[c] = table[c].round(0)
-            cfg[c] = st.column_config.NumberColumn(format="localized")
-    return cfg
+    return labels.readable(t, parks=True)
 
 
 #: The weight sliders: (PlanSettings field, label); 0-5 in steps of 0.25.
@@ -259,8 +258,8 @@ def plan_page() -> None:
     show_closure(result.closure)
     st.subheader("Candidate parks")
     st.caption(views["parks"].summary())
-    table = parks_table(views["parks"])
-    st.dataframe(table, hide_index=True, column_config=_parks_config(table))
+    table, cfg = parks_table(views["parks"])
+    st.dataframe(table, hide_index=True, column_config=cfg)
     _save(result)
 
 

@@ -174,7 +174,13 @@ def test_gaps_page_shows_findings_maps_and_tables() -> None:
     assert at.title[0].value == "Gaps of the existing network"
     assert len(at.tabs) == 3
     assert at.dataframe, "no gap tables"
-    assert "MgC" in at.code[0].value or "PgC" in at.code[0].value or "TgC" in at.code[0].value
+    # Table 1 is a table with readable headers, units once; no monospace dump, no raw names.
+    assert not at.code
+    table1 = at.dataframe[0].value
+    assert list(table1.columns)[:4] == ["layer", "zone", "area (km²)", "total (MgC)"]
+    for frame in at.dataframe:
+        heads = [str(c) for c in frame.value.columns]
+        assert not [h for h in heads if "_" in h], heads
 
 
 # ------------------------------------------------------------------ Export of a solve folder
@@ -220,14 +226,19 @@ def test_plan_page_solves_and_moves_with_the_budget() -> None:
     _no_exception(at)
     assert not _errors(at)
     labels = [m.label for m in at.metric]
-    assert labels[:2] == ["Protected land", "Carbon stock protected"]
+    assert labels[:3] == ["new protected area (km²)",
+                          "of which completes existing protected units (km²)",
+                          "carbon stock added (MgC)"]
     first = at.metric[0].value
-    assert first.endswith("%")
-    assert all(any(u in m.value for u in ("%", "MgC", "tCO2", "species", "km²")) for m in at.metric)
+    assert first.replace(",", "").isdigit()
     at = _solved(at, 20.0)
     _no_exception(at)
     assert at.metric[0].value != first
-    assert "km² new" in at.metric[0].delta
+    assert at.metric[0].delta == "20.00% of the land"
+    # Tables: readable headers, units once; no raw column names.
+    for frame in at.dataframe:
+        heads = [str(c) for c in frame.value.columns]
+        assert not [h for h in heads if "_" in h], heads
     assert len(at.get("image")) >= 2  # plan map, parks map
     assert any(c.value.startswith(("nested path", "cut solve")) for c in at.caption)
     toml = at.get("download_button")

@@ -25,6 +25,9 @@ SHOTS = ROOT / "out" / "app-screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
+#: The labels of the Plan page's first metric cards (`optimizer.plan.quantities.QUANTITIES`).
+NEW_KM2, STOCK = "new protected area (km²)", "carbon stock added (MgC)"
+
 pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore")]
 
 if not CHROMIUM.exists():
@@ -47,8 +50,10 @@ def _free_port() -> int:
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log = tmp_path_factory.mktemp("app") / "streamlit.log"
+    cache = tmp_path_factory.mktemp("cache")  # the user's cache, where downloads name their grid
+    os.environ["XDG_CACHE_HOME"] = str(cache)
     env = {**os.environ, "CARBONPARK_APP_CELL_KM": os.environ.get("CARBONPARK_APP_CELL_KM", "40"),
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(cache)}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -131,9 +136,9 @@ def test_planner_path_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
         _shot(page, "2-gaps")
 
         timings["plan page (first solve)"] = _goto(page, "Plan")
-        expect(page.get_by_text("Protected land")).to_be_visible(timeout=60_000)
-        before = _metric(page, "Protected land")
-        carbon_before = _metric(page, "Carbon stock protected")
+        expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=60_000)
+        before = _metric(page, NEW_KM2)
+        carbon_before = _metric(page, STOCK)
         _shot(page, "3-plan")
         slider = page.get_by_role("slider").first
         slider.focus()
@@ -141,21 +146,21 @@ def test_planner_path_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
             page.keyboard.press("ArrowRight")
         t = time.perf_counter()
         page.get_by_role("button", name="Run the plan").click()
-        expect(page.locator('[data-testid="stMetric"]').filter(has_text="Protected land")
+        expect(page.locator('[data-testid="stMetric"]').filter(has_text=NEW_KM2)
                .locator('[data-testid="stMetricValue"]')).not_to_have_text(before, timeout=60_000)
         _idle(page)
         timings["re-solve after the budget move"] = time.perf_counter() - t
-        assert _metric(page, "Carbon stock protected") != carbon_before
+        assert _metric(page, STOCK) != carbon_before
         assert not page.locator('[data-testid="stException"]').count()
         _save(page, "plan_a")
         _shot(page, "3-plan-after")
 
-        before = _metric(page, "Protected land")
+        before = _metric(page, NEW_KM2)
         page.get_by_role("slider").first.focus()
         for _ in range(10):
             page.keyboard.press("ArrowLeft")
         page.get_by_role("button", name="Run the plan").click()
-        expect(page.locator('[data-testid="stMetric"]').filter(has_text="Protected land")
+        expect(page.locator('[data-testid="stMetric"]').filter(has_text=NEW_KM2)
                .locator('[data-testid="stMetricValue"]')).not_to_have_text(before, timeout=60_000)
         _idle(page)
         _save(page, "plan_b")
@@ -286,7 +291,7 @@ def test_every_plan_control_keeps_what_the_planner_sets(app_url: str) -> None:
     with sync_playwright() as pw:
         browser, page = _browser(pw)
         page.goto(f"{app_url}/plan")
-        expect(page.get_by_text("Protected land")).to_be_visible(timeout=120_000)
+        expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=120_000)
         _idle(page)
         _set_all(page, 0)
         first = _run(page)
@@ -302,15 +307,104 @@ def test_every_plan_control_keeps_what_the_planner_sets(app_url: str) -> None:
                 and "emissions penalty 1" in second and "compactness 1.00" in second)
         assert "keep the existing network, cropland red line" in second and "urban" not in second
         metrics_second = _metrics(page)
-        assert metrics_second["Protected land"] != metrics_first["Protected land"]
+        assert metrics_second[NEW_KM2] != metrics_first[NEW_KM2]
         assert metrics_second != metrics_first
         assert not page.locator('[data-testid="stException"]').count()
 
         _goto(page, "Data")
         expect(page.get_by_text("Planning units", exact=True)).to_be_visible(timeout=60_000)
         _goto(page, "Plan")
-        expect(page.get_by_text("Protected land")).to_be_visible(timeout=60_000)
+        expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=60_000)
         assert _shown(page) == wanted
         assert page.get_by_text("Settings of this plan:").inner_text() == second
         assert _metrics(page) == metrics_second
         browser.close()
+
+
+# ------------------------------------------------------------------ pages by URL, numbers that add up
+
+def test_every_page_opens_at_its_own_url(app_url: str) -> None:
+    """Each page typed in the address bar opens that page (``/data`` was "Page not found")."""
+    from optimizer.app.main import PAGES
+
+    titles = {"data": "Data", "gaps": "Gaps of the existing network", "plan": "Plan",
+              "compare": "Compare plans", "frontier": "Carbon–biodiversity frontier",
+              "export": "Export"}
+    with sync_playwright() as pw:
+        browser, page = _browser(pw)
+        for _, path, _ in PAGES:
+            page.goto(f"{app_url}/{path}")
+            expect(page.get_by_role("heading", name=titles[path], exact=True)).to_be_visible(
+                timeout=120_000)
+            _idle(page)
+            assert not page.get_by_text("Page not found").count(), path
+            assert page.url.rstrip("/").endswith(f"/{path}"), page.url
+        page.goto(app_url)  # the root opens the first page, at its own URL
+        expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible(timeout=60_000)
+        page.wait_for_url(f"{app_url}/data", timeout=30_000)
+        browser.close()
+
+
+_CUT = """box => [...box.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1
+    && getComputedStyle(e).overflowX !== 'visible').map(e => e.innerText)"""
+
+
+@pytest.mark.parametrize("width", [1280, 1500])
+def test_metric_cards_show_their_whole_text(app_url: str, width: int) -> None:
+    """No metric label, value or delta is cut (no element of a card overflows its box)."""
+    with sync_playwright() as pw:
+        browser, page = _browser(pw, width)
+        page.goto(f"{app_url}/plan")
+        expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=120_000)
+        _idle(page)
+        cards = page.locator('[data-testid="stMetric"]').all()
+        assert len(cards) >= 5
+        for card in cards:
+            assert card.evaluate(_CUT) == [], card.inner_text()
+        # The ecosystem table fits the page (no column cut at the right edge).
+        for frame in page.locator('[data-testid="stDataFrame"]').all()[:3]:
+            box, main = frame.bounding_box(), page.locator("section.stMain").bounding_box()
+            assert box is not None and main is not None
+            assert box["x"] + box["width"] <= main["x"] + main["width"] + 1
+        browser.close()
+
+
+def test_app_metrics_equal_the_cli_summary_of_its_downloaded_scenario(
+        app_url: str, tmp_path: Path) -> None:
+    """The plan the app shows by default, downloaded as a scenario and moved to another
+    folder, checks and solves with `carbonpark`; summary.json's new km², of which completes,
+    carbon stock added and species meeting the target are the app's cards, to the digit."""
+    import json
+
+    from optimizer.plan.quantities import QUANTITIES as Q
+
+    with sync_playwright() as pw:
+        browser, page = _browser(pw)
+        page.goto(f"{app_url}/plan")
+        expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=120_000)
+        _idle(page)
+        shown = _metrics(page)
+        button = page.get_by_role("button", name="Download app_plan.toml")
+        with page.expect_download() as info:
+            button.click()
+        downloaded = tmp_path / "downloads" / "app_plan.toml"
+        info.value.save_as(downloaded)
+        browser.close()
+    moved = tmp_path / "another" / "folder"
+    moved.mkdir(parents=True)
+    scenario = moved / "app_plan.toml"
+    downloaded.rename(scenario)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for argv in (["scenario", "check", str(scenario)],
+                 ["solve", str(scenario), "--out", str(tmp_path / "solved")]):
+        proc = subprocess.run([sys.executable, "-m", "optimizer.cli", *argv], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in moved.iterdir()) == ["app_plan.toml"]  # no cache beside it
+    summary = json.loads((tmp_path / "solved" / "summary.json").read_text())
+    for name in ("new_km2", "new_km2_in_existing_units", "carbon_stock_added"):
+        q = Q[name]
+        assert shown[q.header()] == q.text(summary), name
+    species = next(v for k, v in shown.items() if k.startswith(Q["species_met_after"].label))
+    assert species == (f"{Q['species_met_after'].text(summary)} of "
+                       f"{Q['species_features'].text(summary)}")
