@@ -451,3 +451,27 @@ def test_downloaded_scenario_runs_from_any_folder_and_writes_no_cache_beside_it(
                                                      str(other / "grid-0000")), encoding="utf-8")
     code, _, err = run_cli(["scenario", "check", str(moved / "my_plan.toml")], capsys)
     assert_one_line_error(code, err, contains="grid-0000")
+
+
+def test_plan_controls_start_from_the_balanced_scenario_with_its_cropland_red_line() -> None:
+    """One default: the Plan page's controls start at scenarios/balanced.toml's settings
+    (10% of the land; carbon = 1 is stock and uptake 0.5 each; biodiversity 1; the existing
+    network kept; the cropland red line on, in the file and in the app)."""
+    import tomllib
+
+    data = tomllib.loads((ROOT / "scenarios" / "balanced.toml").read_text())
+    assert {"land_cover": "cropland", "unit_share": 0.5} in data["locks"]["land_cover_out"]
+    at = _page("plan").run()
+    _no_exception(at)
+    state = at.session_state
+    assert state["budget_pct"] == 100 * data["budget"]["share"] == 10.0
+    assert state["plan_carbon_stock"] == state["plan_carbon_uptake"] == data["weights"]["carbon"] / 2
+    assert state["plan_biodiversity"] == data["weights"]["biodiversity"]
+    assert state["plan_cropland_out"] is True and state["plan_urban_out"] is False
+    assert state["plan_lock_existing"] is True
+    assert at.checkbox(key="plan_cropland_out").value is True
+    # The plan solved at the start keeps every mostly-cropland unit out.
+    result = state["result"]
+    units = result.problem.pu.units
+    cropland = (units["lc_cropland_km2"] / units["area_km2"]).to_numpy() > 0.5
+    assert cropland.sum() > 0 and not (cropland & (result.status == "added")).any()
