@@ -70,10 +70,9 @@ def headline(pu: Any, result: Any) -> list[Card]:
         if q.value(s) is None:
             continue
         column = q.latest(s)
-        before = _protected_before(problem, pu, [column]) if column in pu.units else None
-        out.append(Card(q.header(_year(column)), q.text(s), None, None, f"{q.definition}."
-                        + (f" Existing network: {before:,.0f} {q.unit_text}."
-                           if before is not None else "")))
+        held = (f" Existing network: {_protected_before(problem, pu, [column]):,.0f} "
+                f"{q.unit_text}." if column in pu.units else "")
+        out.append(Card(q.header(_year(column)), q.text(s), None, None, f"{q.definition}.{held}"))
     sp = s.get("species", {})
     if sp.get("features"):
         q = Q["species_met_after"]
