@@ -408,3 +408,39 @@ def test_app_metrics_equal_the_cli_summary_of_its_downloaded_scenario(
     species = next(v for k, v in shown.items() if k.startswith(Q["species_met_after"].label))
     assert species == (f"{Q['species_met_after'].text(summary)} of "
                        f"{Q['species_features'].text(summary)}")
+
+
+def _choose(page: Page, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox labelled ``label``."""
+    page.get_by_label(label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    _idle(page)
+
+
+def test_controls_of_other_pages_keep_their_values_across_pages(app_url: str) -> None:
+    """The Data page's layer and the Export page's formats survive a visit to another page."""
+    with sync_playwright() as pw:
+        browser, page = _browser(pw)
+        page.goto(f"{app_url}/data")
+        expect(page.get_by_text("Planning units", exact=True)).to_be_visible(timeout=120_000)
+        _idle(page)
+        _choose(page, "Layer to map", "carbon uptake: npp 2020")
+        _goto(page, "Plan")
+        expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=120_000)
+        _goto(page, "Export")
+        expect(page.get_by_role("heading", name="Export", exact=True)).to_be_visible()
+        chips = page.locator('[data-testid="stMultiSelect"]')
+        chips.get_by_role("button", name="remove").first.click()  # drop the first format
+        _idle(page)
+        kept = chips.inner_text()
+        _goto(page, "Data")
+        expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible(timeout=60_000)
+        _idle(page)
+        assert page.get_by_role("combobox", name="Layer to map").input_value() == (
+            "carbon uptake: npp 2020")
+        _goto(page, "Export")
+        expect(page.get_by_role("heading", name="Export", exact=True)).to_be_visible()
+        _idle(page)
+        assert page.locator('[data-testid="stMultiSelect"]').inner_text() == kept
+        assert "Shapefile" not in kept and "GeoPackage" in kept
+        browser.close()
