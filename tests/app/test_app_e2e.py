@@ -315,6 +315,9 @@ def test_every_plan_control_keeps_what_the_planner_sets(app_url: str) -> None:
         expect(page.get_by_text("Planning units", exact=True)).to_be_visible(timeout=60_000)
         _goto(page, "Plan")
         expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=60_000)
+        expect(page.locator('[data-testid="stMetric"]')).to_have_count(len(metrics_second),
+                                                                       timeout=60_000)
+        _idle(page)
         assert _shown(page) == wanted
         assert page.get_by_text("Settings of this plan:").inner_text() == second
         assert _metrics(page) == metrics_second
@@ -356,6 +359,7 @@ def test_metric_cards_show_their_whole_text(app_url: str, width: int) -> None:
         browser, page = _browser(pw, width)
         page.goto(f"{app_url}/plan")
         expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("ecosystem shortfall closed (%)")).to_be_visible(timeout=60_000)
         _idle(page)
         cards = page.locator('[data-testid="stMetric"]').all()
         assert len(cards) >= 5
@@ -382,6 +386,7 @@ def test_app_metrics_equal_the_cli_summary_of_its_downloaded_scenario(
         browser, page = _browser(pw)
         page.goto(f"{app_url}/plan")
         expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("ecosystem shortfall closed (%)")).to_be_visible(timeout=60_000)
         _idle(page)
         shown = _metrics(page)
         button = page.get_by_role("button", name="Download app_plan.toml")
