@@ -1,7 +1,10 @@
-"""Export: the current plan (or a solve folder) in the formats picked, and the HTML report.
+"""Export: any plan of the session (current or saved, by name) or a solve folder.
 
 The formats offered are the registry `optimizer.outputs.writers.WRITERS`; each format's
-main file (its first) is a download.
+main file (its first) is a download, with the HTML report. A plan of the session comes
+with its settings: ``export.json`` (whose ``source`` names the plan and its settings),
+its scenario ``<name>.toml`` (`optimizer.app.common.scenario_toml`: ``carbonpark solve``
+of it, from any folder, gives the plan again) and a zip of everything.
 """
 
 from __future__ import annotations
