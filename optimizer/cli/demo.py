@@ -226,7 +226,9 @@ def _solve_examples(scenarios: list[Any], pu: Any, out: Path, overwrite: bool,
             except InfeasibleProblemError as exc:
                 print(f"  {s.name}: no plan: {exc}".replace("\n", " "))
                 continue
-        closure = gap_closure(pu, problem, sol)
+        with blame_scenario(s, "closure"):
+            closure = gap_closure(pu, problem, sol, target=s.closure.target,
+                                  ecosystems=s.closure.ecosystems)
         summary = write_solution(sol, problem, out / "scenarios" / s.name, scenario=s, closure=closure,
                                  seconds=time.perf_counter() - t, overwrite=overwrite,
                                  inputs=inputs)

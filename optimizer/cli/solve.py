@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -21,9 +22,9 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key by its dotted path, the value as TOML (e.g. "
                         "--set budget.share=0.1); repeatable")
-    p.add_argument("--target", type=float, default=0.3,
+    p.add_argument("--target", type=float, default=None,
                    help="gap closure: target protected share of ecosystems and species "
-                        "(default 0.3)")
+                        "(default: the scenario's closure.target, 0.3)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out even if it is not a solve output written by carbonpark")
     p.set_defaults(func=cmd_solve)
@@ -81,6 +82,13 @@ def print_summary(summary: dict) -> None:
             rows.append(row("npp_added_co2e"))
     if "emissions" in added:
         rows.append(row("emissions_inside"))
+    b = summary.get("boundary") or {}
+    if b.get("penalty") is not None:  # scale-free compactness and the absolute penalty
+        c = "none (absolute penalty)" if b["compactness"] is None else f"{b['compactness']:g}"
+        rows.append(("boundary: compactness / penalty (per km)",
+                     f"{c} / {b['penalty']:.3g} (break-even {b['break_even']:.3g}, "
+                     f"{b['penalty'] / b['break_even'] if b['break_even'] else float('nan'):.3g}"
+                     " × it)"))
     rows.append((f"species meeting the {summary['gap_closure']['target']:.0%} target (count)",
                  f"{Q['species_met_before'].text(summary)} -> "
                  f"{Q['species_met_after'].text(summary)} of "
@@ -96,13 +104,20 @@ def print_summary(summary: dict) -> None:
             print(f"    {layer + ' (' + d['quantity'] + ')':<42} {_fmt(d['before'], '8.2f')} "
                   f"{_fmt(d['after'], '8.2f')}")
     eco = gc["ecosystems"]
-    if eco["classes"]:
-        print("\n  ecosystem shortfall vs target     before (km²)   closed (km²)   closed (%)")
-        for name, e in eco["by_class"].items():
-            print(f"    {name:<30} {_fmt(e['shortfall_before_km2'], '14,.0f')} "
+    if eco["by_class"]:
+        # The counted classes, their total (the headline), then the rest, flagged; the
+        # definition says which classes count and why.
+        head = f"ecosystem shortfall vs the {100 * gc['target']:g}% target"
+        print(f"\n  {head:<33}{'before (km²)':>14} {'closed (km²)':>14} {'closed (%)':>12}")
+        counted = [(n, e) for n, e in eco["by_class"].items() if e.get("counted", True)]
+        others = [(n, e) for n, e in eco["by_class"].items() if not e.get("counted", True)]
+        for label, e in [*counted, ("counted classes", eco),
+                         *((f"{n} (not counted)", e) for n, e in others)]:
+            print(f"    {label:<30} {_fmt(e['shortfall_before_km2'], '14,.0f')} "
                   f"{_fmt(e['closed_km2'], '14,.0f')} {_fmt(e['closed_pct'], '12.1f')}")
-        print(f"    {'all':<30} {_fmt(eco['shortfall_before_km2'], '14,.0f')} "
-              f"{_fmt(eco['closed_km2'], '14,.0f')} {_fmt(eco['closed_pct'], '12.1f')}")
+        if eco.get("definition"):
+            print(textwrap.fill(f"({eco['definition']})", width=100, initial_indent="    ",
+                                subsequent_indent="     "))
     if gc["hotspots_protected_share"]:
         print("\n  unprotected hotspots the plan protects (% of their area)")
         for crit, share in gc["hotspots_protected_share"].items():
@@ -135,13 +150,13 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from optimizer.atomic import check_output_dir
     from optimizer.errors import InfeasibleProblemError, InputDataError
     from optimizer.outputs.solve_folder import OUTPUT_KIND, write_solution
-    from optimizer.plan.closure import gap_closure
+    from optimizer.plan.closure import counted_ecosystems, gap_closure
     from optimizer.plan.results import solve
     from optimizer.scenario.build import solver_options
     from optimizer.scenario.messages import blame_scenario
 
     t0 = time.perf_counter()
-    if not 0 <= args.target <= 1:
+    if args.target is not None and not 0 <= args.target <= 1:
         raise InputDataError(f"--target must be a share in [0, 1]; got {args.target:g}; write "
                              "30% as 0.3")
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=[args.scenario])
@@ -150,6 +165,9 @@ def cmd_solve(args: argparse.Namespace) -> int:
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=inputs)
     pu = scenario.load_grid()
     problem = scenario.to_problem(pu)
+    target = scenario.closure.target if args.target is None else args.target
+    with blame_scenario(scenario, "closure"):  # its classes, checked before the solve
+        counted_ecosystems(pu, scenario.closure.ecosystems, target=target)
     print(scenario.describe(pu))
     for key, value in overrides.items():
         print(f"  --set {key} = {value!r}")
@@ -159,12 +177,14 @@ def cmd_solve(args: argparse.Namespace) -> int:
         except InfeasibleProblemError as exc:
             print(f"carbonpark: no plan: {exc}".replace("\n", " "), file=sys.stderr)
             return 1
-    closure = gap_closure(pu, problem, sol, target=args.target)
+    closure = gap_closure(pu, problem, sol, target=target,
+                          ecosystems=scenario.closure.ecosystems)
     summary = write_solution(sol, problem, args.out, scenario=scenario, closure=closure,
                              overrides=overrides, seconds=time.perf_counter() - t0,
                              overwrite=args.overwrite, inputs=inputs)
     print_summary(summary)
     print("\n  every number above is defined, with its unit, in summary.json's \"definitions\"")
     print(f"\nscenario hash {summary['scenario']['hash'][:16]}; solved in "
-          f"{sol.runtime:.1f} s, {time.perf_counter() - t0:.1f} s in all; wrote {args.out}")
+          f"{sol.runtime:.{2 if sol.runtime < 10 else 0}f} s, {time.perf_counter() - t0:.1f} s in all; "
+          f"wrote {args.out}")
     return 130 if _interrupted(sol) else 0

@@ -8,8 +8,9 @@ file and raise one-line `InputDataError`s naming the file and the fix.
 from __future__ import annotations
 
 import math
+import re
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,52 @@ _DATA_SUFFIXES = VECTOR_SUFFIXES | {".tif", ".tiff", ".nc", ".vrt", ".img", ".as
 
 # Fill values that real products use without declaring them as nodata.
 _SUSPECT_FILLS = (-9999.0, -32768.0, -3.4028234663852886e38, -1e20, 65535.0)
+
+
+def class_label(name: Any) -> str:
+    """The label of a land-cover class as the grid names its column: lower case, every run of
+    other characters than letters and digits one ``_``.
+
+    Examples
+    --------
+    >>> class_label("Bare / sparse"), class_label("forest")
+    ('bare_sparse', 'forest')
+    """
+    return re.sub(r"[^0-9a-zA-Z]+", "_", str(name)).strip("_").lower() or "x"
+
+
+def check_natural(spec: LayerSpec, classes: Mapping[int, str]) -> None:
+    """Refuse ``natural`` names that are not classes of the land-cover layer ``spec``.
+
+    Raises
+    ------
+    InputDataError
+        A name that is no class of the layer (the message names the layer and its classes),
+        or names given for a raster that names no classes.
+
+    Examples
+    --------
+    >>> spec = LayerSpec("lc", "lc.tif", "land_cover", "class", natural=["forrest"])
+    >>> check_natural(spec, {1: "forest", 2: "cropland"})
+    Traceback (most recent call last):
+    ...
+    optimizer.errors.InputDataError: layer 'lc': natural class 'forrest' is not a class of the \
+layer; its classes: forest, cropland; did you mean 'forest'?
+    """
+    if not spec.natural:
+        return
+    known = [class_label(v) for v in classes.values()]
+    if not known:
+        raise InputDataError(
+            f"layer {spec.name!r} ({spec.path}): natural names classes but the raster names none; "
+            "give the layer's classes = {code = \"name\", ...} in the manifest"
+        )
+    for name in spec.natural:
+        if name not in known:
+            raise InputDataError(
+                f"layer {spec.name!r}: natural class {name!r} is not a class of the layer; its "
+                f"classes: {', '.join(known)}{did_you_mean(name, known)}"
+            )
 
 
 @dataclass(frozen=True)
@@ -71,6 +118,11 @@ class LayerSpec:
     name_attribute : str, optional
         Protected layers: the column naming each area (default: a column called
         ``name``, any case, when there is one), kept in `PlanningUnits.protected_areas`.
+    natural : sequence of str, optional
+        Land-cover layers: the classes that are natural ecosystems (e.g. forest,
+        grassland, wetland, bare), the ones the gap closure protects to its target by
+        default (`optimizer.plan.closure`). Kept as `class_label` labels in the grid's
+        metadata; each must name a class of the layer.
     """
 
     name: str
@@ -84,6 +136,7 @@ class LayerSpec:
     attribute: str | None = None
     layer: str | None = None
     name_attribute: str | None = None
+    natural: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "path", Path(self.path))
@@ -116,6 +169,16 @@ class LayerSpec:
             )
         if self.classes is not None:
             object.__setattr__(self, "classes", {int(k): str(v) for k, v in self.classes.items()})
+        if self.natural is not None:
+            if self.role != "land_cover":
+                raise InputDataError(
+                    f"layer {self.name!r}: natural marks land-cover classes, not {self.role!r} "
+                    "ones; remove it or set role = \"land_cover\""
+                )
+            object.__setattr__(self, "natural", tuple(dict.fromkeys(
+                class_label(v) for v in self.natural)))
+            if self.classes is not None:
+                check_natural(self, self.classes)
 
     @property
     def unit_info(self) -> Unit:
@@ -138,6 +201,8 @@ class LayerSpec:
         out["path"] = str(self.path)
         if self.classes is not None:
             out["classes"] = {str(k): v for k, v in self.classes.items()}
+        if self.natural is not None:
+            out["natural"] = list(self.natural)  # as JSON reads it back
         return out
 
     @classmethod
@@ -249,6 +314,7 @@ def open_raster(spec: LayerSpec) -> RasterInfo:
             int(k.split("_", 1)[1]): v for k, v in tags.items()
             if k.startswith("class_") and k.split("_", 1)[1].isdigit()
         }
+        check_natural(spec, classes)
     return RasterInfo(spec, pyproj.CRS.from_user_input(crs.to_wkt()), transform, width, height,
                       tuple(bands), years, nodata, dtype, classes,
                       tuple(descriptions[b - 1] for b in bands))
@@ -551,6 +617,7 @@ class _LayerEntry(BaseModel):
     attribute: str | None = None
     layer: str | None = None
     name_attribute: str | None = None
+    natural: list[str] | None = None
 
 
 class _GridEntry(BaseModel):
@@ -577,6 +644,12 @@ class GridManifest(BaseModel):
         path = "biomass_carbon.tif"
         role = "carbon_stock"
         unit = "MgC/ha"
+        [[layers]]
+        name = "lc"
+        path = "land_cover.tif"
+        role = "land_cover"
+        unit = "class"
+        natural = ["forest", "grassland", "wetland", "bare"]  # the natural ecosystems
     """
 
     model_config = ConfigDict(extra="forbid")
@@ -602,7 +675,8 @@ def load_manifest(path: str | Path) -> tuple[GridManifest, list[LayerSpec]]:
     ------
     InputDataError
         Unreadable TOML, unknown keys, or invalid layer entries; the message names the
-        file and the key at fault.
+        file and the key at fault. A land-cover layer's ``natural`` names that are not
+        classes of its raster (the message names the layer and its classes).
     """
     import tomllib
 
@@ -629,4 +703,8 @@ def load_manifest(path: str | Path) -> tuple[GridManifest, list[LayerSpec]]:
     if manifest.schema_version != 1:
         raise InputDataError(f"{path}: schema_version {manifest.schema_version} is not supported; "
                              "use 1")
-    return manifest, manifest.layer_specs(path.parent)
+    specs = manifest.layer_specs(path.parent)
+    for spec in specs:  # natural classes are checked against the raster's, before any work
+        if spec.natural and spec.classes is None and not spec.is_vector and spec.path.is_file():
+            open_raster(spec)
+    return manifest, specs

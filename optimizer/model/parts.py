@@ -6,7 +6,7 @@ reads; the ``add_*`` methods of `Problem` make them.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Literal
 
 import numpy as np
@@ -14,6 +14,36 @@ import numpy as np
 from optimizer.errors import InputDataError
 
 DEFAULT_PA_THRESHOLD = 0.5
+
+
+@dataclass(frozen=True)
+class WeightQuantity:
+    """One quantity a planner weighs, and the effective weight of each of its features.
+
+    A mass role (carbon stock, carbon uptake, emissions) is one quantity: the mass of
+    its features summed; every other feature is a quantity of its own
+    (`optimizer.model.objectives.weights`).
+
+    Attributes
+    ----------
+    name : str
+        The quantity: a role (``carbon_stock``), a layer (``npp``) or a feature.
+    weight : float
+        Its weight ``W_Q``.
+    features : tuple of (feature, weight)
+        The effective weight ``w_f`` of each of its features (they sum to ``W_Q``).
+    years : str, int or None
+        How its layers of several years count (``"mean"``, ``"latest"`` or a year); None
+        when it has no layer of several years.
+    override : bool
+        A feature column named on its own: its weight replaces what groups gave it.
+    """
+
+    name: str
+    weight: float
+    features: tuple[tuple[str, float], ...]
+    years: str | int | None = None
+    override: bool = False
 
 
 @dataclass(frozen=True)
@@ -26,12 +56,20 @@ class Objective:
         A key of `optimizer.model.objectives.OBJECTIVES` (``"max_utility"``,
         ``"min_set"``, ``"min_shortfall"``).
     weights : tuple of (feature, weight)
-        Max utility: the weight ``w_k`` of each feature in ``v_j``. Min shortfall:
-        the weight of each target's relative shortfall (features absent weigh 1).
+        Max utility: the effective weight ``w_k`` of each feature in ``v_j``. Min
+        shortfall: the weight of each target's relative shortfall (features absent
+        weigh 1).
+    years : str, int or None
+        Max utility: how a layer of several years counts (``"mean"``, ``"latest"`` or a
+        year); None for kinds whose weights weigh no quantities.
+    quantities : tuple of WeightQuantity
+        Max utility: the quantities weighed and their features' effective weights.
     """
 
     kind: str
     weights: tuple[tuple[str, float], ...] = ()
+    years: str | int | None = None
+    quantities: tuple[WeightQuantity, ...] = field(default=(), repr=False)
 
 
 @dataclass(frozen=True)
@@ -86,11 +124,16 @@ class BoundaryPenalty:
     """Boundary-length penalty ``penalty * boundary(x)``.
 
     ``boundary(x) = edge_factor * sum_j e_j x_j + sum_(j,k) L_jk |x_j - x_k|`` with
-    ``e_j`` the exposed (outer) perimeter of unit j, in km.
+    ``e_j`` the exposed (outer) perimeter of unit j, in km. ``compactness`` and
+    ``break_even`` record how a scale-free compactness chose the penalty
+    (`optimizer.plan.calibration.add_compactness`): the position in [0, 1] and the
+    break-even penalty it multiplies; None when the penalty was given as a number.
     """
 
     penalty: float
     edge_factor: float = 1.0
+    compactness: float | None = None
+    break_even: float | None = None
 
 
 @dataclass(frozen=True, eq=False)

@@ -6,22 +6,23 @@ penalties, solver); `problem_summary` is the same in one paragraph.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import numpy as np
 
 from optimizer.grid.printing import crs_name, names, tree
-from optimizer.inputs.roles import feature_roles
+from optimizer.inputs.roles import ROLES, feature_roles
 from optimizer.model.objectives import OBJECTIVES, listed, objective_kind
 
 if TYPE_CHECKING:
     from optimizer.grid.planning_units import PlanningUnits
+    from optimizer.model.parts import WeightQuantity
     from optimizer.model.problem import Problem
 
 
 def _weights(weights: Sequence[tuple[str, float]]) -> str:
-    """Weights grouped by value: ``7 features (biomass, soc, … npp_2020) × 0.1429``."""
+    """Target weights grouped by value: ``2 features (sp_a, sp_b) × 2``."""
     groups: dict[float, list[str]] = {}
     for k, w in weights:
         groups.setdefault(w, []).append(k)
@@ -31,11 +32,66 @@ def _weights(weights: Sequence[tuple[str, float]]) -> str:
     return "; ".join(parts) or "every feature 1"
 
 
+def _number(w: float) -> str:
+    return f"{w:.4g}"
+
+
+def quantity_lines(quantities: Sequence[WeightQuantity], roles: Mapping[str, str]) -> list[str]:
+    """One line per quantity weighed, its weight and its features' effective weights.
+
+    Quantities of one feature with equal weights and the same role print as one line
+    (``37 biodiversity features × 0.02703 (richness, sp_01, … sp_36)``); ``roles`` gives
+    each feature's role.
+
+    Examples
+    --------
+    >>> from optimizer.model.parts import WeightQuantity
+    >>> qs = [WeightQuantity("carbon_stock", 0.5, (("biomass", 0.1), ("soc", 0.4))),
+    ...       WeightQuantity("npp", 0.5, (("npp_2000", 0.2), ("npp_2020", 0.3)), "mean"),
+    ...       WeightQuantity("sp_a", 0.5, (("sp_a", 0.5),)),
+    ...       WeightQuantity("sp_b", 0.5, (("sp_b", 0.5),))]
+    >>> quantity_lines(qs, {"sp_a": "biodiversity", "sp_b": "biodiversity"})  # doctest: +NORMALIZE_WHITESPACE
+    ['carbon_stock × 0.5: biomass 0.1, soc 0.4', 'npp × 0.5 (years: mean): npp_2000 0.2,
+      npp_2020 0.3', '2 biodiversity features × 0.5 (sp_a, sp_b)']
+    """
+    out: list[str] = []
+    runs: dict[tuple[str, float], list[str]] = {}
+    for q in quantities:
+        one = len(q.features) == 1 and q.features[0][0] == q.name
+        if one and not q.override:
+            key = (roles.get(q.name, "feature"), q.weight)
+            if key not in runs:
+                runs[key] = []
+                out.append(f"\0{len(runs) - 1}")
+            runs[key].append(q.name)
+            continue
+        years = f" (years: {q.years})" if q.years is not None else ""
+        if one:
+            out.append(f"{q.name} × {_number(q.weight)} (the feature on its own)")
+        else:
+            features = ", ".join(f"{f} {_number(w)}" for f, w in q.features)
+            out.append(f"{q.name} × {_number(q.weight)}{years}: {features or 'none left'}")
+    groups = list(runs.items())
+    for i, line in enumerate(out):
+        if line.startswith("\0"):
+            (role, w), members = groups[int(line[1:])]
+            label = ROLES[role].label if role in ROLES else role
+            out[i] = (f"{members[0]} × {_number(w)}" if len(members) == 1 else
+                      f"{len(members)} {label} features × {_number(w)} ({names(members)})")
+    return out
+
+
 def _objective_lines(p: Problem) -> list[str]:
     obj = p.objective
     if obj is None:
         return [f"none yet: {listed([k.method for k in OBJECTIVES.values()])}"]
     kind = objective_kind(obj.kind)
+    if kind.weights == "utility" and obj.quantities:
+        roles = p.pu.features["role"].astype(str).to_dict()
+        years = any(q.years is not None for q in obj.quantities)
+        head = "per quantity" + (f" (years: {obj.years})" if years else "")
+        return [f"{kind.label}: " + kind.printed.format(weights=head, cost=p.cost_label),
+                *quantity_lines(obj.quantities, roles)]
     return [f"{kind.label}: "
             + kind.printed.format(weights=_weights(obj.weights), cost=p.cost_label)]
 
@@ -78,7 +134,10 @@ def _penalty_lines(p: Problem) -> list[str]:
     if p.boundary_penalty is not None:
         bp = p.boundary_penalty
         edge = f", edge factor {bp.edge_factor:g}" if bp.edge_factor != 1 else ""
-        out.append(f"boundary: {bp.penalty:g} per km of plan edge{edge}")
+        scale = (f"compactness {bp.compactness:g}: " if bp.compactness is not None else "")
+        ratio = (f" ({bp.penalty / bp.break_even:.3g} × break-even {bp.break_even:.3g})"
+                 if bp.break_even else "")
+        out.append(f"boundary: {scale}{bp.penalty:.4g} per km of plan edge{ratio}{edge}")
     out += [f"linear: {lp.label} × {lp.penalty:g}" for lp in p.linear_penalties]
     return out or ["none"]
 

@@ -34,7 +34,7 @@ from optimizer.errors import InputDataError, did_you_mean
 from optimizer.grid.build import PlanningUnits
 from optimizer.inputs.roles import feature_roles, groups
 from optimizer.model.objectives import objective_kind
-from optimizer.model.objectives.weights import resolve_weights
+from optimizer.model.objectives.weights import check_years, resolve_weights
 from optimizer.model.parts import (
     DEFAULT_PA_THRESHOLD,
     AreaBudget,
@@ -237,13 +237,14 @@ class Problem:
         *,
         budget_share: float | None = None,
         weights: Mapping[str, float] | None = None,
+        years: str | int | None = None,
     ) -> Problem:
         """Set the objective to a kind of `optimizer.model.objectives.OBJECTIVES` (``"max_utility"``,
         ``"min_set"``, ``"min_shortfall"`` ...); the ``add_<kind>_objective`` methods call this.
 
         ``budget_km2`` or ``budget_share`` is the total area budget (required by the kinds
-        that need one); ``weights`` go to the kinds that take them (see
-        `add_max_utility_objective` and `add_min_shortfall_objective`).
+        that need one); ``weights`` (and ``years``, for utility weights) go to the kinds
+        that take them (see `add_max_utility_objective` and `add_min_shortfall_objective`).
 
         Examples
         --------
@@ -251,18 +252,24 @@ class Problem:
         >>> from optimizer.datasets import tiny_grid
         >>> p = problem(tiny_grid()).add_objective("min_shortfall", 1, weights={"sp_a": 2})
         >>> p.objective, p.total_budget().max_km2
-        (Objective(kind='min_shortfall', weights=(('sp_a', 2.0),)), 1.0)
+        (Objective(kind='min_shortfall', weights=(('sp_a', 2.0),), years=None), 1.0)
         """
         spec = objective_kind(kind)
         if spec.weights is None and weights is not None:
             raise InputDataError(f"the {kind} objective takes no weights (it {spec.aim}); leave "
                                  "weights= out")
-        resolved = resolve_weights(spec.weights, self, weights) if spec.weights else {}
+        if spec.weights != "utility" and years is not None:
+            raise InputDataError(f"the {kind} objective weighs no years (it {spec.aim}); leave "
+                                 "years= out")
+        resolved, quantities = (resolve_weights(spec.weights, self, weights, years)
+                                if spec.weights else ({}, ()))
         p = self
         if spec.needs_budget or budget_km2 is not None or budget_share is not None:
             p = self._with_total_budget(budget_km2, budget_share, spec.method)
-        return dataclasses.replace(p, objective=Objective(kind, tuple(resolved.items())),
-                                   _cache=self._cache)
+        objective = Objective(kind, tuple(resolved.items()),
+                              check_years(years) if spec.weights == "utility" else None,
+                              quantities)
+        return dataclasses.replace(p, objective=objective, _cache=self._cache)
 
     def add_max_utility_objective(
         self,
@@ -270,6 +277,7 @@ class Problem:
         *,
         budget_share: float | None = None,
         weights: Mapping[str, float] | None = None,
+        years: str | int | None = None,
     ) -> Problem:
         """Maximise the combined value of added units under a total area budget.
 
@@ -280,11 +288,12 @@ class Problem:
         budget_share : float, optional
             Budget as a share (0-1) of the study area; give this or ``budget_km2``.
         weights : mapping, optional
-            Weight per feature, or per group (``carbon``, ``biodiversity``,
-            ``ecosystem``, a role or a layer name) split equally among its
-            features; a feature named on its own overrides its group. Negative
-            weights penalise (e.g. emissions). Default: ``{"carbon": 1,
-            "biodiversity": 1}`` (groups the grid lacks are skipped).
+            Weight per quantity (`optimizer.model.objectives.weights`): a group splits
+            equally over its quantities (``carbon``: stock and uptake, each its layers'
+            mass summed), a role or layer is one, a feature named alone overrides;
+            negative weights penalise. Default ``{"carbon": 1, "biodiversity": 1}``.
+        years : {"mean", "latest"} or int, optional
+            How a layer of several years counts: every year (default), the latest, or one.
 
         Returns
         -------
@@ -300,7 +309,7 @@ class Problem:
         ([1, 4, 5], 0.4828)
         """
         return self.add_objective("max_utility", budget_km2, budget_share=budget_share,
-                                  weights=weights)
+                                  weights=weights, years=years)
 
     def add_min_set_objective(self) -> Problem:
         """Minimise the cost of added units (plus penalties) subject to the targets.
@@ -650,7 +659,9 @@ class Problem:
         return dataclasses.replace(self, locks=(*self.locks, lock), _cache=self._cache)
 
     # ---------------------------------------------------------- penalties
-    def add_boundary_penalty(self, penalty: float, edge_factor: float = 1.0) -> Problem:
+    def add_boundary_penalty(self, penalty: float, edge_factor: float = 1.0, *,
+                             compactness: float | None = None,
+                             break_even: float | None = None) -> Problem:
         """Penalise the boundary length of the selection (compactness).
 
         Parameters
@@ -659,6 +670,9 @@ class Problem:
             Objective units per km of boundary (``>= 0``).
         edge_factor : float
             Weight of outer edges (exposed perimeter) in [0, 1]; 1 counts them fully.
+        compactness, break_even : float, optional
+            Recorded only: the scale-free compactness and the break-even penalty that
+            gave ``penalty`` (`optimizer.plan.calibration.add_compactness` sets them).
 
         Examples
         --------
@@ -677,8 +691,8 @@ class Problem:
             raise InputDataError(f"boundary penalty must be >= 0; got {penalty}")
         if not 0.0 <= edge_factor <= 1.0:
             raise InputDataError(f"edge_factor must be in [0, 1]; got {edge_factor}")
-        return dataclasses.replace(self, boundary_penalty=BoundaryPenalty(penalty, edge_factor),
-                                   _cache=self._cache)
+        bp = BoundaryPenalty(penalty, edge_factor, compactness, break_even)
+        return dataclasses.replace(self, boundary_penalty=bp, _cache=self._cache)
 
     def add_linear_penalty(self, column: str | Any, penalty: float, *,
                            label: str | None = None) -> Problem:

@@ -364,7 +364,8 @@ def write_rank_tif(problem: Problem, rank: PriorityRank, path: Path) -> None:
                "nodata": np.nan, "compress": "deflate", "tiled": nrows * ncols > 1_000_000}
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(bands)
-        dst.set_band_description(1, "priority rank (1 = added first by the nested path)")
+        dst.set_band_description(1, "priority rank (1 = first; the plan's added units rank "
+                                    "first, see the meaning tag)")
         dst.set_band_description(2, "entry budget (km2 of new protection)")
         dst.update_tags(meaning=rank.note)
 
@@ -403,7 +404,8 @@ def prepare_rank(job: ExportJob) -> None:
         job.notes.append("tif: skipped, the planning units are not a square grid")
         return
     t = time.perf_counter()
-    rank, why = priority_rank(job.problem)
+    # Ranked beside the exported plan: its added units are the top ranks (issue 21 §4).
+    rank, why = priority_rank(job.problem, plan=np.isin(job.status, ("existing", "added")))
     job.seconds["rank"] = time.perf_counter() - t
     job.rank = rank
     job.notes.append(f"priority_rank.tif: {why}" if rank is not None else

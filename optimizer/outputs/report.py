@@ -221,27 +221,39 @@ def _density_label(unit: str) -> str:
     return unit
 
 
-def _ecosystems_html(eco: pd.DataFrame) -> str:
-    if not len(eco):
+def _ecosystems_html(every: pd.DataFrame, definition: str = "") -> str:
+    if not len(every):
         return '<p class="note">No land-cover layer: no ecosystem representation.</p>'
-    df = pd.DataFrame({
-        "ecosystem": eco["ecosystem"], "area (km²)": eco["area_km2"],
-        "protected before (km²)": eco["protected_before_km2"],
-        "protected after (km²)": eco["protected_after_km2"],
-        "shortfall before (km²)": eco["shortfall_before_km2"],
-        "closed (km²)": eco["closed_km2"], "closed (%)": eco["closed_pct"],
-        "meets target before → after": [f"{_yn(a)} → {_yn(b)}" for a, b in
-                                        zip(eco["meets_before"], eco["meets_after"], strict=True)]})
+    # The counted classes, their total (the headline), then the classes not counted.
+    flag = every["counted"].astype(bool) if "counted" in every else pd.Series(True, every.index)
+    eco, rest = every[flag], every[~flag]
+
+    def rows(e: pd.DataFrame) -> pd.DataFrame:
+        return pd.DataFrame({
+            "ecosystem": e["ecosystem"].astype(str), "area (km²)": e["area_km2"],
+            "protected before (km²)": e["protected_before_km2"],
+            "protected after (km²)": e["protected_after_km2"],
+            "shortfall before (km²)": e["shortfall_before_km2"],
+            "closed (km²)": e["closed_km2"], "closed (%)": e["closed_pct"],
+            "meets target before → after": [f"{_yn(a)} → {_yn(b)}" for a, b in
+                                            zip(e["meets_before"], e["meets_after"], strict=True)]})
+
     short, closed = float(eco["shortfall_before_km2"].sum()), float(eco["closed_km2"].sum())
-    total = {"ecosystem": "all", "area (km²)": float(eco["area_km2"].sum()),
+    total = {"ecosystem": "counted classes", "area (km²)": float(eco["area_km2"].sum()),
              "protected before (km²)": float(eco["protected_before_km2"].sum()),
              "protected after (km²)": float(eco["protected_after_km2"].sum()),
              "shortfall before (km²)": short, "closed (km²)": closed,
              "closed (%)": 100 * closed / short if short > 0 else float("nan"),
              "meets target before → after": (f"{int(eco['meets_before'].sum())} → "
                                              f"{int(eco['meets_after'].sum())} of {len(eco)}")}
-    df = pd.concat([df, pd.DataFrame([total])], ignore_index=True)
-    return _table(df, text_cols=("ecosystem", "meets target before → after"), total_last=True)
+    text = ("ecosystem", "meets target before → after")
+    df = pd.concat([rows(eco), pd.DataFrame([total])], ignore_index=True)
+    out = f'<p class="note">{_e(definition[:1].upper() + definition[1:])}.</p>' if definition else ""
+    out += _table(df, text_cols=text, total_last=True)
+    if len(rest):
+        out += ('<p class="note">Not counted in the ecosystem shortfall (see the definition '
+                "above):</p>" + _table(rows(rest), text_cols=text))
+    return out
 
 
 def _yn(v: Any) -> str:
@@ -382,9 +394,11 @@ def _key_numbers(s: Mapping[str, Any], closure: Any) -> str:
     eco = cs["ecosystems"]
     if eco["classes"]:
         pct = eco["closed_pct"]
+        counted = ", ".join(eco.get("counted", []))  # the classes the headline counts
         cards.append((f"{eco['closed_km2']:,.0f} km²",
                       f"of {eco['shortfall_before_km2']:,.0f} km² ecosystem shortfall closed"
-                      + (f" ({pct:.1f}%)" if pct is not None else "")))
+                      + (f" ({pct:.1f}%)" if pct is not None else "")
+                      + (f"; counted: {counted}" if counted else "")))
     ratio = cs["density_ratio"].get("biomass") or next(iter(cs["density_ratio"].values()), None)
     if ratio:
         name = "biomass" if "biomass" in cs["density_ratio"] else next(iter(cs["density_ratio"]))
@@ -402,7 +416,9 @@ def _metadata_html(sol: SolveFolder) -> str:
             ("scenario hash", sc.get("hash", "")), ("solve folder", str(sol.path)),
             ("solver", f"{s.get('solver', '')} {s.get('solver_version', '')}"
                        f" ({s.get('strategy', '')})"),
-            ("status", f"{s.get('status', '')}: {s.get('status_text', '')}"),
+            # status_text begins with the status word (`SolveStatus`): "optimal" only at
+            # proven gap 0, "within_gap" within the requested gap above 0.
+            ("status", str(s.get("status_text") or s.get("status", ""))),
             ("optimality gap (%)", "—" if gap is None else f"{100 * float(gap):.3f}"),
             ("solver runtime (s)", f"{float(s.get('runtime_s') or 0):.2f}"),
             ("whole solve (s)", f"{float(s.get('seconds_total') or 0):.2f}"),
@@ -570,7 +586,9 @@ class _Plan:
         self.settings = {"target": float(gc.get("target", 0.3)),
                          "pa_threshold": float(gc.get("pa_threshold", 0.5)),
                          "top": float(gc.get("hotspot_top", 0.1))}
-        self.closure = gap_closure(sol.pu, sol.problem, sol.x, **self.settings)
+        eco = gc.get("ecosystems", {})  # which classes counted, as the solve recorded
+        self.closure = gap_closure(sol.pu, sol.problem, sol.x, **self.settings,
+                                   ecosystems=eco.get("setting", "natural"))
         self.name = plan_name(sol.summary, default=sol.path.name)
 
     def plan_map(self, title: str | None = None) -> Figure:
@@ -631,8 +649,8 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
             '<p class="note">1 = protected land is as dense as the study area on average; '
             "below 1 the network under-represents that carbon (or, for emissions, is "
             "cleaner than average).</p>",
-            f"<h3>Ecosystem representation (target {100 * gc.target:.0f}% of each class)</h3>",
-            _ecosystems_html(gc.ecosystems),
+            f"<h3>Ecosystem representation (target {100 * gc.target:g}% of each class)</h3>",
+            _ecosystems_html(gc.ecosystems, gc.ecosystem_definition),
             "<h3>Unprotected hotspots the plan protects</h3>",
             _hotspots_html(gc.hotspots, gc.top),
             f"<h3>Species targets ({100 * gc.target:.0f}% of each range)</h3>",

@@ -6,6 +6,9 @@
   added in their units and in tCO2e (tCO2e = MgC x 44.0095/12.0107), species meeting targets
   before and after, patches, and the gap closure's headline (`optimizer.plan.closure`);
   per region (``regions``) the new km² and carbon stock added against the region budget;
+  the effective weight of every feature and of every quantity weighed, with the rule
+  (`optimizer.model.objectives.weights.weights_summary`); the boundary penalty as
+  compactness, absolute penalty and break-even (`optimizer.plan.calibration.boundary_summary`);
   and ``definitions``: the path, label, unit and definition of every quantity
   (`optimizer.plan.quantities.QUANTITIES`).
 "New" is what the plan protects that was not protected before: the unprotected part of
@@ -38,6 +41,8 @@ from optimizer.atomic import write_dir_atomic
 from optimizer.errors import InputDataError
 from optimizer.inputs.roles import mass_roles
 from optimizer.inputs.units import CO2_PER_C
+from optimizer.model.objectives.weights import weights_summary
+from optimizer.plan.calibration import boundary_summary
 from optimizer.plan.closure import GapClosure, gap_closure
 from optimizer.plan.quantities import definitions
 from optimizer.plan.results import feature_representation, patches, unit_status
@@ -66,7 +71,7 @@ def _num(v: Any) -> float | None:
 
 
 def _added(problem: Problem, x: np.ndarray) -> dict[str, Any]:
-    """Carbon stock, uptake and emissions added by the plan, per layer and in total."""
+    """Carbon stock and uptake added by the plan and emissions inside it, per layer and in total."""
     feats = problem.pu.features
     added_mask = np.asarray(x) > 0.5  # every selected unit's unprotected part (module doc)
     free = 1.0 - problem.protected_fraction
@@ -94,6 +99,14 @@ def _added(problem: Problem, x: np.ndarray) -> dict[str, Any]:
         out["carbon_stock_total"] = {"amount": total, "unit": "MgC",
                                      "tCO2e": total * CO2_PER_C, "tCO2e_unit": "tCO2e"}
     return out
+
+
+def _closure(scenario: Scenario | None, problem: Problem, solution: Solution) -> GapClosure:
+    """The gap closure as the scenario's ``[closure]`` asks (the defaults without one)."""
+    c = getattr(scenario, "closure", None)
+    if c is None:
+        return gap_closure(problem.pu, problem, solution)
+    return gap_closure(problem.pu, problem, solution, target=c.target, ecosystems=c.ecosystems)
 
 
 def _regions(problem: Problem, selected: np.ndarray) -> dict[str, Any]:
@@ -143,7 +156,7 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
     problem, solution
         The problem and its solution.
     closure : GapClosure, optional
-        The plan's gap closure (computed when not given, target 0.3).
+        The plan's gap closure (computed when not given, as the scenario's ``[closure]`` asks).
     overrides : mapping, optional
         The ``--set`` overrides applied to the scenario, recorded as given.
     seconds : float, optional
@@ -153,7 +166,7 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
     x = solution.x
     status = unit_status(problem, x)
     selected = np.asarray(x) > 0.5
-    closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
+    closure = closure if closure is not None else _closure(scenario, problem, solution)
     rep = feature_representation(problem, solution)
     targeted = rep[rep["target"].notna()]
     pt = patches(problem, solution)
@@ -185,6 +198,9 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
                     "largest_km2": float(pt["area_km2"].max()) if len(pt) else 0.0,
                     "new_km2_in_largest": float(pt["new_area_km2"].iloc[0]) if len(pt) else 0.0},
         "gap_closure": closure.summary(),
+        # The weights as the objective used them, per feature and per quantity (issue 21 §1).
+        **weights_summary(problem),
+        "boundary": boundary_summary(problem),
         # Per region: new km² and carbon stock added against each region budget.
         "regions": _regions(problem, selected),
         # Every headline's path, label, unit and one-sentence definition (plan.quantities).
@@ -217,7 +233,7 @@ def write_solution(solution: Solution, problem: Problem, out_dir: str | os.PathL
     dict
         The summary written to ``summary.json``.
     """
-    closure = closure if closure is not None else gap_closure(problem.pu, problem, solution)
+    closure = closure if closure is not None else _closure(scenario, problem, solution)
     summary = plan_summary(scenario, problem, solution, closure, overrides=overrides,
                            seconds=seconds)
     x = (solution.x > 0.5).astype(np.int8)
@@ -314,7 +330,8 @@ def read_solution(solve_dir: str | os.PathLike[str]) -> SolveFolder:
         raise InputDataError(f"{p}: its scenario or grid changed since it was solved (hash "
                              f"{scenario.hash[:12]}, was {record['hash'][:12]}); solve it again")
     bp = data.get("penalties", {}).get("boundary")
-    if bp and bp.get("penalty") is None and record.get("boundary_penalty") is not None:
+    if (bp and bp.get("penalty") is None and bp.get("compactness") is None
+            and record.get("boundary_penalty") is not None):
         # The calibrated value the solve used: no re-calibration, the same problem.
         bp = {k: v for k, v in bp.items() if k not in ("share", "calibrate")}
         bp["penalty"] = float(record["boundary_penalty"])

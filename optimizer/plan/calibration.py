@@ -11,6 +11,11 @@ totals, ~1; a min-set objective is in km²). This module finds one from solves:
   the objective at the optimum (secant/bisection on log penalty).
 * `calibrate_boundary_penalty` - Cohon's method (the knee of the curve), as prioritizr's
   ``calibrate_cohon_penalty``.
+* `add_compactness` - the scale-free compactness of the app and of scenario files, no
+  solve: a position in [0, 1] (`compactness_multiple`) times the break-even penalty
+  (`break_even_penalty`), the penalty at which an average worthwhile free unit standing
+  alone is worth exactly its boundary. The break-even scales with the objective, so one
+  compactness asks for the same compactness whatever the weights.
 
 Both calibrations return a `Calibration`: the penalty, how it was found, the plan at that
 penalty and every point solved (`Calibration.curve`, for plotting).
@@ -38,6 +43,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputDataError, OptimizerWarning
+from optimizer.model.compile import compile
 from optimizer.model.objectives import objective_kind
 from optimizer.plan.results import objective_value, solve
 
@@ -49,8 +55,12 @@ if TYPE_CHECKING:
 __all__ = [
     "Calibration",
     "CalibrationWarning",
+    "add_compactness",
+    "boundary_summary",
     "boundary_tradeoff",
+    "break_even_penalty",
     "calibrate_boundary_penalty",
+    "compactness_multiple",
     "penalty_for_share",
 ]
 
@@ -423,3 +433,128 @@ def calibrate_boundary_penalty(problem: Problem, *, method: str = "cohon",
         for f in DEFAULT_FACTORS:
             run(scale * f)
     return _calibration(run, penalty, "cohon", t0)
+
+
+# ============================================================== scale-free compactness
+
+def compactness_multiple(compactness: float) -> float:
+    """The boundary penalty of a compactness position, as a multiple of break-even.
+
+    Break-even (`break_even_penalty`) is the penalty at which an average free unit
+    standing alone is worth exactly its boundary cost. The control is geometric:
+    ``(100**c - 1) / 9``, so 0 is no penalty, 0.5 break-even and 1 eleven times
+    break-even.
+
+    Examples
+    --------
+    >>> [round(compactness_multiple(c), 2) for c in (0, 0.25, 0.5, 0.75, 1)]
+    [0.0, 0.24, 1.0, 3.4, 11.0]
+    """
+    return (100.0 ** float(compactness) - 1.0) / 9.0
+
+
+def break_even_penalty(problem: Problem) -> float:
+    """The penalty (objective units per km) at which an average worthwhile free unit
+    standing alone is worth exactly its perimeter.
+
+    The mean objective coefficient of the free units worth adding (value above 0 for a
+    max objective, cost above 0 for a min one) over their mean perimeter, from the
+    problem compiled without its boundary penalty (0 when no free unit is worth
+    anything). It scales with the objective: weights twice as large, a break-even twice
+    as large.
+
+    Examples
+    --------
+    >>> from optimizer import problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=3, weights={"carbon": 1})
+    >>> q = problem(tiny_grid()).add_max_utility_objective(budget_km2=3, weights={"carbon": 2})
+    >>> # free units worth adding: 40, 10, 80 and 60 of 290 MgC, each 4 km around
+    >>> round(break_even_penalty(p), 6) == round((40 + 10 + 80 + 60) / 4 / 290 / 4, 6)
+    True
+    >>> break_even_penalty(q) / break_even_penalty(p)
+    2.0
+    """
+    base = dataclasses.replace(problem, boundary_penalty=None, _cache=problem._cache)
+    model = compile(base)
+    nx = model.n_x
+    value = np.asarray(model.c[:nx], dtype=np.float64)
+    good = value > 0
+    if not good.any():
+        return 0.0
+    units = model.unit_of_col[:nx]
+    per = problem.pu.units["perimeter_km"].to_numpy(dtype=np.float64)[units][good]
+    mean_per = float(np.nanmean(per))
+    return float(value[good].mean() / mean_per) if mean_per > 0 else 0.0
+
+
+def add_compactness(problem: Problem, compactness: float, edge_factor: float = 1.0,
+                    *, break_even: float | None = None) -> Problem:
+    """``problem`` with the boundary penalty of a scale-free ``compactness`` in [0, 1].
+
+    The penalty is ``compactness_multiple(compactness) × break_even_penalty(problem)``: 0
+    none, 0.5 break-even (new land goes where it joins other land), 1 eleven times
+    break-even (large blocks, rims of the existing network). The penalty, the
+    compactness and the break-even are recorded on ``problem.boundary_penalty``.
+
+    Parameters
+    ----------
+    problem : Problem
+        A problem with an objective (its boundary penalty, if any, is replaced).
+    compactness : float
+        The position in [0, 1].
+    edge_factor : float
+        Weight of outer edges, as `optimizer.model.problem.Problem.add_boundary_penalty`.
+    break_even : float, optional
+        The break-even penalty when already known (else computed).
+
+    Raises
+    ------
+    InputDataError
+        ``compactness`` is not a number in [0, 1], or the problem has no objective.
+
+    Examples
+    --------
+    >>> from optimizer import problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=3, weights={"carbon": 1})
+    >>> bp = add_compactness(p, 0.5).boundary_penalty
+    >>> bp.penalty == bp.break_even == break_even_penalty(p), bp.compactness
+    (True, 0.5)
+    """
+    if problem.objective is None:
+        raise InputDataError("the problem has no objective; add one before asking for "
+                             "compactness")
+    c = compactness
+    if isinstance(c, bool) or not isinstance(c, int | float | np.floating | np.integer) \
+            or not 0.0 <= float(c) <= 1.0:
+        raise InputDataError(f"compactness must be a number in [0, 1]; got {c!r}; 0 is none, "
+                             "0.5 break-even, 1 eleven times break-even")
+    scale = break_even_penalty(problem) if break_even is None else float(break_even)
+    penalty = compactness_multiple(float(c)) * scale
+    return problem.add_boundary_penalty(penalty, edge_factor, compactness=float(c),
+                                        break_even=scale)
+
+
+def boundary_summary(problem: Problem) -> dict[str, float | None]:
+    """The boundary penalty as `summary.json` records it: ``compactness`` (None when the
+    penalty was given as a number), ``penalty`` (objective units per km; None without a
+    boundary penalty) and ``break_even`` (`break_even_penalty`).
+
+    Examples
+    --------
+    >>> from optimizer import problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=3, weights={"carbon": 1})
+    >>> boundary_summary(p)
+    {'compactness': None, 'penalty': None, 'break_even': None}
+    >>> s = boundary_summary(add_compactness(p, 1.0))
+    >>> s["compactness"], round(s["penalty"] / s["break_even"], 6)
+    (1.0, 11.0)
+    """
+    bp = problem.boundary_penalty
+    if bp is None:
+        return {"compactness": None, "penalty": None, "break_even": None}
+    scale = bp.break_even if bp.break_even is not None else break_even_penalty(problem)
+    return {"compactness": bp.compactness, "penalty": float(bp.penalty),
+            "break_even": float(scale)}

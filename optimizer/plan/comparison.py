@@ -14,6 +14,8 @@ from typing import Any
 
 import pandas as pd
 
+from optimizer.solvers.base import SolveStatus, proven_status
+
 __all__ = ["COMPARISON_COLUMNS", "comparison_headers", "comparison_table", "format_comparison",
            "plan_name"]
 
@@ -25,6 +27,7 @@ COMPARISON_COLUMNS = {
     "npp_added_MgC_per_yr": "NPP added (MgC/yr)",
     "emissions_inside_tCO2_per_yr": "emissions inside (tCO2/yr)",
     "species_meeting_target": "species ≥ target",
+    "status": "status",
     "gap_pct": "gap (%)",
     "seconds": "seconds",
 }
@@ -57,6 +60,16 @@ def plan_name(summary: Mapping[str, Any], default: str = "") -> str:
     if overrides:
         name += " (" + ", ".join(f"{k}={v}" for k, v in overrides.items()) + ")"
     return name
+
+
+def _status(status: str, gap: float | None) -> str:
+    """The status word of `optimizer.solvers.base.SolveStatus`: a summary written before
+    ``within_gap`` existed says "optimal" at a proven gap above 0; read it as within_gap."""
+    try:
+        word = SolveStatus(status)
+    except ValueError:
+        return str(status)
+    return word.value if gap is None else proven_status(word, float(gap)).value
 
 
 def comparison_table(summaries: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
@@ -106,7 +119,7 @@ def comparison_table(summaries: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
                                        f"{sp.get('meeting_target_after')} of "
                                        f"{sp.get('features')}"),
             "target_pct": 100 * float(s.get("gap_closure", {}).get("target", float("nan"))),
-            "status": s.get("status", ""),
+            "status": _status(s.get("status", ""), gap),
             "gap_pct": float("nan") if gap is None else 100 * float(gap),
             "seconds": float(s.get("seconds_total") or s.get("runtime_s") or float("nan")),
         })

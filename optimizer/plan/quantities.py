@@ -192,8 +192,9 @@ _NEW = ("the unprotected part (1 - pa_fraction) x area of every unit the plan se
 
 _ALL: tuple[Quantity, ...] = (
     Quantity("status", ("status",), "status (one word)", "",
-             "how the solve ended: optimal only at a proven gap of 0; otherwise the word says "
-             "why it stopped", kind="text"),
+             "how the solve ended (optimizer.solvers.base.SolveStatus): optimal only at a "
+             "proven gap of 0; within_gap when proven within the requested gap, above 0; "
+             "feasible when the time limit came first; interrupted by Ctrl-C", kind="text"),
     Quantity("status_text", ("status_text",), "status", "",
              "how the solve ended, in words, with the proven gap", kind="text"),
     Quantity("objective", ("objective",), "objective", "",

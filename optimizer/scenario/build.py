@@ -27,7 +27,12 @@ from optimizer.grid.build import DEFAULT_MAX_UNITS, PlanningUnits, build_grid, r
 from optimizer.inputs.layers import GridManifest, LayerSpec, load_manifest
 from optimizer.model.objectives import OBJECTIVES
 from optimizer.model.problem import Problem, problem
-from optimizer.plan.calibration import calibrate_boundary_penalty, penalty_for_share
+from optimizer.plan.calibration import (
+    add_compactness,
+    calibrate_boundary_penalty,
+    compactness_multiple,
+    penalty_for_share,
+)
 from optimizer.scenario.messages import blame_scenario
 from optimizer.versions import carbonpark_version
 
@@ -153,8 +158,12 @@ def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
         p = p.add_existing_protection(s.locks.pa_threshold if s.locks.existing else None)
     km2, share = total_budget_km2(s, p)
     weights = dict(s.weights) or None
-    with blame_scenario(s, "weights" if s.weights else "budget"):
-        p = p.add_objective(s.objective.kind, km2, budget_share=share, weights=weights)
+    utility = OBJECTIVES[s.objective.kind].weights == "utility"
+    years = s.objective.years if utility else None
+    where = "objective" if isinstance(years, int) else "weights" if s.weights else "budget"
+    with blame_scenario(s, where):
+        p = p.add_objective(s.objective.kind, km2, budget_share=share, weights=weights,
+                            years=years)
     if s.targets is not None:
         with blame_scenario(s, "targets"):
             if s.targets.relative is not None:
@@ -180,16 +189,23 @@ def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
     for i, lp in enumerate(s.penalties.linear, 1):
         with blame_scenario(s, f"penalties.linear[{i}]"):
             p = p.add_linear_penalty(lp.column, lp.penalty)
-    if s.penalties.boundary is not None:  # last: a calibration solves the problem without it
+    bt = s.penalties.boundary
+    if bt is not None:  # last: a calibration solves the problem without it
         with blame_scenario(s, "penalties.boundary"):
-            p = p.add_boundary_penalty(boundary_penalty(s, p), s.penalties.boundary.edge_factor)
+            p = (add_compactness(p, bt.compactness, bt.edge_factor)
+                 if bt.compactness is not None
+                 else p.add_boundary_penalty(boundary_penalty(s, p), bt.edge_factor))
     with blame_scenario(s, "locks"):
         p.locked_masks()  # a unit both locked in and out: named now, not at solve time
     return p
 
 
 def boundary_penalty(scenario: Scenario, base: Problem) -> float:
-    """The ``[penalties.boundary]`` penalty: as given, or found by solving ``base``.
+    """The ``[penalties.boundary]`` penalty: as given, from the compactness, or found by
+    solving ``base``.
+
+    ``compactness`` multiplies the break-even penalty of ``base``
+    (`optimizer.plan.calibration.add_compactness`, no solve).
 
     ``share`` solves for the penalty at which the boundary term is that share of the
     objective (`optimizer.plan.calibration.penalty_for_share`); ``calibrate = "cohon"`` takes
@@ -200,6 +216,10 @@ def boundary_penalty(scenario: Scenario, base: Problem) -> float:
     assert bp is not None
     if bp.penalty is not None:
         return bp.penalty
+    if bp.compactness is not None:
+        penalty = add_compactness(base, bp.compactness, bp.edge_factor).boundary_penalty
+        assert penalty is not None
+        return penalty.penalty
     sv = scenario.solver
     if bp.share is not None:
         return penalty_for_share(base, bp.share, solver=sv.backend, gap=sv.gap,
@@ -244,6 +264,8 @@ def describe(scenario: Scenario, pu: PlanningUnits | None = None) -> str:
     parts[-1] += "."
     if s.weights:
         parts.append("Weights " + ", ".join(f"{k} = {v:g}" for k, v in s.weights.items()) + ".")
+    if s.objective.years != "mean":
+        parts.append(f"Layers of several years count by years = {s.objective.years!r}.")
     if s.targets is not None:
         t = s.targets
         rel = (f"{t.relative:.0%} of each weighted feature" if isinstance(t.relative, float)
@@ -266,6 +288,9 @@ def describe(scenario: Scenario, pu: PlanningUnits | None = None) -> str:
 
 
 def _boundary_words(bp: Any) -> str:
+    if bp.compactness is not None:
+        return (f"compactness {bp.compactness:g} ({compactness_multiple(bp.compactness):.3g} × "
+                "the break-even boundary penalty)")
     if bp.penalty is not None:
         return f"a boundary penalty of {bp.penalty:g} per km"
     if bp.share is not None:

@@ -66,6 +66,11 @@ class ObjectiveTable(_Table):
     kind: ObjectiveName = Field(default="max_utility", description="; ".join(
         f"{k.name}: {k.summary}" for k in OBJECTIVES.values()))
 
+    years: str | int = Field(default="mean", description="how a layer of several years "
+                             "(npp_2000 ... npp_2020) counts in the weights: 'mean' (every year: "
+                             "the share of the summed mass), 'latest' (its latest year only) or "
+                             "a year (e.g. 2020); kinds with utility weights (max_utility)")
+
     @field_validator("kind", mode="plain")
     @classmethod
     def _registered(cls, value: Any) -> str:
@@ -74,6 +79,23 @@ class ObjectiveTable(_Table):
             return value
         raise PydanticCustomError("literal_error", "Input should be {expected}",
                                   {"expected": listed([repr(k) for k in OBJECTIVES])})
+
+    @field_validator("years", mode="plain")
+    @classmethod
+    def _years(cls, value: Any) -> str | int:
+        """``'mean'``, ``'latest'`` or a year."""
+        if (isinstance(value, str) and value in ("mean", "latest")) or (
+                isinstance(value, int) and not isinstance(value, bool)):
+            return value
+        raise PydanticCustomError("literal_error", "Input should be {expected}",
+                                  {"expected": "'mean', 'latest' or a year such as 2020"})
+
+    @model_validator(mode="after")
+    def _check(self) -> ObjectiveTable:
+        if self.years != "mean" and OBJECTIVES[self.kind].weights != "utility":
+            raise ValueError(f"years applies to the weights of max_utility, not {self.kind}; "
+                             "remove years")
+        return self
 
 
 class BudgetTable(_Table):
@@ -168,8 +190,17 @@ class LocksTable(_Table):
 class BoundaryTable(_Table):
     """``[penalties.boundary]``: compactness."""
 
-    penalty: float | None = Field(default=None, ge=0, description="objective units per km of plan "
-                                  "boundary; or give `share` or `calibrate`")
+    compactness: float | None = Field(
+        default=None, ge=0, le=1, description="scale-free compactness, the default way to ask "
+        "for it: 0 = none, 0.5 = break-even (the penalty at which an average worthwhile free "
+        "unit standing alone is worth exactly its boundary: new land goes where it joins "
+        "other land), 1 = eleven times break-even (large blocks); the penalty is "
+        "(100^c - 1)/9 × break-even, so it scales with the objective "
+        "(optimizer.plan.calibration.add_compactness), as the app's compactness slider")
+    penalty: float | None = Field(default=None, ge=0, description="for experts: the absolute "
+                                  "penalty, objective units per km of plan boundary (its "
+                                  "meaning changes with the weights); or give `compactness`, "
+                                  "`share` or `calibrate`")
     share: float | None = Field(default=None, gt=0, lt=1, description="the penalty at which the boundary "
                                 "term is this share (0-1) of the objective at the optimum, found "
                                 "by solving (optimizer.plan.calibration.penalty_for_share)")
@@ -181,7 +212,7 @@ class BoundaryTable(_Table):
 
     @model_validator(mode="after")
     def _check(self) -> BoundaryTable:
-        _one_of(self, ("penalty", "share", "calibrate"))
+        _one_of(self, ("compactness", "penalty", "share", "calibrate"))
         return self
 
 
@@ -230,6 +261,24 @@ class ParksTable(_Table):
                          "free units next to kept parks")
 
 
+class ClosureTable(_Table):
+    """``[closure]``: how the gap closure measures the plan against the network's gaps."""
+
+    ecosystems: Literal["natural", "all"] | list[str] = Field(
+        default="natural", description="the land-cover classes the ecosystem shortfall counts: "
+        "'natural' (the classes the grid's manifest marks natural; every class when it marks "
+        "none), 'all', or a list of classes (e.g. [\"forest\", \"wetland\"])")
+    target: float = Field(default=0.3, ge=0, le=1, description="target protected share (0-1) of "
+                          "each counted ecosystem and each species")
+
+    @field_validator("ecosystems")
+    @classmethod
+    def _some(cls, v: str | list[str]) -> str | list[str]:
+        if isinstance(v, list) and not v:
+            raise ValueError("name at least one land-cover class, or write 'natural' or 'all'")
+        return v
+
+
 class ScenarioModel(_Table):
     """A scenario file: the top-level keys and tables."""
 
@@ -240,9 +289,11 @@ class ScenarioModel(_Table):
     objective: ObjectiveTable = Field(default=ObjectiveTable(), description="the objective")
     budget: BudgetTable | None = Field(default=None, description="the total new area")
     weights: dict[str, float] = Field(
-        default={}, description="weight per feature or group (carbon, carbon_stock, carbon_uptake, "
-        "biodiversity, ecosystem, emissions, a layer or a column); default carbon = 1, "
-        "biodiversity = 1; negative weights penalise")
+        default={}, description="weight per quantity: a group (carbon, biodiversity, ecosystem) "
+        "splits equally over its quantities (carbon: stock and uptake, each the mass of its "
+        "layers summed; each species or land-cover class), a role (carbon_stock, emissions) or "
+        "a layer (npp) is one quantity whose features weigh by mass, a column on its own "
+        "overrides; default carbon = 1, biodiversity = 1; negative weights penalise")
     targets: TargetsTable | None = Field(default=None, description="representation targets")
     area_budgets: list[AreaBudgetTable] = Field(default=[], description="per-region and per-ecosystem "
                                                 "budgets")
@@ -250,6 +301,8 @@ class ScenarioModel(_Table):
     penalties: PenaltiesTable = Field(default=PenaltiesTable(), description="penalties")
     solver: SolverTable = Field(default=SolverTable(), description="solver options")
     parks: ParksTable = Field(default=ParksTable(), description="candidate parks from the plan")
+    closure: ClosureTable = Field(default=ClosureTable(), description="the gap closure: which "
+                                  "ecosystems count, and the target")
 
     @model_validator(mode="after")
     def _check(self) -> ScenarioModel:
@@ -277,4 +330,5 @@ TABLES: dict[type[BaseModel], str] = {
     UnitsLock: "locks.locked_in", LandCoverLock: "locks.land_cover_out", AboveLock: "locks.above",
     PenaltiesTable: "penalties", BoundaryTable: "penalties.boundary",
     LinearTable: "penalties.linear", SolverTable: "solver", ParksTable: "parks",
+    ClosureTable: "closure",
 }

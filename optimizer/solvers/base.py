@@ -27,9 +27,27 @@ LogCallback = Callable[[str], None]
 
 
 class SolveStatus(enum.StrEnum):
-    """Outcome of a solve, kept as data on the `Solution`."""
+    """Outcome of a solve, kept as data on the `Solution`: the one status vocabulary.
 
-    OPTIMAL = "optimal"  # proven within the requested relative gap
+    Every output (``summary.json``'s ``status``, the console, the report, comparison and
+    sweep tables, the app) shows these words, and only these:
+
+    * ``optimal`` - proven optimal: proven gap 0 (within `ZERO_GAP`, floating-point
+      round-off);
+    * ``within_gap`` - proven within the requested relative gap, and that gap is above 0:
+      no plan is better by more than the proven gap, but this one is not proven optimal;
+    * ``feasible`` - a plan, not proven within the requested gap (time limit reached);
+    * ``interrupted`` - stopped by the user (Ctrl-C): the best plan found so far;
+    * ``infeasible``, ``unbounded``, ``error`` - no plan.
+
+    A solver reports ``OPTIMAL`` when its plan is proven within the requested gap; the
+    `Solution` turns that into ``WITHIN_GAP`` when the proven gap is above 0
+    (`proven_status`). ``Solution.is_optimal`` (``optimal`` or ``within_gap``) is the test
+    for "solved as asked".
+    """
+
+    OPTIMAL = "optimal"  # proven gap 0
+    WITHIN_GAP = "within_gap"  # proven within the requested gap, which is above 0
     FEASIBLE = "feasible"  # a solution, not proven within the gap (time limit, stopped)
     INTERRUPTED = "interrupted"  # stopped by the user (Ctrl-C): the best plan found so far
     INFEASIBLE = "infeasible"
@@ -38,6 +56,32 @@ class SolveStatus(enum.StrEnum):
 
     def __str__(self) -> str:
         return self.value
+
+
+#: A proven relative gap at most this is 0 (floating-point round-off of a bound equal to
+#: the objective): the plan is ``optimal``.
+ZERO_GAP = 1e-12
+
+#: The statuses of a plan proven within the requested gap: what "solved as asked" means.
+PROVEN = (SolveStatus.OPTIMAL, SolveStatus.WITHIN_GAP)
+
+
+def proven_status(status: SolveStatus, gap: float) -> SolveStatus:
+    """The status a plan is reported with: ``optimal`` only at proven gap 0.
+
+    Examples
+    --------
+    >>> proven_status(SolveStatus.OPTIMAL, 0.00028).value
+    'within_gap'
+    >>> proven_status(SolveStatus.OPTIMAL, 0.0).value, proven_status(SolveStatus.WITHIN_GAP, 0.0).value
+    ('optimal', 'optimal')
+    >>> proven_status(SolveStatus.FEASIBLE, 0.2).value
+    'feasible'
+    """
+    if status in PROVEN:
+        return (SolveStatus.OPTIMAL if np.isfinite(gap) and gap <= ZERO_GAP
+                else SolveStatus.WITHIN_GAP)
+    return status
 
 
 @dataclass(frozen=True)
@@ -143,10 +187,15 @@ class Solution:
     info: dict[str, Any] = field(default_factory=dict)
     requested_gap: float = float("nan")
 
+    def __post_init__(self) -> None:
+        # One vocabulary: "optimal" only at proven gap 0 (`proven_status`).
+        object.__setattr__(self, "status", proven_status(SolveStatus(self.status), self.gap))
+
     @property
     def is_optimal(self) -> bool:
-        """Whether the solution is proven optimal within the requested gap."""
-        return self.status is SolveStatus.OPTIMAL
+        """Whether the plan is proven within the requested gap: status ``optimal`` (proven
+        gap 0) or ``within_gap`` (the "solved as asked" test; see `SolveStatus`)."""
+        return self.status in PROVEN
 
     @property
     def selected(self) -> np.ndarray:
@@ -161,17 +210,19 @@ class Solution:
     def describe(self) -> str:
         """The status in words, with the proven gap: what a user reads after a solve.
 
-        ``OPTIMAL`` reads "optimal" only when the proven gap is zero; with a gap
-        requested it reads "within the requested gap", so a plan proven within 50%
-        is never called optimal.
+        Begins with the status word (`SolveStatus`): "optimal" only at proven gap 0;
+        "within_gap" for a plan proven within the requested gap, which is above 0, so a
+        plan proven within 50% is never called optimal.
 
         Examples
         --------
         >>> import numpy as np
         >>> s = Solution(SolveStatus.OPTIMAL, np.ones(2), 10.0, 10.5, 0.05, 1.0, "highs",
         ...              requested_gap=0.1)
-        >>> s.describe()
-        'within the requested gap of 10% (proven gap 5.000%)'
+        >>> s.status.value, s.describe()
+        ('within_gap', 'within_gap (proven gap 5.000%, within the requested gap of 10%)')
+        >>> Solution(SolveStatus.OPTIMAL, np.ones(2), 10.0, 10.0, 0.0, 1.0, "highs").describe()
+        'optimal (proven gap 0)'
         >>> Solution(SolveStatus.FEASIBLE, np.ones(2), 10.0, 12.0, 0.2, 1.0, "highs",
         ...          requested_gap=0.1).describe()
         'feasible, not proven within the requested gap of 10% (proven gap 20.000%)'
@@ -179,11 +230,9 @@ class Solution:
         asked = f" of {self.requested_gap * 100:g}%" if np.isfinite(self.requested_gap) else ""
         proven = f"proven gap {self.gap:.3%}" if np.isfinite(self.gap) else "no proven bound"
         if self.status is SolveStatus.OPTIMAL:
-            if self.gap == 0.0:
-                return "optimal (proven gap 0)"
-            if self.requested_gap == 0.0:  # a gap of round-off, within HiGHS's tolerances
-                return f"optimal ({proven})"
-            return f"within the requested gap{asked} ({proven})"
+            return "optimal (proven gap 0)"
+        if self.status is SolveStatus.WITHIN_GAP:
+            return f"within_gap ({proven}, within the requested gap{asked})"
         if self.status is SolveStatus.FEASIBLE:
             return f"feasible, not proven within the requested gap{asked} ({proven})"
         if self.status is SolveStatus.INTERRUPTED:

@@ -4,8 +4,9 @@ A planner moves a control (budget, a weight, compactness, a lock) and wants the 
 again at once. `PlanSession.solve` caches what does not change between calls:
 
 * the problem with its locks, per lock setting;
-* the compactness scale (the boundary penalty at which an average free unit alone is
-  worth exactly its perimeter), per weights and locks;
+* the compactness scale (the break-even penalty of `optimizer.plan.calibration`, at
+  which an average free unit alone is worth exactly its perimeter), per weights and
+  locks;
 * the **nested path** of plans over every budget (`optimizer.solvers.cut.path.nested_path`,
   one parametric cut solve), per weights, locks and compactness. A budget change reads
   its plan from the path (`read_plan`) and its proven bound from the path's cuts
@@ -36,6 +37,7 @@ from optimizer.errors import InfeasibleProblemError, InputDataError
 from optimizer.model.compile import compile
 from optimizer.model.problem import problem
 from optimizer.outputs.solve_folder import plan_summary
+from optimizer.plan.calibration import add_compactness, break_even_penalty, compactness_multiple
 from optimizer.plan.closure import gap_closure
 from optimizer.plan.results import diagnose, unit_status
 from optimizer.scenario import Scenario
@@ -58,21 +60,6 @@ STAGE_TEXT = {"cut solve": "the graph-cut solver computes the nested path of pla
 MAX_PATHS = 32
 
 
-def compactness_multiple(compactness: float) -> float:
-    """The boundary penalty of a compactness position, as a multiple of break-even.
-
-    Break-even is the penalty at which an average free unit standing alone is worth
-    exactly its boundary cost. The control is geometric: ``(100**c - 1) / 9``, so 0 is
-    no penalty, 0.5 break-even and 1 eleven times break-even.
-
-    Examples
-    --------
-    >>> [round(compactness_multiple(c), 2) for c in (0, 0.25, 0.5, 0.75, 1)]
-    [0.0, 0.24, 1.0, 3.4, 11.0]
-    """
-    return (100.0 ** float(compactness) - 1.0) / 9.0
-
-
 @dataclass(frozen=True)
 class PlanSettings:
     """What the planner sets in the app.
@@ -82,7 +69,9 @@ class PlanSettings:
     budget_share : float
         New protection, share of the land, in (0, 1].
     carbon_stock, carbon_uptake, biodiversity : float
-        Weights (>= 0) of each feature group, each feature normalised by its total.
+        Weights (>= 0): carbon stock and carbon uptake are one quantity each (the mass of
+        their layers, every year counted), biodiversity splits equally over its features
+        (`optimizer.model.objectives.weights`).
     emissions_penalty : float
         Weight (>= 0) against each unit's latest emissions (normalised by their total).
     compactness : float
@@ -90,7 +79,8 @@ class PlanSettings:
         are. 0.5: the penalty at which an average free unit standing alone is worth
         exactly its boundary, so new land goes where it joins other land. 1: eleven
         times that: new land comes in large blocks or as rims of the existing network.
-        (`compactness_multiple`; the scale is computed once per grid, weights and locks.)
+        (`optimizer.plan.calibration.compactness_multiple`, re-exported here; the scale is
+        computed once per grid, weights and locks.)
     lock_existing : bool
         Existing protected areas (``pa_fraction >= 0.5``) locked in.
     cropland_out, urban_out : bool
@@ -232,18 +222,12 @@ class PlanSession:
         return self._base(s).add_max_utility_objective(budget_share=s.budget_share,
                                                        weights=self.weights(s))
 
-    def _break_even(self, s: PlanSettings, model: CompiledModel) -> float:
-        """Penalty per km at which an average worthwhile free unit alone breaks even."""
+    def _break_even(self, s: PlanSettings, p: Problem) -> float:
+        """Penalty per km at which an average worthwhile free unit alone breaks even
+        (`optimizer.plan.calibration.break_even_penalty`), per weights and locks."""
         key = s.weight_key
         if key not in self._scale:
-            nx = model.n_x
-            units = model.unit_of_col[:nx]
-            value = model.c[:nx] if model.sense == "max" else -model.c[:nx]
-            good = value > 0
-            per = self.pu.units["perimeter_km"].to_numpy(dtype=np.float64)[units]
-            scale = float(value[good].mean() / per[good].mean()) if good.any() and \
-                per[good].mean() > 0 else 0.0
-            self._scale[key] = scale
+            self._scale[key] = break_even_penalty(p)
         return self._scale[key]
 
     def problem(self, s: PlanSettings) -> tuple[Problem, float]:
@@ -253,8 +237,9 @@ class PlanSession:
         p = self._unpenalised(s)
         penalty = 0.0
         if s.compactness > 0:
-            penalty = compactness_multiple(s.compactness) * self._break_even(s, compile(p))
-            p = p.add_boundary_penalty(penalty)
+            p = add_compactness(p, s.compactness, break_even=self._break_even(s, p))
+            assert p.boundary_penalty is not None
+            penalty = p.boundary_penalty.penalty
         return p, penalty
 
     # ---------------------------------------------------------- solve
@@ -335,8 +320,10 @@ class PlanSession:
     def scenario(self, settings: PlanSettings, name: str = "app_plan") -> Scenario:
         """A scenario whose solve (``carbonpark solve``) gives the plan `solve` shows.
 
-        The boundary penalty is written as its number and the solver as ``cut`` with
-        ``nested_path = true``: the same deterministic path, so the same x.
+        Compactness is written as the scale-free ``[penalties.boundary] compactness``
+        (the scenario computes the same break-even on the same grid, weights and
+        locks) and the solver as ``cut`` with ``nested_path = true``: the same
+        deterministic path, so the same x.
         """
 
         _, penalty = self.problem(settings)
@@ -357,7 +344,7 @@ class PlanSession:
                        "time_limit": float(self.time_limit), "nested_path": True},
         }
         if penalty > 0:
-            data["penalties"] = {"boundary": {"penalty": float(penalty)}}
+            data["penalties"] = {"boundary": {"compactness": float(settings.compactness)}}
         return Scenario.from_dict(data, source=name)
 
 

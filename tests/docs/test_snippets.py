@@ -71,7 +71,8 @@ def _readme(ns: dict, blocks: list[Block], work: Path, out: str) -> None:
     pu, sol, parks = ns["pu"], ns["sol"], ns["parks"]
     assert len(pu) == 1488 and "1,488 planning units" in code
     assert "protected: 11.3% of the area" in repr(pu) and "11.3% already protected" in code
-    assert sol.describe().startswith("within the requested gap of 0.1% (proven gap ")
+    assert re.fullmatch(r"within_gap \(proven gap [0-9.]+%, within the requested gap of 0\.1%\)",
+                        sol.describe())
     assert sol.describe() in out
     first = parks.table.iloc[0]
     assert f"{len(parks.table)} parks" in code
@@ -87,11 +88,16 @@ def _your_data(ns: dict, blocks: list[Block], work: Path, out: str) -> None:
 
 
 def _plans(ns: dict, blocks: list[Block], work: Path, out: str) -> None:
-    code, sol, rep = blocks[0].code, ns["sol"], ns["rep"]
-    assert sol.describe().startswith("within the requested gap of 0.1% (proven gap ")
+    code, sol, rep, p = blocks[0].code, ns["sol"], ns["rep"], ns["p"]
+    assert re.fullmatch(r"optimal \(proven gap 0\)|within_gap \(proven gap [0-9.]+%, within the "
+                        r"requested gap of 0\.1%\)", sol.describe())
     before, after = rep.loc["biomass", ["share_before", "share_after"]]
     assert f"{before:.1%} -> {after:.1%} of biomass carbon" in code
-    assert "A conservation planning problem" in out and "boundary: 1e-05 per km" in out
+    # compactness 0.5 is the break-even penalty, quoted (issue 21 §1)
+    bp = p.boundary_penalty
+    assert bp.compactness == 0.5 and f"break-even boundary penalty ({bp.penalty:.2g} per km)" in code
+    assert "A conservation planning problem" in out and "boundary: compactness 0.5: " in out
+    assert "carbon_stock × 0.5: biomass " in out  # every feature's effective weight
 
 
 def _scenarios(ns: dict, blocks: list[Block], work: Path, out: str) -> None:

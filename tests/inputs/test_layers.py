@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import geopandas as gpd
 import numpy as np
 import pytest
 import shapely
 from affine import Affine
-from helpers import ALBERS, DEMO_MANIFEST, write_raster
+from helpers import ALBERS, DEMO_MANIFEST, assert_one_line_error, run_cli, write_raster
 
 from optimizer import LayerSpec, build_grid
 from optimizer.cli import main
@@ -366,3 +368,41 @@ def test_a_file_that_is_not_a_toml_manifest(tmp_path, content, name, message):
         load_manifest(path)
     with pytest.raises(InputDataError, match=r"is a folder, not a TOML manifest"):
         load_manifest(tmp_path)
+
+
+# ---------------------------------------------------------------- natural land-cover classes
+
+def _demo_manifest_with(tmp_path, natural: str, layer: str = "lc") -> Path:
+    """The demo manifest with ``natural = ...`` on one layer, its paths made absolute."""
+    text = DEMO_MANIFEST.read_text(encoding="utf-8").replace(
+        'path = "demo/', f'path = "{DEMO_MANIFEST.parent}/demo/').replace(
+        'study_area = "demo/', f'study_area = "{DEMO_MANIFEST.parent}/demo/')
+    lines = [ln for ln in text.splitlines() if not ln.startswith("natural =")]
+    at = lines.index(f'name = "{layer}"')
+    lines.insert(at + 1, f"natural = {natural}")
+    path = tmp_path / "demo.toml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def test_the_demo_marks_its_natural_classes_and_the_grid_records_them(demo_grid):
+    # Issue 21 §3: the gap closure counts natural ecosystems; the manifest says which.
+    lc = next(s for s in demo_grid.meta["layers"] if s["role"] == "land_cover")
+    assert lc["natural"] == ["forest", "grassland", "wetland", "bare"]
+    labels = set(demo_grid.features.loc[demo_grid.features["role"] == "land_cover", "label"])
+    assert set(lc["natural"]) <= labels
+
+
+def test_a_natural_class_the_land_cover_does_not_have_is_a_one_line_error(tmp_path, capsys):
+    manifest = _demo_manifest_with(tmp_path, '["Forest", "forrest"]')
+    code, _, err = run_cli(["grid", manifest, "--out", tmp_path / "g", "--cell-km", "80"], capsys)
+    line = assert_one_line_error(code, err, contains="layer 'lc': natural class 'forrest'")
+    assert "its classes: forest, grassland, cropland, wetland, bare, urban, water" in line
+    assert "did you mean 'forest'" in line and not (tmp_path / "g").exists()
+    spec = load_manifest(_demo_manifest_with(tmp_path, '["Forest", "bare"]'))[1]
+    assert next(s for s in spec if s.name == "lc").natural == ("forest", "bare")
+
+
+def test_natural_on_a_layer_that_is_not_land_cover_is_refused(tmp_path):
+    with pytest.raises(InputDataError, match="layer 'biomass': natural marks land-cover classes"):
+        load_manifest(_demo_manifest_with(tmp_path, '["forest"]', layer="biomass"))

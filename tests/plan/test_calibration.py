@@ -11,8 +11,12 @@ from hypothesis import strategies as st
 from optimizer.errors import InputDataError
 from optimizer.model.problem import problem
 from optimizer.plan.calibration import (
+    add_compactness,
+    boundary_summary,
     boundary_tradeoff,
+    break_even_penalty,
     calibrate_boundary_penalty,
+    compactness_multiple,
     penalty_for_share,
 )
 from optimizer.plan.results import boundary_length, objective_value, solve
@@ -86,3 +90,41 @@ def test_bad_arguments():
     with pytest.raises(InputDataError, match="boundary penalty must be a finite number"):
         boundary_tradeoff(p, [-1.0])
     assert penalty_for_share(p, 0.0, **EXACT).penalty == 0.0
+
+
+# ============================================================== scale-free compactness
+
+def _hand_problem(weight: float = 1.0):
+    """Six 1 km units, the first protected (locked in), the last worth nothing."""
+    pu = box_grid(2, 3, pa=np.array([1.0, 0, 0, 0, 0, 0]),
+                  features={"biomass": ("carbon_stock", np.array([5.0, 1, 2, 3, 4, 0]))})
+    return problem(pu).add_max_utility_objective(budget_km2=2, weights={"biomass": weight})
+
+
+def test_break_even_is_the_mean_value_of_worthwhile_free_units_over_their_perimeter():
+    # free units worth adding: 1, 2, 3 and 4 of 15 MgC, each 4 km around
+    assert break_even_penalty(_hand_problem()) == pytest.approx((1 + 2 + 3 + 4) / 4 / 15 / 4)
+    assert break_even_penalty(_hand_problem(3.0)) == pytest.approx(
+        3 * break_even_penalty(_hand_problem()))
+    # the problem's own boundary penalty does not change it
+    assert break_even_penalty(_hand_problem().add_boundary_penalty(5.0)) == pytest.approx(
+        break_even_penalty(_hand_problem()))
+
+
+def test_compactness_is_a_multiple_of_break_even_recorded_on_the_problem():
+    p = _hand_problem()
+    for c in (0.0, 0.5, 1.0):
+        bp = add_compactness(p, c, 0.5).boundary_penalty
+        assert bp.penalty == pytest.approx(compactness_multiple(c) * break_even_penalty(p))
+        assert (bp.compactness, bp.break_even, bp.edge_factor) == (c, break_even_penalty(p), 0.5)
+    s = boundary_summary(add_compactness(p, 0.5))
+    assert s == {"compactness": 0.5, "penalty": pytest.approx(break_even_penalty(p)),
+                 "break_even": break_even_penalty(p)}
+    s = boundary_summary(p.add_boundary_penalty(1e-3))
+    assert s == {"compactness": None, "penalty": 1e-3, "break_even": break_even_penalty(p)}
+
+
+@pytest.mark.parametrize("bad", [-0.1, 1.5, "0.5", True, float("nan")])
+def test_compactness_outside_zero_one_is_one_line(bad):
+    with pytest.raises(InputDataError, match=r"^compactness must be a number in \[0, 1\]; got "):
+        add_compactness(_hand_problem(), bad)

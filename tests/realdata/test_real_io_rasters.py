@@ -26,7 +26,6 @@ from optimizer.io.prioritizr import (
     raster_planning_units,
 )
 from optimizer.plan.results import feature_representation, solve
-from optimizer.solvers import SolveStatus
 
 #: Every test here reads ../shared/data (see helpers.shared): `-m "not realdata"` runs offline.
 pytestmark = pytest.mark.realdata
@@ -62,7 +61,7 @@ def test_tasmania_polygons_match_exactextract_and_solve_17_percent_with_locks():
 
     p = prioritizr_problem(pu).add_min_set_objective().add_relative_targets(0.17)
     sol = solve(p, gap=0.0)
-    assert sol.status is SolveStatus.OPTIMAL and sol.gap == pytest.approx(0, abs=1e-9)
+    assert sol.is_optimal and sol.gap == pytest.approx(0, abs=1e-9)
     x = sol.x > 0.5
     amounts = pu.amounts()
     assert (amounts[:, x].sum(axis=1) >= 0.17 * amounts.sum(axis=1) - 1e-9).all()
@@ -124,7 +123,7 @@ def test_washington_without_the_lock_out_solves_min_set(wa):
     open_pu = type(pu)(pu.units.drop(columns="locked_out"), pu.boundary, pu.features, pu.meta)
     p = prioritizr_problem(open_pu).add_min_set_objective().add_relative_targets({"biodiversity": 0.3})
     sol = solve(p, gap=0.02, time_limit=60)
-    assert sol.status is SolveStatus.OPTIMAL and sol.gap <= 0.02
+    assert sol.is_optimal and sol.gap <= 0.02
     x = sol.x > 0.5
     feats = np.nan_to_num(raw["wa_features"][:, valid])
     assert (feats[:, x].sum(axis=1) >= 0.3 * feats.sum(axis=1) * (1 - 1e-9)).all()
@@ -137,7 +136,7 @@ def test_washington_carbon_and_biodiversity_max_utility_under_a_budget(wa):
     p = (prioritizr_problem(pu).add_max_utility_objective(
         budget_share=0.1, weights={"carbon": 1, "biodiversity": 1}))
     sol = solve(p, gap=1e-3, time_limit=60)
-    assert sol.status is SolveStatus.OPTIMAL and sol.gap <= 1e-3
+    assert sol.is_optimal and sol.gap <= 1e-3
     x = sol.x > 0.5
     locked_in = np.nan_to_num(raw["wa_locked_in"][0][valid]) > 0
     urban = np.nan_to_num(raw["wa_locked_out"][0][valid]) > 0
@@ -164,7 +163,7 @@ def test_salt_spring_min_set_17_percent():
     assert len(pu) == 19_794 and len(pu.features) == 4
     p = prioritizr_problem(pu).add_min_set_objective().add_relative_targets(0.17)
     sol = solve(p, gap=0.0, time_limit=60)
-    assert sol.status is SolveStatus.OPTIMAL
+    assert sol.is_optimal
     with rasterio.open(folder / "salt_pu.tif") as ds:
         cost = ds.read(1).astype(np.float64)
     with rasterio.open(folder / "salt_features.tif") as ds:

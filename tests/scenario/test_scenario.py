@@ -50,10 +50,10 @@ BASE = HEAD + "[budget]\nkm2 = 1\n"
     (BASE + "[[area_budgets]]\nregion = 'a'\nmax_km2 = -1",
      "s.toml: [area_budgets[1]] max_km2: must be >= 0; got -1"),
     (BASE + "[penalties.boundary]\npenalty = 0.1\nshare = 0.1",
-     "s.toml: [penalties.boundary] give one of penalty, share or calibrate, not both; got "
-     "penalty and share"),
+     "s.toml: [penalties.boundary] give one of compactness, penalty, share or calibrate, not "
+     "both; got penalty and share"),
     (BASE + "[penalties.boundary]\nedge_factor = 1.0",
-     "s.toml: [penalties.boundary] give one of penalty, share or calibrate"),
+     "s.toml: [penalties.boundary] give one of compactness, penalty, share or calibrate"),
     (BASE + "[penalties.boundary]\nshare = 1.5", "s.toml: [penalties.boundary] share: must be < 1; got 1.5"),
     (BASE + "[penalties.boundary]\ncalibrate = 'cohen'",
      "s.toml: [penalties.boundary] calibrate: expected one of 'cohon'; got 'cohen'; did you mean 'cohon'?"),
@@ -292,7 +292,7 @@ def _carbon_per_km2(p, x):
 
 def test_every_example_solves_within_its_budget(solved):
     for name, (_, p, sol) in solved.items():
-        assert sol.status.value == "optimal" and sol.gap <= 1e-3, name
+        assert sol.is_optimal and sol.gap <= 1e-3, name
         budget = p.total_budget().max_km2
         assert (sol.selected * p.unprotected_km2).sum() <= budget * (1 + 1e-9), name
         assert sol.runtime < 30, name

@@ -90,13 +90,19 @@ def test_compactness_gives_fewer_patches(session):
     n_tight = len(patches(tight.problem, tight.solution))
     assert n_tight < n_loose
     assert tight.boundary_penalty > 0 == loose.boundary_penalty
-    assert np.isfinite(tight.gap) and tight.gap < 0.1  # on what the plan changes
+    # on what the plan changes: the nested path's own proven gap, no MIP polish (0.131 at
+    # compactness 1 with the quantity weights of issue 21 §1; 0.095 before)
+    assert np.isfinite(tight.gap) and tight.gap < 0.15
 
 
 def test_compactness_scale():
     assert compactness_multiple(0) == 0
     assert compactness_multiple(0.5) == pytest.approx(1.0)
     assert compactness_multiple(1) == pytest.approx(11.0)
+    # the scale lives upstream, in plan.calibration; the app's name still works
+    from optimizer.plan import calibration
+
+    assert compactness_multiple is calibration.compactness_multiple
 
 
 @pytest.mark.parametrize("settings", [
@@ -113,6 +119,9 @@ def test_saved_scenario_reproduces_the_plan(pu, settings):
     assert r.stage == "nested path"
     text = s.scenario(settings, name="saved").dumps()
     assert "nested_path = true" in text
+    # compactness is saved scale-free, as a scenario asks for it (issue 21 §1)
+    assert (f"\ncompactness = {settings.compactness}" in text) == (settings.compactness > 0)
+    assert "\npenalty =" not in text
     sol = solve_scenario(Scenario.loads(text), pu=pu)
     np.testing.assert_array_equal(sol.x, r.x)
     assert sol.objective == pytest.approx(r.objective, rel=1e-12)

@@ -45,7 +45,7 @@ def same(a, b) -> bool:  # type: ignore[no-untyped-def]
 def test_shipped_sweep_has_at_least_20_runs_and_varies_three_keys():
     s = Sweep.load(ROOT / "scenarios" / "sweep_budget_weight.toml")
     assert len(s.runs) >= 20
-    assert set(s.parameters) == {"budget.share", "weights.carbon", "penalties.boundary.penalty"}
+    assert set(s.parameters) == {"budget.share", "weights.carbon", "penalties.boundary.compactness"}
     assert len({r.hash for r in s.runs}) == len(s.runs)
 
 
@@ -88,7 +88,7 @@ def test_sweep_of_20_runs_one_part_each_and_resume_skips(tmp_path):
     out = tmp_path / "out"
     seen: list[tuple[float, str]] = []
     df = run_sweep(sweep, out, workers=1, progress=lambda f, stage: seen.append((f, stage)))
-    assert len(df) == 20 and (df["status"] == "optimal").all()
+    assert len(df) == 20 and df["status"].isin(["optimal", "within_gap"]).all()
     assert seen[0] == (0.0, "0/20 runs") and seen[-1] == (1.0, "20/20 runs")
     assert [f for f, _ in seen] == sorted(f for f, _ in seen)
     parts = sorted((out / "runs").glob("*.parquet"))
