@@ -141,30 +141,55 @@ def demo_grid_folder(cell_km: float) -> Path:
     return user_cache() / f"grid-{_demo_grid_hash(float(cell_km))[:16]}"
 
 
+@functools.lru_cache(maxsize=8)
+def _folder_hash(path: str, mtime: float) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for f in sorted(Path(path).glob("*.parquet")):
+        digest.update(f.name.encode())
+        with f.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def grid_folder(src: dict[str, Any]) -> Path:
+    """Where a downloaded scenario finds the grid of ``src``: the demo's or an uploaded
+    grid's ``grid-<content hash>`` in `user_cache` (an upload is unpacked in a temporary
+    folder), a grid folder of this computer where it is."""
+    if src["kind"] == "demo":
+        return demo_grid_folder(float(src["cell_km"]))
+    if src.get("upload"):
+        return user_cache() / f"grid-{_folder_hash(str(src['path']), float(src['mtime']))[:16]}"
+    return Path(src["path"])
+
+
 def grid_table(src: dict[str, Any]) -> dict[str, Any]:
     """The scenario ``[grid]`` table that reproduces the grid wherever the scenario is moved:
-    the demo by its content hash in `user_cache` (`save_grid` writes it there), a grid
-    folder by its path; never a path relative to where the app runs, never a cache beside
-    the scenario."""
-    if src["kind"] == "demo":
-        return {"path": portable(demo_grid_folder(float(src["cell_km"])))}
-    return {"path": portable(Path(src["path"]))}
+    the demo or an uploaded grid by its content hash in `user_cache` (`save_grid` writes it
+    there), a grid folder by its path; never a path relative to where the app runs, never a
+    cache beside the scenario."""
+    return {"path": portable(grid_folder(src))}
 
 
 def grid_words(src: dict[str, Any]) -> str:
     """The grid in words (the header of a downloaded scenario)."""
     if src["kind"] == "demo":
         return f"the demo country (carbonpark's data/demo.toml) on {src['cell_km']:g} km cells"
+    if src.get("upload"):
+        return "a grid uploaded to the app as a zip"
     return f"the grid folder {src['path']}"
 
 
 def save_grid(src: dict[str, Any], pu: Any) -> None:
-    """Write the demo grid where `grid_table` names it (once: the folder is named by content)."""
-    if src["kind"] != "demo":
+    """Write the demo or uploaded grid where `grid_table` names it (once: the folder is
+    named by content)."""
+    if src["kind"] != "demo" and not src.get("upload"):
         return
     from optimizer.grid.store import write_grid
 
-    folder = demo_grid_folder(float(src["cell_km"]))
+    folder = grid_folder(src)
     if not (folder / "units.parquet").is_file():
         folder.parent.mkdir(parents=True, exist_ok=True)
         write_grid(pu, folder, overwrite=True)
@@ -180,10 +205,12 @@ def scenario_toml(settings: Any, name: str) -> str:
     src = grid_source()
     save_grid(src, pu)
     text = plan_session(key, pu, grid).scenario(settings, name=name).dumps()
-    if src["kind"] == "demo":
+    if src["kind"] == "demo" or src.get("upload"):
         where = ("named by its content hash under the user's carbonpark cache ([grid] path).\n"
-                 "# On another computer, replace that path with manifest = \"<path to "
-                 f"data/demo.toml>\" and cell_km = {src['cell_km']:g}.")
+                 + ("# On another computer, replace that path with manifest = \"<path to "
+                    f"data/demo.toml>\" and cell_km = {src['cell_km']:g}."
+                    if src["kind"] == "demo" else
+                    "# On another computer, give the path of the grid folder there instead."))
     else:
         where = "named by its path ([grid] path); elsewhere, give the grid folder's path there."
     return (f"# {name}: a plan of the carbonpark app; `carbonpark solve {name}.toml` gives it "

@@ -94,7 +94,8 @@ def _choose_source() -> None:
         if up is not None and st.button("Load the upload", key="load_zip"):
             dest = Path(tempfile.mkdtemp(prefix="carbonpark-upload-"))
             folder = unpack_grid_zip(up.getvalue(), dest, name=up.name)
-            src = {"kind": "folder", "path": str(folder), "mtime": common.path_mtime(folder)}
+            src = {"kind": "folder", "path": str(folder), "mtime": common.path_mtime(folder),
+                   "upload": True}  # unpacked in a temporary folder
             common.load_pu(src)
             st.session_state["grid_source"] = src
             st.session_state.pop("result", None)

@@ -475,3 +475,33 @@ def test_plan_controls_start_from_the_balanced_scenario_with_its_cropland_red_li
     units = result.problem.pu.units
     cropland = (units["lc_cropland_km2"] / units["area_km2"]).to_numpy() > 0.5
     assert cropland.sum() > 0 and not (cropland & (result.status == "added")).any()
+
+
+def test_downloaded_scenario_of_an_uploaded_grid_outlives_the_upload(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A grid uploaded as a zip is unpacked in a temporary folder: the scenario downloaded
+    from it names the grid by content hash in the user's cache, so it still checks once the
+    temporary folder is gone."""
+    import shutil
+
+    from optimizer.app.common import _demo_pu, path_mtime
+    from optimizer.grid.store import write_grid
+    from tests.helpers import run_cli
+
+    upload = write_grid(_demo_pu(40.0), tmp_path / "carbonpark-upload-x" / "grid")
+    src = {"kind": "folder", "path": str(upload), "mtime": path_mtime(upload), "upload": True}
+    script = ("import streamlit as st\nfrom optimizer.app import common\n"
+              "from optimizer.studies.interactive import PlanSettings\n"
+              "st.code(common.scenario_toml(PlanSettings(budget_share=0.1), 'up'))\n")
+    at = AppTest.from_string(script, default_timeout=TIMEOUT)
+    at.session_state["grid_source"] = src
+    at.run()
+    _no_exception(at)
+    text = at.code[0].value
+    assert "a grid uploaded to the app as a zip" in text and str(upload) not in text
+    shutil.rmtree(tmp_path / "carbonpark-upload-x")
+    (tmp_path / "moved").mkdir()
+    (tmp_path / "moved" / "up.toml").write_text(text, encoding="utf-8")
+    code, out, err = run_cli(["scenario", "check", str(tmp_path / "moved" / "up.toml")], capsys)
+    assert code == 0, err
+    assert "1,488" in out
