@@ -24,7 +24,9 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import itertools
+import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -35,6 +37,7 @@ from pathlib import Path
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyogrio
 import pytest
 import rasterio
 import shapely
@@ -369,3 +372,66 @@ def row_where(df: pd.DataFrame, **where: object) -> pd.Series:
         sel = sel[sel[k] == v]
     assert len(sel) == 1, where
     return sel.iloc[0]
+
+
+# ---------------------------------------------------------------- exports summed back
+
+def gdal(*args: str) -> str:
+    """Run a GDAL command-line tool (``ogrinfo``, ``gdalinfo``); its stdout."""
+    run = subprocess.run(list(args), capture_output=True, text=True, check=False)
+    assert run.returncode == 0, run.stdout + run.stderr
+    return run.stdout
+
+
+def _ogr_sums(source: str, layer: str, area: str = "area_km2",
+              carbon: str = "carbon_stock_MgC") -> tuple[float, float]:
+    """SUM of two fields over a layer by GDAL's ogrinfo (OGR SQL), to the printed precision."""
+    out = gdal("ogrinfo", "-ro", "-q", source, "-sql",
+               f'SELECT SUM("{area}") AS a, SUM("{carbon}") AS c FROM "{layer}"')
+    values = dict(re.findall(r"^\s+(a|c) \(Real\) = (\S+)$", out, re.M))
+    return float(values["a"]), float(values["c"])
+
+
+def _read_shp(folder: Path) -> list[tuple[float, float]]:
+    z = folder / "parks_shp.zip"
+    shp = pyogrio.read_dataframe(f"/vsizip/{z}/parks.shp")
+    return [(shp["area_km2"].sum(), shp["c_stk_MgC"].sum()),
+            _ogr_sums(f"/vsizip/{z}/parks.shp", "parks", carbon="c_stk_MgC")]
+
+
+def _read_gpkg(folder: Path) -> list[tuple[float, float]]:
+    g = folder / "parks.gpkg"
+    parks = pyogrio.read_dataframe(g, layer="parks")
+    units = pyogrio.read_dataframe(g, layer="added_units")
+    return [(parks["area_km2"].sum(), parks["carbon_stock_MgC"].sum()),
+            _ogr_sums(str(g), "parks"), _ogr_sums(str(g), "added_units", area="new_km2"),
+            (units["new_km2"].sum(), units["carbon_stock_MgC"].sum())]
+
+
+def _read_parquet(folder: Path) -> list[tuple[float, float]]:
+    import pyarrow.parquet as pq
+
+    t = pq.read_table(folder / "parks.parquet", columns=["area_km2", "carbon_stock_MgC"])
+    return [(float(np.sum(t.column("area_km2").to_numpy())),
+             float(np.sum(t.column("carbon_stock_MgC").to_numpy())))]
+
+
+def _read_geojson(folder: Path) -> list[tuple[float, float]]:
+    doc = json.loads((folder / "parks.geojson").read_text())
+    props = [f["properties"] for f in doc["features"]]
+    return [(sum(p["area_km2"] for p in props), sum(p["carbon_stock_MgC"] for p in props)),
+            _ogr_sums(str(folder / "parks.geojson"), "parks")]
+
+
+def _read_tif(folder: Path) -> list[tuple[float, float]]:
+    with rasterio.open(folder / "plan_amounts.tif") as src:
+        new, carbon = src.read()
+        assert src.dtypes == ("float64", "float64")
+    return [(float(np.nansum(new)), float(np.nansum(carbon)))]
+
+
+#: An independent reader per export format (`optimizer.outputs.writers.WRITERS`): the sums of
+#: new km² and carbon stock (MgC) over its features, by each reader (pyogrio, pyarrow, plain
+#: JSON, rasterio, and GDAL's ogrinfo).
+EXPORT_READERS = {"shp": _read_shp, "gpkg": _read_gpkg, "parquet": _read_parquet,
+           "geojson": _read_geojson, "tif": _read_tif}

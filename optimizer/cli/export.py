@@ -73,6 +73,11 @@ def cmd_export(args: argparse.Namespace) -> int:
                           connectivity=args.connectivity, min_km2=args.min_km2,
                           refill=args.refill, overwrite=args.overwrite)
     print(res.parks.summary())
+    if res.reconciliation:  # every format's features sum to the plan's totals
+        print("The features of every format (kind = park, completes existing) add up to the "
+              "plan:")
+        for line in res.reconciliation:
+            print(f"  {line}")
     for note in res.notes:
         print(f"  (note: {note})")
     print(f"export: wrote {', '.join(res.files)} to {args.out}")

@@ -544,15 +544,41 @@ def compile(problem: Problem) -> CompiledModel:
 
 
 def budget_coefficients(problem: Problem, scope: str, name: str,
-                         unprotected: np.ndarray) -> np.ndarray:
-    """New area (km²) each unit adds to a budget's scope: ``total``, a ``region`` by name, or
-    an ecosystem (land-cover column ``name``); ``unprotected`` is each unit's unprotected share.
+                        unprotected: np.ndarray | None = None, *,
+                        remainders: str | None = None) -> np.ndarray:
+    """New area (km²) each unit spends of a budget: ``total``, a ``region`` by name, or an
+    ecosystem (land-cover column ``name``); ``unprotected`` is each unit's unprotected share
+    (default ``1 - problem.protected_fraction``); ``remainders`` (``"count"`` or
+    ``"free"``) overrides the budget's own setting.
 
-    The one measure of a budget: the compiled rows and the parks' refill both use it.
+    The one measure of a budget: the compiled rows, `optimizer.plan.results.budget_use`,
+    `optimizer.plan.results.diagnose` and the parks' refill all use it. When the problem's
+    budget of this scope and name has ``remainders="free"``
+    (`optimizer.model.parts.AreaBudget`), the units locked in as existing protection spend
+    nothing of it.
+
+    Examples
+    --------
+    >>> from optimizer import problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    >>> budget_coefficients(p, "total", "total").tolist()  # cell 1 is wholly protected
+    [0.0, 1.0, 1.0, 1.0, 1.0, 1.0]
+    >>> budget_coefficients(p, "region", "south").tolist()
+    [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]
     """
+    if unprotected is None:
+        unprotected = 1.0 - problem.protected_fraction
     if scope == "total":
-        return problem.area_km2 * unprotected
-    if scope == "region":
+        coef = problem.area_km2 * unprotected
+    elif scope == "region":
         in_region = problem.pu.units["region"].astype(str).to_numpy() == name
-        return problem.area_km2 * unprotected * in_region
-    return np.nan_to_num(problem._column_cached(name), nan=0.0) * unprotected
+        coef = problem.area_km2 * unprotected * in_region
+    else:
+        coef = np.nan_to_num(problem._column_cached(name), nan=0.0) * unprotected
+    if remainders is None:
+        budget = next((b for b in problem.budgets if (b.scope, b.name) == (scope, name)), None)
+        remainders = budget.remainders if budget is not None else "count"
+    if remainders == "free":
+        coef = np.where(problem.existing_protection_mask(), 0.0, coef)
+    return coef

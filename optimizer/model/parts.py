@@ -86,6 +86,12 @@ class Target:
     relative: float | None = None
 
 
+#: Whether the unprotected remainders of existing protected units (locked in as existing
+#: protection, `Problem.existing_protection_mask`) spend an area budget: ``"count"`` (they
+#: do) or ``"free"`` (they are added without spending it).
+REMAINDERS = ("count", "free")
+
+
 @dataclass(frozen=True)
 class AreaBudget:
     """Bounds on the new area (km²) added, in total, in a region or of an ecosystem.
@@ -97,17 +103,57 @@ class AreaBudget:
         Region name (scope "region"), land-cover column (scope "ecosystem"), or "total".
     min_km2, max_km2 : float
         Bounds on the new area; ``0`` and ``inf`` when unbounded.
+    remainders : {"count", "free"}
+        ``"count"``: the unprotected remainders of existing protected units (units at or
+        above the problem's ``pa_threshold``, locked in) spend this budget, as any new area;
+        ``"free"``: they are added without spending it (the plan's new area is then the
+        budget plus the remainders). Units the user locks in always count.
     """
 
     scope: Literal["total", "region", "ecosystem"]
     name: str
     min_km2: float = 0.0
     max_km2: float = float("inf")
+    remainders: Literal["count", "free"] = "count"
 
     @property
     def label(self) -> str:
         """A short name for messages and row names, e.g. ``region 'Hexi'``."""
         return "total" if self.scope == "total" else f"{self.scope} {self.name!r}"
+
+    @classmethod
+    def from_bounds(cls, scope: str, name: str, whole: float, *, max_km2: Any = None,
+                    max_share: Any = None, min_km2: Any = None,
+                    remainders: str = "count") -> AreaBudget:
+        """A budget from a caller's bounds, checked: ``max_share`` is a share of ``whole``
+        (the study area, the region's area or the ecosystem's); one-line errors otherwise.
+
+        Examples
+        --------
+        >>> AreaBudget.from_bounds("region", "Hexi", 5000.0, max_share=0.1).max_km2
+        500.0
+        """
+        where = f"area budget ({scope} {name!r})"
+        upper = float("inf")
+        if max_km2 is not None:
+            upper = finite_number(max_km2, "max_km2")
+        elif max_share is not None:
+            share = finite_number(max_share, "max_share")
+            if not 0.0 <= share <= 1.0:
+                raise InputDataError(f"max_share must be a share in [0, 1]; got {share}; write "
+                                     "10% as 0.1")
+            upper = share * whole
+        lower = 0.0 if min_km2 is None else finite_number(min_km2, "min_km2")
+        if upper < 0 or lower < 0:
+            raise InputDataError(f"{where} bounds must be >= 0; got min_km2={lower}, "
+                                 f"max_km2={upper}")
+        if lower > upper:
+            raise InputDataError(f"{where}: min_km2={lower} exceeds max_km2={upper}; swap or "
+                                 "widen them")
+        if remainders not in REMAINDERS:
+            raise InputDataError(f"{where}: remainders must be one of "
+                                 f"{', '.join(map(repr, REMAINDERS))}; got {remainders!r}")
+        return cls(scope, name, lower, upper, remainders)  # type: ignore[arg-type]
 
 
 @dataclass(frozen=True, eq=False)

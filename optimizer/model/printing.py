@@ -114,7 +114,9 @@ def _budget_lines(p: Problem) -> list[str]:
     for b in p.budgets:
         lo = f"≥ {b.min_km2:,.0f}" if b.min_km2 > 0 else ""
         hi = f"≤ {b.max_km2:,.0f}" if np.isfinite(b.max_km2) else ""
-        out.append(f"{b.label}: new area {' and '.join(x for x in (lo, hi) if x)} km²")
+        out.append(f"{b.label}: new area {' and '.join(x for x in (lo, hi) if x)} km²"
+                   + (", remainders of existing protected units free (on top)"
+                      if b.remainders == "free" else ""))
     return out or ["none"]
 
 

@@ -238,6 +238,7 @@ class Problem:
         budget_share: float | None = None,
         weights: Mapping[str, float] | None = None,
         years: str | int | None = None,
+        budget_remainders: str = "count",
     ) -> Problem:
         """Set the objective to a kind of `optimizer.model.objectives.OBJECTIVES` (``"max_utility"``,
         ``"min_set"``, ``"min_shortfall"`` ...); the ``add_<kind>_objective`` methods call this.
@@ -245,6 +246,8 @@ class Problem:
         ``budget_km2`` or ``budget_share`` is the total area budget (required by the kinds
         that need one); ``weights`` (and ``years``, for utility weights) go to the kinds
         that take them (see `add_max_utility_objective` and `add_min_shortfall_objective`).
+        ``budget_remainders`` says whether the remainders of existing protected units spend
+        that budget (see `add_area_budget`).
 
         Examples
         --------
@@ -265,7 +268,8 @@ class Problem:
                                 if spec.weights else ({}, ()))
         p = self
         if spec.needs_budget or budget_km2 is not None or budget_share is not None:
-            p = self._with_total_budget(budget_km2, budget_share, spec.method)
+            p = self._with_total_budget(budget_km2, budget_share, spec.method,
+                                        remainders=budget_remainders)
         objective = Objective(kind, tuple(resolved.items()),
                               check_years(years) if spec.weights == "utility" else None,
                               quantities)
@@ -278,6 +282,7 @@ class Problem:
         budget_share: float | None = None,
         weights: Mapping[str, float] | None = None,
         years: str | int | None = None,
+        budget_remainders: str = "count",
     ) -> Problem:
         """Maximise the combined value of added units under a total area budget.
 
@@ -294,6 +299,10 @@ class Problem:
             negative weights penalise. Default ``{"carbon": 1, "biodiversity": 1}``.
         years : {"mean", "latest"} or int, optional
             How a layer of several years counts: every year (default), the latest, or one.
+        budget_remainders : {"count", "free"}
+            Whether the unprotected remainders of existing protected units, locked in,
+            spend the budget (``"count"``) or are added on top of it (``"free"``); see
+            `add_area_budget`.
 
         Returns
         -------
@@ -309,7 +318,8 @@ class Problem:
         ([1, 4, 5], 0.4828)
         """
         return self.add_objective("max_utility", budget_km2, budget_share=budget_share,
-                                  weights=weights, years=years)
+                                  weights=weights, years=years,
+                                  budget_remainders=budget_remainders)
 
     def add_min_set_objective(self) -> Problem:
         """Minimise the cost of added units (plus penalties) subject to the targets.
@@ -331,6 +341,7 @@ class Problem:
         *,
         budget_share: float | None = None,
         weights: Mapping[str, float] | None = None,
+        budget_remainders: str = "count",
     ) -> Problem:
         """Minimise the weighted relative shortfall of targets under a total area budget.
 
@@ -343,6 +354,8 @@ class Problem:
             Budget on total new area, as km² or as a share of the study area.
         weights : mapping, optional
             Weight of each target's shortfall by feature or group (default 1).
+        budget_remainders : {"count", "free"}
+            See `add_max_utility_objective`.
 
         Examples
         --------
@@ -356,14 +369,19 @@ class Problem:
         ([1, 4], 0.6667)
         """
         return self.add_objective("min_shortfall", budget_km2, budget_share=budget_share,
-                                  weights=weights)
+                                  weights=weights,
+                                  budget_remainders=budget_remainders)
 
-    def _with_total_budget(self, km2: float | None, share: float | None, where: str) -> Problem:
+    def _with_total_budget(self, km2: float | None, share: float | None, where: str, *,
+                           remainders: str = "count") -> Problem:
         if km2 is None and share is None:
             budget = self.total_budget()
             if budget is None or not np.isfinite(budget.max_km2):
                 raise InputDataError(f"{where} needs a budget: pass budget_km2= (km² of new "
                                      "area) or budget_share= (share of the study area)")
+            if remainders != budget.remainders:
+                return self.add_area_budget(max_km2=budget.max_km2, min_km2=budget.min_km2,
+                                            remainders=remainders)
             return self
         # Checked here so the message names the caller's keyword, not add_area_budget's.
         if share is not None and not 0.0 <= finite_number(share, "budget_share") <= 1.0:
@@ -371,7 +389,7 @@ class Problem:
                                  "write 10% as 0.1")
         if km2 is not None and not finite_number(km2, "budget_km2") >= 0:
             raise InputDataError(f"{where}: budget_km2 must be >= 0; got {km2}")
-        return self.add_area_budget(max_km2=km2, max_share=share)
+        return self.add_area_budget(max_km2=km2, max_share=share, remainders=remainders)
 
     # ---------------------------------------------------------- targets
     def add_relative_targets(self, targets: float | Mapping[str, float]) -> Problem:
@@ -454,6 +472,7 @@ class Problem:
         min_km2: float | None = None,
         region: str | None = None,
         land_cover: str | None = None,
+        remainders: str = "count",
     ) -> Problem:
         """Bound the new area added, in total, in one region or of one ecosystem.
 
@@ -469,6 +488,11 @@ class Problem:
         land_cover : str, optional
             A land-cover column (e.g. ``lc_forest_km2``): bound the new area of
             that ecosystem, ``sum_j lc_j (1 - p_j) x_j``.
+        remainders : {"count", "free"}
+            ``"count"`` (default): the unprotected remainders of existing protected units
+            (locked in at ``pa_threshold``) spend this budget like any new area;
+            ``"free"``: they are added on top of it (new area = budget + remainders).
+            Units the user locks in always count.
 
         Returns
         -------
@@ -510,25 +534,10 @@ class Problem:
             whole = float(self.feature_totals([name])[0])
         else:
             scope, name, whole = "total", "total", self.study_area_km2
-        upper = float("inf")
-        if max_km2 is not None:
-            upper = finite_number(max_km2, "max_km2")
-        elif max_share is not None:
-            share = finite_number(max_share, "max_share")
-            if not 0.0 <= share <= 1.0:
-                raise InputDataError(f"max_share must be a share in [0, 1]; got {share}; write "
-                                     "10% as 0.1")
-            upper = share * whole
-        lower = 0.0 if min_km2 is None else finite_number(min_km2, "min_km2")
-        if upper < 0 or lower < 0:
-            raise InputDataError(f"area budget ({scope} {name!r}) bounds must be >= 0; got "
-                                 f"min_km2={lower}, max_km2={upper}")
-        if lower > upper:
-            raise InputDataError(f"area budget ({scope} {name!r}): min_km2={lower} exceeds "
-                                 f"max_km2={upper}; swap or widen them")
         if max_km2 is None and max_share is None and min_km2 is None:
             raise InputDataError("add_area_budget needs max_km2=, max_share= or min_km2=")
-        budget = AreaBudget(scope, name, lower, upper)  # type: ignore[arg-type]
+        budget = AreaBudget.from_bounds(scope, name, whole, max_km2=max_km2, max_share=max_share,
+                                        min_km2=min_km2, remainders=remainders)
         kept = tuple(b for b in self.budgets if (b.scope, b.name) != (scope, name))
         return dataclasses.replace(self, budgets=(*kept, budget), _cache=self._cache)
 

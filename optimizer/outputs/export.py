@@ -6,8 +6,12 @@ written atomically (`optimizer.atomic.write_dir_atomic`: an earlier export is re
 only once the new one is complete, and a user's folder never), each format asked for.
 The formats are the registry `optimizer.outputs.writers.WRITERS` (by default ``shp``,
 ``gpkg``, ``parquet``, ``geojson`` and ``tif``; `optimizer.outputs.gis` writes them), and
-``export.json``: what was written, the parks' settings and every note (formats skipped
-and why, fields cut, what the rank means).
+``export.json``: what was written, the parks' settings, every note (formats skipped and
+why, fields cut, what the rank means), the CRS (PROJJSON, named) and the
+reconciliation: the features every format holds (the parks and the unprotected
+remainders of the existing protected units the plan completes,
+`optimizer.outputs.plan_features`) summed by kind, against the plan's new km² and carbon
+stock added, in numbers and in words.
 """
 
 from __future__ import annotations
@@ -23,7 +27,8 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from optimizer.atomic import write_dir_atomic
-from optimizer.outputs.gis import STATUS_CODES
+from optimizer.outputs.gis import STATUS_CODES, named_crs
+from optimizer.outputs.plan_features import KINDS, PlanFeatures, plan_features
 from optimizer.outputs.solve_folder import read_solution
 from optimizer.outputs.writers import WRITERS, ExportJob, parse_formats
 from optimizer.plan.parks import candidate_parks
@@ -58,6 +63,8 @@ class ExportResult:
         The priority rank (None when not computed).
     seconds : dict
         Wall-clock seconds per format (and ``parks``, ``rank``).
+    features : PlanFeatures or None
+        What every format holds (the parks and what the plan completes) and its totals.
     """
 
     path: Path
@@ -66,6 +73,12 @@ class ExportResult:
     parks: Parks
     rank: PriorityRank | None
     seconds: dict[str, float] = field(default_factory=dict)
+    features: PlanFeatures | None = None
+
+    @property
+    def reconciliation(self) -> list[str]:
+        """The features' totals against the plan's, in words (`PlanFeatures.reconciliation`)."""
+        return self.features.reconciliation() if self.features is not None else []
 
 
 # ---------------------------------------------------------------- the export
@@ -116,8 +129,9 @@ def export_plan(problem: Problem, x: np.ndarray, out_dir: str | os.PathLike[str]
     t = time.perf_counter()
     parks = candidate_parks(problem, np.asarray(x), connectivity=connectivity, min_km2=min_km2,
                             refill=refill)
+    features = plan_features(problem, parks, x)
     job = ExportJob(problem, parks, unit_status(problem, parks.x), formats,
-                    seconds={"parks": time.perf_counter() - t})
+                    seconds={"parks": time.perf_counter() - t}, features=features)
     for name in formats:
         WRITERS[name].prepare_job(job)
     files: list[str] = []
@@ -129,9 +143,14 @@ def export_plan(problem: Problem, x: np.ndarray, out_dir: str | os.PathLike[str]
             job.seconds[name] = job.seconds.get(name, 0.0) + time.perf_counter() - t0
         files.append("export.json")
         table = parks.table
+        crs = named_crs(problem.pu.crs)
         manifest = {
             "source": source, "formats": list(formats), "files": files, "notes": job.notes,
-            "crs": problem.pu.crs.to_string(), "parks": len(table),
+            "reconciliation": {"text": features.reconciliation(), **features.totals(),
+                               "plan": features.plan,
+                               "features": {k: int((features.table["kind"] == k).sum())
+                                            for k in KINDS}},
+            "crs_name": crs.name, "crs": crs.to_json_dict(), "parks": len(table),
             "parks_area_km2": float(table["area_km2"].sum()) if len(table) else 0.0,
             "added_units": int((parks.unit_park > 0).sum()),
             "connectivity": parks.connectivity, "min_km2": float(parks.min_km2),
@@ -142,7 +161,7 @@ def export_plan(problem: Problem, x: np.ndarray, out_dir: str | os.PathLike[str]
                                             encoding="utf-8")
 
     path = write_dir_atomic(out_dir, OUTPUT_KIND, fill, overwrite=overwrite, inputs=inputs)
-    return ExportResult(Path(path), files, job.notes, parks, job.rank, job.seconds)
+    return ExportResult(Path(path), files, job.notes, parks, job.rank, job.seconds, features)
 
 
 def export_solution(solve_dir: str | os.PathLike[str], out_dir: str | os.PathLike[str], *,

@@ -2,25 +2,38 @@
 
 `shp_files`, `gpkg_files`, `parquet_files`, `geojson_files` and `tif_files` write one
 format each from an `~optimizer.outputs.writers.ExportJob` (``prepare_rank`` computes the
-priority rank first when ``tif`` is asked for):
+priority rank first when ``tif`` is asked for).
 
-* ``parks_shp.zip`` - the parks as an ESRI Shapefile (``.shp .shx .dbf .prj .cpg``,
+Every vector format holds the same features (`optimizer.outputs.plan_features`): the
+candidate parks (``kind = "park"``) and the unprotected remainders of the existing
+protected units the plan completes (``kind = "completes existing"``; units the scenario
+locks in, ``"locked in"``), so summing ``area_km2`` or ``carbon_stock_MgC`` over a file's
+features gives the plan's new area and carbon stock added; ``plan_amounts.tif`` gives
+them per cell. The CRS is named (`named_crs`: a fitted Albers CRS without a name gets
+one, so GIS does not list it as "unknown").
+
+* ``parks_shp.zip`` - the features as an ESRI Shapefile (``.shp .shx .dbf .prj .cpg``,
   UTF-8) with field names mapped explicitly to at most 10 characters
   (`shapefile_field_map`; no truncation left to the driver) and the data dictionary
   ``parks_fields.csv`` (short name, full name, unit, meaning; also beside the zip).
   Text longer than a DBF field's 254 bytes is cut explicitly and the export's notes say
   which fields; the GeoPackage keeps the full text.
-* ``parks.gpkg`` - layers ``parks`` (full column names), ``added_units`` (the units of
-  the parks), ``existing_network`` (the grid's protected areas, else the units at least
-  half protected, dissolved) and ``study_area``, with QGIS styles in the ``layer_styles``
-  table (parks coloured by typology, `optimizer.outputs.qgis_style`).
+* ``parks.gpkg`` - layers ``parks`` (the features, full column names), ``added_units``
+  (the units of the features, with their new km²), ``existing_network`` (the grid's
+  protected areas, else the units at least half protected, dissolved) and
+  ``study_area``, with QGIS styles in the ``layer_styles`` table (parks coloured by
+  typology, completing features hatched, labels in words; `optimizer.outputs.qgis_style`)
+  and every field's alias and description in ``gpkg_data_columns`` (the data dictionary).
 * ``parks.parquet`` - GeoParquet 1.1 with a bbox covering column, grid CRS.
 * ``parks.geojson`` - RFC 7946: EPSG:4326 longitude/latitude, right-hand rule
   (straight edges in the grid CRS are reprojected vertex by vertex).
 * square grids only: ``selection.tif`` (uint8 status per cell: 1 existing, 2 added,
   3 locked out, 4 free; 0 = no unit (nodata); colour table; category names in
-  ``selection.tif.aux.xml``) and ``priority_rank.tif`` (float32, band 1 the rank, 1 =
-  added first, band 2 the entry budget in km²; NaN nodata; `optimizer.plan.priority_rank`).
+  ``selection.tif.aux.xml``), ``plan_amounts.tif`` (float64, band 1 the new km² the plan
+  adds in each cell, band 2 its carbon stock added in MgC; 0 outside the plan, NaN
+  nodata: the bands sum to the plan's totals) and ``priority_rank.tif`` (float32, band 1
+  the rank, 1 = added first, band 2 the entry budget in km²; NaN nodata;
+  `optimizer.plan.priority_rank`).
 
 Every layer is in the grid's equal-area CRS except the GeoJSON.
 """
@@ -38,8 +51,17 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputDataError
-from optimizer.figures.plots import TYPE_COLOURS
+from optimizer.figures.plots import TYPE_COLOURS, TYPE_LABELS
 from optimizer.gap.ranking import TYPES
+from optimizer.outputs.plan_features import (
+    KINDS,
+    VALUE_COLUMN,
+    PlanFeatures,
+    field_entry,
+    field_title,
+    plan_features,
+    unit_amounts,
+)
 from optimizer.outputs.qgis_style import (
     categorized_qml,
     categorized_sld,
@@ -48,7 +70,6 @@ from optimizer.outputs.qgis_style import (
     single_sld,
 )
 from optimizer.outputs.writers import ExportJob
-from optimizer.plan.parks import PARK_COLUMNS
 from optimizer.plan.priority_rank import priority_rank
 
 if TYPE_CHECKING:
@@ -59,8 +80,8 @@ if TYPE_CHECKING:
     from optimizer.plan.priority_rank import PriorityRank
 
 __all__ = ["SHAPEFILE_FIELDS", "STATUS_CODES", "added_units", "data_dictionary", "existing_network",
-           "geojson_files", "gpkg_files", "parquet_files", "prepare_rank", "shapefile_field_map",
-           "shp_files", "study_area", "tif_files"]
+           "features_of", "geojson_files", "gpkg_files", "named_crs", "parquet_files",
+           "prepare_rank", "shapefile_field_map", "shp_files", "study_area", "tif_files"]
 
 #: Shapefile (DBF) field name of each park column: at most 10 characters, unique.
 SHAPEFILE_FIELDS: dict[str, str] = {
@@ -71,7 +92,8 @@ SHAPEFILE_FIELDS: dict[str, str] = {
     "key_species": "key_sp", "key_species_names": "key_sp_nam",
     "dominant_ecosystem": "dom_eco", "ecosystem_mix": "eco_mix", "regions": "regions",
     "typology": "typology", "extends": "extends", "is_extension": "is_extend",
-    "polsby_popper": "polsby_pp", "value_per_km2": "val_km2", "rank": "rank",
+    "polsby_popper": "polsby_pp", "value_per_km2": "val_km2", VALUE_COLUMN: "val_10kkm2",
+    "rank": "rank", "kind": "kind",
 }
 
 #: Code of each unit status in ``selection.tif`` (0 = no unit, nodata), and its colour.
@@ -129,7 +151,8 @@ def data_dictionary(field_map: dict[str, str],
     field_map : dict
         Full column name -> Shapefile name (`shapefile_field_map`), in field order.
     described : dict, optional
-        Column -> (unit, meaning); default `optimizer.plan.parks.PARK_COLUMNS`.
+        Column -> (unit, meaning); default `optimizer.outputs.plan_features.field_entry`
+        (the parks' `optimizer.plan.parks.PARK_COLUMNS` and the export's own columns).
 
     Examples
     --------
@@ -137,12 +160,65 @@ def data_dictionary(field_map: dict[str, str],
     >>> d.to_dict("records")
     [{'short_name': 'area_km2', 'full_name': 'area_km2', 'unit': 'km2', 'meaning': 'area of the park'}]
     """
-    if described is None:
-        described = PARK_COLUMNS
-    rows = [{"short_name": short, "full_name": full,
-             "unit": described.get(full, ("", ""))[0], "meaning": described.get(full, ("", ""))[1]}
-            for full, short in field_map.items()]
+    entry = field_entry if described is None else (lambda c: described.get(c, ("", "")))
+    rows = [{"short_name": short, "full_name": full, "unit": entry(full)[0],
+             "meaning": entry(full)[1]} for full, short in field_map.items()]
     return pd.DataFrame(rows, columns=["short_name", "full_name", "unit", "meaning"])
+
+
+# ---------------------------------------------------------------- the CRS
+
+_PARAMETER_KEYS = {
+    "Latitude of 1st standard parallel": "lat_1", "Latitude of 2nd standard parallel": "lat_2",
+    "Latitude of false origin": "lat_0", "Longitude of false origin": "lon_0",
+    "Latitude of natural origin": "lat_0", "Longitude of natural origin": "lon_0",
+    "Latitude of projection centre": "lat_0", "Longitude of projection centre": "lon_0",
+    "Scale factor at natural origin": "k_0", "False easting": "x_0", "False northing": "y_0",
+    "Easting at false origin": "x_0", "Northing at false origin": "y_0",
+}
+_UNNAMED = ("", "unknown", "unnamed")
+
+
+def named_crs(crs: Any) -> Any:
+    """The CRS as a `pyproj.CRS` with a name: one PROJ calls "unknown" (the grid's fitted
+    Albers CRS) is named ``"<datum> / <method> (<parameters>)"``, as EPSG names its own
+    (``WGS 84 / UTM zone 33N``); a named CRS is returned unchanged.
+
+    Examples
+    --------
+    >>> crs = named_crs("+proj=aea +lat_1=27.65 +lat_2=38.35 +lat_0=33 +lon_0=101.12 "
+    ...                 "+datum=WGS84 +units=m +no_defs")
+    >>> crs.name
+    'WGS 84 / Albers Equal Area (lat_1=27.65 lat_2=38.35 lat_0=33 lon_0=101.12)'
+    >>> named_crs("EPSG:3035").name
+    'ETRS89-extended / LAEA Europe'
+    """
+    import pyproj
+
+    crs = pyproj.CRS(crs)
+    if crs.name not in _UNNAMED or not crs.is_projected:
+        return crs
+    doc = crs.to_json_dict()
+    base = doc.get("base_crs", {})
+    datum = base.get("datum", base.get("datum_ensemble", {}))
+    datum_id = datum.get("id", {})
+    base_name = base.get("name", "unknown")
+    if base_name in _UNNAMED:
+        base_name = ("WGS 84" if (datum_id.get("authority"), datum_id.get("code")) == ("EPSG", 6326)
+                     else datum.get("name", "unknown datum"))
+        base["name"] = base_name
+    conversion = doc.get("conversion", {})
+    method = conversion.get("method", {}).get("name", "projection")
+    params = [f"{_PARAMETER_KEYS[q['name']]}={q['value']:g}"
+              for q in sorted(conversion.get("parameters", []),
+                              key=lambda q: list(_PARAMETER_KEYS).index(q["name"])
+                              if q["name"] in _PARAMETER_KEYS else 99)
+              if q.get("name") in _PARAMETER_KEYS
+              and not (_PARAMETER_KEYS[q["name"]] in ("x_0", "y_0") and q["value"] == 0)]
+    if conversion.get("name", "") in _UNNAMED:
+        conversion["name"] = method
+    doc["name"] = f"{base_name} / {method}" + (f" ({' '.join(params)})" if params else "")
+    return pyproj.CRS.from_json_dict(doc)
 
 
 # ---------------------------------------------------------------- layers
@@ -210,16 +286,22 @@ def study_area(problem: Problem) -> gpd.GeoDataFrame:
     return _parts_frame(geom, pu.units.crs)
 
 
-def added_units(problem: Problem, parks: Parks, rank: PriorityRank | None) -> gpd.GeoDataFrame:
-    """The planning units of the parks, with their park and (when computed) priority rank."""
+def added_units(problem: Problem, parks: Parks, rank: PriorityRank | None,
+                features: PlanFeatures | None = None) -> gpd.GeoDataFrame:
+    """The planning units of the exported features (parks, and the units they complete when
+    ``features`` is given), with their feature, its kind and (when computed) priority rank."""
     import geopandas as gpd
 
     units = problem.pu.units
-    idx = np.flatnonzero(parks.unit_park > 0)
+    feature = parks.unit_park if features is None else features.unit_feature
+    idx = np.flatnonzero(feature > 0)
     cols = [c for c in ("pu_id", "row", "col", "area_km2") if c in units.columns]
     out = pd.DataFrame({c: units[c].to_numpy()[idx] for c in cols})
     out["new_km2"] = problem.unprotected_km2[idx]
-    out["park_id"] = parks.unit_park[idx]
+    out["carbon_stock_MgC"] = unit_amounts(problem)["carbon_stock_MgC"][idx]
+    out["park_id"] = feature[idx]
+    out["kind"] = (np.full(idx.size, "park", dtype=object) if features is None
+                   else features.unit_kind[idx])
     refilled = np.zeros(len(units), bool)
     refilled[np.asarray(parks.refilled, dtype=np.int64)] = True
     out["refilled"] = refilled[idx]
@@ -260,14 +342,28 @@ def write_shapefile_zip(parks: gpd.GeoDataFrame, folder: Path, notes: list[str],
     return [f"{stem}_shp.zip", dict_name]
 
 
+#: Colour of the features that complete existing protection, and of the scenario's lock-ins.
+_KIND_COLOURS = {"completes existing": "#a6dba0", "locked in": "#c2a5cf"}
+_KIND_LABELS = {"completes existing": "completes existing protected units (their unprotected "
+                                      "remainder)", "locked in": "locked in by the scenario"}
+#: The class of a feature in the parks style: its typology for a park, else its kind.
+_CLASS_EXPRESSION = "CASE WHEN \"kind\" = 'park' THEN \"typology\" ELSE \"kind\" END"
+
+
 def _styles() -> list[tuple[str, str, str, str, str]]:
-    colours = {t: TYPE_COLOURS[t] for t in TYPES}
+    colours = {**{t: TYPE_COLOURS[t] for t in TYPES}, **_KIND_COLOURS}
+    labels = {**{t: TYPE_LABELS.get(t, t.replace("_", " ")) for t in TYPES},
+              **_KIND_LABELS}
+    conditions = {**{t: [("kind", "park"), ("typology", t)] for t in TYPES},
+                  **{k: [("kind", k)] for k in _KIND_COLOURS}}
     return [
-        ("parks", "parks by typology", categorized_qml("typology", colours),
-         categorized_sld("parks", "typology", colours),
-         "candidate parks coloured by their gap-analysis typology"),
+        ("parks", "parks by typology", categorized_qml(_CLASS_EXPRESSION, colours, labels=labels),
+         categorized_sld("parks", "typology", colours, labels=labels, conditions=conditions),
+         "candidate parks coloured by their gap-analysis typology; the remainders of existing "
+         "protected units the plan completes in light green"),
         ("added_units", "added units", single_qml(_ADDED_COLOUR, "#7f2704", 0.1),
-         single_sld("added_units", _ADDED_COLOUR, "#7f2704"), "planning units the parks add"),
+         single_sld("added_units", _ADDED_COLOUR, "#7f2704"),
+         "planning units of the parks and of the completed existing units"),
         ("existing_network", "existing network", single_qml(_EXISTING_COLOUR, "#00441b", 0.2),
          single_sld("existing_network", _EXISTING_COLOUR, "#00441b"), "existing protection"),
         ("study_area", "study area outline", single_qml(None, "#4d4d4d", 0.5),
@@ -275,18 +371,105 @@ def _styles() -> list[tuple[str, str, str, str, str]]:
     ]
 
 
+#: Each GeoPackage layer: its description, and (title, unit, meaning) of its fields other
+#: than the features' (`optimizer.outputs.plan_features.field_entry`).
+_LAYERS: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {
+    "parks": ("the plan's features: candidate parks (kind 'park') and the unprotected remainders "
+              "of the existing protected units it completes (kind 'completes existing'); their "
+              "area_km2 and carbon_stock_MgC sum to the plan's totals", {}),
+    "added_units": ("the planning units of the features, with the new km² each adds", {
+        "pu_id": ("Planning unit id", "", "the unit's pu_id in the grid"),
+        "row": ("Grid row", "", "row of the unit's cell (square grids)"),
+        "col": ("Grid column", "", "column of the unit's cell (square grids)"),
+        "area_km2": ("Unit area (km²)", "km²", "whole area of the unit"),
+        "new_km2": ("New protected area (km²)", "km²", "the unit's unprotected part "
+                    "(1 - pa_fraction) x area: the new area it adds; sums to the plan's new km²"),
+        "carbon_stock_MgC": ("Carbon stock added (MgC)", "MgC", "carbon stock of the unit's "
+                             "unprotected part, all carbon_stock layers summed"),
+        "park_id": ("Feature number", "", "park_id of the unit's feature in the parks layer"),
+        "kind": ("Kind of feature", "", "kind of the unit's feature: "
+                 + ", ".join(f"'{k}'" for k in KINDS)),
+        "refilled": ("Refilled", "", "True when the refill added the unit after parks under "
+                     "min_km2 were dropped"),
+        "priority_rank": ("Priority rank", "", "order in which the nested path adds the unit as "
+                          "the budget grows (1 = first; 0 = locked, not ranked)"),
+    }),
+    "existing_network": ("the existing protected network", {
+        "name": ("Name", "", "name of the protected area"),
+        "category": ("Category", "", "category of the protected area"),
+        "area_km2": ("Area (km²)", "km²", "area of the polygon"),
+        "source": ("Source", "", "how the network was drawn when the grid keeps no protected "
+                   "areas"),
+    }),
+    "study_area": ("the study area outline", {
+        "area_km2": ("Area (km²)", "km²", "area of the polygon"),
+    }),
+}
+
+
+def _field_docs(layer: str, columns: Iterable[str]) -> list[tuple[str, str, str]]:
+    """(column, alias, description) of each column of a GeoPackage layer; aliases unique."""
+    own = _LAYERS.get(layer, ("", {}))[1]
+    out, seen = [], set()
+    for c in columns:
+        if c in own:
+            title, unit, meaning = own[c]
+        else:
+            (unit, meaning), title = field_entry(c), field_title(c)
+        if title in seen:
+            title = f"{title} [{c}]"
+        seen.add(title)
+        out.append((c, title, f"{meaning} (unit: {unit})" if unit else meaning))
+    return out
+
+
+def write_data_columns(path: Path, layers: dict[str, gpd.GeoDataFrame]) -> None:
+    """Every field's alias and description in ``gpkg_data_columns`` (the GeoPackage schema
+    extension: ``name`` and ``title`` the alias, ``description`` the meaning and unit), which
+    GDAL reads as the field's alternative name and comment and QGIS shows."""
+    import sqlite3
+
+    with sqlite3.connect(path) as db:
+        db.execute("CREATE TABLE IF NOT EXISTS gpkg_data_columns (table_name TEXT NOT NULL, "
+                   "column_name TEXT NOT NULL, name TEXT, title TEXT, description TEXT, "
+                   "mime_type TEXT, constraint_name TEXT, CONSTRAINT pk_gdc PRIMARY KEY "
+                   "(table_name, column_name), CONSTRAINT gdc_tn UNIQUE (table_name, name))")
+        db.execute("CREATE TABLE IF NOT EXISTS gpkg_data_column_constraints (constraint_name "
+                   "TEXT NOT NULL, constraint_type TEXT NOT NULL, value TEXT, min NUMERIC, "
+                   "min_is_inclusive BOOLEAN, max NUMERIC, max_is_inclusive BOOLEAN, "
+                   "description TEXT, CONSTRAINT gdcc_ntv UNIQUE (constraint_name, "
+                   "constraint_type, value))")
+        for table in ("gpkg_data_columns", "gpkg_data_column_constraints"):
+            known = db.execute("SELECT 1 FROM gpkg_extensions WHERE table_name = ? AND "
+                               "extension_name = 'gpkg_schema'", (table,)).fetchone()
+            if known is None:
+                db.execute("INSERT INTO gpkg_extensions VALUES (?, NULL, 'gpkg_schema', "
+                           "'http://www.geopackage.org/spec121/#extension_schema', "
+                           "'read-write')", (table,))
+        for layer, gdf in layers.items():
+            cols = [c for c in gdf.columns if c != gdf.geometry.name]
+            db.executemany("INSERT OR REPLACE INTO gpkg_data_columns VALUES (?, ?, ?, ?, ?, "
+                           "NULL, NULL)", [(layer, c, title, title, desc)
+                                           for c, title, desc in _field_docs(layer, cols)])
+
+
 def write_geopackage(layers: dict[str, gpd.GeoDataFrame], path: Path) -> None:
-    """The layers (geometry column ``geom``) and their QGIS styles (``layer_styles``)."""
+    """The layers (geometry column ``geom``), their QGIS styles (``layer_styles``) and the
+    aliases and descriptions of their fields (`write_data_columns`)."""
     import pyogrio
 
     for k, (name, gdf) in enumerate(layers.items()):
         # GeoPackage 1.2: GDAL before 3.7 (Debian 12's 3.6) reads 1.4 with a warning.
+        options = {"GEOMETRY_NAME": "geom", "SPATIAL_INDEX": "YES"}
+        if name in _LAYERS:
+            options["DESCRIPTION"] = _LAYERS[name][0]
         pyogrio.write_dataframe(gdf, path, layer=name, driver="GPKG", promote_to_multi=True,
                                 dataset_options={"VERSION": "1.2"} if k == 0 else None,
-                                layer_options={"GEOMETRY_NAME": "geom", "SPATIAL_INDEX": "YES"})
+                                layer_options=options)
     styles = layer_styles_frame([s for s in _styles() if s[0] in layers])
     pyogrio.write_dataframe(styles, path, layer="layer_styles", driver="GPKG",
                             layer_options={"FID": "id"})
+    write_data_columns(path, layers)
 
 
 def write_geoparquet(gdf: gpd.GeoDataFrame, path: Path) -> None:
@@ -333,7 +516,7 @@ def write_selection_tif(problem: Problem, status: np.ndarray, path: Path) -> Non
         codes[status == name] = code
     band[rows, cols] = codes
     profile = {"driver": "GTiff", "height": nrows, "width": ncols, "count": 1, "dtype": "uint8",
-               "crs": problem.pu.crs, "transform": transform, "nodata": 0, "compress": "deflate",
+               "crs": _raster_crs(problem), "transform": transform, "nodata": 0, "compress": "deflate",
                "tiled": nrows * ncols > 1_000_000}
     cmap = {0: (0, 0, 0, 0)}
     for code, colour in STATUS_CODES.values():
@@ -348,6 +531,42 @@ def write_selection_tif(problem: Problem, status: np.ndarray, path: Path) -> Non
     path.with_name(path.name + ".aux.xml").write_text(_aux_xml(names), encoding="utf-8")
 
 
+def write_amounts_tif(problem: Problem, features: PlanFeatures, path: Path) -> None:
+    """Band 1 the new km² the exported plan adds in each cell, band 2 its carbon stock added
+    (MgC): the units of every feature (parks and completed remainders); 0 elsewhere in the
+    grid, NaN outside it. float64, so the bands sum back to the plan's totals exactly."""
+    import rasterio
+
+    grid = _square_grid(problem)
+    assert grid is not None
+    (nrows, ncols, transform), rows, cols = grid
+    in_plan = features.unit_feature > 0
+    amounts = unit_amounts(problem)
+    bands = np.full((2, nrows, ncols), np.nan, np.float64)
+    for b, key in enumerate(("new_km2", "carbon_stock_MgC")):
+        bands[b, rows, cols] = np.where(in_plan, amounts[key], 0.0)
+    profile = {"driver": "GTiff", "height": nrows, "width": ncols, "count": 2,
+               "dtype": "float64", "crs": _raster_crs(problem), "transform": transform,
+               "nodata": np.nan, "compress": "deflate", "predictor": 3,
+               "tiled": nrows * ncols > 1_000_000}
+    with rasterio.open(path, "w", **profile) as dst:
+        dst.write(bands)
+        dst.set_band_description(1, "new protected area the plan adds in the cell (km2)")
+        dst.set_band_description(2, "carbon stock the plan adds in the cell (MgC)")
+        dst.update_tags(1, unit="km2", meaning="unprotected part (1 - pa_fraction) x area of "
+                        "each unit of the plan's features (parks and completed existing units)")
+        dst.update_tags(2, unit="MgC", meaning="carbon_stock layers summed over the unit's "
+                        "unprotected part")
+        dst.update_tags(meaning="the plan's new amounts per cell: each band sums to the plan's "
+                        "total (summary.json new_km2 and added.carbon_stock_total)")
+
+
+def _raster_crs(problem: Problem) -> Any:
+    from rasterio.crs import CRS
+
+    return CRS.from_wkt(named_crs(problem.pu.crs).to_wkt())
+
+
 def write_rank_tif(problem: Problem, rank: PriorityRank, path: Path) -> None:
     """Band 1 the priority rank (1 = added first), band 2 the entry budget (km²); NaN nodata."""
     import rasterio
@@ -360,7 +579,7 @@ def write_rank_tif(problem: Problem, rank: PriorityRank, path: Path) -> None:
     bands[0, rows[ranked], cols[ranked]] = rank.rank[ranked]
     bands[1, rows[ranked], cols[ranked]] = rank.entry_budget_km2[ranked]
     profile = {"driver": "GTiff", "height": nrows, "width": ncols, "count": 2,
-               "dtype": "float32", "crs": problem.pu.crs, "transform": transform,
+               "dtype": "float32", "crs": _raster_crs(problem), "transform": transform,
                "nodata": np.nan, "compress": "deflate", "tiled": nrows * ncols > 1_000_000}
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(bands)
@@ -372,29 +591,42 @@ def write_rank_tif(problem: Problem, rank: PriorityRank, path: Path) -> None:
 
 # ---------------------------------------------------------------- the formats (`WRITERS`)
 
+def features_of(job: ExportJob) -> gpd.GeoDataFrame:
+    """The job's features (`optimizer.outputs.plan_features.plan_features`, computed once)
+    in the grid's CRS, named (`named_crs`)."""
+    if job.features is None:
+        job.features = plan_features(job.problem, job.parks)
+    table = job.features.table
+    return table.set_crs(named_crs(table.crs), allow_override=True)
+
+
 def shp_files(job: ExportJob, folder: Path) -> list[str]:
     """``shp``: ``parks_shp.zip`` and the data dictionary ``parks_fields.csv``."""
-    return write_shapefile_zip(job.table, folder, job.notes)
+    return write_shapefile_zip(features_of(job), folder, job.notes)
 
 
 def gpkg_files(job: ExportJob, folder: Path) -> list[str]:
-    """``gpkg``: ``parks.gpkg``, its four layers and their QGIS styles."""
-    layers = {"parks": job.table, "added_units": added_units(job.problem, job.parks, job.rank),
+    """``gpkg``: ``parks.gpkg``, its four layers, their QGIS styles and field descriptions."""
+    table = features_of(job)
+    crs = table.crs
+    layers = {"parks": table,
+              "added_units": added_units(job.problem, job.parks, job.rank, job.features),
               "existing_network": existing_network(job.problem),
               "study_area": study_area(job.problem)}
+    layers = {k: v.set_crs(crs, allow_override=True) for k, v in layers.items()}
     write_geopackage(layers, folder / "parks.gpkg")
     return ["parks.gpkg"]
 
 
 def parquet_files(job: ExportJob, folder: Path) -> list[str]:
     """``parquet``: ``parks.parquet`` (GeoParquet 1.1)."""
-    write_geoparquet(job.table, folder / "parks.parquet")
+    write_geoparquet(features_of(job), folder / "parks.parquet")
     return ["parks.parquet"]
 
 
 def geojson_files(job: ExportJob, folder: Path) -> list[str]:
     """``geojson``: ``parks.geojson`` (RFC 7946)."""
-    write_geojson(job.table, folder / "parks.geojson")
+    write_geojson(features_of(job), folder / "parks.geojson")
     return ["parks.geojson"]
 
 
@@ -413,11 +645,15 @@ def prepare_rank(job: ExportJob) -> None:
 
 
 def tif_files(job: ExportJob, folder: Path) -> list[str]:
-    """``tif`` (square grids): ``selection.tif`` and, when ranked, ``priority_rank.tif``."""
+    """``tif`` (square grids): ``selection.tif``, ``plan_amounts.tif`` and, when ranked,
+    ``priority_rank.tif``."""
     if _square_grid(job.problem) is None:
         return []
     write_selection_tif(job.problem, job.status, folder / "selection.tif")
-    files = ["selection.tif", "selection.tif.aux.xml"]
+    if job.features is None:
+        job.features = plan_features(job.problem, job.parks)
+    write_amounts_tif(job.problem, job.features, folder / "plan_amounts.tif")
+    files = ["selection.tif", "selection.tif.aux.xml", "plan_amounts.tif"]
     if job.rank is not None:
         write_rank_tif(job.problem, job.rank, folder / "priority_rank.tif")
         files.append("priority_rank.tif")

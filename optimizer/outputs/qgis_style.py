@@ -3,8 +3,10 @@
 QGIS reads a layer's default style from the GeoPackage table ``layer_styles`` (the
 table its "Save style > In database" writes): one row per style with the layer's table
 and geometry column, the style as QML (QGIS's own XML) and SLD, and ``useAsDefault``.
-`categorized_qml` colours polygons by a text field (one colour per class: the parks by
-their gap-analysis typology), `single_qml` gives one fill and outline;
+`categorized_qml` colours polygons by a text field or a QGIS expression (one colour per
+class: the parks by their gap-analysis typology, the features that complete existing
+protection apart), with each class's legend label in words (``"synergy: high carbon and
+biodiversity"``, ``"no data"``, not the codes), `single_qml` gives one fill and outline;
 `layer_styles_frame` builds the table's rows, which `optimizer.outputs.export` writes as a
 non-spatial GeoPackage layer.
 """
@@ -47,26 +49,32 @@ def _fill_symbol(name: str, fill: str | None, outline: str, width: float) -> str
 
 
 def categorized_qml(field: str, colours: Mapping[str, str], *, outline: str = "#232323",
-                    width: float = 0.26) -> str:
+                    width: float = 0.26, labels: Mapping[str, str] | None = None) -> str:
     """QML of a categorized renderer: polygons coloured by the value of ``field``.
 
     Parameters
     ----------
     field : str
-        The text field holding the class.
+        The text field holding the class, or a QGIS expression giving it.
     colours : mapping
         Class value -> ``#rrggbb`` colour, in legend order.
     outline, width
         Outline colour and width (mm).
+    labels : mapping, optional
+        Class value -> its legend label in words (default the value).
 
     Examples
     --------
-    >>> qml = categorized_qml("typology", {"synergy": "#7b3294", "low": "#d4d4d4"})
+    >>> qml = categorized_qml("typology", {"synergy": "#7b3294", "no_data": "#d4d4d4"},
+    ...                       labels={"no_data": "no data"})
     >>> 'type="categorizedSymbol" attr="typology"' in qml, qml.count("<category ")
     (True, 2)
+    >>> 'value="no_data" label="no data"' in qml
+    True
     """
+    labels = labels or {}
     cats = "".join(f'<category render="true" symbol="{k}" value={quoteattr(v)} '
-                   f'label={quoteattr(v)}/>' for k, v in enumerate(colours))
+                   f'label={quoteattr(labels.get(v, v))}/>' for k, v in enumerate(colours))
     syms = "".join(_fill_symbol(str(k), c, outline, width) for k, c in enumerate(colours.values()))
     return (f'{_QML_HEAD} <renderer-v2 type="categorizedSymbol" attr={quoteattr(field)} '
             f'symbollevels="0" enableorderby="0" forceraster="0">\n'
@@ -106,14 +114,34 @@ def _sld(layer: str, rules: str) -> str:
             f"</se:FeatureTypeStyle></UserStyle></NamedLayer></StyledLayerDescriptor>\n")
 
 
+def _equal(field: str, value: str) -> str:
+    return (f"<ogc:PropertyIsEqualTo><ogc:PropertyName>{escape(field)}</ogc:PropertyName>"
+            f"<ogc:Literal>{escape(value)}</ogc:Literal></ogc:PropertyIsEqualTo>")
+
+
 def categorized_sld(layer: str, field: str, colours: Mapping[str, str],
-                    outline: str = "#232323") -> str:
-    """The SLD twin of `categorized_qml` (one rule per class)."""
-    rules = "".join(_sld_rule(v, c, outline, (
-        f"<ogc:Filter><ogc:PropertyIsEqualTo><ogc:PropertyName>{escape(field)}</ogc:PropertyName>"
-        f"<ogc:Literal>{escape(v)}</ogc:Literal></ogc:PropertyIsEqualTo></ogc:Filter>"))
-        for v, c in colours.items())
-    return _sld(layer, rules)
+                    outline: str = "#232323", *, labels: Mapping[str, str] | None = None,
+                    conditions: Mapping[str, Sequence[tuple[str, str]]] | None = None) -> str:
+    """The SLD twin of `categorized_qml` (one rule per class, named by its label).
+
+    ``conditions`` gives a class the (field, value) equalities that select it, all of
+    them (default: ``field`` equal to the class value).
+
+    Examples
+    --------
+    >>> sld = categorized_sld("parks", "typology", {"no_data": "#bdbdbd"},
+    ...                       labels={"no_data": "no data"},
+    ...                       conditions={"no_data": [("kind", "park"), ("typology", "no_data")]})
+    >>> "<se:Name>no data</se:Name><ogc:Filter><ogc:And>" in sld
+    True
+    """
+    labels, conditions = labels or {}, conditions or {}
+    rules = []
+    for v, c in colours.items():
+        tests = [_equal(f, val) for f, val in conditions.get(v, [(field, v)])]
+        test = tests[0] if len(tests) == 1 else f"<ogc:And>{''.join(tests)}</ogc:And>"
+        rules.append(_sld_rule(labels.get(v, v), c, outline, f"<ogc:Filter>{test}</ogc:Filter>"))
+    return _sld(layer, "".join(rules))
 
 
 def single_sld(layer: str, fill: str | None, outline: str = "#232323") -> str:

@@ -9,7 +9,9 @@ them. Adding a format is one entry here (its function may live anywhere)::
                             write=lambda job, folder: ...)
 
 A writer is called as ``write(job, folder)`` with the `ExportJob` (the problem, the parks,
-the notes) and the folder being filled, and returns the names of the files it wrote. A
+the notes, and ``job.features``: the parks and the remainders of existing protected units
+the plan completes, whose sums are the plan's totals) and the folder being filled, and
+returns the names of the files it wrote. A
 writer with ``prepare`` has it called before any format is written (``tif`` computes the
 priority rank there, so the GeoPackage's ``added_units`` layer carries it too).
 
@@ -33,6 +35,7 @@ if TYPE_CHECKING:
     import numpy as np
 
     from optimizer.model.problem import Problem
+    from optimizer.outputs.plan_features import PlanFeatures
     from optimizer.plan.parks import Parks
     from optimizer.plan.priority_rank import PriorityRank
 
@@ -59,6 +62,10 @@ class ExportJob:
         Wall-clock seconds per step; a ``prepare`` may add its own.
     rank : PriorityRank or None
         The priority rank, when a writer's ``prepare`` computed it.
+    features : PlanFeatures or None
+        What every format holds: the parks and the remainders of the existing protected
+        units the plan completes (`optimizer.outputs.plan_features.plan_features`); their
+        totals are the plan's. `export_plan` computes it before any format is written.
     """
 
     problem: Problem
@@ -68,10 +75,11 @@ class ExportJob:
     notes: list[str] = field(default_factory=list)
     seconds: dict[str, float] = field(default_factory=dict)
     rank: PriorityRank | None = None
+    features: PlanFeatures | None = None
 
     @property
     def table(self) -> gpd.GeoDataFrame:
-        """The parks' table (one polygon per park)."""
+        """The parks' table (one polygon per park; `features` adds what they complete)."""
         return self.parks.table
 
 
@@ -144,16 +152,19 @@ WRITERS: dict[str, Writer] = {w.name: w for w in (
            "ESRI Shapefile zipped with its data dictionary (fields of at most 10 characters; "
            "text cut to 254 bytes)", f"{_GIS}:shp_files", "application/zip"),
     Writer("gpkg", "GeoPackage", ("parks.gpkg",),
-           "GeoPackage: the parks, their units, the existing network and the study area, with "
-           "QGIS styles", f"{_GIS}:gpkg_files", "application/geopackage+sqlite3"),
+           "GeoPackage: the parks and what they complete, their units, the existing network "
+           "and the study area, with QGIS styles and field descriptions", f"{_GIS}:gpkg_files",
+           "application/geopackage+sqlite3"),
     Writer("parquet", "GeoParquet", ("parks.parquet",),
            "GeoParquet 1.1 with a bbox covering column", f"{_GIS}:parquet_files",
            "application/vnd.apache.parquet"),
     Writer("geojson", "GeoJSON", ("parks.geojson",),
            "RFC 7946 GeoJSON in longitude/latitude (EPSG:4326)", f"{_GIS}:geojson_files",
            "application/geo+json"),
-    Writer("tif", "GeoTIFF", ("selection.tif", "selection.tif.aux.xml", "priority_rank.tif"),
-           "square grids only: GeoTIFFs of each unit's status and of the priority rank",
+    Writer("tif", "GeoTIFF", ("selection.tif", "selection.tif.aux.xml", "plan_amounts.tif",
+                              "priority_rank.tif"),
+           "square grids only: GeoTIFFs of each unit's status, of the new km² and carbon the "
+           "plan adds per cell, and of the priority rank",
            f"{_GIS}:tif_files", "image/tiff", prepare=f"{_GIS}:prepare_rank"),
 )}
 

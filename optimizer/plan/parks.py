@@ -596,7 +596,9 @@ def candidate_parks(problem: Problem, x: Any, *, connectivity: str = "rook",
         x_new[np.flatnonzero(added)[gone]] = 0.0
         if refill:
             budget = problem.total_budget()
-            cap = (budget.max_km2 if budget is not None and np.isfinite(budget.max_km2)
+            # A finite total budget is one of the refill's budget rows, measured as the model
+            # measures it (its remainders counted or free); without one, the plan's new area.
+            cap = (np.inf if budget is not None and np.isfinite(budget.max_km2)
                    else float(ctx.new_km2 @ xs))
             keep_units = added & ~np.isin(labels, np.flatnonzero(small))
             refilled = _refill(ctx, x_new, keep_units, cap)

@@ -21,7 +21,7 @@ import scipy.sparse as sp
 
 from optimizer.errors import InfeasibleProblemError, InputDataError
 from optimizer.inputs.roles import feature_roles
-from optimizer.model.compile import CompiledModel, compile
+from optimizer.model.compile import CompiledModel, budget_coefficients, compile
 from optimizer.model.objectives import objective_kind
 from optimizer.model.problem import Problem
 from optimizer.solvers import get_solver
@@ -156,7 +156,7 @@ def diagnose(problem: Problem, *, after_solve: bool = False) -> list[str]:
     possible = ~locked_out
     unprotected = 1.0 - problem.protected_fraction
     for b in problem.budgets:
-        coef = _budget_coef(problem, b.scope, b.name) * unprotected
+        coef = budget_coefficients(problem, b.scope, b.name, unprotected)
         locked = float(coef[locked_in].sum())
         if locked > b.max_km2 * (1 + 1e-9) + 1e-9:
             where = "" if b.scope == "total" else f" in {b.label}"
@@ -185,7 +185,8 @@ def diagnose(problem: Problem, *, after_solve: bool = False) -> list[str]:
     if after_solve and not found and budget is not None and np.isfinite(budget.max_km2):
         area = problem.unprotected_km2
         free = possible & ~locked_in
-        room = budget.max_km2 - float(area[locked_in].sum())
+        spent = budget_coefficients(problem, budget.scope, budget.name, unprotected)
+        room = budget.max_km2 - float(spent[locked_in].sum())
         short = []
         for k, t in enumerate(problem.targets):
             gain = problem.feature_amount(t.feature) * unprotected
@@ -270,14 +271,6 @@ def _amount(problem: Problem, feature: str, amount: float, total: float,
     return f"{amount:,.4g} {unit}".strip()
 
 
-def _budget_coef(problem: Problem, scope: str, name: str) -> np.ndarray:
-    if scope == "total":
-        return problem.area_km2
-    if scope == "region":
-        return problem.area_km2 * (problem.pu.units["region"].astype(str).to_numpy() == name)
-    return np.nan_to_num(problem.pu.units[name].to_numpy(dtype=np.float64), nan=0.0)
-
-
 # ============================================================== evaluation
 
 def selection(problem: Problem, solution: Solution | np.ndarray) -> np.ndarray:
@@ -354,25 +347,35 @@ def feature_representation(problem: Problem, solution: Solution | np.ndarray,
 def budget_use(problem: Problem, solution: Solution | np.ndarray) -> pd.DataFrame:
     """New area used in each budget's scope (locked-in units included).
 
+    ``used_km2`` is what the plan spends of the budget
+    (`optimizer.model.compile.budget_coefficients`): with ``remainders="free"`` the
+    unprotected remainders of existing protected units are left out of it and reported
+    in ``remainders_km2`` (the new area they add in the budget's scope, either way).
+
     Returns
     -------
     pandas.DataFrame
         ``budget``, ``scope``, ``name``, ``min_km2``, ``max_km2``, ``used_km2``,
-        ``share_of_max`` and ``ok``. Without budgets: one row for the total new area.
+        ``share_of_max``, ``ok``, ``remainders`` (``"count"`` or ``"free"``) and
+        ``remainders_km2``. Without budgets: one row for the total new area.
     """
     x = selection(problem, solution)
     budgets = problem.budgets or ()
     rows = []
     unprotected = 1.0 - problem.protected_fraction
-    items = [(b.label, b.scope, b.name, b.min_km2, b.max_km2) for b in budgets] or [
-        ("total", "total", "total", 0.0, np.inf)]
-    for label, scope, name, lo, hi in items:
-        used = float((_budget_coef(problem, scope, name) * unprotected) @ x)
+    items = [(b.label, b.scope, b.name, b.min_km2, b.max_km2, b.remainders) for b in budgets] or [
+        ("total", "total", "total", 0.0, np.inf, "count")]
+    existing = problem.existing_protection_mask()
+    for label, scope, name, lo, hi, remainders in items:
+        used = float(budget_coefficients(problem, scope, name, unprotected) @ x)
+        whole = budget_coefficients(problem, scope, name, unprotected, remainders="count")
+        in_remainders = float(whole[existing] @ x[existing])
         tol = 1e-9 * max(1.0, abs(hi) if np.isfinite(hi) else 1.0)
         rows.append({"budget": label, "scope": scope, "name": name, "min_km2": lo,
                      "max_km2": hi, "used_km2": used,
                      "share_of_max": used / hi if np.isfinite(hi) and hi > 0 else np.nan,
-                     "ok": bool(lo - tol <= used <= hi + tol)})
+                     "ok": bool(lo - tol <= used <= hi + tol), "remainders": remainders,
+                     "remainders_km2": in_remainders})
     return pd.DataFrame(rows)
 
 

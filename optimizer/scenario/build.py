@@ -164,6 +164,11 @@ def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
     with blame_scenario(s, where):
         p = p.add_objective(s.objective.kind, km2, budget_share=share, weights=weights,
                             years=years)
+    total = p.total_budget()
+    if s.budget is not None and total is not None and total.remainders != s.budget.remainders:
+        with blame_scenario(s, "budget"):  # the same budget, its remainders free (or counted)
+            p = p.add_area_budget(max_km2=total.max_km2, min_km2=total.min_km2,
+                                  remainders=s.budget.remainders)
     if s.targets is not None:
         with blame_scenario(s, "targets"):
             if s.targets.relative is not None:
@@ -260,6 +265,8 @@ def describe(scenario: Scenario, pu: PlanningUnits | None = None) -> str:
                 text += f" ({total_budget_km2(s, problem(pu))[0]:,.0f} km² new)"
         else:
             text = f"{b.km2:,.0f} km² new" if b.km2 is not None else f"{b.share:.1%} of the land new"
+        if b.remainders == "free":
+            text += " (remainders of existing protected units on top, free)"
         parts[-1] += f", budget: {text}"
     parts[-1] += "."
     if s.weights:

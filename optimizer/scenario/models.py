@@ -99,7 +99,8 @@ class ObjectiveTable(_Table):
 
 
 class BudgetTable(_Table):
-    """``[budget]``: the total new area; give exactly one key."""
+    """``[budget]``: the total new area; give exactly one of ``km2``, ``share``,
+    ``total_protection`` (and optionally ``remainders``)."""
 
     km2: float | None = Field(default=None, ge=0, description="new protected area (km²)")
     share: float | None = Field(default=None, ge=0, le=1, description="new protected area as a share "
@@ -107,6 +108,11 @@ class BudgetTable(_Table):
     total_protection: float | None = Field(
         default=None, ge=0, le=1, description="bring total protection to this share (0-1) of the land "
         "(30×30: 0.3): new km² = max(0, share × land area − Σ pa_fraction × area_km2)")
+    remainders: Literal["count", "free"] = Field(
+        default="count", description="the unprotected remainders of existing protected units "
+        "(locked in at [locks] pa_threshold): \"count\" spends the budget on them like any new "
+        "area; \"free\" adds them on top of it (new km² = budget + remainders); either way they "
+        "are reported as their own line (summary.json new_km2_in_existing_units)")
 
     @model_validator(mode="after")
     def _check(self) -> BudgetTable:

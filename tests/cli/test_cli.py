@@ -73,9 +73,12 @@ def test_demo_runs_the_whole_showcase(tmp_path, capsys):
     import geopandas as gpd
 
     for name in EXAMPLES:
-        parks = gpd.read_file(tmp_path / "exports" / name / "parks.gpkg", layer="parks")
+        every = gpd.read_file(tmp_path / "exports" / name / "parks.gpkg", layer="parks")
+        parks = every[every["kind"] == "park"]  # beside them: what completes existing units
         s = json.loads((tmp_path / "scenarios" / name / "summary.json").read_text())
         in_parks = parks["area_km2"].sum()
+        completing = every.loc[every["kind"] == "completes existing", "area_km2"].sum()
+        assert completing == pytest.approx(s["new_km2_in_existing_units"], rel=1e-9)
         if name == "carbon_parks":  # fragments under 1,000 km² dropped, budget refilled
             assert parks["area_km2"].min() >= 1000
         else:

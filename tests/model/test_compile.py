@@ -164,3 +164,95 @@ def test_total_budget_needed_by_shortfall_when_only_a_region_budget_exists():
     p = problem(pu).add_relative_targets(0.2).add_area_budget(region="A", max_km2=2)
     with pytest.raises(InputDataError, match="add_min_shortfall_objective needs a budget"):
         p.add_min_shortfall_objective()
+
+
+# ---------------------------------------------------------------- budget remainders (issue 21 §2)
+
+def _remainder_grid():
+    """2 x 3 boxes: units 0 and 3 are existing protection (pa 0.6 and 0.5, locked in at the
+    default threshold 0.5) with unprotected remainders 0.4 + 0.5 = 0.9 km²."""
+    feats = {"biomass": ("carbon_stock", np.array([5.0, 9, 8, 5, 3, 7]))}
+    return box_grid(2, 3, features=feats, pa=[0.6, 0.0, 0.0, 0.5, 0.0, 0.2])
+
+
+def _brute_force_plans(p, budget_km2: float, remainders: str) -> tuple[float, np.ndarray]:
+    """The best plan over all 2^6 selections, with the budget rule restated by hand."""
+    new = (1 - np.array([0.6, 0.0, 0.0, 0.5, 0.0, 0.2])) * 1.0  # unprotected km² per unit
+    existing = np.array([True, False, False, True, False, False])
+    spends = np.where(existing & (remainders == "free"), 0.0, new)
+    value = np.array([5.0, 9, 8, 5, 3, 7]) * new / 37.0  # carbon share of the 37 MgC
+    best, plan = -np.inf, None
+    for x in all_selections(6):
+        if (x[existing] < 0.5).any() or spends @ x > budget_km2 + 1e-9:
+            continue
+        if value @ x > best + 1e-12:
+            best, plan = float(value @ x), x
+    return best, plan
+
+
+@pytest.mark.parametrize("remainders", ["count", "free"])
+def test_budget_remainders_count_or_free(remainders):
+    """``budget_remainders="free"``: the remainders of existing units spend nothing, so the
+    plan's new area is the whole budget plus the remainders; brute force agrees."""
+    from optimizer import solve
+    from optimizer.plan.results import budget_use
+
+    p = problem(_remainder_grid()).add_max_utility_objective(
+        2.0, weights={"biomass": 1.0}, budget_remainders=remainders)
+    assert p.total_budget().remainders == remainders
+    m = compile(p)
+    # Free units 1, 2, 4, 5 spend their unprotected km² either way; the locked-in remainder
+    # (0.9 km²) is taken off the budget only when it counts.
+    np.testing.assert_allclose(m.A.toarray(), [[1.0, 1.0, 1.0, 0.8]])
+    assert m.row_upper.tolist() == pytest.approx([1.1 if remainders == "count" else 2.0])
+    sol = solve(p, "highs")
+    best, plan = _brute_force_plans(p, 2.0, remainders)
+    assert sol.objective == pytest.approx(best, abs=1e-9)
+    assert np.array_equal(sol.x > 0.5, plan > 0.5)
+    new_km2 = float(p.unprotected_km2 @ (sol.x > 0.5))
+    use = budget_use(p, sol).iloc[0]
+    assert use["remainders_km2"] == pytest.approx(0.9)
+    if remainders == "free":  # units 1 and 2 (2 km², 17 MgC of the best) plus 0.9 km²
+        assert new_km2 == pytest.approx(2.0 + 0.9, abs=1e-12)
+        assert use["used_km2"] == pytest.approx(2.0) and use["remainders"] == "free"
+    else:  # 1.1 km² left after the remainders: unit 1 (1 km²)
+        assert new_km2 == pytest.approx(1.9, abs=1e-12)
+        assert use["used_km2"] == pytest.approx(1.9)
+
+
+def test_scenario_budget_remainders_free(tmp_path):
+    """``[budget] remainders = "free"`` in a scenario file reaches the budget row."""
+    from optimizer.scenario import Scenario
+
+    text = ('schema_version = 1\n[grid]\npath = "g"\n[budget]\nkm2 = 2\nremainders = "free"\n'
+            "[weights]\nbiomass = 1\n")
+    s = Scenario.loads(text, source="s.toml")
+    p = s.to_problem(_remainder_grid())
+    assert p.total_budget().remainders == "free"
+    assert compile(p).row_upper.tolist() == [2.0]
+    counted = Scenario.loads(text.replace('remainders = "free"\n', ""), source="s.toml")
+    assert compile(counted.to_problem(_remainder_grid())).row_upper.tolist() == pytest.approx([1.1])
+    assert "remainders of existing protected units on top" in s.describe()
+    with pytest.raises(Exception, match=r"\[budget\] remainders: expected one of 'count' or 'free'"):
+        Scenario.loads(text.replace('"free"', '"spend"'), source="s.toml")
+    with pytest.raises(InputDataError, match="remainders must be one of 'count', 'free'"):
+        problem(_remainder_grid()).add_area_budget(max_km2=1, remainders="spend")
+
+
+def test_a_free_budget_says_so_in_the_problem_tree():
+    p = problem(_remainder_grid()).add_max_utility_objective(
+        2.0, weights={"biomass": 1.0}, budget_remainders="free")
+    assert "total: new area ≤ 2 km², remainders of existing protected units free (on top)" in str(p)
+
+
+def test_a_plan_read_from_the_nested_path_spends_a_free_budget_on_free_units():
+    """`plan_for_budget` takes off what the locked-in units spend of the budget: nothing when
+    their remainders are free, so 2 km² buys 2 km² of free units (units 1 and 2)."""
+    from optimizer import solve
+    from optimizer.solvers import plan_for_budget
+
+    p = problem(_remainder_grid()).add_max_utility_objective(
+        2.0, weights={"biomass": 1.0}, budget_remainders="free")
+    x = plan_for_budget(solve(p, "cut"), 2.0, problem=p)
+    assert x.tolist() == [1.0, 1.0, 1.0, 1.0, 0.0, 0.0]
+    assert float(p.unprotected_km2 @ x) == pytest.approx(2.9, abs=1e-12)

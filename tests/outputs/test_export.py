@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
-import subprocess
 import xml.etree.ElementTree as ET
 import zipfile
 from pathlib import Path
@@ -22,6 +22,7 @@ import pyproj
 import pytest
 import rasterio
 import shapely
+from helpers import EXPORT_READERS, gdal
 
 from optimizer.cli import main
 from optimizer.errors import InputDataError, OutputError
@@ -32,13 +33,6 @@ from optimizer.outputs.writers import WRITERS, Writer, parse_formats
 
 ROOT = Path(__file__).resolve().parents[2]
 SHP_PARTS = {"parks.shp", "parks.shx", "parks.dbf", "parks.prj", "parks.cpg"}
-
-
-def gdal(*args: str) -> str:
-    """Run a GDAL command-line tool; its stdout."""
-    run = subprocess.run(list(args), capture_output=True, text=True, check=False)
-    assert run.returncode == 0, run.stdout + run.stderr
-    return run.stdout
 
 
 @pytest.fixture(scope="module")
@@ -73,7 +67,8 @@ def test_every_format_is_written_with_its_manifest(exported):
     files = {p.name for p in exported.path.iterdir()}
     assert files == {"parks_shp.zip", "parks_fields.csv", "parks.gpkg", "parks.parquet",
                      "parks.geojson", "selection.tif", "selection.tif.aux.xml",
-                     "priority_rank.tif", "export.json", "carbonpark-output.json"}
+                     "plan_amounts.tif", "priority_rank.tif", "export.json",
+                     "carbonpark-output.json"}
     manifest = json.loads((exported.path / "export.json").read_text())
     assert manifest["formats"] == list(WRITERS) and manifest["parks"] == len(exported.parks.table)
     assert any("computed without the scenario's 3 target(s)" in n for n in manifest["notes"])
@@ -102,7 +97,8 @@ def test_shapefile_zip_reads_back_in_pyogrio_and_ogrinfo(exported, loaded):
         assert zf.read("parks.cpg").decode().strip().upper() in ("UTF-8", "UTF8")
         assert zf.read("parks_fields.csv") == (exported.path / "parks_fields.csv").read_bytes()
     table = exported.parks.table
-    shp = pyogrio.read_dataframe(f"/vsizip/{z}/parks.shp")
+    every = pyogrio.read_dataframe(f"/vsizip/{z}/parks.shp")
+    shp = every[every["kind"] == "park"]
     assert len(shp) == len(table) > 0
     assert pyproj.CRS(shp.crs).equals(loaded.pu.crs, ignore_axis_order=True)
     units = loaded.pu.units
@@ -121,9 +117,10 @@ def test_shapefile_zip_reads_back_in_pyogrio_and_ogrinfo(exported, loaded):
     assert p1["c_stk_tCO2"] == pytest.approx(carbon * 44.0095 / 12.0107, rel=1e-9)
     assert p1["n_units"] == inside.sum() and p1["area_km2"] == pytest.approx(new[inside].sum())
     info = gdal("ogrinfo", "-ro", "-so", "-al", f"/vsizip/{z}")
-    assert f"Feature Count: {len(table)}" in info
+    assert f"Feature Count: {len(every)}" in info
     assert 'METHOD["Albers Equal Area"' in info
-    for short in shapefile_field_map([c for c in table.columns if c != "geometry"]).values():
+    features = exported.features.table
+    for short in shapefile_field_map([c for c in features.columns if c != "geometry"]).values():
         assert f"\n{short}: " in info
 
 
@@ -134,12 +131,23 @@ def test_field_map_and_data_dictionary_agree(exported):
     z = exported.path / "parks_shp.zip"
     fields = [c for c in pyogrio.read_info(f"/vsizip/{z}/parks.shp")["fields"]]
     assert list(d["short_name"]) == fields
-    columns = [c for c in exported.parks.table.columns if c != "geometry"]
+    # Whatever columns the parks table holds, plus the export's kind; value per 10,000 km².
+    parks_columns = [c for c in exported.parks.table.columns if c != "geometry"]
+    columns = [c for c in exported.features.table.columns if c != "geometry"]
+    assert columns[:2] == ["park_id", "kind"]
+    assert set(columns) - {"kind"} == set(parks_columns) - {"value_per_km2"} | {
+        "value_per_10000km2"}
     assert list(d["full_name"]) == columns
     assert all(len(s) <= 10 for s in fields) and len({s.lower() for s in fields}) == len(fields)
+    own = {"kind", "park_id", "rank", "biodiversity_value", "value_per_10000km2"}
     for row in d.itertuples():
-        assert (row.unit, row.meaning) == tuple(PARK_COLUMNS[row.full_name])
+        assert row.meaning, row.full_name  # every field is described
+        if row.full_name not in own:
+            assert (row.unit, row.meaning) == tuple(PARK_COLUMNS[row.full_name])
         assert SHAPEFILE_FIELDS.get(row.full_name, row.short_name) == row.short_name
+    units = dict(zip(d["full_name"], d["unit"], strict=True))
+    assert units["biodiversity_value"] == "% summed over species"
+    assert units["value_per_10000km2"] == "% per 10,000 km²"
 
 
 def test_field_map_makes_unknown_long_names_unique():
@@ -157,14 +165,20 @@ def test_geopackage_layers_and_qgis_style(exported, loaded):
     layers = dict(pyogrio.list_layers(g))
     assert list(layers) == ["parks", "added_units", "existing_network", "study_area",
                             "layer_styles"]
-    parks = pyogrio.read_dataframe(g, layer="parks")
-    assert list(parks.columns) == list(exported.parks.table.columns)
+    every = pyogrio.read_dataframe(g, layer="parks")
+    assert list(every.columns) == list(exported.features.table.columns)
+    parks = every[every["kind"] == "park"]
     assert len(parks) == len(exported.parks.table)
     units = loaded.pu.units
     added = pyogrio.read_dataframe(g, layer="added_units")
-    assert sorted(added["pu_id"]) == sorted(units["pu_id"][added_mask(loaded)])
-    assert added["area_km2"].sum() == pytest.approx(parks.geometry.area.sum() / 1e6, rel=1e-6)
-    assert np.all(added["priority_rank"] > 0)
+    in_parks = added[added["kind"] == "park"]
+    assert sorted(in_parks["pu_id"]) == sorted(units["pu_id"][added_mask(loaded)])
+    assert in_parks["area_km2"].sum() == pytest.approx(parks.geometry.area.sum() / 1e6, rel=1e-6)
+    assert np.all(in_parks["priority_rank"] > 0)
+    # The completing features hold the existing units whose remainder the plan adds.
+    completing = (loaded.status == "existing") & (loaded.problem.unprotected_km2 > 0)
+    assert sorted(added.loc[added["kind"] == "completes existing", "pu_id"]) == sorted(
+        units["pu_id"][completing])
     study = pyogrio.read_dataframe(g, layer="study_area")
     assert study.geometry.area.sum() / 1e6 == pytest.approx(units["area_km2"].sum(), rel=1e-6)
     net = pyogrio.read_dataframe(g, layer="existing_network")
@@ -173,19 +187,20 @@ def test_geopackage_layers_and_qgis_style(exported, loaded):
     assert pas is not None and len(net) == len(pas)  # the grid's own protected areas
     assert net.geometry.area.sum() == pytest.approx(pas.geometry.area.sum(), rel=1e-9)
     info = gdal("ogrinfo", "-ro", "-so", str(g), "parks")
-    assert f"Feature Count: {len(parks)}" in info and "Geometry Column = geom" in info
+    assert f"Feature Count: {len(every)}" in info and "Geometry Column = geom" in info
     styles = pyogrio.read_dataframe(g, layer="layer_styles")
     row = styles[styles["f_table_name"] == "parks"].iloc[0]
     assert row["f_geometry_column"] == "geom" and bool(row["useAsDefault"])
     qml = ET.fromstring(row["styleQML"].split("\n", 1)[1])
     renderer = qml.find("renderer-v2")
-    assert renderer.get("type") == "categorizedSymbol" and renderer.get("attr") == "typology"
+    assert renderer.get("type") == "categorizedSymbol"
+    assert renderer.get("attr") == """CASE WHEN "kind" = 'park' THEN "typology" ELSE "kind" END"""
     cats = [c.get("value") for c in renderer.iter("category")]
-    assert cats == list(TYPES)
+    assert cats == [*TYPES, "completes existing", "locked in"]
     fills = [o.get("value") for o in renderer.iter("Option") if o.get("name") == "color"]
     want = [",".join(str(int(TYPE_COLOURS[t][k:k + 2], 16)) for k in (1, 3, 5)) + ",255"
             for t in TYPES]
-    assert fills == want
+    assert fills[:len(TYPES)] == want
     ET.fromstring(row["styleSLD"])  # well-formed
     sql = gdal("ogrinfo", "-ro", "-q", str(g), "-sql",
                "SELECT f_table_name, useAsDefault FROM layer_styles WHERE f_table_name='parks'")
@@ -204,7 +219,8 @@ def test_geoparquet_is_1_1_with_bbox_covering(exported, loaded):
     assert col["covering"]["bbox"]["xmin"] == ["bbox", "xmin"]
     assert "bbox" in schema.names
     back = gpd.read_parquet(path)
-    assert len(back) == len(exported.parks.table)
+    assert len(back) == len(exported.features.table)
+    assert (back["kind"] == "park").sum() == len(exported.parks.table)
     assert pyproj.CRS(back.crs).equals(loaded.pu.crs, ignore_axis_order=True)
     bbox = pq.read_table(path, columns=["bbox"]).column("bbox").to_pylist()[0]
     assert bbox["xmin"] == pytest.approx(back.geometry.iloc[0].bounds[0])
@@ -215,14 +231,14 @@ def test_geojson_is_rfc7946(exported):
     doc = json.loads(path.read_text())
     assert "crs" not in doc  # RFC 7946: WGS 84 lon/lat implied
     parks = pyogrio.read_dataframe(path)
-    assert pyproj.CRS(parks.crs).to_epsg() == 4326 and len(parks) == len(exported.parks.table)
+    assert pyproj.CRS(parks.crs).to_epsg() == 4326 and len(parks) == len(exported.features.table)
     xy = shapely.get_coordinates(parks.geometry.to_numpy())
     assert (np.abs(xy[:, 0]) <= 180).all() and (np.abs(xy[:, 1]) <= 90).all()
     # The demo country lies at 20-45 N, 90-115 E: lon first, not lat.
     assert xy[:, 0].min() > 90 and xy[:, 0].max() < 115 and xy[:, 1].min() > 20
     rings = shapely.get_exterior_ring(shapely.get_parts(parks.geometry.to_numpy()))
     assert shapely.is_ccw(rings).all()  # right-hand rule: exteriors counter-clockwise
-    expected = exported.parks.table.to_crs(4326).total_bounds
+    expected = exported.features.table.to_crs(4326).total_bounds
     assert np.allclose(parks.total_bounds, expected, atol=1e-6)
     info = gdal("ogrinfo", "-ro", "-so", "-al", str(path))
     assert f"Feature Count: {len(parks)}" in info and 'ID["EPSG",4326]' in info
@@ -355,7 +371,14 @@ def test_cli_export(solved, tmp_path, capsys):
     parks = pyogrio.read_dataframe(out / "parks.geojson")
     manifest = json.loads((out / "export.json").read_text())
     assert manifest["min_km2"] == 5000 and manifest["dropped_parks"] > 0
-    assert len(parks) > 0 and (parks["area_km2"] >= 5000).all()
+    kept = parks[parks["kind"] == "park"]
+    assert len(kept) > 0 and (kept["area_km2"] >= 5000).all()
+    # What the export holds against the plan solved, in words: the dropped parks are named.
+    summary = json.loads((solved / "summary.json").read_text())
+    dropped = manifest["reconciliation"]["plan"]["dropped_new_km2"]
+    assert dropped > 0 and manifest["reconciliation"]["new_km2"]["total"] == pytest.approx(
+        summary["new_km2"] - dropped, rel=1e-12)
+    assert f"the plan solved adds {summary['new_km2']:,.2f} km²: parks under min_km2" in text
     code = main(["export", str(solved), "--out", str(tmp_path / "x"), "--format", "kml"])
     err = capsys.readouterr().err
     assert code == 2 and len(err.strip().splitlines()) == 1 and "unknown format 'kml'" in err
@@ -385,3 +408,198 @@ def test_a_writer_registered_once_is_everywhere(solved, tmp_path, monkeypatch, c
     assert calls == [("csv",)] and "wrote parks.csv, export.json" in capsys.readouterr().out
     manifest = json.loads((out / "export.json").read_text())
     assert manifest["formats"] == ["csv"] and len(pd.read_csv(out / "parks.csv")) == manifest["parks"]
+
+
+# ---------------------------------------------------------------- every format adds up (issue 21)
+
+def test_every_format_sums_back_to_the_plan(solved, exported, loaded):
+    """Summing any format's features gives summary.json's new km² and carbon stock added: the
+    parks and the remainders of the existing protected units the plan completes."""
+    summary = json.loads((solved / "summary.json").read_text())
+    new_km2 = summary["new_km2"]
+    carbon = summary["added"]["carbon_stock_total"]["amount"]
+    assert summary["new_km2_in_existing_units"] > 0  # the demo's plan completes existing units
+    missing = set(WRITERS) - set(EXPORT_READERS)
+    assert not missing, f"add a reader of {missing} to tests/helpers.EXPORT_READERS: every format must sum back"
+    for name in WRITERS:
+        for area, mgc in EXPORT_READERS[name](exported.path):
+            # ogrinfo prints 15 significant digits; the others read the stored doubles.
+            assert area == pytest.approx(new_km2, rel=1e-12), name
+            assert mgc == pytest.approx(carbon, rel=1e-12), name
+    manifest = json.loads((exported.path / "export.json").read_text())
+    rec = manifest["reconciliation"]
+    assert rec["new_km2"]["total"] == pytest.approx(new_km2, rel=1e-12)
+    assert rec["new_km2"]["completes existing"] == pytest.approx(
+        summary["new_km2_in_existing_units"], rel=1e-12)
+    assert rec["carbon_stock_MgC"]["total"] == pytest.approx(carbon, rel=1e-12)
+    assert rec["new_km2"]["park"] == pytest.approx(exported.parks.table["area_km2"].sum())
+    assert rec["text"][0].startswith("parks ") and "completing existing protected units" in (
+        rec["text"][0]) and rec["text"][0].endswith("km², the plan's new protected area (new_km2)")
+
+
+def test_the_plan_raster_sums_back_to_the_plan(solved, exported, loaded):
+    """selection.tif's plan cells (added and existing) hold the plan's new km², and
+    plan_amounts.tif's area band is 0 outside them."""
+    summary = json.loads((solved / "summary.json").read_text())
+    units = loaded.pu.units
+    rows, cols = units["row"].to_numpy(), units["col"].to_numpy()
+    with rasterio.open(exported.path / "selection.tif") as src:
+        codes = src.read(1)[rows, cols]
+    in_plan = np.isin(codes, [STATUS_CODES["added"][0], STATUS_CODES["existing"][0]])
+    free_km2 = units["area_km2"].to_numpy() * (1 - units["pa_fraction"].to_numpy())
+    assert free_km2[in_plan].sum() == pytest.approx(summary["new_km2"], rel=1e-12)
+    with rasterio.open(exported.path / "plan_amounts.tif") as src:
+        new = src.read(1)[rows, cols]
+    assert np.all(new[~in_plan] == 0) and np.allclose(new[in_plan], free_km2[in_plan])
+    info = json.loads(gdal("gdalinfo", "-json", str(exported.path / "plan_amounts.tif")))
+    assert [b["description"] for b in info["bands"]] == [
+        "new protected area the plan adds in the cell (km2)",
+        "carbon stock the plan adds in the cell (MgC)"]
+
+
+def test_the_export_command_states_the_reconciliation(solved, tmp_path, capsys):
+    out = tmp_path / "said"
+    assert main(["export", str(solved), "--out", str(out), "--format", "geojson"]) == 0
+    text = capsys.readouterr().out
+    summary = json.loads((solved / "summary.json").read_text())
+    line = next(x for x in text.splitlines() if x.strip().startswith("parks ") and "km²" in x)
+    numbers = [float(v.replace(",", "")) for v in re.findall(r"([\d,]+(?:\.\d+)?) km²", line)]
+    parks, completing, total = numbers
+    assert parks + completing == pytest.approx(total, abs=10 ** -3)  # the printed sum holds
+    assert total == pytest.approx(summary["new_km2"], abs=0.5)
+    assert completing == pytest.approx(summary["new_km2_in_existing_units"], abs=0.5)
+    assert "add up to the plan" in text
+
+
+def test_crs_is_named_and_one_form(exported, loaded):
+    """A named CRS in every file (not "unknown"), and export.json's CRS always PROJJSON."""
+    g = exported.path / "parks.gpkg"
+    info = gdal("ogrinfo", "-ro", "-so", str(g), "parks")
+    name = re.search(r'PROJCRS\["([^"]+)"', info).group(1)
+    assert name.startswith("WGS 84 / Albers Equal Area (lat_1=") and "unknown" not in info[:400]
+    srs = gdal("ogrinfo", "-ro", "-q", str(g), "-sql",
+               "SELECT srs_name FROM gpkg_spatial_ref_sys WHERE srs_id > 0")
+    assert f"srs_name (String) = {name}" in srs
+    for tif in ("selection.tif", "plan_amounts.tif", "priority_rank.tif"):
+        wkt = json.loads(gdal("gdalinfo", "-json", str(exported.path / tif)))[
+            "coordinateSystem"]["wkt"]
+        assert wkt.startswith(f'PROJCRS["{name}"'), tif
+    manifest = json.loads((exported.path / "export.json").read_text())
+    assert manifest["crs_name"] == name and manifest["crs"]["type"] == "ProjectedCRS"
+    named = pyproj.CRS.from_json_dict(manifest["crs"])  # the same projection, named
+    pts = ([-4e5, 0.0, 8e5], [-6e5, 0.0, 7e5])
+    to_ll = [pyproj.Transformer.from_crs(c, 4326, always_xy=True) for c in (named, loaded.pu.crs)]
+    np.testing.assert_allclose(to_ll[0].transform(*pts), to_ll[1].transform(*pts), atol=1e-9)
+
+
+def test_crs_of_a_proj4_grid_is_projjson_too(tmp_path):
+    from optimizer import problem, solve
+    from optimizer.datasets import tiny_grid
+
+    pu = tiny_grid()
+    pu.units = pu.units.set_crs("+proj=aea +lat_1=25 +lat_2=47 +lat_0=0 +lon_0=105 +datum=WGS84 "
+                                "+units=m +no_defs", allow_override=True)
+    p = problem(pu).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    res = export_plan(p, solve(p).x, tmp_path / "o", formats=["geojson"])
+    manifest = json.loads((res.path / "export.json").read_text())
+    assert manifest["crs"]["type"] == "ProjectedCRS"
+    assert manifest["crs_name"] == "WGS 84 / Albers Equal Area (lat_1=25 lat_2=47 lat_0=0 lon_0=105)"
+
+
+def test_geopackage_describes_every_field_in_words(exported):
+    """gpkg_data_columns holds an alias and a description of every field of every layer, from
+    the data dictionary; QGIS labels are words; bio_value and the value per area readable."""
+    from optimizer.figures.plots import TYPE_LABELS
+
+    g = exported.path / "parks.gpkg"
+    rows = gdal("ogrinfo", "-ro", "-q", str(g), "-sql",
+                "SELECT table_name, column_name, name, description FROM gpkg_data_columns")
+    docs: dict[tuple[str, str], tuple[str, str]] = {}
+    for block in rows.split("OGRFeature(SELECT)")[1:]:
+        v = dict(re.findall(r"^\s+(\w+) \(String\) = (.*)$", block, re.M))
+        docs[v["table_name"], v["column_name"]] = (v["name"], v["description"])
+    ext = gdal("ogrinfo", "-ro", "-q", str(g), "-sql",
+               "SELECT extension_name FROM gpkg_extensions WHERE table_name='gpkg_data_columns'")
+    assert "gpkg_schema" in ext
+    for layer in ("parks", "added_units", "existing_network", "study_area"):
+        fields = pyogrio.read_info(g, layer=layer)["fields"]
+        for f in fields:
+            alias, desc = docs[layer, f]
+            assert alias and desc and alias != f, (layer, f)
+        aliases = [docs[layer, f][0] for f in fields]
+        assert len(set(aliases)) == len(aliases)
+    assert docs["parks", "area_km2"] == ("New protected area (km²)", docs["parks", "area_km2"][1])
+    assert "(unit: km²)" in docs["parks", "area_km2"][1]
+    bio_alias, bio_desc = docs["parks", "biodiversity_value"]
+    assert "summed over species" in bio_alias and "(unit: % summed over species)" in bio_desc
+    assert "value_per_km2" not in pyogrio.read_info(g, layer="parks")["fields"]
+    parks = pyogrio.read_dataframe(g, layer="parks")
+    value = parks.loc[parks["kind"] == "park", "value_per_10000km2"]
+    assert 0.01 < value.median() < 1000  # readable, not 2e-06
+    assert docs["parks", "kind"][1].startswith("what the feature is: 'park'")
+    styles = pyogrio.read_dataframe(g, layer="layer_styles")
+    qml = ET.fromstring(styles.loc[styles["f_table_name"] == "parks", "styleQML"].iloc[0]
+                        .split("\n", 1)[1])
+    labels = {c.get("value"): c.get("label") for c in qml.iter("category")}
+    assert labels["synergy"] == TYPE_LABELS["synergy"] and labels["no_data"] == "no data"
+    assert all("_" not in label for label in labels.values())
+    assert labels["completes existing"].startswith("completes existing protected units")
+
+
+def test_new_park_columns_flow_to_every_format_with_their_dictionary_entry(tmp_path,
+                                                                          monkeypatch):
+    """A column the parks table gains (e.g. a sliver flag) reaches every vector format, with
+    its unit and meaning from PARK_COLUMNS in parks_fields.csv and gpkg_data_columns."""
+    import optimizer.outputs.export as export_module
+    import optimizer.outputs.plan_features as features_module
+    from optimizer import problem, solve
+    from optimizer.datasets import tiny_grid
+    from optimizer.plan.parks import PARK_COLUMNS, candidate_parks
+
+    def with_sliver(*args, **kwargs):
+        parks = candidate_parks(*args, **kwargs)
+        parks.table["one_cell_sliver"] = parks.table["n_units"] == 1
+        return parks
+
+    monkeypatch.setattr(export_module, "candidate_parks", with_sliver)
+    monkeypatch.setattr(features_module, "candidate_parks", with_sliver)
+    monkeypatch.setitem(PARK_COLUMNS, "one_cell_sliver", ("", "True for a park of one unit"))
+    pu = tiny_grid()
+    pu.units.loc[0, "pa_fraction"] = 0.7  # cell 1 locked in with 0.3 km² still unprotected
+    p = problem(pu).add_max_utility_objective(budget_km2=2.3, weights={"carbon": 1})
+    res = export_plan(p, solve(p).x, tmp_path / "o", formats=["shp", "gpkg", "geojson"])
+    d = pd.read_csv(res.path / "parks_fields.csv", keep_default_na=False).set_index("full_name")
+    assert d.loc["one_cell_sliver", "meaning"] == "True for a park of one unit"
+    gpkg = pyogrio.read_dataframe(res.path / "parks.gpkg", layer="parks")
+    assert "one_cell_sliver" in gpkg.columns
+    assert "one_cell_sliver" in pyogrio.read_dataframe(res.path / "parks.geojson").columns
+    desc = gdal("ogrinfo", "-ro", "-q", str(res.path / "parks.gpkg"), "-sql",
+                "SELECT name, description FROM gpkg_data_columns WHERE column_name = "
+                "'one_cell_sliver'")
+    assert "name (String) = One cell sliver" in desc
+    assert "description (String) = True for a park of one unit" in desc
+    # The tiny plan: the parks' 2 km² plus cell 1's 0.3 km² remainder.
+    assert gpkg["area_km2"].sum() == pytest.approx(2.3, abs=1e-12)
+    assert list(gpkg["kind"]) == ["park", "completes existing"]
+
+
+def test_units_the_scenario_locks_in_are_their_own_kind(tmp_path):
+    """Units a lock forces in (not protected yet) add new area too: kind 'locked in'."""
+    from optimizer import problem, solve
+    from optimizer.datasets import tiny_grid
+
+    pu = tiny_grid()
+    pu.units.loc[0, "pa_fraction"] = 0.7  # cell 1: existing protection, 0.3 km² remainder
+    p = (problem(pu).add_max_utility_objective(budget_km2=2.3, weights={"carbon": 1})
+         .add_locked_in(ids=[3], label="village forest"))
+    sol = solve(p)
+    res = export_plan(p, sol.x, tmp_path / "o", formats=["geojson"])
+    doc = json.loads((res.path / "parks.geojson").read_text())
+    by_kind: dict[str, float] = {}
+    for f in doc["features"]:
+        by_kind[f["properties"]["kind"]] = (by_kind.get(f["properties"]["kind"], 0.0)
+                                            + f["properties"]["area_km2"])
+    assert by_kind["locked in"] == pytest.approx(1.0) and by_kind["completes existing"] == (
+        pytest.approx(0.3))
+    assert sum(by_kind.values()) == pytest.approx(p.unprotected_km2 @ (sol.x > 0.5), abs=1e-12)
+    assert "units locked in by the scenario 1" in res.reconciliation[0]

@@ -267,6 +267,22 @@ def test_refill_adds_the_best_neighbours_within_the_budget_by_hand():
     assert "Refilled 1 unit(s)" in parks.summary()
 
 
+def test_refill_under_a_budget_whose_remainders_are_free_uses_the_whole_budget():
+    # 2 x 4: 1 2 3 4 / 5 6 7 8; unit 1 is 60% protected (locked in, 0.4 km² remainder, in
+    # no park), budget 3 km² with remainders free: the plan {1, 5, 6, 8} spends 5, 6 and 8.
+    # Dropping {8} (min 1.5 km²) frees 1 km² of the budget: 7 (value 7, beside 6) refills
+    # it, although the plan's new area with the remainder (0.4 + 3) is over 3 km².
+    c = [1.0, 2, 30, 40, 5, 6, 7, 8]
+    pu = grid(2, 4, {"c": c}, roles={"c": "carbon_stock"}, pa=[0.6, 0, 0, 0, 0, 0, 0, 0])
+    p = problem(pu).add_max_utility_objective(budget_km2=3, weights={"c": 1},
+                                              budget_remainders="free")
+    x = np.array([1, 0, 0, 0, 1, 1, 0, 1], dtype=float)
+    parks = candidate_parks(p, x, min_km2=1.5, refill=True)
+    assert pu.units["pu_id"].to_numpy()[parks.refilled].tolist() == [7]
+    assert parks.x.tolist() == [1, 0, 0, 0, 1, 1, 1, 0]
+    assert p.unprotected_km2 @ parks.x == pytest.approx(3.4)  # budget 3 + remainder 0.4
+
+
 def test_refill_respects_budget_and_locks_for_every_plan_of_a_tiny_grid():
     # Every plan of a 2 x 4 grid (256), two min sizes: budget and locks always hold,
     # refilled units were free and join a kept park, every added unit is in one park.

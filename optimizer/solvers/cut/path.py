@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.errors import InputDataError
+from optimizer.model.compile import budget_coefficients
 from optimizer.solvers.base import BudgetPath, Solution
 from optimizer.solvers.cut.context import CutContext, row_labels
 from optimizer.solvers.cut.form import CutForm
@@ -309,8 +310,9 @@ def plan_for_budget(solution: Solution | BudgetPath | dict[str, Any], budget_km2
         its ``info``.
     budget_km2 : float
         The budget, counted as the model's budget row counts it: new area of the
-        free units. With ``problem`` given, the budget is the problem's total (the
-        locked-in units' area is taken off first).
+        free units. With ``problem`` given, the budget is the problem's total (what the
+        locked-in units spend of it is taken off first:
+        `optimizer.model.compile.budget_coefficients`).
     problem : Problem, optional
         The problem solved (to count locked-in area).
 
@@ -342,9 +344,8 @@ def plan_for_budget(solution: Solution | BudgetPath | dict[str, Any], budget_km2
     area = np.asarray(info["unit_area"])
     locked = np.asarray(info["unit_locked_in"], dtype=bool)
     budget = float(budget_km2)
-    if problem is not None:
-        unprotected = problem.unprotected_km2
-        budget -= float(unprotected[locked].sum())
+    if problem is not None:  # what the locked-in units spend of it (the budget's own measure)
+        budget -= float(budget_coefficients(problem, "total", "total")[locked].sum())
     x = locked.astype(np.float64)
     ranked = np.flatnonzero(rank >= 0)
     ranked = ranked[np.argsort(rank[ranked])]
