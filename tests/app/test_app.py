@@ -397,8 +397,11 @@ def test_export_page_exports_a_saved_plan_by_its_name_with_its_settings(tmp_path
     gpkg = tmp_path / "parks.gpkg"
     gpkg.write_bytes(files["gpkg"])
     parks = pyogrio.read_dataframe(gpkg)
-    added = compact.problem.unprotected_km2[compact.status == "added"].sum()
-    assert parks["area_km2"].sum() == pytest.approx(added, rel=1e-9)
+    # The parks hold the plan's new area: the unprotected part of every unit it selects
+    # (added units and the locked-in units' remainders), summary.json's new_km2.
+    new = compact.problem.unprotected_km2[compact.x > 0.5].sum()
+    assert parks["area_km2"].sum() == pytest.approx(new, rel=1e-9)
+    assert new == pytest.approx(compact.summary["new_km2"], rel=1e-9)
     # Its scenario, moved to a folder of its own, solves to the same units.
     folder = tmp_path / "elsewhere"
     folder.mkdir()
