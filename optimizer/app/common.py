@@ -7,6 +7,7 @@ grid folder's path and modification time), so every page and every browser tab s
 
 from __future__ import annotations
 
+import functools
 import io
 import os
 import traceback
@@ -107,13 +108,114 @@ def grid_key(src: dict[str, Any]) -> str:
     return f"folder:{src['path']}:{src['mtime']}"
 
 
-def grid_table(src: dict[str, Any]) -> dict[str, Any]:
-    """The scenario ``[grid]`` table that reproduces the grid."""
-    if src["kind"] == "demo":
-        from optimizer.datasets import demo_manifest
+def user_cache() -> Path:
+    """carbonpark's folder in the user's cache (``$XDG_CACHE_HOME/carbonpark``, default
+    ``~/.cache/carbonpark``): where the grids of downloaded scenarios are kept."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "carbonpark"
 
-        return {"manifest": str(demo_manifest()), "cell_km": float(src["cell_km"])}
-    return {"path": str(src["path"])}
+
+def portable(path: Path) -> str:
+    """``path`` as a scenario names it: ``~/...`` under the home folder, else absolute."""
+    path = Path(path).resolve()
+    home = Path.home().resolve()
+    return f"~/{path.relative_to(home).as_posix()}" if path.is_relative_to(home) else str(path)
+
+
+@functools.lru_cache(maxsize=8)
+def _demo_grid_hash(cell_km: float) -> str:
+    from optimizer.datasets import demo_manifest
+    from optimizer.scenario import Scenario
+    from optimizer.scenario.build import grid_hash
+
+    s = Scenario.from_dict({"schema_version": 1, "grid": {"manifest": str(demo_manifest()),
+                                                          "cell_km": float(cell_km)},
+                            "budget": {"share": 0.1}})
+    return grid_hash(s)
+
+
+def demo_grid_folder(cell_km: float) -> Path:
+    """Where a downloaded scenario finds the demo grid of ``cell_km``: ``grid-<hash>`` in
+    `user_cache`, named by the grid's content hash as a scenario's own grid cache is
+    (`optimizer.scenario.build.grid_hash`: the manifest, its files, the cell size,
+    carbonpark's version and the grid format)."""
+    return user_cache() / f"grid-{_demo_grid_hash(float(cell_km))[:16]}"
+
+
+@functools.lru_cache(maxsize=8)
+def _folder_hash(path: str, mtime: float) -> str:
+    import hashlib
+
+    digest = hashlib.sha256()
+    for f in sorted(Path(path).glob("*.parquet")):
+        digest.update(f.name.encode())
+        with f.open("rb") as fh:
+            while chunk := fh.read(1 << 20):
+                digest.update(chunk)
+    return digest.hexdigest()
+
+
+def grid_folder(src: dict[str, Any]) -> Path:
+    """Where a downloaded scenario finds the grid of ``src``: the demo's or an uploaded
+    grid's ``grid-<content hash>`` in `user_cache` (an upload is unpacked in a temporary
+    folder), a grid folder of this computer where it is."""
+    if src["kind"] == "demo":
+        return demo_grid_folder(float(src["cell_km"]))
+    if src.get("upload"):
+        return user_cache() / f"grid-{_folder_hash(str(src['path']), float(src['mtime']))[:16]}"
+    return Path(src["path"])
+
+
+def grid_table(src: dict[str, Any]) -> dict[str, Any]:
+    """The scenario ``[grid]`` table that reproduces the grid wherever the scenario is moved:
+    the demo or an uploaded grid by its content hash in `user_cache` (`save_grid` writes it
+    there), a grid folder by its path; never a path relative to where the app runs, never a
+    cache beside the scenario."""
+    return {"path": portable(grid_folder(src))}
+
+
+def grid_words(src: dict[str, Any]) -> str:
+    """The grid in words (the header of a downloaded scenario)."""
+    if src["kind"] == "demo":
+        return f"the demo country (carbonpark's data/demo.toml) on {src['cell_km']:g} km cells"
+    if src.get("upload"):
+        return "a grid uploaded to the app as a zip"
+    return f"the grid folder {src['path']}"
+
+
+def save_grid(src: dict[str, Any], pu: Any) -> None:
+    """Write the demo or uploaded grid where `grid_table` names it (once: the folder is
+    named by content)."""
+    if src["kind"] != "demo" and not src.get("upload"):
+        return
+    from optimizer.grid.store import write_grid
+
+    folder = grid_folder(src)
+    if not (folder / "units.parquet").is_file():
+        folder.parent.mkdir(parents=True, exist_ok=True)
+        write_grid(pu, folder, overwrite=True)
+
+
+def scenario_toml(settings: Any, name: str) -> str:
+    """The scenario of a plan of the app as TOML, its grid saved where it names it.
+
+    ``carbonpark solve`` of the file, from any folder, gives the plan the app shows; the
+    header says which grid it names and what to write on a computer without it.
+    """
+    pu, key, grid = current()
+    src = grid_source()
+    save_grid(src, pu)
+    text = plan_session(key, pu, grid).scenario(settings, name=name).dumps()
+    if src["kind"] == "demo" or src.get("upload"):
+        where = ("named by its content hash under the user's carbonpark cache ([grid] path).\n"
+                 + ("# On another computer, replace that path with manifest = \"<path to "
+                    f"data/demo.toml>\" and cell_km = {src['cell_km']:g}."
+                    if src["kind"] == "demo" else
+                    "# On another computer, give the path of the grid folder there instead."))
+    else:
+        where = "named by its path ([grid] path); elsewhere, give the grid folder's path there."
+    return (f"# {name}: a plan of the carbonpark app; `carbonpark solve {name}.toml` gives it "
+            f"again.\n# Grid: {grid_words(src)},\n# {where}\n"
+            + text)
 
 
 def load_pu(src: dict[str, Any]) -> Any:
@@ -185,6 +287,21 @@ def pct(value: float | None, digits: int = 1) -> str:
     if value is None or not np.isfinite(value):
         return "– %"
     return f"{value:.{digits}f} %"
+
+
+#: The Plan page's lock-out checkboxes: (PlanSettings field, label).
+LOCKS = (("lock_existing", "Keep the existing network"),
+         ("cropland_out", "Cropland red line (cropland locked out)"),
+         ("urban_out", "Urban land locked out"))
+
+
+def settings_text(s: Any) -> str:
+    """The settings of a plan in one line, as the controls name them."""
+    locks = [label.split(" (")[0].lower() for name, label in LOCKS if getattr(s, name)]
+    return (f"budget {100 * s.budget_share:.1f} % of the land; weights: carbon stock "
+            f"{s.carbon_stock:g}, carbon uptake {s.carbon_uptake:g}, biodiversity "
+            f"{s.biodiversity:g}, emissions penalty {s.emissions_penalty:g}; compactness "
+            f"{s.compactness:.2f}; " + (", ".join(locks) if locks else "no locks"))
 
 
 def saved_plans() -> dict[str, Any]:

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from optimizer.app import common
+from optimizer.app import common, state
 from optimizer.errors import InputDataError
 from optimizer.figures.plots import STATUS_COLOURS
 
@@ -67,7 +67,12 @@ def compare_page() -> None:
         st.info(f"{len(saved)} plan(s) saved. Save two or more plans on the Plan page "
                 "(**Save for Compare**) to compare them here.")
         return
-    names = st.multiselect("Plans to compare", list(saved), default=list(saved), key="cmp_names")
+    # The planner's choice is kept; a plan saved since it was made joins it.
+    offered = st.session_state.get("cmp_offered", [])
+    kept = [n for n in st.session_state.get("cmp_names", []) if n in saved]
+    st.session_state["cmp_names"] = kept + [n for n in saved if n not in offered and n not in kept]
+    st.session_state["cmp_offered"] = list(saved)
+    names = st.multiselect("Plans to compare", list(saved), key="cmp_names")
     if len(names) < 2:
         raise InputDataError("choose two or more plans to compare (the selection holds "
                              f"{len(names)})")
@@ -102,8 +107,10 @@ def compare_page() -> None:
         c4.bar_chart(closure.set_index("plan")[hot], y_label="%", stack=False)
     st.subheader("What one protects that the other does not")
     a_col, b_col = st.columns(2)
-    a = a_col.selectbox("Plan A", names, index=0, key="cmp_a")
-    b = b_col.selectbox("Plan B", names, index=1, key="cmp_b")
+    state.seed_choice("cmp_a", names, names[0])
+    state.seed_choice("cmp_b", names, names[1])
+    a = a_col.selectbox("Plan A", names, key="cmp_a")
+    b = b_col.selectbox("Plan B", names, key="cmp_b")
     if a == b:
         raise InputDataError("plan A and plan B are the same plan; choose two different plans")
     code, diff = difference(pu, plans[a], plans[b])

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import streamlit as st
 
-from optimizer.app import common
+from optimizer.app import common, state
 from optimizer.app.uploads import unpack_grid_zip
 from optimizer.errors import InputDataError
 
@@ -94,7 +94,8 @@ def _choose_source() -> None:
         if up is not None and st.button("Load the upload", key="load_zip"):
             dest = Path(tempfile.mkdtemp(prefix="carbonpark-upload-"))
             folder = unpack_grid_zip(up.getvalue(), dest, name=up.name)
-            src = {"kind": "folder", "path": str(folder), "mtime": common.path_mtime(folder)}
+            src = {"kind": "folder", "path": str(folder), "mtime": common.path_mtime(folder),
+                   "upload": True}  # unpacked in a temporary folder
             common.load_pu(src)
             st.session_state["grid_source"] = src
             st.session_state.pop("result", None)
@@ -129,6 +130,7 @@ def data_page() -> None:
         named = row["role"] in ("land_cover", "biodiversity") and row["label"]
         name = row["label"] if named else row["layer"]
         options[str(col)] = f"{row['role'].replace('_', ' ')}: {name}{year}"
+    state.seed_choice("data_layer", list(options), next(iter(options)))
     choice = st.selectbox("Layer to map", list(options), format_func=options.__getitem__,
                           key="data_layer")
     if choice is None:  # pragma: no cover - a selectbox with options always has a choice

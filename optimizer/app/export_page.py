@@ -1,24 +1,63 @@
-"""Export: the current plan (or a solve folder) in the formats picked, and the HTML report.
+"""Export: any plan of the session (current or saved, by name) or a solve folder.
 
 The formats offered are the registry `optimizer.outputs.writers.WRITERS`; each format's
-main file (its first) is a download.
+main file (its first) is a download, with the HTML report. A plan of the session comes
+with its settings: ``export.json`` (whose ``source`` names the plan and its settings),
+its scenario ``<name>.toml`` (`optimizer.app.common.scenario_toml`: ``carbonpark solve``
+of it, from any folder, gives the plan again) and a zip of everything.
 """
 
 from __future__ import annotations
 
+import io
 import tempfile
+import zipfile
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
 import streamlit as st
 
-from optimizer.app import common
+from optimizer.app import common, state
 from optimizer.errors import InputDataError
 from optimizer.outputs.writers import WRITERS
 
 #: The formats picked when the page opens (those of them the registry has).
 DEFAULT_FORMATS = ("shp", "gpkg", "parquet")
+
+#: The first choice of the page: the plans of this browser session.
+SESSION_PLANS = "A plan of this session (current or saved)"
+#: The current plan when it is not saved.
+CURRENT = "the current plan (not saved)"
+
+
+def _plans() -> dict[str, Any]:
+    """The plans to export, by name: the saved ones, and the current one unless saved."""
+    plans = dict(common.saved_plans())
+    result = st.session_state.get("result")
+    if result is not None and not any(r is result for r in plans.values()):
+        plans[CURRENT] = result
+    return plans
+
+
+def _choose_plan() -> tuple[str, Any]:
+    """The plan to export and its name: a saved plan by its name, the current one named here."""
+    plans = _plans()
+    if not plans:
+        raise InputDataError("no plan yet: run a plan on the Plan page first")
+    result = st.session_state.get("result")
+    current = next((n for n, r in plans.items() if r is result), next(iter(plans)))
+    state.seed_choice("exp_plan", list(plans), current)
+    choice = st.selectbox("Plan", list(plans), key="exp_plan",
+                          help="Save a plan on the Plan page (Save for Compare) to export it "
+                               "later by its name")
+    if choice == CURRENT:
+        state.seed("exp_name", st.session_state.get("save_name", "app_plan"))
+        name = common.safe_name(st.text_input("Plan name (file names and report title)",
+                                              key="exp_name"))
+    else:
+        name = common.safe_name(str(choice))
+    return name, plans[str(choice)]
 
 
 def _main_files(path: Path, formats: Sequence[str]) -> dict[str, bytes]:
@@ -28,21 +67,36 @@ def _main_files(path: Path, formats: Sequence[str]) -> dict[str, bytes]:
 
 
 def _export_plan(name: str, result: Any, formats: Sequence[str]) -> dict[str, bytes]:
+    """The plan ``result`` exported as ``name``: each format's main file, ``export.json``
+    (its source names the plan and its settings), the scenario ``<name>.toml`` that
+    reproduces it, the HTML report, and all of them in one zip."""
     from optimizer.outputs.export import export_plan
     from optimizer.outputs.report import report_html
     from optimizer.outputs.solve_folder import SolveFolder
 
     pu, key, grid = common.current()
-    with tempfile.TemporaryDirectory(prefix="carbonpark-export-") as tmp:
-        res = export_plan(result.problem, result.x, Path(tmp) / "export", formats=formats,
-                          source=f"carbonpark app: {name}")
-        files = _main_files(res.path, formats)
+    toml = common.scenario_toml(result.settings, name)
     scenario = common.plan_session(key, pu, grid).scenario(result.settings, name=name)
     summary = {**result.summary, "scenario": {**result.summary.get("scenario", {}), "name": name}}
     loaded = SolveFolder(path=Path(name), scenario=scenario, pu=pu, problem=result.problem,
-                            x=result.x, status=result.status, summary=summary)
+                         x=result.x, status=result.status, summary=summary)
     # report_html takes loaded plans too; its annotation names only paths.
-    files["report.html"] = report_html([loaded]).encode("utf-8")  # type: ignore[list-item]
+    report = report_html([loaded]).encode("utf-8")  # type: ignore[list-item]
+    with tempfile.TemporaryDirectory(prefix="carbonpark-export-") as tmp:
+        res = export_plan(result.problem, result.x, Path(tmp) / "export", formats=formats,
+                          source=f"carbonpark app: plan {name!r} ({common.settings_text(result.settings)}); "
+                                 f"its scenario: {name}.toml")
+        files = _main_files(res.path, formats)
+        files["export.json"] = (res.path / "export.json").read_bytes()
+        files[f"{name}.toml"] = toml.encode("utf-8")
+        files["report.html"] = report
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+            for f in sorted(res.files):
+                zf.write(res.path / f, f"{name}/{f}")
+            zf.writestr(f"{name}/{name}.toml", toml)
+            zf.writestr(f"{name}/report.html", report)
+        files["zip"] = buf.getvalue()
     return files
 
 
@@ -60,26 +114,23 @@ def _export_folder(folder: Path, formats: Sequence[str]) -> dict[str, bytes]:
 def export_page() -> None:
     """Export: GIS files and the HTML report as downloads."""
     st.title("Export")
-    what = st.radio("Plan to export", ["The current plan", "A solve folder (`carbonpark solve`)"],
+    what = st.radio("Plan to export", [SESSION_PLANS, "A solve folder (`carbonpark solve`)"],
                     horizontal=True, key="exp_what")
+    state.seed("exp_formats", [n for n in DEFAULT_FORMATS if n in WRITERS])
     picked = st.multiselect(
-        "Formats", list(WRITERS), default=[n for n in DEFAULT_FORMATS if n in WRITERS],
+        "Formats", list(WRITERS),
         format_func=lambda n: f"{WRITERS[n].label} ({n})", key="exp_formats",
         help="; ".join(f"{w.label}: {w.description}" for w in WRITERS.values()))
     formats = tuple(n for n in WRITERS if n in picked)  # the registry's order
     if not formats:
         st.info("Pick at least one format.")
         return
-    if what == "The current plan":
-        result = st.session_state.get("result")
-        if result is None:
-            raise InputDataError("no plan yet: run a plan on the Plan page first")
-        name = common.safe_name(st.text_input("Plan name (file names and report title)",
-                                              value="app_plan", key="exp_name"))
+    if what == SESSION_PLANS:
+        name, result = _choose_plan()
         token: tuple[Any, ...] = (id(result), name, formats)
         cache = st.session_state.get("export_files")
         if cache is None or cache[0] != token:
-            with st.spinner("Writing the candidate parks and the report…"):
+            with st.spinner(f"Writing {name}: the candidate parks, its scenario and the report…"):
                 cache = (token, _export_plan(name, result, formats))
             st.session_state["export_files"] = cache
     else:
@@ -99,6 +150,8 @@ def export_page() -> None:
                 cache = (token, _export_folder(folder, formats))
             st.session_state["export_files"] = cache
     files = cache[1]
+    if what == SESSION_PLANS:
+        st.caption(f"**{name}**: {common.settings_text(result.settings)}")
     st.caption("Candidate parks: one polygon per park with area (km²), carbon stock (MgC, "
                "tCO2e), uptake (MgC/yr), emissions (tCO2/yr) and more; CRS of the grid.")
     offered = [n for n in formats if n in files]
@@ -111,3 +164,15 @@ def export_page() -> None:
     cols[-1].download_button(f"HTML report ({len(files['report.html']) / 1024:,.0f} KB)",
                             files["report.html"], file_name=f"{name}_report.html",
                             mime="text/html", key="dl_report")
+    if what == SESSION_PLANS:
+        c1, c2, c3 = st.columns(3)
+        c1.download_button(f"Scenario {name}.toml (its settings)", files[f"{name}.toml"],
+                           file_name=f"{name}.toml", mime="application/toml", key="dl_scenario",
+                           help="`carbonpark solve` of this file, from any folder, gives the plan "
+                                "again")
+        c2.download_button("export.json (what was written, from which plan)", files["export.json"],
+                           file_name=f"{name}_export.json", mime="application/json",
+                           key="dl_export_json")
+        c3.download_button(f"Everything ({len(files['zip']) / 1024:,.0f} KB zip)", files["zip"],
+                           file_name=f"{name}_export.zip", mime="application/zip", key="dl_zip",
+                           help="every file of the export, export.json, the scenario and the report")

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import streamlit as st
 
-from optimizer.app import common
+from optimizer.app import common, state
 from optimizer.errors import InputDataError
 
 _HEADS = {"carbon_stock_added_MgC": "carbon stock added (MgC)",
@@ -25,7 +25,8 @@ def _compute() -> None:
     if result is None:
         raise InputDataError("no plan yet: run a plan on the Plan page; the frontier keeps its "
                              "budget, locks and penalties")
-    points = st.slider("Points on the frontier", 3, 15, 7, key="fr_points")
+    state.seed("fr_points", 7)
+    points = st.slider("Points on the frontier", 3, 15, key="fr_points")
     if st.button("Compute the frontier for the current settings", key="fr_run"):
         with st.spinner(f"Frontier: {points} ε-constraint solves (at most 120 s)…"):
             f = frontier(result.problem, points=points, time_limit=120.0)
@@ -131,6 +132,7 @@ def _show(points: pd.DataFrame, problem: Any, plan: Any, *,
     st.dataframe(_display(points), hide_index=False)
     labels = [f"point {i}: {points[y_col].iloc[i]:,.0f} MgC, {points[x_col].iloc[i]:.1f} %"
               if y_col in points and x_col in points else f"point {i}" for i in range(len(points))]
+    state.seed_choice("fr_point", list(range(len(points))), 0)
     i = st.selectbox("Open the plan of point", range(len(points)), format_func=lambda k: labels[k],
                      key="fr_point")
     if i is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from optimizer.app import common
+from optimizer.app import common, labels
 
 #: Table name -> heading, in the study's order.
 _TABLES = {
@@ -41,7 +41,16 @@ def gaps_page() -> None:
     for line in report.findings:
         st.markdown(f"- {line}")
     st.subheader("Headline: carbon stock (Table 1)")
-    st.code(report.headline(), language=None)
+    if "carbon" in report.tables and len(report.tables["carbon"]):
+        st.caption("Carbon stock by zone: share of the whole area's total; density ratio = zone "
+                   "density / whole-area density (above 1: the zone holds more than its share).")
+        carbon = report.tables["carbon"]
+        keep = [c for c in ("layer", "zone", "area_km2", "total_MgC", "share", "density_kgC_m2",
+                            "density_MgC_ha", "density_ratio") if c in carbon.columns]
+        table, cfg = labels.readable(carbon[keep])
+        st.dataframe(table, hide_index=True, column_config=cfg)
+    else:
+        st.info(report.headline())
     maps_tab, charts_tab, tables_tab = st.tabs(["Maps", "Charts", "Tables"])
     with maps_tab:
         for name in ("map_hotspots", "map_typology"):
@@ -52,10 +61,12 @@ def gaps_page() -> None:
             if name in figs:
                 st.image(figs[name], caption=_FIGURES[name], width="stretch")
     with tables_tab:
-        st.caption("Units are in the column names (km², MgC, MgC/yr, tCO2/yr, shares 0–1 or %).")
+        st.caption("Units once, in the headers (shares in %); a header's tooltip says what the "
+                   "column holds.")
         for name, heading in _TABLES.items():
             if name in report.tables and len(report.tables[name]):
                 st.markdown(f"**{heading}**")
-                st.dataframe(report.tables[name], hide_index=True)
+                table, cfg = labels.readable(report.tables[name])
+                st.dataframe(table, hide_index=True, column_config=cfg)
     for note in report.notes:
         st.caption(note)

@@ -15,6 +15,7 @@ matplotlib.use("Agg")
 
 import streamlit as st
 
+from optimizer.app import state
 from optimizer.app.common import guarded
 from optimizer.app.compare_page import compare_page
 from optimizer.app.data_page import data_page
@@ -23,21 +24,26 @@ from optimizer.app.frontier_page import frontier_page
 from optimizer.app.gaps_page import gaps_page
 from optimizer.app.plan_page import plan_page
 
-__all__ = ["main"]
+__all__ = ["PAGES", "main"]
+
+#: The pages in the order of the navigation: (title, URL path, page function). Each opens at
+#: its own URL (``/data``, ``/plan``, ...); the root URL opens the first.
+PAGES = (("Data", "data", data_page), ("Gaps", "gaps", gaps_page), ("Plan", "plan", plan_page),
+         ("Compare", "compare", compare_page), ("Frontier", "frontier", frontier_page),
+         ("Export", "export", export_page))
 
 
 def main() -> None:
     """Run the app once (Streamlit runs the script again on every interaction)."""
     st.set_page_config(page_title="carbonpark", page_icon="🌳", layout="wide")
-    pages = [
-        st.Page(guarded(data_page), title="Data", url_path="data", default=True),
-        st.Page(guarded(gaps_page), title="Gaps", url_path="gaps"),
-        st.Page(guarded(plan_page), title="Plan", url_path="plan"),
-        st.Page(guarded(compare_page), title="Compare", url_path="compare"),
-        st.Page(guarded(frontier_page), title="Frontier", url_path="frontier"),
-        st.Page(guarded(export_page), title="Export", url_path="export"),
-    ]
-    st.navigation(pages).run()
+    state.keep()  # every control keeps its value on pages that do not draw it
+    pages = [st.Page(guarded(page), title=title, url_path=path) for title, path, page in PAGES]
+
+    def start() -> None:  # the app's root URL opens the first page at its own URL
+        st.switch_page(pages[0])
+
+    root = st.Page(start, title=PAGES[0][0], url_path="start", default=True, visibility="hidden")
+    st.navigation([root, *pages]).run()
 
 
 if __name__ == "__main__":  # `streamlit run` runs the file as __main__

@@ -24,8 +24,9 @@ TIMEOUT = 180  # s: the first run builds the demo grid and the gap analysis
 
 
 @pytest.fixture(autouse=True)
-def _small_demo(monkeypatch: pytest.MonkeyPatch) -> None:
+def _small_demo(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory) -> None:
     monkeypatch.setenv("CARBONPARK_APP_CELL_KM", "40")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
     monkeypatch.chdir(ROOT)
 
 
@@ -173,7 +174,13 @@ def test_gaps_page_shows_findings_maps_and_tables() -> None:
     assert at.title[0].value == "Gaps of the existing network"
     assert len(at.tabs) == 3
     assert at.dataframe, "no gap tables"
-    assert "MgC" in at.code[0].value or "PgC" in at.code[0].value or "TgC" in at.code[0].value
+    # Table 1 is a table with readable headers, units once; no monospace dump, no raw names.
+    assert not at.code
+    table1 = at.dataframe[0].value
+    assert list(table1.columns)[:4] == ["layer", "zone", "area (km²)", "total (MgC)"]
+    for frame in at.dataframe:
+        heads = [str(c) for c in frame.value.columns]
+        assert not [h for h in heads if "_" in h], heads
 
 
 # ------------------------------------------------------------------ Export of a solve folder
@@ -219,14 +226,19 @@ def test_plan_page_solves_and_moves_with_the_budget() -> None:
     _no_exception(at)
     assert not _errors(at)
     labels = [m.label for m in at.metric]
-    assert labels[:2] == ["Protected land", "Carbon stock protected"]
+    assert labels[:3] == ["new protected area (km²)",
+                          "of which completes existing protected units (km²)",
+                          "carbon stock added (MgC)"]
     first = at.metric[0].value
-    assert first.endswith("%")
-    assert all(any(u in m.value for u in ("%", "MgC", "tCO2", "species", "km²")) for m in at.metric)
+    assert first.replace(",", "").isdigit()
     at = _solved(at, 20.0)
     _no_exception(at)
     assert at.metric[0].value != first
-    assert "km² new" in at.metric[0].delta
+    assert at.metric[0].delta == "20.00% of the land"
+    # Tables: readable headers, units once; no raw column names.
+    for frame in at.dataframe:
+        heads = [str(c) for c in frame.value.columns]
+        assert not [h for h in heads if "_" in h], heads
     assert len(at.get("image")) >= 2  # plan map, parks map
     assert any(c.value.startswith(("nested path", "cut solve")) for c in at.caption)
     toml = at.get("download_button")
@@ -316,7 +328,8 @@ def test_export_page_downloads_the_current_plan(monkeypatch: pytest.MonkeyPatch)
     assert not _errors(at)
     labels = [b.proto.label for b in at.get("download_button")]
     assert [lab.split(" (")[0] for lab in labels] == ["Shapefile", "GeoPackage", "GeoParquet",
-                                                      "HTML report"]
+                                                      "HTML report", "Scenario app_plan.toml",
+                                                      "export.json", "Everything"]
     assert at.multiselect(key="exp_formats").options == ["Shapefile (zip) (shp)", "GeoPackage (gpkg)",
                                                         "GeoParquet (parquet)", "GeoJSON (geojson)",
                                                         "GeoTIFF (tif)"]
@@ -334,5 +347,164 @@ def test_export_page_downloads_the_current_plan(monkeypatch: pytest.MonkeyPatch)
     _no_exception(at)
     assert not _errors(at)
     labels = [b.proto.label for b in at.get("download_button")]
-    assert [lab.split(" (")[0] for lab in labels] == ["Text", "HTML report"]
+    assert [lab.split(" (")[0] for lab in labels][:2] == ["Text", "HTML report"]
     assert at.session_state["export_files"][1]["txt"].decode().endswith(" parks\n")
+
+
+# ------------------------------------------------------------------ issue 21: export any saved plan, portable scenarios
+
+def test_export_page_exports_a_saved_plan_by_its_name_with_its_settings(tmp_path: Path) -> None:
+    """Save a compact plan as plan_compact, run another plan: Export still offers
+    plan_compact, and exports it under that name with its settings (export.json's source,
+    its scenario file) whose `carbonpark solve` gives the same units."""
+    import json
+
+    import pandas as pd
+    import pyogrio
+
+    from optimizer.cli import main
+
+    at = _page("plan").run()
+    at.slider(key="plan_compactness").set_value(0.5)
+    at = _solved(at, 12.0)
+    _no_exception(at)
+    compact = at.session_state["result"]
+    at.text_input(key="save_name").input("plan_compact").run()
+    at = at.button(key="save_plan").click().run()
+    at.slider(key="plan_compactness").set_value(0.0)
+    at = _solved(at, 20.0)
+    assert at.session_state["result"] is not compact
+
+    exp = _page("export")
+    exp.session_state["result"] = at.session_state["result"]
+    exp.session_state["saved_plans"] = at.session_state["saved_plans"]
+    exp.run()
+    _no_exception(exp)
+    plan = exp.selectbox(key="exp_plan")
+    assert plan.options == ["plan_compact", "the current plan (not saved)"]
+    assert plan.value == "the current plan (not saved)"
+    exp = plan.set_value("plan_compact").run()
+    _no_exception(exp)
+    assert not _errors(exp)
+    labels = [b.proto.label for b in exp.get("download_button")]
+    assert "Scenario plan_compact.toml (its settings)" in labels
+    files = exp.session_state["export_files"][1]
+    meta = json.loads(files["export.json"])
+    assert "plan 'plan_compact'" in meta["source"]
+    assert "budget 12.0 % of the land" in meta["source"] and "compactness 0.50" in meta["source"]
+    assert any("plan_compact" in c.value and "compactness 0.50" in c.value for c in exp.caption)
+    # The parks exported are plan_compact's, not the current plan's.
+    gpkg = tmp_path / "parks.gpkg"
+    gpkg.write_bytes(files["gpkg"])
+    parks = pyogrio.read_dataframe(gpkg)
+    # The parks hold the plan's new area: the unprotected part of every unit it selects
+    # (added units and the locked-in units' remainders), summary.json's new_km2.
+    new = compact.problem.unprotected_km2[compact.x > 0.5].sum()
+    assert parks["area_km2"].sum() == pytest.approx(new, rel=1e-9)
+    assert new == pytest.approx(compact.summary["new_km2"], rel=1e-9)
+    # Its scenario, moved to a folder of its own, solves to the same units.
+    folder = tmp_path / "elsewhere"
+    folder.mkdir()
+    (folder / "plan_compact.toml").write_bytes(files["plan_compact.toml"])
+    assert main(["solve", str(folder / "plan_compact.toml"), "--out", str(tmp_path / "out")]) == 0
+    solved = pd.read_parquet(tmp_path / "out" / "solution.parquet")
+    assert (solved["status"].to_numpy() == "added").sum() == (compact.status == "added").sum()
+    assert sorted(p.name for p in folder.iterdir()) == ["plan_compact.toml"]  # no cache beside it
+
+
+def test_downloaded_scenario_runs_from_any_folder_and_writes_no_cache_beside_it(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """The Plan page's scenario download names its grid by content hash in the user's cache:
+    moved to another folder it checks and solves to the app's plan, and nothing is written
+    beside it; with the cache gone, the error is one line naming the grid."""
+    import json
+
+    from tests.helpers import assert_one_line_error, run_cli
+
+    at = _solved(_page("plan").run(), 10.0)
+    _no_exception(at)
+    result = at.session_state["result"]
+    script = ("import matplotlib\nmatplotlib.use('Agg')\nimport streamlit as st\n"
+              "from optimizer.app import common\n"
+              "st.code(common.scenario_toml(st.session_state['result'].settings, 'my_plan'))\n")
+    dl = AppTest.from_string(script, default_timeout=TIMEOUT)
+    dl.session_state["result"] = result
+    dl.run()
+    _no_exception(dl)
+    text = dl.code[0].value
+    grid = text.split("\n[grid]\n")[1].split("\n[")[0]
+    assert grid.startswith("path = ") and "manifest" not in grid
+    assert str(ROOT) not in text  # no path of the checkout the app runs from
+    moved = tmp_path / "somewhere" / "else"
+    moved.mkdir(parents=True)
+    (moved / "my_plan.toml").write_text(text, encoding="utf-8")
+    code, _, err = run_cli(["scenario", "check", str(moved / "my_plan.toml")], capsys)
+    assert code == 0, err
+    code, _, err = run_cli(["solve", str(moved / "my_plan.toml"), "--out",
+                              str(tmp_path / "solved")], capsys)
+    assert code == 0, err
+    summary = json.loads((tmp_path / "solved" / "summary.json").read_text())
+    assert summary["new_km2"] == pytest.approx(result.summary["new_km2"], rel=1e-9)
+    assert sorted(p.name for p in moved.iterdir()) == ["my_plan.toml"]
+    # On a computer without that grid: one line naming it.
+    other = tmp_path / "other-cache"
+    os.environ["XDG_CACHE_HOME"] = str(other)
+    grid_line = next(line for line in text.splitlines() if line.startswith("path = "))
+    (moved / "my_plan.toml").write_text(text.replace(grid_line.split('"')[1],
+                                                     str(other / "grid-0000")), encoding="utf-8")
+    code, _, err = run_cli(["scenario", "check", str(moved / "my_plan.toml")], capsys)
+    assert_one_line_error(code, err, contains="grid-0000")
+
+
+def test_plan_controls_start_from_the_balanced_scenario_with_its_cropland_red_line() -> None:
+    """One default: the Plan page's controls start at scenarios/balanced.toml's settings
+    (10% of the land; carbon = 1 is stock and uptake 0.5 each; biodiversity 1; the existing
+    network kept; the cropland red line on, in the file and in the app)."""
+    import tomllib
+
+    data = tomllib.loads((ROOT / "scenarios" / "balanced.toml").read_text())
+    assert {"land_cover": "cropland", "unit_share": 0.5} in data["locks"]["land_cover_out"]
+    at = _page("plan").run()
+    _no_exception(at)
+    state = at.session_state
+    assert state["budget_pct"] == 100 * data["budget"]["share"] == 10.0
+    assert state["plan_carbon_stock"] == state["plan_carbon_uptake"] == data["weights"]["carbon"] / 2
+    assert state["plan_biodiversity"] == data["weights"]["biodiversity"]
+    assert state["plan_cropland_out"] is True and state["plan_urban_out"] is False
+    assert state["plan_lock_existing"] is True
+    assert at.checkbox(key="plan_cropland_out").value is True
+    # The plan solved at the start keeps every mostly-cropland unit out.
+    result = state["result"]
+    units = result.problem.pu.units
+    cropland = (units["lc_cropland_km2"] / units["area_km2"]).to_numpy() > 0.5
+    assert cropland.sum() > 0 and not (cropland & (result.status == "added")).any()
+
+
+def test_downloaded_scenario_of_an_uploaded_grid_outlives_the_upload(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """A grid uploaded as a zip is unpacked in a temporary folder: the scenario downloaded
+    from it names the grid by content hash in the user's cache, so it still checks once the
+    temporary folder is gone."""
+    import shutil
+
+    from optimizer.app.common import _demo_pu, path_mtime
+    from optimizer.grid.store import write_grid
+    from tests.helpers import run_cli
+
+    upload = write_grid(_demo_pu(40.0), tmp_path / "carbonpark-upload-x" / "grid")
+    src = {"kind": "folder", "path": str(upload), "mtime": path_mtime(upload), "upload": True}
+    script = ("import streamlit as st\nfrom optimizer.app import common\n"
+              "from optimizer.studies.interactive import PlanSettings\n"
+              "st.code(common.scenario_toml(PlanSettings(budget_share=0.1), 'up'))\n")
+    at = AppTest.from_string(script, default_timeout=TIMEOUT)
+    at.session_state["grid_source"] = src
+    at.run()
+    _no_exception(at)
+    text = at.code[0].value
+    assert "a grid uploaded to the app as a zip" in text and str(upload) not in text
+    shutil.rmtree(tmp_path / "carbonpark-upload-x")
+    (tmp_path / "moved").mkdir()
+    (tmp_path / "moved" / "up.toml").write_text(text, encoding="utf-8")
+    code, out, err = run_cli(["scenario", "check", str(tmp_path / "moved" / "up.toml")], capsys)
+    assert code == 0, err
+    assert "1,488" in out

@@ -25,6 +25,9 @@ SHOTS = ROOT / "out" / "app-screenshots"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
         "--disable-component-update", "--disable-sync", "--no-first-run"]
 
+#: The labels of the Plan page's first metric cards (`optimizer.plan.quantities.QUANTITIES`).
+NEW_KM2, STOCK = "new protected area (km²)", "carbon stock added (MgC)"
+
 pytestmark = [pytest.mark.e2e, pytest.mark.filterwarnings("ignore")]
 
 if not CHROMIUM.exists():
@@ -47,8 +50,10 @@ def _free_port() -> int:
 def app_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = _free_port()
     log = tmp_path_factory.mktemp("app") / "streamlit.log"
+    cache = tmp_path_factory.mktemp("cache")  # the user's cache, where downloads name their grid
+    os.environ["XDG_CACHE_HOME"] = str(cache)
     env = {**os.environ, "CARBONPARK_APP_CELL_KM": os.environ.get("CARBONPARK_APP_CELL_KM", "40"),
-           "PYTHONPATH": str(ROOT)}
+           "PYTHONPATH": str(ROOT), "XDG_CACHE_HOME": str(cache)}
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port),
@@ -131,9 +136,9 @@ def test_planner_path_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
         _shot(page, "2-gaps")
 
         timings["plan page (first solve)"] = _goto(page, "Plan")
-        expect(page.get_by_text("Protected land")).to_be_visible(timeout=60_000)
-        before = _metric(page, "Protected land")
-        carbon_before = _metric(page, "Carbon stock protected")
+        expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=60_000)
+        before = _metric(page, NEW_KM2)
+        carbon_before = _metric(page, STOCK)
         _shot(page, "3-plan")
         slider = page.get_by_role("slider").first
         slider.focus()
@@ -141,21 +146,21 @@ def test_planner_path_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
             page.keyboard.press("ArrowRight")
         t = time.perf_counter()
         page.get_by_role("button", name="Run the plan").click()
-        expect(page.locator('[data-testid="stMetric"]').filter(has_text="Protected land")
+        expect(page.locator('[data-testid="stMetric"]').filter(has_text=NEW_KM2)
                .locator('[data-testid="stMetricValue"]')).not_to_have_text(before, timeout=60_000)
         _idle(page)
         timings["re-solve after the budget move"] = time.perf_counter() - t
-        assert _metric(page, "Carbon stock protected") != carbon_before
+        assert _metric(page, STOCK) != carbon_before
         assert not page.locator('[data-testid="stException"]').count()
         _save(page, "plan_a")
         _shot(page, "3-plan-after")
 
-        before = _metric(page, "Protected land")
+        before = _metric(page, NEW_KM2)
         page.get_by_role("slider").first.focus()
         for _ in range(10):
             page.keyboard.press("ArrowLeft")
         page.get_by_role("button", name="Run the plan").click()
-        expect(page.locator('[data-testid="stMetric"]').filter(has_text="Protected land")
+        expect(page.locator('[data-testid="stMetric"]').filter(has_text=NEW_KM2)
                .locator('[data-testid="stMetricValue"]')).not_to_have_text(before, timeout=60_000)
         _idle(page)
         _save(page, "plan_b")
@@ -194,3 +199,253 @@ def test_planner_path_in_a_real_browser(app_url: str, tmp_path: Path) -> None:
     report = "\n".join(f"{k}: {v:.2f} s" for k, v in timings.items())
     (SHOTS / "timings.txt").write_text(report + "\n", encoding="utf-8")
     print(report)
+
+
+# ------------------------------------------------------------------ what the planner sets stays set
+
+def _browser(pw: object, width: int = 1500) -> tuple[object, Page]:
+    browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=ARGS)  # type: ignore[attr-defined]
+    page = browser.new_page(viewport={"width": width, "height": 2400}, accept_downloads=True)
+    return browser, page
+
+
+def _slider(page: Page, label: str) -> object:
+    return page.locator('[data-testid="stSlider"]').filter(has_text=label).first
+
+
+def _slider_value(page: Page, label: str) -> float:
+    text = _slider(page, label).locator('[data-testid="stSliderThumbValue"]').inner_text()
+    return float(text.replace("%", "").replace(",", "").strip())
+
+
+def _set_slider(page: Page, label: str, value: float, step: float) -> None:
+    """Move a slider by the keyboard, as a planner does, to ``value``."""
+    now = _slider_value(page, label)
+    n = round((value - now) / step)
+    _slider(page, label).get_by_role("slider").focus()
+    for _ in range(abs(n)):
+        page.keyboard.press("ArrowRight" if n > 0 else "ArrowLeft")
+    assert _slider_value(page, label) == pytest.approx(value)
+
+
+def _checkbox(page: Page, label: str) -> object:
+    return page.locator('[data-testid="stCheckbox"]').filter(has_text=label).first
+
+
+def _set_checkbox(page: Page, label: str, on: bool) -> None:
+    box = _checkbox(page, label)
+    if box.locator("input").is_checked() != on:
+        box.locator("label").click()
+    assert box.locator("input").is_checked() == on
+
+
+def _run(page: Page) -> str:
+    """Press Run; the caption of the new plan's settings once it shows."""
+    caption = page.get_by_text("Settings of this plan:")
+    before = caption.inner_text()
+    page.get_by_role("button", name="Run the plan").click()
+    expect(caption).not_to_have_text(before, timeout=120_000)
+    _idle(page)
+    return caption.inner_text()
+
+
+def _metrics(page: Page) -> dict[str, str]:
+    out = {}
+    for box in page.locator('[data-testid="stMetric"]').all():
+        label = box.locator('[data-testid="stMetricLabel"]').inner_text().strip()
+        out[label] = box.locator('[data-testid="stMetricValue"]').inner_text().strip()
+    return out
+
+
+#: The Plan page's controls: label -> (first value, second value, slider step or None for a box).
+CONTROLS = {
+    "Budget: land to add": (12.0, 15.0, 0.5),
+    "Weight: carbon stock": (1.0, 2.0, 0.25),
+    "Weight: carbon uptake (NPP)": (1.0, 0.25, 0.25),
+    "Weight: biodiversity": (2.0, 3.0, 0.25),
+    "Emissions penalty": (0.5, 1.0, 0.25),
+    "Compactness": (0.5, 1.0, 0.05),
+    "Keep the existing network": (False, True, None),
+    "Cropland red line": (False, True, None),
+    "Urban land locked out": (True, False, None),
+}
+
+
+def _set_all(page: Page, which: int) -> None:
+    for label, (*values, step) in CONTROLS.items():
+        if step is None:
+            _set_checkbox(page, label, bool(values[which]))
+        else:
+            _set_slider(page, label, float(values[which]), step)
+
+
+def _shown(page: Page) -> dict[str, object]:
+    return {label: (_checkbox(page, label).locator("input").is_checked() if step is None
+                    else _slider_value(page, label))
+            for label, (*_, step) in CONTROLS.items()}
+
+
+def test_every_plan_control_keeps_what_the_planner_sets(app_url: str) -> None:
+    """Change every control, Run, change each again, Run: the second values are shown, used
+    (the settings caption and the metrics follow), and survive a visit to another page."""
+    with sync_playwright() as pw:
+        browser, page = _browser(pw)
+        page.goto(f"{app_url}/plan")
+        expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=120_000)
+        _idle(page)
+        _set_all(page, 0)
+        first = _run(page)
+        assert "budget 12.0 %" in first and "compactness 0.50" in first and "biodiversity 2" in first
+        metrics_first = _metrics(page)
+        assert _shown(page) == {k: v[0] for k, v in CONTROLS.items()}
+        _set_all(page, 1)
+        second = _run(page)
+        wanted = {k: v[1] for k, v in CONTROLS.items()}
+        assert _shown(page) == wanted  # nothing snapped back to the first values
+        assert ("budget 15.0 %" in second and "carbon stock 2" in second
+                and "carbon uptake 0.25" in second and "biodiversity 3" in second
+                and "emissions penalty 1" in second and "compactness 1.00" in second)
+        assert "keep the existing network, cropland red line" in second and "urban" not in second
+        metrics_second = _metrics(page)
+        assert metrics_second[NEW_KM2] != metrics_first[NEW_KM2]
+        assert metrics_second != metrics_first
+        assert not page.locator('[data-testid="stException"]').count()
+
+        _goto(page, "Data")
+        expect(page.get_by_text("Planning units", exact=True)).to_be_visible(timeout=60_000)
+        _goto(page, "Plan")
+        expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=60_000)
+        expect(page.locator('[data-testid="stMetric"]')).to_have_count(len(metrics_second),
+                                                                       timeout=60_000)
+        _idle(page)
+        assert _shown(page) == wanted
+        assert page.get_by_text("Settings of this plan:").inner_text() == second
+        assert _metrics(page) == metrics_second
+        browser.close()
+
+
+# ------------------------------------------------------------------ pages by URL, numbers that add up
+
+def test_every_page_opens_at_its_own_url(app_url: str) -> None:
+    """Each page typed in the address bar opens that page (``/data`` was "Page not found")."""
+    from optimizer.app.main import PAGES
+
+    titles = {"data": "Data", "gaps": "Gaps of the existing network", "plan": "Plan",
+              "compare": "Compare plans", "frontier": "Carbon–biodiversity frontier",
+              "export": "Export"}
+    with sync_playwright() as pw:
+        browser, page = _browser(pw)
+        for _, path, _ in PAGES:
+            page.goto(f"{app_url}/{path}")
+            expect(page.get_by_role("heading", name=titles[path], exact=True)).to_be_visible(
+                timeout=120_000)
+            _idle(page)
+            assert not page.get_by_text("Page not found").count(), path
+            assert page.url.rstrip("/").endswith(f"/{path}"), page.url
+        page.goto(app_url)  # the root opens the first page, at its own URL
+        expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible(timeout=60_000)
+        page.wait_for_url(f"{app_url}/data", timeout=30_000)
+        browser.close()
+
+
+_CUT = """box => [...box.querySelectorAll('*')].filter(e => e.scrollWidth > e.clientWidth + 1
+    && getComputedStyle(e).overflowX !== 'visible').map(e => e.innerText)"""
+
+
+@pytest.mark.parametrize("width", [1280, 1500])
+def test_metric_cards_show_their_whole_text(app_url: str, width: int) -> None:
+    """No metric label, value or delta is cut (no element of a card overflows its box)."""
+    with sync_playwright() as pw:
+        browser, page = _browser(pw, width)
+        page.goto(f"{app_url}/plan")
+        expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("ecosystem shortfall closed (%)")).to_be_visible(timeout=60_000)
+        _idle(page)
+        cards = page.locator('[data-testid="stMetric"]').all()
+        assert len(cards) >= 5
+        for card in cards:
+            assert card.evaluate(_CUT) == [], card.inner_text()
+        # The ecosystem table fits the page (no column cut at the right edge).
+        for frame in page.locator('[data-testid="stDataFrame"]').all()[:3]:
+            box, main = frame.bounding_box(), page.locator("section.stMain").bounding_box()
+            assert box is not None and main is not None
+            assert box["x"] + box["width"] <= main["x"] + main["width"] + 1
+        browser.close()
+
+
+def test_app_metrics_equal_the_cli_summary_of_its_downloaded_scenario(
+        app_url: str, tmp_path: Path) -> None:
+    """The plan the app shows by default, downloaded as a scenario and moved to another
+    folder, checks and solves with `carbonpark`; summary.json's new km², of which completes,
+    carbon stock added and species meeting the target are the app's cards, to the digit."""
+    import json
+
+    from optimizer.plan.quantities import QUANTITIES as Q
+
+    with sync_playwright() as pw:
+        browser, page = _browser(pw)
+        page.goto(f"{app_url}/plan")
+        expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=120_000)
+        expect(page.get_by_text("ecosystem shortfall closed (%)")).to_be_visible(timeout=60_000)
+        _idle(page)
+        shown = _metrics(page)
+        button = page.get_by_role("button", name="Download app_plan.toml")
+        with page.expect_download() as info:
+            button.click()
+        downloaded = tmp_path / "downloads" / "app_plan.toml"
+        info.value.save_as(downloaded)
+        browser.close()
+    moved = tmp_path / "another" / "folder"
+    moved.mkdir(parents=True)
+    scenario = moved / "app_plan.toml"
+    downloaded.rename(scenario)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    for argv in (["scenario", "check", str(scenario)],
+                 ["solve", str(scenario), "--out", str(tmp_path / "solved")]):
+        proc = subprocess.run([sys.executable, "-m", "optimizer.cli", *argv], cwd=tmp_path,
+                              env=env, capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in moved.iterdir()) == ["app_plan.toml"]  # no cache beside it
+    summary = json.loads((tmp_path / "solved" / "summary.json").read_text())
+    for name in ("new_km2", "new_km2_in_existing_units", "carbon_stock_added"):
+        q = Q[name]
+        assert shown[q.header()] == q.text(summary), name
+    species = next(v for k, v in shown.items() if k.startswith(Q["species_met_after"].label))
+    assert species == (f"{Q['species_met_after'].text(summary)} of "
+                       f"{Q['species_features'].text(summary)}")
+
+
+def _choose(page: Page, label: str, option: str) -> None:
+    """Pick ``option`` in the selectbox labelled ``label``."""
+    page.get_by_label(label).click()
+    page.get_by_role("option", name=option, exact=True).click()
+    _idle(page)
+
+
+def test_controls_of_other_pages_keep_their_values_across_pages(app_url: str) -> None:
+    """The Data page's layer and the Export page's formats survive a visit to another page."""
+    with sync_playwright() as pw:
+        browser, page = _browser(pw)
+        page.goto(f"{app_url}/data")
+        expect(page.get_by_text("Planning units", exact=True)).to_be_visible(timeout=120_000)
+        _idle(page)
+        _choose(page, "Layer to map", "carbon uptake: npp 2020")
+        _goto(page, "Plan")
+        expect(page.get_by_text(NEW_KM2)).to_be_visible(timeout=120_000)
+        _goto(page, "Export")
+        expect(page.get_by_role("heading", name="Export", exact=True)).to_be_visible()
+        chips = page.locator('[data-testid="stMultiSelect"]')
+        chips.get_by_role("button", name="remove").first.click()  # drop the first format
+        _idle(page)
+        kept = chips.inner_text()
+        _goto(page, "Data")
+        expect(page.get_by_role("heading", name="Data", exact=True)).to_be_visible(timeout=60_000)
+        _idle(page)
+        assert page.get_by_role("combobox", name="Layer to map").input_value() == (
+            "carbon uptake: npp 2020")
+        _goto(page, "Export")
+        expect(page.get_by_role("heading", name="Export", exact=True)).to_be_visible()
+        _idle(page)
+        assert page.locator('[data-testid="stMultiSelect"]').inner_text() == kept
+        assert "Shapefile" not in kept and "GeoPackage" in kept
+        browser.close()
