@@ -241,6 +241,12 @@ def test_plan_page_solves_and_moves_with_the_budget() -> None:
         assert not [h for h in heads if "_" in h], heads
     assert len(at.get("image")) >= 2  # plan map, parks map
     assert any(c.value.startswith(("nested path", "cut solve")) for c in at.caption)
+    # The ecosystem table says which classes the shortfall closed counts, with its definition
+    # (the headline card counts the natural classes only; issue 21 §3).
+    eco = next(f.value for f in at.dataframe if "counted in the shortfall" in f.value.columns)
+    counted = dict(zip(eco["ecosystem"], eco["counted in the shortfall"], strict=True))
+    assert counted["forest"] and not counted["cropland"] and not counted["urban"]
+    assert any(c.value.startswith("Ecosystem shortfall = for each counted") for c in at.caption)
     toml = at.get("download_button")
     assert toml
     at.text_input(key="save_name").input("twenty").run()
