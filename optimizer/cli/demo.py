@@ -286,7 +286,8 @@ def _run_sweep(files: ExampleFiles, cell_km: float, out: Path, overwrite: bool) 
     sweep = _sweep(files, cell_km)
     print(f"\n[5/7] budget sweep: {len(sweep.runs)} budgets ({SWEEP_SHARES[0]:.0%}-"
           f"{SWEEP_SHARES[-1]:.0%} of the land) of {FRONTIER_SCENARIO}, read from one nested path of "
-          f"the cut solver -> {out / 'sweep'}")
+          f"the cut solver (polished where its proven gap is above the scenario's) -> "
+          f"{out / 'sweep'}")
     t = time.perf_counter()
     # Our own earlier sweep (checked before any work) is replaced, not resumed: a sweep
     # at another cell size would be another sweep.

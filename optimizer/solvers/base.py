@@ -228,7 +228,7 @@ class Solution:
         'feasible, not proven within the requested gap of 10% (proven gap 20.000%)'
         """
         asked = f" of {self.requested_gap * 100:g}%" if np.isfinite(self.requested_gap) else ""
-        proven = f"proven gap {self.gap:.3%}" if np.isfinite(self.gap) else "no proven bound"
+        proven = proven_gap_text(self.gap)
         if self.status is SolveStatus.OPTIMAL:
             return "optimal (proven gap 0)"
         if self.status is SolveStatus.WITHIN_GAP:
@@ -244,6 +244,23 @@ class Solution:
                 f"gap={self.gap:.3g}, selected={int(self.selected.sum())}/{self.x.size}, "
                 f"runtime={self.runtime:.2f}s, solver={self.solver!r}, "
                 f"strategy={self.strategy!r})")
+
+
+def proven_gap_text(gap: float) -> str:
+    """A proven relative gap in words, never "0.000%" for a gap above 0.
+
+    Examples
+    --------
+    >>> [proven_gap_text(g) for g in (0.0, 2.1e-7, 0.00035, float("nan"))]
+    ['proven gap 0', 'proven gap < 0.001%', 'proven gap 0.035%', 'no proven bound']
+    """
+    if not np.isfinite(gap):
+        return "no proven bound"
+    if gap == 0:
+        return "proven gap 0"
+    if gap < 5e-6:  # would print as 0.000%: a planner would read it as proven optimal
+        return "proven gap < 0.001%"
+    return f"proven gap {gap:.3%}"
 
 
 @runtime_checkable
