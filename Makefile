@@ -81,7 +81,7 @@ lock: $(BASE)
 app: $(APP)
 	$(VENV)/bin/carbonpark app
 
-bench: $(BENCH)
+bench: $(BENCH) $(TEST) system
 	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
 
 # ruff; import-linter's contracts (pyproject.toml: the stages' order, no streamlit in the

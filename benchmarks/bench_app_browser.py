@@ -94,6 +94,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--cell-km", type=float, default=10.0, help="the app's demo grid (km)")
     ap.add_argument("--repeat", type=int, default=5, help="changes of each kind (median)")
     args = ap.parse_args(argv)
+    if not Path(CHROMIUM).exists():  # `make system` installs Debian's chromium
+        print(f"skipped: {CHROMIUM} is not installed (apt-get install chromium)")
+        return
     from playwright.sync_api import expect, sync_playwright
 
     print(f"machine: {machine()}")
