@@ -178,3 +178,38 @@ def test_ecosystem_shortfall_closed_reads_the_same_everywhere(study):
     assert sum(eco["by_class"][c]["closed_km2"] for c in counted) == pytest.approx(
         eco["closed_km2"], rel=1e-12)
     assert eco["closed_km2"] < s["new_km2"]
+
+
+def test_units_the_scenario_locks_in_are_their_own_line_not_existing_protection(study, tmp_path):
+    """'of which completes existing protected units' counts existing protection only; units the
+    planner locks in (a valley to keep) are their own line, as the exports' kinds are."""
+    first = read_solution(study["solve"])
+    units = first.pu.units
+    free = np.flatnonzero((first.x < 0.5) & (units["pa_fraction"].to_numpy() == 0))[:3]
+    ids = [int(i) for i in units["pu_id"].to_numpy()[free]]
+    out = tmp_path / "locked"
+    buf = io.StringIO()
+    here = Path.cwd()
+    os.chdir(study["solve"].parents[1])
+    try:
+        with contextlib.redirect_stdout(buf):
+            assert main(["solve", "scenarios/balanced_8.toml", "--set",
+                         f'locks.locked_in=[{{ids = {ids}, label = "valley"}}]',
+                         "--out", str(out)]) == 0
+            assert main(["export", str(out), "--out", str(tmp_path / "g"), "--format",
+                         "gpkg"]) == 0
+    finally:
+        os.chdir(here)
+    s = json.loads((out / "summary.json").read_text())
+    km2 = units["area_km2"].to_numpy()
+    assert s["new_km2_in_locked_in_units"] == pytest.approx(float(km2[free].sum()), rel=1e-12)
+    sol = read_solution(out)
+    existing = sol.problem.existing_protection_mask()
+    remainders = (km2 * (1 - units["pa_fraction"].to_numpy()))[existing & (sol.x > 0.5)]
+    assert s["new_km2_in_existing_units"] == pytest.approx(float(remainders.sum()), rel=1e-12)
+    rows = console_rows(buf.getvalue())
+    assert rows[Q["new_km2_in_locked_in_units"].header()] == Q["new_km2_in_locked_in_units"].text(s)
+    rec = json.loads((tmp_path / "g" / "export.json").read_text())["reconciliation"]
+    assert rec["new_km2"]["locked in"] == pytest.approx(s["new_km2_in_locked_in_units"], rel=1e-12)
+    assert rec["new_km2"]["completes existing"] == pytest.approx(s["new_km2_in_existing_units"],
+                                                                 rel=1e-12)

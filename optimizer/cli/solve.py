@@ -67,6 +67,8 @@ def print_summary(summary: dict) -> None:
         row("new_km2"),
         # Its own line: budget spent completing existing protected units the plan locks in.
         row("new_km2_in_existing_units", "  " + Q["new_km2_in_existing_units"].header()),
+        *([row("new_km2_in_locked_in_units", "  " + Q["new_km2_in_locked_in_units"].header())]
+          if summary.get("new_km2_in_locked_in_units") else []),
         row("new_share_of_land"),
         pair("units_added", "units_existing", "units added / existing"),
         pair("patches", "largest_patch_km2",

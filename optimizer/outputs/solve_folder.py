@@ -171,7 +171,12 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
     targeted = rep[rep["target"].notna()]
     pt = patches(problem, solution)
     new_km2 = float(problem.unprotected_km2[selected].sum())
-    in_existing = float(problem.unprotected_km2[selected & (status == "existing")].sum())
+    # "existing" units are every locked-in unit: split the remainders of existing protection
+    # from the units the scenario locks in (the exports' kinds "completes existing", "locked in").
+    existing = problem.existing_protection_mask()
+    locked = selected & (status == "existing")
+    in_existing = float(problem.unprotected_km2[locked & existing].sum())
+    in_locked_in = float(problem.unprotected_km2[locked & ~existing].sum())
     return {
         "scenario": {"name": getattr(scenario, "name", "") or "",
                      "source": getattr(scenario, "source", ""),
@@ -187,6 +192,7 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
         "study_area_km2": float(problem.study_area_km2),
         "new_km2": new_km2,
         "new_km2_in_existing_units": in_existing,
+        "new_km2_in_locked_in_units": in_locked_in,
         "new_share_of_land": new_km2 / float(problem.study_area_km2),
         "added": _added(problem, x),
         "targets": {"features": len(targeted),

@@ -222,6 +222,10 @@ _ALL: tuple[Quantity, ...] = (
              "the part of the new protected area that lies in existing protected units the "
              "plan locks in (units at least pa_threshold protected already): their "
              "unprotected remainders"),
+    Quantity("new_km2_in_locked_in_units", ("new_km2_in_locked_in_units",),
+             "of which units the scenario locks in", "km2",
+             "the part of the new protected area that lies in units the scenario locks in "
+             "(its locked_in), not protected yet"),
     Quantity("new_share_of_land", ("new_share_of_land",), "new share of the land", "%",
              "new protected area / study area", spec=".2f", scale=100.0),
     Quantity("units_added", ("units", "added"), "units added", "",
