@@ -165,6 +165,7 @@ class HighsSolver:
         log: list[str] = []
         info: dict[str, Any] = {}
         best_values: np.ndarray | None = None
+        given_bound = float(bound)  # proven by the caller (the cut solver's path), with warm_start
         best_obj, bound = float("nan"), float("nan")
         strategy = self.strategy
         used = []
@@ -172,7 +173,14 @@ class HighsSolver:
             warm_values, _, viol = polish(model, warm_start)
             if viol <= feasibility_tolerance(model):
                 best_values, best_obj = warm_values, model.objective_value(warm_values)
-                bound = float(bound)
+                # Never trust a given bound blindly: one the warm plan beats is no bound.
+                slack = 1e-9 * max(1.0, abs(best_obj))
+                beaten = (best_obj > given_bound + slack if model.sense == "max"
+                          else best_obj < given_bound - slack)
+                if np.isfinite(given_bound) and beaten:
+                    info["given_bound_refused"] = given_bound
+                else:
+                    bound = given_bound
                 used.append("warm")
 
         if strategy in ("auto", "lp-round") and not (best_values is not None and np.isfinite(bound)):

@@ -384,3 +384,22 @@ def test_ctrl_c_on_a_backend_called_directly_raises_and_leaves_no_run_behind():
         signal.signal(signal.SIGINT, before)
     small = problem(box_grid(seed=3)).add_min_set_objective().add_relative_targets(0.3)
     assert HighsSolver(gap=0.0).solve(compile(small)).status is SolveStatus.OPTIMAL
+
+
+def test_a_proven_bound_given_with_a_warm_start_is_used_and_a_false_one_refused():
+    # The cut solver's path hands HiGHS its plan and its proven bound (the sweep's polish,
+    # the auto strategy): with both, no LP is needed; a bound the plan beats is no bound.
+    p = problem(box_grid(6, 6, seed=5)).add_max_utility_objective(budget_km2=9,
+                                                                   weights={"carbon": 1})
+    model = compile(p)
+    best = HighsSolver(gap=0.0).solve(model)
+    assert best.gap == 0.0
+    # Brute force is out of reach at 36 units; the gap-0 MIP is the reference.
+    given = HighsSolver(gap=1e-3).solve(model, warm_start=best.values, bound=best.objective)
+    assert "lp_seconds" not in given.info and "mip_seconds" not in given.info
+    assert given.objective == pytest.approx(best.objective) and given.gap == 0.0
+    assert given.status is SolveStatus.OPTIMAL
+    # A "bound" below the plan's own objective (for a max) is refused and the LP proves one.
+    false = HighsSolver(gap=1e-3).solve(model, warm_start=best.values, bound=0.5 * best.objective)
+    assert false.info["given_bound_refused"] == pytest.approx(0.5 * best.objective)
+    assert "lp_seconds" in false.info and false.bound >= best.objective - 1e-9
