@@ -354,6 +354,16 @@ def run_cli(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, s
     return code, captured.out, captured.err
 
 
+def console_rows(text: str) -> dict[str, str]:
+    """A console table (``carbonpark solve``): label -> value, two or more spaces apart."""
+    rows = {}
+    for line in text.splitlines():
+        parts = re.split(r"\s{2,}", line.strip())
+        if len(parts) == 2:
+            rows[parts[0]] = parts[1]
+    return rows
+
+
 def assert_one_line_error(code: int, err: str, *, exit_code: int = 2, contains: str = "") -> str:
     """The command failed with ``exit_code`` and a single ``carbonpark: error:`` line."""
     lines = [x for x in err.splitlines() if x.strip() and not x.startswith("carbonpark: warning:")]

@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from helpers import EXPORT_READERS
+from helpers import EXPORT_READERS, console_rows
 
 from optimizer.cli import main
 from optimizer.outputs.solve_folder import read_solution
@@ -63,16 +63,6 @@ def study(tmp_path_factory: pytest.TempPathFactory) -> dict:
             "summary": json.loads((root / "out" / "p" / "summary.json").read_text()),
             "html": html.unescape((root / "out" / "p.html").read_text(encoding="utf-8")),
             "solve": root / "out" / "p", "exports": root / "out" / "g"}
-
-
-def console_rows(text: str) -> dict[str, str]:
-    """``carbonpark solve``'s table: label -> value (two or more spaces apart)."""
-    rows = {}
-    for line in text.splitlines():
-        parts = re.split(r"\s{2,}", line.strip())
-        if len(parts) == 2:
-            rows[parts[0]] = parts[1]
-    return rows
 
 
 #: The headlines shown as one row of the console table and one number of the report.

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import console_rows
 
 from optimizer.cli import main
 from optimizer.errors import InputDataError, OutputError
@@ -214,16 +215,6 @@ def capped(tmp_path_factory) -> dict[str, object]:
             "folder": root / "solved" / "capped"}
 
 
-def _console_rows(text: str) -> dict[str, str]:
-    """The console table of ``carbonpark solve``: label -> value (two or more spaces apart)."""
-    rows = {}
-    for line in text.splitlines():
-        parts = re.split(r"\s{2,}", line.strip())
-        if len(parts) == 2:
-            rows[parts[0]] = parts[1]
-    return rows
-
-
 def _cards(text: str) -> list[tuple[str, str]]:
     """The report's key-number cards: (value, caption)."""
     return [(html.unescape(v), html.unescape(c)) for v, c in
@@ -243,7 +234,7 @@ def test_console_summary_and_report_print_the_same_headlines(capped):
     from optimizer.plan.quantities import QUANTITIES as Q
 
     s, text = capped["summary"], capped["html"]
-    console = _console_rows(capped["console"])
+    console = console_rows(capped["console"])
     sol = read_solution(capped["folder"])
     # New km² and carbon stock added, by hand from the grid and the plan.
     units = sol.pu.units
