@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 
 from optimizer.errors import CRSError, GeometryRepairWarning, InputDataError, did_you_mean
 from optimizer.inputs.roles import ROLES
+from optimizer.inputs.toml_kinds import check_toml_kind
 from optimizer.inputs.units import Unit, check_role_unit, get_unit, role_units, unit_for_role
 
 VECTOR_SUFFIXES = {".gpkg", ".shp", ".geojson", ".json", ".parquet", ".fgb", ".gml", ".kml"}
@@ -694,6 +695,7 @@ def load_manifest(path: str | Path) -> tuple[GridManifest, list[LayerSpec]]:
                     else "a binary or non-TOML file")
             raise InputDataError(f"{path}: not a TOML manifest (it looks like {kind}); {fix}") from None
         raise InputDataError(f"{path}: not valid TOML ({exc})") from None
+    check_toml_kind(data, "manifest", str(path))
     try:
         manifest = GridManifest.model_validate(data)
     except ValidationError as exc:

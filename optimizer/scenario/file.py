@@ -19,6 +19,7 @@ from pydantic import PrivateAttr, ValidationError
 
 from optimizer.atomic import write_text_atomic
 from optimizer.errors import ScenarioError
+from optimizer.inputs.toml_kinds import check_toml_kind
 from optimizer.scenario.build import describe, grid_hash, load_grid, to_problem
 from optimizer.scenario.messages import validation_message
 from optimizer.scenario.models import ScenarioModel
@@ -105,6 +106,7 @@ class Scenario(ScenarioModel):
         if not isinstance(data, dict):
             raise ScenarioError(f"{source}: a scenario is a table of keys; got "
                                 f"{type(data).__name__}")
+        check_toml_kind(data, "scenario", source, ScenarioError)
         try:
             scenario = cls.model_validate(data)
         except ValidationError as exc:

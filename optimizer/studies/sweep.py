@@ -75,6 +75,7 @@ from optimizer.atomic import (
 )
 from optimizer.distributed import dask_client
 from optimizer.errors import InfeasibleProblemError, OutputError, ScenarioError, SolverError, did_you_mean
+from optimizer.inputs.toml_kinds import check_toml_kind
 from optimizer.model.compile import CompiledModel, compile
 from optimizer.model.objectives import OBJECTIVES
 from optimizer.plan.comparison import plan_name
@@ -224,7 +225,7 @@ class Sweep:
     def from_dict(cls, data: dict[str, Any], *, base_dir: str | os.PathLike[str] = ".",
                   source: str = "sweep") -> Sweep:
         """A sweep from a mapping (as TOML would give it); see the module docstring."""
-
+        check_toml_kind(data, "sweep", source, ScenarioError)
         unknown = sorted(set(data) - _SWEEP_KEYS)
         if unknown:
             raise ScenarioError(f"{source}: unknown key {unknown[0]!r}"
