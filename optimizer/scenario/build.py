@@ -21,7 +21,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optimizer.errors import InputDataError
+from optimizer.errors import InputDataError, ScenarioError
 from optimizer.grid import planning_units
 from optimizer.grid.build import DEFAULT_MAX_UNITS, PlanningUnits, build_grid, read_grid, write_grid
 from optimizer.inputs.layers import GridManifest, LayerSpec, load_manifest
@@ -143,9 +143,19 @@ def total_budget_km2(scenario: Scenario, p: Problem) -> tuple[float | None, floa
     b = scenario.budget
     if b is None:
         return None, None
+    land = p.study_area_km2
     if b.total_protection is not None:
         held = float((p.protected_fraction * p.area_km2).sum())
-        return max(0.0, b.total_protection * p.study_area_km2 - held), None
+        if b.total_protection * land <= held:
+            raise ScenarioError(f"{scenario.source}: [budget] total_protection = "
+                                f"{b.total_protection:g} is at or below today's protection "
+                                f"({held / land:.1%} of the land): there is nothing to add; raise "
+                                f"it above {held / land:.3f}, or give share or km2 for new area")
+        return b.total_protection * land - held, None
+    if b.km2 is not None and b.km2 > land:
+        raise ScenarioError(f"{scenario.source}: [budget] km2 = {b.km2:g} is more than the whole "
+                            f"study area ({land:,.0f} km²); give at most that (or share = 1), in "
+                            "km² of new protected area")
     return b.km2, b.share
 
 

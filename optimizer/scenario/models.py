@@ -102,7 +102,8 @@ class BudgetTable(_Table):
     """``[budget]``: the total new area; give exactly one of ``km2``, ``share``,
     ``total_protection`` (and optionally ``remainders``)."""
 
-    km2: float | None = Field(default=None, ge=0, description="new protected area (km²)")
+    km2: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                              description="new protected area (km²)")
     share: float | None = Field(default=None, ge=0, le=1, description="new protected area as a share "
                                 "(0-1) of the land")
     total_protection: float | None = Field(
