@@ -65,6 +65,10 @@ class NodataWarning(OptimizerWarning):
     """Part of the study area has no data in a layer; it was excluded from totals."""
 
 
+class UnitPlausibilityWarning(OptimizerWarning):
+    """A layer's densities are beyond what real products have: its declared unit is likely wrong."""
+
+
 class CRSWarning(OptimizerWarning):
     """Units were reprojected, or their CRS does not preserve area (areas were corrected)."""
 

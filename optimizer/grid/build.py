@@ -43,6 +43,7 @@ from optimizer.grid.store import read_grid, write_grid
 from optimizer.grid.unit_columns import (
     UnitColumns,
     nodata_report,
+    plausibility_warnings,
 )
 from optimizer.inputs.layers import (
     LayerSpec,
@@ -264,6 +265,7 @@ def build_grid(
     gdf = gpd.GeoDataFrame(pd.DataFrame(data), geometry=geoms, crs=grid_crs)
     boundary = pd.DataFrame({"id1": ids[bi], "id2": ids[bj], "length_km": blen})
     features = features_frame(b.features, gdf)
+    plausibility_warnings(gdf, area_km2, features, stacklevel=3)
     meta = {
         "format_version": FORMAT_VERSION,
         "kind": kind,

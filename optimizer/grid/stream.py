@@ -55,10 +55,12 @@ from optimizer.grid.geometry import SquareGrid, boundary_table, grid_cells, squa
 from optimizer.grid.planning_units import FORMAT_VERSION
 from optimizer.grid.store import META_KEY, geoarrow_table
 from optimizer.grid.unit_columns import (
+    PLAUSIBLE_MAX_PER_HA,
     PreparedVector,
     UnitColumns,
     check_raster_overlap,
     nodata_report,
+    plausibility_warnings,
     prepare_vector,
     protected_union,
 )
@@ -505,6 +507,12 @@ def _assemble(folder: Path, parts: Path, results: list[dict[str, Any]],
     feats["total"] = [float(pd.Series(pq.read_table(folder / "units.parquet", columns=[c])[c]
                                       .to_numpy()).sum()) for c in feats["column"]]
     feats.to_parquet(folder / "features.parquet", index=False)
+    carbon = feats.set_index("column")
+    carbon = carbon[carbon["role"].isin(list(PLAUSIBLE_MAX_PER_HA))]
+    if len(carbon):  # read only the carbon columns back: the whole grid is not in memory
+        table = pq.read_table(folder / "units.parquet", columns=["area_km2", *carbon.index])
+        plausibility_warnings({c: table[c].to_numpy() for c in carbon.index},
+                              table["area_km2"].to_numpy(), carbon, stacklevel=6)
 
     gpd.GeoDataFrame(geometry=[outline], crs=crs).to_parquet(folder / "study_area.parquet")
     if areas:

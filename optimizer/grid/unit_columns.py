@@ -24,7 +24,7 @@ import pyproj
 import scipy.sparse as sp
 import shapely
 
-from optimizer.errors import CRSError, InputDataError, NodataWarning
+from optimizer.errors import CRSError, InputDataError, NodataWarning, UnitPlausibilityWarning
 from optimizer.grid.aggregate import band_blocks, chunked_coverage, raster_sums
 from optimizer.grid.coverage import Window, coverage_matrix, window_for_bounds
 from optimizer.grid.crs import to_crs
@@ -40,8 +40,8 @@ from optimizer.inputs.layers import (
 )
 from optimizer.inputs.units import get_unit, unit_for_role
 
-__all__ = ["PreparedVector", "UnitColumns", "check_raster_overlap", "nodata_report", "prepare_vector",
-           "protected_union"]
+__all__ = ["PLAUSIBLE_MAX_PER_HA", "PreparedVector", "UnitColumns", "check_raster_overlap",
+           "nodata_report", "plausibility_warnings", "prepare_vector", "protected_union"]
 
 # Below this share of the study area, missing data is noise not worth a warning.
 _NODATA_WARN_SHARE = 1e-3
@@ -195,6 +195,61 @@ def nodata_report(layers: Sequence[LayerSpec], sums: Mapping[str, Sequence[float
                 NodataWarning, stacklevel=stacklevel,
             )
     return report
+
+
+#: Densities real products stay under (per hectare of a unit), by role: stock 1,000 MgC/ha
+#: (even peat soils and the tallest forests; above it a unit was likely declared ten or a
+#: thousand times too large, e.g. MgC/ha declared as kgC/m2) and uptake 30 MgC/ha/yr
+#: (3,000 gC/m2/yr, above the most productive ecosystems' NPP).
+PLAUSIBLE_MAX_PER_HA: dict[str, tuple[float, str]] = {"carbon_stock": (1000.0, "MgC/ha"),
+                                                     "carbon_uptake": (30.0, "MgC/ha/yr")}
+
+
+def plausibility_warnings(columns: Mapping[str, Any], area_km2: Any, features: pd.DataFrame, *,
+                          stacklevel: int = 3) -> list[str]:
+    """Warn (`UnitPlausibilityWarning`) for each carbon layer whose densities real products do
+    not reach: the 99th percentile of its units' density above `PLAUSIBLE_MAX_PER_HA`.
+
+    Returns the messages (also recorded in the grid's metadata by the builders).
+
+    Examples
+    --------
+    >>> import warnings
+    >>> feats = pd.DataFrame({"role": ["carbon_stock"], "layer": ["soc"],
+    ...                       "source_unit": ["kgC/m2"]}, index=["soc"])
+    >>> with warnings.catch_warnings(record=True) as w:
+    ...     warnings.simplefilter("always")
+    ...     msgs = plausibility_warnings({"soc": np.full(4, 2.0e5)}, np.ones(4), feats)
+    >>> print(msgs[0])  # doctest: +NORMALIZE_WHITESPACE
+    layer 'soc': a carbon stock density of 2,000 MgC/ha in the densest 1% of units, above the
+    1,000 MgC/ha real products reach; check its declared unit (kgC/m2): is it ten or a thousand
+    times too large (e.g. MgC/ha declared as kgC/m2)?
+    """
+    area = np.asarray(area_km2, dtype=np.float64)
+    ha = area * 100.0
+    out: list[str] = []
+    for layer, rows in features.groupby("layer", sort=False):
+        role = str(rows["role"].iloc[0])
+        if role not in PLAUSIBLE_MAX_PER_HA:
+            continue
+        limit, unit = PLAUSIBLE_MAX_PER_HA[role]
+        worst = 0.0
+        for col in rows.index:
+            if col not in columns:
+                continue
+            dens = np.divide(np.asarray(columns[col], dtype=np.float64), ha,
+                             out=np.full(ha.size, np.nan), where=ha > 0)
+            if np.isfinite(dens).any():
+                worst = max(worst, float(np.nanpercentile(dens, 99)))
+        if worst > limit:
+            declared = rows["source_unit"].iloc[0] if "source_unit" in rows else "?"
+            what = role.replace("_", " ")
+            out.append(f"layer {layer!r}: a {what} density of {worst:,.0f} {unit} in the "
+                       f"densest 1% of units, above the {limit:,.0f} {unit} real products "
+                       f"reach; check its declared unit ({declared}): is it ten or a thousand "
+                       "times too large (e.g. MgC/ha declared as kgC/m2)?")
+            warnings.warn(out[-1], UnitPlausibilityWarning, stacklevel=stacklevel)
+    return out
 
 
 @dataclass
