@@ -97,6 +97,9 @@ def _choose_source() -> None:
                 src = {"kind": "folder", "path": str(folder), "mtime": common.path_mtime(folder),
                        "upload": True}  # unpacked in a temporary folder
                 common.load_pu(src)
+            except InputDataError as exc:  # named by the upload, not its temporary folder
+                upload.remove()
+                raise type(exc)(str(exc).replace(str(folder), up.name)) from None
             except BaseException:
                 upload.remove()
                 raise

@@ -233,3 +233,57 @@ def test_an_accepted_upload_is_removed_when_replaced_and_when_its_session_ends(
     session.clear()  # the session ends: its state is dropped
     gc.collect()
     assert _left(tmp_path) == []
+
+
+def test_data_page_upload_refused_replaced_and_left(monkeypatch: pytest.MonkeyPatch,
+                                                    tmp_path: Path,
+                                                    tmp_path_factory: pytest.TempPathFactory) -> None:
+    """On the Data page: a good upload is loaded; a split bomb and a zip whose grid cannot be
+    read are each one message, leave no folder and keep the grid in use; a new upload
+    removes the folder of the one it replaces; choosing the demo removes the last one."""
+    from streamlit.testing.v1 import AppTest
+
+    from optimizer.app.common import _demo_pu
+    from optimizer.grid.store import write_grid
+
+    monkeypatch.setenv("CARBONPARK_APP_CELL_KM", "40")
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path_factory.getbasetemp() / "cache"))
+    grid = write_grid(_demo_pu(40.0), tmp_path / "grid")
+    good = io.BytesIO()
+    with zipfile.ZipFile(good, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for f in grid.iterdir():
+            zf.write(f, f"grid/{f.name}")
+    corrupt = io.BytesIO()
+    with zipfile.ZipFile(corrupt, "w") as zf:
+        zf.writestr("grid/units.parquet", b"PAR1 this is not parquet")
+    script = ("import matplotlib\nmatplotlib.use('Agg')\nfrom optimizer.app.common import guarded\n"
+              "from optimizer.app.data_page import data_page\nguarded(data_page)()\n")
+    at = AppTest.from_string(script, default_timeout=180).run()
+
+    def ours() -> list[Path]:
+        return sorted((tmp_path / "tmp").glob(f"{uploads.UPLOAD_PREFIX}*"))
+
+    def upload(name: str, data: bytes) -> list[str]:
+        at.file_uploader(key="grid_zip").set_value((name, data, "application/zip")).run()
+        at.button(key="load_zip").click().run()
+        assert not at.exception, [e.value for e in at.exception]
+        return [e.value for e in at.error]
+
+    at.radio(key="data_kind").set_value("Upload a zipped grid folder").run()
+    assert upload("good.zip", good.getvalue()) == []
+    assert at.metric[0].value == "1,488 units"
+    [first] = ours()
+    assert at.success[0].value == f"Grid in use: {first.resolve() / 'grid'}"
+    [msg] = upload("bomb.zip", _split_bomb(630))
+    assert "\n" not in msg and "bomb.zip: refused, it unpacks to" in msg
+    [msg] = upload("corrupt.zip", corrupt.getvalue())
+    assert msg.startswith("corrupt.zip: grid files are unreadable or incomplete"), repr(msg)
+    assert "\n" not in msg, repr(msg)
+    assert ours() == [first]  # the refused uploads left nothing; the grid in use stays
+    assert at.success[0].value == f"Grid in use: {first.resolve() / 'grid'}"
+    assert upload("again.zip", good.getvalue()) == []
+    [second] = ours()
+    assert second != first and not first.exists()
+    at.radio(key="data_kind").set_value("Demo country").run()
+    at.button(key="use_demo").click().run()
+    assert at.metric[0].value == "1,488 units" and ours() == []
