@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import tempfile
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import streamlit as st
 
-from optimizer.app import common, state
-from optimizer.app.uploads import unpack_grid_zip
+from optimizer.app import common, state, uploads
 from optimizer.errors import InputDataError
 
 #: Sequential classes of the layer map (light to dark).
@@ -73,6 +71,7 @@ def _choose_source() -> None:
         if st.button("Use the demo country", key="use_demo"):
             st.session_state["grid_source"] = {"kind": "demo", "cell_km": cell}
             st.session_state.pop("result", None)
+            uploads.keep_upload(st.session_state, None)  # removes an upload it replaces
     elif kind == "Grid folder on this computer":
         path = st.text_input("Grid folder (written by `carbonpark grid`)", key="grid_path")
         if st.button("Load the folder", key="load_folder"):
@@ -88,15 +87,23 @@ def _choose_source() -> None:
             common.load_pu(src)  # raises on a bad folder before we switch to it
             st.session_state["grid_source"] = src
             st.session_state.pop("result", None)
+            uploads.keep_upload(st.session_state, None)  # removes an upload it replaces
     else:
         up = st.file_uploader("Zipped grid folder (.zip, see the size limit)", type=["zip"],
                               key="grid_zip")
         if up is not None and st.button("Load the upload", key="load_zip"):
-            dest = Path(tempfile.mkdtemp(prefix="carbonpark-upload-"))
-            folder = unpack_grid_zip(up.getvalue(), dest, name=up.name)
-            src = {"kind": "folder", "path": str(folder), "mtime": common.path_mtime(folder),
-                   "upload": True}  # unpacked in a temporary folder
-            common.load_pu(src)
+            upload, folder = uploads.receive_upload(up.getvalue(), up.name)  # refused: removed
+            try:
+                src = {"kind": "folder", "path": str(folder), "mtime": common.path_mtime(folder),
+                       "upload": True}  # unpacked in a temporary folder
+                common.load_pu(src)
+            except InputDataError as exc:  # named by the upload, not its temporary folder
+                upload.remove()
+                raise type(exc)(str(exc).replace(str(folder), up.name)) from None
+            except BaseException:
+                upload.remove()
+                raise
+            uploads.keep_upload(st.session_state, upload)  # removes the upload it replaces
             st.session_state["grid_source"] = src
             st.session_state.pop("result", None)
 
