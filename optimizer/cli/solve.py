@@ -38,8 +38,10 @@ def _scenario_with_overrides(args: argparse.Namespace):
 
 
 def _inputs(scenario) -> list[Path]:
-    g = scenario.grid
-    return [Path(scenario.source)] + [scenario.resolve(v) for v in (g.path, g.manifest) if v]
+    """What the scenario reads (file, grid or manifest, layers, cache): never an output."""
+    from optimizer.scenario.inputs import scenario_inputs
+
+    return scenario_inputs(scenario)
 
 
 def _fmt(v: float | None, spec: str = ",.0f") -> str:
