@@ -165,7 +165,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
                              "30% as 0.3")
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=[args.scenario])
     scenario, overrides = _scenario_with_overrides(args)
-    inputs = _inputs(scenario)
+    inputs = [args.scenario, *_inputs(scenario)]  # the file too when --set renamed its source
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=inputs)
     pu = scenario.load_grid()
     problem = scenario.to_problem(pu)

@@ -154,3 +154,18 @@ def test_solve_out_a_new_folder_beside_the_inputs_still_works(study, capsys):
     assert (out / "solution.parquet").is_file()
     shutil.rmtree(study / "data" / "plans")
     assert tree_hash(study / "data") == before
+
+
+def test_the_python_api_guards_the_same_inputs(unchanged):
+    """`export_solution` and `run_sweep` called from Python refuse what the commands refuse."""
+    from optimizer.errors import OutputError
+    from optimizer.outputs.export import export_solution
+    from optimizer.studies.sweep import Sweep, run_sweep
+
+    study = unchanged
+    with pytest.raises(OutputError, match=r"data/demo: holds the input .*study/data/demo/country"):
+        export_solution(study / "out" / "solve", study / "data" / "demo", formats=["geojson"],
+                        overwrite=True)
+    sweep = Sweep.load(study / "sweeps" / "sweep_grid.toml")
+    with pytest.raises(OutputError, match=r"grids: holds the input .*study/grids/demo100"):
+        run_sweep(sweep, study / "grids", workers=1, progress=False, overwrite=True)
