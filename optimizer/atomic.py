@@ -285,10 +285,24 @@ def _refuse_protected(p: Path, inputs: Iterable[str | os.PathLike[str]], *, repl
             raise OutputError(f"{p}: is an input of this command; choose another output path "
                               f"({_NEVER})")
         if replaced and r.startswith(real + os.sep):
-            raise OutputError(f"{p}: holds the input {inp}; choose another output path ({_NEVER})")
+            raise OutputError(f"{p}: holds the input {_shown(inp)}; choose another output path "
+                              f"({_NEVER})")
         if real.startswith(r + os.sep):
-            raise OutputError(f"{p}: lies inside the input {inp}; choose an output path outside "
-                              f"the inputs ({_NEVER})")
+            raise OutputError(f"{p}: lies inside the input {_shown(inp)}; choose an output path "
+                              f"outside the inputs ({_NEVER})")
+
+
+def _shown(path: str | os.PathLike[str]) -> str:
+    """An input as messages name it: as given, or without ``..`` (relative to the current
+    folder when under it) when given with one (``scenarios/../data/demo.toml``)."""
+    if os.pardir not in Path(path).parts:
+        return os.fspath(path)
+    real = _real(path)
+    try:
+        rel = os.path.relpath(real)
+    except ValueError:  # another drive (Windows)
+        return real
+    return real if rel.startswith(os.pardir) else rel
 
 
 def _refuse_file_parent(p: Path) -> None:

@@ -65,10 +65,13 @@ def cmd_export(args: argparse.Namespace) -> int:
     """Export a solve folder's parks; print what was written and every note."""
     from optimizer.atomic import check_output_dir
     from optimizer.outputs.export import OUTPUT_KIND, export_solution
+    from optimizer.outputs.solve_folder import solve_folder_inputs
     from optimizer.outputs.writers import parse_formats
 
     formats = parse_formats(args.formats)
-    check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=[args.solution])
+    # The solve folder and all it names (scenario, grid, layers, cache), even with --overwrite.
+    check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite,
+                     inputs=solve_folder_inputs(args.solution))
     res = export_solution(args.solution, args.out, formats=formats,
                           connectivity=args.connectivity, min_km2=args.min_km2,
                           refill=args.refill, overwrite=args.overwrite)

@@ -58,7 +58,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     t0 = time.perf_counter()
     check_output_dir(args.out, "frontier", overwrite=args.overwrite, inputs=[args.scenario])
     scenario, _ = _scenario_with_overrides(args)
-    inputs = _inputs(scenario)
+    inputs = [args.scenario, *_inputs(scenario)]  # the file too when --set renamed its source
     check_output_dir(args.out, "frontier", overwrite=args.overwrite, inputs=inputs)
     pu = scenario.load_grid()
     problem = scenario.to_problem(pu)

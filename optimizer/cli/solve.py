@@ -38,8 +38,10 @@ def _scenario_with_overrides(args: argparse.Namespace):
 
 
 def _inputs(scenario) -> list[Path]:
-    g = scenario.grid
-    return [Path(scenario.source)] + [scenario.resolve(v) for v in (g.path, g.manifest) if v]
+    """What the scenario reads (file, grid or manifest, layers, cache): never an output."""
+    from optimizer.scenario.inputs import scenario_inputs
+
+    return scenario_inputs(scenario)
 
 
 def _fmt(v: float | None, spec: str = ",.0f") -> str:
@@ -163,7 +165,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
                              "30% as 0.3")
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=[args.scenario])
     scenario, overrides = _scenario_with_overrides(args)
-    inputs = _inputs(scenario)
+    inputs = [args.scenario, *_inputs(scenario)]  # the file too when --set renamed its source
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=inputs)
     pu = scenario.load_grid()
     problem = scenario.to_problem(pu)

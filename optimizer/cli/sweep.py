@@ -25,9 +25,13 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
 
 def cmd_sweep(args: argparse.Namespace) -> int:
     """Run every unfinished run of the sweep; print the table of runs and what was resumed."""
-    from optimizer.studies.sweep import Sweep, format_runs, run_sweep
+    from optimizer.atomic import check_output_dir
+    from optimizer.studies.sweep import KIND, Sweep, format_runs, run_sweep
 
+    check_output_dir(args.out, KIND, overwrite=args.overwrite, inputs=[args.file])
     sweep = Sweep.load(args.file)
+    # The sweep file, its base and every run's scenario inputs, even with --overwrite.
+    check_output_dir(args.out, KIND, overwrite=args.overwrite, inputs=sweep.inputs)
     print(sweep.describe())
     df = run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler,
                    progress=not args.no_progress, overwrite=args.overwrite)

@@ -29,7 +29,7 @@ import numpy as np
 from optimizer.atomic import write_dir_atomic
 from optimizer.outputs.gis import STATUS_CODES, named_crs
 from optimizer.outputs.plan_features import KINDS, PlanFeatures, plan_features
-from optimizer.outputs.solve_folder import read_solution
+from optimizer.outputs.solve_folder import read_solution, solve_folder_inputs
 from optimizer.outputs.writers import WRITERS, ExportJob, parse_formats
 from optimizer.plan.parks import candidate_parks
 from optimizer.plan.results import unit_status
@@ -187,8 +187,7 @@ def export_solution(solve_dir: str | os.PathLike[str], out_dir: str | os.PathLik
     """
     loaded = read_solution(solve_dir)
     sc = loaded.scenario
-    inputs: list[str | os.PathLike[str]] = [solve_dir, sc.source]
-    inputs += [sc.resolve(v) for v in (sc.grid.path, sc.grid.manifest) if v]
+    inputs = solve_folder_inputs(solve_dir)  # the folder, its scenario, grid, layers, cache
     pk = sc.parks
     return export_plan(loaded.problem, loaded.x, out_dir, formats=formats,
                        connectivity=pk.connectivity if connectivity is None else connectivity,

@@ -56,7 +56,7 @@ from optimizer.gap.markdown import format_value
 from optimizer.gap.ranking import TYPES
 from optimizer.gap.tables import carbon_table, time_series_table
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
-from optimizer.outputs.solve_folder import SolveFolder, read_solution
+from optimizer.outputs.solve_folder import SolveFolder, read_solution, solve_folder_inputs
 from optimizer.plan.closure import gap_closure
 from optimizer.plan.comparison import COMPARISON_COLUMNS, comparison_headers, comparison_table, plan_name
 from optimizer.plan.parks import PARK_COLUMNS, candidate_parks
@@ -786,7 +786,9 @@ def write_report(solve_dirs: Sequence[str | os.PathLike[str]], out_file: str | o
     p = Path(out_file)
     if p.suffix.lower() not in (".html", ".htm"):
         raise InputDataError(f"--out {p}: a report is one HTML file; give a name ending in .html")
-    inputs = [getattr(s, "path", s) for s in solve_dirs]  # a loaded plan: its folder
+    # Each folder (a loaded plan: its folder), its scenario, grid, layers and cache.
+    inputs: list[str | os.PathLike[str]] = [
+        q for s in solve_dirs for q in solve_folder_inputs(getattr(s, "path", s))]
     inputs += [frontier] if frontier is not None else []
 
     check_output_files(p.parent, REPORT_KIND, [p.name], overwrite=overwrite, inputs=inputs)

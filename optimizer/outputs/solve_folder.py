@@ -47,6 +47,7 @@ from optimizer.plan.closure import GapClosure, gap_closure
 from optimizer.plan.quantities import definitions
 from optimizer.plan.results import feature_representation, patches, unit_status
 from optimizer.scenario import Scenario
+from optimizer.scenario.inputs import scenario_inputs
 from optimizer.versions import versions
 
 if TYPE_CHECKING:
@@ -352,3 +353,20 @@ def read_solution(solve_dir: str | os.PathLike[str]) -> SolveFolder:
                              "units in order; solve the scenario again")
     x = table["x"].to_numpy().astype(np.int8)
     return SolveFolder(p, scenario, pu, problem, x, unit_status(problem, x), summary)
+
+
+def solve_folder_inputs(solve_dir: str | os.PathLike[str]) -> list[Path]:
+    """What reading ``solve_dir`` back reads: the folder and everything its scenario reads.
+
+    The scenario is rebuilt from ``scenario.json`` without reading its grid
+    (`optimizer.scenario.inputs.scenario_inputs`); a folder without a readable
+    ``scenario.json`` counts as itself alone (`read_solution` says what is wrong).
+    """
+    p = Path(solve_dir)
+    try:
+        record = json.loads((p / "scenario.json").read_text(encoding="utf-8"))
+        scenario = Scenario.from_dict(record["scenario"], base=record["base"],
+                                      source=str(record.get("source", p)))
+    except (OSError, ValueError, KeyError, TypeError):
+        return [p]
+    return [p, *scenario_inputs(scenario)]

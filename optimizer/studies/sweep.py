@@ -83,6 +83,7 @@ from optimizer.plan.results import diagnose, objective_value, solve
 from optimizer.progress import ProgressArg
 from optimizer.scenario import Scenario
 from optimizer.scenario.build import grid_hash, solver_options
+from optimizer.scenario.inputs import scenario_inputs
 from optimizer.solvers import CutSolver, HighsSolver, Solution, SolveStatus
 from optimizer.solvers.base import better, relative_gap, tighter_bound
 from optimizer.studies.metrics import metric
@@ -296,6 +297,20 @@ class Sweep:
                           for i, ((params, s, h), method) in enumerate(zip(found, methods,
                                                                           strict=True))]
         return self._runs
+
+    @property
+    def inputs(self) -> list[Path]:
+        """Every path the sweep reads: its file, then what its base and each run read
+        (`optimizer.scenario.inputs.scenario_inputs`); never written into or over."""
+        out = [Path(self.source)] if os.path.isfile(self.source) else []
+        seen: set[tuple[object, ...]] = set()
+        for s in [self.base, *(r.scenario for r in self.runs)]:
+            g = s.grid
+            key = (s.source if s is self.base else None, str(s.base), g.path, g.manifest, g.cache)
+            if key not in seen:  # runs that share a grid read the same files
+                seen.add(key)
+                out += scenario_inputs(s)
+        return list(dict.fromkeys(out))
 
     def describe(self) -> str:
         """One line: name, number of runs, parameters."""
@@ -550,8 +565,7 @@ def _prepare(out: Path, sweep: Sweep, overwrite: bool) -> set[str]:
         (folder / "runs").mkdir()
         (folder / "sweep.json").write_text(text, encoding="utf-8")
 
-    inputs = [sweep.source] if sweep.source != "sweep" else []
-    write_dir_atomic(out, KIND, fill, overwrite=overwrite, inputs=inputs, grows=["runs"])
+    write_dir_atomic(out, KIND, fill, overwrite=overwrite, inputs=sweep.inputs, grows=["runs"])
     assert (out / MARKER).is_file()
     return set()
 
