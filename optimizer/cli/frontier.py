@@ -51,6 +51,8 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     them; print the points and, for a frontier with a trade-off, its knee and losses."""
     from optimizer.atomic import check_output_dir
     from optimizer.cli.solve import _inputs, _scenario_with_overrides
+    from optimizer.errors import ScenarioError
+    from optimizer.model.objectives import OBJECTIVES
     from optimizer.plan.results import solve
     from optimizer.scenario.build import solver_options
     from optimizer.studies.frontier import frontier
@@ -60,6 +62,13 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     scenario, _ = _scenario_with_overrides(args)
     inputs = [args.scenario, *_inputs(scenario)]  # the file too when --set renamed its source
     check_output_dir(args.out, "frontier", overwrite=args.overwrite, inputs=inputs)
+    kind = OBJECTIVES.get(scenario.objective.kind)
+    if kind is not None and not kind.nested:  # in the scenario's words, before any work
+        nested = " or ".join(f'"{n}"' for n, k in OBJECTIVES.items() if k.nested)
+        raise ScenarioError(f"{scenario.source}: [objective] kind = \"{scenario.objective.kind}\" "
+                            "has no frontier: the frontier trades carbon against species "
+                            f"representation within a budget, so it needs kind = {nested} with a "
+                            "[budget]; solve this scenario with `carbonpark solve`")
     pu = scenario.load_grid()
     problem = scenario.to_problem(pu)
     sv = scenario.solver
