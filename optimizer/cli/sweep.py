@@ -28,6 +28,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     from optimizer.studies.sweep import Sweep, format_runs, run_sweep
 
     sweep = Sweep.load(args.file)
+    if args.scheduler is not None:  # before the folder is made: a wrong address leaves nothing
+        from optimizer.distributed import check_scheduler
+        from optimizer.errors import ScenarioError
+
+        args.scheduler = check_scheduler(args.scheduler, error=ScenarioError)
     print(sweep.describe())
     df = run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler,
                    progress=not args.no_progress, overwrite=args.overwrite)
