@@ -9,15 +9,17 @@ not a Dask scheduler (its dashboard, any HTTP server), gets one line in seconds,
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
+import signal
 import socket
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from optimizer.errors import OptimizerError
 
-__all__ = ["check_scheduler", "dask_client"]
+__all__ = ["check_scheduler", "dask_client", "dask_setup"]
 
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://")
 #: ``host:port`` without a scheme (Dask reads it as tcp://); IPv6 hosts in brackets.
@@ -27,6 +29,8 @@ _HOST_PORT = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:/\[\]]*))(?::(?P<po
 DEFAULT_PORT = 8786
 #: Seconds to connect to an address, and to wait for a scheduler's handshake.
 PROBE_TIMEOUT = 5.0
+#: States of a closing Dask server (`distributed.core.Status` names).
+_CLOSING = ("closing", "closing_gracefully", "closed", "failed")
 _HINT = ("give the scheduler's address (port 8786 by default, not the dashboard's 8787), "
          "or leave --scheduler out")
 
@@ -157,6 +161,59 @@ connection refused; start one with `dask scheduler`, or leave --scheduler out
                 f"sent no Dask handshake in {timeout:g} s); {_HINT}")
 
 
+class _Hush(logging.Filter):
+    """A logging filter that drops every record while ``when()`` is true."""
+
+    def __init__(self, when: Callable[[], bool]) -> None:
+        super().__init__()
+        self.when = when
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.when()
+
+
+def _hush_distributed(when: Callable[[], bool]) -> Callable[[], None]:
+    """Drop Dask's log records while ``when()``; the function that undoes it.
+
+    Dask logs through handlers on its ``distributed*`` loggers (not propagated), so the
+    filter goes on those handlers: it sees every record of every ``distributed.*`` logger.
+    """
+    hush = _Hush(when)
+    names = [n for n in list(logging.Logger.manager.loggerDict)
+             if n == "distributed" or n.startswith("distributed.")]
+    handlers = {h for n in names for h in logging.getLogger(n).handlers}
+    for h in handlers:
+        h.addFilter(hush)
+
+    def undo() -> None:
+        for h in handlers:
+            h.removeFilter(hush)
+    return undo
+
+
+def dask_setup(worker: Any) -> None:
+    """Dask's preload hook, run in each LocalCluster worker process as it starts: Ctrl-C is
+    the driver's alone.
+
+    Ctrl-C in a terminal reaches every process of its group; a worker that took it died
+    printing a traceback while the driver was already closing the cluster (which stops the
+    workers). So the workers ignore it, and say nothing while they close (tasks cancelled by
+    the closing cluster are no news). Workers of a cluster given by address are not ours.
+
+    Examples
+    --------
+    >>> import signal
+    >>> before = signal.getsignal(signal.SIGINT)
+    >>> dask_setup(None)
+    >>> signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    True
+    >>> _ = signal.signal(signal.SIGINT, before)
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if worker is not None:
+        _hush_distributed(lambda: getattr(worker.status, "name", "") in _CLOSING)
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str, workers: int | None = None, *,
                 error: type[OptimizerError] = OptimizerError) -> Iterator[Any]:
@@ -179,9 +236,19 @@ def dask_client(scheduler: str, workers: int | None = None, *,
     except ImportError:
         raise error("--scheduler needs Dask: pip install 'carbonpark[dask]'") from None
     if scheduler == "local":
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=":0") as cluster, Client(cluster) as client:
-            yield client
+        stopping = False  # an interrupt or error left the block: closing the cluster is no news
+        undo = _hush_distributed(lambda: stopping)
+        try:
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                              dashboard_address=":0", preload=[__name__]) as cluster, \
+                    Client(cluster) as client:
+                try:
+                    yield client
+                except BaseException:
+                    stopping = True
+                    raise
+        finally:
+            undo()
         return
     try:
         client = Client(scheduler, timeout="10s")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import os
+import signal
 import socket
 import socketserver
 import subprocess
@@ -19,7 +21,15 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from helpers import DEMO_MANIFEST, assert_one_line_error, box_grid, external_dask_cluster, run_cli, tree_hash
+from helpers import (
+    DEMO_MANIFEST,
+    ROOT,
+    assert_one_line_error,
+    box_grid,
+    external_dask_cluster,
+    run_cli,
+    tree_hash,
+)
 
 from optimizer.distributed import check_scheduler
 from optimizer.errors import InputDataError
@@ -138,3 +148,36 @@ def test_a_real_scheduler_given_as_host_and_port_runs_the_sweep(tmp_path, capsys
                                   "--scheduler", addr.removeprefix("tcp://")], capsys)
     assert code == 0, err
     assert "2 of 2 runs" in out and len(read_results(tmp_path / "out")) == 2
+
+
+@pytest.mark.dask
+@pytest.mark.timeout(240)
+def test_ctrl_c_in_a_dask_sweep_prints_no_worker_traceback(tmp_path):
+    """Ctrl-C in a terminal signals the whole process group, Dask's worker processes too:
+    they printed a 30-line KeyboardInterrupt traceback each before the sweep exited 130."""
+    sweep_file = tmp_path / "sweep.toml"
+    sweep_file.write_text(
+        f'schema_version = 1\nbase = "{ROOT / "scenarios" / "balanced.toml"}"\n'
+        '[set]\n"penalties.boundary.penalty" = 1e-5\n[parameters]\n'
+        '"budget.share" = [0.04, 0.07, 0.10, 0.13, 0.16, 0.20]\n'
+        '"weights.carbon" = [0.0, 0.25, 0.5, 0.75, 1.0]\n', encoding="utf-8")
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "optimizer.cli", "sweep", str(sweep_file), "--out", str(out),
+           "--scheduler", "local", "--workers", "2", "--no-progress"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            start_new_session=True)  # its own group, as a terminal's job
+    deadline = time.monotonic() + 150
+    while time.monotonic() < deadline and proc.poll() is None:
+        if len(list((out / "runs").glob("*.parquet"))) >= 3:
+            break
+        time.sleep(0.05)
+    assert proc.poll() is None, "the sweep ended before it could be interrupted"
+    os.killpg(proc.pid, signal.SIGINT)  # what Ctrl-C does
+    _, err = proc.communicate(timeout=120)
+    assert proc.returncode == 130, err
+    assert "Traceback" not in err and "KeyboardInterrupt" not in err, err
+    assert "distributed." not in err, err  # no log lines of closing workers or nannies
+    lines = [x for x in err.splitlines()  # warnings: a grid built here the first time
+             if x.strip() and not x.startswith("carbonpark: warning:")]
+    assert len(lines) == 1 and lines[0].startswith("carbonpark: interrupted"), err
+    assert len(list((out / "runs").glob("*.parquet"))) >= 3  # finished runs kept
