@@ -2,20 +2,216 @@
 
 Used by sweeps (`optimizer.studies.sweep`) and banded grid builds (``carbonpark grid --scheduler``).
 Dask is optional (``pip install 'carbonpark[dask]'``) and imported only here, on first use.
+An address is probed first (`check_scheduler`): a port that is closed, or that answers but is
+not a Dask scheduler (its dashboard, any HTTP server), gets one line in seconds, not a hang.
 """
 
 from __future__ import annotations
 
 import contextlib
+import logging
 import re
-from collections.abc import Iterator
+import signal
+import socket
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from optimizer.errors import OptimizerError
 
-__all__ = ["dask_client"]
+__all__ = ["check_scheduler", "dask_client", "dask_setup"]
 
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://")
+#: ``host:port`` without a scheme (Dask reads it as tcp://); IPv6 hosts in brackets.
+_BARE = re.compile(r"^(\[[0-9A-Fa-f:.]+\]|[\w.\-]+):\d+$")
+_HOST_PORT = re.compile(r"^(?:\[(?P<v6>[^\]]+)\]|(?P<host>[^:/\[\]]*))(?::(?P<port>\d+))?/?$")
+#: Dask's default scheduler port; the dashboard (HTTP) is 8787.
+DEFAULT_PORT = 8786
+#: Seconds to connect to an address, and to wait for a scheduler's handshake.
+PROBE_TIMEOUT = 5.0
+#: States of a closing Dask server (`distributed.core.Status` names).
+_CLOSING = ("closing", "closing_gracefully", "closed", "failed")
+_HINT = ("give the scheduler's address (port 8786 by default, not the dashboard's 8787), "
+         "or leave --scheduler out")
+
+
+def _host_port(address: str) -> tuple[str, int] | None:
+    """``(host, port)`` of ``scheme://host[:port]``; None when it does not parse."""
+    m = _HOST_PORT.match(address.split("://", 1)[1])
+    if m is None:
+        return None
+    host = m.group("v6") or m.group("host") or ""
+    return (host, int(m.group("port") or DEFAULT_PORT)) if host else None
+
+
+def _looks_like_dask(first: bytes) -> bool:
+    """True for the start of a Dask comm frame: a little-endian uint64 header length."""
+    return len(first) >= 8 and 8 <= int.from_bytes(first[:8], "little") <= 1 << 20
+
+
+def _greeting(data: bytes) -> str:
+    """The first line a server sent, printable and short, for a message."""
+    line = data.split(b"\n", 1)[0].strip().decode("ascii", "replace")
+    return "".join(c if c.isprintable() else "?" for c in line)[:60]
+
+
+def _read_some(sock: socket.socket, want: int, deadline: float) -> bytes:
+    """Up to ``want`` bytes from ``sock`` before ``deadline`` (fewer if it goes quiet or closes)."""
+    data = b""
+    while len(data) < want:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        sock.settimeout(left)
+        try:
+            chunk = sock.recv(want - len(data))
+        except TimeoutError:
+            break
+        if not chunk:
+            break
+        data += chunk
+    return data
+
+
+def check_scheduler(scheduler: str, *, error: type[OptimizerError] = OptimizerError,
+                    timeout: float = PROBE_TIMEOUT) -> str:
+    """Check a ``--scheduler`` value before any work; the address to give Dask.
+
+    ``"local"`` is returned as is. An address (``tcp://host:8786``, or ``host:8786``, read as
+    tcp://) must accept a connection within ``timeout`` seconds and, for tcp://, greet like a
+    Dask scheduler (a Dask scheduler speaks first: its handshake frame). Nothing is sent to a
+    server that greets; one that stays silent gets a plain HTTP request, to name what it is.
+
+    Parameters
+    ----------
+    scheduler : str
+        ``"local"`` or a scheduler address, as the user gave it.
+    error : type of OptimizerError
+        The exception to raise (the caller's, e.g. ``InputDataError``).
+    timeout : float
+        Seconds to connect, and again to wait for the handshake.
+
+    Returns
+    -------
+    str
+        ``"local"`` or the address with its scheme (``tcp://host:port``).
+
+    Raises
+    ------
+    OptimizerError
+        (``error``) One line naming the address: not an address, cannot be reached, or not
+        a Dask scheduler, and the fix.
+
+    Examples
+    --------
+    >>> check_scheduler("local")
+    'local'
+    >>> with socket.socket() as s:  # a free port: nothing listens there
+    ...     s.bind(("127.0.0.1", 0))
+    ...     port = s.getsockname()[1]
+    >>> check_scheduler(f"127.0.0.1:{port}")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    optimizer.errors.OptimizerError: cannot reach the Dask scheduler at tcp://127.0.0.1:...: \
+connection refused; start one with `dask scheduler`, or leave --scheduler out
+    """
+    if scheduler == "local":
+        return scheduler
+    if _BARE.match(scheduler):
+        scheduler = f"tcp://{scheduler}"
+    if not _ADDRESS.match(scheduler):
+        raise error(f"--scheduler must be 'local' or a scheduler address like "
+                    f"tcp://host:8786; got {scheduler!r}")
+    scheme = scheduler.split("://", 1)[0]
+    if scheme in ("inproc", "ucx"):
+        return scheduler  # not TCP: Dask's own connect (with its timeout) checks these
+    hp = _host_port(scheduler)
+    if hp is None:
+        raise error(f"--scheduler {scheduler}: not a host and port; give it like "
+                    "tcp://host:8786")
+    if not re.search(r":\d+/?$", scheduler):
+        scheduler = f"{scheduler.rstrip('/')}:{hp[1]}"  # Dask needs the port; name it
+    try:
+        sock = socket.create_connection(hp, timeout=timeout)
+    except TimeoutError:
+        raise error(f"cannot reach the Dask scheduler at {scheduler}: no answer in "
+                    f"{timeout:g} s (a firewall, or a wrong host); check the address, or "
+                    "leave --scheduler out") from None
+    except OSError as exc:
+        why = ("connection refused" if isinstance(exc, ConnectionRefusedError)
+               else (exc.strerror or str(exc)).lower())
+        raise error(f"cannot reach the Dask scheduler at {scheduler}: {why}; start one with "
+                    "`dask scheduler`, or leave --scheduler out") from None
+    with sock:
+        if scheme != "tcp":
+            return scheduler  # tls/ws: the server waits for the client's handshake
+        first = _read_some(sock, 8, time.monotonic() + timeout)
+        if _looks_like_dask(first):
+            return scheduler
+        if first:
+            first += _read_some(sock, 56, time.monotonic() + min(timeout, 0.5))  # its first line
+            raise error(f"{scheduler}: this is not a Dask scheduler (it greeted with "
+                        f"{_greeting(first)!r}); {_HINT}")
+        with contextlib.suppress(OSError):
+            sock.sendall(b"HEAD / HTTP/1.0\r\n\r\n")
+        reply = _read_some(sock, 64, time.monotonic() + timeout)
+    if reply.startswith(b"HTTP/"):
+        raise error(f"{scheduler}: this is not a Dask scheduler (it answered like an HTTP "
+                    f"server: {_greeting(reply)!r}); {_HINT}")
+    raise error(f"{scheduler}: this is not a Dask scheduler (it accepted the connection but "
+                f"sent no Dask handshake in {timeout:g} s); {_HINT}")
+
+
+class _Hush(logging.Filter):
+    """A logging filter that drops every record while ``when()`` is true."""
+
+    def __init__(self, when: Callable[[], bool]) -> None:
+        super().__init__()
+        self.when = when
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not self.when()
+
+
+def _hush_distributed(when: Callable[[], bool]) -> Callable[[], None]:
+    """Drop Dask's log records while ``when()``; the function that undoes it.
+
+    Dask logs through handlers on its ``distributed*`` loggers (not propagated), so the
+    filter goes on those handlers: it sees every record of every ``distributed.*`` logger.
+    """
+    hush = _Hush(when)
+    names = [n for n in list(logging.Logger.manager.loggerDict)
+             if n == "distributed" or n.startswith("distributed.")]
+    handlers = {h for n in names for h in logging.getLogger(n).handlers}
+    for h in handlers:
+        h.addFilter(hush)
+
+    def undo() -> None:
+        for h in handlers:
+            h.removeFilter(hush)
+    return undo
+
+
+def dask_setup(worker: Any) -> None:
+    """Dask's preload hook, run in each LocalCluster worker process as it starts: Ctrl-C is
+    the driver's alone.
+
+    Ctrl-C in a terminal reaches every process of its group; a worker that took it died
+    printing a traceback while the driver was already closing the cluster (which stops the
+    workers). So the workers ignore it, and say nothing while they close (tasks cancelled by
+    the closing cluster are no news). Workers of a cluster given by address are not ours.
+
+    Examples
+    --------
+    >>> import signal
+    >>> before = signal.getsignal(signal.SIGINT)
+    >>> dask_setup(None)
+    >>> signal.getsignal(signal.SIGINT) is signal.SIG_IGN
+    True
+    >>> _ = signal.signal(signal.SIGINT, before)
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if worker is not None:
+        _hush_distributed(lambda: getattr(worker.status, "name", "") in _CLOSING)
 
 
 @contextlib.contextmanager
@@ -25,7 +221,7 @@ def dask_client(scheduler: str, workers: int | None = None, *,
     processes of one thread) or of the scheduler at an address (``tcp://host:8786``).
 
     Raises ``error`` (one line) when Dask is missing, the address is not one, or the
-    scheduler cannot be reached.
+    scheduler cannot be reached or is not a Dask scheduler (`check_scheduler`).
 
     Examples
     --------
@@ -34,21 +230,31 @@ def dask_client(scheduler: str, workers: int | None = None, *,
     Traceback (most recent call last):
     optimizer.errors.OptimizerError: --scheduler must be 'local' or a scheduler address ...
     """
-    if scheduler != "local" and not _ADDRESS.match(scheduler):
-        raise error(f"--scheduler must be 'local' or a scheduler address like "
-                    f"tcp://host:8786; got {scheduler!r}")
+    scheduler = check_scheduler(scheduler, error=error)
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError:
         raise error("--scheduler needs Dask: pip install 'carbonpark[dask]'") from None
     if scheduler == "local":
-        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                          dashboard_address=":0") as cluster, Client(cluster) as client:
-            yield client
+        stopping = False  # an interrupt or error left the block: closing the cluster is no news
+        undo = _hush_distributed(lambda: stopping)
+        try:
+            with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                              dashboard_address=":0", preload=[__name__]) as cluster, \
+                    Client(cluster) as client:
+                try:
+                    yield client
+                except BaseException:
+                    stopping = True
+                    raise
+        finally:
+            undo()
         return
     try:
         client = Client(scheduler, timeout="10s")
-    except OSError as exc:
-        raise error(f"cannot reach the Dask scheduler at {scheduler} ({exc})") from None
+    except (OSError, MemoryError) as exc:  # MemoryError: a reply read as a frame length
+        why = " ".join(str(exc).split())[:120]
+        raise error(f"cannot connect to the Dask scheduler at {scheduler} ({why}); "
+                    f"{_HINT}") from None
     with client:
         yield client

@@ -32,6 +32,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     sweep = Sweep.load(args.file)
     # The sweep file, its base and every run's scenario inputs, even with --overwrite.
     check_output_dir(args.out, KIND, overwrite=args.overwrite, inputs=sweep.inputs)
+    if args.scheduler is not None:  # before the folder is made: a wrong address leaves nothing
+        from optimizer.distributed import check_scheduler
+        from optimizer.errors import ScenarioError
+
+        args.scheduler = check_scheduler(args.scheduler, error=ScenarioError)
     print(sweep.describe())
     df = run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler,
                    progress=not args.no_progress, overwrite=args.overwrite)
