@@ -416,10 +416,20 @@ def test_app_metrics_equal_the_cli_summary_of_its_downloaded_scenario(
 
 
 def _choose(page: Page, label: str, option: str) -> None:
-    """Pick ``option`` in the selectbox labelled ``label``."""
-    page.get_by_label(label).click()
-    page.get_by_role("option", name=option, exact=True).click()
-    _idle(page)
+    """Pick ``option`` in the selectbox labelled ``label``, as a planner does.
+
+    The menu can re-render under the click while the page settles (the click then lands on
+    nothing and leaves the menu open over the page); the pick is checked and tried again.
+    """
+    box = page.get_by_role("combobox", name=label)
+    for _ in range(3):
+        box.click()
+        page.get_by_role("option", name=option, exact=True).click()
+        _idle(page)
+        if box.input_value() == option:
+            return
+        page.keyboard.press("Escape")  # close a menu left open, then pick again
+    assert box.input_value() == option
 
 
 def test_controls_of_other_pages_keep_their_values_across_pages(app_url: str) -> None:
