@@ -28,11 +28,11 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from optimizer.errors import InputDataError, did_you_mean
 from optimizer.grid.build import PlanningUnits
 from optimizer.inputs.roles import feature_roles, groups
+from optimizer.model.locks import LockMethods
 from optimizer.model.objectives import objective_kind
 from optimizer.model.objectives.weights import check_years, resolve_weights
 from optimizer.model.parts import (
@@ -55,7 +55,7 @@ __all__ = ["DEFAULT_PA_THRESHOLD", "AreaBudget", "BoundaryPenalty",
 # ============================================================== problem
 
 @dataclass(frozen=True, eq=False)
-class Problem:
+class Problem(LockMethods):
     """A conservation-planning problem; build it with `problem` and the ``add_*`` methods.
 
     Attributes
@@ -540,132 +540,6 @@ class Problem:
                                         min_km2=min_km2, remainders=remainders)
         kept = tuple(b for b in self.budgets if (b.scope, b.name) != (scope, name))
         return dataclasses.replace(self, budgets=(*kept, budget), _cache=self._cache)
-
-    # ---------------------------------------------------------- locks
-    def add_existing_protection(self, pa_threshold: float | None = DEFAULT_PA_THRESHOLD
-                                ) -> Problem:
-        """Lock in units whose protected fraction is at least ``pa_threshold``.
-
-        Partial protection always counts as held; ``pa_threshold=None`` locks in none.
-
-        Examples
-        --------
-        >>> from optimizer import problem
-        >>> from optimizer.datasets import tiny_grid
-        >>> p = problem(tiny_grid()).add_existing_protection(pa_threshold=0.5)
-        >>> p.existing_protection_mask().tolist()
-        [True, False, False, False, False, False]
-        """
-        if pa_threshold is not None:
-            pa_threshold = finite_number(pa_threshold, "pa_threshold")
-            if not 0.0 < pa_threshold <= 1.0:
-                raise InputDataError(f"pa_threshold must be in (0, 1]; got {pa_threshold}")
-        return dataclasses.replace(self, pa_threshold=pa_threshold, _cache=self._cache)
-
-    def add_locked_in(self, *, column: str | None = None, mask: Any = None,
-                      ids: Sequence[Any] | None = None, label: str | None = None) -> Problem:
-        """Force units into the solution: by a 0/1 column, a boolean mask or a list of ``pu_id``.
-
-        Examples
-        --------
-        >>> from optimizer import problem
-        >>> from optimizer.datasets import tiny_grid
-        >>> p = problem(tiny_grid()).add_locked_in(ids=[3])
-        >>> p.locked_masks()[0].tolist()  # locked in: the protected cell 1 and cell 3
-        [True, False, True, False, False, False]
-        """
-        return self._add_lock(1, column, mask, ids, label, "add_locked_in")
-
-    def add_locked_out(self, *, column: str | None = None, mask: Any = None,
-                       ids: Sequence[Any] | None = None, label: str | None = None) -> Problem:
-        """Keep units out of the solution: by a 0/1 column, a boolean mask or a list of ``pu_id``.
-
-        Examples
-        --------
-        >>> from optimizer import problem, solve
-        >>> from optimizer.datasets import tiny_grid
-        >>> pu = tiny_grid()
-        >>> p = (problem(pu).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
-        ...      .add_locked_out(ids=[4]))
-        >>> sol = solve(p)  # without cell 4 (80 MgC): cells 2 and 5
-        >>> pu.units["pu_id"][sol.selected].tolist(), round(sol.objective, 4)
-        ([1, 2, 5], 0.3448)
-        """
-        return self._add_lock(0, column, mask, ids, label, "add_locked_out")
-
-    def add_locked_out_land_cover(self, land_cover: str, unit_share: float) -> Problem:
-        """Lock out units where a land-cover class covers more than ``unit_share`` of the unit.
-
-        E.g. the farmland red line: ``add_locked_out_land_cover("lc_cropland_km2", 0.5)``.
-        ``land_cover`` is a land-cover column or its class label (``cropland``).
-        """
-        feats = self.pu.features
-        lc = feats[feats["role"] == "land_cover"]
-        col = land_cover if land_cover in lc.index else None
-        if col is None:
-            hits = lc.index[lc["label"].astype(str) == land_cover]
-            col = hits[0] if len(hits) == 1 else None
-        if col is None:
-            raise InputDataError(f"land_cover {land_cover!r} is not a land-cover column or class "
-                                 f"of this grid; land-cover columns: {list(lc.index)}"
-                                 f"{did_you_mean(str(land_cover), [*lc.index, *lc['label'].astype(str)])}")
-        share = finite_number(unit_share, "unit_share")
-        if not 0.0 <= share <= 1.0:
-            raise InputDataError(f"unit_share must be a share in [0, 1]; got {share}")
-        frac = np.divide(self._column_cached(col), self.area_km2,
-                         out=np.zeros(self.n_units), where=self.area_km2 > 0)
-        return self._append_lock(Lock(f"{col} share > {share:g}", 0, frac > share))
-
-    def add_locked_out_above(self, column: str, threshold: float, *, per_km2: bool = False
-                             ) -> Problem:
-        """Lock out units whose ``column`` exceeds ``threshold`` (e.g. emissions).
-
-        With ``per_km2=True`` the column is divided by unit area first (a density).
-        """
-        values = self._unit_column(column, "column")
-        threshold = finite_number(threshold, "threshold")
-        if per_km2:
-            values = np.divide(values, self.area_km2, out=np.zeros(self.n_units),
-                               where=self.area_km2 > 0)
-        label = f"{column}{' per km²' if per_km2 else ''} > {threshold:g}"
-        return self._append_lock(Lock(label, 0, np.nan_to_num(values, nan=0.0) > threshold))
-
-    def _add_lock(self, value: int, column: str | None, mask: Any, ids: Sequence[Any] | None,
-                  label: str | None, where: str) -> Problem:
-        given = [a is not None for a in (column, mask, ids)]
-        if sum(given) != 1:
-            raise InputDataError(f"{where} takes exactly one of column=, mask= or ids=; got "
-                                 f"{sum(given)}")
-        n = self.n_units
-        if column is not None:
-            values = self._unit_column(column, "column")
-            arr = np.nan_to_num(values, nan=0.0) > 0.5
-            label = label or f"column {column!r}"
-        elif mask is not None:
-            arr = np.asarray(mask)
-            if arr.shape != (n,):
-                raise InputDataError(f"{where}: mask has shape {arr.shape}; expected ({n},), one "
-                                     "value per unit in row order")
-            if arr.dtype != bool:
-                if not np.isin(arr, (0, 1)).all():
-                    raise InputDataError(f"{where}: mask must be boolean or 0/1; got values "
-                                         f"{np.unique(arr)[:5].tolist()}")
-                arr = arr.astype(bool)
-            label = label or "mask"
-        else:
-            pu_ids = self.pu.units["pu_id"]
-            wanted = pd.Index(list(ids))  # type: ignore[arg-type]
-            missing = wanted[~wanted.isin(pu_ids)]
-            if len(missing):
-                raise InputDataError(f"{where}: ids {missing[:5].tolist()} are not pu_id values "
-                                     "of this grid")
-            arr = pu_ids.isin(wanted).to_numpy()
-            label = label or f"{len(wanted)} listed ids"
-        return self._append_lock(Lock(label, value, arr.copy()))
-
-    def _append_lock(self, lock: Lock) -> Problem:
-        lock.mask.setflags(write=False)
-        return dataclasses.replace(self, locks=(*self.locks, lock), _cache=self._cache)
 
     # ---------------------------------------------------------- penalties
     def add_boundary_penalty(self, penalty: float, edge_factor: float = 1.0, *,
