@@ -46,8 +46,6 @@ COLUMNS: dict[str, tuple[str, str, str, str]] = {
     "closed_pct": ("shortfall closed", "%", "pct", "shortfall closed / shortfall before"),
     "meets_before": ("meets the target before", "", "text", "before the plan"),
     "meets_after": ("meets the target with the plan", "", "text", "with the plan"),
-    "counted": ("counted in the shortfall", "", "text", "whether the class counts in the "
-                "ecosystem shortfall closed (a natural class, or as the scenario's [closure] says)"),
     "layer": ("layer", "", "text", "the layer"),
     "quantity": ("quantity", "", "text", "what the layer measures"),
     "density_unit": ("density unit", "", "text", "the unit of the densities"),

@@ -119,7 +119,11 @@ def show_closure(closure: Any) -> None:
         st.markdown(f"**Ecosystems below {closure.target:.0%} protected: shortfall closed**")
         cols = [c for c in ("ecosystem", "area_km2", "protected_before_km2",
                             "protected_after_km2", "shortfall_before_km2", "closed_km2",
-                            "closed_pct", "meets_after", "counted") if c in eco.columns]
+                            "closed_pct", "meets_after") if c in eco.columns]
+        eco = eco.copy()
+        if "counted" in eco.columns:  # as the console: a class the headline leaves out says so
+            eco["ecosystem"] = [e if c else f"{e} (not counted)"
+                                for e, c in zip(eco["ecosystem"], eco["counted"], strict=True)]
         table, cfg = labels.readable(eco[cols])
         st.dataframe(table, hide_index=True, column_config=cfg, width="stretch")
         if closure.ecosystem_definition:  # the headline card counts only the counted classes

@@ -367,7 +367,7 @@ def test_metric_cards_show_their_whole_text(app_url: str, width: int) -> None:
             assert card.evaluate(_CUT) == [], card.inner_text()
         # The ecosystem table fits the page (no column cut at the right edge).
         for frame in page.locator('[data-testid="stDataFrame"]').all()[:3]:
-            box, main = frame.bounding_box(), page.locator("section.stMain").bounding_box()
+            box, main = frame.bounding_box(), page.locator('[data-testid="stMain"]').bounding_box()
             assert box is not None and main is not None
             assert box["x"] + box["width"] <= main["x"] + main["width"] + 1
         browser.close()
