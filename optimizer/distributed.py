@@ -4,22 +4,29 @@ Used by sweeps (`optimizer.studies.sweep`) and banded grid builds (``carbonpark 
 Dask is optional (``pip install 'carbonpark[dask]'``) and imported only here, on first use.
 An address is probed first (`check_scheduler`): a port that is closed, or that answers but is
 not a Dask scheduler (its dashboard, any HTTP server), gets one line in seconds, not a hang.
+
+Worker processes we start never outlive their driver: the sweep's local processes
+(`worker_setup`, their initializer) and a LocalCluster's workers (`dask_setup`, their
+preload) watch their parent (`exit_with_parent`) and exit when it is gone, even after a
+``kill -9`` that gave it no time to stop them. Ctrl-C is the driver's alone: they ignore it.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import re
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from optimizer.errors import OptimizerError
 
-__all__ = ["check_scheduler", "dask_client", "dask_setup"]
+__all__ = ["check_scheduler", "dask_client", "dask_setup", "exit_with_parent", "worker_setup"]
 
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://")
 #: ``host:port`` without a scheme (Dask reads it as tcp://); IPv6 hosts in brackets.
@@ -31,6 +38,8 @@ DEFAULT_PORT = 8786
 PROBE_TIMEOUT = 5.0
 #: States of a closing Dask server (`distributed.core.Status` names).
 _CLOSING = ("closing", "closing_gracefully", "closed", "failed")
+#: Seconds between two looks of a worker at its parent (`exit_with_parent`).
+PARENT_POLL = 0.2
 _HINT = ("give the scheduler's address (port 8786 by default, not the dashboard's 8787), "
          "or leave --scheduler out")
 
@@ -191,9 +200,70 @@ def _hush_distributed(when: Callable[[], bool]) -> Callable[[], None]:
     return undo
 
 
+def exit_with_parent(parent: int, *, poll: float = PARENT_POLL) -> threading.Thread:
+    """Exit this process as soon as ``parent`` is no longer its parent process.
+
+    A daemon thread looks at ``os.getppid()`` every ``poll`` seconds; when the parent is
+    gone (killed, even by ``kill -9``, the process is given to another), it ends this
+    process at once (``os._exit``: no cleanup that could hang; exit status 70). So a
+    worker never stays behind, idle and holding its memory, when its driver dies; and
+    once the driver and its workers are gone, the driver's ``multiprocessing`` resource
+    tracker sees its pipe close and exits too.
+
+    Parameters
+    ----------
+    parent : int
+        The process id of the driver that started this process (its ``os.getpid()``).
+    poll : float
+        Seconds between two looks.
+
+    Returns
+    -------
+    threading.Thread
+        The watching thread (a daemon, started).
+
+    Examples
+    --------
+    A process whose parent is not the one it was given exits at once:
+
+    >>> import subprocess, sys
+    >>> code = ("import time; from optimizer.distributed import exit_with_parent; "
+    ...         "exit_with_parent(1); time.sleep(30)")
+    >>> subprocess.run([sys.executable, "-c", code], timeout=20).returncode
+    70
+    """
+    def watch() -> None:
+        while os.getppid() == parent:
+            time.sleep(poll)
+        os._exit(70)  # EX_SOFTWARE: the driver is gone
+
+    thread = threading.Thread(target=watch, name="carbonpark-exit-with-parent", daemon=True)
+    thread.start()
+    return thread
+
+
+def worker_setup(parent: int) -> None:
+    """The initializer of a sweep's local worker processes: Ctrl-C is the driver's alone
+    (the driver cancels the queued runs and ends its workers), and the worker exits when
+    its driver ``parent`` dies (`exit_with_parent`).
+
+    Examples
+    --------
+    >>> import subprocess, sys
+    >>> code = ("import os, signal; from optimizer.distributed import worker_setup; "
+    ...         "worker_setup(os.getppid()); "
+    ...         "print(signal.getsignal(signal.SIGINT) is signal.SIG_IGN)")
+    >>> print(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+    ...                      timeout=20).stdout.strip())
+    True
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    exit_with_parent(parent)
+
+
 def dask_setup(worker: Any) -> None:
     """Dask's preload hook, run in each LocalCluster worker process as it starts: Ctrl-C is
-    the driver's alone.
+    the driver's alone, and the worker exits when the driver dies (`exit_with_parent`).
 
     Ctrl-C in a terminal reaches every process of its group; a worker that took it died
     printing a traceback while the driver was already closing the cluster (which stops the
@@ -212,6 +282,17 @@ def dask_setup(worker: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if worker is not None:
         _hush_distributed(lambda: getattr(worker.status, "name", "") in _CLOSING)
+        exit_with_parent(os.getppid())  # the driver, whose in-process nanny started us
+
+
+def _end_workers(cluster: Any) -> None:
+    """Terminate a LocalCluster's worker processes now: closing the cluster waits for a
+    running task (a solve may take minutes) up to Dask's timeouts, Ctrl-C must not."""
+    for nanny in list(getattr(cluster, "workers", {}).values()):
+        pid = getattr(nanny, "pid", None)
+        if pid:
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGTERM)
 
 
 @contextlib.contextmanager
@@ -246,6 +327,7 @@ def dask_client(scheduler: str, workers: int | None = None, *,
                     yield client
                 except BaseException:
                     stopping = True
+                    _end_workers(cluster)
                     raise
         finally:
             undo()
