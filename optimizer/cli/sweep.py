@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 
 from optimizer.cli.parser import whole_number
@@ -38,8 +39,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
         args.scheduler = check_scheduler(args.scheduler, error=ScenarioError)
     print(sweep.describe())
-    df = run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler,
-                   progress=not args.no_progress, overwrite=args.overwrite)
+    try:
+        df = run_sweep(sweep, args.out, workers=args.workers, scheduler=args.scheduler,
+                       progress=not args.no_progress, overwrite=args.overwrite)
+    except KeyboardInterrupt:
+        kept = sum((args.out / "runs" / f"{r.hash}.parquet").is_file() for r in sweep.runs)
+        print(f"carbonpark: sweep stopped: the queued runs were cancelled; {kept:,} finished "
+              f"run{'s are' if kept != 1 else ' is'} kept in {args.out}/runs: run the same "
+              "command again to resume the rest", file=sys.stderr)
+        raise
     if len(df):
         print(format_runs(df))
     counts = df["status"].value_counts().to_dict() if len(df) else {}
@@ -50,7 +58,15 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     polished = int((path & df["strategy"].str.contains("highs")).sum()) if len(df) else 0
     how = (f" ({int(sum(path)):,} read from the nested path, {polished:,} of them polished by a "
            "HiGHS solve warm-started from the path's plan)" if len(df) and any(path) else "")
+    redone = int(df.attrs.get("redone", 0))
+    again = (f", {redone:,} of them again (their parts were damaged)" if redone else "")
     print(f"{len(df):,} of {len(sweep.runs):,} runs in {args.out}/runs ({status}): "
           f"{resumed:,} resumed (finished by an earlier run of this sweep), {solved:,} solved"
-          f"{how}.")
+          f"{how}{again}.")
+    infeasible = df[df["status"] == "infeasible"] if len(df) else df
+    if len(infeasible):
+        first = infeasible.iloc[0]
+        print(f"{len(infeasible):,} of {len(df):,} runs infeasible: no plan meets their settings "
+              f"(each run's reason is in its message column); run {int(first['run'])} "
+              f"({first['name']}): {first['message']}")
     return 0
