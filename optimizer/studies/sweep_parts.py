@@ -118,19 +118,13 @@ def prepare(out: Path, sweep: Sweep, overwrite: bool) -> Resume:
     return Resume(set(), {})
 
 
+#: The result columns of a part after ``run``, ``hash``, ``param.<key>`` and ``params``.
 COLUMNS = (("name", "string"), ("scenario_hash", "string"), ("method", "string"),
-            ("status", "string"), ("objective", "float64"), ("bound", "float64"),
-            ("gap", "float64"), ("requested_gap", "float64"), ("solver", "string"),
-            ("strategy", "string"), ("runtime", "float64"), ("area_km2", "float64"),
-            ("n_added", "int64"), ("carbon_stock_added", "float64"),
-            ("mean_representation", "float64"), ("message", "string"), ("wall_s", "float64"))
-
-
-def _param_value(value: Any) -> tuple[Any, str]:
-    """A parameter as a column: numbers as float64, anything else as JSON text."""
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        return float(value), "float64"
-    return json.dumps(value, sort_keys=True, default=str), "string"
+           ("status", "string"), ("objective", "float64"), ("bound", "float64"),
+           ("gap", "float64"), ("requested_gap", "float64"), ("solver", "string"),
+           ("strategy", "string"), ("runtime", "float64"), ("area_km2", "float64"),
+           ("n_added", "int64"), ("carbon_stock_added", "float64"),
+           ("mean_representation", "float64"), ("message", "string"), ("wall_s", "float64"))
 
 
 
