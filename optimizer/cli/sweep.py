@@ -25,7 +25,9 @@ def _add_sweep(sub: argparse._SubParsersAction) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    """Run every unfinished run of the sweep; print the table of runs and what was resumed."""
+    """Run every unfinished run of the sweep; print the table of runs and what was resumed.
+
+    Ctrl-C: one line saying how many finished runs are kept, exit code 130."""
     from optimizer.atomic import check_output_dir
     from optimizer.studies.sweep import KIND, Sweep, format_runs, run_sweep
 
@@ -44,10 +46,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
                        progress=not args.no_progress, overwrite=args.overwrite)
     except KeyboardInterrupt:
         kept = sum((args.out / "runs" / f"{r.hash}.parquet").is_file() for r in sweep.runs)
-        print(f"carbonpark: sweep stopped: the queued runs were cancelled; {kept:,} finished "
+        print(f"carbonpark: interrupted: the queued runs were cancelled; {kept:,} finished "
               f"run{'s are' if kept != 1 else ' is'} kept in {args.out}/runs: run the same "
               "command again to resume the rest", file=sys.stderr)
-        raise
+        return 130
     if len(df):
         print(format_runs(df))
     counts = df["status"].value_counts().to_dict() if len(df) else {}

@@ -164,9 +164,11 @@ def _dask(todo: list[Run], keys: dict[str, str], workers: int, scheduler: str,
         if client.dashboard_link and progress:
             print(f"carbonpark: Dask dashboard at {client.dashboard_link}", file=sys.stderr)
 
+        futures: dict[Any, Run] = {}
+
         def results() -> Results:
-            futures = {client.submit(run_one, *_args(r, keys[r.hash]), pure=False): r
-                       for r in todo}
+            for r in todo:
+                futures[client.submit(run_one, *_args(r, keys[r.hash]), pure=False)] = r
             for fut in dask_as_completed(list(futures)):
                 try:
                     rec = fut.result()
@@ -181,7 +183,7 @@ def _dask(todo: list[Run], keys: dict[str, str], workers: int, scheduler: str,
         except BaseException:
             if scheduler != "local":  # a cluster not ours: stop our runs on it, leave it up
                 with contextlib.suppress(Exception):
-                    client.cancel(list(client.futures), force=True)
+                    client.cancel(list(futures), force=True)
             raise
 
 
