@@ -149,8 +149,9 @@ def check_part(path: Path, run: Run) -> str | None:
     """
     import pyarrow.parquet as pq
 
-    try:
-        table = pq.read_table(path)
+    try:  # every page read (a damaged one fails here, not in read_results); ~1 ms a part
+        with pq.ParquetFile(path) as pf:
+            table = pf.read()
     except Exception as exc:  # pyarrow's errors (ArrowInvalid, OSError, ...): a damaged file
         why = " ".join(str(exc).split())[:120]
         return f"not a readable Parquet file: {why}"
@@ -228,7 +229,8 @@ def _unreadable(path: str) -> bool:
     import pyarrow.parquet as pq
 
     try:
-        pq.read_table(path)
+        with pq.ParquetFile(path) as pf:
+            pf.read()
     except Exception:  # pyarrow's errors
         return True
     return False
