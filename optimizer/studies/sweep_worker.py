@@ -18,7 +18,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from optimizer.errors import InfeasibleProblemError, ScenarioError, SolverError
+from optimizer.errors import InfeasibleProblemError, InputDataError, ScenarioError, SolverError
 from optimizer.model.compile import CompiledModel, compile
 from optimizer.model.objectives import OBJECTIVES
 from optimizer.plan.results import diagnose, objective_value, solve
@@ -72,9 +72,18 @@ def _record(problem: Problem, sol: Solution) -> dict[str, Any]:
             "strategy": sol.strategy, "runtime": float(sol.runtime),
             "area_km2": float(problem.unprotected_km2[x].sum()),
             "n_added": int(added.sum()),
-            "carbon_stock_added": float(metric(problem, "carbon_stock_added").value(x)),
-            "mean_representation": float(metric(problem, "mean_representation").value(x)),
+            "carbon_stock_added": _metric(problem, "carbon_stock_added", x),
+            "mean_representation": _metric(problem, "mean_representation", x),
             "added_ids": [str(i) for i in ids.tolist()], "message": ""}
+
+
+def _metric(problem: Problem, name: str, x: Any) -> float:
+    """A plan metric; NaN where the grid has none of its features (no carbon layer, say)."""
+    try:
+        m = metric(problem, name)
+    except InputDataError:
+        return float("nan")
+    return float(m.value(x))
 
 
 def error_record(message: str, status: str = "error") -> dict[str, Any]:

@@ -318,3 +318,24 @@ def test_bad_scheduler_is_one_line(tmp_path):
     with pytest.raises(ScenarioError, match="tcp://host:8786"):
         run_sweep(write_sweep(tmp_path, '"budget.share" = [0.1]'), tmp_path / "o", workers=1,
                   scheduler="nowhere")
+
+
+def test_a_grid_without_carbon_layers_sweeps_with_no_carbon_metric(tmp_path):
+    """A biodiversity-only grid: the carbon column is NaN (no carbon layer), not the end
+    of the sweep ("metric 'carbon_stock_added' needs carbon_stock features")."""
+    from helpers import box_grid
+
+    from optimizer import write_grid
+
+    rng = np.random.default_rng(1)
+    features = {f"sp_{k}": ("biodiversity", rng.uniform(0, 1, 16).round(2)) for k in range(3)}
+    write_grid(box_grid(4, 4, features=features), tmp_path / "grid")
+    (tmp_path / "base.toml").write_text(
+        'schema_version = 1\nname = "bio"\n[grid]\npath = "grid"\n[budget]\nshare = 0.25\n'
+        '[weights]\nbiodiversity = 1\n[solver]\nbackend = "highs"\ngap = 0.0\n', encoding="utf-8")
+    f = tmp_path / "sweep.toml"
+    f.write_text('schema_version = 1\nbase = "base.toml"\n[parameters]\n'
+                 '"budget.share" = [0.25, 0.5]\n', encoding="utf-8")
+    df = run_sweep(f, tmp_path / "out", workers=1)
+    assert list(df["n_added"]) == [4, 8] and df["carbon_stock_added"].isna().all()
+    assert (df["mean_representation"] > 0).all()
