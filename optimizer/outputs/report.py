@@ -28,7 +28,10 @@ mailed. One folder gives the plan's report:
 Several folders give a comparison: `optimizer.plan.comparison.comparison_table`, each plan's
 map and its gap closure, and each run's metadata. `write_report` writes the file
 atomically (`optimizer.atomic`): an existing report is replaced whole or not at all, a
-file carbonpark did not write only with ``overwrite``.
+file carbonpark did not write only with ``overwrite``. A report is a single file and
+needs no marker beside it: it carries carbonpark's ``<meta name="generator">`` tag, and a
+file without it (or one a marker of an earlier carbonpark lists) is not ours
+(`is_report_file`).
 """
 
 from __future__ import annotations
@@ -36,9 +39,10 @@ from __future__ import annotations
 import base64
 import html
 import io
+import json
 import os
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -46,7 +50,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from optimizer.atomic import check_output_files, claim_files, write_text_atomic
+from optimizer.atomic import check_output_file, read_marker, write_output_file
 from optimizer.errors import InputDataError
 from optimizer.figures.maps import hotspot_map, parks_map, plan_map, typology_map
 from optimizer.figures.plots import pretty_unit
@@ -65,10 +69,13 @@ from optimizer.plan.quantities import QUANTITIES as Q
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["REPORT_KIND", "report_html", "write_report"]
+__all__ = ["GENERATOR", "REPORT_KIND", "check_report_file", "is_report_file", "report_html",
+           "write_report"]
 
-#: The kind recorded in the output marker beside a report.
+#: The kind an earlier carbonpark recorded in the marker it wrote beside a report.
 REPORT_KIND = "report"
+#: The tag in every report's head that says carbonpark wrote it (`is_report_file`).
+GENERATOR = '<meta name="generator" content="carbonpark">'
 _TOP_PARKS = 20
 
 _CSS = """
@@ -554,12 +561,35 @@ def _frontier_html(folder: Path | None) -> str:
 
 
 def _check_frontier(folder: str | os.PathLike[str] | None) -> Path | None:
+    """The ``--frontier`` folder, its files checked before any work (one line if damaged)."""
     if folder is None:
         return None
     p = Path(folder)
-    if not (p / "frontier.csv").is_file():
+    csv, png = p / "frontier.csv", p / "frontier.png"
+    if not csv.is_file():
         raise InputDataError(f"--frontier {p}: no frontier.csv there; give a folder written by "
                              "`carbonpark frontier`")
+    fix = f"run `carbonpark frontier` again with --out {p} to rewrite it"
+    try:
+        table = pd.read_csv(csv)
+    except (ValueError, UnicodeDecodeError) as exc:  # pandas' EmptyDataError, ParserError
+        what = "is empty" if csv.stat().st_size == 0 else "is not a CSV table"
+        raise InputDataError(f"{csv}: {what} ({str(exc).strip().splitlines()[0]}); {fix}") from None
+    if "point" not in table.columns:
+        raise InputDataError(f"{csv}: has no 'point' column (columns: "
+                             f"{', '.join(map(str, table.columns))}); {fix}")
+    try:  # frontier.json counts the points frontier.csv holds: a cut file has fewer
+        meta = json.loads((p / "frontier.json").read_text(encoding="utf-8"))
+        expected = int(meta["points_non_dominated"])
+    except (OSError, ValueError, KeyError, TypeError):
+        expected = None
+    if expected is not None and len(table) != expected:
+        raise InputDataError(f"{csv}: holds {len(table):,} points where frontier.json counts "
+                             f"{expected:,} (truncated?); {fix}")
+    if png.is_file():
+        data = png.read_bytes()
+        if not (data.startswith(b"\x89PNG\r\n\x1a\n") and b"IEND" in data[-16:]):
+            raise InputDataError(f"{png}: is truncated or not a PNG image; {fix}")
     return p
 
 
@@ -744,10 +774,59 @@ def report_html(solve_dirs: Sequence[str | os.PathLike[str]], *,
     title = (f"carbonpark plan report: {plans[0].name}" if len(plans) == 1 else
              "carbonpark scenario comparison")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}"
+            f"{GENERATOR}<title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}"
             '<p class="note">Written by carbonpark. Units: areas km², carbon stock MgC (tCO2e = '
             "MgC × 44.0095/12.0107), carbon stock density kgC/m², NPP MgC/yr and gC/m²/yr, "
             "emissions tCO2/yr.</p></body></html>\n")
+
+
+def is_report_file(path: str | os.PathLike[str]) -> bool:
+    """Whether the file ``path`` is a report carbonpark wrote (so a new report may replace it).
+
+    It is when its head carries `GENERATOR`, or when an earlier carbonpark's marker
+    (``carbonpark-output.json`` of kind ``report``) in its folder lists it.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     mine, theirs = Path(tmp, "plan.html"), Path(tmp, "notes.html")
+    ...     _ = mine.write_text(f"<html><head>{GENERATOR}</head></html>")
+    ...     _ = theirs.write_text("<html><head></head></html>")
+    ...     is_report_file(mine), is_report_file(theirs)
+    (True, False)
+    """
+    p = Path(path)
+    try:
+        with open(p, "rb") as fh:
+            head = fh.read(4096)
+    except OSError:
+        return False
+    if GENERATOR.encode("ascii") in head:
+        return True
+    marker = read_marker(p.parent)
+    return marker is not None and marker["kind"] == REPORT_KIND and p.name in marker["files"]
+
+
+def check_report_file(out_file: str | os.PathLike[str], *, overwrite: bool = False,
+                      inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """Check, before any work, that a report may be written to ``out_file``.
+
+    A new file, or a report carbonpark wrote (`is_report_file`), or any file with
+    ``overwrite``; never an input or a file inside an input folder, and its folder must
+    be writable (`optimizer.atomic.check_output_file`).
+
+    Raises
+    ------
+    InputDataError
+        ``out_file`` does not end in ``.html``.
+    OutputError
+        One line naming ``out_file`` and the fix.
+    """
+    p = Path(out_file)
+    if p.suffix.lower() not in (".html", ".htm"):
+        raise InputDataError(f"--out {p}: a report is one HTML file; give a name ending in .html")
+    return check_output_file(p, owned=is_report_file, overwrite=overwrite, inputs=inputs)
 
 
 def write_report(solve_dirs: Sequence[str | os.PathLike[str]], out_file: str | os.PathLike[str], *,
@@ -755,10 +834,12 @@ def write_report(solve_dirs: Sequence[str | os.PathLike[str]], out_file: str | o
                  overwrite: bool = False) -> Path:
     """Write `report_html` to ``out_file`` atomically.
 
-    The file is claimed first (`optimizer.atomic.claim_files`: an earlier carbonpark
-    report in that folder may be replaced, a user's file only with ``overwrite``, an
-    input never), then written beside ``out_file`` and renamed over it, so a reader sees the
-    old report or the new one, never half of one.
+    The file is checked first (`check_report_file`: an earlier carbonpark report may be
+    replaced, a user's file only with ``overwrite``, an input never, and the folder must
+    be writable), then written beside ``out_file`` and renamed over it, so a reader sees the
+    old report or the new one, never half of one. Nothing else is written: no marker
+    beside it (the report's generator tag says it is ours); a write that fails (a full
+    disk) leaves no file and no folder behind.
 
     Parameters
     ----------
@@ -779,20 +860,21 @@ def write_report(solve_dirs: Sequence[str | os.PathLike[str]], out_file: str | o
     Raises
     ------
     OutputError
-        ``out_file`` is taken (see above) or inside an input folder.
+        ``out_file`` is taken (see above), inside an input folder, or cannot be written.
     InputDataError
         See `report_html`.
     """
     p = Path(out_file)
-    if p.suffix.lower() not in (".html", ".htm"):
-        raise InputDataError(f"--out {p}: a report is one HTML file; give a name ending in .html")
     # Each folder (a loaded plan: its folder), its scenario, grid, layers and cache.
     inputs: list[str | os.PathLike[str]] = [
         q for s in solve_dirs for q in solve_folder_inputs(getattr(s, "path", s))]
     inputs += [frontier] if frontier is not None else []
 
-    check_output_files(p.parent, REPORT_KIND, [p.name], overwrite=overwrite, inputs=inputs)
+    check_report_file(p, overwrite=overwrite, inputs=inputs)
     text = report_html(solve_dirs, frontier=frontier)
-    claim_files(p.parent, REPORT_KIND, [p.name], overwrite=overwrite, inputs=inputs)
-    write_text_atomic(p, text)
-    return p
+
+    def writer(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+
+    return write_output_file(p, writer, owned=is_report_file, overwrite=overwrite, inputs=inputs)
