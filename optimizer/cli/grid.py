@@ -70,8 +70,9 @@ def cmd_grid(args: argparse.Namespace) -> int:
         raise OptimizerError(
             f"{args.manifest}: ran out of memory building the grid ({type(exc).__name__}: "
             f"{' '.join(str(exc).split())[:80]}) with {format_bytes(limit.bytes)} available "
-            f"({limit.source}); build it band by band (--rows-per-band) or use larger cells "
-            "(--cell-km)") from None
+            f"({limit.source}); " + ("use smaller bands (--rows-per-band) or larger cells "
+            "(--cell-km)" if args.rows_per_band or args.scheduler else "build it band by band "
+            "(--rows-per-band) or use larger cells (--cell-km)")) from None
 
 
 def _cmd_grid(args: argparse.Namespace) -> int:

@@ -43,6 +43,7 @@ from optimizer.inputs.units import get_unit
 __all__ = [
     "ADDRESS_SPACE_EXTRA",
     "ASSEMBLY_BYTES_PER_UNIT",
+    "BANDED_ADDRESS_SPACE_EXTRA",
     "BANDED_FIXED_BYTES",
     "BYTES_PER_UNIT",
     "BYTES_PER_UNIT_COLUMN",
@@ -57,11 +58,11 @@ __all__ = [
 ]
 
 #: Peak memory of a build beyond its units: libraries' buffers, vector layers read and
-#: dissolved, raster windows (measured on the demo: 55-200 MB).
-FIXED_BYTES = 200 * 2**20
+#: dissolved, raster windows, libraries imported on first use (measured on the demo: 55-300 MB).
+FIXED_BYTES = 320 * 2**20
 #: The same for a banded build, whose driver also keeps the prepared vector layers while a
-#: band is built (measured: about 0.3 GB).
-BANDED_FIXED_BYTES = 320 * 2**20
+#: band is built (measured: 0.3-0.4 GB).
+BANDED_FIXED_BYTES = 384 * 2**20
 #: Memory per unit whatever the layers: its polygon (GEOS and WKB), ids, rows, columns,
 #: areas, perimeters, boundary pairs, coverage weights (measured: 975 B).
 BYTES_PER_UNIT = 1_000
@@ -73,6 +74,10 @@ BYTES_PER_UNIT_COLUMN = 33
 #: (measured: the address space grows 0-50 MB more than resident memory during a build,
 #: the libraries' own reservations being in use before it starts).
 ADDRESS_SPACE_EXTRA = 128 * 2**20
+#: What a banded build needs beyond that under a limit of address space: the join maps
+#: Arrow's memory pools far beyond what it keeps resident (measured: the demo at 1 km,
+#: 2.2 million units, ran out of 3.8 GB of address space while 1.3 GB was resident).
+BANDED_ADDRESS_SPACE_EXTRA = 1536 * 2**20
 #: What a banded build's driver holds per unit of the whole grid while joining the bands
 #: (ids, row keys, columns read back for the totals; measured: 187 B).
 ASSEMBLY_BYTES_PER_UNIT = 200
@@ -307,9 +312,9 @@ def estimate_build_memory(units: int, columns: int, *, band_units: int | None = 
     --------
     >>> gb = estimate_build_memory(8_800_000, 82) / 2**30
     >>> round(gb, 1)
-    30.6
+    30.7
     >>> round(estimate_build_memory(8_800_000, 82, band_units=100_000) / 2**30, 1)
-    2.3
+    2.4
     """
     per_unit = BYTES_PER_UNIT + columns * BYTES_PER_UNIT_COLUMN
     if band_units is None:
@@ -374,15 +379,21 @@ def check_build_memory(units: int, layers: Sequence[LayerSpec], *, area_km2: flo
     ...                    limits=[MemoryLimit(3 * 2**30, "a test")])
     Traceback (most recent call last):
     optimizer.errors.InputDataError: a grid of about 8,800,000 units of 0.5 km cells with 8 \
-columns needs about 10.6 GB of memory to build in memory; 3.0 GB is available (a test); \
+columns needs about 10.7 GB of memory to build in memory; 3.0 GB is available (a test); \
 build it band by band (--rows-per-band 33); use larger cells (--cell-km 1 gives about \
 2,200,000 units); or pass --no-memory-check if you know more memory is free
     """
     limits = list(limits) if limits is not None else memory_limits()
 
+    def reserve(lim: MemoryLimit, banded: bool) -> int:
+        """Address space a limit of it must hold beyond the resident estimate."""
+        if not lim.address_space:
+            return 0
+        return ADDRESS_SPACE_EXTRA + (BANDED_ADDRESS_SPACE_EXTRA if banded else 0)
+
     def short(need: int) -> tuple[int, MemoryLimit]:
         """The limit with the least room left for ``need``, and that room."""
-        rooms = [(lim.bytes - need - (ADDRESS_SPACE_EXTRA if lim.address_space else 0), lim)
+        rooms = [(lim.bytes - need - reserve(lim, band_units is not None), lim)
                  for lim in limits]
         room, lim = min(rooms, key=lambda r: r[0])
         return room, lim
@@ -397,25 +408,28 @@ build it band by band (--rows-per-band 33); use larger cells (--cell-km 1 gives 
     room, limit = short(need)
     if room >= 0:
         return need
-    avail = limit.bytes - (ADDRESS_SPACE_EXTRA if limit.address_space else 0)
+    avail = limit.bytes - reserve(limit, band_units is not None)
     budget = avail - (FIXED_BYTES if band_units is None else BANDED_FIXED_BYTES)
+    band_avail = limit.bytes - reserve(limit, True)
     per_unit = BYTES_PER_UNIT + columns * BYTES_PER_UNIT_COLUMN
     fixes: list[str] = []
     if units_per_row:  # the largest band (at most the default's) that fits, with a margin
         banded = layer_columns(layers, banded=True) if band_units is None else columns
-        band_room = ((0.8 * avail - BANDED_FIXED_BYTES - units * ASSEMBLY_BYTES_PER_UNIT)
+        band_room = ((0.9 * band_avail - BANDED_FIXED_BYTES - units * ASSEMBLY_BYTES_PER_UNIT)
                      / ((BYTES_PER_UNIT + banded * BYTES_PER_UNIT_COLUMN)
                         * max(band_processes, 1)))
         rows = int(min(band_room, band_units or 100_000) / units_per_row)
         if band_room >= 1_000 and rows >= 1 and band_units is None:
             fixes.append(f"build it band by band (--rows-per-band {rows})")
-        elif band_units is None:
-            joined = estimate_build_memory(units, banded, band_units=1_000, band_processes=1)
-            fixes.append(f"a banded build (--rows-per-band) would need about "
-                         f"{format_bytes(joined)} here too, to join its bands")
         elif band_room >= 1_000 and rows >= 1:
             fixes.append(f"use smaller bands (--rows-per-band {rows}"
                          + (" or fewer --workers)" if band_processes > 1 else ")"))
+        elif band_units is None:
+            joined = estimate_build_memory(units, banded, band_units=1_000, band_processes=1)
+            joined += reserve(limit, True)
+            fixes.append(f"band by band (--rows-per-band) it would still need about "
+                         f"{format_bytes(joined)} to join the bands"
+                         + (", too close to the limit" if joined <= limit.bytes else ""))
     mode = "in memory" if band_units is None else (
         f"band by band ({min(band_units, units):,} units a band"
         + (f", {band_processes} bands at once)" if band_processes > 1 else ")"))
@@ -426,8 +440,7 @@ build it band by band (--rows-per-band 33); use larger cells (--cell-km 1 gives 
                      f"{int(area_km2 / cell**2):,} units)")
     fixes.append("or pass --no-memory-check if you know more memory is free")
     cells = f" of {cell_km:g} km cells" if cell_km else ""
-    if limit.address_space:  # the limit counts address space: so does the estimate
-        need += ADDRESS_SPACE_EXTRA
+    need += reserve(limit, band_units is not None)  # a limit of address space: so is the need
     raise InputDataError(
         f"a grid of about {units:,} units{cells} with {columns} columns needs about "
         f"{format_bytes(need)} of memory to build {mode}; "
