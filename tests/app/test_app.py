@@ -135,13 +135,16 @@ def test_uploaded_grid_zip_loads_and_a_corrupt_one_is_one_message(tmp_path: Path
               "from optimizer.app import common\n"
               "try:\n"
               "    data = st.session_state['upload']\n"
-              "    folder = unpack_grid_zip(data, pathlib.Path(tempfile.mkdtemp()), 'grid.zip')\n"
+              "    dest = pathlib.Path(tempfile.mkdtemp(dir=st.session_state['tmp']))\n"
+              "    folder = unpack_grid_zip(data, dest, 'grid.zip')\n"
               "    src = {'kind': 'folder', 'path': str(folder), 'mtime': common.path_mtime(folder)}\n"
               "    pu = common.load_pu(src)\n"
               "    st.success(f'{len(pu.units):,} units')\n"
               "except Exception as exc:\n"
               "    show_error(exc)\n")
     at = AppTest.from_string(script, default_timeout=TIMEOUT)
+    # Unpacked under the test's own folder, so the test leaves nothing in the system temp.
+    at.session_state["tmp"] = str(tmp_path)
     at.session_state["upload"] = good.getvalue()
     at.run()
     _no_exception(at)
