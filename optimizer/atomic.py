@@ -421,12 +421,14 @@ def _existing_folder(candidates: Iterable[Path]) -> Path:
 def _make_parents(p: Path) -> list[Path]:
     """Create ``p``'s missing parent folders; those created, deepest first."""
     missing = [q for q in p.parents if not os.path.lexists(q)]
+    made = []
     for q in reversed(missing):
         try:
             os.mkdir(q, 0o777)
-        except FileExistsError:
-            missing.remove(q)
-    return missing
+        except FileExistsError:  # made meanwhile by someone else: theirs
+            continue
+        made.append(q)
+    return made[::-1]
 
 
 def _remove_made(made: list[Path]) -> None:
