@@ -129,7 +129,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from optimizer.grid.manifest import manifest_inputs
     from optimizer.inputs.layers import load_manifest
     from optimizer.outputs.export import OUTPUT_KIND as EXPORT_KIND
-    from optimizer.outputs.report import check_report_file
+    from optimizer.outputs.report_files import check_report_file
     from optimizer.outputs.solve_folder import OUTPUT_KIND
     from optimizer.studies.sweep import KIND as SWEEP_KIND
 

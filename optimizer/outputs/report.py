@@ -31,7 +31,7 @@ atomically (`optimizer.atomic`): an existing report is replaced whole or not at 
 file carbonpark did not write only with ``overwrite``. A report is a single file and
 needs no marker beside it: it carries carbonpark's ``<meta name="generator">`` tag, and a
 file without it (or one a marker of an earlier carbonpark lists) is not ours
-(`is_report_file`).
+(`optimizer.outputs.report_files`).
 """
 
 from __future__ import annotations
@@ -39,10 +39,9 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 import os
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -50,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from optimizer.atomic import check_output_file, read_marker, write_output_file
+from optimizer.atomic import write_output_file
 from optimizer.errors import InputDataError
 from optimizer.figures.maps import hotspot_map, parks_map, plan_map, typology_map
 from optimizer.figures.plots import pretty_unit
@@ -60,6 +59,12 @@ from optimizer.gap.markdown import format_value
 from optimizer.gap.ranking import TYPES
 from optimizer.gap.tables import carbon_table, time_series_table
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
+from optimizer.outputs.report_files import (
+    GENERATOR,
+    check_frontier_folder,
+    check_report_file,
+    is_report_file,
+)
 from optimizer.outputs.solve_folder import SolveFolder, read_solution, solve_folder_inputs
 from optimizer.plan.closure import gap_closure
 from optimizer.plan.comparison import COMPARISON_COLUMNS, comparison_headers, comparison_table, plan_name
@@ -69,13 +74,8 @@ from optimizer.plan.quantities import QUANTITIES as Q
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["GENERATOR", "REPORT_KIND", "check_report_file", "is_report_file", "report_html",
-           "write_report"]
+__all__ = ["report_html", "write_report"]
 
-#: The kind an earlier carbonpark recorded in the marker it wrote beside a report.
-REPORT_KIND = "report"
-#: The tag in every report's head that says carbonpark wrote it (`is_report_file`).
-GENERATOR = '<meta name="generator" content="carbonpark">'
 _TOP_PARKS = 20
 
 _CSS = """
@@ -560,39 +560,6 @@ def _frontier_html(folder: Path | None) -> str:
     return "".join(parts)
 
 
-def _check_frontier(folder: str | os.PathLike[str] | None) -> Path | None:
-    """The ``--frontier`` folder, its files checked before any work (one line if damaged)."""
-    if folder is None:
-        return None
-    p = Path(folder)
-    csv, png = p / "frontier.csv", p / "frontier.png"
-    if not csv.is_file():
-        raise InputDataError(f"--frontier {p}: no frontier.csv there; give a folder written by "
-                             "`carbonpark frontier`")
-    fix = f"run `carbonpark frontier` again with --out {p} to rewrite it"
-    try:
-        table = pd.read_csv(csv)
-    except (ValueError, UnicodeDecodeError) as exc:  # pandas' EmptyDataError, ParserError
-        what = "is empty" if csv.stat().st_size == 0 else "is not a CSV table"
-        raise InputDataError(f"{csv}: {what} ({str(exc).strip().splitlines()[0]}); {fix}") from None
-    if "point" not in table.columns:
-        raise InputDataError(f"{csv}: has no 'point' column (columns: "
-                             f"{', '.join(map(str, table.columns))}); {fix}")
-    try:  # frontier.json counts the points frontier.csv holds: a cut file has fewer
-        meta = json.loads((p / "frontier.json").read_text(encoding="utf-8"))
-        expected = int(meta["points_non_dominated"])
-    except (OSError, ValueError, KeyError, TypeError):
-        expected = None
-    if expected is not None and len(table) != expected:
-        raise InputDataError(f"{csv}: holds {len(table):,} points where frontier.json counts "
-                             f"{expected:,} (truncated?); {fix}")
-    if png.is_file():
-        data = png.read_bytes()
-        if not (data.startswith(b"\x89PNG\r\n\x1a\n") and b"IEND" in data[-16:]):
-            raise InputDataError(f"{png}: is truncated or not a PNG image; {fix}")
-    return p
-
-
 #: The last gap analyses by grid object: plans of one grid (the demo's six) share it.
 _GAPS: list[tuple[Any, dict[str, float], Any]] = []
 
@@ -768,7 +735,7 @@ def report_html(solve_dirs: Sequence[str | os.PathLike[str]], *,
     if not solve_dirs:
         raise InputDataError("solve_dirs: no solve folder given; pass one or more folders "
                              "written by `carbonpark solve`")
-    front = _check_frontier(frontier)
+    front = check_frontier_folder(frontier)
     plans = [_Plan(p if isinstance(p, SolveFolder) else read_solution(p)) for p in solve_dirs]
     body = _single(plans[0], front) if len(plans) == 1 else _comparison(plans, front)
     title = (f"carbonpark plan report: {plans[0].name}" if len(plans) == 1 else
@@ -778,55 +745,6 @@ def report_html(solve_dirs: Sequence[str | os.PathLike[str]], *,
             '<p class="note">Written by carbonpark. Units: areas km², carbon stock MgC (tCO2e = '
             "MgC × 44.0095/12.0107), carbon stock density kgC/m², NPP MgC/yr and gC/m²/yr, "
             "emissions tCO2/yr.</p></body></html>\n")
-
-
-def is_report_file(path: str | os.PathLike[str]) -> bool:
-    """Whether the file ``path`` is a report carbonpark wrote (so a new report may replace it).
-
-    It is when its head carries `GENERATOR`, or when an earlier carbonpark's marker
-    (``carbonpark-output.json`` of kind ``report``) in its folder lists it.
-
-    Examples
-    --------
-    >>> import tempfile
-    >>> with tempfile.TemporaryDirectory() as tmp:
-    ...     mine, theirs = Path(tmp, "plan.html"), Path(tmp, "notes.html")
-    ...     _ = mine.write_text(f"<html><head>{GENERATOR}</head></html>")
-    ...     _ = theirs.write_text("<html><head></head></html>")
-    ...     is_report_file(mine), is_report_file(theirs)
-    (True, False)
-    """
-    p = Path(path)
-    try:
-        with open(p, "rb") as fh:
-            head = fh.read(4096)
-    except OSError:
-        return False
-    if GENERATOR.encode("ascii") in head:
-        return True
-    marker = read_marker(p.parent)
-    return marker is not None and marker["kind"] == REPORT_KIND and p.name in marker["files"]
-
-
-def check_report_file(out_file: str | os.PathLike[str], *, overwrite: bool = False,
-                      inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
-    """Check, before any work, that a report may be written to ``out_file``.
-
-    A new file, or a report carbonpark wrote (`is_report_file`), or any file with
-    ``overwrite``; never an input or a file inside an input folder, and its folder must
-    be writable (`optimizer.atomic.check_output_file`).
-
-    Raises
-    ------
-    InputDataError
-        ``out_file`` does not end in ``.html``.
-    OutputError
-        One line naming ``out_file`` and the fix.
-    """
-    p = Path(out_file)
-    if p.suffix.lower() not in (".html", ".htm"):
-        raise InputDataError(f"--out {p}: a report is one HTML file; give a name ending in .html")
-    return check_output_file(p, owned=is_report_file, overwrite=overwrite, inputs=inputs)
 
 
 def write_report(solve_dirs: Sequence[str | os.PathLike[str]], out_file: str | os.PathLike[str], *,
