@@ -18,11 +18,24 @@ folder or a folder above it, the home folder and the root.
 
 New files are created with mode ``0o666``, so the system applies the umask (and any default
 ACL) as for any file the user creates; ``mkstemp`` would make them ``0600``.
+
+The checks run before any work, and include writing itself: a probe file is created and
+removed in the folder the output will be written in (or its nearest existing parent), so a
+read-only folder is one line at once, not after the grid is built or the plan solved. A
+write that fails on a full disk is one line too, ``cannot write <path> (No space left on
+device)``, whatever library wrote (GDAL reports a full disk as "Could not add feature"): a
+library's error on a disk with (almost) no free space left is reported as the full disk it
+is, and nothing of the failed output is left (no temporary file or folder, no folder the
+write created, no marker listing a file that was never written).
+
+A single file that is the whole output (a report) needs no marker: `write_output_file`
+replaces it only when its ``owned`` check recognises the file as ours.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import secrets
@@ -32,7 +45,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from optimizer.errors import OutputError
+from optimizer.errors import OptimizerError, OutputError
 from optimizer.versions import versions
 
 #: Name of the marker file in every output folder.
@@ -46,7 +59,9 @@ def check_output_dir(path: str | os.PathLike[str], kind: str, *, overwrite: bool
     """Check that a folder output of ``kind`` may be written at ``path``, before any work.
 
     Allowed: a new path, an empty folder, our own earlier output of the same kind (our
-    marker, nothing else in it); anything but the protected paths with ``overwrite``.
+    marker, nothing else in it); anything but the protected paths with ``overwrite``. The
+    folder it is written in (``path``'s nearest existing parent) must be writable: a probe
+    file is created there and removed (`check_writable`).
 
     Parameters
     ----------
@@ -67,11 +82,21 @@ def check_output_dir(path: str | os.PathLike[str], kind: str, *, overwrite: bool
     Raises
     ------
     OutputError
-        One line naming ``path``, what is there and the fix.
+        One line naming ``path``, what is there (or the folder that cannot be written) and
+        the fix.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     check_output_dir(f"{tmp}/new/grid", "grid").name
+    'grid'
     """
     p = Path(path)
     _refuse_protected(p, inputs, replaced=True)
     _refuse_file_parent(p)
+    # The folder is written beside its target and renamed: its parent must be writable.
+    check_writable(p, _existing_folder(p.parents))
     if not os.path.lexists(p):
         return p
     if not p.is_dir():
@@ -127,8 +152,9 @@ def write_dir_atomic(path: str | os.PathLike[str], kind: str, fill: Callable[[Pa
     """
     p = check_output_dir(path, kind, overwrite=overwrite, inputs=inputs)
     tmp: Path | None = None
+    made: list[Path] = []
     try:
-        p.parent.mkdir(parents=True, exist_ok=True)
+        made = _make_parents(p)
         tmp = _new_temp(p, directory=True)
         fill(tmp)
         entries = sorted(_entries(tmp))
@@ -138,10 +164,12 @@ def write_dir_atomic(path: str | os.PathLike[str], kind: str, fill: Callable[[Pa
                 _fsync(os.path.join(root, name))
         _swap(tmp, p)
     except BaseException as exc:
+        err = _failure(p, exc, tmp)  # before the temporary folder frees its space
         if tmp is not None:
             _remove(tmp)
-        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
-            raise _write_error(p, exc, tmp) from exc
+        _remove_made(made)
+        if err is not None:
+            raise err from exc
         raise
     _fsync(p.parent)
     return p
@@ -154,7 +182,8 @@ def check_output_files(directory: str | os.PathLike[str], kind: str, names: Iter
 
     A file may be replaced when our marker in ``directory`` lists it (an earlier output of
     ours), or with ``overwrite``; an input, a folder in its place or a file under an input
-    folder never.
+    folder never. ``directory`` (or its nearest existing parent) must be writable
+    (`check_writable`).
 
     Returns
     -------
@@ -193,6 +222,7 @@ def check_output_files(directory: str | os.PathLike[str], kind: str, names: Iter
         if name not in owned and not overwrite:
             raise OutputError(f"{target}: exists and was not written by carbonpark; move it, "
                               "choose another folder, or pass --overwrite to replace it")
+    check_writable(d, _existing_folder([d, *d.parents]))
     return d
 
 
@@ -201,12 +231,16 @@ def claim_files(directory: str | os.PathLike[str], kind: str, names: Iterable[st
     """`check_output_files`, then create ``directory`` and record ``names`` in its marker.
 
     Call it before writing the files (with `write_file_atomic`): a run cut short leaves
-    files the marker already lists, which the next run may replace.
+    files the marker already lists, which the next run may replace. A file whose write
+    fails is taken off the marker again (`write_file_atomic`), and listed files that no
+    longer exist are dropped at the next claim: the marker lists only what we wrote.
     """
     names = list(names)
     d = check_output_files(directory, kind, names, overwrite=overwrite, inputs=inputs)
     marker = read_marker(d) if d.is_dir() else None
-    prior = set(marker["files"]) if marker is not None and marker["kind"] == kind else set()
+    # Earlier claims stand only for files that exist: a write that failed claims nothing.
+    prior = ({f for f in marker["files"] if os.path.lexists(d / f)}
+             if marker is not None and marker["kind"] == kind else set())
     try:
         d.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
@@ -225,7 +259,9 @@ def write_file_atomic(path: str | os.PathLike[str], writer: Callable[[Path], Any
     Raises
     ------
     OutputError
-        Writing failed; the message names ``path``, never the temporary file.
+        Writing failed (a full disk too, whatever library wrote: see the module); the
+        message names ``path``, never the temporary file. A marker of ``path``'s folder
+        that lists ``path`` while it does not exist is updated to drop it.
     """
     p = Path(path)
     tmp: Path | None = None
@@ -235,11 +271,13 @@ def write_file_atomic(path: str | os.PathLike[str], writer: Callable[[Path], Any
         _fsync(tmp)
         os.replace(tmp, p)
     except BaseException as exc:
+        err = _failure(p, exc, tmp)
         if tmp is not None:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
-        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
-            raise _write_error(p, exc, tmp) from exc
+        _unclaim(p)
+        if err is not None:
+            raise err from exc
         raise
     _fsync(p.parent)
     return p
@@ -254,7 +292,207 @@ def write_text_atomic(path: str | os.PathLike[str], text: str, *, newline: str =
     return write_file_atomic(path, writer)
 
 
+def check_output_file(path: str | os.PathLike[str], *, owned: Callable[[Path], bool],
+                      overwrite: bool = False,
+                      inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """Check that a single-file output (no marker beside it) may be written at ``path``.
+
+    Allowed: a new file, a file ``owned(path)`` recognises as ours (an earlier output of
+    the same kind), anything else with ``overwrite``; never an input, a file inside an
+    input folder, or a folder. The folder the file goes in (or its nearest existing
+    parent) must be writable (`check_writable`).
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The file, as the user gave it (messages name it so).
+    owned : callable
+        ``owned(path) -> bool``: whether the existing file is our own earlier output
+        (a report carries carbonpark's ``generator`` tag).
+    overwrite : bool
+        Replace a file that is not ours.
+    inputs : iterable of paths
+        The command's inputs.
+
+    Returns
+    -------
+    pathlib.Path
+        ``path``.
+
+    Raises
+    ------
+    OutputError
+        One line naming ``path`` (or the folder that cannot be written) and the fix.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = Path(tmp, "notes.html").write_text("my notes")
+    ...     try:
+    ...         check_output_file(Path(tmp, "notes.html"), owned=lambda p: False)
+    ...     except OutputError as exc:
+    ...         print(str(exc).split(": ", 1)[1])
+    exists and was not written by carbonpark; move it, choose another name, or pass --overwrite to replace it
+    """
+    p = Path(path)
+    inputs = list(inputs)
+    _refuse_protected(p.parent, inputs, replaced=False)
+    _refuse_protected(p, inputs, replaced=False)
+    _refuse_file_parent(p)
+    if os.path.lexists(p):
+        if p.is_dir():
+            raise OutputError(f"{p}: is a folder, not an output file; give a file name")
+        if not overwrite and not owned(p):
+            raise OutputError(f"{p}: exists and was not written by carbonpark; move it, choose "
+                              "another name, or pass --overwrite to replace it")
+    check_writable(p, _existing_folder(p.parents))
+    return p
+
+
+def write_output_file(path: str | os.PathLike[str], writer: Callable[[Path], Any], *,
+                      owned: Callable[[Path], bool], overwrite: bool = False,
+                      inputs: Iterable[str | os.PathLike[str]] = ()) -> Path:
+    """Write a single-file output: `check_output_file`, then `write_file_atomic`.
+
+    Its folder is created when new (and removed again if the write fails); no marker is
+    written: ``owned`` tells our file from a user's next time.
+
+    Returns ``path``; raises `OutputError` as `check_output_file` and `write_file_atomic`.
+    """
+    p = check_output_file(path, owned=owned, overwrite=overwrite, inputs=inputs)
+    made: list[Path] = []
+    try:
+        made = _make_parents(p)
+        write_file_atomic(p, writer)
+    except BaseException as exc:
+        _remove_made(made)
+        if isinstance(exc, OSError) and not isinstance(exc, OutputError):
+            raise _write_error(p, exc) from exc
+        raise
+    return p
+
+
+def check_writable(path: str | os.PathLike[str], folder: str | os.PathLike[str]) -> None:
+    """Check that files can be created in ``folder`` (for the output ``path``), before any work.
+
+    A hidden probe file is created in ``folder`` and removed at once: this sees what
+    permission bits do not (a read-only mount, an access list, a full inode table, root
+    on a read-only file system).
+
+    Raises
+    ------
+    OutputError
+        One line naming ``path``, the folder and the fix.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     check_writable(f"{tmp}/out", tmp)
+    """
+    folder = Path(folder)
+    probe = folder / f".carbonpark-probe-{secrets.token_hex(4)}.tmp"
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        shown = folder if str(folder) != "." else Path(os.getcwd())
+        err = OutputError(f"{path}: cannot write into {shown} ({reason}); choose a folder you "
+                          f"can write to, or make {shown} writable")
+        err.errno = exc.errno
+        raise err from None
+    with contextlib.suppress(OSError):
+        os.unlink(probe)
+
+
 # ---------------------------------------------------------------- helpers
+
+def _existing_folder(candidates: Iterable[Path]) -> Path:
+    """The first of ``candidates`` (a path's parents, nearest first) that exists."""
+    last = Path(".")
+    for c in candidates:
+        if os.path.isdir(c):
+            return c
+        last = c
+    return last
+
+
+def _make_parents(p: Path) -> list[Path]:
+    """Create ``p``'s missing parent folders; those created, deepest first."""
+    missing = [q for q in p.parents if not os.path.lexists(q)]
+    made = []
+    for q in reversed(missing):
+        try:
+            os.mkdir(q, 0o777)
+        except FileExistsError:  # made meanwhile by someone else: theirs
+            continue
+        made.append(q)
+    return made[::-1]
+
+
+def _remove_made(made: list[Path]) -> None:
+    """Remove the folders `_make_parents` created (deepest first), if still empty."""
+    for q in made:
+        with contextlib.suppress(OSError):
+            os.rmdir(q)
+
+
+#: What libraries say when the disk is full (GDAL, SQLite, Arrow, the C library).
+_FULL_WORDS = ("no space left on device", "disk is full", "disk full", "enospc",
+               "not enough space")
+#: Free bytes below which a library's failed write is taken for a full disk.
+_FULL_BYTES = 8 * 2**20
+
+
+def _disk_full(exc: BaseException, folder: Path) -> bool:
+    """Whether ``exc``, raised while writing in ``folder``, is a full disk.
+
+    Its text or errno (or that of an exception it chains) says so, or the disk holding
+    ``folder`` has less than 8 MiB left for us (GDAL drivers often lose the errno: a
+    GeoPackage on a full disk fails with "Could not add feature ... no such table").
+    """
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            break
+        if getattr(seen, "errno", None) == errno.ENOSPC:
+            return True
+        if any(w in str(seen).lower() for w in _FULL_WORDS):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    try:
+        st = os.statvfs(folder)
+    except (OSError, AttributeError):  # gone, or no statvfs (Windows)
+        return False
+    root = hasattr(os, "geteuid") and os.geteuid() == 0
+    return (st.f_bfree if root else st.f_bavail) * st.f_frsize < _FULL_BYTES
+
+
+def _failure(p: Path, exc: BaseException, tmp: Path | None) -> OutputError | None:
+    """The `OutputError` a failed write of ``p`` becomes, or None to re-raise ``exc``."""
+    if isinstance(exc, OutputError):
+        return None
+    if isinstance(exc, OSError):
+        return _write_error(p, exc, tmp)
+    if isinstance(exc, Exception) and not isinstance(exc, OptimizerError) and _disk_full(
+            exc, tmp if tmp is not None and os.path.isdir(tmp) else _existing_folder(p.parents)):
+        full = OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return _write_error(p, full, tmp)
+    return None
+
+
+def _unclaim(p: Path) -> None:
+    """Drop ``p`` from its folder's marker when the marker lists it and it does not exist."""
+    if os.path.lexists(p):
+        return
+    marker = read_marker(p.parent)
+    if marker is None or p.name not in marker["files"]:
+        return
+    files = [f for f in marker["files"] if f != p.name]
+    with contextlib.suppress(OSError):
+        write_text_atomic(p.parent / MARKER, _marker_text(marker["kind"], files,
+                                                          marker.get("grows") or None))
 
 def _real(path: str | os.PathLike[str]) -> str:
     return os.path.realpath(os.path.abspath(path))
@@ -403,6 +641,8 @@ def _write_error(p: Path, exc: OSError, tmp: Path | None = None) -> OutputError:
     """An `OutputError` for a failed write to ``p``, naming no temporary path."""
     where = p
     reason = exc.strerror or str(exc) or type(exc).__name__
+    if exc.errno == errno.ENOSPC or "no space left on device" in reason.lower():
+        reason = os.strerror(errno.ENOSPC)  # one wording, whichever library failed
     if tmp is not None:
         name = exc.filename if isinstance(exc.filename, str) else None
         for form in (os.path.abspath(tmp), os.fspath(tmp)):

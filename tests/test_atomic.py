@@ -352,3 +352,99 @@ def test_write_grid_never_replaces_the_layers_it_was_built_from(tmp_path, demo_g
     with pytest.raises(OutputError, match=rf"^{demo}: holds the input .*--overwrite never replaces"):
         write_grid(demo_grid, demo, overwrite=True)
     assert {p.name: p.read_bytes() for p in demo.iterdir()} == before
+
+
+# ---------------------------------------------------------------- faults (issue 22)
+
+class _NoFreeBlock:
+    """``os.statvfs`` of a full disk."""
+
+    f_bsize = f_frsize = 4096
+    f_blocks = 16
+    f_bfree = f_bavail = 0
+
+
+def test_a_folder_that_cannot_be_written_is_refused_before_any_work(in_tmp, monkeypatch):
+    real_open = os.open
+
+    def refusing(path, flags, *args, **kwargs):  # type: ignore[no-untyped-def]
+        if os.path.basename(path).startswith(".carbonpark-probe-"):
+            raise OSError(errno.EROFS, os.strerror(errno.EROFS), path)
+        return real_open(path, flags, *args, **kwargs)
+
+    (in_tmp / "ro").mkdir()
+    monkeypatch.setattr(os, "open", refusing)
+    for call in (lambda: check_output_dir("ro/new/grid", "grid"),
+                 lambda: check_output_files("ro/mx", "marxan-outputs", ["a.csv"]),
+                 lambda: atomic.check_output_file(Path("ro/r.html"), owned=lambda p: True)):
+        with pytest.raises(OutputError, match=r"^ro/\S+: cannot write into ro \(Read-only file "
+                                              r"system\); choose a folder you can write to, or "
+                                              r"make ro writable$") as info:
+            call()
+        assert info.value.errno == errno.EROFS
+    monkeypatch.undo()
+    assert snapshot(in_tmp) == {"ro": "<dir>"}  # no probe left, nothing created
+
+
+def test_a_library_error_on_a_full_disk_is_the_full_disk(in_tmp, monkeypatch):
+    write_dir_atomic("g", "grid", fill_with(units="old"))
+    before = snapshot(in_tmp)
+
+    def fill(tmp: Path) -> None:  # GDAL's GeoJSON driver on a full disk: no errno
+        (tmp / "parks.geojson").write_text("{half")
+        raise RuntimeError("Could not add feature to layer at index 2: Cannot write feature")
+
+    monkeypatch.setattr(os, "statvfs", lambda path: _NoFreeBlock())
+    for out in ("g", "new/deeper/g"):
+        with pytest.raises(OutputError) as info:
+            write_dir_atomic(out, "grid", fill)
+        assert str(info.value) == (f"cannot write {out} (No space left on device); check the free "
+                                   "space and permissions, or choose another folder")
+        assert info.value.errno == errno.ENOSPC
+        assert snapshot(in_tmp) == before and hidden(in_tmp) == []  # "new/" removed too
+    monkeypatch.undo()  # a disk with room: the same error is a bug of ours, raised as is
+    with pytest.raises(RuntimeError, match="Could not add feature"):
+        write_dir_atomic("g", "grid", fill)
+    assert snapshot(in_tmp) == before
+
+
+def test_a_claimed_file_whose_write_failed_is_taken_off_the_marker(in_tmp):
+    claim_files("mx", "marxan-outputs", ["a.csv"])
+    write_text_atomic(Path("mx/a.csv"), "ours")
+    claim_files("mx", "marxan-outputs", ["b.csv"])
+
+    def full(tmp: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OutputError, match=r"^cannot write mx/b.csv \(No space left on device\)"):
+        write_file_atomic(Path("mx/b.csv"), full)
+    assert json.loads((in_tmp / "mx" / MARKER).read_text())["files"] == ["a.csv"]
+    # A user's b.csv put there later is not ours: refused without --overwrite.
+    (in_tmp / "mx" / "b.csv").write_text("the user's")
+    with pytest.raises(OutputError, match=r"^mx/b.csv: exists and was not written by carbonpark"):
+        claim_files("mx", "marxan-outputs", ["b.csv"])
+
+
+def test_a_single_file_output_has_no_marker_and_replaces_only_its_own(in_tmp):
+    def owned(p: Path) -> bool:
+        return p.read_text().startswith("ours")
+
+    def writer(text: str):  # type: ignore[no-untyped-def]
+        return lambda tmp: tmp.write_text(text)
+
+    atomic.write_output_file(Path("sub/r.html"), writer("ours 1"), owned=owned)
+    atomic.write_output_file(Path("sub/r.html"), writer("ours 2"), owned=owned)
+    assert snapshot(in_tmp) == {"sub": "<dir>", "sub/r.html": "ours 2"}  # no marker
+    (in_tmp / "mine.html").write_text("my notes")
+    with pytest.raises(OutputError, match=r"^mine.html: exists and was not written by carbonpark"):
+        atomic.write_output_file(Path("mine.html"), writer("ours"), owned=owned)
+    atomic.write_output_file(Path("mine.html"), writer("ours"), owned=owned, overwrite=True)
+    with pytest.raises(OutputError, match=r"^sub: is a folder, not an output file"):
+        atomic.check_output_file(Path("sub"), owned=owned, overwrite=True)
+
+    def full(tmp: Path) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    with pytest.raises(OutputError, match=r"^cannot write new/x.html \(No space left on device\)"):
+        atomic.write_output_file(Path("new/x.html"), full, owned=owned)
+    assert not (in_tmp / "new").exists() and hidden(in_tmp) == []

@@ -129,6 +129,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from optimizer.grid.manifest import manifest_inputs
     from optimizer.inputs.layers import load_manifest
     from optimizer.outputs.export import OUTPUT_KIND as EXPORT_KIND
+    from optimizer.outputs.report_files import check_report_file
     from optimizer.outputs.solve_folder import OUTPUT_KIND
     from optimizer.studies.sweep import KIND as SWEEP_KIND
 
@@ -148,9 +149,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     for path, kind in parts:  # every output checked before any work
         check_output_dir(path, kind, overwrite=args.overwrite, inputs=inputs)
     check_output_files(out, "demo", ["comparison.csv"], overwrite=args.overwrite, inputs=inputs)
-    check_output_files(out / "reports", "report",
-                       ["comparison.html", *(f"{s.name}.html" for s in scenarios)],
-                       overwrite=args.overwrite, inputs=inputs)
+    for name in ["comparison.html", *(f"{s.name}.html" for s in scenarios)]:
+        check_report_file(out / "reports" / name, overwrite=args.overwrite, inputs=inputs)
 
     pu = _grid(scenarios[0], out, args)
     print(f"\n[2/7] gap analysis of the existing network -> {out / 'gap'}")

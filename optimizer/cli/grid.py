@@ -16,6 +16,8 @@ def _add_grid(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output grid directory")
     add_grid_options(p, cell_km_help="override the cell size (km)",
                      overwrite_help="replace --out even if it is not a grid written by carbonpark")
+    p.add_argument("--no-memory-check", action="store_true",
+                   help="build even when the estimated peak memory exceeds the memory available")
     big = p.add_argument_group("grids bigger than memory (square cells)")
     big.add_argument("--rows-per-band", type=whole_number(1), default=None, metavar="N",
                      help="build band by band on disk, N grid rows a band (memory follows the "
@@ -32,7 +34,7 @@ def _add_grid(sub: argparse._SubParsersAction) -> None:
 def _build_banded(args: argparse.Namespace) -> Path:
     from optimizer.distributed import dask_client
     from optimizer.errors import InputDataError
-    from optimizer.grid.stream import build_grid_streamed
+    from optimizer.grid.stream import build_grid_streamed, check_workers
     from optimizer.inputs.layers import load_manifest
 
     manifest, specs = load_manifest(args.manifest)
@@ -43,17 +45,37 @@ def _build_banded(args: argparse.Namespace) -> Path:
     base = args.manifest.parent
     kw = dict(study_area=base / g.study_area, cell_km=args.cell_km or g.cell_km, crs=g.crs,
               rows_per_band=args.rows_per_band, progress=sys.stderr.isatty(),
-              max_units=args.max_units, overwrite=args.overwrite)
+              max_units=args.max_units, overwrite=args.overwrite,
+              check_memory=not args.no_memory_check)
     if args.scheduler is None:
         return build_grid_streamed(specs, args.out, **kw)
     with dask_client(args.scheduler, args.workers, error=InputDataError) as client:
+        check_workers(client)  # before anything is said or done
         if client.dashboard_link:
             print(f"dask dashboard: {client.dashboard_link}", file=sys.stderr)
         return build_grid_streamed(specs, args.out, client=client, **kw)
 
 
 def cmd_grid(args: argparse.Namespace) -> int:
-    """Build a grid from a manifest and write it."""
+    """Build a grid from a manifest and write it; running out of memory anyway is one line."""
+    try:
+        return _cmd_grid(args)
+    except Exception as exc:
+        if not (isinstance(exc, MemoryError) or "bad_alloc" in str(exc)):
+            raise
+        from optimizer.errors import OptimizerError
+        from optimizer.grid.memory import available_memory, format_bytes
+
+        limit = available_memory()
+        raise OptimizerError(
+            f"{args.manifest}: ran out of memory building the grid ({type(exc).__name__}: "
+            f"{' '.join(str(exc).split())[:80]}) with {format_bytes(limit.bytes)} available "
+            f"({limit.source}); " + ("use smaller bands (--rows-per-band) or larger cells "
+            "(--cell-km)" if args.rows_per_band or args.scheduler else "build it band by band "
+            "(--rows-per-band) or use larger cells (--cell-km)")) from None
+
+
+def _cmd_grid(args: argparse.Namespace) -> int:
     from optimizer.atomic import check_output_dir
     from optimizer.grid.build import read_grid, write_grid
     from optimizer.grid.manifest import build_grid_from_manifest, manifest_inputs
@@ -82,7 +104,7 @@ def cmd_grid(args: argparse.Namespace) -> int:
               f"in bands) in {time.perf_counter() - t0:.1f} s")
         return 0
     pu = build_grid_from_manifest(args.manifest, cell_km=args.cell_km, progress=sys.stderr.isatty(),
-                                  max_units=args.max_units)
+                                  max_units=args.max_units, check_memory=not args.no_memory_check)
     out = write_grid(pu, args.out, overwrite=args.overwrite)
     _print_grid_summary(pu)
     print(f"wrote {out} ({len(pu):,} units) in {time.perf_counter() - t0:.1f} s")

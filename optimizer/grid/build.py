@@ -32,6 +32,7 @@ import shapely
 from optimizer.errors import CRSError, InputDataError
 from optimizer.grid.crs import lonlat_bounds, read_study_area, resolve_crs, to_crs
 from optimizer.grid.geometry import SquareGrid, boundary_table, square_cells
+from optimizer.grid.memory import check_build_memory
 from optimizer.grid.planning_units import (
     FORMAT_VERSION,
     RESERVED_COLUMNS,
@@ -136,6 +137,7 @@ def build_grid(
     chunk_units: int = 50_000,
     progress: ProgressArg = False,
     max_units: int | None = DEFAULT_MAX_UNITS,
+    check_memory: bool = True,
 ) -> PlanningUnits:
     """Build planning units and aggregate every layer onto them.
 
@@ -166,6 +168,10 @@ def build_grid(
         Refuse, before building, a grid estimated (study area / cell area) or counted
         (user polygons) above this many units; None for no limit. The default (20
         million) keeps a build within a few tens of GB of memory.
+    check_memory : bool
+        Refuse, before building, a grid whose estimated peak memory exceeds the memory
+        available (`optimizer.grid.memory.check_build_memory`: the system's, ``ulimit``'s,
+        the cgroup's); False to build anyway.
 
     Returns
     -------
@@ -204,6 +210,8 @@ def build_grid(
             raise InputDataError(f"units: {len(ugdf):,} polygons exceed the limit of {max_units:,} "
                                  "planning units; merge polygons or raise the limit (max_units=, "
                                  "--max-units)")
+        if check_memory:
+            check_build_memory(len(ugdf), layers)
         ugeoms = repair_geometries(np.asarray(ugdf.geometry.values), name="units")
         ll = lonlat_bounds(shapely.union_all(shapely.envelope(ugeoms)), ucrs)
         grid_crs = ucrs if (crs in (None, "auto") and is_equal_area(ucrs)) else resolve_crs(crs, ll)
@@ -230,7 +238,13 @@ def build_grid(
             raise InputDataError("cell_km is required for square cells (or pass units=)")
         grid_crs = resolve_crs(crs, lonlat_bounds(*outline_src))
         outline = to_crs(np.array([outline_src[0]]), outline_src[1], grid_crs)[0]
-        check_grid_size(float(shapely.area(outline)) / 1e6, float(cell_km), max_units)
+        area = float(shapely.area(outline)) / 1e6
+        n_est = check_grid_size(area, float(cell_km), max_units)
+        if check_memory:
+            b0 = shapely.bounds(outline)
+            nrows = max(1, math.ceil((b0[3] - b0[1]) / (float(cell_km) * 1000)))
+            check_build_memory(n_est, layers, area_km2=area, cell_km=float(cell_km),
+                               units_per_row=n_est / nrows)
         square, rows, cols, geoms, clipped = square_cells(outline, float(cell_km), origin)
         ids = np.arange(len(geoms))
         kind, cell = "square", float(cell_km)

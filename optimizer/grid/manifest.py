@@ -21,7 +21,8 @@ __all__ = ["build_grid_from_manifest", "manifest_inputs"]
 
 def build_grid_from_manifest(manifest: str | os.PathLike[str], *, cell_km: float | None = None,
                              progress: ProgressArg = False,
-                             max_units: int | None = DEFAULT_MAX_UNITS) -> PlanningUnits:
+                             max_units: int | None = DEFAULT_MAX_UNITS,
+                             check_memory: bool = True) -> PlanningUnits:
     """The planning units a manifest describes, built with `optimizer.grid.build.build_grid`.
 
     Parameters
@@ -33,6 +34,8 @@ def build_grid_from_manifest(manifest: str | os.PathLike[str], *, cell_km: float
     progress : bool or callable
         As for `build_grid`.
     max_units : int or None
+        As for `build_grid`.
+    check_memory : bool
         As for `build_grid`.
 
     Examples
@@ -55,6 +58,7 @@ def build_grid_from_manifest(manifest: str | os.PathLike[str], *, cell_km: float
         crs=g.crs,
         progress=progress,
         max_units=max_units,
+        check_memory=check_memory,
     )
 
 

@@ -52,6 +52,7 @@ from optimizer.errors import InputDataError, OptimizerError, OutputError
 from optimizer.grid.build import DEFAULT_MAX_UNITS, check_grid_size, unique_layers
 from optimizer.grid.crs import lonlat_bounds, read_study_area, resolve_crs, to_crs
 from optimizer.grid.geometry import SquareGrid, boundary_table, grid_cells, square_grid
+from optimizer.grid.memory import check_build_memory
 from optimizer.grid.planning_units import FORMAT_VERSION
 from optimizer.grid.store import META_KEY, geoarrow_table
 from optimizer.grid.unit_columns import (
@@ -68,7 +69,7 @@ from optimizer.inputs.layers import LayerSpec, open_raster
 from optimizer.progress import ProgressArg, progress_ticker
 from optimizer.versions import carbonpark_version, versions
 
-__all__ = ["BandPlan", "bands_folder", "build_band", "build_grid_streamed"]
+__all__ = ["BandPlan", "bands_folder", "build_band", "build_grid_streamed", "check_workers"]
 
 #: Units a band aims at when ``rows_per_band`` is not given: about 0.5 GB of working memory.
 BAND_UNITS = 100_000
@@ -239,6 +240,7 @@ def build_grid_streamed(
     progress: ProgressArg = False,
     max_units: int | None = DEFAULT_MAX_UNITS,
     overwrite: bool = False,
+    check_memory: bool = True,
 ) -> Path:
     """Build a square-cell grid band by band and write it to ``out_dir`` (as `write_grid` does).
 
@@ -260,6 +262,10 @@ def build_grid_streamed(
         True for a progress bar on stderr, or ``f(fraction, message)``.
     overwrite : bool
         As for `optimizer.grid.store.write_grid`.
+    check_memory : bool
+        Refuse, before any band, a build whose estimated peak memory (a band in each
+        process of this machine that runs bands, and the join of the bands) exceeds the
+        memory available (`optimizer.grid.memory.check_build_memory`); False to build anyway.
 
     Returns
     -------
@@ -269,7 +275,8 @@ def build_grid_streamed(
     Raises
     ------
     InputDataError, CRSError, UnitError
-        Before any band runs, with a one-line message naming the input and the fix.
+        Before any band runs, with a one-line message naming the input and the fix; also
+        when ``client``'s scheduler has no workers, or the build would not fit in memory.
     OutputError
         ``out_dir`` is not ours to replace; checked before any work.
 
@@ -299,12 +306,22 @@ def build_grid_streamed(
                              f"{rows_per_band!r}")
     inputs = [s.path for s in layers]
     check_output_dir(out_dir, "grid", overwrite=overwrite, inputs=inputs)
+    n_workers = check_workers(client) if client is not None else 0
 
     outline_src = read_study_area(study_area)
     grid_crs = resolve_crs(crs, lonlat_bounds(*outline_src))
     outline = to_crs(np.array([outline_src[0]]), outline_src[1], grid_crs)[0]
-    check_grid_size(float(shapely.area(outline)) / 1e6, float(cell_km), max_units)
+    area = float(shapely.area(outline)) / 1e6
+    n_est = check_grid_size(area, float(cell_km), max_units)
     grid = square_grid(outline, float(cell_km), origin)
+    per_row = max(1, math.ceil(float(shapely.area(outline)) / grid.cell_m**2 / grid.nrows))
+    step = rows_per_band or max(1, BAND_UNITS // per_row)
+    if check_memory:
+        # Bands run here, or in a LocalCluster's processes; a remote cluster's are elsewhere.
+        local = 1 if client is None else (n_workers if getattr(client, "cluster", None) else 0)
+        check_build_memory(n_est, layers, area_km2=area, cell_km=float(cell_km),
+                           band_units=step * per_row, units_per_row=per_row,
+                           band_processes=local)
 
     # Everything that needs the whole grid, before any band: rasters overlap, vectors read.
     probe = shapely.segmentize(np.array([outline]), max(grid.cell_m, 10_000.0))
@@ -325,8 +342,6 @@ def build_grid_streamed(
                     grid_crs.to_wkt(), outline, grid, vectors,
                     protected_union(unions) if len(unions) > 1 else None, chunk_units)
 
-    per_row = max(1, math.ceil(float(shapely.area(outline)) / grid.cell_m**2 / grid.nrows))
-    step = rows_per_band or max(1, BAND_UNITS // per_row)
     starts = list(range(0, grid.nrows, step))
     parts, done = _claim_bands(out_dir, _build_key(plan, step))
 
@@ -337,6 +352,26 @@ def build_grid_streamed(
     out = write_dir_atomic(out_dir, "grid", fill, overwrite=overwrite, inputs=inputs)
     shutil.rmtree(parts, ignore_errors=True)
     return out
+
+
+def check_workers(client: Any, *, wait: float = 5.0) -> int:
+    """The workers of ``client``'s cluster; `InputDataError` naming the scheduler when it has
+    none (after waiting ``wait`` seconds for one to join), before any work.
+
+    A scheduler without workers takes tasks and never runs them: a build would wait forever,
+    or fail on its first transfer with Dask's "No valid workers found".
+    """
+    workers = len(client.scheduler_info().get("workers", {}))
+    if workers:
+        return workers
+    try:
+        client.wait_for_workers(1, timeout=wait)
+    except TimeoutError:
+        address = getattr(client.scheduler, "address", None) or str(client)
+        raise InputDataError(
+            f"the Dask scheduler at {address} has no workers (none joined in {wait:g} s); "
+            f"start some with `dask worker {address}`, or use --scheduler local") from None
+    return max(len(client.scheduler_info().get("workers", {})), 1)
 
 
 def _run_bands(plan: BandPlan, starts: list[int], step: int, folder: Path, client: Any,

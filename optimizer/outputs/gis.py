@@ -40,9 +40,10 @@ Every layer is in the grid's equal-area CRS except the GeoJSON.
 
 from __future__ import annotations
 
+import contextlib
 import time
 import zipfile
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from xml.sax.saxutils import escape
@@ -503,10 +504,26 @@ def _aux_xml(names: list[str]) -> str:
             "  </PAMRasterBand>\n</PAMDataset>\n")
 
 
+@contextlib.contextmanager
+def _tif(path: Path, profile: dict[str, Any]) -> Iterator[Any]:
+    """A GeoTIFF dataset to fill, built in memory and written to ``path`` by Python on exit.
+
+    GDAL's GeoTIFF writer prints libtiff's "_tiffSeekProc: No space left on device" on
+    stderr, once per block, before it fails on a full disk: written here, the file is one
+    ``write``, and a full disk one `OSError` (``ENOSPC``) and nothing on stderr.
+    """
+    from rasterio.io import MemoryFile
+
+    with MemoryFile() as mem:
+        with mem.open(**profile) as dst:
+            yield dst
+        data = mem.read()
+    with open(path, "wb") as fh:
+        fh.write(data)
+
+
 def write_selection_tif(problem: Problem, status: np.ndarray, path: Path) -> None:
     """``status`` per cell as uint8 codes (`STATUS_CODES`, 0 nodata), colour table, names."""
-    import rasterio
-
     grid = _square_grid(problem)
     assert grid is not None
     (nrows, ncols, transform), rows, cols = grid
@@ -522,7 +539,7 @@ def write_selection_tif(problem: Problem, status: np.ndarray, path: Path) -> Non
     for code, colour in STATUS_CODES.values():
         h = colour.lstrip("#")
         cmap[code] = (int(h[0:2], 16), int(h[2:4], 16), int(h[4:6], 16), 255)
-    with rasterio.open(path, "w", **profile) as dst:
+    with _tif(path, profile) as dst:
         dst.write(band, 1)
         dst.write_colormap(1, cmap)
         dst.set_band_description(1, "unit status: 1 existing, 2 added, 3 locked out, 4 free")
@@ -535,8 +552,6 @@ def write_amounts_tif(problem: Problem, features: PlanFeatures, path: Path) -> N
     """Band 1 the new km² the exported plan adds in each cell, band 2 its carbon stock added
     (MgC): the units of every feature (parks and completed remainders); 0 elsewhere in the
     grid, NaN outside it. float64, so the bands sum back to the plan's totals exactly."""
-    import rasterio
-
     grid = _square_grid(problem)
     assert grid is not None
     (nrows, ncols, transform), rows, cols = grid
@@ -549,7 +564,7 @@ def write_amounts_tif(problem: Problem, features: PlanFeatures, path: Path) -> N
                "dtype": "float64", "crs": _raster_crs(problem), "transform": transform,
                "nodata": np.nan, "compress": "deflate", "predictor": 3,
                "tiled": nrows * ncols > 1_000_000}
-    with rasterio.open(path, "w", **profile) as dst:
+    with _tif(path, profile) as dst:
         dst.write(bands)
         dst.set_band_description(1, "new protected area the plan adds in the cell (km2)")
         dst.set_band_description(2, "carbon stock the plan adds in the cell (MgC)")
@@ -569,8 +584,6 @@ def _raster_crs(problem: Problem) -> Any:
 
 def write_rank_tif(problem: Problem, rank: PriorityRank, path: Path) -> None:
     """Band 1 the priority rank (1 = added first), band 2 the entry budget (km²); NaN nodata."""
-    import rasterio
-
     grid = _square_grid(problem)
     assert grid is not None
     (nrows, ncols, transform), rows, cols = grid
@@ -581,7 +594,7 @@ def write_rank_tif(problem: Problem, rank: PriorityRank, path: Path) -> None:
     profile = {"driver": "GTiff", "height": nrows, "width": ncols, "count": 2,
                "dtype": "float32", "crs": _raster_crs(problem), "transform": transform,
                "nodata": np.nan, "compress": "deflate", "tiled": nrows * ncols > 1_000_000}
-    with rasterio.open(path, "w", **profile) as dst:
+    with _tif(path, profile) as dst:
         dst.write(bands)
         dst.set_band_description(1, "priority rank (1 = first; the plan's added units rank "
                                     "first, see the meaning tag)")

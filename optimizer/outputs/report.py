@@ -28,7 +28,10 @@ mailed. One folder gives the plan's report:
 Several folders give a comparison: `optimizer.plan.comparison.comparison_table`, each plan's
 map and its gap closure, and each run's metadata. `write_report` writes the file
 atomically (`optimizer.atomic`): an existing report is replaced whole or not at all, a
-file carbonpark did not write only with ``overwrite``.
+file carbonpark did not write only with ``overwrite``. A report is a single file and
+needs no marker beside it: it carries carbonpark's ``<meta name="generator">`` tag, and a
+file without it (or one a marker of an earlier carbonpark lists) is not ours
+(`optimizer.outputs.report_files`).
 """
 
 from __future__ import annotations
@@ -46,7 +49,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from optimizer.atomic import check_output_files, claim_files, write_text_atomic
+from optimizer.atomic import write_output_file
 from optimizer.errors import InputDataError
 from optimizer.figures.maps import hotspot_map, parks_map, plan_map, typology_map
 from optimizer.figures.plots import pretty_unit
@@ -56,6 +59,12 @@ from optimizer.gap.markdown import format_value
 from optimizer.gap.ranking import TYPES
 from optimizer.gap.tables import carbon_table, time_series_table
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
+from optimizer.outputs.report_files import (
+    GENERATOR,
+    check_frontier_folder,
+    check_report_file,
+    is_report_file,
+)
 from optimizer.outputs.solve_folder import SolveFolder, read_solution, solve_folder_inputs
 from optimizer.plan.closure import gap_closure
 from optimizer.plan.comparison import COMPARISON_COLUMNS, comparison_headers, comparison_table, plan_name
@@ -65,10 +74,8 @@ from optimizer.plan.quantities import QUANTITIES as Q
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-__all__ = ["REPORT_KIND", "report_html", "write_report"]
+__all__ = ["report_html", "write_report"]
 
-#: The kind recorded in the output marker beside a report.
-REPORT_KIND = "report"
 _TOP_PARKS = 20
 
 _CSS = """
@@ -553,16 +560,6 @@ def _frontier_html(folder: Path | None) -> str:
     return "".join(parts)
 
 
-def _check_frontier(folder: str | os.PathLike[str] | None) -> Path | None:
-    if folder is None:
-        return None
-    p = Path(folder)
-    if not (p / "frontier.csv").is_file():
-        raise InputDataError(f"--frontier {p}: no frontier.csv there; give a folder written by "
-                             "`carbonpark frontier`")
-    return p
-
-
 #: The last gap analyses by grid object: plans of one grid (the demo's six) share it.
 _GAPS: list[tuple[Any, dict[str, float], Any]] = []
 
@@ -738,13 +735,13 @@ def report_html(solve_dirs: Sequence[str | os.PathLike[str]], *,
     if not solve_dirs:
         raise InputDataError("solve_dirs: no solve folder given; pass one or more folders "
                              "written by `carbonpark solve`")
-    front = _check_frontier(frontier)
+    front = check_frontier_folder(frontier)
     plans = [_Plan(p if isinstance(p, SolveFolder) else read_solution(p)) for p in solve_dirs]
     body = _single(plans[0], front) if len(plans) == 1 else _comparison(plans, front)
     title = (f"carbonpark plan report: {plans[0].name}" if len(plans) == 1 else
              "carbonpark scenario comparison")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}"
+            f"{GENERATOR}<title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}"
             '<p class="note">Written by carbonpark. Units: areas km², carbon stock MgC (tCO2e = '
             "MgC × 44.0095/12.0107), carbon stock density kgC/m², NPP MgC/yr and gC/m²/yr, "
             "emissions tCO2/yr.</p></body></html>\n")
@@ -755,10 +752,12 @@ def write_report(solve_dirs: Sequence[str | os.PathLike[str]], out_file: str | o
                  overwrite: bool = False) -> Path:
     """Write `report_html` to ``out_file`` atomically.
 
-    The file is claimed first (`optimizer.atomic.claim_files`: an earlier carbonpark
-    report in that folder may be replaced, a user's file only with ``overwrite``, an
-    input never), then written beside ``out_file`` and renamed over it, so a reader sees the
-    old report or the new one, never half of one.
+    The file is checked first (`check_report_file`: an earlier carbonpark report may be
+    replaced, a user's file only with ``overwrite``, an input never, and the folder must
+    be writable), then written beside ``out_file`` and renamed over it, so a reader sees the
+    old report or the new one, never half of one. Nothing else is written: no marker
+    beside it (the report's generator tag says it is ours); a write that fails (a full
+    disk) leaves no file and no folder behind.
 
     Parameters
     ----------
@@ -779,20 +778,21 @@ def write_report(solve_dirs: Sequence[str | os.PathLike[str]], out_file: str | o
     Raises
     ------
     OutputError
-        ``out_file`` is taken (see above) or inside an input folder.
+        ``out_file`` is taken (see above), inside an input folder, or cannot be written.
     InputDataError
         See `report_html`.
     """
     p = Path(out_file)
-    if p.suffix.lower() not in (".html", ".htm"):
-        raise InputDataError(f"--out {p}: a report is one HTML file; give a name ending in .html")
     # Each folder (a loaded plan: its folder), its scenario, grid, layers and cache.
     inputs: list[str | os.PathLike[str]] = [
         q for s in solve_dirs for q in solve_folder_inputs(getattr(s, "path", s))]
     inputs += [frontier] if frontier is not None else []
 
-    check_output_files(p.parent, REPORT_KIND, [p.name], overwrite=overwrite, inputs=inputs)
+    check_report_file(p, overwrite=overwrite, inputs=inputs)
     text = report_html(solve_dirs, frontier=frontier)
-    claim_files(p.parent, REPORT_KIND, [p.name], overwrite=overwrite, inputs=inputs)
-    write_text_atomic(p, text)
-    return p
+
+    def writer(tmp: Path) -> None:
+        with open(tmp, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+
+    return write_output_file(p, writer, owned=is_report_file, overwrite=overwrite, inputs=inputs)

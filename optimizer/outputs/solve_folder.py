@@ -27,9 +27,10 @@ sweep and the frontier report.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -303,17 +304,107 @@ class SolveFolder:
     summary: dict[str, Any]
 
 
+#: What `read_solution` needs of ``summary.json`` (what ``report`` and ``export`` read).
+_SUMMARY_KEYS = ("status", "new_km2", "gap_closure")
+#: Its tables (JSON objects wherever present).
+_SUMMARY_TABLES = ("scenario", "units", "added", "targets", "species", "patches", "gap_closure",
+                   "boundary", "regions", "definitions")
+#: What it needs of ``scenario.json``.
+_SCENARIO_KEYS = ("base", "scenario")
+
+
+def _again(p: Path, source: str | None) -> str:
+    """The fix of a damaged file of the solve folder ``p``: solve its scenario again.
+
+    ``source`` is the scenario as the solve recorded it (``"a.toml with --set k=v"``).
+    """
+    if not source:
+        return f"solve its scenario again to rewrite it: carbonpark solve SCENARIO --out {p}"
+    path, _, sets = source.partition(" with --set ")
+    command = " ".join([path, *(f"--set {kv}" for kv in sets.split())])
+    return f"solve its scenario again to rewrite it: carbonpark solve {command} --out {p}"
+
+
+def _read_json(path: Path, keys: Sequence[str], fix: Callable[[], str]) -> dict[str, Any]:
+    """A JSON object of a solve folder, with ``keys``; one line naming the file if not."""
+    try:
+        text = path.read_bytes()
+    except OSError as exc:
+        raise InputDataError(f"{path}: cannot be read ({exc.strerror or exc}); check its "
+                             "permissions") from None
+    if not text.strip():
+        raise InputDataError(f"{path}: is empty (a write cut short?); {fix()}")
+    try:
+        data = json.loads(text.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        what = "truncated" if text.lstrip()[:1] in (b"{", b"[") else "not JSON"
+        raise InputDataError(f"{path}: is {what} ({exc}); {fix()}") from None
+    if not isinstance(data, dict):
+        raise InputDataError(f"{path}: holds a JSON {type(data).__name__}, not the object "
+                             f"carbonpark writes; {fix()}")
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise InputDataError(f"{path}: has no {', '.join(repr(k) for k in missing)}; {fix()}")
+    return data
+
+
+def _read_plan_table(path: Path, fix: str) -> pd.DataFrame:
+    """``solution.parquet``: a Parquet table with ``pu_id`` and 0/1 ``x``; one line if not."""
+    try:
+        size = path.stat().st_size
+        table = pd.read_parquet(path)
+    except OSError as exc:
+        if getattr(exc, "errno", None) is not None:
+            raise InputDataError(f"{path}: cannot be read ({exc.strerror or exc}); check its "
+                                 "permissions") from None
+        raise InputDataError(f"{path}: is truncated or not a Parquet file "
+                             f"({_first_line(exc)}); {fix}") from None
+    except Exception as exc:  # pyarrow's ArrowInvalid and kin: a damaged file
+        what = "is empty" if size == 0 else "is truncated or not a Parquet file"
+        raise InputDataError(f"{path}: {what} ({_first_line(exc)}); {fix}") from None
+    missing = [c for c in ("pu_id", "x") if c not in table.columns]
+    if missing:
+        raise InputDataError(f"{path}: has no column {', '.join(repr(c) for c in missing)} "
+                             f"(columns: {', '.join(map(str, table.columns)) or 'none'}); {fix}")
+    x = pd.to_numeric(table["x"], errors="coerce").to_numpy(dtype=np.float64)
+    if not np.isin(x, (0.0, 1.0)).all():
+        raise InputDataError(f"{path}: column 'x' holds values other than 0 and 1 (the plan "
+                             f"selects a unit or not); {fix}")
+    return table
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip().splitlines()
+    line = text[0] if text else type(exc).__name__
+    return line.split(". Either the file", 1)[0]  # Arrow's advice is ours to give
+
+
 def read_solution(solve_dir: str | os.PathLike[str]) -> SolveFolder:
     """Read a ``carbonpark solve`` folder back: scenario, grid, problem and plan.
 
     The scenario is rebuilt from ``scenario.json`` and must hash as it did when solved
-    (same scenario, same grid content); the plan's units must be the grid's units.
+    (same scenario, same grid content); the plan's units must be the grid's units. Each
+    file is checked as it is read: a file that is empty, truncated, not JSON or Parquet,
+    or without what carbonpark writes in it is one line naming the file and the fix
+    (solve the folder's scenario again), before the grid is read.
 
     Raises
     ------
     InputDataError
-        Not a solve folder, written without a scenario, or the scenario or its grid
-        changed since (one line naming the folder and the fix).
+        Not a solve folder, written without a scenario, a damaged file, or the scenario
+        or its grid changed since (one line naming the folder or file and the fix).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     for name in ("solution.parquet", "summary.json", "scenario.json"):
+    ...         _ = Path(tmp, name).write_text("")
+    ...     try:
+    ...         read_solution(tmp)
+    ...     except InputDataError as exc:
+    ...         print(str(exc).replace(tmp, "out").split("; ")[0])
+    out/scenario.json: is empty (a write cut short?)
     """
     p = Path(solve_dir)
     need = [p / "solution.parquet", p / "summary.json", p / "scenario.json"]
@@ -323,16 +414,36 @@ def read_solution(solve_dir: str | os.PathLike[str]) -> SolveFolder:
                 if missing == ["scenario.json"] else
                 f"is not a `carbonpark solve` folder (no {', '.join(missing)})")
         raise InputDataError(f"{p}: {what}")
+    source: list[str] = []  # the scenario, once a file names it: the fix's words
+
+    def fix() -> str:
+        return _again(p, source[0] if source else None)
+
+    with contextlib.suppress(OSError, ValueError, TypeError, KeyError, AttributeError):
+        text = (p / "summary.json").read_text(encoding="utf-8")
+        name = json.loads(text)["scenario"]["source"]
+        if isinstance(name, str) and name:
+            source.append(name)
+    record = _read_json(p / "scenario.json", _SCENARIO_KEYS, fix)
+    if isinstance(record.get("source"), str) and record["source"]:
+        source[:] = [record["source"]]
+    summary = _read_json(p / "summary.json", _SUMMARY_KEYS, fix)
+    bad = [k for k in _SUMMARY_TABLES if k in summary and summary[k] is not None
+           and not isinstance(summary[k], dict)]
+    if bad:
+        raise InputDataError(f"{p / 'summary.json'}: its {bad[0]!r} is not the table carbonpark "
+                             f"writes; {fix()}")
+    table = _read_plan_table(p / "solution.parquet", fix())
+    data, base = record["scenario"], record["base"]
+    if not isinstance(data, dict) or not isinstance(base, str):
+        raise InputDataError(f"{p / 'scenario.json'}: its 'scenario' is not a table or its "
+                             f"'base' not a folder; {fix()}")
+    source_text = str(record.get("source", p))
     try:
-        record = json.loads((p / "scenario.json").read_text(encoding="utf-8"))
-        summary = json.loads((p / "summary.json").read_text(encoding="utf-8"))
-        data = record["scenario"]
-        base = record["base"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise InputDataError(f"{p}: scenario.json or summary.json is damaged ({exc}); solve "
-                             "the scenario again") from None
-    source = str(record.get("source", p))
-    scenario = Scenario.from_dict(data, base=base, source=source)
+        scenario = Scenario.from_dict(data, base=base, source=source_text)
+    except InputDataError as exc:
+        raise InputDataError(f"{p / 'scenario.json'}: the scenario it holds is invalid ({exc}); "
+                             f"{fix()}") from None
     if record.get("hash") and scenario.hash != record["hash"]:
         raise InputDataError(f"{p}: its scenario or grid changed since it was solved (hash "
                              f"{scenario.hash[:12]}, was {record['hash'][:12]}); solve it again")
@@ -343,14 +454,13 @@ def read_solution(solve_dir: str | os.PathLike[str]) -> SolveFolder:
         bp = {k: v for k, v in bp.items() if k not in ("share", "calibrate")}
         bp["penalty"] = float(record["boundary_penalty"])
         data = {**data, "penalties": {**data["penalties"], "boundary": bp}}
-        scenario = Scenario.from_dict(data, base=base, source=source)
+        scenario = Scenario.from_dict(data, base=base, source=source_text)
     pu = scenario.load_grid()
     problem = scenario.to_problem(pu)
-    table = pd.read_parquet(p / "solution.parquet")
     ids = pu.units["pu_id"].to_numpy()
     if len(table) != len(ids) or not np.array_equal(table["pu_id"].to_numpy(), ids):
-        raise InputDataError(f"{p}: solution.parquet does not list the grid's {len(ids):,} "
-                             "units in order; solve the scenario again")
+        raise InputDataError(f"{p / 'solution.parquet'}: does not list the grid's {len(ids):,} "
+                             f"units in order; {fix()}")
     x = table["x"].to_numpy().astype(np.int8)
     return SolveFolder(p, scenario, pu, problem, x, unit_status(problem, x), summary)
 
