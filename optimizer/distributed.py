@@ -26,7 +26,8 @@ from typing import Any
 
 from optimizer.errors import OptimizerError
 
-__all__ = ["check_scheduler", "dask_client", "dask_setup", "exit_with_parent", "worker_setup"]
+__all__ = ["check_scheduler", "check_workers", "dask_client", "dask_setup", "exit_with_parent",
+           "worker_setup"]
 
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://")
 #: ``host:port`` without a scheme (Dask reads it as tcp://); IPv6 hosts in brackets.
@@ -295,6 +296,28 @@ def _end_workers(cluster: Any) -> None:
                 os.kill(pid, signal.SIGTERM)
 
 
+def check_workers(client: Any, *, wait: float = 5.0,
+                  error: type[OptimizerError] = OptimizerError) -> int:
+    """The number of workers of ``client``'s cluster; ``error`` (one line) naming the
+    scheduler when it has none after waiting ``wait`` seconds for one to join.
+
+    A scheduler without workers takes tasks and never runs them: a grid build or a sweep
+    would wait forever, or fail on its first transfer with Dask's "No valid workers found".
+    `dask_client` checks a remote scheduler with this before handing the client over.
+    """
+    workers = len(client.scheduler_info().get("workers", {}))
+    if workers:
+        return workers
+    try:
+        client.wait_for_workers(1, timeout=wait)
+    except TimeoutError:
+        address = getattr(client.scheduler, "address", None) or str(client)
+        raise error(
+            f"the Dask scheduler at {address} has no workers (none joined in {wait:g} s); "
+            f"start some with `dask worker {address}`, or use --scheduler local") from None
+    return max(len(client.scheduler_info().get("workers", {})), 1)
+
+
 @contextlib.contextmanager
 def dask_client(scheduler: str, workers: int | None = None, *,
                 error: type[OptimizerError] = OptimizerError) -> Iterator[Any]:
@@ -302,7 +325,8 @@ def dask_client(scheduler: str, workers: int | None = None, *,
     processes of one thread) or of the scheduler at an address (``tcp://host:8786``).
 
     Raises ``error`` (one line) when Dask is missing, the address is not one, or the
-    scheduler cannot be reached or is not a Dask scheduler (`check_scheduler`).
+    scheduler cannot be reached, is not a Dask scheduler (`check_scheduler`) or has no
+    workers (`check_workers`).
 
     Examples
     --------
@@ -339,4 +363,5 @@ def dask_client(scheduler: str, workers: int | None = None, *,
         raise error(f"cannot connect to the Dask scheduler at {scheduler} ({why}); "
                     f"{_HINT}") from None
     with client:
+        check_workers(client, error=error)  # before any work: a sweep would wait forever
         yield client

@@ -34,7 +34,7 @@ def _add_grid(sub: argparse._SubParsersAction) -> None:
 def _build_banded(args: argparse.Namespace) -> Path:
     from optimizer.distributed import dask_client
     from optimizer.errors import InputDataError
-    from optimizer.grid.stream import build_grid_streamed, check_workers
+    from optimizer.grid.stream import build_grid_streamed
     from optimizer.inputs.layers import load_manifest
 
     manifest, specs = load_manifest(args.manifest)
@@ -50,7 +50,6 @@ def _build_banded(args: argparse.Namespace) -> Path:
     if args.scheduler is None:
         return build_grid_streamed(specs, args.out, **kw)
     with dask_client(args.scheduler, args.workers, error=InputDataError) as client:
-        check_workers(client)  # before anything is said or done
         if client.dashboard_link:
             print(f"dask dashboard: {client.dashboard_link}", file=sys.stderr)
         return build_grid_streamed(specs, args.out, client=client, **kw)

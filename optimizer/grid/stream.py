@@ -48,6 +48,7 @@ import pyproj
 import shapely
 
 from optimizer.atomic import check_output_dir, write_dir_atomic, write_file_atomic
+from optimizer.distributed import check_workers
 from optimizer.errors import InputDataError, OptimizerError, OutputError
 from optimizer.grid.build import DEFAULT_MAX_UNITS, check_grid_size, unique_layers
 from optimizer.grid.crs import lonlat_bounds, read_study_area, resolve_crs, to_crs
@@ -69,7 +70,7 @@ from optimizer.inputs.layers import LayerSpec, open_raster
 from optimizer.progress import ProgressArg, progress_ticker
 from optimizer.versions import carbonpark_version, versions
 
-__all__ = ["BandPlan", "bands_folder", "build_band", "build_grid_streamed", "check_workers"]
+__all__ = ["BandPlan", "bands_folder", "build_band", "build_grid_streamed"]
 
 #: Units a band aims at when ``rows_per_band`` is not given: about 0.5 GB of working memory.
 BAND_UNITS = 100_000
@@ -306,7 +307,7 @@ def build_grid_streamed(
                              f"{rows_per_band!r}")
     inputs = [s.path for s in layers]
     check_output_dir(out_dir, "grid", overwrite=overwrite, inputs=inputs)
-    n_workers = check_workers(client) if client is not None else 0
+    n_workers = check_workers(client, error=InputDataError) if client is not None else 0
 
     outline_src = read_study_area(study_area)
     grid_crs = resolve_crs(crs, lonlat_bounds(*outline_src))
@@ -352,26 +353,6 @@ def build_grid_streamed(
     out = write_dir_atomic(out_dir, "grid", fill, overwrite=overwrite, inputs=inputs)
     shutil.rmtree(parts, ignore_errors=True)
     return out
-
-
-def check_workers(client: Any, *, wait: float = 5.0) -> int:
-    """The workers of ``client``'s cluster; `InputDataError` naming the scheduler when it has
-    none (after waiting ``wait`` seconds for one to join), before any work.
-
-    A scheduler without workers takes tasks and never runs them: a build would wait forever,
-    or fail on its first transfer with Dask's "No valid workers found".
-    """
-    workers = len(client.scheduler_info().get("workers", {}))
-    if workers:
-        return workers
-    try:
-        client.wait_for_workers(1, timeout=wait)
-    except TimeoutError:
-        address = getattr(client.scheduler, "address", None) or str(client)
-        raise InputDataError(
-            f"the Dask scheduler at {address} has no workers (none joined in {wait:g} s); "
-            f"start some with `dask worker {address}`, or use --scheduler local") from None
-    return max(len(client.scheduler_info().get("workers", {})), 1)
 
 
 def _run_bands(plan: BandPlan, starts: list[int], step: int, folder: Path, client: Any,

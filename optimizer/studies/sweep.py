@@ -263,6 +263,9 @@ def run_sweep(sweep: Sweep | str | os.PathLike[str], out_dir: str | os.PathLike[
         sweep = Sweep.load(sweep)
     if scheduler is not None:  # before the folder is made: a wrong address leaves nothing
         scheduler = check_scheduler(scheduler, error=ScenarioError)
+        if scheduler != "local":  # nor does a scheduler without workers
+            with dask_client(scheduler, error=ScenarioError):
+                pass
     out = Path(out_dir)
     workers = workers or os.cpu_count() or 1
     resume = prepare_folder(out, sweep, overwrite)

@@ -138,3 +138,17 @@ def test_no_damage_no_warning(tmp_path):
         warnings.simplefilter("error", OptimizerWarning)
         again = run_sweep(f, out, workers=1)
     assert again["resumed"].all() and again.attrs["redone"] == 0
+
+
+def test_a_scheduler_without_workers_is_named_and_leaves_no_folder(tmp_path, capsys):
+    """A real Dask scheduler with no worker: the sweep would queue its runs and wait forever."""
+    distributed = pytest.importorskip("distributed")
+    f = _sweep_file(tmp_path)
+    out = tmp_path / "out"
+    with distributed.LocalCluster(n_workers=0, dashboard_address=":0") as cluster:
+        address = cluster.scheduler_address
+        code, _, err = run_cli(["sweep", f, "--out", out, "--scheduler", address, "--no-progress"],
+                               capsys)
+    line = assert_one_line_error(code, err, contains=f"the Dask scheduler at {address} has no workers")
+    assert "dask worker" in line
+    assert not out.exists()
