@@ -266,7 +266,12 @@ def format_runs(df: pd.DataFrame) -> str:
         return f"resumed: {text}" if bool(r.get("resumed", False)) else text
 
     def gap(v: float) -> str:
-        return "-" if pd.isna(v) else "0" if v == 0 else f"{v:.3%}"
+        # As proven_gap_text: never "0.000%" above 0; an objective near 0 makes the relative
+        # gap explode ("758400000000000.000%"), which says no more than "over 1,000%".
+        if pd.isna(v):
+            return "-"
+        return ("0" if v == 0 else "< 0.001%" if v < 5e-6 else "> 1,000%" if v > 10
+                else f"{v:.3%}")
 
     cols = {
         "run": [str(int(v)) for v in df["run"]],

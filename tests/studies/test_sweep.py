@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -339,3 +340,20 @@ def test_a_grid_without_carbon_layers_sweeps_with_no_carbon_metric(tmp_path):
     df = run_sweep(f, tmp_path / "out", workers=1)
     assert list(df["n_added"]) == [4, 8] and df["carbon_stock_added"].isna().all()
     assert (df["mean_representation"] > 0).all()
+
+
+def test_the_runs_table_never_prints_an_absurd_or_rounded_to_zero_gap():
+    """A run whose objective is about 0 has a relative gap of ~1e13 (it printed
+    "758400000000000.000%"); one of 1e-7 printed "0.000%", read as proven optimal."""
+    import pandas as pd
+
+    from optimizer.studies.sweep import format_runs
+
+    gaps = [0.0, 1e-7, 0.00083, 7.584e12, float("nan")]
+    df = pd.DataFrame({"run": range(5), "name": [f"r{i}" for i in range(5)],
+                       "area_km2": [1.0] * 5, "objective": [0.5, 0.5, 0.5, 1e-16, 0.5],
+                       "status": ["optimal", "within_gap", "within_gap", "feasible", "feasible"],
+                       "gap": gaps, "wall_s": [1.0] * 5, "method": ["solve:highs"] * 5})
+    rows = format_runs(df).splitlines()[1:6]
+    shown = [re.split(r"\s{2,}", r.strip())[5] for r in rows]
+    assert shown == ["0", "< 0.001%", "0.083%", "> 1,000%", "-"]
