@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -76,9 +77,11 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     f = frontier(problem, args.metric_a, args.metric_b, points=args.points, method=args.method,
                  gap=sv.gap, time_limit=args.time_limit, time_limit_per_point=per_point,
                  solver=args.solver)
-    own = solve(problem, sv.backend, **solver_options(scenario))
-    f = f.with_plan(own.x, label=f"{scenario.name or 'this scenario'}'s plan",
-                    new_km2=float(problem.unprotected_km2 @ own.x))
+    own = None
+    if not f.interrupted:  # Ctrl-C: write the points kept, without the scenario's own plan
+        own = solve(problem, sv.backend, **solver_options(scenario))
+        f = f.with_plan(own.x, label=f"{scenario.name or 'this scenario'}'s plan",
+                        new_km2=float(problem.unprotected_km2 @ own.x))
     f.write(args.out, overwrite=args.overwrite, inputs=inputs)
     ma, mb = f.metric_a, f.metric_b
     ca, cb = ma.column, mb.column
@@ -95,10 +98,14 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     knee = f.knee() if f.caveat is None else None
     if knee is not None:
         print(f"knee: {ca} {knee[ca]:,.0f}, {cb} {knee[cb]:,.3f}, new {knee['new_km2']:,.0f} km²")
-    plan = f.plan_point or {}
-    print(f"{plan.get('label')} ({own.status.value}): {ca} {plan[ca]:,.0f}, {cb} {plan[cb]:,.3f}, "
-          f"new {plan['new_km2']:,.0f} km²")
+    plan = f.plan_point
+    if own is not None and plan is not None:
+        print(f"{plan.get('label')} ({own.status.value}): {ca} {plan[ca]:,.0f}, "
+              f"{cb} {plan[cb]:,.3f}, new {plan['new_km2']:,.0f} km²")
     print(f.summary())
     print(f"wrote {args.out} (frontier.csv, frontier.png, frontier.json); "
           f"{time.perf_counter() - t0:.1f} s")
+    if f.interrupted:
+        print(f"carbonpark: {f.caveat}", file=sys.stderr)
+        return 130
     return 0

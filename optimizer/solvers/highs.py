@@ -18,6 +18,7 @@ it and returns the best plan known. ``Highs.run`` releases the GIL, so separate
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
@@ -57,8 +58,16 @@ MIP_STAGE_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
-#: Seconds to wait for HiGHS to return after a cancel before leaving the run behind.
+#: Seconds to wait for HiGHS to return after a cancel at the time limit before leaving the
+#: run behind.
 CANCEL_WAIT = 30.0
+
+#: Seconds to wait for HiGHS to return after Ctrl-C before leaving the run behind (and
+#: keeping the best plan known). HiGHS 1.15 checks the interrupt only between its steps,
+#: and the root LP of a MIP is one step that no callback reaches: on the demo at 10 km with
+#: a strong boundary penalty it ran 34 s, so Ctrl-C waited up to that long. A run left
+#: behind stops at its next check (the interrupt stays set) and dies with the process.
+STOP_WAIT = 0.25
 
 
 @dataclass
@@ -338,8 +347,11 @@ class HighsSolver:
         started = time.perf_counter()
         h.setOptionValue("output_flag", True)
         h.setOptionValue("log_to_console", False)
+        running = _Running(h)
 
         def on_log(event: Any) -> None:
+            if running.abandoned:  # a run left behind after Ctrl-C: its lines are no one's
+                return
             log.append(event.message)
             if self.log is not None:
                 self.log(event.message.rstrip("\n"))
@@ -349,6 +361,8 @@ class HighsSolver:
 
         def on_improving(event: Any) -> None:
             # Kept so an interrupted or abandoned run still yields its best plan.
+            if running.abandoned:
+                return
             incumbent["values"] = np.array(event.data_out.mip_solution, dtype=np.float64)
             incumbent["objective"] = float(event.data_out.objective_function_value)
 
@@ -379,7 +393,6 @@ class HighsSolver:
             sol.value_valid = True
             h.setSolution(sol)
 
-        running = _Running(h)
         outcome = running.wait(deadline, self.watchdog_grace)
         if outcome != "done":
             log.append(f"carbonpark: HiGHS run {outcome}\n")
@@ -475,6 +488,35 @@ def _distrust(model: CompiledModel, run: MipRun, gap: float, known_bound: float)
     return ""
 
 
+#: HiGHS runs left behind (`_Running`): kept here so that the process can wait for them,
+#: or end without them, before the interpreter shuts down under a running HiGHS thread.
+_LEFT_BEHIND: list[_Running] = []
+
+
+def runs_left_behind() -> int:
+    """How many HiGHS runs left behind (after Ctrl-C or an ignored cancel) are still running.
+
+    A run left behind stops at HiGHS's next check and its thread then ends; until then
+    the interpreter must not shut down under it (HiGHS's thread would abort the process
+    as it returns). The ``carbonpark`` command ends its process at once when this is
+    above 0 (its outputs are written by then); otherwise the interpreter waits for them
+    at exit (at most `CANCEL_WAIT` seconds).
+
+    Examples
+    --------
+    >>> runs_left_behind()
+    0
+    """
+    return sum(not r.done.is_set() for r in _LEFT_BEHIND)
+
+
+@atexit.register
+def _wait_for_runs_left_behind() -> None:
+    ends = time.perf_counter() + CANCEL_WAIT
+    for r in _LEFT_BEHIND:
+        r.done.wait(max(0.0, ends - time.perf_counter()))
+
+
 _BANNER_LOCK = threading.Lock()
 _banner_shown = False
 
@@ -533,6 +575,7 @@ class _Running:
         self.stop = threading.Event()
         self.done = threading.Event()
         self.error: BaseException | None = None
+        self.abandoned = False
         for event in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
             event.subscribe(self._interrupt)
 
@@ -552,13 +595,16 @@ class _Running:
         """Run to the end, or cancel at ``deadline`` or on request, and wait for HiGHS.
 
         Returns "done", "cancelled at the time limit", "stopped by the user" or
-        "abandoned" (HiGHS ignored the cancel for ``CANCEL_WAIT`` seconds).
+        "abandoned": HiGHS ignored the cancel for `CANCEL_WAIT` seconds at the time
+        limit, or for `STOP_WAIT` seconds after Ctrl-C (its MIP's root LP, which no
+        interrupt reaches, can run for minutes); the run is then left behind and the
+        caller keeps the best plan known.
         """
         thread = threading.Thread(target=self._target, name="carbonpark-highs", daemon=True)
         thread.start()
         outcome = "done"
         try:
-            while not self.done.wait(0.05):
+            while not self.done.wait(0.02):
                 if stop_requested():
                     outcome = "stopped by the user"
                     break
@@ -566,19 +612,25 @@ class _Running:
                     outcome = "cancelled at the time limit"
                     break
         except KeyboardInterrupt:
-            # Ctrl-C outside `stop_on_interrupt` (a backend called directly): stop HiGHS and
-            # wait for it, so no run is left behind, then let the interrupt go on.
-            self._cancel_and_wait()
+            # Ctrl-C outside `stop_on_interrupt` (a backend called directly): stop HiGHS,
+            # wait for it briefly (leave it behind if it does not return), then let the
+            # interrupt go on.
+            self._cancel_and_wait(STOP_WAIT)
             raise
         if outcome == "done":
             return outcome
-        return outcome if self._cancel_and_wait() else "abandoned"
+        wait = STOP_WAIT if outcome == "stopped by the user" else CANCEL_WAIT
+        return outcome if self._cancel_and_wait(wait) else "abandoned"
 
-    def _cancel_and_wait(self) -> bool:
-        """Ask HiGHS to stop and wait (up to `CANCEL_WAIT` s); whether it returned."""
+    def _cancel_and_wait(self, seconds: float) -> bool:
+        """Ask HiGHS to stop and wait up to ``seconds``; whether it returned (if not, the
+        run is marked abandoned: its callbacks go quiet, and it stops at its next check)."""
         self.stop.set()
-        ends = time.perf_counter() + CANCEL_WAIT
+        ends = time.perf_counter() + seconds
         while not self.done.is_set() and time.perf_counter() < ends:
             with contextlib.suppress(KeyboardInterrupt):  # keep waiting: the plan is coming
-                self.done.wait(0.05)
+                self.done.wait(0.02)
+        if not self.done.is_set():
+            self.abandoned = True
+            _LEFT_BEHIND.append(self)
         return self.done.is_set()
