@@ -72,6 +72,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
                             "[budget]; solve this scenario with `carbonpark solve`")
     pu = scenario.load_grid()
     problem = scenario.to_problem(pu)
+    _check_plan_exists(scenario, problem)
     sv = scenario.solver
     per_point = args.time_limit_per_point or sv.time_limit
     f = frontier(problem, args.metric_a, args.metric_b, points=args.points, method=args.method,
@@ -109,3 +110,22 @@ def cmd_frontier(args: argparse.Namespace) -> int:
         print(f"carbonpark: {f.caveat}", file=sys.stderr)
         return 130
     return 0
+
+
+def _check_plan_exists(scenario, problem) -> None:
+    """Before any solve: a budget the locked units already exceed, in the scenario's words."""
+    from optimizer.errors import ScenarioError
+    from optimizer.plan.results import diagnose
+
+    causes = diagnose(problem)
+    if not causes:
+        return
+    budget = scenario.budget
+    hint = ""
+    if (budget is not None and budget.remainders == "count"
+            and any(c.startswith("locked-in area") for c in causes)):
+        hint = (" (the budget counts the unprotected remainders of the existing protected "
+                "units the plan keeps: remainders = \"count\"; remainders = \"free\" adds them "
+                "on top of it)")
+    raise ScenarioError(f"{scenario.source}: [budget] no plan fits, so there is no frontier: "
+                        + "; ".join(causes) + hint)

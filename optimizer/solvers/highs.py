@@ -169,6 +169,7 @@ class HighsSolver:
                   f"{highspy.HIGHS_VERSION_PATCH}"
         if model.n_cols == 0:
             return solve_fixed(model, self.name, version)
+        check_numbers(model)
         started = time.perf_counter()
         deadline = started + self.time_limit if self.time_limit else float("inf")
         log: list[str] = []
@@ -195,6 +196,7 @@ class HighsSolver:
         if strategy in ("auto", "lp-round") and not (best_values is not None and np.isfinite(bound)):
             lp = self._run(model, relaxation=True, deadline=deadline, log=log, warm=None)
             info["lp_seconds"] = round(lp.seconds, 3)
+            info["lp_status"] = lp.status
             if lp.status == "interrupted" and stop_requested():
                 raise KeyboardInterrupt
             if lp.status == "infeasible":
@@ -248,10 +250,7 @@ class HighsSolver:
         if best_values is None:
             if interrupted:
                 raise KeyboardInterrupt
-            hint = ("raise time_limit" if strategy == "auto"
-                    else "raise time_limit or use strategy='auto' (LP, rounding, then the MIP)")
-            raise SolverError(f"HiGHS found no plan within {runtime:.1f} s (strategy "
-                              f"{strategy!r}); {hint}")
+            raise SolverError(_no_plan(strategy, runtime, self.time_limit, info))
         gap = relative_gap(best_obj, bound)
         # Round-off: an objective of 0 (min shortfall met) with a bound of -2e-16 is no gap.
         if np.isfinite(gap) and (gap < 1e-12 or abs(bound - best_obj) <= 1e-9 * max(1.0, abs(best_obj))):
@@ -442,6 +441,59 @@ class HighsSolver:
         if str(status) not in ("HighsStatus.kOk", "HighsStatus.kWarning"):
             raise SolverError(f"HiGHS rejected the model (passModel returned {status}); report "
                               "this as a bug with the model (write_mps)")
+
+
+def _no_plan(strategy: str, runtime: float, time_limit: float | None,
+             info: dict[str, Any]) -> str:
+    """Why HiGHS has no plan, in words: the time limit only when time was the cause."""
+    ended = [f"the {stage} ended with status {info[key]!r}"
+             for stage, key in (("LP relaxation", "lp_status"), ("MIP", "mip_status"))
+             if key in info]
+    timed_out = (any(info.get(k) == "time_limit" for k in ("lp_status", "mip_status"))
+                 or (time_limit is not None and runtime >= 0.9 * time_limit))
+    if timed_out:
+        hint = ("raise time_limit" if strategy == "auto"
+                else "raise time_limit or use strategy='auto' (LP, rounding, then the MIP)")
+        return (f"HiGHS found no plan within the time limit of {time_limit:g} s (strategy "
+                f"{strategy!r}); {hint}")
+    why = "; ".join(ended) or "no HiGHS run had time to start"
+    return (f"HiGHS found no plan in {runtime:.1f} s, well within the time limit (strategy "
+            f"{strategy!r}): {why}; report this as a bug with the model (write_mps)")
+
+
+#: The largest size of a number HiGHS takes as finite (its ``infinite_cost`` and
+#: ``infinite_bound`` are 1e20): a cost or coefficient beyond it is read as infinite.
+HIGHS_INFINITY = 1e20
+
+
+def check_numbers(model: CompiledModel) -> None:
+    """Refuse a model HiGHS cannot read: a cost or coefficient that is not finite, or so
+    large HiGHS reads it as infinite (`HIGHS_INFINITY`).
+
+    Weights and penalties are checked where the user gives them; this catches what
+    slips past (a weight of 1e300 made every cost infinite, and HiGHS "found no plan").
+
+    Examples
+    --------
+    >>> import dataclasses, numpy as np
+    >>> from optimizer import compile, problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> m = compile(problem(tiny_grid()).add_max_utility_objective(budget_km2=2))
+    >>> check_numbers(m)
+    >>> check_numbers(dataclasses.replace(m, c=np.full_like(m.c, np.inf)))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    optimizer.errors.InputDataError: the model's objective has 5 costs that are not finite ...
+    """
+    for what, values in (("objective", model.c), ("constraint matrix", model.A.data)):
+        values = np.asarray(values, dtype=np.float64)
+        bad = int(np.count_nonzero(~np.isfinite(values) | (np.abs(values) >= HIGHS_INFINITY)))
+        if bad:
+            noun = "costs" if what == "objective" else "coefficients"
+            raise InputDataError(f"the model's {what} has {bad:,} {noun} that are not finite or "
+                                 f"of size {HIGHS_INFINITY:g} or more, which HiGHS reads as "
+                                 "infinite: weights, penalties or amounts too large; scale them "
+                                 "down")
 
 
 def _status_name(model_status: Any) -> str:

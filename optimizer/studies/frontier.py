@@ -48,6 +48,7 @@ from optimizer.inputs.units import CO2_PER_C
 from optimizer.model.compile import CompiledModel, compile
 from optimizer.model.objectives import OBJECTIVES, listed, objective_kind
 from optimizer.model.problem import Problem
+from optimizer.plan.results import diagnose
 from optimizer.solvers.base import stop_on_interrupt, stop_requested
 from optimizer.solvers.cut.form import AUTO_MAX_RELAXED_ROWS, cut_form, n_relaxed
 from optimizer.solvers.cut.solver import CutSolver
@@ -639,6 +640,10 @@ def frontier(
         if limit is not None and not limit > 0:
             raise InputDataError(f"{name} must be a positive number of seconds (or None); "
                                  f"got {limit!r}")
+    causes = diagnose(base_problem)  # before any solve: a budget the locks exceed, ...
+    if causes:
+        raise InfeasibleProblemError("frontier: no plan fits the base problem: "
+                                     + "; ".join(causes))
     runs = _Solver(base_problem, ma, mb, gap, time_limit, solver, time_limit_per_point)
     found: list[dict] = []
     planned = (points or 11) if method == "weighted" else points
