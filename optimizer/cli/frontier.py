@@ -41,7 +41,8 @@ def _add_frontier(sub: argparse._SubParsersAction) -> None:
                    help="seconds for the whole frontier (default: none); the points so far are "
                         "kept and the frontier says it is truncated")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario key (e.g. --set budget.share=0.1); repeatable")
+                   help="override a scenario key (e.g. --set budget.share=0.1; a path is "
+                        "relative to the current folder); repeatable")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out even if it is not a frontier output written by carbonpark")
     p.set_defaults(func=cmd_frontier)
