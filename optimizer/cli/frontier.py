@@ -6,8 +6,13 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from optimizer.cli.parser import _positive, whole_number
+
+if TYPE_CHECKING:
+    from optimizer.model.problem import Problem
+    from optimizer.scenario import Scenario
 
 
 def _add_frontier(sub: argparse._SubParsersAction) -> None:
@@ -113,7 +118,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     return 0
 
 
-def _check_plan_exists(scenario, problem) -> None:
+def _check_plan_exists(scenario: Scenario, problem: Problem) -> None:
     """Before any solve: a budget the locked units already exceed, in the scenario's words."""
     from optimizer.errors import ScenarioError
     from optimizer.plan.results import diagnose

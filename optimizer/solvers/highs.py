@@ -454,8 +454,8 @@ def _no_plan(strategy: str, runtime: float, time_limit: float | None,
     if timed_out:
         hint = ("raise time_limit" if strategy == "auto"
                 else "raise time_limit or use strategy='auto' (LP, rounding, then the MIP)")
-        return (f"HiGHS found no plan within the time limit of {time_limit:g} s (strategy "
-                f"{strategy!r}); {hint}")
+        limit = f" of {time_limit:g} s" if time_limit else ""
+        return f"HiGHS found no plan within the time limit{limit} (strategy {strategy!r}); {hint}"
     why = "; ".join(ended) or "no HiGHS run had time to start"
     return (f"HiGHS found no plan in {runtime:.1f} s, well within the time limit (strategy "
             f"{strategy!r}): {why}; report this as a bug with the model (write_mps)")
