@@ -3,10 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from optimizer.cli.parser import _positive, whole_number
+
+if TYPE_CHECKING:
+    from optimizer.model.problem import Problem
+    from optimizer.scenario import Scenario
 
 
 def _add_frontier(sub: argparse._SubParsersAction) -> None:
@@ -40,7 +46,8 @@ def _add_frontier(sub: argparse._SubParsersAction) -> None:
                    help="seconds for the whole frontier (default: none); the points so far are "
                         "kept and the frontier says it is truncated")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario key (e.g. --set budget.share=0.1); repeatable")
+                   help="override a scenario key (e.g. --set budget.share=0.1; a path is "
+                        "relative to the current folder); repeatable")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out even if it is not a frontier output written by carbonpark")
     p.set_defaults(func=cmd_frontier)
@@ -71,14 +78,17 @@ def cmd_frontier(args: argparse.Namespace) -> int:
                             "[budget]; solve this scenario with `carbonpark solve`")
     pu = scenario.load_grid()
     problem = scenario.to_problem(pu)
+    _check_plan_exists(scenario, problem)
     sv = scenario.solver
     per_point = args.time_limit_per_point or sv.time_limit
     f = frontier(problem, args.metric_a, args.metric_b, points=args.points, method=args.method,
                  gap=sv.gap, time_limit=args.time_limit, time_limit_per_point=per_point,
                  solver=args.solver)
-    own = solve(problem, sv.backend, **solver_options(scenario))
-    f = f.with_plan(own.x, label=f"{scenario.name or 'this scenario'}'s plan",
-                    new_km2=float(problem.unprotected_km2 @ own.x))
+    own = None
+    if not f.interrupted:  # Ctrl-C: write the points kept, without the scenario's own plan
+        own = solve(problem, sv.backend, **solver_options(scenario))
+        f = f.with_plan(own.x, label=f"{scenario.name or 'this scenario'}'s plan",
+                        new_km2=float(problem.unprotected_km2 @ own.x))
     f.write(args.out, overwrite=args.overwrite, inputs=inputs)
     ma, mb = f.metric_a, f.metric_b
     ca, cb = ma.column, mb.column
@@ -95,10 +105,33 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     knee = f.knee() if f.caveat is None else None
     if knee is not None:
         print(f"knee: {ca} {knee[ca]:,.0f}, {cb} {knee[cb]:,.3f}, new {knee['new_km2']:,.0f} km²")
-    plan = f.plan_point or {}
-    print(f"{plan.get('label')} ({own.status.value}): {ca} {plan[ca]:,.0f}, {cb} {plan[cb]:,.3f}, "
-          f"new {plan['new_km2']:,.0f} km²")
+    plan = f.plan_point
+    if own is not None and plan is not None:
+        print(f"{plan.get('label')} ({own.status.value}): {ca} {plan[ca]:,.0f}, "
+              f"{cb} {plan[cb]:,.3f}, new {plan['new_km2']:,.0f} km²")
     print(f.summary())
     print(f"wrote {args.out} (frontier.csv, frontier.png, frontier.json); "
           f"{time.perf_counter() - t0:.1f} s")
+    if f.interrupted:
+        print(f"carbonpark: {f.caveat}", file=sys.stderr)
+        return 130
     return 0
+
+
+def _check_plan_exists(scenario: Scenario, problem: Problem) -> None:
+    """Before any solve: a budget the locked units already exceed, in the scenario's words."""
+    from optimizer.errors import ScenarioError
+    from optimizer.plan.results import diagnose
+
+    causes = diagnose(problem)
+    if not causes:
+        return
+    budget = scenario.budget
+    hint = ""
+    if (budget is not None and budget.remainders == "count"
+            and any(c.startswith("locked-in area") for c in causes)):
+        hint = (" (the budget counts the unprotected remainders of the existing protected "
+                "units the plan keeps: remainders = \"count\"; remainders = \"free\" adds them "
+                "on top of it)")
+    raise ScenarioError(f"{scenario.source}: [budget] no plan fits, so there is no frontier: "
+                        + "; ".join(causes) + hint)

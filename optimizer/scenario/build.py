@@ -71,9 +71,11 @@ def grid_hash(scenario: Scenario) -> str:
         if g.path is not None:
             folder = scenario.resolve(g.path)
             if not (folder / "units.parquet").is_file():
-                raise InputDataError(f"path {g.path!r} is not a carbonpark grid folder (no "
-                                     "units.parquet); build one with `carbonpark grid`, or give "
-                                     "manifest = and cell_km =")
+                what = (f"is not a carbonpark grid folder (no units.parquet in "
+                        f"{folder.absolute()})" if folder.is_dir()
+                        else f"does not exist (looked for {folder.absolute()})")
+                raise InputDataError(f"path {g.path!r} {what}; build one with `carbonpark "
+                                     "grid`, or give manifest = and cell_km =")
             files = [f for f in folder.iterdir() if f.suffix == ".parquet"]
             content: dict[str, Any] = {"grid": _files_digest(files, folder)}
         else:
@@ -89,7 +91,12 @@ def grid_hash(scenario: Scenario) -> str:
 
 
 def _manifest(scenario: Scenario) -> tuple[GridManifest, list[LayerSpec]]:
-    return load_manifest(scenario.resolve(scenario.grid.manifest or ""))
+    path = scenario.resolve(scenario.grid.manifest or "")
+    if not path.exists():  # named as resolved: against the scenario's folder, or the cwd (--set)
+        raise InputDataError(f"manifest {scenario.grid.manifest!r} does not exist (looked for "
+                             f"{path.absolute()}); check the path (in a scenario file it is "
+                             "relative to the file's folder; with --set, to the current folder)")
+    return load_manifest(path)
 
 
 def _cell_km(scenario: Scenario, manifest: Any) -> float | None:

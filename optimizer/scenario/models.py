@@ -13,7 +13,9 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from pydantic_core import PydanticCustomError
 
+from optimizer.errors import InputDataError
 from optimizer.model.objectives import OBJECTIVES, listed
+from optimizer.model.objectives.weights import check_weight
 
 SCHEMA_VERSION = 1
 
@@ -310,6 +312,16 @@ class ScenarioModel(_Table):
     parks: ParksTable = Field(default=ParksTable(), description="candidate parks from the plan")
     closure: ClosureTable = Field(default=ClosureTable(), description="the gap closure: which "
                                   "ecosystems count, and the target")
+
+    @field_validator("weights")
+    @classmethod
+    def _weights_in_range(cls, weights: dict[str, float]) -> dict[str, float]:
+        for key, w in weights.items():  # before any work: 1e300 made HiGHS "find no plan"
+            try:
+                check_weight(w, f"[weights] {key}")
+            except InputDataError as exc:
+                raise ValueError(str(exc)) from None
+        return weights
 
     @model_validator(mode="after")
     def _check(self) -> ScenarioModel:

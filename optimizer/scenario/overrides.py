@@ -4,15 +4,21 @@
 ``solver.time_limit=30``, ``weights.carbon=2``), the value parsed as TOML (a bare word
 that is not TOML is taken as a string), then validates the result with the same models
 as a file, so a mistake is the same one-line error naming the key and the nearest name.
-Setting one key of ``[budget]`` replaces the others (a budget is exactly one of them).
-The overridden scenario's `Scenario.hash` is its own.
+Setting one key of ``[budget]`` replaces the others (a budget is exactly one of them);
+``grid.path`` replaces ``grid.manifest`` and ``grid.cell_km`` (a grid folder has its cells),
+``grid.manifest`` replaces ``grid.path``. A path given with ``--set`` (``grid.path``,
+``grid.manifest``, ``grid.cache``) is relative to the current folder, as any path on a
+command line (git, GDAL), not to the scenario's folder; it is recorded absolute. The
+overridden scenario's `Scenario.hash` is its own.
 """
 
 from __future__ import annotations
 
 import copy
+import os
 import tomllib
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from optimizer.errors import ScenarioError
@@ -21,6 +27,12 @@ from optimizer.scenario.file import Scenario
 __all__ = ["apply_overrides", "parse_override"]
 
 _BUDGET_KEYS = ("km2", "share", "total_protection")
+
+#: The keys whose values are paths: relative to the current folder when given with --set.
+PATH_KEYS = ("grid.path", "grid.manifest", "grid.cache")
+
+#: What setting a ``[grid]`` key removes: the keys it cannot go with.
+_GRID_REPLACES = {"path": ("manifest", "cell_km"), "manifest": ("path",)}
 
 
 def parse_override(text: str) -> tuple[str, Any]:
@@ -67,6 +79,13 @@ def apply_overrides(scenario: Scenario, sets: Sequence[str]) -> tuple[Scenario, 
     Traceback (most recent call last):
     ...
     optimizer.errors.ScenarioError: scenario with --set budget.shar=0.2: [budget] unknown key ...
+
+    A path is relative to the current folder:
+
+    >>> import os
+    >>> t, done = apply_overrides(s, ["grid.path=grids/g10"])
+    >>> done["grid.path"] == os.path.join(os.getcwd(), "grids", "g10") == t.grid.path
+    True
     """
     if not sets:
         return scenario, {}
@@ -86,6 +105,11 @@ def apply_overrides(scenario: Scenario, sets: Sequence[str]) -> tuple[Scenario, 
         if parts[:-1] == ["budget"] and parts[-1] in _BUDGET_KEYS:
             for other in _BUDGET_KEYS:
                 node.pop(other, None)
+        if parts[:-1] == ["grid"]:
+            for other in _GRID_REPLACES.get(parts[-1], ()):
+                node.pop(other, None)
+        if key in PATH_KEYS and isinstance(value, str):
+            value = os.path.abspath(Path(value).expanduser())  # as a shell user means it
         if isinstance(value, int) and not isinstance(value, bool):
             value = _as_float_where_needed(scenario, parts, value)
         node[parts[-1]] = value

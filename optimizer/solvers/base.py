@@ -294,17 +294,25 @@ def request_stop() -> None:
     _STOP.set()
 
 
+#: How many `stop_on_interrupt` blocks are open (the outermost one owns the handler).
+_DEPTH = 0
+
+
 @contextlib.contextmanager
 def stop_on_interrupt() -> Iterator[None]:
     """While solving, Ctrl-C stops the solve (keeping its best plan) instead of raising.
 
-    The first Ctrl-C asks every stage to stop as if its time were up; HiGHS runs are
-    cancelled and waited for, so no solver thread is left running. A third Ctrl-C
-    raises `KeyboardInterrupt` (the plan is then lost). Outside the main thread,
-    where Python cannot install signal handlers, and in a process that ignores
-    SIGINT, Ctrl-C is left as it is.
+    The first Ctrl-C asks every stage to stop as if its time were up; a HiGHS run is
+    cancelled and waited for briefly, then left behind if it does not return (HiGHS's
+    MIP root LP hears no interrupt; the run stops at its next check and ends with the
+    process), so the caller has its best plan within about a second. A third Ctrl-C
+    raises `KeyboardInterrupt` (the plan is then lost). Blocks nest: an inner one (a
+    solve inside a frontier) leaves the stop request to the outermost, which clears it
+    on leaving. Outside the main thread, where Python cannot install signal handlers,
+    and in a process that ignores SIGINT, Ctrl-C is left as it is.
     """
-    if (threading.current_thread() is not threading.main_thread()
+    global _DEPTH
+    if (_DEPTH > 0 or threading.current_thread() is not threading.main_thread()
             or signal.getsignal(signal.SIGINT) is signal.SIG_IGN):  # e.g. started with nohup or &
         yield
         return
@@ -319,9 +327,11 @@ def stop_on_interrupt() -> Iterator[None]:
             raise KeyboardInterrupt
 
     previous = signal.signal(signal.SIGINT, on_sigint)
+    _DEPTH += 1
     try:
         yield
     finally:
+        _DEPTH -= 1
         signal.signal(signal.SIGINT, previous)
         _STOP.clear()
 

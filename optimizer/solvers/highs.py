@@ -18,6 +18,7 @@ it and returns the best plan known. ``Highs.run`` releases the GIL, so separate
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import os
 import sys
@@ -57,8 +58,16 @@ MIP_STAGE_OPTIONS: dict[str, dict[str, Any]] = {
 }
 
 
-#: Seconds to wait for HiGHS to return after a cancel before leaving the run behind.
+#: Seconds to wait for HiGHS to return after a cancel at the time limit before leaving the
+#: run behind.
 CANCEL_WAIT = 30.0
+
+#: Seconds to wait for HiGHS to return after Ctrl-C before leaving the run behind (and
+#: keeping the best plan known). HiGHS 1.15 checks the interrupt only between its steps,
+#: and the root LP of a MIP is one step that no callback reaches: on the demo at 10 km with
+#: a strong boundary penalty it ran 34 s, so Ctrl-C waited up to that long. A run left
+#: behind stops at its next check (the interrupt stays set) and dies with the process.
+STOP_WAIT = 0.25
 
 
 @dataclass
@@ -160,6 +169,7 @@ class HighsSolver:
                   f"{highspy.HIGHS_VERSION_PATCH}"
         if model.n_cols == 0:
             return solve_fixed(model, self.name, version)
+        check_numbers(model)
         started = time.perf_counter()
         deadline = started + self.time_limit if self.time_limit else float("inf")
         log: list[str] = []
@@ -186,6 +196,7 @@ class HighsSolver:
         if strategy in ("auto", "lp-round") and not (best_values is not None and np.isfinite(bound)):
             lp = self._run(model, relaxation=True, deadline=deadline, log=log, warm=None)
             info["lp_seconds"] = round(lp.seconds, 3)
+            info["lp_status"] = lp.status
             if lp.status == "interrupted" and stop_requested():
                 raise KeyboardInterrupt
             if lp.status == "infeasible":
@@ -239,10 +250,7 @@ class HighsSolver:
         if best_values is None:
             if interrupted:
                 raise KeyboardInterrupt
-            hint = ("raise time_limit" if strategy == "auto"
-                    else "raise time_limit or use strategy='auto' (LP, rounding, then the MIP)")
-            raise SolverError(f"HiGHS found no plan within {runtime:.1f} s (strategy "
-                              f"{strategy!r}); {hint}")
+            raise SolverError(_no_plan(strategy, runtime, self.time_limit, info))
         gap = relative_gap(best_obj, bound)
         # Round-off: an objective of 0 (min shortfall met) with a bound of -2e-16 is no gap.
         if np.isfinite(gap) and (gap < 1e-12 or abs(bound - best_obj) <= 1e-9 * max(1.0, abs(best_obj))):
@@ -338,8 +346,11 @@ class HighsSolver:
         started = time.perf_counter()
         h.setOptionValue("output_flag", True)
         h.setOptionValue("log_to_console", False)
+        running = _Running(h)
 
         def on_log(event: Any) -> None:
+            if running.abandoned:  # a run left behind after Ctrl-C: its lines are no one's
+                return
             log.append(event.message)
             if self.log is not None:
                 self.log(event.message.rstrip("\n"))
@@ -349,6 +360,8 @@ class HighsSolver:
 
         def on_improving(event: Any) -> None:
             # Kept so an interrupted or abandoned run still yields its best plan.
+            if running.abandoned:
+                return
             incumbent["values"] = np.array(event.data_out.mip_solution, dtype=np.float64)
             incumbent["objective"] = float(event.data_out.objective_function_value)
 
@@ -379,7 +392,6 @@ class HighsSolver:
             sol.value_valid = True
             h.setSolution(sol)
 
-        running = _Running(h)
         outcome = running.wait(deadline, self.watchdog_grace)
         if outcome != "done":
             log.append(f"carbonpark: HiGHS run {outcome}\n")
@@ -431,6 +443,59 @@ class HighsSolver:
                               "this as a bug with the model (write_mps)")
 
 
+def _no_plan(strategy: str, runtime: float, time_limit: float | None,
+             info: dict[str, Any]) -> str:
+    """Why HiGHS has no plan, in words: the time limit only when time was the cause."""
+    ended = [f"the {stage} ended with status {info[key]!r}"
+             for stage, key in (("LP relaxation", "lp_status"), ("MIP", "mip_status"))
+             if key in info]
+    timed_out = (any(info.get(k) == "time_limit" for k in ("lp_status", "mip_status"))
+                 or (time_limit is not None and runtime >= 0.9 * time_limit))
+    if timed_out:
+        hint = ("raise time_limit" if strategy == "auto"
+                else "raise time_limit or use strategy='auto' (LP, rounding, then the MIP)")
+        limit = f" of {time_limit:g} s" if time_limit else ""
+        return f"HiGHS found no plan within the time limit{limit} (strategy {strategy!r}); {hint}"
+    why = "; ".join(ended) or "no HiGHS run had time to start"
+    return (f"HiGHS found no plan in {runtime:.1f} s, well within the time limit (strategy "
+            f"{strategy!r}): {why}; report this as a bug with the model (write_mps)")
+
+
+#: The largest size of a number HiGHS takes as finite (its ``infinite_cost`` and
+#: ``infinite_bound`` are 1e20): a cost or coefficient beyond it is read as infinite.
+HIGHS_INFINITY = 1e20
+
+
+def check_numbers(model: CompiledModel) -> None:
+    """Refuse a model HiGHS cannot read: a cost or coefficient that is not finite, or so
+    large HiGHS reads it as infinite (`HIGHS_INFINITY`).
+
+    Weights and penalties are checked where the user gives them; this catches what
+    slips past (a weight of 1e300 made every cost infinite, and HiGHS "found no plan").
+
+    Examples
+    --------
+    >>> import dataclasses, numpy as np
+    >>> from optimizer import compile, problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> m = compile(problem(tiny_grid()).add_max_utility_objective(budget_km2=2))
+    >>> check_numbers(m)
+    >>> check_numbers(dataclasses.replace(m, c=np.full_like(m.c, np.inf)))  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    optimizer.errors.InputDataError: the model's objective has 5 costs that are not finite ...
+    """
+    for what, values in (("objective", model.c), ("constraint matrix", model.A.data)):
+        values = np.asarray(values, dtype=np.float64)
+        bad = int(np.count_nonzero(~np.isfinite(values) | (np.abs(values) >= HIGHS_INFINITY)))
+        if bad:
+            noun = "costs" if what == "objective" else "coefficients"
+            raise InputDataError(f"the model's {what} has {bad:,} {noun} that are not finite or "
+                                 f"of size {HIGHS_INFINITY:g} or more, which HiGHS reads as "
+                                 "infinite: weights, penalties or amounts too large; scale them "
+                                 "down")
+
+
 def _status_name(model_status: Any) -> str:
     text = str(model_status).rsplit(".", 1)[-1]
     return {
@@ -473,6 +538,35 @@ def _distrust(model: CompiledModel, run: MipRun, gap: float, known_bound: float)
             return (f"reported optimal at gap {gap:.3%}, but its plan ({recomputed:.10g}) and "
                     f"its bound ({run.bound:.10g}) are {claimed:.3%} apart")
     return ""
+
+
+#: HiGHS runs left behind (`_Running`): kept here so that the process can wait for them,
+#: or end without them, before the interpreter shuts down under a running HiGHS thread.
+_LEFT_BEHIND: list[_Running] = []
+
+
+def runs_left_behind() -> int:
+    """How many HiGHS runs left behind (after Ctrl-C or an ignored cancel) are still running.
+
+    A run left behind stops at HiGHS's next check and its thread then ends; until then
+    the interpreter must not shut down under it (HiGHS's thread would abort the process
+    as it returns). The ``carbonpark`` command ends its process at once when this is
+    above 0 (its outputs are written by then); otherwise the interpreter waits for them
+    at exit (at most `CANCEL_WAIT` seconds).
+
+    Examples
+    --------
+    >>> runs_left_behind()
+    0
+    """
+    return sum(not r.done.is_set() for r in _LEFT_BEHIND)
+
+
+@atexit.register
+def _wait_for_runs_left_behind() -> None:
+    ends = time.perf_counter() + CANCEL_WAIT
+    for r in _LEFT_BEHIND:
+        r.done.wait(max(0.0, ends - time.perf_counter()))
 
 
 _BANNER_LOCK = threading.Lock()
@@ -533,6 +627,7 @@ class _Running:
         self.stop = threading.Event()
         self.done = threading.Event()
         self.error: BaseException | None = None
+        self.abandoned = False
         for event in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
             event.subscribe(self._interrupt)
 
@@ -552,13 +647,16 @@ class _Running:
         """Run to the end, or cancel at ``deadline`` or on request, and wait for HiGHS.
 
         Returns "done", "cancelled at the time limit", "stopped by the user" or
-        "abandoned" (HiGHS ignored the cancel for ``CANCEL_WAIT`` seconds).
+        "abandoned": HiGHS ignored the cancel for `CANCEL_WAIT` seconds at the time
+        limit, or for `STOP_WAIT` seconds after Ctrl-C (its MIP's root LP, which no
+        interrupt reaches, can run for minutes); the run is then left behind and the
+        caller keeps the best plan known.
         """
         thread = threading.Thread(target=self._target, name="carbonpark-highs", daemon=True)
         thread.start()
         outcome = "done"
         try:
-            while not self.done.wait(0.05):
+            while not self.done.wait(0.02):
                 if stop_requested():
                     outcome = "stopped by the user"
                     break
@@ -566,19 +664,25 @@ class _Running:
                     outcome = "cancelled at the time limit"
                     break
         except KeyboardInterrupt:
-            # Ctrl-C outside `stop_on_interrupt` (a backend called directly): stop HiGHS and
-            # wait for it, so no run is left behind, then let the interrupt go on.
-            self._cancel_and_wait()
+            # Ctrl-C outside `stop_on_interrupt` (a backend called directly): stop HiGHS,
+            # wait for it briefly (leave it behind if it does not return), then let the
+            # interrupt go on.
+            self._cancel_and_wait(STOP_WAIT)
             raise
         if outcome == "done":
             return outcome
-        return outcome if self._cancel_and_wait() else "abandoned"
+        wait = STOP_WAIT if outcome == "stopped by the user" else CANCEL_WAIT
+        return outcome if self._cancel_and_wait(wait) else "abandoned"
 
-    def _cancel_and_wait(self) -> bool:
-        """Ask HiGHS to stop and wait (up to `CANCEL_WAIT` s); whether it returned."""
+    def _cancel_and_wait(self, seconds: float) -> bool:
+        """Ask HiGHS to stop and wait up to ``seconds``; whether it returned (if not, the
+        run is marked abandoned: its callbacks go quiet, and it stops at its next check)."""
         self.stop.set()
-        ends = time.perf_counter() + CANCEL_WAIT
+        ends = time.perf_counter() + seconds
         while not self.done.is_set() and time.perf_counter() < ends:
             with contextlib.suppress(KeyboardInterrupt):  # keep waiting: the plan is coming
-                self.done.wait(0.05)
+                self.done.wait(0.02)
+        if not self.done.is_set():
+            self.abandoned = True
+            _LEFT_BEHIND.append(self)
         return self.done.is_set()

@@ -48,6 +48,8 @@ from optimizer.inputs.units import CO2_PER_C
 from optimizer.model.compile import CompiledModel, compile
 from optimizer.model.objectives import OBJECTIVES, listed, objective_kind
 from optimizer.model.problem import Problem
+from optimizer.plan.results import diagnose
+from optimizer.solvers.base import stop_on_interrupt, stop_requested
 from optimizer.solvers.cut.form import AUTO_MAX_RELAXED_ROWS, cut_form, n_relaxed
 from optimizer.solvers.cut.solver import CutSolver
 from optimizer.solvers.highs import HighsSolver
@@ -101,6 +103,10 @@ class Frontier:
     plan_point : dict or None
         A plan shown beside the frontier (`Frontier.with_plan`): its two metrics (the
         columns), ``new_km2`` and ``label``.
+    interrupted : bool
+        True when the user stopped the frontier (Ctrl-C): the points finished before,
+        and the best plan of the point then running (status ``interrupted``), are kept;
+        ``complete`` is False.
     """
 
     metric_a: Metric
@@ -116,6 +122,7 @@ class Frontier:
     time_limit: float | None = None
     time_limit_per_point: float | None = None
     plan_point: dict[str, Any] | None = None
+    interrupted: bool = False
 
     @property
     def rate_column(self) -> str:
@@ -192,6 +199,11 @@ class Frontier:
         frontier); raise the time limit, or give one per point
         """
         n = len(self.points)
+        if self.interrupted:
+            of = f"{self.solved} of {self.planned}" if self.planned else f"{self.solved}"
+            return (f"frontier interrupted (Ctrl-C): {of} points solved before the stop (a "
+                    "point cut short keeps its best plan, status 'interrupted'); run it again "
+                    "for the whole frontier")
         if not self.complete:
             of = f"{self.solved} of {self.planned}" if self.planned else f"{self.solved}"
             return (f"frontier truncated: {of} points within the time limit "
@@ -315,6 +327,7 @@ class Frontier:
                 "time_limit_per_point_s": num(self.time_limit_per_point),
                 "points_planned": self.planned, "points_solved": self.solved,
                 "points_non_dominated": len(self.points), "complete": self.complete,
+                "interrupted": self.interrupted,
                 "caveat": self.caveat, "seconds": round(self.seconds, 3), "plan": plan}
 
 
@@ -379,6 +392,10 @@ class _PointTimeoutError(SolverError):
     """A point found no plan within its own time limit (``time_limit_per_point``)."""
 
 
+class _StoppedError(Exception):
+    """The user asked the frontier to stop (Ctrl-C) before the next solve."""
+
+
 class _Solver:
     """Solves the frontier's models: the base compiled once, one objective and ε row per solve."""
 
@@ -425,6 +442,8 @@ class _Solver:
             s = self.scale[id(mt)]
             model = with_row(model, mt.coef[self.free] / s, (lo - self.const[id(mt)]) / s,
                              label=f"min_{mt.name}")
+        if stop_requested():
+            raise _StoppedError
         if self.deadline is not None and self.deadline <= time.perf_counter():
             raise TimeoutError
         left = self.remaining()
@@ -459,7 +478,9 @@ class _Solver:
         # (on the demo at 10 km: 12-16 s per end point instead of 0.2 s). With gap 0 the
         # tie-break is exact.
         slack = max(REL_TOL, self.gap)
-        if weights[1] == 0.0:  # a only: then the most b with a held
+        if stop_requested():  # Ctrl-C: the first plan, no tie-break
+            pass
+        elif weights[1] == 0.0:  # a only: then the most b with a held
             hold = first["a"] - slack * max(1.0, abs(first["a"]))
             sol = self._tie_scan(sol, bounds, self.ma, hold)
             sol = self._second(sol, [*bounds, (self.ma, hold)], (0.0, 1.0))
@@ -492,7 +513,11 @@ class _Solver:
             w = (1.0, d) if held is self.ma else (d, 1.0)
             try:
                 cand = self._run(w, [], cap=max(1.0, 10.0 * sol.runtime))
-            except (InfeasibleProblemError, SolverError):
+            except (InfeasibleProblemError, SolverError, _StoppedError):
+                break
+            except KeyboardInterrupt:  # Ctrl-C before this tie-break had a plan
+                if not stop_requested():
+                    raise
                 break
             if cand.x is None or held.value(cand.x) < hold:
                 break  # larger δ give up more of the held metric
@@ -512,7 +537,11 @@ class _Solver:
         cap = None if self.gap == 0 else max(1.0, 10.0 * sol.runtime)
         try:
             second = self._run(weights, bounds, cap, quick=self.gap > 0)
-        except (InfeasibleProblemError, SolverError):  # tolerances or time: keep the first
+        except (InfeasibleProblemError, SolverError, _StoppedError):  # tolerances, time, Ctrl-C
+            return sol
+        except KeyboardInterrupt:  # Ctrl-C before the tie-break had a plan: keep the first
+            if not stop_requested():
+                raise
             return sol
         if second.x is None:
             return sol
@@ -611,10 +640,42 @@ def frontier(
         if limit is not None and not limit > 0:
             raise InputDataError(f"{name} must be a positive number of seconds (or None); "
                                  f"got {limit!r}")
+    causes = diagnose(base_problem)  # before any solve: a budget the locks exceed, ...
+    if causes:
+        raise InfeasibleProblemError("frontier: no plan fits the base problem: "
+                                     + "; ".join(causes))
     runs = _Solver(base_problem, ma, mb, gap, time_limit, solver, time_limit_per_point)
     found: list[dict] = []
-    complete = True
     planned = (points or 11) if method == "weighted" else points
+    with stop_on_interrupt():  # Ctrl-C: keep the points so far and the running one's plan
+        complete, why = _solve_points(runs, found, points, method)
+        interrupted = stop_requested()
+    if interrupted and not found:
+        raise KeyboardInterrupt  # nothing to keep
+    if not complete and not found:
+        limits = ", ".join(f"{n} = {v:g} s" for n, v in (
+            ("time_limit", time_limit), ("time_limit_per_point", time_limit_per_point))
+            if v is not None)
+        raise SolverError(f"frontier: no point within the time limit ({limits or why}); "
+                          "raise it")
+    f = _frontier_from(found, ma, mb, method, time.perf_counter() - t0,
+                       complete and not interrupted)
+    total = base_problem.total_budget()
+    return dataclasses.replace(f, planned=planned, solved=len(found),
+                               budget_km2=None if total is None else total.max_km2,
+                               time_limit=time_limit, time_limit_per_point=time_limit_per_point,
+                               interrupted=interrupted)
+
+
+def _solve_points(runs: _Solver, found: list[dict], points: int | None,
+                  method: str) -> tuple[bool, str]:
+    """Solve the frontier's points into ``found``: whether every planned point was solved,
+    and why not (the solver's words; "" when complete or stopped).
+
+    A time limit or Ctrl-C (`stop_requested`) ends the search early, keeping what is in
+    ``found`` (and the plan of a point cut short by Ctrl-C, status ``interrupted``).
+    """
+    complete, why = True, ""
     try:
         if method == "weighted":
             for w in np.linspace(1.0, 0.0, points or 11):
@@ -626,7 +687,7 @@ def frontier(
         else:
             found.append({**runs.point((1.0, 0.0), None), "epsilon": np.nan})
             if points is None:
-                step = EPSILON_STEP * runs.scale[id(mb)]
+                step = EPSILON_STEP * runs.scale[id(runs.mb)]
                 while True:
                     last = found[-1]["b"]
                     try:
@@ -638,29 +699,28 @@ def frontier(
                     found.append({**nxt, "epsilon": last + step})
             else:
                 end = runs.point((0.0, 1.0), None)
-                for eps in np.linspace(found[0]["b"], end["b"], points)[1:-1]:
-                    try:
-                        found.append({**runs.point((1.0, 0.0), float(eps)), "epsilon": eps})
-                    except InfeasibleProblemError:
-                        continue
-                    except _PointTimeoutError:
-                        complete = False
-                found.append({**end, "epsilon": np.nan})
+                try:
+                    for eps in np.linspace(found[0]["b"], end["b"], points)[1:-1]:
+                        try:
+                            found.append({**runs.point((1.0, 0.0), float(eps)),
+                                          "epsilon": eps})
+                        except InfeasibleProblemError:
+                            continue
+                        except _PointTimeoutError:
+                            complete = False
+                finally:  # the b-first end is kept whatever stops the points between
+                    found.append({**end, "epsilon": np.nan})
+    except _StoppedError:
+        complete = False
+    except KeyboardInterrupt:  # Ctrl-C before the running point had a plan
+        if not stop_requested():
+            raise
+        complete = False
     except (TimeoutError, SolverError) as exc:
         if isinstance(exc, SolverError) and "below it" in str(exc):
             raise
-        if not found:
-            limits = ", ".join(f"{n} = {v:g} s" for n, v in (
-                ("time_limit", time_limit), ("time_limit_per_point", time_limit_per_point))
-                if v is not None)
-            raise SolverError(f"frontier: no point within the time limit ({limits or exc}); "
-                              "raise it") from None
-        complete = False
-    f = _frontier_from(found, ma, mb, method, time.perf_counter() - t0, complete)
-    total = base_problem.total_budget()
-    return dataclasses.replace(f, planned=planned, solved=len(found),
-                               budget_km2=None if total is None else total.max_km2,
-                               time_limit=time_limit, time_limit_per_point=time_limit_per_point)
+        complete, why = False, str(exc)
+    return complete, why
 
 
 def _frontier_from(found: list[dict], ma: Metric, mb: Metric, method: str, seconds: float,

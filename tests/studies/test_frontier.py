@@ -285,3 +285,37 @@ def test_the_scenarios_own_plan_is_a_marked_point_of_the_figure(tmp_path):
 
     plan = json.loads(facts.read_text())["plan"]
     assert plan == {A: pytest.approx(a), B: pytest.approx(b), "new_km2": 2.0, "label": "my plan"}
+
+
+# ================================================================ Ctrl-C (issue 22)
+
+def test_a_frontier_stopped_by_request_keeps_the_running_points_plan():
+    """The API: a stop request (what Ctrl-C makes) during a point keeps the points so far
+    and that point's best plan, whose metrics are recomputed from the plan."""
+    import signal
+    import threading
+
+    from optimizer.model.problem import problem
+    from optimizer.plan.calibration import add_compactness
+    from optimizer.solvers import base
+    from optimizer.studies.frontier import frontier, metric
+
+    p = add_compactness(problem(box_grid(50, 50, seed=1, n_species=10))
+                        .add_max_utility_objective(budget_share=0.1), 0.5)  # 2 points in 40 s
+    # As from a terminal (a test process may ignore SIGINT): the frontier's Ctrl-C handling
+    # then takes the request and clears it on leaving, whatever this process inherited.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+    timer = threading.Timer(2.0, base.request_stop)  # what the first Ctrl-C does
+    timer.start()
+    try:
+        f = frontier(p, points=5, gap=0.0, solver="highs", time_limit_per_point=60)
+    finally:
+        timer.cancel()
+        signal.signal(signal.SIGINT, previous)
+    assert f.interrupted and not f.complete and len(f.points) >= 1
+    assert f.caveat is not None and f.caveat.startswith("frontier interrupted (Ctrl-C)")
+    assert not base.stop_requested()  # cleared on leaving the frontier
+    ma, mb = metric(p, "carbon_stock_added"), metric(p, "mean_representation")
+    for row, x in zip(f.points.itertuples(), f.plans, strict=True):
+        assert row.carbon_stock_added_MgC == pytest.approx(ma.value(x))
+        assert row.mean_representation_pct == pytest.approx(mb.value(x))

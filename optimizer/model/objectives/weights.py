@@ -79,6 +79,33 @@ WEIGHTS_RULE = ("A group's weight is split equally over its quantities (each mas
 YEARS_CHOICES = ("mean", "latest")
 #: The default ``years``: every year counts.
 DEFAULT_YEARS = "mean"
+#: The size a non-zero weight may have. Weights are relative (only their ratios matter),
+#: and a solver cannot weigh terms further apart than about twelve orders of magnitude
+#: (HiGHS works to 1e-9 of the largest cost and reads a cost of 1e20 as infinite): a
+#: weight of 1e300 made the objective infinite and HiGHS "found no plan".
+WEIGHT_RANGE = (1e-6, 1e6)
+
+
+def check_weight(value: object, argument: str) -> float:
+    """``value`` as a weight: a finite number, 0 or of a size within `WEIGHT_RANGE`.
+
+    Examples
+    --------
+    >>> check_weight(2, "weights['carbon']")
+    2.0
+    >>> check_weight(1e300, "weights['carbon']")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    optimizer.errors.InputDataError: weights['carbon'] = 1e+300 is out of range: a weight is 0 ...
+    """
+    w = finite_number(value, argument)
+    low, high = WEIGHT_RANGE
+    if w != 0 and not low <= abs(w) <= high:
+        raise InputDataError(f"{argument} = {w:g} is out of range: a weight is 0 or between "
+                             f"{low:g} and {high:g} in size (only the ratios of weights "
+                             "matter); scale the weights into that range, e.g. carbon = 1000, "
+                             "biodiversity = 1")
+    return w
 
 
 def check_years(years: object, argument: str = "years") -> str | int:
@@ -205,7 +232,7 @@ def utility_quantities(problem: Problem, weights: Mapping[str, float] | None,
                              f"weight; got {weights!r}")
     quantities: list[WeightQuantity] = []
     for key, w in weights.items():
-        w = finite_number(w, f"weights[{key!r}]")
+        w = check_weight(w, f"weights[{key!r}]")
         try:
             cols = problem.resolve_features(key, argument="weights key")
         except InputDataError:
@@ -239,7 +266,7 @@ def target_weights(problem: Problem, weights: Mapping[str, float] | None) -> dic
     resolved: dict[str, float] = {}
     for key, w in (weights or {}).items():
         for f in problem.resolve_features(key, argument="weights key"):
-            resolved[f] = finite_number(w, f"weights[{key!r}]")
+            resolved[f] = check_weight(w, f"weights[{key!r}]")
     return resolved
 
 
