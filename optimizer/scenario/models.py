@@ -15,7 +15,7 @@ from pydantic_core import PydanticCustomError
 
 from optimizer.errors import InputDataError
 from optimizer.model.objectives import OBJECTIVES, listed
-from optimizer.model.objectives.weights import check_weight
+from optimizer.model.objectives.weights import WEIGHT_RANGE, check_weight
 
 SCHEMA_VERSION = 1
 
@@ -218,6 +218,18 @@ class BoundaryTable(_Table):
                                                "calibrate_cohon_penalty")
     edge_factor: float = Field(default=1.0, ge=0, le=1, description="weight (0-1) of the study area's "
                                "outer edge")
+
+    @field_validator("penalty")
+    @classmethod
+    def _penalty_in_range(cls, penalty: float | None) -> float | None:
+        # The objective is at most the weights' sum (each at most WEIGHT_RANGE's top), so a
+        # larger penalty per km outweighs any plan; 1e30 reached HiGHS as "infinite" costs.
+        high = WEIGHT_RANGE[1]
+        if penalty is not None and penalty > high:
+            raise ValueError(f"penalty = {penalty:g} is out of range: an absolute penalty above {high:g} "
+                             "objective units per km outweighs any objective; give "
+                             "`compactness` (0-1, scale-free) instead")
+        return penalty
 
     @model_validator(mode="after")
     def _check(self) -> BoundaryTable:

@@ -53,6 +53,19 @@ def test_a_weight_of_1e300_is_refused_before_work_naming_the_key_and_range(tmp_p
     assert tree_hash(tmp_path) == before  # nothing written: refused before work
 
 
+def test_a_boundary_penalty_of_1e30_is_refused_in_penalties_words(tmp_path, capsys):
+    # Was: "[solver] the model's objective has … costs that are not finite", after the grid
+    # was read and the model compiled.
+    f = _scenario(tmp_path / "in")
+    before = tree_hash(tmp_path)
+    code, _, err = run_cli(["solve", f, "--out", tmp_path / "out", "--set",
+                            "penalties.boundary.penalty=1e30"], capsys)
+    line = assert_one_line_error(code, err,
+                                 contains="[penalties.boundary] penalty = 1e+30 is out of range")
+    assert "compactness" in line and "[solver]" not in line
+    assert tree_hash(tmp_path) == before
+
+
 def test_weights_within_the_range_still_solve(tmp_path, capsys):
     f = _scenario(tmp_path / "in")
     code, _, err = run_cli(["solve", f, "--out", tmp_path / "out", "--set",
