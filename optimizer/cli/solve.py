@@ -21,7 +21,8 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario key by its dotted path, the value as TOML (e.g. "
-                        "--set budget.share=0.1); repeatable")
+                        "--set budget.share=0.1; a path is relative to the current folder); "
+                        "repeatable")
     p.add_argument("--target", type=float, default=None,
                    help="gap closure: target protected share of ecosystems and species "
                         "(default: the scenario's closure.target, 0.3)")
