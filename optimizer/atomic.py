@@ -108,6 +108,13 @@ def check_output_dir(path: str | os.PathLike[str], kind: str, *, overwrite: bool
     if not entries or overwrite:
         return p
     marker = read_marker(p)
+    for _ in range(20):  # entries and marker of one folder: another writer may swap it
+        again = _entries(p) if os.path.isdir(p) else set()
+        if again == entries and (marker is not None or MARKER not in again):
+            break
+        entries, marker = again, read_marker(p)
+    if not entries:
+        return p
     if marker is None:
         raise OutputError(f"{p}: the folder is not empty and holds no carbonpark {kind} output; "
                           "choose an empty or new folder, or pass --overwrite to replace it")
@@ -162,6 +169,9 @@ def write_dir_atomic(path: str | os.PathLike[str], kind: str, fill: Callable[[Pa
         for root, _, names in os.walk(tmp):
             for name in names:
                 _fsync(os.path.join(root, name))
+        # Again: another command (a second solve into the same --out) or the user may have
+        # put something at ``path`` while this one worked; the same rules hold for it.
+        check_output_dir(path, kind, overwrite=overwrite, inputs=inputs)
         _swap(tmp, p)
     except BaseException as exc:
         err = _failure(p, exc, tmp)  # before the temporary folder frees its space
@@ -598,18 +608,39 @@ def _new_temp(p: Path, *, directory: bool) -> Path:
 
 
 def _swap(tmp: Path, p: Path) -> None:
-    """Move ``tmp`` to ``p``; what was at ``p`` is moved aside first and removed last."""
-    if not os.path.lexists(p):
-        os.replace(tmp, p)
+    """Move ``tmp`` to ``p``; what was at ``p`` is moved aside first and removed last.
+
+    Two writers of one output may swap at the same moment: the one whose move finds the
+    path taken or gone again tries again, so the last complete output wins whole.
+    """
+    for attempt in range(20):
+        if not os.path.lexists(p):
+            try:
+                os.rename(tmp, p)  # fails on a folder another writer just put there
+                return
+            except OSError as exc:
+                if exc.errno not in (errno.ENOTEMPTY, errno.EEXIST) or attempt == 19:
+                    raise
+                continue
+        old = p.parent / f".{p.name}.{secrets.token_hex(4)}.old"
+        try:
+            os.replace(p, old)
+        except FileNotFoundError:  # another writer moved it aside first
+            continue
+        try:
+            os.rename(tmp, p)
+        except BaseException as exc:
+            # Put back what was there unless another writer's output took its place.
+            with contextlib.suppress(OSError):
+                os.rename(old, p)
+            if os.path.lexists(old):
+                _remove(old)
+            taken = isinstance(exc, OSError) and exc.errno in (errno.ENOTEMPTY, errno.EEXIST)
+            if not taken or attempt == 19:
+                raise
+            continue
+        _remove(old)
         return
-    old = p.parent / f".{p.name}.{secrets.token_hex(4)}.old"
-    os.replace(p, old)
-    try:
-        os.replace(tmp, p)
-    except BaseException:
-        os.replace(old, p)
-        raise
-    _remove(old)
 
 
 def _remove(path: Path) -> None:

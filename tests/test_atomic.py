@@ -224,19 +224,19 @@ def test_a_write_error_names_the_users_path_not_the_temporary_one(in_tmp):
 def test_a_failed_swap_puts_the_old_output_back(in_tmp, monkeypatch):
     write_dir_atomic("g", "grid", fill_with(units="old"))
     before = snapshot(in_tmp)
-    real_replace = os.replace
+    real_rename = os.rename
     calls = []
 
-    def replace(src, dst):  # type: ignore[no-untyped-def]
+    def rename(src, dst):  # type: ignore[no-untyped-def]
         calls.append((src, dst))
-        if len(calls) == 2:  # the new folder into place
+        if len(calls) == 1:  # the new folder into place (the old one was moved aside)
             raise OSError(errno.EIO, "Input/output error")
-        return real_replace(src, dst)
+        return real_rename(src, dst)
 
-    monkeypatch.setattr(os, "replace", replace)
+    monkeypatch.setattr(os, "rename", rename)
     with pytest.raises(OutputError, match=r"^cannot write g \(Input/output error\)"):
         write_dir_atomic("g", "grid", fill_with(units="new"))
-    monkeypatch.setattr(os, "replace", real_replace)
+    monkeypatch.setattr(os, "rename", real_rename)
     assert snapshot(in_tmp) == before and hidden(in_tmp) == []
 
 
@@ -448,3 +448,47 @@ def test_a_single_file_output_has_no_marker_and_replaces_only_its_own(in_tmp):
     with pytest.raises(OutputError, match=r"^cannot write new/x.html \(No space left on device\)"):
         atomic.write_output_file(Path("new/x.html"), full, owned=owned)
     assert not (in_tmp / "new").exists() and hidden(in_tmp) == []
+
+
+# ---------------------------------------------------------------- two writers of one output
+
+def test_a_folder_put_at_the_output_while_a_command_works_is_not_replaced(in_tmp):
+    """The output is checked again before the swap: a folder someone made meanwhile (here
+    inside ``fill``) is refused as at the start; before, it was replaced without a word."""
+    def fill(tmp: Path) -> None:
+        (tmp / "a.txt").write_text("ours")
+        (in_tmp / "out").mkdir()
+        (in_tmp / "out" / "notes.txt").write_text("the user's")
+
+    with pytest.raises(OutputError, match="out"):
+        write_dir_atomic("out", "test", fill)
+    assert snapshot(in_tmp) == {"out": "<dir>", "out/notes.txt": "the user's"}
+
+
+def test_two_writers_of_one_output_leave_one_of_them_whole():
+    """Two commands writing the same output at once (two solves into one --out): each swap
+    that finds the path taken or gone tries again, so the folder is one writer's, whole;
+    no writer fails and nothing is left beside it."""
+    import subprocess
+    import sys
+    import tempfile
+
+    script = (
+        "import sys, time\nfrom pathlib import Path\nfrom optimizer.atomic import write_dir_atomic\n"
+        "me = sys.argv[1]\nstart = float(sys.argv[2])\n"
+        "while time.time() < start: pass\n"
+        "for i in range(150):\n"
+        "    def fill(tmp, i=i):\n"
+        "        for k in range(5):\n"
+        "            (tmp / f'f{k}.txt').write_text(f'{me} {i}')\n"
+        "    write_dir_atomic('out', 'test', fill)\n")
+    with tempfile.TemporaryDirectory() as d:
+        import time
+        start = f"{time.time() + 2.0}"
+        procs = [subprocess.Popen([sys.executable, "-c", script, who, start], cwd=d,
+                                  stderr=subprocess.PIPE, text=True) for who in ("a", "b")]
+        errors = [p.communicate(timeout=120)[1] for p in procs]
+        assert [p.returncode for p in procs] == [0, 0], errors
+        texts = {(Path(d) / "out" / f"f{k}.txt").read_text() for k in range(5)}
+        assert len(texts) == 1  # one writer's run, whole
+        assert sorted(os.listdir(d)) == ["out"]
