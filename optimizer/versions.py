@@ -9,6 +9,7 @@ GEOS) need their bindings imported, which `versions` does.
 
 from __future__ import annotations
 
+import functools
 import importlib
 import platform
 import sys
@@ -80,6 +81,7 @@ def carbonpark_version() -> str:
     return _version("carbonpark") or "0+unknown"
 
 
+@functools.cache  # installed versions do not change while we run
 def _version(distribution: str) -> str:
     try:
         return metadata.version(distribution)

@@ -190,6 +190,25 @@ def test_a_grid_built_from_a_manifest_is_cached_by_content_hash(tmp_path):
     assert other.hash != s.hash
 
 
+def test_a_manifest_edited_while_the_process_runs_changes_the_hash(tmp_path):
+    """Manifests are read once per process for hashing (a 10,000-run sweep read one 10,000
+    times); an edit to the file must still change the hash."""
+    import shutil
+
+    shutil.copytree(ROOT / "data" / "demo", tmp_path / "demo")
+    manifest = tmp_path / "demo.toml"
+    text = (ROOT / "data" / "demo.toml").read_text(encoding="utf-8")
+    manifest.write_text(text, encoding="utf-8")
+    scenario = Scenario.loads('schema_version = 1\n[grid]\nmanifest = "demo.toml"\n'
+                              'cell_km = 150\n[budget]\nshare = 0.1\n', base=tmp_path)
+    before = scenario.hash
+    assert scenario.hash == before
+    # The same layer file declared in another unit: a different grid.
+    manifest.write_text(text.replace('unit = "gC/m2/yr"', 'unit = "kgC/m2/yr"', 1),
+                        encoding="utf-8")
+    assert scenario.hash != before
+
+
 # ================================================================ to_problem == the add_* chain
 
 def _same_model(a, b):
