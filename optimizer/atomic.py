@@ -582,6 +582,22 @@ def read_marker(folder: Path) -> dict[str, Any] | None:
     return data
 
 
+def holds_text(folder: str | os.PathLike[str]) -> str:
+    """What a folder given to the wrong command holds, for its message: ``"; it holds
+    carbonpark sweep output"``, or ``""`` when no carbonpark marker says.
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     _ = write_dir_atomic(f"{tmp}/s", "sweep", lambda d: None)
+    ...     holds_text(f"{tmp}/s"), holds_text(tmp)
+    ('; it holds carbonpark sweep output', '')
+    """
+    marker = read_marker(Path(folder)) if os.path.isdir(folder) else None
+    return f"; it holds carbonpark {marker['kind']} output" if marker else ""
+
+
 def _marker_text(kind: str, files: list[str], grows: list[str] | None = None) -> str:
     stack = versions()
     data: dict[str, Any] = {"kind": kind, "carbonpark": stack["carbonpark"],

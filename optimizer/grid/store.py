@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from optimizer.atomic import write_dir_atomic
+from optimizer.atomic import holds_text, write_dir_atomic
 from optimizer.errors import InputDataError
 from optimizer.grid.lazy_geometry import LazyGeometryArray, WkbSource
 from optimizer.grid.planning_units import Deferred, PlanningUnits
@@ -176,8 +176,8 @@ def read_grid(path: str | Path, *, lazy: bool = True) -> PlanningUnits:
     path = Path(path)
     units_file = path / "units.parquet"
     if not units_file.exists():
-        raise InputDataError(f"{path}: not a carbonpark grid (no units.parquet); build one with "
-                             "`carbonpark grid`")
+        raise InputDataError(f"{path}: not a carbonpark grid (no units.parquet{holds_text(path)}); "
+                             "build one with `carbonpark grid`")
     try:
         raw = pq.read_schema(units_file).metadata or {}
         meta = json.loads(raw[META_KEY])

@@ -38,7 +38,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import pandas as pd
 
-from optimizer.atomic import write_dir_atomic
+from optimizer.atomic import holds_text, write_dir_atomic
 from optimizer.errors import InputDataError
 from optimizer.inputs.roles import mass_roles
 from optimizer.inputs.units import CO2_PER_C
@@ -412,7 +412,7 @@ def read_solution(solve_dir: str | os.PathLike[str]) -> SolveFolder:
     if missing:
         what = ("was written without a scenario (solve it with `carbonpark solve`)"
                 if missing == ["scenario.json"] else
-                f"is not a `carbonpark solve` folder (no {', '.join(missing)})")
+                f"is not a `carbonpark solve` folder (no {', '.join(missing)}){holds_text(p)}")
         raise InputDataError(f"{p}: {what}")
     source: list[str] = []  # the scenario, once a file names it: the fix's words
 
