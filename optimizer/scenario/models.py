@@ -206,7 +206,8 @@ class BoundaryTable(_Table):
         "other land), 1 = eleven times break-even (large blocks); the penalty is "
         "(100^c - 1)/9 × break-even, so it scales with the objective "
         "(optimizer.plan.calibration.add_compactness), as the app's compactness slider")
-    penalty: float | None = Field(default=None, ge=0, description="for experts: the absolute "
+    penalty: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                                  description="for experts: the absolute "
                                   "penalty, objective units per km of plan boundary (its "
                                   "meaning changes with the weights); or give `compactness`, "
                                   "`share` or `calibrate`")

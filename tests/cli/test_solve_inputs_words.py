@@ -64,6 +64,12 @@ def test_a_boundary_penalty_of_1e30_is_refused_in_penalties_words(tmp_path, caps
                                  contains="[penalties.boundary] penalty = 1e+30 is out of range")
     assert "compactness" in line and "[solver]" not in line
     assert tree_hash(tmp_path) == before
+    for value in ("nan", "inf"):  # nan said "must be >= 0"; inf was caught after the grid
+        code, _, err = run_cli(["solve", f, "--out", tmp_path / "out", "--set",
+                                f"penalties.boundary.penalty={value}"], capsys)
+        assert_one_line_error(code, err, contains=f"[penalties.boundary] penalty: expected a "
+                                                  f"finite number; got {value}")
+    assert tree_hash(tmp_path) == before
 
 
 def test_weights_within_the_range_still_solve(tmp_path, capsys):
