@@ -186,7 +186,7 @@ def _run(cmd: list[str], cwd: Path | None = None, timeout: float = 3600) -> dict
                 "wall_s": wall, "peak_mb": usage.ru_maxrss / 1024}
 
 
-_GAP = re.compile(r"proven gap (?:(0)\b|< (0\.001)%|([0-9.]+)%)")
+_GAP = re.compile(r"proven gap (?:(0)(?![.\d])|< (0\.001)%|([0-9.]+)%)")
 
 
 def _ours(input_path: Path, out_dir: Path, *, blm: float, time_limit: float, gap: float,
@@ -207,13 +207,19 @@ def _ours(input_path: Path, out_dir: Path, *, blm: float, time_limit: float, gap
         return res
     res["plan"] = True
     res["score"] = float(pd.read_csv(summary)["Score"].iloc[0])
-    status = next((ln.split("; status ", 1)[1] for ln in r["stdout"].splitlines()
-                   if ln.startswith("targets met:") and "; status " in ln), "")
-    res["status"] = status.split(" ", 1)[0].rstrip(",")
-    m = _GAP.search(status)
-    res["gap"] = (math.nan if m is None else 0.0 if m.group(1) else 1e-5 if m.group(2)
-                  else float(m.group(3)) / 100)
+    res["status"], res["gap"] = parse_status(r["stdout"])
     return res
+
+
+def parse_status(stdout: str) -> tuple[str, float]:
+    """The status word and proven gap of ``carbonpark marxan``'s ``targets met: ...; status``
+    line (NaN where it printed no proven bound; 1e-5 for "< 0.001%")."""
+    status = next((ln.split("; status ", 1)[1] for ln in stdout.splitlines()
+                   if ln.startswith("targets met:") and "; status " in ln), "")
+    m = _GAP.search(status)
+    gap = (math.nan if m is None else 0.0 if m.group(1) else 1e-5 if m.group(2)
+           else float(m.group(3)) / 100)
+    return status.split(" ", 1)[0].rstrip(","), gap
 
 
 def _marxan(input_path: Path, blm: float) -> dict[str, Any]:

@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+import pytest
 
 from optimizer.io.marxan import read_marxan
 
@@ -78,3 +79,16 @@ def test_quick_prints_its_table(tmp_path):
                    for w in r[2:]), r
     assert (tmp_path / "grid50" / "input_blm1.dat").exists()
     assert (tmp_path / "table.csv").read_text().startswith("units,BLM,first plan s,")
+
+
+def test_status_line_gives_the_proven_gap():
+    parse = _bench().parse_status
+    line = "targets met: 20/20; status {}"
+    assert parse(line.format("optimal (proven gap 0)")) == ("optimal", 0.0)
+    status, gap = parse(line.format("feasible, not proven within the requested gap of 0.1% "
+                                    "(proven gap 0.725%)"))
+    assert status == "feasible" and gap == pytest.approx(0.00725)  # not 0: "0.725%" begins with a 0
+    assert parse(line.format("within_gap (proven gap 0.050%, within the requested gap of "
+                             "0.1%)"))[1] == pytest.approx(0.0005)
+    assert parse(line.format("within_gap (proven gap < 0.001%, within the requested gap of "
+                             "0.1%)"))[1] == 1e-5
