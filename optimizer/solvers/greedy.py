@@ -37,6 +37,10 @@ from optimizer.solvers.base import feasibility_tolerance
 #: Rounds of scoring at most, in each phase: the plan is a first plan, not the best one.
 MAX_ROUNDS = 200
 
+#: Units walked in order per round of the cover (the best by score; the rest wait for the
+#: next round's scores): bounds a round's work at 1M units.
+COVER_WINDOW = 1 << 16
+
 
 @dataclass(frozen=True)
 class FirstPlan:
@@ -151,11 +155,13 @@ class _Greedy:
 
     def fits_alone(self) -> np.ndarray:
         """Per unit: whether it fits the slack of every bounded row on its own."""
-        slack = self.upper - self.act + self.tol
-        coo = self.S.tocoo()
-        bad = coo.data > slack[coo.row]
         fits = np.ones(self.S.shape[1], dtype=bool)
-        fits[coo.col[bad]] = False
+        bounded = np.flatnonzero(np.isfinite(self.upper))
+        if bounded.size == 0:
+            return fits
+        slack = (self.upper - self.act + self.tol)[bounded]
+        coo = self.S[bounded].tocoo()
+        fits[coo.col[coo.data > slack[coo.row]]] = False
         return fits
 
     def first_break(self, picks: np.ndarray) -> int:
@@ -203,6 +209,9 @@ def _cover(st: _Greedy, hard_lower: np.ndarray, gain0: np.ndarray) -> bool:
         if cand.size == 0:
             return False
         key = score[cand] / price[cand]
+        if cand.size > COVER_WINDOW:
+            top = np.argpartition(-key, COVER_WINDOW - 1)[:COVER_WINDOW]
+            cand, key = cand[top], key[top]
         cand = cand[np.lexsort((-score[cand], -key))]
         # Walk the order: a unit is useful while it covers a row the units before it left unmet.
         ordered = sub[:, cand].tocsr()
