@@ -200,6 +200,7 @@ class HighsSolver:
                     bound = given_bound
                 used.append("warm")
         source = "warm" if best_values is not None else ""
+        highs_plan = False  # whether a HiGHS stage brought a feasible plan of its own
         trajectory: list[tuple[float, float, float]] = []
 
         def record() -> None:
@@ -233,6 +234,7 @@ class HighsSolver:
                     values = model.complete(x_round)
                     obj = model.objective_value(values)
                     if model.max_violation(values) <= feasibility_tolerance(model):
+                        highs_plan = True
                         if best_values is None or not better(model, best_obj, obj):
                             best_values, best_obj, source = values, obj, "lp-round"
                         used.append("lp-round")
@@ -268,6 +270,7 @@ class HighsSolver:
             used.append("mip")
             if mip.values is not None:
                 values, obj, viol = polish(model, mip.values)
+                highs_plan = highs_plan or viol <= feasibility_tolerance(model)
                 if viol <= feasibility_tolerance(model) and (
                         best_values is None or better(model, obj, best_obj)):
                     best_values, best_obj, source = values, obj, "mip"
@@ -283,6 +286,10 @@ class HighsSolver:
             raise SolverError(_no_plan(strategy, runtime, self.time_limit, info))
         if source == "greedy":
             used.append("greedy")  # the answer is the greedy plan: no stage improved on it
+            if not highs_plan:
+                # Why HiGHS brought no plan of its own (time, or the statuses it ended with).
+                info["highs_no_plan"] = _no_plan(strategy, time.perf_counter() - started,
+                                                 self.time_limit, info)
         info["trajectory"] = trajectory
         # The first plan: a given warm start, else the greedy's (else the stage that found one).
         first = next((t for t, obj, _ in trajectory if np.isfinite(obj)), None)

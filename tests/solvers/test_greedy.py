@@ -116,6 +116,7 @@ def test_a_tiny_time_limit_returns_a_plan_not_an_error(kind, seed, strategy):
         assert sol.strategy.endswith("greedy") and sol.objective == sol.info["greedy_objective"]
         assert sol.status is SolveStatus.FEASIBLE and np.isnan(sol.gap)
         assert sol.describe().endswith("(no proven bound)")
+        assert "found no plan within the time limit" in sol.info["highs_no_plan"]
 
 
 def test_the_trajectory_improves_and_ends_at_the_answer():
