@@ -16,7 +16,10 @@ columns ``s`` that absorb unmet soft targets.
 2. **Fill**: while units fit and improve the objective (utility, a shortfall covered),
    take them by gain per share of the scarcest budget's slack, in rounds: each round
    takes the best units in order until the next would break a budget (or meet a soft
-   target, whose gains then change), then screens again.
+   target, whose gains then change), then screens again. With several budgets the fill
+   is also run by gain per use of the widest budget alone (the scarcest share ranks
+   every unit of a capped region last even where the cap binds late) and the better
+   plan is kept.
 
 Boundary penalties are ignored when choosing (the ``y`` columns are completed after);
 the plan's objective is recomputed from the model with them, and its rows are checked
@@ -136,8 +139,21 @@ def greedy_x(model: CompiledModel) -> np.ndarray | None:
         return None  # the budgets are broken before any unit is chosen
     if not _cover(state, hard_lower, gain0):
         return None
-    _fill(state, gain0, lower, soft, short_cost)
-    return state.on.astype(np.float64)
+    bounded = np.flatnonzero(np.isfinite(upper))
+    if bounded.size < 2:
+        _fill(state, gain0, lower, soft, short_cost, None)
+        return state.on.astype(np.float64)
+    # Several budgets: the scarcest share misjudges a budget that binds late (a region cap
+    # beside the total), so fill also by the widest budget alone and keep the better plan.
+    widest = int(bounded[np.argmax((upper - state.act)[bounded])])
+    plans = []
+    for row in (None, widest):
+        st = _Greedy(S, upper, tol, state.on.copy(), state.act.copy())
+        _fill(st, gain0, lower, soft, short_cost, row)
+        x = st.on.astype(np.float64)
+        plans.append((model.objective_value(model.complete(x)), x))
+    (a, xa), (b, xb) = plans
+    return xa if sigma * a >= sigma * b else xb
 
 
 @dataclass
@@ -233,9 +249,13 @@ def _cover(st: _Greedy, hard_lower: np.ndarray, gain0: np.ndarray) -> bool:
 
 
 def _fill(st: _Greedy, gain0: np.ndarray, lower: np.ndarray, soft: np.ndarray,
-          short_cost: np.ndarray) -> None:
-    """Add units that fit every budget and improve the objective, best ratio first."""
+          short_cost: np.ndarray, by_row: int | None) -> None:
+    """Add units that fit every budget and improve the objective, best ratio first: gain per
+    share of the scarcest budget's slack, or per use of budget row ``by_row`` when given."""
     bounded = np.isfinite(st.upper)
+    if by_row is not None:
+        bounded = np.zeros_like(bounded)
+        bounded[by_row] = True
     soft_rows = np.flatnonzero(soft)
     for _ in range(MAX_ROUNDS):
         gain = np.where(st.on, 0.0, gain0)
