@@ -40,8 +40,8 @@ from optimizer.solvers.base import feasibility_tolerance
 #: Rounds of scoring at most, in each phase: the plan is a first plan, not the best one.
 MAX_ROUNDS = 200
 
-#: Units walked in order per round of the cover (the best by score; the rest wait for the
-#: next round's scores): bounds a round's work at 1M units.
+#: Units walked in order per round of the cover and the fill (the best by score; the rest
+#: wait for the next round's scores): bounds a round's work at 1M units.
 COVER_WINDOW = 1 << 16
 
 
@@ -193,6 +193,22 @@ class _Greedy:
         over = incl > slack[rows]
         return int(sub.indices[over].min()) if over.any() else int(picks.size)
 
+    def within_other_rows(self, picks: np.ndarray, row: int) -> np.ndarray:
+        """``picks`` (in order) without the units that would break a bounded row other than
+        ``row`` if every unit before them were taken (so the rest fit those rows together)."""
+        others = np.flatnonzero(np.isfinite(self.upper))
+        others = others[others != row]
+        if others.size == 0 or picks.size == 0:
+            return picks
+        sub = self.S[others][:, picks].tocsr()
+        sub.sort_indices()
+        incl = _row_cumsum(sub)
+        slack = (self.upper - self.act + self.tol)[others]
+        rows = np.repeat(np.arange(others.size), np.diff(sub.indptr))
+        keep = np.ones(picks.size, dtype=bool)
+        keep[sub.indices[incl > slack[rows]]] = False
+        return picks[keep]
+
     def take(self, picks: np.ndarray) -> None:
         self.on[picks] = True
         self.act += np.asarray(self.S[:, picks].sum(axis=1)).ravel()
@@ -275,7 +291,13 @@ def _fill(st: _Greedy, gain0: np.ndarray, lower: np.ndarray, soft: np.ndarray,
         keep = bounded[coo.row]
         np.maximum.at(use, coo.col[keep],
                       coo.data[keep] / np.maximum(slack[coo.row[keep]], 1e-12))
-        cand = cand[np.argsort(-gain[cand] / np.maximum(use, 1e-12), kind="stable")]
+        ratio = gain[cand] / np.maximum(use, 1e-12)
+        if cand.size > COVER_WINDOW:  # sort only the best: a round takes a prefix
+            top = np.argpartition(-ratio, COVER_WINDOW - 1)[:COVER_WINDOW]
+            cand, ratio = cand[top], ratio[top]
+        cand = cand[np.argsort(-ratio, kind="stable")]
+        if by_row is not None:
+            cand = st.within_other_rows(cand, by_row)
         n = st.first_break(cand)
         if soft_rows.size:  # stop where a soft target is met: the gains change there
             ordered = st.S[soft_rows][:, cand[:n]].tocsr()
