@@ -293,8 +293,8 @@ def _fill(st: _Greedy, gain0: np.ndarray, lower: np.ndarray, soft: np.ndarray,
                       coo.data[keep] / np.maximum(slack[coo.row[keep]], 1e-12))
         ratio = gain[cand] / np.maximum(use, 1e-12)
         if cand.size > COVER_WINDOW:  # sort only the best: a round takes a prefix
-            top = np.argpartition(-ratio, COVER_WINDOW - 1)[:COVER_WINDOW]
-            cand, ratio = cand[top], ratio[top]
+            window = np.argpartition(-ratio, COVER_WINDOW - 1)[:COVER_WINDOW]
+            cand, ratio = cand[window], ratio[window]
         cand = cand[np.argsort(-ratio, kind="stable")]
         if by_row is not None:
             cand = st.within_other_rows(cand, by_row)
