@@ -1,5 +1,11 @@
 """HiGHS backend (highspy): arrays in, a `Solution` out, under a wall-clock watchdog.
 
+Every strategy starts from a greedy plan (`optimizer.solvers.greedy`, well under a
+second): the first incumbent, the MIP's warm start when no better plan comes before
+it, and the answer (status ``feasible``, with the gap proven against whatever bound is
+known) when the time limit leaves HiGHS without a plan. ``info`` records
+``time_to_first_plan_s`` and ``trajectory``, the plan and bound after each stage.
+
 Default strategy ``"auto"`` (measured to matter more than the choice of solver):
 
 1. solve the LP relaxation with the interior-point method, presolve off, crossover
@@ -45,6 +51,7 @@ from optimizer.solvers.base import (
     stop_requested,
     tighter_bound,
 )
+from optimizer.solvers.greedy import first_plan
 from optimizer.solvers.rounding import round_and_repair
 
 Strategy = Literal["auto", "mip", "lp-round"]
@@ -192,6 +199,22 @@ class HighsSolver:
                 else:
                     bound = given_bound
                 used.append("warm")
+        source = "warm" if best_values is not None else ""
+        highs_plan = False  # whether a HiGHS stage brought a feasible plan of its own
+        trajectory: list[tuple[float, float, float]] = []
+
+        def record() -> None:
+            trajectory.append((round(time.perf_counter() - started, 6), best_obj, bound))
+
+        if best_values is None:
+            t0 = time.perf_counter()
+            greedy = first_plan(model)
+            info["greedy_seconds"] = round(time.perf_counter() - t0, 6)
+            if greedy is not None:
+                best_values, best_obj, source = greedy.values, greedy.objective, "greedy"
+                info["greedy_objective"] = greedy.objective
+        if best_values is not None:
+            record()
 
         if strategy in ("auto", "lp-round") and not (best_values is not None and np.isfinite(bound)):
             lp = self._run(model, relaxation=True, deadline=deadline, log=log, warm=None)
@@ -209,11 +232,15 @@ class HighsSolver:
                 info["round_seconds"] = round(time.perf_counter() - t0, 3)
                 if x_round is not None:
                     values = model.complete(x_round)
+                    obj = model.objective_value(values)
                     if model.max_violation(values) <= feasibility_tolerance(model):
-                        best_values, best_obj = values, model.objective_value(values)
+                        highs_plan = True
+                        if best_values is None or not better(model, best_obj, obj):
+                            best_values, best_obj, source = values, obj, "lp-round"
                         used.append("lp-round")
                 info["lp_round_gap"] = relative_gap(best_obj, bound)
-            elif strategy == "lp-round":
+                record()
+            elif strategy == "lp-round" and best_values is None:
                 raise SolverError(f"HiGHS: the LP relaxation ended with status {lp.status!r} "
                                   "and no solution; raise time_limit or use strategy='auto'")
 
@@ -221,8 +248,11 @@ class HighsSolver:
         need_mip = strategy == "mip" or (
             strategy == "auto" and not (np.isfinite(gap_now) and gap_now <= self.gap))
         if need_mip and time.perf_counter() < deadline and not stop_requested():
+            # The plain MIP stays plain: it starts from a plan only when the caller gave one
+            # (the greedy plan remains the answer if the MIP finds none).
+            start = best_values if strategy == "auto" or source == "warm" else None
             mip = self._run(model, relaxation=False, deadline=deadline, log=log,
-                            warm=best_values, stage_options=(
+                            warm=start, stage_options=(
                                 MIP_STAGE_OPTIONS[model.sense] if strategy == "auto" else {}),
                             known_bound=bound)
             info["mip_seconds"] = round(mip.seconds, 3)
@@ -240,10 +270,13 @@ class HighsSolver:
             used.append("mip")
             if mip.values is not None:
                 values, obj, viol = polish(model, mip.values)
+                highs_plan = highs_plan or viol <= feasibility_tolerance(model)
                 if viol <= feasibility_tolerance(model) and (
                         best_values is None or better(model, obj, best_obj)):
-                    best_values, best_obj = values, obj
+                    best_values, best_obj, source = values, obj, "mip"
             bound = tighter_bound(model, bound, mip.bound)
+            if best_values is not None:
+                record()
 
         runtime = time.perf_counter() - started
         interrupted = stop_requested()
@@ -251,6 +284,17 @@ class HighsSolver:
             if interrupted:
                 raise KeyboardInterrupt
             raise SolverError(_no_plan(strategy, runtime, self.time_limit, info))
+        if source == "greedy":
+            used.append("greedy")  # the answer is the greedy plan: no stage improved on it
+            if not highs_plan:
+                # Why HiGHS brought no plan of its own (time, or the statuses it ended with).
+                info["highs_no_plan"] = _no_plan(strategy, time.perf_counter() - started,
+                                                 self.time_limit, info)
+        info["trajectory"] = trajectory
+        # The first plan: a given warm start, else the greedy's (else the stage that found one).
+        first = next((t for t, obj, _ in trajectory if np.isfinite(obj)), None)
+        if first is not None:
+            info["time_to_first_plan_s"] = first
         gap = relative_gap(best_obj, bound)
         # Round-off: an objective of 0 (min shortfall met) with a bound of -2e-16 is no gap.
         if np.isfinite(gap) and (gap < 1e-12 or abs(bound - best_obj) <= 1e-9 * max(1.0, abs(best_obj))):

@@ -90,6 +90,8 @@ def test_highs_says_what_happened_when_time_was_not_the_cause(monkeypatch):
     p = problem(box_grid(4, 4, seed=1)).add_max_utility_objective(budget_share=0.3)
     monkeypatch.setattr(HighsSolver, "_run", lambda self, model, **kw: MipRun(
         "solve_error", None, float("nan"), float("nan"), 0.01))
+    # Without the greedy first plan (issue 23), which would be the answer here.
+    monkeypatch.setattr("optimizer.solvers.highs.first_plan", lambda model: None)
     with pytest.raises(SolverError) as caught:
         HighsSolver(gap=0.0, time_limit=60).solve(compile(p))
     text = str(caught.value)
