@@ -61,7 +61,7 @@ import sys
 import threading
 import time
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -136,14 +136,8 @@ def _local_pool(todo: list[Run], keys: dict[str, str], workers: int,
 
     def results() -> Results:
         futures = {pool.submit(run_one, *_args(r, keys[r.hash])): r for r in todo}
-        for fut in as_completed(futures):
-            try:
-                rec = fut.result()
-            except Exception as exc:
-                if type(exc).__name__ == "BrokenProcessPool":
-                    raise _died(finished(), out) from None
-                raise
-            yield futures[fut], rec
+        yield from _as_they_end(futures, as_completed(futures), "BrokenProcessPool",
+                                finished, out)
 
     try:
         yield results()
@@ -151,6 +145,20 @@ def _local_pool(todo: list[Run], keys: dict[str, str], workers: int,
         _stop_pool(pool)
         raise
     pool.shutdown(wait=True)
+
+
+def _as_they_end(futures: dict[Any, Run], completed: Iterable[Any], died: str,
+                 finished: Callable[[], int], out: Path) -> Results:
+    """Each run with its record as its future ends; a worker lost (``died``: the executor's
+    exception name for it) is one line saying how many finished runs are kept."""
+    for fut in completed:
+        try:
+            rec = fut.result()
+        except Exception as exc:
+            if type(exc).__name__ == died:
+                raise _died(finished(), out) from None
+            raise
+        yield futures[fut], rec
 
 
 @contextlib.contextmanager
@@ -169,14 +177,8 @@ def _dask(todo: list[Run], keys: dict[str, str], workers: int, scheduler: str,
         def results() -> Results:
             for r in todo:
                 futures[client.submit(run_one, *_args(r, keys[r.hash]), pure=False)] = r
-            for fut in dask_as_completed(list(futures)):
-                try:
-                    rec = fut.result()
-                except Exception as exc:
-                    if type(exc).__name__ == "KilledWorker":
-                        raise _died(finished(), out) from None
-                    raise
-                yield futures[fut], rec
+            yield from _as_they_end(futures, dask_as_completed(list(futures)), "KilledWorker",
+                                    finished, out)
 
         try:
             yield results()
