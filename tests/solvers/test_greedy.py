@@ -151,3 +151,33 @@ def test_a_region_cap_beside_the_total_budget_does_not_starve_the_region(seed):
     plan = first_plan(compile(p))
     best = solve(p, gap=1e-4)
     assert plan.objective >= best.bound * (1 - 0.02)
+
+
+@pytest.mark.parametrize("kind", ["max_utility", "min_set"])
+@pytest.mark.parametrize("seed", range(3))
+def test_the_cut_solver_starts_from_the_greedy_plan_and_keeps_it_under_a_tiny_limit(kind, seed):
+    p = _grid_problem(kind, seed, n=40, boundary=0.3, region_cap=False)
+    sol = solve(p, "cut", time_limit=1e-3)
+    assert sol.status in PLANS
+    _hand_check(p, sol.x)
+    assert sol.objective == pytest.approx(reference_objective(p, sol.x), rel=1e-9)
+    traj = sol.info["trajectory"]
+    assert traj[0][2] != traj[0][2]  # the greedy plan comes first, with no bound yet
+    assert traj[0][1] == sol.info["greedy_objective"]
+    assert sol.info["time_to_first_plan_s"] == traj[0][0] <= sol.runtime
+    sign = 1 if compile(p).sense == "max" else -1
+    assert sign * sol.objective >= sign * sol.info["greedy_objective"] - 1e-9  # never worse
+    assert traj[-1][1] == pytest.approx(sol.objective, rel=1e-12)
+
+
+def test_the_cut_trajectory_improves_and_ends_at_the_answer():
+    p = _grid_problem("max_utility", 2, n=12, boundary=0.3, region_cap=False)
+    sol = solve(p, "cut", gap=0.0)
+    traj = sol.info["trajectory"]
+    objectives = [o for _, o, _ in traj]
+    assert objectives == sorted(objectives)  # max: never worse
+    bounds = [b for _, _, b in traj if b == b]
+    assert bounds == sorted(bounds, reverse=True)  # max: the bound only tightens
+    assert objectives[-1] == pytest.approx(sol.objective, rel=1e-12)
+    assert bounds[-1] == pytest.approx(sol.bound, rel=1e-9)
+    assert sol.status is SolveStatus.OPTIMAL

@@ -34,6 +34,7 @@ from optimizer.solvers.cut.lagrangian import solve_lagrangian
 from optimizer.solvers.cut.lns import lns
 from optimizer.solvers.cut.path import path_bound, read_plan, solve_nested_path, solve_single_budget
 from optimizer.solvers.cut.polish import polish
+from optimizer.solvers.greedy import FirstPlan, first_plan
 
 
 @dataclass
@@ -137,33 +138,48 @@ class CutSolver:
         self._lines = []
         started = time.perf_counter()
         deadline = started + self.time_limit if self.time_limit else float("inf")
+        # The greedy plan first (issue 23, "anytime"): the answer when the cut stages bring
+        # no better plan in the time given, and the polish's start when they bring none.
+        greedy = first_plan(model)
+        greedy_x = greedy.values[:model.n_x] if greedy is not None else None
         ctx = CutContext(model, cut_form(model), self, started, deadline)
         ctx.check_reachable()
+        trail = _Trail(ctx)
+        if greedy_x is not None:
+            trail.add(greedy_x, -np.inf)
         single = ctx.single_budget()
         if single is not None and self.nested_path:
             path_x, bound_min, info, strategy, _ = solve_nested_path(ctx, *single)
-            return self._solution(ctx, path_x, bound_min, strategy, info, version)
+            trail.add(path_x, bound_min)
+            return self._solution(ctx, path_x, bound_min, strategy, trail.record(info, greedy),
+                                  version)
         x: np.ndarray | None
         if single is not None:
             x, bound_min, info, strategy, guide = solve_single_budget(ctx, *single)
         else:
             x, bound_min, info, strategy, guide = solve_lagrangian(ctx)
+        trail.add(x, bound_min)
+        x = trail.better(x, greedy_x)
         gap_now = ctx.gap(ctx.min_value(x) if x is not None else np.inf, bound_min)
         if (self.polish and not gap_now <= self.gap and ctx.left() > 0.5) or (
                 x is None and self.rescue and ctx.left() > 0.5):
             x, bound_min = self._polish(ctx, x, bound_min, guide, info)
+            trail.add(x, bound_min)
             strategy += "+polish"
         if (self.polish and self.lns and x is not None and ctx.left() > 0.5
                 and not ctx.gap(ctx.min_value(x), bound_min) <= self.gap):
             x, lns_info = lns(ctx, x, bound_min, self)
             info.update(lns_info)
+            trail.add(x, bound_min)
             strategy += "+lns"
         if x is None:
             if stop_requested():
                 raise KeyboardInterrupt
             raise SolverError(f"cut solver found no plan within {time.perf_counter() - started:.1f}"
                               " s; raise time_limit or use solver='highs'")
-        return self._solution(ctx, x, bound_min, strategy, info, version)
+        if greedy_x is not None and x is greedy_x:
+            strategy += "+greedy"  # no cut stage improved on the greedy plan
+        return self._solution(ctx, x, bound_min, strategy, trail.record(info, greedy), version)
 
     # ---------------------------------------------------------- steps
     def _polish(self, ctx: CutContext, x: np.ndarray | None, bound_min: float,
@@ -238,3 +254,49 @@ class CutSolver:
         self._lines.append(line)
         if self.log is not None:
             self.log(line)
+
+
+class _Trail:
+    """The plan and bound after each stage of a cut solve (``info["trajectory"]``).
+
+    Points are ``(seconds since the solve started, best objective so far, best bound so
+    far)`` in the model's own sense (max or min), NaN while there is none, as the HiGHS
+    strategy records them.
+    """
+
+    def __init__(self, ctx: CutContext) -> None:
+        self.ctx = ctx
+        self.points: list[tuple[float, float, float]] = []
+        self.best_min = np.inf
+        self.bound_min = -np.inf
+
+    def add(self, x: np.ndarray | None, bound_min: float) -> None:
+        """Record the stage's plan ``x`` (min form) and bound, keeping the best of each."""
+        if x is not None and self.ctx.feasible(x):
+            self.best_min = min(self.best_min, self.ctx.min_value(x))
+        if np.isfinite(bound_min):
+            self.bound_min = max(self.bound_min, bound_min)
+        sigma, offset = self.ctx.form.sigma, self.ctx.model.offset
+        obj = sigma * self.best_min + offset if np.isfinite(self.best_min) else np.nan
+        bound = sigma * self.bound_min + offset if np.isfinite(self.bound_min) else np.nan
+        self.points.append((round(time.perf_counter() - self.ctx.started, 6), float(obj),
+                            float(bound)))
+
+    def better(self, x: np.ndarray | None, other: np.ndarray | None) -> np.ndarray | None:
+        """The better feasible plan of ``x`` and ``other`` (min form); ``x`` on a tie."""
+        if other is None or not self.ctx.feasible(other):
+            return x
+        if x is None or not self.ctx.feasible(x):
+            return other
+        return other if self.ctx.min_value(other) < self.ctx.min_value(x) else x
+
+    def record(self, info: dict[str, Any], greedy: FirstPlan | None) -> dict[str, Any]:
+        """``info`` with the trajectory, the time to the first plan and the greedy's figures."""
+        info["trajectory"] = self.points
+        first = next((t for t, obj, _ in self.points if np.isfinite(obj)), None)
+        if first is not None:
+            info["time_to_first_plan_s"] = first
+        if greedy is not None:
+            info["greedy_seconds"] = round(greedy.seconds, 6)
+            info["greedy_objective"] = greedy.objective
+        return info
