@@ -213,7 +213,9 @@ class HighsSolver:
             if greedy is not None:
                 best_values, best_obj, source = greedy.values, greedy.objective, "greedy"
                 info["greedy_objective"] = greedy.objective
-        if best_values is not None:
+                for seconds, objective in greedy.steps:  # the greedy's plan, then improved
+                    trajectory.append((round(t0 - started + seconds, 6), objective, bound))
+        elif best_values is not None:
             record()
 
         if strategy in ("auto", "lp-round") and not (best_values is not None and np.isfinite(bound)):

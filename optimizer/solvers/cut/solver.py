@@ -140,13 +140,14 @@ class CutSolver:
         deadline = started + self.time_limit if self.time_limit else float("inf")
         # The greedy plan first (issue 23, "anytime"): the answer when the cut stages bring
         # no better plan in the time given, and the polish's start when they bring none.
+        started_greedy = time.perf_counter()
         greedy = first_plan(model)
         greedy_x = greedy.values[:model.n_x] if greedy is not None else None
         ctx = CutContext(model, cut_form(model), self, started, deadline)
         ctx.check_reachable()
         trail = _Trail(ctx)
-        if greedy_x is not None:
-            trail.add(greedy_x, -np.inf)
+        if greedy is not None:  # the greedy's plan, then improved
+            trail.add_steps(greedy, started_greedy - started)
         single = ctx.single_budget()
         if single is not None and self.nested_path:
             path_x, bound_min, info, strategy, _ = solve_nested_path(ctx, *single)
@@ -281,6 +282,13 @@ class _Trail:
         bound = sigma * self.bound_min + offset if np.isfinite(self.bound_min) else np.nan
         self.points.append((round(time.perf_counter() - self.ctx.started, 6), float(obj),
                             float(bound)))
+
+    def add_steps(self, plan: FirstPlan, offset: float) -> None:
+        """Record the greedy's steps (`FirstPlan.steps`), which began ``offset`` s into the solve."""
+        sigma, offset_obj = self.ctx.form.sigma, self.ctx.model.offset
+        for seconds, objective in plan.steps:
+            self.best_min = min(self.best_min, sigma * (objective - offset_obj))
+            self.points.append((round(offset + seconds, 6), objective, np.nan))
 
     def better(self, x: np.ndarray | None, other: np.ndarray | None) -> np.ndarray | None:
         """The better feasible plan of ``x`` and ``other`` (min form); ``x`` on a tie."""
