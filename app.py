@@ -1,9 +1,14 @@
-"""carbonpark's Streamlit app from a source checkout: ``streamlit run app.py``.
+"""carbonpark's Streamlit app: ``streamlit run app.py`` (``make app``; ``carbonpark app``).
 
-The app lives in the package (`optimizer.app.main`); ``carbonpark app`` runs the same
-from an installed package.
+The one file of carbonpark that imports Streamlit: the pages (`optimizer.app`) are given
+the ``streamlit`` module as ``st`` (`optimizer.app.main.main`), so the library never
+depends on the app framework. A wheel ships this very file as
+``optimizer/app/entry/app.py`` (pyproject.toml's package-dir), which ``carbonpark app``
+runs from an installed package.
 """
+
+import streamlit as st
 
 from optimizer.app.main import main
 
-main()
+main(st)

@@ -140,3 +140,61 @@ def test_the_library_imports_its_own_modules_at_the_top_of_files():
               for f, package in _library_modules() if package not in edges
               for node, top in _imports(ast.parse(f.read_text(encoding="utf-8"))) if not top]
     assert hidden == []
+
+
+# ------------------------------------------------------------------ no app framework in the library
+
+def _streamlit_imports(tree: ast.AST) -> list[tuple[int, str]]:
+    """(line, code) of every import of ``streamlit`` in ``tree``, wherever it is: ``import``
+    and ``from ... import`` (at the top, in a function, under any ``if``), the calls
+    ``importlib.import_module("streamlit...")`` and ``__import__("streamlit...")``, and
+    ``sys.modules["streamlit"]`` / ``sys.modules.get("streamlit")``."""
+
+    def named(node: ast.AST | None) -> bool:
+        return (isinstance(node, ast.Constant) and isinstance(node.value, str)
+                and node.value.split(".")[0] == "streamlit")
+
+    found = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            hit = any(a.name.split(".")[0] == "streamlit" for a in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            hit = node.level == 0 and (node.module or "").split(".")[0] == "streamlit"
+        elif isinstance(node, ast.Call):
+            func = node.func
+            name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+            modules_get = name == "get" and "modules" in ast.unparse(func)
+            hit = (name in ("import_module", "__import__") or modules_get) and any(
+                named(a) for a in [*node.args[:1], *(k.value for k in node.keywords if k.arg == "name")])
+        elif isinstance(node, ast.Subscript):
+            hit = "modules" in ast.unparse(node.value) and named(node.slice)
+        else:
+            continue
+        if hit:
+            found.append((getattr(node, "lineno", 0), ast.unparse(node)))
+    return found
+
+
+def test_no_file_of_the_library_imports_streamlit():
+    """The library, the app's pages included, never imports the app framework: the pages are
+    given the ``streamlit`` module by the top-level app.py, the one file that imports it."""
+    imports = [f"{f.relative_to(ROOT)}:{line}: {code}"
+               for f, _ in _library_modules()
+               for line, code in _streamlit_imports(ast.parse(f.read_text(encoding="utf-8")))]
+    assert imports == [], "give the page the Streamlit module as `st` (optimizer.app.ui.Ui)"
+    # The check sees every way of importing it, and app.py does import it.
+    tricks = ("import streamlit as st\nfrom streamlit.testing.v1 import AppTest\n"
+              "def f():\n    import streamlit.components.v1\n"
+              "    importlib.import_module('streamlit')\n    __import__('streamlit.runtime')\n"
+              "    return sys.modules['streamlit'], sys.modules.get('streamlit')\n"
+              "from .streamlit import x\nimport streamlit_extras_not\n")
+    assert [line for line, _ in _streamlit_imports(ast.parse(tricks))] == [1, 2, 4, 5, 6, 7, 7]
+    assert _streamlit_imports(ast.parse((ROOT / "app.py").read_text(encoding="utf-8")))
+
+
+def test_importing_every_module_of_the_app_imports_no_streamlit():
+    code = ("import pkgutil, importlib, sys, optimizer.app\n"
+            "for m in pkgutil.walk_packages(optimizer.app.__path__, 'optimizer.app.'):\n"
+            "    importlib.import_module(m.name)\n"
+            "print(sorted(m for m in sys.modules if m.split('.')[0] == 'streamlit'))\n")
+    assert run_python(code).splitlines()[-1] == "[]"

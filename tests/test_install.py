@@ -84,6 +84,11 @@ def test_the_wheel_holds_the_package_the_app_the_demo_data_and_the_scenarios(ins
     pages = {p.relative_to(ROOT).as_posix() for p in (ROOT / "optimizer" / "app").glob("*.py")}
     assert "optimizer/app/main.py" in pages and pages <= names
     assert "optimizer/app/streamlit_config/config.toml" in names
+    # The app's script is the repository's app.py itself, and the only file of the
+    # repository's root the wheel ships (pyproject.toml maps optimizer.app.entry to it).
+    assert sorted(n for n in names if n.startswith("optimizer/app/entry/")) == ["optimizer/app/entry/app.py"]
+    assert zipfile.ZipFile(wheel).read("optimizer/app/entry/app.py") == (ROOT / "app.py").read_bytes()
+    assert {n.split("/")[0] for n in names if ".dist-info/" not in n} == {"optimizer"}
     tracked = _sources()
     demo = [f for f in tracked if f.startswith("data/demo/") or f == "data/demo.toml"]
     scenarios = [f for f in tracked if f.startswith("scenarios/") and f.endswith(".toml")]
@@ -148,4 +153,20 @@ def test_carbonpark_app_serves_the_installed_app_and_stops_on_ctrl_c(installed, 
         os.killpg(proc.pid, 0)
     text = log.read_text(errors="replace")
     assert f"http://localhost:{port}" in text
-    assert str(site / "optimizer" / "app" / "main.py") in text
+    assert str(site / "optimizer" / "app" / "entry" / "app.py") in text
+
+
+def test_the_installed_app_script_draws_the_installed_pages(installed, tmp_path):
+    """The script `carbonpark app` serves (app.py, installed) runs the installed pages: the
+    Data page of the demo country (80 km), with Streamlit's own test runner."""
+    _, site, env = installed
+    script = site / "optimizer" / "app" / "entry" / "app.py"
+    code = ("from streamlit.testing.v1 import AppTest\n"
+            f"at = AppTest.from_file({str(script)!r}, default_timeout=240).run()\n"
+            "assert not at.exception, [e.value for e in at.exception]\n"
+            "assert not at.error, [e.value for e in at.error]\n"
+            "import optimizer.app.data_page as page\n"
+            "print(page.__file__, at.title[0].value, at.metric[0].label, sep='\\n')\n")
+    out = _run([sys.executable, "-c", code], cwd=tmp_path, env=env, timeout=280).splitlines()
+    assert Path(out[0]) == site / "optimizer" / "app" / "data_page.py"
+    assert out[1:3] == ["Data", "Planning units"]

@@ -1,8 +1,11 @@
 """What every page shares: the current grid, cached resources, error display, figures, numbers.
 
 The app keeps no modelling logic: grids, gap analyses and re-solve sessions come from
-`optimizer` and are cached with ``st.cache_resource`` by a grid key (``demo:<km>`` or the
-grid folder's path and modification time), so every page and every browser tab share them.
+`optimizer` and are kept in process-wide caches (`optimizer.app.cache.SharedCache`) by a
+grid key (``demo:<km>`` or the grid folder's path and modification time), so every page
+and every browser tab share them. Functions that draw or read the session take the
+Streamlit module as their first argument, ``st`` (`optimizer.app.ui.Ui`): nothing here
+imports Streamlit.
 """
 
 from __future__ import annotations
@@ -16,8 +19,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import streamlit as st
 
+from optimizer.app.cache import SharedCache
+from optimizer.app.ui import Ui
 from optimizer.errors import OptimizerError
 
 #: Environment variable: the demo country's cell size in km (default 10; tests use 40).
@@ -37,7 +41,7 @@ def demo_cell_km() -> float:
 
 # ------------------------------------------------------------------ errors
 
-def show_error(exc: BaseException) -> None:
+def show_error(st: Ui, exc: BaseException) -> None:
     """One clear line in the page: our own errors as they are, others named by type."""
     if isinstance(exc, OptimizerError):
         st.error(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
@@ -48,14 +52,15 @@ def show_error(exc: BaseException) -> None:
                  "persists, report it with the terminal log.")
 
 
-def guarded(page: Callable[[], None]) -> Callable[[], None]:
-    """Wrap a page function so that any error shows as one ``st.error`` message."""
+def guarded(st: Ui, page: Callable[[Ui], None]) -> Callable[[], None]:
+    """``page(st)`` as a function of no argument (what `st.Page` runs), any error it raises
+    shown as one ``st.error`` message."""
 
     def run() -> None:
         try:
-            page()
+            page(st)
         except Exception as exc:
-            show_error(exc)
+            show_error(st, exc)
 
     run.__name__ = page.__name__
     run.__doc__ = page.__doc__
@@ -64,22 +69,32 @@ def guarded(page: Callable[[], None]) -> Callable[[], None]:
 
 # ------------------------------------------------------------------ grids
 
-@st.cache_resource(show_spinner=False, max_entries=2)
+#: The process-wide caches, shared by every session (what ``st.cache_resource`` kept): the
+#: demo grids by cell size, grid folders by path and modification time, gap analyses and
+#: re-solve sessions by grid key.
+DEMO_GRIDS: SharedCache[Any] = SharedCache(max_entries=2)
+FOLDER_GRIDS: SharedCache[Any] = SharedCache(max_entries=4)
+GAP_REPORTS: SharedCache[Any] = SharedCache(max_entries=4)
+PLAN_SESSIONS: SharedCache[Any] = SharedCache(max_entries=4)
+
+
 def _demo_pu(cell_km: float) -> Any:
-    import warnings
+    def build() -> Any:
+        import warnings
 
-    from optimizer.datasets import demo_grid
+        from optimizer.datasets import demo_grid
 
-    with warnings.catch_warnings():  # nodata notes are the grid summary's business
-        warnings.simplefilter("ignore")
-        return demo_grid(cell_km)
+        with warnings.catch_warnings():  # nodata notes are the grid summary's business
+            warnings.simplefilter("ignore")
+            return demo_grid(cell_km)
+
+    return DEMO_GRIDS.get(float(cell_km), build)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
 def _folder_pu(path: str, mtime: float) -> Any:
     from optimizer.grid.store import read_grid
 
-    return read_grid(path)
+    return FOLDER_GRIDS.get((path, mtime), lambda: read_grid(path))
 
 
 def check_crs(pu: Any, where: str) -> None:
@@ -94,7 +109,7 @@ def check_crs(pu: Any, where: str) -> None:
                        "an equal-area projected CRS: rebuild it with `carbonpark grid --crs ...`")
 
 
-def grid_source() -> dict[str, Any]:
+def grid_source(st: Ui) -> dict[str, Any]:
     """The grid chosen on the Data page (default: the demo country)."""
     src = st.session_state.get("grid_source")
     if src is None:
@@ -195,14 +210,14 @@ def save_grid(src: dict[str, Any], pu: Any) -> None:
         write_grid(pu, folder, overwrite=True)
 
 
-def scenario_toml(settings: Any, name: str) -> str:
+def scenario_toml(st: Ui, settings: Any, name: str) -> str:
     """The scenario of a plan of the app as TOML, its grid saved where it names it.
 
     ``carbonpark solve`` of the file, from any folder, gives the plan the app shows; the
     header says which grid it names and what to write on a computer without it.
     """
-    pu, key, grid = current()
-    src = grid_source()
+    pu, key, grid = current(st)
+    src = grid_source(st)
     save_grid(src, pu)
     text = plan_session(key, pu, grid).scenario(settings, name=name).dumps()
     if src["kind"] == "demo" or src.get("upload"):
@@ -227,28 +242,27 @@ def load_pu(src: dict[str, Any]) -> Any:
     return pu
 
 
-def current() -> tuple[Any, str, dict[str, Any]]:
+def current(st: Ui) -> tuple[Any, str, dict[str, Any]]:
     """(planning units, grid key, scenario grid table) of the grid in use."""
-    src = grid_source()
+    src = grid_source(st)
     with st.spinner("Loading the grid (the demo country is built once, ~5 s at 10 km)…"):
         pu = load_pu(src)
     return pu, grid_key(src), grid_table(src)
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def gap_report(key: str, _pu: Any) -> Any:
-    """The gap analysis of the existing network of the grid ``key``."""
+def gap_report(key: str, pu: Any) -> Any:
+    """The gap analysis of the existing network of the grid ``key`` (its units ``pu``),
+    computed once per process."""
     from optimizer.gap import gap_analysis
 
-    return gap_analysis(_pu)
+    return GAP_REPORTS.get(key, lambda: gap_analysis(pu))
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def plan_session(key: str, _pu: Any, _grid: dict[str, Any]) -> Any:
-    """The re-solve session of the grid ``key`` (compiled once, solved many times)."""
+def plan_session(key: str, pu: Any, grid: dict[str, Any]) -> Any:
+    """The re-solve session of the grid ``key`` (compiled once per process, solved many times)."""
     from optimizer.studies.interactive import PlanSession
 
-    return PlanSession(_pu, grid=_grid)
+    return PLAN_SESSIONS.get(key, lambda: PlanSession(pu, grid=grid))
 
 
 # ------------------------------------------------------------------ figures and numbers
@@ -260,7 +274,7 @@ def fig_png(fig: Any, dpi: int = 110) -> bytes:
     return buf.getvalue()
 
 
-def show_fig(fig: Any, caption: str | None = None) -> None:
+def show_fig(st: Ui, fig: Any, caption: str | None = None) -> None:
     """Show a figure as an image: offline, and as fast at 100k units as at 1k."""
     st.image(fig_png(fig), caption=caption, width="stretch")
 
@@ -304,7 +318,7 @@ def settings_text(s: Any) -> str:
             f"{s.compactness:.2f}; " + (", ".join(locks) if locks else "no locks"))
 
 
-def saved_plans() -> dict[str, Any]:
+def saved_plans(st: Ui) -> dict[str, Any]:
     """The plans saved on the Plan page in this browser session, by name."""
     return st.session_state.setdefault("saved_plans", {})
 

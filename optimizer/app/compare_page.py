@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import streamlit as st
 
 from optimizer.app import common, state
+from optimizer.app.ui import Ui
 from optimizer.errors import InputDataError
 from optimizer.figures.plots import STATUS_COLOURS
 
@@ -56,13 +56,13 @@ def difference(pu: Any, a: Any, b: Any) -> tuple[np.ndarray, pd.DataFrame]:
     return code, pd.DataFrame(rows, columns=["where", "units", "new area (km²)"])
 
 
-def compare_page() -> None:
+def compare_page(st: Ui) -> None:
     """Compare: two or more saved plans."""
     from optimizer.figures.maps import category_map
     from optimizer.plan.comparison import COMPARISON_COLUMNS, comparison_headers, comparison_table
 
     st.title("Compare plans")
-    saved = common.saved_plans()
+    saved = common.saved_plans(st)
     if len(saved) < 2:
         st.info(f"{len(saved)} plan(s) saved. Save two or more plans on the Plan page "
                 "(**Save for Compare**) to compare them here.")
@@ -77,7 +77,7 @@ def compare_page() -> None:
         raise InputDataError("choose two or more plans to compare (the selection holds "
                              f"{len(names)})")
     plans = {n: saved[n] for n in names}
-    pu, _, _ = common.current()
+    pu, _, _ = common.current(st)
     table = comparison_table([_named(n, r.summary) for n, r in plans.items()])
     cols = [c for c in COMPARISON_COLUMNS if c in table]
     st.subheader("Side by side")
@@ -107,8 +107,8 @@ def compare_page() -> None:
         c4.bar_chart(closure.set_index("plan")[hot], y_label="%", stack=False)
     st.subheader("What one protects that the other does not")
     a_col, b_col = st.columns(2)
-    state.seed_choice("cmp_a", names, names[0])
-    state.seed_choice("cmp_b", names, names[1])
+    state.seed_choice(st, "cmp_a", names, names[0])
+    state.seed_choice(st, "cmp_b", names, names[1])
     a = a_col.selectbox("Plan A", names, key="cmp_a")
     b = b_col.selectbox("Plan B", names, key="cmp_b")
     if a == b:
@@ -122,4 +122,4 @@ def compare_page() -> None:
                                          f"only in B ({b})", _DIFF_LABELS[4]], _DIFF_COLOURS,
                            f"{a} (A) vs {b} (B): where they differ", geometry=pu.units.geometry,
                            always=())
-        common.show_fig(fig)
+        common.show_fig(st, fig)

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import streamlit as st
 
 from optimizer.app import common, state, uploads
+from optimizer.app.ui import Ui
 from optimizer.errors import InputDataError
 
 #: Sequential classes of the layer map (light to dark).
@@ -62,7 +62,7 @@ def layer_map(pu: Any, column: str, label: str) -> Any:
                         subtitle=f"{what}; {how}")
 
 
-def _choose_source() -> None:
+def _choose_source(st: Ui) -> None:
     kind = st.radio("Grid", ["Demo country", "Grid folder on this computer", "Upload a zipped grid folder"],
                     horizontal=True, key="data_kind")
     if kind == "Demo country":
@@ -108,17 +108,17 @@ def _choose_source() -> None:
             st.session_state.pop("result", None)
 
 
-def data_page() -> None:
+def data_page(st: Ui) -> None:
     """Data: the grid in use, an overview map of any layer, the grid summary."""
     from optimizer.grid.printing import grid_text
 
     st.title("Data")
     try:
-        _choose_source()
+        _choose_source(st)
     except Exception as exc:
-        common.show_error(exc)
-    pu, _, _ = common.current()
-    src = common.grid_source()
+        common.show_error(st, exc)
+    pu, _, _ = common.current(st)
+    src = common.grid_source(st)
     where = (f"demo country, {src['cell_km']:g} km cells" if src["kind"] == "demo"
              else src["path"])
     units = pu.units
@@ -137,12 +137,12 @@ def data_page() -> None:
         named = row["role"] in ("land_cover", "biodiversity") and row["label"]
         name = row["label"] if named else row["layer"]
         options[str(col)] = f"{row['role'].replace('_', ' ')}: {name}{year}"
-    state.seed_choice("data_layer", list(options), next(iter(options)))
+    state.seed_choice(st, "data_layer", list(options), next(iter(options)))
     choice = st.selectbox("Layer to map", list(options), format_func=options.__getitem__,
                           key="data_layer")
     if choice is None:  # pragma: no cover - a selectbox with options always has a choice
         return
     with st.spinner("Drawing the map…"):
-        common.show_fig(layer_map(pu, choice, options[choice]))
+        common.show_fig(st, layer_map(pu, choice, options[choice]))
     with st.expander("Grid summary", expanded=True):
         st.code(grid_text(pu), language=None)

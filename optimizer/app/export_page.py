@@ -16,9 +16,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import streamlit as st
-
 from optimizer.app import common, state
+from optimizer.app.ui import Ui
 from optimizer.errors import InputDataError
 from optimizer.outputs.writers import WRITERS
 
@@ -31,28 +30,28 @@ SESSION_PLANS = "A plan of this session (current or saved)"
 CURRENT = "the current plan (not saved)"
 
 
-def _plans() -> dict[str, Any]:
+def _plans(st: Ui) -> dict[str, Any]:
     """The plans to export, by name: the saved ones, and the current one unless saved."""
-    plans = dict(common.saved_plans())
+    plans = dict(common.saved_plans(st))
     result = st.session_state.get("result")
     if result is not None and not any(r is result for r in plans.values()):
         plans[CURRENT] = result
     return plans
 
 
-def _choose_plan() -> tuple[str, Any]:
+def _choose_plan(st: Ui) -> tuple[str, Any]:
     """The plan to export and its name: a saved plan by its name, the current one named here."""
-    plans = _plans()
+    plans = _plans(st)
     if not plans:
         raise InputDataError("no plan yet: run a plan on the Plan page first")
     result = st.session_state.get("result")
     current = next((n for n, r in plans.items() if r is result), next(iter(plans)))
-    state.seed_choice("exp_plan", list(plans), current)
+    state.seed_choice(st, "exp_plan", list(plans), current)
     choice = st.selectbox("Plan", list(plans), key="exp_plan",
                           help="Save a plan on the Plan page (Save for Compare) to export it "
                                "later by its name")
     if choice == CURRENT:
-        state.seed("exp_name", st.session_state.get("save_name", "app_plan"))
+        state.seed(st, "exp_name", st.session_state.get("save_name", "app_plan"))
         name = common.safe_name(st.text_input("Plan name (file names and report title)",
                                               key="exp_name"))
     else:
@@ -66,7 +65,7 @@ def _main_files(path: Path, formats: Sequence[str]) -> dict[str, bytes]:
     return {name: f.read_bytes() for name, f in main.items() if f.is_file()}
 
 
-def _export_plan(name: str, result: Any, formats: Sequence[str]) -> dict[str, bytes]:
+def _export_plan(st: Ui, name: str, result: Any, formats: Sequence[str]) -> dict[str, bytes]:
     """The plan ``result`` exported as ``name``: each format's main file, ``export.json``
     (its source names the plan and its settings), the scenario ``<name>.toml`` that
     reproduces it, the HTML report, and all of them in one zip."""
@@ -74,8 +73,8 @@ def _export_plan(name: str, result: Any, formats: Sequence[str]) -> dict[str, by
     from optimizer.outputs.report import report_html
     from optimizer.outputs.solve_folder import SolveFolder
 
-    pu, key, grid = common.current()
-    toml = common.scenario_toml(result.settings, name)
+    pu, key, grid = common.current(st)
+    toml = common.scenario_toml(st, result.settings, name)
     scenario = common.plan_session(key, pu, grid).scenario(result.settings, name=name)
     summary = {**result.summary, "scenario": {**result.summary.get("scenario", {}), "name": name}}
     loaded = SolveFolder(path=Path(name), scenario=scenario, pu=pu, problem=result.problem,
@@ -111,12 +110,12 @@ def _export_folder(folder: Path, formats: Sequence[str]) -> dict[str, bytes]:
     return files
 
 
-def export_page() -> None:
+def export_page(st: Ui) -> None:
     """Export: GIS files and the HTML report as downloads."""
     st.title("Export")
     what = st.radio("Plan to export", [SESSION_PLANS, "A solve folder (`carbonpark solve`)"],
                     horizontal=True, key="exp_what")
-    state.seed("exp_formats", [n for n in DEFAULT_FORMATS if n in WRITERS])
+    state.seed(st, "exp_formats", [n for n in DEFAULT_FORMATS if n in WRITERS])
     picked = st.multiselect(
         "Formats", list(WRITERS),
         format_func=lambda n: f"{WRITERS[n].label} ({n})", key="exp_formats",
@@ -126,12 +125,12 @@ def export_page() -> None:
         st.info("Pick at least one format.")
         return
     if what == SESSION_PLANS:
-        name, result = _choose_plan()
+        name, result = _choose_plan(st)
         token: tuple[Any, ...] = (id(result), name, formats)
         cache = st.session_state.get("export_files")
         if cache is None or cache[0] != token:
             with st.spinner(f"Writing {name}: the candidate parks, its scenario and the report…"):
-                cache = (token, _export_plan(name, result, formats))
+                cache = (token, _export_plan(st, name, result, formats))
             st.session_state["export_files"] = cache
     else:
         path = st.text_input("Solve folder", key="exp_folder")

@@ -7,9 +7,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-import streamlit as st
 
 from optimizer.app import common, state
+from optimizer.app.ui import Ui
 from optimizer.errors import InputDataError
 
 _HEADS = {"carbon_stock_added_MgC": "carbon stock added (MgC)",
@@ -18,14 +18,14 @@ _HEADS = {"carbon_stock_added_MgC": "carbon stock added (MgC)",
           "mean_representation": "mean species representation (%)", "area_km2": "new km²"}
 
 
-def _compute() -> None:
+def _compute(st: Ui) -> None:
     from optimizer.studies.frontier import frontier
 
     result = st.session_state.get("result")
     if result is None:
         raise InputDataError("no plan yet: run a plan on the Plan page; the frontier keeps its "
                              "budget, locks and penalties")
-    state.seed("fr_points", 7)
+    state.seed(st, "fr_points", 7)
     points = st.slider("Points on the frontier", 3, 15, key="fr_points")
     if st.button("Compute the frontier for the current settings", key="fr_run"):
         with st.spinner(f"Frontier: {points} ε-constraint solves (at most 120 s)…"):
@@ -38,10 +38,10 @@ def _compute() -> None:
         return
     st.caption(f"{len(fr['points'])} points in {fr['seconds']:.1f} s"
                + (f": {fr['caveat']}" if fr.get("caveat") else ""))
-    _show(fr["points"], fr["problem"], lambda i: np.asarray(fr["plans"][i]))
+    _show(st, fr["points"], fr["problem"], lambda i: np.asarray(fr["plans"][i]))
 
 
-def _load() -> None:
+def _load(st: Ui) -> None:
     path = st.text_input("A folder written by `carbonpark frontier` or `carbonpark sweep`",
                          key="fr_path")
     if not path.strip():
@@ -64,7 +64,7 @@ def _load() -> None:
     if result is None:
         raise InputDataError("no plan yet: run a plan on the Plan page on the sweep's grid to "
                              "open its runs' maps")
-    pu, _, _ = common.current()
+    pu, _, _ = common.current(st)
     ids = pu.units["pu_id"].astype(str).to_numpy()
 
     def plan(i: int) -> np.ndarray:
@@ -76,7 +76,7 @@ def _load() -> None:
 
     keep = [c for c in runs.columns if c.startswith("param.")] + [
         "status", "area_km2", "carbon_stock_added", "mean_representation"]
-    _show(runs[keep], result.problem, plan, x_col="mean_representation",
+    _show(st, runs[keep], result.problem, plan, x_col="mean_representation",
           y_col="carbon_stock_added")
 
 
@@ -98,7 +98,7 @@ def _display(points: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def _clickable_chart(points: pd.DataFrame, x_col: str, y_col: str) -> None:
+def _clickable_chart(st: Ui, points: pd.DataFrame, x_col: str, y_col: str) -> None:
     """The frontier as points; a click on one opens its plan (it sets the selectbox below)."""
     import altair as alt
 
@@ -122,36 +122,36 @@ def _clickable_chart(points: pd.DataFrame, x_col: str, y_col: str) -> None:
     st.caption("Click a point to open its plan below.")
 
 
-def _show(points: pd.DataFrame, problem: Any, plan: Any, *,
+def _show(st: Ui, points: pd.DataFrame, problem: Any, plan: Any, *,
           x_col: str = "mean_representation_pct", y_col: str = "carbon_stock_added_MgC") -> None:
     from optimizer.figures.maps import plan_map
     from optimizer.plan.results import unit_status
 
     if x_col in points and y_col in points:
-        _clickable_chart(points, x_col, y_col)
+        _clickable_chart(st, points, x_col, y_col)
     st.dataframe(_display(points), hide_index=False)
     labels = [f"point {i}: {points[y_col].iloc[i]:,.0f} MgC, {points[x_col].iloc[i]:.1f} %"
               if y_col in points and x_col in points else f"point {i}" for i in range(len(points))]
-    state.seed_choice("fr_point", list(range(len(points))), 0)
+    state.seed_choice(st, "fr_point", list(range(len(points))), 0)
     i = st.selectbox("Open the plan of point", range(len(points)), format_func=lambda k: labels[k],
                      key="fr_point")
     if i is None:
         raise InputDataError("no point selected; choose a point of the frontier")
     x = plan(int(i))
-    pu, _, _ = common.current()
+    pu, _, _ = common.current(st)
     status = unit_status(problem, x)
     units = common.units_frame(pu, problem)
-    common.show_fig(plan_map(units, status,  # an array of str
+    common.show_fig(st, plan_map(units, status,  # an array of str
                              geometry=pu.units.geometry,
                              title=f"Frontier {labels[int(i)]}"))
 
 
-def frontier_page() -> None:
+def frontier_page(st: Ui) -> None:
     """Frontier: the carbon-biodiversity trade-off."""
     st.title("Carbon–biodiversity frontier")
     how = st.radio("Frontier", ["Compute for the current plan settings",
                                 "Load a frontier or sweep folder"], horizontal=True, key="fr_how")
     if how.startswith("Compute"):
-        _compute()
+        _compute(st)
     else:
-        _load()
+        _load(st)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-import streamlit as st
+from typing import Any
 
 from optimizer.app import common, labels
+from optimizer.app.cache import SharedCache
+from optimizer.app.ui import Ui
 
 #: Table name -> heading, in the study's order.
 _TABLES = {
@@ -25,15 +27,19 @@ _FIGURES = {"shares": "Share of each layer inside each zone",
             "map_hotspots": "Unprotected hotspots", "map_typology": "Carbon × biodiversity typology"}
 
 
-@st.cache_resource(show_spinner=False, max_entries=4)
-def _figures(key: str, _report: object) -> dict[str, bytes]:
-    return {name: common.fig_png(fig) for name, fig in _report.figures().items()}  # type: ignore[attr-defined]
+#: The gap analysis' figures as PNG, by grid key, drawn once per process.
+FIGURES: SharedCache[dict[str, bytes]] = SharedCache(max_entries=4)
 
 
-def gaps_page() -> None:
+def _figures(key: str, report: Any) -> dict[str, bytes]:
+    return FIGURES.get(key, lambda: {name: common.fig_png(fig)
+                                     for name, fig in report.figures().items()})
+
+
+def gaps_page(st: Ui) -> None:
     """Gaps: what the existing network protects and misses."""
     st.title("Gaps of the existing network")
-    pu, key, _ = common.current()
+    pu, key, _ = common.current(st)
     with st.spinner("Gap analysis of the existing network (once per grid)…"):
         report = common.gap_report(key, pu)
         figs = _figures(key, report)
@@ -47,7 +53,7 @@ def gaps_page() -> None:
         carbon = report.tables["carbon"]
         keep = [c for c in ("layer", "zone", "area_km2", "total_MgC", "share", "density_kgC_m2",
                             "density_MgC_ha", "density_ratio") if c in carbon.columns]
-        table, cfg = labels.readable(carbon[keep])
+        table, cfg = labels.readable(st, carbon[keep])
         st.dataframe(table, hide_index=True, column_config=cfg)
     else:
         st.info(report.headline())
@@ -66,7 +72,7 @@ def gaps_page() -> None:
         for name, heading in _TABLES.items():
             if name in report.tables and len(report.tables[name]):
                 st.markdown(f"**{heading}**")
-                table, cfg = labels.readable(report.tables[name])
+                table, cfg = labels.readable(st, report.tables[name])
                 st.dataframe(table, hide_index=True, column_config=cfg)
     for note in report.notes:
         st.caption(note)

@@ -15,6 +15,8 @@ from typing import Any
 
 import pandas as pd
 
+from optimizer.app.ui import Ui
+
 __all__ = ["COLUMNS", "column_header", "readable"]
 
 #: Column -> (label, unit, how it is written, meaning). How: "amount" (thousands
@@ -164,14 +166,14 @@ def column_header(name: str, parks: bool = False) -> tuple[str, str, str]:
     return (f"{label} ({unit})" if unit else label), how, meaning
 
 
-def readable(table: pd.DataFrame, *, parks: bool = False) -> tuple[pd.DataFrame, dict[str, Any]]:
+def readable(st: Ui, table: pd.DataFrame, *,
+             parks: bool = False) -> tuple[pd.DataFrame, dict[str, Any]]:
     """``table`` with readable headers and the ``column_config`` that writes each column.
 
     Shares (0-1) become %; the config gives each header its format and its meaning as the
-    tooltip. Pass both to ``st.dataframe``.
+    tooltip (built with ``st.column_config`` of the Streamlit module ``st`` given). Pass
+    both to ``st.dataframe``.
     """
-    import streamlit as st
-
     out = table.copy()
     names: dict[str, str] = {}
     config: dict[str, Any] = {}

@@ -8,9 +8,9 @@ from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
-import streamlit as st
 
 from optimizer.app import common, labels, state
+from optimizer.app.ui import Ui
 from optimizer.studies.interactive import STAGE_TEXT
 
 
@@ -96,7 +96,7 @@ _WRAP_LABELS = ("<style>[data-testid='stMetricLabel'], [data-testid='stMetricLab
                 "text-overflow: clip !important; height: auto !important}</style>")
 
 
-def show_metrics(pu: Any, result: Any) -> None:
+def show_metrics(st: Ui, pu: Any, result: Any) -> None:
     """The headline cards, three a row; every value fits its card."""
     items = headline(pu, result)
     st.html(_WRAP_LABELS)
@@ -107,11 +107,11 @@ def show_metrics(pu: Any, result: Any) -> None:
                        delta_arrow="off", delta_description=card.note)
 
 
-def show_closure(closure: Any) -> None:
+def show_closure(st: Ui, closure: Any) -> None:
     """The gaps of the existing network this plan closes, and by how much."""
     st.markdown("**Density inside protection ÷ whole-area density** (above 1: protection "
                 "holds more than its share)")
-    table, cfg = labels.readable(closure.density[["layer", "quantity", "ratio_before",
+    table, cfg = labels.readable(st, closure.density[["layer", "quantity", "ratio_before",
                                                   "ratio_after"]])
     st.dataframe(table, hide_index=True, column_config=cfg)
     eco = closure.ecosystems
@@ -124,18 +124,18 @@ def show_closure(closure: Any) -> None:
         if "counted" in eco.columns:  # as the console: a class the headline leaves out says so
             eco["ecosystem"] = [e if c else f"{e} (not counted)"
                                 for e, c in zip(eco["ecosystem"], eco["counted"], strict=True)]
-        table, cfg = labels.readable(eco[cols])
+        table, cfg = labels.readable(st, eco[cols])
         st.dataframe(table, hide_index=True, column_config=cfg, width="stretch")
         if closure.ecosystem_definition:  # the headline card counts only the counted classes
             st.caption(closure.ecosystem_definition[0].upper() + closure.ecosystem_definition[1:])
     hot = closure.hotspots
     if len(hot):
         st.markdown(f"**Unprotected hotspots (top {closure.top:.0%} of the area) the plan protects**")
-        table, cfg = labels.readable(hot)
+        table, cfg = labels.readable(st, hot)
         st.dataframe(table, hide_index=True, column_config=cfg)
 
 
-def plan_views(pu: Any, result: Any) -> dict[str, Any]:
+def plan_views(st: Ui, pu: Any, result: Any) -> dict[str, Any]:
     """Parks and maps of ``result``, computed once per plan and kept in the session."""
     views = st.session_state.get("plan_views")
     if views is not None and views["id"] == id(result):
@@ -156,10 +156,10 @@ def plan_views(pu: Any, result: Any) -> dict[str, Any]:
     return views
 
 
-def parks_table(parks: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
+def parks_table(st: Ui, parks: Any) -> tuple[pd.DataFrame, dict[str, Any]]:
     """The parks' table without geometry: readable headers, units once (`PARK_COLUMNS`)."""
     t = pd.DataFrame(parks.table.drop(columns="geometry"))
-    return labels.readable(t, parks=True)
+    return labels.readable(st, t, parks=True)
 
 
 #: The weight sliders: (PlanSettings field, label); 0-5 in steps of 0.25.
@@ -169,19 +169,19 @@ _WEIGHTS = (("carbon_stock", "Weight: carbon stock"), ("carbon_uptake", "Weight:
 _LOCKS = common.LOCKS
 
 
-def seed_controls(pu: Any) -> None:
+def seed_controls(st: Ui, pu: Any) -> None:
     """Give each Plan control its starting value (the starting scenario's), once a session."""
     d = state.start_settings(pu)
     keys = state.PLAN_KEYS
-    state.seed(keys["budget_share"], min(50.0, max(1.0, round(200 * d.budget_share) / 2)))
+    state.seed(st, keys["budget_share"], min(50.0, max(1.0, round(200 * d.budget_share) / 2)))
     for name, _ in _WEIGHTS:
-        state.seed(keys[name], float(getattr(d, name)))
-    state.seed(keys["compactness"], float(d.compactness))
+        state.seed(st, keys[name], float(getattr(d, name)))
+    state.seed(st, keys["compactness"], float(d.compactness))
     for name, _ in _LOCKS:
-        state.seed(keys[name], bool(getattr(d, name)))
+        state.seed(st, keys[name], bool(getattr(d, name)))
 
 
-def current_settings() -> Any:
+def current_settings(st: Ui) -> Any:
     """The `PlanSettings` the controls hold (`optimizer.app.state.PLAN_KEYS`)."""
     from optimizer.studies.interactive import PlanSettings
 
@@ -190,7 +190,7 @@ def current_settings() -> Any:
     return PlanSettings(**v)
 
 
-def _settings_form(pu: Any, key: str) -> Any:
+def _settings_form(st: Ui, pu: Any, key: str) -> Any:
     """The settings of the sidebar form; None unless a solve is due (run, or a new grid).
 
     Every control has a key (`optimizer.app.state.PLAN_KEYS`) and no ``value=``: the
@@ -199,7 +199,7 @@ def _settings_form(pu: Any, key: str) -> Any:
     units = pu.units
     area = float(units["area_km2"].sum())
     before = float((units["pa_fraction"].clip(0, 1) * units["area_km2"]).sum()) / max(area, 1e-12)
-    seed_controls(pu)
+    seed_controls(st, pu)
     keys = state.PLAN_KEYS
     with st.sidebar.form("plan_settings"):
         st.markdown("**Objective**: maximise the weighted value of the new protection "
@@ -219,14 +219,14 @@ def _settings_form(pu: Any, key: str) -> Any:
     st.sidebar.caption(f"Starting values: scenarios/{state.START_SCENARIO}.toml")
     if not run and st.session_state.get("result_key") == key:
         return None  # nothing changed: show the plan already solved
-    return current_settings()
+    return current_settings(st)
 
 
-def plan_page() -> None:
+def plan_page(st: Ui) -> None:
     """Plan: choose the settings, run, and see what the plan adds."""
     st.title("Plan")
-    pu, key, grid = common.current()
-    settings = _settings_form(pu, key)
+    pu, key, grid = common.current(st)
+    settings = _settings_form(st, pu, key)
     if settings is not None:
         session = common.plan_session(key, pu, grid)
         st.session_state["settings"] = settings
@@ -251,34 +251,34 @@ def plan_page() -> None:
     st.caption(f"{result.stage}: {s.get('status', '')}, solved in "
                f"{st.session_state.get('solve_seconds', result.seconds):.2f} s"
                + (f", optimality gap {100 * gap:.2f} %" if gap is not None else ""))
-    show_metrics(pu, result)
+    show_metrics(st, pu, result)
     with st.spinner("Drawing candidate parks and maps…"):
-        views = plan_views(pu, result)
+        views = plan_views(st, pu, result)
     t1, t2 = st.tabs(["Added units", "Candidate parks"])
     t1.image(views["plan_png"], width="stretch",
              caption="Units the plan adds (pink) over the existing network (blue)")
     t2.image(views["parks_png"], width="stretch",
              caption="Candidate parks: connected groups of added units, numbered by rank")
     st.subheader("Gap closure: what this plan fixes in the existing network")
-    show_closure(result.closure)
+    show_closure(st, result.closure)
     st.subheader("Candidate parks")
     st.caption(views["parks"].summary())
-    table, cfg = parks_table(views["parks"])
+    table, cfg = parks_table(st, views["parks"])
     st.dataframe(table, hide_index=True, column_config=cfg)
-    _save(result)
+    _save(st, result)
 
 
-def _save(result: Any) -> None:
+def _save(st: Ui, result: Any) -> None:
     st.subheader("Save this plan")
     c1, c2 = st.columns([2, 1])
-    state.seed("save_name", "app_plan")
+    state.seed(st, "save_name", "app_plan")
     name = common.safe_name(c1.text_input("Scenario name", key="save_name"))
     if c2.button("Save for Compare", key="save_plan"):
-        common.saved_plans()[name] = result
-        st.success(f"Saved as {name!r}: {len(common.saved_plans())} plan(s) saved (see Compare).")
+        common.saved_plans(st)[name] = result
+        st.success(f"Saved as {name!r}: {len(common.saved_plans(st))} plan(s) saved (see Compare).")
     settings = result.settings
     st.download_button(f"Download {name}.toml (reproduce with `carbonpark solve {name}.toml`)",
-                       lambda: common.scenario_toml(settings, name), file_name=f"{name}.toml",
+                       lambda: common.scenario_toml(st, settings, name), file_name=f"{name}.toml",
                        mime="application/toml", key="download_toml",
                        help="A scenario file that runs from any folder: its grid is named by "
                             "content hash in your carbonpark cache, never a cache beside it.")

@@ -5,7 +5,8 @@ truth: the page seeds it once (`seed`) and draws the widget with that key and no
 ``value=``, so a later run never resets it to a default computed from elsewhere. Streamlit
 forgets the state of a widget a run does not draw (another page); `keep`, run first on
 every run of the app (`optimizer.app.main`), stores each kept key again, so a control keeps
-its value across pages (Streamlit's documented way: "interrupt the widget clean-up").
+its value across pages (Streamlit's documented way: "interrupt the widget clean-up"). Each
+function is given the Streamlit module, ``st`` (`optimizer.app.ui.Ui`).
 
 The Plan page's defaults are the scenario the app starts from (`START_SCENARIO`, one of
 the example scenarios), read by `start_settings`, not constants of their own.
@@ -19,7 +20,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-import streamlit as st
+from optimizer.app.ui import Ui
 
 __all__ = ["KEPT", "PLAN_KEYS", "START_SCENARIO", "keep", "seed", "seed_choice",
            "settings_from_scenario", "start_scenario_path", "start_settings"]
@@ -42,7 +43,7 @@ KEPT = (*PLAN_KEYS.values(), "save_name",
         "exp_what", "exp_plan", "exp_formats", "exp_folder", "exp_name")
 
 
-def keep(keys: Iterable[str] = KEPT) -> None:
+def keep(st: Ui, keys: Iterable[str] = KEPT) -> None:
     """Store each of ``keys`` present in the session again, so Streamlit keeps it for a
     page that does not draw its widget."""
     state = st.session_state
@@ -51,14 +52,14 @@ def keep(keys: Iterable[str] = KEPT) -> None:
             state[key] = state[key]
 
 
-def seed(key: str, default: Any) -> Any:
+def seed(st: Ui, key: str, default: Any) -> Any:
     """The value of control ``key``: ``default`` the first time, the planner's after."""
     if key not in st.session_state:
         st.session_state[key] = default
     return st.session_state[key]
 
 
-def seed_choice(key: str, options: Sequence[Any], default: Any) -> Any:
+def seed_choice(st: Ui, key: str, options: Sequence[Any], default: Any) -> Any:
     """`seed` for a choice among ``options`` that may change (saved plans, points): a kept
     value no longer offered falls back to ``default``."""
     if st.session_state.get(key) not in options:

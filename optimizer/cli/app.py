@@ -1,7 +1,9 @@
 """``carbonpark app``: the Streamlit app of the installed package (`optimizer.app.main`).
 
-Runs ``python -m streamlit run <package>/app/main.py`` (this command never imports
-Streamlit itself: the library and the CLI do not depend on the app framework). The app's Streamlit settings
+Runs ``python -m streamlit run`` on the app's script, the repository's top-level
+``app.py``: a wheel ships it as ``optimizer/app/entry/app.py``, a checkout (or an editable
+install) has it beside the package. That script is the one file that imports Streamlit;
+this command, like the rest of the library, never does. The app's Streamlit settings
 (the repository's ``.streamlit/config.toml``: local only, headless, no usage statistics,
 no error details; a wheel ships it as ``optimizer/app/streamlit_config/config.toml``) are
 given as command-line options, so they hold whatever folder the app is started from. Every
@@ -27,8 +29,11 @@ from typing import Any
 
 from optimizer.errors import OptimizerError
 
-#: The app's Streamlit script inside the package.
-APP_SCRIPT = Path(__file__).resolve().parents[1] / "app" / "main.py"
+#: The app's Streamlit script (the repository's ``app.py``): shipped in the package (a wheel),
+#: or the checkout's own.
+APP_SCRIPTS = (Path(__file__).resolve().parents[1] / "app" / "entry" / "app.py",
+               Path(__file__).resolve().parents[2] / "app.py")
+APP_SCRIPT = next((p for p in APP_SCRIPTS if p.is_file()), APP_SCRIPTS[0])
 
 #: The app's Streamlit settings: shipped in the package (a wheel), or the checkout's own.
 SETTINGS_FILES = (Path(__file__).resolve().parents[1] / "app" / "streamlit_config" / "config.toml",

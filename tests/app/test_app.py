@@ -1,8 +1,8 @@
 """The Streamlit app, page by page, with `streamlit.testing.v1.AppTest` on the 40 km demo grid.
 
 Every page runs as it does in the app (`optimizer.app.main`, inside
-`optimizer.app.common.guarded`), with the error paths: a bad folder, a bad or malicious zip,
-an infeasible budget, an empty selection.
+`optimizer.app.common.guarded`, given the ``streamlit`` module as app.py gives it), with the
+error paths: a bad folder, a bad or malicious zip, an infeasible budget, an empty selection.
 """
 
 from __future__ import annotations
@@ -31,9 +31,11 @@ def _small_demo(monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPa
 
 
 def _page(name: str) -> AppTest:
-    """An AppTest of one page function of the `optimizer.app` package, guarded as in app.py."""
-    script = (f"import matplotlib\nmatplotlib.use('Agg')\nfrom optimizer.app.common import guarded\n"
-              f"from optimizer.app.{name}_page import {name}_page\nguarded({name}_page)()\n")
+    """An AppTest of one page function of the `optimizer.app` package, given Streamlit and
+    guarded as in the app (`optimizer.app.main`)."""
+    script = (f"import matplotlib\nmatplotlib.use('Agg')\nimport streamlit as st\n"
+              f"from optimizer.app.common import guarded\n"
+              f"from optimizer.app.{name}_page import {name}_page\nguarded(st, {name}_page)()\n")
     return AppTest.from_string(script, default_timeout=TIMEOUT)
 
 
@@ -58,11 +60,27 @@ def test_app_opens_on_the_data_page() -> None:
     assert at.metric[1].value.endswith("km²")
 
 
-def test_the_package_script_is_the_same_app() -> None:
-    """`carbonpark app` runs optimizer/app/main.py; app.py calls its `main`."""
-    at = AppTest.from_file(str(ROOT / "optimizer" / "app" / "main.py"), default_timeout=TIMEOUT).run()
+def test_carbonpark_app_runs_app_py_itself() -> None:
+    """`carbonpark app` runs the top-level app.py from a checkout (a wheel ships that file as
+    optimizer/app/entry/app.py: tests/test_install.py); it gives `main` the streamlit module."""
+    from optimizer.cli.app import APP_SCRIPT
+
+    assert APP_SCRIPT == ROOT / "app.py"
+    at = AppTest.from_file(str(APP_SCRIPT), default_timeout=TIMEOUT).run()
     _no_exception(at)
     assert at.title[0].value == "Data" and not _errors(at)
+
+
+def test_streamlit_has_every_name_the_pages_use() -> None:
+    """`optimizer.app.ui.Ui` names the part of Streamlit's API the pages use: the streamlit
+    module app.py passes has each of them."""
+    import streamlit
+
+    from optimizer.app.ui import Ui
+
+    names = {*Ui.__annotations__, "Page"}
+    assert len(names) > 30
+    assert [n for n in sorted(names) if not hasattr(streamlit, n)] == []
 
 
 def test_data_page_maps_every_layer_with_units() -> None:
@@ -130,7 +148,7 @@ def test_uploaded_grid_zip_loads_and_a_corrupt_one_is_one_message(tmp_path: Path
     with zipfile.ZipFile(corrupt, "w") as zf:
         zf.writestr("grid/units.parquet", b"PAR1 this is not parquet")
     script = ("import matplotlib\nmatplotlib.use('Agg')\nimport streamlit as st\n"
-              "from optimizer.app.data_page import _choose_source\nfrom optimizer.app.common import show_error\n"
+              "from optimizer.app.common import show_error\n"
               "from optimizer.app.uploads import unpack_grid_zip\nimport tempfile, pathlib\n"
               "from optimizer.app import common\n"
               "try:\n"
@@ -141,7 +159,7 @@ def test_uploaded_grid_zip_loads_and_a_corrupt_one_is_one_message(tmp_path: Path
               "    pu = common.load_pu(src)\n"
               "    st.success(f'{len(pu.units):,} units')\n"
               "except Exception as exc:\n"
-              "    show_error(exc)\n")
+              "    show_error(st, exc)\n")
     at = AppTest.from_string(script, default_timeout=TIMEOUT)
     # Unpacked under the test's own folder, so the test leaves nothing in the system temp.
     at.session_state["tmp"] = str(tmp_path)
@@ -435,7 +453,7 @@ def test_downloaded_scenario_runs_from_any_folder_and_writes_no_cache_beside_it(
     result = at.session_state["result"]
     script = ("import matplotlib\nmatplotlib.use('Agg')\nimport streamlit as st\n"
               "from optimizer.app import common\n"
-              "st.code(common.scenario_toml(st.session_state['result'].settings, 'my_plan'))\n")
+              "st.code(common.scenario_toml(st, st.session_state['result'].settings, 'my_plan'))\n")
     dl = AppTest.from_string(script, default_timeout=TIMEOUT)
     dl.session_state["result"] = result
     dl.run()
@@ -504,7 +522,7 @@ def test_downloaded_scenario_of_an_uploaded_grid_outlives_the_upload(
     src = {"kind": "folder", "path": str(upload), "mtime": path_mtime(upload), "upload": True}
     script = ("import streamlit as st\nfrom optimizer.app import common\n"
               "from optimizer.studies.interactive import PlanSettings\n"
-              "st.code(common.scenario_toml(PlanSettings(budget_share=0.1), 'up'))\n")
+              "st.code(common.scenario_toml(st, PlanSettings(budget_share=0.1), 'up'))\n")
     at = AppTest.from_string(script, default_timeout=TIMEOUT)
     at.session_state["grid_source"] = src
     at.run()

@@ -15,10 +15,8 @@ from pathlib import Path
 
 import pytest
 
+from optimizer.app import uploads  # needs no Streamlit: only the Data page's test does
 from optimizer.errors import InputDataError
-
-pytest.importorskip("streamlit")
-from optimizer.app import uploads
 
 MIB = 1024**2
 
@@ -241,6 +239,7 @@ def test_data_page_upload_refused_replaced_and_left(monkeypatch: pytest.MonkeyPa
     """On the Data page: a good upload is loaded; a split bomb and a zip whose grid cannot be
     read are each one message, leave no folder and keep the grid in use; a new upload
     removes the folder of the one it replaces; choosing the demo removes the last one."""
+    pytest.importorskip("streamlit")
     from streamlit.testing.v1 import AppTest
 
     from optimizer.app.common import _demo_pu
@@ -256,8 +255,9 @@ def test_data_page_upload_refused_replaced_and_left(monkeypatch: pytest.MonkeyPa
     corrupt = io.BytesIO()
     with zipfile.ZipFile(corrupt, "w") as zf:
         zf.writestr("grid/units.parquet", b"PAR1 this is not parquet")
-    script = ("import matplotlib\nmatplotlib.use('Agg')\nfrom optimizer.app.common import guarded\n"
-              "from optimizer.app.data_page import data_page\nguarded(data_page)()\n")
+    script = ("import matplotlib\nmatplotlib.use('Agg')\nimport streamlit as st\n"
+              "from optimizer.app.common import guarded\n"
+              "from optimizer.app.data_page import data_page\nguarded(st, data_page)()\n")
     at = AppTest.from_string(script, default_timeout=180).run()
 
     def ours() -> list[Path]:

@@ -150,7 +150,7 @@ def test_app_gives_streamlit_the_settings_then_the_users_options(monkeypatch, ca
     ((command),) = seen
     script = cli_app.APP_SCRIPT
     assert command[:5] == [sys.executable, "-m", "streamlit", "run", str(script)]
-    assert script.is_file() and script.parent.name == "app"
+    assert script.is_file() and script.name == "app.py" and "main(st)" in script.read_text()
     # The repository's .streamlit/config.toml as options, but for those the user gave.
     assert "--server.headless=true" in command and "--browser.gatherUsageStats=false" in command
     assert "--server.address=localhost" in command and "--client.showErrorDetails=none" in command
