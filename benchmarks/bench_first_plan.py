@@ -33,7 +33,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from _proc import emit, reset_peak, status_kb
 
 
