@@ -5,7 +5,9 @@ variable and per term), so this is an adapter at the edge: the model is compiled
 once as arrays, and each row becomes one ``LpAffineExpression`` built from
 zipped lists (no ``+=`` of expressions). Works with pulp 3.x (bundles CBC) and
 4.x (no bundled CBC; variables created through ``prob.add_variable``), chosen by
-feature detection.
+feature detection. Every solve starts from the greedy first plan
+(`optimizer.solvers.greedy.first_plan`): the answer (strategy ``mip+greedy``) when the
+solver brings no plan, a broken one or a worse one within its time limit.
 """
 
 from __future__ import annotations
@@ -27,11 +29,13 @@ from optimizer.model.problem import Problem
 from optimizer.solvers.base import (
     Solution,
     SolveStatus,
+    better,
     feasibility_tolerance,
     polish,
     relative_gap,
     solve_fixed,
 )
+from optimizer.solvers.greedy import first_plan
 
 
 def to_pulp(model: CompiledModel, name: str = "carbonpark") -> tuple[Any, list[Any]]:
@@ -156,6 +160,9 @@ class PulpSolver:
         if model.n_cols == 0:
             return solve_fixed(model, self.name, version)
         started = time.perf_counter()
+        # The greedy plan first (issue 23, "anytime"): the answer when the solver brings no
+        # plan (or a worse one) within the time limit.
+        greedy = first_plan(model)
         prob, variables = to_pulp(model)
         build_seconds = time.perf_counter() - started
         fd, log_path = tempfile.mkstemp(prefix="carbonpark-pulp-", suffix=".log")
@@ -180,15 +187,29 @@ class PulpSolver:
             raise InfeasibleProblemError(f"{self.name}: the model is infeasible: no plan meets "
                                          "every budget, target and lock")
         raw = np.array([np.nan if v.varValue is None else v.varValue for v in variables])
+        strategy = "mip"
         if np.isnan(raw[: model.n_x]).any():
-            raise SolverError(f"{self.name} returned no solution (status "
-                              f"{pulp.LpStatus.get(status, status)}); raise time_limit")
-        values, objective, violation = polish(model, raw)
+            if greedy is None:
+                raise SolverError(f"{self.name} returned no solution (status "
+                                  f"{pulp.LpStatus.get(status, status)}); raise time_limit")
+            values, objective, violation = greedy.values, greedy.objective, 0.0
+            strategy = "mip+greedy"
+        else:
+            values, objective, violation = polish(model, raw)
         if violation > feasibility_tolerance(model):
-            raise SolverError(f"{self.name} returned a plan that breaks a constraint by "
-                              f"{violation:.3g}; raise time_limit or try solver='highs'")
-        proven = status == pulp.LpStatusOptimal and sol_status in (None, sol_optimal)
+            if greedy is None:
+                raise SolverError(f"{self.name} returned a plan that breaks a constraint by "
+                                  f"{violation:.3g}; raise time_limit or try solver='highs'")
+            values, objective, strategy = greedy.values, greedy.objective, "mip+greedy"
+        proven = (status == pulp.LpStatusOptimal and sol_status in (None, sol_optimal)
+                  and strategy == "mip")
         bound = _cbc_bound(log, objective, model.sense)
+        if (strategy == "mip" and greedy is not None
+                and better(model, greedy.objective, objective)):
+            # The solver's plan is worse than the greedy's: keep the greedy's, with the bound
+            # the solver proved (its distance from the solver's own plan, unchanged).
+            values, objective, strategy, proven = (greedy.values, greedy.objective,
+                                                   "mip+greedy", False)
         if proven and not np.isfinite(bound):
             bound = objective  # a solver that reports no bound; "optimal" within its gap
         gap = relative_gap(objective, bound)
@@ -197,11 +218,20 @@ class PulpSolver:
         else:
             solve_status = (SolveStatus.OPTIMAL if np.isfinite(gap) and gap <= self.gap
                             else SolveStatus.FEASIBLE)
-        info = {"build_seconds": round(build_seconds, 3), "solve_seconds": round(solve_seconds, 3),
-                "pulp_status": pulp.LpStatus.get(status, str(status))}
-        return Solution(solve_status, model.unit_x(values), objective, bound, gap,
-                        time.perf_counter() - started, self.name, version, log, "mip", values,
-                        info)
+        info: dict[str, Any] = {"build_seconds": round(build_seconds, 3),
+                                "solve_seconds": round(solve_seconds, 3),
+                                "pulp_status": pulp.LpStatus.get(status, str(status))}
+        trajectory = [(round(t, 6), obj, float("nan")) for t, obj in
+                      (greedy.steps if greedy is not None else ())]
+        runtime = time.perf_counter() - started
+        trajectory.append((round(runtime, 6), objective, bound))
+        info["trajectory"] = trajectory
+        info["time_to_first_plan_s"] = trajectory[0][0]
+        if greedy is not None:
+            info["greedy_seconds"] = round(greedy.seconds, 6)
+            info["greedy_objective"] = greedy.objective
+        return Solution(solve_status, model.unit_x(values), objective, bound, gap, runtime,
+                        self.name, version, log, strategy, values, info)
 
 
 def _cbc_bound(log: str, objective: float, sense: str) -> float:

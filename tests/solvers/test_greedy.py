@@ -182,3 +182,24 @@ def test_the_cut_trajectory_improves_and_ends_at_the_answer():
     assert objectives[-1] == pytest.approx(sol.objective, rel=1e-12)
     assert bounds[-1] == pytest.approx(sol.bound, rel=1e-9)
     assert sol.status is SolveStatus.OPTIMAL
+
+
+def test_pulp_keeps_the_greedy_plan_when_its_solver_brings_none(monkeypatch):
+    import pulp
+
+    p = _grid_problem("min_set", 1, n=12, boundary=0.3)
+    monkeypatch.setattr(pulp.LpProblem, "solve", lambda self, solver=None: 0)  # no values
+    sol = solve(p, "pulp", time_limit=5)
+    assert sol.status is SolveStatus.FEASIBLE and sol.strategy == "mip+greedy"
+    _hand_check(p, sol.x)
+    assert sol.objective == pytest.approx(reference_objective(p, sol.x), rel=1e-9)
+    assert sol.objective == sol.info["greedy_objective"] and np.isnan(sol.bound)
+    assert sol.info["time_to_first_plan_s"] == sol.info["trajectory"][0][0] <= sol.runtime
+
+
+def test_pulp_records_the_first_plan_and_ends_at_cbc_answer():
+    p = _grid_problem("max_utility", 1, n=8, region_cap=False)
+    sol = solve(p, "pulp", gap=0.0)
+    traj = sol.info["trajectory"]
+    assert traj[0][1] <= sol.objective + 1e-9 and traj[0][2] != traj[0][2]
+    assert traj[-1][1] == sol.objective and sol.strategy == "mip" and sol.is_optimal
