@@ -15,6 +15,7 @@ import math
 import os
 import re
 import sys
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -164,13 +165,19 @@ def _interrupted(sol: Solution) -> bool:
     return True
 
 
-def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run its command; our errors are one line, the exit code returned."""
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None, *,
+        started: float | None = None) -> int:
+    """Parse ``argv`` and run its command; our errors are one line, the exit code returned.
+
+    ``started`` (`time.perf_counter`) is when the command started, from which its time
+    limit counts (``args.started``; default: now).
+    """
     try:
         args = parser.parse_args(argv)
     except _UsageError as exc:
         print(f"carbonpark: error: {exc}", file=sys.stderr)
         return 2
+    args.started = time.perf_counter() if started is None else started
     with warnings.catch_warnings():
         warnings.simplefilter("default", OptimizerWarning)
         warnings.formatwarning = _one_line_warning

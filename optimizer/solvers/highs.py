@@ -369,6 +369,8 @@ class HighsSolver:
                   stage_options: Mapping[str, Any] | None = None) -> MipRun:
         """One HiGHS run, stoppable at any moment (`optimizer.solvers.highs_process`)."""
         started = time.perf_counter()
+        if started >= deadline:  # no time left: no run (a child would be killed at once)
+            return MipRun("time_limit", None, float("nan"), float("nan"), 0.0)
 
         def on_log(line: str) -> None:
             log.append(line)
@@ -387,7 +389,7 @@ class HighsSolver:
             # HiGHS checks its clock only between its steps; the run is stopped at the
             # deadline anyway (killed, if it runs in a child), so its own limit is the
             # time left, less a little to end by itself with its final answer.
-            opts["time_limit"] = max(remaining * 0.95 - 0.05, 0.01)
+            opts["time_limit"] = max(remaining - min(0.1, 0.02 * remaining), 0.01)
         result = run_highs(HighsJob(model, opts, warm, relaxation), deadline=deadline,
                            grace=self.watchdog_grace, log=on_log)
         if result.outcome != "done":
