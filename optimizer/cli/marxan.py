@@ -44,7 +44,7 @@ def _add_marxan(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--score-only", action="store_true",
                    help="with --compare: only score that Marxan solution as Marxan scores it "
                         "(at --blm, default BLM of input.dat); no solve, no files written")
-    p.set_defaults(func=cmd_marxan)
+    p.set_defaults(func=cmd_marxan, time_limit_option="--time-limit")
 
 
 def _money(value: float) -> str:

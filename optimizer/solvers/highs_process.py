@@ -148,9 +148,10 @@ class RunResult:
         child was killed before HiGHS answered.
     values : numpy.ndarray or None
         Every column of HiGHS's final plan; for a killed run, the newest streamed plan
-        (its unit columns completed by the model).
+        (its unit columns, rounded, completed by the model).
     objective : float
-        HiGHS's objective of ``values`` (NaN without).
+        The objective of ``values``: HiGHS's for its final plan, recomputed by the model
+        for a streamed one (NaN without).
     bound : float
         HiGHS's ``mip_dual_bound`` (for a killed run, the newest streamed one; NaN when
         unknown).
@@ -363,7 +364,7 @@ def _run_in_child(job: HighsJob, deadline: float,
                     with contextlib.suppress(OSError):
                         here.send(("stop",))
                     kill_at = now + STOP_GRACE
-            if now > kill_at:
+            if now >= kill_at:
                 break
             try:
                 if not here.poll(0.02):
@@ -399,14 +400,15 @@ def _run_in_child(job: HighsJob, deadline: float,
         objective, status = final["objective"], final["model_status"]
         final_bound = final["bound"]
         if values is None and plan is not None:
-            values, objective = _complete(job.model, plan[0]), plan[1]
+            values = _complete(job.model, plan[0])
+            objective = job.model.objective_value(values)
         return RunResult(outcome, status, values, objective, final_bound, in_child=True)
     if outcome == "done":  # the child died without a word (killed from outside, out of memory)
         raise SolverError(f"the HiGHS process ended without an answer (exit code "
                           f"{child.exitcode}); report this as a bug with the model (write_mps)")
     values = None if plan is None else _complete(job.model, plan[0])
-    return RunResult(outcome, "killed", values, float("nan") if plan is None else plan[1],
-                     bound, in_child=True)
+    objective = float("nan") if values is None else job.model.objective_value(values)
+    return RunResult(outcome, "killed", values, objective, bound, in_child=True)
 
 
 def _complete(model: CompiledModel, x: np.ndarray) -> np.ndarray:
