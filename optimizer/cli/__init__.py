@@ -12,11 +12,11 @@ from __future__ import annotations
 
 import argparse
 import gc
-import os
-import sys
+import time
 from collections.abc import Callable, Sequence
 
 from optimizer.cli import app, demo, export, frontier, gap, grid, marxan, report, scenario, solve, sweep
+from optimizer.cli.deadline import command_started
 from optimizer.cli.parser import _Parser, _ShowVersions, run
 
 __all__ = ["build_parser", "main"]
@@ -41,14 +41,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``carbonpark`` console script."""
-    code = run(build_parser(), argv)
+    # The time limits of the commands count from the process's start (imports included)
+    # when the command is the process, else from this call.
+    started = command_started() if argv is None else time.perf_counter()
+    code = run(build_parser(), argv, started=started)
     if argv is None and code == 130:  # Ctrl-C, and the process is the command's: exit now
-        highs = sys.modules.get("optimizer.solvers.highs")
-        if highs is not None and highs.runs_left_behind():
-            # The outputs are written; a HiGHS run left behind (its MIP's root LP hears no
-            # interrupt) must not run while the interpreter shuts down.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(code)
         gc.freeze()  # no final collection of the whole heap (0.7 s at 10 km)
     return code

@@ -50,7 +50,7 @@ def _add_frontier(sub: argparse._SubParsersAction) -> None:
                         "relative to the current folder); repeatable")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out even if it is not a frontier output written by carbonpark")
-    p.set_defaults(func=cmd_frontier)
+    p.set_defaults(func=cmd_frontier, time_limit_option="--time-limit-per-point")
 
 
 def cmd_frontier(args: argparse.Namespace) -> int:

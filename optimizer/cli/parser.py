@@ -15,6 +15,7 @@ import math
 import os
 import re
 import sys
+import time
 import warnings
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, NoReturn
@@ -164,20 +165,44 @@ def _interrupted(sol: Solution) -> bool:
     return True
 
 
-def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None) -> int:
-    """Parse ``argv`` and run its command; our errors are one line, the exit code returned."""
+def in_cli_words(message: str, args: argparse.Namespace) -> str:
+    """A library message with the option the user types for a time limit.
+
+    The library names its Python argument (``raise time_limit``); a command sets
+    ``time_limit_option`` (``--time-limit``, or the scenario key) and its messages name it.
+
+    Examples
+    --------
+    >>> args = argparse.Namespace(time_limit_option="--time-limit")
+    >>> in_cli_words("HiGHS found no plan within 2 s; raise time_limit", args)
+    'HiGHS found no plan within 2 s; raise --time-limit'
+    """
+    option = getattr(args, "time_limit_option", None)
+    if not option:
+        return message
+    return re.sub(r"\braise time_limit\b", f"raise {option}", message)
+
+
+def run(parser: argparse.ArgumentParser, argv: Sequence[str] | None = None, *,
+        started: float | None = None) -> int:
+    """Parse ``argv`` and run its command; our errors are one line, the exit code returned.
+
+    ``started`` (`time.perf_counter`) is when the command started, from which its time
+    limit counts (``args.started``; default: now).
+    """
     try:
         args = parser.parse_args(argv)
     except _UsageError as exc:
         print(f"carbonpark: error: {exc}", file=sys.stderr)
         return 2
+    args.started = time.perf_counter() if started is None else started
     with warnings.catch_warnings():
         warnings.simplefilter("default", OptimizerWarning)
         warnings.formatwarning = _one_line_warning
         try:
             return int(args.func(args))
         except OptimizerError as exc:
-            print(f"carbonpark: error: {exc}", file=sys.stderr)
+            print(f"carbonpark: error: {in_cli_words(str(exc), args)}", file=sys.stderr)
             return 2
         except KeyboardInterrupt:
             print("carbonpark: interrupted", file=sys.stderr)

@@ -8,7 +8,14 @@ import textwrap
 import time
 from pathlib import Path
 
+from optimizer.cli.deadline import Deadline, write_reserve
 from optimizer.cli.parser import _interrupted
+
+#: How a scenario's time limit is raised, in the words of ``carbonpark solve``'s messages.
+SOLVE_TIME_LIMIT_OPTION = "the scenario's [solver] time_limit (or --set solver.time_limit=SECONDS)"
+#: Writing a solve folder (gap closure, solution.parquet, summary, tables) costs this many
+#: times what Marxan's files cost (`write_reserve`).
+SOLVE_WRITE_FACTOR = 3.0
 
 
 def _add_solve(sub: argparse._SubParsersAction) -> None:
@@ -28,7 +35,7 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
                         "(default: the scenario's closure.target, 0.3)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out even if it is not a solve output written by carbonpark")
-    p.set_defaults(func=cmd_solve)
+    p.set_defaults(func=cmd_solve, time_limit_option=SOLVE_TIME_LIMIT_OPTION)
 
 
 def _scenario_with_overrides(args: argparse.Namespace):
@@ -154,6 +161,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     """Load the scenario (with --set overrides), solve, write the outputs, print the table."""
     from optimizer.atomic import check_output_dir
     from optimizer.errors import InfeasibleProblemError, InputDataError
+    from optimizer.model.compile import compile
     from optimizer.outputs.solve_folder import OUTPUT_KIND, write_solution
     from optimizer.plan.closure import counted_ecosystems, gap_closure
     from optimizer.plan.results import solve
@@ -161,6 +169,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from optimizer.scenario.messages import blame_scenario
 
     t0 = time.perf_counter()
+    started = getattr(args, "started", t0)
     if args.target is not None and not 0 <= args.target <= 1:
         raise InputDataError(f"--target must be a share in [0, 1]; got {args.target:g}; write "
                              "30% as 0.3")
@@ -176,9 +185,19 @@ def cmd_solve(args: argparse.Namespace) -> int:
     print(scenario.describe(pu))
     for key, value in overrides.items():
         print(f"  --set {key} = {value!r}")
+    options = solver_options(scenario)
+    model = None
+    deadline = None
+    if "time_limit" in options:
+        # The scenario's time limit covers the whole command, from its start: the solver
+        # gets what loading and compiling leave, less a reserve for the outputs.
+        deadline = Deadline(started, options["time_limit"])
+        model = compile(problem)
+        options["time_limit"] = deadline.solve_budget(
+            SOLVE_WRITE_FACTOR * write_reserve(problem.n_units))
     with blame_scenario(scenario, "solver"):
         try:
-            sol = solve(problem, scenario.solver.backend, **solver_options(scenario))
+            sol = solve(problem, scenario.solver.backend, model=model, **options)
         except InfeasibleProblemError as exc:
             print(f"carbonpark: no plan: {exc}".replace("\n", " "), file=sys.stderr)
             return 1
@@ -189,7 +208,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
                              overwrite=args.overwrite, inputs=inputs)
     print_summary(summary)
     print("\n  every number above is defined, with its unit, in summary.json's \"definitions\"")
+    whole = (f"{time.perf_counter() - t0:.1f} s in all" if deadline is None else
+             deadline.outcome().replace("total ", "", 1).replace(" s", " s in all", 1))
     print(f"\nscenario hash {summary['scenario']['hash'][:16]}; solved in "
-          f"{sol.runtime:.{2 if sol.runtime < 10 else 0}f} s, {time.perf_counter() - t0:.1f} s in all; "
-          f"wrote {args.out}")
+          f"{sol.runtime:.{2 if sol.runtime < 10 else 0}f} s, {whole}; wrote {args.out}")
     return 130 if _interrupted(sol) else 0

@@ -1,7 +1,15 @@
 """Other tools' project formats: Marxan projects in and out (`optimizer.io.marxan`) and
-prioritizr-style raster or polygon planning units (`optimizer.io.prioritizr`)."""
+prioritizr-style raster or polygon planning units (`optimizer.io.prioritizr`).
+
+The prioritizr names are imported on first use (PEP 562): they need the grid builder
+(rasterio's raster reading, geopandas, scipy.ndimage), which ``carbonpark marxan`` does
+not, and its start-up is part of its time limit.
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from optimizer.io.marxan import (
     MarxanProject,
@@ -14,11 +22,17 @@ from optimizer.io.marxan import (
     write_marxan_outputs,
     write_marxan_project,
 )
-from optimizer.io.prioritizr import (
-    polygon_planning_units,
-    prioritizr_problem,
-    raster_planning_units,
-)
+
+if TYPE_CHECKING:  # what type checkers see; at run time, `__getattr__` below
+    from optimizer.io.prioritizr import (
+        polygon_planning_units,
+        prioritizr_problem,
+        raster_planning_units,
+    )
+
+#: The names imported on first use, and their module.
+_LAZY = {name: "optimizer.io.prioritizr"
+         for name in ("polygon_planning_units", "prioritizr_problem", "raster_planning_units")}
 
 __all__ = [
     "MarxanProject",
@@ -34,3 +48,16 @@ __all__ = [
     "write_marxan_outputs",
     "write_marxan_project",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a prioritizr name's module on first use (PEP 562)."""
+    if name in _LAZY:
+        value = getattr(importlib.import_module(_LAZY[name]), name)
+        globals()[name] = value  # once: later look-ups do not come here
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

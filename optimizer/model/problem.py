@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from optimizer.errors import InputDataError, did_you_mean
-from optimizer.grid.build import PlanningUnits
+from optimizer.grid.planning_units import PlanningUnits
 from optimizer.inputs.roles import feature_roles, groups
 from optimizer.model.locks import LockMethods
 from optimizer.model.objectives import objective_kind

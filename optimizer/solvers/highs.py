@@ -16,19 +16,15 @@ Default strategy ``"auto"`` (measured to matter more than the choice of solver):
    start (``setSolution``) to close the gap in the time left.
 
 ``strategy="mip"`` runs HiGHS's plain MIP; ``"lp-round"`` stops after step 2.
-Every run is bounded twice: HiGHS's ``time_limit`` and our own watchdog, which
-cancels the solve (``cancelSolve``) and, if HiGHS still does not return, abandons
-it and returns the best plan known. ``Highs.run`` releases the GIL, so separate
+Every run is bounded twice: HiGHS's ``time_limit`` and our own watchdog, which stops
+the run at the deadline or on Ctrl-C, wherever HiGHS is (presolve and the root LP of a
+MIP hear no interrupt): a run of any size runs in a child process that is killed, keeping
+the best plan and bound it streamed (`optimizer.solvers.highs_process`). Separate
 `HighsSolver` instances in separate threads solve in parallel (useful for sweeps).
 """
 
 from __future__ import annotations
 
-import atexit
-import contextlib
-import os
-import sys
-import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -52,9 +48,12 @@ from optimizer.solvers.base import (
     tighter_bound,
 )
 from optimizer.solvers.greedy import first_plan
+from optimizer.solvers.highs_process import HighsJob, new_highs, run_highs
 from optimizer.solvers.rounding import round_and_repair
 
 Strategy = Literal["auto", "mip", "lp-round"]
+
+__all__ = ["HighsSolver", "MipRun", "check_numbers", "new_highs"]
 
 #: Per-objective options of the MIP stage of the "auto" strategy. HiGHS's MIP
 #: presolve stalls on large single-budget (knapsack-like) models; with a
@@ -63,18 +62,6 @@ MIP_STAGE_OPTIONS: dict[str, dict[str, Any]] = {
     "max": {"presolve": "off"},
     "min": {"presolve": "on"},
 }
-
-
-#: Seconds to wait for HiGHS to return after a cancel at the time limit before leaving the
-#: run behind.
-CANCEL_WAIT = 30.0
-
-#: Seconds to wait for HiGHS to return after Ctrl-C before leaving the run behind (and
-#: keeping the best plan known). HiGHS 1.15 checks the interrupt only between its steps,
-#: and the root LP of a MIP is one step that no callback reaches: on the demo at 10 km with
-#: a strong boundary penalty it ran 34 s, so Ctrl-C waited up to that long. A run left
-#: behind stops at its next check (the interrupt stays set) and dies with the process.
-STOP_WAIT = 0.25
 
 
 @dataclass
@@ -93,8 +80,6 @@ class MipRun:
         The run's proven bound, in the model's sense (NaN when unknown).
     seconds : float
         Wall-clock seconds of the run.
-    abandoned : bool
-        The run ignored the watchdog's cancel and was left behind.
     notes : list of str
         Why HiGHS's first answer was not trusted and how the rerun went (empty when
         it was trusted).
@@ -105,7 +90,6 @@ class MipRun:
     objective: float
     bound: float
     seconds: float
-    abandoned: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -129,8 +113,9 @@ class HighsSolver:
         Extra HiGHS options for every run (e.g. ``{"random_seed": 1}``).
     watchdog_grace : float
         Seconds past the time limit before a run that HiGHS has not ended itself is
-        cancelled (HiGHS is asked to stop a little before the limit). A cancelled run
-        is waited for (up to `CANCEL_WAIT` seconds), so no run is left behind.
+        stopped (HiGHS is asked to stop a little before the limit). A stopped run in a
+        child process is killed after `highs_process.STOP_GRACE` seconds, so no run is
+        left behind.
     """
 
     strategy: Strategy = "auto"
@@ -261,8 +246,6 @@ class HighsSolver:
             info["mip_status"] = mip.status
             if mip.notes:
                 info["mip_checks"] = mip.notes
-            if mip.abandoned:
-                info["abandoned"] = True
             if mip.status == "infeasible" and best_values is None:
                 raise InfeasibleProblemError("HiGHS: the model is infeasible: no plan meets "
                                              "every budget, target and lock")
@@ -386,34 +369,16 @@ class HighsSolver:
     def _run_once(self, model: CompiledModel, *, relaxation: bool, deadline: float,
                   log: list[str], warm: np.ndarray | None,
                   stage_options: Mapping[str, Any] | None = None) -> MipRun:
-        import highspy
-
-        h = new_highs()
+        """One HiGHS run, stoppable at any moment (`optimizer.solvers.highs_process`)."""
         started = time.perf_counter()
-        h.setOptionValue("output_flag", True)
-        h.setOptionValue("log_to_console", False)
-        running = _Running(h)
+        if started >= deadline:  # no time left: no run (a child would be killed at once)
+            return MipRun("time_limit", None, float("nan"), float("nan"), 0.0)
 
-        def on_log(event: Any) -> None:
-            if running.abandoned:  # a run left behind after Ctrl-C: its lines are no one's
-                return
-            log.append(event.message)
+        def on_log(line: str) -> None:
+            log.append(line)
             if self.log is not None:
-                self.log(event.message.rstrip("\n"))
+                self.log(line.rstrip("\n"))
 
-        h.cbLogging.subscribe(on_log)
-        incumbent: dict[str, Any] = {}
-
-        def on_improving(event: Any) -> None:
-            # Kept so an interrupted or abandoned run still yields its best plan.
-            if running.abandoned:
-                return
-            incumbent["values"] = np.array(event.data_out.mip_solution, dtype=np.float64)
-            incumbent["objective"] = float(event.data_out.objective_function_value)
-
-        if not relaxation:
-            h.cbMipImprovingSolution.subscribe(on_improving)
-        self._pass_model(h, model)
         opts: dict[str, Any] = {"mip_rel_gap": self.gap, "mip_abs_gap": 0.0}
         if relaxation:
             opts.update(solve_relaxation=True, solver="ipm", presolve="off", run_crossover="on")
@@ -423,70 +388,31 @@ class HighsSolver:
         opts.update(self.options)
         remaining = deadline - time.perf_counter()
         if np.isfinite(remaining):
-            # HiGHS checks its clock (and our cancel) only between its steps: at the root
-            # node's cut separation it was seen to run ~1 s past both. Ask for less than
-            # is left so the run usually ends within the caller's limit.
-            opts["time_limit"] = max(remaining * 0.9 - 0.1, 0.01)
-        for key, value in opts.items():
-            status = h.setOptionValue(key, value)
-            if status == highspy.HighsStatus.kError:
-                raise InputDataError(f"HiGHS option {key}={value!r} was rejected; check its name "
-                                     "and type in the HiGHS options list")
-        if warm is not None:
-            sol = highspy.HighsSolution()
-            sol.col_value = np.asarray(warm, dtype=np.float64)
-            sol.value_valid = True
-            h.setSolution(sol)
-
-        outcome = running.wait(deadline, self.watchdog_grace)
-        if outcome != "done":
-            log.append(f"carbonpark: HiGHS run {outcome}\n")
+            # HiGHS checks its clock only between its steps; the run is stopped at the
+            # deadline anyway (killed, if it runs in a child), so its own limit is the
+            # time left, less a little to end by itself with its final answer.
+            opts["time_limit"] = max(remaining - min(0.1, 0.02 * remaining), 0.01)
+        result = run_highs(HighsJob(model, opts, warm, relaxation), deadline=deadline,
+                           grace=self.watchdog_grace, log=on_log)
+        if result.outcome != "done":
+            log.append(f"carbonpark: HiGHS run {result.outcome}"
+                       f"{' (its process killed)' if result.model_status == 'killed' else ''}\n")
         seconds = time.perf_counter() - started
-        if outcome == "abandoned":
-            vals = incumbent.get("values")
-            return MipRun("interrupted", vals, incumbent.get("objective", float("nan")),
-                          float("nan"), seconds, abandoned=True)
-        if running.error is not None:
-            raise SolverError(f"HiGHS failed: {running.error}; report this as a bug with the "
-                              "model (write_mps)")
-        model_status = h.getModelStatus()
-        info = h.getInfo()
-        status = _status_name(model_status)
-        if outcome == "stopped by the user":
+        status = _status_name(result.model_status)
+        if result.outcome == "stopped by the user" or status == "killed":
             status = "interrupted"
-        values = None
-        if info.primal_solution_status == 2:  # feasible primal solution
-            values = np.array(h.getSolution().col_value, dtype=np.float64)
-        objective = float(info.objective_function_value) if values is not None else float("nan")
+        values, objective = result.values, result.objective
+        if values is None:
+            objective = float("nan")
         if relaxation:
             bound = objective if status == "optimal" else float("nan")
         else:
-            bound = float(info.mip_dual_bound)
+            bound = float(result.bound)
             if not np.isfinite(bound) or abs(bound) >= 1e30:
                 bound = float("nan")
             if status == "optimal" and not model.integrality.any():
                 bound = objective  # solved as an LP (only continuous columns left)
         return MipRun(status, values, objective, bound, seconds)
-
-    @staticmethod
-    def _pass_model(h: Any, model: CompiledModel) -> None:
-        A = model.A
-        sense = -1 if model.sense == "max" else 1  # HiGHS ObjSense: kMinimize=1, kMaximize=-1
-        status = h.passModel(
-            model.n_cols, model.n_rows, int(A.nnz), 2, sense, float(model.offset),
-            np.ascontiguousarray(model.c, dtype=np.float64),
-            np.ascontiguousarray(model.col_lower, dtype=np.float64),
-            np.ascontiguousarray(model.col_upper, dtype=np.float64),
-            np.ascontiguousarray(model.row_lower, dtype=np.float64),
-            np.ascontiguousarray(model.row_upper, dtype=np.float64),
-            np.ascontiguousarray(A.indptr[:-1], dtype=np.int32),
-            np.ascontiguousarray(A.indices, dtype=np.int32),
-            np.ascontiguousarray(A.data, dtype=np.float64),
-            np.ascontiguousarray(model.integrality, dtype=np.int32),
-        )
-        if str(status) not in ("HighsStatus.kOk", "HighsStatus.kWarning"):
-            raise SolverError(f"HiGHS rejected the model (passModel returned {status}); report "
-                              "this as a bug with the model (write_mps)")
 
 
 def _no_plan(strategy: str, runtime: float, time_limit: float | None,
@@ -584,151 +510,3 @@ def _distrust(model: CompiledModel, run: MipRun, gap: float, known_bound: float)
             return (f"reported optimal at gap {gap:.3%}, but its plan ({recomputed:.10g}) and "
                     f"its bound ({run.bound:.10g}) are {claimed:.3%} apart")
     return ""
-
-
-#: HiGHS runs left behind (`_Running`): kept here so that the process can wait for them,
-#: or end without them, before the interpreter shuts down under a running HiGHS thread.
-_LEFT_BEHIND: list[_Running] = []
-
-
-def runs_left_behind() -> int:
-    """How many HiGHS runs left behind (after Ctrl-C or an ignored cancel) are still running.
-
-    A run left behind stops at HiGHS's next check and its thread then ends; until then
-    the interpreter must not shut down under it (HiGHS's thread would abort the process
-    as it returns). The ``carbonpark`` command ends its process at once when this is
-    above 0 (its outputs are written by then); otherwise the interpreter waits for them
-    at exit (at most `CANCEL_WAIT` seconds).
-
-    Examples
-    --------
-    >>> isinstance(runs_left_behind(), int)  # 0 unless a stopped run is still finishing
-    True
-    """
-    return sum(not r.done.is_set() for r in _LEFT_BEHIND)
-
-
-@atexit.register
-def _wait_for_runs_left_behind() -> None:
-    ends = time.perf_counter() + CANCEL_WAIT
-    for r in _LEFT_BEHIND:
-        r.done.wait(max(0.0, ends - time.perf_counter()))
-
-
-_BANNER_LOCK = threading.Lock()
-_banner_shown = False
-
-
-def new_highs() -> Any:
-    """A new ``highspy.Highs`` whose one-time banner does not reach standard output.
-
-    HiGHS prints "Running HiGHS ... Copyright ..." to stdout when the first `Highs`
-    object of a process is made, before any option can be set: that would land in
-    the middle of a command's output (and in files it is piped to).
-    """
-    global _banner_shown
-    import highspy
-
-    with _BANNER_LOCK:
-        if _banner_shown:
-            return highspy.Highs()
-        try:
-            sys.stdout.flush()
-            saved = os.dup(1)
-        except (OSError, ValueError):  # no real stdout (e.g. a closed or replaced stream)
-            _banner_shown = True
-            return highspy.Highs()
-        try:
-            devnull = os.open(os.devnull, os.O_WRONLY)
-            os.dup2(devnull, 1)
-            os.close(devnull)
-            h = highspy.Highs()
-            _flush_c_stdout()
-        finally:
-            os.dup2(saved, 1)
-            os.close(saved)
-        _banner_shown = True
-        return h
-
-
-def _flush_c_stdout() -> None:
-    """Flush C's stdio buffers (HiGHS writes with printf; a pipe makes them block-buffered)."""
-    import ctypes
-
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None).fflush(None)
-
-
-class _Running:
-    """One HiGHS run in a thread of its own, with state private to the run.
-
-    highspy's ``startSolve``/``wait`` keep their locks on the `Highs` class, shared
-    by every object in the process: one run left behind makes every later run fail
-    with "Solver is already running", and two objects cannot run at once. This
-    keeps the run's events on itself; the interrupt callbacks stop HiGHS when asked.
-    """
-
-    def __init__(self, h: Any) -> None:
-        self.h = h
-        self.stop = threading.Event()
-        self.done = threading.Event()
-        self.error: BaseException | None = None
-        self.abandoned = False
-        for event in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
-            event.subscribe(self._interrupt)
-
-    def _interrupt(self, event: Any) -> None:
-        if self.stop.is_set():
-            event.interrupt()
-
-    def _target(self) -> None:
-        try:
-            self.h.run()
-        except BaseException as exc:  # reported by the caller's thread
-            self.error = exc
-        finally:
-            self.done.set()
-
-    def wait(self, deadline: float, grace: float) -> str:
-        """Run to the end, or cancel at ``deadline`` or on request, and wait for HiGHS.
-
-        Returns "done", "cancelled at the time limit", "stopped by the user" or
-        "abandoned": HiGHS ignored the cancel for `CANCEL_WAIT` seconds at the time
-        limit, or for `STOP_WAIT` seconds after Ctrl-C (its MIP's root LP, which no
-        interrupt reaches, can run for minutes); the run is then left behind and the
-        caller keeps the best plan known.
-        """
-        thread = threading.Thread(target=self._target, name="carbonpark-highs", daemon=True)
-        thread.start()
-        outcome = "done"
-        try:
-            while not self.done.wait(0.02):
-                if stop_requested():
-                    outcome = "stopped by the user"
-                    break
-                if time.perf_counter() > deadline + grace:
-                    outcome = "cancelled at the time limit"
-                    break
-        except KeyboardInterrupt:
-            # Ctrl-C outside `stop_on_interrupt` (a backend called directly): stop HiGHS,
-            # wait for it briefly (leave it behind if it does not return), then let the
-            # interrupt go on.
-            self._cancel_and_wait(STOP_WAIT)
-            raise
-        if outcome == "done":
-            return outcome
-        wait = STOP_WAIT if outcome == "stopped by the user" else CANCEL_WAIT
-        return outcome if self._cancel_and_wait(wait) else "abandoned"
-
-    def _cancel_and_wait(self, seconds: float) -> bool:
-        """Ask HiGHS to stop and wait up to ``seconds``; whether it returned (if not, the
-        run is marked abandoned: its callbacks go quiet, and it stops at its next check)."""
-        self.stop.set()
-        ends = time.perf_counter() + seconds
-        while not self.done.is_set() and time.perf_counter() < ends:
-            with contextlib.suppress(KeyboardInterrupt):  # keep waiting: the plan is coming
-                self.done.wait(0.02)
-        if not self.done.is_set():
-            self.abandoned = True
-            _LEFT_BEHIND.append(self)
-        return self.done.is_set()
