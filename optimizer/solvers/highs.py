@@ -203,8 +203,14 @@ class HighsSolver:
         elif best_values is not None:
             record()
 
+        # Anytime: without a plan yet, a stage may run up to FIRST_PLAN_GRACE past the start
+        # (a feasible problem never ends with "no plan" however short the limit).
+        def stage_deadline() -> float:
+            return deadline if best_values is not None else max(deadline,
+                                                                 started + FIRST_PLAN_GRACE)
+
         if strategy in ("auto", "lp-round") and not (best_values is not None and np.isfinite(bound)):
-            lp = self._run(model, relaxation=True, deadline=deadline, log=log, warm=None)
+            lp = self._run(model, relaxation=True, deadline=stage_deadline(), log=log, warm=None)
             info["lp_seconds"] = round(lp.seconds, 3)
             info["lp_status"] = lp.status
             if lp.status == "interrupted" and stop_requested():
@@ -232,15 +238,18 @@ class HighsSolver:
                                   "and no solution; raise time_limit or use strategy='auto'")
 
         gap_now = relative_gap(best_obj, bound)
-        need_mip = strategy == "mip" or (
+        # lp-round whose rounding brought no plan runs the MIP to its first plan (anytime).
+        first_only = strategy == "lp-round" and best_values is None
+        need_mip = strategy == "mip" or first_only or (
             strategy == "auto" and not (np.isfinite(gap_now) and gap_now <= self.gap))
-        if need_mip and time.perf_counter() < deadline and not stop_requested():
+        if need_mip and time.perf_counter() < stage_deadline() and not stop_requested():
             # The plain MIP stays plain: it starts from a plan only when the caller gave one
             # (the greedy plan remains the answer if the MIP finds none).
             start = best_values if strategy == "auto" or source == "warm" else None
-            mip = self._run(model, relaxation=False, deadline=deadline, log=log,
+            mip = self._run(model, relaxation=False, deadline=stage_deadline(), log=log,
                             warm=start, stage_options=(
-                                MIP_STAGE_OPTIONS[model.sense] if strategy == "auto" else {}),
+                                MIP_STAGE_OPTIONS[model.sense] if strategy == "auto"
+                                else {"mip_max_improving_sols": 1} if first_only else {}),
                             known_bound=bound)
             info["mip_seconds"] = round(mip.seconds, 3)
             info["mip_status"] = mip.status
@@ -431,6 +440,11 @@ def _no_plan(strategy: str, runtime: float, time_limit: float | None,
     why = "; ".join(ended) or "no HiGHS run had time to start"
     return (f"HiGHS found no plan in {runtime:.1f} s, well within the time limit (strategy "
             f"{strategy!r}): {why}; report this as a bug with the model (write_mps)")
+
+
+#: Seconds from the solve's start a stage may run past the time limit while there is no plan
+#: yet (the greedy found none): issue 23's anytime rule, a plan within 0.5 s whatever the limit.
+FIRST_PLAN_GRACE = 0.5
 
 
 #: The largest size of a number HiGHS takes as finite (its ``infinite_cost`` and
