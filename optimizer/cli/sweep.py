@@ -52,6 +52,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 130
     if len(df):
         print(format_runs(df))
+    choices = df["solver_choice"].value_counts() if len(df) else []
+    for line, n in (choices.items() if len(df) else []):
+        if line:  # what `auto` chose for each run (one backend at a time: the runs share the cores)
+            print(f"{line}: {n:,} run{'s' if n != 1 else ''}")
     counts = df["status"].value_counts().to_dict() if len(df) else {}
     status = ", ".join(f"{n:,} {k}" for k, n in sorted(counts.items()))
     resumed = int(df["resumed"].sum()) if len(df) else 0

@@ -44,6 +44,7 @@ from optimizer.solvers.base import (
     SolveStatus,
     better,
     check_limits,
+    current_scope,
     feasibility_tolerance,
     polish,
     relative_gap,
@@ -203,8 +204,12 @@ class HighsSolver:
         highs_plan = False  # whether a HiGHS stage brought a feasible plan of its own
         trajectory: list[tuple[float, float, float]] = []
 
+        scope = current_scope()  # a concurrent auto solve's channel (None otherwise)
+
         def record() -> None:
             trajectory.append((round(time.perf_counter() - started, 6), best_obj, bound))
+            if scope is not None and best_values is not None:
+                scope.report(model, best_values, bound)
 
         if best_values is None:
             t0 = time.perf_counter()
@@ -244,6 +249,12 @@ class HighsSolver:
                 raise SolverError(f"HiGHS: the LP relaxation ended with status {lp.status!r} "
                                   "and no solution; raise time_limit or use strategy='auto'")
 
+        offered = scope.offered(model) if scope is not None else None  # e.g. the cut solver's
+        if offered is not None:
+            o_values, o_obj, o_viol = polish(model, offered)
+            if o_viol <= feasibility_tolerance(model) and (
+                    best_values is None or better(model, o_obj, best_obj)):
+                best_values, best_obj, source = o_values, o_obj, "warm"
         gap_now = relative_gap(best_obj, bound)
         need_mip = strategy == "mip" or (
             strategy == "auto" and not (np.isfinite(gap_now) and gap_now <= self.gap))
@@ -401,6 +412,12 @@ class HighsSolver:
 
         h.cbLogging.subscribe(on_log)
         incumbent: dict[str, Any] = {}
+        scope, heard = current_scope(), [0.0]  # a concurrent auto solve hears plans and bounds
+
+        def on_bound(event: Any) -> None:
+            if scope is not None and time.perf_counter() - heard[0] > 0.2:
+                heard[0] = time.perf_counter()
+                scope.report(model, None, float(event.data_out.mip_dual_bound))
 
         def on_improving(event: Any) -> None:
             # Kept so an interrupted or abandoned run still yields its best plan.
@@ -408,9 +425,13 @@ class HighsSolver:
                 return
             incumbent["values"] = np.array(event.data_out.mip_solution, dtype=np.float64)
             incumbent["objective"] = float(event.data_out.objective_function_value)
+            if scope is not None:
+                scope.report(model, incumbent["values"], float(event.data_out.mip_dual_bound))
 
         if not relaxation:
             h.cbMipImprovingSolution.subscribe(on_improving)
+            if scope is not None:
+                h.cbMipInterrupt.subscribe(on_bound)
         self._pass_model(h, model)
         opts: dict[str, Any] = {"mip_rel_gap": self.gap, "mip_abs_gap": 0.0}
         if relaxation:

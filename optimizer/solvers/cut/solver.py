@@ -24,6 +24,7 @@ from optimizer.solvers.base import (
     Solution,
     SolveStatus,
     check_limits,
+    current_scope,
     relative_gap,
     solve_fixed,
     stop_requested,
@@ -148,11 +149,13 @@ class CutSolver:
             x, bound_min, info, strategy, guide = solve_single_budget(ctx, *single)
         else:
             x, bound_min, info, strategy, guide = solve_lagrangian(ctx)
+        self._report(ctx, x, bound_min)
         gap_now = ctx.gap(ctx.min_value(x) if x is not None else np.inf, bound_min)
         if (self.polish and not gap_now <= self.gap and ctx.left() > 0.5) or (
                 x is None and self.rescue and ctx.left() > 0.5):
             x, bound_min = self._polish(ctx, x, bound_min, guide, info)
             strategy += "+polish"
+            self._report(ctx, x, bound_min)
         if (self.polish and self.lns and x is not None and ctx.left() > 0.5
                 and not ctx.gap(ctx.min_value(x), bound_min) <= self.gap):
             x, lns_info = lns(ctx, x, bound_min, self)
@@ -166,6 +169,14 @@ class CutSolver:
         return self._solution(ctx, x, bound_min, strategy, info, version)
 
     # ---------------------------------------------------------- steps
+    @staticmethod
+    def _report(ctx: CutContext, x: np.ndarray | None, bound_min: float) -> None:
+        """Tell a concurrent auto solve (`optimizer.solvers.base.solve_scope`) the plan and bound."""
+        scope = current_scope()
+        if scope is not None:
+            scope.report(ctx.model, None if x is None else ctx.model.complete(x),
+                         ctx.form.sigma * bound_min + ctx.model.offset)
+
     def _polish(self, ctx: CutContext, x: np.ndarray | None, bound_min: float,
                 guide: np.ndarray, info: dict[str, Any]) -> tuple[np.ndarray | None, float]:
         """The polish MIP: the better plan and, when it freed every unit, the tighter bound."""
