@@ -104,6 +104,10 @@ SMALL_EXACT_UNITS = 10_000
 #: Seconds to wait for both backends to return once they are asked to stop.
 JOIN_WAIT = 3.0
 
+#: Seconds HiGHS runs alone before the cut solver's process starts in a concurrent solve:
+#: a model HiGHS proves at once costs no process (its start-up is 1-3 s here).
+CHILD_DELAY = 0.3
+
 #: Names of the choices, as `Choice.name` holds them.
 LABELS = {"highs": "HiGHS", "cut": "the cut solver, then HiGHS from its plan",
           "cut+highs": "cut + HiGHS concurrently", "frontier-cut": "the cut solver"}
@@ -451,10 +455,7 @@ class AutoSolver:
         if greedy is not None:
             shared.offer("greedy", greedy.values, float("nan"))
         if choice.name == "cut+highs":
-            try:
-                return self._concurrent(model, choice, shared)
-            except _NoChildError as exc:
-                choice = Choice("cut", f"{choice.reason}; one backend after the other: {exc}")
+            return self._concurrent(model, choice, shared)
         if choice.name == "highs":
             return self._highs(model, choice, shared)
         return self._cut_then_highs(model, choice, shared)
@@ -520,7 +521,8 @@ class AutoSolver:
         options = {k: v for k, v in self.cut_options.items() if k not in ("log", "time_limit")}
         log = self.cut_options.get("log")
         options["log"] = log is not None  # a callback does not cross processes: its lines do
-        child, messages = _start_child(model, options, deadline)
+        child: subprocess.Popen | None = None
+        messages: queue.Queue = queue.Queue()
         stop = threading.Event()
         results: dict[str, Any] = {}
 
@@ -545,6 +547,13 @@ class AutoSolver:
         why_stop = ""
         try:
             while True:
+                now = time.perf_counter()
+                if child is None and cut_end is None and asked_stop is None and (
+                        now - shared.started >= CHILD_DELAY or not thread.is_alive()):
+                    try:  # not at once: a model HiGHS proves at once costs no process
+                        child, messages = _start_child(model, options, deadline)
+                    except _NoChildError as exc:
+                        cut_end, cut_error = now, f"the cut process did not start: {exc}"
                 try:
                     kind, payload, text = messages.get(timeout=0.02)
                 except queue.Empty:
@@ -588,14 +597,16 @@ class AutoSolver:
                     if why_stop:
                         asked_stop = now
                         stop.set()
-                        _tell_stop(child)
-                if highs_done and cut_end is not None:
-                    break
+                        if child is not None:
+                            _tell_stop(child)
+                if highs_done and (cut_end is not None or why_stop in ("gap proven", "infeasible")):
+                    break  # a cut process still running has nothing left to prove
                 if asked_stop is not None and now - asked_stop > JOIN_WAIT:
                     break  # a backend did not return in time: keep what it reported
         finally:
             stop.set()
-            _end_child(child)
+            if child is not None:
+                _end_child(child)
         if infeasible:
             raise InfeasibleProblemError(infeasible.removeprefix("InfeasibleProblemError: "))
         highs_sol = results.get("highs")

@@ -265,3 +265,13 @@ def test_ctrl_c_in_a_concurrent_run_stops_both_and_keeps_the_best_plan():
 def test_get_solver_default_is_auto():
     assert get_solver().name == "auto"
     assert isinstance(get_solver(concurrent=False), AutoSolver)
+
+
+def test_both_backends_report_in_a_concurrent_run():
+    p = grid(20, 1.0)
+    sol = solve(p, "auto", gap=1e-4, time_limit=15, concurrent=True)
+    backends = {b for *_, b in sol.info["trajectory"]}
+    assert "cut_error" not in sol.info and "highs_error" not in sol.info
+    assert {"cut", "highs"} <= backends or sol.info["stopped_by"] == "gap proven"
+    assert "cut_status" in sol.info and "highs_status" in sol.info
+    assert reference_feasible(p, sol.x) and not cut_children()
