@@ -52,9 +52,9 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 130
     if len(df):
         print(format_runs(df))
-    choices = df["solver_choice"].value_counts() if len(df) else []
-    for line, n in (choices.items() if len(df) else []):
-        if line:  # what `auto` chose for each run (one backend at a time: the runs share the cores)
+    # What `auto` chose for the runs (one backend at a time: the runs share the cores).
+    for line, n in (df["solver_choice"].value_counts().items() if len(df) else ()):
+        if line:
             print(f"{line}: {n:,} run{'s' if n != 1 else ''}")
     counts = df["status"].value_counts().to_dict() if len(df) else {}
     status = ", ".join(f"{n:,} {k}" for k, n in sorted(counts.items()))

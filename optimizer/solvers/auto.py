@@ -517,7 +517,8 @@ class AutoSolver:
 
     # ---------------------------------------------------------- concurrent
     def _concurrent(self, model: CompiledModel, choice: Choice, shared: _Shared) -> Solution:
-        deadline = None if self.time_limit is None else time.time() + self._left(shared)
+        left = self._left(shared)
+        deadline = None if left is None else time.time() + left
         options = {k: v for k, v in self.cut_options.items() if k not in ("log", "time_limit")}
         log = self.cut_options.get("log")
         options["log"] = log is not None  # a callback does not cross processes: its lines do

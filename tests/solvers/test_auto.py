@@ -275,3 +275,17 @@ def test_both_backends_report_in_a_concurrent_run():
     assert {"cut", "highs"} <= backends or sol.info["stopped_by"] == "gap proven"
     assert "cut_status" in sol.info and "highs_status" in sol.info
     assert reference_feasible(p, sol.x) and not cut_children()
+
+
+@pytest.mark.parametrize("concurrent", [True, False])
+@pytest.mark.parametrize("kind", ["max_utility", "min_set"])
+def test_a_tiny_time_limit_returns_a_plan(kind, concurrent):
+    pu = box_grid(30, 30, seed=4, n_species=5)
+    p = (problem(pu).add_max_utility_objective(budget_share=0.2) if kind == "max_utility"
+         else problem(pu).add_min_set_objective().add_relative_targets(0.3))
+    p = p.add_boundary_penalty(0.3)
+    sol = solve(p, time_limit=1e-3, gap=0.0, concurrent=concurrent)  # the default: auto
+    assert sol.solver == "auto" and reference_feasible(p, sol.x)
+    assert sol.objective == pytest.approx(reference_objective(p, sol.x), rel=1e-9)
+    assert 0 <= sol.info["time_to_first_plan_s"] <= 0.5
+    assert sol.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL) and not cut_children()
