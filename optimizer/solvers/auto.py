@@ -449,11 +449,11 @@ class AutoSolver:
         if model.n_x == 0:
             return solve_fixed(model, self.name, "")
         started = time.perf_counter()
-        choice = self.choose(model)
-        greedy = first_plan(model)
         shared = _Shared(model, started)
+        greedy = first_plan(model)  # the first plan comes first, before the choice
         if greedy is not None:
             shared.offer("greedy", greedy.values, float("nan"))
+        choice = self.choose(model)
         if choice.name == "cut+highs":
             return self._concurrent(model, choice, shared)
         if choice.name == "highs":
@@ -622,8 +622,11 @@ class AutoSolver:
                 info[f"{tag}_strategy"] = s.strategy
         if cut_error:
             info["cut_error"] = cut_error
-        if "highs_error" in results:
-            info["highs_error"] = f"{type(results['highs_error']).__name__}: {results['highs_error']}"
+        error = results.get("highs_error")
+        if isinstance(error, KeyboardInterrupt):
+            info["highs_status"] = "stopped"  # during its LP, before it had a plan of its own
+        elif error is not None:
+            info["highs_error"] = f"{type(error).__name__}: {error}"
         info["stopped_by"] = why_stop or "both ended"
         strategy = "concurrent(" + ", ".join(
             f"{tag}:{s.strategy}" for s, tag in ((cut_sol, "cut"), (highs_sol, "highs"))
