@@ -33,9 +33,10 @@ def _add_marxan(sub: argparse._SubParsersAction) -> None:
                    help="relative optimality gap to prove; the solve stops there, or at the time "
                         f"limit with the gap it proved (default {MARXAN_GAP:g}, i.e. "
                         f"{MARXAN_GAP * 100:g}%%; 0 asks for a proven optimum)")
-    p.add_argument("--solver", choices=("highs", "cut", "auto"), default="highs",
-                   help="highs (default), the graph-cut solver, or auto (cut where the model "
-                        "has the cut form)")
+    p.add_argument("--solver", choices=("auto", "highs", "cut"), default="auto",
+                   help="auto (default: chosen by the model's structure, the graph-cut solver "
+                        "and HiGHS at once on two cores; the choice is printed), highs, or the "
+                        "graph-cut solver")
     p.add_argument("--compare", type=Path, default=None, metavar="MARXAN_BEST_FILE",
                    help="a Marxan solution file (e.g. output_best.csv) to score beside ours")
     p.add_argument("--overwrite", action="store_true",
@@ -138,6 +139,8 @@ def cmd_marxan(args: argparse.Namespace) -> int:
           f"s limit (Ctrl-C stops and keeps the best plan so far)", flush=True)
     t1 = time.perf_counter()
     sol = solve(p, args.solver, model=model, gap=args.gap, time_limit=budget)
+    if "auto" in sol.info:
+        print(sol.info["auto"])
     t_solve = time.perf_counter() - t1
     score = marxan_score(project, sol)
     files = write_marxan_outputs(project, sol, out, scenario=project.scenario,

@@ -201,6 +201,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         except InfeasibleProblemError as exc:
             print(f"carbonpark: no plan: {exc}".replace("\n", " "), file=sys.stderr)
             return 1
+    if "auto" in sol.info:
+        print(sol.info["auto"])
     closure = gap_closure(pu, problem, sol, target=target,
                           ecosystems=scenario.closure.ecosystems)
     summary = write_solution(sol, problem, args.out, scenario=scenario, closure=closure,

@@ -52,6 +52,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 130
     if len(df):
         print(format_runs(df))
+    # What `auto` chose for the runs (one backend at a time: the runs share the cores).
+    for line, n in (df["solver_choice"].value_counts().items() if len(df) else ()):
+        if line:
+            print(f"{line}: {n:,} run{'s' if n != 1 else ''}")
     counts = df["status"].value_counts().to_dict() if len(df) else {}
     status = ", ".join(f"{n:,} {k}" for k, n in sorted(counts.items()))
     resumed = int(df["resumed"].sum()) if len(df) else 0

@@ -189,7 +189,9 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
         "gap": _num(solution.gap), "runtime_s": float(solution.runtime),
         "seconds_total": seconds,
         "solver": solution.solver, "solver_version": solution.solver_version,
-        "strategy": solution.strategy, "versions": versions(),
+        "strategy": solution.strategy,
+        # What `auto` chose and why: the line `carbonpark solve` prints ("" for a named backend).
+        "solver_choice": solution.info.get("auto", ""), "versions": versions(),
         "units": {s: int((status == s).sum()) for s in ("existing", "added", "locked out", "free")},
         "study_area_km2": float(problem.study_area_km2),
         "new_km2": new_km2,

@@ -46,7 +46,7 @@ __all__ = [
 
 # ============================================================== solve
 
-def solve(problem: Problem, solver: str | Solver = "highs", *, model: CompiledModel | None = None,
+def solve(problem: Problem, solver: str | Solver = "auto", *, model: CompiledModel | None = None,
           **options: Any) -> Solution:
     """Solve a problem and return its `Solution` (status is data).
 
@@ -54,17 +54,18 @@ def solve(problem: Problem, solver: str | Solver = "highs", *, model: CompiledMo
     ----------
     problem : Problem
     solver : str or Solver
-        ``"highs"`` (default), ``"cut"`` (graph-cut Lagrangian solver for boundary
-        penalties), ``"auto"`` (``cut`` where the model has the cut form, else
-        ``highs``), ``"pulp"``, ``"pulp:<pulp solver>"`` or a solver object. The
-        default stays ``"highs"``: ``auto`` only pays off on boundary-penalised
-        models of 10k+ units, and ``highs`` proves optimality on small ones.
+        ``"auto"`` (default: `optimizer.solvers.auto.choose` picks by the model's
+        structure, HiGHS without a boundary penalty, the cut solver and HiGHS at once
+        with one on two cores; ``info["auto"]`` says what and why), ``"highs"``,
+        ``"cut"`` (graph-cut Lagrangian solver for boundary penalties), ``"pulp"``,
+        ``"pulp:<pulp solver>"`` or a solver object.
     model : CompiledModel, optional
         ``compile(problem)``, when the caller has it already: it is not compiled again
         (at national size a compile costs seconds and ~1 GB). It must be the compiled
         form of ``problem``; its shape is checked against the problem.
     **options
-        Passed to the solver (e.g. ``time_limit=60``, ``gap=0.001``, ``strategy="mip"``).
+        Passed to the solver (e.g. ``time_limit=60``, ``gap=0.001``, ``strategy="mip"``,
+        ``concurrent=False`` for ``auto``).
 
     Returns
     -------
@@ -118,8 +119,6 @@ def solve(problem: Problem, solver: str | Solver = "highs", *, model: CompiledMo
             "all be met together; relax a target or raise a budget")
         raise InfeasibleProblemError(f"{exc}: {reason}") from None
     requested = getattr(backend, "gap", None)
-    if requested is None and hasattr(backend, "highs"):  # AutoSolver
-        requested = backend.highs.gap
     if requested is not None and not np.isfinite(sol.requested_gap):
         sol = dataclasses.replace(sol, requested_gap=float(requested))
     bp = problem.boundary_penalty

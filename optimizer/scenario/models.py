@@ -256,8 +256,9 @@ class PenaltiesTable(_Table):
 class SolverTable(_Table):
     """``[solver]``: how to solve."""
 
-    backend: str = Field(default="highs", pattern=BACKEND_PATTERN,
-                         description="highs | cut | auto | pulp:<name>")
+    backend: str = Field(default="auto", pattern=BACKEND_PATTERN,
+                         description="auto (default: chosen by the model's structure; the cut "
+                         "solver and HiGHS at once on two cores) | highs | cut | pulp:<name>")
     gap: float = Field(default=1e-4, ge=0, lt=1, description="relative optimality gap to stop at")
     time_limit: float | None = Field(default=None, gt=0, description="wall-clock limit (seconds)")
     threads: int | None = Field(default=None, ge=1, description="solver threads (highs, pulp)")

@@ -284,9 +284,33 @@ class Solver(Protocol):
 _STOP = threading.Event()
 
 
+#: This thread's solve scope (`solve_scope`): None outside `optimizer.solvers.auto`.
+_LOCAL = threading.local()
+
+
 def stop_requested() -> bool:
-    """Whether the user asked the running solve to stop (Ctrl-C)."""
-    return _STOP.is_set()
+    """Whether the user asked the running solve to stop (Ctrl-C), or its scope did."""
+    scope = getattr(_LOCAL, "scope", None)
+    return _STOP.is_set() or (scope is not None and scope.stop.is_set())
+
+
+def current_scope() -> Any:
+    """This thread's solve scope (`solve_scope`), or None."""
+    return getattr(_LOCAL, "scope", None)
+
+
+@contextlib.contextmanager
+def solve_scope(scope: Any) -> Iterator[None]:
+    """Run a backend in this thread under ``scope``, one solve's own channel: ``scope.stop``
+    (an event) stops it as Ctrl-C does, ``scope.report(model, values, bound)`` hears each
+    plan and bound it finds, ``scope.offered(model)`` is a plan found elsewhere or None
+    (`optimizer.solvers.auto` runs two backends at once this way)."""
+    before = getattr(_LOCAL, "scope", None)
+    _LOCAL.scope = scope
+    try:
+        yield
+    finally:
+        _LOCAL.scope = before
 
 
 def request_stop() -> None:

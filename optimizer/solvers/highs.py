@@ -40,6 +40,7 @@ from optimizer.solvers.base import (
     SolveStatus,
     better,
     check_limits,
+    current_scope,
     feasibility_tolerance,
     polish,
     relative_gap,
@@ -188,8 +189,12 @@ class HighsSolver:
         highs_plan = False  # whether a HiGHS stage brought a feasible plan of its own
         trajectory: list[tuple[float, float, float]] = []
 
+        scope = current_scope()  # a concurrent auto solve's channel (None otherwise)
+
         def record() -> None:
             trajectory.append((round(time.perf_counter() - started, 6), best_obj, bound))
+            if scope is not None and best_values is not None:
+                scope.report(model, best_values, bound)
 
         if best_values is None:
             t0 = time.perf_counter()
@@ -237,6 +242,12 @@ class HighsSolver:
                 raise SolverError(f"HiGHS: the LP relaxation ended with status {lp.status!r} "
                                   "and no solution; raise time_limit or use strategy='auto'")
 
+        offered = scope.offered(model) if scope is not None else None  # e.g. the cut solver's
+        if offered is not None:
+            o_values, o_obj, o_viol = polish(model, offered)
+            if o_viol <= feasibility_tolerance(model) and (
+                    best_values is None or better(model, o_obj, best_obj)):
+                best_values, best_obj, source = o_values, o_obj, "warm"
         gap_now = relative_gap(best_obj, bound)
         # lp-round whose rounding brought no plan runs the MIP to its first plan (anytime).
         first_only = strategy == "lp-round" and best_values is None
@@ -401,8 +412,13 @@ class HighsSolver:
             # deadline anyway (killed, if it runs in a child), so its own limit is the
             # time left, less a little to end by itself with its final answer.
             opts["time_limit"] = max(remaining - min(0.1, 0.02 * remaining), 0.01)
+        scope = current_scope()  # a concurrent auto solve hears plans and bounds
+        progress = None
+        if scope is not None and not relaxation:
+            def progress(values: np.ndarray | None, bound: float) -> None:
+                scope.report(model, values, bound)
         result = run_highs(HighsJob(model, opts, warm, relaxation), deadline=deadline,
-                           grace=self.watchdog_grace, log=on_log)
+                           grace=self.watchdog_grace, log=on_log, progress=progress)
         if result.outcome != "done":
             log.append(f"carbonpark: HiGHS run {result.outcome}"
                        f"{' (its process killed)' if result.model_status == 'killed' else ''}\n")

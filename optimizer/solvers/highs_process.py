@@ -76,6 +76,10 @@ _BANNER_LOCK = threading.Lock()
 _banner_shown = False
 
 
+#: Seconds between two bounds passed to a run's ``progress`` from a run in this process.
+PROGRESS_SECONDS = 0.2
+
+
 def new_highs() -> Any:
     """A new ``highspy.Highs`` whose one-time banner does not reach standard output.
 
@@ -183,7 +187,8 @@ def run_here(model: CompiledModel) -> bool:
 
 def run_highs(job: HighsJob, *, deadline: float, grace: float = 0.0,
               log: Callable[[str], None] | None = None,
-              in_child: bool | None = None) -> RunResult:
+              in_child: bool | None = None,
+              progress: Callable[[np.ndarray | None, float], None] | None = None) -> RunResult:
     """Run HiGHS on ``job`` until it ends, ``deadline`` (+ ``grace``) passes or Ctrl-C.
 
     Parameters
@@ -198,6 +203,10 @@ def run_highs(job: HighsJob, *, deadline: float, grace: float = 0.0,
         Called with each of HiGHS's log lines.
     in_child : bool, optional
         Force a child process (True) or this process (False); default `run_here`.
+    progress : callable, optional
+        Called with each improving plan (every column) and the MIP's bound, or with None
+        and a newer bound (at most every `PROGRESS_SECONDS`): a concurrent solve hears
+        them (`optimizer.solvers.auto`).
 
     Returns
     -------
@@ -206,8 +215,8 @@ def run_highs(job: HighsJob, *, deadline: float, grace: float = 0.0,
     if in_child is None:
         in_child = not run_here(job.model)
     if in_child:
-        return _run_in_child(job, deadline + grace, log)
-    return _run_in_process(job, deadline + grace, log)
+        return _run_in_child(job, deadline + grace, log, progress)
+    return _run_in_process(job, deadline + grace, log, progress)
 
 
 # ------------------------------------------------------------------ the run itself
@@ -261,8 +270,9 @@ def pass_model(h: Any, model: CompiledModel) -> None:
 
 # ------------------------------------------------------------------ in this process
 
-def _run_in_process(job: HighsJob, deadline: float,
-                    log: Callable[[str], None] | None) -> RunResult:
+def _run_in_process(job: HighsJob, deadline: float, log: Callable[[str], None] | None,
+                    progress: Callable[[np.ndarray | None, float], None] | None = None
+                    ) -> RunResult:
     """The run in a thread of this process, stopped by HiGHS's interrupt callbacks.
 
     Only small models run here (`run_here`): HiGHS answers a stop within milliseconds, so
@@ -273,12 +283,21 @@ def _run_in_process(job: HighsJob, deadline: float,
     done = threading.Event()
     failure: list[BaseException] = []
 
+    heard = [0.0]
+
     def interrupt(event: Any) -> None:
         if stop.is_set():
             event.interrupt()
 
-    for event in (h.cbSimplexInterrupt, h.cbIpmInterrupt, h.cbMipInterrupt):
+    def mip_interrupt(event: Any) -> None:
+        interrupt(event)
+        if progress is not None and time.perf_counter() - heard[0] > PROGRESS_SECONDS:
+            heard[0] = time.perf_counter()
+            progress(None, float(event.data_out.mip_dual_bound))
+
+    for event in (h.cbSimplexInterrupt, h.cbIpmInterrupt):
         event.subscribe(interrupt)
+    h.cbMipInterrupt.subscribe(mip_interrupt)
     h.setOptionValue("output_flag", True)
     h.setOptionValue("log_to_console", False)
     if log is not None:
@@ -288,6 +307,8 @@ def _run_in_process(job: HighsJob, deadline: float,
     def on_improving(event: Any) -> None:
         incumbent["values"] = np.array(event.data_out.mip_solution, dtype=np.float64)
         incumbent["objective"] = float(event.data_out.objective_function_value)
+        if progress is not None:
+            progress(incumbent["values"], float(event.data_out.mip_dual_bound))
 
     if not job.relaxation:
         h.cbMipImprovingSolution.subscribe(on_improving)
@@ -338,8 +359,9 @@ def _wait_quietly(done: threading.Event) -> None:
 
 # ------------------------------------------------------------------ in a child process
 
-def _run_in_child(job: HighsJob, deadline: float,
-                  log: Callable[[str], None] | None) -> RunResult:
+def _run_in_child(job: HighsJob, deadline: float, log: Callable[[str], None] | None,
+                  progress: Callable[[np.ndarray | None, float], None] | None = None
+                  ) -> RunResult:
     """The run in a forked child, killed at ``deadline`` or on Ctrl-C (module docstring)."""
     ctx = multiprocessing.get_context("fork")
     here, there = ctx.Pipe(duplex=True)
@@ -380,8 +402,12 @@ def _run_in_child(job: HighsJob, deadline: float,
                     log(line)
             elif kind == "plan":
                 plan = (message[1], message[2])
+                if progress is not None:
+                    progress(_complete(job.model, plan[0]), bound)
             elif kind == "bound":
                 bound = message[1]
+                if progress is not None:
+                    progress(None, bound)
             elif kind == "done":
                 final = message[1]
     except KeyboardInterrupt:  # Ctrl-C outside `stop_on_interrupt`: end the child, go on

@@ -122,7 +122,8 @@ def prepare(out: Path, sweep: Sweep, overwrite: bool) -> Resume:
 COLUMNS = (("name", "string"), ("scenario_hash", "string"), ("method", "string"),
            ("status", "string"), ("objective", "float64"), ("bound", "float64"),
            ("gap", "float64"), ("requested_gap", "float64"), ("solver", "string"),
-           ("strategy", "string"), ("runtime", "float64"), ("area_km2", "float64"),
+           ("strategy", "string"), ("solver_choice", "string"), ("runtime", "float64"),
+           ("area_km2", "float64"),
            ("n_added", "int64"), ("carbon_stock_added", "float64"),
            ("mean_representation", "float64"), ("message", "string"), ("wall_s", "float64"))
 
@@ -198,7 +199,8 @@ def read_results(out_dir: str | os.PathLike[str]) -> pd.DataFrame:
     ``infeasible``/``error`` without a plan), ``objective`` (recomputed from the plan),
     ``bound`` (proven), ``gap`` (proven relative gap ``|bound - objective| /
     |objective|``), ``requested_gap`` (the scenario's), ``solver``, ``strategy`` (what
-    ran), ``runtime`` (solver seconds), ``area_km2`` (new km²: the unprotected area of the
+    ran), ``solver_choice`` (``auto``'s choice and why, as `carbonpark solve` prints it; ""
+    for a named backend), ``runtime`` (solver seconds), ``area_km2`` (new km²: the unprotected area of the
     selected units), ``n_added``, ``carbon_stock_added`` (MgC), ``mean_representation``
     (% held), ``added_ids``, ``message``, ``wall_s`` (seconds of the run on its worker).
     """

@@ -69,8 +69,8 @@ def _record(problem: Problem, sol: Solution) -> dict[str, Any]:
     return {"status": sol.status.value, "objective": float(objective_value(problem, x)),
             "bound": float(sol.bound), "gap": float(sol.gap),
             "requested_gap": float(sol.requested_gap), "solver": sol.solver,
-            "strategy": sol.strategy, "runtime": float(sol.runtime),
-            "area_km2": float(problem.unprotected_km2[x].sum()),
+            "strategy": sol.strategy, "solver_choice": sol.info.get("auto", ""),
+            "runtime": float(sol.runtime), "area_km2": float(problem.unprotected_km2[x].sum()),
             "n_added": int(added.sum()),
             "carbon_stock_added": _metric(problem, "carbon_stock_added", x),
             "mean_representation": _metric(problem, "mean_representation", x),
@@ -96,7 +96,7 @@ def error_record(message: str, status: str = "error") -> dict[str, Any]:
     """
     nan = float("nan")
     return {"status": status, "objective": nan, "bound": nan, "gap": nan, "requested_gap": nan,
-            "solver": "", "strategy": "", "runtime": 0.0, "area_km2": nan, "n_added": 0,
+            "solver": "", "strategy": "", "solver_choice": "", "runtime": 0.0, "area_km2": nan, "n_added": 0,
             "carbon_stock_added": nan, "mean_representation": nan, "added_ids": [],
             "message": message}
 
@@ -120,7 +120,10 @@ def run_one(data: dict[str, Any], base: str, key: str, method: str) -> dict[str,
                 raise InfeasibleProblemError("; ".join(found))
             sol = _read_path(s, p, key, polish=method == PATH_POLISH)
         else:
-            sol = solve(p, s.solver.backend, **solver_options(s))
+            opts = solver_options(s)
+            if s.solver.backend == "auto":  # the sweep's runs use the cores already
+                opts["concurrent"] = False
+            sol = solve(p, s.solver.backend, **opts)
     except Exception as exc:  # an infeasible run is a result, not the end of the sweep
         infeasible = isinstance(exc, InfeasibleProblemError | ScenarioError)
         return {**error_record(_reason(exc), "infeasible" if infeasible else "error"),

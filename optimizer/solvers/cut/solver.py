@@ -24,6 +24,7 @@ from optimizer.solvers.base import (
     Solution,
     SolveStatus,
     check_limits,
+    current_scope,
     relative_gap,
     solve_fixed,
     stop_requested,
@@ -161,12 +162,14 @@ class CutSolver:
             x, bound_min, info, strategy, guide = solve_lagrangian(ctx)
         trail.add(x, bound_min)
         x = trail.better(x, greedy_x)
+        self._report(ctx, x, bound_min)
         gap_now = ctx.gap(ctx.min_value(x) if x is not None else np.inf, bound_min)
         if (self.polish and not gap_now <= self.gap and ctx.left() > 0.5) or (
                 x is None and self.rescue and ctx.left() > 0.5):
             x, bound_min = self._polish(ctx, x, bound_min, guide, info)
             trail.add(x, bound_min)
             strategy += "+polish"
+            self._report(ctx, x, bound_min)
         if (self.polish and self.lns and x is not None and ctx.left() > 0.5
                 and not ctx.gap(ctx.min_value(x), bound_min) <= self.gap):
             x, lns_info = lns(ctx, x, bound_min, self)
@@ -183,6 +186,14 @@ class CutSolver:
         return self._solution(ctx, x, bound_min, strategy, trail.record(info, greedy), version)
 
     # ---------------------------------------------------------- steps
+    @staticmethod
+    def _report(ctx: CutContext, x: np.ndarray | None, bound_min: float) -> None:
+        """Tell a concurrent auto solve (`optimizer.solvers.base.solve_scope`) the plan and bound."""
+        scope = current_scope()
+        if scope is not None:
+            scope.report(ctx.model, None if x is None else ctx.model.complete(x),
+                         ctx.form.sigma * bound_min + ctx.model.offset)
+
     def _polish(self, ctx: CutContext, x: np.ndarray | None, bound_min: float,
                 guide: np.ndarray, info: dict[str, Any]) -> tuple[np.ndarray | None, float]:
         """The polish MIP: the better plan and, when it freed every unit, the tighter bound."""
