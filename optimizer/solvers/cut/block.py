@@ -88,13 +88,13 @@ def improve_in_block(ctx: CutContext, x: np.ndarray, pb: np.ndarray, pa: np.ndar
         ``block_units`` and ``block_seconds`` for ``info`` (empty when skipped).
     """
     core = ((pa > 0.5) & (pb < 0.5)) | ((x > 0.5) != (pb > 0.5))
-    form = ctx.form
-    cut_e = x[form.ei] != x[form.ej]  # and a ring around the read plan's edge
-    ring = np.zeros(x.size, dtype=bool)
-    ring[form.ei[cut_e]] = ring[form.ej[cut_e]] = True
-    for _ in range(RING - 1):
-        ring |= (ctx.pair_w @ ring.astype(np.float64)) > 0
-    free = np.flatnonzero(core | ring)
+    near = core.copy()  # a ring around the block
+    for _ in range(RING):
+        near |= (ctx.pair_w @ near.astype(np.float64)) > 0
+    form = ctx.form  # and both sides of the read plan's edge
+    cut_e = x[form.ei] != x[form.ej]
+    near[form.ei[cut_e]] = near[form.ej[cut_e]] = True
+    free = np.flatnonzero(near)
     if free.size == 0 or free.size > block_units:
         return x, {}
     t0 = time.perf_counter()
@@ -102,7 +102,7 @@ def improve_in_block(ctx: CutContext, x: np.ndarray, pb: np.ndarray, pa: np.ndar
     left = ctx.left()
     if left <= 0.2:
         return x, {}
-    hs = HighsSolver(strategy="mip", gap=min(ctx.solver.gap, 1e-4), threads=1)
+    hs = HighsSolver(strategy="mip", gap=ctx.solver.gap, threads=1)
     run = hs.run_mip(sub, warm_start=sub.complete(x[free]),
                      time_limit=left if np.isfinite(left) else None,
                      options={"mip_max_nodes": int(nodes), "random_seed": 0})
