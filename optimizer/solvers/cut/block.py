@@ -28,7 +28,8 @@ import numpy as np
 from optimizer.solvers.cut.context import CutContext
 from optimizer.solvers.highs import HighsSolver
 
-#: Most units freed in the block MIP; a larger block keeps the plan read from the path.
+#: Most units freed in the block MIP by default (`CutSolver.block_units`); a larger block
+#: keeps the plan read from the path.
 BLOCK_UNITS = 2_000
 #: Branch-and-bound nodes of the block MIP (a node limit, not a time limit: deterministic).
 BLOCK_NODES = 50
@@ -114,5 +115,7 @@ def improve_in_block(ctx: CutContext, x: np.ndarray, pb: np.ndarray, pa: np.ndar
                 1.0, abs(ctx.min_value(x))):
             out = xc
     seconds = time.perf_counter() - t0
-    ctx.say(f"cut: block MIP on {free.size} units: {run.status} in {seconds:.2f} s (HiGHS {run.seconds:.2f} s{'; ' + '; '.join(run.notes) if getattr(run, 'notes', None) else ''})")
+    notes = "; ".join(getattr(run, "notes", None) or [])
+    ctx.say(f"cut: block MIP on {free.size} units: {run.status} in {seconds:.2f} s"
+            + (f" ({notes})" if notes else ""))
     return out, {"block_units": int(free.size), "block_seconds": round(seconds, 3)}

@@ -404,7 +404,7 @@ def read_plan(ctx: CutContext, info: dict[str, Any], budget: float) -> np.ndarra
     entry = np.asarray(info["unit_entry_lambda"], dtype=np.float64)[cols]
     a = np.asarray(info["unit_area"], dtype=np.float64)[cols]
     pb, pa = bracket(entry, a, budget)
-    x, block_info = improve_in_block(ctx, x, pb, pa)
+    x, block_info = improve_in_block(ctx, x, pb, pa, block_units=ctx.solver.block_units)
     info.update(block_info)
     return x
 
