@@ -46,6 +46,7 @@ class CutSettings(Protocol):
     lns_window_time: float
     lns_time: float
     lns_stall: int
+    block_units: int
 
     def _say(self, line: str) -> None: ...
 

@@ -22,6 +22,7 @@ import pandas as pd
 from optimizer.errors import InputDataError
 from optimizer.model.compile import budget_coefficients
 from optimizer.solvers.base import BudgetPath, Solution
+from optimizer.solvers.cut.block import bracket, improve_in_block
 from optimizer.solvers.cut.context import CutContext, row_labels
 from optimizer.solvers.cut.form import CutForm
 from optimizer.solvers.cut.mincut import cut_on
@@ -395,10 +396,17 @@ def path_bound(info: dict[str, Any], budget: float) -> float:
 def read_plan(ctx: CutContext, info: dict[str, Any], budget: float) -> np.ndarray:
     """The plan (cut-form columns) for ``budget`` from a nested path's ``info``: the
     path's plan for the budget (`plan_for_budget`), then the units that still pay for
-    themselves and fit, added greedily (`CutContext.add_improving`). Deterministic."""
+    themselves and fit, added greedily (`CutContext.add_improving`), then the breakpoint
+    block around the budget solved by a small deterministic MIP
+    (`optimizer.solvers.cut.block.improve_in_block`). Deterministic."""
     cols = ctx.model.unit_of_col[:ctx.form.n]
-    x = plan_for_budget(info, budget)[cols]
-    return ctx.add_improving(x)
+    x = ctx.add_improving(plan_for_budget(info, budget)[cols])
+    entry = np.asarray(info["unit_entry_lambda"], dtype=np.float64)[cols]
+    a = np.asarray(info["unit_area"], dtype=np.float64)[cols]
+    pb, pa = bracket(entry, a, budget)
+    x, block_info = improve_in_block(ctx, x, pb, pa, block_units=ctx.solver.block_units)
+    info.update(block_info)
+    return x
 
 
 def solve_nested_path(ctx: CutContext, row: int, a: np.ndarray, budget: float

@@ -93,6 +93,11 @@ class CutSolver:
     rescue : bool
         When the Lagrangian search ends without a plan, run a MIP over every free unit
         to find one (even without ``polish``); False raises `SolverError` at once.
+    block_units : int
+        A plan read from the nested path (``nested_path``, `read_path`) re-solves the
+        path's breakpoint block around its budget by a deterministic HiGHS MIP when it
+        frees at most this many units (`optimizer.solvers.cut.block`); 0 reads the
+        path's ranked plan as it is (faster, weaker at strong compactness).
     """
 
     time_limit: float | None = None
@@ -109,6 +114,7 @@ class CutSolver:
     lns: bool = True
     nested_path: bool = False
     rescue: bool = True
+    block_units: int = 2_000
     lns_units: int = 2_000
     lns_window_time: float = 2.0
     lns_time: float = 10.0
