@@ -100,7 +100,7 @@ def check_output_dir(path: str | os.PathLike[str], kind: str, *, overwrite: bool
     if not os.path.lexists(p):
         return p
     if not p.is_dir():
-        if overwrite:
+        if overwrite or not os.path.lexists(p):  # gone: another writer's swap moved it aside
             return p
         raise OutputError(f"{p}: is a file, not an output folder; choose an empty or new folder, "
                           "or pass --overwrite to replace the file")
