@@ -30,7 +30,6 @@ from optimizer.errors import (
     SolverError,
     UnitError,
 )
-from optimizer.versions import carbonpark_version
 
 if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, `__getattr__` below
     from optimizer.grid.build import (
@@ -49,7 +48,6 @@ if TYPE_CHECKING:  # what type checkers and IDEs see; at run time, `__getattr__`
     from optimizer.solvers import Solution, SolveStatus, get_solver
     from optimizer.versions import show_versions, versions
 
-__version__ = carbonpark_version()  # the installed distribution's (pyproject.toml)
 
 #: Public name -> the module that defines it, imported on first use.
 _LAZY = {
@@ -79,6 +77,11 @@ _LAZY = {
 
 def __getattr__(name: str) -> Any:
     """Import a public name's module on first use (PEP 562)."""
+    if name == "__version__":  # the installed distribution's (pyproject.toml), read on demand
+        from optimizer.versions import carbonpark_version
+
+        globals()[name] = carbonpark_version()
+        return globals()[name]
     if name in _LAZY:
         value = getattr(importlib.import_module(_LAZY[name]), name)
         globals()[name] = value  # once: later look-ups do not come here

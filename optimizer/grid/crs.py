@@ -18,7 +18,8 @@ import pyproj
 import shapely
 
 from optimizer.errors import CRSError, InputDataError
-from optimizer.inputs.layers import is_equal_area, read_vector, repair_geometries
+from optimizer.inputs.equal_area import is_equal_area
+from optimizer.inputs.layers import read_vector, repair_geometries
 
 __all__ = ["fitted_albers", "lonlat_bounds", "read_study_area", "resolve_crs", "to_crs"]
 

@@ -22,7 +22,7 @@ import shapely
 
 from optimizer.errors import CRSError, InputDataError
 from optimizer.grid.printing import grid_text
-from optimizer.inputs.layers import is_equal_area
+from optimizer.inputs.equal_area import is_equal_area
 from optimizer.inputs.units import get_unit, unit_for_role
 from optimizer.versions import carbonpark_version, versions
 

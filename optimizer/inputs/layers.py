@@ -26,6 +26,7 @@ from affine import Affine
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from optimizer.errors import CRSError, GeometryRepairWarning, InputDataError, did_you_mean
+from optimizer.inputs.equal_area import is_equal_area
 from optimizer.inputs.roles import ROLES
 from optimizer.inputs.toml_kinds import check_toml_kind
 from optimizer.inputs.units import Unit, check_role_unit, get_unit, role_units, unit_for_role
@@ -449,25 +450,6 @@ def cell_areas_km2(crs: pyproj.CRS, transform: Affine, rows: np.ndarray, cols: n
     factors = pyproj.Proj(crs).get_factors(lon, lat)
     # areal_scale is projected area / true area
     return nominal_km2 / np.asarray(factors.areal_scale)
-
-
-def is_equal_area(crs: pyproj.CRS) -> bool:
-    """Whether a projected CRS preserves area (checked numerically at a few points)."""
-    if crs.is_geographic:
-        return False
-    try:
-        area = crs.area_of_use
-        if area is not None:
-            lons = np.linspace(area.west, area.east, 5)
-            lats = np.linspace(max(area.south, -80), min(area.north, 80), 5)
-        else:
-            lons, lats = np.linspace(-170, 170, 5), np.linspace(-70, 70, 5)
-        lon, lat = np.meshgrid(lons, lats)
-        scale = np.asarray(pyproj.Proj(crs).get_factors(lon.ravel(), lat.ravel()).areal_scale)
-    except (pyproj.exceptions.ProjError, RuntimeError):
-        return False
-    scale = scale[np.isfinite(scale)]
-    return bool(scale.size) and bool(np.all(np.abs(scale - 1) < 1e-6))
 
 
 def read_window(
