@@ -289,3 +289,22 @@ def test_a_tiny_time_limit_returns_a_plan(kind, concurrent):
     assert sol.objective == pytest.approx(reference_objective(p, sol.x), rel=1e-9)
     assert 0 <= sol.info["time_to_first_plan_s"] <= 0.5
     assert sol.status in (SolveStatus.FEASIBLE, SolveStatus.OPTIMAL) and not cut_children()
+
+
+def test_a_strong_penalty_on_many_units_gives_the_cut_solver_every_core():
+    # Rule 2a: from STRONG_PENALTY up, on STRONG_MIN_UNITS free units or more, the cut solver
+    # runs alone (HiGHS beside it only halved its share of two cores); weaker or smaller
+    # models keep both at once.
+    from optimizer.solvers.auto import STRONG_MIN_UNITS, STRONG_PENALTY, choose, penalty_strength
+
+    base = problem(box_grid(40, 40, seed=3, n_species=4)).add_min_set_objective() \
+        .add_relative_targets(0.3)
+    strong, weak = compile(base.add_boundary_penalty(1.0)), compile(base.add_boundary_penalty(1e-4))
+    assert strong.n_x >= STRONG_MIN_UNITS
+    assert penalty_strength(strong) >= STRONG_PENALTY > penalty_strength(weak)
+    assert choose(strong, cores=2).name == "cut"
+    assert choose(weak, cores=2).name == "cut+highs"
+    assert choose(strong, cores=2, concurrent=True).name == "cut+highs"  # asked for: kept
+    small = compile(problem(box_grid(10, 10, seed=3, n_species=4)).add_min_set_objective()
+                    .add_relative_targets(0.3).add_boundary_penalty(1.0))
+    assert choose(small, cores=2).name == "cut+highs"
