@@ -36,6 +36,7 @@ from optimizer.solvers.cut.lns import lns
 from optimizer.solvers.cut.path import path_bound, read_plan, solve_nested_path, solve_single_budget
 from optimizer.solvers.cut.polish import polish
 from optimizer.solvers.greedy import FirstPlan, first_plan
+from optimizer.solvers.highs import FIRST_PLAN_GRACE
 
 
 @dataclass
@@ -150,6 +151,8 @@ class CutSolver:
         started_greedy = time.perf_counter()
         greedy = first_plan(model)
         greedy_x = greedy.values[:model.n_x] if greedy is not None else None
+        if greedy is None:  # anytime: without a first plan, run up to FIRST_PLAN_GRACE for one
+            deadline = max(deadline, started + FIRST_PLAN_GRACE)
         ctx = CutContext(model, cut_form(model), self, started, deadline)
         ctx.check_reachable()
         trail = _Trail(ctx)
@@ -171,7 +174,7 @@ class CutSolver:
         self._report(ctx, x, bound_min)
         gap_now = ctx.gap(ctx.min_value(x) if x is not None else np.inf, bound_min)
         if (self.polish and not gap_now <= self.gap and ctx.left() > 0.5) or (
-                x is None and self.rescue and ctx.left() > 0.5):
+                x is None and self.rescue and ctx.left() > 0):
             x, bound_min = self._polish(ctx, x, bound_min, guide, info)
             trail.add(x, bound_min)
             strategy += "+polish"
