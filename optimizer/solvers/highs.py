@@ -50,6 +50,7 @@ from optimizer.solvers.base import (
     stop_requested,
     tighter_bound,
 )
+from optimizer.solvers.fixing import reduced_cost_fixing
 from optimizer.solvers.greedy import first_plan
 from optimizer.solvers.highs_process import HighsJob, new_highs, run_highs
 from optimizer.solvers.rounding import round_and_repair
@@ -216,6 +217,7 @@ class HighsSolver:
             return deadline if best_values is not None else max(deadline,
                                                                  started + FIRST_PLAN_GRACE)
 
+        lp_values: np.ndarray | None = None  # the LP's optimum: its reduced costs fix columns
         if strategy in ("auto", "lp-round") and not (best_values is not None and np.isfinite(bound)):
             lp = self._run(model, relaxation=True, deadline=stage_deadline(), log=log, warm=None)
             info["lp_seconds"] = round(lp.seconds, 3)
@@ -226,7 +228,7 @@ class HighsSolver:
                 raise InfeasibleProblemError("HiGHS: the LP relaxation is infeasible, so no plan "
                                              "meets every budget, target and lock")
             if lp.values is not None and lp.status == "optimal":
-                bound = lp.objective
+                bound, lp_values = lp.objective, lp.values
                 t0 = time.perf_counter()
                 x_round = round_and_repair(model, lp.values)
                 info["round_seconds"] = round(time.perf_counter() - t0, 3)
@@ -259,11 +261,20 @@ class HighsSolver:
             # The plain MIP stays plain: it starts from a plan only when the caller gave one
             # (the greedy plan remains the answer if the MIP finds none).
             start = best_values if strategy == "auto" or source == "warm" else None
-            mip = self._run(model, relaxation=False, deadline=stage_deadline(), log=log,
+            mip_model = model
+            if strategy == "auto" and lp_values is not None and best_values is not None:
+                # What the LP proves: columns no plan better than ours can move stay fixed.
+                t0 = time.perf_counter()
+                fixing = reduced_cost_fixing(model, lp_values, best_obj)
+                info["fixing_seconds"] = round(time.perf_counter() - t0, 3)
+                info["fixed_columns"] = fixing.n_fixed if fixing is not None else 0
+                if fixing is not None and fixing.n_fixed:
+                    mip_model = fixing.restrict(model)
+            mip = self._run(mip_model, relaxation=False, deadline=stage_deadline(), log=log,
                             warm=start, stage_options=(
                                 MIP_STAGE_OPTIONS[model.sense] if strategy == "auto"
                                 else {"mip_max_improving_sols": 1} if first_only else {}),
-                            known_bound=bound)
+                            known_bound=bound, report_as=model)
             info["mip_seconds"] = round(mip.seconds, 3)
             info["mip_status"] = mip.status
             if mip.notes:
@@ -349,7 +360,8 @@ class HighsSolver:
     # ---------------------------------------------------------- one run
     def _run(self, model: CompiledModel, *, relaxation: bool, deadline: float, log: list[str],
              warm: np.ndarray | None, stage_options: Mapping[str, Any] | None = None,
-             known_bound: float = float("nan")) -> MipRun:
+             known_bound: float = float("nan"),
+             report_as: CompiledModel | None = None) -> MipRun:
         """One HiGHS run, checked: a MIP answer HiGHS cannot back is rerun, and the rerun kept.
 
         Never trust a backend's word: the objective of the plan HiGHS returns is
@@ -358,9 +370,13 @@ class HighsSolver:
         repeated with presolve off (HiGHS 1.16 maps a start solution into the presolved
         space wrongly when presolve removes a column, and then reports the start's
         reduced-space objective as optimal), then without the start.
+
+        ``report_as`` is the model whose plans and bounds a concurrent solve hears when
+        ``model`` is its restriction (`optimizer.solvers.fixing`: the same columns, some
+        fixed, and a bound that holds for both).
         """
         run = self._run_once(model, relaxation=relaxation, deadline=deadline, log=log, warm=warm,
-                             stage_options=stage_options)
+                             stage_options=stage_options, report_as=report_as)
         if relaxation:
             return run
         why = _distrust(model, run, self.gap, known_bound)
@@ -376,7 +392,8 @@ class HighsSolver:
             if stop_requested() or time.perf_counter() >= deadline:
                 break
             rerun = self._run_once(model, relaxation=False, deadline=deadline, log=log, warm=start,
-                                   stage_options={**(stage_options or {}), **extra})
+                                   stage_options={**(stage_options or {}), **extra},
+                                   report_as=report_as)
             why = _distrust(model, rerun, self.gap, known_bound)
             if not why:
                 notes.append(f"rerun {label}: consistent ({rerun.status})")
@@ -390,7 +407,8 @@ class HighsSolver:
 
     def _run_once(self, model: CompiledModel, *, relaxation: bool, deadline: float,
                   log: list[str], warm: np.ndarray | None,
-                  stage_options: Mapping[str, Any] | None = None) -> MipRun:
+                  stage_options: Mapping[str, Any] | None = None,
+                  report_as: CompiledModel | None = None) -> MipRun:
         """One HiGHS run, stoppable at any moment (`optimizer.solvers.highs_process`)."""
         started = time.perf_counter()
         if started >= deadline:  # no time left: no run (a child would be killed at once)
@@ -417,8 +435,10 @@ class HighsSolver:
         scope = current_scope()  # a concurrent auto solve hears plans and bounds
         progress = None
         if scope is not None and not relaxation:
+            heard_as = report_as if report_as is not None else model
+
             def progress(values: np.ndarray | None, bound: float) -> None:
-                scope.report(model, values, bound)
+                scope.report(heard_as, values, bound)
         result = run_highs(HighsJob(model, opts, warm, relaxation), deadline=deadline,
                            grace=self.watchdog_grace, log=on_log, progress=progress)
         if result.outcome != "done":
