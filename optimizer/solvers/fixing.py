@@ -41,6 +41,14 @@ ACTIVE_TOL = 1e-7
 MARGIN = 1e-9
 
 
+#: Largest system (free columns x tight rows) solved densely (Washington: about 400 x 396,
+#: milliseconds); a larger one gets `LSQR_ITERATIONS` of sparse least squares, so the
+#: multipliers cost well under a second whatever the model (a 25 x 25 boundary grid's
+#: 1,500-square dense solve took seconds, during which no stop was heard).
+DENSE_ENTRIES = 250_000
+LSQR_ITERATIONS = 300
+
+
 @dataclass(frozen=True)
 class Fixing:
     """The columns the LP proves fixed for any plan better than the incumbent.
@@ -94,10 +102,11 @@ def row_multipliers(model: CompiledModel, lp_values: np.ndarray) -> np.ndarray |
     if tight.size and free.size:
         sub = model.A[tight][:, free].T.tocsr()  # free x tight: sub @ y_T = c_free
         rhs = c[free]
-        if sub.shape[0] * sub.shape[1] <= 4_000_000:
+        if sub.shape[0] * sub.shape[1] <= DENSE_ENTRIES:
             y_t = np.linalg.lstsq(sub.toarray(), rhs, rcond=None)[0]
-        else:
-            y_t = spla.lsqr(sp.csr_matrix(sub), rhs, atol=1e-12, btol=1e-12, iter_lim=10_000)[0]
+        else:  # a bounded effort: a poor y proves less, never something false
+            y_t = spla.lsqr(sp.csr_matrix(sub), rhs, atol=1e-10, btol=1e-10,
+                            iter_lim=LSQR_ITERATIONS)[0]
         y[tight] = y_t
     only_lo = at_lo & ~at_hi
     only_hi = at_hi & ~at_lo
