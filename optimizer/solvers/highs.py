@@ -14,8 +14,12 @@ Default strategy ``"auto"`` (measured to matter more than the choice of solver):
    there); HiGHS's MIP presolve alone can run for minutes on a single-budget model;
 2. round it and repair feasibility (`optimizer.solvers.rounding`): a feasible plan
    with a gap proven against the LP bound;
-3. if that gap exceeds the requested one, hand the plan to the MIP as a warm
-   start (``setSolution``) to close the gap in the time left.
+3. if that gap exceeds the requested one, fix the 0/1 columns the LP's reduced costs
+   prove no better plan can move (`optimizer.solvers.fixing`: 17,304 of Salt Spring's
+   19,794; only where that is most of them, `FIX_SHARE`) and hand the plan to the MIP on
+   the remaining columns as a warm start
+   (``setSolution``) to close the gap in the time left; its answer and bound are the
+   whole model's.
 
 ``strategy="mip"`` runs HiGHS's plain MIP; ``"lp-round"`` stops after step 2.
 Every run is bounded twice: HiGHS's ``time_limit`` and our own watchdog, which stops
@@ -268,7 +272,8 @@ class HighsSolver:
                 fixing = reduced_cost_fixing(model, lp_values, best_obj)
                 info["fixing_seconds"] = round(time.perf_counter() - t0, 3)
                 info["fixed_columns"] = fixing.n_fixed if fixing is not None else 0
-                if fixing is not None and fixing.n_fixed:
+                if fixing is not None and fixing.n_fixed >= FIX_SHARE * np.count_nonzero(
+                        model.integrality):
                     mip_model = fixing.restrict(model)
             mip = self._run(mip_model, relaxation=False, deadline=stage_deadline(), log=log,
                             warm=start, stage_options=(
@@ -480,6 +485,14 @@ def _no_plan(strategy: str, runtime: float, time_limit: float | None,
             f"{strategy!r}): {why}; report this as a bug with the model (write_mps)")
 
 
+#: Share of the 0/1 columns the LP's reduced costs must fix before the MIP runs on the
+#: restricted model (HiGHS fixes by reduced cost itself after its root LP; fixing first pays
+#: where it removes most of the model before HiGHS's presolve). ``bench_exact.py``, 2-core
+#: machine, load 2.5-4.6, HiGHS 1.15.1: Salt Spring 87% fixed, 3.63 -> 2.64 s; Tasmania at
+#: BLM 0.0005 22% fixed, 4.4-5.0 s -> 4.9-6.4 s (4 runs each, alternated); Washington 0.6%.
+FIX_SHARE = 0.5
+
+
 #: Seconds from the solve's start a stage may run past the time limit while there is no plan
 #: yet (the greedy found none): issue 23's anytime rule, a plan within 0.5 s whatever the limit.
 FIRST_PLAN_GRACE = 0.5
@@ -496,23 +509,25 @@ def lp_options(model: CompiledModel) -> dict[str, Any]:
 
     Dual simplex without presolve, unless the model has at least `IPM_EDGE_COLUMNS`
     boundary columns: then the interior-point method with crossover (presolve off).
-    Measured on the 2-core machine (HiGHS 1.15.1, seconds of the LP alone, loaded
-    machine; ``benchmarks/bench_exact.py --lp``):
+    Seconds of the LP alone, HiGHS 1.15.1, on the 2-core machine (load 3.3-3.5), medians
+    of 3, ``benchmarks/bench_exact.py --lp`` (the first four rows; presolve on in
+    brackets):
 
-    ==================================  ========  ============  ===============
-    model                               columns   dual simplex  IPM + crossover
-    ==================================  ========  ============  ===============
-    Washington (min set, 396 rows)      10,202    1.6           10.3
-    Salt Spring (min set, 4 rows)       19,794    0.11          0.28
-    Tasmania (Marxan, BLM 0.0005)       5,293     0.14          0.69
-    20 x 20 grid, boundary              1,160     0.07          0.14
-    Marxan grid 10,000 units, BLM 0     9,000     0.02          0.06
-    Marxan grid 2,500 units, BLM 1      6,540     1.07          0.75
-    Marxan grid 10,000 units, BLM 1     26,544    23.0          6.4
-    ==================================  ========  ============  ===============
+    ================================  =======  ==============  ===============
+    model                             columns  dual simplex    IPM + crossover
+    ================================  =======  ==============  ===============
+    Washington (min set, 396 rows)    10,202   0.30 (0.90)     2.13 (2.68)
+    Salt Spring (min set, 4 rows)     19,794   0.023 (0.076)   0.057 (0.107)
+    Tasmania (Marxan, BLM 0.0005)     5,293    0.023 (0.036)   0.127 (0.176)
+    20 x 20 grid, boundary 0.3        1,160    0.039 (0.040)   0.033 (0.035)
+    Marxan grid 10,000 units, BLM 0   9,000    0.02            0.06
+    Marxan grid 2,500 units, BLM 1    6,540    1.07            0.75
+    Marxan grid 10,000 units, BLM 1   26,544   23.0            6.4
+    ================================  =======  ==============  ===============
 
-    HiGHS's presolve made every one of them slower (Washington 4.6 s, Salt Spring
-    0.36 s); PDLP did not converge on Washington within 120 s.
+    The Marxan grid rows (``bench_marxan.py``'s projects) are the earlier measurement
+    (commit 9e3e2aa, same machine, loaded), not ``bench_exact.py``'s. HiGHS's presolve
+    made every one slower; PDLP did not converge on Washington within 120 s.
 
     Examples
     --------

@@ -84,6 +84,9 @@ def test_a_unit_the_lp_prices_out_is_fixed_and_the_mip_still_ends_at_the_optimum
     assert fixing is not None and fixing.bound == pytest.approx(2.5)
     assert set(model.unit_of_col[fixing.fixed].tolist()) == {3, 4}
     assert np.all(fixing.value[fixing.fixed] == 0.0)
+    # The strategy's own plan costs 3 (units 1-3, 0.5 above the bound): units 4-6 (reduced
+    # costs 9, 49 and 1) are fixed, half the columns, so the MIP runs on units 1-3 alone.
     sol = HighsSolver(gap=0.0).solve(model)
+    assert sol.info["fixed_columns"] == 3
     assert sol.objective == pytest.approx(brute_force(p)) == pytest.approx(3.0)
     assert sol.is_optimal
