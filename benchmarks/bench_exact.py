@@ -17,8 +17,9 @@ The problems of issue 23 item 5, where prioritizr + HiGHS is the yardstick:
 For each row and solver (``highs``: the HiGHS strategy; ``auto``: the default), the
 seconds of the whole `optimizer.plan.results.solve` at ``--gap`` (default 0) under
 ``--time-limit`` (default 120 s), and from the HiGHS run's ``info``: LP seconds, the
-rounded plan's gap to the LP bound, the columns the LP's reduced costs fix
-(`optimizer.solvers.fixing`), MIP seconds; then the objective, the proven gap, the status
+rounded plan's gap to the LP bound, the 0/1 columns the LP's reduced costs prove fixed
+(``fixable``, `optimizer.solvers.fixing`) and those the MIP ran without (``fixed``: all
+of them, or none below `FIX_SHARE`), MIP seconds; then the objective, the proven gap, the status
 and how many MIP answers our checks refused (``checks``, ``info["mip_checks"]``). Each row runs in a child process of its own (peak MB is the row's); the
 problem is built and compiled once, then the solvers alternate (highs, auto, highs,
 auto, ...) ``--repeat`` times (default 3) and every time is the median.
@@ -105,7 +106,8 @@ def _median(values: list[float]) -> float:
 def _highs_info(info: dict[str, Any]) -> dict[str, Any]:
     """The HiGHS run's stage figures from a Solution's info (auto's holds its HiGHS run's)."""
     return {k: info.get(k, float("nan"))
-            for k in ("lp_seconds", "lp_round_gap", "fixed_columns", "mip_seconds")}
+            for k in ("lp_seconds", "lp_round_gap", "fixable_columns", "fixed_columns",
+                      "mip_seconds")}
 
 
 def run_row(row: str, time_limit: float, gap: float, repeat: int) -> list[dict[str, Any]]:
@@ -146,7 +148,8 @@ def run_row(row: str, time_limit: float, gap: float, repeat: int) -> list[dict[s
             last = ok[-1]
             res.update(solve_s=_median([r["seconds"] for r in ok]),
                        lp_s=_median([r["lp_seconds"] for r in ok if np.isfinite(r["lp_seconds"])]),
-                       round_gap=last["lp_round_gap"], fixed=last["fixed_columns"],
+                       round_gap=last["lp_round_gap"], fixable=last["fixable_columns"],
+                       fixed=last["fixed_columns"],
                        mip_s=_median([r["mip_seconds"] for r in ok
                                       if np.isfinite(r["mip_seconds"])]),
                        objective=last["objective"], gap=max(r["gap"] for r in ok),

@@ -271,10 +271,12 @@ class HighsSolver:
                 t0 = time.perf_counter()
                 fixing = reduced_cost_fixing(model, lp_values, best_obj)
                 info["fixing_seconds"] = round(time.perf_counter() - t0, 3)
-                info["fixed_columns"] = fixing.n_fixed if fixing is not None else 0
+                info["fixable_columns"] = fixing.n_fixed if fixing is not None else 0
+                info["fixed_columns"] = 0  # those the MIP runs without
                 if fixing is not None and fixing.n_fixed >= FIX_SHARE * np.count_nonzero(
                         model.integrality):
                     mip_model = fixing.restrict(model)
+                    info["fixed_columns"] = fixing.n_fixed
             mip = self._run(mip_model, relaxation=False, deadline=stage_deadline(), log=log,
                             warm=start, stage_options=(
                                 MIP_STAGE_OPTIONS[model.sense] if strategy == "auto"
