@@ -14,8 +14,12 @@ Default strategy ``"auto"`` (measured to matter more than the choice of solver):
    there); HiGHS's MIP presolve alone can run for minutes on a single-budget model;
 2. round it and repair feasibility (`optimizer.solvers.rounding`): a feasible plan
    with a gap proven against the LP bound;
-3. if that gap exceeds the requested one, hand the plan to the MIP as a warm
-   start (``setSolution``) to close the gap in the time left.
+3. if that gap exceeds the requested one, fix the 0/1 columns the LP's reduced costs
+   prove no better plan can move (`optimizer.solvers.fixing`: 17,304 of Salt Spring's
+   19,794; only where that is most of them, `FIX_SHARE`) and hand the plan to the MIP on
+   the remaining columns as a warm start
+   (``setSolution``) to close the gap in the time left; its answer and bound are the
+   whole model's.
 
 ``strategy="mip"`` runs HiGHS's plain MIP; ``"lp-round"`` stops after step 2.
 Every run is bounded twice: HiGHS's ``time_limit`` and our own watchdog, which stops
@@ -50,6 +54,7 @@ from optimizer.solvers.base import (
     stop_requested,
     tighter_bound,
 )
+from optimizer.solvers.fixing import reduced_cost_fixing
 from optimizer.solvers.greedy import first_plan
 from optimizer.solvers.highs_process import HighsJob, new_highs, run_highs
 from optimizer.solvers.rounding import round_and_repair
@@ -216,6 +221,7 @@ class HighsSolver:
             return deadline if best_values is not None else max(deadline,
                                                                  started + FIRST_PLAN_GRACE)
 
+        lp_values: np.ndarray | None = None  # the LP's optimum: its reduced costs fix columns
         if strategy in ("auto", "lp-round") and not (best_values is not None and np.isfinite(bound)):
             lp = self._run(model, relaxation=True, deadline=stage_deadline(), log=log, warm=None)
             info["lp_seconds"] = round(lp.seconds, 3)
@@ -226,7 +232,7 @@ class HighsSolver:
                 raise InfeasibleProblemError("HiGHS: the LP relaxation is infeasible, so no plan "
                                              "meets every budget, target and lock")
             if lp.values is not None and lp.status == "optimal":
-                bound = lp.objective
+                bound, lp_values = lp.objective, lp.values
                 t0 = time.perf_counter()
                 x_round = round_and_repair(model, lp.values)
                 info["round_seconds"] = round(time.perf_counter() - t0, 3)
@@ -259,11 +265,23 @@ class HighsSolver:
             # The plain MIP stays plain: it starts from a plan only when the caller gave one
             # (the greedy plan remains the answer if the MIP finds none).
             start = best_values if strategy == "auto" or source == "warm" else None
-            mip = self._run(model, relaxation=False, deadline=stage_deadline(), log=log,
+            mip_model = model
+            if strategy == "auto" and lp_values is not None and best_values is not None:
+                # What the LP proves: columns no plan better than ours can move stay fixed.
+                t0 = time.perf_counter()
+                fixing = reduced_cost_fixing(model, lp_values, best_obj)
+                info["fixing_seconds"] = round(time.perf_counter() - t0, 3)
+                info["fixable_columns"] = fixing.n_fixed if fixing is not None else 0
+                info["fixed_columns"] = 0  # those the MIP runs without
+                if fixing is not None and fixing.n_fixed >= FIX_SHARE * np.count_nonzero(
+                        model.integrality):
+                    mip_model = fixing.restrict(model)
+                    info["fixed_columns"] = fixing.n_fixed
+            mip = self._run(mip_model, relaxation=False, deadline=stage_deadline(), log=log,
                             warm=start, stage_options=(
                                 MIP_STAGE_OPTIONS[model.sense] if strategy == "auto"
                                 else {"mip_max_improving_sols": 1} if first_only else {}),
-                            known_bound=bound)
+                            known_bound=bound, report_as=model)
             info["mip_seconds"] = round(mip.seconds, 3)
             info["mip_status"] = mip.status
             if mip.notes:
@@ -349,7 +367,8 @@ class HighsSolver:
     # ---------------------------------------------------------- one run
     def _run(self, model: CompiledModel, *, relaxation: bool, deadline: float, log: list[str],
              warm: np.ndarray | None, stage_options: Mapping[str, Any] | None = None,
-             known_bound: float = float("nan")) -> MipRun:
+             known_bound: float = float("nan"),
+             report_as: CompiledModel | None = None) -> MipRun:
         """One HiGHS run, checked: a MIP answer HiGHS cannot back is rerun, and the rerun kept.
 
         Never trust a backend's word: the objective of the plan HiGHS returns is
@@ -358,9 +377,13 @@ class HighsSolver:
         repeated with presolve off (HiGHS 1.16 maps a start solution into the presolved
         space wrongly when presolve removes a column, and then reports the start's
         reduced-space objective as optimal), then without the start.
+
+        ``report_as`` is the model whose plans and bounds a concurrent solve hears when
+        ``model`` is its restriction (`optimizer.solvers.fixing`: the same columns, some
+        fixed, and a bound that holds for both).
         """
         run = self._run_once(model, relaxation=relaxation, deadline=deadline, log=log, warm=warm,
-                             stage_options=stage_options)
+                             stage_options=stage_options, report_as=report_as)
         if relaxation:
             return run
         why = _distrust(model, run, self.gap, known_bound)
@@ -376,7 +399,8 @@ class HighsSolver:
             if stop_requested() or time.perf_counter() >= deadline:
                 break
             rerun = self._run_once(model, relaxation=False, deadline=deadline, log=log, warm=start,
-                                   stage_options={**(stage_options or {}), **extra})
+                                   stage_options={**(stage_options or {}), **extra},
+                                   report_as=report_as)
             why = _distrust(model, rerun, self.gap, known_bound)
             if not why:
                 notes.append(f"rerun {label}: consistent ({rerun.status})")
@@ -390,7 +414,8 @@ class HighsSolver:
 
     def _run_once(self, model: CompiledModel, *, relaxation: bool, deadline: float,
                   log: list[str], warm: np.ndarray | None,
-                  stage_options: Mapping[str, Any] | None = None) -> MipRun:
+                  stage_options: Mapping[str, Any] | None = None,
+                  report_as: CompiledModel | None = None) -> MipRun:
         """One HiGHS run, stoppable at any moment (`optimizer.solvers.highs_process`)."""
         started = time.perf_counter()
         if started >= deadline:  # no time left: no run (a child would be killed at once)
@@ -417,8 +442,10 @@ class HighsSolver:
         scope = current_scope()  # a concurrent auto solve hears plans and bounds
         progress = None
         if scope is not None and not relaxation:
+            heard_as = report_as if report_as is not None else model
+
             def progress(values: np.ndarray | None, bound: float) -> None:
-                scope.report(model, values, bound)
+                scope.report(heard_as, values, bound)
         result = run_highs(HighsJob(model, opts, warm, relaxation), deadline=deadline,
                            grace=self.watchdog_grace, log=on_log, progress=progress)
         if result.outcome != "done":
@@ -460,6 +487,14 @@ def _no_plan(strategy: str, runtime: float, time_limit: float | None,
             f"{strategy!r}): {why}; report this as a bug with the model (write_mps)")
 
 
+#: Share of the 0/1 columns the LP's reduced costs must fix before the MIP runs on the
+#: restricted model (HiGHS fixes by reduced cost itself after its root LP; fixing first pays
+#: where it removes most of the model before HiGHS's presolve). ``bench_exact.py``, 2-core
+#: machine, load 2.5-4.6, HiGHS 1.15.1: Salt Spring 87% fixed, 3.63 -> 2.64 s; Tasmania at
+#: BLM 0.0005 22% fixed, 4.4-5.0 s -> 4.9-6.4 s (4 runs each, alternated); Washington 0.6%.
+FIX_SHARE = 0.5
+
+
 #: Seconds from the solve's start a stage may run past the time limit while there is no plan
 #: yet (the greedy found none): issue 23's anytime rule, a plan within 0.5 s whatever the limit.
 FIRST_PLAN_GRACE = 0.5
@@ -476,23 +511,25 @@ def lp_options(model: CompiledModel) -> dict[str, Any]:
 
     Dual simplex without presolve, unless the model has at least `IPM_EDGE_COLUMNS`
     boundary columns: then the interior-point method with crossover (presolve off).
-    Measured on the 2-core machine (HiGHS 1.15.1, seconds of the LP alone, loaded
-    machine; ``benchmarks/bench_exact.py --lp``):
+    Seconds of the LP alone, HiGHS 1.15.1, on the 2-core machine (load 3.3-3.5), medians
+    of 3, ``benchmarks/bench_exact.py --lp`` (the first four rows; presolve on in
+    brackets):
 
-    ==================================  ========  ============  ===============
-    model                               columns   dual simplex  IPM + crossover
-    ==================================  ========  ============  ===============
-    Washington (min set, 396 rows)      10,202    1.6           10.3
-    Salt Spring (min set, 4 rows)       19,794    0.11          0.28
-    Tasmania (Marxan, BLM 0.0005)       5,293     0.14          0.69
-    20 x 20 grid, boundary              1,160     0.07          0.14
-    Marxan grid 10,000 units, BLM 0     9,000     0.02          0.06
-    Marxan grid 2,500 units, BLM 1      6,540     1.07          0.75
-    Marxan grid 10,000 units, BLM 1     26,544    23.0          6.4
-    ==================================  ========  ============  ===============
+    ================================  =======  ==============  ===============
+    model                             columns  dual simplex    IPM + crossover
+    ================================  =======  ==============  ===============
+    Washington (min set, 396 rows)    10,202   0.30 (0.90)     2.13 (2.68)
+    Salt Spring (min set, 4 rows)     19,794   0.023 (0.076)   0.057 (0.107)
+    Tasmania (Marxan, BLM 0.0005)     5,293    0.023 (0.036)   0.127 (0.176)
+    20 x 20 grid, boundary 0.3        1,160    0.039 (0.040)   0.033 (0.035)
+    Marxan grid 10,000 units, BLM 0   9,000    0.02            0.06
+    Marxan grid 2,500 units, BLM 1    6,540    1.07            0.75
+    Marxan grid 10,000 units, BLM 1   26,544   23.0            6.4
+    ================================  =======  ==============  ===============
 
-    HiGHS's presolve made every one of them slower (Washington 4.6 s, Salt Spring
-    0.36 s); PDLP did not converge on Washington within 120 s.
+    The Marxan grid rows (``bench_marxan.py``'s projects) are the earlier measurement
+    (commit 9e3e2aa, same machine, loaded), not ``bench_exact.py``'s. HiGHS's presolve
+    made every one slower; PDLP did not converge on Washington within 120 s.
 
     Examples
     --------
