@@ -234,7 +234,7 @@ class HighsSolver:
             if lp.values is not None and lp.status == "optimal":
                 bound, lp_values = lp.objective, lp.values
                 t0 = time.perf_counter()
-                x_round = round_and_repair(model, lp.values)
+                x_round = round_and_repair(model, lp.values, deadline=deadline)
                 info["round_seconds"] = round(time.perf_counter() - t0, 3)
                 if x_round is not None:
                     values = model.complete(x_round)

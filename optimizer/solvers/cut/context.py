@@ -58,6 +58,9 @@ class CutContext:
                  deadline: float) -> None:
         self.model, self.form, self.solver = model, form, solver
         self.started, self.deadline = started, deadline
+        #: Whether the solve already holds a plan (the greedy's): a late rounding is then
+        #: skipped once the time is up.
+        self.has_first_plan = False
         nx = model.n_x
         ns = n_struct(model)
         # One dense copy of the rows, unit-major (candidate batches gather contiguous rows

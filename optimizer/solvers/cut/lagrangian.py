@@ -285,9 +285,9 @@ class BundleSearch:
         if self.ctx.left() > 0:
             self.consider(self.repair_cut(self.center, tries=12))
         self.consider_average((0.7, 0.5, 0.3, 0.1))
-        if self.best_x is None:
+        if self.best_x is None and (self.ctx.left() > 0 or not self.ctx.has_first_plan):
             avg = self.x_sum / self.w_sum if self.w_sum > 0 else self.x
-            self.consider(round_and_repair(self.ctx.model, avg))
+            self.consider(round_and_repair(self.ctx.model, avg, deadline=self.ctx.deadline))
         if self.best_x is None and self.lb > self.ceiling:
             raise InfeasibleProblemError(_INFEASIBLE)
 

@@ -154,6 +154,7 @@ class CutSolver:
         if greedy is None:  # anytime: without a first plan, run up to FIRST_PLAN_GRACE for one
             deadline = max(deadline, started + FIRST_PLAN_GRACE)
         ctx = CutContext(model, cut_form(model), self, started, deadline)
+        ctx.has_first_plan = greedy is not None
         ctx.check_reachable()
         trail = _Trail(ctx)
         if greedy is not None:  # the greedy's plan, then improved
