@@ -125,16 +125,9 @@ def row_compile() -> dict:
 def _project(units: int, folder: Path) -> Path:
     """A bench_marxan grid project of ``units`` units at BLM 1 (written once, then reused)."""
     sys.path.insert(0, str(ROOT / "benchmarks"))
-    import math
+    from bench_marxan import cached_project
 
-    from bench_marxan import grid_project, write_project
-
-    side = math.isqrt(units)
-    where = folder / f"grid{side * side}"
-    path = where / "input_blm1.dat"
-    if not path.exists():
-        write_project(grid_project(side), where, (1.0,))
-    return path
+    return cached_project(units, folder, 1.0)
 
 
 def command_rows(sizes: list[int], limits: list[float], folder: Path, repeat: int) -> None:

@@ -162,6 +162,15 @@ def write_project(arrays: dict[str, Any], folder: Path, blms: tuple[float, ...] 
 
 # ============================================================== running
 
+def cached_project(units: int, folder: Path, blm: float) -> Path:
+    """The input.dat of the ``units``-unit project at ``blm`` under ``folder`` (written once,
+    then reused by later runs of the benchmarks that share it)."""
+    side = _side(units)
+    where = folder / f"grid{side * side}"
+    path = where / f"input_blm{blm:g}.dat"  # write_project's name for it
+    return path if path.exists() else write_project(grid_project(side), where, (blm,))[blm]
+
+
 def _run(cmd: list[str], cwd: Path | None = None, timeout: float = 3600) -> dict[str, Any]:
     """Run ``cmd``; its stdout, stderr, return code, wall seconds and peak MB (its own)."""
     started = time.perf_counter()

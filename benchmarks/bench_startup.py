@@ -18,7 +18,6 @@ instance is a ``benchmarks/bench_marxan.py`` grid project (BLM 0: min set, no bo
 from __future__ import annotations
 
 import argparse
-import math
 import re
 import statistics
 import subprocess
@@ -36,14 +35,9 @@ _TIMES = re.compile(r"^start-up ([\d.]+) s, read ([\d.]+) s, solve ([\d.]+) s, s
 
 def project(units: int, folder: Path) -> Path:
     """A bench_marxan grid project at BLM 0 (written once, then reused)."""
-    from bench_marxan import grid_project, write_project
+    from bench_marxan import cached_project
 
-    side = math.isqrt(units)
-    where = folder / f"grid{side * side}"
-    path = where / "input_blm0.dat"
-    if not path.exists():
-        write_project(grid_project(side), where, (0.0,))
-    return path
+    return cached_project(units, folder, 0.0)
 
 
 def _wall(cmd: list[str]) -> tuple[float, str]:

@@ -95,7 +95,7 @@ from optimizer.solvers.base import (
 )
 from optimizer.solvers.cut import AUTO_MAX_RELAXED_ROWS, CutSolver, cut_form, has_cut_form
 from optimizer.solvers.cut.form import n_relaxed
-from optimizer.solvers.greedy import first_plan
+from optimizer.solvers.greedy import FirstPlan, first_plan
 from optimizer.solvers.highs import HighsSolver
 
 #: Least seconds the sequential plan gives HiGHS to improve a cut plan when no time limit
@@ -473,7 +473,7 @@ class AutoSolver:
             return self._concurrent(model, choice, shared)
         if choice.name == "highs":
             return self._highs(model, choice, shared)
-        return self._cut_then_highs(model, choice, shared)
+        return self._cut_then_highs(model, choice, shared, greedy)
 
     # ---------------------------------------------------------- sequential
     def _left(self, shared: _Shared) -> float | None:
@@ -500,7 +500,8 @@ class AutoSolver:
         shared.offer("highs", sol.values, sol.bound)
         return self._result(model, choice, shared, {**sol.info}, [sol], sol.strategy)
 
-    def _cut_then_highs(self, model: CompiledModel, choice: Choice, shared: _Shared) -> Solution:
+    def _cut_then_highs(self, model: CompiledModel, choice: Choice, shared: _Shared,
+                        greedy: FirstPlan | None) -> Solution:
         cut = self.cut
         left = self._left(shared)
         if left is not None:
@@ -508,7 +509,7 @@ class AutoSolver:
         t0 = time.perf_counter()
         try:
             with solve_scope(_Channel(shared, "cut", threading.Event())):
-                sol = cut.solve(model)
+                sol = cut.solve(model, first=greedy)
         except SolverError as exc:  # no plan from the cut solver: HiGHS from the greedy plan
             return self._highs(model, Choice("highs", f"{choice.reason}; the cut solver found no "
                                              f"plan ({exc})"), shared)

@@ -171,11 +171,11 @@ def round_and_repair(model: CompiledModel, x_lp: np.ndarray, *, max_passes: int 
 
     plans = []
     if _cover_by_lp(st, x_lp):
-        _improve(st, x_lp, max_passes, deadline=deadline)
+        _improve(st, x_lp, max_passes, prune_until=deadline)
         plans.append(st.x)
     ratio = _State(model, start)
     if time.perf_counter() < deadline and _cover_by_ratio(ratio, x_lp):
-        _improve(ratio, x_lp, max_passes, deadline=deadline)
+        _improve(ratio, x_lp, max_passes, prune_until=deadline)
         plans.append(ratio.x)
     if not plans:
         return None
@@ -185,10 +185,10 @@ def round_and_repair(model: CompiledModel, x_lp: np.ndarray, *, max_passes: int 
 
 
 def _improve(st: _State, x_lp: np.ndarray, max_passes: int, *,
-             deadline: float | None = None) -> None:
-    """The prune (when given a ``deadline``, cut short at it), then drop/add passes."""
-    if deadline is not None:
-        _prune(st, deadline)
+             prune_until: float | None = None) -> None:
+    """The prune (when ``prune_until`` is given: cut short at that time), then drop/add passes."""
+    if prune_until is not None:
+        _prune(st, prune_until)
     for _ in range(max_passes):
         changed = _drop_pass(st, x_lp) + _add_pass(st)
         if not changed:

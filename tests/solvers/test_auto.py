@@ -308,3 +308,19 @@ def test_a_strong_penalty_on_many_units_gives_the_cut_solver_every_core():
     small = compile(problem(box_grid(10, 10, seed=3, n_species=4)).add_min_set_objective()
                     .add_relative_targets(0.3).add_boundary_penalty(1.0))
     assert choose(small, cores=2).name == "cut+highs"
+
+
+def test_the_cut_branch_takes_autos_first_plan_instead_of_computing_it_again(monkeypatch):
+    # The greedy runs once per auto solve: the cut solver gets the plan auto holds.
+    import optimizer.solvers.auto as auto_module
+    import optimizer.solvers.cut.solver as cut_module
+
+    calls = []
+    for module in (auto_module, cut_module):
+        real = module.first_plan
+        monkeypatch.setattr(module, "first_plan",
+                            lambda m, real=real: calls.append(1) or real(m))
+    p = tiny(1.0, seed=1)
+    sol = solve(p, "auto", gap=1e-9, concurrent=False)
+    assert sol.info["auto_choice"] == "cut" and len(calls) == 1
+    assert_brute_force(p, sol, 1e-9, 1.0, 1)

@@ -68,3 +68,18 @@ def test_the_lp_stage_runs_dual_simplex_without_presolve():
     sol = HighsSolver(strategy="lp-round", gap=0.0).solve(m)
     assert "simplex" in sol.log.lower() and "interior" not in sol.log.lower()
     assert np.isfinite(sol.bound)
+
+
+def test_rounding_past_its_deadline_still_returns_the_lp_order_plan():
+    # The ratio cover and the prune are skipped once the deadline has passed; the plan
+    # built by LP order is feasible all the same, and never better than the unhurried one.
+    from optimizer.solvers.rounding import round_and_repair
+
+    p = _min_set(56)
+    m = compile(p)
+    x_lp = np.full(m.n_x, 0.5)
+    hurried = round_and_repair(m, x_lp, deadline=0.0)
+    unhurried = round_and_repair(m, x_lp)
+    assert hurried is not None and unhurried is not None
+    assert reference_feasible(p, m.unit_x(m.complete(hurried)) > 0.5)
+    assert m.objective_value(m.complete(hurried)) >= m.objective_value(m.complete(unhurried))

@@ -55,12 +55,12 @@ class CutContext:
     """Arrays shared by both methods: the cut form and the relaxed rows in min form."""
 
     def __init__(self, model: CompiledModel, form: CutForm, solver: CutSettings, started: float,
-                 deadline: float) -> None:
+                 deadline: float, *, has_first_plan: bool = False) -> None:
         self.model, self.form, self.solver = model, form, solver
         self.started, self.deadline = started, deadline
         #: Whether the solve already holds a plan (the greedy's): a late rounding is then
         #: skipped once the time is up.
-        self.has_first_plan = False
+        self.has_first_plan = has_first_plan
         nx = model.n_x
         ns = n_struct(model)
         # One dense copy of the rows, unit-major (candidate batches gather contiguous rows

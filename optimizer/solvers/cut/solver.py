@@ -127,8 +127,15 @@ class CutSolver:
         check_limits(self.time_limit, self.gap)
 
     # ---------------------------------------------------------- public
-    def solve(self, model: CompiledModel) -> Solution:
+    def solve(self, model: CompiledModel, first: FirstPlan | None = None) -> Solution:
         """Solve ``model``; raises only when there is no solution at all.
+
+        Parameters
+        ----------
+        model : CompiledModel
+        first : FirstPlan, optional
+            The greedy first plan of ``model`` when the caller has it already (`auto`):
+            recorded at the solve's start instead of computed again.
 
         Raises
         ------
@@ -148,17 +155,18 @@ class CutSolver:
         deadline = started + self.time_limit if self.time_limit else float("inf")
         # The greedy plan first (issue 23, "anytime"): the answer when the cut stages bring
         # no better plan in the time given, and the polish's start when they bring none.
-        started_greedy = time.perf_counter()
-        greedy = first_plan(model)
+        greedy = first if first is not None else first_plan(model)
         greedy_x = greedy.values[:model.n_x] if greedy is not None else None
         if greedy is None:  # anytime: without a first plan, run up to FIRST_PLAN_GRACE for one
             deadline = max(deadline, started + FIRST_PLAN_GRACE)
-        ctx = CutContext(model, cut_form(model), self, started, deadline)
-        ctx.has_first_plan = greedy is not None
+        ctx = CutContext(model, cut_form(model), self, started, deadline,
+                         has_first_plan=greedy is not None)
         ctx.check_reachable()
         trail = _Trail(ctx)
-        if greedy is not None:  # the greedy's plan, then improved
-            trail.add_steps(greedy, started_greedy - started)
+        if first is not None:  # in hand from the start
+            trail.add(greedy_x, -np.inf)
+        elif greedy is not None:  # the greedy's plan, then improved (computed just now)
+            trail.add_steps(greedy, 0.0)
         single = ctx.single_budget()
         if single is not None and self.nested_path:
             path_x, bound_min, info, strategy, _ = solve_nested_path(ctx, *single)
