@@ -40,6 +40,7 @@ import json
 import os
 import secrets
 import shutil
+import stat
 from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -97,10 +98,16 @@ def check_output_dir(path: str | os.PathLike[str], kind: str, *, overwrite: bool
     _refuse_file_parent(p)
     # The folder is written beside its target and renamed: its parent must be writable.
     check_writable(p, _existing_folder(p.parents))
-    if not os.path.lexists(p):
-        return p
-    if not p.is_dir():
-        if overwrite or not os.path.lexists(p):  # gone: another writer's swap moved it aside
+    # One look (a stat) says what is at ``p``: between two looks another writer's swap may
+    # move its folder aside and put the next one in place.
+    try:
+        is_dir = stat.S_ISDIR(os.stat(p).st_mode)
+    except FileNotFoundError:
+        if not os.path.islink(p):
+            return p
+        is_dir = False  # a link to nothing: not an output folder
+    if not is_dir:
+        if overwrite:
             return p
         raise OutputError(f"{p}: is a file, not an output folder; choose an empty or new folder, "
                           "or pass --overwrite to replace the file")

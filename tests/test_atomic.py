@@ -492,3 +492,11 @@ def test_two_writers_of_one_output_leave_one_of_them_whole():
         texts = {(Path(d) / "out" / f"f{k}.txt").read_text() for k in range(5)}
         assert len(texts) == 1  # one writer's run, whole
         assert sorted(os.listdir(d)) == ["out"]
+
+
+def test_a_link_to_nothing_at_an_output_folder_is_refused_as_not_a_folder(tmp_path):
+    # One stat decides what is there; a dangling link is neither missing nor a folder.
+    (tmp_path / "out").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(OutputError, match=r"out: is a file, not an output folder"):
+        atomic.check_output_dir(tmp_path / "out", "test")
+    assert atomic.check_output_dir(tmp_path / "out", "test", overwrite=True) == tmp_path / "out"
