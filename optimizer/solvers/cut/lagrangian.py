@@ -173,8 +173,8 @@ class BundleSearch:
         ctx = self.ctx
         t = time.perf_counter()
         if not ctx.feasible(xc):
-            xc = ctx.cover_lower(xc)
-            if xc is None or not ctx.feasible(xc):
+            xc = ctx.repair(xc)
+            if xc is None:
                 self.t_primal += time.perf_counter() - t
                 return
         xc = ctx.drop_redundant(xc)
