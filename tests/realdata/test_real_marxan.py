@@ -83,7 +83,7 @@ def test_tasmania_marxan_is_solved_exactly(blm):
     p = proj.to_problem(blm=blm)
     sol = solve(p, gap=0.0)
     assert sol.is_optimal and sol.gap <= 1e-6
-    x_by_id = pd.Series(sol.x, index=proj.pu["id"].to_numpy())
+    x_by_id = pd.Series(sol.x, index=proj.pu["id"])
     raw, ok = _raw_objective(folder, "puvspr.dat", x_by_id, blm, prop=True)
     assert ok
     assert raw == pytest.approx(sol.objective, rel=1e-9)
@@ -101,7 +101,7 @@ def test_tasmania_marxan_abs_within_one_percent_and_outputs_read_back(tmp_path):
     p = proj.to_problem()
     sol = solve(p, time_limit=120, gap=0.01)
     assert sol.gap <= 0.01
-    x_by_id = pd.Series(sol.x, index=proj.pu["id"].to_numpy())
+    x_by_id = pd.Series(sol.x, index=proj.pu["id"])
     raw, ok = _raw_objective(folder, "puvsp.dat", x_by_id, 0.0, prop=False)
     assert ok and raw == pytest.approx(sol.objective, rel=1e-9)
     score = marxan_score(proj, sol)

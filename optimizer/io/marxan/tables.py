@@ -68,6 +68,8 @@ class Table:
 
     def __setitem__(self, name: str, values: Any) -> None:
         arr = np.asarray(values)
+        if arr.ndim == 0 and self._columns:  # one value for every row
+            arr = np.full(len(self), arr)
         if arr.ndim != 1:
             raise ValueError(f"column {name!r} must be one-dimensional; got shape {arr.shape}")
         if self._columns and arr.size != len(self):
