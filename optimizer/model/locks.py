@@ -138,7 +138,7 @@ class LockMethods:
             label = label or "mask"
         else:
             pu_ids = self.pu.units["pu_id"]
-            wanted = list(ids)  # type: ignore[call-overload]
+            wanted = list(ids)  # type: ignore[arg-type]
             known = set(pu_ids.tolist())
             missing = [w for w in wanted if w not in known]
             if missing:

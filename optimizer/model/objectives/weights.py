@@ -151,11 +151,14 @@ def _layer_masses(problem: Problem, layer: str, feats: list[str], years: str | i
         return {f: totals[f] / len(feats) for f in feats}
     if years == "latest":
         return {f: (totals[f] if f == ordered[-1] else 0.0) for f in feats}
-    year = rows["year"] if "year" in rows.columns else None
-    missing = year.isna() if year is not None else None
-    hit = [] if year is None else [f for f in feats if not missing[f] and int(year[f]) == years]
+    hit: list[str] = []
+    have: list[int] = []
+    if "year" in rows.columns:
+        year = rows["year"]
+        missing = year.isna()
+        hit = [f for f in feats if not missing[f] and int(year[f]) == years]
+        have = sorted({int(y) for y in year.dropna()})
     if not hit:
-        have = [] if year is None else sorted({int(y) for y in year.dropna()})
         choices = (f" or one of its years: {', '.join(str(y) for y in have)}" if have
                    else " (its bands have no years)")
         raise InputDataError(f"{argument} = {years}: layer {layer!r} has no year {years}; use "
