@@ -28,7 +28,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-IMPORTS = "import optimizer.cli, optimizer.cli.marxan, optimizer.io.marxan, optimizer.plan.results"
+IMPORTS = "import optimizer.cli, optimizer.cli.marxan, optimizer.io.marxan, optimizer.plan.solving"
 _TIMES = re.compile(r"^start-up ([\d.]+) s, read ([\d.]+) s, solve ([\d.]+) s, score and write "
                     r"([\d.]+) s", re.M)
 

@@ -13,7 +13,7 @@ from optimizer.cli import main
 from optimizer.errors import InputDataError
 from optimizer.io.marxan import Table, marxan_model, read_marxan
 from optimizer.io.marxan.model import marxan_penalty, unreachable_targets
-from optimizer.io.marxan.tables import read_table, table_text
+from optimizer.io.marxan.tables import read_table, table_text, text_column
 from optimizer.model.compile import CompiledModel, compile
 from optimizer.plan.solving import diagnose, solve, solve_model
 
@@ -134,8 +134,9 @@ def test_table_reader_edge_cases(tmp_path):
     with pytest.raises(InputDataError, match=r"No columns to parse from file"):
         read_table(f, "planning unit", "PUNAME", ["id"])
     f.write_text('  "ID"   "Cost"\n  1   "2.5"\n')  # spaces, quotes, any case
-    t = read_table(f, "planning unit", "PUNAME", ["id"])
-    assert t.columns == ["id", "cost"] and t["cost"].tolist() == ["2.5"]
+    t = read_table(f, "planning unit", "PUNAME", ["id"])  # numbers only: parsed as numbers
+    assert t.columns == ["id", "cost"] and t["cost"].tolist() == [2.5]
+    assert text_column(t, "cost").tolist() == ["2.5"]  # as written, for messages
     f.write_text("id,ID\n1,2\n")
     with pytest.raises(InputDataError, match=r"column\(s\) \['id'\] appear twice"):
         read_table(f, "planning unit", "PUNAME", ["id"])

@@ -32,12 +32,14 @@ from optimizer.io.marxan.input_dat import (
 )
 from optimizer.io.marxan.tables import (
     Table,
+    cell_text,
     first_repeat,
     lookup_ids,
     numeric_column,
     positions,
     read_ids,
     read_table,
+    text_column,
 )
 from optimizer.model.problem import Problem
 from optimizer.model.problem import problem as make_problem
@@ -385,7 +387,7 @@ def read_marxan(path: str | Path) -> MarxanProject:
     if not np.isin(status, (0, 1, 2, 3)).all():
         bad = int(np.flatnonzero(~np.isin(status, (0, 1, 2, 3)))[0])
         raise InputDataError(f"{pu_file.name}: status must be 0, 1, 2 or 3; got "
-                             f"{df['status'][bad]!r} on line {bad + 2}")
+                             f"{cell_text(df, 'status', bad)!r} on line {bad + 2}")
     pu["status"] = status.astype(np.int64)
     for col in ("xloc", "yloc"):
         if col in df:
@@ -404,7 +406,8 @@ def read_marxan(path: str | Path) -> MarxanProject:
         spec[col] = numeric_column(df, col, spec_file, default=0.0, minimum=0.0)
     if len(spec) == 0:
         raise InputDataError(f"{spec_file.name}: no features; add rows below the header")
-    names = [str(n).strip() for n in df["name"].tolist()] if "name" in df else [""] * len(spec)
+    names = ([str(n).strip() for n in text_column(df, "name").tolist()] if "name" in df
+             else [""] * len(spec))
     spec["name"] = np.array([n if n else f"feature {i}"
                              for n, i in zip(names, spec["id"].tolist(), strict=True)], dtype=object)
     spec["column"] = np.array(_feature_columns(spec["id"], spec["name"].tolist()), dtype=object)
