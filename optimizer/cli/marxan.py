@@ -93,6 +93,7 @@ def cmd_marxan(args: argparse.Namespace) -> int:
         write_marxan_outputs,
     )
     from optimizer.io.marxan.model import marxan_penalty, unreachable_targets
+    from optimizer.io.marxan.score import plan_selection
     from optimizer.plan.solving import diagnose, solve_model
 
     t0 = time.perf_counter()
@@ -120,7 +121,8 @@ def cmd_marxan(args: argparse.Namespace) -> int:
     for note in project.notes:
         if note != no_blm or args.blm is None:
             print(f"note: {note}")
-    theirs = args.compare  # read by marxan_score, with no pandas
+    # Marxan's plan read once, before our files are written (0/1 in pu.dat order, no pandas).
+    theirs = plan_selection(project, args.compare) if args.compare is not None else None
     if theirs is not None:
         marxan_score(project, theirs, blm=blm)  # a plan that does not fit fails before solving
     print(f"marxan project {project.path}: {project.n_units:,} units, {len(project.spec)} "
