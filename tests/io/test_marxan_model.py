@@ -137,6 +137,9 @@ def test_table_reader_edge_cases(tmp_path):
     t = read_table(f, "planning unit", "PUNAME", ["id"])  # numbers only: parsed as numbers
     assert t.columns == ["id", "cost"] and t["cost"].tolist() == [2.5]
     assert text_column(t, "cost").tolist() == ["2.5"]  # as written, for messages
+    f.write_text("id,,cost\n1,5,-2\n")  # an unnamed column of numbers is kept; messages quote
+    t = read_table(f, "planning unit", "PUNAME", ["id"])
+    assert t.columns == ["id", "unnamed: 1", "cost"] and text_column(t, "cost").tolist() == ["-2"]
     f.write_text("id,ID\n1,2\n")
     with pytest.raises(InputDataError, match=r"column\(s\) \['id'\] appear twice"):
         read_table(f, "planning unit", "PUNAME", ["id"])

@@ -160,6 +160,7 @@ def read_table(path: Path, what: str, key: str, required: Sequence[str]) -> Tabl
         raise InputDataError(f"{path}: cannot read the {what} file ({str(exc).splitlines()[0]}); "
                              f"{fix}") from None
     lines = [line for line in text.splitlines() if line.strip()]
+    del text
     if not lines:
         raise InputDataError(f"{path}: cannot read the {what} file (No columns to parse from "
                              f"file); {fix}")
@@ -170,6 +171,7 @@ def read_table(path: Path, what: str, key: str, required: Sequence[str]) -> Tabl
     numbers = _numbers(lines[1:], sep, width)
 
     def text_columns() -> list[np.ndarray]:
+        """The columns as text (object arrays), every row padded or cut to the header."""
         body = _rows(lines[1:], sep)
         for n, row in enumerate(body):
             if len(row) > width:
@@ -187,6 +189,7 @@ def read_table(path: Path, what: str, key: str, required: Sequence[str]) -> Tabl
                if numbers is not None else text_columns())
     table = Table()
     kept: list[str] = []
+    position: dict[str, int] = {}  # each column's place in the file
     for k, (name, col) in enumerate(zip(names, columns, strict=True)):
         if not name:  # an unnamed column (a trailing delimiter) that carries nothing
             if col.dtype == object and all(v == "" for v in col.tolist()):
@@ -195,6 +198,7 @@ def read_table(path: Path, what: str, key: str, required: Sequence[str]) -> Tabl
         kept.append(name)
         if name not in table:
             table[name] = col
+            position[name] = k
     missing = [c for c in required if c not in kept]
     if missing:
         raise InputDataError(f"{path.name}: the {what} file lacks column(s) {missing} (header: "
@@ -203,11 +207,11 @@ def read_table(path: Path, what: str, key: str, required: Sequence[str]) -> Tabl
     if dup:
         raise InputDataError(f"{path.name}: column(s) {dup} appear twice in the header; keep one")
     if numbers is not None:
-        order = table.columns
 
         def as_text() -> Table:
-            by_name = dict(zip(names, text_columns(), strict=True))
-            return Table({name: by_name[name] for name in order})
+            """The table as written, for messages and labels (`text_column`)."""
+            text = text_columns()
+            return Table({name: text[k] for name, k in position.items()})
 
         table._text = as_text
     return table
@@ -293,6 +297,7 @@ def first_repeat(keys: np.ndarray) -> int | None:
 
 
 def read_ids(table: Table, col: str, path: Path, *, unique: bool) -> np.ndarray:
+    """A column of whole-number ids as int64 (``unique``: each once), checked as `numeric_column`."""
     ids = numeric_column(table, col, path, integer=True).astype(np.int64)
     if unique:
         i = first_repeat(ids)
