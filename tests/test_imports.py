@@ -1,4 +1,5 @@
-"""`import optimizer` and `carbonpark --help` stay light; every public name imports as before.
+"""`import optimizer` and `carbonpark --help` stay light, `carbonpark marxan` imports no pandas
+nor the GIS stack (issue 23 item 6); every public name imports as before.
 
 The heavy stack (numpy, pandas, scipy, rasterio, geopandas, highspy, ...) is imported by
 the functions that need it, never by the package root or the command's parser. Each check
@@ -102,6 +103,16 @@ def test_carbonpark_marxan_imports_no_pandas_nor_the_gis_stack(tmp_path, options
     theirs = tmp_path / "theirs.csv"
     theirs.write_text("PUID,SOLUTION\n" + "".join(f"{u},1\n" for u in range(1, 10)))
     assert "pandas" in unneeded_imported_by([*argv, "--compare", str(theirs), "--overwrite"])
+
+
+def test_an_output_marker_names_only_the_native_libraries_the_process_loaded():
+    # Asking GDAL's version imports rasterio (a tenth of a second): markers do not.
+    code = ("import sys\nfrom optimizer.versions import versions\n"
+            "v = versions(loaded_only=True)\nprint(v['GDAL'], v['PROJ'], v['GEOS'])\n"
+            "print('rasterio' in sys.modules, 'pyproj' in sys.modules)\nimport shapely\n"
+            "print(versions(loaded_only=True)['GEOS'] == versions()['GEOS'] != 'not loaded')")
+    assert run_python(code).splitlines()[-3:] == ["not loaded not loaded not loaded",
+                                                   "False False", "True"]
 
 
 def test_every_public_name_imports_as_before():
