@@ -10,7 +10,14 @@ instance is a ``benchmarks/bench_marxan.py`` grid project (BLM 0: min set, no bo
 * ``start-up s``, ``read s``, ``solve s``, ``write s`` - the command's own timing line
   (start-up: process start to the command's body, i.e. interpreter and imports; read:
   reading and compiling the project; write: scoring and writing Marxan's files);
-* ``exit s`` - what is left: wall minus the four parts (the interpreter's exit).
+* ``exit s`` - what is left: wall minus the four parts (the interpreter's exit; the parts
+  are printed to 0.1 s, so it carries their rounding).
+
+Python's bytecode cache is on, as in an installed package (pip compiles the modules when it
+installs them): the processes run without ``PYTHONDONTWRITEBYTECODE``, after one run that
+writes the cache. ``--no-bytecode-cache`` keeps the environment as it is; with
+``PYTHONDONTWRITEBYTECODE=1`` set every start compiles carbonpark's modules again (about
+0.1 s more).
 
     .venv/bin/python benchmarks/bench_startup.py [--sizes 2500,40000] [--repeat 5]
 """
@@ -18,6 +25,7 @@ instance is a ``benchmarks/bench_marxan.py`` grid project (BLM 0: min set, no bo
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import statistics
 import subprocess
@@ -28,7 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(ROOT), str(ROOT / "benchmarks")]
 
-IMPORTS = "import optimizer.cli, optimizer.cli.marxan, optimizer.io.marxan, optimizer.plan.results"
+IMPORTS = "import optimizer.cli, optimizer.cli.marxan, optimizer.io.marxan, optimizer.plan.solving"
 _TIMES = re.compile(r"^start-up ([\d.]+) s, read ([\d.]+) s, solve ([\d.]+) s, score and write "
                     r"([\d.]+) s", re.M)
 
@@ -40,9 +48,9 @@ def project(units: int, folder: Path) -> Path:
     return cached_project(units, folder, 0.0)
 
 
-def _wall(cmd: list[str]) -> tuple[float, str]:
+def _wall(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
     started = time.perf_counter()
-    run = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False)
+    run = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, check=False, env=env)
     wall = time.perf_counter() - started
     if run.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} failed:\n{run.stderr}")
@@ -54,11 +62,18 @@ def main() -> None:
     ap.add_argument("--sizes", default="2500,40000", help="units, comma-separated")
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--folder", type=Path, default=Path("/tmp/carbonpark-bench-startup"))
+    ap.add_argument("--no-bytecode-cache", action="store_true",
+                    help="keep PYTHONDONTWRITEBYTECODE as the environment sets it")
     args = ap.parse_args()
-    imports = statistics.median(_wall([sys.executable, "-c", IMPORTS])[0]
+    env = dict(os.environ)
+    if not args.no_bytecode_cache:
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        _wall([sys.executable, "-c", IMPORTS], env)  # writes the cache once
+    imports = statistics.median(_wall([sys.executable, "-c", IMPORTS], env)[0]
                                 for _ in range(args.repeat))
+    cache = "off" if env.get("PYTHONDONTWRITEBYTECODE") else "on"
     print(f"carbonpark marxan, BLM 0, --gap 0.01, from process start to a written plan "
-          f"(median of {args.repeat}); import {imports:.2f} s")
+          f"(median of {args.repeat}; bytecode cache {cache}); import {imports:.2f} s")
     print(f"{'units':>7} {'wall s':>7} {'import s':>8} {'start-up s':>10} {'read s':>7} "
           f"{'solve s':>8} {'write s':>8} {'exit s':>7}")
     for units in (int(x) for x in args.sizes.split(",")):
@@ -67,7 +82,7 @@ def main() -> None:
         for _ in range(args.repeat):
             wall, out = _wall([sys.executable, "-m", "optimizer.cli", "marxan", str(path),
                                "--gap", "0.01", "--overwrite", "--out",
-                               str(path.parent / "output_startup")])
+                               str(path.parent / "output_startup")], env)
             parts = _TIMES.search(out)
             if parts is None:
                 raise SystemExit(f"no timing line in:\n{out}")

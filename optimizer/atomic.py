@@ -606,7 +606,7 @@ def holds_text(folder: str | os.PathLike[str]) -> str:
 
 
 def _marker_text(kind: str, files: list[str], grows: list[str] | None = None) -> str:
-    stack = versions()
+    stack = versions(loaded_only=True)  # the native libraries this output used, if any
     data: dict[str, Any] = {"kind": kind, "carbonpark": stack["carbonpark"],
                             "written_at": datetime.now(UTC).isoformat(timespec="seconds"),
                             "files": files, "versions": stack}

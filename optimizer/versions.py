@@ -20,8 +20,16 @@ PACKAGES = ("numpy", "scipy", "pandas", "pyarrow", "shapely", "geopandas", "pyog
             "rasterio", "exactextract", "highspy", "PyMaxflow", "PuLP", "pydantic", "matplotlib")
 
 
-def versions() -> dict[str, str]:
+def versions(*, loaded_only: bool = False) -> dict[str, str]:
     """carbonpark's version, Python's and each package's in `PACKAGES` ("" when absent).
+
+    Parameters
+    ----------
+    loaded_only : bool
+        Report GDAL, PROJ and GEOS only when this process has loaded their bindings
+        (``"not loaded"`` otherwise; see `native_libraries`). Output markers use it: an
+        output written without them does not depend on them, and importing rasterio,
+        pyproj and shapely to ask would take most of ``carbonpark marxan``'s start-up.
 
     Examples
     --------
@@ -34,20 +42,24 @@ def versions() -> dict[str, str]:
            "platform": f"{sys.platform}-{platform.machine()}"}
     for name in PACKAGES:
         out[name] = _version(name)
-    out.update(native_libraries())
+    out.update(native_libraries(loaded_only=loaded_only))
     return out
 
 
-def native_libraries() -> dict[str, str]:
+def native_libraries(*, loaded_only: bool = False) -> dict[str, str]:
     """The C/C++ libraries under the Python packages: GDAL (rasterio), PROJ, GEOS.
 
     These are what read the rasters, transform coordinates and cut geometries; a wheel
-    of the same Python version can bundle different ones.
+    of the same Python version can bundle different ones. With ``loaded_only``, a library
+    whose binding this process has not imported is ``"not loaded"`` (nothing is imported).
     """
     found: dict[str, str] = {}
     probes = (("GDAL", "rasterio", "__gdal_version__"), ("PROJ", "pyproj", "proj_version_str"),
               ("GEOS", "shapely", "geos_version_string"))
     for label, module, attribute in probes:
+        if loaded_only and module not in sys.modules:
+            found[label] = "not loaded"
+            continue
         try:
             found[label] = str(getattr(importlib.import_module(module), attribute))
         except (ImportError, AttributeError):

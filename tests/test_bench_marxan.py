@@ -36,15 +36,15 @@ def test_generated_grid_project_reads_back_exactly(tmp_path):
     assert p.n_units == side * side == 49
     # Units, costs and locks, value for value (written in full, read back exactly).
     assert p.pu["id"].tolist() == list(range(1, 50))
-    np.testing.assert_array_equal(p.pu["cost"].to_numpy(), arrays["cost"])
-    locked = p.pu["status"].to_numpy() == 2
+    np.testing.assert_array_equal(p.pu["cost"], arrays["cost"])
+    locked = p.pu["status"] == 2
     np.testing.assert_array_equal(locked, arrays["status"] == 2)
     assert locked.sum() == 5  # 10% of 49, rounded
     assert set(p.pu["status"]) == {0, 2}
     # Amounts: every (feature, unit) value, and each feature's total summed from the arrays.
     np.testing.assert_array_equal(p.amount_matrix().toarray(), arrays["amount"])
     totals = [sum(float(v) for v in row) for row in arrays["amount"]]
-    np.testing.assert_allclose(p.spec["total"].to_numpy(), totals, rtol=1e-12)
+    np.testing.assert_allclose(p.spec["total"], totals, rtol=1e-12)
     np.testing.assert_allclose(p.targets(), [0.3 * t for t in totals], rtol=1e-12)
     assert all((row > 0).mean() < 0.5 for row in arrays["amount"])  # features are patchy
     # Boundary: unit squares of side 1. Shared edges 2 * 7 * 6 = 84, rim edges 4 * 7 = 28,

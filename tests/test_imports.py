@@ -1,4 +1,5 @@
-"""`import optimizer` and `carbonpark --help` stay light; every public name imports as before.
+"""`import optimizer` and `carbonpark --help` stay light, `carbonpark marxan` imports no pandas
+nor the GIS stack (issue 23 item 6); every public name imports as before.
 
 The heavy stack (numpy, pandas, scipy, rasterio, geopandas, highspy, ...) is imported by
 the functions that need it, never by the package root or the command's parser. Each check
@@ -54,6 +55,64 @@ for argv in (["--help"], *([c, "--help"] for c in _CMDS)):
         runpy.run_module("optimizer.cli", run_name="__main__", alter_sys=True)
 """
     assert heavy_imported_after(code) == []
+
+
+#: What ``carbonpark marxan`` must not import on an easy project (issue 23 item 6: from process
+#: start to a written plan in < 0.5 s; pandas alone takes a quarter of a second to import).
+MARXAN_UNNEEDED = ("pandas", "pyarrow", "rasterio", "pyproj", "geopandas", "shapely", "matplotlib",
+                   "pydantic", "dask", "pulp", "scipy.sparse.linalg", "scipy.sparse.csgraph")
+
+
+def _marxan_project(folder: Path) -> Path:
+    """A 3 x 3 Marxan project (comma, tab and space tables, quoted names)."""
+    inp = folder / "input"
+    inp.mkdir(parents=True)
+    (inp / "pu.dat").write_text("id,cost,status\n" + "".join(f"{u},{1 + u % 3},0\n"
+                                                              for u in range(1, 10)))
+    (inp / "spec.dat").write_text('id\tprop\tspf\tname\n1\t0.5\t10\t"a b"\n2\t0.3\t10\tc\n')
+    (inp / "puvspr.dat").write_text("species pu amount\n" + "".join(
+        f"{k} {u} {1 + (u * k) % 4}\n" for u in range(1, 10) for k in (1, 2)))
+    (inp / "bound.dat").write_text("id1,id2,boundary\n" + "".join(
+        f"{u},{u + 1},1\n" for u in range(1, 10) if u % 3))
+    (folder / "input.dat").write_text("BLM 0\nINPUTDIR input\nPUNAME pu.dat\nSPECNAME spec.dat\n"
+                                      "PUVSPRNAME puvspr.dat\nBOUNDNAME bound.dat\n")
+    return folder / "input.dat"
+
+
+def unneeded_imported_by(argv: list[str]) -> list[str]:
+    """The modules of `MARXAN_UNNEEDED` in ``sys.modules`` after ``carbonpark <argv>`` ran (and
+    wrote its plan) in a fresh interpreter."""
+    code = f"""
+import contextlib, io, sys
+from optimizer.cli import main
+with contextlib.redirect_stdout(io.StringIO()) as out:
+    code = main({argv!r})
+assert code == 0 and "wrote 6 Marxan files" in out.getvalue(), out.getvalue()
+print(' '.join(m for m in {MARXAN_UNNEEDED!r} if m in sys.modules))
+"""
+    return run_python(code).splitlines()[-1].split()
+
+
+@pytest.mark.parametrize("options", [[], ["--blm", "1", "--solver", "highs"]])
+def test_carbonpark_marxan_imports_no_pandas_nor_the_gis_stack(tmp_path, options):
+    project = _marxan_project(tmp_path / "project")
+    argv = ["marxan", str(project), "--out", str(tmp_path / "out"), "--gap", "0.01", *options]
+    assert unneeded_imported_by(argv) == []
+    assert (tmp_path / "out" / "output_best.csv").is_file()
+    # The check sees them when they are imported: --compare prints a pandas table.
+    theirs = tmp_path / "theirs.csv"
+    theirs.write_text("PUID,SOLUTION\n" + "".join(f"{u},1\n" for u in range(1, 10)))
+    assert "pandas" in unneeded_imported_by([*argv, "--compare", str(theirs), "--overwrite"])
+
+
+def test_an_output_marker_names_only_the_native_libraries_the_process_loaded():
+    # Asking GDAL's version imports rasterio (a tenth of a second): markers do not.
+    code = ("import sys\nfrom optimizer.versions import versions\n"
+            "v = versions(loaded_only=True)\nprint(v['GDAL'], v['PROJ'], v['GEOS'])\n"
+            "print('rasterio' in sys.modules, 'pyproj' in sys.modules)\nimport shapely\n"
+            "print(versions(loaded_only=True)['GEOS'] == versions()['GEOS'] != 'not loaded')")
+    assert run_python(code).splitlines()[-3:] == ["not loaded not loaded not loaded",
+                                                   "False False", "True"]
 
 
 def test_every_public_name_imports_as_before():

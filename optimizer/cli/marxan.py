@@ -76,20 +76,25 @@ def cmd_marxan(args: argparse.Namespace) -> int:
     limit covers the whole command from the process's start (`optimizer.cli.deadline`):
     the solver gets what start-up, reading and compiling leave, less a reserve for
     scoring and writing, and the timings printed say what each part took.
+
+    The project is compiled straight from its tables (`optimizer.io.marxan.marxan_model`)
+    and solved as a model (`optimizer.plan.solving.solve_model`): no pandas, geopandas or
+    shapely is imported unless ``--compare`` prints its table or a project without a plan
+    needs the `Problem`'s diagnosis (start-up, issue 23 item 6).
     """
-    from optimizer.errors import InputDataError
+    from optimizer.errors import InfeasibleProblemError, InputDataError
     from optimizer.io.marxan import (
         NO_BLM_NOTE,
         check_marxan_outputs,
-        compare_with_marxan,
         feature_penalties,
+        marxan_model,
         marxan_score,
         read_marxan,
-        read_marxan_solution,
         write_marxan_outputs,
     )
-    from optimizer.model.compile import compile
-    from optimizer.plan.results import solve
+    from optimizer.io.marxan.model import marxan_penalty, unreachable_targets
+    from optimizer.io.marxan.score import plan_selection
+    from optimizer.plan.solving import diagnose, solve_model
 
     t0 = time.perf_counter()
     started = getattr(args, "started", t0)
@@ -116,7 +121,8 @@ def cmd_marxan(args: argparse.Namespace) -> int:
     for note in project.notes:
         if note != no_blm or args.blm is None:
             print(f"note: {note}")
-    theirs = read_marxan_solution(args.compare) if args.compare is not None else None
+    # Marxan's plan read once, before our files are written (0/1 in pu.dat order, no pandas).
+    theirs = plan_selection(project, args.compare) if args.compare is not None else None
     if theirs is not None:
         marxan_score(project, theirs, blm=blm)  # a plan that does not fit fails before solving
     print(f"marxan project {project.path}: {project.n_units:,} units, {len(project.spec)} "
@@ -129,23 +135,32 @@ def cmd_marxan(args: argparse.Namespace) -> int:
               f"{_money(score['shortfall'])}, MPM {score['mpm']:.4f}; no solve, no files "
               f"written; {time.perf_counter() - t0:.1f} s")
         return 0
-    p = project.to_problem(blm)
+    model = marxan_model(project, blm)  # compile(project.to_problem(blm)), from the tables
     feature_penalties(project, blm)  # Marxan's penalties: part of reading, not of the solve
-    model = compile(p)
     deadline = Deadline(started, limit)
     t_start, t_read = t0 - started, time.perf_counter() - t0
     budget = deadline.solve_budget(write_reserve(project.n_units))
     print(f"solving with {args.solver}: gap {args.gap:g}, up to {budget:.1f} s of the {limit:g} "
           f"s limit (Ctrl-C stops and keeps the best plan so far)", flush=True)
     t1 = time.perf_counter()
-    sol = solve(p, args.solver, model=model, gap=args.gap, time_limit=budget)
+    if unreachable_targets(project).any():  # rare: the Problem's diagnosis words the message
+        found = diagnose(project.to_problem(blm))
+        if found:
+            raise InfeasibleProblemError("; ".join(found))
+    sol = solve_model(model, args.solver, boundary_penalty=marxan_penalty(project, blm),
+                      explain=lambda: diagnose(project.to_problem(blm), after_solve=True),
+                      gap=args.gap, time_limit=budget)
     if "auto" in sol.info:
         print(sol.info["auto"])
     t_solve = time.perf_counter() - t1
     score = marxan_score(project, sol)
     files = write_marxan_outputs(project, sol, out, scenario=project.scenario,
                                  save_format=project.save_format, overwrite=args.overwrite)
-    table = compare_with_marxan(project, theirs, sol) if theirs is not None else None
+    table = None
+    if theirs is not None:
+        from optimizer.io.marxan import compare_with_marxan  # pandas, for --compare only
+
+        table = compare_with_marxan(project, theirs, sol)
     t_write = time.perf_counter() - t1 - t_solve
     _print_marxan_score(score, blm)
     print(f"targets met: {score['targets_met']}/{score['features']}; status {sol.describe()}")

@@ -16,9 +16,6 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-import pyproj
-import shapely
 
 from optimizer.errors import CRSError, InputDataError
 from optimizer.grid.printing import grid_text
@@ -28,6 +25,13 @@ from optimizer.versions import carbonpark_version, versions
 
 if TYPE_CHECKING:
     import geopandas as gpd
+    import pandas as pd
+    import pyproj
+    import shapely
+
+# pandas, pyproj and shapely are imported where they are used: `PlanningUnits` objects exist
+# only once they are loaded, and `carbonpark marxan` imports this module without building one
+# (start-up, issue 23 item 6).
 
 #: Version of the stored grid layout (`optimizer.grid.store`), recorded in ``meta`` and part of
 #: the grid cache key (`optimizer.scenario.build.grid_hash`). 2: grids keep the protected
@@ -164,6 +168,8 @@ class PlanningUnits:
     @property
     def crs(self) -> pyproj.CRS:
         """CRS of the unit geometries (equal-area)."""
+        import pyproj  # start-up: see the note on imports above
+
         if self.units.crs is None:
             raise CRSError("these planning units have no CRS (they came from tables without "
                            "geometry); give geometry and crs to planning_units_from_arrays")
@@ -179,6 +185,8 @@ class PlanningUnits:
 
     def boundary_indices(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Boundary pairs as positional indices into `units`, and their lengths (km)."""
+        import pandas as pd  # start-up: see the note on imports above
+
         pos = pd.Index(self.units["pu_id"])
         return (pos.get_indexer(self.boundary["id1"]), pos.get_indexer(self.boundary["id2"]),
                 self.boundary["length_km"].to_numpy())
@@ -188,6 +196,8 @@ class PlanningUnits:
 
     def summary(self) -> pd.DataFrame:
         """One row per feature: total, area-weighted density and nodata share."""
+        import pandas as pd  # start-up: see the note on imports above
+
         rows = []
         total_area = float(self.units["area_km2"].sum())
         report = self.meta.get("nodata", {})
@@ -214,6 +224,8 @@ class PlanningUnits:
 
     def equals(self, other: PlanningUnits) -> bool:
         """Whether two grids hold the same units, values, boundary, features and metadata."""
+        import shapely  # start-up: see the note on imports above
+
         try:
             a, b = np.asarray(self.units.geometry.values), np.asarray(other.units.geometry.values)
             both_missing = shapely.is_missing(a) & shapely.is_missing(b)
@@ -238,6 +250,8 @@ class PlanningUnits:
 
 
 def _same_areas(a: gpd.GeoDataFrame | None, b: gpd.GeoDataFrame | None) -> bool:
+    import shapely  # start-up: see the note on imports above
+
     if a is None or b is None:
         return a is None and b is None
     return (len(a) == len(b) and a.drop(columns="geometry").reset_index(drop=True).equals(
@@ -309,7 +323,10 @@ def planning_units_from_arrays(
     >>> len(pu), float(pu.features.loc["sp_a", "total"]), len(pu.boundary)
     (3, 3.0, 2)
     """
-    import geopandas as gpd
+    import geopandas as gpd  # start-up: see the note on imports above
+    import pandas as pd
+    import pyproj
+    import shapely
 
     ids = np.asarray(pu_id)
     n = ids.size
@@ -404,6 +421,8 @@ def planning_units_from_arrays(
 def features_frame(rows: list[dict[str, Any]], gdf: gpd.GeoDataFrame) -> pd.DataFrame:
     """The `PlanningUnits.features` table of feature ``rows`` (dicts with a ``column`` key),
     with each column's total over ``gdf``."""
+    import pandas as pd  # start-up: see the note on imports above
+
     cols = ["layer", "role", "year", "label", "unit", "source_unit", "density_column", "total"]
     if not rows:
         return pd.DataFrame(columns=cols, index=pd.Index([], name="column"))

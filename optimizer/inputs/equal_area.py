@@ -6,8 +6,12 @@ a grid) does not load the raster and vector stack (rasterio, pydantic) it never 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
-import pyproj
+
+if TYPE_CHECKING:
+    import pyproj
 
 __all__ = ["is_equal_area"]
 
@@ -17,9 +21,12 @@ def is_equal_area(crs: pyproj.CRS) -> bool:
 
     Examples
     --------
+    >>> import pyproj
     >>> is_equal_area(pyproj.CRS("ESRI:54009")), is_equal_area(pyproj.CRS("EPSG:3857"))
     (True, False)
     """
+    import pyproj  # loaded with ``crs``; imported here so reading a Marxan project needs it not
+
     if crs.is_geographic:
         return False
     try:

@@ -1,9 +1,10 @@
 """Other tools' project formats: Marxan projects in and out (`optimizer.io.marxan`) and
 prioritizr-style raster or polygon planning units (`optimizer.io.prioritizr`).
 
-The prioritizr names are imported on first use (PEP 562): they need the grid builder
-(rasterio's raster reading, geopandas, scipy.ndimage), which ``carbonpark marxan`` does
-not, and its start-up is part of its time limit.
+The prioritizr names, and the Marxan names that return pandas objects, are imported on
+first use (PEP 562): they need the grid builder (rasterio's raster reading, geopandas,
+scipy.ndimage) or pandas, which ``carbonpark marxan`` does not, and its start-up is part of
+its time limit (issue 23 item 6).
 """
 
 from __future__ import annotations
@@ -13,17 +14,19 @@ from typing import TYPE_CHECKING, Any
 
 from optimizer.io.marxan import (
     MarxanProject,
-    compare_with_marxan,
     feature_penalties,
     marxan_score,
     read_marxan,
-    read_marxan_solution,
-    read_marxan_summary,
     write_marxan_outputs,
     write_marxan_project,
 )
 
 if TYPE_CHECKING:  # what type checkers see; at run time, `__getattr__` below
+    from optimizer.io.marxan import (
+        compare_with_marxan,
+        read_marxan_solution,
+        read_marxan_summary,
+    )
     from optimizer.io.prioritizr import (
         polygon_planning_units,
         prioritizr_problem,
@@ -31,8 +34,10 @@ if TYPE_CHECKING:  # what type checkers see; at run time, `__getattr__` below
     )
 
 #: The names imported on first use, and their module.
-_LAZY = {name: "optimizer.io.prioritizr"
-         for name in ("polygon_planning_units", "prioritizr_problem", "raster_planning_units")}
+_LAZY = {**{name: "optimizer.io.prioritizr"
+            for name in ("polygon_planning_units", "prioritizr_problem", "raster_planning_units")},
+         **{name: "optimizer.io.marxan"
+            for name in ("compare_with_marxan", "read_marxan_solution", "read_marxan_summary")}}
 
 __all__ = [
     "MarxanProject",

@@ -20,6 +20,7 @@ units or edges (loops run over budgets and targets only). No solver is imported.
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -422,14 +423,7 @@ def compile(problem: Problem) -> CompiledModel:
 
     n = problem.n_units
     locked_in, locked_out = problem.locked_masks()
-    free = ~(locked_in | locked_out)
-    free_idx = np.flatnonzero(free)
-    nx = free_idx.size
-    col_of_unit: np.ndarray = np.full(n, -1, dtype=_index_dtype(n))  # int32 edge columns below 2^31
-    col_of_unit[free_idx] = np.arange(nx)
-    fixed_value = locked_in.astype(np.float64)  # value of locked units (0 for free, unused)
     unprotected = 1.0 - problem.protected_fraction
-
     sense = kind.sense
     # Penalties lower a max objective and raise a min objective.
     penalty_sign = -1.0 if sense == "max" else 1.0
@@ -438,20 +432,125 @@ def compile(problem: Problem) -> CompiledModel:
     unit_obj += kind.unit_objective(problem)
     for lp in problem.linear_penalties:
         unit_obj += penalty_sign * lp.penalty * lp.amount
-    offset = 0.0
 
-    # ---------------- boundary: cut form, locked units as constants
-    edge_cols = np.zeros((0, 2), dtype=np.int64)
-    y_cost = np.zeros(0)
+    boundary = None
     bp = problem.boundary_penalty
     if bp is not None and bp.penalty > 0:
         i, j, length = problem.pu.boundary_indices()
         if (i < 0).any() or (j < 0).any():
             raise InputDataError("the boundary table names pu_id values missing from the units; "
                                  "rebuild the grid")
-        lam = penalty_sign * bp.penalty
-        exposed = np.nan_to_num(problem._column_cached("exposed_km"), nan=0.0)
-        unit_obj += lam * bp.edge_factor * exposed
+        boundary = BoundaryTerms(i, j, length,
+                                 np.nan_to_num(problem._column_cached("exposed_km"), nan=0.0),
+                                 penalty_sign * bp.penalty, bp.edge_factor)
+
+    budget_rows: list[Row] = []
+    for b in problem.budgets:
+        coef = budget_coefficients(problem, b.scope, b.name, unprotected)
+        const = float(coef[locked_in].sum())
+        budget_rows.append(Row(b.scope if b.scope == "total" else f"{b.scope}_{b.name}", coef,
+                               b.min_km2 - const if b.min_km2 > 0 else -np.inf,
+                               b.max_km2 - const))
+    target_rows: list[Row] = []
+    for t in problem.targets:
+        r = problem.feature_amount(t.feature)  # one feature at a time: no dense matrix
+        coef = r * unprotected
+        const = float((r * problem.protected_fraction).sum() + coef[locked_in].sum())
+        target_rows.append(Row(t.feature, coef, t.amount - const, np.inf))
+    shortfall = kind.shortfall_cost(problem) if kind.soft_targets and target_rows and \
+        kind.shortfall_cost is not None else None
+    return compile_parts(sense, unit_obj, locked_in, locked_out,
+                         problem.pu.units["pu_id"].to_numpy(), boundary=boundary,
+                         budget_rows=budget_rows, target_rows=target_rows,
+                         soft_targets=kind.soft_targets, shortfall_cost=shortfall)
+
+
+@dataclass(frozen=True)
+class BoundaryTerms:
+    """A boundary penalty's terms in cut form, for `compile_parts`.
+
+    Attributes
+    ----------
+    i, j : numpy.ndarray
+        The two units (positions) of each shared edge.
+    length : numpy.ndarray
+        Each edge's length.
+    exposed : numpy.ndarray
+        Each unit's exposed (outer) length.
+    penalty : float
+        The penalty per unit of length, signed: positive raises a min objective,
+        negative lowers a max objective.
+    edge_factor : float
+        Weight of the exposed lengths.
+    """
+
+    i: np.ndarray
+    j: np.ndarray
+    length: np.ndarray
+    exposed: np.ndarray
+    penalty: float
+    edge_factor: float = 1.0
+
+
+@dataclass(frozen=True)
+class Row:
+    """A structural row for `compile_parts`: ``lower <= coef @ x <= upper`` over every unit,
+    the bounds net of what locked-in units (and existing protection) already hold."""
+
+    label: str
+    coef: np.ndarray
+    lower: float
+    upper: float
+
+
+def compile_parts(sense: Literal["min", "max"], unit_obj: np.ndarray, locked_in: np.ndarray,
+                  locked_out: np.ndarray, unit_ids: np.ndarray, *,
+                  boundary: BoundaryTerms | None = None, budget_rows: Sequence[Row] = (),
+                  target_rows: Sequence[Row] = (), soft_targets: bool = False,
+                  shortfall_cost: np.ndarray | None = None) -> CompiledModel:
+    """A `CompiledModel` from its parts: what `compile` does once the problem is read.
+
+    `compile` calls it on a `Problem`; `optimizer.io.marxan.model.marxan_model` calls it
+    on a Marxan project's tables (no `Problem`, no pandas), so both give the same arrays.
+
+    Parameters
+    ----------
+    sense : {"min", "max"}
+    unit_obj : numpy.ndarray
+        Each unit's objective coefficient (modified in place by the boundary terms).
+    locked_in, locked_out : numpy.ndarray of bool
+        Units fixed at 1 and at 0: constants, not columns.
+    unit_ids : numpy.ndarray
+        Each unit's id (for names).
+    boundary : BoundaryTerms, optional
+        The boundary penalty in cut form (None: no penalty).
+    budget_rows, target_rows : sequence of Row
+        Area budgets, then targets, in the order of the model's rows.
+    soft_targets : bool
+        One shortfall column per target row (min shortfall), priced ``shortfall_cost``.
+    shortfall_cost : numpy.ndarray, optional
+        The shortfall columns' objective (soft targets only).
+
+    Returns
+    -------
+    CompiledModel
+    """
+    n = unit_obj.size
+    free = ~(locked_in | locked_out)
+    free_idx = np.flatnonzero(free)
+    nx = free_idx.size
+    col_of_unit: np.ndarray = np.full(n, -1, dtype=_index_dtype(n))  # int32 edge columns below 2^31
+    col_of_unit[free_idx] = np.arange(nx)
+    fixed_value = locked_in.astype(np.float64)  # value of locked units (0 for free, unused)
+    offset = 0.0
+
+    # ---------------- boundary: cut form, locked units as constants
+    edge_cols = np.zeros((0, 2), dtype=np.int64)
+    y_cost = np.zeros(0)
+    if boundary is not None:
+        i, j, length = boundary.i, boundary.j, boundary.length
+        lam = boundary.penalty
+        unit_obj += lam * boundary.edge_factor * boundary.exposed
         fi, fj = free[i], free[j]
         both = fi & fj
         # One end free: L |f - x| = f L + (1 - 2 f) L x for the fixed end's value f.
@@ -474,34 +573,18 @@ def compile(problem: Problem) -> CompiledModel:
 
     # ---------------- structural rows: budgets and targets, one sparse row at a time
     rows_nz: list[tuple[np.ndarray, np.ndarray]] = []  # (x columns, coefficients) per row
-    lower: list[float] = []
-    upper: list[float] = []
-    budget_labels: list[str] = []
-
-    def add_row(coef: np.ndarray) -> None:
-        on_free = coef[free_idx]
+    for row in (*budget_rows, *target_rows):
+        on_free = row.coef[free_idx]
         nz = np.flatnonzero(on_free)
         rows_nz.append((nz, on_free[nz]))
-
-    for b in problem.budgets:
-        coef = budget_coefficients(problem, b.scope, b.name, unprotected)
-        const = float(coef[locked_in].sum())
-        add_row(coef)
-        lower.append(b.min_km2 - const if b.min_km2 > 0 else -np.inf)
-        upper.append(b.max_km2 - const)
-        budget_labels.append(b.scope if b.scope == "total" else f"{b.scope}_{b.name}")
-    target_feats = problem.target_features()
-    for t in problem.targets:
-        r = problem.feature_amount(t.feature)  # one feature at a time: no dense matrix
-        coef = r * unprotected
-        const = float((r * problem.protected_fraction).sum() + coef[locked_in].sum())
-        add_row(coef)
-        lower.append(t.amount - const)
-        upper.append(np.inf)
+    lower = [row.lower for row in (*budget_rows, *target_rows)]
+    upper = [row.upper for row in (*budget_rows, *target_rows)]
+    budget_labels = [row.label for row in budget_rows]
+    target_feats = [row.label for row in target_rows]
     n_struct = len(rows_nz)
     n_targets = len(target_feats)
 
-    ns = n_targets if kind.soft_targets else 0
+    ns = n_targets if soft_targets else 0
     n_cols = nx + ny + ns
     nb = len(budget_labels)
     A = _assemble(rows_nz, nb, ns, nx + ny, edge_cols, nx, n_cols)
@@ -513,10 +596,10 @@ def compile(problem: Problem) -> CompiledModel:
     c = np.concatenate([unit_obj[free_idx], y_cost, np.zeros(ns)])
     col_lower = np.zeros(n_cols)
     col_upper = np.ones(n_cols)
-    if ns and kind.shortfall_cost is not None:
+    if ns and shortfall_cost is not None:
         target_lower = np.array(lower[len(budget_labels):])
         col_upper[nx + ny:] = np.maximum(target_lower, 0.0)
-        c[nx + ny:] = kind.shortfall_cost(problem)
+        c[nx + ny:] = shortfall_cost
     integrality = np.zeros(n_cols, dtype=bool)
     integrality[:nx] = True
     unit_of_col: np.ndarray = np.full(n_cols, -1, dtype=_index_dtype(n_cols, n))
@@ -536,8 +619,7 @@ def compile(problem: Problem) -> CompiledModel:
     return CompiledModel(
         sense=sense, c=c, offset=offset, A=A, row_lower=row_lower, row_upper=row_upper,
         col_lower=col_lower, col_upper=col_upper, integrality=integrality, n_units=n,
-        unit_of_col=unit_of_col, x_fixed=x_fixed,
-        unit_ids=problem.pu.units["pu_id"].to_numpy(), row_blocks=row_blocks,
+        unit_of_col=unit_of_col, x_fixed=x_fixed, unit_ids=unit_ids, row_blocks=row_blocks,
         col_blocks=col_blocks, edge_x_cols=edge_cols,
         shortfall_rows=np.arange(nb, n_struct) if ns else np.zeros(0, dtype=np.int64),
     )

@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from optimizer.errors import InputDataError, did_you_mean
 from optimizer.model.parts import DEFAULT_PA_THRESHOLD, Lock, finite_number
@@ -139,10 +138,11 @@ class LockMethods:
             label = label or "mask"
         else:
             pu_ids = self.pu.units["pu_id"]
-            wanted = pd.Index(list(ids))  # type: ignore[arg-type]
-            missing = wanted[~wanted.isin(pu_ids)]
-            if len(missing):
-                raise InputDataError(f"{where}: ids {missing[:5].tolist()} are not pu_id values "
+            wanted = list(ids)  # type: ignore[arg-type]
+            known = set(pu_ids.tolist())
+            missing = [w for w in wanted if w not in known]
+            if missing:
+                raise InputDataError(f"{where}: ids {missing[:5]} are not pu_id values "
                                      "of this grid")
             arr = pu_ids.isin(wanted).to_numpy()
             label = label or f"{len(wanted)} listed ids"

@@ -1,31 +1,26 @@
 """Solve a problem, evaluate a plan, and explain why a problem has no plan.
 
-* `solve` - diagnose, compile, solve with a backend; an infeasible problem
-  raises `InfeasibleProblemError` with a message naming the constraint at fault.
+* `solve` and `diagnose` (from `optimizer.plan.solving`, re-exported here): diagnose,
+  compile, solve with a backend; an infeasible problem raises `InfeasibleProblemError`
+  with a message naming the constraint at fault.
 * Evaluation (DataFrames): `feature_representation` (held before/after, target,
   met), `budget_use`, `boundary_length`, `unit_counts`; `objective_value`
   recomputes a plan's objective from the problem's parts.
-* `diagnose` - checks that need no solver (locked-in area over a budget, targets
-  out of reach outside locked-out units, minimum areas out of reach); with
-  ``after_solve=True`` also what the total budget allows for each target.
 """
 
 from __future__ import annotations
-
-import dataclasses
-from typing import Any
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from optimizer.errors import InfeasibleProblemError, InputDataError
+from optimizer.errors import InputDataError
 from optimizer.inputs.roles import feature_roles
-from optimizer.model.compile import CompiledModel, budget_coefficients, compile
+from optimizer.model.compile import budget_coefficients
 from optimizer.model.objectives import objective_kind
 from optimizer.model.problem import Problem
-from optimizer.solvers import get_solver
-from optimizer.solvers.base import Solution, Solver, SolveStatus, stop_on_interrupt
+from optimizer.plan.solving import diagnose, solve
+from optimizer.solvers.base import Solution, SolveStatus
 
 __all__ = [
     "Solution",
@@ -42,232 +37,6 @@ __all__ = [
     "unit_counts",
     "unit_status",
 ]
-
-
-# ============================================================== solve
-
-def solve(problem: Problem, solver: str | Solver = "auto", *, model: CompiledModel | None = None,
-          **options: Any) -> Solution:
-    """Solve a problem and return its `Solution` (status is data).
-
-    Parameters
-    ----------
-    problem : Problem
-    solver : str or Solver
-        ``"auto"`` (default: `optimizer.solvers.auto.choose` picks by the model's
-        structure, HiGHS without a boundary penalty, the cut solver and HiGHS at once
-        with one on two cores; ``info["auto"]`` says what and why), ``"highs"``,
-        ``"cut"`` (graph-cut Lagrangian solver for boundary penalties), ``"pulp"``,
-        ``"pulp:<pulp solver>"`` or a solver object.
-    model : CompiledModel, optional
-        ``compile(problem)``, when the caller has it already: it is not compiled again
-        (at national size a compile costs seconds and ~1 GB). It must be the compiled
-        form of ``problem``; its shape is checked against the problem.
-    **options
-        Passed to the solver (e.g. ``time_limit=60``, ``gap=0.001``, ``strategy="mip"``,
-        ``concurrent=False`` for ``auto``).
-
-    Returns
-    -------
-    Solution
-        Its ``info["boundary_penalty"]`` is the problem's boundary penalty (0 without
-        one), so a plan is scored at the penalty it was solved with (`marxan_score`).
-
-    Raises
-    ------
-    InfeasibleProblemError
-        No plan meets every budget, target and lock; the message names the cause.
-    SolverError
-        The solver found no plan (e.g. time limit without a solution).
-
-    Examples
-    --------
-    >>> from optimizer import problem, solve
-    >>> from optimizer.datasets import tiny_grid
-    >>> p = problem(tiny_grid()).add_min_set_objective().add_relative_targets(0.5)
-    >>> sol = solve(p, gap=0.0)
-    >>> sol.describe(), sol.objective
-    ('optimal (proven gap 0)', 2.0)
-    """
-    found = diagnose(problem)
-    if found:
-        raise InfeasibleProblemError("; ".join(found))
-    if model is None:
-        model = compile(problem)
-    elif not isinstance(model, CompiledModel) or model.n_units != problem.n_units or (
-            problem.objective is not None
-            and model.sense != objective_kind(problem.objective.kind).sense):
-        raise InputDataError("solve(): model= must be compile(problem) of this problem; got "
-                             + (f"a model of {model.n_units} units ({model.sense})"
-                                if isinstance(model, CompiledModel) else type(model).__name__)
-                             + f" for a problem of {problem.n_units} units; leave model= out "
-                             "to compile here")
-    if isinstance(solver, str):
-        backend = get_solver(solver, **options)
-    elif options:
-        raise InputDataError("solve(): options go with a solver name; configure a solver "
-                             "object directly")
-    else:
-        backend = solver
-    try:
-        with stop_on_interrupt():
-            sol = backend.solve(model)
-    except InfeasibleProblemError as exc:
-        causes = diagnose(problem, after_solve=True)
-        reason = "; ".join(causes) if causes else (
-            "no single budget, target or lock is at fault: the targets and budgets cannot "
-            "all be met together; relax a target or raise a budget")
-        raise InfeasibleProblemError(f"{exc}: {reason}") from None
-    requested = getattr(backend, "gap", None)
-    if requested is not None and not np.isfinite(sol.requested_gap):
-        sol = dataclasses.replace(sol, requested_gap=float(requested))
-    bp = problem.boundary_penalty
-    return dataclasses.replace(sol, info={**sol.info,
-                                          "boundary_penalty": bp.penalty if bp is not None else 0.0})
-
-
-# ============================================================== diagnosis
-
-def diagnose(problem: Problem, *, after_solve: bool = False) -> list[str]:
-    """Reasons the problem cannot have a plan (empty when none is evident).
-
-    Unreachable targets come worst first (lowest reachable share of the target);
-    more than five are summarised in one reason naming the worst five with their
-    maximum reachable amounts and counting the rest.
-
-    Parameters
-    ----------
-    problem : Problem
-    after_solve : bool
-        Also check each target against the total budget (a fractional
-        knapsack bound: the best any plan within the budget could hold).
-
-    Examples
-    --------
-    >>> from optimizer import problem, diagnose
-    >>> from optimizer.datasets import tiny_grid
-    >>> p = problem(tiny_grid()).add_min_set_objective().add_absolute_targets({"sp_b": 3})
-    >>> diagnose(p)
-    ["feature 'sp_b' can reach at most 2 km2 outside locked-out units; its target is 3 km2"]
-    """
-    found: list[str] = []
-    locked_in, locked_out = problem.locked_masks()
-    possible = ~locked_out
-    unprotected = 1.0 - problem.protected_fraction
-    for b in problem.budgets:
-        coef = budget_coefficients(problem, b.scope, b.name, unprotected)
-        locked = float(coef[locked_in].sum())
-        if locked > b.max_km2 * (1 + 1e-9) + 1e-9:
-            where = "" if b.scope == "total" else f" in {b.label}"
-            found.append(f"locked-in area{where} {locked:,.1f} km² exceeds the budget of "
-                         f"{b.max_km2:,.1f} km²; raise the budget or unlock units")
-        reach = float(coef[possible].sum())
-        if reach < b.min_km2 * (1 - 1e-9) - 1e-9:
-            found.append(f"{b.label} can add at most {reach:,.1f} km² outside locked-out units; "
-                         f"its minimum is {b.min_km2:,.1f} km²")
-    soft = problem.objective is not None and objective_kind(problem.objective.kind).soft_targets
-    if soft or not problem.targets:  # a plan may miss soft targets
-        return found
-    feats = problem.target_features()
-    # One feature at a time: no dense features x units matrix at national size.
-    totals, held_before, reachable = (np.zeros(len(feats)) for _ in range(3))
-    for k, f in enumerate(feats):
-        r = problem.feature_amount(f)
-        totals[k] = r.sum()
-        held_before[k] = r @ problem.protected_fraction
-        reachable[k] = held_before[k] + (r * unprotected)[possible].sum()
-    short = [(k, float(r)) for k, (t, r) in enumerate(zip(problem.targets, reachable, strict=True))
-             if r < t.amount * (1 - 1e-9) - 1e-12]
-    found += _target_reasons(problem, short, totals, "outside locked-out units",
-                             "relax these targets or unlock units")
-    budget = problem.total_budget()
-    if after_solve and not found and budget is not None and np.isfinite(budget.max_km2):
-        area = problem.unprotected_km2
-        free = possible & ~locked_in
-        spent = budget_coefficients(problem, budget.scope, budget.name, unprotected)
-        room = budget.max_km2 - float(spent[locked_in].sum())
-        short = []
-        for k, t in enumerate(problem.targets):
-            gain = problem.feature_amount(t.feature) * unprotected
-            best = held_before[k] + gain[locked_in].sum() + _knapsack(
-                gain[free], area[free], room)
-            if best < t.amount * (1 - 1e-9) - 1e-12:
-                short.append((k, float(best)))
-        found += _target_reasons(problem, short, totals,
-                                 f"within the budget of {budget.max_km2:,.1f} km²",
-                                 "relax these targets or raise the budget")
-    return found
-
-
-#: Unreachable targets named one by one; past this, the worst are listed and the rest counted.
-_MAX_LISTED_TARGETS = 5
-
-
-def _target_reasons(problem: Problem, short: list[tuple[int, float]], totals: np.ndarray,
-                    where: str, fix: str) -> list[str]:
-    """Messages for targets that can reach at most ``best`` (pairs of target index, best).
-
-    Worst first (lowest share of its target reachable). A few targets get a sentence
-    each; many (e.g. hundreds of species) get one sentence listing the worst few with
-    their maximum reachable amounts, and how many more there are.
-    """
-    targets = problem.targets
-
-    def reach(k: int, best: float) -> str:
-        t = targets[k]
-        return _amount(problem, t.feature, best, totals[k], t.relative)
-
-    def target(k: int) -> str:
-        t = targets[k]
-        return _amount(problem, t.feature, t.amount, totals[k], t.relative)
-
-    ratio = np.array([best / targets[k].amount if targets[k].amount > 0 else 1.0 for k, best in short])
-    short = [short[i] for i in np.argsort(ratio, kind="stable")]  # worst first
-    if len(short) <= _MAX_LISTED_TARGETS:
-        return [f"{_label(problem, targets[k].feature)} can reach at most {reach(k, best)} {where}; "
-                f"its target is {target(k)}" for k, best in short]
-    worst = short[:_MAX_LISTED_TARGETS]
-    listed = ", ".join(f"{_label(problem, targets[k].feature)} at most {reach(k, best)} "
-                       f"(target {target(k)})" for k, best in worst)
-    more = len(short) - len(worst)
-    return [f"{len(short)} targets cannot be met {where}; worst: {listed} and {more} more; {fix}"]
-
-
-def _knapsack(value: np.ndarray, weight: np.ndarray, capacity: float) -> float:
-    """Most value a fractional selection of capacity ``capacity`` holds (LP bound)."""
-    if capacity <= 0:
-        return float(value[weight <= 0].clip(min=0).sum())
-    free = weight <= 0
-    total = float(value[free].clip(min=0).sum())
-    v, w = value[~free], weight[~free]
-    order = np.argsort(-v / w)
-    v, w = v[order], w[order]
-    keep = v > 0
-    v, w = v[keep], w[keep]
-    cum = np.cumsum(w)
-    full = cum <= capacity
-    total += float(v[full].sum())
-    k = int(full.sum())
-    if k < v.size:
-        left = capacity - (cum[k - 1] if k else 0.0)
-        total += float(v[k] * left / w[k])
-    return total
-
-
-def _label(problem: Problem, feature: str) -> str:
-    label = problem.pu.features.loc[feature, "label"] if feature in problem.pu.features.index \
-        else ""
-    return f"feature {feature!r}" + (f" ({label})" if label and label != feature else "")
-
-
-def _amount(problem: Problem, feature: str, amount: float, total: float,
-            relative: float | None = None) -> str:
-    """An amount as a share of the feature's total for relative targets, else with its unit."""
-    if relative is not None:
-        return f"{amount / total:.1%}" if total > 0 else f"{relative:.1%}"
-    unit = problem.pu.features.loc[feature, "unit"] if feature in problem.pu.features.index \
-        else ""
-    return f"{amount:,.4g} {unit}".strip()
 
 
 # ============================================================== evaluation

@@ -26,7 +26,6 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.sparse as sp
-import scipy.sparse.linalg as spla
 
 from optimizer.model.compile import CompiledModel
 
@@ -105,6 +104,10 @@ def row_multipliers(model: CompiledModel, lp_values: np.ndarray) -> np.ndarray |
         if sub.shape[0] * sub.shape[1] <= DENSE_ENTRIES:
             y_t = np.linalg.lstsq(sub.toarray(), rhs, rcond=None)[0]
         else:  # a bounded effort: a poor y proves less, never something false
+            # scipy.sparse.linalg (0.1 s to import) only for large systems: start-up,
+            # issue 23 item 6
+            import scipy.sparse.linalg as spla
+
             y_t = spla.lsqr(sp.csr_matrix(sub), rhs, atol=1e-10, btol=1e-10,
                             iter_lim=LSQR_ITERATIONS)[0]
         y[tight] = y_t

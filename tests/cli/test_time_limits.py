@@ -110,7 +110,7 @@ def test_carbonpark_marxan_keeps_its_time_limit_from_the_process_start(tmp_path)
 
 
 def test_a_no_plan_hint_names_the_option_as_typed(tmp_path, capsys, monkeypatch):
-    import optimizer.plan.results
+    import optimizer.plan.solving
     from optimizer.errors import SolverError
 
     project = write_marxan_project(
@@ -121,7 +121,7 @@ def test_a_no_plan_hint_names_the_option_as_typed(tmp_path, capsys, monkeypatch)
         raise SolverError("HiGHS found no plan within the time limit of 1 s (strategy "
                           "'auto'); raise time_limit")
 
-    monkeypatch.setattr(optimizer.plan.results, "solve", no_plan)
+    monkeypatch.setattr(optimizer.plan.solving, "solve_model", no_plan)
     code, _, err = run_cli(["marxan", str(project), "--out", str(tmp_path / "out"),
                             "--time-limit", "1"], capsys)
     assert code == 2

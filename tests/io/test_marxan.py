@@ -133,7 +133,7 @@ def test_parser_reads_comma_tab_and_space_files_with_any_header_case(tmp_path):
         assert proj.bound["boundary"].sum() == 7.0
         fixed, _, _, length = proj.boundary_arrays()
         assert fixed.tolist() == [4.0, 0.0, 0.0] and length.tolist() == [1.0, 2.0]
-    pd.testing.assert_frame_equal(projects[0].puvspr, projects[2].puvspr)
+    pd.testing.assert_frame_equal(projects[0].puvspr.to_pandas(), projects[2].puvspr.to_pandas())
 
 
 def test_missing_optional_columns_take_marxan_defaults_and_quotes_are_stripped(tmp_path):
@@ -299,13 +299,13 @@ def _reference_penalties(proj, blm, sporder: pd.DataFrame | None = None):
     for a, b, length in zip(bi, bj, bl, strict=True):
         conn[a] += length
         conn[b] += length
-    amount = {(r.spec_index, r.pu_index): r.amount for r in proj.puvspr.itertuples()}
+    amount = {(r.spec_index, r.pu_index): r.amount for r in proj.puvspr.to_pandas().itertuples()}
     out = []
     pos = {u: k for k, u in enumerate(ids)}
     for isp, target in enumerate(proj.targets()):
         scan = list(range(len(ids)))
         if sporder is not None:
-            sid = proj.spec["id"].iloc[isp]
+            sid = proj.spec["id"][isp]
             scan = [pos[u] for u in sporder.loc[sporder["species"] == sid, "pu"]]
         pen, ftarget, occ = 0.0, 0.0, 0
         for j in scan if sporder is not None else range(len(ids)):
@@ -638,7 +638,7 @@ def test_cli_marxan_solves_writes_and_compares(tmp_path, capsys):
 
 
 def test_cli_marxan_score_only_scores_marxans_plan_without_solving(tmp_path, capsys, monkeypatch):
-    import optimizer.plan.results
+    import optimizer.plan.solving
 
     path = grid_project(tmp_path / "p", nrows=40, ncols=30, seed=4, blm=10000.5)
     proj = read_marxan(path)
@@ -648,7 +648,7 @@ def test_cli_marxan_score_only_scores_marxans_plan_without_solving(tmp_path, cap
     def no_solve(*args, **kwargs):
         raise AssertionError("--score-only must not solve")
 
-    monkeypatch.setattr(optimizer.plan.results, "solve", no_solve)
+    monkeypatch.setattr(optimizer.plan.solving, "solve_model", no_solve)
     before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
     code = main(["marxan", str(path), "--compare", str(theirs), "--score-only"])
     out = capsys.readouterr().out
@@ -664,18 +664,18 @@ def test_cli_marxan_score_only_scores_marxans_plan_without_solving(tmp_path, cap
 
 
 def test_cli_marxan_gives_the_solver_what_reading_leaves(tmp_path, capsys, monkeypatch):
-    import optimizer.plan.results
+    import optimizer.plan.solving
 
     path = grid_project(tmp_path / "p", seed=4, blm=0.5)
     proj = read_marxan(path)
     given = {}
-    real = optimizer.plan.results.solve
+    real = optimizer.plan.solving.solve_model
 
-    def spy(p, solver, **options):
+    def spy(model, solver, **options):
         given.update(options)
-        return real(p, solver, **options)
+        return real(model, solver, **options)
 
-    monkeypatch.setattr(optimizer.plan.results, "solve", spy)
+    monkeypatch.setattr(optimizer.plan.solving, "solve_model", spy)
     assert main(["marxan", str(path), "--out", str(tmp_path / "out"), "--time-limit", "20"]) == 0
     out = capsys.readouterr().out
     # What start-up and reading left, less the reserve for writing (`write_reserve`).

@@ -1,4 +1,5 @@
-"""The real-data part of tests/io/test_marxan.py: 2 tests on ../shared/data (tasmania-marxan, tasmania-marxan-abs).
+"""The real-data part of tests/io/test_marxan.py and test_marxan_model.py: tests on ../shared/data
+(tasmania-marxan, tasmania-marxan-abs).
 
 Each needs the datasets beside the repository; `-m "not realdata"` leaves them out.
 """
@@ -13,12 +14,14 @@ import pytest
 from helpers import shared
 
 from optimizer.io.marxan import (
+    marxan_model,
     marxan_score,
     read_marxan,
     read_marxan_solution,
     read_marxan_summary,
     write_marxan_outputs,
 )
+from optimizer.model.compile import compile
 from optimizer.plan.results import objective_value, solve
 
 #: Every test here reads ../shared/data (see helpers.shared): `-m "not realdata"` runs offline.
@@ -83,7 +86,7 @@ def test_tasmania_marxan_is_solved_exactly(blm):
     p = proj.to_problem(blm=blm)
     sol = solve(p, gap=0.0)
     assert sol.is_optimal and sol.gap <= 1e-6
-    x_by_id = pd.Series(sol.x, index=proj.pu["id"].to_numpy())
+    x_by_id = pd.Series(sol.x, index=proj.pu["id"])
     raw, ok = _raw_objective(folder, "puvspr.dat", x_by_id, blm, prop=True)
     assert ok
     assert raw == pytest.approx(sol.objective, rel=1e-9)
@@ -101,7 +104,7 @@ def test_tasmania_marxan_abs_within_one_percent_and_outputs_read_back(tmp_path):
     p = proj.to_problem()
     sol = solve(p, time_limit=120, gap=0.01)
     assert sol.gap <= 0.01
-    x_by_id = pd.Series(sol.x, index=proj.pu["id"].to_numpy())
+    x_by_id = pd.Series(sol.x, index=proj.pu["id"])
     raw, ok = _raw_objective(folder, "puvsp.dat", x_by_id, 0.0, prop=False)
     assert ok and raw == pytest.approx(sol.objective, rel=1e-9)
     score = marxan_score(proj, sol)
@@ -116,3 +119,17 @@ def test_tasmania_marxan_abs_within_one_percent_and_outputs_read_back(tmp_path):
     mv = pd.read_csv(files["mvbest"])
     np.testing.assert_allclose(mv["Target"].to_numpy(), proj.targets())
     assert (mv["Target Met"] == "yes").all()
+
+
+@pytest.mark.parametrize(("folder", "blm"), [("tasmania-marxan", 0.0), ("tasmania-marxan", 0.0005),
+                                             ("tasmania-marxan", None), ("tasmania-marxan-abs", None)])
+def test_real_projects_compile_straight_from_their_tables_as_through_the_problem(folder, blm):
+    # `carbonpark marxan` solves marxan_model (no pandas): the same arrays as the Problem path,
+    # so the same plans and objectives (issue 23 item 6).
+    proj = read_marxan(shared(folder))
+    fast, slow = marxan_model(proj, blm), compile(proj.to_problem(blm))
+    for name in ("c", "row_lower", "row_upper", "unit_of_col", "x_fixed", "unit_ids", "edge_x_cols"):
+        a, b = getattr(fast, name), getattr(slow, name)
+        assert a.dtype == b.dtype and np.array_equal(a, b, equal_nan=True), name
+    assert fast.offset == slow.offset and fast.row_blocks == slow.row_blocks
+    assert (fast.A != slow.A).nnz == 0 and np.array_equal(fast.A.indices, slow.A.indices)

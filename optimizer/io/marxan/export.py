@@ -8,11 +8,10 @@ import re
 from pathlib import Path
 
 import numpy as np
-import pandas as pd
 
 from optimizer.atomic import check_output_dir, write_dir_atomic
 from optimizer.errors import InputDataError
-from optimizer.io.marxan.tables import table_text
+from optimizer.io.marxan.tables import Table, table_text
 from optimizer.model.objectives import objective_kind
 from optimizer.model.problem import Problem
 
@@ -80,7 +79,7 @@ def write_marxan_project(problem: Problem, out_dir: str | Path, *, blm: float | 
     else:
         ids = np.arange(1, n + 1)
         files["input/pu_id_map.csv"] = table_text(
-            pd.DataFrame({"id": ids, "pu_id": raw_ids}), ",", quote_header=False)
+            Table({"id": ids, "pu_id": raw_ids}), ",", quote_header=False)
     locked_in, locked_out = problem.locked_masks()
     status = np.where(locked_in, 2, np.where(locked_out, 3, 0))
     cost = np.array(kind.unit_objective(problem), dtype=np.float64)
@@ -89,7 +88,7 @@ def write_marxan_project(problem: Problem, out_dir: str | Path, *, blm: float | 
     if (cost < 0).any():
         raise InputDataError("cost plus linear penalties is negative for some units; Marxan "
                              "needs costs >= 0")
-    pu = pd.DataFrame({"id": ids, "cost": cost, "status": status})
+    pu = Table({"id": ids, "cost": cost, "status": status})
     geoms = units.geometry.to_numpy() if "geometry" in units else None
     if geoms is not None:
         import shapely
@@ -104,20 +103,20 @@ def write_marxan_project(problem: Problem, out_dir: str | Path, *, blm: float | 
     held_before = amounts @ p
     unprotected = amounts * (1.0 - p)
     targets = np.array([t.amount for t in problem.targets])
-    spec = pd.DataFrame({"id": np.arange(1, len(feats) + 1),
+    spec = Table({"id": np.arange(1, len(feats) + 1),
                          "target": np.maximum(targets - held_before, 0.0),
                          "spf": float(spf),
                          "name": [re.sub(r"[\s,;\t\"']+", "_", f) for f in feats]})
     k, j = np.nonzero(unprotected > 0)
     order = np.lexsort((k, j))  # Marxan reads puvspr sorted by unit
-    puvspr = pd.DataFrame({"species": k[order] + 1, "pu": ids[j[order]],
+    puvspr = Table({"species": k[order] + 1, "pu": ids[j[order]],
                            "amount": unprotected[k[order], j[order]]})
     bp = problem.boundary_penalty
     edge_factor = bp.edge_factor if bp is not None else 1.0
     bi, bj, length = problem.pu.boundary_indices()
     exposed = np.nan_to_num(units["exposed_km"].to_numpy(np.float64)) * edge_factor
     has = exposed > 0
-    bound = pd.DataFrame({
+    bound = Table({
         "id1": np.concatenate([ids[has], ids[bi]]),
         "id2": np.concatenate([ids[has], ids[bj]]),
         "boundary": np.concatenate([exposed[has], length]),

@@ -18,7 +18,6 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 
 from optimizer.errors import InputDataError
@@ -31,7 +30,17 @@ from optimizer.io.marxan.input_dat import (
     parse_input_dat,
     settings_blm,
 )
-from optimizer.io.marxan.tables import lookup_ids, numeric_column, read_ids, read_table
+from optimizer.io.marxan.tables import (
+    Table,
+    cell_text,
+    first_repeat,
+    lookup_ids,
+    numeric_column,
+    positions,
+    read_ids,
+    read_table,
+    text_column,
+)
 from optimizer.model.problem import Problem
 from optimizer.model.problem import problem as make_problem
 
@@ -59,6 +68,11 @@ def _feature_columns(spec_ids: np.ndarray, names: Sequence[str]) -> list[str]:
 class MarxanProject:
     """A Marxan project read by `read_marxan`.
 
+    Its four tables are `optimizer.io.marxan.tables.Table` objects: numpy columns by name
+    (``project.pu["cost"]``), ``to_pandas()`` for a DataFrame. Reading a project and
+    solving it as ``carbonpark marxan`` does (`optimizer.io.marxan.model.marxan_model`)
+    needs no pandas; `planning_units` and `to_problem` do.
+
     Attributes
     ----------
     path : pathlib.Path
@@ -70,17 +84,17 @@ class MarxanProject:
     files : dict
         The table files used: ``pu``, ``spec``, ``puvspr``, ``bound`` and ``sporder``
         (None when absent).
-    pu : pandas.DataFrame
+    pu : Table
         ``id``, ``cost`` (default 1), ``status`` (0-3, default 0) and ``xloc``, ``yloc``
         when given, in file order.
-    spec : pandas.DataFrame
-        ``id``, ``name``, ``prop``, ``target`` (as given), ``targetocc``, ``spf``,
-        ``target2``, ``sepnum``, ``column`` (the feature column of `planning_units`),
+    spec : Table
+        ``id``, ``prop``, ``target`` (as given), ``targetocc``, ``spf``, ``target2``,
+        ``sepnum``, ``name``, ``column`` (the feature column of `planning_units`),
         ``total`` (amount over all units) and ``marxan_target`` (the target Marxan uses).
-    puvspr : pandas.DataFrame
+    puvspr : Table
         ``species``, ``pu``, ``amount`` (long format), plus positional ``spec_index``
         and ``pu_index``.
-    bound : pandas.DataFrame
+    bound : Table
         ``id1``, ``id2``, ``boundary`` as Marxan keeps them: self-boundaries summed
         (one row per unit), each pair once (its first definition). Empty without
         BOUNDNAME.
@@ -93,10 +107,10 @@ class MarxanProject:
     input_dir: Path
     output_dir: Path
     files: dict[str, Path | None]
-    pu: pd.DataFrame
-    spec: pd.DataFrame
-    puvspr: pd.DataFrame
-    bound: pd.DataFrame
+    pu: Table
+    spec: Table
+    puvspr: Table
+    bound: Table
     greedy_order: np.ndarray | None = None
     notes: list[str] = field(default_factory=list)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
@@ -142,26 +156,25 @@ class MarxanProject:
     @property
     def initial(self) -> np.ndarray:
         """Status 1 units: Marxan's initial reserve (a starting point, not a lock)."""
-        return self.pu["status"].to_numpy() == 1
+        return self.pu["status"] == 1
 
     # ---------------------------------------------------------- arrays
     def amount_matrix(self) -> sp.csr_matrix:
         """Amounts as a sparse matrix (features x units, rows in spec order)."""
         if "matrix" not in self._cache:
             self._cache["matrix"] = sp.csr_matrix(
-                (self.puvspr["amount"].to_numpy(np.float64),
-                 (self.puvspr["spec_index"].to_numpy(), self.puvspr["pu_index"].to_numpy())),
+                (np.asarray(self.puvspr["amount"], dtype=np.float64),
+                 (self.puvspr["spec_index"], self.puvspr["pu_index"])),
                 shape=(len(self.spec), self.n_units))
         return self._cache["matrix"]
 
     def boundary_arrays(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
         """``(fixed, i, j, length)``: per-unit fixed boundary and unit pairs (positions)."""
         if "bound" not in self._cache:
-            index = pd.Index(self.pu["id"])
             b = self.bound
-            i = index.get_indexer(b["id1"])
-            j = index.get_indexer(b["id2"])
-            length = b["boundary"].to_numpy(np.float64)
+            i = positions(self.pu["id"], b["id1"])
+            j = positions(self.pu["id"], b["id2"])
+            length = np.asarray(b["boundary"], dtype=np.float64)
             self_edge = i == j
             fixed = np.bincount(i[self_edge], length[self_edge], minlength=self.n_units)
             self._cache["bound"] = (fixed, i[~self_edge], j[~self_edge], length[~self_edge])
@@ -169,7 +182,7 @@ class MarxanProject:
 
     def targets(self) -> np.ndarray:
         """The target Marxan uses for each feature (spec order)."""
-        return self.spec["marxan_target"].to_numpy(np.float64)
+        return np.asarray(self.spec["marxan_target"], dtype=np.float64)
 
     # ---------------------------------------------------------- conversion
     def planning_units(self) -> PlanningUnits:
@@ -177,27 +190,29 @@ class MarxanProject:
         ``status`` and any ``xloc``/``yloc`` as extra columns; area 1 per unit)."""
         if "pu" in self._cache:
             return self._cache["pu"]
+        # pandas and shapely only here: reading and solving need neither (start-up, issue 23)
+        import pandas as pd
         import shapely
 
         cols = self.spec["column"].tolist()
         dense = self.amount_matrix().T.toarray()
         amounts = pd.DataFrame(dense, columns=cols)
-        extra: dict[str, Any] = {"cost": self.pu["cost"].to_numpy(),
-                                 "status": self.pu["status"].to_numpy(np.int64)}
+        extra: dict[str, Any] = {"cost": self.pu["cost"],
+                                 "status": self.pu["status"].astype(np.int64)}
         geometry = None
-        if "xloc" in self.pu.columns and "yloc" in self.pu.columns:
-            extra["xloc"] = self.pu["xloc"].to_numpy()
-            extra["yloc"] = self.pu["yloc"].to_numpy()
+        if "xloc" in self.pu and "yloc" in self.pu:
+            extra["xloc"] = self.pu["xloc"]
+            extra["yloc"] = self.pu["yloc"]
             geometry = shapely.points(extra["xloc"], extra["yloc"])
         fixed, i, j, length = self.boundary_arrays()
-        ids = self.pu["id"].to_numpy()
+        ids = self.pu["id"]
         has_fixed = fixed > 0
         boundary = pd.DataFrame({
             "id1": np.concatenate([ids[has_fixed], ids[i]]),
             "id2": np.concatenate([ids[has_fixed], ids[j]]),
             "length_km": np.concatenate([fixed[has_fixed], length]),
         })
-        info = pd.DataFrame({"label": self.spec["name"].astype(str).to_numpy(),
+        info = pd.DataFrame({"label": self.spec["name"].astype(str),
                              "layer": cols}, index=cols)
         pu = planning_units_from_arrays(
             ids, amounts, boundary=boundary, geometry=geometry, extra=extra, feature_info=info,
@@ -212,12 +227,20 @@ class MarxanProject:
         for col, what in (("targetocc", "occurrence targets (targetocc)"),
                           ("target2", "minimum clump sizes (target2)"),
                           ("sepnum", "separation rules (sepnum)")):
-            bad = s.loc[s[col] > 0, "id"].tolist()
+            bad = s["id"][s[col] > 0].tolist()
             if bad:
                 out.append(f"spec.dat uses {what} for feature id(s) {bad[:5]}")
         if float_setting(self.settings, "COSTTHRESH", 0.0, self.path) > 0:
             out.append("input.dat sets COSTTHRESH (a cost threshold penalty)")
         return out
+
+    def check_expressible(self) -> None:
+        """Refuse, in one line, a project a min-set problem cannot express: occurrence
+        targets, clumping or separation (a cost threshold is only left out of the score)."""
+        issues = [m for m in self.unsupported() if "COSTTHRESH" not in m]
+        if issues:
+            raise InputDataError(f"{self.path.name}: " + "; ".join(issues)
+                                 + "; carbonpark cannot express these: remove them from spec.dat")
 
     def to_problem(self, blm: float | None = None, *,
                    relative_targets: float | Mapping[str, float] | None = None) -> Problem:
@@ -247,10 +270,7 @@ class MarxanProject:
             cannot express.
         """
         blm = self.blm if blm is None else check_blm(blm, "blm")
-        issues = [m for m in self.unsupported() if "COSTTHRESH" not in m]
-        if issues:
-            raise InputDataError(f"{self.path.name}: " + "; ".join(issues)
-                                 + "; carbonpark cannot express these: remove them from spec.dat")
+        self.check_expressible()
         pu = self.planning_units()
         p = make_problem(pu, cost="cost").add_min_set_objective()
         cols = self.spec["column"].tolist()
@@ -259,7 +279,7 @@ class MarxanProject:
                       else dict.fromkeys(cols, relative_targets))
             p = p.add_relative_targets(shares)
         else:
-            prop = self.spec["prop"].to_numpy()
+            prop = self.spec["prop"]
             rel = {c: float(v) for c, v in zip(cols, prop, strict=True) if v > 0}
             absolute = {c: float(t) for c, t, v in zip(cols, self.spec["target"], prop, strict=True)
                         if not v > 0}
@@ -267,7 +287,7 @@ class MarxanProject:
                 p = p.add_relative_targets(rel)
             if absolute:
                 p = p.add_absolute_targets(absolute)
-        status = self.pu["status"].to_numpy()
+        status = self.pu["status"]
         if (status == 2).any():
             p = p.add_locked_in(mask=status == 2, label="status 2 (pu.dat)")
         if (status == 3).any():
@@ -361,62 +381,65 @@ def read_marxan(path: str | Path) -> MarxanProject:
 
     # ---------------- pu.dat
     df = read_table(pu_file, "planning unit", "PUNAME", ["id"])
-    pu = pd.DataFrame({"id": read_ids(df, "id", pu_file, unique=True)})
+    pu = Table({"id": read_ids(df, "id", pu_file, unique=True)})
     pu["cost"] = numeric_column(df, "cost", pu_file, default=1.0, minimum=0.0)
     status = numeric_column(df, "status", pu_file, default=0.0, integer=True)
     if not np.isin(status, (0, 1, 2, 3)).all():
         bad = int(np.flatnonzero(~np.isin(status, (0, 1, 2, 3)))[0])
         raise InputDataError(f"{pu_file.name}: status must be 0, 1, 2 or 3; got "
-                             f"{df['status'].iloc[bad]!r} on line {bad + 2}")
+                             f"{cell_text(df, 'status', bad)!r} on line {bad + 2}")
     pu["status"] = status.astype(np.int64)
     for col in ("xloc", "yloc"):
-        if col in df.columns:
+        if col in df:
             pu[col] = numeric_column(df, col, pu_file)
     if len(pu) == 0:
         raise InputDataError(f"{pu_file.name}: no planning units; add rows below the header")
-    pu_index = pd.Index(pu["id"])
+    pu_ids = pu["id"]
 
     # ---------------- spec.dat
     df = read_table(spec_file, "conservation feature", "SPECNAME", ["id"])
-    if "prop" not in df.columns and "target" not in df.columns:
+    if "prop" not in df and "target" not in df:
         raise InputDataError(f"{spec_file.name}: needs a 'prop' or 'target' column (header: "
-                             f"{list(df.columns)}); add the targets")
-    spec = pd.DataFrame({"id": read_ids(df, "id", spec_file, unique=True)})
+                             f"{df.columns}); add the targets")
+    spec = Table({"id": read_ids(df, "id", spec_file, unique=True)})
     for col in ("prop", "target", "targetocc", "spf", "target2", "sepnum"):
         spec[col] = numeric_column(df, col, spec_file, default=0.0, minimum=0.0)
     if len(spec) == 0:
         raise InputDataError(f"{spec_file.name}: no features; add rows below the header")
-    names = (df["name"].astype(str).str.strip() if "name" in df.columns
-             else pd.Series([""] * len(df)))
-    spec["name"] = [n if n else f"feature {i}" for n, i in zip(names, spec["id"], strict=True)]
-    spec["column"] = _feature_columns(spec["id"].to_numpy(), spec["name"].tolist())
-    spec_index = pd.Index(spec["id"])
+    names = ([str(n).strip() for n in text_column(df, "name").tolist()] if "name" in df
+             else [""] * len(spec))
+    spec["name"] = np.array([n if n else f"feature {i}"
+                             for n, i in zip(names, spec["id"].tolist(), strict=True)], dtype=object)
+    spec["column"] = np.array(_feature_columns(spec["id"], spec["name"].tolist()), dtype=object)
+    spec_ids = spec["id"]
 
     # ---------------- puvspr.dat
     df = read_table(puvspr_file, "planning unit vs feature", puvspr_key,
-                     ["species", "pu", "amount"])
+                    ["species", "pu", "amount"])
     species = read_ids(df, "species", puvspr_file, unique=False)
     units = read_ids(df, "pu", puvspr_file, unique=False)
     amount = numeric_column(df, "amount", puvspr_file, minimum=0.0)
-    sidx = lookup_ids(spec_index, species, puvspr_file, "species", spec_file.name)
-    pidx = lookup_ids(pu_index, units, puvspr_file, "pu", pu_file.name)
-    puvspr = pd.DataFrame({"species": species, "pu": units, "amount": amount,
-                           "spec_index": sidx, "pu_index": pidx})
-    dup = puvspr.duplicated(["species", "pu"])
-    if dup.any():
-        bad = int(np.flatnonzero(dup.to_numpy())[0])
-        raise InputDataError(f"{puvspr_file.name}: feature {species[bad]} in unit {units[bad]} is "
-                             f"listed twice (line {bad + 2}); keep one row per feature and unit")
+    sidx = lookup_ids(spec_ids, species, puvspr_file, "species", spec_file.name)
+    pidx = lookup_ids(pu_ids, units, puvspr_file, "pu", pu_file.name)
+    puvspr = Table({"species": species, "pu": units, "amount": amount,
+                    "spec_index": sidx, "pu_index": pidx})
+    n_pu = len(pu)
+    bad_row = first_repeat(sidx.astype(np.int64) * n_pu + pidx)
+    if bad_row is not None:
+        raise InputDataError(f"{puvspr_file.name}: feature {species[bad_row]} in unit "
+                             f"{units[bad_row]} is listed twice (line {bad_row + 2}); keep one "
+                             "row per feature and unit")
 
     # ---------------- greedy scan order (Marxan's sporder file, else pu order)
     greedy_order = None
     if sporder_file is not None and sporder_file != puvspr_file:
         so = read_table(sporder_file, "feature-ordered puvspr", "MATRIXSPORDERNAME",
-                         ["species", "pu", "amount"])
-        key = pd.MultiIndex.from_arrays([puvspr["species"], puvspr["pu"]])
-        other = pd.MultiIndex.from_arrays([read_ids(so, "species", sporder_file, unique=False),
-                                           read_ids(so, "pu", sporder_file, unique=False)])
-        rows = key.get_indexer(other)
+                        ["species", "pu", "amount"])
+        so_s = positions(spec_ids, read_ids(so, "species", sporder_file, unique=False))
+        so_p = positions(pu_ids, read_ids(so, "pu", sporder_file, unique=False))
+        key = sidx.astype(np.int64) * n_pu + pidx
+        so_key = np.where((so_s >= 0) & (so_p >= 0), so_s.astype(np.int64) * n_pu + so_p, -1)
+        rows = np.where(so_key >= 0, positions(key, so_key), -1)
         if (rows < 0).any() or len(np.unique(rows)) != len(puvspr):
             notes.append(f"{sporder_file.name} does not hold the same rows as {puvspr_file.name}; "
                          "ignored (the greedy penalty follows pu.dat order)")
@@ -426,31 +449,30 @@ def read_marxan(path: str | Path) -> MarxanProject:
         greedy_order = np.arange(len(puvspr))
 
     # ---------------- bound.dat
-    bound = pd.DataFrame({"id1": np.zeros(0, np.int64), "id2": np.zeros(0, np.int64),
-                          "boundary": np.zeros(0)})
+    bound = Table({"id1": np.zeros(0, np.int64), "id2": np.zeros(0, np.int64),
+                   "boundary": np.zeros(0)})
     if bound_file is not None:
         df = read_table(bound_file, "boundary length", "BOUNDNAME", ["id1", "id2", "boundary"])
         id1 = read_ids(df, "id1", bound_file, unique=False)
         id2 = read_ids(df, "id2", bound_file, unique=False)
         length = numeric_column(df, "boundary", bound_file, minimum=0.0)
-        i = lookup_ids(pu_index, id1, bound_file, "id1", pu_file.name)
-        j = lookup_ids(pu_index, id2, bound_file, "id2", pu_file.name)
+        i = lookup_ids(pu_ids, id1, bound_file, "id1", pu_file.name)
+        j = lookup_ids(pu_ids, id2, bound_file, "id2", pu_file.name)
         self_edge = i == j
-        fixed = pd.Series(length[self_edge]).groupby(i[self_edge]).sum()
-        a, b = np.minimum(i, j), np.maximum(i, j)
-        pairs = pd.DataFrame({"a": a[~self_edge], "b": b[~self_edge],
-                              "i": i[~self_edge], "j": j[~self_edge], "L": length[~self_edge]})
-        dup = pairs.duplicated(["a", "b"])  # Marxan keeps a pair's first definition
-        if dup.any():
-            notes.append(f"{bound_file.name}: {int(dup.sum())} pair(s) defined twice; the first "
-                         "definition is kept, as Marxan does")
-            pairs = pairs[~dup.to_numpy()]
-        ids = pu["id"].to_numpy()
-        fi = fixed.index.to_numpy(np.int64)
-        bound = pd.DataFrame({
-            "id1": np.concatenate([ids[fi], ids[pairs["i"].to_numpy()]]),
-            "id2": np.concatenate([ids[fi], ids[pairs["j"].to_numpy()]]),
-            "boundary": np.concatenate([fixed.to_numpy(), pairs["L"].to_numpy()]),
+        fi = np.unique(i[self_edge])  # units with a fixed boundary, in pu.dat order
+        fixed = np.bincount(i[self_edge], length[self_edge], minlength=n_pu)[fi]
+        pi, pj, pl = i[~self_edge], j[~self_edge], length[~self_edge]
+        pair = np.minimum(pi, pj).astype(np.int64) * n_pu + np.maximum(pi, pj)
+        _, first = np.unique(pair, return_index=True)  # Marxan keeps a pair's first definition
+        if first.size < pair.size:
+            notes.append(f"{bound_file.name}: {pair.size - first.size} pair(s) defined twice; the "
+                         "first definition is kept, as Marxan does")
+            keep = np.sort(first)
+            pi, pj, pl = pi[keep], pj[keep], pl[keep]
+        bound = Table({
+            "id1": np.concatenate([pu_ids[fi], pu_ids[pi]]),
+            "id2": np.concatenate([pu_ids[fi], pu_ids[pj]]),
+            "boundary": np.concatenate([fixed, pl]),
         })
 
     # ---------------- Marxan's targets: prop replaces target where > 0

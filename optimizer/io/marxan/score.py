@@ -1,5 +1,5 @@
-"""Marxan's objective, exactly: `marxan_score`, `feature_penalties`, `plan_blm` and
-`compare_with_marxan`.
+"""Marxan's objective, exactly: `marxan_score`, `feature_penalties` and `plan_blm` (no
+pandas: `optimizer.io.marxan.compare` puts Marxan's plan and ours side by side).
 
 What is reproduced from Marxan (v4 source, ``Marxan-source-code/marxan``: ``input.cpp``
 ``readConnections``, ``computation.hpp``, ``marxan.cpp`` ``computeReserveValue`` /
@@ -43,29 +43,48 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from optimizer.errors import InputDataError
 from optimizer.io.marxan.input_dat import check_blm
 from optimizer.io.marxan.project import MarxanProject
-from optimizer.io.marxan.read_outputs import read_marxan_solution
+from optimizer.io.marxan.tables import (
+    MVBEST_COLUMNS,
+    Table,
+    is_series,
+    positions,
+    read_solution_file,
+)
 from optimizer.model.problem import Problem
 
 #: Marxan's stand-in for a zero unit cost in the greedy penalty (``delta`` in marxan.cpp).
 MARXAN_DELTA = 1e-14
 
 
-def plan_selection(project: MarxanProject, x: Any, what: str = "plan") -> np.ndarray:
-    """A plan as a 0/1 float vector in pu.dat order (array, Solution, or Series by pu id)."""
+def _by_id(x: Any) -> tuple[np.ndarray, np.ndarray] | None:
+    """``(ids, values)`` of a plan given by unit id: a Marxan solution file, or a
+    `pandas.Series` indexed by pu id (recognised without importing pandas); else None."""
     if isinstance(x, str | Path):
-        x = read_marxan_solution(x)
-    if isinstance(x, pd.Series):
-        pos = pd.Index(x.index).get_indexer(project.pu["id"])
+        return read_solution_file(x)
+    if is_series(x):
+        return np.asarray(x.index), x.to_numpy(np.float64)
+    return None
+
+
+def plan_selection(project: MarxanProject, x: Any, what: str = "plan") -> np.ndarray:
+    """A plan as a 0/1 float vector in pu.dat order: an array or `Solution` in pu.dat
+    order, or by unit id a Series or a Marxan solution file."""
+    by_id = _by_id(x)
+    if by_id is not None:
+        ids, values = by_id
+        if ids.dtype.kind == "f" and np.all(ids == np.round(ids)):
+            ids = ids.astype(np.int64)
+        pos = positions(ids, project.pu["id"]) if ids.dtype.kind in "iu" else np.full(
+            project.n_units, -1)
         if (pos < 0).any():
-            missing = project.pu["id"].to_numpy()[pos < 0][:5].tolist()
+            missing = project.pu["id"][pos < 0][:5].tolist()
             raise InputDataError(f"{what}: no value for planning unit id(s) {missing}; the plan "
                                  "must list every unit of pu.dat")
-        arr = x.to_numpy(np.float64)[pos]
+        arr = np.asarray(values, dtype=np.float64)[pos]
     else:
         arr = np.asarray(getattr(x, "x", x), dtype=np.float64)
     if arr.shape != (project.n_units,):
@@ -140,7 +159,7 @@ def _unit_values(project: MarxanProject, blm: float) -> np.ndarray:
     fixed, i, j, length = project.boundary_arrays()
     n = project.n_units
     around = fixed + np.bincount(i, length, minlength=n) + np.bincount(j, length, minlength=n)
-    return project.pu["cost"].to_numpy(np.float64) + blm * around
+    return np.asarray(project.pu["cost"], dtype=np.float64) + blm * around
 
 
 def _greedy_scan(a: np.ndarray, f: np.ndarray, cand: np.ndarray, rem: float) -> int:
@@ -224,18 +243,18 @@ def feature_penalties(project: MarxanProject, blm: float | None = None) -> np.nd
     if key in project._cache:
         return project._cache[key]
     values = _unit_values(project, blm)
-    status = project.pu["status"].to_numpy()
+    status = project.pu["status"]
     rows = project.puvspr
     order = (project.greedy_order if project.greedy_order is not None
-             else np.lexsort((rows["pu_index"].to_numpy(), rows["spec_index"].to_numpy())))
+             else np.lexsort((rows["pu_index"], rows["spec_index"])))
     if project.greedy_order is not None:  # sporder rows grouped by feature, file order within
-        order = order[np.argsort(rows["spec_index"].to_numpy()[order], kind="stable")]
-    sidx = rows["spec_index"].to_numpy()[order]
-    pidx = rows["pu_index"].to_numpy()[order]
-    amt = rows["amount"].to_numpy(np.float64)[order]
+        order = order[np.argsort(rows["spec_index"][order], kind="stable")]
+    sidx = rows["spec_index"][order]
+    pidx = rows["pu_index"][order]
+    amt = np.asarray(rows["amount"], dtype=np.float64)[order]
     bounds = np.searchsorted(sidx, np.arange(len(project.spec) + 1))
     targets = project.targets()
-    tocc = project.spec["targetocc"].to_numpy()
+    tocc = project.spec["targetocc"]
     # Without a sporder file Marxan's computePenalties starts every feature from all
     # status-2 units (their value and count), whether they hold the feature or not.
     start = None
@@ -252,9 +271,11 @@ def feature_penalties(project: MarxanProject, blm: float | None = None) -> np.nd
 
 
 def evaluate_plan(project: MarxanProject, x: np.ndarray, blm: float) -> tuple[dict[str, Any],
-                                                                             pd.DataFrame]:
+                                                                             Table]:
+    """Marxan's figures of a 0/1 plan at ``blm``: the ``_sum`` row (a dict) and the
+    ``_mv`` table (`MVBEST_COLUMNS`)."""
     fixed, i, j, length = project.boundary_arrays()
-    cost = float(project.pu["cost"].to_numpy(np.float64) @ x)
+    cost = float(np.asarray(project.pu["cost"], dtype=np.float64) @ x)
     edge = float(fixed @ x + (length * np.abs(x[i] - x[j])).sum())
     inside = float((length * x[i] * x[j]).sum())
     outside = float(fixed @ (1 - x) + (length * (1 - x[i]) * (1 - x[j])).sum())
@@ -263,8 +284,8 @@ def evaluate_plan(project: MarxanProject, x: np.ndarray, blm: float) -> tuple[di
     held = m @ x
     occ = (m > 0).astype(np.float64) @ x
     target = project.targets()
-    tocc = project.spec["targetocc"].to_numpy(np.float64)
-    spf = project.spec["spf"].to_numpy(np.float64)
+    tocc = np.asarray(project.spec["targetocc"], dtype=np.float64)
+    spf = np.asarray(project.spec["spf"], dtype=np.float64)
     short_amt = np.where(target > held, target - held, 0.0)
     short_occ = np.where(tocc > occ, tocc - occ, 0.0)
     frac = np.divide(short_amt, target, out=np.zeros_like(target), where=target != 0)
@@ -281,7 +302,7 @@ def evaluate_plan(project: MarxanProject, x: np.ndarray, blm: float) -> tuple[di
     mpm = float(min(1.0, mpm_each.min(initial=1.0)))
     tol = 1e-9 * np.maximum(1.0, np.abs(target))
     met = (held >= target - tol) & (occ >= tocc)
-    status = project.pu["status"].to_numpy()
+    status = project.pu["status"]
     summary = {
         "score": cost + blm * edge + penalty,
         "cost": cost,
@@ -304,18 +325,10 @@ def evaluate_plan(project: MarxanProject, x: np.ndarray, blm: float) -> tuple[di
     target_met = np.where(target > 0, np.where(prop_amt < misslevel, "no", "yes"), "")
     target_met = np.where(tocc > 0, np.where((prop_occ < misslevel) | (target_met == "no"), "no",
                                              "yes"), target_met)
-    per_feature = pd.DataFrame({
-        "Conservation Feature": project.spec["id"].to_numpy(),
-        "Feature Name": project.spec["name"].to_numpy(),
-        "Target": target,
-        "Amount Held": held,
-        "Occurrence Target ": tocc.astype(np.int64),
-        "Occurrences Held": occ.astype(np.int64),
-        "Separation Target ": project.spec["sepnum"].to_numpy(np.int64),
-        "Separation Achieved": np.zeros(len(target), np.int64),
-        "Target Met": target_met,
-        "MPM": mpm_each,
-    })
+    per_feature = Table(dict(zip(MVBEST_COLUMNS, (
+        project.spec["id"], project.spec["name"], target, held, tocc.astype(np.int64),
+        occ.astype(np.int64), project.spec["sepnum"].astype(np.int64),
+        np.zeros(len(target), np.int64), target_met, mpm_each), strict=True)))
     return summary, per_feature
 
 
@@ -358,37 +371,3 @@ def marxan_score(project: MarxanProject, x: Any, blm: float | None = None, *,
                                  "Marxan's clumping or separation penalties")
     blm = plan_blm(project, x, blm, problem=problem)
     return evaluate_plan(project, plan_selection(project, x), blm)[0]
-
-
-def compare_with_marxan(project: MarxanProject, marxan_solution: Any, our_solution: Any, *,
-                        blm: float | None = None, problem: Problem | None = None) -> pd.DataFrame:
-    """Marxan's plan and ours on the same files, both scored by `marxan_score` at one BLM.
-
-    Parameters
-    ----------
-    project : MarxanProject
-    marxan_solution, our_solution : path, Series, Solution or array
-        E.g. Marxan's ``output_best.csv`` and our `Solution`.
-    blm : float, optional
-        Boundary length modifier. Default: the BLM our plan was solved with (see
-        `plan_blm`), else the BLM of input.dat.
-    problem : Problem, optional
-        The problem our plan was solved from.
-
-    Returns
-    -------
-    pandas.DataFrame
-        Index: ``score``, ``cost``, ``boundary``, ``penalty``, ``shortfall``,
-        ``targets_met``, ``missing_values``, ``mpm``, ``units``; columns ``marxan``,
-        ``carbonpark``, ``difference`` (carbonpark - marxan).
-    """
-    rows = ["score", "cost", "boundary", "penalty", "shortfall", "targets_met",
-            "missing_values", "mpm", "units"]
-    blm = plan_blm(project, our_solution, blm, problem=problem)
-    theirs = marxan_score(project, plan_selection(project, marxan_solution, "Marxan's plan"), blm)
-    ours = marxan_score(project, plan_selection(project, our_solution, "our plan"), blm)
-    df = pd.DataFrame({"marxan": [float(theirs[r]) for r in rows],
-                       "carbonpark": [float(ours[r]) for r in rows]}, index=pd.Index(rows,
-                                                                                     name="metric"))
-    df["difference"] = df["carbonpark"] - df["marxan"]
-    return df

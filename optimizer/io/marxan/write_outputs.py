@@ -16,15 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from optimizer.atomic import check_output_files, claim_files, write_text_atomic
 from optimizer.errors import InputDataError
 from optimizer.io.marxan.input_dat import SAVE_SUFFIX
 from optimizer.io.marxan.project import MarxanProject
-from optimizer.io.marxan.read_outputs import SUMMARY_COLUMNS
 from optimizer.io.marxan.score import evaluate_plan, plan_blm, plan_selection
-from optimizer.io.marxan.tables import table_text
+from optimizer.io.marxan.tables import SUMMARY_COLUMNS, Table, is_series, table_text
 
 
 def _atomic_write(path: Path, text: str) -> Path:
@@ -35,10 +33,10 @@ def _atomic_write(path: Path, text: str) -> Path:
 def _solution_text(ids: np.ndarray, x: np.ndarray, fmt: int) -> str:
     sel = x.astype(np.int64)
     if fmt == 3:
-        return table_text(pd.DataFrame({"PUID": ids, "SOLUTION": sel}), ",", quote_header=False)
+        return table_text(Table({"PUID": ids, "SOLUTION": sel}), ",", quote_header=False)
     if fmt == 2:
-        return table_text(pd.DataFrame({"planning_unit": ids, "solution": sel}), ",",
-                           quote_header=True)
+        return table_text(Table({"planning_unit": ids, "solution": sel}), ",",
+                          quote_header=True)
     # Marxan's plain flavour: no header, a selected unit is its id alone.
     return "".join(f"{i}\n" if s else f"{i},0\n" for i, s in zip(ids.tolist(), sel.tolist(),
                                                                      strict=True))
@@ -131,7 +129,7 @@ def write_marxan_outputs(project: MarxanProject, solutions: Any, out_dir: str | 
     """
     if save_format not in SAVE_SUFFIX:
         raise InputDataError(f"save_format must be 3 (csv), 2 (txt) or 1 (dat); got {save_format!r}")
-    if (isinstance(solutions, pd.Series) or hasattr(solutions, "x")
+    if (is_series(solutions) or hasattr(solutions, "x")
             or (isinstance(solutions, np.ndarray) and solutions.ndim == 1)):
         solutions = [solutions]
     plans = [plan_selection(project, s, f"plan {k + 1}") for k, s in enumerate(solutions)]
@@ -142,7 +140,7 @@ def write_marxan_outputs(project: MarxanProject, solutions: Any, out_dir: str | 
                       overwrite=overwrite, inputs=_project_inputs(project))
     ext = SAVE_SUFFIX[save_format]
     delim = "," if save_format > 1 else "\t"
-    ids = project.pu["id"].to_numpy()
+    ids = project.pu["id"]
     written: dict[str, Path] = {}
     rows, scores, mvs = [], [], []
     for k, x in enumerate(plans, start=1):
@@ -168,11 +166,11 @@ def write_marxan_outputs(project: MarxanProject, solutions: Any, out_dir: str | 
                                     _solution_text(ids, plans[best], save_format))
     written["mvbest"] = _atomic_write(out / f"{scenario}_mvbest{ext}",
                                       table_text(mvs[best], delim, quote_header=True))
-    summary = pd.DataFrame(rows, columns=list(SUMMARY_COLUMNS))
+    summary = Table({c: [row[c] for row in rows] for c in SUMMARY_COLUMNS})
     written["sum"] = _atomic_write(out / f"{scenario}_sum{ext}",
                                    table_text(summary, delim, quote_header=True))
     counts = np.sum(plans, axis=0).astype(np.int64)
-    ssoln = pd.DataFrame({"planning_unit": ids[::-1], "number": counts[::-1]})  # Marxan: reversed
+    ssoln = Table({"planning_unit": ids[::-1], "number": counts[::-1]})  # Marxan: reversed
     written["ssoln"] = _atomic_write(out / f"{scenario}_ssoln{ext}",
                                      table_text(ssoln, delim, quote_header=True,
                                                  header=save_format > 1))

@@ -59,7 +59,6 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 
 from optimizer.errors import InputDataError
 from optimizer.inputs.roles import ROLES, groups
@@ -67,6 +66,8 @@ from optimizer.model.objectives.kind import WeightsMode
 from optimizer.model.parts import WeightQuantity, finite_number
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from optimizer.model.problem import Problem
 
 #: The rule of utility weights in one sentence (`summary.json`'s ``weights_rule``).
@@ -150,10 +151,14 @@ def _layer_masses(problem: Problem, layer: str, feats: list[str], years: str | i
         return {f: totals[f] / len(feats) for f in feats}
     if years == "latest":
         return {f: (totals[f] if f == ordered[-1] else 0.0) for f in feats}
-    year = rows["year"] if "year" in rows.columns else pd.Series(pd.NA, index=rows.index)
-    hit = [f for f in feats if not pd.isna(year[f]) and int(year[f]) == years]
-    if not hit:
+    hit: list[str] = []
+    have: list[int] = []
+    if "year" in rows.columns:
+        year = rows["year"]
+        missing = year.isna()
+        hit = [f for f in feats if not missing[f] and int(year[f]) == years]
         have = sorted({int(y) for y in year.dropna()})
+    if not hit:
         choices = (f" or one of its years: {', '.join(str(y) for y in have)}" if have
                    else " (its bands have no years)")
         raise InputDataError(f"{argument} = {years}: layer {layer!r} has no year {years}; use "

@@ -14,7 +14,6 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from scipy.sparse.csgraph import breadth_first_order
 
 from optimizer.solvers.cut.context import CutContext, CutSettings
 from optimizer.solvers.highs import HighsSolver
@@ -95,6 +94,10 @@ def _window(ctx: CutContext, x: np.ndarray, size: int, rng: np.random.Generator)
         seed = int(form.ei[e] if rng.random() < 0.5 else form.ej[e])
     else:
         seed = int(rng.integers(form.n))
+    # scipy.sparse.csgraph loads scipy.sparse.linalg (0.1 s): imported by the one step that
+    # walks the graph, so solving without the cut solver's LNS never does (start-up, issue 23)
+    from scipy.sparse.csgraph import breadth_first_order
+
     order = breadth_first_order(ctx.pair_w, seed, directed=True, return_predecessors=False)
     free = np.sort(order[:size])
     if free.size < size:

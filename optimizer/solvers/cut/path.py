@@ -14,14 +14,16 @@ protect" instantly through `plan_for_budget`.
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 
 from optimizer.errors import InputDataError
 from optimizer.model.compile import budget_coefficients
 from optimizer.solvers.base import BudgetPath, Solution
+
+if TYPE_CHECKING:
+    import pandas as pd
 from optimizer.solvers.cut.block import bracket, improve_in_block
 from optimizer.solvers.cut.context import CutContext, row_labels
 from optimizer.solvers.cut.form import CutForm
@@ -158,6 +160,8 @@ class ParametricPath:
 
     def table(self) -> pd.DataFrame:
         """The path: one row per computed lambda (area, units, objective)."""
+        import pandas as pd  # for people only: solving needs no pandas (start-up, issue 23)
+
         path = pd.DataFrame(self.points, columns=["lambda", "area", "min_value", "units"])
         path["units"] = [int((self.entry >= lam).sum()) for lam in path["lambda"]]
         path = (path.sort_values(["lambda", "area"], ascending=[True, False])
