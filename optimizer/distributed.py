@@ -22,12 +22,13 @@ import socket
 import threading
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from typing import Any
 
 from optimizer.errors import OptimizerError
 
 __all__ = ["check_scheduler", "check_workers", "dask_client", "dask_setup", "exit_with_parent",
-           "worker_setup"]
+           "stop_pool", "worker_setup"]
 
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://")
 #: ``host:port`` without a scheme (Dask reads it as tcp://); IPv6 hosts in brackets.
@@ -260,6 +261,40 @@ def worker_setup(parent: int) -> None:
     """
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     exit_with_parent(parent)
+
+
+#: Seconds `stop_pool` waits for a terminated worker before it kills it.
+TERMINATE_WAIT = 1.0
+
+
+def stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel a local pool's queued work and end its running work now: terminate the
+    workers (a solve may take minutes), kill those that do not end within
+    `TERMINATE_WAIT` seconds. Used on Ctrl-C or an error by sweeps and importance.
+
+    Examples
+    --------
+    >>> import multiprocessing, time
+    >>> pool = ProcessPoolExecutor(1, mp_context=multiprocessing.get_context("spawn"))
+    >>> running = pool.submit(time.sleep, 60)
+    >>> stop_pool(pool)
+    >>> running.done() or running.cancelled() or running.running()
+    True
+    """
+    # The workers, before shutdown forgets them (the executor has no public list of them;
+    # Python 3.14 adds terminate_workers()).
+    procs = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for p in procs:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            p.terminate()
+    ends = time.monotonic() + TERMINATE_WAIT
+    for p in procs:
+        with contextlib.suppress(OSError, ValueError, AttributeError):
+            p.join(max(0.0, ends - time.monotonic()))
+            if p.is_alive():
+                p.kill()
+                p.join(1.0)
 
 
 def dask_setup(worker: Any) -> None:

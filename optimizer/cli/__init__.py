@@ -1,7 +1,7 @@
 """The ``carbonpark`` command.
 
 Each subcommand is a small function over the public API, one module per subcommand
-(`demo`, `grid`, `gap`, `marxan`, `scenario`, `solve`, `frontier`, `sweep`, `export`,
+(`demo`, `grid`, `gap`, `marxan`, `scenario`, `solve`, `frontier`, `sweep`, `importance`, `export`,
 `report`, `app`); `parser` holds what
 they share. Errors of ours print as one line (``carbonpark: error: ...``) with exit code 2,
 never a traceback. Nothing heavy is imported until a command runs: ``carbonpark --help``
@@ -15,7 +15,20 @@ import gc
 import time
 from collections.abc import Callable, Sequence
 
-from optimizer.cli import app, demo, export, frontier, gap, grid, marxan, report, scenario, solve, sweep
+from optimizer.cli import (
+    app,
+    demo,
+    export,
+    frontier,
+    gap,
+    grid,
+    importance,
+    marxan,
+    report,
+    scenario,
+    solve,
+    sweep,
+)
 from optimizer.cli.deadline import command_started
 from optimizer.cli.parser import _Parser, _ShowVersions, run
 
@@ -24,7 +37,8 @@ __all__ = ["build_parser", "main"]
 #: Each subcommand's ``add(subparsers)``, in the order ``carbonpark --help`` lists them.
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     demo._add_demo, grid._add_grid, gap._add_gap, marxan._add_marxan, scenario._add_scenario,
-    solve._add_solve, frontier._add_frontier, sweep._add_sweep, export._add_export,
+    solve._add_solve, frontier._add_frontier, sweep._add_sweep, importance._add_importance,
+    export._add_export,
     report._add_report, app._add_app)
 
 

@@ -602,6 +602,29 @@ def write_rank_tif(problem: Problem, rank: PriorityRank, path: Path) -> None:
         dst.update_tags(meaning=rank.note)
 
 
+def write_importance_tif(problem: Problem, importance_pct: np.ndarray, path: Path) -> None:
+    """Band 1 each added unit's replacement importance as % of the plan's objective (0 for
+    the units the plan does not add; nodata where no plan exists without the unit), band 2
+    1 where no plan exists without it (`optimizer.studies.importance`); NaN outside the grid."""
+    grid = _square_grid(problem)
+    assert grid is not None
+    (nrows, ncols, transform), rows, cols = grid
+    bands = np.full((2, nrows, ncols), np.nan, np.float32)
+    finite = np.isfinite(importance_pct)
+    bands[0, rows[finite], cols[finite]] = importance_pct[finite]
+    bands[1, rows, cols] = (~finite).astype(np.float32)
+    profile = {"driver": "GTiff", "height": nrows, "width": ncols, "count": 2,
+               "dtype": "float32", "crs": _raster_crs(problem), "transform": transform,
+               "nodata": np.nan, "compress": "deflate", "tiled": nrows * ncols > 1_000_000}
+    with _tif(path, profile) as dst:
+        dst.write(bands)
+        dst.set_band_description(1, "replacement importance (% of the plan's objective)")
+        dst.set_band_description(2, "irreplaceable: 1 where no plan exists without the unit")
+        dst.update_tags(1, unit="pct", meaning="how much worse the best plan without the unit "
+                        "is, as a share of the plan's objective; 0 where the plan does not "
+                        "add the unit")
+
+
 # ---------------------------------------------------------------- the formats (`WRITERS`)
 
 def features_of(job: ExportJob) -> gpd.GeoDataFrame:

@@ -226,8 +226,8 @@ class HighsSolver:
             lp = self._run(model, relaxation=True, deadline=stage_deadline(), log=log, warm=None)
             info["lp_seconds"] = round(lp.seconds, 3)
             info["lp_status"] = lp.status
-            if lp.status == "interrupted" and stop_requested():
-                raise KeyboardInterrupt
+            if lp.status == "interrupted" and stop_requested() and best_values is None:
+                raise KeyboardInterrupt  # stopped with nothing to keep (else the greedy plan)
             if lp.status == "infeasible":
                 raise InfeasibleProblemError("HiGHS: the LP relaxation is infeasible, so no plan "
                                              "meets every budget, target and lock")

@@ -66,7 +66,7 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optimizer.distributed import check_scheduler, dask_client, worker_setup
+from optimizer.distributed import check_scheduler, dask_client, stop_pool, worker_setup
 from optimizer.errors import OptimizerWarning, ScenarioError, SolverError
 from optimizer.progress import ProgressArg
 from optimizer.studies.sweep_file import Run, Sweep, set_key
@@ -79,9 +79,6 @@ if TYPE_CHECKING:
 
 __all__ = ["KIND", "PATH_POLISH", "PATH_READ", "Run", "Sweep", "format_runs", "read_results",
            "run_sweep", "set_key"]
-
-#: Seconds the driver waits for a terminated worker before it kills it.
-_TERMINATE_WAIT = 1.0
 
 #: One run's work: ``(run, record)`` pairs as each run ends.
 Results = Iterator[tuple[Run, dict[str, Any]]]
@@ -106,24 +103,6 @@ def _died(done: int, out: Path) -> SolverError:
                        "same command again to resume the rest")
 
 
-def _stop_pool(pool: ProcessPoolExecutor) -> None:
-    """Cancel the queued runs and end the running ones now: terminate the workers (a
-    run's solve may take minutes), kill those that do not end within a second."""
-    # The workers, before shutdown forgets them (the executor has no public list of them).
-    procs = list((getattr(pool, "_processes", None) or {}).values())
-    pool.shutdown(wait=False, cancel_futures=True)
-    for p in procs:
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            p.terminate()
-    ends = time.monotonic() + _TERMINATE_WAIT
-    for p in procs:
-        with contextlib.suppress(OSError, ValueError, AttributeError):
-            p.join(max(0.0, ends - time.monotonic()))
-            if p.is_alive():
-                p.kill()
-                p.join(1.0)
-
-
 @contextlib.contextmanager
 def _local_pool(todo: list[Run], keys: dict[str, str], workers: int,
                 out: Path, finished: Callable[[], int]) -> Iterator[Results]:
@@ -142,7 +121,7 @@ def _local_pool(todo: list[Run], keys: dict[str, str], workers: int,
     try:
         yield results()
     except BaseException:
-        _stop_pool(pool)
+        stop_pool(pool)
         raise
     pool.shutdown(wait=True)
 

@@ -98,6 +98,10 @@ def _plans(ns: dict, blocks: list[Block], work: Path, out: str) -> None:
     assert bp.compactness == 0.5 and f"break-even boundary penalty ({bp.penalty:.2g} per km)" in code
     assert "A conservation planning problem" in out and "boundary: compactness 0.5: " in out
     assert "carbon_stock × 0.5: biomass " in out  # every feature's effective weight
+    imp = ns["imp"]  # replacement importance, quoted as % of the objective
+    pct = imp.table.loc[imp.table["added"], "importance_pct"].tolist()
+    assert f"# {pct[0]:.1f}% and {pct[1]:.1f}%" in blocks[-1].code
+    assert (work / "out" / "importance" / "importance.csv").exists()
 
 
 def _scenarios(ns: dict, blocks: list[Block], work: Path, out: str) -> None:

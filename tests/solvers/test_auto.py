@@ -324,3 +324,27 @@ def test_the_cut_branch_takes_autos_first_plan_instead_of_computing_it_again(mon
     sol = solve(p, "auto", gap=1e-9, concurrent=False)
     assert sol.info["auto_choice"] == "cut" and len(calls) == 1
     assert_brute_force(p, sol, 1e-9, 1.0, 1)
+
+
+def test_a_solve_stopped_before_its_lp_ends_keeps_the_greedy_plan():
+    """Anytime: a stop while the LP runs returns the greedy plan in hand, never raises
+    (the full suite under load once stopped a solve there and lost its plan)."""
+    m = compile(grid(25, 0.5))
+    stop = threading.Event()
+    stop.set()  # asked before the LP can end
+
+    class Scope:
+        def __init__(self) -> None:
+            self.stop = stop
+
+        def report(self, model, values, bound):
+            pass
+
+        def offered(self, model):
+            return None
+
+    with solve_scope(Scope()):
+        sol = HighsSolver(gap=0.0, time_limit=30).solve(m)
+    assert sol.x.size == m.n_units
+    assert m.max_violation(m.complete(m.x_cols_of(sol.x))) <= 1e-6
+    assert sol.status in (SolveStatus.INTERRUPTED, SolveStatus.FEASIBLE)
