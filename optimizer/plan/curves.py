@@ -60,7 +60,7 @@ import pandas as pd
 from optimizer.errors import InputDataError
 from optimizer.inputs.roles import feature_roles, groups
 from optimizer.model.problem import Problem, problem
-from optimizer.plan.priority_rank import PriorityRank
+from optimizer.plan.priority_rank import PriorityRank, priority_rank
 from optimizer.plan.quantities import QUANTITIES
 from optimizer.solvers import BudgetPath
 
@@ -68,7 +68,7 @@ if TYPE_CHECKING:
     from optimizer.grid.planning_units import PlanningUnits
 
 __all__ = ["CURVE_COLUMNS", "CURVE_DEFINITION", "QUANTITY_CURVES", "curve_plan_pct",
-           "performance_curves", "plan_curves", "top_share_mask"]
+           "curves_for_plan", "performance_curves", "plan_curves", "top_share_mask"]
 
 #: The columns of a curves table, in order (`performance_curves`, `plan_curves`, ``curves.csv``).
 CURVE_COLUMNS = ("along", "point", "area_pct", "protected_km2", "protected_pct", "new_km2",
@@ -410,3 +410,28 @@ def top_share_mask(problem_or_units: Problem | PlanningUnits,
     x = base.locked_in.astype(np.float64)
     x[units[:count]] = 1.0
     return x
+
+
+def curves_for_plan(problem: Problem, plan: np.ndarray, *, step_pct: float = 1.0,
+                    time_limit: float | None = None) -> tuple[pd.DataFrame, str]:
+    """A solved plan's curves, as ``carbonpark solve --curves`` writes them, and a note.
+
+    Along the plan's priority rank (`optimizer.plan.priority_rank.priority_rank` beside
+    the plan: its added units rank first, so the rank's curve passes through the plan's
+    point) with the plan's own rows; for a problem without a rank (not max utility, or
+    no total budget) the plan's rank-free rows alone (`plan_curves`), the note saying why.
+
+    Examples
+    --------
+    >>> from optimizer import problem, solve
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_min_set_objective().add_relative_targets({"sp_a": 0.5})
+    >>> c, note = curves_for_plan(p, solve(p).x)
+    >>> sorted(set(c["along"])), note.split(": ")[:2]
+    (['plan'], ['the plan only', 'no priority rank'])
+    """
+    rank, why = priority_rank(problem, plan=plan, time_limit=time_limit)
+    if rank is None:
+        return plan_curves(problem, plan), f"the plan only: {why}"
+    return (performance_curves(problem, rank, plan=plan, step_pct=step_pct),
+            f"along the priority rank ({rank.note})")
