@@ -51,7 +51,7 @@ Examples
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -138,21 +138,29 @@ class _Base:
         self.study_km2 = p.study_area_km2
         self.existing_km2 = float(p.area_km2 @ pa)
         self.start_km2 = self.existing_km2 + float(self.new_km2[self.locked_in].sum())
-        amounts = p.feature_amounts(features)
-        self.total = amounts.sum(axis=1)
-        self.start = amounts @ pa + amounts[:, self.locked_in] @ self.free[self.locked_in]
+        self.total = np.zeros(len(features))
+        self.start = np.zeros(len(features))
+        for rows, amounts in self.blocks(p.n_units):
+            self.total[rows] = amounts.sum(axis=1)
+            self.start[rows] = (amounts @ pa
+                                + amounts[:, self.locked_in] @ self.free[self.locked_in])
+
+    def blocks(self, width: int) -> Iterator[tuple[slice, np.ndarray]]:
+        """The amounts (whole units), a block of features at a time: at most `_BLOCK_CELLS`
+        features x ``width`` values of the dense matrix are held at once."""
+        block = max(1, _BLOCK_CELLS // max(1, width))
+        for i in range(0, len(self.features), block):  # blocks of features, never of units
+            yield slice(i, i + block), self.p.feature_amounts(self.features[i:i + block])
 
     def added(self, units: np.ndarray, counts: np.ndarray) -> np.ndarray:
         """features x points: the amounts the first ``counts`` of ``units`` (in order) add."""
         out = np.zeros((len(self.features), counts.size))
         if not units.size or not self.features:
             return out
-        block = max(1, _BLOCK_CELLS // units.size)
         take = counts > 0
-        for i in range(0, len(self.features), block):  # blocks of features, never of units
-            part = self.p.feature_amounts(self.features[i:i + block])[:, units]
-            cum = np.cumsum(part * self.free[units], axis=1)
-            out[i:i + block, take] = cum[:, counts[take] - 1]
+        for rows, amounts in self.blocks(max(units.size, self.p.n_units // 2)):
+            cum = np.cumsum(amounts[:, units] * self.free[units], axis=1)
+            out[rows, take] = cum[:, counts[take] - 1]
         return out
 
     def table(self, along: str, area_pct: np.ndarray, protected_km2: np.ndarray,
@@ -365,9 +373,9 @@ def plan_curves(problem_or_units: Problem | PlanningUnits,
     masks &= ~base.locked_in
     km2 = np.r_[base.start_km2, base.start_km2 + masks.astype(np.float64) @ base.new_km2]
     held = np.zeros((len(base.features), masks.shape[0] + 1))
-    if base.features:
-        amounts = p.feature_amounts(base.features) * base.free
-        held[:, 1:] = amounts @ masks.T.astype(np.float64)
+    chosen = masks.T.astype(np.float64)
+    for rows, amounts in base.blocks(p.n_units):
+        held[rows, 1:] = (amounts * base.free) @ chosen
     held += base.start[:, None]
     counts = np.r_[0, masks.sum(axis=1)]
     return base.table("plan", 100.0 * km2 / base.study_km2, km2, counts, held)
