@@ -213,7 +213,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
     if getattr(args, "curves", False):
         from optimizer.plan.curves import curves_for_plan
 
-        curves = curves_for_plan(problem, sol.x)
+        # The rank's path gets what the solve left of the time limit (the plan is the same
+        # with or without --curves).
+        left = (None if deadline is None else
+                deadline.solve_budget(SOLVE_WRITE_FACTOR * write_reserve(problem.n_units)))
+        curves = curves_for_plan(problem, sol.x, time_limit=left)
         print(f"curves: {curves[1]}")
     summary = write_solution(sol, problem, args.out, scenario=scenario, closure=closure,
                              overrides=overrides, seconds=time.perf_counter() - t0,

@@ -172,7 +172,8 @@ class _Base:
         names = list(self.features)
         kinds = ["feature"] * len(names)
         units = [str(feats.at[f, "unit"]) for f in names]
-        rows_held, rows_total, rows_pct = list(held), list(self.total), list(share)
+        rows_held, rows_pct = list(held), list(share)
+        rows_total = [float(v) for v in self.total]
         roles = feats.loc[names, "role"].to_numpy() if names else np.array([])
         nan = np.full(area_pct.size, np.nan)
         for group, group_roles in groups().items():
@@ -368,8 +369,8 @@ def plan_curves(problem_or_units: Problem | PlanningUnits,
     p = _as_problem(problem_or_units)
     base = _Base(p, _curve_features(p, features))
     arr = np.asarray(plans, dtype=np.float64)
-    rows = arr.reshape(1, -1) if arr.ndim == 1 else arr
-    masks = np.array([_plan_mask(p, row) for row in rows]).reshape(-1, p.n_units)  # per plan
+    each = arr.reshape(1, -1) if arr.ndim == 1 else arr
+    masks = np.array([_plan_mask(p, row) for row in each]).reshape(-1, p.n_units)  # per plan
     masks &= ~base.locked_in
     km2 = np.r_[base.start_km2, base.start_km2 + masks.astype(np.float64) @ base.new_km2]
     held = np.zeros((len(base.features), masks.shape[0] + 1))
