@@ -59,7 +59,7 @@ from optimizer.gap.markdown import format_value
 from optimizer.gap.ranking import TYPES
 from optimizer.gap.tables import carbon_table, time_series_table
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
-from optimizer.outputs.curves_files import curves_html
+from optimizer.outputs.curves_files import CURVES_CSV, curves_html
 from optimizer.outputs.report_files import (
     GENERATOR,
     check_frontier_folder,
@@ -616,7 +616,7 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
            '<nav><a href="#maps">Maps</a><a href="#regions">Regions</a>'
            '<a href="#closure">Gap closure</a><a href="#table1">'
            'Carbon (Table 1)</a><a href="#series">NPP and emissions</a><a href="#parks">Parks</a>'
-           + ('<a href="#curves">Curves</a>' if s.get("curves") else "")
+           + ('<a href="#curves">Curves</a>' if (sol.path / CURVES_CSV).is_file() else "")
            + ('<a href="#frontier">Frontier</a>' if frontier else "")
            + '<a href="#meta">Run</a></nav>',
            _key_numbers(s, gc), _definitions_html(s), '<h2 id="maps">Maps</h2>',
