@@ -33,6 +33,10 @@ def _add_solve(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--target", type=float, default=None,
                    help="gap closure: target protected share of ecosystems and species "
                         "(default: the scenario's closure.target, 0.3)")
+    p.add_argument("--curves", action="store_true",
+                   help="also write the performance curves, curves.csv and curves.png: the "
+                        "share of each feature held as protection grows along the plan's "
+                        "priority rank (the plan's own point without a rank)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out even if it is not a solve output written by carbonpark")
     p.set_defaults(func=cmd_solve, time_limit_option=SOLVE_TIME_LIMIT_OPTION)
@@ -205,9 +209,19 @@ def cmd_solve(args: argparse.Namespace) -> int:
         print(sol.info["auto"])
     closure = gap_closure(pu, problem, sol, target=target,
                           ecosystems=scenario.closure.ecosystems)
+    curves = None
+    if getattr(args, "curves", False):
+        from optimizer.plan.curves import curves_for_plan
+
+        # The rank's path gets what the solve left of the time limit (the plan is the same
+        # with or without --curves).
+        left = (None if deadline is None else
+                deadline.solve_budget(SOLVE_WRITE_FACTOR * write_reserve(problem.n_units)))
+        curves = curves_for_plan(problem, sol.x, time_limit=left)
+        print(f"curves: {curves[1]}")
     summary = write_solution(sol, problem, args.out, scenario=scenario, closure=closure,
                              overrides=overrides, seconds=time.perf_counter() - t0,
-                             overwrite=args.overwrite, inputs=inputs)
+                             overwrite=args.overwrite, inputs=inputs, curves=curves)
     print_summary(summary)
     print("\n  every number above is defined, with its unit, in summary.json's \"definitions\"")
     whole = (f"{time.perf_counter() - t0:.1f} s in all" if deadline is None else

@@ -10,7 +10,8 @@ on an axis in the prefix their magnitude reads best in (`mass_scale`: TgC, PgC, 
 one unit per quantity. Every function takes plain frames and returns a
 `matplotlib.figure.Figure`: matplotlib is imported inside the functions and no pyplot state
 is used, so ``import optimizer`` never imports matplotlib. Maps are in
-`optimizer.figures.maps`; `frontier_chart` draws a trade-off frontier.
+`optimizer.figures.maps`; `frontier_chart` draws a trade-off frontier, `curves_chart` the
+performance curves of a priority rank or a plan.
 """
 
 from __future__ import annotations
@@ -27,12 +28,15 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "CURVE_COLOURS",
+    "CURVE_LABELS",
     "GAP_COLOURS",
     "NO_DATA_COLOUR",
     "STATUS_COLOURS",
     "TYPE_COLOURS",
     "TYPE_LABELS",
     "ZONE_COLOURS",
+    "curves_chart",
     "frontier_chart",
     "mass_scale",
     "pretty_unit",
@@ -278,5 +282,77 @@ def frontier_chart(points: pd.DataFrame, a: str, b: str, *, a_title: str, a_unit
     ax.set_title(title + (f"\n{note}" if note else ""), fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+#: Colour of each curve of the carbon accounting and of each group's mean, in `curves_chart`.
+CURVE_COLOURS = {"carbon_stock_total": GAP_COLOURS["carbon"], "carbon_uptake_latest":
+                 GAP_COLOURS["npp"], "emissions_latest": "#7570b3",
+                 "mean_biodiversity": GAP_COLOURS["biodiversity"], "mean_carbon": "#a6761d",
+                 "mean_ecosystem": "#1f78b4"}
+#: Legend label of those curves.
+CURVE_LABELS = {"carbon_stock_total": "carbon stock", "carbon_uptake_latest": "NPP (latest year)",
+                "emissions_latest": "emissions (latest year)",
+                "mean_biodiversity": "biodiversity (mean of features)",
+                "mean_carbon": "carbon layers (mean)", "mean_ecosystem": "ecosystems (mean)"}
+
+
+def curves_chart(curves: pd.DataFrame, *, title: str = "Performance curves",
+                 max_features: int = 40) -> Figure:
+    """Performance curves: ``held_pct`` of each curve against ``area_pct`` (Zonation's figure).
+
+    Parameters
+    ----------
+    curves : pandas.DataFrame
+        A curves table (`optimizer.plan.curves.CURVE_COLUMNS`). The ``along="rank"`` rows
+        are drawn as lines (without them, the ``along="plan"`` rows, as points joined);
+        the plan's points (``along="plan"``, past the start) are marked by a dashed
+        vertical line, labelled with their share of the study area.
+    title : str
+        The title.
+    max_features : int
+        Single features drawn as thin grey lines when there are at most this many (the
+        groups' means and the carbon accounting are always drawn).
+
+    Examples
+    --------
+    >>> c = pd.DataFrame({"along": ["rank"] * 3 + ["plan"] * 2, "curve": "carbon_stock_total",
+    ...                   "kind": "quantity", "area_pct": [10.0, 50.0, 100.0, 10.0, 30.0],
+    ...                   "held_pct": [20.0, 80.0, 100.0, 20.0, 60.0]})
+    >>> ax = curves_chart(c).axes[0]
+    >>> ax.get_xlabel(), [t.get_text() for t in ax.get_legend().get_texts()]
+    ('share of the study area protected (%)', ['carbon stock', 'the plan: 30% of the area'])
+    """
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(7.2, 4.8))
+    ax = fig.add_subplot()
+    along = "rank" if (curves["along"] == "rank").any() else "plan"
+    drawn = curves[curves["along"] == along]
+    style = "-" if along == "rank" else "-o"
+    feats = drawn[drawn["kind"] == "feature"]
+    if 0 < feats["curve"].nunique() <= max_features:
+        for i, (_, f) in enumerate(feats.groupby("curve", sort=False)):
+            ax.plot(f["area_pct"], f["held_pct"], style, color="#bdbdbd", lw=0.7, ms=3,
+                    label="single features" if i == 0 else None)
+    for name, f in drawn[drawn["kind"] != "feature"].groupby("curve", sort=False):
+        key = str(name)
+        ax.plot(f["area_pct"], f["held_pct"], style, lw=2.2 if key.startswith("mean_") else 1.8,
+                color=CURVE_COLOURS.get(key, zone_colour(key)), ms=4,
+                label=CURVE_LABELS.get(key, key))
+    if along == "rank":
+        plans = curves[(curves["along"] == "plan") & (curves["point"] > 0)] if "point" in curves \
+            else curves[curves["along"] == "plan"].iloc[1:]
+        for j, pct in enumerate(sorted(set(plans["area_pct"].round(6)))):
+            ax.axvline(pct, color=STATUS_COLOURS["added"], ls="--", lw=1.2,
+                       label=f"the plan: {pct:.3g}% of the area" if j == 0 else None)
+    ax.set_xlim(0, 100)
+    ax.set_ylim(0, 102)
+    ax.set_xlabel("share of the study area protected (%)")
+    ax.set_ylabel("share of the national total held (%)")
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
     fig.tight_layout()
     return fig

@@ -21,9 +21,9 @@ mailed. One folder gives the plan's report:
 * the candidate parks (`optimizer.plan.parks.candidate_parks`): the best ones by rank with
   area, carbon, emissions inside, species, typology, the protected areas they extend and the
   sliver flag;
-* the carbon-biodiversity frontier (``--frontier``) and the run: the scenario's settings
-  (budget, effective weights, locks, region and ecosystem budgets, solver) and the solve's
-  metadata (paths as the user gave them).
+* the performance curves (``solve --curves``, `optimizer.outputs.curves_files`), the
+  carbon-biodiversity frontier (``--frontier``) and the run: the scenario's settings (budget,
+  effective weights, locks, region and ecosystem budgets, solver) and the solve's metadata.
 
 Several folders give a comparison: `optimizer.plan.comparison.comparison_table`, each plan's
 map and its gap closure, and each run's metadata. `write_report` writes the file
@@ -59,6 +59,7 @@ from optimizer.gap.markdown import format_value
 from optimizer.gap.ranking import TYPES
 from optimizer.gap.tables import carbon_table, time_series_table
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
+from optimizer.outputs.curves_files import CURVES_CSV, curves_html
 from optimizer.outputs.report_files import (
     GENERATOR,
     check_frontier_folder,
@@ -615,6 +616,7 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
            '<nav><a href="#maps">Maps</a><a href="#regions">Regions</a>'
            '<a href="#closure">Gap closure</a><a href="#table1">'
            'Carbon (Table 1)</a><a href="#series">NPP and emissions</a><a href="#parks">Parks</a>'
+           + ('<a href="#curves">Curves</a>' if (sol.path / CURVES_CSV).is_file() else "")
            + ('<a href="#frontier">Frontier</a>' if frontier else "")
            + '<a href="#meta">Run</a></nav>',
            _key_numbers(s, gc), _definitions_html(s), '<h2 id="maps">Maps</h2>',
@@ -663,7 +665,7 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
             "<h3>After (added units counted as protected)</h3>",
             _time_series_html(time_series_table(pu, zones_=z_after))]
     out += ['<h2 id="parks">Candidate parks</h2>', _parks_html(parks, s), _parks_vs_plan(parks, s)]
-    out.append(_frontier_html(frontier))
+    out += [curves_html(sol.path), _frontier_html(frontier)]
     out += ['<h2 id="meta">Run</h2>', "<h3>Settings</h3>", _settings_html(sol),
             "<h3>Solve</h3>", _metadata_html(sol)]
     return "".join(out)

@@ -19,8 +19,10 @@ sweep and the frontier report.
 * `write_solution` - the output folder, atomically (`optimizer.atomic`): ``solution.parquet``
   (``pu_id``, ``x``, ``status``), ``summary.json``, ``representation.csv`` and the gap closure
   tables ``closure_density.csv``, ``closure_ecosystems.csv``, ``closure_species.csv``,
-  ``closure_hotspots.csv``; and ``scenario.json`` (the scenario as solved, overrides applied,
-  with its folder) when a scenario was given.
+  ``closure_hotspots.csv``; ``scenario.json`` (the scenario as solved, overrides applied,
+  with its folder) when a scenario was given; and, when asked (``carbonpark solve
+  --curves``), the performance curves ``curves.csv`` and ``curves.png``
+  (`optimizer.outputs.curves_files`).
 * `read_solution` - a solve folder back as grid, problem and plan (`SolveFolder`), for the
   commands that start from one (``export``, ``report``).
 """
@@ -43,8 +45,10 @@ from optimizer.errors import InputDataError
 from optimizer.inputs.roles import mass_roles
 from optimizer.inputs.units import CO2_PER_C
 from optimizer.model.objectives.weights import weights_summary
+from optimizer.outputs.curves_files import CURVES_CSV, CURVES_PNG, write_curves
 from optimizer.plan.calibration import boundary_summary
 from optimizer.plan.closure import GapClosure, gap_closure
+from optimizer.plan.curves import CURVE_DEFINITION
 from optimizer.plan.quantities import definitions
 from optimizer.plan.results import feature_representation, patches, unit_status
 from optimizer.scenario import Scenario
@@ -221,8 +225,8 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
 def write_solution(solution: Solution, problem: Problem, out_dir: str | os.PathLike[str], *,
                    scenario: Scenario | None = None, closure: GapClosure | None = None,
                    overrides: Mapping[str, Any] | None = None, seconds: float | None = None,
-                   overwrite: bool = False, inputs: Iterable[str | os.PathLike[str]] = ()
-                   ) -> dict[str, Any]:
+                   overwrite: bool = False, inputs: Iterable[str | os.PathLike[str]] = (),
+                   curves: tuple[pd.DataFrame, str] | None = None) -> dict[str, Any]:
     """Write a plan's outputs into the folder ``out_dir`` atomically; returns the summary.
 
     Parameters
@@ -237,6 +241,11 @@ def write_solution(solution: Solution, problem: Problem, out_dir: str | os.PathL
         Replace a folder that is not an earlier ``solve`` output (never an input).
     inputs : iterable of paths
         The command's inputs (scenario file, grid): never replaced or written into.
+    curves : (pandas.DataFrame, str), optional
+        The plan's performance curves and their note
+        (`optimizer.plan.curves.curves_for_plan`): written as ``curves.csv`` and
+        ``curves.png`` (`optimizer.outputs.curves_files`), the note and the definition in
+        ``summary.json``'s ``curves``.
 
     Returns
     -------
@@ -246,6 +255,9 @@ def write_solution(solution: Solution, problem: Problem, out_dir: str | os.PathL
     closure = closure if closure is not None else _closure(scenario, problem, solution)
     summary = plan_summary(scenario, problem, solution, closure, overrides=overrides,
                            seconds=seconds)
+    if curves is not None:
+        summary["curves"] = {"files": [CURVES_CSV, CURVES_PNG], "note": curves[1],
+                             "definition": CURVE_DEFINITION}
     x = (solution.x > 0.5).astype(np.int8)
     table = pd.DataFrame({"pu_id": problem.pu.units["pu_id"].to_numpy(), "x": x,
                           "status": unit_status(problem, x)})
@@ -269,6 +281,8 @@ def write_solution(solution: Solution, problem: Problem, out_dir: str | os.PathL
         closure.ecosystems.to_csv(folder / "closure_ecosystems.csv", index=False)
         closure.species.to_csv(folder / "closure_species.csv", index=False)
         closure.hotspots.to_csv(folder / "closure_hotspots.csv", index=False)
+        if curves is not None:
+            write_curves(curves[0], folder)
 
     write_dir_atomic(out_dir, OUTPUT_KIND, fill, overwrite=overwrite, inputs=inputs)
     return summary

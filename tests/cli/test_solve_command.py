@@ -79,6 +79,8 @@ def test_each_example_solves_and_its_summary_matches_the_plan(study, capsys, nam
     for f in ("closure_density.csv", "closure_ecosystems.csv", "closure_species.csv",
               "closure_hotspots.csv"):
         assert (out / f).is_file()
+    # Performance curves only when asked (--curves).
+    assert not (out / "curves.csv").exists() and "curves" not in summary
     b = summary["gap_closure"]["density_ratio"]["biomass"]
     assert b["before"] == pytest.approx(0.69, abs=0.01)
 
@@ -104,6 +106,38 @@ def test_gap_closure_on_the_tiny_grid_by_hand():
     # Biodiversity: every cell is a hotspot; the 5 unprotected km², the plan adds 2.
     assert hs.loc["biodiversity", "share_protected_by_plan"] == pytest.approx(2 / 5)
     assert gc.ecosystems.empty  # no land cover on the tiny grid
+
+
+def test_curves_flag_writes_the_curves_and_they_sum_back_to_the_representation(study, capsys):
+    out = study / "out" / "curves"
+    code, text, err = run(["solve", study / "scenarios" / "balanced.toml", "--out", out,
+                           "--curves"], capsys)
+    assert code == 0, err
+    assert "curves: along the priority rank" in text
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["curves"]["files"] == ["curves.csv", "curves.png"]
+    assert "held_pct" in summary["curves"]["definition"]
+    assert (out / "curves.png").stat().st_size > 10_000
+    c = pd.read_csv(out / "curves.csv")
+    rep = pd.read_csv(out / "representation.csv").set_index("feature")
+    plan = c[(c["along"] == "plan") & (c["point"] == 1) & (c["kind"] == "feature")]
+    plan = plan.set_index("curve").loc[rep.index]
+    assert np.allclose(plan["held"], rep["held_after"], rtol=1e-9)
+    assert np.allclose(plan["held_pct"], 100 * rep["share_after"], rtol=1e-9, equal_nan=True)
+    assert plan["new_km2"].iloc[0] == pytest.approx(summary["new_km2"], rel=1e-9)
+    # Along the rank, the curve passes through the plan's point (its added units rank first).
+    rank = c[(c["along"] == "rank") & np.isclose(c["area_pct"], plan["area_pct"].iloc[0])]
+    rank = rank[rank["kind"] == "feature"].drop_duplicates("curve").set_index("curve")
+    assert np.allclose(rank.loc[rep.index, "held"], rep["held_after"], rtol=1e-9)
+    # The carbon stock curve: every carbon_stock layer summed; less the existing network's
+    # stock, the plan's carbon stock added.
+    stock = c[(c["curve"] == "carbon_stock_total") & (c["along"] == "plan")]
+    layers = rep[rep["role"] == "carbon_stock"]
+    assert stock["held"].iloc[1] == pytest.approx(layers["held_after"].sum(), rel=1e-9)
+    assert stock["held"].iloc[1] - layers["held_before"].sum() == pytest.approx(
+        summary["added"]["carbon_stock_total"]["amount"], rel=1e-9)
+    levels = c[(c["curve"] == "carbon_stock_total") & (c["along"] == "rank")]["area_pct"]
+    assert levels.is_monotonic_increasing and levels.iloc[-1] <= 100
 
 
 def test_set_overrides_are_recorded_and_change_the_hash(study, capsys):

@@ -11,6 +11,7 @@ import re
 import tomllib
 from pathlib import Path
 
+import numpy as np
 import pytest
 from doc_snippets import (
     DOC_FILES,
@@ -123,6 +124,17 @@ def _parks(ns: dict, blocks: list[Block], work: Path, out: str) -> None:
     assert f"{len(parks.table)} parks of at least 5,000 km²" in code
     assert (parks.table["area_km2"] >= 5000).all()
     assert (work / "out" / "parks-gis" / "parks.gpkg").exists()
+    curves, code = ns["curves"], blocks[1].code  # the performance curves
+    rank = curves[curves["along"] == "rank"]
+    stock = rank[rank["curve"] == "carbon_stock_total"].iloc[0]
+    assert (f"{stock['held_pct']:.1f}% of the carbon stock at the start "
+            f"({stock['area_pct']:.1f}% of the area)") in code
+    at_30 = rank[rank["area_pct"] == 30].set_index("curve")["held_pct"]
+    assert (f"{at_30['carbon_stock_total']:.1f}% and {at_30['mean_biodiversity']:.1f}% at 30%"
+            in code)
+    rep = ns["rep"].set_index("feature")
+    assert np.allclose(rank[rank["area_pct"] == 30].set_index("curve").loc[rep.index, "held"],
+                       rep["held_after"])
 
 
 #: What each page's python blocks must show, beyond running.

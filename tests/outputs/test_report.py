@@ -345,3 +345,23 @@ def test_outputs_name_the_scenario_as_the_planner_typed_it(capped):
     # The Run section's solve table names the file as typed.
     start = capped["html"].index("<h3>Solve</h3>")
     assert "<td class=\"t\">scenarios/balanced.toml" in capped["html"][start:]
+
+
+def test_report_shows_the_performance_curves_when_the_folder_has_them(plans, single, tmp_path):
+    from optimizer.plan.curves import CURVE_DEFINITION
+
+    # Without --curves: no section, no link.
+    assert 'id="curves"' not in single[1] and 'href="#curves"' not in single[1]
+    solved = tmp_path / "with_curves"
+    assert main(["solve", str(plans["balanced"].parents[1] / "scenarios" / "balanced.toml"),
+                 "--out", str(solved), "--curves"]) == 0
+    text = report_html([solved])
+    assert 'href="#curves"' in text
+    section = text[text.index('<h2 id="curves">Performance curves</h2>'):]
+    section = section[:section.index("</figure>")]
+    img = re.search(r'<img alt="performance curves" src="([^"]*)"', section)
+    assert img and img.group(1).startswith("data:image/png;base64,")
+    caption = html.unescape(re.search(r"<figcaption>(.*?)</figcaption>", section).group(1))
+    assert caption.startswith(CURVE_DEFINITION[0].upper() + CURVE_DEFINITION[1:])
+    assert "the dashed line is this plan's share" in caption
+    assert text.index('id="curves"') < text.index('id="meta"')
