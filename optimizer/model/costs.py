@@ -35,8 +35,9 @@ __all__ = ["CostMethods", "check_cost_budgets", "cost_budget_coefficients", "cos
 COST_ROLE = "cost"
 
 
-def cost_column(pu: PlanningUnits, name: str) -> str:
-    """The column of the cost layer ``name`` (a column or a layer of role ``cost``).
+def cost_column(pu: PlanningUnits, name: str, *, argument: str = "cost") -> str:
+    """The column of the cost layer ``name`` (a column or a layer of role ``cost``);
+    messages call it ``argument`` (the caller's keyword).
 
     Raises
     ------
@@ -52,7 +53,7 @@ def cost_column(pu: PlanningUnits, name: str) -> str:
     if name in feats.index:
         if role is None or role[name] != COST_ROLE:
             got = "no role" if role is None else f"role {role[name]!r}"
-            raise InputDataError(f"cost {name!r} is a layer of {got}, not a cost layer; name a "
+            raise InputDataError(f"{argument} {name!r} is a layer of {got}, not a cost layer; name a "
                                  f"layer with role \"cost\" ({known})")
         return str(name)
     layers = feats["layer"].astype(str) if "layer" in feats else None
@@ -60,14 +61,15 @@ def cost_column(pu: PlanningUnits, name: str) -> str:
     if hits:
         own = [c for c in hits if role is not None and role[c] == COST_ROLE]
         if not own:
-            raise InputDataError(f"cost {name!r} is a layer of role {role[hits[0]]!r}, not a "
-                                 f"cost layer; name a layer with role \"cost\" ({known})")
+            got = "no role" if role is None else f"role {role[hits[0]]!r}"
+            raise InputDataError(f"{argument} {name!r} is a layer of {got}, not a cost layer; "
+                                 f"name a layer with role \"cost\" ({known})")
         if len(own) > 1:
-            raise InputDataError(f"cost layer {name!r} has {len(own)} columns {own}; name one "
+            raise InputDataError(f"{argument} {name!r} is a cost layer of {len(own)} columns {own}; name one "
                                  "of them")
         return str(own[0])
     layer_names = [] if layers is None else sorted(set(layers[feats.index.isin(costs)]))
-    raise InputDataError(f"cost {name!r} is not a layer of this grid; {known}"
+    raise InputDataError(f"{argument} {name!r} is not a layer of this grid; {known}"
                          f"{did_you_mean(str(name), [*costs, *layer_names])}")
 
 
