@@ -70,7 +70,7 @@ def cost_column(pu: PlanningUnits, name: str, *, argument: str = "cost") -> str:
         return str(own[0])
     layer_names = [] if layers is None else sorted(set(layers[feats.index.isin(costs)]))
     raise InputDataError(f"{argument} {name!r} is not a layer of this grid; {known}"
-                         f"{did_you_mean(str(name), [*costs, *layer_names])}")
+                         f"{did_you_mean(str(name), sorted({*costs, *layer_names}))}")
 
 
 def cost_budget_coefficients(problem: Problem, budget: CostBudget) -> np.ndarray:
