@@ -98,6 +98,10 @@ def _plans(ns: dict, blocks: list[Block], work: Path, out: str) -> None:
     assert bp.compactness == 0.5 and f"break-even boundary penalty ({bp.penalty:.2g} per km)" in code
     assert "A conservation planning problem" in out and "boundary: compactness 0.5: " in out
     assert "carbon_stock × 0.5: biomass " in out  # every feature's effective weight
+    cost = next(b.code for b in blocks if "add_cost_budget" in b.code)  # the cost budget's block
+    plan = ns["units"].units["pu_id"][ns["csol"].selected].tolist()
+    assert plan == [2, 3, 4] and f"{plan}: unit 1 alone costs 900" in cost and f"{plan}\n" in out
+    assert "750 of 800 spent" in cost and "750.0     800.0" in out
 
 
 def _scenarios(ns: dict, blocks: list[Block], work: Path, out: str) -> None:
