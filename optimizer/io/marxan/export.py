@@ -65,7 +65,9 @@ def write_marxan_project(problem: Problem, out_dir: str | Path, *, blm: float | 
                              "with targets")
     if problem.budgets or problem.cost_budgets:
         labels = [b.label for b in problem.budgets] + [b.label for b in problem.cost_budgets]
-        raise InputDataError(f"Marxan cannot express area or cost budgets ({labels}); remove them "
+        words = " and ".join(w for w, on in (("area", problem.budgets),
+                                             ("cost", problem.cost_budgets)) if on)
+        raise InputDataError(f"Marxan cannot express {words} budgets ({labels}); remove them "
                              "(Marxan's COSTTHRESH is a soft penalty, not a budget)")
     if not problem.targets:
         raise InputDataError("the problem has no targets; add_relative_targets() or "
