@@ -254,3 +254,13 @@ def test_locked_in_units_over_the_budget():
         compile(p)
     assert one_line(exc) == ("the locked-in units already cost 5 km2 (cost layer 'price'), more "
                              "than the cost budget of 2.5; raise the cost budget or unlock units")
+
+
+def test_the_priority_rank_leaves_the_cost_budget_out_and_says_so():
+    from optimizer.plan.priority_rank import rank_problem
+
+    single, note = rank_problem(build("max_utility", max_cost=7.0, area_km2=3.0))
+    assert single is not None and single.cost_budgets == () and len(single.budgets) == 1
+    assert note.endswith("computed without the scenario's 1 cost budget(s)")
+    none, why = rank_problem(build("max_utility", max_cost=7.0, area_km2=None))
+    assert none is None and why == "no priority rank: the problem has no total area budget"

@@ -67,6 +67,14 @@ def test_solve_reports_the_plans_cost_against_the_budget(budget, area, folder, c
     assert rows["plan cost / cost budget, land_price (km2)"] == f"{cost['spent']:,.0f} / 7", out
     if area is not None:
         assert summary["new_km2"] <= area + 1e-9
+    # The report's settings show the plan's cost against the budget, in the summary's digits
+    # (the settings table alone: the whole report needs a grid with a protected layer).
+    from optimizer.outputs.report import _settings_html
+    from optimizer.outputs.solve_folder import read_solution
+
+    html = _settings_html(read_solution(folder / "plan"))
+    assert "cost budget: land_price (km2)" in html
+    assert f"plan cost {cost['spent']:,.0f} of at most 7" in html
 
 
 def test_min_shortfall_with_a_cost_budget_from_a_scenario(folder, capsys):
