@@ -130,7 +130,10 @@ class BudgetTable(_Table):
         if (self.cost is None) != (self.cost_layer is None):
             raise ValueError("give cost and cost_layer together: the most the plan may cost, "
                              "and the layer (role \"cost\") it is read from")
-        _one_of(self, ("km2", "share", "total_protection"), required=self.cost is None)
+        _one_of(self, ("km2", "share", "total_protection"), required=False)
+        if self.cost is None and self.km2 is None and self.share is None \
+                and self.total_protection is None:
+            raise ValueError("give one of km2, share or total_protection, or cost with cost_layer")
         return self
 
 

@@ -95,6 +95,8 @@ def test_min_shortfall_with_a_cost_budget_from_a_scenario(folder, capsys):
      "[budget] cost_layer 'biomass' is a layer of role 'carbon_stock', not a cost layer; name a "
      "layer with role \"cost\" (cost layers: ['land_price'])"),
     ("cost = 7", "", "[budget] give cost and cost_layer together"),
+    ('remainders = "free"', "", "[budget] give one of km2, share or total_protection, or cost "
+                                "with cost_layer"),
     ('cost = -1\ncost_layer = "land_price"', "", "[budget] cost: "),
     ('cost = 2\ncost_layer = "land_price"', '[[locks.locked_in]]\nids = [100]\n',
      "[budget] the locked-in units already cost 5 km2 (cost layer 'land_price'), more than the "
