@@ -264,3 +264,35 @@ def test_the_priority_rank_leaves_the_cost_budget_out_and_says_so():
     assert note.endswith("computed without the scenario's 1 cost budget(s)")
     none, why = rank_problem(build("max_utility", max_cost=7.0, area_km2=None))
     assert none is None and why == "no priority rank: the problem has no total area budget"
+
+
+@pytest.mark.parametrize("backend", ["highs", "cut", "auto"])
+@pytest.mark.parametrize("seed", range(6))
+def test_random_tiny_problems_match_brute_force(backend, seed):
+    """Random prices, protection, locks and budgets (cost alone or beside the area budget)."""
+    rng = np.random.default_rng(100 + seed)
+    price = rng.uniform(0.5, 5.0, 9).round(2)
+    pa = np.where(rng.random(9) < 0.3, rng.choice([0.3, 0.6, 1.0], 9), 0.0)
+    kind = ("max_utility", "min_shortfall")[seed % 2]
+    p = problem(grid(seed, price=price, pa=pa))
+    ids = rng.permutation(np.arange(100, 109))
+    p = p.add_locked_in(ids=ids[:1].tolist()).add_locked_out(ids=ids[1:2].tolist())
+    locked_in, _ = p.locked_masks()
+    max_cost = float((price * (1 - pa))[locked_in].sum()) + rng.uniform(2.0, 6.0)
+    area = None if seed % 3 == 0 else float(rng.uniform(2.0, 4.0))
+    p = p.add_cost_budget(max_cost, cost="price")
+    if kind == "max_utility":
+        p = p.add_max_utility_objective(area, weights={"biomass": 1, "sp_1": 1, "sp_2": 1})
+    else:
+        p = p.add_min_shortfall_objective(area).add_relative_targets({"sp_1": 0.5, "sp_2": 0.5})
+    if seed >= 3:
+        p = p.add_boundary_penalty(0.01 if kind == "max_utility" else 0.05)
+    spent = price * (1 - pa)
+    sign = 1.0 if kind == "max_utility" else -1.0
+    best = max(sign * reference_objective(p, x) for x in all_selections(9)
+               if spent @ x <= max_cost + 1e-9 and reference_feasible(p, x))
+    options = {"concurrent": False} if backend == "auto" else {}
+    sol = solve(p, backend, gap=0.0, **options)
+    x = sol.x > 0.5
+    assert spent @ x <= max_cost + 1e-9 and reference_feasible(p, x)
+    assert sol.objective == pytest.approx(sign * best, rel=1e-7, abs=1e-9)
