@@ -84,6 +84,10 @@ def print_summary(summary: dict) -> None:
         *([row("new_km2_in_locked_in_units", "  " + Q["new_km2_in_locked_in_units"].header())]
           if summary.get("new_km2_in_locked_in_units") else []),
         row("new_share_of_land"),
+        # Each cost budget: the plan's cost / the budget, in the cost layer's unit.
+        *[(f"{Q['cost_spent'].label} / {Q['cost_max'].label}, {name} ({c['unit']})",
+           f"{Q['cost_spent'].text(summary, cost=name)} / {Q['cost_max'].text(summary, cost=name)}")
+          for name, c in (summary.get("costs") or {}).items()],
         pair("units_added", "units_existing", "units added / existing"),
         pair("patches", "largest_patch_km2",
              f"patches / largest ({Q['largest_patch_km2'].unit_text})")]

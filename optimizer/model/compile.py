@@ -12,7 +12,8 @@ columns. Columns come in three blocks, in this order:
 * ``s`` - one continuous shortfall column per target, for kinds whose targets are soft
   (min shortfall; `optimizer.model.objectives.ObjectiveKind.shortfall_cost`).
 
-Rows: area budgets, then targets, then the two boundary rows per ``y`` column.
+Rows: area budgets, cost budgets (`optimizer.model.costs`), then targets, then the two
+boundary rows per ``y`` column.
 Every term is built with numpy/scipy.sparse in one pass, with no Python loop over
 units or edges (loops run over budgets and targets only). No solver is imported.
 """
@@ -28,6 +29,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from optimizer.errors import InputDataError
+from optimizer.model.costs import check_cost_budgets, cost_budget_coefficients
 from optimizer.model.objectives import OBJECTIVES, listed, objective_kind
 from optimizer.model.problem import Problem
 
@@ -415,11 +417,13 @@ def compile(problem: Problem) -> CompiledModel:
     if kind.needs_targets and not problem.targets:
         raise InputDataError(f"the {obj.kind} objective needs targets; call "
                              "add_relative_targets() or add_absolute_targets() first")
-    if kind.needs_budget:
+    if kind.needs_budget and not problem.cost_budgets:
         total = problem.total_budget()
         if total is None or not np.isfinite(total.max_km2):
-            raise InputDataError(f"the {obj.kind} objective needs a total area budget; pass "
-                                 "budget_km2= or budget_share= to its add_*_objective method")
+            raise InputDataError(f"the {obj.kind} objective needs a total area budget or a cost "
+                                 "budget; pass budget_km2= or budget_share= to its "
+                                 "add_*_objective method, or call add_cost_budget()")
+    check_cost_budgets(problem)
 
     n = problem.n_units
     locked_in, locked_out = problem.locked_masks()
@@ -451,6 +455,10 @@ def compile(problem: Problem) -> CompiledModel:
         budget_rows.append(Row(b.scope if b.scope == "total" else f"{b.scope}_{b.name}", coef,
                                b.min_km2 - const if b.min_km2 > 0 else -np.inf,
                                b.max_km2 - const))
+    for cb in problem.cost_budgets:  # upper rows in the cost layer's unit, after the area rows
+        coef = cost_budget_coefficients(problem, cb)
+        budget_rows.append(Row(f"cost_{cb.cost}", coef, -np.inf,
+                               cb.max_cost - float(coef[locked_in].sum())))
     target_rows: list[Row] = []
     for t in problem.targets:
         r = problem.feature_amount(t.feature)  # one feature at a time: no dense matrix

@@ -156,6 +156,44 @@ class AreaBudget:
         return cls(scope, name, lower, upper, remainders)  # type: ignore[arg-type]
 
 
+@dataclass(frozen=True)
+class CostBudget:
+    """An upper bound on what the plan's new land costs, read from one cost layer's column.
+
+    A unit spends ``c_j (1 - p_j)``: its cost for its unprotected part (the part a plan
+    adds), as the area budget counts ``a_j (1 - p_j)``. Locked-in units spend it too
+    (`optimizer.model.costs`).
+
+    Attributes
+    ----------
+    cost : str
+        The column of a layer with the ``cost`` role (`optimizer.inputs.roles`).
+    max_cost : float
+        The most the plan may cost, in ``unit``.
+    unit : str
+        The column's unit, the total its layer's unit aggregates to (``cost``).
+    source_unit : str
+        The layer's own unit (``cost/km2``, ``cost/cell``); ``""`` when unknown.
+    """
+
+    cost: str
+    max_cost: float
+    unit: str = "cost"
+    source_unit: str = ""
+
+    @property
+    def label(self) -> str:
+        """A short name for messages and row names, e.g. ``cost 'land_price'``."""
+        return f"cost {self.cost!r}"
+
+    @property
+    def unit_text(self) -> str:
+        """The unit as printed with the budget: ``cost (layer in cost/km2)``."""
+        if self.source_unit and self.source_unit != self.unit:
+            return f"{self.unit} (layer in {self.source_unit})"
+        return self.unit
+
+
 @dataclass(frozen=True, eq=False)
 class Lock:
     """A set of units forced into (``value=1``) or out of (``value=0``) the solution."""

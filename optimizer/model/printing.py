@@ -117,6 +117,7 @@ def _budget_lines(p: Problem) -> list[str]:
         out.append(f"{b.label}: new area {' and '.join(x for x in (lo, hi) if x)} km²"
                    + (", remainders of existing protected units free (on top)"
                       if b.remainders == "free" else ""))
+    out += [f"{b.label}: at most {b.max_cost:,.6g} {b.unit_text}" for b in p.cost_budgets]
     return out or ["none"]
 
 
@@ -178,6 +179,7 @@ def problem_summary(p: Problem) -> str:
     if p.targets:
         parts.append(f"{len(p.targets)} targets")
     parts += [f"budget {b.label} [{b.min_km2:g}, {b.max_km2:g}] km²" for b in p.budgets]
+    parts += [f"budget {b.label} <= {b.max_cost:g} {b.unit}" for b in p.cost_budgets]
     parts += [f"lock {'in' if lk.value else 'out'}: {lk.label} ({int(lk.mask.sum())})"
               for lk in p.locks]
     if p.boundary_penalty:

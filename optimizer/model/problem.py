@@ -1,7 +1,7 @@
 """An immutable optimisation problem over planning units, built step by step.
 
 A `Problem` holds planning units and the parts of a conservation-planning model
-(`optimizer.model.parts`): an objective, targets, area budgets, locks and penalties.
+(`optimizer.model.parts`): an objective, targets, area and cost budgets, locks and penalties.
 Each ``add_*`` method returns a new problem and leaves the original untouched, so one
 base problem serves a whole sweep (the grammar of prioritizr); each has an example.
 
@@ -14,7 +14,8 @@ Conventions (see DESIGN.md, "The optimisation model"):
 * Units whose ``pa_fraction`` is at least the protection threshold (default 0.5)
   are locked in. Locked units are constants in the model, not variables.
 * Area budgets count new area ``(1 - p_j) a_j`` of every selected unit, locked-in
-  units included.
+  units included; cost budgets count ``(1 - p_j) c_j`` of a cost layer the same way
+  (`optimizer.model.costs`).
 
 Nothing here imports a solver; `optimizer.model.compile.compile` turns a problem into
 arrays and `optimizer.plan.results.solve` solves it.
@@ -32,6 +33,7 @@ import numpy as np
 from optimizer.errors import InputDataError, did_you_mean
 from optimizer.grid.planning_units import PlanningUnits
 from optimizer.inputs.roles import feature_roles, groups
+from optimizer.model.costs import CostMethods
 from optimizer.model.locks import LockMethods
 from optimizer.model.objectives import objective_kind
 from optimizer.model.objectives.weights import check_years, resolve_weights
@@ -39,6 +41,7 @@ from optimizer.model.parts import (
     DEFAULT_PA_THRESHOLD,
     AreaBudget,
     BoundaryPenalty,
+    CostBudget,
     LinearPenalty,
     Lock,
     Objective,
@@ -48,14 +51,14 @@ from optimizer.model.parts import (
 )
 from optimizer.model.printing import problem_summary, problem_text
 
-__all__ = ["DEFAULT_PA_THRESHOLD", "AreaBudget", "BoundaryPenalty",
+__all__ = ["DEFAULT_PA_THRESHOLD", "AreaBudget", "BoundaryPenalty", "CostBudget",
            "LinearPenalty", "Lock", "Objective", "Problem", "Target", "problem"]
 
 
 # ============================================================== problem
 
 @dataclass(frozen=True, eq=False)
-class Problem(LockMethods):
+class Problem(LockMethods, CostMethods):
     """A conservation-planning problem; build it with `problem` and the ``add_*`` methods.
 
     Attributes
@@ -69,6 +72,8 @@ class Problem(LockMethods):
     objective : Objective or None
     targets : tuple of Target
     budgets : tuple of AreaBudget
+    cost_budgets : tuple of CostBudget
+        Bounds on what the plan's new land costs (`add_cost_budget`).
     locks : tuple of Lock
     boundary_penalty : BoundaryPenalty or None
     linear_penalties : tuple of LinearPenalty
@@ -82,6 +87,7 @@ class Problem(LockMethods):
     objective: Objective | None = None
     targets: tuple[Target, ...] = ()
     budgets: tuple[AreaBudget, ...] = ()
+    cost_budgets: tuple[CostBudget, ...] = ()
     locks: tuple[Lock, ...] = ()
     boundary_penalty: BoundaryPenalty | None = None
     linear_penalties: tuple[LinearPenalty, ...] = ()
@@ -376,9 +382,12 @@ class Problem(LockMethods):
                            remainders: str = "count") -> Problem:
         if km2 is None and share is None:
             budget = self.total_budget()
+            if (budget is None or not np.isfinite(budget.max_km2)) and self.cost_budgets:
+                return self  # a cost budget alone bounds the plan (add_cost_budget)
             if budget is None or not np.isfinite(budget.max_km2):
                 raise InputDataError(f"{where} needs a budget: pass budget_km2= (km² of new "
-                                     "area) or budget_share= (share of the study area)")
+                                     "area) or budget_share= (share of the study area), or "
+                                     "call add_cost_budget() first")
             if remainders != budget.remainders:
                 return self.add_area_budget(max_km2=budget.max_km2, min_km2=budget.min_km2,
                                             remainders=remainders)

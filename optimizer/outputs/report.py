@@ -458,8 +458,8 @@ def _settings_html(sol: SolveFolder) -> str:
     s, sc, p = sol.summary, sol.scenario, sol.problem
     rows: list[tuple[str, str]] = [("objective", p.objective.kind if p.objective else "—")]
     budget = p.total_budget()
-    asked = sc.budget.model_dump(exclude_none=True) if sc.budget is not None else {}
-    if budget is not None or asked:
+    asked = sc.budget.model_dump(exclude_none=True, exclude={"cost", "cost_layer"}) if sc.budget else {}
+    if budget is not None or set(asked) - {"remainders"}:
         rows.append(("budget (new area)", "; ".join(
             [_plain(asked)] * bool(asked)
             + ([_km2(budget.max_km2)] if budget is not None else []))))
@@ -491,6 +491,8 @@ def _settings_html(sol: SolveFolder) -> str:
         bounds = [f"at most {_km2(b.max_km2)}"] * bool(np.isfinite(b.max_km2))
         bounds += [f"at least {_km2(b.min_km2)}"] * bool(b.min_km2 > 0)
         rows.append((f"{b.scope} budget: {b.name}", ", ".join(bounds) or "—"))
+    rows += [(f"cost budget: {n} ({c['unit']})", f"plan cost {Q['cost_spent'].text(s, cost=n)} of "
+              f"at most {Q['cost_max'].text(s, cost=n)}") for n, c in (s.get("costs") or {}).items()]
     rows.append(("solver settings", _plain(sc.solver.model_dump(exclude_none=True))))
     return _table(pd.DataFrame(rows, columns=["setting", "value"]), text_cols=("setting", "value"))
 

@@ -6,6 +6,7 @@
   added in their units and in tCO2e (tCO2e = MgC x 44.0095/12.0107), species meeting targets
   before and after, patches, and the gap closure's headline (`optimizer.plan.closure`);
   per region (``regions``) the new km² and carbon stock added against the region budget;
+  per cost budget (``costs``, by cost column) what the plan costs against the budget;
   the effective weight of every feature and of every quantity weighed, with the rule
   (`optimizer.model.objectives.weights.weights_summary`); the boundary penalty as
   compactness, absolute penalty and break-even (`optimizer.plan.calibration.boundary_summary`);
@@ -50,7 +51,7 @@ from optimizer.plan.calibration import boundary_summary
 from optimizer.plan.closure import GapClosure, gap_closure
 from optimizer.plan.curves import CURVE_DEFINITION
 from optimizer.plan.quantities import definitions
-from optimizer.plan.results import feature_representation, patches, unit_status
+from optimizer.plan.results import cost_budget_use, feature_representation, patches, unit_status
 from optimizer.scenario import Scenario
 from optimizer.scenario.inputs import scenario_inputs
 from optimizer.versions import versions
@@ -149,6 +150,14 @@ def _regions(problem: Problem, selected: np.ndarray) -> dict[str, Any]:
     return out
 
 
+def _costs(problem: Problem, solution: Solution) -> dict[str, Any]:
+    """Per cost budget (by its cost column): the plan's cost (``spent``), the budget
+    (``max``), the column's ``unit`` and its layer's ``source_unit``; empty without one."""
+    use = cost_budget_use(problem, solution)
+    return {str(r.cost): {"spent": float(r.used), "max": float(r.max_cost), "unit": str(r.unit),
+                          "source_unit": str(r.source_unit)} for r in use.itertuples()}
+
+
 def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution,
                  closure: GapClosure | None = None, *,
                  overrides: Mapping[str, Any] | None = None,
@@ -217,6 +226,8 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
         "boundary": boundary_summary(problem),
         # Per region: new km² and carbon stock added against each region budget.
         "regions": _regions(problem, selected),
+        # Per cost budget: what the plan costs against it, in the cost layer's unit.
+        "costs": _costs(problem, solution),
         # Every headline's path, label, unit and one-sentence definition (plan.quantities).
         "definitions": definitions(),
     }

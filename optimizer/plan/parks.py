@@ -35,6 +35,7 @@ from optimizer.gap.tables import species_columns
 from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
 from optimizer.inputs.units import CO2_PER_C
 from optimizer.model.compile import budget_coefficients
+from optimizer.model.costs import cost_budget_coefficients
 from optimizer.plan.results import unit_status
 from optimizer.solvers.base import Solution
 
@@ -470,7 +471,7 @@ def _ranked(table: gpd.GeoDataFrame, value: np.ndarray, first_id: int = 1
 
 def _refill(ctx: _Context, x: np.ndarray, in_parks: np.ndarray, cap_km2: float) -> np.ndarray:
     """Greedy refill: the best free units (value per km²) next to ``in_parks`` while every
-    area budget (and ``cap_km2`` on new area) holds; returns the units added."""
+    area and cost budget (and ``cap_km2`` on new area) holds; returns the units added."""
 
     p = ctx.problem
     status = unit_status(p, x)
@@ -482,6 +483,10 @@ def _refill(ctx: _Context, x: np.ndarray, in_parks: np.ndarray, cap_km2: float) 
             coef = budget_coefficients(p, b.scope, b.name, ctx.free)
             rows.append(coef)
             room.append(b.max_km2 - float(coef @ x))
+    for cb in p.cost_budgets:  # and every cost budget, in its own measure
+        coef = cost_budget_coefficients(p, cb)
+        rows.append(coef)
+        room.append(cb.max_cost - float(coef @ x))
     coefs = np.vstack(rows)
     left = np.array(room)
     per_km2 = np.divide(ctx.value, ctx.new_km2, out=np.zeros(p.n_units), where=ctx.new_km2 > 0)

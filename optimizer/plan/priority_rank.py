@@ -94,7 +94,8 @@ def rank_problem(problem: Problem) -> tuple[Problem | None, str]:
     total = problem.total_budget()
     if total is None:
         return None, "no priority rank: the problem has no total area budget"
-    single = dataclasses.replace(problem, targets=(), budgets=(total,), _cache={})
+    single = dataclasses.replace(problem, targets=(), budgets=(total,), cost_budgets=(),
+                                 _cache={})
     note = ("rank 1 = the first unit the nested max-utility path adds as the budget grows; "
             "entry_budget_km2 = new km² of the smallest plan holding the unit (the plan for "
             "budget B holds the units with entry_budget_km2 <= B)")
@@ -102,7 +103,8 @@ def rank_problem(problem: Problem) -> tuple[Problem | None, str]:
 
 
 def _left_out(problem: Problem) -> str:
-    """What the order cannot keep: targets and region/ecosystem minima ('' when none).
+    """What the order cannot keep: targets, region/ecosystem minima and cost budgets ('' when
+    none).
 
     Region and ecosystem maxima are kept, scaled to each budget (`priority_rank`).
     """
@@ -112,6 +114,8 @@ def _left_out(problem: Problem) -> str:
     minima = [b for b in problem.budgets if b.scope != "total" and b.min_km2 > 0]
     if minima:
         left.append(f"{len(minima)} region/ecosystem budget minimum(s)")
+    if problem.cost_budgets:  # a second measure of the budget: the path grows by area alone
+        left.append(f"{len(problem.cost_budgets)} cost budget(s)")
     return f"; computed without the scenario's {' and '.join(left)}" if left else ""
 
 

@@ -284,6 +284,13 @@ _ALL: tuple[Quantity, ...] = (
              "the scenario's most new area the region may get (none: no cap)"),
     Quantity("region_min_km2", ("regions", "{region}", "min_km2"), "region minimum", "km2",
              "the scenario's least new area the region must get (0: no floor)"),
+    Quantity("cost_spent", ("costs", "{cost}", "spent"), "plan cost", "cost",
+             "what the plan's new land costs in the cost layer: its value x (1 - pa_fraction) "
+             "summed over every unit the plan selects, added or locked in (the cost budget's "
+             "measure), in the layer's unit aggregated per unit"),
+    Quantity("cost_max", ("costs", "{cost}", "max"), "cost budget", "cost",
+             "the scenario's most the plan's new land may cost in the cost layer ([budget] "
+             "cost)"),
     Quantity("region_carbon_stock_added", ("regions", "{region}", "carbon_stock_added_MgC"),
              "carbon stock added", "MgC",
              "carbon stock newly protected in the region (every carbon_stock layer)"),

@@ -4,7 +4,7 @@
   compile, solve with a backend; an infeasible problem raises `InfeasibleProblemError`
   with a message naming the constraint at fault.
 * Evaluation (DataFrames): `feature_representation` (held before/after, target,
-  met), `budget_use`, `boundary_length`, `unit_counts`; `objective_value`
+  met), `budget_use`, `cost_budget_use`, `boundary_length`, `unit_counts`; `objective_value`
   recomputes a plan's objective from the problem's parts.
 """
 
@@ -17,6 +17,7 @@ import scipy.sparse as sp
 from optimizer.errors import InputDataError
 from optimizer.inputs.roles import feature_roles
 from optimizer.model.compile import budget_coefficients
+from optimizer.model.costs import cost_budget_coefficients
 from optimizer.model.objectives import objective_kind
 from optimizer.model.problem import Problem
 from optimizer.plan.solving import diagnose, solve
@@ -27,6 +28,7 @@ __all__ = [
     "SolveStatus",
     "boundary_length",
     "budget_use",
+    "cost_budget_use",
     "diagnose",
     "feature_representation",
     "objective_value",
@@ -145,6 +147,44 @@ def budget_use(problem: Problem, solution: Solution | np.ndarray) -> pd.DataFram
                      "ok": bool(lo - tol <= used <= hi + tol), "remainders": remainders,
                      "remainders_km2": in_remainders})
     return pd.DataFrame(rows)
+
+
+def cost_budget_use(problem: Problem, solution: Solution | np.ndarray) -> pd.DataFrame:
+    """What the plan costs against each cost budget (locked-in units included).
+
+    ``used`` is what the plan spends of the budget, ``sum_j c_j (1 - p_j) x_j``
+    (`optimizer.model.costs.cost_budget_coefficients`), in the cost layer's ``unit``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``budget``, ``cost`` (the column), ``unit``, ``source_unit``, ``max_cost``,
+        ``used``, ``share_of_max``, ``ok``; no rows without cost budgets.
+
+    Examples
+    --------
+    >>> from optimizer import problem, solve
+    >>> from optimizer.datasets import tiny_grid
+    >>> pu = tiny_grid()
+    >>> pu.units["price"] = [9.0, 1.0, 2.0, 3.0, 4.0, 5.0]
+    >>> pu.features.loc["price"] = pu.features.loc["carbon"]
+    >>> pu.features.loc["price", ["role", "unit", "source_unit"]] = ["cost", "cost", "cost/cell"]
+    >>> p = problem(pu).add_cost_budget(5, cost="price").add_max_utility_objective(
+    ...     weights={"carbon": 1})
+    >>> cost_budget_use(p, solve(p))[["budget", "max_cost", "used", "ok"]].to_dict("records")
+    [{'budget': "cost 'price'", 'max_cost': 5.0, 'used': 4.0, 'ok': True}]
+    """
+    x = selection(problem, solution)
+    rows = []
+    for b in problem.cost_budgets:
+        used = float(cost_budget_coefficients(problem, b) @ x)
+        tol = 1e-9 * max(1.0, abs(b.max_cost))
+        rows.append({"budget": b.label, "cost": b.cost, "unit": b.unit,
+                     "source_unit": b.source_unit, "max_cost": b.max_cost, "used": used,
+                     "share_of_max": used / b.max_cost if b.max_cost > 0 else np.nan,
+                     "ok": bool(used <= b.max_cost + tol)})
+    return pd.DataFrame(rows, columns=["budget", "cost", "unit", "source_unit", "max_cost",
+                                       "used", "share_of_max", "ok"])
 
 
 def _boundary_km(problem: Problem, x: np.ndarray, edge_factor: float = 1.0) -> float:

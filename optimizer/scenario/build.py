@@ -25,6 +25,7 @@ from optimizer.errors import InputDataError, ScenarioError
 from optimizer.grid import planning_units
 from optimizer.grid.build import DEFAULT_MAX_UNITS, PlanningUnits, build_grid, read_grid, write_grid
 from optimizer.inputs.layers import GridManifest, LayerSpec, load_manifest
+from optimizer.model.costs import check_cost_budgets, cost_column
 from optimizer.model.objectives import OBJECTIVES
 from optimizer.model.problem import Problem, problem
 from optimizer.plan.calibration import (
@@ -193,6 +194,10 @@ def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
     with blame_scenario(s, "locks"):
         p = p.add_existing_protection(s.locks.pa_threshold if s.locks.existing else None)
     km2, share = total_budget_km2(s, p)
+    if s.budget is not None and s.budget.cost is not None:  # before the objective: it may
+        with blame_scenario(s, "budget"):                   # be the objective's only budget
+            column = cost_column(p.pu, str(s.budget.cost_layer), argument="cost_layer")
+            p = p.add_cost_budget(s.budget.cost, cost=column)
     weights = dict(s.weights) or None
     utility = OBJECTIVES[s.objective.kind].weights == "utility"
     years = s.objective.years if utility else None
@@ -238,6 +243,8 @@ def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
                  else p.add_boundary_penalty(boundary_penalty(s, p), bt.edge_factor))
     with blame_scenario(s, "locks"):
         p.locked_masks()  # a unit both locked in and out: named now, not at solve time
+    with blame_scenario(s, "budget"):  # a cost layer without values, or over budget: now too
+        check_cost_budgets(p)
     return p
 
 
@@ -294,7 +301,9 @@ def describe(scenario: Scenario, pu: PlanningUnits | None = None) -> str:
                                                    if s.description else "") + ".",
              f"On the {grid}, objective {OBJECTIVES[s.objective.kind].label}"]
     b = s.budget
-    if b is not None:
+    if b is not None and b.km2 is None and b.share is None and b.total_protection is None:
+        parts[-1] += ", budget: no area budget"
+    elif b is not None:
         if b.total_protection is not None:
             text = f"bring total protection to {b.total_protection:.0%} of the land"
             if pu is not None:
@@ -304,6 +313,8 @@ def describe(scenario: Scenario, pu: PlanningUnits | None = None) -> str:
         if b.remainders == "free":
             text += " (remainders of existing protected units on top, free)"
         parts[-1] += f", budget: {text}"
+    if b is not None and b.cost is not None:
+        parts[-1] += f", cost at most {b.cost:,.6g} (layer {b.cost_layer})"
     parts[-1] += "."
     if s.weights:
         parts.append("Weights " + ", ".join(f"{k} = {v:g}" for k, v in s.weights.items()) + ".")

@@ -101,8 +101,9 @@ class ObjectiveTable(_Table):
 
 
 class BudgetTable(_Table):
-    """``[budget]``: the total new area; give exactly one of ``km2``, ``share``,
-    ``total_protection`` (and optionally ``remainders``)."""
+    """``[budget]``: the total new area, its cost, or both; give at most one of ``km2``,
+    ``share``, ``total_protection`` (and optionally ``remainders``), and ``cost`` with
+    ``cost_layer``, at least one of the two."""
 
     km2: float | None = Field(default=None, ge=0, allow_inf_nan=False,
                               description="new protected area (km²)")
@@ -117,9 +118,22 @@ class BudgetTable(_Table):
         "area; \"free\" adds them on top of it (new km² = budget + remainders); either way they "
         "are reported as their own line (summary.json new_km2_in_existing_units)")
 
+    cost: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                               description="the most the plan's new land may cost, in the cost "
+                               "layer's unit: its value x (1 - pa_fraction) summed over the "
+                               "selected units, locked-in units included; with cost_layer")
+    cost_layer: str | None = Field(default=None, description="the layer (role \"cost\") the cost "
+                                   "budget reads, e.g. \"land_price\"")
+
     @model_validator(mode="after")
     def _check(self) -> BudgetTable:
-        _one_of(self, ("km2", "share", "total_protection"))
+        if (self.cost is None) != (self.cost_layer is None):
+            raise ValueError("give cost and cost_layer together: the most the plan may cost, "
+                             "and the layer (role \"cost\") it is read from")
+        _one_of(self, ("km2", "share", "total_protection"), required=False)
+        if self.cost is None and self.km2 is None and self.share is None \
+                and self.total_protection is None:
+            raise ValueError("give one of km2, share or total_protection, or cost with cost_layer")
         return self
 
 
@@ -310,7 +324,7 @@ class ScenarioModel(_Table):
     description: str = Field(default="", description="the question the scenario answers")
     grid: GridTable = Field(description="the planning units")
     objective: ObjectiveTable = Field(default=ObjectiveTable(), description="the objective")
-    budget: BudgetTable | None = Field(default=None, description="the total new area")
+    budget: BudgetTable | None = Field(default=None, description="the total new area and its cost")
     weights: dict[str, float] = Field(
         default={}, description="weight per quantity: a group (carbon, biodiversity, ecosystem) "
         "splits equally over its quantities (carbon: stock and uptake, each the mass of its "
@@ -342,8 +356,8 @@ class ScenarioModel(_Table):
         kind = self.objective.kind
         spec = OBJECTIVES[kind]
         if spec.needs_budget and self.budget is None:
-            raise ValueError(f"the {kind} objective needs a [budget] table (km2, share or "
-                             "total_protection)")
+            raise ValueError(f"the {kind} objective needs a [budget] table (km2, share, "
+                             "total_protection, or cost with cost_layer)")
         has_targets = self.targets is not None and (self.targets.relative is not None
                                                     or self.targets.absolute)
         if spec.needs_targets and not has_targets:

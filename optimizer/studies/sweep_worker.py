@@ -227,7 +227,8 @@ def solve_methods(scenarios: list[Scenario], path: str) -> list[str]:
     for i, s in enumerate(scenarios):
         eligible = (s.solver.backend == "cut" and OBJECTIVES[s.objective.kind].nested
                     and not s.area_budgets and s.targets is None
-                    and s.budget is not None and s.budget.total_protection is None)
+                    and s.budget is not None and s.budget.total_protection is None
+                    and s.budget.cost is None)  # a cost row beside the area: no nested path
         if eligible:
             groups.setdefault(but_budget(s), []).append(i)
     for members in groups.values():

@@ -103,6 +103,10 @@ def _plans(ns: dict, blocks: list[Block], work: Path, out: str) -> None:
     pct = imp.table.loc[imp.table["added"], "importance_pct"].tolist()
     assert f"# {pct[0]:.1f}% and {pct[1]:.1f}%" in blocks[-1].code
     assert (work / "out" / "importance" / "importance.csv").exists()
+    cost = next(b.code for b in blocks if "add_cost_budget" in b.code)  # the cost budget's block
+    plan = ns["units"].units["pu_id"][ns["csol"].selected].tolist()
+    assert plan == [2, 3, 4] and f"{plan}: unit 1 alone costs 900" in cost and f"{plan}\n" in out
+    assert "750 of 800 spent" in cost and "750.0     800.0" in out
 
 
 def _scenarios(ns: dict, blocks: list[Block], work: Path, out: str) -> None:

@@ -267,6 +267,21 @@ def test_refill_adds_the_best_neighbours_within_the_budget_by_hand():
     assert "Refilled 1 unit(s)" in parks.summary()
 
 
+def test_refill_keeps_a_cost_budget():
+    # The grid of the test above with a price: unit 6 (value 6) costs 9, over the 3 the
+    # dropped {8} freed of the cost budget of 5; unit 2 (value 2, price 1) refills instead.
+    c = [1.0, 2, 30, 40, 5, 6, 7, 8]
+    price = [1.0, 1, 1, 1, 1, 9, 1, 1]
+    pu = grid(2, 4, {"c": c, "price": price}, roles={"c": "carbon_stock", "price": "cost"})
+    p = (problem(pu).add_cost_budget(5, cost="price")
+         .add_max_utility_objective(budget_km2=3, weights={"c": 1})
+         .add_locked_out(mask=np.array([0, 0, 0, 1, 0, 0, 0, 0], dtype=bool)))
+    x = np.array([1, 0, 0, 0, 1, 0, 0, 1], dtype=float)
+    parks = candidate_parks(p, x, min_km2=1.5, refill=True)
+    assert pu.units["pu_id"].to_numpy()[parks.refilled].tolist() == [2]
+    assert np.asarray(price) @ parks.x <= 5.0
+
+
 def test_refill_under_a_budget_whose_remainders_are_free_uses_the_whole_budget():
     # 2 x 4: 1 2 3 4 / 5 6 7 8; unit 1 is 60% protected (locked in, 0.4 km² remainder, in
     # no park), budget 3 km² with remainders free: the plan {1, 5, 6, 8} spends 5, 6 and 8.

@@ -62,9 +62,11 @@ def write_marxan_project(problem: Problem, out_dir: str | Path, *, blm: float | 
         raise InputDataError(f"Marxan solves min-set problems only; this problem's objective is "
                              f"{kind.name if kind else 'not set'}: use add_min_set_objective() "
                              "with targets")
-    if problem.budgets:
-        labels = [b.label for b in problem.budgets]
-        raise InputDataError(f"Marxan cannot express area budgets ({labels}); remove them "
+    if problem.budgets or problem.cost_budgets:
+        labels = [b.label for b in problem.budgets] + [b.label for b in problem.cost_budgets]
+        words = " and ".join(w for w, on in (("area", problem.budgets),
+                                             ("cost", problem.cost_budgets)) if on)
+        raise InputDataError(f"Marxan cannot express {words} budgets ({labels}); remove them "
                              "(Marxan's COSTTHRESH is a soft penalty, not a budget)")
     if not problem.targets:
         raise InputDataError("the problem has no targets; add_relative_targets() or "

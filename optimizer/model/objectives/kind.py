@@ -47,7 +47,8 @@ class ObjectiveKind:
         ``f(problem, x) -> float``: the objective of a per-unit 0/1 plan ``x``, before
         penalties, from the problem's parts (not the compiled model).
     needs_budget : bool
-        It needs a total area budget (its method takes ``budget_km2`` / ``budget_share``).
+        It needs a budget: a total area budget (its method takes ``budget_km2`` /
+        ``budget_share``) or a cost budget (`optimizer.model.costs`).
     needs_targets : bool
         It needs targets.
     weights : {"utility", "targets"} or None

@@ -1,0 +1,84 @@
+"""Benchmark replacement importance (`optimizer.studies.importance`) on the demo country.
+
+Each row solves ``scenarios/nbs_balanced.toml`` at ``--cell-km`` (the scenario's own solver,
+gap and compactness), then computes the replacement importance of every added unit with
+``--workers`` local processes, in a fresh process per row so each peak memory is its own.
+Columns: ``units`` (planning units), ``added`` (units the plan adds: one re-solve each),
+``solve s`` (the plan), ``importance s`` (every re-solve), ``per unit ms``, ``exact``
+(re-solves proven at the requested gap, of ``added``), ``peak MB`` (the row's process).
+
+    .venv/bin/python benchmarks/bench_importance.py [--cell-km 40,20] [--workers 2] [--gap 0.001]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def row(cell_km: float, workers: int, gap: float | None) -> dict[str, float]:
+    """One row in this process (run as a child by `main`)."""
+    sys.path.insert(0, str(ROOT))
+    import numpy as np
+
+    from optimizer.plan.solving import solve
+    from optimizer.scenario import Scenario
+    from optimizer.scenario.build import solver_options
+    from optimizer.studies.importance import importance
+
+    sc = Scenario.load(ROOT / "scenarios" / "nbs_balanced.toml")
+    from optimizer.scenario.overrides import apply_overrides
+
+    sc = apply_overrides(sc, [f"grid.cell_km={cell_km:g}"])
+    p = sc.to_problem(sc.load_grid())
+    t0 = time.perf_counter()
+    sol = solve(p, sc.solver.backend, **solver_options(sc))
+    solve_s = time.perf_counter() - t0
+    g = sc.solver.gap if gap is None else gap
+    t0 = time.perf_counter()
+    imp = importance(p, sol, solver=sc.solver.backend, gap=g, workers=workers,
+                     time_limit_per_unit=sc.solver.time_limit)
+    imp_s = time.perf_counter() - t0
+    t = imp.table[imp.table["added"]]
+    exact = int((t["gap"] <= g + 1e-12).sum())
+    return {"units": p.n_units, "added": len(t), "solve_s": solve_s, "importance_s": imp_s,
+            "per_unit_ms": 1000 * imp_s / max(len(t), 1), "exact": exact, "gap": g,
+            "median_pct": float(np.median(t["importance_pct"][np.isfinite(t["importance_pct"])])),
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cell-km", default="40,20", help="comma-separated")
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--gap", type=float, default=None, help="default the scenario's")
+    ap.add_argument("--row", type=float, default=None, help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.row is not None:
+        print(json.dumps(row(args.row, args.workers, args.gap)))
+        return
+    print(f"replacement importance, nbs_balanced, {args.workers} workers")
+    print(f"{'cell km':>7} {'units':>7} {'added':>6} {'solve s':>8} {'importance s':>12} "
+          f"{'per unit ms':>11} {'exact':>6} {'median %':>8} {'peak MB':>8}")
+    for km in (float(v) for v in args.cell_km.split(",")):
+        cmd = [sys.executable, __file__, "--row", str(km), "--workers", str(args.workers)]
+        if args.gap is not None:
+            cmd += ["--gap", str(args.gap)]
+        out = subprocess.run(cmd, capture_output=True, text=True, check=False)
+        if out.returncode != 0:
+            raise SystemExit(out.stderr[-2000:])
+        r = json.loads(out.stdout.strip().splitlines()[-1])
+        print(f"{km:>7g} {r['units']:>7,} {r['added']:>6,} {r['solve_s']:>8.2f} "
+              f"{r['importance_s']:>12.1f} {r['per_unit_ms']:>11.0f} {r['exact']:>6,} "
+              f"{r['median_pct']:>8.3f} {r['peak_mb']:>8.0f}")
+
+
+if __name__ == "__main__":
+    main()
