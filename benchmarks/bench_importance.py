@@ -36,7 +36,7 @@ def row(cell_km: float, workers: int, gap: float | None) -> dict[str, float]:
     sc = Scenario.load(ROOT / "scenarios" / "nbs_balanced.toml")
     from optimizer.scenario.overrides import apply_overrides
 
-    sc = apply_overrides(sc, [f"grid.cell_km={cell_km:g}"])
+    sc, _ = apply_overrides(sc, [f"grid.cell_km={cell_km:g}"])
     p = sc.to_problem(sc.load_grid())
     t0 = time.perf_counter()
     sol = solve(p, sc.solver.backend, **solver_options(sc))
