@@ -343,6 +343,12 @@ def _assemble(problem: Problem, model: CompiledModel, x: np.ndarray, x_cols: np.
         notes.append(f"a re-solve found a plan {abs(best_val - z0):.6g} better than the plan "
                      f"({best_val:.10g} against {z0:.10g}): the plan was not optimal; "
                      "solve it again with a smaller gap")
+    done = np.isfinite(imp) & ~np.isnan(gaps)
+    loose = done & (high - low > imp)
+    if loose.any():  # the gap, not the unit, decides these values
+        notes.append(f"for {int(loose.sum()):,} of {int(done.sum()):,} units the proven bounds "
+                     "are wider than the importance itself (importance_low to importance_high): "
+                     f"the gap of {gap:g} hides their order; rerun with a smaller gap to rank them")
     scale = max(abs(z0), 1e-300)
     pct = np.where(np.isfinite(imp), 100.0 * imp / scale, np.inf)
     table = pd.DataFrame({"pu_id": np.asarray(model.unit_ids), "added": x > 0.5, "importance": imp,

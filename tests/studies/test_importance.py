@@ -143,3 +143,18 @@ def test_the_users_mistakes_are_one_line_errors(kwargs, match):
     with pytest.raises(InputDataError, match=match) as err:
         importance(p, **kwargs)
     assert "\n" not in str(err.value)
+
+
+def test_bounds_wider_than_the_importance_are_noted():
+    """A plan known only within a wide gap (its bound far above it) cannot rank its units:
+    the note says so and names the fix."""
+    import dataclasses
+
+    p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    sol = solve(p, gap=0.0)
+    loose = dataclasses.replace(sol, bound=sol.objective * 2.0, gap=1.0)
+    imp = importance(p, loose, gap=0.0)
+    added = imp.table[imp.table["added"]]
+    assert (added["importance_high"] - added["importance_low"] > added["importance"]).all()
+    assert any("wider than the importance itself" in n and "smaller gap" in n for n in imp.notes)
+    assert not importance(p, sol, gap=0.0).notes  # proven plan: no such note
