@@ -1,11 +1,10 @@
 """The ``carbonpark`` command.
 
 Each subcommand is a small function over the public API, one module per subcommand
-(`demo`, `grid`, `gap`, `marxan`, `scenario`, `solve`, `frontier`, `sweep`, `importance`, `export`,
-`report`, `app`); `parser` holds what
-they share. Errors of ours print as one line (``carbonpark: error: ...``) with exit code 2,
-never a traceback. Nothing heavy is imported until a command runs: ``carbonpark --help``
-imports no numpy.
+(`demo`, `grid`, `gap`, `marxan`, `scenario`, `solve`, `frontier`, `sweep`, `importance`,
+`portfolio`, `export`, `report`, `app`); `parser` holds what they share. Errors of ours
+print as one line (``carbonpark: error: ...``) with exit code 2, never a traceback. Nothing
+heavy is imported until a command runs: ``carbonpark --help`` imports no numpy.
 """
 
 from __future__ import annotations
@@ -24,6 +23,7 @@ from optimizer.cli import (
     grid,
     importance,
     marxan,
+    portfolio,
     report,
     scenario,
     solve,
@@ -38,7 +38,7 @@ __all__ = ["build_parser", "main"]
 _COMMANDS: tuple[Callable[[argparse._SubParsersAction], None], ...] = (
     demo._add_demo, grid._add_grid, gap._add_gap, marxan._add_marxan, scenario._add_scenario,
     solve._add_solve, frontier._add_frontier, sweep._add_sweep, importance._add_importance,
-    export._add_export,
+    portfolio._add_portfolio, export._add_export,
     report._add_report, app._add_app)
 
 

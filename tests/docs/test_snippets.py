@@ -101,8 +101,14 @@ def _plans(ns: dict, blocks: list[Block], work: Path, out: str) -> None:
     assert "carbon_stock × 0.5: biomass " in out  # every feature's effective weight
     imp = ns["imp"]  # replacement importance, quoted as % of the objective
     pct = imp.table.loc[imp.table["added"], "importance_pct"].tolist()
-    assert f"# {pct[0]:.1f}% and {pct[1]:.1f}%" in blocks[-1].code
+    imp_code = next(b.code for b in blocks if "importance(tiny" in b.code)
+    assert f"# {pct[0]:.1f}% and {pct[1]:.1f}%" in imp_code
     assert (work / "out" / "importance" / "importance.csv").exists()
+    pf = ns["pf"]  # the portfolio: % below the best, quoted
+    pcts = pf.table["gap_to_best_pct"].round(1).tolist()
+    pf_code = next(b.code for b in blocks if "portfolio(tiny" in b.code)
+    assert pcts == [0.0, 14.3, 28.6] and "# 0%, 14.3% and 28.6% below the best" in pf_code
+    assert pf.frequency["frequency"].round(3).tolist() == [1.0, 0.667, 0.0, 0.667, 0.667, 0.0]
     cost = next(b.code for b in blocks if "add_cost_budget" in b.code)  # the cost budget's block
     plan = ns["units"].units["pu_id"][ns["csol"].selected].tolist()
     assert plan == [2, 3, 4] and f"{plan}: unit 1 alone costs 900" in cost and f"{plan}\n" in out

@@ -1,0 +1,80 @@
+"""``carbonpark portfolio``: distinct plans of a scenario within a gap of its best plan, and
+each unit's selection frequency (`optimizer.studies.portfolio`)."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from optimizer.cli.parser import _positive, whole_number
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value >= 0:
+        raise argparse.ArgumentTypeError(f"must be a share of the best objective, >= 0; got "
+                                         f"{text}; e.g. --gap 0.02 for 2%")
+    return value
+
+
+_share.__name__ = "number"
+
+
+def _add_portfolio(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "portfolio", help="distinct plans within a gap of the best, and selection frequency",
+        description="The best plan of a scenario, then the best plan at least --min-distance "
+                    "units from every earlier one, until --n plans or the first one further "
+                    "than --gap from the best; writes portfolio.csv (the plans), frequency.csv "
+                    "(each unit's share of the plans, and every plan's 0/1) and "
+                    "portfolio.json. Exit codes: 0 written, 2 bad input.")
+    p.add_argument("scenario", type=Path, help="scenario file (TOML)")
+    p.add_argument("--out", type=Path, required=True, help="output folder")
+    p.add_argument("--n", type=whole_number(1), default=10, metavar="N",
+                   help="plans wanted (default 10)")
+    p.add_argument("--gap", type=_share, default=0.02,
+                   help="largest distance of a plan's objective from the best, as a share "
+                        "(default 0.02 = 2%%)")
+    p.add_argument("--min-distance", type=whole_number(1), default=1, metavar="UNITS",
+                   help="least number of units in which every two plans differ (default 1)")
+    p.add_argument("--time-limit-per-plan", type=_positive("--time-limit-per-plan", "30"),
+                   default=None, metavar="SECONDS",
+                   help="seconds for each plan's solve (default the scenario's [solver] "
+                        "time_limit)")
+    p.add_argument("--set", dest="sets", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario key (e.g. --set budget.share=0.1; a path is "
+                        "relative to the current folder); repeatable")
+    p.add_argument("--overwrite", action="store_true",
+                   help="replace --out even if it is not a portfolio written by carbonpark")
+    p.set_defaults(func=cmd_portfolio, time_limit_option="--time-limit-per-plan")
+
+
+def cmd_portfolio(args: argparse.Namespace) -> int:
+    """Load the scenario, find the portfolio, write it; print its table and summary."""
+    from optimizer.atomic import check_output_dir
+    from optimizer.cli.solve import _inputs, _scenario_with_overrides
+    from optimizer.studies.portfolio import OUTPUT_KIND, portfolio
+
+    t0 = time.perf_counter()
+    check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=[args.scenario])
+    scenario, _ = _scenario_with_overrides(args)
+    inputs = [args.scenario, *_inputs(scenario)]
+    check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=inputs)
+    problem = scenario.to_problem(scenario.load_grid())
+    sv = scenario.solver
+    pf = portfolio(problem, args.n, gap=args.gap, min_distance=args.min_distance,
+                   solver=sv.backend, solve_gap=sv.gap,
+                   time_limit_per_plan=args.time_limit_per_plan or sv.time_limit,
+                   progress=True)
+    pf.write(args.out, overwrite=args.overwrite, inputs=inputs)
+    print(pf.table.to_string(index=False, formatters={
+        "objective": "{:.6g}".format, "gap_to_best_pct": "{:.3f}".format,
+        "new_km2": "{:,.0f}".format, "gap": lambda g: f"{g:.3%}"}))
+    print(pf.summary())
+    print(f"portfolio: wrote portfolio.csv, frequency.csv, portfolio.json to {args.out}; "
+          f"{time.perf_counter() - t0:.1f} s")
+    return 0
