@@ -317,7 +317,7 @@ def test_a_continuous_raster_declared_as_land_cover_classes_is_refused(tmp_path,
      "unrecognized arguments: --bugdet-share 0.1; did you mean '--budget-share'?"),
     (["demo", "--cellkm=20"], "unrecognized arguments: --cellkm=20; did you mean '--cell-km'?"),
     (["gird", "data/demo.toml"], "command 'gird' does not exist; use one of: demo, grid, gap, marxan, scenario, "
-                                 "solve, frontier, sweep, export, report, app; did you mean 'grid'?"),
+                                 "solve, frontier, sweep, importance, portfolio, export, report, app; did you mean 'grid'?"),
     (["gap", "g", "--target", "30"], "argument --target: must be a share in [0, 1]; got 30; "
                                      "write 30% as --target 0.3"),
     (["gap", "g", "--top", "0"], "argument --top: must be a share in (0, 1]; got 0"),
