@@ -51,7 +51,8 @@ class Portfolio:
         (plans x units) 0/1 selections, plan 1 first (``pu.units`` order).
     table : pandas.DataFrame
         One row per plan: ``plan`` (1, 2, ...), ``objective`` (recomputed),
-        ``gap_to_best_pct`` (how much worse than plan 1, % of ``|objective_1|``),
+        ``gap_to_best_pct`` (how much worse than plan 1, % of ``|objective_1|``; 0 for a
+        plan at least as good, which a ``solve_gap`` above 0 allows),
         ``nearest_distance`` (free units differing from the nearest other plan),
         ``new_km2``, ``status`` and ``gap`` (the plan's own proven gap).
     frequency : pandas.DataFrame
