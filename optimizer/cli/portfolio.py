@@ -4,6 +4,7 @@ each unit's selection frequency (`optimizer.studies.portfolio`)."""
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -31,7 +32,8 @@ def _add_portfolio(sub: argparse._SubParsersAction) -> None:
                     "units from every earlier one, until --n plans or the first one further "
                     "than --gap from the best; writes portfolio.csv (the plans), frequency.csv "
                     "(each unit's share of the plans, and every plan's 0/1) and "
-                    "portfolio.json. Exit codes: 0 written, 2 bad input.")
+                    "portfolio.json. Exit codes: 0 written, 2 bad input, 130 interrupted (the plans "
+                    "found before are written).")
     p.add_argument("scenario", type=Path, help="scenario file (TOML)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--n", type=whole_number(1), default=10, metavar="N",
@@ -77,4 +79,8 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
     print(pf.summary())
     print(f"portfolio: wrote portfolio.csv, frequency.csv, portfolio.json to {args.out}; "
           f"{time.perf_counter() - t0:.1f} s")
+    if pf.interrupted:
+        print(f"carbonpark: portfolio interrupted (Ctrl-C): {pf.why}; the plans before are "
+              f"written to {args.out}", file=sys.stderr)
+        return 130
     return 0

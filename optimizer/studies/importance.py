@@ -49,7 +49,7 @@ from optimizer.model.compile import CompiledModel, compile
 from optimizer.model.problem import Problem
 from optimizer.plan.solving import solve, solve_model
 from optimizer.progress import ProgressArg, progress_ticker
-from optimizer.solvers.base import Solution
+from optimizer.solvers.base import Solution, stop_on_interrupt, stop_requested
 
 __all__ = ["IMPORTANCE_COLUMNS", "METHODS", "OUTPUT_KIND", "Importance", "importance"]
 
@@ -292,9 +292,14 @@ def _run(model: CompiledModel, x_cols: np.ndarray, cols: np.ndarray, solver: str
     try:
         if workers == 1 or cols.size <= 1:
             _SHARED.update(shared)
-            for col in cols.tolist():
-                out.append(_resolve(col))
-                tick(f"unit {int(model.unit_ids[model.unit_of_col[col]])}")
+            # Ctrl-C stops the running re-solve (the solver keeps its plan) and then the whole
+            # computation: a table of some units only would rank them wrongly.
+            with stop_on_interrupt():
+                for col in cols.tolist():
+                    out.append(_resolve(col))
+                    if stop_requested():
+                        raise KeyboardInterrupt
+                    tick(f"unit {int(model.unit_ids[model.unit_of_col[col]])}")
             return out
         ctx = multiprocessing.get_context("fork")  # the model is shared, not pickled
         pool = ProcessPoolExecutor(max_workers=min(workers, int(cols.size)), mp_context=ctx,

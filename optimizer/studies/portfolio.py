@@ -17,9 +17,11 @@ distance, and "no further plan within the gap" is proven).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +35,7 @@ from optimizer.model.compile import CompiledModel, compile
 from optimizer.model.problem import Problem
 from optimizer.plan.solving import solve, solve_model
 from optimizer.progress import ProgressArg, progress_ticker
+from optimizer.solvers.base import stop_on_interrupt, stop_requested
 from optimizer.studies.metrics import with_row
 
 __all__ = ["OUTPUT_KIND", "Portfolio", "portfolio"]
@@ -64,6 +67,8 @@ class Portfolio:
         time ran out; ``why`` says which).
     why : str
     seconds : float
+    interrupted : bool
+        True when the user stopped the search (Ctrl-C): the plans before are kept.
     """
 
     plans: np.ndarray
@@ -74,6 +79,7 @@ class Portfolio:
     complete: bool
     why: str
     seconds: float
+    interrupted: bool = False
     notes: list[str] = field(default_factory=list)
 
     def summary(self) -> str:
@@ -116,6 +122,7 @@ class Portfolio:
                 per_unit[f"plan_{k + 1}"] = self.plans[k].astype(np.int8)
             per_unit.to_csv(folder / "frequency.csv", index=False)
             facts = {"plans": int(self.plans.shape[0]), "gap": self.gap,
+                     "interrupted": self.interrupted,
                      "min_distance": self.min_distance, "complete": self.complete,
                      "why": self.why, "seconds": round(self.seconds, 3), "notes": self.notes,
                      "definition": __doc__.split("\n\n")[1].strip()}
@@ -203,44 +210,56 @@ def portfolio(
     if time_limit_per_plan is not None:
         options["time_limit"] = time_limit_per_plan
     tick, close = progress_ticker(progress, int(n), desc="portfolio", unit="plan")
-    first = solve(problem, solver, model=model, **options)
-    plans_cols = [model.x_cols_of(first.x)]
-    objectives = [model.objective_value(model.complete(plans_cols[0]))]
-    statuses, gaps = [first.status.value], [float(first.gap)]
-    tick("plan 1")
-    complete, why = True, ""
-    current: CompiledModel = model
     try:
-        while len(plans_cols) < n:
-            v = plans_cols[-1]
-            current = with_row(current, 1.0 - 2.0 * v, float(min_distance - v.sum()),
-                               label=f"distinct_from_plan_{len(plans_cols)}")
-            try:
-                sol = solve_model(current, solver, **options)
-            except InfeasibleProblemError:
-                complete, why = False, (f"no other plan is {min_distance:,} units or more from "
-                                        f"the {len(plans_cols):,} found")
-                break
-            x = current.x_cols_of(sol.x)
-            obj = model.objective_value(model.complete(x))
-            if _worse(model.sense, obj, objectives[0]) > gap + 1e-12:
-                proven = _worse(model.sense, float(sol.bound), objectives[0]) > gap + 1e-12
-                complete = False
-                why = (f"the best plan distinct from the {len(plans_cols):,} found is "
-                       f"{100 * _worse(model.sense, obj, objectives[0]):.3g}% from the best, "
-                       f"past the gap" + ("" if proven else
-                                          " (not proven: its own bound is within the gap; "
-                                          "lower solve_gap)"))
-                break
-            plans_cols.append(x)
-            objectives.append(obj)
-            statuses.append(sol.status.value)
-            gaps.append(float(sol.gap))
-            tick(f"plan {len(plans_cols)}")
+        with stop_on_interrupt():  # Ctrl-C: the plans found so far are kept
+            first = solve(problem, solver, model=model, **options)
+            plans_cols = [model.x_cols_of(first.x)]
+            objectives = [model.objective_value(model.complete(plans_cols[0]))]
+            statuses, gaps = [first.status.value], [float(first.gap)]
+            tick("plan 1")
+            complete, why = (False, "stopped (Ctrl-C) at plan 1") if stop_requested() else \
+                _more_plans(model, plans_cols, objectives, statuses, gaps, n, gap,
+                            min_distance, solver, options, tick)
+            interrupted = stop_requested()
     finally:
         close()
-    return _assemble(problem, model, plans_cols, objectives, statuses, gaps, gap, min_distance,
-                     complete, why, time.perf_counter() - t0)
+    pf = _assemble(problem, model, plans_cols, objectives, statuses, gaps, gap, min_distance,
+                   complete, why, time.perf_counter() - t0)
+    return dataclasses.replace(pf, interrupted=interrupted)
+
+
+def _more_plans(model: CompiledModel, plans_cols: list[np.ndarray], objectives: list[float],
+                statuses: list[str], gaps: list[float], n: int, gap: float, min_distance: int,
+                solver: str, options: dict[str, Any], tick: Callable[[str], None]
+                ) -> tuple[bool, str]:
+    """Plans 2..n appended to the lists: whether all n were found, and why not."""
+    current = model
+    while len(plans_cols) < n:
+        v = plans_cols[-1]
+        current = with_row(current, 1.0 - 2.0 * v, float(min_distance - v.sum()),
+                           label=f"distinct_from_plan_{len(plans_cols)}")
+        try:
+            sol = solve_model(current, solver, **options)
+        except InfeasibleProblemError:
+            return False, (f"no other plan is {min_distance:,} units or more from the "
+                           f"{len(plans_cols):,} found")
+        if stop_requested():  # Ctrl-C: that solve's plan is not proven; keep those before
+            return False, f"stopped (Ctrl-C) after {len(plans_cols):,} plans"
+        x = current.x_cols_of(sol.x)
+        obj = model.objective_value(model.complete(x))
+        if _worse(model.sense, obj, objectives[0]) > gap + 1e-12:
+            proven = _worse(model.sense, float(sol.bound), objectives[0]) > gap + 1e-12
+            return False, (f"the best plan distinct from the {len(plans_cols):,} found is "
+                           f"{100 * _worse(model.sense, obj, objectives[0]):.3g}% from the best, "
+                           "past the gap" + ("" if proven else
+                                             " (not proven: its own bound is within the gap; "
+                                             "lower solve_gap)"))
+        plans_cols.append(x)
+        objectives.append(obj)
+        statuses.append(sol.status.value)
+        gaps.append(float(sol.gap))
+        tick(f"plan {len(plans_cols)}")
+    return True, ""
 
 
 def _assemble(problem: Problem, model: CompiledModel, plans_cols: list[np.ndarray],

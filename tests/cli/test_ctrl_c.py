@@ -132,3 +132,23 @@ def test_ctrl_c_during_a_highs_frontier_keeps_its_points_and_exits_at_once(tmp_p
     assert (out / "frontier.png").stat().st_size > 0
     assert "frontier interrupted (Ctrl-C)" in text  # the summary says so too
     assert tree_hash(inputs) == before
+
+
+def test_ctrl_c_during_a_portfolio_keeps_its_plans_and_exits_at_once(tmp_path):
+    inputs = tmp_path / "in"
+    f = _scenario(inputs)
+    before = tree_hash(inputs)
+    out = tmp_path / "pf"
+    proc = _start(["portfolio", str(f), "--out", str(out), "--n", "5", "--gap", "0.1"])
+    # Plan 1 is a 12 s solve at gap 0: stopped inside it, its best plan is kept.
+    took, _, err = _interrupt(proc, 5.0)
+    assert proc.returncode == 130, err
+    assert took < EXIT_WITHIN, (took, err)
+    assert "terminate called" not in err and "Traceback" not in err, err
+    assert err.strip().splitlines()[-1].startswith(
+        "carbonpark: portfolio interrupted (Ctrl-C): stopped (Ctrl-C)"), err
+    facts = json.loads((out / "portfolio.json").read_text(encoding="utf-8"))
+    assert facts["interrupted"] is True and facts["complete"] is False and facts["plans"] >= 1
+    freq = pd.read_csv(out / "frequency.csv")
+    assert (freq["plan_1"].to_numpy() @ np.ones(len(freq))) > 0
+    assert tree_hash(inputs) == before
