@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.atomic import write_dir_atomic
-from optimizer.distributed import stop_pool, worker_setup
+from optimizer.distributed import check_scheduler, dask_client, stop_pool, worker_setup
 from optimizer.errors import InfeasibleProblemError, InputDataError
 from optimizer.model.compile import CompiledModel, compile
 from optimizer.model.problem import Problem
@@ -197,6 +197,7 @@ def importance(
     gap: float = 0.0,
     time_limit_per_unit: float | None = None,
     workers: int = 1,
+    scheduler: str | None = None,
     progress: ProgressArg = False,
 ) -> Importance:
     """Importance of each unit a plan adds (see the module docstring).
@@ -218,7 +219,11 @@ def importance(
         Seconds per re-solve; a re-solve stopped by it keeps its plan and bound (the
         unit's ``importance_low``/``importance_high`` say how far apart they are).
     workers : int
-        Local processes (forked; 1 = this process).
+        Local processes (forked; 1 = this process), or the workers of a Dask LocalCluster
+        with ``scheduler="local"``.
+    scheduler : str, optional
+        ``"local"`` (a Dask LocalCluster) or a Dask scheduler's address
+        (``tcp://host:8786``): the re-solves run there, the model sent once to each worker.
     progress : bool or callable
         A progress bar (True) or ``progress(fraction, stage)``.
 
@@ -260,7 +265,7 @@ def importance(
     options: dict[str, Any] = {"gap": gap}
     if time_limit_per_unit is not None:
         options["time_limit"] = time_limit_per_unit
-    if solver == "auto" and workers > 1:
+    if solver == "auto" and (workers > 1 or scheduler is not None):
         options["concurrent"] = False  # the workers already take the cores
     if plan is None:
         plan = solve(problem, solver, model=model, **options)
@@ -279,17 +284,37 @@ def importance(
     if not np.isfinite(bound):
         bound = z0
     cols = np.flatnonzero(x_cols > 0.5)
-    results = _run(model, x_cols, cols, solver, options, workers, progress)
+    if scheduler is not None:
+        scheduler = check_scheduler(scheduler, error=InputDataError)  # before any re-solve
+    results = _run(model, x_cols, cols, solver, options, workers, scheduler, progress)
     return _assemble(problem, model, x, x_cols, z0, bound, gap, results, t0)
 
 
+def _resolve_on(col: int, shared: dict[str, Any]) -> tuple[int, float, float, str, float, float]:
+    """`_resolve` on a Dask worker, with the model sent to it once (``shared``)."""
+    _SHARED.update(shared)
+    return _resolve(col)
+
+
 def _run(model: CompiledModel, x_cols: np.ndarray, cols: np.ndarray, solver: str,
-         options: dict[str, Any], workers: int, progress: ProgressArg
+         options: dict[str, Any], workers: int, scheduler: str | None, progress: ProgressArg
          ) -> list[tuple[int, float, float, str, float, float]]:
     shared = {"model": model, "x_cols": x_cols, "solver": solver, "options": options}
     tick, close = progress_ticker(progress, int(cols.size), desc="importance", unit="unit")
     out = []
     try:
+        if scheduler is not None:
+            with dask_client(scheduler, workers, error=InputDataError) as client:
+                from dask.distributed import as_completed as dask_as_completed  # optional
+
+                [held] = client.scatter([shared], broadcast=True)
+                futures = [client.submit(_resolve_on, col, held, pure=False)
+                           for col in cols.tolist()]
+                for fut in dask_as_completed(futures):
+                    res = fut.result()
+                    out.append(res)
+                    tick(f"unit {int(model.unit_ids[model.unit_of_col[res[0]]])}")
+            return out
         if workers == 1 or cols.size <= 1:
             _SHARED.update(shared)
             # Ctrl-C stops the running re-solve (the solver keeps its plan) and then the whole

@@ -158,3 +158,20 @@ def test_bounds_wider_than_the_importance_are_noted():
     assert (added["importance_high"] - added["importance_low"] > added["importance"]).all()
     assert any("wider than the importance itself" in n and "smaller gap" in n for n in imp.notes)
     assert not importance(p, sol, gap=0.0).notes  # proven plan: no such note
+
+
+def test_a_dask_local_cluster_gives_the_same_table():
+    pytest.importorskip("dask.distributed")
+    p = (problem(box_grid(3, 4, seed=3, n_species=3)).add_min_set_objective()
+         .add_relative_targets(0.4).add_boundary_penalty(0.1))
+    one = importance(p, gap=0.0, solver="highs")
+    dask = importance(p, gap=0.0, solver="highs", workers=2, scheduler="local")
+    cols = ["pu_id", "added", "importance", "importance_low", "importance_high"]
+    assert one.table[cols].equals(dask.table[cols])
+
+
+def test_a_scheduler_that_is_not_one_is_a_one_line_error():
+    p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    with pytest.raises(InputDataError, match="scheduler") as err:
+        importance(p, scheduler="nowhere")
+    assert "\n" not in str(err.value)
