@@ -113,6 +113,9 @@ def print_summary(summary: dict) -> None:
                  f"{Q['species_met_before'].text(summary)} -> "
                  f"{Q['species_met_after'].text(summary)} of "
                  f"{Q['species_features'].text(summary)}"))
+    # Each lock: how many units it locks (a polygon lock: the units its file covers enough).
+    rows += [(f"locked {lk['locked']}: {lk['label']}",
+              f"{lk['units']:,} units ({lk['km2']:,.0f} km²)") for lk in summary.get("locks", [])]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"  {k:<{width}}  {v}")
@@ -174,6 +177,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from optimizer.plan.closure import counted_ecosystems, gap_closure
     from optimizer.plan.results import solve
     from optimizer.scenario.build import solver_options
+    from optimizer.scenario.lock_files import check_lock_files
     from optimizer.scenario.messages import blame_scenario
 
     t0 = time.perf_counter()
@@ -185,6 +189,7 @@ def cmd_solve(args: argparse.Namespace) -> int:
     scenario, overrides = _scenario_with_overrides(args)
     inputs = [args.scenario, *_inputs(scenario)]  # the file too when --set renamed its source
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=inputs)
+    check_lock_files(scenario)  # the polygon locks' files, before the grid is built
     pu = scenario.load_grid()
     problem = scenario.to_problem(pu)
     target = scenario.closure.target if args.target is None else args.target

@@ -7,6 +7,8 @@
   before and after, patches, and the gap closure's headline (`optimizer.plan.closure`);
   per region (``regions``) the new km² and carbon stock added against the region budget;
   per cost budget (``costs``, by cost column) what the plan costs against the budget;
+  per lock (``locks``) its label, ``in`` or ``out``, the units and km² it locks and, for a
+  polygon lock, its ``file``;
   the effective weight of every feature and of every quantity weighed, with the rule
   (`optimizer.model.objectives.weights.weights_summary`); the boundary penalty as
   compactness, absolute penalty and break-even (`optimizer.plan.calibration.boundary_summary`);
@@ -158,6 +160,15 @@ def _costs(problem: Problem, solution: Solution) -> dict[str, Any]:
                           "source_unit": str(r.source_unit)} for r in use.itertuples()}
 
 
+def _locks(problem: Problem) -> list[dict[str, Any]]:
+    """Each lock of the problem (existing protection apart): its label, ``in`` or ``out``,
+    how many units it locks and their area; a polygon lock's ``file``, else None."""
+    return [{"label": lock.label, "locked": "in" if lock.value else "out",
+             "units": int(np.count_nonzero(lock.mask)),
+             "km2": float(problem.area_km2[lock.mask].sum()), "file": lock.source}
+            for lock in problem.locks]
+
+
 def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution,
                  closure: GapClosure | None = None, *,
                  overrides: Mapping[str, Any] | None = None,
@@ -228,6 +239,8 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
         "regions": _regions(problem, selected),
         # Per cost budget: what the plan costs against it, in the cost layer's unit.
         "costs": _costs(problem, solution),
+        # Per lock: the units it locks in or out (a polygon lock names its file).
+        "locks": _locks(problem),
         # Every headline's path, label, unit and one-sentence definition (plan.quantities).
         "definitions": definitions(),
     }
