@@ -162,11 +162,16 @@ def _costs(problem: Problem, solution: Solution) -> dict[str, Any]:
 
 def _locks(problem: Problem) -> list[dict[str, Any]]:
     """Each lock of the problem (existing protection apart): its label, ``in`` or ``out``,
-    how many units it locks and their area; a polygon lock's ``file``, else None."""
-    return [{"label": lock.label, "locked": "in" if lock.value else "out",
-             "units": int(np.count_nonzero(lock.mask)),
-             "km2": float(problem.area_km2[lock.mask].sum()), "file": lock.source}
-            for lock in problem.locks]
+    how many units it locks and their area (existing protection stays in: a lock-out over
+    it does not count there); a polygon lock's ``file``, else None."""
+    existing = problem.existing_protection_mask()
+    out = []
+    for lock in problem.locks:
+        mask = lock.mask if lock.value else lock.mask & ~existing
+        out.append({"label": lock.label, "locked": "in" if lock.value else "out",
+                    "units": int(np.count_nonzero(mask)),
+                    "km2": float(problem.area_km2[mask].sum()), "file": lock.source})
+    return out
 
 
 def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution,
