@@ -26,6 +26,9 @@ if TYPE_CHECKING:
 #: let units mostly inside stay selectable.
 DEFAULT_MIN_SHARE = 0.5
 
+#: The slack of ``min_share``: a unit within a millionth of its area of the threshold counts.
+SHARE_TOLERANCE = 1e-6
+
 __all__ = ["LockMethods"]
 
 
@@ -211,9 +214,9 @@ class LockMethods:
                                  f"area inside the polygons from which it is locked; got {cut:g}")
         source = getattr(shares, "label", None)
         label = label or f"{source or 'shares'} covering >= {cut:.0%} of a unit"
-        # A relative tolerance: a unit exactly at the threshold (0.5 of a 1 km² cell) counts,
-        # whatever the rounding of the intersection's area.
-        return share >= cut * (1 - 1e-9), label, source
+        # A millionth of the unit's area of slack: a unit exactly at the threshold (a quarter
+        # of a cell) counts, whatever the rounding of a file reprojected to lon/lat and back.
+        return share >= cut - SHARE_TOLERANCE, label, source
 
     def _append_lock(self: Any, lock: Lock) -> Problem:
         lock.mask.setflags(write=False)

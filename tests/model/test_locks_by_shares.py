@@ -25,8 +25,8 @@ def shares_of(pu) -> PolygonShares:
 
 
 @pytest.mark.parametrize(("min_share", "locked"), [
-    (None, [0, 1]), (0.5, [0, 1]), (0.25, [0, 1, 2]), (0.2500001, [0, 1]), (0.6, [0, 1]),
-    (0.6000001, [0]), (1.0, [0]), (1e-9, [0, 1, 2]),
+    (None, [0, 1]), (0.5, [0, 1]), (0.25, [0, 1, 2]), (0.2500009, [0, 1, 2]), (0.251, [0, 1]), (0.6, [0, 1]),
+    (0.601, [0]), (1.0, [0]), (1e-9, [0, 1, 2]),
 ])
 def test_a_unit_is_locked_from_min_share_of_its_area_inside(min_share, locked):
     pu = box_grid(1, 3, seed=0)
