@@ -137,7 +137,7 @@ def read_polygons(path: str | os.PathLike[str], *, layer: str | None = None,
     refusing it would send the planner to a GIS for a fix the library can make.
     """
     check_polygon_file(path, layer=layer, name=name)
-    return read_vector(path, name=name or str(path), layer=layer)
+    return read_vector(Path(path), name=name or str(path), layer=layer)
 
 
 def covered_shares(pu: PlanningUnits, polygons: Any) -> np.ndarray:

@@ -7,8 +7,9 @@
 * `load_grid` - read the grid folder, or build the grid from the manifest once and keep
   it under the cache folder by content hash (written atomically, `optimizer.atomic`).
 * `to_problem` - the scenario's `Problem`, built only through the public ``add_*``
-  methods (a polygon lock's file through `optimizer.scenario.lock_files`); a value the grid rejects (an unknown region, feature or column) is a
-  `ScenarioError` naming the file and the table.
+  methods (a polygon lock's file through `optimizer.scenario.lock_files`); a value the
+  grid rejects (an unknown region, feature or column) is a `ScenarioError` naming the
+  file and the table.
 * `solve_scenario` - all of the above, then `optimizer.plan.results.solve` with the
   scenario's solver options.
 """
