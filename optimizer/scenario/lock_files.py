@@ -39,7 +39,8 @@ if TYPE_CHECKING:
     from optimizer.scenario.file import Scenario
     from optimizer.scenario.models import UnitsLock
 
-__all__ = ["check_lock_files", "file_digest", "lock_entries", "lock_file_paths", "lock_shares"]
+__all__ = ["check_lock_files", "file_digest", "lock_entries", "lock_file_paths", "lock_shares",
+           "locks_digest"]
 
 #: Memo of file digests by (real path, size, mtime): layers are hashed once per process.
 _DIGESTS: dict[tuple[str, int, int], str] = {}
@@ -111,6 +112,18 @@ def check_lock_files(scenario: Scenario) -> None:
         with blame_scenario(scenario, table):
             check_polygon_file(scenario.resolve(str(entry.file)), layer=entry.layer,
                                name=f"file {entry.file!r}")
+
+
+def locks_digest(scenario: Scenario) -> str:
+    """SHA-256 of every polygon lock file's content ("" without one): part of
+    `optimizer.scenario.file.Scenario.hash`, so an edited concession file is a new scenario
+    for sweeps and summaries."""
+    paths = lock_file_paths(scenario)
+    if not paths:
+        return ""
+    check_lock_files(scenario)  # a missing file: its one-line error, not a traceback
+    digests = {os.path.relpath(p, scenario.base): file_digest(p) for p in paths}
+    return hashlib.sha256(json.dumps(digests, sort_keys=True).encode()).hexdigest()
 
 
 def _cache_key(scenario: Scenario, entry: UnitsLock, pu: PlanningUnits) -> str:

@@ -112,10 +112,12 @@ def test_the_shares_are_cached_by_the_files_content(folder, monkeypatch):
         raise AssertionError("the shares were computed again")
 
     monkeypatch.setattr(lock_files_module, "polygon_shares", no_overlay)
+    hash_before = Scenario.load(folder / "s.toml").hash
     again = Scenario.load(folder / "s.toml").to_problem().locked_masks()[1]
     assert again.tolist() == first.tolist()
     # An edited file is a new key: computed again (here: the patched overlay is called).
     write_polygons(folder / "concessions.gpkg", CONCESSION[:1])
+    assert Scenario.load(folder / "s.toml").hash != hash_before  # a new scenario for sweeps
     with pytest.raises(AssertionError, match="computed again"):
         Scenario.load(folder / "s.toml").to_problem()
     monkeypatch.undo()
