@@ -24,20 +24,21 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from optimizer.errors import CRSError, InputDataError, did_you_mean
+from optimizer.errors import CRSError, CRSWarning, InputDataError, did_you_mean
 from optimizer.inputs.layers import read_vector
 
 if TYPE_CHECKING:
     from optimizer.grid.planning_units import PlanningUnits
 
 __all__ = ["OVERLAY_VERSION", "PolygonShares", "check_polygon_file", "covered_shares",
-           "grid_key", "polygon_shares", "read_polygons"]
+           "grid_key", "polygon_shares", "read_polygons", "warn_if_uncovered"]
 
 #: Version of the share computation, part of every cache key of its results: raised when
 #: the numbers it gives for the same file and grid change, so old caches are not reused.
@@ -221,7 +222,18 @@ def polygon_shares(pu: PlanningUnits, path: str | os.PathLike[str], *, layer: st
         As `check_polygon_file`.
     """
     gdf = read_polygons(path, layer=layer, name=name)
-    return PolygonShares(covered_shares(pu, gdf), name or str(path), layer)
+    shares = PolygonShares(covered_shares(pu, gdf), name or str(path), layer)
+    warn_if_uncovered(shares)
+    return shares
+
+
+def warn_if_uncovered(shares: PolygonShares) -> None:
+    """A `CRSWarning` when the polygons cover no unit at all: most often a file whose CRS
+    is not its coordinates' (its polygons land elsewhere), and the lock would lock nothing."""
+    if not np.any(shares.share > 0):
+        warnings.warn(f"{shares.label}: its polygons cover no unit of the grid, so the lock "
+                      "locks nothing; check that the file's CRS is the one its coordinates "
+                      "are in (a wrong CRS places them elsewhere)", CRSWarning, stacklevel=3)
 
 
 def grid_key(pu: PlanningUnits) -> str:
@@ -237,7 +249,9 @@ def grid_key(pu: PlanningUnits) -> str:
     h.update(str(pu.meta.get("crs_wkt") or units.crs).encode())
     square = pu.meta.get("square_grid")
     h.update(json.dumps(square, sort_keys=True, default=str).encode())
-    h.update(units["pu_id"].astype(str).str.cat(sep="\x1f").encode())
+    ids = units["pu_id"]
+    h.update(np.ascontiguousarray(ids.to_numpy(dtype=np.int64)).tobytes()
+             if ids.dtype.kind in "iu" else ids.astype(str).str.cat(sep="\x1f").encode())
     for col in ("area_km2", "perimeter_km"):
         h.update(np.ascontiguousarray(units[col].to_numpy(dtype=float)).tobytes())
     if square is None:

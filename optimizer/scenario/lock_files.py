@@ -10,7 +10,8 @@
 * `lock_shares` - the share of each unit a lock file covers, kept in the scenario's
   ``grid.cache`` folder by the file's content hash, its layer, the grid's key
   (`optimizer.grid.overlay.grid_key`) and `optimizer.grid.overlay.OVERLAY_VERSION`; written
-  atomically; a changed file (or grid) is a new key, computed again.
+  atomically; a changed file (or grid) is a new key, computed again. Polygons that cover
+  no unit at all warn (`optimizer.grid.overlay.warn_if_uncovered`) from the cache too.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from optimizer.grid.overlay import (
     check_polygon_file,
     grid_key,
     polygon_shares,
+    warn_if_uncovered,
 )
 from optimizer.scenario.messages import blame_scenario
 
@@ -162,7 +164,9 @@ def lock_shares(scenario: Scenario, pu: PlanningUnits, entry: UnitsLock) -> Poly
     cache = scenario.resolve(scenario.grid.cache) / f"lock-{_cache_key(scenario, entry, pu)[:16]}.npy"
     share = _read_cached(cache, len(pu))
     if share is not None:
-        return PolygonShares(share, entry.file, entry.layer)
+        shares = PolygonShares(share, entry.file, entry.layer)
+        warn_if_uncovered(shares)  # on every solve, as when computed
+        return shares
     shares = polygon_shares(pu, path, layer=entry.layer, name=f"file {entry.file!r}")
     shares = PolygonShares(shares.share, entry.file, entry.layer)
 

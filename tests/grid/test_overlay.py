@@ -12,7 +12,7 @@ import pytest
 import shapely
 from helpers import box_grid
 
-from optimizer.errors import CRSError, GeometryRepairWarning, InputDataError
+from optimizer.errors import CRSError, CRSWarning, GeometryRepairWarning, InputDataError
 from optimizer.grid.overlay import (
     PolygonShares,
     check_polygon_file,
@@ -152,3 +152,12 @@ def test_the_grid_key_follows_the_units():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         assert len(grid_key(box_grid(3, 3, seed=1))) == 64
+
+
+def test_polygons_that_cover_no_unit_warn_of_the_crs(tmp_path):
+    # Coordinates of another place entirely (a file in the wrong CRS) cover nothing.
+    path = write(tmp_path / "elsewhere.gpkg", [shapely.box(5e6, 5e6, 5.1e6, 5.1e6)])
+    with pytest.warns(CRSWarning, match=r"elsewhere.gpkg: its polygons cover no unit of the "
+                                        r"grid, so the lock locks nothing; check that the "
+                                        r"file's CRS"):
+        assert polygon_shares(row_grid(), path).share.tolist() == [0, 0, 0]

@@ -16,7 +16,7 @@ import pytest
 import shapely
 from helpers import assert_one_line_error, box_grid, console_rows, run_cli
 
-from optimizer.errors import ScenarioError
+from optimizer.errors import CRSWarning, ScenarioError
 from optimizer.scenario import Scenario
 from optimizer.scenario import lock_files as lock_files_module
 from optimizer.scenario.inputs import scenario_inputs
@@ -139,6 +139,23 @@ def test_the_lock_files_are_inputs_never_outputs(folder, capsys):
         code, _, err = run_cli(["solve", folder / "s.toml", "--out", out, "--overwrite"], capsys)
         assert_one_line_error(code, err)
     assert (folder / "concessions.gpkg").read_bytes() == before
+
+
+def test_a_file_that_covers_no_unit_warns_and_locks_nothing(folder, capsys):
+    write_polygons(folder / "elsewhere.gpkg", [shapely.box(5e6, 5e6, 5.1e6, 5.1e6)],
+                   crs="EPSG:6933")
+    (folder / "s.toml").write_text(scenario_text('[[locks.locked_out]]\nfile = "elsewhere.gpkg"\n'),
+                                   encoding="utf-8")
+    # The CLI prints it as "carbonpark: warning: <message>" (pytest records it instead).
+    with pytest.warns(CRSWarning, match="elsewhere.gpkg: its polygons cover no unit of the grid, "
+                                        "so the lock locks nothing"):
+        code, _, err = run_cli(["solve", folder / "s.toml", "--out", folder / "plan"], capsys)
+    assert code == 0, err
+    summary = json.loads((folder / "plan" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["locks"][0]["units"] == 0
+    with pytest.warns(CRSWarning, match="cover no unit of the grid"):  # from the cache too
+        code, _, err = run_cli(["solve", folder / "s.toml", "--out", folder / "plan"], capsys)
+    assert code == 0, err
 
 
 def test_a_shapefile_counts_with_its_sidecars(folder):
