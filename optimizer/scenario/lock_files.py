@@ -164,9 +164,9 @@ def lock_shares(scenario: Scenario, pu: PlanningUnits, entry: UnitsLock) -> Poly
     cache = scenario.resolve(scenario.grid.cache) / f"lock-{_cache_key(scenario, entry, pu)[:16]}.npy"
     share = _read_cached(cache, len(pu))
     if share is not None:
-        shares = PolygonShares(share, entry.file, entry.layer)
-        warn_if_uncovered(shares)  # on every solve, as when computed
-        return shares
+        # On every solve, as when computed (named as messages name the file).
+        warn_if_uncovered(PolygonShares(share, f"file {entry.file!r}", entry.layer))
+        return PolygonShares(share, entry.file, entry.layer)
     shares = polygon_shares(pu, path, layer=entry.layer, name=f"file {entry.file!r}")
     shares = PolygonShares(shares.share, entry.file, entry.layer)
 
