@@ -177,7 +177,6 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from optimizer.plan.closure import counted_ecosystems, gap_closure
     from optimizer.plan.results import solve
     from optimizer.scenario.build import solver_options
-    from optimizer.scenario.lock_files import check_lock_files
     from optimizer.scenario.messages import blame_scenario
 
     t0 = time.perf_counter()
@@ -189,7 +188,6 @@ def cmd_solve(args: argparse.Namespace) -> int:
     scenario, overrides = _scenario_with_overrides(args)
     inputs = [args.scenario, *_inputs(scenario)]  # the file too when --set renamed its source
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=inputs)
-    check_lock_files(scenario)  # the polygon locks' files, before the grid is built
     pu = scenario.load_grid()
     problem = scenario.to_problem(pu)
     target = scenario.closure.target if args.target is None else args.target

@@ -114,8 +114,11 @@ def load_grid(scenario: Scenario, *, progress: bool = False,
     """The scenario's planning units (see the module docstring).
 
     ``progress`` and ``max_units`` go to `optimizer.grid.build.build_grid` when the grid is
-    built (default: no progress bar, its default unit limit).
+    built (default: no progress bar, its default unit limit). The polygon locks' files are
+    checked first (`optimizer.scenario.lock_files.check_lock_files`): their mistakes cost no
+    grid build.
     """
+    check_lock_files(scenario)  # the polygon locks' files, before a grid is read or built
     g = scenario.grid
     if g.path is not None:
         grid_hash(scenario)  # the one-line error for a folder that is not a grid
