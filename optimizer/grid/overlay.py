@@ -10,8 +10,9 @@ file = "concessions.gpkg"``) without rebuilding the grid:
   and a `GeometryRepairWarning`; points and lines dropped, none left refused).
 * `covered_shares` - per unit, the share of its area inside the polygons, vectorised: the
   polygons reprojected to the grid's CRS and dissolved (overlaps count once), the unit
-  geometries queried through a ``shapely.STRtree``, the intersection areas summed per unit
-  with ``numpy.bincount``; no Python loop over units.
+  geometries queried through a ``shapely.STRtree`` (units wholly inside counted whole, the
+  others intersected), the areas summed per unit with ``numpy.bincount``; no Python loop
+  over units.
 * `polygon_shares` - all of it for one file: a `PolygonShares`.
 * `grid_key` - a content key of a grid's units, for caches of per-unit results.
 
@@ -187,10 +188,16 @@ def covered_shares(pu: PlanningUnits, polygons: Any) -> np.ndarray:
     parts = parts[shapely.get_type_id(parts) == 3]  # polygons (a dissolve can leave lines)
     if not parts.size:
         return out
+    shapely.prepare(parts)  # the predicates below test many cells against each part
     part_idx, unit_idx = shapely.STRtree(cells).query(parts, predicate="intersects")
-    inside = shapely.area(shapely.intersection(cells[unit_idx], parts[part_idx]))
-    covered = np.bincount(unit_idx, weights=inside, minlength=len(cells))
     area = shapely.area(cells)
+    # Units wholly inside a part are covered whole; only the others are intersected (the
+    # intersection with a large dissolved polygon is the costly step).
+    whole = shapely.contains_properly(parts[part_idx], cells[unit_idx])
+    inside = area[unit_idx].copy()
+    cut = ~whole
+    inside[cut] = shapely.area(shapely.intersection(cells[unit_idx[cut]], parts[part_idx[cut]]))
+    covered = np.bincount(unit_idx, weights=inside, minlength=len(cells))
     np.divide(covered, area, out=out, where=area > 0)
     return np.clip(out, 0.0, 1.0)
 

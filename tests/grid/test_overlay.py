@@ -161,3 +161,22 @@ def test_polygons_that_cover_no_unit_warn_of_the_crs(tmp_path):
                                         r"grid, so the lock locks nothing; check that the "
                                         r"file's CRS"):
         assert polygon_shares(row_grid(), path).share.tolist() == [0, 0, 0]
+
+
+def test_crossing_corridors_match_geopandas_overlay():
+    # Overlapping buffered lines over 900 boxes: units wholly inside (counted whole, no
+    # intersection) and cut ones, against geopandas' overlay of the units with the union.
+    pu = box_grid(30, 30, seed=0, n_species=1)
+    rng = np.random.default_rng(1)
+    lines = [shapely.LineString(rng.uniform([0, -30000], [30000, 0], (6, 2))).buffer(1500)
+             for _ in range(6)]
+    got = covered_shares(pu, gpd.GeoSeries(lines, crs="EPSG:6933"))
+    units = gpd.GeoDataFrame({"i": np.arange(len(pu))}, geometry=pu.units.geometry.values,
+                             crs="EPSG:6933")
+    union = gpd.GeoDataFrame(geometry=[shapely.union_all(lines)], crs="EPSG:6933")
+    pieces = gpd.overlay(units, union, how="intersection")
+    want = np.zeros(len(pu))
+    np.add.at(want, pieces["i"].to_numpy(), pieces.area.to_numpy())
+    want /= units.area.to_numpy()
+    np.testing.assert_allclose(got, want, atol=1e-12)
+    assert (got == 1).sum() > 50 and ((got > 0) & (got < 1)).sum() > 50
