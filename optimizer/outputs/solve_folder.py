@@ -7,7 +7,7 @@
   before and after, patches, and the gap closure's headline (`optimizer.plan.closure`);
   per region (``regions``) the new km² and carbon stock added against the region budget;
   per cost budget (``costs``, by cost column) what the plan costs against the budget;
-  per lock (``locks``) its label, ``in`` or ``out``, the units and km² it locks and, for a
+  per lock (``locks``, by label) ``in`` or ``out``, the units and km² it locks and, for a
   polygon lock, its ``file``;
   the effective weight of every feature and of every quantity weighed, with the rule
   (`optimizer.model.objectives.weights.weights_summary`); the boundary penalty as
@@ -160,17 +160,22 @@ def _costs(problem: Problem, solution: Solution) -> dict[str, Any]:
                           "source_unit": str(r.source_unit)} for r in use.itertuples()}
 
 
-def _locks(problem: Problem) -> list[dict[str, Any]]:
-    """Each lock of the problem (existing protection apart): its label, ``in`` or ``out``,
-    how many units it locks and their area (existing protection stays in: a lock-out over
-    it does not count there); a polygon lock's ``file``, else None."""
+def _locks(problem: Problem) -> dict[str, dict[str, Any]]:
+    """Per lock of the problem (existing protection apart), by its label (a repeated label
+    numbered ``label (2)``): ``in`` or ``out``, how many units it locks and their area
+    (existing protection stays in: a lock-out over it does not count there) and, for a
+    polygon lock, its ``file`` (else None)."""
     existing = problem.existing_protection_mask()
-    out = []
+    out: dict[str, dict[str, Any]] = {}
     for lock in problem.locks:
         mask = lock.mask if lock.value else lock.mask & ~existing
-        out.append({"label": lock.label, "locked": "in" if lock.value else "out",
+        key, k = lock.label, 1
+        while key in out:
+            k += 1
+            key = f"{lock.label} ({k})"
+        out[key] = {"locked": "in" if lock.value else "out",
                     "units": int(np.count_nonzero(mask)),
-                    "km2": float(problem.area_km2[mask].sum()), "file": lock.source})
+                    "km2": float(problem.area_km2[mask].sum()), "file": lock.source}
     return out
 
 

@@ -62,9 +62,9 @@ def test_solve_locks_out_the_units_the_file_covers(folder, capsys):
     code, out, err = run_cli(["solve", folder / "s.toml", "--out", folder / "plan"], capsys)
     assert code == 0, err
     summary = json.loads((folder / "plan" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["locks"] == [{"label": "concessions.gpkg covering >= 50% of a unit",
-                                 "locked": "out", "units": 4, "km2": 4.0,
-                                 "file": "concessions.gpkg"}]
+    assert summary["locks"] == {"concessions.gpkg covering >= 50% of a unit": {
+        "locked": "out", "units": 4, "km2": 4.0, "file": "concessions.gpkg"}}
+    assert summary["definitions"]["lock_units"]["path"] == "locks.{lock}.units"
     plan = pd.read_parquet(folder / "plan" / "solution.parquet")
     out_ids = plan.loc[plan["status"] == "locked out", "pu_id"].tolist()
     assert out_ids == [100, 101, 102, 103]
@@ -93,8 +93,8 @@ def test_locked_in_by_a_planned_reserve_and_a_layer(folder, capsys):
     code, out, err = run_cli(["solve", folder / "s.toml", "--out", folder / "plan"], capsys)
     assert code == 0, err
     summary = json.loads((folder / "plan" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["locks"] == [{"label": "planned reserve", "locked": "in", "units": 1,
-                                 "km2": 1.0, "file": "plans.gpkg (layer 'reserves')"}]
+    assert summary["locks"] == {"planned reserve": {"locked": "in", "units": 1, "km2": 1.0,
+                                                    "file": "plans.gpkg (layer 'reserves')"}}
     plan = pd.read_parquet(folder / "plan" / "solution.parquet")
     assert plan.set_index("pu_id").loc[108, "x"] == 1
     assert "locked in: planned reserve" in console_rows(out)
@@ -152,7 +152,7 @@ def test_a_file_that_covers_no_unit_warns_and_locks_nothing(folder, capsys):
         code, _, err = run_cli(["solve", folder / "s.toml", "--out", folder / "plan"], capsys)
     assert code == 0, err
     summary = json.loads((folder / "plan" / "summary.json").read_text(encoding="utf-8"))
-    assert summary["locks"][0]["units"] == 0
+    assert summary["locks"]["elsewhere.gpkg covering >= 50% of a unit"]["units"] == 0
     with pytest.warns(CRSWarning, match="^file 'elsewhere.gpkg': its polygons cover no unit"):
         code, _, err = run_cli(["solve", folder / "s.toml", "--out", folder / "plan"], capsys)
     assert code == 0, err
