@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import geopandas as gpd
 import numpy as np
@@ -209,13 +210,11 @@ def test_a_wrong_polygon_lock_is_one_line_and_writes_nothing(locks, setup, words
 
 def test_a_lock_file_is_checked_before_the_grid_is_built(tmp_path, capsys):
     # A manifest grid: the missing lock file is named before any build (no cache folder).
-    from optimizer.scenario import build
-
-    text = ('schema_version = 1\n[grid]\nmanifest = "../data/demo.toml"\ncell_km = 40\n'
-            f'cache = "{tmp_path / "cache"}"\n[budget]\nshare = 0.1\n'
+    manifest = Path(__file__).resolve().parents[2] / "data" / "demo.toml"
+    text = (f'schema_version = 1\n[grid]\nmanifest = "{manifest.as_posix()}"\ncell_km = 40\n'
+            f'cache = "{(tmp_path / "cache").as_posix()}"\n[budget]\nshare = 0.1\n'
             '[[locks.locked_out]]\nfile = "missing.gpkg"\n')
-    (tmp_path / "s.toml").write_text(text.replace("../data/demo.toml", str(
-        build.__file__).rsplit("/optimizer/", 1)[0] + "/data/demo.toml"), encoding="utf-8")
+    (tmp_path / "s.toml").write_text(text, encoding="utf-8")
     code, _, err = run_cli(["solve", tmp_path / "s.toml", "--out", tmp_path / "plan"], capsys)
     assert_one_line_error(code, err, contains="file 'missing.gpkg': file not found")
     assert not (tmp_path / "cache").exists() and not (tmp_path / "plan").exists()
