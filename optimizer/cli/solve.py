@@ -113,6 +113,11 @@ def print_summary(summary: dict) -> None:
                  f"{Q['species_met_before'].text(summary)} -> "
                  f"{Q['species_met_after'].text(summary)} of "
                  f"{Q['species_features'].text(summary)}"))
+    # Each lock: how many units it locks (a polygon lock: the units its file covers enough).
+    rows += [(f"locked {lk['locked']}: {label}",
+              f"{Q['lock_units'].text(summary, lock=label)} units "
+              f"({Q['lock_km2'].with_unit(summary, lock=label)})")
+             for label, lk in (summary.get("locks") or {}).items()]
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"  {k:<{width}}  {v}")

@@ -17,7 +17,17 @@ from optimizer.errors import InputDataError, did_you_mean
 from optimizer.model.parts import DEFAULT_PA_THRESHOLD, Lock, finite_number
 
 if TYPE_CHECKING:
+    from optimizer.grid.overlay import PolygonShares
     from optimizer.model.problem import Problem
+
+#: A unit is locked by a polygon file when at least this share of its area lies inside: the
+#: majority rule. A unit half inside a concession is more concession than not; a lower share
+#: would let a corridor's edge clip lock out cells that are mostly free, a higher one would
+#: let units mostly inside stay selectable.
+DEFAULT_MIN_SHARE = 0.5
+
+#: The slack of ``min_share``: a unit within a millionth of its area of the threshold counts.
+SHARE_TOLERANCE = 1e-6
 
 __all__ = ["LockMethods"]
 
@@ -47,8 +57,26 @@ class LockMethods:
         return dataclasses.replace(self, pa_threshold=pa_threshold, _cache=self._cache)
 
     def add_locked_in(self: Any, *, column: str | None = None, mask: Any = None,
-                      ids: Sequence[Any] | None = None, label: str | None = None) -> Problem:
-        """Force units into the solution: by a 0/1 column, a boolean mask or a list of ``pu_id``.
+                      ids: Sequence[Any] | None = None, shares: PolygonShares | Any = None,
+                      min_share: float | None = None, label: str | None = None) -> Problem:
+        """Force units into the solution: by a 0/1 column, a boolean mask, a list of ``pu_id``
+        or the share of each unit a polygon file covers.
+
+        Parameters
+        ----------
+        column, mask, ids
+            A 0/1 column of the units, a boolean mask in unit order, or ``pu_id`` values.
+        shares : PolygonShares or array-like, optional
+            Per unit, the share (0-1) of its area inside polygons
+            (`optimizer.grid.overlay.polygon_shares`: a planned reserve, a concession).
+        min_share : float, optional
+            With ``shares``: a unit is locked when at least this share of its area lies
+            inside, in (0, 1]; default 0.5 (`DEFAULT_MIN_SHARE`: the majority rule, a unit
+            counts as the polygon's when most of it is; 1 locks only units wholly inside).
+        label : str, optional
+            A name for messages and summaries (default: the column, the file, ...).
+
+        Give exactly one of ``column``, ``mask``, ``ids``, ``shares``.
 
         Examples
         --------
@@ -58,11 +86,15 @@ class LockMethods:
         >>> p.locked_masks()[0].tolist()  # locked in: the protected cell 1 and cell 3
         [True, False, True, False, False, False]
         """
-        return self._add_lock(1, column, mask, ids, label, "add_locked_in")
+        return self._add_lock(1, column, mask, ids, label, "add_locked_in", shares, min_share)
 
     def add_locked_out(self: Any, *, column: str | None = None, mask: Any = None,
-                       ids: Sequence[Any] | None = None, label: str | None = None) -> Problem:
-        """Keep units out of the solution: by a 0/1 column, a boolean mask or a list of ``pu_id``.
+                       ids: Sequence[Any] | None = None, shares: PolygonShares | Any = None,
+                       min_share: float | None = None, label: str | None = None) -> Problem:
+        """Keep units out of the solution: by a 0/1 column, a boolean mask, a list of ``pu_id``
+        or the share of each unit a polygon file covers (a mining concession, a road).
+
+        The arguments are those of `add_locked_in`.
 
         Examples
         --------
@@ -74,8 +106,20 @@ class LockMethods:
         >>> sol = solve(p)  # without cell 4 (80 MgC): cells 2 and 5
         >>> pu.units["pu_id"][sol.selected].tolist(), round(sol.objective, 4)
         ([1, 2, 5], 0.3448)
+
+        By the share of each unit a polygon covers (a road corridor over cells 4 and 5):
+
+        >>> import geopandas as gpd, shapely
+        >>> from optimizer.grid.overlay import PolygonShares, covered_shares
+        >>> road = gpd.GeoSeries([shapely.box(0, -2000, 1600, -1000)], crs=pu.units.crs)
+        >>> shares = PolygonShares(covered_shares(pu, road), "road.gpkg")
+        >>> shares.share.round(2).tolist()
+        [0.0, 0.0, 0.0, 1.0, 0.6, 0.0]
+        >>> p = problem(pu).add_locked_out(shares=shares, min_share=0.5)
+        >>> p.locks[-1].label, p.locked_masks()[1].nonzero()[0].tolist()
+        ('road.gpkg covering >= 50% of a unit', [3, 4])
         """
-        return self._add_lock(0, column, mask, ids, label, "add_locked_out")
+        return self._add_lock(0, column, mask, ids, label, "add_locked_out", shares, min_share)
 
     def add_locked_out_land_cover(self: Any, land_cover: str, unit_share: float) -> Problem:
         """Lock out units where a land-cover class covers more than ``unit_share`` of the unit.
@@ -115,13 +159,20 @@ class LockMethods:
         return self._append_lock(Lock(label, 0, np.nan_to_num(values, nan=0.0) > threshold))
 
     def _add_lock(self: Any, value: int, column: str | None, mask: Any, ids: Sequence[Any] | None,
-                  label: str | None, where: str) -> Problem:
-        given = [a is not None for a in (column, mask, ids)]
+                  label: str | None, where: str, shares: Any = None,
+                  min_share: float | None = None) -> Problem:
+        given = [a is not None for a in (column, mask, ids, shares)]
         if sum(given) != 1:
-            raise InputDataError(f"{where} takes exactly one of column=, mask= or ids=; got "
-                                 f"{sum(given)}")
+            raise InputDataError(f"{where} takes exactly one of column=, mask=, ids= or shares=; "
+                                 f"got {sum(given)}")
+        if min_share is not None and shares is None:
+            raise InputDataError(f"{where}: min_share applies to shares= (a polygon file's "
+                                 "cover); remove it or give shares")
         n = self.n_units
-        if column is not None:
+        source = None
+        if shares is not None:
+            arr, label, source = self._share_mask(shares, min_share, label, where)
+        elif column is not None:
             values = self._unit_column(column, "column")
             arr = np.nan_to_num(values, nan=0.0) > 0.5
             label = label or f"column {column!r}"
@@ -146,7 +197,26 @@ class LockMethods:
                                      "of this grid")
             arr = pu_ids.isin(wanted).to_numpy()
             label = label or f"{len(wanted)} listed ids"
-        return self._append_lock(Lock(label, value, arr.copy()))
+        return self._append_lock(Lock(label, value, arr.copy(), source))
+
+    def _share_mask(self: Any, shares: Any, min_share: float | None, label: str | None,
+                    where: str) -> tuple[np.ndarray, str, str | None]:
+        """The units at least ``min_share`` inside, the lock's label and its file."""
+        share = np.asarray(getattr(shares, "share", shares), dtype=float)
+        if share.shape != (self.n_units,):
+            raise InputDataError(f"{where}: shares has shape {share.shape}; expected "
+                                 f"({self.n_units},), one share per unit in row order")
+        if not np.isfinite(share).all() or share.min() < 0 or share.max() > 1 + 1e-9:
+            raise InputDataError(f"{where}: shares must be shares of each unit's area in [0, 1]")
+        cut = DEFAULT_MIN_SHARE if min_share is None else finite_number(min_share, "min_share")
+        if not 0.0 < cut <= 1.0:
+            raise InputDataError(f"{where}: min_share must be in (0, 1], the share of a unit's "
+                                 f"area inside the polygons from which it is locked; got {cut:g}")
+        source = getattr(shares, "label", None)
+        label = label or f"{source or 'shares'} covering >= {cut:.0%} of a unit"
+        # A millionth of the unit's area of slack: a unit exactly at the threshold (a quarter
+        # of a cell) counts, whatever the rounding of a file reprojected to lon/lat and back.
+        return share >= cut - SHARE_TOLERANCE, label, source
 
     def _append_lock(self: Any, lock: Lock) -> Problem:
         lock.mask.setflags(write=False)

@@ -196,11 +196,13 @@ class CostBudget:
 
 @dataclass(frozen=True, eq=False)
 class Lock:
-    """A set of units forced into (``value=1``) or out of (``value=0``) the solution."""
+    """A set of units forced into (``value=1``) or out of (``value=0``) the solution;
+    ``source`` names the polygon file of a lock by polygons (None otherwise)."""
 
     label: str
     value: int
     mask: np.ndarray
+    source: str | None = None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,8 @@
   before and after, patches, and the gap closure's headline (`optimizer.plan.closure`);
   per region (``regions``) the new km² and carbon stock added against the region budget;
   per cost budget (``costs``, by cost column) what the plan costs against the budget;
+  per lock (``locks``, by label) ``in`` or ``out``, the units and km² it locks and, for a
+  polygon lock, its ``file``;
   the effective weight of every feature and of every quantity weighed, with the rule
   (`optimizer.model.objectives.weights.weights_summary`); the boundary penalty as
   compactness, absolute penalty and break-even (`optimizer.plan.calibration.boundary_summary`);
@@ -158,6 +160,25 @@ def _costs(problem: Problem, solution: Solution) -> dict[str, Any]:
                           "source_unit": str(r.source_unit)} for r in use.itertuples()}
 
 
+def _locks(problem: Problem) -> dict[str, dict[str, Any]]:
+    """Per lock of the problem (existing protection apart), by its label (a repeated label
+    numbered ``label (2)``): ``in`` or ``out``, how many units it locks and their area
+    (existing protection stays in: a lock-out over it does not count there) and, for a
+    polygon lock, its ``file`` (else None)."""
+    existing = problem.existing_protection_mask()
+    out: dict[str, dict[str, Any]] = {}
+    for lock in problem.locks:
+        mask = lock.mask if lock.value else lock.mask & ~existing
+        key, k = lock.label, 1
+        while key in out:
+            k += 1
+            key = f"{lock.label} ({k})"
+        out[key] = {"locked": "in" if lock.value else "out",
+                    "units": int(np.count_nonzero(mask)),
+                    "km2": float(problem.area_km2[mask].sum()), "file": lock.source}
+    return out
+
+
 def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution,
                  closure: GapClosure | None = None, *,
                  overrides: Mapping[str, Any] | None = None,
@@ -228,6 +249,8 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
         "regions": _regions(problem, selected),
         # Per cost budget: what the plan costs against it, in the cost layer's unit.
         "costs": _costs(problem, solution),
+        # Per lock: the units it locks in or out (a polygon lock names its file).
+        "locks": _locks(problem),
         # Every headline's path, label, unit and one-sentence definition (plan.quantities).
         "definitions": definitions(),
     }

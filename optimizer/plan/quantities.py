@@ -284,6 +284,12 @@ _ALL: tuple[Quantity, ...] = (
              "the scenario's most new area the region may get (none: no cap)"),
     Quantity("region_min_km2", ("regions", "{region}", "min_km2"), "region minimum", "km2",
              "the scenario's least new area the region must get (0: no floor)"),
+    Quantity("lock_units", ("locks", "{lock}", "units"), "units locked", "",
+             "planning units the lock forces into (in) or keeps out of (out) every plan; a "
+             "polygon lock: the units at least min_share of whose area lies inside its file's "
+             "polygons (a lock-out leaves existing protection in)", kind="count"),
+    Quantity("lock_km2", ("locks", "{lock}", "km2"), "area locked", "km2",
+             "the area of the units the lock locks (area_km2 summed)"),
     Quantity("cost_spent", ("costs", "{cost}", "spent"), "plan cost", "cost",
              "what the plan's new land costs in the cost layer: its value x (1 - pa_fraction) "
              "summed over every unit the plan selects, added or locked in (the cost budget's "

@@ -7,8 +7,9 @@
 * `load_grid` - read the grid folder, or build the grid from the manifest once and keep
   it under the cache folder by content hash (written atomically, `optimizer.atomic`).
 * `to_problem` - the scenario's `Problem`, built only through the public ``add_*``
-  methods; a value the grid rejects (an unknown region, feature or column) is a
-  `ScenarioError` naming the file and the table.
+  methods (a polygon lock's file through `optimizer.scenario.lock_files`); a value the
+  grid rejects (an unknown region, feature or column) is a `ScenarioError` naming the
+  file and the table.
 * `solve_scenario` - all of the above, then `optimizer.plan.results.solve` with the
   scenario's solver options.
 """
@@ -34,34 +35,19 @@ from optimizer.plan.calibration import (
     compactness_multiple,
     penalty_for_share,
 )
+from optimizer.scenario.lock_files import check_lock_files, file_digest, lock_shares
 from optimizer.scenario.messages import blame_scenario
 from optimizer.versions import carbonpark_version
 
 if TYPE_CHECKING:
     from optimizer.scenario.file import Scenario
 
-#: Memo of file digests by (real path, size, mtime): layers are hashed once per process.
-_DIGESTS: dict[tuple[str, int, int], str] = {}
-
-
-def _file_digest(path: Path) -> str:
-    st = path.stat()
-    key = (os.path.realpath(path), st.st_size, st.st_mtime_ns)
-    if key not in _DIGESTS:
-        h = hashlib.sha256()
-        with open(path, "rb") as f:
-            for chunk in iter(lambda: f.read(1 << 20), b""):
-                h.update(chunk)
-        _DIGESTS[key] = h.hexdigest()
-    return _DIGESTS[key]
-
-
 def _files_digest(paths: list[Path], root: Path) -> dict[str, str]:
     out: dict[str, str] = {}
     for p in paths:
         for f in sorted(p.rglob("*")) if p.is_dir() else [p]:
             if f.is_file():
-                out[os.path.relpath(f, root)] = _file_digest(f)
+                out[os.path.relpath(f, root)] = file_digest(f)
     return out
 
 
@@ -128,8 +114,11 @@ def load_grid(scenario: Scenario, *, progress: bool = False,
     """The scenario's planning units (see the module docstring).
 
     ``progress`` and ``max_units`` go to `optimizer.grid.build.build_grid` when the grid is
-    built (default: no progress bar, its default unit limit).
+    built (default: no progress bar, its default unit limit). The polygon locks' files are
+    checked first (`optimizer.scenario.lock_files.check_lock_files`): their mistakes cost no
+    grid build.
     """
+    check_lock_files(scenario)  # the polygon locks' files, before a grid is read or built
     g = scenario.grid
     if g.path is not None:
         grid_hash(scenario)  # the one-line error for a folder that is not a grid
@@ -189,6 +178,7 @@ def total_budget_km2(scenario: Scenario, p: Problem) -> tuple[float | None, floa
 def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
     """The scenario's `Problem` on ``pu``, through the public ``add_*`` methods only."""
     s = scenario
+    check_lock_files(s)  # the polygon files, before any work
     with blame_scenario(s, ""):
         p = problem(pu)
     with blame_scenario(s, "locks"):
@@ -225,7 +215,11 @@ def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
         for i, lk in enumerate(entries, 1):
             with blame_scenario(s, f"locks.{name}[{i}]"):
                 add = p.add_locked_in if name == "locked_in" else p.add_locked_out
-                p = add(column=lk.column, ids=lk.ids, label=lk.label)
+                if lk.file is not None:  # a polygon file: its cover of each unit, cached
+                    p = add(shares=lock_shares(s, pu, lk), min_share=lk.min_share,
+                            label=lk.label)
+                else:
+                    p = add(column=lk.column, ids=lk.ids, label=lk.label)
     for i, lc in enumerate(s.locks.land_cover_out, 1):
         with blame_scenario(s, f"locks.land_cover_out[{i}]"):
             p = p.add_locked_out_land_cover(lc.land_cover, lc.unit_share)

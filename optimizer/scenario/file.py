@@ -21,6 +21,7 @@ from optimizer.atomic import write_text_atomic
 from optimizer.errors import ScenarioError
 from optimizer.inputs.toml_kinds import check_toml_kind
 from optimizer.scenario.build import describe, grid_hash, load_grid, to_problem
+from optimizer.scenario.lock_files import locks_digest
 from optimizer.scenario.messages import validation_message
 from optimizer.scenario.models import ScenarioModel
 
@@ -166,10 +167,12 @@ class Scenario(ScenarioModel):
 
         Two files that differ only in key order, whitespace, comments, name or description
         hash alike; any value, or any byte of the grid (or of the layers and manifest it is
-        built from), changes it. Used for caching and by sweeps.
+        built from, or of a polygon lock's file), changes it. Used for caching and by sweeps.
         """
 
-        return hashlib.sha256(f"{self.content_hash()}:{grid_hash(self)}".encode()).hexdigest()
+        locks = locks_digest(self)  # polygon lock files: their bytes too (none: as before)
+        text = f"{self.content_hash()}:{grid_hash(self)}" + (f":{locks}" if locks else "")
+        return hashlib.sha256(text.encode()).hexdigest()
 
     # ---------------------------------------------------------- building
     def load_grid(self, *, progress: bool = False, max_units: int | None = None

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from optimizer.errors import OptimizerError
 from optimizer.grid.manifest import manifest_inputs
+from optimizer.scenario.lock_files import lock_file_paths
 
 if TYPE_CHECKING:
     from optimizer.scenario.file import Scenario
@@ -24,7 +25,9 @@ def scenario_inputs(scenario: Scenario) -> list[Path]:
 
     The scenario file (when it was read from one), then its grid: the grid folder
     (``grid.path``), or the manifest (``grid.manifest``), every file the manifest names
-    (study area, units, each layer) and the grid cache folder (``grid.cache``).
+    (study area, units, each layer) and the grid cache folder (``grid.cache``); then the
+    polygon files of ``[[locks.locked_in]]`` and ``[[locks.locked_out]]`` (a Shapefile with
+    its sidecars) and, with any, the cache folder their shares are kept in.
 
     A manifest that cannot be read counts as itself alone: its one-line error comes when
     the grid is built.
@@ -64,4 +67,7 @@ def scenario_inputs(scenario: Scenario) -> list[Path]:
         except (OptimizerError, OSError):
             out.append(manifest)
         out.append(scenario.resolve(g.cache))
+    locks = lock_file_paths(scenario)
+    if locks:
+        out += [*locks, scenario.resolve(g.cache)]
     return list(dict.fromkeys(out))

@@ -168,15 +168,30 @@ class AreaBudgetTable(_Table):
 
 
 class UnitsLock(_Table):
-    """``[[locks.locked_in]]`` / ``[[locks.locked_out]]``: units by column or by id."""
+    """``[[locks.locked_in]]`` / ``[[locks.locked_out]]``: units by column, by id or by a
+    polygon file laid over the grid."""
 
     column: str | None = Field(default=None, description="a 0/1 column of the units (a mask)")
     ids: list[int] | list[str] | None = Field(default=None, description="a list of pu_id values")
+    file: str | None = Field(default=None, description="a polygon file (GeoPackage, Shapefile, "
+                             "GeoJSON; relative to the scenario file, in any CRS: reprojected "
+                             "to the grid's): a unit is locked when at least min_share of its "
+                             "area lies inside (e.g. a mining concession, a road corridor); the "
+                             "shares are kept in grid.cache by the file's content")
+    layer: str | None = Field(default=None, description="with file: the layer of a file that "
+                              "holds several")
+    min_share: float | None = Field(default=None, gt=0, le=1, description="with file: lock a "
+                                    "unit when at least this share (0-1] of its area is inside "
+                                    "the polygons (default 0.5: most of the unit)")
     label: str | None = Field(default=None, description="a name for messages and the problem tree")
 
     @model_validator(mode="after")
     def _check(self) -> UnitsLock:
-        _one_of(self, ("column", "ids"))
+        _one_of(self, ("column", "ids", "file"))
+        for key in ("layer", "min_share"):
+            if getattr(self, key) is not None and self.file is None:
+                raise ValueError(f"{key} applies to a polygon file: add file = \"...\" or "
+                                 f"remove {key}")
         return self
 
 

@@ -492,6 +492,10 @@ _SCENARIO_HEAD = 'schema_version = 1\n[grid]\nmanifest = "{manifest}"\ncell_km =
      "[area_budgets[1]] region 'Hex' is not a region of this grid"),
     ("[budget]\nshare = 0.1\n[[locks.land_cover_out]]\nland_cover = 'crop land'",
      "[locks.land_cover_out[1]] land_cover 'crop land'"),
+    ("[budget]\nshare = 0.1\n[[locks.locked_out]]\nfile = 'concessions.gpkg'",
+     "[locks.locked_out[1]] file 'concessions.gpkg': file not found; check the path"),
+    ("[budget]\nshare = 0.1\n[[locks.locked_in]]\nfile = 'plans.gpkg'\nmin_share = 2",
+     "[locks.locked_in[1]] min_share: must be <= 1"),
     ("[budget\n", "not valid TOML"),
 ])
 def test_scenario_check_of_a_bad_file_is_one_line(tmp_path, capsys, body, message):
@@ -506,6 +510,8 @@ def test_scenario_check_of_a_bad_file_is_one_line(tmp_path, capsys, body, messag
     assert str(path) in line and out == ""
     after = {k: v for k, v in tree_hash(tmp_path).items() if not k.startswith(".carbonpark-cache")}
     assert after == before and tree_hash(DEMO) == demo_before
+    if "[locks.locked_" in message:  # a lock file's mistake costs no grid build
+        assert not (tmp_path / ".carbonpark-cache").exists()
 
 
 def test_scenario_check_of_a_missing_file_a_folder_or_a_grid_that_is_not_one(tmp_path, capsys):

@@ -140,7 +140,7 @@ def test_cost_from_column_or_array_and_default_unprotected_area():
      r"takes region= or land_cover=, not both"),
     (lambda p: p.add_area_budget(land_cover="carbon", max_km2=1),
      r"land_cover 'carbon' is not a land-cover column"),
-    (lambda p: p.add_locked_in(), r"add_locked_in takes exactly one of column=, mask= or ids="),
+    (lambda p: p.add_locked_in(), r"add_locked_in takes exactly one of column=, mask=, ids= or shares="),
     (lambda p: p.add_locked_in(mask=[1, 0]), r"mask has shape \(2,\); expected \(4,\)"),
     (lambda p: p.add_locked_out(mask=[1, 0, 2, 0]), r"mask must be boolean or 0/1"),
     (lambda p: p.add_locked_out(ids=[7]), r"ids \[7\] are not pu_id values"),

@@ -68,7 +68,7 @@ BASE = HEAD + "[budget]\nkm2 = 1\n"
      "s.toml: [grid] give one of path or manifest, not both"),
     ('schema_version = 1\n[grid]\npath = "g"\ncell_km = 10\n[budget]\nkm2 = 1',
      "s.toml: [grid] cell_km applies to a grid built from `manifest`"),
-    (BASE + "[[locks.locked_out]]\nlabel = 'x'", "s.toml: [locks.locked_out[1]] give one of column or ids"),
+    (BASE + "[[locks.locked_out]]\nlabel = 'x'", "s.toml: [locks.locked_out[1]] give one of column, ids or file"),
     (BASE + "budget = 5", "s.toml: [budget] unknown key 'budget'"),
     ("schema_version = 1\n[grid\n", "s.toml: not valid TOML"),
 ])
