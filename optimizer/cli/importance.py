@@ -41,6 +41,9 @@ def _add_importance(sub: argparse._SubParsersAction) -> None:
                    help="seconds for each re-solve (default the scenario's [solver] time_limit)")
     p.add_argument("--workers", type=_workers, default=1,
                    help="local processes re-solving at once (default 1)")
+    p.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="'local' (a dask LocalCluster of --workers processes) or a Dask "
+                        "scheduler, tcp://host:8786")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out even if it is not an importance output written by "
                         "carbonpark")
@@ -56,6 +59,11 @@ def cmd_importance(args: argparse.Namespace) -> int:
     from optimizer.outputs.solve_folder import read_solution, solve_folder_inputs
     from optimizer.studies.importance import OUTPUT_KIND, importance
 
+    if args.scheduler is not None:  # before any work: a wrong address leaves nothing
+        from optimizer.distributed import check_scheduler
+        from optimizer.errors import InputDataError
+
+        args.scheduler = check_scheduler(args.scheduler, error=InputDataError)
     inputs = solve_folder_inputs(args.solution)
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=inputs)
     folder = read_solution(args.solution)
@@ -63,7 +71,8 @@ def cmd_importance(args: argparse.Namespace) -> int:
     gap = sv.gap if args.gap is None else args.gap
     limit = args.time_limit_per_unit or sv.time_limit
     imp = importance(folder.problem, folder.x, solver=sv.backend, gap=gap,
-                     time_limit_per_unit=limit, workers=args.workers, progress=True)
+                     time_limit_per_unit=limit, workers=args.workers,
+                     scheduler=args.scheduler, progress=True)
     square = folder.pu.meta.get("square_grid") is not None
 
     def extra(out: Path) -> None:

@@ -72,6 +72,8 @@ def test_importance_refuses_the_users_mistakes_and_writes_nothing(solved, capsys
         (["importance", solved / "plan", "--out", solved / "plan"], "plan"),
         (["importance", solved / "plan", "--out", solved / "imp", "--workers", "0"],
          "--workers"),
+        (["importance", solved / "plan", "--out", solved / "imp", "--scheduler", "nowhere"],
+         "scheduler"),
     ]:
         code, _, err = run_cli(args, capsys)
         assert_one_line_error(code, err, contains=says)
