@@ -29,8 +29,9 @@ def _add_importance(sub: argparse._SubParsersAction) -> None:
         description="Solve the plan's problem again without each unit it adds, and write how "
                     "much worse the best plan without the unit is (importance.csv: in the "
                     "objective's unit, its proven bounds and as %% of the objective; "
-                    "importance.json; importance.tif on square grids). Exit codes: 0 written, "
-                    "2 bad input, 130 interrupted (nothing written).")
+                    "importance.json; importance.png, a map of it; importance.tif on square "
+                    "grids). Exit codes: 0 written, 2 bad input, 130 interrupted (nothing "
+                    "written).")
     p.add_argument("solution", type=Path, help="folder written by `carbonpark solve`")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--gap", type=float, default=None,
@@ -55,6 +56,7 @@ def cmd_importance(args: argparse.Namespace) -> int:
     import numpy as np
 
     from optimizer.atomic import check_output_dir
+    from optimizer.figures.maps import importance_map
     from optimizer.outputs.gis import write_importance_tif
     from optimizer.outputs.solve_folder import read_solution, solve_folder_inputs
     from optimizer.studies.importance import OUTPUT_KIND, importance
@@ -76,14 +78,19 @@ def cmd_importance(args: argparse.Namespace) -> int:
     square = folder.pu.meta.get("square_grid") is not None
 
     def extra(out: Path) -> None:
+        pct = imp.table["importance_pct"].to_numpy(np.float64)
         if square:
-            write_importance_tif(folder.problem, imp.table["importance_pct"].to_numpy(np.float64),
-                                 out / "importance.tif")
+            write_importance_tif(folder.problem, pct, out / "importance.tif")
+        units = folder.pu.units.assign(pa_fraction=folder.problem.protected_fraction)
+        fig = importance_map(units, pct, imp.table["added"].to_numpy(bool),
+                             geometry=folder.pu.units.geometry)
+        fig.savefig(out / "importance.png", dpi=120)
 
     imp.write(args.out, overwrite=args.overwrite, inputs=inputs, extra=extra)
     print(imp.summary())
     for note in imp.notes:
         print(f"  (note: {note})")
-    files = ["importance.csv", "importance.json", *(["importance.tif"] if square else [])]
+    files = ["importance.csv", "importance.json", "importance.png",
+             *(["importance.tif"] if square else [])]
     print(f"importance: wrote {', '.join(files)} to {args.out} in {imp.seconds:.1f} s")
     return 0

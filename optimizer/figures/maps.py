@@ -37,6 +37,7 @@ __all__ = [
     "NO_DATA",
     "category_map",
     "hotspot_map",
+    "importance_map",
     "parks_map",
     "plan_map",
     "typology_map",
@@ -388,6 +389,50 @@ def plan_map(units: pd.DataFrame, status: Sequence[str] | np.ndarray, *, geometr
     code = pd.Categorical(np.asarray(status, dtype=object), categories=keys).codes
     return category_map(units, code, labels, [STATUS_COLOURS[k] for k in keys], title,
                         geometry=geometry, always=())
+
+
+def importance_map(units: pd.DataFrame, importance_pct: np.ndarray, added: np.ndarray, *,
+                   geometry: Any = None,
+                   title: str = "How much each added unit matters (replacement importance)"
+                   ) -> Figure:
+    """A map of replacement importance (`optimizer.studies.importance`): the added units in
+    thirds of their importance (% of the plan's objective lost without the unit), those no
+    plan can do without, and the rest of the grid.
+
+    Parameters
+    ----------
+    units : pandas.DataFrame
+        As for `category_map`.
+    importance_pct : numpy.ndarray
+        Per unit: the importance in % of the objective (``inf``: no plan without the unit).
+    added : numpy.ndarray
+        Per unit: whether the plan added it.
+    geometry : geopandas.GeoSeries, optional
+    title : str
+
+    Examples
+    --------
+    >>> units = pd.DataFrame({"row": [0, 0, 0, 0], "col": [0, 1, 2, 3], "pa_fraction": [0.0] * 4})
+    >>> fig = importance_map(units, np.array([0.0, 0.1, 2.0, np.inf]),
+    ...                      np.array([False, True, True, True]))
+    >>> [t.get_text() for t in fig.axes[0].get_legend().get_texts()][:3]
+    ['not added by the plan (1 unit)', 'lowest third: up to 0.1% (1 unit)', 'top third: up to 2% (1 unit)']
+    """
+    pct = np.asarray(importance_pct, dtype=np.float64)
+    added = np.asarray(added, dtype=bool)
+    finite = added & np.isfinite(pct)
+    code = np.zeros(pct.size, dtype=np.int64)
+    edges = np.quantile(pct[finite], [1 / 3, 2 / 3]) if finite.any() else np.array([0.0, 0.0])
+    code[finite] = 1 + np.searchsorted(edges, pct[finite], side="left")
+    code[added & ~np.isfinite(pct)] = 4
+    tops = [float(pct[finite & (code == k)].max()) if (finite & (code == k)).any() else 0.0
+            for k in (1, 2, 3)]
+    labels = ["not added by the plan", f"lowest third: up to {tops[0]:.3g}%",
+              f"middle third: up to {tops[1]:.3g}%", f"top third: up to {tops[2]:.3g}%",
+              "no plan without it"]
+    colours = ["#eeeeee", "#fdd49e", "#fc8d59", "#b30000", "#3f007d"]
+    return category_map(units, code, labels, colours, title, geometry=geometry, always=(),
+                        subtitle="% of the plan's objective lost when the unit is left out")
 
 
 def parks_map(units: pd.DataFrame, unit_park: np.ndarray, status: Sequence[str] | np.ndarray, *,

@@ -40,6 +40,7 @@ def test_importance_of_a_solve_folder_is_written_and_equals_the_library(solved, 
     assert table["added"].sum() == int(((folder.status == "added")).sum())
     facts = json.loads((solved / "imp" / "importance.json").read_text(encoding="utf-8"))
     assert facts["added_units"] == table["added"].sum() and facts["gap"] == 0.0
+    assert (solved / "imp" / "importance.png").stat().st_size > 0  # the map
     assert not (solved / "imp" / "importance.tif").exists()  # not a square grid
     assert "importance.tif" not in out
 
@@ -56,7 +57,8 @@ def test_a_square_grid_gets_a_geotiff_that_sums_back(tmp_path, capsys):
     code, out, err = run_cli(["importance", tmp_path / "plan", "--out", tmp_path / "imp"],
                              capsys)
     assert code == 0, err
-    assert "importance.tif" in out
+    assert "importance.tif" in out and "importance.png" in out
+    assert (tmp_path / "imp" / "importance.png").stat().st_size > 0
     table = pd.read_csv(tmp_path / "imp" / "importance.csv")
     with rasterio.open(tmp_path / "imp" / "importance.tif") as src:
         pct, irreplaceable = src.read(1), src.read(2)
