@@ -13,14 +13,13 @@ the figure, with the curves' one-line definition, for every solve folder that ho
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 from pathlib import Path
 
 import pandas as pd
 
 from optimizer.figures.plots import curves_chart
+from optimizer.outputs.report_tables import fig_uri
 from optimizer.plan.curves import CURVE_COLUMNS, CURVE_DEFINITION
 
 __all__ = ["CURVES_CSV", "CURVES_PNG", "curves_html", "read_curves", "write_curves"]
@@ -70,9 +69,7 @@ def curves_html(solve_dir: str | Path) -> str:
     along = (curves["along"] == "rank").any()
     fig = curves_chart(curves, title="Performance curves" + (" along the priority rank"
                                                                if along else " of the plan"))
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=96, bbox_inches="tight")
-    uri = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    uri = fig_uri(fig)
     caption = (CURVE_DEFINITION[0].upper() + CURVE_DEFINITION[1:]
                + ("; the dashed line is this plan's share" if along else
                   "; without a priority rank (see summary.json's curves note), the plan's "

@@ -37,8 +37,6 @@ file without it (or one a marker of an earlier carbonpark lists) is not ours
 from __future__ import annotations
 
 import base64
-import html
-import io
 import os
 import re
 from collections.abc import Mapping, Sequence
@@ -52,19 +50,29 @@ import pandas as pd
 from optimizer.atomic import write_output_file
 from optimizer.errors import InputDataError
 from optimizer.figures.maps import hotspot_map, parks_map, plan_map, typology_map
-from optimizer.figures.plots import pretty_unit
 from optimizer.gap import gap_analysis
 from optimizer.gap.analysis import typology_subtitle
-from optimizer.gap.markdown import format_value
 from optimizer.gap.ranking import TYPES
 from optimizer.gap.tables import carbon_table, time_series_table
-from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
 from optimizer.outputs.curves_files import CURVES_CSV, curves_html
 from optimizer.outputs.report_files import (
     GENERATOR,
     check_frontier_folder,
     check_report_file,
     is_report_file,
+)
+from optimizer.outputs.report_tables import (
+    arrow,
+    carbon_table_html,
+    density_html,
+    ecosystems_html,
+    escape,
+    figure_html,
+    hotspots_html,
+    species_html,
+    table_html,
+    time_series_html,
+    zones_after,
 )
 from optimizer.outputs.solve_folder import SolveFolder, read_solution, solve_folder_inputs
 from optimizer.plan.closure import gap_closure
@@ -100,200 +108,6 @@ nav a{margin-right:14px}
 """
 
 
-# ============================================================== small HTML helpers
-
-def _e(v: Any) -> str:
-    return html.escape(str(v), quote=True)
-
-
-def _fig_uri(fig: Figure, dpi: int = 96) -> str:
-    """The figure as a PNG data URI (nothing outside the page)."""
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi, bbox_inches="tight")
-    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
-
-
-def _figure(fig: Figure, caption: str, alt: str) -> str:
-    return (f'<figure><img alt="{_e(alt)}" src="{_fig_uri(fig)}"><figcaption>{_e(caption)}'
-            "</figcaption></figure>")
-
-
-def _cell(v: Any, col: str = "") -> str:
-    """A number as the console writes it: % to 0.1, km² and amounts whole, the rest 0.01."""
-    if isinstance(v, float | np.floating) and np.isfinite(v):
-        if col == "gap (%)":  # as format_comparison and the console
-            return f"{v:.3f}"
-        if col == "seconds":
-            return f"{v:.1f}"
-        if col.endswith("(%)"):
-            return f"{v:,.1f}"
-        if any(u in col for u in ("(km²)", "(MgC", "(tCO2", "km²)")):
-            return f"{v:,.0f}"
-        if 0.01 <= abs(float(v)) < 1000:
-            return f"{v:,.2f}"
-    return format_value(v)
-
-
-def _table(df: pd.DataFrame, *, text_cols: Sequence[str] = (), total_last: bool = False) -> str:
-    """An HTML table; numbers right-aligned with thousands separators, no exponents."""
-    cols = [str(c) for c in df.columns]
-    # Listed text columns wrap ("t"); other text (e.g. "0.69 → 1.11") stays on one line ("s").
-    short = {c for c in cols if c not in text_cols and df[c].dtype != float
-             and not df[c].map(lambda v: isinstance(v, int | float)).all()}
-    kind = {c: "t" if c in text_cols else "s" if c in short else "" for c in cols}
-    head = "".join(f'<th class="{kind[c]}">{_e(c)}</th>' for c in cols)
-    rows = []
-    for i, row in enumerate(df.itertuples(index=False)):
-        cls = ' class="total"' if total_last and i == len(df) - 1 else ""
-        cells = "".join(f'<td class="{kind[c]}">{_e(_cell(v, c))}</td>'
-                        for c, v in zip(cols, row, strict=True))
-        rows.append(f"<tr{cls}>{cells}</tr>")
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
-
-
-def _arrow(before: float | None, after: float | None, fmt: str = "{:.2f}") -> str:
-    if before is None or after is None or not np.isfinite(before) or not np.isfinite(after):
-        return "—"
-    return f"{fmt.format(before)} → {fmt.format(after)}"
-
-
-# ============================================================== per-plan parts
-
-def _zones_after(pu: Any, before: np.ndarray, x: np.ndarray) -> Any:
-    """Zones of Table 1 after the plan: existing network, added units, both, the rest."""
-
-    added = (1.0 - before) * x
-    after = before + added
-    names = (WHOLE, "existing network", "added by the plan", PROTECTED, UNPROTECTED)
-    kinds = ("whole", "category", "category", "protected", "unprotected")
-    return Zones(names, kinds, np.column_stack([np.ones_like(before), before, added, after,
-                                                1.0 - after]), ())
-
-
-def _carbon_table_html(t: pd.DataFrame) -> str:
-    """Table 1 layout: area, total, share, density and ratio per layer and zone."""
-    unit = str(t["total_unit"].iloc[0]) if len(t) else "MgC"
-    df = pd.DataFrame({
-        "layer": t["layer"], "zone": t["zone"], "area (km²)": t["area_km2"],
-        "area share (%)": 100 * t["area_share"], f"total ({unit})": t["total"],
-        "share of whole-area total (%)": 100 * t["share"],
-        "density (kgC/m²)": t["density_kgC_m2"], "density ÷ whole-area density": t["density_ratio"],
-    })
-    return _table(df, text_cols=("layer", "zone"))
-
-
-def _time_series_html(ts: pd.DataFrame) -> str:
-    """Tables 2-3: per layer and year, each zone's total (share %) and the density ratio."""
-    if ts is None or not len(ts):
-        return '<p class="note">No carbon uptake or emissions layer: no time series.</p>'
-    parts = []
-    for layer, g in ts.groupby("layer", sort=False):
-        tunit = str(g["total_unit"].iloc[0])
-        dunit = pretty_unit(str(g["density_unit"].iloc[0]))
-        rows = []
-        for year, gy in g.groupby("year", sort=True, dropna=False):
-            r: dict[str, Any] = {"year": "—" if pd.isna(year) else str(int(year))}
-            for z in gy.itertuples():
-                r[f"{z.zone} ({tunit})"] = float(z.total)
-            prot = gy[gy["zone"] == "protected"]
-            whole = gy[gy["zone"] == "whole"]
-            if len(prot):
-                r["protected share (%)"] = 100 * float(prot["share"].iloc[0])
-                r[f"density whole ({dunit})"] = float(whole["density"].iloc[0])
-                r[f"density protected ({dunit})"] = float(prot["density"].iloc[0])
-                r["protected density ÷ whole"] = float(prot["density_ratio"].iloc[0])
-            rows.append(r)
-        parts.append(f"<h4>{_e(layer)}</h4>" + _table(pd.DataFrame(rows), text_cols=("year",)))
-    return "".join(parts)
-
-
-def _density_html(d: pd.DataFrame) -> str:
-    df = pd.DataFrame({
-        "layer": d["layer"], "quantity": d["quantity"],
-        "density unit": [pretty_unit(_density_label(u)) for u in d["density_unit"]],
-        "study area": d["density_whole"], "protected before": d["density_before"],
-        "protected after": d["density_after"],
-        "ratio before → after (×)": [_arrow(a, b) for a, b in
-                                     zip(d["ratio_before"], d["ratio_after"], strict=True)]})
-    return _table(df, text_cols=("layer", "quantity", "density unit"))
-
-
-def _density_label(unit: str) -> str:
-    """The closure's per-km² flow units in the console's density units."""
-    known = {"MgC/yr/km2": "gC/m2/yr", "MgC/km2": "gC/m2"}
-    if unit in known:
-        return known[unit]
-    base, _, rest = unit.partition("/")  # tCO2/yr/km2 -> tCO2/km2/yr, as the gap tables
-    if rest.endswith("/km2") and rest != "km2":
-        return f"{base}/km2/{rest[:-4]}"
-    return unit
-
-
-def _ecosystems_html(every: pd.DataFrame, definition: str = "") -> str:
-    if not len(every):
-        return '<p class="note">No land-cover layer: no ecosystem representation.</p>'
-    # The counted classes, their total (the headline), then the classes not counted.
-    flag = every["counted"].astype(bool) if "counted" in every else pd.Series(True, every.index)
-    eco, rest = every[flag], every[~flag]
-
-    def rows(e: pd.DataFrame) -> pd.DataFrame:
-        return pd.DataFrame({
-            "ecosystem": e["ecosystem"].astype(str), "area (km²)": e["area_km2"],
-            "protected before (km²)": e["protected_before_km2"],
-            "protected after (km²)": e["protected_after_km2"],
-            "shortfall before (km²)": e["shortfall_before_km2"],
-            "closed (km²)": e["closed_km2"], "closed (%)": e["closed_pct"],
-            "meets target before → after": [f"{_yn(a)} → {_yn(b)}" for a, b in
-                                            zip(e["meets_before"], e["meets_after"], strict=True)]})
-
-    short, closed = float(eco["shortfall_before_km2"].sum()), float(eco["closed_km2"].sum())
-    total = {"ecosystem": "counted classes", "area (km²)": float(eco["area_km2"].sum()),
-             "protected before (km²)": float(eco["protected_before_km2"].sum()),
-             "protected after (km²)": float(eco["protected_after_km2"].sum()),
-             "shortfall before (km²)": short, "closed (km²)": closed,
-             "closed (%)": 100 * closed / short if short > 0 else float("nan"),
-             "meets target before → after": (f"{int(eco['meets_before'].sum())} → "
-                                             f"{int(eco['meets_after'].sum())} of {len(eco)}")}
-    text = ("ecosystem", "meets target before → after")
-    df = pd.concat([rows(eco), pd.DataFrame([total])], ignore_index=True)
-    out = f'<p class="note">{_e(definition[:1].upper() + definition[1:])}.</p>' if definition else ""
-    out += _table(df, text_cols=text, total_last=True)
-    if len(rest):
-        out += ('<p class="note">Not counted in the ecosystem shortfall (see the definition '
-                "above):</p>" + _table(rows(rest), text_cols=text))
-    return out
-
-
-def _yn(v: Any) -> str:
-    return "yes" if bool(v) else "no"
-
-
-def _species_html(sp: pd.DataFrame) -> str:
-    if not len(sp):
-        return '<p class="note">No species range layers: no species targets.</p>'
-    sp = sp.sort_values("share_after", ascending=False)
-    df = pd.DataFrame({"species": sp["label"].fillna(sp["feature"]),
-                       "range protected before (%)": 100 * sp["share_before"],
-                       "range protected after (%)": 100 * sp["share_after"],
-                       "meets target before → after": [f"{_yn(a)} → {_yn(b)}" for a, b in zip(
-                           sp["meets_before"], sp["meets_after"], strict=True)]})
-    return _table(df, text_cols=("species", "meets target before → after"))
-
-
-def _hotspots_html(h: pd.DataFrame, top: float) -> str:
-    if not len(h):
-        return '<p class="note">No hotspot criteria.</p>'
-    names = {"carbon": "carbon stock density", "npp": "NPP density",
-             "biodiversity": "biodiversity value", "any": "any of them"}
-    df = pd.DataFrame({"hotspot": [f"top {top:.0%} of the area by {names.get(c, c)}"
-                                   for c in h["criterion"]],
-                       "unprotected hotspot units": h["gap_units"],
-                       "unprotected area (km²)": h["gap_unprotected_km2"],
-                       "protected by the plan (km²)": h["protected_by_plan_km2"],
-                       "protected by the plan (%)": 100 * h["share_protected_by_plan"]})
-    return _table(df, text_cols=("hotspot",))
-
-
 def _parks_vs_plan(parks: Any, summary: dict[str, Any]) -> str:
     """Why the parks' km² differ from the plan's new km² (the two totals side by side)."""
     in_parks = float(parks.table["area_km2"].sum()) if len(parks.table) else 0.0
@@ -308,7 +122,7 @@ def _parks_vs_plan(parks: Any, summary: dict[str, Any]) -> str:
     if dropped > 0:
         parts.append(f"{dropped:,.0f} km² was in parks under the minimum size"
                      + (", refilled next to kept parks." if len(parks.refilled) else "."))
-    return f'<p class="note">{_e(" ".join(parts))}</p>'
+    return f'<p class="note">{escape(" ".join(parts))}</p>'
 
 
 def _parks_html(parks: Any, summary: Mapping[str, Any] | None = None) -> str:
@@ -345,10 +159,10 @@ def _parks_html(parks: Any, summary: Mapping[str, Any] | None = None) -> str:
         df["extends"] = df["extends"].replace("", "— (new site)")
     more = (f" The table lists the best {_TOP_PARKS} of {len(t):,} parks."
             if len(t) > _TOP_PARKS else "")
-    dictionary = "; ".join(f"<b>{_e(heads[c])}</b>: {_e(PARK_COLUMNS[c][1])}"
+    dictionary = "; ".join(f"<b>{escape(heads[c])}</b>: {escape(PARK_COLUMNS[c][1])}"
                            for c in cols if c in PARK_COLUMNS and c in heads)
-    return (f"<p>{_e(parks.summary()).replace(chr(10), '<br>')}{_e(more)}</p>"
-            + _table(df, text_cols=("park (rank)", "key species", "dominant ecosystem",
+    return (f"<p>{escape(parks.summary()).replace(chr(10), '<br>')}{escape(more)}</p>"
+            + table_html(df, text_cols=("park (rank)", "key species", "dominant ecosystem",
                                     "regions", "typology", "extends", "sliver"))
             + f'<p class="note">{dictionary}.</p>')
 
@@ -361,7 +175,7 @@ _DEFINED = ("new_km2", "new_km2_in_existing_units", "carbon_stock_added", "npp_a
 def _definitions_html(s: Mapping[str, Any]) -> str:
     """What the key numbers mean: label, unit and definition, from the registry (the words
     of ``summary.json``'s ``definitions``)."""
-    items = [f"<b>{_e(Q[n].label)}</b> ({_e(Q[n].unit_text or 'count')}): {_e(Q[n].definition)}."
+    items = [f"<b>{escape(Q[n].label)}</b> ({escape(Q[n].unit_text or 'count')}): {escape(Q[n].definition)}."
              for n in _DEFINED if Q[n].value(s) is not None]
     return f'<p class="note">{" ".join(items)}</p>' if items else ""
 
@@ -410,10 +224,10 @@ def _key_numbers(s: Mapping[str, Any], closure: Any) -> str:
     ratio = cs["density_ratio"].get("biomass") or next(iter(cs["density_ratio"].values()), None)
     if ratio:
         name = "biomass" if "biomass" in cs["density_ratio"] else next(iter(cs["density_ratio"]))
-        cards.append((_arrow(ratio["before"], ratio["after"]) + " ×",
+        cards.append((arrow(ratio["before"], ratio["after"]) + " ×",
                       f"{name} density inside protection ÷ study area"))
     return '<div class="cards">' + "".join(
-        f'<div class="card"><b>{_e(a)}</b><span>{_e(b)}</span></div>' for a, b in cards) + "</div>"
+        f'<div class="card"><b>{escape(a)}</b><span>{escape(b)}</span></div>' for a, b in cards) + "</div>"
 
 
 def _metadata_html(sol: SolveFolder) -> str:
@@ -433,7 +247,7 @@ def _metadata_html(sol: SolveFolder) -> str:
             ("units existing / added / locked out / free",
              " / ".join(f"{int(v):,}" for v in s.get("units", {}).values())),
             ("versions", ", ".join(f"{k} {v}" for k, v in s.get("versions", {}).items()))]
-    return _table(pd.DataFrame(rows, columns=["item", "value"]), text_cols=("item", "value"))
+    return table_html(pd.DataFrame(rows, columns=["item", "value"]), text_cols=("item", "value"))
 
 
 def _plain(v: Any) -> str:
@@ -494,7 +308,7 @@ def _settings_html(sol: SolveFolder) -> str:
     rows += [(f"cost budget: {n} ({c['unit']})", f"plan cost {Q['cost_spent'].text(s, cost=n)} of "
               f"at most {Q['cost_max'].text(s, cost=n)}") for n, c in (s.get("costs") or {}).items()]
     rows.append(("solver settings", _plain(sc.solver.model_dump(exclude_none=True))))
-    return _table(pd.DataFrame(rows, columns=["setting", "value"]), text_cols=("setting", "value"))
+    return table_html(pd.DataFrame(rows, columns=["setting", "value"]), text_cols=("setting", "value"))
 
 
 def _regions_html(s: Mapping[str, Any]) -> str:
@@ -522,12 +336,12 @@ def _regions_html(s: Mapping[str, Any]) -> str:
     has_low = any(low.value(s, region=n) is not None for n in regions)
     df = df.drop(columns=[cap.header(), "budget used (%)"] * (not has_cap)
                  + [low.header()] * (not has_low))
-    notes = [f"<b>{_e(new.label)}</b>: {_e(new.definition)}."]
-    notes += [f"<b>{_e(cap.label)}</b>: {_e(cap.definition)}."] * has_cap
-    notes += [f"<b>{_e(low.label)}</b>: {_e(low.definition)}."] * has_low
+    notes = [f"<b>{escape(new.label)}</b>: {escape(new.definition)}."]
+    notes += [f"<b>{escape(cap.label)}</b>: {escape(cap.definition)}."] * has_cap
+    notes += [f"<b>{escape(low.label)}</b>: {escape(low.definition)}."] * has_low
     if not (has_cap or has_low):
         notes.append("The scenario sets no region budget.")
-    return (_table(df, text_cols=("region",), total_last=True)
+    return (table_html(df, text_cols=("region",), total_last=True)
             + f'<p class="note">{" ".join(notes)}</p>')
 
 
@@ -540,7 +354,7 @@ def _no_data_note(gap: Any) -> str:
     return ('<p class="note">Grey "no data" units have no valid value in a layer the map '
             "classifies (every raster cell under them is nodata, e.g. outside a layer's "
             "coverage): they are neither hotspots nor typed. Their totals count only valid "
-            "cells (none: 0), so the plan may still select them." + _e(counted) + "</p>")
+            "cells (none: 0), so the plan may still select them." + escape(counted) + "</p>")
 
 
 def _frontier_html(folder: Path | None) -> str:
@@ -552,14 +366,14 @@ def _frontier_html(folder: Path | None) -> str:
         uri = "data:image/png;base64," + base64.b64encode(png.read_bytes()).decode("ascii")
         parts.append(f'<figure><img alt="frontier" src="{uri}"><figcaption>Each point a plan '
                      "on the trade-off between carbon stock added and mean species "
-                     f"representation ({_e(folder)}).</figcaption></figure>")
+                     f"representation ({escape(folder)}).</figcaption></figure>")
     if csv.is_file():
         f = pd.read_csv(csv)
         keep = [c for c in ("point", "carbon_stock_added_MgC", "mean_representation_pct",
                             "new_km2", "knee", "status") if c in f]
         heads = {"carbon_stock_added_MgC": "carbon stock added (MgC)",
                  "mean_representation_pct": "mean representation (%)", "new_km2": "new km²"}
-        parts.append(_table(f[keep].rename(columns=heads), text_cols=("status",)))
+        parts.append(table_html(f[keep].rename(columns=heads), text_cols=("status",)))
     return "".join(parts)
 
 
@@ -604,16 +418,17 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
     pu, s = sol.pu, sol.summary
     gap = _gap_of(pu, plan.settings, gap_analysis)
     before = np.clip(sol.problem.protected_fraction, 0.0, 1.0)
-    z_after = _zones_after(pu, before, sol.x.astype(float))
+    z_after = zones_after(pu, before, sol.x.astype(float))
     pk = sol.scenario.parks  # the scenario's [parks]: the same parks as `carbonpark export`
     parks = candidate_parks(sol.problem, sol.x, connectivity=pk.connectivity,
                             min_km2=pk.min_km2, refill=pk.refill)
     geom = pu.units.geometry
     desc = getattr(sol.scenario, "description", None) or ""
-    out = [f"<h1>Plan report: {_e(plan.name)}</h1>",
-           f'<p class="lede">{_e(desc)}</p>' if desc else "",
-           f'<p class="meta">{_e(s.get("status_text", ""))}; solved with '
-           f'{_e(s.get("solver", ""))}; scenario hash {_e(str(s.get("scenario", {}).get("hash", ""))[:16])}'
+    out = [f"<h1>Plan report: {escape(plan.name)}</h1>",
+           f'<p class="lede">{escape(desc)}</p>' if desc else "",
+           f'<p class="meta">{escape(s.get("status_text", ""))}; solved with '
+           f'{escape(s.get("solver", ""))}; scenario hash '
+           f'{escape(str(s.get("scenario", {}).get("hash", ""))[:16])}'
            f"; report written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>",
            '<nav><a href="#maps">Maps</a><a href="#regions">Regions</a>'
            '<a href="#closure">Gap closure</a><a href="#table1">'
@@ -622,15 +437,15 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
            + ('<a href="#frontier">Frontier</a>' if frontier else "")
            + '<a href="#meta">Run</a></nav>',
            _key_numbers(s, gc), _definitions_html(s), '<h2 id="maps">Maps</h2>',
-           _figure(plan.plan_map(), "The existing protected network (blue) and the units the "
+           figure_html(plan.plan_map(), "The existing protected network (blue) and the units the "
                    "plan adds (magenta), with the named regions.", "plan map")]
     units = pu.units.assign(pa_fraction=sol.problem.protected_fraction)
-    out.append(_figure(parks_map(units, parks.unit_park, sol.status, geometry=geom),
+    out.append(figure_html(parks_map(units, parks.unit_park, sol.status, geometry=geom),
                        "Candidate parks: the added units grouped into contiguous parks, "
                        "numbered by rank (P1 = brings the most value); see the parks table.",
                        "parks map"))
     if "gap_any" in gap.units:
-        out.append(_figure(hotspot_map(gap.units, top=plan.settings["top"],
+        out.append(figure_html(hotspot_map(gap.units, top=plan.settings["top"],
                                        pa_threshold=plan.settings["pa_threshold"], geometry=geom,
                                        value_units=gap.settings.get("value_units")),
                            "Where the existing network leaves hotspots unprotected (before the "
@@ -638,7 +453,7 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
                            "protects.", "hotspot map"))
     if "synergy_type" in gap.units:
 
-        out.append(_figure(typology_map(gap.units, TYPES, geometry=geom,
+        out.append(figure_html(typology_map(gap.units, TYPES, geometry=geom,
                                         subtitle=typology_subtitle(gap.settings)),
                            "Where carbon and biodiversity value coincide (synergy), or one "
                            "dominates: carbon-dominant units are candidate carbon parks.",
@@ -646,26 +461,26 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
     out.append(_no_data_note(gap))
     out += ['<h2 id="regions">New protection by region</h2>', _regions_html(s)]
     out += ['<h2 id="closure">Gap closure: the plan against the existing network\'s gaps</h2>',
-            "<h3>Density inside protection ÷ study-area density</h3>", _density_html(gc.density),
+            "<h3>Density inside protection ÷ study-area density</h3>", density_html(gc.density),
             '<p class="note">1 = protected land is as dense as the study area on average; '
             "below 1 the network under-represents that carbon (or, for emissions, is "
             "cleaner than average).</p>",
             f"<h3>Ecosystem representation (target {100 * gc.target:g}% of each class)</h3>",
-            _ecosystems_html(gc.ecosystems, gc.ecosystem_definition),
+            ecosystems_html(gc.ecosystems, gc.ecosystem_definition),
             "<h3>Unprotected hotspots the plan protects</h3>",
-            _hotspots_html(gc.hotspots, gc.top),
+            hotspots_html(gc.hotspots, gc.top),
             f"<h3>Species targets ({100 * gc.target:.0f}% of each range)</h3>",
-            _species_html(gc.species)]
+            species_html(gc.species)]
     if "carbon" in gap.tables:
         out += ['<h2 id="table1">Carbon stock by zone (the study\'s Table 1)</h2>',
                 "<h3>Before: the existing network by category</h3>",
-                _carbon_table_html(gap.tables["carbon"]),
+                carbon_table_html(gap.tables["carbon"]),
                 "<h3>After: the existing network and the added units, both counted as "
-                "protected</h3>", _carbon_table_html(carbon_table(pu, zones_=z_after))]
+                "protected</h3>", carbon_table_html(carbon_table(pu, zones_=z_after))]
     out += ['<h2 id="series">Carbon uptake (NPP) and emissions by year (Tables 2–3)</h2>',
-            "<h3>Before</h3>", _time_series_html(gap.tables.get("time_series")),
+            "<h3>Before</h3>", time_series_html(gap.tables.get("time_series")),
             "<h3>After (added units counted as protected)</h3>",
-            _time_series_html(time_series_table(pu, zones_=z_after))]
+            time_series_html(time_series_table(pu, zones_=z_after))]
     out += ['<h2 id="parks">Candidate parks</h2>', _parks_html(parks, s), _parks_vs_plan(parks, s)]
     out += [curves_html(sol.path), _frontier_html(frontier)]
     out += ['<h2 id="meta">Run</h2>', "<h3>Settings</h3>", _settings_html(sol),
@@ -679,9 +494,9 @@ def _comparison(plans: Sequence[_Plan], frontier: Path | None) -> str:
     heads = comparison_headers(t)  # as the console prints them
     view = t[cols].rename(columns=heads)
     out = [f"<h1>Scenario comparison: {len(plans)} plans</h1>",
-           f'<p class="meta">{_e(", ".join(p.name for p in plans))}; report written '
+           f'<p class="meta">{escape(", ".join(p.name for p in plans))}; report written '
            f"{datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>",
-           "<h2>Side by side</h2>", _table(view, text_cols=("scenario", heads[
+           "<h2>Side by side</h2>", table_html(view, text_cols=("scenario", heads[
                "species_meeting_target"])),
            '<p class="note">New km² counts the unprotected part of every selected unit '
            "(the budget's measure). Flows are the latest year's. gap = proven optimality gap "
@@ -691,7 +506,7 @@ def _comparison(plans: Sequence[_Plan], frontier: Path | None) -> str:
     for p in plans:
         r: dict[str, Any] = {"scenario": p.name}
         for d in p.closure.density.itertuples():
-            r[f"{d.layer} (×)"] = _arrow(d.ratio_before, d.ratio_after)
+            r[f"{d.layer} (×)"] = arrow(d.ratio_before, d.ratio_after)
         eco = p.closure.summary()["ecosystems"]
         if eco["classes"]:
             r["ecosystem shortfall closed (km²)"] = float(eco["closed_km2"])
@@ -699,16 +514,16 @@ def _comparison(plans: Sequence[_Plan], frontier: Path | None) -> str:
             r[f"{h.criterion} hotspots protected (%)"] = 100 * float(h.share_protected_by_plan)
         rows.append(r)
     df = pd.DataFrame(rows)
-    out.append(_table(df, text_cols=("scenario",)))
+    out.append(table_html(df, text_cols=("scenario",)))
     out.append("<h2>Plans</h2><div class=\"grid2\">")
     for p in plans:
-        out.append(_figure(p.plan_map(title=p.name), f"{p.name}: existing network and added "
+        out.append(figure_html(p.plan_map(title=p.name), f"{p.name}: existing network and added "
                            "units", f"plan map {p.name}"))
     out.append("</div>")
     out.append(_frontier_html(frontier))
     out.append("<h2>Runs</h2>")
     for p in plans:
-        out += [f"<h3>{_e(p.name)}</h3>", _settings_html(p.sol), _metadata_html(p.sol)]
+        out += [f"<h3>{escape(p.name)}</h3>", _settings_html(p.sol), _metadata_html(p.sol)]
     return "".join(out)
 
 
@@ -745,7 +560,7 @@ def report_html(solve_dirs: Sequence[str | os.PathLike[str]], *,
     title = (f"carbonpark plan report: {plans[0].name}" if len(plans) == 1 else
              "carbonpark scenario comparison")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
-            f"{GENERATOR}<title>{_e(title)}</title><style>{_CSS}</style></head><body>{body}"
+            f"{GENERATOR}<title>{escape(title)}</title><style>{_CSS}</style></head><body>{body}"
             '<p class="note">Written by carbonpark. Units: areas km², carbon stock MgC (tCO2e = '
             "MgC × 44.0095/12.0107), carbon stock density kgC/m², NPP MgC/yr and gC/m²/yr, "
             "emissions tCO2/yr.</p></body></html>\n")
