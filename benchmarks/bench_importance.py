@@ -4,7 +4,7 @@ Each row solves ``scenarios/nbs_balanced.toml`` at ``--cell-km`` (the scenario's
 gap and compactness), then computes the replacement importance of every added unit with
 ``--workers`` local processes, in a fresh process per row so each peak memory is its own.
 Columns: ``units`` (planning units), ``added`` (units the plan adds: one re-solve each),
-``solve s`` (the plan), ``importance s`` (every re-solve), ``per unit ms``, ``exact``
+``solve s`` (the plan), ``importance s`` (every re-solve), ``per unit ms``, ``proven``
 (re-solves proven at the requested gap, of ``added``), ``peak MB`` (the row's process).
 
     .venv/bin/python benchmarks/bench_importance.py [--cell-km 40,20] [--workers 2] [--gap 0.001]
@@ -47,9 +47,9 @@ def row(cell_km: float, workers: int, gap: float | None) -> dict[str, float]:
                      time_limit_per_unit=sc.solver.time_limit)
     imp_s = time.perf_counter() - t0
     t = imp.table[imp.table["added"]]
-    exact = int((t["gap"] <= g + 1e-12).sum())
+    proven = int((t["gap"] <= g + 1e-12).sum())
     return {"units": p.n_units, "added": len(t), "solve_s": solve_s, "importance_s": imp_s,
-            "per_unit_ms": 1000 * imp_s / max(len(t), 1), "exact": exact, "gap": g,
+            "per_unit_ms": 1000 * imp_s / max(len(t), 1), "proven": proven, "gap": g,
             "median_pct": float(np.median(t["importance_pct"][np.isfinite(t["importance_pct"])])),
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
@@ -66,7 +66,7 @@ def main() -> None:
         return
     print(f"replacement importance, nbs_balanced, {args.workers} workers")
     print(f"{'cell km':>7} {'units':>7} {'added':>6} {'solve s':>8} {'importance s':>12} "
-          f"{'per unit ms':>11} {'exact':>6} {'median %':>8} {'peak MB':>8}")
+          f"{'per unit ms':>11} {'proven':>6} {'median %':>8} {'peak MB':>8}")
     for km in (float(v) for v in args.cell_km.split(",")):
         cmd = [sys.executable, __file__, "--row", str(km), "--workers", str(args.workers)]
         if args.gap is not None:
@@ -76,7 +76,7 @@ def main() -> None:
             raise SystemExit(out.stderr[-2000:])
         r = json.loads(out.stdout.strip().splitlines()[-1])
         print(f"{km:>7g} {r['units']:>7,} {r['added']:>6,} {r['solve_s']:>8.2f} "
-              f"{r['importance_s']:>12.1f} {r['per_unit_ms']:>11.0f} {r['exact']:>6,} "
+              f"{r['importance_s']:>12.1f} {r['per_unit_ms']:>11.0f} {r['proven']:>6,} "
               f"{r['median_pct']:>8.3f} {r['peak_mb']:>8.0f}")
 
 

@@ -6,21 +6,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from optimizer.cli.parser import _positive
-
-
-def _workers(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a whole number of at least 1; got {text}; "
-                                         "e.g. --workers 2")
-    return value
-
-
-_workers.__name__ = "number"
+from optimizer.cli.parser import _positive, _share, whole_number
 
 
 def _add_importance(sub: argparse._SubParsersAction) -> None:
@@ -34,13 +20,13 @@ def _add_importance(sub: argparse._SubParsersAction) -> None:
                     "written).")
     p.add_argument("solution", type=Path, help="folder written by `carbonpark solve`")
     p.add_argument("--out", type=Path, required=True, help="output folder")
-    p.add_argument("--gap", type=float, default=None,
+    p.add_argument("--gap", type=_share("--gap", example="0.001"), default=None,
                    help="relative gap of each re-solve (default the scenario's [solver] gap; "
                         "0 for exact replacement costs)")
     p.add_argument("--time-limit-per-unit", type=_positive("--time-limit-per-unit", "10"),
                    default=None, metavar="SECONDS",
                    help="seconds for each re-solve (default the scenario's [solver] time_limit)")
-    p.add_argument("--workers", type=_workers, default=1,
+    p.add_argument("--workers", type=whole_number(1), default=1,
                    help="local processes re-solving at once (default 1)")
     p.add_argument("--scheduler", default=None, metavar="ADDR",
                    help="'local' (a dask LocalCluster of --workers processes) or a Dask "

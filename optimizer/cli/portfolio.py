@@ -8,21 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from optimizer.cli.parser import _positive, whole_number
-
-
-def _share(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        value = -1.0
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be a share of the best objective, >= 0; got "
-                                         f"{text}; e.g. --gap 0.02 for 2%")
-    return value
-
-
-_share.__name__ = "number"
+from optimizer.cli.parser import _positive, _share, whole_number
 
 
 def _add_portfolio(sub: argparse._SubParsersAction) -> None:
@@ -38,7 +24,7 @@ def _add_portfolio(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--n", type=whole_number(1), default=10, metavar="N",
                    help="plans wanted (default 10)")
-    p.add_argument("--gap", type=_share, default=0.02,
+    p.add_argument("--gap", type=_share("--gap", example="0.02"), default=0.02,
                    help="largest distance of a plan's objective from the best, as a share "
                         "(default 0.02 = 2%%)")
     p.add_argument("--min-distance", type=whole_number(1), default=1, metavar="UNITS",

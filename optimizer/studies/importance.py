@@ -355,24 +355,22 @@ def _assemble(problem: Problem, model: CompiledModel, x: np.ndarray, x_cols: np.
     gaps, secs = np.full(n, np.nan), np.full(n, np.nan)
     sign = 1.0 if model.sense == "min" else -1.0
     notes: list[str] = []
-    best_col, best_val = None, z0
-    for col, zj, bj, st, g, s in results:
-        u = int(model.unit_of_col[col])
+    if results:
+        cols, zj, bj, st, g, s = (np.asarray(v) for v in zip(*results, strict=True))
+        u = model.unit_of_col[cols.astype(np.int64)]
+        zj, bj = zj.astype(np.float64), bj.astype(np.float64)
         status[u], gaps[u], secs[u] = st, g, s
-        if not np.isfinite(zj):
-            imp[u] = low[u] = high[u] = math.inf
-            continue
-        loss = sign * (zj - z0)
-        if loss < -_BETTER_TOL * max(1.0, abs(z0)) and sign * (zj - best_val) < 0:
-            best_col, best_val = col, zj
-        imp[u] = max(loss, 0.0)
-        low[u] = max(sign * (bj - z0), 0.0)
-        high[u] = max(sign * (zj - b0), imp[u])
-        low[u] = min(low[u], imp[u])
-    if best_col is not None:
-        notes.append(f"a re-solve found a plan {abs(best_val - z0):.6g} better than the plan "
-                     f"({best_val:.10g} against {z0:.10g}): the plan was not optimal; "
-                     "solve it again with a smaller gap")
+        ok = np.isfinite(zj)  # else no plan without the unit: infinitely important
+        loss = np.where(ok, sign * (zj - z0), np.inf)
+        imp[u] = np.maximum(loss, 0.0)
+        high[u] = np.where(ok, np.maximum(sign * (zj - b0), imp[u]), np.inf)
+        low[u] = np.where(ok, np.minimum(np.maximum(sign * (bj - z0), 0.0), imp[u]), np.inf)
+        better = ok & (loss < -_BETTER_TOL * max(1.0, abs(z0)))
+        if better.any():
+            best = zj[better][np.argmin(sign * zj[better])]
+            notes.append(f"a re-solve found a plan {abs(best - z0):.6g} better than the plan "
+                         f"({best:.10g} against {z0:.10g}): the plan was not optimal; "
+                         "solve it again with a smaller gap")
     done = np.isfinite(imp) & ~np.isnan(gaps)
     loose = done & (high - low > imp)
     if loose.any():  # the gap, not the unit, decides these values

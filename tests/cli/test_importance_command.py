@@ -76,6 +76,8 @@ def test_importance_refuses_the_users_mistakes_and_writes_nothing(solved, capsys
          "--workers"),
         (["importance", solved / "plan", "--out", solved / "imp", "--scheduler", "nowhere"],
          "scheduler"),
+        (["importance", solved / "plan", "--out", solved / "imp", "--gap", "-1"],
+         "argument --gap: must be a share in [0, 1]"),
     ]:
         code, _, err = run_cli(args, capsys)
         assert_one_line_error(code, err, contains=says)

@@ -47,7 +47,10 @@ def test_portfolio_refuses_the_users_mistakes_and_writes_nothing(tmp_path, capsy
     path = _scenario(tmp_path)
     before = tree_hash(tmp_path)
     for args, says in [
-        (["portfolio", path, "--out", tmp_path / "pf", "--gap", "-1"], "--gap"),
+        (["portfolio", path, "--out", tmp_path / "pf", "--gap", "-1"],
+         "argument --gap: must be a share in [0, 1]"),
+        (["portfolio", path, "--out", tmp_path / "pf", "--min-distance", "0"],
+         "argument --min-distance"),
         (["portfolio", path, "--out", tmp_path / "pf", "--n", "0"], "--n"),
         (["portfolio", path, "--out", tmp_path / "grid"], "grid"),
         (["portfolio", path, "--out", tmp_path / "pf", "--set", "budget.shar=0.1"], "shar"),

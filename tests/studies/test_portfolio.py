@@ -91,3 +91,11 @@ def test_the_users_mistakes_are_one_line_errors(kwargs, match):
     with pytest.raises(InputDataError, match=match) as err:
         portfolio(p, **kwargs)
     assert "\n" not in str(err.value)
+
+
+def test_no_plan_far_enough_ends_the_portfolio_and_says_why():
+    # 5 free cells and a 2 km2 budget: no second plan differs from the first in 5 cells.
+    p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+    pf = portfolio(p, 3, gap=1.0, min_distance=5)
+    assert len(pf.plans) == 1 and not pf.complete
+    assert pf.why == "no other plan is 5 units or more from the 1 found"
