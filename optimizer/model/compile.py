@@ -174,11 +174,17 @@ class CompiledModel:
         return worst
 
     def unit_x(self, values: np.ndarray | None) -> np.ndarray:
-        """Per-unit 0/1 selection (locked units included) from column values."""
+        """Per-unit 0/1 selection (locked units included) from column values.
+
+        A unit with several ``x`` columns (one per zone, `optimizer.model.zones_compile`)
+        is selected when any of them is 1.
+        """
         x = np.nan_to_num(self.x_fixed, nan=0.0)
         if values is not None and self.n_x:
             free = self.unit_of_col[: self.n_x]
-            x[free] = np.round(np.asarray(values)[: self.n_x])
+            on = np.round(np.asarray(values)[: self.n_x])
+            x[free] = 0.0
+            np.maximum.at(x, free, on)
         return x
 
     def x_cols_of(self, unit_x: np.ndarray) -> np.ndarray:
