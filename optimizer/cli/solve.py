@@ -121,6 +121,7 @@ def print_summary(summary: dict) -> None:
     width = max(len(k) for k, _ in rows)
     for k, v in rows:
         print(f"  {k:<{width}}  {v}")
+    _print_zones(summary)
     _print_regions(summary)
     gc = summary["gap_closure"]
     if gc["density_ratio"]:
@@ -149,6 +150,21 @@ def print_summary(summary: dict) -> None:
             print(f"    {crit:<30} {_fmt(None if share is None else 100 * share, '8.1f')}")
 
 
+def _print_zones(summary: dict) -> None:
+    """Each management zone's units, new km² and perimeter (summary.json's zones)."""
+    from optimizer.plan.quantities import QUANTITIES as Q
+
+    zones = summary.get("zones") or {}
+    if not zones:
+        return
+    cols = [Q["zone_units"], Q["zone_new_km2"], Q["zone_perimeter_km"]]
+    width = max(28, *(len(n) for n in zones))
+    print(f"\n  {'by zone':<{width + 2}} " + "  ".join(f"{q.header():>24}" for q in cols))
+    for name in zones:
+        print(f"    {name:<{width}} "
+              + "  ".join(f"{q.text(summary, zone=name):>24}" for q in cols))
+
+
 def _print_regions(summary: dict) -> None:
     """New protection per region against each region budget (summary.json's regions)."""
     from optimizer.plan.quantities import QUANTITIES as Q
@@ -175,9 +191,11 @@ def cmd_solve(args: argparse.Namespace) -> int:
     from optimizer.atomic import check_output_dir
     from optimizer.errors import InfeasibleProblemError, InputDataError
     from optimizer.model.compile import compile
+    from optimizer.model.zones_compile import compile_zones
     from optimizer.outputs.solve_folder import OUTPUT_KIND, write_solution
     from optimizer.plan.closure import counted_ecosystems, gap_closure
     from optimizer.plan.results import solve
+    from optimizer.plan.zoned import solve_zones
     from optimizer.scenario.build import solver_options
     from optimizer.scenario.messages import blame_scenario
 
@@ -199,18 +217,30 @@ def cmd_solve(args: argparse.Namespace) -> int:
     for key, value in overrides.items():
         print(f"  --set {key} = {value!r}")
     options = solver_options(scenario)
+    # Zones: checked (features, locks, budgets) before any solve.
+    zp = scenario.to_zoned_problem(pu, problem) if scenario.zones else None
     model = None
+    zoned_model = None
     deadline = None
     if "time_limit" in options:
         # The scenario's time limit covers the whole command, from its start: the solver
         # gets what loading and compiling leave, less a reserve for the outputs.
         deadline = Deadline(started, options["time_limit"])
-        model = compile(problem)
+        if zp is not None:
+            zoned_model = compile_zones(zp)
+        else:
+            model = compile(problem)
         options["time_limit"] = deadline.solve_budget(
             SOLVE_WRITE_FACTOR * write_reserve(problem.n_units))
+    zoned = None
     with blame_scenario(scenario, "solver"):
         try:
-            sol = solve(problem, scenario.solver.backend, model=model, **options)
+            if zp is not None:
+                zoned = (zp, solve_zones(zp, scenario.solver.backend, model=zoned_model,
+                                         **options))
+                sol = zoned[1].solution
+            else:
+                sol = solve(problem, scenario.solver.backend, model=model, **options)
         except InfeasibleProblemError as exc:
             print(f"carbonpark: no plan: {exc}".replace("\n", " "), file=sys.stderr)
             return 1
@@ -230,7 +260,8 @@ def cmd_solve(args: argparse.Namespace) -> int:
         print(f"curves: {curves[1]}")
     summary = write_solution(sol, problem, args.out, scenario=scenario, closure=closure,
                              overrides=overrides, seconds=time.perf_counter() - t0,
-                             overwrite=args.overwrite, inputs=inputs, curves=curves)
+                             overwrite=args.overwrite, inputs=inputs, curves=curves,
+                             zoned=zoned)
     print_summary(summary)
     print("\n  every number above is defined, with its unit, in summary.json's \"definitions\"")
     whole = (f"{time.perf_counter() - t0:.1f} s in all" if deadline is None else

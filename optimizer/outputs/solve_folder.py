@@ -54,12 +54,14 @@ from optimizer.plan.closure import GapClosure, gap_closure
 from optimizer.plan.curves import CURVE_DEFINITION
 from optimizer.plan.quantities import definitions
 from optimizer.plan.results import cost_budget_use, feature_representation, patches, unit_status
+from optimizer.plan.zoned import ZonedPlan, zone_areas, zone_representation
 from optimizer.scenario import Scenario
 from optimizer.scenario.inputs import scenario_inputs
 from optimizer.versions import versions
 
 if TYPE_CHECKING:
     from optimizer.model.problem import Problem
+    from optimizer.model.zones import ZonedProblem
     from optimizer.scenario import Scenario
     from optimizer.solvers import Solution
 
@@ -69,10 +71,14 @@ __all__ = [
     "plan_summary",
     "read_solution",
     "write_solution",
+    "zones_summary",
 ]
 
 #: The output kind of ``carbonpark solve`` folders (`optimizer.atomic` markers).
 OUTPUT_KIND = "solve"
+#: A zoned plan's tables (`write_solution`).
+ZONES_CSV = "zones.csv"
+ZONE_REPRESENTATION_CSV = "zone_representation.csv"
 
 def _num(v: Any) -> float | None:
     v = float(v)
@@ -256,11 +262,37 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
     }
 
 
+def zones_summary(zp: ZonedProblem, plan: ZonedPlan) -> dict[str, Any]:
+    """``summary.json``'s ``zones``: per zone its units, new km², perimeter (km) and the
+    amount of each feature the objective or a target uses that its units hold
+    (contributed: `optimizer.plan.zoned.zone_representation`).
+
+    Examples
+    --------
+    >>> from optimizer import problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> from optimizer.model.zones import Zone, zoned_problem
+    >>> p = problem(tiny_grid()).add_min_set_objective().add_relative_targets({"sp_a": 0.5})
+    >>> zp = zoned_problem(p, [Zone("core"), Zone("general", default_contribution=0.5)])
+    >>> zs = zones_summary(zp, np.array([0, 0, 1, -1, -1, -1]))
+    >>> zs["core"]["units"], zs["general"]["new_km2"], list(zs["general"]["held"])
+    (2, 1.0, ['sp_a'])
+    """
+    areas = zone_areas(zp, plan)
+    rep = zone_representation(zp, plan)
+    return {name: {"units": int(areas.loc[name, "units"]),
+                   "new_km2": float(areas.loc[name, "new_km2"]),
+                   "perimeter_km": float(areas.loc[name, "perimeter_km"]),
+                   "held": {str(f): float(rep.loc[f, f"held_{name}"]) for f in rep.index}}
+            for name in zp.names}
+
+
 def write_solution(solution: Solution, problem: Problem, out_dir: str | os.PathLike[str], *,
                    scenario: Scenario | None = None, closure: GapClosure | None = None,
                    overrides: Mapping[str, Any] | None = None, seconds: float | None = None,
                    overwrite: bool = False, inputs: Iterable[str | os.PathLike[str]] = (),
-                   curves: tuple[pd.DataFrame, str] | None = None) -> dict[str, Any]:
+                   curves: tuple[pd.DataFrame, str] | None = None,
+                   zoned: tuple[ZonedProblem, ZonedPlan] | None = None) -> dict[str, Any]:
     """Write a plan's outputs into the folder ``out_dir`` atomically; returns the summary.
 
     Parameters
@@ -280,6 +312,12 @@ def write_solution(solution: Solution, problem: Problem, out_dir: str | os.PathL
         (`optimizer.plan.curves.curves_for_plan`): written as ``curves.csv`` and
         ``curves.png`` (`optimizer.outputs.curves_files`), the note and the definition in
         ``summary.json``'s ``curves``.
+    zoned : (ZonedProblem, ZonedPlan), optional
+        A plan with management zones (`optimizer.plan.zoned.solve_zones`):
+        ``solution.parquet`` gets each unit's ``zone`` ("" when not selected),
+        ``summary.json`` a ``zones`` table (`zones_summary`), and ``zones.csv`` (units,
+        new km² and perimeter per zone) and ``zone_representation.csv`` (each feature's
+        amount held per zone) are written.
 
     Returns
     -------
@@ -292,9 +330,13 @@ def write_solution(solution: Solution, problem: Problem, out_dir: str | os.PathL
     if curves is not None:
         summary["curves"] = {"files": [CURVES_CSV, CURVES_PNG], "note": curves[1],
                              "definition": CURVE_DEFINITION}
+    if zoned is not None:
+        summary["zones"] = zones_summary(*zoned)
     x = (solution.x > 0.5).astype(np.int8)
     table = pd.DataFrame({"pu_id": problem.pu.units["pu_id"].to_numpy(), "x": x,
                           "status": unit_status(problem, x)})
+    if zoned is not None:
+        table["zone"] = zoned[1].zone_names().astype(str)
 
     record = None
     if scenario is not None:  # what read_solution needs to rebuild the problem
@@ -317,6 +359,9 @@ def write_solution(solution: Solution, problem: Problem, out_dir: str | os.PathL
         closure.hotspots.to_csv(folder / "closure_hotspots.csv", index=False)
         if curves is not None:
             write_curves(curves[0], folder)
+        if zoned is not None:
+            zone_areas(*zoned).to_csv(folder / ZONES_CSV)
+            zone_representation(*zoned).to_csv(folder / ZONE_REPRESENTATION_CSV)
 
     write_dir_atomic(out_dir, OUTPUT_KIND, fill, overwrite=overwrite, inputs=inputs)
     return summary
@@ -343,6 +388,8 @@ class SolveFolder:
         ``existing`` / ``added`` / ``locked out`` / ``free`` per unit (`unit_status`).
     summary : dict
         ``summary.json``.
+    zone : numpy.ndarray or None
+        A zoned plan's zone name per unit ("" when not selected); None without zones.
     """
 
     path: Path
@@ -352,13 +399,14 @@ class SolveFolder:
     x: np.ndarray
     status: np.ndarray
     summary: dict[str, Any]
+    zone: np.ndarray | None = None
 
 
 #: What `read_solution` needs of ``summary.json`` (what ``report`` and ``export`` read).
 _SUMMARY_KEYS = ("status", "new_km2", "gap_closure")
 #: Its tables (JSON objects wherever present).
 _SUMMARY_TABLES = ("scenario", "units", "added", "targets", "species", "patches", "gap_closure",
-                   "boundary", "regions", "definitions")
+                   "boundary", "regions", "definitions", "zones")
 #: What it needs of ``scenario.json``.
 _SCENARIO_KEYS = ("base", "scenario")
 
@@ -512,7 +560,8 @@ def read_solution(solve_dir: str | os.PathLike[str]) -> SolveFolder:
         raise InputDataError(f"{p / 'solution.parquet'}: does not list the grid's {len(ids):,} "
                              f"units in order; {fix()}")
     x = table["x"].to_numpy().astype(np.int8)
-    return SolveFolder(p, scenario, pu, problem, x, unit_status(problem, x), summary)
+    zone = table["zone"].to_numpy().astype(str) if "zone" in table.columns else None
+    return SolveFolder(p, scenario, pu, problem, x, unit_status(problem, x), summary, zone)
 
 
 def solve_folder_inputs(solve_dir: str | os.PathLike[str]) -> list[Path]:

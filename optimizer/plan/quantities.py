@@ -55,7 +55,7 @@ Kind = Literal["number", "count", "text"]
 # their CO2 equivalents, and the few units of the solve itself.
 _MASS_UNITS = {f"{m}{suffix}" for base in MASSES.values() for m in base for suffix in ("", "/yr")}
 ALLOWED_UNITS = frozenset({u.total_unit for u in UNITS.values()} | _MASS_UNITS
-                          | {"tCO2e", "tCO2e/yr", "%", "s", ""})
+                          | {"tCO2e", "tCO2e/yr", "%", "s", "km", ""})
 
 
 def pretty_unit(unit: str) -> str:
@@ -290,6 +290,15 @@ _ALL: tuple[Quantity, ...] = (
              "polygons (a lock-out leaves existing protection in)", kind="count"),
     Quantity("lock_km2", ("locks", "{lock}", "km2"), "area locked", "km2",
              "the area of the units the lock locks (area_km2 summed)"),
+    Quantity("zone_units", ("zones", "{zone}", "units"), "units in the zone", "",
+             "planning units the plan puts in this management zone, added or locked in (every "
+             "selected unit is in exactly one zone)", kind="count"),
+    Quantity("zone_new_km2", ("zones", "{zone}", "new_km2"), "new area in the zone", "km2",
+             "the unprotected area (1 - pa_fraction) x area_km2 of the zone's units: the "
+             "zones' new areas sum to new_km2"),
+    Quantity("zone_perimeter_km", ("zones", "{zone}", "perimeter_km"), "zone perimeter", "km",
+             "the length of the zone's outline: its edges shared with other zones or "
+             "unselected units, and its units' outer edges"),
     Quantity("cost_spent", ("costs", "{cost}", "spent"), "plan cost", "cost",
              "what the plan's new land costs in the cost layer: its value x (1 - pa_fraction) "
              "summed over every unit the plan selects, added or locked in (the cost budget's "

@@ -37,6 +37,7 @@ from optimizer.plan.calibration import (
 )
 from optimizer.scenario.lock_files import check_lock_files, file_digest, lock_shares
 from optimizer.scenario.messages import blame_scenario
+from optimizer.scenario.zone_tables import describe_zones
 from optimizer.versions import carbonpark_version
 
 if TYPE_CHECKING:
@@ -328,6 +329,8 @@ def describe(scenario: Scenario, pu: PlanningUnits | None = None) -> str:
               f"{len(s.penalties.linear)} linear penalt(ies)" if s.penalties.linear else ""]
     if any(extras):
         parts.append("With " + ", ".join(x for x in extras if x) + ".")
+    if s.zones:
+        parts.append(describe_zones(s))
     sv = s.solver
     parts.append(f"Solver {sv.backend}, gap {sv.gap:g}"
                  + (f", time limit {sv.time_limit:g} s" if sv.time_limit else "")

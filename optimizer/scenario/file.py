@@ -24,10 +24,12 @@ from optimizer.scenario.build import describe, grid_hash, load_grid, to_problem
 from optimizer.scenario.lock_files import locks_digest
 from optimizer.scenario.messages import validation_message
 from optimizer.scenario.models import ScenarioModel
+from optimizer.scenario.zone_tables import to_zoned_problem
 
 if TYPE_CHECKING:
     from optimizer.grid.build import PlanningUnits
     from optimizer.model.problem import Problem
+    from optimizer.model.zones import ZonedProblem
 
 #: Keys left out of the hash: they name or describe a scenario but change no result.
 _UNHASHED = {"name", "description"}
@@ -208,6 +210,15 @@ class Scenario(ScenarioModel):
         """
 
         return to_problem(self, self.load_grid() if pu is None else pu)
+
+    def to_zoned_problem(self, pu: PlanningUnits | None = None, base: Problem | None = None
+                         ) -> ZonedProblem:
+        """The scenario's problem with its ``[[zones]]`` (`optimizer.model.zones`).
+
+        ``base`` is `to_problem`'s problem when the caller has it (built here otherwise).
+        """
+        pu = self.load_grid() if pu is None else pu
+        return to_zoned_problem(self, pu, self.to_problem(pu) if base is None else base)
 
     def describe(self, pu: PlanningUnits | None = None) -> str:
         """A one-paragraph summary of the scenario (with the budget in km² when ``pu`` is given)."""

@@ -65,11 +65,17 @@ def file_digest(path: Path) -> str:
 
 
 def lock_entries(scenario: Scenario) -> Iterator[tuple[str, UnitsLock]]:
-    """``(table, entry)`` of every polygon lock: ``("locks.locked_out[2]", entry)``."""
+    """``(table, entry)`` of every polygon lock: ``("locks.locked_out[2]", entry)``, and
+    of every zone's (``("zones[1].locked_in[1]", entry)``)."""
     for name in ("locked_in", "locked_out"):
         for i, entry in enumerate(getattr(scenario.locks, name), 1):
             if entry.file is not None:
                 yield f"locks.{name}[{i}]", entry
+    for z, zone in enumerate(scenario.zones, 1):
+        for name in ("locked_in", "locked_out"):
+            for i, entry in enumerate(getattr(zone, name), 1):
+                if entry.file is not None:
+                    yield f"zones[{z}].{name}[{i}]", entry
 
 
 def _files(path: Path) -> list[Path]:

@@ -331,6 +331,51 @@ class ClosureTable(_Table):
         return v
 
 
+class ZoneTable(_Table):
+    """``[[zones]]``: a management zone (core protection, general control ...); every selected
+    unit goes to one zone (`optimizer.model.zones`)."""
+
+    name: str = Field(min_length=1, description="the zone's name (e.g. \"core\"), unique")
+    contribution: dict[str, float] = Field(
+        default={}, description="feature/group = the share (0-1) of a unit's unprotected "
+        "amount a unit in this zone holds (e.g. carbon = 0.8 in a general control zone); "
+        "without default_contribution, every weighted or targeted feature must be named")
+    default_contribution: float | None = Field(
+        default=None, ge=0, le=1, description="the share of features contribution does not "
+        "name (default: 1 when contribution is empty)")
+    cost_factor: float = Field(default=1.0, ge=0, allow_inf_nan=False,
+                               description="multiplies a unit's cost in this zone (min_set)")
+    min_km2: float = Field(default=0.0, ge=0, allow_inf_nan=False,
+                           description="at least this much new area (km²) in the zone")
+    max_km2: float | None = Field(default=None, ge=0, allow_inf_nan=False,
+                                  description="at most this much new area (km²) in the zone")
+    boundary_penalty: float = Field(
+        default=0.0, ge=0, allow_inf_nan=False, description="price per km of the zone's own "
+        "perimeter (boundaries with other zones and with unselected land); "
+        "[penalties.boundary] prices the perimeter of all zones together")
+    targets: dict[str, float] = Field(
+        default={}, description="feature/group = the share (0-1) of its total that the "
+        "zone's added units must hold (contributed amounts)")
+    locked_in: list[UnitsLock] = Field(default=[], description="units that must be in this zone "
+                                       "(column, ids or a polygon file)")
+    locked_out: list[UnitsLock] = Field(default=[], description="units that may not be in this "
+                                        "zone")
+
+    @field_validator("contribution", "targets")
+    @classmethod
+    def _shares(cls, table: dict[str, float]) -> dict[str, float]:
+        for key, v in table.items():
+            if not 0 <= v <= 1:
+                raise ValueError(f"{key} = {v:g} is not a share in [0, 1]")
+        return table
+
+    @model_validator(mode="after")
+    def _check(self) -> ZoneTable:
+        if self.max_km2 is not None and self.min_km2 > self.max_km2:
+            raise ValueError(f"min_km2 {self.min_km2:g} is above max_km2 {self.max_km2:g}")
+        return self
+
+
 class ScenarioModel(_Table):
     """A scenario file: the top-level keys and tables."""
 
@@ -355,6 +400,8 @@ class ScenarioModel(_Table):
     parks: ParksTable = Field(default=ParksTable(), description="candidate parks from the plan")
     closure: ClosureTable = Field(default=ClosureTable(), description="the gap closure: which "
                                   "ecosystems count, and the target")
+    zones: list[ZoneTable] = Field(default=[], description="management zones (two or more): "
+                                   "each selected unit goes to one")
 
     @field_validator("weights")
     @classmethod
@@ -378,6 +425,17 @@ class ScenarioModel(_Table):
         if spec.needs_targets and not has_targets:
             raise ValueError(f"the {kind} objective needs a [targets] table (relative or "
                              "absolute)")
+        if self.zones:
+            names = [z.name for z in self.zones]
+            if len(names) < 2:
+                raise ValueError("give two or more [[zones]] (one zone is the plan without "
+                                 "zones: remove [[zones]])")
+            dup = sorted({n for n in names if names.count(n) > 1})
+            if dup:
+                raise ValueError(f"[[zones]] names must be unique; {dup} appear more than once")
+            if self.solver.nested_path:
+                raise ValueError("solver.nested_path reads one selection per budget, not zones; "
+                                 "remove nested_path or [[zones]]")
         if spec.weights is None and self.weights:
             takers = listed([k.name for k in OBJECTIVES.values() if k.weights], "and")
             raise ValueError(f"[weights] apply to {takers}, not {kind} (it {spec.aim}); remove "
@@ -392,5 +450,5 @@ TABLES: dict[type[BaseModel], str] = {
     UnitsLock: "locks.locked_in", LandCoverLock: "locks.land_cover_out", AboveLock: "locks.above",
     PenaltiesTable: "penalties", BoundaryTable: "penalties.boundary",
     LinearTable: "penalties.linear", SolverTable: "solver", ParksTable: "parks",
-    ClosureTable: "closure",
+    ClosureTable: "closure", ZoneTable: "zones",
 }

@@ -64,7 +64,7 @@ def schema_reference() -> str:
     lines = ["Scenario file reference (schema_version = 1). Tables in [brackets]; [[double]] "
              "tables repeat.", ""]
     repeated = {"area_budgets", "locks.locked_in", "locks.land_cover_out", "locks.above",
-                "penalties.linear"}
+                "penalties.linear", "zones"}
     for model in TABLES:
         name = TABLES[model]
         header = ("top-level keys" if not name else f"[[{name}]]" if name in repeated
