@@ -87,7 +87,7 @@ def export_plan(problem: Problem, x: np.ndarray, out_dir: str | os.PathLike[str]
                 formats: str | Sequence[str] = "all", connectivity: str = "rook",
                 min_km2: float = 0.0, refill: bool = False, overwrite: bool = False,
                 inputs: Iterable[str | os.PathLike[str]] = (),
-                source: str = "") -> ExportResult:
+                source: str = "", zone: np.ndarray | None = None) -> ExportResult:
     """Write the plan's candidate parks in the requested formats into the folder ``out_dir``.
 
     Parameters
@@ -109,6 +109,10 @@ def export_plan(problem: Problem, x: np.ndarray, out_dir: str | os.PathLike[str]
         The command's inputs: never replaced or written into.
     source : str
         Where the plan came from, recorded in ``export.json``.
+    zone : numpy.ndarray of str, optional
+        A zoned plan's zone per unit ("" when not selected): every feature gets the new
+        km² of each zone (`optimizer.outputs.plan_features.plan_features`), and the
+        GeoPackage's ``added_units`` layer each unit's ``zone``.
 
     Returns
     -------
@@ -129,9 +133,9 @@ def export_plan(problem: Problem, x: np.ndarray, out_dir: str | os.PathLike[str]
     t = time.perf_counter()
     parks = candidate_parks(problem, np.asarray(x), connectivity=connectivity, min_km2=min_km2,
                             refill=refill)
-    features = plan_features(problem, parks, x)
+    features = plan_features(problem, parks, x, zone=zone)
     job = ExportJob(problem, parks, unit_status(problem, parks.x), formats,
-                    seconds={"parks": time.perf_counter() - t}, features=features)
+                    seconds={"parks": time.perf_counter() - t}, features=features, zone=zone)
     for name in formats:
         WRITERS[name].prepare_job(job)
     files: list[str] = []
@@ -193,4 +197,4 @@ def export_solution(solve_dir: str | os.PathLike[str], out_dir: str | os.PathLik
                        connectivity=pk.connectivity if connectivity is None else connectivity,
                        min_km2=pk.min_km2 if min_km2 is None else min_km2,
                        refill=pk.refill if refill is None else refill, overwrite=overwrite,
-                       inputs=inputs, source=str(loaded.path))
+                       inputs=inputs, source=str(loaded.path), zone=loaded.zone)

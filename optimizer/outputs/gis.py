@@ -288,9 +288,11 @@ def study_area(problem: Problem) -> gpd.GeoDataFrame:
 
 
 def added_units(problem: Problem, parks: Parks, rank: PriorityRank | None,
-                features: PlanFeatures | None = None) -> gpd.GeoDataFrame:
+                features: PlanFeatures | None = None,
+                zone: np.ndarray | None = None) -> gpd.GeoDataFrame:
     """The planning units of the exported features (parks, and the units they complete when
-    ``features`` is given), with their feature, its kind and (when computed) priority rank."""
+    ``features`` is given), with their feature, its kind, (when computed) priority rank and
+    (a zoned plan) management zone."""
     import geopandas as gpd
 
     units = problem.pu.units
@@ -308,6 +310,8 @@ def added_units(problem: Problem, parks: Parks, rank: PriorityRank | None,
     out["refilled"] = refilled[idx]
     if rank is not None:
         out["priority_rank"] = rank.rank[idx]
+    if zone is not None:
+        out["zone"] = np.asarray(zone).astype(str)[idx]
     return gpd.GeoDataFrame(out, geometry=np.asarray(units.geometry.values[idx]), crs=units.crs)
 
 
@@ -646,7 +650,8 @@ def gpkg_files(job: ExportJob, folder: Path) -> list[str]:
     table = features_of(job)
     crs = table.crs
     layers = {"parks": table,
-              "added_units": added_units(job.problem, job.parks, job.rank, job.features),
+              "added_units": added_units(job.problem, job.parks, job.rank, job.features,
+                                            job.zone),
               "existing_network": existing_network(job.problem),
               "study_area": study_area(job.problem)}
     layers = {k: v.set_crs(crs, allow_override=True) for k, v in layers.items()}

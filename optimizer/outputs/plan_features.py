@@ -41,7 +41,7 @@ if TYPE_CHECKING:
     from optimizer.plan.parks import Parks
 
 __all__ = ["KINDS", "VALUE_COLUMN", "PlanFeatures", "field_entry", "field_title",
-           "plan_features", "sum_equation", "unit_amounts"]
+           "plan_features", "sum_equation", "unit_amounts", "zone_column"]
 
 #: Feature kinds, in table order, and what each is (the ``kind`` column).
 KINDS: dict[str, str] = {
@@ -96,6 +96,17 @@ _TITLES: dict[str, str] = {
 }
 
 
+def zone_column(name: str) -> str:
+    """The exported column of a zone's new km² in each feature (`plan_features`).
+
+    Examples
+    --------
+    >>> zone_column("core")
+    'zone_core_km2'
+    """
+    return f"zone_{name}_km2"
+
+
 def field_entry(column: str) -> tuple[str, str]:
     """(unit, meaning) of an exported column: the export's own entry, else the parks' one.
 
@@ -108,6 +119,9 @@ def field_entry(column: str) -> tuple[str, str]:
     """
     if column in _EXPORT_COLUMNS:
         return _EXPORT_COLUMNS[column]
+    if column.startswith("zone_") and column.endswith("_km2"):
+        return ("km²", f"new area (km²) of the feature's units in the management zone "
+                f"{column[5:-4]!r}: the zones' columns sum to the feature's new area")
     return PARK_COLUMNS.get(column, ("", ""))
 
 
@@ -237,7 +251,8 @@ def _completing(problem: Problem, mask: np.ndarray, connectivity: str) -> Parks 
     return candidate_parks(open_problem, mask.astype(np.float64), connectivity=connectivity)
 
 
-def plan_features(problem: Problem, parks: Parks, x: Any | None = None) -> PlanFeatures:
+def plan_features(problem: Problem, parks: Parks, x: Any | None = None, *,
+                  zone: Any | None = None) -> PlanFeatures:
     """The parks and the remainders the plan completes, as one table (module docstring).
 
     Parameters
@@ -247,6 +262,10 @@ def plan_features(problem: Problem, parks: Parks, x: Any | None = None) -> PlanF
         The plan's candidate parks (their plan ``parks.x`` is the one exported).
     x : array-like, optional
         The plan as solved (default ``parks.x``): its totals are recorded in ``plan``.
+    zone : array-like of str, optional
+        A zoned plan's zone per unit ("" when not selected): each feature gets a column
+        ``zone_<name>_km2`` per zone, the new km² of its units in that zone (summed over
+        every feature: ``summary.json``'s ``zones.<name>.new_km2`` when no park is dropped).
 
     Examples
     --------
@@ -302,6 +321,15 @@ def plan_features(problem: Problem, parks: Parks, x: Any | None = None) -> PlanF
     if "value_per_km2" in table.columns:
         table = table.rename(columns={"value_per_km2": VALUE_COLUMN})
         table[VALUE_COLUMN] = table[VALUE_COLUMN] * _VALUE_SCALE
+    if zone is not None:  # per zone, the new km² of each feature's units
+        zone = np.asarray(zone).astype(str)
+        row_of = np.full(int(table["park_id"].to_numpy().max(initial=0)) + 1, -1, dtype=np.int64)
+        row_of[table["park_id"].to_numpy()] = np.arange(len(table))
+        inside = unit_feature > 0
+        for name in [z for z in dict.fromkeys(zone.tolist()) if z]:
+            here = inside & (zone == name)
+            table.insert(len(table.columns) - 1, zone_column(name), np.bincount(
+                row_of[unit_feature[here]], new[here], minlength=len(table)))
     out = gpd.GeoDataFrame(table, geometry="geometry", crs=problem.pu.units.crs)
     refilled = np.zeros(n, dtype=bool)
     refilled[np.asarray(parks.refilled, dtype=np.int64)] = True

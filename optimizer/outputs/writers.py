@@ -66,6 +66,8 @@ class ExportJob:
         What every format holds: the parks and the remainders of the existing protected
         units the plan completes (`optimizer.outputs.plan_features.plan_features`); their
         totals are the plan's. `export_plan` computes it before any format is written.
+    zone : numpy.ndarray or None
+        A zoned plan's zone name per unit ("" when not selected); None without zones.
     """
 
     problem: Problem
@@ -76,6 +78,7 @@ class ExportJob:
     seconds: dict[str, float] = field(default_factory=dict)
     rank: PriorityRank | None = None
     features: PlanFeatures | None = None
+    zone: np.ndarray | None = None
 
     @property
     def table(self) -> gpd.GeoDataFrame:

@@ -32,13 +32,14 @@ def _mask(scenario: Scenario, pu: PlanningUnits, entries: list[UnitsLock], table
         return None
     mask = np.zeros(len(pu.units), dtype=bool)
     bare = problem(pu)
+    add = bare.add_locked_out if table.endswith("locked_out") else bare.add_locked_in
     for i, lk in enumerate(entries, 1):
         with blame_scenario(scenario, f"{table}[{i}]"):
             if lk.file is not None:
-                p = bare.add_locked_in(shares=lock_shares(scenario, pu, lk),
-                                       min_share=lk.min_share, label=lk.label)
+                p = add(shares=lock_shares(scenario, pu, lk), min_share=lk.min_share,
+                        label=lk.label)
             else:
-                p = bare.add_locked_in(column=lk.column, ids=lk.ids, label=lk.label)
+                p = add(column=lk.column, ids=lk.ids, label=lk.label)
             mask |= p.locks[-1].mask
     return mask
 
