@@ -113,6 +113,11 @@ def _plans(ns: dict, blocks: list[Block], work: Path, out: str) -> None:
     plan = ns["units"].units["pu_id"][ns["csol"].selected].tolist()
     assert plan == [2, 3, 4] and f"{plan}: unit 1 alone costs 900" in cost and f"{plan}\n" in out
     assert "750 of 800 spent" in cost and "750.0     800.0" in out
+    zplan = ns["zplan"]  # zones: the plan and its objective, quoted
+    zone_code = next(b.code for b in blocks if "solve_zones(zp" in b.code)
+    assert zplan.zone_names().tolist() == ["core", "", "", "core", "general", ""]
+    assert f"# {zplan.objective:.4f}: (80 + 0.5 x 60) / 290 MgC" in zone_code
+    assert zplan.objective == pytest.approx((80 + 0.5 * 60) / 290)
 
 
 def _scenarios(ns: dict, blocks: list[Block], work: Path, out: str) -> None:
