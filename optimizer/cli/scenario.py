@@ -26,10 +26,17 @@ def cmd_check(args: argparse.Namespace) -> int:
     scenario = Scenario.load(args.file)
     pu = scenario.load_grid()
     problem = scenario.to_problem(pu)
+    zoned = scenario.to_zoned_problem(pu, problem) if scenario.zones else None
     print(scenario.describe(pu))
     print(f"Scenario hash {scenario.hash[:16]}.")
     print()
     print(problem)
+    if zoned is not None:  # each zone as resolved: its units allowed and contributions
+        print("zones (every selected unit in one):")
+        for zi, name in enumerate(zoned.names):
+            shares = ", ".join(f"{f} {c:g}" for f, c in zip(zoned.features,
+                                                            zoned.contribution[zi], strict=True))
+            print(f"  {name}: {int(zoned.allowed[zi].sum()):,} units allowed; holds {shares}")
     return 0
 
 

@@ -191,3 +191,13 @@ def test_mistakes_are_one_line_errors(zones, message):
         zoned_problem(_max_utility(), zones)
     assert message in str(err.value)
     assert "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("solver", ["highs", "auto"])
+def test_a_tiny_time_limit_still_gives_a_checked_zoned_plan(solver):
+    make, kw, zones = CASES["min set, boundary and a minimum general area"]
+    zp = zoned_problem(make(**kw), zones)
+    plan = solve_zones(zp, solver, time_limit=0.001)
+    assert not zoned_violations(zp, plan.zone)
+    assert plan.objective == pytest.approx(zoned_objective(zp, plan.zone))
+    assert plan.objective >= _brute(zp) - 1e-9  # min set: never better than the optimum

@@ -135,3 +135,13 @@ def test_zone_mistakes_are_one_line_errors_before_any_work(extra, message, folde
     assert_one_line_error(code, err, contains=message)
     assert "zones" in err
     assert not (folder / "plan").exists()
+    code, _, err = run_cli(["scenario", "check", folder / "s.toml"], capsys)
+    assert_one_line_error(code, err, contains=message)
+
+
+def test_scenario_check_prints_the_zones(folder, capsys):
+    (folder / "s.toml").write_text(scenario_text(), encoding="utf-8")
+    code, out, err = run_cli(["scenario", "check", folder / "s.toml"], capsys)
+    assert code == 0, err
+    assert "  core: 9 units allowed; holds biomass 1, sp_1 1, sp_2 1" in out
+    assert "  general: 8 units allowed; holds biomass 0.8, sp_1 0.5, sp_2 0.5" in out
