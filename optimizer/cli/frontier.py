@@ -62,6 +62,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     from optimizer.model.objectives import OBJECTIVES
     from optimizer.plan.results import solve
     from optimizer.scenario.build import solver_options
+    from optimizer.scenario.zone_tables import refuse_zones
     from optimizer.studies.frontier import frontier
 
     t0 = time.perf_counter()
@@ -69,6 +70,7 @@ def cmd_frontier(args: argparse.Namespace) -> int:
     scenario, _ = _scenario_with_overrides(args)
     inputs = [args.scenario, *_inputs(scenario)]  # the file too when --set renamed its source
     check_output_dir(args.out, "frontier", overwrite=args.overwrite, inputs=inputs)
+    refuse_zones(scenario, "carbonpark frontier")  # before any work
     kind = OBJECTIVES.get(scenario.objective.kind)
     if kind is not None and not kind.nested:  # in the scenario's words, before any work
         nested = " or ".join(f'"{n}"' for n, k in OBJECTIVES.items() if k.nested)

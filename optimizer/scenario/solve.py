@@ -7,6 +7,7 @@ from pathlib import Path
 
 from optimizer.grid.planning_units import PlanningUnits
 from optimizer.plan.results import solve
+from optimizer.plan.zoned import solve_zones
 from optimizer.scenario.build import solver_options
 from optimizer.scenario.file import Scenario
 from optimizer.scenario.messages import blame_scenario
@@ -29,7 +30,10 @@ def solve_scenario(scenario: Scenario | str | os.PathLike[str], pu: PlanningUnit
     Returns
     -------
     Solution
-        With ``solution.problem``-independent status, selection and objective.
+        With ``solution.problem``-independent status, selection and objective. A scenario
+        with ``[[zones]]`` is solved with its zones (`optimizer.plan.zoned.solve_zones`):
+        ``x`` is 1 for a unit in any zone and ``objective`` the zoned plan's; its zones
+        come from ``solve_zones(scenario.to_zoned_problem())``.
 
     Examples
     --------
@@ -48,6 +52,11 @@ def solve_scenario(scenario: Scenario | str | os.PathLike[str], pu: PlanningUnit
     """
     if not isinstance(scenario, Scenario):
         scenario = Scenario.load(Path(scenario))
+    pu = scenario.load_grid() if pu is None else pu
     p = scenario.to_problem(pu)
+    if scenario.zones:  # each selected unit in one zone: `solve_zones`, checked
+        zp = scenario.to_zoned_problem(pu, p)
+        with blame_scenario(scenario, "solver"):
+            return solve_zones(zp, scenario.solver.backend, **solver_options(scenario)).solution
     with blame_scenario(scenario, "solver"):
         return solve(p, scenario.solver.backend, **solver_options(scenario))

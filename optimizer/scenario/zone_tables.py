@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from optimizer.errors import ScenarioError
 from optimizer.model.problem import Problem, problem
 from optimizer.model.zones import Zone, ZonedProblem, zoned_problem
 from optimizer.scenario.lock_files import lock_shares
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     from optimizer.scenario.file import Scenario
     from optimizer.scenario.models import UnitsLock
 
-__all__ = ["describe_zones", "to_zoned_problem"]
+__all__ = ["describe_zones", "refuse_zones", "to_zoned_problem"]
 
 
 def _mask(scenario: Scenario, pu: PlanningUnits, entries: list[UnitsLock], table: str
@@ -107,3 +108,30 @@ def describe_zones(scenario: Scenario) -> str:
             bits.append("targets " + ", ".join(f"{k} {v:.0%}" for k, v in t.targets.items()))
         words.append(t.name + (f" ({'; '.join(bits)})" if bits else ""))
     return f"Zones: {', '.join(words)}."
+
+
+def refuse_zones(scenario: Scenario, what: str) -> None:
+    """Raise when a scenario has ``[[zones]]`` and ``what`` (a command or method) does not
+    take them: a plan that silently ignored the zones would disagree with ``carbonpark
+    solve``'s.
+
+    Raises
+    ------
+    ScenarioError
+        One line naming the scenario, ``what`` and the fix.
+
+    Examples
+    --------
+    >>> from optimizer.scenario import Scenario
+    >>> s = Scenario.loads('schema_version = 1\ngrid.path = "g"\nbudget.km2 = 1\n'
+    ...                    '[[zones]]\nname = "a"\n[[zones]]\nname = "b"\n')
+    >>> try:
+    ...     refuse_zones(s, "carbonpark frontier")
+    ... except ScenarioError as exc:
+    ...     print(str(exc).split(": ", 1)[1])
+    carbonpark frontier does not take management zones yet; solve the zoned scenario with `carbonpark solve`, or remove its [[zones]] tables
+    """
+    if scenario.zones:
+        raise ScenarioError(f"{scenario.source}: {what} does not take management zones yet; "
+                            "solve the zoned scenario with `carbonpark solve`, or remove its "
+                            "[[zones]] tables")

@@ -22,8 +22,10 @@ from optimizer.errors import InfeasibleProblemError, InputDataError, ScenarioErr
 from optimizer.model.compile import CompiledModel, compile
 from optimizer.model.objectives import OBJECTIVES
 from optimizer.plan.results import diagnose, objective_value, solve
+from optimizer.plan.zoned import solve_zones
 from optimizer.scenario import Scenario
 from optimizer.scenario.build import grid_hash, solver_options
+from optimizer.scenario.zone_tables import refuse_zones
 from optimizer.solvers import CutSolver, HighsSolver, Solution, SolveStatus
 from optimizer.solvers.base import better, relative_gap, tighter_bound
 from optimizer.studies.metrics import metric
@@ -58,15 +60,18 @@ def grid_key(scenario: Scenario) -> str:
     return grid_hash(scenario)
 
 
-def _record(problem: Problem, sol: Solution) -> dict[str, Any]:
-    """The result columns of one solution (objective and metrics recomputed from its plan)."""
+def _record(problem: Problem, sol: Solution, objective: float | None = None) -> dict[str, Any]:
+    """The result columns of one solution (objective and metrics recomputed from its plan;
+    a zoned plan's ``objective`` is given, recomputed from its zones by `solve_zones`)."""
     import numpy as np
 
     x = np.asarray(sol.x, dtype=np.float64) > 0.5
     locked_in, _ = problem.locked_masks()
     added = x & ~locked_in
     ids = problem.pu.units["pu_id"].to_numpy()[added]
-    return {"status": sol.status.value, "objective": float(objective_value(problem, x)),
+    if objective is None:
+        objective = objective_value(problem, x)
+    return {"status": sol.status.value, "objective": float(objective),
             "bound": float(sol.bound), "gap": float(sol.gap),
             "requested_gap": float(sol.requested_gap), "solver": sol.solver,
             "strategy": sol.strategy, "solver_choice": sol.info.get("auto", ""),
@@ -112,9 +117,18 @@ def run_one(data: dict[str, Any], base: str, key: str, method: str) -> dict[str,
     t0 = time.perf_counter()
     s = Scenario.from_dict(data, base=base)
     pu = _grid(s, key)
+    objective: float | None = None
     try:
         p = s.to_problem(pu)
-        if method.startswith("path:"):
+        if s.zones:  # a zoned run: solved with its zones, as `carbonpark solve` does
+            if method.startswith("path:"):
+                refuse_zones(s, f"the sweep method {method!r} (one selection per budget)")
+            opts = solver_options(s)
+            if s.solver.backend == "auto":
+                opts["concurrent"] = False
+            zoned = solve_zones(s.to_zoned_problem(pu, p), s.solver.backend, **opts)
+            sol, objective = zoned.solution, zoned.objective
+        elif method.startswith("path:"):
             found = diagnose(p)
             if found:  # as `solve` would refuse it
                 raise InfeasibleProblemError("; ".join(found))
@@ -130,7 +144,7 @@ def run_one(data: dict[str, Any], base: str, key: str, method: str) -> dict[str,
                 "wall_s": time.perf_counter() - t0}
     if sol.status is SolveStatus.INTERRUPTED:
         raise KeyboardInterrupt  # Ctrl-C in this process: the run did not finish
-    return {**_record(p, sol), "wall_s": time.perf_counter() - t0}
+    return {**_record(p, sol, objective), "wall_s": time.perf_counter() - t0}
 
 
 def _reason(exc: Exception) -> str:

@@ -145,3 +145,27 @@ def test_scenario_check_prints_the_zones(folder, capsys):
     assert code == 0, err
     assert "  core: 9 units allowed; holds biomass 1, sp_1 1, sp_2 1" in out
     assert "  general: 8 units allowed; holds biomass 0.8, sp_1 0.5, sp_2 0.5" in out
+
+
+def test_solve_scenario_and_a_sweep_solve_the_zones(folder):
+    from optimizer.scenario import solve_scenario
+    from optimizer.studies.sweep_worker import run_one
+
+    (folder / "s.toml").write_text(scenario_text(), encoding="utf-8")
+    s = Scenario.load(folder / "s.toml")
+    zp = s.to_zoned_problem(zone_grid())
+    best = max(zoned_objective(zp, np.array(z)) for z in itertools.product(range(-1, 2), repeat=9)
+               if not zoned_violations(zp, np.array(z)))
+    assert solve_scenario(s).objective == pytest.approx(best, abs=1e-9)
+    record = run_one(s.to_dict(), str(folder), "k", "solve")
+    assert record["status"] == "optimal" and record["objective"] == pytest.approx(best, abs=1e-9)
+    record = run_one(s.to_dict(), str(folder), "k", "path:cut")
+    assert record["status"] == "infeasible" and "does not take management zones" in \
+        record["message"]
+
+
+def test_the_frontier_refuses_zones_in_one_line(folder, capsys):
+    (folder / "s.toml").write_text(scenario_text(), encoding="utf-8")
+    code, _, err = run_cli(["frontier", folder / "s.toml", "--out", folder / "f"], capsys)
+    assert_one_line_error(code, err, contains="carbonpark frontier does not take management zones")
+    assert not (folder / "f").exists()
