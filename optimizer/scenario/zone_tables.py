@@ -128,8 +128,8 @@ def refuse_zones(scenario: Scenario, what: str) -> None:
     >>> try:
     ...     refuse_zones(s, "carbonpark frontier")
     ... except ScenarioError as exc:
-    ...     print(str(exc).split(": ", 1)[1])
-    carbonpark frontier does not take management zones yet; solve the zoned scenario with `carbonpark solve`, or remove its [[zones]] tables
+    ...     print(str(exc).split(": ", 1)[1].split(";")[0])
+    carbonpark frontier does not take management zones yet
     """
     if scenario.zones:
         raise ScenarioError(f"{scenario.source}: {what} does not take management zones yet; "
