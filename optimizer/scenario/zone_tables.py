@@ -123,8 +123,12 @@ def refuse_zones(scenario: Scenario, what: str) -> None:
     Examples
     --------
     >>> from optimizer.scenario import Scenario
-    >>> s = Scenario.loads('schema_version = 1\ngrid.path = "g"\nbudget.km2 = 1\n'
-    ...                    '[[zones]]\nname = "a"\n[[zones]]\nname = "b"\n')
+    >>> s = Scenario.loads('''
+    ... schema_version = 1
+    ... grid.path = "g"
+    ... budget.km2 = 1
+    ... zones = [{name = "a"}, {name = "b"}]
+    ... ''')
     >>> try:
     ...     refuse_zones(s, "carbonpark frontier")
     ... except ScenarioError as exc:
