@@ -126,6 +126,27 @@ class ZonedProblem:
         """``c_zf`` of one zone and feature."""
         return float(self.contribution[zone, self.features.index(feature)])
 
+    def zone_values(self) -> np.ndarray:
+        """``(k, n)``: the objective's own term of unit ``j`` in zone ``z``, before penalties.
+
+        Max utility: ``sum_f w_f c_zf r_fj (1 - p_j) / R_f``; min set: ``cost_factor_z
+        cost_j``; min shortfall: 0 (its terms are the targets' shortfalls).
+        """
+        p = self.problem
+        assert p.objective is not None
+        out = np.zeros((self.k, p.n_units))
+        if p.objective.kind == "max_utility":
+            unprotected = 1.0 - p.protected_fraction
+            for f, w in p.utility_weights().items():
+                r = p.feature_amount(f)
+                total = float(r.sum())
+                if total != 0:
+                    out += np.outer(self.contribution[:, self.features.index(f)],
+                                    (w / total) * r * unprotected)
+        elif p.objective.kind == "min_set":
+            out += np.outer([z.cost_factor for z in self.zones], p.cost)
+        return out
+
 
 def _number(value: object, what: str, *, low: float = 0.0, high: float = math.inf,
             fix: str = "") -> float:

@@ -113,19 +113,10 @@ def compile_zones(zp: ZonedProblem) -> ZonedModel:
 
     # ---------------- objective per column
     amounts = {f: p.feature_amount(f) for f in zp.features}
-    totals = {f: float(a.sum()) for f, a in amounts.items()}
-    cz = np.zeros(nx)
-    if obj.kind == "max_utility":
-        for f, w in p.utility_weights().items():
-            if totals[f] != 0:
-                per_unit = (w / totals[f]) * amounts[f] * unprotected
-                cz += per_unit[unit_idx] * zp.contribution[zone_idx, zp.features.index(f)]
-    elif obj.kind == "min_set":
-        factors = np.array([z.cost_factor for z in zp.zones], dtype=np.float64)
-        cz += p.cost[unit_idx] * factors[zone_idx]
-    elif obj.kind != "min_shortfall":
+    if obj.kind not in ("max_utility", "min_set", "min_shortfall"):
         raise InputDataError(f"zones take the max_utility, min_set and min_shortfall "
                              f"objectives; this problem's is {obj.kind!r}")
+    cz = zp.zone_values()[zone_idx, unit_idx]
     for lp in p.linear_penalties:
         cz += penalty_sign * lp.penalty * lp.amount[unit_idx]
 

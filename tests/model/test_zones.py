@@ -201,3 +201,32 @@ def test_a_tiny_time_limit_still_gives_a_checked_zoned_plan(solver):
     assert not zoned_violations(zp, plan.zone)
     assert plan.objective == pytest.approx(zoned_objective(zp, plan.zone))
     assert plan.objective >= _brute(zp) - 1e-9  # min set: never better than the optimum
+
+
+LAGRANGIAN_CASES = ["utility, contributions and a core budget",
+                    "utility, boundary within and between zones", "three zones"]
+
+
+@pytest.mark.parametrize("case", LAGRANGIAN_CASES)
+def test_the_zone_price_lagrangian_bounds_the_optimum_and_its_plans_hold(case):
+    from optimizer.plan.zoned_relax import lagrangian_zones
+
+    make, kw, zones = CASES[case]
+    zp = zoned_problem(make(**kw), zones)
+    best = _brute(zp)
+    lz = lagrangian_zones(zp, gap=0.0)
+    assert lz.bound >= best - 1e-9  # a bound on every zoned plan
+    assert lz.zone is not None and not zoned_violations(zp, lz.zone)
+    assert lz.objective == pytest.approx(zoned_objective(zp, lz.zone)) and lz.objective <= best + 1e-9
+    plan = solve_zones(zp, gap=0.0, method="lagrangian")  # then HiGHS from its plan and bound
+    assert plan.objective == pytest.approx(best, abs=1e-9)
+    assert plan.solution.strategy.startswith("zone-lagrangian")
+    assert plan.solution.info["zone_lagrangian"]["bound"] == pytest.approx(lz.bound)
+
+
+def test_the_lagrangian_needs_a_capped_max_utility_zone():
+    make, kw, zones = CASES["min set, zone cost and a zone target"]
+    with pytest.raises(InputDataError, match="method='lagrangian' prices the zones' area caps"):
+        solve_zones(zoned_problem(make(**kw), zones), method="lagrangian")
+    with pytest.raises(InputDataError, match="method must be"):
+        solve_zones(zoned_problem(make(**kw), zones), method="fast")
