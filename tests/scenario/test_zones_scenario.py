@@ -169,3 +169,29 @@ def test_the_frontier_refuses_zones_in_one_line(folder, capsys):
     code, _, err = run_cli(["frontier", folder / "s.toml", "--out", folder / "f"], capsys)
     assert_one_line_error(code, err, contains="carbonpark frontier does not take management zones")
     assert not (folder / "f").exists()
+
+
+def test_a_zone_lock_from_a_polygon_file_is_an_input_and_holds(folder, capsys):
+    import shapely
+    from test_polygon_lock_scenario import write_polygons
+
+    from optimizer.scenario.inputs import scenario_inputs
+
+    # The top row (pu_id 100-102) may only be core; 103 is 0.6 inside, 108 a quarter.
+    write_polygons(folder / "valley.gpkg", [shapely.box(0, -1000, 3000, 0),
+                                           shapely.box(0, -2000, 600, -1000)])
+    extra = ZONES.replace('locked_out = [{ids = [100]}]',
+                          'locked_out = [{file = "valley.gpkg", min_share = 0.5}]')
+    (folder / "s.toml").write_text(scenario_text(extra), encoding="utf-8")
+    s = Scenario.load(folder / "s.toml")
+    assert folder / "valley.gpkg" in [p.resolve() for p in scenario_inputs(s)]
+    zp = s.to_zoned_problem(zone_grid())
+    assert zp.allowed[1].tolist() == [False] * 4 + [True] * 5
+    code, _, err = run_cli(["solve", folder / "s.toml", "--out", folder / "plan"], capsys)
+    assert code == 0, err
+    zone_names = pd.read_parquet(folder / "plan" / "solution.parquet")["zone"].to_numpy()
+    assert not (zone_names[:4] == "general").any()
+    # --out over the polygon file is refused: it is an input.
+    code, _, err = run_cli(["solve", folder / "s.toml", "--out", folder / "valley.gpkg",
+                            "--overwrite"], capsys)
+    assert code == 2 and (folder / "valley.gpkg").is_file()
