@@ -55,6 +55,7 @@ from optimizer.gap.analysis import typology_subtitle
 from optimizer.gap.ranking import TYPES
 from optimizer.gap.tables import carbon_table, time_series_table
 from optimizer.outputs.curves_files import CURVES_CSV, curves_html
+from optimizer.outputs.report_zones import zones_html
 from optimizer.outputs.report_files import (
     GENERATOR,
     check_frontier_folder,
@@ -459,6 +460,7 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
                            "dominates: carbon-dominant units are candidate carbon parks.",
                            "typology map"))
     out.append(_no_data_note(gap))
+    out += [zones_html(s)]  # "" without zones
     out += ['<h2 id="regions">New protection by region</h2>', _regions_html(s)]
     out += ['<h2 id="closure">Gap closure: the plan against the existing network\'s gaps</h2>',
             "<h3>Density inside protection ÷ study-area density</h3>", density_html(gc.density),

@@ -195,3 +195,18 @@ def test_a_zone_lock_from_a_polygon_file_is_an_input_and_holds(folder, capsys):
     code, _, err = run_cli(["solve", folder / "s.toml", "--out", folder / "valley.gpkg",
                             "--overwrite"], capsys)
     assert code == 2 and (folder / "valley.gpkg").is_file()
+
+
+def test_the_report_s_zone_table_reads_summary_json(folder, capsys):
+    from optimizer.outputs.report_zones import zones_html
+    from optimizer.plan.quantities import QUANTITIES as Q
+
+    (folder / "s.toml").write_text(scenario_text(), encoding="utf-8")
+    assert run_cli(["solve", folder / "s.toml", "--out", folder / "plan"], capsys)[0] == 0
+    summary = json.loads((folder / "plan" / "summary.json").read_text(encoding="utf-8"))
+    html = zones_html(summary)
+    for name, z in summary["zones"].items():
+        row = (f'<td class="t">{name}</td><td class="s">{z["units"]}</td><td class="s">'
+               f'{Q["zone_new_km2"].text(summary, zone=name)}</td>')
+        assert row in html
+    assert zones_html({"zones": {}}) == ""
