@@ -55,7 +55,6 @@ from optimizer.gap.analysis import typology_subtitle
 from optimizer.gap.ranking import TYPES
 from optimizer.gap.tables import carbon_table, time_series_table
 from optimizer.outputs.curves_files import CURVES_CSV, curves_html
-from optimizer.outputs.report_zones import zones_html
 from optimizer.outputs.report_files import (
     GENERATOR,
     check_frontier_folder,
@@ -75,6 +74,7 @@ from optimizer.outputs.report_tables import (
     time_series_html,
     zones_after,
 )
+from optimizer.outputs.report_zones import zones_html
 from optimizer.outputs.solve_folder import SolveFolder, read_solution, solve_folder_inputs
 from optimizer.plan.closure import gap_closure
 from optimizer.plan.comparison import COMPARISON_COLUMNS, comparison_headers, comparison_table, plan_name
