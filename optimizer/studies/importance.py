@@ -57,6 +57,7 @@ from optimizer.solvers.base import Solution, stop_on_interrupt, stop_requested
 from optimizer.studies import importance_ferrier, importance_rank
 from optimizer.studies.importance_ferrier import FERRIER_PREFIX, ferrier_scores
 from optimizer.studies.importance_rank import rank_increments
+from optimizer.studies.importance_repair import repaired_objectives
 
 __all__ = ["FERRIER_PREFIX", "IMPORTANCE_COLUMNS", "METHODS", "METHOD_MEANINGS", "OUTPUT_KIND",
            "Importance", "importance"]
@@ -240,6 +241,8 @@ def importance(
     scheduler: str | None = None,
     progress: ProgressArg = False,
     increments: int = 10,
+    prune: bool = True,
+    units: Any = None,
 ) -> Importance:
     """Importance of each unit a plan adds (see the module docstring).
 
@@ -271,6 +274,14 @@ def importance(
         A progress bar (True) or ``progress(fraction, stage)``.
     increments : int
         Rank importance: the number of budget increments (prioritizr's ``n``).
+    prune : bool
+        Replacement: skip the re-solve of a unit whose plan-without-it keeps every row and
+        is within ``gap`` of the plan's proven bound (`importance_repair`: that plan is
+        what the re-solve may return, proven by the plan's bound; status ``repaired``).
+        Needs a `Solution` plan (a proven bound).
+    units : sequence of pu_id, optional
+        Replacement: the importance of these added units only (the others get 0 and no
+        status); default every added unit.
 
     Returns
     -------
@@ -327,6 +338,7 @@ def importance(
         x, bound = np.asarray(plan.x, dtype=np.float64), float(plan.bound)
     else:
         x, bound = np.asarray(plan, dtype=np.float64), math.nan
+    proven = bool(np.isfinite(bound))
     if x.shape != (problem.n_units,) or not np.isin(x, (0.0, 1.0)).all():
         raise InputDataError(f"importance: the plan must hold 0 or 1 for each of the "
                              f"problem's {problem.n_units:,} units; got shape {x.shape}")
@@ -365,10 +377,29 @@ def importance(
         return Importance("rank", table, z0, bound, model.sense, gap,
                           time.perf_counter() - t0, notes, res.steps)
     cols = np.flatnonzero(x_cols > 0.5)
+    if units is not None:
+        wanted = np.isin(np.asarray(model.unit_ids)[model.unit_of_col[cols]], np.asarray(units))
+        cols = cols[wanted]
     if scheduler is not None:
         scheduler = check_scheduler(scheduler, error=InputDataError)  # before any re-solve
+    done: list[tuple[int, float, float, str, float, float]] = []
+    notes = []
+    if prune and proven and cols.size:
+        r, ok = repaired_objectives(model, x_cols, cols)
+        rel = np.abs(bound - r) / np.maximum(np.abs(r), 1e-9)
+        skip = ok & (rel <= gap + 1e-15)
+        k = int(skip.sum())
+        done = list(zip(cols[skip].tolist(), r[skip].tolist(), [bound] * k, ["repaired"] * k,
+                        rel[skip].tolist(), [0.0] * k, strict=True))
+        if skip.any():
+            notes.append(f"{int(skip.sum()):,} of {cols.size:,} units needed no re-solve: the "
+                         f"plan without each keeps every row and is within the gap of "
+                         f"{gap:g} of the plan's proven bound (status 'repaired')")
+        cols = cols[~skip]
     results = _run(model, x_cols, cols, solver, options, workers, scheduler, progress)
-    return _assemble(problem, model, x, x_cols, z0, bound, gap, results, t0)
+    imp = _assemble(problem, model, x, x_cols, z0, bound, gap, done + results, t0)
+    imp.notes[:0] = notes
+    return imp
 
 
 _DEFINITIONS = {
