@@ -7,7 +7,7 @@ Columns: ``units`` (planning units), ``added`` (units the plan adds: one re-solv
 ``solve s`` (the plan), ``importance s`` (every re-solve), ``per unit ms``, ``proven``
 (units proven at the requested gap, of ``added``), ``pruned`` (units whose plan-without-them
 was already within the gap of the plan's bound: no re-solve, `importance_repair`), ``peak MB``
-(the row's process). ``--no-prune`` re-solves every unit (the method before pruning);
+(the row's process); with ``--limit`` ``added`` counts the units computed. ``--no-prune`` re-solves every unit (the method before pruning);
 ``--limit N`` computes the importance of the first N added units only (a subset, for the
 largest grids), ``--time-limit-per-unit`` overrides the scenario's.
 
@@ -60,10 +60,13 @@ def row(cell_km: float, workers: int, gap: float | None, prune: bool = True,
     t = imp.table[imp.table["added"]]
     proven = int((t["gap"] <= g + 1e-12).sum())
     pruned = int((t["status"] == "repaired").sum())
+    computed = int((t["status"] != "").sum())  # all added units, or the --limit subset
     return {"units": p.n_units, "added": len(t), "pruned": pruned, "solve_s": solve_s,
             "importance_s": imp_s,
-            "per_unit_ms": 1000 * imp_s / max(len(t), 1), "proven": proven, "gap": g,
-            "median_pct": float(np.median(t["importance_pct"][np.isfinite(t["importance_pct"])])),
+            "per_unit_ms": 1000 * imp_s / max(computed, 1), "computed": computed,
+            "proven": proven, "gap": g,
+            "median_pct": float(np.median(
+                t["importance_pct"][np.isfinite(t["importance_pct"]) & (t["status"] != "")])),
             "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
 
 
@@ -101,7 +104,8 @@ def main() -> None:
         if out.returncode != 0:
             raise SystemExit(out.stderr[-2000:])
         r = json.loads(out.stdout.strip().splitlines()[-1])
-        print(f"{km:>7g} {r['units']:>7,} {r['added']:>6,} {r['pruned']:>6,} {r['solve_s']:>8.2f} "
+        print(f"{km:>7g} {r['units']:>7,} {r['computed']:>6,} {r['pruned']:>6,} "
+              f"{r['solve_s']:>8.2f} "
               f"{r['importance_s']:>12.1f} {r['per_unit_ms']:>11.0f} {r['proven']:>6,} "
               f"{r['median_pct']:>8.3f} {r['peak_mb']:>8.0f}")
 
