@@ -35,10 +35,10 @@ def _add_importance(sub: argparse._SubParsersAction) -> None:
                    default=None, metavar="SECONDS",
                    help="seconds for each re-solve (default the scenario's [solver] time_limit)")
     p.add_argument("--workers", type=whole_number(1), default=1,
-                   help="local processes re-solving at once (default 1)")
+                   help="local processes re-solving at once (default 1; replacement only)")
     p.add_argument("--scheduler", default=None, metavar="ADDR",
                    help="'local' (a dask LocalCluster of --workers processes) or a Dask "
-                        "scheduler, tcp://host:8786")
+                        "scheduler, tcp://host:8786 (replacement only)")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out even if it is not an importance output written by "
                         "carbonpark")

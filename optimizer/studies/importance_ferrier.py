@@ -79,7 +79,8 @@ def ferrier_scores(problem: Problem, x: np.ndarray) -> pd.DataFrame:
     Raises
     ------
     InputDataError
-        The objective is not min set, or there are no targets.
+        The objective is not min set, there are no targets, or a target feature has
+        negative amounts.
 
     Examples
     --------
@@ -106,6 +107,10 @@ def ferrier_scores(problem: Problem, x: np.ndarray) -> pd.DataFrame:
     amounts = problem.feature_amounts(feats)  # features x units, whole units
     before = amounts @ p
     r = amounts * (1.0 - p)  # what each unit can still add
+    if (r < 0).any():
+        bad = feats[int(np.flatnonzero((r < 0).any(axis=1))[0])]
+        raise InputDataError(f"importance method 'ferrier' needs amounts >= 0; target feature "
+                             f"{bad!r} has negative amounts: use method='replacement'")
     target = np.maximum(np.array([t.amount for t in problem.targets]) - before, 0.0)
     sel = np.asarray(x, dtype=np.float64) > 0.5
     n, m = float(problem.n_units), float(sel.sum())

@@ -132,3 +132,11 @@ def test_ferrier_on_another_objective_is_a_one_line_error():
                                              "problem's objective is 'max_utility'") as err:
         importance(p, method="ferrier")
     assert "\n" not in str(err.value)
+
+
+def test_negative_amounts_are_a_one_line_error():
+    pu = box_grid(1, 3, features={"sp": ("biodiversity", np.array([1.0, -0.5, 2.0]))})
+    p = problem(pu).add_min_set_objective().add_absolute_targets({"sp": 1.0})
+    with pytest.raises(InputDataError, match="needs amounts >= 0; target feature 'sp'") as err:
+        importance(p, np.array([1.0, 0, 1]), method="ferrier")
+    assert "\n" not in str(err.value)
