@@ -185,7 +185,8 @@ class Importance:
             facts: dict[str, Any] = {
                 "method": self.method, "meaning": METHOD_MEANINGS[self.method],
                 "objective": self.objective, "bound": self.bound, "sense": self.sense,
-                "gap": self.gap, "seconds": round(self.seconds, 3),
+                "gap": self.gap if math.isfinite(self.gap) else None,
+                "seconds": round(self.seconds, 3),
                 "added_units": int(self.table["added"].sum()), "notes": self.notes,
                 "definition": _DEFINITIONS[self.method]}
             if self.steps is not None:
