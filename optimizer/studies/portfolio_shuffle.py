@@ -94,7 +94,7 @@ def shuffle_portfolio(problem: Problem, n: int, *, solver: str = "auto", solve_g
     >>> from optimizer.datasets import tiny_grid
     >>> p = problem(tiny_grid()).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
     >>> pf = shuffle_portfolio(p, 3)  # one optimum (cells 4 and 5): one plan
-    >>> len(pf.table), round(pf.table["objective"].iloc[0] * 290, 6)
+    >>> len(pf.table), round(float(pf.table["objective"].iloc[0]) * 290, 6)
     (1, 140.0)
     """
     t0 = time.perf_counter()
