@@ -15,17 +15,22 @@ from optimizer.outputs.solve_folder import read_solution
 from optimizer.studies.importance import importance
 
 
-@pytest.fixture()
-def solved(tmp_path, capsys):
+def _solve(tmp_path, capsys, keys: str):
+    """A 4 x 4 box grid solved at gap 0 with the scenario ``keys`` into ``plan``."""
     from optimizer import write_grid
 
     write_grid(box_grid(4, 4, seed=3, n_species=3), tmp_path / "grid")
     (tmp_path / "s.toml").write_text(
-        'schema_version = 1\n[grid]\npath = "grid"\n[budget]\nshare = 0.25\n'
-        '[solver]\ngap = 0\n', encoding="utf-8")
+        f'schema_version = 1\n[grid]\npath = "grid"\n{keys}[solver]\ngap = 0\n',
+        encoding="utf-8")
     code, _, err = run_cli(["solve", tmp_path / "s.toml", "--out", tmp_path / "plan"], capsys)
     assert code == 0, err
     return tmp_path
+
+
+@pytest.fixture()
+def solved(tmp_path, capsys):
+    return _solve(tmp_path, capsys, "[budget]\nshare = 0.25\n")
 
 
 def test_importance_of_a_solve_folder_is_written_and_equals_the_library(solved, capsys):
@@ -114,15 +119,8 @@ def test_the_geopackage_layer_sums_back_to_the_table(solved, capsys):
 
 @pytest.fixture()
 def solved_min_set(tmp_path, capsys):
-    from optimizer import write_grid
-
-    write_grid(box_grid(4, 4, seed=3, n_species=3), tmp_path / "grid")
-    (tmp_path / "s.toml").write_text(
-        'schema_version = 1\n[grid]\npath = "grid"\n[objective]\nkind = "min_set"\n'
-        '[targets]\nrelative = { biodiversity = 0.4 }\n[solver]\ngap = 0\n', encoding="utf-8")
-    code, _, err = run_cli(["solve", tmp_path / "s.toml", "--out", tmp_path / "plan"], capsys)
-    assert code == 0, err
-    return tmp_path
+    return _solve(tmp_path, capsys,
+                  '[objective]\nkind = "min_set"\n[targets]\nrelative = { biodiversity = 0.4 }\n')
 
 
 def test_ferrier_and_rank_by_the_command_equal_the_library(solved_min_set, capsys):
