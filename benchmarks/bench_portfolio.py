@@ -7,7 +7,7 @@ Columns: ``units``, ``plans`` (found), ``seconds`` (the whole portfolio), ``per 
 ``worst %`` (the last plan's distance from the best), ``varying`` (units in some plans but
 not all), ``peak MB``.
 
-    .venv/bin/python benchmarks/bench_portfolio.py [--cell-km 40,20,10] [--n 10] [--gap 0.02]
+    .venv/bin/python benchmarks/bench_portfolio.py [--cell-km 40,20,10,4.7] [--n 10] [--gap 0.02]
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def row(cell_km: float, n: int, gap: float, min_distance: int) -> dict[str, floa
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--cell-km", default="40,20,10", help="comma-separated")
+    ap.add_argument("--cell-km", default="40,20,10,4.7", help="comma-separated (4.7: 100,484 units)")
     ap.add_argument("--n", type=int, default=10)
     ap.add_argument("--gap", type=float, default=0.02)
     ap.add_argument("--min-distance", type=int, default=10)

@@ -18,8 +18,11 @@ def _add_portfolio(sub: argparse._SubParsersAction) -> None:
                     "units from every earlier one, until --n plans or the first one further "
                     "than --gap from the best; writes portfolio.csv (the plans), frequency.csv "
                     "(each unit's share of the plans, and every plan's 0/1) and "
-                    "portfolio.json. Exit codes: 0 written, 2 bad input, 130 interrupted (the plans "
-                    "found before are written).")
+                    "portfolio.json. --method shuffle instead solves the scenario --n times "
+                    "with its units in random orders and keeps the distinct plans (prioritizr's "
+                    "shuffle portfolio; --gap and --min-distance do not apply). Exit codes: 0 "
+                    "written, 2 bad input, 130 interrupted (the plans found before are "
+                    "written).")
     p.add_argument("scenario", type=Path, help="scenario file (TOML)")
     p.add_argument("--out", type=Path, required=True, help="output folder")
     p.add_argument("--n", type=whole_number(1), default=10, metavar="N",
@@ -29,6 +32,11 @@ def _add_portfolio(sub: argparse._SubParsersAction) -> None:
                         "(default 0.02 = 2%%)")
     p.add_argument("--min-distance", type=whole_number(1), default=1, metavar="UNITS",
                    help="least number of units in which every two plans differ (default 1)")
+    p.add_argument("--method", choices=("gap", "shuffle"), default="gap",
+                   help="gap (default): plans apart within --gap; shuffle: --n solves in random "
+                        "unit orders, duplicates dropped")
+    p.add_argument("--seed", type=whole_number(0), default=0,
+                   help="shuffle: seed of the unit orders (default 0)")
     p.add_argument("--time-limit-per-plan", type=_positive("--time-limit-per-plan", "30"),
                    default=None, metavar="SECONDS",
                    help="seconds for each plan's solve (default the scenario's [solver] "
@@ -54,10 +62,16 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=inputs)
     problem = scenario.to_problem(scenario.load_grid())
     sv = scenario.solver
-    pf = portfolio(problem, args.n, gap=args.gap, min_distance=args.min_distance,
-                   solver=sv.backend, solve_gap=sv.gap,
-                   time_limit_per_plan=args.time_limit_per_plan or sv.time_limit,
-                   progress=True)
+    limit = args.time_limit_per_plan or sv.time_limit
+    if args.method == "shuffle":
+        from optimizer.studies.portfolio_shuffle import shuffle_portfolio
+
+        pf = shuffle_portfolio(problem, args.n, solver=sv.backend, solve_gap=sv.gap,
+                               seed=args.seed, time_limit_per_plan=limit, progress=True)
+    else:
+        pf = portfolio(problem, args.n, gap=args.gap, min_distance=args.min_distance,
+                       solver=sv.backend, solve_gap=sv.gap, time_limit_per_plan=limit,
+                       progress=True)
     pf.write(args.out, overwrite=args.overwrite, inputs=inputs)
     print(pf.table.to_string(index=False, formatters={
         "objective": "{:.6g}".format, "gap_to_best_pct": "{:.3f}".format,

@@ -16,6 +16,8 @@ def _add_report(sub: argparse._SubParsersAction) -> None:
                    help="the HTML file to write (self-contained: opens offline)")
     p.add_argument("--frontier", type=Path, default=None, metavar="DIR",
                    help="a `carbonpark frontier` folder to include")
+    p.add_argument("--importance", type=Path, default=None, metavar="DIR",
+                   help="a `carbonpark importance` folder of the plan: its map and top units")
     p.add_argument("--overwrite", action="store_true",
                    help="replace --out even if carbonpark did not write it")
     p.set_defaults(func=cmd_report)
@@ -26,7 +28,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     from optimizer.outputs.report import write_report
 
     t0 = time.perf_counter()
-    out = write_report(args.solutions, args.out, frontier=args.frontier, overwrite=args.overwrite)
+    out = write_report(args.solutions, args.out, frontier=args.frontier,
+                       importance=args.importance, overwrite=args.overwrite)
     kind = "plan report" if len(args.solutions) == 1 else \
         f"comparison of {len(args.solutions)} plans"
     print(f"report: wrote {out} ({kind}, {out.stat().st_size / 1e6:,.1f} MB, "

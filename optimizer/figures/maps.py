@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
 __all__ = [
+    "IMPORTANCE_MAP_TEXT",
     "NO_DATA",
     "category_map",
     "hotspot_map",
@@ -391,24 +392,38 @@ def plan_map(units: pd.DataFrame, status: Sequence[str] | np.ndarray, *, geometr
                         geometry=geometry, always=())
 
 
+#: Title, unit and subtitle of `importance_map` for each importance method.
+IMPORTANCE_MAP_TEXT = {
+    "replacement": ("How much each added unit matters (replacement importance)", "%",
+                    "% of the plan's objective lost when the unit is left out"),
+    "ferrier": ("Ferrier irreplaceability of the plan's units", "",
+                "Ferrier irreplaceability summed over the target features"),
+    "rank": ("Rank importance of the added units", "",
+             "rank / increments: 1 = enters at the first budget increment"),
+}
+
+
 def importance_map(units: pd.DataFrame, importance_pct: np.ndarray, added: np.ndarray, *,
-                   geometry: Any = None,
-                   title: str = "How much each added unit matters (replacement importance)"
-                   ) -> Figure:
-    """A map of replacement importance (`optimizer.studies.importance`): the added units in
-    thirds of their importance (% of the plan's objective lost without the unit), those no
-    plan can do without, and the rest of the grid.
+                   geometry: Any = None, title: str | None = None,
+                   method: str = "replacement") -> Figure:
+    """A map of importance (`optimizer.studies.importance`): the added units in thirds of
+    their importance (replacement: % of the plan's objective lost without the unit; Ferrier
+    or rank: the ``importance`` column), those no plan can do without, and the rest of the
+    grid.
 
     Parameters
     ----------
     units : pandas.DataFrame
         As for `category_map`.
     importance_pct : numpy.ndarray
-        Per unit: the importance in % of the objective (``inf``: no plan without the unit).
+        Per unit: the importance in % of the objective (``inf``: no plan without the unit),
+        or another method's importance.
     added : numpy.ndarray
-        Per unit: whether the plan added it.
+        Per unit: whether the plan added it (the units drawn in thirds).
     geometry : geopandas.GeoSeries, optional
-    title : str
+    title : str, optional
+        Default the method's (`IMPORTANCE_MAP_TEXT`).
+    method : {"replacement", "ferrier", "rank"}
 
     Examples
     --------
@@ -427,12 +442,13 @@ def importance_map(units: pd.DataFrame, importance_pct: np.ndarray, added: np.nd
     code[added & ~np.isfinite(pct)] = 4
     tops = [float(pct[finite & (code == k)].max()) if (finite & (code == k)).any() else 0.0
             for k in (1, 2, 3)]
-    labels = ["not added by the plan", f"lowest third: up to {tops[0]:.3g}%",
-              f"middle third: up to {tops[1]:.3g}%", f"top third: up to {tops[2]:.3g}%",
+    head, unit, subtitle = IMPORTANCE_MAP_TEXT[method]
+    labels = ["not added by the plan", f"lowest third: up to {tops[0]:.3g}{unit}",
+              f"middle third: up to {tops[1]:.3g}{unit}", f"top third: up to {tops[2]:.3g}{unit}",
               "no plan without it"]
     colours = ["#eeeeee", "#fdd49e", "#fc8d59", "#b30000", "#3f007d"]
-    return category_map(units, code, labels, colours, title, geometry=geometry, always=(),
-                        subtitle="% of the plan's objective lost when the unit is left out")
+    return category_map(units, code, labels, colours, title or head, geometry=geometry,
+                        always=(), subtitle=subtitle)
 
 
 def parks_map(units: pd.DataFrame, unit_park: np.ndarray, status: Sequence[str] | np.ndarray, *,

@@ -409,6 +409,24 @@ _LAYERS: dict[str, tuple[str, dict[str, tuple[str, str, str]]]] = {
     "study_area": ("the study area outline", {
         "area_km2": ("Area (km²)", "km²", "area of the polygon"),
     }),
+    "importance": ("the importance of each unit of the plan (`carbonpark importance`): one "
+                   "polygon per unit with an importance, the columns of importance.csv", {
+        "pu_id": ("Planning unit id", "", "the unit's pu_id in the grid"),
+        "added": ("Added by the plan", "", "True when the plan adds the unit (not locked in)"),
+        "importance": ("Importance", "", "the method's importance (importance.json's meaning); "
+                       "empty where no plan exists without the unit (replacement)"),
+        "importance_low": ("Importance, lower bound", "", "proven lower bound (replacement)"),
+        "importance_high": ("Importance, upper bound", "", "proven upper bound (replacement)"),
+        "importance_pct": ("Importance (% of objective)", "%", "replacement importance as a "
+                           "share of the plan's objective; empty where no plan exists without "
+                           "the unit"),
+        "status": ("Re-solve status", "", "status of the unit's re-solve (replacement)"),
+        "gap": ("Re-solve gap", "", "proven relative gap of the unit's re-solve"),
+        "seconds": ("Re-solve seconds", "s", "wall-clock seconds of the unit's re-solve"),
+        "rank": ("Rank", "", "rank importance: n + 1 - the increment at which the unit enters "
+                 "(n first; 0 never)"),
+        "increment": ("Increment", "", "budget increment at which the unit enters (0 never)"),
+    }),
 }
 
 
@@ -606,10 +624,29 @@ def write_rank_tif(problem: Problem, rank: PriorityRank, path: Path) -> None:
         dst.update_tags(meaning=rank.note)
 
 
-def write_importance_tif(problem: Problem, importance_pct: np.ndarray, path: Path) -> None:
+def write_importance_gpkg(units: gpd.GeoDataFrame, table: pd.DataFrame, path: Path) -> int:
+    """``importance.gpkg``: layer ``importance``, one polygon per unit with an importance (the
+    plan adds it, or its importance is not 0) and the columns of ``table`` (one row per unit,
+    ``units`` order; ``inf`` written empty); the field aliases and descriptions. Returns the
+    number of polygons."""
+    import geopandas as gpd
+
+    keep = table["added"].to_numpy(bool) | (table["importance"].to_numpy(np.float64) != 0)
+    rows = table[keep].replace([np.inf, -np.inf], np.nan).reset_index(drop=True)
+    geom = units.geometry[keep].reset_index(drop=True)
+    gdf = gpd.GeoDataFrame(rows.assign(added=rows["added"].astype(bool)), geometry=geom.values,
+                           crs=units.crs)
+    gdf = gdf.set_crs(named_crs(gdf.crs), allow_override=True) if gdf.crs is not None else gdf
+    write_geopackage({"importance": gdf}, path)
+    return len(gdf)
+
+
+def write_importance_tif(problem: Problem, importance_pct: np.ndarray, path: Path, *,
+                         method: str = "replacement") -> None:
     """Band 1 each added unit's replacement importance as % of the plan's objective (0 for
     the units the plan does not add; nodata where no plan exists without the unit), band 2
-    1 where no plan exists without it (`optimizer.studies.importance`); NaN outside the grid."""
+    1 where no plan exists without it (`optimizer.studies.importance`); NaN outside the grid.
+    Another ``method`` (``ferrier``, ``rank``): band 1 is its ``importance`` column as given."""
     grid = _square_grid(problem)
     assert grid is not None
     (nrows, ncols, transform), rows, cols = grid
@@ -622,11 +659,15 @@ def write_importance_tif(problem: Problem, importance_pct: np.ndarray, path: Pat
                "nodata": np.nan, "compress": "deflate", "tiled": nrows * ncols > 1_000_000}
     with _tif(path, profile) as dst:
         dst.write(bands)
-        dst.set_band_description(1, "replacement importance (% of the plan's objective)")
+        if method == "replacement":
+            dst.set_band_description(1, "replacement importance (% of the plan's objective)")
+            dst.update_tags(1, unit="pct", meaning="how much worse the best plan without the "
+                            "unit is, as a share of the plan's objective; 0 where the plan "
+                            "does not add the unit")
+        else:
+            dst.set_band_description(1, f"{method} importance")
+            dst.update_tags(1, unit="", meaning=f"{method} importance (importance.json)")
         dst.set_band_description(2, "irreplaceable: 1 where no plan exists without the unit")
-        dst.update_tags(1, unit="pct", meaning="how much worse the best plan without the unit "
-                        "is, as a share of the plan's objective; 0 where the plan does not "
-                        "add the unit")
 
 
 # ---------------------------------------------------------------- the formats (`WRITERS`)

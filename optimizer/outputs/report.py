@@ -61,6 +61,7 @@ from optimizer.outputs.report_files import (
     check_report_file,
     is_report_file,
 )
+from optimizer.outputs.report_importance import check_importance_folder, importance_html
 from optimizer.outputs.report_tables import (
     arrow,
     carbon_table_html,
@@ -346,6 +347,23 @@ def _regions_html(s: Mapping[str, Any]) -> str:
             + f'<p class="note">{" ".join(notes)}</p>')
 
 
+def _locks_html(s: Mapping[str, Any]) -> str:
+    """Each lock of the scenario (``summary.json``'s locks, existing protection apart): in or
+    out, its units and area, as `carbonpark solve` prints them; empty when there is none."""
+    locks = s.get("locks") or {}
+    if not locks:
+        return ""
+    units, km2 = Q["lock_units"], Q["lock_km2"]
+    rows = [{"lock": label, "locked": lk["locked"], units.header(): units.text(s, lock=label),
+             km2.header(): km2.text(s, lock=label), "file": lk.get("file") or "—"}
+            for label, lk in locks.items()]
+    notes = (f"<b>{escape(units.label)}</b>: {escape(units.definition)}. "
+             f"<b>{escape(km2.label)}</b>: {escape(km2.definition)}.")
+    return ('<h2 id="locks">Locks</h2><div id="locks-table">'
+            + table_html(pd.DataFrame(rows), text_cols=("lock", "locked", "file"))
+            + f'</div><p class="note">{notes}</p>')
+
+
 def _no_data_note(gap: Any) -> str:
     """What the grey "no data" units of the maps are, with their count."""
     units = gap.units
@@ -414,7 +432,7 @@ class _Plan:
 
 # ============================================================== the pages
 
-def _single(plan: _Plan, frontier: Path | None) -> str:
+def _single(plan: _Plan, frontier: Path | None, importance: Path | None = None) -> str:
     sol, gc = plan.sol, plan.closure
     pu, s = sol.pu, sol.summary
     gap = _gap_of(pu, plan.settings, gap_analysis)
@@ -432,10 +450,12 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
            f'{escape(str(s.get("scenario", {}).get("hash", ""))[:16])}'
            f"; report written {datetime.now(UTC):%Y-%m-%d %H:%M} UTC.</p>",
            '<nav><a href="#maps">Maps</a><a href="#regions">Regions</a>'
-           '<a href="#closure">Gap closure</a><a href="#table1">'
+           + ('<a href="#locks">Locks</a>' if s.get("locks") else "")
+           +            '<a href="#closure">Gap closure</a><a href="#table1">'
            'Carbon (Table 1)</a><a href="#series">NPP and emissions</a><a href="#parks">Parks</a>'
            + ('<a href="#curves">Curves</a>' if (sol.path / CURVES_CSV).is_file() else "")
            + ('<a href="#frontier">Frontier</a>' if frontier else "")
+           + ('<a href="#importance">Importance</a>' if importance else "")
            + '<a href="#meta">Run</a></nav>',
            _key_numbers(s, gc), _definitions_html(s), '<h2 id="maps">Maps</h2>',
            figure_html(plan.plan_map(), "The existing protected network (blue) and the units the "
@@ -461,7 +481,7 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
                            "typology map"))
     out.append(_no_data_note(gap))
     out += [zones_html(s)]  # "" without zones
-    out += ['<h2 id="regions">New protection by region</h2>', _regions_html(s)]
+    out += ['<h2 id="regions">New protection by region</h2>', _regions_html(s), _locks_html(s)]
     out += ['<h2 id="closure">Gap closure: the plan against the existing network\'s gaps</h2>',
             "<h3>Density inside protection ÷ study-area density</h3>", density_html(gc.density),
             '<p class="note">1 = protected land is as dense as the study area on average; '
@@ -485,6 +505,8 @@ def _single(plan: _Plan, frontier: Path | None) -> str:
             time_series_html(time_series_table(pu, zones_=z_after))]
     out += ['<h2 id="parks">Candidate parks</h2>', _parks_html(parks, s), _parks_vs_plan(parks, s)]
     out += [curves_html(sol.path), _frontier_html(frontier)]
+    if importance is not None:
+        out.append(importance_html(importance, sol))
     out += ['<h2 id="meta">Run</h2>', "<h3>Settings</h3>", _settings_html(sol),
             "<h3>Solve</h3>", _metadata_html(sol)]
     return "".join(out)
@@ -530,7 +552,8 @@ def _comparison(plans: Sequence[_Plan], frontier: Path | None) -> str:
 
 
 def report_html(solve_dirs: Sequence[str | os.PathLike[str]], *,
-                frontier: str | os.PathLike[str] | None = None) -> str:
+                frontier: str | os.PathLike[str] | None = None,
+                importance: str | os.PathLike[str] | None = None) -> str:
     """The HTML report of one solve folder, or the comparison of several (see the module).
 
     Parameters
@@ -540,6 +563,8 @@ def report_html(solve_dirs: Sequence[str | os.PathLike[str]], *,
         plans already loaded (`optimizer.outputs.solve_folder.SolveFolder`, e.g. just solved).
     frontier : path, optional
         A ``carbonpark frontier`` folder (``frontier.csv``, ``frontier.png``) to include.
+    importance : path, optional
+        A ``carbonpark importance`` folder of the (one) plan: its map and top units.
 
     Returns
     -------
@@ -550,15 +575,20 @@ def report_html(solve_dirs: Sequence[str | os.PathLike[str]], *,
     ------
     InputDataError
         No folder, a folder that is not a solve folder, or a frontier folder without
-        ``frontier.csv`` (one line naming it).
+        ``frontier.csv``, an importance folder with several plans, or one of another
+        plan (one line naming it).
     """
 
     if not solve_dirs:
         raise InputDataError("solve_dirs: no solve folder given; pass one or more folders "
                              "written by `carbonpark solve`")
     front = check_frontier_folder(frontier)
+    imp = check_importance_folder(importance)
+    if imp is not None and len(solve_dirs) > 1:
+        raise InputDataError(f"--importance {imp}: belongs to one plan; give one solve folder "
+                             f"with it, not {len(solve_dirs)}")
     plans = [_Plan(p if isinstance(p, SolveFolder) else read_solution(p)) for p in solve_dirs]
-    body = _single(plans[0], front) if len(plans) == 1 else _comparison(plans, front)
+    body = _single(plans[0], front, imp) if len(plans) == 1 else _comparison(plans, front)
     title = (f"carbonpark plan report: {plans[0].name}" if len(plans) == 1 else
              "carbonpark scenario comparison")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
@@ -570,6 +600,7 @@ def report_html(solve_dirs: Sequence[str | os.PathLike[str]], *,
 
 def write_report(solve_dirs: Sequence[str | os.PathLike[str]], out_file: str | os.PathLike[str], *,
                  frontier: str | os.PathLike[str] | None = None,
+                 importance: str | os.PathLike[str] | None = None,
                  overwrite: bool = False) -> Path:
     """Write `report_html` to ``out_file`` atomically.
 
@@ -588,6 +619,8 @@ def write_report(solve_dirs: Sequence[str | os.PathLike[str]], out_file: str | o
         The HTML file to write.
     frontier : path, optional
         A ``carbonpark frontier`` folder.
+    importance : path, optional
+        A ``carbonpark importance`` folder of the plan.
     overwrite : bool
         Replace ``out_file`` even if carbonpark did not write it.
 
@@ -608,9 +641,10 @@ def write_report(solve_dirs: Sequence[str | os.PathLike[str]], out_file: str | o
     inputs: list[str | os.PathLike[str]] = [
         q for s in solve_dirs for q in solve_folder_inputs(getattr(s, "path", s))]
     inputs += [frontier] if frontier is not None else []
+    inputs += [importance] if importance is not None else []
 
     check_report_file(p, overwrite=overwrite, inputs=inputs)
-    text = report_html(solve_dirs, frontier=frontier)
+    text = report_html(solve_dirs, frontier=frontier, importance=importance)
 
     def writer(tmp: Path) -> None:
         with open(tmp, "w", encoding="utf-8", newline="\n") as fh:

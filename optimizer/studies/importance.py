@@ -1,5 +1,9 @@
 """Importance of each unit of a plan: what the objective loses when the unit is left out.
 
+Three methods (``method=``): ``"replacement"`` (below), ``"ferrier"`` (Ferrier
+irreplaceability of a min set plan, `optimizer.studies.importance_ferrier`) and ``"rank"``
+(the budget increment at which a unit enters, `optimizer.studies.importance_rank`).
+
 *Replacement importance* (prioritizr's ``eval_replacement_importance``, the "gold
 standard"): for every added unit j of a plan, the problem is solved again with j locked
 out (every other budget, target, lock and penalty kept), and j's importance is how much
@@ -50,16 +54,31 @@ from optimizer.model.problem import Problem
 from optimizer.plan.solving import solve, solve_model
 from optimizer.progress import ProgressArg, progress_ticker
 from optimizer.solvers.base import Solution, stop_on_interrupt, stop_requested
+from optimizer.studies import importance_ferrier, importance_rank
+from optimizer.studies.importance_ferrier import FERRIER_PREFIX, ferrier_scores
+from optimizer.studies.importance_rank import rank_increments
+from optimizer.studies.importance_repair import repaired_objectives
 
-__all__ = ["IMPORTANCE_COLUMNS", "METHODS", "OUTPUT_KIND", "Importance", "importance"]
+__all__ = ["FERRIER_PREFIX", "IMPORTANCE_COLUMNS", "METHODS", "METHOD_MEANINGS", "OUTPUT_KIND",
+           "Importance", "importance"]
 
 #: The kind of output folder `Importance.write` writes (`optimizer.atomic`'s marker).
 OUTPUT_KIND = "importance"
 
 #: Importance methods `importance` knows.
-METHODS = ("replacement",)
+METHODS = ("replacement", "ferrier", "rank")
 
-#: Columns of `Importance.table`, in order.
+#: What each method's ``importance`` column holds (for maps, reports and the json).
+METHOD_MEANINGS = {
+    "replacement": "loss of the objective without the unit (the objective's unit)",
+    "ferrier": "Ferrier irreplaceability, summed over the target features (0-1 each)",
+    "rank": "rank of the budget increment at which the unit enters, over the number of "
+            "increments (1 first, 0 never)",
+}
+
+#: Columns of `Importance.table` (replacement), in order; ``ferrier`` has ``pu_id``,
+#: ``added``, ``importance`` and one ``ferrier_<feature>`` per target; ``rank`` has ``pu_id``,
+#: ``added``, ``importance``, ``rank`` and ``increment``.
 IMPORTANCE_COLUMNS = ("pu_id", "added", "importance", "importance_low", "importance_high",
                       "importance_pct", "status", "gap", "seconds")
 
@@ -90,6 +109,8 @@ class Importance:
     seconds : float
         Wall-clock seconds of the whole computation.
     notes : list of str
+    steps : pandas.DataFrame, optional
+        Rank importance: one row per budget increment (`importance_rank.RankResult`).
     """
 
     method: str
@@ -100,6 +121,7 @@ class Importance:
     gap: float
     seconds: float
     notes: list[str] = field(default_factory=list)
+    steps: pd.DataFrame | None = None
 
     def summary(self) -> str:
         """One paragraph: how many units, the spread, the exactness.
@@ -114,6 +136,21 @@ class Importance:
         gap 0): 0 units of importance 0; the largest 0.137931 (28.6% of the objective), the
         median 0.103448; exact (gap 0) for all 2.
         """
+        if self.method == "ferrier":
+            held = self.table[self.table["importance"] > 0]
+            ones = int((self.table["importance"] >= 1.0 - 1e-9).sum())
+            return (f"ferrier importance of the plan's units (objective {self.objective:.6g}, "
+                    f"min set): {len(held):,} units score above 0, {ones:,} at least 1; the "
+                    f"largest {self.table['importance'].max():.4g}.")
+        if self.method == "rank":
+            steps = self.steps if self.steps is not None else pd.DataFrame()
+            n = len(steps)
+            ranked = int((self.table["importance"] > 0).sum())
+            skipped = int(steps["status"].isin(["infeasible"]).sum()) if n else 0
+            return (f"rank importance of {int(self.table['added'].sum()):,} added units over "
+                    f"{n} budget increments (each at gap {self.gap:g}): {ranked:,} ranked, "
+                    f"{int(self.table['added'].sum()) - ranked:,} never taken"
+                    + (f", {skipped} increments with no plan" if skipped else "") + ".")
         t = self.table[self.table["added"]]
         finite = t["importance"][np.isfinite(t["importance"])]
         exact = int(((t["importance_high"] - t["importance_low"]).abs() <= 1e-9
@@ -145,10 +182,15 @@ class Importance:
             if extra is not None:
                 extra(folder)
             self.table.to_csv(folder / "importance.csv", index=False)
-            facts = {"method": self.method, "objective": self.objective, "bound": self.bound,
-                     "sense": self.sense, "gap": self.gap, "seconds": round(self.seconds, 3),
-                     "added_units": int(self.table["added"].sum()), "notes": self.notes,
-                     "definition": __doc__.split("\n\n")[1].strip()}
+            facts: dict[str, Any] = {
+                "method": self.method, "meaning": METHOD_MEANINGS[self.method],
+                "objective": self.objective, "bound": self.bound, "sense": self.sense,
+                "gap": self.gap if math.isfinite(self.gap) else None,
+                "seconds": round(self.seconds, 3),
+                "added_units": int(self.table["added"].sum()), "notes": self.notes,
+                "definition": _DEFINITIONS[self.method]}
+            if self.steps is not None:
+                facts["increments"] = json.loads(self.steps.to_json(orient="records"))
             (folder / "importance.json").write_text(json.dumps(facts, indent=2) + "\n",
                                                     encoding="utf-8")
 
@@ -199,6 +241,9 @@ def importance(
     workers: int = 1,
     scheduler: str | None = None,
     progress: ProgressArg = False,
+    increments: int = 10,
+    prune: bool = True,
+    units: Any = None,
 ) -> Importance:
     """Importance of each unit a plan adds (see the module docstring).
 
@@ -209,7 +254,9 @@ def importance(
         The plan (a `Solution` of ``problem``, or 0/1 per unit); None solves ``problem``
         first with the same ``solver`` and ``gap``. A plain array has no proven bound:
         the bounds then take the plan's objective as the optimum.
-    method : {"replacement"}
+    method : {"replacement", "ferrier", "rank"}
+        ``ferrier`` needs the min set objective (no re-solve: a closed form);
+        ``rank`` solves ``increments`` problems, one after the other.
     solver : str
         Backend of every re-solve (`optimizer.solve`'s names; ``auto`` runs without its
         concurrent second solver when ``workers > 1``).
@@ -226,6 +273,16 @@ def importance(
         (``tcp://host:8786``): the re-solves run there, the model sent once to each worker.
     progress : bool or callable
         A progress bar (True) or ``progress(fraction, stage)``.
+    increments : int
+        Rank importance: the number of budget increments (prioritizr's ``n``).
+    prune : bool
+        Replacement: skip the re-solve of a unit whose plan-without-it keeps every row and
+        is within ``gap`` of the plan's proven bound (`importance_repair`: that plan is
+        what the re-solve may return, proven by the plan's bound; status ``repaired``).
+        Needs a `Solution` plan (a proven bound).
+    units : sequence of pu_id, optional
+        Replacement: the importance of these added units only (the others get 0 and no
+        status); default every added unit.
 
     Returns
     -------
@@ -234,7 +291,8 @@ def importance(
     Raises
     ------
     InputDataError
-        An unknown method, ``workers < 1``, or a plan that does not fit the problem.
+        An unknown method, ``ferrier`` on another objective than min set, ``workers < 1``,
+        ``increments < 1``, or a plan that does not fit the problem.
     InfeasibleProblemError
         ``plan`` is None and the problem has no plan.
 
@@ -261,6 +319,14 @@ def importance(
     if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
         raise InputDataError(f"workers must be a whole number of processes, at least 1; "
                              f"got {workers!r}")
+    if isinstance(increments, bool) or not isinstance(increments, int) or increments < 1:
+        raise InputDataError(f"increments must be a whole number of budget steps, at least 1; "
+                             f"got {increments!r}")
+    kind = problem.objective.kind if problem.objective is not None else "none"
+    if method == "ferrier" and kind != "min_set":
+        raise InputDataError(f"importance method 'ferrier' needs the min set objective; this "
+                             f"problem's objective is {kind!r}: use method='replacement' or "
+                             "'rank'")
     model = compile(problem)
     options: dict[str, Any] = {"gap": gap}
     if time_limit_per_unit is not None:
@@ -273,6 +339,7 @@ def importance(
         x, bound = np.asarray(plan.x, dtype=np.float64), float(plan.bound)
     else:
         x, bound = np.asarray(plan, dtype=np.float64), math.nan
+    proven = bool(np.isfinite(bound))
     if x.shape != (problem.n_units,) or not np.isin(x, (0.0, 1.0)).all():
         raise InputDataError(f"importance: the plan must hold 0 or 1 for each of the "
                              f"problem's {problem.n_units:,} units; got shape {x.shape}")
@@ -283,11 +350,64 @@ def importance(
                              "problem; pass a plan solved from this problem")
     if not np.isfinite(bound):
         bound = z0
+    added = np.zeros(problem.n_units, dtype=bool)
+    added[model.unit_of_col[:model.n_x][x_cols > 0.5]] = True
+    if method == "ferrier":
+        scores = ferrier_scores(problem, x)
+        table = pd.concat([pd.DataFrame({"pu_id": np.asarray(model.unit_ids), "added": added}),
+                           scores], axis=1)
+        return Importance("ferrier", table, z0, bound, model.sense, math.nan,
+                          time.perf_counter() - t0)
+    if method == "rank":
+        res = rank_increments(problem, x, increments, solver=solver, options=options,
+                              progress=progress)
+        rank = np.where(res.increment > 0, increments + 1 - res.increment, 0)
+        table = pd.DataFrame({"pu_id": np.asarray(model.unit_ids), "added": added,
+                              "importance": rank / increments, "rank": rank,
+                              "increment": res.increment})
+        notes = [f"increments spend {res.spend}; each solves the {res.objective_kind} "
+                 "objective"]
+        skipped = res.steps["increment"][res.steps["status"] == "infeasible"].tolist()
+        if skipped:
+            notes.append(f"increments {skipped} have no plan within their budget and the "
+                         "plan's other constraints: no unit enters there")
+        never = int((added & (res.increment == 0)).sum())
+        if never:
+            notes.append(f"{never:,} added units enter at no increment (the whole budget's "
+                         "best plan does without them): rank 0")
+        return Importance("rank", table, z0, bound, model.sense, gap,
+                          time.perf_counter() - t0, notes, res.steps)
     cols = np.flatnonzero(x_cols > 0.5)
+    if units is not None:
+        wanted = np.isin(np.asarray(model.unit_ids)[model.unit_of_col[cols]], np.asarray(units))
+        cols = cols[wanted]
     if scheduler is not None:
         scheduler = check_scheduler(scheduler, error=InputDataError)  # before any re-solve
+    done: list[tuple[int, float, float, str, float, float]] = []
+    notes = []
+    if prune and proven and cols.size:
+        r, ok = repaired_objectives(model, x_cols, cols)
+        rel = np.abs(bound - r) / np.maximum(np.abs(r), 1e-9)
+        skip = ok & (rel <= gap + 1e-15)
+        k = int(skip.sum())
+        done = list(zip(cols[skip].tolist(), r[skip].tolist(), [bound] * k, ["repaired"] * k,
+                        rel[skip].tolist(), [0.0] * k, strict=True))
+        if skip.any():
+            notes.append(f"{int(skip.sum()):,} of {cols.size:,} units needed no re-solve: the "
+                         f"plan without each keeps every row and is within the gap of "
+                         f"{gap:g} of the plan's proven bound (status 'repaired')")
+        cols = cols[~skip]
     results = _run(model, x_cols, cols, solver, options, workers, scheduler, progress)
-    return _assemble(problem, model, x, x_cols, z0, bound, gap, results, t0)
+    imp = _assemble(problem, model, x, x_cols, z0, bound, gap, done + results, t0)
+    imp.notes[:0] = notes
+    return imp
+
+
+_DEFINITIONS = {
+    "replacement": __doc__.split("\n\n")[2].strip(),
+    "ferrier": (importance_ferrier.__doc__ or "").split("\n\n")[0].strip(),
+    "rank": (importance_rank.__doc__ or "").split("\n\n")[1].strip(),
+}
 
 
 def _resolve_on(col: int, shared: dict[str, Any]) -> tuple[int, float, float, str, float, float]:

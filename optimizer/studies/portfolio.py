@@ -38,7 +38,7 @@ from optimizer.progress import ProgressArg, progress_ticker
 from optimizer.solvers.base import stop_on_interrupt, stop_requested
 from optimizer.studies.metrics import with_row
 
-__all__ = ["OUTPUT_KIND", "Portfolio", "portfolio"]
+__all__ = ["OUTPUT_KIND", "Portfolio", "assemble_portfolio", "portfolio"]
 
 #: The kind of output folder `Portfolio.write` writes (`optimizer.atomic`'s marker).
 OUTPUT_KIND = "portfolio"
@@ -223,8 +223,8 @@ def portfolio(
             interrupted = stop_requested()
     finally:
         close()
-    pf = _assemble(problem, model, plans_cols, objectives, statuses, gaps, gap, min_distance,
-                   complete, why, time.perf_counter() - t0)
+    pf = assemble_portfolio(problem, model, plans_cols, objectives, statuses, gaps, gap,
+                            min_distance, complete, why, time.perf_counter() - t0)
     return dataclasses.replace(pf, interrupted=interrupted)
 
 
@@ -262,9 +262,12 @@ def _more_plans(model: CompiledModel, plans_cols: list[np.ndarray], objectives: 
     return True, ""
 
 
-def _assemble(problem: Problem, model: CompiledModel, plans_cols: list[np.ndarray],
-              objectives: list[float], statuses: list[str], gaps: list[float], gap: float,
-              min_distance: int, complete: bool, why: str, seconds: float) -> Portfolio:
+def assemble_portfolio(problem: Problem, model: CompiledModel, plans_cols: list[np.ndarray],
+                       objectives: list[float], statuses: list[str], gaps: list[float],
+                       gap: float, min_distance: int, complete: bool, why: str,
+                       seconds: float) -> Portfolio:
+    """The `Portfolio` of plans given by their ``x`` columns (plan 1 the reference of
+    ``gap_to_best_pct``): tables, frequency and nearest distances."""
     cols = np.vstack(plans_cols)
     plans = np.vstack([model.unit_x(model.complete(c)) for c in plans_cols])
     diff = (cols[:, None, :] != cols[None, :, :]).sum(axis=2)  # plans x plans

@@ -58,3 +58,19 @@ def test_portfolio_refuses_the_users_mistakes_and_writes_nothing(tmp_path, capsy
         code, _, err = run_cli(args, capsys)
         assert_one_line_error(code, err, contains=says)
     assert tree_hash(tmp_path) == before
+
+
+def test_a_shuffle_portfolio_by_the_command_equals_the_library(tmp_path, capsys):
+    from optimizer.studies.portfolio_shuffle import shuffle_portfolio
+
+    path = _scenario(tmp_path)
+    code, _, err = run_cli(["portfolio", path, "--out", tmp_path / "pf", "--n", "3",
+                              "--method", "shuffle", "--seed", "5"], capsys)
+    assert code == 0, err
+    sc = Scenario.load(path)
+    lib = shuffle_portfolio(sc.to_problem(sc.load_grid()), 3, solver=sc.solver.backend,
+                            solve_gap=0.0, seed=5)
+    table = pd.read_csv(tmp_path / "pf" / "portfolio.csv")
+    assert np.allclose(table["objective"], lib.table["objective"])
+    freq = pd.read_csv(tmp_path / "pf" / "frequency.csv")
+    assert np.allclose(freq["frequency"], lib.frequency["frequency"])

@@ -133,7 +133,9 @@ def test_write_is_atomic_and_holds_the_table(tmp_path):
 
 
 @pytest.mark.parametrize("kwargs,match", [
-    ({"method": "ferrier"}, "importance method must be one of replacement"),
+    ({"method": "shapley"}, "importance method must be one of replacement, ferrier, rank"),
+    ({"method": "ferrier"}, "'ferrier' needs the min set objective"),
+    ({"increments": 0}, "increments must be a whole number"),
     ({"workers": 0}, "workers must be a whole number"),
     ({"plan": np.ones(3)}, "must hold 0 or 1 for each of the problem's 6 units"),
     ({"plan": np.ones(6)}, "breaks a budget"),
