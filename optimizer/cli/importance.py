@@ -53,6 +53,7 @@ def cmd_importance(args: argparse.Namespace) -> int:
     from optimizer.figures.maps import importance_map
     from optimizer.outputs.gis import write_importance_gpkg, write_importance_tif
     from optimizer.outputs.solve_folder import read_solution, solve_folder_inputs
+    from optimizer.scenario.zone_tables import refuse_zones
     from optimizer.studies.importance import OUTPUT_KIND, importance
 
     if args.scheduler is not None:  # before any work: a wrong address leaves nothing
@@ -63,6 +64,7 @@ def cmd_importance(args: argparse.Namespace) -> int:
     inputs = solve_folder_inputs(args.solution)
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=inputs)
     folder = read_solution(args.solution)
+    refuse_zones(folder.scenario, "carbonpark importance")  # before any solve
     sv = folder.scenario.solver
     gap = sv.gap if args.gap is None else args.gap
     limit = args.time_limit_per_unit or sv.time_limit

@@ -53,6 +53,7 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
     """Load the scenario, find the portfolio, write it; print its table and summary."""
     from optimizer.atomic import check_output_dir
     from optimizer.cli.solve import _inputs, _scenario_with_overrides
+    from optimizer.scenario.zone_tables import refuse_zones
     from optimizer.studies.portfolio import OUTPUT_KIND, portfolio
 
     t0 = time.perf_counter()
@@ -60,6 +61,7 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
     scenario, _ = _scenario_with_overrides(args)
     inputs = [args.scenario, *_inputs(scenario)]
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=inputs)
+    refuse_zones(scenario, "carbonpark portfolio")  # before any work
     problem = scenario.to_problem(scenario.load_grid())
     sv = scenario.solver
     limit = args.time_limit_per_plan or sv.time_limit

@@ -164,10 +164,16 @@ def test_solve_scenario_and_a_sweep_solve_the_zones(folder):
         record["message"]
 
 
-def test_the_frontier_refuses_zones_in_one_line(folder, capsys):
+@pytest.mark.parametrize("command", ["frontier", "portfolio", "importance"])
+def test_commands_without_zones_refuse_them_in_one_line(command, folder, capsys):
     (folder / "s.toml").write_text(scenario_text(), encoding="utf-8")
-    code, _, err = run_cli(["frontier", folder / "s.toml", "--out", folder / "f"], capsys)
-    assert_one_line_error(code, err, contains="carbonpark frontier does not take management zones")
+    source = folder / "s.toml"
+    if command == "importance":  # it starts from a solve folder
+        assert run_cli(["solve", source, "--out", folder / "plan"], capsys)[0] == 0
+        source = folder / "plan"
+    code, _, err = run_cli([command, source, "--out", folder / "f"], capsys)
+    assert_one_line_error(code, err,
+                          contains=f"carbonpark {command} does not take management zones")
     assert not (folder / "f").exists()
 
 
