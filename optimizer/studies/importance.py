@@ -481,10 +481,11 @@ def _assemble(problem: Problem, model: CompiledModel, x: np.ndarray, x_cols: np.
         zj, bj = zj.astype(np.float64), bj.astype(np.float64)
         status[u], gaps[u], secs[u] = st, g, s
         ok = np.isfinite(zj)  # else no plan without the unit: infinitely important
-        loss = np.where(ok, sign * (zj - z0), np.inf)
-        imp[u] = np.maximum(loss, 0.0)
-        high[u] = np.where(ok, np.maximum(sign * (zj - b0), imp[u]), np.inf)
-        low[u] = np.where(ok, np.minimum(np.maximum(sign * (bj - z0), 0.0), imp[u]), np.inf)
+        with np.errstate(invalid="ignore"):  # inf - inf where there is no plan: replaced
+            loss = np.where(ok, sign * (zj - z0), np.inf)
+            imp[u] = np.maximum(loss, 0.0)
+            high[u] = np.where(ok, np.maximum(sign * (zj - b0), imp[u]), np.inf)
+            low[u] = np.where(ok, np.minimum(np.maximum(sign * (bj - z0), 0.0), imp[u]), np.inf)
         better = ok & (loss < -_BETTER_TOL * max(1.0, abs(z0)))
         if better.any():
             best = zj[better][np.argmin(sign * zj[better])]
@@ -492,7 +493,8 @@ def _assemble(problem: Problem, model: CompiledModel, x: np.ndarray, x_cols: np.
                          f"({best:.10g} against {z0:.10g}): the plan was not optimal; "
                          "solve it again with a smaller gap")
     done = np.isfinite(imp) & ~np.isnan(gaps)
-    loose = done & (high - low > imp)
+    with np.errstate(invalid="ignore"):  # inf - inf of infinitely important units: not loose
+        loose = done & (high - low > imp)
     if loose.any():  # the gap, not the unit, decides these values
         notes.append(f"for {int(loose.sum()):,} of {int(done.sum()):,} units the proven bounds "
                      "are wider than the importance itself (importance_low to importance_high): "
