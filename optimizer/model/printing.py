@@ -142,6 +142,13 @@ def _penalty_lines(p: Problem) -> list[str]:
                  if bp.break_even else "")
         out.append(f"boundary: {scale}{bp.penalty:.4g} per km of plan edge{ratio}{edge}")
     out += [f"linear: {lp.label} × {lp.penalty:g}" for lp in p.linear_penalties]
+    cp = p.connectivity_penalty
+    if cp is not None:
+        out.append(f"connectivity ({'symmetric' if cp.symmetric else 'asymmetric'}, "
+                   f"{cp.label}, {cp.matrix.nnz:,} links): {cp.penalty:g}")
+    if p.neighbour_constraint is not None:
+        out.append(f"neighbours: each selected unit has ≥ {p.neighbour_constraint.k} selected "
+                   "neighbours")
     return out or ["none"]
 
 
@@ -185,4 +192,8 @@ def problem_summary(p: Problem) -> str:
     if p.boundary_penalty:
         parts.append(f"boundary penalty {p.boundary_penalty.penalty:g}")
     parts += [f"linear penalty {lp.label} x {lp.penalty:g}" for lp in p.linear_penalties]
+    if p.connectivity_penalty is not None:
+        parts.append(f"connectivity penalty {p.connectivity_penalty.penalty:g}")
+    if p.neighbour_constraint is not None:
+        parts.append(f"neighbours >= {p.neighbour_constraint.k}")
     return "; ".join(parts)

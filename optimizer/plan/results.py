@@ -310,6 +310,9 @@ def objective_value(problem: Problem, solution: Solution | np.ndarray) -> float:
     bp = problem.boundary_penalty
     if bp is not None and bp.penalty > 0:
         value += sign * bp.penalty * _boundary_km(problem, x, bp.edge_factor)
+    cp = problem.connectivity_penalty
+    if cp is not None and cp.penalty != 0:
+        value += sign * cp.penalty * cp.value(x)
     return value
 
 
