@@ -149,6 +149,11 @@ def _penalty_lines(p: Problem) -> list[str]:
     if p.neighbour_constraint is not None:
         out.append(f"neighbours: each selected unit has ≥ {p.neighbour_constraint.k} selected "
                    "neighbours")
+    pc = p.park_constraint
+    if pc is not None and pc.contiguous:
+        out.append("contiguity: one connected park (row generation)")
+    if pc is not None and pc.min_km2 > 0:
+        out.append(f"parks: each at least {pc.min_km2:g} km² of new area (row generation)")
     return out or ["none"]
 
 
@@ -196,4 +201,7 @@ def problem_summary(p: Problem) -> str:
         parts.append(f"connectivity penalty {p.connectivity_penalty.penalty:g}")
     if p.neighbour_constraint is not None:
         parts.append(f"neighbours >= {p.neighbour_constraint.k}")
+    if p.park_constraint is not None:
+        parts.append(f"parks: contiguous {p.park_constraint.contiguous}, min "
+                     f"{p.park_constraint.min_km2:g} km²")
     return "; ".join(parts)

@@ -157,6 +157,9 @@ def spatial_reason(model: CompiledModel) -> str:
     nb = model.block("neighbours")
     if nb.stop > nb.start:
         return "neighbour constraints are rows the cut form does not relax"
+    pb = model.block("park")
+    if pb.stop > pb.start:
+        return "park constraints (contiguity, minimum park size) are rows the cut form does not relax"
     return ""
 
 
