@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from optimizer.model.problem import Problem
 
 __all__ = ["ConnectivityMethods", "ConnectivityPenalty", "NeighbourConstraint",
-           "connectivity_data", "neighbour_rows"]
+           "adjacency", "connectivity_data", "connectivity_matrix", "neighbour_rows"]
 
 #: Columns of a connectivity table (Marxan's ``bound.dat`` layout).
 TABLE_COLUMNS = ("id1", "id2", "boundary")
@@ -240,6 +240,54 @@ def _from_table(pu: PlanningUnits, table: Any, symmetric: bool, label: str) -> s
         ia, ib = np.concatenate([ia, ib[lone]]), np.concatenate([ib, ia[lone]])
         value = np.concatenate([value, value[lone]])
     return sp.csr_matrix((value, (ia, ib)), shape=(n, n))
+
+
+def connectivity_matrix(pu: PlanningUnits, conductance: str | Any) -> sp.csr_matrix:
+    """prioritizr's ``connectivity_matrix(x, y)``: for units sharing an edge, the edge's
+    length (km) times the mean of the two units' conductance; 0 on the diagonal and where a
+    unit's conductance is missing (NaN read as 0).
+
+    Parameters
+    ----------
+    pu : PlanningUnits
+    conductance : str or array
+        A numeric column of the units (e.g. ``con``, a raster's mean per unit read with the
+        grid) or one value per unit in row order.
+
+    Returns
+    -------
+    scipy.sparse.csr_matrix
+        Symmetric, units x units.
+
+    Examples
+    --------
+    >>> from optimizer.datasets import tiny_grid
+    >>> pu = tiny_grid()
+    >>> m = connectivity_matrix(pu, [1.0, 3.0, 0.0, 1.0, 1.0, 1.0])
+    >>> m[0, 1], m[1, 0], m[1, 2], m[0, 2]  # 1 km edges: (1 + 3) / 2, (3 + 0) / 2; no edge
+    (np.float64(2.0), np.float64(2.0), np.float64(1.5), np.float64(0.0))
+    """
+    n = len(pu.units)
+    if isinstance(conductance, str):
+        if conductance not in pu.units.columns or conductance == "geometry":
+            cols = [c for c in pu.units.columns if c != "geometry"]
+            raise InputDataError(f"conductance {conductance!r} is not a column of the units; "
+                                 f"columns: {cols[:12]}")
+        values = np.asarray(pu.units[conductance], dtype=np.float64)
+    else:
+        values = np.asarray(conductance, dtype=np.float64)
+        if values.shape != (n,):
+            raise InputDataError(f"conductance has shape {values.shape}; expected ({n},), one "
+                                 "value per unit in row order")
+    c = np.nan_to_num(values, nan=0.0)
+    i, j, length = pu.boundary_indices()
+    ok = (i >= 0) & (j >= 0) & (i != j)
+    i, j = i[ok], j[ok]
+    w = np.asarray(length, dtype=np.float64)[ok] * (c[i] + c[j]) / 2.0
+    m = sp.coo_matrix((np.concatenate([w, w]), (np.concatenate([i, j]), np.concatenate([j, i]))),
+                      shape=(n, n)).tocsr()
+    m.eliminate_zeros()
+    return m
 
 
 # ============================================================== neighbour rows
