@@ -18,8 +18,13 @@ last round is feasible and its proven gap is measured against the tightest bound
   took 637 rounds on a 3 x 4 grid.
 * **Contiguity**: every selected unit, locked-in units (existing protection) included, is
   in one connected component. For a component S of the plan, a unit i of S and a unit j of
-  another component (locked-in ones preferred: they are constants), ``N(S)`` separates i
-  from j, so ``x_i + x_j - 1 <= sum_{c in N(S)} x_c`` (the vertex-separator cut).
+  the largest component L (locked-in ones preferred: they are constants), every layer C of
+  units at one graph distance from S (or from L), nearer than the other, separates i from
+  j, so ``x_i + x_j - 1 <= sum_{c in C} x_c`` (vertex-separator cuts; ``C = N(S)`` is the
+  first layer). Limitation, measured (``benchmarks/bench_connectivity.py``): where the
+  best plan without contiguity is two distant blobs, many corridors tie and the rounds
+  multiply (a 24 x 24 grid: no contiguous plan after 100 rounds in 60 s); the solve then
+  ends with a one-line `SolverError`, never with a plan that breaks the constraint.
 
 Why row generation: prioritizr's ``add_contiguity_constraints`` uses a single-commodity
 flow formulation (Önal and Briers 2006): a flow variable per directed edge and a root
@@ -120,35 +125,70 @@ def park_cuts(problem: Problem, free_idx: np.ndarray, x: np.ndarray
     if pc.contiguous:
         k, lab = _components(adj, sel)
         if k > 1:
-            size = np.bincount(lab[lab >= 0], minlength=k)
-            main = int(np.argmax(size))
-            others = np.array([c for c in range(k) if c != main])
-            member = _membership(lab, others, n)
-            sep = ((member @ adj) > 0).multiply(~sel[None, :]).multiply(free[None, :])
-            sep = sp.csr_matrix(sep, dtype=np.float64)
-            rep = _representatives(lab, k, locked_in)
-            i, j = rep[others], np.full(others.size, rep[main])
-            const = locked_in[i].astype(np.float64) + locked_in[j]
-            rows = np.arange(others.size)
-            pick = sp.csr_matrix((np.ones(int((~locked_in[i]).sum() + (~locked_in[j]).sum())),
-                                  (np.concatenate([rows[~locked_in[i]], rows[~locked_in[j]]]),
-                                   np.concatenate([i[~locked_in[i]], j[~locked_in[j]]]))),
-                                 shape=(others.size, n))
-            cut = (sep - pick).tocsr()[:, free_idx]
-            stuck = (np.diff(sep.indptr) == 0) & (const == 2)
-            if stuck.any():
-                ids = problem.pu.units["pu_id"].to_numpy()
-                raise InfeasibleProblemError(
-                    f"contiguity: locked-in units {ids[i[stuck][0]]} and {ids[j[0]]} cannot be "
-                    "connected (no free unit borders their component); drop the contiguity "
-                    "constraint or unlock units between them")
-            blocks.append(sp.csr_matrix(cut))
-            lowers.append(const - 1.0)
+            cut, low = _separator_cuts(problem, adj, sel, free, locked_in, lab, k)
+            blocks.append(cut[:, free_idx])
+            lowers.append(low)
     if not blocks:
         return None
     rows_all = sp.vstack(blocks, format="csr")
     rows_all.eliminate_zeros()
     return rows_all, np.concatenate(lowers)
+
+
+def _separator_cuts(problem: Problem, adj: sp.csr_matrix, sel: np.ndarray, free: np.ndarray,
+                    locked_in: np.ndarray, lab: np.ndarray, k: int
+                    ) -> tuple[sp.csr_matrix, np.ndarray]:
+    """Contiguity cuts ``x(C) - x_i - x_j >= -1`` (locked ends as constants) for each component
+    S but the largest, L: i of S, j of L, and every layer ``C`` of the units at one graph
+    distance from S (or from L) nearer than the other, with no selected unit. Each layer
+    separates i from j, so each cut holds for every connected plan; the layers cut off many
+    corridors at once (one separator per round took 136 rounds on a 24 x 24 grid)."""
+    from scipy.sparse.csgraph import dijkstra  # start-up, as `_components`
+
+    n = sel.size
+    size = np.bincount(lab[lab >= 0], minlength=k)
+    main = int(np.argmax(size))
+    rep = _representatives(lab, k, locked_in)
+    j = int(rep[main])
+    rows: list[np.ndarray] = []
+    ends: list[tuple[int, int]] = []
+    for c in range(k):
+        if c == main:
+            continue
+        i = int(rep[c])
+        for src, dst in ((c, main), (main, c)):
+            dist = dijkstra(adj, directed=False, unweighted=True, min_only=True,
+                                 indices=np.flatnonzero(lab == src))
+            reach = dist[lab == dst].min()
+            if not np.isfinite(reach):  # never connected: x_i + x_j <= 1
+                rows.append(np.zeros(0, dtype=np.int64))
+                ends.append((i, j))
+                break
+            for d in range(1, int(reach)):
+                units = np.flatnonzero(dist == d)
+                if not sel[units].any():
+                    rows.append(units[free[units]])
+                    ends.append((i, j))
+    if not rows:
+        return sp.csr_matrix((0, n)), np.zeros(0)
+    m = len(rows)
+    ii = np.array([e[0] for e in ends])
+    jj = np.array([e[1] for e in ends])
+    const = locked_in[ii].astype(np.float64) + locked_in[jj]
+    stuck = np.array([r.size == 0 for r in rows]) & (const == 2)
+    if stuck.any():
+        ids = problem.pu.units["pu_id"].to_numpy()
+        raise InfeasibleProblemError(
+            f"contiguity: locked-in units {ids[ii[stuck][0]]} and {ids[jj[0]]} cannot be "
+            "connected (no free unit between their components); drop the contiguity "
+            "constraint or unlock units between them")
+    r_sep = np.repeat(np.arange(m), [r.size for r in rows])
+    c_sep = np.concatenate(rows)
+    fi, fj = ~locked_in[ii], ~locked_in[jj]
+    r = np.concatenate([r_sep, np.flatnonzero(fi), np.flatnonzero(fj)])
+    col = np.concatenate([c_sep, ii[fi], jj[fj]])
+    val = np.concatenate([np.ones(c_sep.size), -np.ones(int(fi.sum()) + int(fj.sum()))])
+    return sp.csr_matrix((val, (r, col)), shape=(m, n)), const - 1.0
 
 
 def _membership(lab: np.ndarray, comps: np.ndarray, n: int) -> sp.csr_matrix:

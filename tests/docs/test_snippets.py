@@ -113,6 +113,11 @@ def _plans(ns: dict, blocks: list[Block], work: Path, out: str) -> None:
     plan = ns["units"].units["pu_id"][ns["csol"].selected].tolist()
     assert plan == [2, 3, 4] and f"{plan}: unit 1 alone costs 900" in cost and f"{plan}\n" in out
     assert "750 of 800 spent" in cost and "750.0     800.0" in out
+    conn = next(b.code for b in blocks if "add_connectivity_penalty" in b.code)  # connectivity
+    assert "[1, 2, 4] 2.0\n[1, 2, 4, 5] 4.0\n[1, 3, 5, 6]\n" in out
+    assert "[1, 2, 4] keeps 2 km; then [1, 2, 4, 5], 4 km" in conn and "[1, 3, 5, 6]: 1 apart" in conn
+    joined = ns["joined"]
+    assert joined.info["park_cut_rounds"] >= 2 and ns["tgrid"].units["pu_id"][joined.selected].iloc[0] == 1
 
 
 def _scenarios(ns: dict, blocks: list[Block], work: Path, out: str) -> None:
