@@ -28,7 +28,8 @@ from typing import Literal
 import numpy as np
 import scipy.sparse as sp
 
-from optimizer.errors import InputDataError
+from optimizer.errors import InputDataError, SolverError
+from optimizer.model.connectivity import neighbour_rows
 from optimizer.model.costs import check_cost_budgets, cost_budget_coefficients
 from optimizer.model.objectives import OBJECTIVES, listed, objective_kind
 from optimizer.model.problem import Problem
@@ -81,6 +82,9 @@ class CompiledModel:
         ``(n_y, 2)``: the ``x`` columns each ``y`` column links.
     shortfall_rows : numpy.ndarray
         Row of the target each ``s`` column belongs to.
+    product_x_cols : numpy.ndarray
+        ``(n_z, 2)``: the ``x`` columns each ``z`` column links (``z >= x_i + x_j - 1``;
+        pair terms the objective pushes down, `optimizer.model.connectivity`).
     """
 
     sense: Literal["min", "max"]
@@ -100,6 +104,7 @@ class CompiledModel:
     col_blocks: tuple[Block, ...]
     edge_x_cols: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
     shortfall_rows: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
+    product_x_cols: np.ndarray = field(default_factory=lambda: np.zeros((0, 2), dtype=np.int64))
 
     # ---------------------------------------------------------- shape
     @property
@@ -143,6 +148,10 @@ class CompiledModel:
             activity = self.A[self.shortfall_rows] @ v  # s is still 0 here
             short = self.row_lower[self.shortfall_rows] - activity
             v[sb.start:sb.stop] = np.clip(short, 0.0, self.col_upper[sb.start:sb.stop])
+        zb = self.block("z", rows=False)
+        if zb.stop > zb.start:
+            v[zb.start:zb.stop] = np.maximum(x_cols[self.product_x_cols[:, 0]]
+                                             + x_cols[self.product_x_cols[:, 1]] - 1.0, 0.0)
         return v
 
     def objective_value(self, values: np.ndarray) -> float:
@@ -211,6 +220,10 @@ class CompiledModel:
             A model of the kept columns (their ``y`` and ``s`` columns and rows) whose
             objective equals this model's for every completion of ``x_cols``.
         """
+        if self.block("z", rows=False).stop:
+            raise SolverError("this model has pair terms that reward keeping units apart (a "
+                              "negative connectivity penalty or value), which sub-models do "
+                              "not carry; solve it whole with solver='highs'")
         nx = self.n_x
         keep = np.sort(np.asarray(keep, dtype=np.int64))
         is_kept = np.zeros(nx, dtype=bool)
@@ -276,6 +289,8 @@ class CompiledModel:
             if b.kind == "boundary":
                 ids = self._edge_ids()
                 names += [f"bnd_{a}_{z}_{s}" for a, z in ids for s in ("a", "b")]
+            elif b.kind == "product":
+                names += [f"prod_{a}_{z}" for a, z in self._edge_ids(self.product_x_cols)]
             else:
                 names += [_safe(f"{b.kind}_{lab}") for lab in b.labels]
         return names
@@ -288,12 +303,14 @@ class CompiledModel:
                 names += [_safe(f"x_{u}") for u in self.unit_ids[self.unit_of_col[b.start:b.stop]]]
             elif b.kind == "y":
                 names += [f"y_{a}_{z}" for a, z in self._edge_ids()]
+            elif b.kind == "z":
+                names += [f"z_{a}_{z}" for a, z in self._edge_ids(self.product_x_cols)]
             else:
                 names += [_safe(f"s_{lab}") for lab in b.labels]
         return names
 
-    def _edge_ids(self) -> list[tuple[str, str]]:
-        units = self.unit_of_col[self.edge_x_cols]
+    def _edge_ids(self, cols: np.ndarray | None = None) -> list[tuple[str, str]]:
+        units = self.unit_of_col[self.edge_x_cols if cols is None else cols]
         ids = self.unit_ids[units] if units.size else np.zeros((0, 2))
         return [(_safe(str(a)), _safe(str(z))) for a, z in ids]
 
@@ -473,10 +490,23 @@ def compile(problem: Problem) -> CompiledModel:
         target_rows.append(Row(t.feature, coef, t.amount - const, np.inf))
     shortfall = kind.shortfall_cost(problem) if kind.soft_targets and target_rows and \
         kind.shortfall_cost is not None else None
-    return compile_parts(sense, unit_obj, locked_in, locked_out,
-                         problem.pu.units["pu_id"].to_numpy(), boundary=boundary,
+    pairs = None
+    cp = problem.connectivity_penalty
+    if cp is not None and cp.penalty != 0:
+        unary, pi, pj, q = cp.terms()
+        unit_obj += penalty_sign * cp.penalty * unary
+        pairs = PairTerms(pi, pj, penalty_sign * cp.penalty * q)
+    unit_ids = problem.pu.units["pu_id"].to_numpy()
+    extra = None
+    if problem.neighbour_constraint is not None:
+        rows, low, units = neighbour_rows(problem, problem.neighbour_constraint.k,
+                                          ~(locked_in | locked_out), locked_in)
+        extra = SparseRows("neighbours", rows, low, np.full(low.size, np.inf),
+                           tuple(str(u) for u in unit_ids[units]))
+    return compile_parts(sense, unit_obj, locked_in, locked_out, unit_ids, boundary=boundary,
                          budget_rows=budget_rows, target_rows=target_rows,
-                         soft_targets=kind.soft_targets, shortfall_cost=shortfall)
+                         soft_targets=kind.soft_targets, shortfall_cost=shortfall,
+                         pairs=pairs, sparse_rows=extra)
 
 
 @dataclass(frozen=True)
@@ -507,6 +537,28 @@ class BoundaryTerms:
 
 
 @dataclass(frozen=True)
+class PairTerms:
+    """Products ``q_k x_{i_k} x_{j_k}`` of the objective (connectivity), for `compile_parts`:
+    units ``i``, ``j`` (positions) and the signed coefficient ``q`` in the objective's sense."""
+
+    i: np.ndarray
+    j: np.ndarray
+    q: np.ndarray
+
+
+@dataclass(frozen=True)
+class SparseRows:
+    """A block of rows over the free units' ``x`` columns (``lower <= rows @ x <= upper``),
+    bounds net of locked units, for `compile_parts` (neighbour constraints)."""
+
+    kind: str
+    rows: sp.csr_matrix
+    lower: np.ndarray
+    upper: np.ndarray
+    labels: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class Row:
     """A structural row for `compile_parts`: ``lower <= coef @ x <= upper`` over every unit,
     the bounds net of what locked-in units (and existing protection) already hold."""
@@ -521,7 +573,8 @@ def compile_parts(sense: Literal["min", "max"], unit_obj: np.ndarray, locked_in:
                   locked_out: np.ndarray, unit_ids: np.ndarray, *,
                   boundary: BoundaryTerms | None = None, budget_rows: Sequence[Row] = (),
                   target_rows: Sequence[Row] = (), soft_targets: bool = False,
-                  shortfall_cost: np.ndarray | None = None) -> CompiledModel:
+                  shortfall_cost: np.ndarray | None = None, pairs: PairTerms | None = None,
+                  sparse_rows: SparseRows | None = None) -> CompiledModel:
     """A `CompiledModel` from its parts: what `compile` does once the problem is read.
 
     `compile` calls it on a `Problem`; `optimizer.io.marxan.model.marxan_model` calls it
@@ -544,6 +597,12 @@ def compile_parts(sense: Literal["min", "max"], unit_obj: np.ndarray, locked_in:
         One shortfall column per target row (min shortfall), priced ``shortfall_cost``.
     shortfall_cost : numpy.ndarray, optional
         The shortfall columns' objective (soft targets only).
+    pairs : PairTerms, optional
+        Products of two units in the objective; merged with the boundary's pairs. A pair the
+        objective pushes up (a reward for both) is a ``y`` column; one it pushes down gets a
+        ``z`` column and the row ``z - x_i - x_j >= -1`` (block ``product``).
+    sparse_rows : SparseRows, optional
+        Rows over the ``x`` columns after the targets (block ``sparse_rows.kind``).
 
     Returns
     -------
@@ -582,8 +641,16 @@ def compile_parts(sense: Literal["min", "max"], unit_obj: np.ndarray, locked_in:
                            + np.bincount(j[both], lb, minlength=n))
         edge_cols = np.column_stack([col_of_unit[i[both]], col_of_unit[j[both]]])
         y_cost = -2.0 * lam * lb
+    z_cols = np.zeros((0, 2), dtype=np.int64)
+    z_cost = np.zeros(0)
+    if pairs is not None and pairs.q.size:
+        edge_cols, y_cost, z_cols, z_cost, add = _merge_pairs(
+            pairs, free, fixed_value, col_of_unit, edge_cols, y_cost, sense)
+        unit_obj += add[0]
+        offset += add[1]
     offset += float(unit_obj[locked_in].sum())
     ny = edge_cols.shape[0]
+    n_z = z_cols.shape[0]
 
     # ---------------- structural rows: budgets and targets, one sparse row at a time
     rows_nz: list[tuple[np.ndarray, np.ndarray]] = []  # (x columns, coefficients) per row
@@ -599,35 +666,58 @@ def compile_parts(sense: Literal["min", "max"], unit_obj: np.ndarray, locked_in:
     n_targets = len(target_feats)
 
     ns = n_targets if soft_targets else 0
-    n_cols = nx + ny + ns
+    n_cols = nx + ny + ns + n_z
     nb = len(budget_labels)
     A = _assemble(rows_nz, nb, ns, nx + ny, edge_cols, nx, n_cols)
-
     row_lower = np.concatenate([np.array(lower, dtype=np.float64), np.full(2 * ny, -np.inf)])
     row_upper = np.concatenate([np.array(upper, dtype=np.float64), np.zeros(2 * ny)])
+    n_sparse = 0 if sparse_rows is None else sparse_rows.rows.shape[0]
+    if n_sparse or n_z:  # after the targets, before the boundary rows
+        assert sparse_rows is not None or not n_sparse
+        middle = [] if sparse_rows is None else [
+            sp.hstack([sparse_rows.rows, sp.csr_matrix((n_sparse, n_cols - nx))], format="csr")]
+        if n_z:
+            z_col = np.arange(nx + ny + ns, n_cols)
+            middle.append(sp.csr_matrix(
+                (np.tile([-1.0, -1.0, 1.0], n_z),
+                 (np.repeat(np.arange(n_z), 3), np.column_stack([z_cols, z_col]).ravel())),
+                shape=(n_z, n_cols)))
+        A = sp.vstack([A[:n_struct], *middle, A[n_struct:]], format="csr")
+        A.sort_indices()
+        lows = [] if sparse_rows is None else [sparse_rows.lower]
+        ups = [] if sparse_rows is None else [sparse_rows.upper]
+        row_lower = np.concatenate([row_lower[:n_struct], *lows, np.full(n_z, -1.0),
+                                    row_lower[n_struct:]])
+        row_upper = np.concatenate([row_upper[:n_struct], *ups, np.full(n_z, np.inf),
+                                    row_upper[n_struct:]])
 
     # ---------------- objective and columns
-    c = np.concatenate([unit_obj[free_idx], y_cost, np.zeros(ns)])
+    c = np.concatenate([unit_obj[free_idx], y_cost, np.zeros(ns), z_cost])
     col_lower = np.zeros(n_cols)
     col_upper = np.ones(n_cols)
     if ns and shortfall_cost is not None:
         target_lower = np.array(lower[len(budget_labels):])
-        col_upper[nx + ny:] = np.maximum(target_lower, 0.0)
-        c[nx + ny:] = shortfall_cost
+        col_upper[nx + ny:nx + ny + ns] = np.maximum(target_lower, 0.0)
+        c[nx + ny:nx + ny + ns] = shortfall_cost
     integrality = np.zeros(n_cols, dtype=bool)
     integrality[:nx] = True
     unit_of_col: np.ndarray = np.full(n_cols, -1, dtype=_index_dtype(n_cols, n))
     unit_of_col[:nx] = free_idx
 
+    mid = n_struct + n_sparse + n_z
     row_blocks = tuple(b for b in (
         Block("budget", 0, nb, tuple(budget_labels)),
         Block("target", nb, n_struct, tuple(target_feats)),
-        Block("boundary", n_struct, n_struct + 2 * ny),
+        Block(sparse_rows.kind if sparse_rows is not None else "sparse", n_struct,
+              n_struct + n_sparse, sparse_rows.labels if sparse_rows is not None else ()),
+        Block("product", n_struct + n_sparse, mid),
+        Block("boundary", mid, mid + 2 * ny),
     ) if b.stop > b.start)
     col_blocks = tuple(b for b in (
         Block("x", 0, nx),
         Block("y", nx, nx + ny),
-        Block("s", nx + ny, n_cols, tuple(target_feats) if ns else ()),
+        Block("s", nx + ny, nx + ny + ns, tuple(target_feats) if ns else ()),
+        Block("z", nx + ny + ns, n_cols),
     ) if b.stop > b.start)
     x_fixed = np.where(locked_in, 1.0, np.where(locked_out, 0.0, np.nan))
     return CompiledModel(
@@ -636,7 +726,33 @@ def compile_parts(sense: Literal["min", "max"], unit_obj: np.ndarray, locked_in:
         unit_of_col=unit_of_col, x_fixed=x_fixed, unit_ids=unit_ids, row_blocks=row_blocks,
         col_blocks=col_blocks, edge_x_cols=edge_cols,
         shortfall_rows=np.arange(nb, n_struct) if ns else np.zeros(0, dtype=np.int64),
+        product_x_cols=z_cols,
     )
+
+
+def _merge_pairs(pairs: PairTerms, free: np.ndarray, fixed_value: np.ndarray,
+                 col_of_unit: np.ndarray, edge_cols: np.ndarray, y_cost: np.ndarray,
+                 sense: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray,
+                                      tuple[np.ndarray, float]]:
+    """Pair terms merged with the boundary's ``y`` pairs: (``y`` pairs, their cost, ``z``
+    pairs, their cost, (unit objective to add, offset to add)). A locked end is a constant."""
+    n = free.size
+    i, j, q = pairs.i, pairs.j, pairs.q
+    fi, fj = free[i], free[j]
+    oi, oj, neither = fi & ~fj, fj & ~fi, ~fi & ~fj
+    unit = (np.bincount(i[oi], q[oi] * fixed_value[j[oi]], minlength=n)
+            + np.bincount(j[oj], q[oj] * fixed_value[i[oj]], minlength=n))
+    offset = float((q[neither] * fixed_value[i[neither]] * fixed_value[j[neither]]).sum())
+    both = fi & fj
+    a = np.concatenate([edge_cols[:, 0], col_of_unit[i[both]]]).astype(np.int64)
+    b = np.concatenate([edge_cols[:, 1], col_of_unit[j[both]]]).astype(np.int64)
+    lo, hi = np.minimum(a, b), np.maximum(a, b)
+    nx = int(free.sum())
+    key, inv = np.unique(lo * nx + hi, return_inverse=True)
+    cost = np.bincount(inv, np.concatenate([y_cost, q[both]]), minlength=key.size)
+    cols = np.column_stack([key // nx, key % nx]).astype(np.int64)
+    up = cost <= 0 if sense == "min" else cost >= 0  # the objective pushes y up (or is idle)
+    return cols[up], cost[up], cols[~up], cost[~up], (unit, offset)
 
 
 def budget_coefficients(problem: Problem, scope: str, name: str,

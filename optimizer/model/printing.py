@@ -142,6 +142,18 @@ def _penalty_lines(p: Problem) -> list[str]:
                  if bp.break_even else "")
         out.append(f"boundary: {scale}{bp.penalty:.4g} per km of plan edge{ratio}{edge}")
     out += [f"linear: {lp.label} × {lp.penalty:g}" for lp in p.linear_penalties]
+    cp = p.connectivity_penalty
+    if cp is not None:
+        out.append(f"connectivity ({'symmetric' if cp.symmetric else 'asymmetric'}, "
+                   f"{cp.label}, {cp.matrix.nnz:,} links): {cp.penalty:g}")
+    if p.neighbour_constraint is not None:
+        out.append(f"neighbours: each selected unit has ≥ {p.neighbour_constraint.k} selected "
+                   "neighbours")
+    pc = p.park_constraint
+    if pc is not None and pc.contiguous:
+        out.append("contiguity: one connected park (row generation)")
+    if pc is not None and pc.min_km2 > 0:
+        out.append(f"parks: each at least {pc.min_km2:g} km² of new area (row generation)")
     return out or ["none"]
 
 
@@ -185,4 +197,11 @@ def problem_summary(p: Problem) -> str:
     if p.boundary_penalty:
         parts.append(f"boundary penalty {p.boundary_penalty.penalty:g}")
     parts += [f"linear penalty {lp.label} x {lp.penalty:g}" for lp in p.linear_penalties]
+    if p.connectivity_penalty is not None:
+        parts.append(f"connectivity penalty {p.connectivity_penalty.penalty:g}")
+    if p.neighbour_constraint is not None:
+        parts.append(f"neighbours >= {p.neighbour_constraint.k}")
+    if p.park_constraint is not None:
+        parts.append(f"parks: contiguous {p.park_constraint.contiguous}, min "
+                     f"{p.park_constraint.min_km2:g} km²")
     return "; ".join(parts)

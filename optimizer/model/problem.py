@@ -33,6 +33,8 @@ import numpy as np
 from optimizer.errors import InputDataError, did_you_mean
 from optimizer.grid.planning_units import PlanningUnits
 from optimizer.inputs.roles import feature_roles, groups
+from optimizer.model.connectivity import ConnectivityMethods, ConnectivityPenalty, NeighbourConstraint
+from optimizer.model.contiguity import ContiguityMethods, ParkConstraint
 from optimizer.model.costs import CostMethods
 from optimizer.model.locks import LockMethods
 from optimizer.model.objectives import objective_kind
@@ -58,7 +60,7 @@ __all__ = ["DEFAULT_PA_THRESHOLD", "AreaBudget", "BoundaryPenalty", "CostBudget"
 # ============================================================== problem
 
 @dataclass(frozen=True, eq=False)
-class Problem(LockMethods, CostMethods):
+class Problem(LockMethods, CostMethods, ConnectivityMethods, ContiguityMethods):
     """A conservation-planning problem; build it with `problem` and the ``add_*`` methods.
 
     Attributes
@@ -77,6 +79,13 @@ class Problem(LockMethods, CostMethods):
     locks : tuple of Lock
     boundary_penalty : BoundaryPenalty or None
     linear_penalties : tuple of LinearPenalty
+    connectivity_penalty : ConnectivityPenalty or None
+        (`add_connectivity_penalty`, `optimizer.model.connectivity`)
+    neighbour_constraint : NeighbourConstraint or None
+        (`add_neighbours_constraints`)
+    park_constraint : ParkConstraint or None
+        Contiguity and minimum park area (`add_contiguity_constraints`,
+        `add_min_park_constraints`), enforced by `optimizer.plan.solving.solve`.
     pa_threshold : float or None
         Units with ``pa_fraction`` at least this are locked in (None: none are).
     """
@@ -91,6 +100,9 @@ class Problem(LockMethods, CostMethods):
     locks: tuple[Lock, ...] = ()
     boundary_penalty: BoundaryPenalty | None = None
     linear_penalties: tuple[LinearPenalty, ...] = ()
+    connectivity_penalty: ConnectivityPenalty | None = None
+    neighbour_constraint: NeighbourConstraint | None = None
+    park_constraint: ParkConstraint | None = None
     pa_threshold: float | None = DEFAULT_PA_THRESHOLD
     _cache: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 

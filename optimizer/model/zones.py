@@ -193,8 +193,9 @@ def zoned_problem(problem: Problem, zones: Sequence[Zone]) -> ZonedProblem:
     Raises
     ------
     InputDataError
-        No zones; two zones of one name; a contribution, cost factor, budget, penalty
-        or target outside its range; a feature unknown or (without a default) missing
+        The problem has a connectivity penalty, neighbour, contiguity or minimum park
+        constraints (not taken with zones yet); no zones; two zones of one name; a
+        contribution, cost factor, budget, penalty or target outside its range; a feature unknown or (without a default) missing
         from a zone's contributions; a lock mask of the wrong shape; a unit locked into
         two zones, into a zone that excludes it, or into a zone while the problem locks
         it out; a unit the problem locks in that no zone allows.
@@ -210,6 +211,13 @@ def zoned_problem(problem: Problem, zones: Sequence[Zone]) -> ZonedProblem:
     """
     if not isinstance(problem, Problem):
         raise InputDataError(f"zoned_problem() takes a Problem; got {type(problem).__name__}")
+    unsupported = [name for name, part in (
+        ("a connectivity penalty", problem.connectivity_penalty),
+        ("neighbour constraints", problem.neighbour_constraint),
+        ("contiguity or minimum park constraints", problem.park_constraint)) if part is not None]
+    if unsupported:
+        raise InputDataError(f"zones do not take {' or '.join(unsupported)} yet (the zoned "
+                             "model would ignore it); remove it or the zones")
     zones = tuple(zones)
     if not zones or not all(isinstance(z, Zone) for z in zones):
         raise InputDataError("zones must be a non-empty sequence of Zone; give at least one "

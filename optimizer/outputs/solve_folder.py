@@ -53,7 +53,13 @@ from optimizer.plan.calibration import boundary_summary
 from optimizer.plan.closure import GapClosure, gap_closure
 from optimizer.plan.curves import CURVE_DEFINITION
 from optimizer.plan.quantities import definitions
-from optimizer.plan.results import cost_budget_use, feature_representation, patches, unit_status
+from optimizer.plan.results import (
+    connectivity_summary,
+    cost_budget_use,
+    feature_representation,
+    patches,
+    unit_status,
+)
 from optimizer.plan.zoned import ZonedPlan, zone_areas, zone_representation
 from optimizer.scenario import Scenario
 from optimizer.scenario.inputs import scenario_inputs
@@ -255,6 +261,8 @@ def plan_summary(scenario: Scenario | None, problem: Problem, solution: Solution
         "regions": _regions(problem, selected),
         # Per cost budget: what the plan costs against it, in the cost layer's unit.
         "costs": _costs(problem, solution),
+        # The connectivity penalty's term and the connectivity the plan keeps (0: none).
+        "connectivity": connectivity_summary(problem, solution),
         # Per lock: the units it locks in or out (a polygon lock names its file).
         "locks": _locks(problem),
         # Every headline's path, label, unit and one-sentence definition (plan.quantities).

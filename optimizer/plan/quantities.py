@@ -303,6 +303,14 @@ _ALL: tuple[Quantity, ...] = (
              "what the plan's new land costs in the cost layer: its value x (1 - pa_fraction) "
              "summed over every unit the plan selects, added or locked in (the cost budget's "
              "measure), in the layer's unit aggregated per unit"),
+    Quantity("connectivity_kept", ("connectivity", "kept"), "connectivity kept", "",
+             "the connectivity data summed over pairs of units the plan selects, added or "
+             "locked in, each symmetric pair once, the diagonal included (0 without "
+             "[penalties.connectivity])"),
+    Quantity("connectivity_term", ("connectivity", "term"), "connectivity term", "",
+             "what the connectivity penalty adds to the objective: penalty x (minus the "
+             "connectivity kept, symmetric; the connectivity lost to unselected units less "
+             "the diagonal kept, asymmetric), in objective units, signed as the objective"),
     Quantity("cost_max", ("costs", "{cost}", "max"), "cost budget", "cost",
              "the scenario's most the plan's new land may cost in the cost layer ([budget] "
              "cost)"),

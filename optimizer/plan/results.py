@@ -28,6 +28,7 @@ __all__ = [
     "SolveStatus",
     "boundary_length",
     "budget_use",
+    "connectivity_summary",
     "cost_budget_use",
     "diagnose",
     "feature_representation",
@@ -310,7 +311,36 @@ def objective_value(problem: Problem, solution: Solution | np.ndarray) -> float:
     bp = problem.boundary_penalty
     if bp is not None and bp.penalty > 0:
         value += sign * bp.penalty * _boundary_km(problem, x, bp.edge_factor)
+    cp = problem.connectivity_penalty
+    if cp is not None and cp.penalty != 0:
+        value += sign * cp.penalty * cp.value(x)
     return value
+
+
+def connectivity_summary(problem: Problem, solution: Solution | np.ndarray
+                         ) -> dict[str, float | bool]:
+    """The plan's connectivity (all 0 without a connectivity penalty): ``penalty``,
+    ``symmetric``, ``kept`` (`optimizer.model.connectivity.ConnectivityPenalty.kept`) and
+    ``term``, what the penalty adds to the objective (as `objective_value` counts it).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from optimizer import problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> d = np.zeros((6, 6)); d[1, 2] = d[2, 1] = 2.0
+    >>> p = problem(tiny_grid()).add_min_set_objective().add_connectivity_penalty(0.5, d)
+    >>> connectivity_summary(p, np.array([1, 1, 1, 0, 0, 0]))
+    {'penalty': 0.5, 'symmetric': True, 'kept': 2.0, 'term': -1.0}
+    """
+    cp = problem.connectivity_penalty
+    if cp is None:
+        return {"penalty": 0.0, "symmetric": True, "kept": 0.0, "term": 0.0}
+    x = selection(problem, solution)
+    kind = objective_kind(problem.objective.kind) if problem.objective is not None else None
+    sign = -1.0 if kind is not None and kind.sense == "max" else 1.0
+    return {"penalty": cp.penalty, "symmetric": cp.symmetric, "kept": cp.kept(x),
+            "term": sign * cp.penalty * cp.value(x)}
 
 
 def unit_status(problem: Problem, x: np.ndarray) -> np.ndarray:

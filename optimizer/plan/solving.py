@@ -17,17 +17,20 @@ No pandas here: `optimizer.plan.results` (the evaluation tables) re-exports `sol
 from __future__ import annotations
 
 import dataclasses
+import time
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
+import scipy.sparse as sp
 
-from optimizer.errors import InfeasibleProblemError, InputDataError
-from optimizer.model.compile import CompiledModel, budget_coefficients, compile
+from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
+from optimizer.model.compile import Block, CompiledModel, budget_coefficients, compile
+from optimizer.model.contiguity import park_cuts
 from optimizer.model.objectives import objective_kind
 from optimizer.model.problem import Problem
 from optimizer.solvers import get_solver
-from optimizer.solvers.base import Solution, Solver, stop_on_interrupt
+from optimizer.solvers.base import Solution, Solver, proven_status, relative_gap, stop_on_interrupt
 
 # ============================================================== solve
 
@@ -88,8 +91,86 @@ def solve(problem: Problem, solver: str | Solver = "auto", *, model: CompiledMod
                              + f" for a problem of {problem.n_units} units; leave model= out "
                              "to compile here")
     bp = problem.boundary_penalty
+    if problem.park_constraint is not None:
+        return solve_with_park_cuts(problem, model, solver, **options)
     return solve_model(model, solver, boundary_penalty=bp.penalty if bp is not None else 0.0,
                        explain=lambda: diagnose(problem, after_solve=True), **options)
+
+
+def solve_with_park_cuts(problem: Problem, model: CompiledModel, solver: str | Solver = "auto",
+                         **options: Any) -> Solution:
+    """Solve a problem with contiguity or minimum park constraints by row generation
+    (`optimizer.model.contiguity`): solve, cut off the plan's offending components, re-solve,
+    until the plan breaks none. Every round solves a relaxation, so each round's bound holds;
+    the answer is the last round's plan, its gap against the tightest bound. With
+    ``time_limit``, the rounds share it; when it runs out before a plan meets the constraints,
+    `SolverError` says so (no plan breaking them is ever returned).
+
+    ``info`` gains ``park_cut_rounds`` and ``park_cuts`` (rows added).
+    """
+    limit = options.pop("time_limit", None)
+    started = time.perf_counter()
+    bp = problem.boundary_penalty
+    free_idx = model.unit_of_col[:model.n_x]
+    best_bound = np.nan
+    rounds = cuts = 0
+    while True:
+        rounds += 1
+        left = None if limit is None else limit - (time.perf_counter() - started)
+        if left is not None and left <= 0 and rounds > 1:
+            raise SolverError(f"no plan meeting the park constraints within time_limit={limit:g}"
+                              f" s ({rounds - 1} rounds, {cuts} cuts, bound {best_bound:.6g}); "
+                              "raise time_limit")
+        opts = options if left is None else {**options, "time_limit": max(left, 0.5)}
+        try:
+            sol = solve_model(model, solver, boundary_penalty=bp.penalty if bp else 0.0,
+                              explain=lambda: diagnose(problem, after_solve=True), **opts)
+        except InfeasibleProblemError as exc:
+            raise InfeasibleProblemError(f"{exc} (with the park constraints: {cuts} cuts after "
+                                         f"{rounds - 1} rounds)") from None
+        if np.isfinite(sol.bound):
+            tighter = min if model.sense == "max" else max
+            best_bound = sol.bound if not np.isfinite(best_bound) else tighter(best_bound,
+                                                                               sol.bound)
+        found = park_cuts(problem, free_idx, sol.x)
+        if found is None:
+            gap = relative_gap(sol.objective, best_bound)
+            status = proven_status(sol.status, gap) if np.isfinite(gap) else sol.status
+            return dataclasses.replace(
+                sol, bound=best_bound if np.isfinite(best_bound) else sol.bound,
+                gap=gap if np.isfinite(gap) else sol.gap, status=status,
+                runtime=time.perf_counter() - started,
+                info={**sol.info, "park_cut_rounds": rounds, "park_cuts": cuts})
+        rows, lower = found
+        model = with_rows(model, rows, lower)
+        cuts += rows.shape[0]
+
+
+def with_rows(model: CompiledModel, rows: sp.csr_matrix, lower: np.ndarray, *,
+              kind: str = "park") -> CompiledModel:
+    """``model`` with rows ``lower <= rows @ x`` (over its ``x`` columns) in block ``kind``,
+    before the ``product`` and boundary rows (extending a block of that kind ending there)."""
+    m = rows.shape[0]
+    at = next((b.start for b in model.row_blocks if b.kind in ("product", "boundary")),
+              model.n_rows)
+    full = sp.hstack([rows, sp.csr_matrix((m, model.n_cols - model.n_x))], format="csr")
+    A = sp.vstack([model.A[:at], full, model.A[at:]], format="csr")
+    A.sort_indices()
+    blocks = []
+    for b in model.row_blocks:
+        if b.kind == kind and b.stop == at:
+            blocks.append(Block(kind, b.start, b.stop + m))
+        elif b.start >= at:
+            blocks.append(Block(b.kind, b.start + m, b.stop + m, b.labels))
+        else:
+            blocks.append(b)
+    if not any(b.kind == kind for b in blocks):
+        blocks.append(Block(kind, at, at + m))
+        blocks.sort(key=lambda b: b.start)
+    return dataclasses.replace(
+        model, A=A, row_blocks=tuple(blocks),
+        row_lower=np.insert(model.row_lower, at, lower),
+        row_upper=np.insert(model.row_upper, at, np.full(m, np.inf)))
 
 
 def solve_model(model: CompiledModel, solver: str | Solver = "auto", *,

@@ -26,6 +26,7 @@ from optimizer.errors import InputDataError, ScenarioError
 from optimizer.grid import planning_units
 from optimizer.grid.build import DEFAULT_MAX_UNITS, PlanningUnits, build_grid, read_grid, write_grid
 from optimizer.inputs.layers import GridManifest, LayerSpec, load_manifest
+from optimizer.model.connectivity import connectivity_matrix
 from optimizer.model.costs import check_cost_budgets, cost_column
 from optimizer.model.objectives import OBJECTIVES
 from optimizer.model.problem import Problem, problem
@@ -230,6 +231,20 @@ def to_problem(scenario: Scenario, pu: PlanningUnits) -> Problem:
     for i, lp in enumerate(s.penalties.linear, 1):
         with blame_scenario(s, f"penalties.linear[{i}]"):
             p = p.add_linear_penalty(lp.column, lp.penalty)
+    ct = s.penalties.connectivity
+    if ct is not None:
+        with blame_scenario(s, "penalties.connectivity"):
+            data = (s.resolve(ct.file) if ct.file is not None
+                    else connectivity_matrix(p.pu, str(ct.conductance)))
+            p = p.add_connectivity_penalty(ct.penalty, data, symmetric=ct.symmetric)
+    cs = s.constraints
+    with blame_scenario(s, "constraints"):
+        if cs.neighbours:
+            p = p.add_neighbours_constraints(cs.neighbours)
+        if cs.contiguous:
+            p = p.add_contiguity_constraints()
+        if cs.min_park_km2:
+            p = p.add_min_park_constraints(cs.min_park_km2)
     bt = s.penalties.boundary
     if bt is not None:  # last: a calibration solves the problem without it
         with blame_scenario(s, "penalties.boundary"):

@@ -21,7 +21,7 @@ from optimizer.atomic import write_text_atomic
 from optimizer.errors import ScenarioError
 from optimizer.inputs.toml_kinds import check_toml_kind
 from optimizer.scenario.build import describe, grid_hash, load_grid, to_problem
-from optimizer.scenario.lock_files import locks_digest
+from optimizer.scenario.lock_files import file_digest, locks_digest
 from optimizer.scenario.messages import validation_message
 from optimizer.scenario.models import ScenarioModel
 from optimizer.scenario.zone_tables import to_zoned_problem
@@ -173,6 +173,9 @@ class Scenario(ScenarioModel):
         """
 
         locks = locks_digest(self)  # polygon lock files: their bytes too (none: as before)
+        conn = self.penalties.connectivity  # a connectivity file: its bytes too
+        if conn is not None and conn.file is not None and self.resolve(conn.file).is_file():
+            locks += f":{file_digest(self.resolve(conn.file))}"
         text = f"{self.content_hash()}:{grid_hash(self)}" + (f":{locks}" if locks else "")
         return hashlib.sha256(text.encode()).hexdigest()
 

@@ -275,11 +275,52 @@ class LinearTable(_Table):
                            "unit")
 
 
+class ConnectivityTable(_Table):
+    """``[penalties.connectivity]``: favour plans that keep connectivity between units
+    (prioritizr's connectivity penalties, `optimizer.model.connectivity`)."""
+
+    penalty: float = Field(allow_inf_nan=False, description="objective units per unit of "
+                           "connectivity kept (symmetric) or lost (asymmetric); negative values "
+                           "favour plans with little connectivity (HiGHS only)")
+    file: str | None = Field(default=None, description="a CSV with columns id1, id2, boundary "
+                             "(Marxan's format, pu_id values; relative to the scenario file)")
+    conductance: str | None = Field(default=None, description="a numeric column of the units "
+                                    "(e.g. a raster's mean per unit): connectivity between units "
+                                    "sharing an edge = edge length x mean conductance "
+                                    "(prioritizr's connectivity_matrix)")
+    symmetric: bool = Field(default=True, description="false for directed connectivity in "
+                            "`file` (Marxan's asymmetric connectivity)")
+
+    @model_validator(mode="after")
+    def _check(self) -> ConnectivityTable:
+        _one_of(self, ("file", "conductance"))
+        if self.conductance is not None and not self.symmetric:
+            raise ValueError("connectivity from `conductance` is symmetric: remove "
+                             "symmetric = false or give a `file`")
+        return self
+
+
 class PenaltiesTable(_Table):
-    """``[penalties]``: boundary and linear penalties."""
+    """``[penalties]``: boundary, linear and connectivity penalties."""
 
     boundary: BoundaryTable | None = Field(default=None, description="boundary-length penalty")
     linear: list[LinearTable] = Field(default=[], description="linear penalties on unit columns")
+    connectivity: ConnectivityTable | None = Field(default=None, description="connectivity "
+                                                   "penalty")
+
+
+class ConstraintsTable(_Table):
+    """``[constraints]``: spatial constraints on the plan (HiGHS)."""
+
+    neighbours: int = Field(default=0, ge=0, description="each selected unit has at least this "
+                            "many selected neighbours (prioritizr's add_neighbors_constraints; "
+                            "existing protection counts and is held to it)")
+    contiguous: bool = Field(default=False, description="every selected unit, existing "
+                             "protection included, in one connected park (row generation)")
+    min_park_km2: float = Field(default=0.0, ge=0, allow_inf_nan=False, description="every park "
+                                "of added units holds at least this new area, km² (row "
+                                "generation; unlike [parks] min_km2, which drops small parks "
+                                "after the solve)")
 
 
 class SolverTable(_Table):
@@ -397,6 +438,8 @@ class ScenarioModel(_Table):
     locks: LocksTable = Field(default=LocksTable(), description="lock-ins and lock-outs")
     penalties: PenaltiesTable = Field(default=PenaltiesTable(), description="penalties")
     solver: SolverTable = Field(default=SolverTable(), description="solver options")
+    constraints: ConstraintsTable = Field(default=ConstraintsTable(), description="spatial "
+                                          "constraints: neighbours, contiguity, park size")
     parks: ParksTable = Field(default=ParksTable(), description="candidate parks from the plan")
     closure: ClosureTable = Field(default=ClosureTable(), description="the gap closure: which "
                                   "ecosystems count, and the target")
@@ -449,6 +492,7 @@ TABLES: dict[type[BaseModel], str] = {
     TargetsTable: "targets", AreaBudgetTable: "area_budgets", LocksTable: "locks",
     UnitsLock: "locks.locked_in", LandCoverLock: "locks.land_cover_out", AboveLock: "locks.above",
     PenaltiesTable: "penalties", BoundaryTable: "penalties.boundary",
-    LinearTable: "penalties.linear", SolverTable: "solver", ParksTable: "parks",
+    LinearTable: "penalties.linear", ConnectivityTable: "penalties.connectivity",
+    ConstraintsTable: "constraints", SolverTable: "solver", ParksTable: "parks",
     ClosureTable: "closure", ZoneTable: "zones",
 }

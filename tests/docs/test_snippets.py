@@ -118,6 +118,11 @@ def _plans(ns: dict, blocks: list[Block], work: Path, out: str) -> None:
     assert zplan.zone_names().tolist() == ["core", "", "", "core", "general", ""]
     assert f"# {zplan.objective:.4f}: (80 + 0.5 x 60) / 290 MgC" in zone_code
     assert zplan.objective == pytest.approx((80 + 0.5 * 60) / 290)
+    conn = next(b.code for b in blocks if "add_connectivity_penalty" in b.code)  # connectivity
+    assert "[1, 2, 4] 2.0\n[1, 2, 4, 5] 4.0\n[1, 3, 5, 6]\n" in out
+    assert "[1, 2, 4] keeps 2 km; then [1, 2, 4, 5], 4 km" in conn and "[1, 3, 5, 6]: 1 apart" in conn
+    joined = ns["joined"]
+    assert joined.info["park_cut_rounds"] >= 2 and ns["tgrid"].units["pu_id"][joined.selected].iloc[0] == 1
 
 
 def _scenarios(ns: dict, blocks: list[Block], work: Path, out: str) -> None:

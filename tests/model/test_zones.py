@@ -230,3 +230,11 @@ def test_the_lagrangian_needs_a_capped_max_utility_zone():
         solve_zones(zoned_problem(make(**kw), zones), method="lagrangian")
     with pytest.raises(InputDataError, match="method must be"):
         solve_zones(zoned_problem(make(**kw), zones), method="fast")
+
+
+def test_zones_refuse_what_the_zoned_model_would_ignore():
+    p = _max_utility()
+    for q, what in ((p.add_neighbours_constraints(1), "neighbour constraints"),
+                    (p.add_contiguity_constraints(), "contiguity or minimum park constraints")):
+        with pytest.raises(InputDataError, match=f"zones do not take {what} yet"):
+            zoned_problem(q, [Zone("core"), Zone("general")])

@@ -88,6 +88,9 @@ def cut_form(model: CompiledModel) -> CutForm:
         A pairwise weight is negative (the objective rewards boundary), so the
         objective is not a cut function; use the HiGHS solver instead.
     """
+    spatial = spatial_reason(model)
+    if spatial:
+        raise SolverError(f"cut solver: {spatial}; use solver='highs'")
     nx = model.n_x
     sigma = 1.0 if model.sense == "min" else -1.0
     yb = model.block("y", rows=False)
@@ -126,6 +129,9 @@ def has_cut_form(model: CompiledModel) -> tuple[bool, str]:
         return False, "no free units"
     if yb.stop <= yb.start:
         return False, "no boundary edges between free units (no boundary penalty)"
+    spatial = spatial_reason(model)
+    if spatial:
+        return False, spatial
     extra = set(b.kind for b in model.col_blocks) - {"x", "y", "s"}
     if extra:
         return False, f"columns of kind {sorted(extra)} that the cut form does not know"
@@ -138,6 +144,23 @@ def has_cut_form(model: CompiledModel) -> tuple[bool, str]:
     if n_rel > AUTO_MAX_RELAXED_ROWS:
         return False, f"{n_rel} relaxed rows (more than {AUTO_MAX_RELAXED_ROWS})"
     return True, "cut form holds"
+
+
+def spatial_reason(model: CompiledModel) -> str:
+    """Why the model has no cut form because of connectivity parts (``""`` when it has none):
+    pair terms the objective pushes down (``z`` columns) or neighbour rows."""
+    zb = model.block("z", rows=False)
+    if zb.stop > zb.start:
+        return (f"{zb.stop - zb.start} connectivity pair term(s) reward keeping units apart "
+                "(negative values or penalty) and need the row z >= x_i + x_j - 1, so the "
+                "model has no cut form")
+    nb = model.block("neighbours")
+    if nb.stop > nb.start:
+        return "neighbour constraints are rows the cut form does not relax"
+    pb = model.block("park")
+    if pb.stop > pb.start:
+        return "park constraints (contiguity, minimum park size) are rows the cut form does not relax"
+    return ""
 
 
 def n_struct(model: CompiledModel) -> int:
