@@ -196,9 +196,10 @@ def zoned_problem(problem: Problem, zones: Sequence[Zone]) -> ZonedProblem:
         The problem has a connectivity penalty, neighbour, contiguity or minimum park
         constraints (not taken with zones yet); no zones; two zones of one name; a
         contribution, cost factor, budget, penalty or target outside its range; a feature
-        unknown or (without a default) missing from a zone's contributions; a lock mask of the wrong shape; a unit locked into
-        two zones, into a zone that excludes it, or into a zone while the problem locks
-        it out; a unit the problem locks in that no zone allows.
+        unknown or (without a default) missing from a zone's contributions; a lock mask of
+        the wrong shape; a unit locked into two zones, into a zone that excludes it, or into
+        a zone while the problem locks it out; a unit the problem locks in that no zone
+        allows.
 
     Examples
     --------
