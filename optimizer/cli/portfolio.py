@@ -37,6 +37,12 @@ def _add_portfolio(sub: argparse._SubParsersAction) -> None:
                         "unit orders, duplicates dropped")
     p.add_argument("--seed", type=whole_number(0), default=0,
                    help="shuffle: seed of the unit orders (default 0)")
+    p.add_argument("--workers", type=whole_number(1), default=1, metavar="N",
+                   help="shuffle: local processes for the solves (default 1), or the workers "
+                        "of --scheduler local")
+    p.add_argument("--scheduler", default=None, metavar="ADDR",
+                   help="shuffle: solve on Dask: 'local' (a LocalCluster of --workers) or a "
+                        "scheduler, tcp://host:8786")
     p.add_argument("--time-limit-per-plan", type=_positive("--time-limit-per-plan", "30"),
                    default=None, metavar="SECONDS",
                    help="seconds for each plan's solve (default the scenario's [solver] "
@@ -53,10 +59,19 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
     """Load the scenario, find the portfolio, write it; print its table and summary."""
     from optimizer.atomic import check_output_dir
     from optimizer.cli.solve import _inputs, _scenario_with_overrides
+    from optimizer.errors import InputDataError
     from optimizer.scenario.zone_tables import refuse_zones
     from optimizer.studies.portfolio import OUTPUT_KIND, portfolio
 
     t0 = time.perf_counter()
+    if args.method == "gap" and (args.workers > 1 or args.scheduler is not None):
+        raise InputDataError("--workers and --scheduler apply to --method shuffle: the gap "
+                             "portfolio is sequential (each plan excludes the earlier ones); "
+                             "drop them or add --method shuffle")
+    if args.scheduler is not None:  # before any work: a wrong address leaves nothing
+        from optimizer.distributed import check_scheduler
+
+        args.scheduler = check_scheduler(args.scheduler, error=InputDataError)
     check_output_dir(args.out, OUTPUT_KIND, overwrite=args.overwrite, inputs=[args.scenario])
     scenario, _ = _scenario_with_overrides(args)
     inputs = [args.scenario, *_inputs(scenario)]
@@ -69,7 +84,8 @@ def cmd_portfolio(args: argparse.Namespace) -> int:
         from optimizer.studies.portfolio_shuffle import shuffle_portfolio
 
         pf = shuffle_portfolio(problem, args.n, solver=sv.backend, solve_gap=sv.gap,
-                               seed=args.seed, time_limit_per_plan=limit, progress=True)
+                               seed=args.seed, time_limit_per_plan=limit,
+                               workers=args.workers, scheduler=args.scheduler, progress=True)
     else:
         pf = portfolio(problem, args.n, gap=args.gap, min_distance=args.min_distance,
                        solver=sv.backend, solve_gap=sv.gap, time_limit_per_plan=limit,

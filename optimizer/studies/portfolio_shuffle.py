@@ -10,12 +10,16 @@ for plans a stated distance apart). The plans are sorted best first.
 
 from __future__ import annotations
 
+import multiprocessing
+import os
 import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from optimizer.distributed import check_scheduler, dask_client, stop_pool, worker_setup
 from optimizer.errors import InputDataError, SolverError
 from optimizer.model.compile import Block, CompiledModel, compile
 from optimizer.model.problem import Problem
@@ -63,9 +67,77 @@ def permuted(model: CompiledModel, order: np.ndarray) -> CompiledModel:
         edge_x_cols=edges, shortfall_rows=model.shortfall_rows)
 
 
+#: The model, solver and options of the running portfolio, in the forked workers.
+_SHARED: dict[str, Any] = {}
+
+
+def _order(n_x: int, seed: int, k: int) -> np.ndarray:
+    """Solve ``k``'s column order: the model's own for the first, else seeded by ``seed + k``."""
+    return np.arange(n_x) if k == 0 else np.random.default_rng(seed + k).permutation(n_x)
+
+
+def _shuffle_solve(k: int) -> tuple[int, np.ndarray, str, float]:
+    """Solve ``k`` of the portfolio: ``(k, x columns in the model's order, status, gap)``."""
+    model: CompiledModel = _SHARED["model"]
+    sol = solve_model(permuted(model, _order(model.n_x, _SHARED["seed"], k)), _SHARED["solver"],
+                      **_SHARED["options"])
+    return k, model.x_cols_of(sol.x), sol.status.value, float(sol.gap)
+
+
+def _shuffle_on(k: int, shared: dict[str, Any]) -> tuple[int, np.ndarray, str, float]:
+    """`_shuffle_solve` on a Dask worker, with the model sent to it once (``shared``)."""
+    _SHARED.update(shared)
+    return _shuffle_solve(k)
+
+
+def _fork_setup(parent: int, shared: dict[str, Any]) -> None:
+    _SHARED.update(shared)
+    worker_setup(parent)
+
+
+def _run(shared: dict[str, Any], n: int, workers: int, scheduler: str | None,
+         progress: ProgressArg) -> list[tuple[int, np.ndarray, str, float]]:
+    """The ``n`` solves, here, on forked local processes or on Dask; in any order."""
+    tick, close = progress_ticker(progress, n, desc="shuffle portfolio", unit="solve")
+    out: list[tuple[int, np.ndarray, str, float]] = []
+    try:
+        if scheduler is not None:
+            with dask_client(scheduler, workers, error=InputDataError) as client:
+                from dask.distributed import as_completed as dask_as_completed  # optional
+
+                [held] = client.scatter([shared], broadcast=True)
+                futures = [client.submit(_shuffle_on, k, held, pure=False) for k in range(n)]
+                for fut in dask_as_completed(futures):
+                    out.append(fut.result())
+                    tick(f"solve {out[-1][0] + 1}")
+            return out
+        if workers == 1 or n == 1:
+            _SHARED.update(shared)
+            for k in range(n):
+                out.append(_shuffle_solve(k))
+                tick(f"solve {k + 1}")
+            return out
+        ctx = multiprocessing.get_context("fork")  # the model is shared, not pickled
+        pool = ProcessPoolExecutor(max_workers=min(workers, n), mp_context=ctx,
+                                   initializer=_fork_setup, initargs=(os.getpid(), shared))
+        try:
+            for fut in as_completed([pool.submit(_shuffle_solve, k) for k in range(n)]):
+                out.append(fut.result())
+                tick(f"solve {out[-1][0] + 1}")
+        except BaseException:
+            stop_pool(pool)
+            raise
+        pool.shutdown(wait=True)
+        return out
+    finally:
+        _SHARED.clear()
+        close()
+
+
 def shuffle_portfolio(problem: Problem, n: int, *, solver: str = "auto", solve_gap: float = 0.0,
                       seed: int = 0, time_limit_per_plan: float | None = None,
-                      remove_duplicates: bool = True, progress: ProgressArg = False
+                      remove_duplicates: bool = True, workers: int = 1,
+                      scheduler: str | None = None, progress: ProgressArg = False
                       ) -> Portfolio:
     """``n`` solves of ``problem``, each with its units in a random order (module docstring).
 
@@ -81,6 +153,13 @@ def shuffle_portfolio(problem: Problem, n: int, *, solver: str = "auto", solve_g
         Seed of the orders (solve k uses ``seed + k``; the first keeps the model's order).
     time_limit_per_plan : float, optional
     remove_duplicates : bool
+    workers : int
+        Local processes (forked; 1 = this process), or the workers of a Dask LocalCluster
+        with ``scheduler="local"``. The solves are independent; the plans are the same
+        whatever the workers (kept in solve order).
+    scheduler : str, optional
+        ``"local"`` (a Dask LocalCluster) or a Dask scheduler's address (the model is sent
+        once per worker).
     progress : bool or callable
 
     Returns
@@ -103,34 +182,34 @@ def shuffle_portfolio(problem: Problem, n: int, *, solver: str = "auto", solve_g
                              f"1; got {n!r}")
     if not np.isfinite(solve_gap) or solve_gap < 0:
         raise InputDataError(f"shuffle portfolio: solve_gap must be >= 0; got {solve_gap!r}")
+    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
+        raise InputDataError(f"shuffle portfolio: workers must be a whole number of processes, "
+                             f"at least 1; got {workers!r}")
+    if scheduler is not None:
+        scheduler = check_scheduler(scheduler, error=InputDataError)  # before any solve
     model = compile(problem)
     options: dict[str, Any] = {"gap": solve_gap}
     if time_limit_per_plan is not None:
         options["time_limit"] = time_limit_per_plan
+    if solver == "auto" and (workers > 1 or scheduler is not None):
+        options["concurrent"] = False  # the workers already take the cores
+    shared = {"model": model, "solver": solver, "options": options, "seed": int(seed)}
+    results = sorted(_run(shared, int(n), workers, scheduler, progress), key=lambda r: r[0])
     plans_cols: list[np.ndarray] = []
     objectives: list[float] = []
     statuses: list[str] = []
     gaps: list[float] = []
-    tick, close = progress_ticker(progress, int(n), desc="shuffle portfolio", unit="solve")
-    try:
-        for k in range(int(n)):
-            order = (np.arange(model.n_x) if k == 0 else
-                     np.random.default_rng(seed + k).permutation(model.n_x))
-            sol = solve_model(permuted(model, order), solver, **options)
-            x_cols = model.x_cols_of(sol.x)  # per unit back to the model's own order
-            values = model.complete(x_cols)
-            if model.max_violation(values) > 1e-6:  # never trust a backend
-                raise SolverError(f"shuffle portfolio: solve {k + 1}'s plan breaks a row; "
-                                  "rerun with solver='highs'")
-            tick(f"solve {k + 1}")
-            if remove_duplicates and any(np.array_equal(x_cols, p) for p in plans_cols):
-                continue
-            plans_cols.append(x_cols)
-            objectives.append(model.objective_value(values))
-            statuses.append(sol.status.value)
-            gaps.append(float(sol.gap))
-    finally:
-        close()
+    for k, x_cols, status, gap in results:  # in solve order: the same plans on any workers
+        values = model.complete(x_cols)
+        if model.max_violation(values) > 1e-6:  # never trust a backend
+            raise SolverError(f"shuffle portfolio: solve {k + 1}'s plan breaks a row; "
+                              "rerun with solver='highs'")
+        if remove_duplicates and any(np.array_equal(x_cols, p) for p in plans_cols):
+            continue
+        plans_cols.append(x_cols)
+        objectives.append(model.objective_value(values))
+        statuses.append(status)
+        gaps.append(gap)
     best_first = np.argsort(np.asarray(objectives) * (-1.0 if model.sense == "max" else 1.0),
                             kind="stable")
     pick = [int(i) for i in best_first]

@@ -54,6 +54,10 @@ def test_portfolio_refuses_the_users_mistakes_and_writes_nothing(tmp_path, capsy
         (["portfolio", path, "--out", tmp_path / "pf", "--n", "0"], "--n"),
         (["portfolio", path, "--out", tmp_path / "grid"], "grid"),
         (["portfolio", path, "--out", tmp_path / "pf", "--set", "budget.shar=0.1"], "shar"),
+        (["portfolio", path, "--out", tmp_path / "pf", "--workers", "2"],
+         "--workers and --scheduler apply to --method shuffle"),
+        (["portfolio", path, "--out", tmp_path / "pf", "--method", "shuffle", "--scheduler",
+          "nowhere"], "scheduler"),
     ]:
         code, _, err = run_cli(args, capsys)
         assert_one_line_error(code, err, contains=says)
@@ -65,7 +69,7 @@ def test_a_shuffle_portfolio_by_the_command_equals_the_library(tmp_path, capsys)
 
     path = _scenario(tmp_path)
     code, _, err = run_cli(["portfolio", path, "--out", tmp_path / "pf", "--n", "3",
-                              "--method", "shuffle", "--seed", "5"], capsys)
+                              "--method", "shuffle", "--seed", "5", "--workers", "2"], capsys)
     assert code == 0, err
     sc = Scenario.load(path)
     lib = shuffle_portfolio(sc.to_problem(sc.load_grid()), 3, solver=sc.solver.backend,

@@ -48,3 +48,24 @@ def test_bad_n_is_a_one_line_error():
     with pytest.raises(InputDataError, match="n must be a whole number of solves") as err:
         shuffle_portfolio(p, 0)
     assert "\n" not in str(err.value)
+
+
+def test_workers_and_dask_give_the_same_plans_as_one_process():
+    pu = box_grid(2, 4, features={"sp": ("biodiversity", np.ones(8)),
+                                  "biomass": ("carbon_stock", np.ones(8))})
+    p = problem(pu).add_min_set_objective().add_absolute_targets({"sp": 3.0})
+    one = shuffle_portfolio(p, 5, solver="highs", seed=7)
+    forked = shuffle_portfolio(p, 5, solver="highs", seed=7, workers=2)
+    dask = shuffle_portfolio(p, 5, solver="highs", seed=7, workers=2, scheduler="local")
+    for other in (forked, dask):
+        assert [tuple(x) for x in other.plans] == [tuple(x) for x in one.plans]
+        assert other.table["objective"].tolist() == one.table["objective"].tolist()
+
+
+def test_bad_workers_or_scheduler_are_one_line_errors():
+    p = problem(box_grid(1, 3, seed=1)).add_max_utility_objective(budget_km2=1)
+    for kw, text in (({"workers": 0}, "workers must be a whole number"),
+                     ({"scheduler": "nowhere"}, "scheduler")):
+        with pytest.raises(InputDataError, match=text) as err:
+            shuffle_portfolio(p, 2, **kw)
+        assert "\n" not in str(err.value)
