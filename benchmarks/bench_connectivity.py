@@ -8,7 +8,7 @@ Rows, each in a fresh process so each peak memory is its own:
   priced at the scenario's boundary penalty per km, solved by the scenario's solver;
 * ``contiguous`` / ``min_park`` - a synthetic square grid of ``--sides`` squared units
   (smooth carbon, 5% budget), max utility with `add_contiguity_constraints` or
-  `add_min_park_constraints` (4 km²), row generation on HiGHS at gap 1% within
+  `add_min_park_constraints` (60% of the budget), row generation on HiGHS at gap 1% within
   `TIME_LIMIT` (out of time: rounds and cuts -1, the error as status).
 
 Columns: ``case``, ``units``, ``pairs`` (connectivity pairs), ``rounds``/``cuts`` (row
@@ -69,7 +69,8 @@ def park_row(kind: str, side: int) -> dict[str, object]:
     carbon = 10 * (1 + np.sin(row / 5.0) * np.cos(col / 7.0)) + np.random.default_rng(0).random(n)
     pu = box_grid(side, side, features={"biomass": ("carbon_stock", carbon.round(3))})
     p = problem(pu).add_max_utility_objective(0.05 * n, weights={"biomass": 1})
-    p = p.add_contiguity_constraints() if kind == "contiguous" else p.add_min_park_constraints(4)
+    p = (p.add_contiguity_constraints() if kind == "contiguous"
+         else p.add_min_park_constraints(0.6 * 0.05 * n))  # one park of 60% of the budget
     from optimizer.errors import SolverError
 
     t0 = time.perf_counter()

@@ -109,6 +109,10 @@ def print_summary(summary: dict) -> None:
                      f"{c} / {b['penalty']:.3g} (break-even {b['break_even']:.3g}, "
                      f"{b['penalty'] / b['break_even'] if b['break_even'] else float('nan'):.3g}"
                      " × it)"))
+    conn = summary.get("connectivity") or {}
+    if conn.get("penalty"):  # the connectivity kept and what the penalty adds to the objective
+        rows.append(("connectivity kept / term", f"{Q['connectivity_kept'].text(summary)} / "
+                     f"{conn['term']:.4g} (penalty {conn['penalty']:g})"))
     rows.append((f"species meeting the {summary['gap_closure']['target']:.0%} target (count)",
                  f"{Q['species_met_before'].text(summary)} -> "
                  f"{Q['species_met_after'].text(summary)} of "

@@ -50,7 +50,8 @@ from optimizer.model.parts import finite_number
 if TYPE_CHECKING:
     from optimizer.model.problem import Problem
 
-__all__ = ["ContiguityMethods", "ParkConstraint", "park_cuts", "park_violations"]
+__all__ = ["ContiguityMethods", "ParkConstraint", "check_solved_whole", "park_cuts",
+           "park_violations"]
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,26 @@ def park_violations(problem: Problem, x: np.ndarray) -> dict[str, Any]:
     k, lab = _components(adj, sel & ~locked_in)
     area = np.bincount(lab[lab >= 0], problem.unprotected_km2[lab >= 0], minlength=k)
     return {"components": k_all, "small_parks": int((area < pc.min_km2 - 1e-9).sum())}
+
+
+def check_solved_whole(problem: Problem, where: str) -> None:
+    """Raise when ``problem`` has park constraints and ``where`` solves its compiled model
+    without `optimizer.plan.solving.solve` (which alone runs the row generation).
+
+    Examples
+    --------
+    >>> from optimizer import problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_contiguity_constraints()
+    >>> check_solved_whole(p, "frontier()")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    optimizer.errors.InputDataError: frontier() does not enforce contiguity or a minimum ...
+    """
+    if problem.park_constraint is not None:
+        raise InputDataError(f"{where} does not enforce contiguity or a minimum park size (only "
+                             "solve() does, by row generation); remove them ([constraints] "
+                             f"contiguous, min_park_km2) for {where}")
 
 
 def park_cuts(problem: Problem, free_idx: np.ndarray, x: np.ndarray
@@ -224,10 +245,11 @@ class ContiguityMethods:
         >>> from optimizer import problem, solve
         >>> from optimizer.datasets import tiny_grid
         >>> pu = tiny_grid()
-        >>> p = (problem(pu).add_max_utility_objective(budget_km2=2, weights={"sp_a": 1})
-        ...      .add_contiguity_constraints())
-        >>> pu.units["pu_id"][solve(p).selected].tolist()  # unit 1 is protected: grow from it
-        [1, 2, 3]
+        >>> p = problem(pu).add_max_utility_objective(2, weights={"sp_a": 1, "carbon": 1})
+        >>> pu.units["pu_id"][solve(p).selected].tolist()  # three parts: 1 is protected
+        [1, 3, 5]
+        >>> pu.units["pu_id"][solve(p.add_contiguity_constraints()).selected].tolist()
+        [1, 4, 5]
         """
         old = self.park_constraint or ParkConstraint()
         pc = dataclasses.replace(old, contiguous=True)

@@ -306,11 +306,12 @@ _ALL: tuple[Quantity, ...] = (
     Quantity("connectivity_kept", ("connectivity", "kept"), "connectivity kept", "",
              "the connectivity data summed over pairs of units the plan selects, added or "
              "locked in, each symmetric pair once, the diagonal included (0 without "
-             "[penalties.connectivity])"),
+             "[penalties.connectivity])", spec=",.4g"),
     Quantity("connectivity_term", ("connectivity", "term"), "connectivity term", "",
              "what the connectivity penalty adds to the objective: penalty x (minus the "
              "connectivity kept, symmetric; the connectivity lost to unselected units less "
-             "the diagonal kept, asymmetric), in objective units, signed as the objective"),
+             "the diagonal kept, asymmetric), in objective units, signed as the objective",
+             spec=",.4g"),
     Quantity("cost_max", ("costs", "{cost}", "max"), "cost budget", "cost",
              "the scenario's most the plan's new land may cost in the cost layer ([budget] "
              "cost)"),

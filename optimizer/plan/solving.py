@@ -94,7 +94,20 @@ def solve(problem: Problem, solver: str | Solver = "auto", *, model: CompiledMod
     if problem.park_constraint is not None:
         return solve_with_park_cuts(problem, model, solver, **options)
     return solve_model(model, solver, boundary_penalty=bp.penalty if bp is not None else 0.0,
-                       explain=lambda: diagnose(problem, after_solve=True), **options)
+                       explain=lambda: diagnose(problem, after_solve=True)
+                       + spatial_causes(problem), **options)
+
+
+def spatial_causes(problem: Problem) -> list[str]:
+    """What the spatial constraints may contribute to a problem with no plan (for `solve`'s
+    infeasible message; `diagnose` checks the budgets, targets and locks)."""
+    out = []
+    nc = problem.neighbour_constraint
+    if nc is not None:
+        out.append(f"the neighbour constraints (k={nc.k}) may be at fault: every selected unit, "
+                   f"existing protection included, needs {nc.k} selected neighbours; lower k "
+                   "or raise the budget")
+    return out
 
 
 def solve_with_park_cuts(problem: Problem, model: CompiledModel, solver: str | Solver = "auto",
@@ -124,7 +137,8 @@ def solve_with_park_cuts(problem: Problem, model: CompiledModel, solver: str | S
         opts = options if left is None else {**options, "time_limit": max(left, 0.5)}
         try:
             sol = solve_model(model, solver, boundary_penalty=bp.penalty if bp else 0.0,
-                              explain=lambda: diagnose(problem, after_solve=True), **opts)
+                              explain=lambda: diagnose(problem, after_solve=True)
+                              + spatial_causes(problem), **opts)
         except InfeasibleProblemError as exc:
             raise InfeasibleProblemError(f"{exc} (with the park constraints: {cuts} cuts after "
                                          f"{rounds - 1} rounds)") from None

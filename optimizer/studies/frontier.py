@@ -46,6 +46,7 @@ from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
 from optimizer.figures.plots import frontier_chart
 from optimizer.inputs.units import CO2_PER_C
 from optimizer.model.compile import CompiledModel, compile
+from optimizer.model.contiguity import check_solved_whole
 from optimizer.model.objectives import OBJECTIVES, listed, objective_kind
 from optimizer.model.problem import Problem
 from optimizer.plan.results import diagnose
@@ -401,6 +402,7 @@ class _Solver:
             raise InputDataError(f"frontier() needs a base problem with {methods}: its budget, "
                                  "locks, targets and penalties are kept and its weights replaced "
                                  "by the two metrics")
+        check_solved_whole(base, "frontier()")
         self.model = compile(base)
         m = self.model
         self.free = m.unit_of_col[: m.n_x]

@@ -223,3 +223,14 @@ def test_a_bad_penalty_is_a_one_line_error():
     with pytest.raises(InputDataError) as exc:
         problem(grid()).add_connectivity_penalty(float("nan"), np.zeros((9, 9)))
     assert one_line(exc) == "connectivity penalty must be finite; got nan"
+
+
+def test_sub_models_refuse_pairs_the_objective_pushes_down():
+    """`CompiledModel.restrict` (the cut solver's and importance's sub-models) does not carry
+    ``z`` columns: it says so in one line rather than drop them."""
+    d = matrix(2, symmetric=True)
+    m = compile(build("max_utility", d, True, -0.5))
+    assert m.block("z", rows=False).stop > 0
+    with pytest.raises(SolverError) as exc:
+        m.restrict(np.arange(2), np.zeros(m.n_x))
+    assert str(exc.value).startswith("this model has pair terms that reward keeping units apart")

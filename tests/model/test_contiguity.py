@@ -148,3 +148,15 @@ def test_out_of_time_before_a_plan_meets_the_constraints_is_a_one_line_error():
     text = str(exc.value)
     assert "\n" not in text and text.startswith(
         "no plan meeting the park constraints within time_limit=1e-06 s (1 rounds")
+
+
+def test_a_frontier_refuses_park_constraints_in_one_line():
+    """Only `solve` runs the row generation; a frontier over the compiled model would ignore
+    the constraint, so it says so instead."""
+    from optimizer.studies.frontier import frontier
+
+    p = build("max_utility", seed=0, contiguous=True, min_km2=0.0)
+    with pytest.raises(InputDataError) as exc:
+        frontier(p, points=3)
+    assert "\n" not in str(exc.value) and str(exc.value).startswith(
+        "frontier() does not enforce contiguity or a minimum park size")

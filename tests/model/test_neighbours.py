@@ -108,3 +108,20 @@ def test_rows_and_the_solver_choice():
 def test_a_bad_k_is_a_one_line_error(k):
     with pytest.raises(InputDataError, match=r"^neighbours k must be a whole number >= 0; got"):
         problem(grid()).add_neighbours_constraints(k)
+
+
+def test_no_plan_under_the_neighbour_constraints_names_them():
+    """The tiny grid's protected corner needs 2 selected neighbours, each of them 2 more: 3 km²
+    where the budget allows 2 (worked by hand)."""
+    from optimizer.datasets import tiny_grid
+    from optimizer.errors import InfeasibleProblemError
+
+    p = (problem(tiny_grid()).add_max_utility_objective(2, weights={"carbon": 1})
+         .add_neighbours_constraints(2))
+    with pytest.raises(InfeasibleProblemError) as exc:
+        solve(p, "highs", gap=0.0)
+    assert "\n" not in str(exc.value)
+    assert str(exc.value).endswith("the neighbour constraints (k=2) may be at fault: every "
+                                   "selected unit, existing protection included, needs 2 "
+                                   "selected neighbours; lower k or raise the budget")
+    assert solve(p.add_area_budget(max_km2=3), "highs", gap=0.0).objective > 0

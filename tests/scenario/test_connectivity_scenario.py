@@ -10,7 +10,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import assert_one_line_error, box_grid, run_cli
+from helpers import assert_one_line_error, box_grid, console_rows, run_cli
 
 from optimizer.scenario import Scenario
 
@@ -61,6 +61,8 @@ def test_solve_reports_the_connectivity_kept(folder, capsys):
     assert conn["symmetric"] is True and conn["penalty"] == 0.2
     assert summary["patches"]["count"] == 1  # contiguous
     assert summary["definitions"]["connectivity_kept"]["path"] == "connectivity.kept"
+    assert console_rows(out)["connectivity kept / term"] == (
+        f"{conn['kept']:,.4g} / {conn['term']:.4g} (penalty 0.2)"), out
     code, out, err = run_cli(["scenario", "check", folder / "s.toml"], capsys)
     assert code == 0, err
     assert "connectivity (symmetric, links.csv, 8 links): 0.2" in out
