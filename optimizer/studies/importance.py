@@ -50,6 +50,7 @@ from optimizer.atomic import write_dir_atomic
 from optimizer.distributed import check_scheduler, dask_client, stop_pool, worker_setup
 from optimizer.errors import InfeasibleProblemError, InputDataError
 from optimizer.model.compile import CompiledModel, compile
+from optimizer.model.contiguity import check_solved_whole
 from optimizer.model.problem import Problem
 from optimizer.plan.solving import solve, solve_model
 from optimizer.progress import ProgressArg, progress_ticker
@@ -327,6 +328,7 @@ def importance(
         raise InputDataError(f"importance method 'ferrier' needs the min set objective; this "
                              f"problem's objective is {kind!r}: use method='replacement' or "
                              "'rank'")
+    check_solved_whole(problem, "importance()")  # its solves would ignore them
     model = compile(problem)
     options: dict[str, Any] = {"gap": gap}
     if time_limit_per_unit is not None:

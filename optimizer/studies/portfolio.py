@@ -32,6 +32,7 @@ import pandas as pd
 from optimizer.atomic import write_dir_atomic
 from optimizer.errors import InfeasibleProblemError, InputDataError
 from optimizer.model.compile import CompiledModel, compile
+from optimizer.model.contiguity import check_solved_whole
 from optimizer.model.problem import Problem
 from optimizer.plan.solving import solve, solve_model
 from optimizer.progress import ProgressArg, progress_ticker
@@ -205,6 +206,7 @@ def portfolio(
             or min_distance < 1:
         raise InputDataError(f"portfolio: min_distance must be a whole number of units, at "
                              f"least 1; got {min_distance!r}")
+    check_solved_whole(problem, "portfolio()")  # its solves would ignore them
     model = compile(problem)
     options: dict[str, Any] = {"gap": solve_gap}
     if time_limit_per_plan is not None:

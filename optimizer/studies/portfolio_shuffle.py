@@ -22,6 +22,7 @@ import scipy.sparse as sp
 from optimizer.distributed import check_scheduler, dask_client, stop_pool, worker_setup
 from optimizer.errors import InputDataError, SolverError
 from optimizer.model.compile import Block, CompiledModel, compile
+from optimizer.model.contiguity import check_solved_whole
 from optimizer.model.problem import Problem
 from optimizer.plan.solving import solve_model
 from optimizer.progress import ProgressArg, progress_ticker
@@ -187,6 +188,7 @@ def shuffle_portfolio(problem: Problem, n: int, *, solver: str = "auto", solve_g
                              f"at least 1; got {workers!r}")
     if scheduler is not None:
         scheduler = check_scheduler(scheduler, error=InputDataError)  # before any solve
+    check_solved_whole(problem, "shuffle_portfolio()")  # its solves would ignore them
     model = compile(problem)
     options: dict[str, Any] = {"gap": solve_gap}
     if time_limit_per_plan is not None:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from optimizer.errors import InfeasibleProblemError, InputDataError, ScenarioError, SolverError
 from optimizer.model.compile import CompiledModel, compile
+from optimizer.model.contiguity import check_solved_whole
 from optimizer.model.objectives import OBJECTIVES
 from optimizer.plan.results import diagnose, objective_value, solve
 from optimizer.plan.zoned import solve_zones
@@ -176,6 +177,7 @@ def _path_key(scenario: Scenario, grid_key: str) -> str:
 def _read_path(s: Scenario, p: Problem, grid_key: str, *, polish: bool) -> Solution:
     """The run's plan read from its group's nested path, with the path's proven bound;
     polished (`_polish`) when that gap is above the scenario's."""
+    check_solved_whole(p, "a sweep's path method")  # the path would ignore them
     model = compile(p)
     # The model's objective and locks in the key too: a path holds only for the same
     # objective (a penalty derived from the problem, e.g. compactness, is in ``c``).

@@ -6,6 +6,8 @@ constraint breaks it (so the check is not vacuous)."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 from helpers import all_selections, box_grid, reference_feasible, reference_objective
@@ -160,3 +162,20 @@ def test_a_frontier_refuses_park_constraints_in_one_line():
         frontier(p, points=3)
     assert "\n" not in str(exc.value) and str(exc.value).startswith(
         "frontier() does not enforce contiguity or a minimum park size")
+
+
+def test_importance_portfolios_and_sweep_paths_refuse_park_constraints():
+    from optimizer.datasets import tiny_grid
+    from optimizer.errors import InputDataError
+    from optimizer.model.problem import problem
+    from optimizer.studies.importance import importance
+    from optimizer.studies.portfolio import portfolio
+    from optimizer.studies.portfolio_shuffle import shuffle_portfolio
+
+    p = (problem(tiny_grid()).add_max_utility_objective(budget_km2=2, weights={"carbon": 1})
+         .add_contiguity_constraints())
+    for call, where in ((lambda: importance(p), "importance()"),
+                        (lambda: portfolio(p, 2), "portfolio()"),
+                        (lambda: shuffle_portfolio(p, 2), "shuffle_portfolio()")):
+        with pytest.raises(InputDataError, match=re.escape(f"{where} does not enforce contiguity")):
+            call()
