@@ -81,7 +81,8 @@ def park_row(kind: str, side: int) -> dict[str, object]:
                 "seconds": time.perf_counter() - t0, "status": str(exc)}
     return {"case": kind, "units": n, "pairs": 0, "rounds": sol.info["park_cut_rounds"],
             "cuts": sol.info["park_cuts"], "seconds": time.perf_counter() - t0,
-            "status": sol.describe()}
+            "status": sol.describe() + (f"; repaired plan: {sol.info['park_repaired']}"
+                                        if "park_repaired" in sol.info else "")}
 
 
 def main() -> None:

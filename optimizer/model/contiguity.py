@@ -156,6 +156,57 @@ def park_cuts(problem: Problem, free_idx: np.ndarray, x: np.ndarray
     return rows_all, np.concatenate(lowers)
 
 
+def repair_parks(problem: Problem, x: np.ndarray, unit_value: np.ndarray) -> np.ndarray | None:
+    """A plan that meets the park constraints, from ``x`` by removing added units: for
+    contiguity, every component but the one holding the locked-in units (or, without any,
+    the one of most ``unit_value``); for a minimum park size, every park of added units
+    smaller than it. None when removals cannot mend it (locked-in units apart).
+
+    A heuristic incumbent for `optimizer.plan.solving.solve_with_park_cuts` (anytime: a
+    plan however early the time runs out); the caller checks the model's rows and keeps the
+    plan only if it holds them (removing units can break a target or a minimum area).
+
+    Examples
+    --------
+    >>> from optimizer import problem
+    >>> from optimizer.datasets import tiny_grid
+    >>> p = problem(tiny_grid()).add_contiguity_constraints()
+    >>> repair_parks(p, np.array([1, 0, 1, 0, 0, 1.0]), np.ones(6)).tolist()  # 1 apart
+    [1.0, 0.0, 0.0, 0.0, 0.0, 0.0]
+    """
+    pc = problem.park_constraint
+    sel = np.asarray(x) > 0.5
+    if pc is None:
+        return sel.astype(np.float64)
+    locked_in, locked_out = problem.locked_masks()
+    free = ~(locked_in | locked_out)
+    adj = adjacency(problem.pu)
+    if pc.contiguous:
+        k, lab = _components(adj, sel)
+        if k > 1:
+            held = np.unique(lab[sel & locked_in])
+            if held.size > 1:
+                return None
+            if held.size == 1:
+                keep = int(held[0])
+            else:
+                on = lab >= 0
+                keep = int(np.argmax(np.bincount(lab[on], unit_value[on], minlength=k)))
+            sel = sel & (lab == keep)
+    if pc.min_km2 > 0:
+        k, lab = _components(adj, sel & free)
+        if k:
+            on = lab >= 0
+            area = np.bincount(lab[on], problem.unprotected_km2[on], minlength=k)
+            small = area < pc.min_km2 - 1e-9
+            drop = on & small[np.maximum(lab, 0)]
+            sel = sel & ~drop
+            # Dropping a park may cut the kept component apart.
+            if pc.contiguous and drop.any() and _components(adj, sel)[0] > 1:
+                return None
+    return sel.astype(np.float64)
+
+
 def _separator_cuts(problem: Problem, adj: sp.csr_matrix, sel: np.ndarray, free: np.ndarray,
                     locked_in: np.ndarray, lab: np.ndarray, k: int
                     ) -> tuple[sp.csr_matrix, np.ndarray]:

@@ -26,11 +26,19 @@ import scipy.sparse as sp
 
 from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
 from optimizer.model.compile import Block, CompiledModel, budget_coefficients, compile
-from optimizer.model.contiguity import park_cuts
+from optimizer.model.contiguity import park_cuts, repair_parks
 from optimizer.model.objectives import objective_kind
 from optimizer.model.problem import Problem
 from optimizer.solvers import get_solver
-from optimizer.solvers.base import Solution, Solver, proven_status, relative_gap, stop_on_interrupt
+from optimizer.solvers.base import (
+    Solution,
+    Solver,
+    SolveStatus,
+    better,
+    proven_status,
+    relative_gap,
+    stop_on_interrupt,
+)
 
 # ============================================================== solve
 
@@ -125,12 +133,32 @@ def solve_with_park_cuts(problem: Problem, model: CompiledModel, solver: str | S
     started = time.perf_counter()
     bp = problem.boundary_penalty
     free_idx = model.unit_of_col[:model.n_x]
+    base = model  # the model without cuts: a repaired plan must hold its rows
+    unit_value = np.zeros(model.n_units)
+    unit_value[free_idx] = model.c[:model.n_x] * (1.0 if model.sense == "max" else -1.0)
+    want_gap = float(options.get("gap", getattr(solver, "gap", 1e-4)))
     best_bound = np.nan
+    incumbent: tuple[float, np.ndarray, Solution] | None = None  # a repaired plan
     rounds = cuts = 0
+
+    def from_incumbent(why: str) -> Solution:
+        assert incumbent is not None
+        obj, x_rep, sol_at = incumbent
+        gap = relative_gap(obj, best_bound)
+        status = proven_status(SolveStatus.OPTIMAL if np.isfinite(gap) and gap <= want_gap
+                               + 1e-12 else SolveStatus.FEASIBLE, gap)
+        return dataclasses.replace(
+            sol_at, x=x_rep, objective=obj, values=model.complete(model.x_cols_of(x_rep)),
+            bound=best_bound, gap=gap, status=status, runtime=time.perf_counter() - started,
+            info={**sol_at.info, "park_cut_rounds": rounds, "park_cuts": cuts,
+                  "park_repaired": why})
+
     while True:
         rounds += 1
         left = None if limit is None else limit - (time.perf_counter() - started)
         if left is not None and left <= 0 and rounds > 1:
+            if incumbent is not None:  # anytime: the best repaired plan, with its gap
+                return from_incumbent(f"time limit after {rounds - 1} rounds")
             raise SolverError(f"no plan meeting the park constraints within time_limit={limit:g}"
                               f" s ({rounds - 1} rounds, {cuts} cuts, bound {best_bound:.6g}); "
                               "raise time_limit")
@@ -147,6 +175,20 @@ def solve_with_park_cuts(problem: Problem, model: CompiledModel, solver: str | S
             best_bound = sol.bound if not np.isfinite(best_bound) else tighter(best_bound,
                                                                                sol.bound)
         found = park_cuts(problem, free_idx, sol.x)
+        if found is not None:  # mend the plan by removals: an incumbent (anytime)
+            x_rep = repair_parks(problem, sol.x, unit_value)
+            if x_rep is not None and park_cuts(problem, free_idx, x_rep) is None:
+                values = base.complete(base.x_cols_of(x_rep))
+                obj = base.objective_value(values)
+                if base.max_violation(values) <= 1e-7 and (
+                        incumbent is None or better(model, obj, incumbent[0])):
+                    incumbent = (obj, x_rep, sol)
+            if incumbent is not None and np.isfinite(best_bound) and \
+                    relative_gap(incumbent[0], best_bound) <= want_gap + 1e-12:
+                return from_incumbent(f"within the gap of the bound after {rounds} rounds")
+        if found is None and incumbent is not None and better(model, incumbent[0],
+                                                              sol.objective):
+            return from_incumbent(f"better than the last round's plan ({rounds} rounds)")
         if found is None:
             gap = relative_gap(sol.objective, best_bound)
             status = proven_status(sol.status, gap) if np.isfinite(gap) else sol.status

@@ -179,3 +179,24 @@ def test_importance_portfolios_and_sweep_paths_refuse_park_constraints():
                         (lambda: shuffle_portfolio(p, 2), "shuffle_portfolio()")):
         with pytest.raises(InputDataError, match=re.escape(f"{where} does not enforce contiguity")):
             call()
+
+
+def test_a_plan_mended_by_removals_is_kept_when_the_bound_proves_it_within_the_gap():
+    from optimizer.model.contiguity import park_cuts
+    from optimizer.model.problem import problem
+    from optimizer.plan.solving import solve
+
+    # Two rich ends: the first relaxed plan takes both (apart); keeping one end meets the
+    # constraint, and with gap 0.99 the first round's bound (19) already proves it.
+    pu = box_grid(1, 5, features={"biomass": ("carbon_stock", np.array([10.0, 0, 0, 0, 9]))},
+                  pa=np.zeros(5))
+    p = (problem(pu).add_max_utility_objective(2, weights={"biomass": 1})
+         .add_contiguity_constraints())
+    sol = solve(p, "highs", gap=0.99)
+    assert "park_repaired" in sol.info and sol.info["park_cut_rounds"] == 1
+    assert park_cuts(p, np.arange(5), sol.x) is None  # contiguous
+    assert sol.objective == pytest.approx(reference_objective(p, sol.x))
+    assert sol.objective == pytest.approx(10 / 19) and sol.bound == pytest.approx(1.0)
+    assert sol.gap <= 0.99 and sol.status.value == "within_gap"
+    exact = solve(p, "highs", gap=0.0)  # at gap 0 the rounds go on to the proven optimum
+    assert exact.objective == pytest.approx(10 / 19) and exact.status.value == "optimal"
