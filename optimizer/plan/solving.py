@@ -124,8 +124,12 @@ def solve_with_park_cuts(problem: Problem, model: CompiledModel, solver: str | S
     (`optimizer.model.contiguity`): solve, cut off the plan's offending components, re-solve,
     until the plan breaks none. Every round solves a relaxation, so each round's bound holds;
     the answer is the last round's plan, its gap against the tightest bound. With
-    ``time_limit``, the rounds share it; when it runs out before a plan meets the constraints,
-    `SolverError` says so (no plan breaking them is ever returned).
+    ``time_limit``, the rounds share it. Each round's plan mended by removals
+    (`optimizer.model.contiguity.repair_parks`: its other components, its small parks) is an
+    incumbent when it holds every row of the model; the solve returns it as soon as the
+    bound proves it within the gap, or when the time runs out (``info["park_repaired"]``
+    says why). Only without any such plan does an expired limit raise `SolverError` (no
+    plan breaking the constraints is ever returned).
 
     ``info`` gains ``park_cut_rounds`` and ``park_cuts`` (rows added).
     """
