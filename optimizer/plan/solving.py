@@ -17,6 +17,7 @@ No pandas here: `optimizer.plan.results` (the evaluation tables) re-exports `sol
 from __future__ import annotations
 
 import dataclasses
+import heapq
 import time
 from collections.abc import Callable
 from typing import Any
@@ -26,6 +27,7 @@ import scipy.sparse as sp
 
 from optimizer.errors import InfeasibleProblemError, InputDataError, SolverError
 from optimizer.model.compile import Block, CompiledModel, budget_coefficients, compile
+from optimizer.model.connectivity import adjacency
 from optimizer.model.contiguity import park_cuts, repair_parks
 from optimizer.model.objectives import objective_kind
 from optimizer.model.problem import Problem
@@ -179,8 +181,10 @@ def solve_with_park_cuts(problem: Problem, model: CompiledModel, solver: str | S
             best_bound = sol.bound if not np.isfinite(best_bound) else tighter(best_bound,
                                                                                sol.bound)
         found = park_cuts(problem, free_idx, sol.x)
-        if found is not None:  # mend the plan by removals: an incumbent (anytime)
+        if found is not None:  # mend the plan by removals, then regrow: an incumbent
             x_rep = repair_parks(problem, sol.x, unit_value)
+            if x_rep is not None:
+                x_rep = grow_plan(base, problem, x_rep, unit_value)
             if x_rep is not None and park_cuts(problem, free_idx, x_rep) is None:
                 values = base.complete(base.x_cols_of(x_rep))
                 obj = base.objective_value(values)
@@ -204,6 +208,50 @@ def solve_with_park_cuts(problem: Problem, model: CompiledModel, solver: str | S
         rows, lower = found
         model = with_rows(model, rows, lower)
         cuts += rows.shape[0]
+
+
+def grow_plan(model: CompiledModel, problem: Problem, x: np.ndarray,
+              unit_value: np.ndarray) -> np.ndarray:
+    """``x`` (per unit, 0/1) grown by free neighbours of its selected units, best
+    ``unit_value`` first, while each fits every upper row of ``model``'s structural rows
+    (budgets): a mended park plan regains the budget its removals freed without breaking
+    contiguity (a neighbour joins a park) or a minimum park size (parks only grow).
+
+    A heuristic for `solve_with_park_cuts`' incumbents: one unit at a time through a heap
+    (each step reads one column), at most the units the budget has room for.
+    """
+    adj = adjacency(problem.pu)
+    nx = model.n_x
+    cols_of_unit = np.full(model.n_units, -1, dtype=np.int64)
+    cols_of_unit[model.unit_of_col[:nx]] = np.arange(nx)
+    stop = next((b.start for b in model.row_blocks if b.kind in ("product", "boundary")),
+                model.n_rows)
+    A = model.A[:stop, :nx].tocsc()
+    upper = model.row_upper[:stop]
+    x = np.asarray(x, dtype=np.float64).copy()
+    act = A @ x[model.unit_of_col[:nx]]
+    tol = 1e-9 * np.maximum(np.abs(upper), 1.0)
+    on = x > 0.5
+    near = np.flatnonzero((adj @ on.astype(np.float64) > 0) & ~on & (cols_of_unit >= 0)
+                          & (unit_value > 0))
+    heap = [(-float(unit_value[u]), int(u)) for u in near]
+    heapq.heapify(heap)
+    while heap:
+        _, u = heapq.heappop(heap)
+        if on[u]:
+            continue
+        j = int(cols_of_unit[u])
+        lo, hi = A.indptr[j], A.indptr[j + 1]
+        rows, vals = A.indices[lo:hi], A.data[lo:hi]
+        if np.any(act[rows] + vals > upper[rows] + tol[rows]):
+            continue
+        act[rows] += vals
+        on[u] = True
+        x[u] = 1.0
+        for v in adj.indices[adj.indptr[u]:adj.indptr[u + 1]]:
+            if not on[v] and cols_of_unit[v] >= 0 and unit_value[v] > 0:
+                heapq.heappush(heap, (-float(unit_value[v]), int(v)))
+    return x
 
 
 def with_rows(model: CompiledModel, rows: sp.csr_matrix, lower: np.ndarray, *,

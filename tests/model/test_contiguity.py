@@ -200,3 +200,22 @@ def test_a_plan_mended_by_removals_is_kept_when_the_bound_proves_it_within_the_g
     assert sol.gap <= 0.99 and sol.status.value == "within_gap"
     exact = solve(p, "highs", gap=0.0)  # at gap 0 the rounds go on to the proven optimum
     assert exact.objective == pytest.approx(10 / 19) and exact.status.value == "optimal"
+
+
+def test_the_mended_plan_regrows_into_the_budget_its_removals_freed():
+    from optimizer.model.problem import problem
+    from optimizer.plan.solving import solve
+
+    # The relaxed plan takes 1, 2 and 6 (20 of 21); the mend keeps 1, 2 (11 > 9) and regrows
+    # by the free neighbour 3 (1): 12, the contiguous optimum (brute force below).
+    carbon = np.array([10.0, 1, 1, 0, 0, 9])
+    pu = box_grid(1, 6, features={"biomass": ("carbon_stock", carbon)}, pa=np.zeros(6))
+    p = (problem(pu).add_max_utility_objective(3, weights={"biomass": 1})
+         .add_contiguity_constraints())
+    sol = solve(p, "highs", gap=0.99)
+    assert "park_repaired" in sol.info
+    assert sol.selected.nonzero()[0].tolist() == [0, 1, 2]
+    assert sol.objective == pytest.approx(12 / 21)
+    best = max(reference_objective(p, x) for x in all_selections(6)
+               if x.sum() <= 3 and np.all(np.diff(np.flatnonzero(x)) == 1))
+    assert sol.objective == pytest.approx(best)
