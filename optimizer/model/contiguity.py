@@ -160,7 +160,8 @@ def repair_parks(problem: Problem, x: np.ndarray, unit_value: np.ndarray) -> np.
     """A plan that meets the park constraints, from ``x`` by removing added units: for
     contiguity, every component but the one holding the locked-in units (or, without any,
     the one of most ``unit_value``); for a minimum park size, every park of added units
-    smaller than it. None when removals cannot mend it (locked-in units apart).
+    smaller than it (but the largest, when all are: the caller regrows it and checks).
+    None when removals cannot mend it (locked-in units apart).
 
     A heuristic incumbent for `optimizer.plan.solving.solve_with_park_cuts` (anytime: a
     plan however early the time runs out); the caller checks the model's rows and keeps the
@@ -199,6 +200,8 @@ def repair_parks(problem: Problem, x: np.ndarray, unit_value: np.ndarray) -> np.
             on = lab >= 0
             area = np.bincount(lab[on], problem.unprotected_km2[on], minlength=k)
             small = area < pc.min_km2 - 1e-9
+            if small.all():  # keep the largest to regrow (the caller's `grow_plan`)
+                small[int(np.argmax(area))] = False
             drop = on & small[np.maximum(lab, 0)]
             sel = sel & ~drop
             # Dropping a park may cut the kept component apart.
