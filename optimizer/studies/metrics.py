@@ -190,10 +190,12 @@ def with_row(model: CompiledModel, coeffs_x: np.ndarray, lower: float, upper: fl
     row.eliminate_zeros()
     A = sp.vstack([model.A[:at], row, model.A[at:]], format="csr")
     A.sort_indices()
-    blocks = [b for b in model.row_blocks if b.kind != "boundary"]
+    # Every block from the boundary rows on moves down one row (the boundary's, and any
+    # after it: the zones' zone_edge rows); the new row's block sits where it is inserted.
+    blocks = [b if b.start < at else Block(b.kind, b.start + 1, b.stop + 1, b.labels)
+              for b in model.row_blocks]
     blocks.append(Block("epsilon", at, at + 1, (label,)))
-    if bnd.stop > bnd.start:
-        blocks.append(Block("boundary", bnd.start + 1, bnd.stop + 1))
+    blocks.sort(key=lambda b: b.start)
     return dataclasses.replace(
         model, A=A, row_blocks=tuple(blocks),
         row_lower=np.insert(model.row_lower, at, lower),

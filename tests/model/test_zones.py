@@ -238,3 +238,18 @@ def test_zones_refuse_what_the_zoned_model_would_ignore():
                     (p.add_contiguity_constraints(), "contiguity or minimum park constraints")):
         with pytest.raises(InputDataError, match=f"zones do not take {what} yet"):
             zoned_problem(q, [Zone("core"), Zone("general")])
+
+
+def test_a_row_added_to_a_zoned_model_keeps_every_block_in_place():
+    from optimizer.studies.metrics import with_row
+
+    make, kw, zones = CASES["utility, boundary within and between zones"]
+    zm = compile_zones(zoned_problem(make(**kw), zones))
+    m = zm.model
+    m2 = with_row(m, np.ones(m.n_x), -np.inf, 10.0, label="cap")
+    for b in m.row_blocks:
+        b2 = m2.block(b.kind)
+        shift = 1 if b.start >= m.block("boundary").start else 0
+        assert (b2.start, b2.stop) == (b.start + shift, b.stop + shift), b.kind
+        np.testing.assert_array_equal(m2.row_upper[b2.start:b2.stop], m.row_upper[b.start:b.stop])
+    assert m2.block("epsilon").stop == m2.block("boundary").start
