@@ -255,9 +255,14 @@ def grow_plan(model: CompiledModel, problem: Problem, x: np.ndarray,
 
 
 def with_rows(model: CompiledModel, rows: sp.csr_matrix, lower: np.ndarray, *,
-              kind: str = "park") -> CompiledModel:
-    """``model`` with rows ``lower <= rows @ x`` (over its ``x`` columns) in block ``kind``,
-    before the ``product`` and boundary rows (extending a block of that kind ending there)."""
+              upper: np.ndarray | None = None, kind: str = "park",
+              labels: tuple[str, ...] = ()) -> CompiledModel:
+    """``model`` with rows ``lower <= rows @ x <= upper`` (over its ``x`` columns; ``upper``
+    default ``inf``) in block ``kind``, before the ``product`` and boundary rows (extending a
+    block of that kind ending there); every block after them moves down. ``labels`` name
+    the rows (`CompiledModel.row_names`). The one way rows are added to a compiled model:
+    the park cuts here, the frontier's ε rows and the portfolio's no-good rows
+    (`optimizer.studies.metrics.with_row`)."""
     m = rows.shape[0]
     at = next((b.start for b in model.row_blocks if b.kind in ("product", "boundary")),
               model.n_rows)
@@ -265,20 +270,23 @@ def with_rows(model: CompiledModel, rows: sp.csr_matrix, lower: np.ndarray, *,
     A = sp.vstack([model.A[:at], full, model.A[at:]], format="csr")
     A.sort_indices()
     blocks = []
+    extended = False
     for b in model.row_blocks:
         if b.kind == kind and b.stop == at:
-            blocks.append(Block(kind, b.start, b.stop + m))
+            blocks.append(Block(kind, b.start, b.stop + m, b.labels + labels))
+            extended = True
         elif b.start >= at:
             blocks.append(Block(b.kind, b.start + m, b.stop + m, b.labels))
         else:
             blocks.append(b)
-    if not any(b.kind == kind for b in blocks):
-        blocks.append(Block(kind, at, at + m))
+    if not extended:
+        blocks.append(Block(kind, at, at + m, labels))
         blocks.sort(key=lambda b: b.start)
     return dataclasses.replace(
         model, A=A, row_blocks=tuple(blocks),
         row_lower=np.insert(model.row_lower, at, lower),
-        row_upper=np.insert(model.row_upper, at, np.full(m, np.inf)))
+        row_upper=np.insert(model.row_upper, at, np.full(m, np.inf) if upper is None
+                            else upper))
 
 
 def solve_model(model: CompiledModel, solver: str | Solver = "auto", *,

@@ -11,7 +11,6 @@ non-dominated pairs.
 
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -20,8 +19,9 @@ import scipy.sparse as sp
 from optimizer.errors import InputDataError, did_you_mean
 from optimizer.inputs.roles import groups
 from optimizer.inputs.units import CO2_PER_C
-from optimizer.model.compile import Block, CompiledModel
+from optimizer.model.compile import CompiledModel
 from optimizer.model.problem import Problem
+from optimizer.plan.solving import with_rows
 
 __all__ = ["METRICS", "REL_TOL", "Metric", "metric", "pareto_mask", "with_row"]
 
@@ -152,7 +152,8 @@ def with_row(model: CompiledModel, coeffs_x: np.ndarray, lower: float, upper: fl
     """A copy of ``model`` with one more row ``lower <= coeffs_x @ x <= upper``.
 
     The row is inserted before the boundary rows (so `CompiledModel.restrict` keeps it)
-    as a block of kind ``epsilon``; it has no ``y`` or ``s`` coefficients.
+    in a block of kind ``epsilon`` (`optimizer.plan.solving.with_rows`); it has no ``y`` or
+    ``s`` coefficients.
 
     Parameters
     ----------
@@ -184,22 +185,8 @@ def with_row(model: CompiledModel, coeffs_x: np.ndarray, lower: float, upper: fl
                              "one per x column of the model")
     if not (lower <= upper):
         raise InputDataError(f"lower ({lower}) must not exceed upper ({upper})")
-    bnd = model.block("boundary")
-    at = bnd.start if bnd.stop > bnd.start else model.n_rows
-    row = sp.csr_matrix(np.concatenate([coeffs_x, np.zeros(model.n_cols - model.n_x)])[None])
-    row.eliminate_zeros()
-    A = sp.vstack([model.A[:at], row, model.A[at:]], format="csr")
-    A.sort_indices()
-    # Every block from the boundary rows on moves down one row (the boundary's, and any
-    # after it: the zones' zone_edge rows); the new row's block sits where it is inserted.
-    blocks = [b if b.start < at else Block(b.kind, b.start + 1, b.stop + 1, b.labels)
-              for b in model.row_blocks]
-    blocks.append(Block("epsilon", at, at + 1, (label,)))
-    blocks.sort(key=lambda b: b.start)
-    return dataclasses.replace(
-        model, A=A, row_blocks=tuple(blocks),
-        row_lower=np.insert(model.row_lower, at, lower),
-        row_upper=np.insert(model.row_upper, at, upper))
+    return with_rows(model, sp.csr_matrix(coeffs_x[None]), np.array([float(lower)]),
+                     upper=np.array([float(upper)]), kind="epsilon", labels=(label,))
 
 
 def pareto_mask(a: np.ndarray, b: np.ndarray) -> np.ndarray:
