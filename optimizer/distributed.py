@@ -15,20 +15,21 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import multiprocessing
 import os
 import re
 import signal
 import socket
 import threading
 import time
-from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 from optimizer.errors import OptimizerError
 
 __all__ = ["check_scheduler", "check_workers", "dask_client", "dask_setup", "exit_with_parent",
-           "stop_pool", "worker_setup"]
+           "map_tasks", "stop_pool", "worker_setup"]
 
 _ADDRESS = re.compile(r"^(tcp|tls|inproc|ucx|ws|wss)://")
 #: ``host:port`` without a scheme (Dask reads it as tcp://); IPv6 hosts in brackets.
@@ -400,3 +401,72 @@ def dask_client(scheduler: str, workers: int | None = None, *,
     with client:
         check_workers(client, error=error)  # before any work: a sweep would wait forever
         yield client
+
+
+# ============================================================== independent tasks
+
+#: What `map_tasks` shares with the forked workers of the running map.
+_TASK_SHARED: dict[str, Any] = {}
+
+
+def _task_fork_init(parent: int, shared: dict[str, Any]) -> None:
+    _TASK_SHARED.clear()
+    _TASK_SHARED.update(shared)
+    worker_setup(parent)
+
+
+def _task_call(fn: Callable[[Any, dict[str, Any]], Any], key: Any) -> Any:
+    return fn(key, _TASK_SHARED)
+
+
+def map_tasks(fn: Callable[[Any, dict[str, Any]], Any], keys: Sequence[Any],
+              shared: dict[str, Any], *, workers: int = 1, scheduler: str | None = None,
+              error: type[OptimizerError] = OptimizerError,
+              on_result: Callable[[Any], None] | None = None) -> list[Any]:
+    """``fn(key, shared)`` for every key, here, on forked local processes or on Dask; the
+    results in the order they end (``on_result`` hears each as it comes).
+
+    ``shared`` (a model, say) is handed over once: inherited by forked workers (not
+    pickled), scattered once to every Dask worker. ``fn`` is a module-level function.
+    One process (``workers == 1`` or one key, no ``scheduler``) runs in this process. A
+    failure or Ctrl-C stops the forked workers (`stop_pool`); ``error`` is raised (one line)
+    when Dask is missing or the scheduler unreachable.
+
+    Examples
+    --------
+    >>> def power(k, shared):
+    ...     return k ** shared["p"]
+    >>> sorted(map_tasks(power, [1, 2, 3], {"p": 2}))
+    [1, 4, 9]
+    """
+    out: list[Any] = []
+
+    def done(result: Any) -> None:
+        out.append(result)
+        if on_result is not None:
+            on_result(result)
+
+    if scheduler is not None:
+        with dask_client(scheduler, workers, error=error) as client:
+            from dask.distributed import as_completed as dask_as_completed  # optional
+
+            [held] = client.scatter([shared], broadcast=True)
+            for fut in dask_as_completed([client.submit(fn, k, held, pure=False)
+                                          for k in keys]):
+                done(fut.result())
+        return out
+    if workers == 1 or len(keys) <= 1:
+        for k in keys:
+            done(fn(k, shared))
+        return out
+    ctx = multiprocessing.get_context("fork")  # shared is inherited, not pickled
+    pool = ProcessPoolExecutor(max_workers=min(workers, len(keys)), mp_context=ctx,
+                               initializer=_task_fork_init, initargs=(os.getpid(), shared))
+    try:
+        for fut in as_completed([pool.submit(_task_call, fn, k) for k in keys]):
+            done(fut.result())
+    except BaseException:
+        stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
+    return out

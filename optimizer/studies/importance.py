@@ -34,11 +34,9 @@ from __future__ import annotations
 
 import json
 import math
-import multiprocessing
 import os
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,7 +45,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.atomic import write_dir_atomic
-from optimizer.distributed import check_scheduler, dask_client, stop_pool, worker_setup
+from optimizer.distributed import check_scheduler, map_tasks
 from optimizer.errors import InfeasibleProblemError, InputDataError
 from optimizer.model.compile import CompiledModel, compile
 from optimizer.model.contiguity import check_solved_whole
@@ -201,15 +199,12 @@ class Importance:
 
 # ============================================================== the re-solves
 
-#: The model, plan and solver options of the running computation, in the forked workers.
-_SHARED: dict[str, Any] = {}
-
-
-def _resolve(col: int) -> tuple[int, float, float, str, float, float]:
+def _resolve(col: int, shared: dict[str, Any]) -> tuple[int, float, float, str, float, float]:
     """Re-solve without ``x`` column ``col``: ``(col, objective, bound, status, gap, s)``;
-    objective and bound ``inf`` (min sense; ``-inf`` max) when no plan exists."""
-    model: CompiledModel = _SHARED["model"]
-    x_cols: np.ndarray = _SHARED["x_cols"]
+    objective and bound ``inf`` (min sense; ``-inf`` max) when no plan exists. ``shared``:
+    the model, the plan's ``x`` columns, the solver and its options (`map_tasks`)."""
+    model: CompiledModel = shared["model"]
+    x_cols: np.ndarray = shared["x_cols"]
     t = time.perf_counter()
     keep = np.delete(np.arange(model.n_x), col)
     v = x_cols.copy()
@@ -217,18 +212,13 @@ def _resolve(col: int) -> tuple[int, float, float, str, float, float]:
     sub = model.restrict(keep, v)
     worst = math.inf if model.sense == "min" else -math.inf
     try:
-        sol = solve_model(sub, _SHARED["solver"], **_SHARED["options"])
+        sol = solve_model(sub, shared["solver"], **shared["options"])
     except InfeasibleProblemError:
         return col, worst, worst, "infeasible", 0.0, time.perf_counter() - t
     values = sub.complete(sub.x_cols_of(sol.x))
     objective = sub.objective_value(values)  # recomputed from the plan
     return (col, objective, float(sol.bound), sol.status.value, float(sol.gap),
             time.perf_counter() - t)
-
-
-def _fork_setup(parent: int, shared: dict[str, Any]) -> None:
-    _SHARED.update(shared)
-    worker_setup(parent)
 
 
 def importance(
@@ -412,58 +402,29 @@ _DEFINITIONS = {
 }
 
 
-def _resolve_on(col: int, shared: dict[str, Any]) -> tuple[int, float, float, str, float, float]:
-    """`_resolve` on a Dask worker, with the model sent to it once (``shared``)."""
-    _SHARED.update(shared)
-    return _resolve(col)
-
-
 def _run(model: CompiledModel, x_cols: np.ndarray, cols: np.ndarray, solver: str,
          options: dict[str, Any], workers: int, scheduler: str | None, progress: ProgressArg
          ) -> list[tuple[int, float, float, str, float, float]]:
     shared = {"model": model, "x_cols": x_cols, "solver": solver, "options": options}
     tick, close = progress_ticker(progress, int(cols.size), desc="importance", unit="unit")
-    out = []
-    try:
-        if scheduler is not None:
-            with dask_client(scheduler, workers, error=InputDataError) as client:
-                from dask.distributed import as_completed as dask_as_completed  # optional
 
-                [held] = client.scatter([shared], broadcast=True)
-                futures = [client.submit(_resolve_on, col, held, pure=False)
-                           for col in cols.tolist()]
-                for fut in dask_as_completed(futures):
-                    res = fut.result()
-                    out.append(res)
-                    tick(f"unit {int(model.unit_ids[model.unit_of_col[res[0]]])}")
-            return out
-        if workers == 1 or cols.size <= 1:
-            _SHARED.update(shared)
-            # Ctrl-C stops the running re-solve (the solver keeps its plan) and then the whole
-            # computation: a table of some units only would rank them wrongly.
+    def heard(res: tuple[int, float, float, str, float, float]) -> None:
+        tick(f"unit {int(model.unit_ids[model.unit_of_col[res[0]]])}")
+
+    def heard_here(res: tuple[int, float, float, str, float, float]) -> None:
+        # Ctrl-C stops the running re-solve (the solver keeps its plan) and then the whole
+        # computation: a table of some units only would rank them wrongly.
+        if stop_requested():
+            raise KeyboardInterrupt
+        heard(res)
+
+    try:
+        if scheduler is None and (workers == 1 or cols.size <= 1):
             with stop_on_interrupt():
-                for col in cols.tolist():
-                    out.append(_resolve(col))
-                    if stop_requested():
-                        raise KeyboardInterrupt
-                    tick(f"unit {int(model.unit_ids[model.unit_of_col[col]])}")
-            return out
-        ctx = multiprocessing.get_context("fork")  # the model is shared, not pickled
-        pool = ProcessPoolExecutor(max_workers=min(workers, int(cols.size)), mp_context=ctx,
-                                   initializer=_fork_setup, initargs=(os.getpid(), shared))
-        try:
-            futures = [pool.submit(_resolve, col) for col in cols.tolist()]
-            for fut in as_completed(futures):
-                res = fut.result()
-                out.append(res)
-                tick(f"unit {int(model.unit_ids[model.unit_of_col[res[0]]])}")
-        except BaseException:
-            stop_pool(pool)
-            raise
-        pool.shutdown(wait=True)
-        return out
+                return map_tasks(_resolve, cols.tolist(), shared, on_result=heard_here)
+        return map_tasks(_resolve, cols.tolist(), shared, workers=workers, scheduler=scheduler,
+                         error=InputDataError, on_result=heard)
     finally:
-        _SHARED.clear()
         close()
 
 

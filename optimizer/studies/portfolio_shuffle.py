@@ -10,16 +10,13 @@ for plans a stated distance apart). The plans are sorted best first.
 
 from __future__ import annotations
 
-import multiprocessing
-import os
 import time
-from concurrent.futures import ProcessPoolExecutor, as_completed
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
-from optimizer.distributed import check_scheduler, dask_client, stop_pool, worker_setup
+from optimizer.distributed import check_scheduler, map_tasks
 from optimizer.errors import InputDataError, SolverError
 from optimizer.model.compile import Block, CompiledModel, compile
 from optimizer.model.contiguity import check_solved_whole
@@ -68,71 +65,18 @@ def permuted(model: CompiledModel, order: np.ndarray) -> CompiledModel:
         edge_x_cols=edges, shortfall_rows=model.shortfall_rows)
 
 
-#: The model, solver and options of the running portfolio, in the forked workers.
-_SHARED: dict[str, Any] = {}
-
-
 def _order(n_x: int, seed: int, k: int) -> np.ndarray:
     """Solve ``k``'s column order: the model's own for the first, else seeded by ``seed + k``."""
     return np.arange(n_x) if k == 0 else np.random.default_rng(seed + k).permutation(n_x)
 
 
-def _shuffle_solve(k: int) -> tuple[int, np.ndarray, str, float]:
-    """Solve ``k`` of the portfolio: ``(k, x columns in the model's order, status, gap)``."""
-    model: CompiledModel = _SHARED["model"]
-    sol = solve_model(permuted(model, _order(model.n_x, _SHARED["seed"], k)), _SHARED["solver"],
-                      **_SHARED["options"])
+def _shuffle_solve(k: int, shared: dict[str, Any]) -> tuple[int, np.ndarray, str, float]:
+    """Solve ``k`` of the portfolio: ``(k, x columns in the model's order, status, gap)``;
+    ``shared``: the model, the seed, the solver and its options (`map_tasks`)."""
+    model: CompiledModel = shared["model"]
+    sol = solve_model(permuted(model, _order(model.n_x, shared["seed"], k)), shared["solver"],
+                      **shared["options"])
     return k, model.x_cols_of(sol.x), sol.status.value, float(sol.gap)
-
-
-def _shuffle_on(k: int, shared: dict[str, Any]) -> tuple[int, np.ndarray, str, float]:
-    """`_shuffle_solve` on a Dask worker, with the model sent to it once (``shared``)."""
-    _SHARED.update(shared)
-    return _shuffle_solve(k)
-
-
-def _fork_setup(parent: int, shared: dict[str, Any]) -> None:
-    _SHARED.update(shared)
-    worker_setup(parent)
-
-
-def _run(shared: dict[str, Any], n: int, workers: int, scheduler: str | None,
-         progress: ProgressArg) -> list[tuple[int, np.ndarray, str, float]]:
-    """The ``n`` solves, here, on forked local processes or on Dask; in any order."""
-    tick, close = progress_ticker(progress, n, desc="shuffle portfolio", unit="solve")
-    out: list[tuple[int, np.ndarray, str, float]] = []
-    try:
-        if scheduler is not None:
-            with dask_client(scheduler, workers, error=InputDataError) as client:
-                from dask.distributed import as_completed as dask_as_completed  # optional
-
-                [held] = client.scatter([shared], broadcast=True)
-                futures = [client.submit(_shuffle_on, k, held, pure=False) for k in range(n)]
-                for fut in dask_as_completed(futures):
-                    out.append(fut.result())
-                    tick(f"solve {out[-1][0] + 1}")
-            return out
-        if workers == 1 or n == 1:
-            _SHARED.update(shared)
-            for k in range(n):
-                out.append(_shuffle_solve(k))
-                tick(f"solve {k + 1}")
-            return out
-        ctx = multiprocessing.get_context("fork")  # the model is shared, not pickled
-        pool = ProcessPoolExecutor(max_workers=min(workers, n), mp_context=ctx,
-                                   initializer=_fork_setup, initargs=(os.getpid(), shared))
-        try:
-            for fut in as_completed([pool.submit(_shuffle_solve, k) for k in range(n)]):
-                out.append(fut.result())
-                tick(f"solve {out[-1][0] + 1}")
-        except BaseException:
-            stop_pool(pool)
-            raise
-        pool.shutdown(wait=True)
-        return out
-    finally:
-        _SHARED.clear()
-        close()
 
 
 def shuffle_portfolio(problem: Problem, n: int, *, solver: str = "auto", solve_gap: float = 0.0,
@@ -196,7 +140,14 @@ def shuffle_portfolio(problem: Problem, n: int, *, solver: str = "auto", solve_g
     if solver == "auto" and (workers > 1 or scheduler is not None):
         options["concurrent"] = False  # the workers already take the cores
     shared = {"model": model, "solver": solver, "options": options, "seed": int(seed)}
-    results = sorted(_run(shared, int(n), workers, scheduler, progress), key=lambda r: r[0])
+    tick, close = progress_ticker(progress, int(n), desc="shuffle portfolio", unit="solve")
+    try:
+        results = map_tasks(_shuffle_solve, range(int(n)), shared, workers=workers,
+                            scheduler=scheduler, error=InputDataError,
+                            on_result=lambda r: tick(f"solve {r[0] + 1}"))
+    finally:
+        close()
+    results.sort(key=lambda r: r[0])
     plans_cols: list[np.ndarray] = []
     objectives: list[float] = []
     statuses: list[str] = []
