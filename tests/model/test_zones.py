@@ -4,6 +4,7 @@ assignment of units to zones (or none) on tiny grids."""
 from __future__ import annotations
 
 import itertools
+import re
 
 import numpy as np
 import pytest
@@ -253,3 +254,13 @@ def test_a_row_added_to_a_zoned_model_keeps_every_block_in_place():
         assert (b2.start, b2.stop) == (b.start + shift, b.stop + shift), b.kind
         np.testing.assert_array_equal(m2.row_upper[b2.start:b2.stop], m.row_upper[b.start:b.stop])
     assert m2.block("epsilon").stop == m2.block("boundary").start
+
+
+def test_a_zone_vector_of_the_wrong_shape_or_values_is_a_one_line_error():
+    zp = zoned_problem(_min_set(), [Zone("core"), Zone("general")])
+    for bad, text in ((np.zeros(5, dtype=np.int64), "integer array of the 6 units"),
+                      (np.zeros(6), "integer array of the 6 units"),
+                      (np.array([0, 1, 2, -1, -1, -1]), "-1 (not selected) to 1")):
+        with pytest.raises(InputDataError, match=re.escape(text)) as err:
+            zoned_objective(zp, bad)
+        assert "\n" not in str(err.value)
