@@ -9,7 +9,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from optimizer.app import common, labels, state
+from optimizer.app import common, goals, labels, map_data, map_view, state
 from optimizer.app.ui import Ui
 from optimizer.studies.interactive import STAGE_TEXT
 
@@ -136,22 +136,15 @@ def show_closure(st: Ui, closure: Any) -> None:
 
 
 def plan_views(st: Ui, pu: Any, result: Any) -> dict[str, Any]:
-    """Parks and maps of ``result``, computed once per plan and kept in the session."""
+    """The candidate parks of ``result``, computed once per plan and kept in the session."""
     views = st.session_state.get("plan_views")
     if views is not None and views["id"] == id(result):
         return views
-    from optimizer.figures.maps import parks_map, plan_map
     from optimizer.plan.parks import candidate_parks
 
     t = time.perf_counter()
     parks = candidate_parks(result.problem, result.x)
-    units = common.units_frame(pu, result.problem)
-    geom = pu.units.geometry
-    views = {"id": id(result), "parks": parks,
-             "plan_png": common.fig_png(plan_map(units, result.status, geometry=geom)),
-             "parks_png": common.fig_png(parks_map(units, parks.unit_park, result.status,
-                                                   geometry=geom)),
-             "seconds": time.perf_counter() - t}
+    views = {"id": id(result), "parks": parks, "seconds": time.perf_counter() - t}
     st.session_state["plan_views"] = views
     return views
 
@@ -187,11 +180,12 @@ def current_settings(st: Ui) -> Any:
 
     v = {name: st.session_state[key] for name, key in state.PLAN_KEYS.items()}
     v["budget_share"] = float(v["budget_share"]) / 100
+    v["locked_in_ids"], v["locked_out_ids"] = map_view.lock_ids(st)
     return PlanSettings(**v)
 
 
-def _settings_form(st: Ui, pu: Any, key: str) -> Any:
-    """The settings of the sidebar form; None unless a solve is due (run, or a new grid).
+def _settings_form(st: Ui, pu: Any) -> bool:
+    """The sidebar form of the settings; whether **Run the plan** was pressed.
 
     Every control has a key (`optimizer.app.state.PLAN_KEYS`) and no ``value=``: the
     session holds what the planner set, seeded once from the starting scenario.
@@ -217,30 +211,84 @@ def _settings_form(st: Ui, pu: Any, key: str) -> Any:
             st.checkbox(label, key=keys[name])
         run = st.form_submit_button("Run the plan", type="primary")
     st.sidebar.caption(f"Starting values: scenarios/{state.START_SCENARIO}.toml")
-    if not run and st.session_state.get("result_key") == key:
-        return None  # nothing changed: show the plan already solved
-    return current_settings(st)
+    return bool(run)
+
+
+#: Seconds the page waits for a solve before drawing its progress (and a Stop button):
+#: a plan read from the cached path, or a quick cut solve, shows at once.
+QUICK_SECONDS = 2.0
+#: Session keys: the running solve (`optimizer.studies.background.SolveJob`) and the
+#: (grid key, settings, error) of the last solve that failed.
+JOB_KEY, FAILED_KEY = "solve_job", "solve_failed"
+
+
+def _harvest(st: Ui, job: Any) -> None:
+    """Keep the plan (or the error) of a finished ``job``."""
+    st.session_state.pop(JOB_KEY, None)
+    if job.error is not None:
+        st.session_state.pop("result", None)
+        st.session_state[FAILED_KEY] = (job.tag, job.settings, job.error)
+        return
+    st.session_state["result"] = job.result
+    st.session_state["result_key"] = job.tag
+    st.session_state["solve_seconds"] = job.seconds
+    st.session_state["solve_stopped"] = job.stopped
+
+
+def _progress(st: Ui, job: Any) -> None:
+    """The running solve's stage, seconds and Stop button, redrawn until it ends."""
+
+    @st.fragment(run_every=0.3)
+    def progress() -> None:
+        running = st.session_state.get(JOB_KEY)
+        if running is None or running.done:
+            st.rerun()  # the whole page again: the new plan
+        st.info(f"Solving: {STAGE_TEXT[running.stage]}: {running.seconds:.1f} s (at most "
+                f"{running.session.time_limit:g} s). The plan below is the previous one.")
+        st.button("Stop and keep the best plan so far", key="solve_stop", on_click=running.stop)
+
+    progress()
+
+
+def solve_if_due(st: Ui, session: Any, key: str, wanted: Any, force: bool) -> None:
+    """Start a solve of ``wanted`` when the plan shown is not its plan (or **Run** was
+    pressed), in the background; wait briefly, then show its progress."""
+    job = st.session_state.get(JOB_KEY)
+    if job is not None and (job.tag != key or job.settings != wanted):
+        job.stop()  # superseded: a newer setting or lock
+        st.session_state.pop(JOB_KEY, None)
+        job = None
+    if job is None:
+        result = st.session_state.get("result")
+        shown = result if st.session_state.get("result_key") == key else None
+        failed = st.session_state.get(FAILED_KEY)
+        failed_here = failed is not None and failed[:2] == (key, wanted)
+        if force or (not failed_here and (shown is None or shown.settings != wanted)):
+            from optimizer.studies.background import SolveJob
+
+            st.session_state.pop(FAILED_KEY, None)
+            job = SolveJob(session, wanted, tag=key)
+            st.session_state[JOB_KEY] = job
+    if job is None:
+        return
+    with st.spinner(f"Solving: {STAGE_TEXT[job.stage]} (at most {session.time_limit:g} s)…"):
+        finished = job.wait(QUICK_SECONDS)
+    if finished:
+        _harvest(st, job)
+    else:
+        _progress(st, job)
 
 
 def plan_page(st: Ui) -> None:
-    """Plan: choose the settings, run, and see what the plan adds."""
+    """Plan: choose the settings, lock units on the map, and see what the plan adds."""
     st.title("Plan")
     pu, key, grid = common.current(st)
-    settings = _settings_form(st, pu, key)
-    if settings is not None:
-        session = common.plan_session(key, pu, grid)
-        st.session_state["settings"] = settings
-        stage = STAGE_TEXT[session.next_stage(settings)]
-        with st.spinner(f"Solving: {stage} (at most {session.time_limit:g} s)…"):
-            t = time.perf_counter()
-            try:
-                result = session.solve(settings)
-            except Exception:
-                st.session_state.pop("result", None)
-                raise
-            st.session_state["solve_seconds"] = time.perf_counter() - t
-        st.session_state["result"] = result
-        st.session_state["result_key"] = key
+    run = _settings_form(st, pu)
+    session = common.plan_session(key, pu, grid)
+    solve_if_due(st, session, key, current_settings(st), force=run)
+    failed = st.session_state.get(FAILED_KEY)
+    if failed is not None and failed[0] == key:
+        common.show_error(st, failed[2])
     result = st.session_state.get("result")
     if result is None or st.session_state.get("result_key") != key:
         st.info("Choose the settings in the sidebar and press **Run the plan**.")
@@ -248,17 +296,14 @@ def plan_page(st: Ui) -> None:
     s = result.summary
     gap = s.get("gap")
     st.caption(f"Settings of this plan: {common.settings_text(result.settings)}")
-    st.caption(f"{result.stage}: {s.get('status', '')}, solved in "
+    stopped = " (stopped by you: the best plan found)" if st.session_state.get("solve_stopped") else ""
+    st.caption(f"{result.stage}: {s.get('status', '')}{stopped}, solved in "
                f"{st.session_state.get('solve_seconds', result.seconds):.2f} s"
                + (f", optimality gap {100 * gap:.2f} %" if gap is not None else ""))
     show_metrics(st, pu, result)
-    with st.spinner("Drawing candidate parks and maps…"):
-        views = plan_views(st, pu, result)
-    t1, t2 = st.tabs(["Added units", "Candidate parks"])
-    t1.image(views["plan_png"], width="stretch",
-             caption="Units the plan adds (pink) over the existing network (blue)")
-    t2.image(views["parks_png"], width="stretch",
-             caption="Candidate parks: connected groups of added units, numbered by rank")
+    views = plan_views(st, pu, result)
+    map_panel(st, pu, session, result, views["parks"])
+    goals_panel(st, result)
     st.subheader("Gap closure: what this plan fixes in the existing network")
     show_closure(st, result.closure)
     st.subheader("Candidate parks")
@@ -266,6 +311,90 @@ def plan_page(st: Ui) -> None:
     table, cfg = parks_table(st, views["parks"])
     st.dataframe(table, hide_index=True, column_config=cfg)
     _save(st, result)
+
+
+#: The map's "Colour by" choices: MAP_LAYERS and the candidate parks.
+_COLOUR_BY = {**{k: v.title for k, v in map_data.MAP_LAYERS.items()},
+              "parks": "Candidate parks"}
+
+
+def _map_click(st: Ui, session: Any, settings: Any) -> None:
+    """The map's selection callback: lock or clear the clicked units."""
+    event = st.session_state.get("plan_map")
+    mode = map_view.CLICK_MODES.get(st.session_state.get("map_mode", "Inspect only"))
+    ids = map_view.selection_ids(event)
+    refused = map_view.apply_click(
+        st, ids, mode, refusal=lambda pid, lock_in: session.lock_refusal(settings, pid, lock_in))
+    st.session_state["map_refused"] = refused
+
+
+def map_panel(st: Ui, pu: Any, session: Any, result: Any, parks: Any) -> None:
+    """The interactive map of the plan (hover a unit for its values, click to lock it), its
+    legend and the table of the units locked on the map."""
+    st.subheader("Map: hover a unit for its values, click to lock it in or out")
+    state.seed(st, "map_layer", "plan")
+    state.seed(st, "map_mode", "Inspect only")
+
+    @st.fragment
+    def panel() -> None:
+        c1, c2 = st.columns([2, 3])
+        layer = c1.selectbox("Colour the map by", list(_COLOUR_BY), key="map_layer",
+                             format_func=_COLOUR_BY.__getitem__)
+        c2.radio("Click on the map", list(map_view.CLICK_MODES), key="map_mode",
+                 horizontal=True, help="Shift-click adds units to one click's selection")
+        locks = map_view.lock_ids(st)
+        cache = st.session_state.get("map_cache")
+        if cache is None or cache["id"] != id(result):
+            frame, unit_of = map_view.map_frame(pu, result.problem, result.status,
+                                                result.solution.budget_path,
+                                                (result.settings.locked_in_ids,
+                                                 result.settings.locked_out_ids))
+            cache = {"id": id(result), "frame": frame, "unit_of": unit_of, "specs": {}}
+            st.session_state["map_cache"] = cache
+        spec_key = (layer, locks)
+        if spec_key not in cache["specs"]:
+            cache["specs"] = {spec_key: map_view.deck_spec(
+                pu, cache["frame"], cache["unit_of"], layer, locks,
+                parks=parks.unit_park if parks is not None else None)}
+        spec, legend, caption = cache["specs"][spec_key]
+        st.pydeck_chart(spec, on_select=lambda: _map_click(st, session, result.settings),
+                        selection_mode="multi-object", key="plan_map", height=560)
+        st.html(map_view.legend_html(legend, caption))
+        for why in st.session_state.pop("map_refused", []):
+            st.warning(why)
+        map_view.show_lock_table(st, pu)
+
+    panel()
+
+
+def goals_panel(st: Ui, result: Any) -> None:
+    """Goals at a glance: per feature, the share held before and with the plan against
+    its goal (`optimizer.app.goals`)."""
+    st.subheader("Goals at a glance")
+    target = float(result.summary.get("gap_closure", {}).get("target", 0.3))
+
+    @st.fragment
+    def panel() -> None:
+        roles = set(result.problem.pu.features["role"])
+        groups = [(role, title) for role, title in goals.GROUPS if role in roles]
+        cols = st.columns(len(groups)) if groups else []
+        wanted = {}
+        for col, (role, title) in zip(cols, groups, strict=True):
+            state.seed(st, f"goal_{role}", round(100 * target, 1))
+            wanted[role] = col.slider(f"Goal: {title.split(' (')[0].lower()} (% of total)", 0.0,
+                                      100.0, step=1.0, key=f"goal_{role}") / 100
+        table = goals.goal_table(result.problem, result.x, wanted)
+        for role, title in groups:
+            part = table[table["role"] == role]
+            met = int(part["at_goal"].sum())
+            with st.expander(f"{title}: {met} of {len(part)} feature(s) at their goal",
+                             expanded=role != "biodiversity"):
+                st.html(goals.goals_html(table, role))
+        st.caption("Shares of each feature's total (feature_representation.csv of "
+                   "`carbonpark solve`); the objective maximises the weighted value, so a "
+                   "goal here is a yardstick, not a constraint.")
+
+    panel()
 
 
 def _save(st: Ui, result: Any) -> None:

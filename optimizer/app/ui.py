@@ -43,6 +43,8 @@ class Ui(Protocol):
     tabs: Callable[..., Any]
     expander: Callable[..., Any]
     spinner: Callable[..., Any]
+    fragment: Callable[..., Any]
+    rerun: Callable[..., Any]
     form_submit_button: Callable[..., Any]
     # Text and messages.
     title: Callable[..., Any]
@@ -54,10 +56,12 @@ class Ui(Protocol):
     info: Callable[..., Any]
     success: Callable[..., Any]
     error: Callable[..., Any]
+    warning: Callable[..., Any]
     # Data, figures and charts.
     dataframe: Callable[..., Any]
     image: Callable[..., Any]
     altair_chart: Callable[..., Any]
+    pydeck_chart: Callable[..., Any]
     # Controls.
     button: Callable[..., Any]
     download_button: Callable[..., Any]

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import threading
 import time
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -51,13 +52,17 @@ if TYPE_CHECKING:
     from optimizer.scenario import Scenario
     from optimizer.solvers import Solution
 
-__all__ = ["STAGE_TEXT", "PlanResult", "PlanSession", "PlanSettings", "compactness_multiple"]
+__all__ = ["MAP_LOCK_LABELS", "STAGE_TEXT", "PlanResult", "PlanSession", "PlanSettings",
+           "compactness_multiple"]
 
 #: What each stage of `PlanSession.solve` does, for progress messages (`PlanSession.next_stage`).
 STAGE_TEXT = {"cut solve": "the graph-cut solver computes the nested path of plans over every budget",
               "nested path": "the plan is read from the cached nested path (no solve)"}
-#: Cached nested paths kept per session (least recently used dropped first).
+#: Cached nested paths (and locked problems) kept per session (least recently used
+#: dropped first).
 MAX_PATHS = 32
+#: The labels of the locks set on the map, in messages and in saved scenarios.
+MAP_LOCK_LABELS = ("locked in on the map", "locked out on the map")
 
 
 @dataclass(frozen=True)
@@ -85,6 +90,10 @@ class PlanSettings:
         Existing protected areas (``pa_fraction >= 0.5``) locked in.
     cropland_out, urban_out : bool
         Units more than 50% cropland (urban) locked out.
+    locked_in_ids, locked_out_ids : tuple of int
+        ``pu_id`` of the units the planner locked in (out) on the map, sorted. A manual
+        lock-out of a unit the existing network keeps is refused (`check_locks`), as is a
+        lock-in of a unit a red line keeps out.
     """
 
     budget_share: float = 0.05
@@ -96,6 +105,8 @@ class PlanSettings:
     lock_existing: bool = True
     cropland_out: bool = True
     urban_out: bool = False
+    locked_in_ids: tuple[int, ...] = ()
+    locked_out_ids: tuple[int, ...] = ()
 
     def check(self) -> None:
         """Raise a one-line `InputDataError` naming the first bad setting."""
@@ -114,10 +125,20 @@ class PlanSettings:
         if not (isinstance(c, (int, float)) and 0 <= c <= 1):
             raise InputDataError(f"compactness must be in [0, 1]; got {c!r}; 0 is none, 1 the "
                                  "strongest")
+        both = set(self.locked_in_ids) & set(self.locked_out_ids)
+        if both:
+            raise InputDataError(f"pu_id {sorted(both)[:5]} locked both in and out on the map; "
+                                 "clear one of the two locks")
 
     @property
-    def lock_key(self) -> tuple[bool, bool, bool]:
-        return (self.lock_existing, self.cropland_out, self.urban_out)
+    def manual_locks(self) -> int:
+        """How many units the planner locked in or out on the map."""
+        return len(self.locked_in_ids) + len(self.locked_out_ids)
+
+    @property
+    def lock_key(self) -> tuple[Any, ...]:
+        return (self.lock_existing, self.cropland_out, self.urban_out,
+                tuple(sorted(self.locked_in_ids)), tuple(sorted(self.locked_out_ids)))
 
     @property
     def weight_key(self) -> tuple[float, ...]:
@@ -183,6 +204,7 @@ class PlanSession:
         self._scale: dict[tuple, float] = {}
         self._paths: dict[tuple, dict[str, Any]] = {}
         self._emissions: str | bool | None = False
+        self._lock = threading.RLock()  # one solve at a time: the caches are shared by tabs
 
     # ---------------------------------------------------------- problem parts
     def _emissions_column(self) -> str | None:
@@ -206,7 +228,13 @@ class PlanSession:
                 p = p.add_locked_out_land_cover("cropland", 0.5)
             if s.urban_out:
                 p = p.add_locked_out_land_cover("urban", 0.5)
+            if s.locked_in_ids:
+                p = p.add_locked_in(ids=list(s.locked_in_ids), label=MAP_LOCK_LABELS[0])
+            if s.locked_out_ids:
+                p = p.add_locked_out(ids=list(s.locked_out_ids), label=MAP_LOCK_LABELS[1])
             self._locked[key] = p
+            while len(self._locked) > MAX_PATHS:  # every click on the map is a new lock set
+                self._locked.pop(next(iter(self._locked)))
         return self._locked[key]
 
     def weights(self, s: PlanSettings) -> dict[str, float]:
@@ -242,6 +270,40 @@ class PlanSession:
             penalty = p.boundary_penalty.penalty
         return p, penalty
 
+    def lock_refusal(self, settings: PlanSettings, pu_id: int, lock_in: bool) -> str | None:
+        """Why unit ``pu_id`` cannot be locked in (``lock_in``) or out on the map under
+        ``settings``' other locks, in one line; None when it can.
+
+        A unit the existing network keeps cannot be locked out (the network wins, see
+        `optimizer.model.problem.Problem.locked_masks`), nor a unit a red line keeps out
+        locked in (a clash).
+
+        Examples
+        --------
+        >>> from optimizer.datasets import tiny_grid
+        >>> s, settings = PlanSession(tiny_grid()), PlanSettings(cropland_out=False)
+        >>> print(s.lock_refusal(settings, 1, lock_in=False))  # doctest: +NORMALIZE_WHITESPACE
+        unit 1 is in the existing network, which the plan keeps;
+        untick "Keep the existing network" to lock it out
+        >>> s.lock_refusal(settings, 2, lock_in=True) is None
+        True
+        """
+        p = self._base(dataclasses.replace(settings, locked_in_ids=(), locked_out_ids=()))
+        ids = self.pu.units["pu_id"].to_numpy()
+        where = np.flatnonzero(ids == pu_id)
+        if where.size == 0:
+            return f"pu_id {pu_id} is not a unit of this grid"
+        k = int(where[0])
+        if not lock_in and p.existing_protection_mask()[k]:
+            return (f"unit {pu_id} is in the existing network, which the plan keeps; untick "
+                    '"Keep the existing network" to lock it out')
+        if lock_in:
+            outs = [lk.label for lk in p.locks if lk.value == 0 and lk.mask[k]]
+            if outs:
+                return (f"unit {pu_id} is kept out by the {outs[0]} lock; untick it to lock "
+                        "this unit in")
+        return None
+
     # ---------------------------------------------------------- solve
     @staticmethod
     def _path_key(settings: PlanSettings) -> tuple[Any, ...]:
@@ -269,6 +331,10 @@ class PlanSession:
             area); the message names the cause.
         """
 
+        with self._lock:
+            return self._solve(settings)
+
+    def _solve(self, settings: PlanSettings) -> PlanResult:
         t0 = time.perf_counter()
         p, penalty = self.problem(settings)
         found = diagnose(p)
@@ -331,7 +397,8 @@ class PlanSession:
             "schema_version": 1, "name": name,
             "description": "Saved from the app: " + ", ".join(
                 f"{f.name} = {getattr(settings, f.name)!r}"
-                for f in dataclasses.fields(settings)),
+                for f in dataclasses.fields(settings) if not f.name.endswith("_ids"))
+                + f", units locked on the map = {settings.manual_locks}",
             "grid": dict(self.grid) if self.grid else {"path": "grid"},
             "objective": {"kind": "max_utility"},
             "budget": {"share": float(settings.budget_share)},
@@ -339,7 +406,13 @@ class PlanSession:
             "locks": {"existing": bool(settings.lock_existing), "pa_threshold": 0.5,
                       "land_cover_out": [{"land_cover": lc, "unit_share": 0.5} for lc, on in
                                          (("cropland", settings.cropland_out),
-                                          ("urban", settings.urban_out)) if on]},
+                                          ("urban", settings.urban_out)) if on],
+                      "locked_in": ([{"ids": [int(i) for i in settings.locked_in_ids],
+                                      "label": MAP_LOCK_LABELS[0]}]
+                                    if settings.locked_in_ids else []),
+                      "locked_out": ([{"ids": [int(i) for i in settings.locked_out_ids],
+                                       "label": MAP_LOCK_LABELS[1]}]
+                                     if settings.locked_out_ids else [])},
             "solver": {"backend": "cut", "gap": float(self.gap),
                        "time_limit": float(self.time_limit), "nested_path": True},
         }

@@ -1,0 +1,266 @@
+"""The Plan page's map: deck.gl (pydeck) drawn offline, hover for a unit's values, click to lock.
+
+The map is a deck.gl orthographic view of the grid in its own projected coordinates (km),
+with no basemap and nothing fetched from the network (``map_provider=None``): a square
+grid is a ``GridCellLayer`` of one cell per unit placed from ``row``/``col``
+(`optimizer.app.map_data.cell_origins`), any other grid a ``PolygonLayer`` of its
+outlines. A ``TextLayer`` names the regions. The units' data are written once per plan and
+layer as JSON by pandas (`MapSpec`: Streamlit sends the spec as it is), so a rerun that
+changes nothing else does not pay pydeck's serialisation again.
+
+Clicking a unit (Streamlit's pydeck selection; shift-click adds several) locks it in or
+out, or clears its lock, as the "Click on the map" choice says; the locks live in the
+session (`LOCKS_KEY`, with their history for undo) and go into the plan's settings
+(`optimizer.studies.interactive.PlanSettings.locked_in_ids`), so the next plan respects
+them and the scenario the app saves writes them as ``[[locks.locked_in]] ids = [...]``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from optimizer.app import map_data
+from optimizer.app.ui import Ui
+
+__all__ = ["CLICK_MODES", "LOCKS_KEY", "MapSpec", "apply_click", "deck_spec", "lock_ids",
+           "map_frame", "show_lock_table", "undo_lock"]
+
+#: Session key of the map's locks: ``{pu_id: "in" | "out"}`` in the order they were set.
+LOCKS_KEY = "map_locks"
+#: Session key of the locks' history (each change pushes the locks before it).
+HISTORY_KEY = "map_lock_history"
+#: What a click on the map does.
+CLICK_MODES = {"Lock in": "in", "Lock out": "out", "Clear the lock": "clear", "Inspect only": None}
+#: Above this many units, the map's data is kept to the colours and ids (a shorter JSON).
+_FULL_TOOLTIP_UNITS = 400_000
+
+
+class MapSpec:
+    """A deck.gl JSON spec ready for ``st.pydeck_chart``: what it reads of a `pydeck.Deck`
+    (``to_json()`` and the tooltip), built once."""
+
+    layers = None  # nothing for Streamlit's pandas-3 workaround to convert
+
+    def __init__(self, spec: str, tooltip: dict[str, Any]) -> None:
+        self._spec = spec
+        self._tooltip = tooltip
+
+    def to_json(self) -> str:
+        return self._spec
+
+
+def lock_ids(st: Ui) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The ``pu_id`` locked in and out on the map, each sorted."""
+    locks: dict[int, str] = st.session_state.get(LOCKS_KEY, {})
+    return (tuple(sorted(k for k, v in locks.items() if v == "in")),
+            tuple(sorted(k for k, v in locks.items() if v == "out")))
+
+
+def _set_locks(st: Ui, new: dict[int, str]) -> None:
+    old = dict(st.session_state.get(LOCKS_KEY, {}))
+    if new != old:
+        st.session_state.setdefault(HISTORY_KEY, []).append(old)
+        st.session_state[LOCKS_KEY] = new
+
+
+def apply_click(st: Ui, pu_ids: list[int], mode: str | None,
+                refusal: Any = None) -> list[str]:
+    """Lock the clicked units ``pu_ids`` in or out, or clear their locks (``mode`` of
+    `CLICK_MODES`); one undo step for the whole click. ``refusal(pu_id, lock_in)`` gives
+    why a unit cannot be locked (`PlanSession.lock_refusal`): those units are left as they
+    are and the messages returned."""
+    if mode is None or not pu_ids:
+        return []
+    new = dict(st.session_state.get(LOCKS_KEY, {}))
+    refused = []
+    for pid in pu_ids:
+        pid = int(pid)
+        if mode == "clear":
+            new.pop(pid, None)
+            continue
+        why = refusal(pid, mode == "in") if refusal is not None else None
+        if why:
+            refused.append(why)
+            continue
+        new.pop(pid, None)  # re-locking moves it to the end of the table
+        new[pid] = mode
+    _set_locks(st, new)
+    return refused
+
+
+def undo_lock(st: Ui) -> bool:
+    """Put the locks back as they were before the last change; False if there is none."""
+    history = st.session_state.get(HISTORY_KEY, [])
+    if not history:
+        return False
+    st.session_state[LOCKS_KEY] = history.pop()
+    return True
+
+
+def map_frame(pu: Any, problem: Any, status: np.ndarray, path: Any,
+              locks: tuple[tuple[int, ...], tuple[int, ...]]) -> tuple[pd.DataFrame, dict[str, str]]:
+    """The map's per-unit table of a plan: hover values (`optimizer.app.map_data.hover_values`)
+    with the plan status (manual locks told apart) and the budget each unit enters at."""
+    ids = pu.units["pu_id"].to_numpy()
+    locked_in = np.isin(ids, np.asarray(locks[0], dtype=ids.dtype))
+    locked_out = np.isin(ids, np.asarray(locks[1], dtype=ids.dtype))
+    text = map_data.plan_status(status, locked_in, locked_out)
+    area = pu.units["area_km2"].to_numpy(dtype=float)
+    enters = map_data.entry_budget_pct(path, area, float(area.sum()))
+    return map_data.hover_values(pu, text, enters, problem)
+
+
+def _records(frame: pd.DataFrame) -> str:
+    return frame.to_json(orient="records", double_precision=4)
+
+
+def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
+              locks: tuple[tuple[int, ...], tuple[int, ...]], *, parks: np.ndarray | None = None
+              ) -> tuple[MapSpec, list[tuple[str, str]], str]:
+    """The deck.gl spec of the map coloured by `MAP_LAYERS` ``layer`` (``"parks"``: the
+    candidate parks, ``parks`` each unit's park rank, 0 for none), its legend and caption."""
+    import pydeck as pdk
+
+    units = pu.units
+    status = frame["status"].to_numpy()
+    if layer == "parks" and parks is not None:
+        rgba, legend, caption = _park_colours(parks, status)
+    else:
+        rgba, legend, caption = map_data.layer_colours(layer, frame, status, unit_of)
+    data = frame if len(frame) <= _FULL_TOOLTIP_UNITS else frame[["pu_id", "status"]]
+    data = data.assign(r=rgba[:, 0], g=rgba[:, 1], b=rgba[:, 2], a=rgba[:, 3])
+    square = "row" in units and "col" in units
+    layers: list[Any] = []
+    if square:
+        x, y, side = map_data.cell_origins(units, units.geometry)
+        data = data.assign(x=np.round(x, 4), y=np.round(y, 4))
+        layers.append(pdk.Layer("GridCellLayer", "__UNITS__", id="units", pickable=True,
+                                extruded=False, cell_size=side, get_position="[x, y]",
+                                get_fill_color="[r, g, b, a]",
+                                auto_highlight=True, highlight_color=[255, 255, 0, 160]))
+        cx, cy = x + side / 2, y + side / 2
+        bounds = (float(x.min()), float(x.max() + side), float(y.min()), float(y.max() + side))
+    else:
+        import shapely
+
+        geom = units.geometry
+        rings = [np.round(np.asarray(shapely.get_exterior_ring(g).coords) / 1000.0, 4).tolist()
+                 if g is not None and not g.is_empty else [] for g in
+                 shapely.get_geometry(geom.values, 0)]
+        data = data.assign(polygon=rings)
+        layers.append(pdk.Layer("PolygonLayer", "__UNITS__", id="units", pickable=True,
+                                stroked=False, get_polygon="polygon",
+                                get_fill_color="[r, g, b, a]", auto_highlight=True,
+                                highlight_color=[255, 255, 0, 160]))
+        c = geom.centroid
+        cx, cy = c.x.to_numpy() / 1000.0, c.y.to_numpy() / 1000.0
+        side = float(np.sqrt(np.median(units["area_km2"])))
+        b = geom.total_bounds / 1000.0
+        bounds = (float(b[0]), float(b[2]), float(b[1]), float(b[3]))
+    ids = units["pu_id"].to_numpy()
+    marks = []
+    for kind, chosen in (("in", locks[0]), ("out", locks[1])):
+        m = np.isin(ids, np.asarray(chosen, dtype=ids.dtype))
+        for px, py in zip(cx[m], cy[m], strict=True):
+            marks.append({"x": float(px), "y": float(py), "kind": kind})
+    if marks:
+        layers.append(pdk.Layer("ScatterplotLayer", marks, id="locks", pickable=False,
+                                stroked=True, filled=False, get_position="[x, y]",
+                                get_radius=side * 0.7, line_width_min_pixels=2,
+                                get_line_color=("kind == 'in' ? "
+                                                f"{list(map_data.LOCK_COLOURS['in'])} : "
+                                                f"{list(map_data.LOCK_COLOURS['out'])}")))
+    if square:
+        labels = map_data.region_labels(units, x, y, side)
+    else:
+        labels = map_data.region_labels(units, cx - side / 2, cy - side / 2, side)
+    if len(labels):
+        layers.append(pdk.Layer("TextLayer", labels.to_dict("records"), id="regions",
+                                get_position="[x, y]", get_text="name", get_size=13,
+                                get_color=[20, 20, 20, 230], outline_width=3,
+                                outline_color=[255, 255, 255, 230], font_settings={"sdf": True},
+                                pickable=False))
+    span = max(bounds[1] - bounds[0], bounds[3] - bounds[2], 1e-9)
+    zoom = float(np.log2(640.0 / span))
+    view = pdk.ViewState(target=[(bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2, 0],
+                         zoom=zoom, min_zoom=zoom - 2, max_zoom=zoom + 8)
+    tooltip = {"html": map_data.tooltip_html(data, unit_of),
+               "style": {"fontSize": "12px", "backgroundColor": "#222", "color": "white"}}
+    deck = pdk.Deck(layers=layers, views=[pdk.View(type="OrthographicView", controller=True,
+                                                   flip_y=False)],
+                    initial_view_state=view, map_provider=None, map_style=None, tooltip=tooltip)
+    spec = deck.to_json().replace('"__UNITS__"', _records(data), 1)
+    return MapSpec(spec, tooltip), legend, caption
+
+
+def _park_colours(parks: np.ndarray, status: np.ndarray
+                  ) -> tuple[np.ndarray, list[tuple[str, str]], str]:
+    palette = ["#1b9e77", "#d95f02", "#7570b3", "#e7298a", "#66a61e", "#e6ab02", "#a6761d",
+               "#666666"]
+    rgba = np.tile(np.array(map_data.hex_rgba("#f0f0f0", 200), dtype=np.uint8), (len(parks), 1))
+    existing = status == "existing network"
+    rgba[existing] = map_data.hex_rgba(map_data.PLAN_STATUS["existing network"], 200)
+    on = parks > 0
+    cols = np.array([map_data.hex_rgba(c, 235) for c in palette], dtype=np.uint8)
+    rgba[on] = cols[(parks[on] - 1) % len(palette)]
+    n = int(parks.max()) if on.any() else 0
+    legend = [(f"park {k}", palette[(k - 1) % len(palette)]) for k in range(1, min(n, 8) + 1)]
+    if n > 8:
+        legend.append((f"… {n} parks in all (colours repeat)", "#ffffff"))
+    legend.append(("existing network", map_data.PLAN_STATUS["existing network"]))
+    return rgba, legend, "Candidate parks: connected groups of added units, by rank"
+
+
+def legend_html(legend: list[tuple[str, str]], caption: str) -> str:
+    """The legend of a map as a row of colour swatches with their labels."""
+    items = "".join(
+        f"<span style='display:inline-flex;align-items:center;margin-right:14px'>"
+        f"<span style='width:14px;height:14px;background:{c};border:1px solid #999;"
+        f"display:inline-block;margin-right:5px'></span>{label}</span>" for label, c in legend)
+    return (f"<div data-testid='map-legend' style='font-size:0.85rem'><b>{caption}</b><br/>"
+            f"{items}</div>")
+
+
+def show_lock_table(st: Ui, pu: Any) -> None:
+    """The table of the units locked on the map, with undo and clear."""
+    locks: dict[int, str] = st.session_state.get(LOCKS_KEY, {})
+    c1, c2, c3 = st.columns([1, 1, 3])
+    history = st.session_state.get(HISTORY_KEY, [])
+    c1.button("Undo", key="map_undo", on_click=undo_lock, args=(st,), disabled=not history,
+              help="Put the locks back as they were before the last click")
+    c2.button("Clear all", key="map_clear", on_click=_set_locks, args=(st, {}),
+              disabled=not locks, help="Remove every lock set on the map")
+    if not locks:
+        c3.caption("No unit locked on the map yet: choose **Lock in** or **Lock out** and "
+                   "click units (shift-click for several).")
+        return
+    units = pu.units.set_index("pu_id")
+    ids = list(locks)
+    region = next((c for c in ("region", "province") if c in units), None)
+    table = pd.DataFrame({"unit (pu_id)": ids,
+                          "lock": ["in" if locks[i] == "in" else "out" for i in ids],
+                          "area (km²)": units.loc[ids, "area_km2"].round(1).to_numpy()})
+    if region:
+        table["region"] = units.loc[ids, region].astype(str).to_numpy()
+    n_in = sum(v == "in" for v in locks.values())
+    c3.caption(f"{n_in:,} unit(s) locked in and {len(locks) - n_in:,} locked out on the map; "
+               "they are part of the plan's settings and of the scenario you download.")
+    st.dataframe(table, hide_index=True, key="map_lock_table")
+
+
+def spec_size(spec: MapSpec) -> int:
+    """Bytes of the spec Streamlit sends to the browser."""
+    return len(spec.to_json().encode())
+
+
+def selection_ids(event: Any) -> list[int]:
+    """The ``pu_id`` of the units a pydeck selection event picked (layer ``units``)."""
+    try:
+        objects = event["selection"]["objects"].get("units", [])
+    except (KeyError, TypeError, AttributeError):
+        return []
+    return [int(o["pu_id"]) for o in objects if isinstance(o, dict) and "pu_id" in o]
+
