@@ -5,7 +5,7 @@ carbon stock, carbon uptake, biodiversity, land cover), its dark part the share 
 feature's total the existing network holds, its light part what the plan adds, and a
 mark at the goal. The shares are `optimizer.plan.results.feature_representation`'s
 ``share_before`` and ``share_after`` of the plan's problem, so the bars equal that table
-and ``feature_representation.csv`` of ``carbonpark solve``. The goal is the feature's
+and ``representation.csv`` of ``carbonpark solve``. The goal is the feature's
 target where the objective has one, else the group's goal share set on the page (default:
 the gap analysis target the headline "species at target" counts against).
 """

@@ -8,8 +8,9 @@ outlines. A ``TextLayer`` names the regions. The units' data are written once pe
 layer as JSON by pandas (`MapSpec`: Streamlit sends the spec as it is), so a rerun that
 changes nothing else does not pay pydeck's serialisation again.
 
-Clicking a unit (Streamlit's pydeck selection; shift-click adds several) locks it in or
-out, or clears its lock, as the "Click on the map" choice says; the locks live in the
+Clicking a unit (Streamlit's pydeck selection) locks it in or out, or clears its lock,
+as the "Click on the map" choice says; in a box mode two clicks give the opposite corners
+of a box whose every unit is locked (`box_ids`); the locks live in the
 session (`LOCKS_KEY`, with their history for undo) and go into the plan's settings
 (`optimizer.studies.interactive.PlanSettings.locked_in_ids`), so the next plan respects
 them and the scenario the app saves writes them as ``[[locks.locked_in]] ids = [...]``.
@@ -25,15 +26,21 @@ import pandas as pd
 from optimizer.app import map_data
 from optimizer.app.ui import Ui
 
-__all__ = ["CLICK_MODES", "LOCKS_KEY", "MapSpec", "apply_click", "deck_spec", "lock_ids",
+__all__ = ["CHANGED_KEY", "CLICK_MODES", "CORNER_KEY", "LOCKS_KEY", "MapSpec", "apply_click", "box_ids",
+           "clicked_id", "handle_click", "deck_spec", "lock_ids",
            "map_frame", "show_lock_table", "undo_lock"]
 
 #: Session key of the map's locks: ``{pu_id: "in" | "out"}`` in the order they were set.
 LOCKS_KEY = "map_locks"
 #: Session key of the locks' history (each change pushes the locks before it).
 HISTORY_KEY = "map_lock_history"
-#: What a click on the map does.
-CLICK_MODES = {"Lock in": "in", "Lock out": "out", "Clear the lock": "clear", "Inspect only": None}
+#: What a click on the map does: (lock, whether two clicks give a box's opposite corners).
+CLICK_MODES: dict[str, tuple[str | None, bool]] = {
+    "Lock in": ("in", False), "Lock out": ("out", False), "Lock in a box": ("in", True),
+    "Lock out a box": ("out", True), "Clear the lock": ("clear", False),
+    "Clear a box": ("clear", True), "Inspect only": (None, False)}
+#: Session key of a box's first corner: (pu_id, mode).
+CORNER_KEY = "map_box_corner"
 #: Above this many units, the map's data is kept to the colours and ids (a shorter JSON).
 _FULL_TOOLTIP_UNITS = 400_000
 
@@ -59,11 +66,17 @@ def lock_ids(st: Ui) -> tuple[tuple[int, ...], tuple[int, ...]]:
             tuple(sorted(k for k, v in locks.items() if v == "out")))
 
 
+#: Session key set when the locks changed in a callback: the page (not only the map's
+#: fragment) must run again, to solve the plan of the new locks.
+CHANGED_KEY = "map_locks_changed"
+
+
 def _set_locks(st: Ui, new: dict[int, str]) -> None:
     old = dict(st.session_state.get(LOCKS_KEY, {}))
     if new != old:
         st.session_state.setdefault(HISTORY_KEY, []).append(old)
         st.session_state[LOCKS_KEY] = new
+        st.session_state[CHANGED_KEY] = True
 
 
 def apply_click(st: Ui, pu_ids: list[int], mode: str | None,
@@ -91,12 +104,58 @@ def apply_click(st: Ui, pu_ids: list[int], mode: str | None,
     return refused
 
 
+def box_ids(pu: Any, a: int, b: int) -> list[int]:
+    """The ``pu_id`` of every unit in the box whose opposite corners are units ``a`` and
+    ``b``: rows and columns between theirs on a square grid, else centres between theirs.
+
+    Examples
+    --------
+    >>> from optimizer.datasets import tiny_grid
+    >>> box_ids(tiny_grid(), 1, 5)  # no row/col: the units whose centres lie between
+    [1, 2, 4, 5]
+    """
+    units = pu.units
+    ids = units["pu_id"].to_numpy()
+    ka, kb = (int(np.flatnonzero(ids == v)[0]) for v in (a, b))
+    if "row" in units and "col" in units:
+        u, v = units["row"].to_numpy(), units["col"].to_numpy()
+    else:
+        c = units.geometry.centroid
+        u, v = c.y.to_numpy(), c.x.to_numpy()
+    inside = ((u >= min(u[ka], u[kb])) & (u <= max(u[ka], u[kb]))
+              & (v >= min(v[ka], v[kb])) & (v <= max(v[ka], v[kb])))
+    return [int(i) for i in ids[inside]]
+
+
+def handle_click(st: Ui, pu: Any, pu_id: int | None, mode_label: str,
+                 refusal: Any = None) -> list[str]:
+    """A click on unit ``pu_id`` in the mode ``mode_label`` (`CLICK_MODES`): lock, clear, or
+    remember a box's first corner and lock the box at its second. Messages for the page."""
+    lock, box = CLICK_MODES.get(mode_label, (None, False))
+    if pu_id is None or lock is None:
+        return []
+    if not box:
+        st.session_state.pop(CORNER_KEY, None)
+        return apply_click(st, [pu_id], lock, refusal)
+    corner = st.session_state.pop(CORNER_KEY, None)
+    if corner is None or corner[1] != mode_label:
+        st.session_state[CORNER_KEY] = (int(pu_id), mode_label)
+        return [f"First corner: unit {pu_id}. Click the opposite corner of the box."]
+    ids = box_ids(pu, corner[0], int(pu_id))
+    refused = apply_click(st, ids, lock, refusal)
+    if refused:
+        return [f"{len(refused):,} of the box's {len(ids):,} units left as they were, e.g. "
+                f"{refused[0]}"]
+    return []
+
+
 def undo_lock(st: Ui) -> bool:
     """Put the locks back as they were before the last change; False if there is none."""
     history = st.session_state.get(HISTORY_KEY, [])
     if not history:
         return False
     st.session_state[LOCKS_KEY] = history.pop()
+    st.session_state[CHANGED_KEY] = True
     return True
 
 
@@ -235,7 +294,7 @@ def show_lock_table(st: Ui, pu: Any) -> None:
               disabled=not locks, help="Remove every lock set on the map")
     if not locks:
         c3.caption("No unit locked on the map yet: choose **Lock in** or **Lock out** and "
-                   "click units (shift-click for several).")
+                   "click a unit, or a box mode and click two opposite corners.")
         return
     units = pu.units.set_index("pu_id")
     ids = list(locks)
@@ -254,6 +313,12 @@ def show_lock_table(st: Ui, pu: Any) -> None:
 def spec_size(spec: MapSpec) -> int:
     """Bytes of the spec Streamlit sends to the browser."""
     return len(spec.to_json().encode())
+
+
+def clicked_id(event: Any) -> int | None:
+    """The ``pu_id`` of the unit a pydeck selection event picked (layer ``units``), if any."""
+    ids = selection_ids(event)
+    return ids[-1] if ids else None
 
 
 def selection_ids(event: Any) -> list[int]:

@@ -318,14 +318,14 @@ _COLOUR_BY = {**{k: v.title for k, v in map_data.MAP_LAYERS.items()},
               "parks": "Candidate parks"}
 
 
-def _map_click(st: Ui, session: Any, settings: Any) -> None:
-    """The map's selection callback: lock or clear the clicked units."""
-    event = st.session_state.get("plan_map")
-    mode = map_view.CLICK_MODES.get(st.session_state.get("map_mode", "Inspect only"))
-    ids = map_view.selection_ids(event)
-    refused = map_view.apply_click(
-        st, ids, mode, refusal=lambda pid, lock_in: session.lock_refusal(settings, pid, lock_in))
-    st.session_state["map_refused"] = refused
+def _map_click(st: Ui, pu: Any, session: Any, settings: Any, key: str) -> None:
+    """The map's selection callback: lock, clear or box the clicked unit. The map gets a new
+    key, so the next click is a new selection (the same unit may be clicked again)."""
+    event = st.session_state.get(key)
+    st.session_state["map_refused"] = map_view.handle_click(
+        st, pu, map_view.clicked_id(event), st.session_state.get("map_mode", "Inspect only"),
+        refusal=lambda pid, lock_in: session.lock_refusal(settings, pid, lock_in))
+    st.session_state["map_clicks"] = st.session_state.get("map_clicks", 0) + 1
 
 
 def map_panel(st: Ui, pu: Any, session: Any, result: Any, parks: Any) -> None:
@@ -337,11 +337,14 @@ def map_panel(st: Ui, pu: Any, session: Any, result: Any, parks: Any) -> None:
 
     @st.fragment
     def panel() -> None:
+        if st.session_state.pop(map_view.CHANGED_KEY, False):
+            st.rerun()  # a click or undo changed the locks: the whole page, for the new plan
         c1, c2 = st.columns([2, 3])
         layer = c1.selectbox("Colour the map by", list(_COLOUR_BY), key="map_layer",
                              format_func=_COLOUR_BY.__getitem__)
         c2.radio("Click on the map", list(map_view.CLICK_MODES), key="map_mode",
-                 horizontal=True, help="Shift-click adds units to one click's selection")
+                 horizontal=True, help="A box mode takes two clicks: opposite corners of the "
+                 "box whose every unit is locked (or cleared)")
         locks = map_view.lock_ids(st)
         cache = st.session_state.get("map_cache")
         if cache is None or cache["id"] != id(result):
@@ -357,11 +360,12 @@ def map_panel(st: Ui, pu: Any, session: Any, result: Any, parks: Any) -> None:
                 pu, cache["frame"], cache["unit_of"], layer, locks,
                 parks=parks.unit_park if parks is not None else None)}
         spec, legend, caption = cache["specs"][spec_key]
-        st.pydeck_chart(spec, on_select=lambda: _map_click(st, session, result.settings),
-                        selection_mode="multi-object", key="plan_map", height=560)
+        key = f"plan_map_{st.session_state.get('map_clicks', 0)}"
+        st.pydeck_chart(spec, on_select=lambda: _map_click(st, pu, session, result.settings, key),
+                        selection_mode="single-object", key=key, height=560)
         st.html(map_view.legend_html(legend, caption))
         for why in st.session_state.pop("map_refused", []):
-            st.warning(why)
+            (st.info if why.startswith("First corner") else st.warning)(why)
         map_view.show_lock_table(st, pu)
 
     panel()
@@ -390,7 +394,7 @@ def goals_panel(st: Ui, result: Any) -> None:
             with st.expander(f"{title}: {met} of {len(part)} feature(s) at their goal",
                              expanded=role != "biodiversity"):
                 st.html(goals.goals_html(table, role))
-        st.caption("Shares of each feature's total (feature_representation.csv of "
+        st.caption("Shares of each feature's total (representation.csv of "
                    "`carbonpark solve`); the objective maximises the weighted value, so a "
                    "goal here is a yardstick, not a constraint.")
 
