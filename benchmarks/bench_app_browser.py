@@ -8,6 +8,10 @@ nested path), a budget change (+1% of the land by the keyboard, then Run), a wei
 and a compactness change, each from the click on **Run the plan** to the new plan's metric
 cards (and, separately, until Streamlit is idle: maps and tables drawn). ``bench_app.py``
 times the library's re-solve alone; the difference is Streamlit's rerun and the browser.
+Then the map (issue 25): a click on the map that locks a unit, from the click to the new
+plan's cards (the settings caption names one more unit locked on the map) and to an idle
+page, median of ``--repeat`` clicks on distinct units; and the Plan page opened again
+from the Data page (until its map is drawn and the page is idle), median of ``--repeat``.
 Prints the machine and its load: a shared machine under load is slower.
 """
 
@@ -89,6 +93,42 @@ def nudge(page, label: str, steps: int) -> None:  # type: ignore[no-untyped-def]
         page.keyboard.press("ArrowRight" if steps > 0 else "ArrowLeft")
 
 
+MAP = "[data-testid=stDeckGlJsonChart]"
+
+
+def click_to_metrics(page, repeat: int) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]
+    """Lock ``repeat`` units in by clicks near the map's centre: seconds from each click to
+    the new plan's cards (the settings caption changes) and to an idle page. A click that
+    lands on no unit, or on a unit a red line keeps out, changes nothing and is skipped."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+
+    page.locator("[data-testid=stRadio]").filter(has_text="Lock in").get_by_text(
+        "Lock in", exact=True).click()
+    idle(page)
+    out = []
+    caption = page.get_by_text(CAPTION)
+    for k in range(repeat * 4):
+        if len(out) >= repeat:
+            break
+        canvas = page.locator(f"{MAP} canvas").first
+        canvas.scroll_into_view_if_needed()
+        box = canvas.bounding_box()
+        dx, dy = ((k % 5) - 2) * 23, ((k // 5) % 5 - 2) * 19
+        before = caption.inner_text()
+        t = time.perf_counter()
+        page.mouse.click(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
+        try:
+            expect(caption).not_to_have_text(before, timeout=20_000)
+        except (AssertionError, PlaywrightTimeout):
+            idle(page)
+            continue
+        cards = time.perf_counter() - t
+        idle(page)
+        out.append((cards, time.perf_counter() - t))
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cell-km", type=float, default=10.0, help="the app's demo grid (km)")
@@ -125,6 +165,21 @@ def main(argv: list[str] | None = None) -> None:
                         times.append(run_plan(page))
                     print(f"{name:<30} {statistics.median(c for c, _ in times):>11.2f} "
                           f"{statistics.median(d for _, d in times):>10.2f}", flush=True)
+                clicks = click_to_metrics(page, args.repeat)
+                print(f"{'click on the map (lock in)':<30} {statistics.median(c for c, _ in clicks):>11.2f} "
+                      f"{statistics.median(d for _, d in clicks):>10.2f}  ({len(clicks)} clicks)",
+                      flush=True)
+                opens = []
+                for _ in range(args.repeat):
+                    page.get_by_role("link", name="Data", exact=True).click()
+                    idle(page)
+                    t = time.perf_counter()
+                    page.get_by_role("link", name="Plan", exact=True).click()
+                    page.wait_for_selector(f"{MAP} canvas", timeout=300_000)
+                    idle(page)
+                    opens.append(time.perf_counter() - t)
+                print(f"{'Plan page opened again':<30} {'':>11} {statistics.median(opens):>10.2f}",
+                      flush=True)
                 browser.close()
         finally:
             proc.terminate()

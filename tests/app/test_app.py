@@ -260,7 +260,13 @@ def test_plan_page_solves_and_moves_with_the_budget() -> None:
     for frame in at.dataframe:
         heads = [str(c) for c in frame.value.columns]
         assert not [h for h in heads if "_" in h], heads
-    assert len(at.get("image")) >= 2  # plan map, parks map
+    # The map: one cell per unit, no basemap, in the grid's own coordinates.
+    import json
+
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    units = next(la for la in deck["layers"] if la["id"] == "units")
+    assert len(units["data"]) == 1488 and units["@@type"] == "GridCellLayer"
+    assert deck["views"][0]["@@type"] == "OrthographicView" and not deck.get("mapStyle")
     assert any(c.value.startswith(("nested path", "cut solve")) for c in at.caption)
     # The ecosystem table says which classes the shortfall closed counts, with its definition
     # (the headline card counts the natural classes only; issue 21 §3).
