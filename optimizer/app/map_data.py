@@ -9,7 +9,8 @@ from the grid and a plan, with numpy and no Streamlit or pydeck:
   and the bounds of two units (never every unit's geometry), for a square grid;
 * `hover_values`: per unit, what the hover tooltip shows (`HOVER_FIELDS`: carbon stock,
   NPP and emissions per km² in the study's density units, species ranges, land cover,
-  region, protected share, the plan status and the budget at which the unit enters);
+  region, protected share, the plan status and the unit's priority rank on the plan's
+  nested path: the order in which units enter the plan as the budget grows);
 * `MAP_LAYERS`: the layers a planner can colour the map by, each with its legend in its
   unit (`layer_colours`).
 
@@ -69,26 +70,42 @@ def hex_rgba(colour: str, alpha: int = 255) -> tuple[int, int, int, int]:
     return int(c[0:2], 16), int(c[2:4], 16), int(c[4:6], 16), int(alpha)
 
 
-def cell_origins(units: pd.DataFrame, geometry: Any) -> tuple[np.ndarray, np.ndarray, float]:
+def cell_origins(units: pd.DataFrame, geometry: Any, meta: dict[str, Any] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, float]:
     """Each unit's lower-left corner (x, y, in km of the grid's CRS) and the cell side
-    (km) of a square grid (``row`` 0 north or south), from the bounds of two units.
+    (km) of a square grid, from ``row``/``col`` and the grid's ``square_grid`` record
+    (``meta``: its top-left corner ``x0``, ``y0`` and ``cell_m``, as `carbonpark grid` stores
+    it), else from the bounds of two whole cells (never every unit's geometry: edge cells
+    are cut by the study area).
 
     Examples
     --------
     >>> import geopandas as gpd, shapely
     >>> g = gpd.GeoSeries([shapely.box(0, 1000, 1000, 2000), shapely.box(1000, 0, 2000, 1000)])
-    >>> x, y, side = cell_origins(pd.DataFrame({"row": [0, 1], "col": [0, 1]}), g)
+    >>> u = pd.DataFrame({"row": [0, 1], "col": [0, 1], "area_km2": [1.0, 1.0]})
+    >>> x, y, side = cell_origins(u, g)
     >>> x.tolist(), y.tolist(), side
     ([0.0, 1.0], [1.0, 0.0], 1.0)
+    >>> cell_origins(u, None, {"square_grid": {"x0": 0, "y0": 2000, "cell_m": 1000}})[1].tolist()
+    [1.0, 0.0]
     """
     row = units["row"].to_numpy(dtype=np.int64)
     col = units["col"].to_numpy(dtype=np.int64)
-    a = 0
-    other = np.flatnonzero(row != row[a])
-    b = geometry.iloc[[a, int(other[0]) if other.size else a]].bounds.to_numpy() / 1000.0
+    sq = (meta or {}).get("square_grid")
+    if sq:
+        side = float(sq["cell_m"]) / 1000.0
+        return (float(sq["x0"]) / 1000.0 + col * side,
+                float(sq["y0"]) / 1000.0 - (row + 1) * side, side)
+    area = units["area_km2"].to_numpy(dtype=float)
+    a = int(np.argmax(area))  # a whole cell
+    other = np.flatnonzero((row != row[a]) & (area >= area[a] * (1 - 1e-9)))
+    if other.size == 0:
+        other = np.flatnonzero(row != row[a])
+    pick = [a, int(other[0]) if other.size else a]
+    b = geometry.iloc[pick].bounds.to_numpy() / 1000.0
     side = float(b[0, 2] - b[0, 0])
     x0 = b[0, 0] - col[a] * side
-    north_up = other.size == 0 or (b[1, 1] - b[0, 1]) * (row[int(other[0])] - row[a]) < 0
+    north_up = other.size == 0 or (b[1, 1] - b[0, 1]) * (row[pick[1]] - row[a]) < 0
     sign = -1.0 if north_up else 1.0
     y = b[0, 1] + sign * (row - row[a]) * side
     return x0 + col * side, y, side
@@ -143,8 +160,8 @@ HOVER_FIELDS = (HoverField("carbon", "carbon stock"), HoverField("npp", "NPP"),
                 HoverField("emissions", "emissions"), HoverField("species", "species ranges"),
                 HoverField("land_cover", "land cover"), HoverField("region", "region"),
                 HoverField("protected", "protected", "% of the unit"),
-                HoverField("status", "status"), HoverField("enters", "enters the plan at",
-                                                          "% of the land"))
+                HoverField("status", "status"),
+                HoverField("rank", "priority rank", "(1 = first to enter the plan)"))
 
 
 def _sig(values: np.ndarray, digits: int = 3) -> np.ndarray:
@@ -156,7 +173,7 @@ def _sig(values: np.ndarray, digits: int = 3) -> np.ndarray:
     return np.round(v * scale) / scale
 
 
-def hover_values(pu: Any, status_text: np.ndarray, enters_pct: np.ndarray | None,
+def hover_values(pu: Any, status_text: np.ndarray, rank: np.ndarray | None,
                  problem: Any = None) -> tuple[pd.DataFrame, dict[str, str]]:
     """Per unit, the tooltip's values (`HOVER_FIELDS`), and each field's unit.
 
@@ -165,9 +182,8 @@ def hover_values(pu: Any, status_text: np.ndarray, enters_pct: np.ndarray | None
     pu : PlanningUnits
     status_text : numpy.ndarray
         Per unit, its `PLAN_STATUS` label.
-    enters_pct : numpy.ndarray, optional
-        Per unit, the budget (% of the land) from which the plan's nested path holds it
-        (NaN for units it never adds).
+    rank : numpy.ndarray, optional
+        Per unit, its rank on the plan's nested path (`entry_rank`; NaN off the path).
     problem : Problem, optional
         The protected share as the problem sees it (else ``pa_fraction``).
 
@@ -198,10 +214,11 @@ def hover_values(pu: Any, status_text: np.ndarray, enters_pct: np.ndarray | None
     out["protected"] = np.round(100 * np.clip(np.asarray(pa, dtype=float), 0, 1), 1)
     unit_of["protected"] = "% of the unit"
     out["status"] = np.asarray(status_text)
-    if enters_pct is not None:
-        e = np.round(np.asarray(enters_pct, dtype=float), 2)
-        out["enters"] = np.where(np.isfinite(e), e.astype(object), "never")
-        unit_of["enters"] = "% of the land"
+    if rank is not None:
+        r = np.asarray(rank, dtype=float)
+        out["rank"] = np.where(np.isfinite(r), np.nan_to_num(r).astype(np.int64).astype(object),
+                               "fixed (locked)")
+        unit_of["rank"] = f"of {int(np.isfinite(r).sum()):,} (1 = first to enter the plan)"
     return pd.DataFrame(out), unit_of
 
 
@@ -221,29 +238,20 @@ def tooltip_html(fields: pd.DataFrame, unit_of: dict[str, str]) -> str:
     return "<br/>".join(lines)
 
 
-def entry_budget_pct(path: Any, area_km2: np.ndarray, study_km2: float) -> np.ndarray | None:
-    """Per unit, the budget (% of the land) from which a nested path (`BudgetPath`) holds it:
-    the new area of every unit entering before it and its own; NaN off the path.
+def entry_rank(path: Any) -> np.ndarray | None:
+    """Per unit, its rank on the plan's nested path (`BudgetPath.unit_rank` + 1: 1 enters
+    first, as the budget grows); NaN for units off the path (locked in or out).
 
     Examples
     --------
     >>> from types import SimpleNamespace
-    >>> path = SimpleNamespace(unit_rank=np.array([1, 0, -1]), unit_area=np.array([2.0, 3.0, 0]))
-    >>> entry_budget_pct(path, np.array([2.0, 3.0, 5.0]), 10.0).tolist()
-    [50.0, 30.0, nan]
+    >>> entry_rank(SimpleNamespace(unit_rank=np.array([1, 0, -1]))).tolist()
+    [2.0, 1.0, nan]
     """
     if path is None:
         return None
-    rank = np.asarray(path.unit_rank)
-    area = np.asarray(path.unit_area, dtype=float)
-    out = np.full(rank.shape, np.nan)
-    on = rank >= 0
-    order = np.argsort(rank[on], kind="stable")
-    cum = np.cumsum(area[on][order])
-    vals = np.empty(order.size)
-    vals[order] = cum
-    out[on] = 100 * vals / study_km2
-    return out
+    rank = np.asarray(path.unit_rank, dtype=float)
+    return np.where(rank >= 0, rank + 1, np.nan)
 
 
 def region_labels(units: pd.DataFrame, x: np.ndarray, y: np.ndarray, side: float
@@ -291,8 +299,8 @@ MAP_LAYERS: dict[str, MapLayer] = {
     "species": MapLayer("Species ranges in the unit", "species", ("#f7fbff", "#08306b")),
     "protected": MapLayer("Existing protection (share of each unit)", "protected",
                           ("#f7f7f7", "#1f78b4")),
-    "enters": MapLayer("Priority: budget at which the unit enters the plan", "enters",
-                       ("#49006a", "#fde0dd")),
+    "rank": MapLayer("Priority rank on the plan's nested path", "rank",
+                     ("#49006a", "#fde0dd")),
 }
 
 
@@ -342,7 +350,7 @@ def layer_colours(name: str, hover: pd.DataFrame, status_text: np.ndarray,
     legend = [(fmt(lo), layer.ramp[0]), (fmt((lo + hi) / 2), _mid(layer.ramp)),
               (fmt(hi), layer.ramp[1])]
     if not np.isfinite(values).all():
-        legend.append(("no data" if layer.field != "enters" else "never in the plan",
+        legend.append(("no data" if layer.field != "rank" else "locked (off the path)",
                        NO_DATA_COLOUR))
     return rgba, legend, f"{layer.title} ({unit})" if unit else layer.title
 

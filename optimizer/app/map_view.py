@@ -162,14 +162,12 @@ def undo_lock(st: Ui) -> bool:
 def map_frame(pu: Any, problem: Any, status: np.ndarray, path: Any,
               locks: tuple[tuple[int, ...], tuple[int, ...]]) -> tuple[pd.DataFrame, dict[str, str]]:
     """The map's per-unit table of a plan: hover values (`optimizer.app.map_data.hover_values`)
-    with the plan status (manual locks told apart) and the budget each unit enters at."""
+    with the plan status (manual locks told apart) and each unit's rank on the nested path."""
     ids = pu.units["pu_id"].to_numpy()
     locked_in = np.isin(ids, np.asarray(locks[0], dtype=ids.dtype))
     locked_out = np.isin(ids, np.asarray(locks[1], dtype=ids.dtype))
     text = map_data.plan_status(status, locked_in, locked_out)
-    area = pu.units["area_km2"].to_numpy(dtype=float)
-    enters = map_data.entry_budget_pct(path, area, float(area.sum()))
-    return map_data.hover_values(pu, text, enters, problem)
+    return map_data.hover_values(pu, text, map_data.entry_rank(path), problem)
 
 
 def _records(frame: pd.DataFrame) -> str:
@@ -194,7 +192,7 @@ def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
     square = "row" in units and "col" in units
     layers: list[Any] = []
     if square:
-        x, y, side = map_data.cell_origins(units, units.geometry)
+        x, y, side = map_data.cell_origins(units, units.geometry, getattr(pu, "meta", None))
         data = data.assign(x=np.round(x, 4), y=np.round(y, 4))
         layers.append(pdk.Layer("GridCellLayer", "__UNITS__", id="units", pickable=True,
                                 extruded=False, cell_size=side, get_position="[x, y]",

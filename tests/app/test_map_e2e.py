@@ -73,7 +73,7 @@ def _centre(pu: object, pu_id: int) -> tuple[float, float]:
     from optimizer.app.map_data import cell_origins
 
     units = pu.units  # type: ignore[attr-defined]
-    x, y, side = cell_origins(units, units.geometry)
+    x, y, side = cell_origins(units, units.geometry, pu.meta)  # type: ignore[attr-defined]
     k = int(np.flatnonzero(units["pu_id"].to_numpy() == pu_id)[0])
     return float(x[k] + side / 2), float(y[k] + side / 2)
 

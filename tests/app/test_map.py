@@ -1,0 +1,168 @@
+"""The map's data, the goal bars and the locks set on the map, against independent sums.
+
+No browser here (tests/app/test_map_e2e.py drives one): what the map shows of a unit is
+recomputed from the grid's own columns, the goal bars from the amounts, and a plan with
+map locks is solved again from the scenario the app writes.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from optimizer.app import goals, map_data, map_view
+from optimizer.datasets import demo_grid, tiny_grid
+from optimizer.errors import InputDataError
+from optimizer.studies.interactive import PlanSession, PlanSettings
+
+pytestmark = pytest.mark.filterwarnings("ignore")
+
+
+@pytest.fixture(scope="module")
+def pu40():  # type: ignore[no-untyped-def]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return demo_grid(40)
+
+
+@pytest.fixture(scope="module")
+def session40(pu40):  # type: ignore[no-untyped-def]
+    return PlanSession(pu40, grid={"path": "unused"})
+
+
+class FakeSt:
+    """The session state of a page, without Streamlit."""
+
+    def __init__(self) -> None:
+        self.session_state: dict = {}
+
+
+@pytest.mark.parametrize("with_meta", [True, False])
+def test_cell_origins_equal_every_whole_cells_bounds(pu40, with_meta: bool) -> None:  # type: ignore[no-untyped-def]
+    u = pu40.units
+    x, y, side = map_data.cell_origins(u, u.geometry, pu40.meta if with_meta else None)
+    b = u.geometry.bounds.to_numpy() / 1000
+    whole = u["area_km2"].to_numpy() > 1600 * (1 - 1e-9)  # edge cells are cut by the outline
+    assert side == pytest.approx(40.0) and whole.sum() > 1000
+    np.testing.assert_allclose(x[whole], b[whole, 0], atol=1e-6)
+    np.testing.assert_allclose(y[whole], b[whole, 1], atol=1e-6)
+    # every unit, cut or not, lies inside its cell
+    assert (b[:, 0] >= x - 1e-6).all() and (b[:, 2] <= x + side + 1e-6).all()
+    assert (b[:, 1] >= y - 1e-6).all() and (b[:, 3] <= y + side + 1e-6).all()
+
+
+def test_hover_values_are_the_units_own_numbers(pu40, session40) -> None:  # type: ignore[no-untyped-def]
+    r = session40.solve(PlanSettings(budget_share=0.1))
+    frame, unit_of = map_view.map_frame(pu40, r.problem, r.status, r.solution.budget_path, ((), ()))
+    u = pu40.units
+    carbon = (u["biomass"].fillna(0) + u["soc"].fillna(0)) / u["area_km2"] / 1000  # kgC/m²
+    np.testing.assert_allclose(frame["carbon"], carbon, rtol=5e-3)
+    assert unit_of["carbon"] == "kgC/m²" and unit_of["npp"] == "gC/m²/yr"
+    npp = u["npp_2020"].fillna(0) / u["area_km2"]  # MgC/km²/yr = gC/m²/yr, the latest year
+    np.testing.assert_allclose(frame["npp"], npp, rtol=5e-3)
+    sp = [c for c in u.columns if c.startswith("sp_")]
+    assert (frame["species"] == (u[sp].fillna(0) > 0).sum(axis=1)).all()
+    assert (frame["status"] == np.where(r.status == "added", "added by the plan", frame["status"])).all()
+    counts = frame["status"].value_counts()
+    assert counts["added by the plan"] == int((r.status == "added").sum())
+    # The rank: the nested path's order of entry, 1 first, each rank once; locked units none.
+    rank = pd.to_numeric(frame["rank"], errors="coerce")
+    path = r.solution.budget_path
+    on = path.unit_rank >= 0
+    np.testing.assert_array_equal(rank[on], path.unit_rank[on] + 1)
+    assert sorted(rank[on].astype(int)) == list(range(1, int(on.sum()) + 1))
+    assert (frame["rank"][~on] == "fixed (locked)").all()
+
+
+def test_the_map_spec_has_one_cell_per_unit_and_no_basemap(pu40, session40) -> None:  # type: ignore[no-untyped-def]
+    r = session40.solve(PlanSettings(budget_share=0.1))
+    frame, unit_of = map_view.map_frame(pu40, r.problem, r.status, r.solution.budget_path, ((), ()))
+    spec, legend, caption = map_view.deck_spec(pu40, frame, unit_of, "plan", ((), ()))
+    deck = json.loads(spec.to_json())
+    layer = deck["layers"][0]
+    assert layer["@@type"] == "GridCellLayer" and len(layer["data"]) == len(pu40.units)
+    assert layer["cellSize"] == pytest.approx(40.0)
+    assert not deck.get("mapStyle") and deck.get("mapProvider") in (None, "")
+    assert "{carbon} kgC/m²" in spec._tooltip["html"]
+    n_added = int((r.status == "added").sum())
+    assert f"added by the plan ({n_added:,} units)" in [lab for lab, _ in legend]
+    names = {la["id"] for la in deck["layers"]}
+    assert "regions" in names
+    for name in map_data.MAP_LAYERS:
+        rgba, legend, caption = map_data.layer_colours(name, frame, frame["status"].to_numpy(),
+                                                       unit_of)
+        assert rgba.shape == (len(frame), 4) and legend and caption
+
+
+def test_goal_bars_equal_feature_representation(pu40, session40) -> None:  # type: ignore[no-untyped-def]
+    r = session40.solve(PlanSettings(budget_share=0.1))
+    table = goals.goal_table(r.problem, r.x, {"biodiversity": 0.3, "carbon_stock": 0.2})
+    feats = pu40.features
+    p = np.clip(r.problem.protected_fraction, 0, 1)
+    for row in table.itertuples(index=False):
+        a = pu40.units[row.feature].fillna(0).to_numpy(dtype=float)
+        before = (a * p).sum() / a.sum()
+        after = (a * np.maximum(p, r.x)).sum() / a.sum()  # an added unit is wholly protected
+        assert row.share_before == pytest.approx(before, abs=1e-9)
+        assert row.share_after == pytest.approx(after, abs=1e-9)
+        goal = {"biodiversity": 0.3, "carbon_stock": 0.2}.get(feats.loc[row.feature, "role"])
+        assert (np.isnan(row.goal_share) if goal is None else row.goal_share == goal)
+        assert row.at_goal == (goal is not None and after >= goal - 1e-12)
+    html = goals.goals_html(table, "biodiversity")
+    assert html.count("class='goal-row'") == int((table["role"] == "biodiversity").sum())
+
+
+def test_map_locks_go_into_the_plan_and_its_scenario(pu40, session40) -> None:  # type: ignore[no-untyped-def]
+    from optimizer.scenario import Scenario
+    from optimizer.scenario.build import to_problem
+
+    base = session40.solve(PlanSettings(budget_share=0.1))
+    ids = pu40.units["pu_id"].to_numpy()
+    out_id = int(ids[base.status == "added"][0])
+    in_id = int(ids[(base.status == "free") & ~base.problem.locked_masks()[1]][0])
+    s = PlanSettings(budget_share=0.1, locked_in_ids=(in_id,), locked_out_ids=(out_id,))
+    r = session40.solve(s)
+    k_in, k_out = (int(np.flatnonzero(ids == i)[0]) for i in (in_id, out_id))
+    assert r.x[k_in] > 0.5 and r.x[k_out] < 0.5
+    scenario = session40.scenario(s, name="locks")
+    data = scenario.to_dict()
+    assert data["locks"]["locked_in"][0]["ids"] == [in_id]
+    assert data["locks"]["locked_out"][0]["ids"] == [out_id]
+    again = Scenario.loads(scenario.dumps())
+    p = to_problem(again, pu40)
+    np.testing.assert_array_equal(p.locked_masks()[0], r.problem.locked_masks()[0])
+    np.testing.assert_array_equal(p.locked_masks()[1], r.problem.locked_masks()[1])
+    with pytest.raises(InputDataError, match="locked both in and out"):
+        PlanSettings(locked_in_ids=(in_id,), locked_out_ids=(in_id,)).check()
+
+
+def test_clicks_lock_undo_and_box() -> None:
+    pu = tiny_grid()
+    st = FakeSt()
+    session = PlanSession(pu)
+    settings = PlanSettings(cropland_out=False)
+
+    def refusal(pid: int, lock_in: bool) -> str | None:
+        return session.lock_refusal(settings, pid, lock_in)
+
+    assert map_view.handle_click(st, pu, 3, "Lock in", refusal) == []
+    assert map_view.lock_ids(st) == ((3,), ())
+    # the existing network cannot be locked out: the click changes nothing and says why
+    why = map_view.handle_click(st, pu, 1, "Lock out", refusal)
+    assert why and "existing network" in why[0] and map_view.lock_ids(st) == ((3,), ())
+    map_view.handle_click(st, pu, 4, "Lock out", refusal)
+    assert map_view.lock_ids(st) == ((3,), (4,))
+    assert map_view.undo_lock(st) and map_view.lock_ids(st) == ((3,), ())
+    # a box: two clicks, the units between the corners
+    first = map_view.handle_click(st, pu, 2, "Lock out a box", refusal)
+    assert first[0].startswith("First corner: unit 2")
+    map_view.handle_click(st, pu, 6, "Lock out a box", refusal)
+    assert map_view.lock_ids(st) == ((), tuple(map_view.box_ids(pu, 2, 6)))
+    assert map_view.box_ids(pu, 2, 6) == [2, 3, 5, 6]
+    assert map_view.undo_lock(st) and map_view.lock_ids(st) == ((3,), ())
+    map_view.handle_click(st, pu, 3, "Clear the lock", refusal)
+    assert map_view.lock_ids(st) == ((), ())
