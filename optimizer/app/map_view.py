@@ -26,9 +26,22 @@ import pandas as pd
 from optimizer.app import map_data
 from optimizer.app.ui import Ui
 
-__all__ = ["CHANGED_KEY", "CLICK_MODES", "CORNER_KEY", "LOCKS_KEY", "MapSpec", "apply_click", "box_ids",
-           "clicked_id", "handle_click", "deck_spec", "lock_ids",
-           "map_frame", "show_lock_table", "undo_lock"]
+__all__ = [
+    "CHANGED_KEY",
+    "CLICK_MODES",
+    "CORNER_KEY",
+    "LOCKS_KEY",
+    "MapSpec",
+    "apply_click",
+    "box_ids",
+    "clicked_id",
+    "deck_spec",
+    "handle_click",
+    "lock_ids",
+    "map_frame",
+    "show_lock_table",
+    "undo_lock",
+]
 
 #: Session key of the map's locks: ``{pu_id: "in" | "out"}`` in the order they were set.
 LOCKS_KEY = "map_locks"

@@ -117,7 +117,7 @@ def test_hover_click_lock_goals_and_a_saved_scenario_in_a_real_browser(
     units = pu.units  # type: ignore[attr-defined]
     ids = units["pu_id"].to_numpy()
     status = np.asarray(first.status)  # type: ignore[attr-defined]
-    locked_in, locked_out = first.problem.locked_masks()  # type: ignore[attr-defined]
+    _, locked_out = first.problem.locked_masks()  # type: ignore[attr-defined]
     # a unit the plan adds, and a free unit no red line keeps out, both away from the edge
     added = [int(i) for i in ids[status == "added"]]
     free = [int(i) for i in ids[(status == "free") & ~locked_out]]
