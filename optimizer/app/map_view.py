@@ -18,6 +18,7 @@ them and the scenario the app saves writes them as ``[[locks.locked_in]] ids = [
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import numpy as np
@@ -39,6 +40,7 @@ __all__ = [
     "handle_click",
     "lock_ids",
     "map_frame",
+    "raster_png",
     "show_lock_table",
     "undo_lock",
 ]
@@ -54,8 +56,10 @@ CLICK_MODES: dict[str, tuple[str | None, bool]] = {
     "Clear a box": ("clear", True), "Inspect only": (None, False)}
 #: Session key of a box's first corner: (pu_id, mode).
 CORNER_KEY = "map_box_corner"
-#: Above this many units, the map's data is kept to the colours and ids (a shorter JSON).
-_FULL_TOOLTIP_UNITS = 400_000
+#: Above this many units a square grid's map is one image (a deck.gl ``BitmapLayer`` of one
+#: pixel per cell, from ``row``/``col``): the browser draws a national 1 km grid in
+#: seconds, but units are not hovered or clicked one by one.
+MAX_PICKABLE_UNITS = 250_000
 
 
 class MapSpec:
@@ -200,10 +204,12 @@ def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
         rgba, legend, caption = _park_colours(parks, status)
     else:
         rgba, legend, caption = map_data.layer_colours(layer, frame, status, unit_of)
-    data = frame if len(frame) <= _FULL_TOOLTIP_UNITS else frame[["pu_id", "status"]]
-    data = data.assign(r=rgba[:, 0], g=rgba[:, 1], b=rgba[:, 2], a=rgba[:, 3])
+    data = frame.assign(r=rgba[:, 0], g=rgba[:, 1], b=rgba[:, 2], a=rgba[:, 3])
     square = "row" in units and "col" in units
     layers: list[Any] = []
+    if square and len(units) > MAX_PICKABLE_UNITS:
+        return _image_spec(pu, rgba), legend, caption + " (drawn as an image: hover and click " \
+            f"work up to {MAX_PICKABLE_UNITS:,} units)"
     if square:
         x, y, side = map_data.cell_origins(units, units.geometry, getattr(pu, "meta", None))
         data = data.assign(x=np.round(x, 4), y=np.round(y, 4))
@@ -264,6 +270,59 @@ def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
                     initial_view_state=view, map_provider=None, map_style=None, tooltip=tooltip)
     spec = deck.to_json().replace('"__UNITS__"', _records(data), 1)
     return MapSpec(spec, tooltip), legend, caption
+
+
+def raster_png(pu: Any, rgba: np.ndarray) -> tuple[bytes, tuple[float, float, float, float]]:
+    """Per-unit colours ``rgba`` (n × 4 uint8) of a square grid as a PNG of one pixel per
+    cell (transparent where no unit), and its bounds (left, bottom, right, top; km), from
+    ``row``/``col`` and `optimizer.app.map_data.cell_origins` (no unit's geometry read).
+
+    Examples
+    --------
+    >>> from types import SimpleNamespace
+    >>> pu = SimpleNamespace(units=pd.DataFrame({"row": [0, 1], "col": [1, 0]}),
+    ...                      meta={"square_grid": {"x0": 0, "y0": 2000, "cell_m": 1000}})
+    >>> png, bounds = raster_png(pu, np.array([[255, 0, 0, 255], [0, 0, 255, 255]], np.uint8))
+    >>> png[:4], bounds
+    (b'\\x89PNG', (0.0, 0.0, 2.0, 2.0))
+    """
+    import io
+
+    from PIL import Image
+
+    units = pu.units
+    row = units["row"].to_numpy(dtype=np.int64)
+    col = units["col"].to_numpy(dtype=np.int64)
+    r0, c0 = int(row.min()), int(col.min())
+    image = np.zeros((int(row.max()) - r0 + 1, int(col.max()) - c0 + 1, 4), dtype=np.uint8)
+    image[row - r0, col - c0] = rgba
+    x, y, side = map_data.cell_origins(units, getattr(units, "geometry", None),
+                                       getattr(pu, "meta", None))
+    top = float(y[row == r0].max() + side)  # row 0 is the northern edge
+    left = float(x[col == c0].min())
+    buf = io.BytesIO()
+    Image.fromarray(image, "RGBA").save(buf, format="PNG", compress_level=1)
+    return buf.getvalue(), (left, top - image.shape[0] * side, left + image.shape[1] * side, top)
+
+
+def _image_spec(pu: Any, rgba: np.ndarray) -> MapSpec:
+    """The map of a national grid: one ``BitmapLayer`` (`raster_png`), no tooltip."""
+    import base64
+
+    import pydeck as pdk
+
+    png, (left, bottom, right, top) = raster_png(pu, rgba)
+    url = "data:image/png;base64," + base64.b64encode(png).decode()
+    layer = pdk.Layer("BitmapLayer", None, id="plan-image", image="__IMAGE__",
+                      bounds=[left, bottom, right, top], pickable=False)
+    span = max(right - left, top - bottom, 1e-9)
+    zoom = float(np.log2(640.0 / span))
+    view = pdk.ViewState(target=[(left + right) / 2, (bottom + top) / 2, 0], zoom=zoom,
+                         min_zoom=zoom - 2, max_zoom=zoom + 10)
+    deck = pdk.Deck(layers=[layer], views=[pdk.View(type="OrthographicView", controller=True,
+                                                    flip_y=False)],
+                    initial_view_state=view, map_provider=None, map_style=None)
+    return MapSpec(deck.to_json().replace('"@@=__IMAGE__"', json.dumps(url), 1), {})
 
 
 def _park_colours(parks: np.ndarray, status: np.ndarray
