@@ -79,16 +79,15 @@ def _charts(st: Ui, table: pd.DataFrame, closure: pd.DataFrame,
     divisor, unit = mass_scale(table[carbon].to_numpy(dtype=float),
                                QUANTITIES["carbon_stock_added"].unit)
     total = table[heads["species_features"]].dropna()
-    of = (f"of {int(total.iloc[0])} species" if len(total) and total.nunique() == 1
-          else "species")
+    of = f" (of {int(total.iloc[0])})" if len(total) and total.nunique() == 1 else ""
     c1, c2 = st.columns(2)
     c1.altair_chart(bar_chart(frame(new), "New protected area", new), width="stretch")
     c2.altair_chart(bar_chart(frame(carbon, divisor), "Carbon stock added",
                               f"{QUANTITIES['carbon_stock_added'].label} ({unit})",
-                              number=",.2f" if divisor > 1 else ",.0f"), width="stretch")
+                              number=",.1f" if divisor > 1 else ",.0f"), width="stretch")
     c3, c4 = st.columns(2)
-    c3.altair_chart(bar_chart(frame(species), f"Species meeting the target ({of})",
-                              f"{species} ({of})"), width="stretch")
+    c3.altair_chart(bar_chart(frame(species), f"{species.capitalize()}{of}",
+                              f"species{of}"), width="stretch")
     c4.altair_chart(bar_chart(frame(closed), "Ecosystem shortfall closed", closed,
                               number=".1f"), width="stretch")
     hot = [c for c in closure if c.endswith("hotspots protected (%)")]
@@ -134,7 +133,7 @@ def compare_page(st: Ui) -> None:
     formats = number_formats(summaries)
     st.dataframe(table, hide_index=True, column_config={
         "plan": st.column_config.TextColumn("plan", pinned=True),
-        "settings": st.column_config.TextColumn("settings", width="large"),
+        "settings": st.column_config.TextColumn("settings", width="medium"),
         **{h: st.column_config.NumberColumn(format=f) for h, f in formats.items()}})
     st.caption("One row per plan, in the order chosen above; each number is the plan's own "
                "(its summary.json value, labelled and in the unit carbonpark solve prints).")

@@ -136,11 +136,12 @@ def bar_chart(values: pd.DataFrame, title: str, axis_title: str, *, number: str 
     if "settings" in df:
         tooltip.append(alt.Tooltip("settings:N", title="settings"))
     lines = max((str(lab).count("\n") + 1 for lab in df["label"]), default=1)
-    per_plan = max(28, 16 * lines) * (1 if series is None else max(1, df[series].nunique()))
+    # Each plan's band holds its label's lines; the title and the value axis take ~90 px.
+    per_plan = max(30, 18 * lines + 8, 24 * (1 if series is None else df[series].nunique()))
     encoding: dict[str, Any] = dict(
         y=alt.Y("label:N", sort=order, title=None,
-                axis=alt.Axis(labelLimit=0, labelExpr="split(datum.label, '\\n')",
-                              labelFontSize=12)),
+                axis=alt.Axis(labelLimit=0, labelOverlap=False, labelFontSize=12,
+                              labelExpr="split(datum.label, '\\n')")),
         x=alt.X("value:Q", title=axis_title, axis=alt.Axis(format=number)),
         tooltip=tooltip)
     if series is not None:
@@ -150,6 +151,6 @@ def bar_chart(values: pd.DataFrame, title: str, axis_title: str, *, number: str 
                                       legend=alt.Legend(orient="bottom", labelLimit=0))
     else:
         encoding["color"] = alt.value("#2c7a4b")
-    height = max(120, len(order) * per_plan + 40)
+    height = len(order) * per_plan + 90
     return (alt.Chart(df, title=alt.Title(title, anchor="start"))
             .mark_bar().encode(**encoding).properties(height=height))

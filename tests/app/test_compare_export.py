@@ -197,8 +197,8 @@ def test_compare_bar_charts_follow_the_table_with_readable_labels(plans: dict[st
     spec, data = titles["Ecosystem shortfall closed"]
     assert spec["encoding"]["x"]["title"] == "ecosystem shortfall closed (%)"
     assert list(data["value"]) == list(table[heads["shortfall_closed_pct"]])
-    spec, data = titles["Species meeting the target (of 36 species)"]
-    assert spec["encoding"]["x"]["title"] == "species meeting the target (of 36 species)"
+    spec, data = titles["Species meeting the target (of 36)"]
+    assert spec["encoding"]["x"]["title"] == "species (of 36)"
     assert list(data["value"]) == list(table[heads["species_met_after"]])
     spec, data = titles["Unprotected hotspots each plan protects"]
     assert spec["encoding"]["x"]["title"] == "hotspots protected (%)"
