@@ -9,7 +9,8 @@ of it, from any folder, gives the plan again) and a zip of everything.
 Every plan of the session at once (`EVERY_PLAN`): one zip with a folder per plan, named by
 the plan, holding what a single plan's zip holds, and ``plans.csv``: one row per plan, its
 settings (in words and one column each) and its headline numbers, each the value of its
-``summary.json`` (`optimizer.app.plans_table.plans_table`).
+``summary.json`` (`optimizer.app.plans_table.plans_table`), and ``comparison.html``, the
+HTML report comparing them.
 """
 
 from __future__ import annotations
@@ -76,9 +77,10 @@ def _main_files(path: Path, formats: Sequence[str]) -> dict[str, bytes]:
 
 
 def _plan_folder(st: Ui, name: str, result: Any, formats: Sequence[str]
-                 ) -> tuple[dict[str, bytes], dict[str, bytes]]:
+                 ) -> tuple[dict[str, bytes], dict[str, bytes], Any]:
     """The plan ``result`` exported as ``name``: (every file of its folder by its path in a
-    zip, ``<name>/<file>``; each format's main file by format name).
+    zip, ``<name>/<file>``; each format's main file by format name; the plan as a loaded
+    solve folder, `optimizer.outputs.solve_folder.SolveFolder`, for reports).
 
     The folder holds each format's files, ``export.json`` (its source names the plan and
     its settings), the scenario ``<name>.toml`` that reproduces it and the HTML report."""
@@ -102,7 +104,7 @@ def _plan_folder(st: Ui, name: str, result: Any, formats: Sequence[str]
         folder = {f"{name}/{f}": (res.path / f).read_bytes() for f in sorted(res.files)}
     folder[f"{name}/{name}.toml"] = toml.encode("utf-8")
     folder[f"{name}/report.html"] = report
-    return folder, main
+    return folder, main, loaded
 
 
 def _zip(entries: dict[str, bytes]) -> bytes:
@@ -118,7 +120,7 @@ def _export_plan(st: Ui, name: str, result: Any, formats: Sequence[str]) -> dict
     """The plan ``result`` exported as ``name``: each format's main file, ``export.json``
     (its source names the plan and its settings), the scenario ``<name>.toml`` that
     reproduces it, the HTML report, and all of them in one zip (`_plan_folder`)."""
-    folder, files = _plan_folder(st, name, result, formats)
+    folder, files, _ = _plan_folder(st, name, result, formats)
     files["export.json"] = folder[f"{name}/export.json"]
     files[f"{name}.toml"] = folder[f"{name}/{name}.toml"]
     files["report.html"] = folder[f"{name}/report.html"]
@@ -147,14 +149,25 @@ def _export_every_plan(st: Ui, plans: dict[str, Any], formats: Sequence[str]
                        ) -> dict[str, bytes]:
     """Every plan of ``plans`` in one zip, each in its own folder named by the plan
     (`_plan_folder`), with ``plans.csv``: one row per plan, its settings and headline
-    numbers (`optimizer.app.plans_table.plans_table`). Returns ``zip`` and ``plans.csv``."""
+    numbers (`optimizer.app.plans_table.plans_table`), and, for two plans or more,
+    ``comparison.html``: the HTML report comparing them. Returns ``zip``, ``plans.csv``
+    and ``comparison.html`` (empty for one plan)."""
+    from optimizer.outputs.report import report_html
+
     entries: dict[str, bytes] = {}
+    loaded = []
     for name, result in plans.items():
-        entries.update(_plan_folder(st, name, result, formats)[0])
+        folder, _, plan = _plan_folder(st, name, result, formats)
+        entries.update(folder)
+        loaded.append(plan)
     table = plans_table(plans, settings_detail=True)
     table.insert(1, "folder", [f"{name}/" for name in plans])
     csv = table.to_csv(index=False).encode("utf-8")
-    return {"zip": _zip({"plans.csv": csv, **entries}), "plans.csv": csv}
+    front = {"plans.csv": csv}
+    html = report_html(loaded).encode("utf-8") if len(loaded) > 1 else b""
+    if html:
+        front["comparison.html"] = html
+    return {"zip": _zip({**front, **entries}), "plans.csv": csv, "comparison.html": html}
 
 
 def _every_plan_page(st: Ui, formats: Sequence[str]) -> None:
@@ -173,16 +186,22 @@ def _every_plan_page(st: Ui, formats: Sequence[str]) -> None:
     st.caption(f"{len(plans)} plans, each in a folder of the zip named by the plan: its files "
                f"({', '.join(WRITERS[f].label for f in formats)}), export.json (whose source "
                "names the plan and its settings), its scenario <name>.toml and its report; "
-               "plans.csv: one row per plan, its settings and headline numbers.")
+               "plans.csv: one row per plan, its settings and headline numbers; "
+               "comparison.html: the report comparing them.")
     st.dataframe(pd.DataFrame({"plan": list(plans), "folder": [f"{n}/" for n in plans],
                                "settings": [common.settings_text(r.settings)
                                             for r in plans.values()]}), hide_index=True)
-    c1, c2 = st.columns(2)
+    c1, c2, c3 = st.columns(3)
     c1.download_button(f"Every plan ({len(files['zip']) / 1024:,.0f} KB zip)", files["zip"],
                        file_name="carbonpark_plans.zip", mime="application/zip",
-                       key="dl_all_zip", help="one folder per plan, and plans.csv")
+                       key="dl_all_zip", help="one folder per plan, plans.csv and the "
+                                              "comparison report")
     c2.download_button("plans.csv (settings and headline numbers)", files["plans.csv"],
                        file_name="carbonpark_plans.csv", mime="text/csv", key="dl_all_csv")
+    if files["comparison.html"]:
+        c3.download_button(f"Comparison report ({len(files['comparison.html']) / 1024:,.0f} KB)",
+                           files["comparison.html"], file_name="carbonpark_comparison.html",
+                           mime="text/html", key="dl_all_report")
 
 
 def _export_folder(folder: Path, formats: Sequence[str]) -> dict[str, bytes]:

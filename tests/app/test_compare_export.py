@@ -213,37 +213,53 @@ def test_compare_bar_charts_follow_the_table_with_readable_labels(plans: dict[st
 
 # ------------------------------------------------------------------ Export
 
-def _export_every_plan(plans: dict[str, Any], formats: list[str]) -> tuple[AppTest, Any]:
+#: The formats exported (the files of `test_exported_files_sum_back_to_each_plans_summary`).
+FORMATS = ["shp", "gpkg", "parquet", "geojson"]
+
+
+@pytest.fixture(scope="module")
+def every_plan(plans: dict[str, Any]) -> tuple[AppTest, dict[str, bytes]]:
+    """The Export page's every plan at once, in `FORMATS` (one export for the module)."""
     from optimizer.app.export_page import EVERY_PLAN
 
+    mp = pytest.MonkeyPatch()  # the autouse fixture is per test; this export is the module's
+    mp.chdir(ROOT)
     at = _page("export", plans, current=True)
     at.session_state["save_name"] = "alpha_ten"  # the current plan's name is a saved one's
     at.run()
-    at = at.multiselect(key="exp_formats").set_value(formats).run()
+    at = at.multiselect(key="exp_formats").set_value(FORMATS).run()
     at = at.radio(key="exp_what").set_value(EVERY_PLAN).run()
     _ok(at)
-    return at, at.session_state["export_all"][1]
+    yield at, at.session_state["export_all"][1]
+    mp.undo()
 
 
-def test_export_every_plan_at_once_named_with_its_settings(plans: dict[str, Any]) -> None:
+def test_export_every_plan_at_once_named_with_its_settings(
+        plans: dict[str, Any], every_plan: tuple[AppTest, dict[str, bytes]]) -> None:
     from optimizer.app.common import settings_text
 
-    at, files = _export_every_plan(plans, ["gpkg", "parquet", "geojson"])
+    at, files = every_plan
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels[0].startswith("Every plan (") and labels[1].startswith("plans.csv")
+    assert [lab.split(" (")[0] for lab in labels] == ["Every plan", "plans.csv",
+                                                      "Comparison report"]
     folders = {"zeta_twenty": plans["zeta_twenty"], "alpha_ten": plans["alpha_ten"],
                LONG: plans[LONG], "alpha_ten_current": plans["current"]}
     zf = zipfile.ZipFile(io.BytesIO(files["zip"]))
     names = zf.namelist()
-    assert names[0] == "plans.csv"
+    assert names[:2] == ["plans.csv", "comparison.html"]
+    report = zf.read("comparison.html").decode()
+    assert zf.read("comparison.html") == files["comparison.html"]
+    assert report.startswith("<!DOCTYPE html>") and "scenario comparison" in report
     assert sorted({n.split("/")[0] for n in names if "/" in n}) == sorted(folders)
     csv = pd.read_csv(io.BytesIO(zf.read("plans.csv")), float_precision="round_trip")
     assert zf.read("plans.csv") == files["plans.csv"]
     assert list(csv["plan"]) == list(folders)
     for (_, row), (name, r) in zip(csv.iterrows(), folders.items(), strict=True):
         assert {f"{name}/{f}" for f in ("export.json", "parks.gpkg", "parks.parquet",
-                                        "parks.geojson", f"{name}.toml", "report.html")
+                                        "parks.geojson", "parks_shp.zip", f"{name}.toml",
+                                        "report.html")
                 } <= set(names)
+        assert name in report
         # Its settings: in export.json's source, its scenario and plans.csv.
         source = json.loads(zf.read(f"{name}/export.json"))["source"]
         assert f"plan {name!r}" in source and settings_text(r.settings) in source
@@ -258,12 +274,13 @@ def test_export_every_plan_at_once_named_with_its_settings(plans: dict[str, Any]
         _check_headline_row(row, r.summary)
 
 
-def test_exported_files_sum_back_to_each_plans_summary(plans: dict[str, Any],
-                                                       tmp_path: Path) -> None:
+def test_exported_files_sum_back_to_each_plans_summary(
+        plans: dict[str, Any], every_plan: tuple[AppTest, dict[str, bytes]],
+        tmp_path: Path) -> None:
     import geopandas as gpd
     import pyogrio
 
-    _, files = _export_every_plan(plans, ["shp", "gpkg", "parquet"])
+    _, files = every_plan
     zf = zipfile.ZipFile(io.BytesIO(files["zip"]))
     zf.extractall(tmp_path)
     folders = {"zeta_twenty": plans["zeta_twenty"], "alpha_ten": plans["alpha_ten"],
@@ -277,6 +294,7 @@ def test_exported_files_sum_back_to_each_plans_summary(plans: dict[str, Any],
         short = dict(zip(fields["full_name"], fields["short_name"], strict=True))
         readers = {"gpkg": (pyogrio.read_dataframe(folder / "parks.gpkg"), {}),
                    "parquet": (gpd.read_parquet(folder / "parks.parquet"), {}),
+                   "geojson": (pyogrio.read_dataframe(folder / "parks.geojson"), {}),
                    "shp": (pyogrio.read_dataframe(f"/vsizip/{folder / 'parks_shp.zip'}"), short)}
         for fmt, (parks, names) in readers.items():
             area = parks[names.get("area_km2", "area_km2")].sum()
