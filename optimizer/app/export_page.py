@@ -188,7 +188,7 @@ def _every_plan_page(st: Ui, formats: Sequence[str]) -> None:
                "names the plan and its settings), its scenario <name>.toml and its report; "
                "plans.csv: one row per plan, its settings and headline numbers; "
                "comparison.html: the report comparing them.")
-    st.dataframe(pd.DataFrame({"plan": list(plans), "folder": [f"{n}/" for n in plans],
+    st.dataframe(pd.DataFrame({"plan (its folder)": list(plans),
                                "settings": [common.settings_text(r.settings)
                                             for r in plans.values()]}), hide_index=True)
     c1, c2, c3 = st.columns(3)
@@ -196,8 +196,9 @@ def _every_plan_page(st: Ui, formats: Sequence[str]) -> None:
                        file_name="carbonpark_plans.zip", mime="application/zip",
                        key="dl_all_zip", help="one folder per plan, plans.csv and the "
                                               "comparison report")
-    c2.download_button("plans.csv (settings and headline numbers)", files["plans.csv"],
-                       file_name="carbonpark_plans.csv", mime="text/csv", key="dl_all_csv")
+    c2.download_button("plans.csv", files["plans.csv"], file_name="carbonpark_plans.csv",
+                       mime="text/csv", key="dl_all_csv",
+                       help="one row per plan: its settings and headline numbers")
     if files["comparison.html"]:
         c3.download_button(f"Comparison report ({len(files['comparison.html']) / 1024:,.0f} KB)",
                            files["comparison.html"], file_name="carbonpark_comparison.html",

@@ -244,6 +244,9 @@ def test_export_every_plan_at_once_named_with_its_settings(
                                                       "Comparison report"]
     folders = {"zeta_twenty": plans["zeta_twenty"], "alpha_ten": plans["alpha_ten"],
                LONG: plans[LONG], "alpha_ten_current": plans["current"]}
+    shown = at.dataframe[0].value
+    assert list(shown["plan (its folder)"]) == list(folders)
+    assert list(shown["settings"]) == [settings_text(r.settings) for r in folders.values()]
     zf = zipfile.ZipFile(io.BytesIO(files["zip"]))
     names = zf.namelist()
     assert names[:2] == ["plans.csv", "comparison.html"]
