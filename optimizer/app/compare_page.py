@@ -139,9 +139,9 @@ def compare_page(st: Ui) -> None:
                "(its summary.json value, labelled and in the unit carbonpark solve prints).")
     st.subheader("Gaps of the existing network each plan closes")
     closure = closure_table(plans)
-    st.dataframe(closure, hide_index=True,
-                 column_config={c: st.column_config.NumberColumn(format="%,.1f")
-                                for c in closure.columns if c != "plan"})
+    st.dataframe(closure, hide_index=True, column_config={
+        c: st.column_config.NumberColumn(format="%,d" if "meeting target" in c else "%,.1f")
+        for c in closure.columns if c != "plan"})
     _charts(st, table, closure, summaries)
     st.subheader("What one protects that the other does not")
     a_col, b_col = st.columns(2)

@@ -137,7 +137,7 @@ def bar_chart(values: pd.DataFrame, title: str, axis_title: str, *, number: str 
         tooltip.append(alt.Tooltip("settings:N", title="settings"))
     lines = max((str(lab).count("\n") + 1 for lab in df["label"]), default=1)
     # Each plan's band holds its label's lines; the title and the value axis take ~90 px.
-    per_plan = max(30, 18 * lines + 8, 24 * (1 if series is None else df[series].nunique()))
+    per_plan = max(40, 18 * lines + 10, 24 * (1 if series is None else df[series].nunique()))
     encoding: dict[str, Any] = dict(
         y=alt.Y("label:N", sort=order, title=None,
                 axis=alt.Axis(labelLimit=0, labelOverlap=False, labelFontSize=12,

@@ -157,6 +157,13 @@ def test_compare_page_every_plan_in_one_table_equal_to_its_summary(plans: dict[s
     assert "compactness 0.50" in table.loc[1, "settings"]
     # Headers carry their unit; no raw column name.
     assert not [h for h in table.columns if "_" in h]
+    # The gaps each plan closes: its closure, not rounded.
+    closure = at.dataframe[1].value
+    assert list(closure["plan"]) == saved
+    for (_, row), name in zip(closure.iterrows(), saved, strict=True):
+        eco = plans[name].summary["gap_closure"]["ecosystems"]
+        assert row["ecosystem shortfall closed (km²)"] == eco["closed_km2"]
+        assert row["ecosystems meeting target"] == eco["meeting_target_after"]
     # The A/B difference is kept: a table and a map.
     assert len(at.dataframe) == 3
     assert list(at.dataframe[2].value["where"]) == ["only in A", "only in B", "in both"]
