@@ -20,8 +20,8 @@ from optimizer.app import common
 from optimizer.plan.comparison import HEADLINE, headline_headers, headline_table
 from optimizer.plan.quantities import QUANTITIES
 
-__all__ = ["SETTINGS", "bar_chart", "number_formats", "plans_table", "settings_columns",
-           "wrap_label"]
+__all__ = ["LABEL_WIDTH", "SETTINGS", "bar_chart", "number_formats", "plans_table",
+           "settings_columns", "wrap_label"]
 
 #: The settings columns of ``plans.csv``: header -> (`PlanSettings` field, scale).
 SETTINGS: dict[str, tuple[str, float]] = {
