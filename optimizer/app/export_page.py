@@ -5,6 +5,12 @@ main file (its first) is a download, with the HTML report. A plan of the session
 with its settings: ``export.json`` (whose ``source`` names the plan and its settings),
 its scenario ``<name>.toml`` (`optimizer.app.common.scenario_toml`: ``carbonpark solve``
 of it, from any folder, gives the plan again) and a zip of everything.
+
+Every plan of the session at once (`EVERY_PLAN`): one zip with a folder per plan, named by
+the plan, holding what a single plan's zip holds, and ``plans.csv``: one row per plan, its
+settings (in words and one column each) and its headline numbers, each the value of its
+``summary.json`` (`optimizer.app.plans_table.plans_table`), and ``comparison.html``, the
+HTML report comparing them.
 """
 
 from __future__ import annotations
@@ -16,7 +22,10 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+import pandas as pd
+
 from optimizer.app import common, state
+from optimizer.app.plans_table import plans_table
 from optimizer.app.ui import Ui
 from optimizer.errors import InputDataError
 from optimizer.outputs.writers import WRITERS
@@ -26,6 +35,8 @@ DEFAULT_FORMATS = ("shp", "gpkg", "parquet")
 
 #: The first choice of the page: the plans of this browser session.
 SESSION_PLANS = "A plan of this session (current or saved)"
+#: The second choice: every plan of the session at once (`every_plan`).
+EVERY_PLAN = "Every plan of this session at once (saved and current)"
 #: The current plan when it is not saved.
 CURRENT = "the current plan (not saved)"
 
@@ -65,10 +76,14 @@ def _main_files(path: Path, formats: Sequence[str]) -> dict[str, bytes]:
     return {name: f.read_bytes() for name, f in main.items() if f.is_file()}
 
 
-def _export_plan(st: Ui, name: str, result: Any, formats: Sequence[str]) -> dict[str, bytes]:
-    """The plan ``result`` exported as ``name``: each format's main file, ``export.json``
-    (its source names the plan and its settings), the scenario ``<name>.toml`` that
-    reproduces it, the HTML report, and all of them in one zip."""
+def _plan_folder(st: Ui, name: str, result: Any, formats: Sequence[str]
+                 ) -> tuple[dict[str, bytes], dict[str, bytes], Any]:
+    """The plan ``result`` exported as ``name``: (every file of its folder by its path in a
+    zip, ``<name>/<file>``; each format's main file by format name; the plan as a loaded
+    solve folder, `optimizer.outputs.solve_folder.SolveFolder`, for reports).
+
+    The folder holds each format's files, ``export.json`` (its source names the plan and
+    its settings), the scenario ``<name>.toml`` that reproduces it and the HTML report."""
     from optimizer.outputs.export import export_plan
     from optimizer.outputs.report import report_html
     from optimizer.outputs.solve_folder import SolveFolder
@@ -85,18 +100,109 @@ def _export_plan(st: Ui, name: str, result: Any, formats: Sequence[str]) -> dict
         res = export_plan(result.problem, result.x, Path(tmp) / "export", formats=formats,
                           source=f"carbonpark app: plan {name!r} ({common.settings_text(result.settings)}); "
                                  f"its scenario: {name}.toml")
-        files = _main_files(res.path, formats)
-        files["export.json"] = (res.path / "export.json").read_bytes()
-        files[f"{name}.toml"] = toml.encode("utf-8")
-        files["report.html"] = report
-        buf = io.BytesIO()
-        with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-            for f in sorted(res.files):
-                zf.write(res.path / f, f"{name}/{f}")
-            zf.writestr(f"{name}/{name}.toml", toml)
-            zf.writestr(f"{name}/report.html", report)
-        files["zip"] = buf.getvalue()
+        main = _main_files(res.path, formats)
+        folder = {f"{name}/{f}": (res.path / f).read_bytes() for f in sorted(res.files)}
+    folder[f"{name}/{name}.toml"] = toml.encode("utf-8")
+    folder[f"{name}/report.html"] = report
+    return folder, main, loaded
+
+
+def _zip(entries: dict[str, bytes]) -> bytes:
+    """``entries`` (path in the zip -> bytes) as one zip, in their order."""
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        for arcname, data in entries.items():
+            zf.writestr(arcname, data)
+    return buf.getvalue()
+
+
+def _export_plan(st: Ui, name: str, result: Any, formats: Sequence[str]) -> dict[str, bytes]:
+    """The plan ``result`` exported as ``name``: each format's main file, ``export.json``
+    (its source names the plan and its settings), the scenario ``<name>.toml`` that
+    reproduces it, the HTML report, and all of them in one zip (`_plan_folder`)."""
+    folder, files, _ = _plan_folder(st, name, result, formats)
+    files["export.json"] = folder[f"{name}/export.json"]
+    files[f"{name}.toml"] = folder[f"{name}/{name}.toml"]
+    files["report.html"] = folder[f"{name}/report.html"]
+    files["zip"] = _zip(folder)
     return files
+
+
+def every_plan(st: Ui) -> dict[str, Any]:
+    """Every plan of the session by the name its folder gets: the saved plans by their
+    names, then the current plan unless saved, named as on this page (``exp_name``, else
+    the Plan page's scenario name; ``_current`` added when a saved plan has that name)."""
+    plans = _plans(st)
+    out = {common.safe_name(n): r for n, r in plans.items() if n != CURRENT}
+    if CURRENT in plans:
+        name = common.safe_name(st.session_state.get("exp_name")
+                                or st.session_state.get("save_name") or "app_plan")
+        base, k = name, 1
+        while name in out:
+            name = f"{base}_current" if k == 1 else f"{base}_current{k}"
+            k += 1
+        out[name] = plans[CURRENT]
+    return out
+
+
+def _export_every_plan(st: Ui, plans: dict[str, Any], formats: Sequence[str]
+                       ) -> dict[str, bytes]:
+    """Every plan of ``plans`` in one zip, each in its own folder named by the plan
+    (`_plan_folder`), with ``plans.csv``: one row per plan, its settings and headline
+    numbers (`optimizer.app.plans_table.plans_table`), and, for two plans or more,
+    ``comparison.html``: the HTML report comparing them. Returns ``zip``, ``plans.csv``
+    and ``comparison.html`` (empty for one plan)."""
+    from optimizer.outputs.report import report_html
+
+    entries: dict[str, bytes] = {}
+    loaded = []
+    for name, result in plans.items():
+        folder, _, plan = _plan_folder(st, name, result, formats)
+        entries.update(folder)
+        loaded.append(plan)
+    table = plans_table(plans, settings_detail=True)
+    table.insert(1, "folder", [f"{name}/" for name in plans])
+    csv = table.to_csv(index=False).encode("utf-8")
+    front = {"plans.csv": csv}
+    html = report_html(loaded).encode("utf-8") if len(loaded) > 1 else b""
+    if html:
+        front["comparison.html"] = html
+    return {"zip": _zip({**front, **entries}), "plans.csv": csv, "comparison.html": html}
+
+
+def _every_plan_page(st: Ui, formats: Sequence[str]) -> None:
+    """Every plan of the session at once: the table of plans, one zip and ``plans.csv``."""
+    plans = every_plan(st)
+    if not plans:
+        raise InputDataError("no plan yet: run a plan on the Plan page first")
+    token = (tuple((n, id(r)) for n, r in plans.items()), tuple(formats))
+    cache = st.session_state.get("export_all")
+    if cache is None or cache[0] != token:
+        with st.spinner(f"Writing {len(plans)} plans: their candidate parks, scenarios and "
+                        "reports…"):
+            cache = (token, _export_every_plan(st, plans, formats))
+        st.session_state["export_all"] = cache
+    files = cache[1]
+    st.caption(f"{len(plans)} plans, each in a folder of the zip named by the plan: its files "
+               f"({', '.join(WRITERS[f].label for f in formats)}), export.json (whose source "
+               "names the plan and its settings), its scenario <name>.toml and its report; "
+               "plans.csv: one row per plan, its settings and headline numbers; "
+               "comparison.html: the report comparing them.")
+    st.dataframe(pd.DataFrame({"plan (its folder)": list(plans),
+                               "settings": [common.settings_text(r.settings)
+                                            for r in plans.values()]}), hide_index=True)
+    c1, c2, c3 = st.columns(3)
+    c1.download_button(f"Every plan ({len(files['zip']) / 1024:,.0f} KB zip)", files["zip"],
+                       file_name="carbonpark_plans.zip", mime="application/zip",
+                       key="dl_all_zip", help="one folder per plan, plans.csv and the "
+                                              "comparison report")
+    c2.download_button("plans.csv", files["plans.csv"], file_name="carbonpark_plans.csv",
+                       mime="text/csv", key="dl_all_csv",
+                       help="one row per plan: its settings and headline numbers")
+    if files["comparison.html"]:
+        c3.download_button(f"Comparison report ({len(files['comparison.html']) / 1024:,.0f} KB)",
+                           files["comparison.html"], file_name="carbonpark_comparison.html",
+                           mime="text/html", key="dl_all_report")
 
 
 def _export_folder(folder: Path, formats: Sequence[str]) -> dict[str, bytes]:
@@ -113,7 +219,8 @@ def _export_folder(folder: Path, formats: Sequence[str]) -> dict[str, bytes]:
 def export_page(st: Ui) -> None:
     """Export: GIS files and the HTML report as downloads."""
     st.title("Export")
-    what = st.radio("Plan to export", [SESSION_PLANS, "A solve folder (`carbonpark solve`)"],
+    what = st.radio("Plan to export", [SESSION_PLANS, EVERY_PLAN,
+                                       "A solve folder (`carbonpark solve`)"],
                     horizontal=True, key="exp_what")
     state.seed(st, "exp_formats", [n for n in DEFAULT_FORMATS if n in WRITERS])
     picked = st.multiselect(
@@ -123,6 +230,9 @@ def export_page(st: Ui) -> None:
     formats = tuple(n for n in WRITERS if n in picked)  # the registry's order
     if not formats:
         st.info("Pick at least one format.")
+        return
+    if what == EVERY_PLAN:
+        _every_plan_page(st, formats)
         return
     if what == SESSION_PLANS:
         name, result = _choose_plan(st)

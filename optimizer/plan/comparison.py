@@ -1,9 +1,13 @@
 """Scenarios side by side: one row per solved plan, from the summaries `plan_summary` makes.
 
 The same table serves the ``carbonpark demo`` console output, its ``comparison.csv``,
-and (later) the report and the app's Compare page, so the numbers agree everywhere.
-Every column carries its unit in its name; flows (carbon uptake, emissions) are the
-latest year's, which the column name states.
+and the report, so the numbers agree everywhere. Every column carries its unit in its
+name; flows (carbon uptake, emissions) are the latest year's, which the column name states.
+
+`headline_table` is the planner's table of N named plans: one row per plan, one column
+per headline quantity of `optimizer.plan.quantities.QUANTITIES` (`HEADLINE`), headed by
+its label and unit, each value the one ``summary.json`` holds (scaled as written: shares
+in %). The app's Compare page and its all-plans export (``plans.csv``) show it.
 """
 
 from __future__ import annotations
@@ -14,10 +18,11 @@ from typing import Any
 
 import pandas as pd
 
+from optimizer.plan.quantities import QUANTITIES
 from optimizer.solvers.base import SolveStatus, proven_status
 
-__all__ = ["COMPARISON_COLUMNS", "comparison_headers", "comparison_table", "format_comparison",
-           "plan_name"]
+__all__ = ["COMPARISON_COLUMNS", "HEADLINE", "comparison_headers", "comparison_table",
+           "format_comparison", "headline_headers", "headline_table", "plan_name"]
 
 #: Column -> header of the printed table (units in every header).
 COMPARISON_COLUMNS = {
@@ -180,3 +185,90 @@ def format_comparison(table: pd.DataFrame) -> str:
         lines.append("  ".join(v.ljust(w) if i == 0 else v.rjust(w)
                                for i, (v, w) in enumerate(zip(r, widths, strict=True))))
     return "\n".join(lines)
+
+
+#: The quantities of `headline_table`, in column order (names of `QUANTITIES`): the headline
+#: numbers of every plan (those of the app's metric cards and ``summary.json``).
+HEADLINE: tuple[str, ...] = (
+    "new_km2", "new_share_of_land", "new_km2_in_existing_units", "carbon_stock_added",
+    "carbon_stock_added_co2e", "npp_added", "emissions_inside", "species_met_before",
+    "species_met_after", "species_features", "shortfall_closed_km2", "shortfall_closed_pct",
+    "units_added", "patches", "status", "gap",
+)
+
+
+def headline_headers(summaries: Iterable[Mapping[str, Any]],
+                     names: Iterable[str] = HEADLINE) -> dict[str, str]:
+    """Quantity name -> column header of `headline_table`: its label and unit
+    (`optimizer.plan.quantities.Quantity.header`), a flow's year when every plan shares it.
+
+    Examples
+    --------
+    >>> s = {"added": {"carbon_uptake": {"npp_2020": {"amount": 1e4}}}}
+    >>> h = headline_headers([s], ["new_km2", "npp_added", "gap"])
+    >>> h["new_km2"], h["npp_added"], h["gap"]
+    ('new protected area (km²)', 'NPP added, 2020 (MgC/yr)', 'proven gap (%)')
+    """
+    summaries = list(summaries)
+    out = {}
+    for name in names:
+        q = QUANTITIES[name]
+        years = {q.latest(s) for s in summaries} - {""}
+        qualifier = ""
+        if len(years) == 1:
+            year = years.pop()
+            m = re.search(r"(\d{4})$", year)
+            qualifier = m.group(1) if m else year
+        out[name] = q.header(qualifier)
+    return out
+
+
+def headline_table(plans: Mapping[str, Mapping[str, Any]],
+                   names: Iterable[str] = HEADLINE) -> pd.DataFrame:
+    """One row per named plan, in the order given: ``plan`` then one column per quantity.
+
+    Parameters
+    ----------
+    plans : mapping of str to dict
+        Plan name -> its summary (`optimizer.outputs.solve_folder.plan_summary`, what
+        ``summary.json`` holds).
+    names : iterable of str
+        Names of `optimizer.plan.quantities.QUANTITIES` (default `HEADLINE`).
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``plan`` and the headers of `headline_headers`. Each value is the summary's
+        (`Quantity.value`) times the quantity's ``scale`` (shares in %), not rounded: a
+        float for numbers, an integer for counts (pandas' ``Int64``: ``<NA>`` when missing),
+        text as it is (None when missing); a missing number is NaN.
+
+    Examples
+    --------
+    >>> a = {"new_km2": 1500.5, "new_share_of_land": 0.1, "status": "optimal",
+    ...      "species": {"meeting_target_after": 9}}
+    >>> b = {"new_km2": 3000.0, "new_share_of_land": 0.2, "status": "within_gap"}
+    >>> t = headline_table({"ten": a, "twenty": b},
+    ...                    ["new_km2", "new_share_of_land", "species_met_after", "status"])
+    >>> t.to_dict("list")  # doctest: +NORMALIZE_WHITESPACE
+    {'plan': ['ten', 'twenty'], 'new protected area (km²)': [1500.5, 3000.0],
+     'new share of the land (%)': [10.0, 20.0], 'species meeting the target': [9, None],
+     'status (one word)': ['optimal', 'within_gap']}
+    """
+    names = list(names)
+    heads = headline_headers(plans.values(), names)
+    rows = []
+    for plan, s in plans.items():
+        row: dict[str, Any] = {"plan": plan}
+        for name in names:
+            q, v = QUANTITIES[name], QUANTITIES[name].value(s)
+            if q.kind == "text":
+                row[heads[name]] = None if v is None else str(v)
+            elif q.kind == "count":
+                row[heads[name]] = None if v is None else int(v)
+            else:
+                row[heads[name]] = float("nan") if v is None else float(v) * q.scale
+        rows.append(row)
+    table = pd.DataFrame(rows, columns=["plan", *heads.values()])
+    counts = {heads[n]: "Int64" for n in names if QUANTITIES[n].kind == "count"}
+    return table.astype(counts)
