@@ -222,19 +222,24 @@ def hover_values(pu: Any, status_text: np.ndarray, rank: np.ndarray | None,
     return pd.DataFrame(out), unit_of
 
 
-def tooltip_html(fields: pd.DataFrame, unit_of: dict[str, str]) -> str:
-    """The deck.gl tooltip template of the fields in ``fields`` (``{key}`` placeholders).
+def tooltip_html(fields: pd.DataFrame, unit_of: dict[str, str],
+                 keys: dict[str, str] | None = None) -> str:
+    """The deck.gl tooltip template of the fields in ``fields`` (``{key}`` placeholders,
+    each key as ``keys`` renames it in the map's data).
 
     Examples
     --------
     >>> tooltip_html(pd.DataFrame(columns=["pu_id", "carbon"]), {"carbon": "kgC/m²"})
     '<b>unit {pu_id}</b><br/>carbon stock: {carbon} kgC/m²'
+    >>> tooltip_html(pd.DataFrame(columns=["pu_id"]), {}, {"pu_id": "i"})
+    '<b>unit {i}</b>'
     """
-    lines = ["<b>unit {pu_id}</b>"]
+    keys = keys or {}
+    lines = [f"<b>unit {{{keys.get('pu_id', 'pu_id')}}}</b>"]
     for f in HOVER_FIELDS:
         if f.key in fields:
             unit = unit_of.get(f.key, f.unit)
-            lines.append(f"{f.label}: {{{f.key}}}{' ' + unit if unit else ''}")
+            lines.append(f"{f.label}: {{{keys.get(f.key, f.key)}}}{' ' + unit if unit else ''}")
     return "<br/>".join(lines)
 
 

@@ -187,8 +187,15 @@ def map_frame(pu: Any, problem: Any, status: np.ndarray, path: Any,
     return map_data.hover_values(pu, text, map_data.entry_rank(path), problem)
 
 
+#: The keys of the map's data in the browser: one or two letters, since Streamlit parses the
+#: spec with JSON5 (a JavaScript parser, about 0.1 s per MB) on every change of plan or layer.
+SHORT_KEYS = {"pu_id": "i", "carbon": "c", "npp": "n", "emissions": "e", "species": "s",
+              "land_cover": "l", "region": "g", "protected": "p", "status": "t", "rank": "k",
+              "row": "r", "col": "q", "x": "x", "y": "y", "polygon": "pg", "fill": "f"}
+
+
 def _records(frame: pd.DataFrame) -> str:
-    return frame.to_json(orient="records", double_precision=4)
+    return frame.rename(columns=SHORT_KEYS).to_json(orient="records", double_precision=4)
 
 
 def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
@@ -204,7 +211,7 @@ def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
         rgba, legend, caption = _park_colours(parks, status)
     else:
         rgba, legend, caption = map_data.layer_colours(layer, frame, status, unit_of)
-    data = frame.assign(r=rgba[:, 0], g=rgba[:, 1], b=rgba[:, 2], a=rgba[:, 3])
+    data = frame.assign(fill=rgba.tolist())
     square = "row" in units and "col" in units
     layers: list[Any] = []
     if square and len(units) > MAX_PICKABLE_UNITS:
@@ -212,10 +219,19 @@ def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
             f"work up to {MAX_PICKABLE_UNITS:,} units)"
     if square:
         x, y, side = map_data.cell_origins(units, units.geometry, getattr(pu, "meta", None))
-        data = data.assign(x=np.round(x, 4), y=np.round(y, 4))
+        row = units["row"].to_numpy(dtype=np.int64)
+        col = units["col"].to_numpy(dtype=np.int64)
+        data = data.assign(row=row, col=col)
+        # the corner from row and col in the browser (two small integers per unit, not two
+        # coordinates): x = x0 + col * side, y = ytop - (row + 1) * side
+        x0 = float(np.round(np.median(x - col * side), 6))
+        ytop = float(np.round(np.median(y + (row + 1) * side), 6))
+        k, q = SHORT_KEYS["row"], SHORT_KEYS["col"]
         layers.append(pdk.Layer("GridCellLayer", "__UNITS__", id="units", pickable=True,
-                                extruded=False, cell_size=side, get_position="[x, y]",
-                                get_fill_color="[r, g, b, a]",
+                                extruded=False, cell_size=side,
+                                get_position=f"[{x0!r} + {q} * {side!r}, {ytop!r} - ({k} + 1) * "
+                                             f"{side!r}]",
+                                get_fill_color=SHORT_KEYS["fill"],
                                 auto_highlight=True, highlight_color=[255, 255, 0, 160]))
         cx, cy = x + side / 2, y + side / 2
         bounds = (float(x.min()), float(x.max() + side), float(y.min()), float(y.max() + side))
@@ -228,8 +244,8 @@ def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
                  shapely.get_geometry(geom.values, 0)]
         data = data.assign(polygon=rings)
         layers.append(pdk.Layer("PolygonLayer", "__UNITS__", id="units", pickable=True,
-                                stroked=False, get_polygon="polygon",
-                                get_fill_color="[r, g, b, a]", auto_highlight=True,
+                                stroked=False, get_polygon=SHORT_KEYS["polygon"],
+                                get_fill_color=SHORT_KEYS["fill"], auto_highlight=True,
                                 highlight_color=[255, 255, 0, 160]))
         c = geom.centroid
         cx, cy = c.x.to_numpy() / 1000.0, c.y.to_numpy() / 1000.0
@@ -263,7 +279,7 @@ def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
     zoom = float(np.log2(640.0 / span))
     view = pdk.ViewState(target=[(bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2, 0],
                          zoom=zoom, min_zoom=zoom - 2, max_zoom=zoom + 8)
-    tooltip = {"html": map_data.tooltip_html(data, unit_of),
+    tooltip = {"html": map_data.tooltip_html(data, unit_of, SHORT_KEYS),
                "style": {"fontSize": "12px", "backgroundColor": "#222", "color": "white"}}
     deck = pdk.Deck(layers=layers, views=[pdk.View(type="OrthographicView", controller=True,
                                                    flip_y=False)],
@@ -397,5 +413,6 @@ def selection_ids(event: Any) -> list[int]:
         objects = event["selection"]["objects"].get("units", [])
     except (KeyError, TypeError, AttributeError):
         return []
-    return [int(o["pu_id"]) for o in objects if isinstance(o, dict) and "pu_id" in o]
+    key = SHORT_KEYS["pu_id"]
+    return [int(o[key]) for o in objects if isinstance(o, dict) and key in o]
 

@@ -87,7 +87,7 @@ def test_the_map_spec_has_one_cell_per_unit_and_no_basemap(pu40, session40) -> N
     assert layer["@@type"] == "GridCellLayer" and len(layer["data"]) == len(pu40.units)
     assert layer["cellSize"] == pytest.approx(40.0)
     assert not deck.get("mapStyle") and deck.get("mapProvider") in (None, "")
-    assert "{carbon} kgC/m²" in spec._tooltip["html"]
+    assert "carbon stock: {c} kgC/m²" in spec._tooltip["html"]
     n_added = int((r.status == "added").sum())
     assert f"added by the plan ({n_added:,} units)" in [lab for lab, _ in legend]
     names = {la["id"] for la in deck["layers"]}
