@@ -42,7 +42,7 @@ __all__ = [
     "hover_values",
     "layer_colours",
     "plan_status",
-    "region_labels",
+    "ramp_colours", "region_labels",
 ]
 
 #: The plan statuses the map shows, in the legend's order, with their colours: the
@@ -358,6 +358,58 @@ def layer_colours(name: str, hover: pd.DataFrame, status_text: np.ndarray,
         legend.append(("no data" if layer.field != "rank" else "locked (off the path)",
                        NO_DATA_COLOUR))
     return rgba, legend, f"{layer.title} ({unit})" if unit else layer.title
+
+
+#: The roles whose every feature can colour the map (per km², in the gap analysis's units).
+FEATURE_ROLES = ("carbon_stock", "carbon_uptake", "emissions", "biodiversity", "land_cover")
+
+
+def feature_layers(pu: Any) -> dict[str, str]:
+    """Every feature of the grid as a map layer: ``"feature:<column>"`` -> its title.
+
+    Examples
+    --------
+    >>> from optimizer.datasets import tiny_grid
+    >>> feature_layers(tiny_grid())["feature:carbon"]
+    'carbon (carbon_stock, per km²)'
+    """
+    feats = pu.features
+    keep = feats[feats["role"].isin(FEATURE_ROLES)]
+    return {f"feature:{c}": f"{c} ({r}, per km²)" for c, r in zip(keep.index, keep["role"],
+                                                                   strict=True)}
+
+
+def ramp_colours(values: np.ndarray, unit: str, title: str,
+                 ramp: tuple[str, str] = ("#f7fcf5", "#00441b"), missing: str = "no data"
+                 ) -> tuple[np.ndarray, list[tuple[str, str]], str]:
+    """RGBA of per-unit ``values`` on a two-colour ramp, its legend and caption (`layer_colours`
+    for values of one's own: a feature's density, a share of saved plans).
+
+    Examples
+    --------
+    >>> rgba, legend, caption = ramp_colours(np.array([0.0, 1.0]), "%", "Frequency")
+    >>> legend[0][0], caption
+    ('0.02 %', 'Frequency (%)')
+    """
+    values = np.asarray(values, dtype=float)
+    rgba, lo, hi = _ramp(values, ramp)
+    fmt: Callable[[float], str] = lambda v: f"{v:,.3g} {unit}".strip()  # noqa: E731
+    legend = [(fmt(lo), ramp[0]), (fmt((lo + hi) / 2), _mid(ramp)), (fmt(hi), ramp[1])]
+    if not np.isfinite(values).all():
+        legend.append((missing, NO_DATA_COLOUR))
+    return rgba, legend, f"{title} ({unit})" if unit else title
+
+
+def feature_density(pu: Any, column: str) -> tuple[np.ndarray, str]:
+    """Per unit, feature ``column``'s amount per km² in the gap analysis's density unit."""
+    units = pu.units
+    unit = str(pu.features.loc[column, "unit"])
+    divisor, dunit = density_unit(unit)
+    area = units["area_km2"].to_numpy(dtype=float)
+    amount = units[column].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return np.where(area > 0, amount / np.maximum(area, 1e-300) / divisor, np.nan), \
+            pretty_unit(dunit)
 
 
 def _mid(ramp: tuple[str, str]) -> str:

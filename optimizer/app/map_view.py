@@ -199,16 +199,27 @@ def _records(frame: pd.DataFrame) -> str:
 
 
 def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
-              locks: tuple[tuple[int, ...], tuple[int, ...]], *, parks: np.ndarray | None = None
+              locks: tuple[tuple[int, ...], tuple[int, ...]], *, parks: np.ndarray | None = None,
+              frequency: np.ndarray | None = None
               ) -> tuple[MapSpec, list[tuple[str, str]], str]:
-    """The deck.gl spec of the map coloured by `MAP_LAYERS` ``layer`` (``"parks"``: the
-    candidate parks, ``parks`` each unit's park rank, 0 for none), its legend and caption."""
+    """The deck.gl spec of the map coloured by ``layer``: a `MAP_LAYERS` name, ``"parks"``
+    (``parks``: each unit's park rank, 0 for none), ``"frequency"`` (``frequency``: the share
+    of the saved plans that select each unit) or ``"feature:<column>"`` (a feature's density,
+    `optimizer.app.map_data.feature_layers`); its legend and caption."""
     import pydeck as pdk
 
     units = pu.units
     status = frame["status"].to_numpy()
     if layer == "parks" and parks is not None:
         rgba, legend, caption = _park_colours(parks, status)
+    elif layer == "frequency" and frequency is not None:
+        rgba, legend, caption = map_data.ramp_colours(
+            100 * np.asarray(frequency, dtype=float), "% of the saved plans",
+            "Saved plans selecting each unit", ("#fff7f3", "#49006a"))
+    elif layer.startswith("feature:"):
+        column = layer.split(":", 1)[1]
+        values, unit = map_data.feature_density(pu, column)
+        rgba, legend, caption = map_data.ramp_colours(values, unit, f"{column} density")
     else:
         rgba, legend, caption = map_data.layer_colours(layer, frame, status, unit_of)
     data = frame.assign(fill=rgba.tolist())

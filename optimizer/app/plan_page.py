@@ -332,7 +332,6 @@ def map_panel(st: Ui, pu: Any, session: Any, result: Any, parks: Any) -> None:
     """The interactive map of the plan (hover a unit for its values, click to lock it), its
     legend and the table of the units locked on the map."""
     st.subheader("Map: hover a unit for its values, click to lock it in or out")
-    state.seed(st, "map_layer", "plan")
     state.seed(st, "map_mode", "Inspect only")
 
     @st.fragment
@@ -340,8 +339,14 @@ def map_panel(st: Ui, pu: Any, session: Any, result: Any, parks: Any) -> None:
         if st.session_state.pop(map_view.CHANGED_KEY, False):
             st.rerun()  # a click or undo changed the locks: the whole page, for the new plan
         c1, c2 = st.columns([2, 3])
-        layer = c1.selectbox("Colour the map by", list(_COLOUR_BY), key="map_layer",
-                             format_func=_COLOUR_BY.__getitem__)
+        saved = common.saved_plans(st)
+        choices = {**_COLOUR_BY,
+                   **({"frequency": f"Saved plans selecting each unit ({len(saved)} saved)"}
+                      if saved else {}),
+                   **map_data.feature_layers(pu)}
+        state.seed_choice(st, "map_layer", list(choices), "plan")
+        layer = c1.selectbox("Colour the map by", list(choices), key="map_layer",
+                             format_func=choices.__getitem__)
         c2.radio("Click on the map", list(map_view.CLICK_MODES), key="map_mode",
                  horizontal=True, help="A box mode takes two clicks: opposite corners of the "
                  "box whose every unit is locked (or cleared)")
@@ -354,11 +359,13 @@ def map_panel(st: Ui, pu: Any, session: Any, result: Any, parks: Any) -> None:
                                                  result.settings.locked_out_ids))
             cache = {"id": id(result), "frame": frame, "unit_of": unit_of, "specs": {}}
             st.session_state["map_cache"] = cache
-        spec_key = (layer, locks)
+        spec_key = (layer, locks, tuple(saved) if layer == "frequency" else ())
         if spec_key not in cache["specs"]:
+            frequency = (np.mean([np.asarray(r.x) > 0.5 for r in saved.values()], axis=0)
+                         if layer == "frequency" and saved else None)
             cache["specs"] = {spec_key: map_view.deck_spec(
                 pu, cache["frame"], cache["unit_of"], layer, locks,
-                parks=parks.unit_park if parks is not None else None)}
+                parks=parks.unit_park if parks is not None else None, frequency=frequency)}
         spec, legend, caption = cache["specs"][spec_key]
         key = f"plan_map_{st.session_state.get('map_clicks', 0)}"
         st.pydeck_chart(spec, on_select=lambda: _map_click(st, pu, session, result.settings, key),

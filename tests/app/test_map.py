@@ -166,3 +166,25 @@ def test_clicks_lock_undo_and_box() -> None:
     assert map_view.undo_lock(st) and map_view.lock_ids(st) == ((3,), ())
     map_view.handle_click(st, pu, 3, "Clear the lock", refusal)
     assert map_view.lock_ids(st) == ((), ())
+
+
+def test_every_feature_and_the_saved_plans_colour_the_map(pu40, session40) -> None:  # type: ignore[no-untyped-def]
+    r = session40.solve(PlanSettings(budget_share=0.1))
+    frame, unit_of = map_view.map_frame(pu40, r.problem, r.status, r.solution.budget_path, ((), ()))
+    layers = map_data.feature_layers(pu40)
+    assert "feature:sp_species_01" in layers and "feature:biomass" in layers
+    _, legend, caption = map_view.deck_spec(pu40, frame, unit_of, "feature:biomass", ((), ()))
+    assert caption == "biomass density (kgC/m²)"
+    values, unit = map_data.feature_density(pu40, "biomass")
+    u = pu40.units
+    np.testing.assert_allclose(values, u["biomass"] / u["area_km2"] / 1000)
+    # two saved plans: a unit in one of them is at 50 %, in both at 100 %
+    other = session40.solve(PlanSettings(budget_share=0.2))
+    freq = np.mean([r.x > 0.5, other.x > 0.5], axis=0)
+    spec, legend, caption = map_view.deck_spec(pu40, frame, unit_of, "frequency", ((), ()),
+                                               frequency=freq)
+    assert caption == "Saved plans selecting each unit (% of the saved plans)"
+    assert set(np.unique(100 * freq)) <= {0.0, 50.0, 100.0}
+    cells = json.loads(spec.to_json())["layers"][0]["data"]
+    colours = {tuple(c["f"]) for c in cells}
+    assert len(colours) == len(np.unique(freq))  # one colour per share
