@@ -18,6 +18,7 @@ them and the scenario the app saves writes them as ``[[locks.locked_in]] ids = [
 
 from __future__ import annotations
 
+import base64
 import json
 from typing import Any
 
@@ -233,17 +234,24 @@ def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
         row = units["row"].to_numpy(dtype=np.int64)
         col = units["col"].to_numpy(dtype=np.int64)
         data = data.assign(row=row, col=col)
-        # the corner from row and col in the browser (two small integers per unit, not two
-        # coordinates): x = x0 + col * side, y = ytop - (row + 1) * side
+        # The colours are one image of one pixel per cell (exact squares, a few kB); the
+        # units are a layer of points on the cells' centres, nearly transparent, for the
+        # tooltip and the clicks (a point layer: Streamlit's click selection misses cell
+        # layers of 20k+ units in a software-rendered browser). A centre from row and col in
+        # the browser, two small integers per unit: x0 + (col + 1/2) side, ytop - (row + 1/2) side.
+        png, (left, bottom, right, top) = raster_png(pu, rgba)
+        layers.append(pdk.Layer("BitmapLayer", None, id="colours", image="__IMAGE__",
+                                bounds=[left, bottom, right, top], pickable=False))
+        data = data.drop(columns="fill")
         x0 = float(np.round(np.median(x - col * side), 6))
         ytop = float(np.round(np.median(y + (row + 1) * side), 6))
         k, q = SHORT_KEYS["row"], SHORT_KEYS["col"]
-        layers.append(pdk.Layer("GridCellLayer", "__UNITS__", id="units", pickable=True,
-                                extruded=False, cell_size=side,
-                                get_position=f"[{x0!r} + {q} * {side!r}, {ytop!r} - ({k} + 1) * "
-                                             f"{side!r}]",
-                                get_fill_color=SHORT_KEYS["fill"],
-                                auto_highlight=True, highlight_color=[255, 255, 0, 160]))
+        layers.append(pdk.Layer("ScatterplotLayer", "__UNITS__", id="units", pickable=True,
+                                get_position=f"[{x0!r} + ({q} + 0.5) * {side!r}, {ytop!r} - "
+                                             f"({k} + 0.5) * {side!r}]",
+                                get_radius=side / np.sqrt(2), radius_units="common",
+                                get_fill_color=[0, 0, 0, 1], stroked=False))
+        image_url = "data:image/png;base64," + base64.b64encode(png).decode()
         cx, cy = x + side / 2, y + side / 2
         bounds = (float(x.min()), float(x.max() + side), float(y.min()), float(y.max() + side))
     else:
@@ -296,6 +304,8 @@ def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
                                                    flip_y=False)],
                     initial_view_state=view, map_provider=None, map_style=None, tooltip=tooltip)
     spec = deck.to_json().replace('"__UNITS__"', _records(data), 1)
+    if square:
+        spec = spec.replace('"@@=__IMAGE__"', json.dumps(image_url), 1)
     return MapSpec(spec, tooltip), legend, caption
 
 
@@ -334,8 +344,6 @@ def raster_png(pu: Any, rgba: np.ndarray) -> tuple[bytes, tuple[float, float, fl
 
 def _image_spec(pu: Any, rgba: np.ndarray) -> MapSpec:
     """The map of a national grid: one ``BitmapLayer`` (`raster_png`), no tooltip."""
-    import base64
-
     import pydeck as pdk
 
     png, (left, bottom, right, top) = raster_png(pu, rgba)

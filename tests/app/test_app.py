@@ -265,7 +265,8 @@ def test_plan_page_solves_and_moves_with_the_budget() -> None:
 
     deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
     units = next(la for la in deck["layers"] if la["id"] == "units")
-    assert len(units["data"]) == 1488 and units["@@type"] == "GridCellLayer"
+    assert len(units["data"]) == 1488 and units["pickable"]
+    assert any(la["@@type"] == "BitmapLayer" for la in deck["layers"])  # the colours
     assert deck["views"][0]["@@type"] == "OrthographicView" and not deck.get("mapStyle")
     assert any(c.value.startswith(("nested path", "cut solve")) for c in at.caption)
     # The ecosystem table says which classes the shortfall closed counts, with its definition

@@ -34,6 +34,24 @@ def session40(pu40):  # type: ignore[no-untyped-def]
     return PlanSession(pu40, grid={"path": "unused"})
 
 
+def _image(deck: dict) -> np.ndarray:
+    """The map's colour image (rows × cols × RGBA) from its spec."""
+    import base64
+    import io
+
+    from PIL import Image
+
+    url = next(la for la in deck["layers"] if la["id"] == "colours")["image"]
+    return np.asarray(Image.open(io.BytesIO(base64.b64decode(url.split(",", 1)[1]))))
+
+
+def _unit_colours(pu, deck: dict) -> np.ndarray:  # type: ignore[no-untyped-def]
+    """Each unit's colour read back from the map's image at its row and column."""
+    img = _image(deck)
+    row, col = pu.units["row"].to_numpy(), pu.units["col"].to_numpy()
+    return img[row - row.min(), col - col.min()]
+
+
 class FakeSt:
     """The session state of a page, without Streamlit."""
 
@@ -83,9 +101,22 @@ def test_the_map_spec_has_one_cell_per_unit_and_no_basemap(pu40, session40) -> N
     frame, unit_of = map_view.map_frame(pu40, r.problem, r.status, r.solution.budget_path, ((), ()))
     spec, legend, caption = map_view.deck_spec(pu40, frame, unit_of, "plan", ((), ()))
     deck = json.loads(spec.to_json())
-    layer = deck["layers"][0]
-    assert layer["@@type"] == "GridCellLayer" and len(layer["data"]) == len(pu40.units)
-    assert layer["cellSize"] == pytest.approx(40.0)
+    units = next(la for la in deck["layers"] if la["id"] == "units")
+    assert units["@@type"] == "ScatterplotLayer" and len(units["data"]) == len(pu40.units)
+    assert units["pickable"] and units["getRadius"] == pytest.approx(40.0 / np.sqrt(2))
+    # the colour image: one pixel per cell, each unit's status colour at its row and column,
+    # and its bounds the grid's (the whole cells' own bounds)
+    rgba = _unit_colours(pu40, deck)
+    want = {k: map_data.hex_rgba(c, 230) for k, c in map_data.PLAN_STATUS.items()}
+    for k, colour in want.items():
+        m = frame["status"].to_numpy() == k
+        assert (rgba[m] == colour).all(), k
+    img = _image(deck)
+    bounds = next(la for la in deck["layers"] if la["id"] == "colours")["bounds"]
+    x, y, side = map_data.cell_origins(pu40.units, pu40.units.geometry, pu40.meta)
+    assert bounds == pytest.approx([x.min(), y.min(), x.max() + side, y.max() + side])
+    assert img.shape[:2] == (round((bounds[3] - bounds[1]) / side),
+                             round((bounds[2] - bounds[0]) / side))
     assert not deck.get("mapStyle") and deck.get("mapProvider") in (None, "")
     assert "carbon stock: {c} kgC/m²" in spec._tooltip["html"]
     n_added = int((r.status == "added").sum())
@@ -173,18 +204,17 @@ def test_every_feature_and_the_saved_plans_colour_the_map(pu40, session40) -> No
     frame, unit_of = map_view.map_frame(pu40, r.problem, r.status, r.solution.budget_path, ((), ()))
     layers = map_data.feature_layers(pu40)
     assert "feature:sp_species_01" in layers and "feature:biomass" in layers
-    _, legend, caption = map_view.deck_spec(pu40, frame, unit_of, "feature:biomass", ((), ()))
+    _, _, caption = map_view.deck_spec(pu40, frame, unit_of, "feature:biomass", ((), ()))
     assert caption == "biomass density (kgC/m²)"
-    values, unit = map_data.feature_density(pu40, "biomass")
+    values, _ = map_data.feature_density(pu40, "biomass")
     u = pu40.units
     np.testing.assert_allclose(values, u["biomass"] / u["area_km2"] / 1000)
     # two saved plans: a unit in one of them is at 50 %, in both at 100 %
     other = session40.solve(PlanSettings(budget_share=0.2))
     freq = np.mean([r.x > 0.5, other.x > 0.5], axis=0)
-    spec, legend, caption = map_view.deck_spec(pu40, frame, unit_of, "frequency", ((), ()),
+    spec, _, caption = map_view.deck_spec(pu40, frame, unit_of, "frequency", ((), ()),
                                                frequency=freq)
     assert caption == "Saved plans selecting each unit (% of the saved plans)"
     assert set(np.unique(100 * freq)) <= {0.0, 50.0, 100.0}
-    cells = json.loads(spec.to_json())["layers"][0]["data"]
-    colours = {tuple(c["f"]) for c in cells}
+    colours = {tuple(c) for c in _unit_colours(pu40, json.loads(spec.to_json()))}
     assert len(colours) == len(np.unique(freq))  # one colour per share

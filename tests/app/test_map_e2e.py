@@ -97,6 +97,16 @@ def _hover(page: Page, at: tuple[float, float]) -> str:
     return tip.inner_text()
 
 
+def _click(page: Page, at: tuple[float, float]) -> None:
+    """Click as a hand does: the pointer rests on the unit first (deck.gl redraws on hover,
+    slowly in a software-rendered browser; a press and release right after a move can be
+    taken for a drag), then press and release."""
+    page.mouse.move(*at)
+    page.wait_for_timeout(400)
+    page.mouse.down()
+    page.mouse.up()
+
+
 def _mode(page: Page, label: str) -> None:
     page.locator("[data-testid=stRadio]").filter(has_text="Lock in").get_by_text(
         label, exact=True).click()
@@ -145,14 +155,14 @@ def test_hover_click_lock_goals_and_a_saved_scenario_in_a_real_browser(
 
         # click: lock it out, and lock in a free unit
         _mode(page, "Lock out")
-        page.mouse.click(*_screen(page, view, _centre(pu, target)))
+        _click(page, _screen(page, view, _centre(pu, target)))
         _idle(page)
         expect(page.get_by_text("1 unit(s) locked in") .or_(page.get_by_text("0 unit(s) locked in"))
                ).to_be_visible(timeout=30_000)
         other = next(i for i in free[len(free) // 3:] if _hover(
             page, _screen(page, view, _centre(pu, i))).split("\n")[0] == f"unit {i}")
         _mode(page, "Lock in")
-        page.mouse.click(*_screen(page, view, _centre(pu, other)))
+        _click(page, _screen(page, view, _centre(pu, other)))
         _idle(page)
         expect(page.get_by_text("1 unit(s) locked in and 1 locked out on the map")).to_be_visible(
             timeout=30_000)
