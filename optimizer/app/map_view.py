@@ -201,22 +201,23 @@ def _records(frame: pd.DataFrame) -> str:
 
 def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
               locks: tuple[tuple[int, ...], tuple[int, ...]], *, parks: np.ndarray | None = None,
-              frequency: np.ndarray | None = None
+              extra: dict[str, tuple[np.ndarray, str, str]] | None = None
               ) -> tuple[MapSpec, list[tuple[str, str]], str]:
     """The deck.gl spec of the map coloured by ``layer``: a `MAP_LAYERS` name, ``"parks"``
-    (``parks``: each unit's park rank, 0 for none), ``"frequency"`` (``frequency``: the share
-    of the saved plans that select each unit) or ``"feature:<column>"`` (a feature's density,
-    `optimizer.app.map_data.feature_layers`); its legend and caption."""
+    (``parks``: each unit's park rank, 0 for none), ``"feature:<column>"`` (a feature's
+    density, `optimizer.app.map_data.feature_layers`) or a name of ``extra``: per-unit
+    values with their unit and title (the share of saved plans or of a portfolio's plans
+    selecting each unit, each unit's importance); its legend and caption."""
     import pydeck as pdk
 
     units = pu.units
     status = frame["status"].to_numpy()
     if layer == "parks" and parks is not None:
         rgba, legend, caption = _park_colours(parks, status)
-    elif layer == "frequency" and frequency is not None:
-        rgba, legend, caption = map_data.ramp_colours(
-            100 * np.asarray(frequency, dtype=float), "% of the saved plans",
-            "Saved plans selecting each unit", ("#fff7f3", "#49006a"))
+    elif extra and layer in extra:
+        values, unit, title = extra[layer]
+        rgba, legend, caption = map_data.ramp_colours(values, unit, title,
+                                                      ("#fff7f3", "#49006a"), "not computed")
     elif layer.startswith("feature:"):
         column = layer.split(":", 1)[1]
         values, unit = map_data.feature_density(pu, column)

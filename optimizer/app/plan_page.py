@@ -340,10 +340,15 @@ def map_panel(st: Ui, pu: Any, session: Any, result: Any, parks: Any) -> None:
             st.rerun()  # a click or undo changed the locks: the whole page, for the new plan
         c1, c2 = st.columns([2, 3])
         saved = common.saved_plans(st)
-        choices = {**_COLOUR_BY,
-                   **({"frequency": f"Saved plans selecting each unit ({len(saved)} saved)"}
-                      if saved else {}),
+        extra = support_layers(st, result)
+        if saved:
+            extra["frequency"] = (100 * np.mean([np.asarray(r.x) > 0.5 for r in saved.values()],
+                                                axis=0), "% of the saved plans",
+                                  f"Saved plans selecting each unit ({len(saved)} saved)")
+        choices = {**_COLOUR_BY, **{k: v[2] for k, v in extra.items()},
                    **map_data.feature_layers(pu)}
+        if "map_layer_next" in st.session_state:  # a layer just computed: show it
+            st.session_state["map_layer"] = st.session_state.pop("map_layer_next")
         state.seed_choice(st, "map_layer", list(choices), "plan")
         layer = c1.selectbox("Colour the map by", list(choices), key="map_layer",
                              format_func=choices.__getitem__)
@@ -359,13 +364,11 @@ def map_panel(st: Ui, pu: Any, session: Any, result: Any, parks: Any) -> None:
                                                  result.settings.locked_out_ids))
             cache = {"id": id(result), "frame": frame, "unit_of": unit_of, "specs": {}}
             st.session_state["map_cache"] = cache
-        spec_key = (layer, locks, tuple(saved) if layer == "frequency" else ())
+        spec_key = (layer, locks, extra[layer][2] if layer in extra else "")
         if spec_key not in cache["specs"]:
-            frequency = (np.mean([np.asarray(r.x) > 0.5 for r in saved.values()], axis=0)
-                         if layer == "frequency" and saved else None)
             cache["specs"] = {spec_key: map_view.deck_spec(
                 pu, cache["frame"], cache["unit_of"], layer, locks,
-                parks=parks.unit_park if parks is not None else None, frequency=frequency)}
+                parks=parks.unit_park if parks is not None else None, extra=extra)}
         spec, legend, caption = cache["specs"][spec_key]
         key = f"plan_map_{st.session_state.get('map_clicks', 0)}"
         st.pydeck_chart(spec, on_select=lambda: _map_click(st, pu, session, result.settings, key),
@@ -374,8 +377,59 @@ def map_panel(st: Ui, pu: Any, session: Any, result: Any, parks: Any) -> None:
         for why in st.session_state.pop("map_refused", []):
             (st.info if why.startswith("First corner") else st.warning)(why)
         map_view.show_lock_table(st, pu)
+        support_buttons(st, result)
 
     panel()
+
+
+#: Session key of the decision support computed for a plan: {"id": id(result), name: (values,
+#: unit, title), ...}.
+SUPPORT_KEY = "plan_support"
+
+
+def support_layers(st: Ui, result: Any) -> dict[str, tuple[np.ndarray, str, str]]:
+    """The map layers of the decision support computed for ``result`` (a portfolio's selection
+    frequency, each unit's importance), by layer name."""
+    store = st.session_state.get(SUPPORT_KEY)
+    if store is None or store.get("id") != id(result):
+        return {}
+    return {k: v for k, v in store.items() if k != "id"}
+
+
+def support_buttons(st: Ui, result: Any) -> None:
+    """Decision support for the plan on the map: a portfolio of near-optimal plans and the
+    importance of each added unit, each a map layer once computed."""
+    store = st.session_state.get(SUPPORT_KEY)
+    if store is None or store.get("id") != id(result):
+        store = st.session_state[SUPPORT_KEY] = {"id": id(result)}
+    c1, c2 = st.columns(2)
+    if c1.button("Portfolio: up to 10 plans within 2 % of this one", key="plan_portfolio",
+                 help="optimizer.studies.portfolio: each plan the best at a distance from the "
+                      "earlier ones; the map layer is the share of the plans selecting each unit"):
+        from optimizer.studies.portfolio import portfolio
+
+        with st.spinner("Solving a portfolio of near-optimal plans (each at most 10 s)…"):
+            pf = portfolio(result.problem, 10, gap=0.02, time_limit_per_plan=10.0)
+        store["portfolio"] = (100 * pf.frequency["frequency"].to_numpy(dtype=float),
+                              "% of the portfolio's plans",
+                              f"Portfolio: plans selecting each unit ({len(pf.plans)} plans "
+                              "within 2 %)")
+        st.session_state["map_layer_next"] = "portfolio"
+        st.rerun()
+    if c2.button("Importance of each added unit (rank, 10 steps)", key="plan_importance",
+                 help="optimizer.studies.importance, method rank (prioritizr's rank "
+                      "importance): the plan's spend cut into 10 steps; a unit entering at "
+                      "step k of n scores (n + 1 - k) / n"):
+        from optimizer.studies.importance import importance
+
+        with st.spinner("Ranking the plan's units (10 solves)…"):
+            imp = importance(result.problem, result.x, method="rank", increments=10)
+        values = imp.table["importance"].to_numpy(dtype=float)  # METHOD_MEANINGS["rank"]
+        store["importance"] = (np.where(imp.table["added"].to_numpy(dtype=bool), values, np.nan),
+                               "(1 = in the first tenth of the budget, 0 = never)",
+                               "Importance of each added unit (rank of its budget increment)")
+        st.session_state["map_layer_next"] = "importance"
+        st.rerun()
 
 
 def goals_panel(st: Ui, result: Any) -> None:

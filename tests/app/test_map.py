@@ -218,3 +218,41 @@ def test_every_feature_and_the_saved_plans_colour_the_map(pu40, session40) -> No
     assert set(np.unique(100 * freq)) <= {0.0, 50.0, 100.0}
     colours = {tuple(c) for c in _unit_colours(pu40, json.loads(spec.to_json()))}
     assert len(colours) == len(np.unique(freq))  # one colour per share
+
+
+def test_the_plan_page_computes_a_portfolio_and_importance_as_map_layers() -> None:
+    """The map's decision support through the page (AppTest, 40 km): a portfolio's selection
+    frequency and each added unit's importance become layers, equal to the library's."""
+    from pathlib import Path
+
+    from streamlit.testing.v1 import AppTest
+
+    root = Path(__file__).resolve().parents[2]
+    script = ("import streamlit as st\nfrom optimizer.app.common import guarded\n"
+              "from optimizer.app.plan_page import plan_page\nguarded(st, plan_page)()\n")
+    import os
+
+    os.environ["CARBONPARK_APP_CELL_KM"] = "40"
+    at = AppTest.from_string(script, default_timeout=300).run()
+    assert not at.exception and not at.error, [e.stack_trace for e in at.exception]
+    at = at.button(key="plan_portfolio").click().run()
+    assert not at.exception and not at.error, ([e.value for e in at.error], [e.stack_trace for e in at.exception])
+    assert at.session_state["map_layer"] == "portfolio"
+    result = at.session_state["result"]
+    from optimizer.studies.portfolio import portfolio
+
+    want = portfolio(result.problem, 10, gap=0.02, time_limit_per_plan=10.0)
+    values, unit, _ = at.session_state["plan_support"]["portfolio"]
+    np.testing.assert_allclose(values, 100 * want.frequency["frequency"].to_numpy())
+    assert unit == "% of the portfolio's plans"
+    deck = json.loads(at.get("deck_gl_json_chart")[0].proto.json)
+    assert any(la["id"] == "colours" for la in deck["layers"])
+    at = at.button(key="plan_importance").click().run()
+    assert not at.exception and not at.error
+    values, _, _ = at.session_state["plan_support"]["importance"]
+    from optimizer.studies.importance import importance
+
+    want = importance(result.problem, result.x, method="rank", increments=10).table
+    added = want["added"].to_numpy(dtype=bool)
+    np.testing.assert_allclose(values[added], want["importance"].to_numpy()[added])
+    assert np.isnan(values[~added]).all() and root.exists()
