@@ -389,9 +389,61 @@ def legend_html(legend: list[tuple[str, str]], caption: str) -> str:
             f"{items}</div>")
 
 
-def show_lock_table(st: Ui, pu: Any) -> None:
-    """The table of the units locked on the map, with undo and clear."""
+def parse_ids(text: str) -> list[int]:
+    """Unit ids as a planner types them: numbers and ranges, by commas or spaces.
+
+    Examples
+    --------
+    >>> parse_ids("12, 15-17 20")
+    [12, 15, 16, 17, 20]
+    >>> parse_ids("12, x")
+    Traceback (most recent call last):
+    ...
+    optimizer.errors.InputDataError: unit ids: 'x' is not a number or a range like 15-17
+    """
+    from optimizer.errors import InputDataError
+
+    out: list[int] = []
+    for part in text.replace(",", " ").split():
+        a, dash, b = part.partition("-")
+        try:
+            lo, hi = int(a), int(b) if dash else int(a)
+        except ValueError:
+            raise InputDataError(f"unit ids: {part!r} is not a number or a range like "
+                                 "15-17") from None
+        if hi < lo or hi - lo > 100_000:
+            raise InputDataError(f"unit ids: the range {part!r} is empty or over 100,000 units")
+        out.extend(range(lo, hi + 1))
+    return out
+
+
+def lock_typed(st: Ui, pu: Any, mode: str, refusal: Any = None) -> list[str]:
+    """Lock (``"in"``, ``"out"``) or clear the units whose ids are typed in ``map_ids``, one
+    undo step; messages for the page (unknown ids, refusals)."""
+    try:
+        ids = parse_ids(str(st.session_state.get("map_ids", "")))
+    except Exception as exc:  # a typing mistake: one line
+        return [str(exc)]
+    known = set(pu.units["pu_id"].to_numpy().tolist())
+    unknown = [i for i in ids if i not in known]
+    done = apply_click(st, [i for i in ids if i in known], mode, refusal)
+    if unknown:
+        done.insert(0, f"{len(unknown):,} id(s) not in this grid, e.g. {unknown[:3]}")
+    return done
+
+
+def show_lock_table(st: Ui, pu: Any, refusal: Any = None) -> None:
+    """The table of the units locked on the map, with undo, clear and locks by typed ids
+    (the id each unit's tooltip shows)."""
     locks: dict[int, str] = st.session_state.get(LOCKS_KEY, {})
+    t1, t2, t3, t4 = st.columns([3, 1, 1, 1])
+    t1.text_input("Or lock units by id (as the tooltip shows them: 12, 15-17)", key="map_ids")
+    for col, label, mode in ((t2, "Lock in", "in"), (t3, "Lock out", "out"),
+                             (t4, "Clear", "clear")):
+        def typed(mode: str = mode) -> None:
+            st.session_state["map_refused"] = lock_typed(st, pu, mode, refusal)
+
+        col.button(label, key=f"map_ids_{mode}", on_click=typed)
     c1, c2, c3 = st.columns([1, 1, 3])
     history = st.session_state.get(HISTORY_KEY, [])
     c1.button("Undo", key="map_undo", on_click=undo_lock, args=(st,), disabled=not history,

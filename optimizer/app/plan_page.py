@@ -376,7 +376,8 @@ def map_panel(st: Ui, pu: Any, session: Any, result: Any, parks: Any) -> None:
         st.html(map_view.legend_html(legend, caption))
         for why in st.session_state.pop("map_refused", []):
             (st.info if why.startswith("First corner") else st.warning)(why)
-        map_view.show_lock_table(st, pu)
+        map_view.show_lock_table(st, pu, refusal=lambda pid, lock_in: session.lock_refusal(
+            result.settings, pid, lock_in))
         support_buttons(st, result)
 
     panel()

@@ -256,3 +256,29 @@ def test_the_plan_page_computes_a_portfolio_and_importance_as_map_layers() -> No
     added = want["added"].to_numpy(dtype=bool)
     np.testing.assert_allclose(values[added], want["importance"].to_numpy()[added])
     assert np.isnan(values[~added]).all() and root.exists()
+
+
+def test_units_locked_by_typed_ids_are_kept_out_of_the_next_plan() -> None:
+    """Where a click cannot be made (a software-rendered browser on a large grid), the ids
+    the tooltip shows lock units: the page's next plan leaves them out."""
+    import os
+
+    from streamlit.testing.v1 import AppTest
+
+    os.environ["CARBONPARK_APP_CELL_KM"] = "40"
+    script = ("import streamlit as st\nfrom optimizer.app.common import guarded\n"
+              "from optimizer.app.plan_page import plan_page\nguarded(st, plan_page)()\n")
+    at = AppTest.from_string(script, default_timeout=300).run()
+    result = at.session_state["result"]
+    ids = result.problem.pu.units["pu_id"].to_numpy()
+    added = [int(i) for i in ids[result.status == "added"][:3]]
+    at.text_input(key="map_ids").input(f"{added[0]}, {added[1]}-{added[1]} {added[2]}, 999999")
+    at = at.button(key="map_ids_out").click().run()
+    assert not at.exception
+    new = at.session_state["result"]
+    assert new.settings.locked_out_ids == tuple(sorted(added))
+    assert all(new.x[np.flatnonzero(ids == i)[0]] < 0.5 for i in added)
+    assert any("not in this grid" in w.value for w in at.warning)
+    assert map_view.parse_ids("3-5, 9") == [3, 4, 5, 9]
+    with pytest.raises(InputDataError, match="not a number"):
+        map_view.parse_ids("3-x")
