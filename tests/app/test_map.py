@@ -212,8 +212,9 @@ def test_every_feature_and_the_saved_plans_colour_the_map(pu40, session40) -> No
     # two saved plans: a unit in one of them is at 50 %, in both at 100 %
     other = session40.solve(PlanSettings(budget_share=0.2))
     freq = np.mean([r.x > 0.5, other.x > 0.5], axis=0)
+    extra = {"frequency": (100 * freq, "% of the saved plans", "Saved plans selecting each unit")}
     spec, _, caption = map_view.deck_spec(pu40, frame, unit_of, "frequency", ((), ()),
-                                               frequency=freq)
+                                          extra=extra)
     assert caption == "Saved plans selecting each unit (% of the saved plans)"
     assert set(np.unique(100 * freq)) <= {0.0, 50.0, 100.0}
     colours = {tuple(c) for c in _unit_colours(pu40, json.loads(spec.to_json()))}
