@@ -37,6 +37,7 @@ China) and the issue's targets each projection would miss.
     python benchmarks/bench_scale.py --cell-km 20,10,5,2 --max-gb 12
     python benchmarks/bench_scale.py --area-km2 3e6 --cell-km 10,5
     python benchmarks/bench_scale.py --data /tmp/nat          # keep/reuse the synthetic layers
+    python benchmarks/bench_scale.py --work /tmp/nat_work     # keep the grids and exports
 """
 
 from __future__ import annotations
@@ -283,6 +284,7 @@ def child(data: Path, cell_km: float, time_limit: float, out_dir: Path, build: s
     stage("solve", lambda: solve(p, "cut", gap=1e-3, time_limit=time_limit,
                                  model=state.pop("compile")), solve_facts)
     x = state["solve"].x
+    np.save(out_dir / f"plan_{cell_km:g}km.npy", x)  # with --work: the plan, for reruns
     stage("parks", lambda: candidate_parks(p, x), lambda parks: {"parks": len(parks.table)})
     state.pop("parks")
     stage("export", lambda: export_plan(p, x, out_dir / f"export_{cell_km:g}km",
@@ -467,6 +469,9 @@ def main() -> None:
                              "value (default rel:0.1, balanced at any cell size)")
     parser.add_argument("--until", choices=STAGES, default=STAGES[-1],
                         help="stop each size after this stage (e.g. conservation)")
+    parser.add_argument("--work", type=Path,
+                        help="folder for the grids and exports, kept after the run (default: "
+                             "the temporary folder, deleted)")
     args = parser.parse_args()
     sizes = sorted({float(s) for s in args.cell_km.split(",")}, reverse=True)
 
@@ -502,7 +507,9 @@ def main() -> None:
                 continue
             os.environ["BENCH_SCALE_UNTIL"] = args.until
             os.environ["BENCH_SCALE_PENALTY"] = args.penalty
-            rows, note = run_size(data, cell, args.time_limit, args.max_gb, Path(tmp),
+            work = args.work or Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            rows, note = run_size(data, cell, args.time_limit, args.max_gb, work,
                                   args.build, args.workers)
             results[cell] = rows
             if note:
