@@ -362,6 +362,23 @@ def typology_map(units: pd.DataFrame, types: Sequence[str], *, geometry: Any = N
                         "Carbon × biodiversity typology", geometry=geometry, subtitle=subtitle)
 
 
+def _codes(values: Sequence[str] | np.ndarray, keys: Sequence[str]) -> np.ndarray:
+    """The index of each value in ``keys`` (-1 when absent), as ``pd.Categorical(values,
+    categories=keys).codes`` but a vectorised comparison per key (a numpy ``str`` array is
+    not turned into a Python object per unit).
+
+    Examples
+    --------
+    >>> _codes(np.array(["b", "a", "c"]), ["a", "b"]).tolist()
+    [1, 0, -1]
+    """
+    arr = np.asarray(values)
+    code = np.full(arr.shape, -1, dtype=np.int8)
+    for k, key in enumerate(keys):
+        code[arr == key] = k
+    return code
+
+
 def plan_map(units: pd.DataFrame, status: Sequence[str] | np.ndarray, *, geometry: Any = None,
              title: str = "The plan: existing network and added units") -> Figure:
     """A map of a plan: each unit existing, added, locked out or free (`STATUS_COLOURS`).
@@ -387,7 +404,7 @@ def plan_map(units: pd.DataFrame, status: Sequence[str] | np.ndarray, *, geometr
     keys = ["existing", "added", "locked out", "free"]
     labels = ["existing protected area", "added by the plan", "locked out (not available)",
               "not selected"]
-    code = pd.Categorical(np.asarray(status, dtype=object), categories=keys).codes
+    code = _codes(status, keys)
     return category_map(units, code, labels, [STATUS_COLOURS[k] for k in keys], title,
                         geometry=geometry, always=())
 
@@ -478,7 +495,7 @@ def parks_map(units: pd.DataFrame, unit_park: np.ndarray, status: Sequence[str] 
     ['existing protected area (1 unit)', 'candidate park (1 unit)']
     """
     park = np.asarray(unit_park)
-    status_of = np.asarray(status, dtype=object)
+    status_of = np.asarray(status)  # str or object: compared without a Python object per unit
     code = np.full(len(units), 2)
     code[status_of == "existing"] = 0
     code[park > 0] = 1
