@@ -40,6 +40,7 @@ from optimizer.figures.raster import (
     label_cells,
     outline_segments,
     rgba_image,
+    thinned,
     unit_raster,
 )
 
@@ -156,12 +157,17 @@ def _regions(ax: Axes, units: pd.DataFrame, geometry: Any,
 def _outline(ax: Axes, units: pd.DataFrame, codes: np.ndarray, place: GridPlacement,
              colour: str, width: float, zorder: int) -> None:
     """The outlines of the groups ``codes`` (-1: none) of a square grid, along cell edges."""
-    from matplotlib.collections import LineCollection
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path
 
     segments = outline_segments(code_raster(units, codes), place)
-    lines = LineCollection(segments, colors=colour,  # type: ignore[arg-type]  # (n, 2, 2)
-                           linewidths=width, zorder=zorder)
-    ax.add_collection(lines)
+    # One compound path (move to, line to per edge), not a path object per edge.
+    kinds = np.tile(np.array([Path.MOVETO, Path.LINETO], dtype=Path.code_type), len(segments))
+    path = Path(segments.reshape(-1, 2), kinds)
+    # add_artist: inside the raster's extent, so no data limits to update (add_patch would
+    # measure every edge in Python).
+    ax.add_artist(PathPatch(path, fill=False, edgecolor=colour, linewidth=width, zorder=zorder,
+                            capstyle="projecting"))
 
 
 def category_map(units: pd.DataFrame, codes: np.ndarray, labels: Sequence[str],
@@ -217,15 +223,20 @@ def category_map(units: pd.DataFrame, codes: np.ndarray, labels: Sequence[str],
     if square:
         extent = place.extent if place is not None else None
         origin: Literal["upper", "lower"] = place.origin if place is not None else "upper"
-        image = rgba_image(units, codes, list(colours))
+        drawn, values, protected, shape = units, codes, pa, None
+        if place is not None:  # a national grid: every s-th cell (what the pixels sample)
+            drawn, keep, small = thinned(units, place)
+            if keep is not None:
+                values, protected = codes[keep], pa[keep]
+                extent, shape = small.extent, (small.nrows, small.ncols)
+        image = rgba_image(drawn, values, list(colours), shape=shape)
         assert image is not None  # a square grid
-        ax.imshow(image, interpolation="nearest",
-                  extent=extent, origin=origin)
-        prot = unit_raster(units, pa)
+        ax.imshow(image, interpolation="nearest", extent=extent, origin=origin)
+        prot = unit_raster(drawn, protected, fill=0.0, shape=shape)
         if (outline_protected and prot is not None and min(prot.shape) >= 2
                 and np.nanmax(prot) >= pa_threshold):
-            ax.contour(np.nan_to_num(prot), levels=[pa_threshold], colors="k", linewidths=0.6,
-                       extent=extent, origin=origin)
+            ax.contour(np.nan_to_num(prot, copy=False), levels=[pa_threshold], colors="k",
+                       linewidths=0.6, extent=extent, origin=origin)
     elif geometry is not None:
         import geopandas as gpd
 

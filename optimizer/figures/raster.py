@@ -11,6 +11,7 @@ vectorised over units:
 * `rgba_image` - per-unit categories (or RGBA colours) as an RGBA image
   (``nrows x ncols x 4``, ``uint8``), what `matplotlib.axes.Axes.imshow` or a bitmap
   layer of a web map draws;
+* `thinned` - every s-th row and column of a raster too large to draw cell by cell;
 * `code_raster`, `outline_segments` - outlines of groups of units (regions, parks) as line
   segments along the cell edges where the group changes;
 * `label_cells` - one point per group, at the centre of the group's cell nearest to the
@@ -31,6 +32,8 @@ import pandas as pd
 import shapely
 
 __all__ = [
+    "LABEL_SAMPLE",
+    "MAX_IMAGE_SIDE",
     "SAMPLE_UNITS",
     "GridPlacement",
     "code_raster",
@@ -38,12 +41,18 @@ __all__ = [
     "label_cells",
     "outline_segments",
     "rgba_image",
+    "thinned",
     "unit_raster",
 ]
 
-#: Units whose bounds `grid_placement` reads at most (the full cells at the grid's four
-#: extremes and an even spread of the others).
+#: Units whose bounds `grid_placement` reads at most (the first and last full cells).
 SAMPLE_UNITS = 64
+
+#: The longest side, in cells, of the raster a map draws (`thinned`).
+MAX_IMAGE_SIDE = 2000
+
+#: Units `label_cells` reads at most for a group's label (every k-th unit beyond it).
+LABEL_SAMPLE = 500_000
 
 
 @dataclass(frozen=True)
@@ -104,7 +113,7 @@ class GridPlacement:
 
 
 def unit_raster(units: pd.DataFrame, values: np.ndarray, fill: Any = np.nan,
-                dtype: Any = None) -> np.ndarray | None:
+                dtype: Any = None, shape: tuple[int, int] | None = None) -> np.ndarray | None:
     """Per-unit ``values`` as a 2-D array by the units' ``row`` and ``col`` (``fill``
     where no unit), or None when the units have no ``row``/``col`` (not a square grid).
 
@@ -118,6 +127,8 @@ def unit_raster(units: pd.DataFrame, values: np.ndarray, fill: Any = np.nan,
         The value of cells without a unit (default NaN).
     dtype : numpy dtype, optional
         The raster's dtype (default float64).
+    shape : (int, int), optional
+        The raster's shape (default ``row.max() + 1`` by ``col.max() + 1``).
 
     Examples
     --------
@@ -131,42 +142,40 @@ def unit_raster(units: pd.DataFrame, values: np.ndarray, fill: Any = np.nan,
     if "row" not in units or "col" not in units:
         return None
     rows, cols = units["row"].to_numpy(), units["col"].to_numpy()
-    grid = np.full((int(rows.max()) + 1, int(cols.max()) + 1), fill,
-                   dtype=np.float64 if dtype is None else dtype)
+    if shape is None:
+        shape = (int(rows.max()) + 1, int(cols.max()) + 1)
+    grid = np.full(shape, fill, dtype=np.float64 if dtype is None else dtype)
     grid[rows, cols] = values
     return grid
 
 
 def _sample(units: pd.DataFrame, k: int) -> np.ndarray:
     """Positions of at most ``k`` units whose bounds place the raster: full cells (the
-    largest area, when ``area_km2`` is there) at the extreme rows and columns, and an
-    even spread of the others."""
+    largest area, when ``area_km2`` is there; else any unit), the first and the last in
+    the frame's order (on a built grid, row-major: the first and last row groups of
+    ``units.parquet``, and cells of different rows)."""
     n = len(units)
-    cand = np.arange(n)
+    half = max(k // 2, 1)
     if "area_km2" in units:
         area = units["area_km2"].to_numpy(dtype=np.float64)
         top = np.nanmax(area) if np.isfinite(area).any() else np.nan
         if np.isfinite(top) and top > 0:
             full = np.flatnonzero(area >= top * (1 - 1e-6))
             if len(full):
-                cand = full
-    row = units["row"].to_numpy()[cand]
-    col = units["col"].to_numpy()[cand]
-    ends = [cand[np.argmin(row)], cand[np.argmax(row)], cand[np.argmin(col)], cand[np.argmax(col)]]
-    spread = cand[np.linspace(0, len(cand) - 1, max(k - len(ends), 1)).round().astype(np.int64)]
-    return np.unique(np.concatenate([ends, spread]))
+                return np.unique(np.concatenate([full[:half], full[-half:]]))
+    return np.unique(np.concatenate([np.arange(min(half, n)), np.arange(max(n - half, 0), n)]))
 
 
 def grid_placement(units: pd.DataFrame, geometry: Any, *,
                    sample: int = SAMPLE_UNITS) -> GridPlacement | None:
     """Where the ``row``/``col`` raster of a square grid sits, from a few units' bounds.
 
-    Reads the bounds of at most ``sample`` units (full cells, by ``area_km2``, at the
-    grid's extreme rows and columns and spread over it): the cell size is the largest
-    width and height among them, the west edge the least ``minx - col x width``, and the
-    rows run south when ``row`` falls as the cells' centres rise. On a grid of whole
-    cells this is the placement every unit's bounds give; a lazily read grid decodes
-    only the units sampled.
+    Reads the bounds of at most ``sample`` units (full cells, by ``area_km2``: the first
+    and the last of the frame): the cell size is the largest width and height among them,
+    the west edge the least ``minx - col x width``, and the rows run south when ``row``
+    falls as the cells' centres rise. A full cell's bounds give the placement every
+    unit's bounds give (clipped edge cells only shrink inside their cell); a lazily read
+    grid decodes only the units sampled (on a built grid, from two row groups).
 
     Parameters
     ----------
@@ -235,7 +244,8 @@ def _rgba(colours: Any) -> np.ndarray:
 
 def rgba_image(units: pd.DataFrame, values: np.ndarray, colours: Sequence[Any] | None = None,
                *, placement: GridPlacement | None = None, north_up: bool = False,
-               background: Sequence[int] = (0, 0, 0, 0)) -> np.ndarray | None:
+               background: Sequence[int] = (0, 0, 0, 0),
+               shape: tuple[int, int] | None = None) -> np.ndarray | None:
     """Per-unit categories (or colours) as an RGBA image of the grid, ``uint8``.
 
     Parameters
@@ -254,6 +264,8 @@ def rgba_image(units: pd.DataFrame, values: np.ndarray, colours: Sequence[Any] |
         Make image row 0 the northern edge (what a web map's bitmap layer wants).
     background : sequence of int
         The RGBA of cells without a unit (default transparent).
+    shape : (int, int), optional
+        The image's rows and columns (default ``row.max() + 1`` by ``col.max() + 1``).
 
     Returns
     -------
@@ -272,21 +284,76 @@ def rgba_image(units: pd.DataFrame, values: np.ndarray, colours: Sequence[Any] |
         return None
     values = np.asarray(values)
     rows, cols = units["row"].to_numpy(), units["col"].to_numpy()
-    nrows, ncols = int(rows.max()) + 1, int(cols.max()) + 1
-    img = np.empty((nrows, ncols, 4), dtype=np.uint8)
-    img[:] = np.asarray(background, dtype=np.uint8)
+    nrows, ncols = shape if shape is not None else (int(rows.max()) + 1, int(cols.max()) + 1)
+    # One uint32 per pixel (its four bytes are the RGBA), written through a flat index.
+    flat = np.empty(nrows * ncols, dtype=np.uint32)
+    flat[:] = np.asarray(background, dtype=np.uint8).view(np.uint32)[0]
+    at = rows.astype(np.int64) * ncols + cols
     if values.ndim == 2:
-        img[rows, cols] = values.astype(np.uint8, copy=False)
+        flat[at] = np.ascontiguousarray(values, dtype=np.uint8).view(np.uint32).ravel()
     else:
         if colours is None:
             raise ValueError("rgba_image: codes need colours (one per code)")
-        lut = _rgba(colours)
-        codes = values.astype(np.int64, copy=False)
-        ok = (codes >= 0) & (codes < len(lut))
-        img[rows[ok], cols[ok]] = lut[codes[ok]]
+        lut = np.ascontiguousarray(_rgba(colours)).view(np.uint32).ravel()
+        # A code outside the colours (negative: none) is the background.
+        lut = np.append(lut, flat[0]) if len(flat) else lut
+        codes = values.astype(np.intp, copy=False)
+        codes = np.where((codes >= 0) & (codes < len(lut) - 1), codes, len(lut) - 1)
+        flat[at] = lut[codes]
+    img = flat.view(np.uint8).reshape(nrows, ncols, 4)
     if north_up and placement is not None and placement.origin == "lower":
         img = img[::-1]
     return img
+
+
+def thinned(units: pd.DataFrame, placement: GridPlacement, max_side: int = MAX_IMAGE_SIDE
+            ) -> tuple[pd.DataFrame, np.ndarray | None, GridPlacement]:
+    """The raster a map draws when the grid's longer side passes ``max_side`` cells: every
+    s-th row and column (the least s that brings it within ``max_side``).
+
+    A map rendered a few hundred pixels wide samples one cell per pixel anyway
+    (``interpolation="nearest"``); drawing every s-th cell spares the renderer a raster
+    of ten million cells converted to floats.
+
+    Parameters
+    ----------
+    units : pandas.DataFrame
+        ``row`` and ``col`` per unit.
+    placement : GridPlacement
+    max_side : int
+        The longest side drawn, in cells (default `MAX_IMAGE_SIDE`).
+
+    Returns
+    -------
+    (units, keep, placement)
+        ``row``/``col`` of the kept units in the thinned raster, their positions in
+        ``units`` (None when nothing is thinned: the inputs are returned), and the
+        thinned raster's placement (cells s times as large; its shape and extent
+        rounded up to whole thinned cells).
+
+    Examples
+    --------
+    >>> p = GridPlacement(0.0, 30.0, 0.0, 10.0, 10.0, 10.0, "upper", 1, 3)
+    >>> u, keep, q = thinned(pd.DataFrame({"row": [0, 0, 0], "col": [0, 1, 2]}), p, 2)
+    >>> u["col"].tolist(), keep.tolist(), q.extent, (q.nrows, q.ncols)
+    ([0, 1], [0, 2], (0.0, 40.0, -10.0, 10.0), (1, 2))
+    """
+    step = max(1, -(-max(placement.nrows, placement.ncols) // max(max_side, 1)))
+    if step == 1:
+        return units, None, placement
+    row, col = units["row"].to_numpy(), units["col"].to_numpy()
+    keep = np.flatnonzero((row % step == 0) & (col % step == 0))
+    nrows, ncols = -(-placement.nrows // step), -(-placement.ncols // step)
+    w, h = placement.cell_w * step, placement.cell_h * step
+    x1 = placement.x0 + ncols * w
+    if placement.origin == "upper":
+        place = GridPlacement(placement.x0, x1, placement.y1 - nrows * h, placement.y1, w, h,
+                              "upper", nrows, ncols)
+    else:
+        place = GridPlacement(placement.x0, x1, placement.y0, placement.y0 + nrows * h, w, h,
+                              "lower", nrows, ncols)
+    small = pd.DataFrame({"row": row[keep] // step, "col": col[keep] // step})
+    return small, keep, place
 
 
 def code_raster(units: pd.DataFrame, codes: np.ndarray) -> np.ndarray:
@@ -350,9 +417,13 @@ def outline_segments(grid: np.ndarray, placement: GridPlacement) -> np.ndarray:
     return np.concatenate([vert, horiz]).astype(np.float64)
 
 
-def label_cells(units: pd.DataFrame, codes: np.ndarray, k: int,
-                placement: GridPlacement) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def label_cells(units: pd.DataFrame, codes: np.ndarray, k: int, placement: GridPlacement, *,
+                sample: int = LABEL_SAMPLE) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """A label point per group: the centre of its cell nearest its mean cell.
+
+    On grids of more than ``sample`` units the means and nearest cells are taken over
+    every k-th unit (a label needs a cell of the group near its middle, not the exact
+    one), and over all the units of the groups that sample misses (small groups).
 
     Parameters
     ----------
@@ -363,6 +434,8 @@ def label_cells(units: pd.DataFrame, codes: np.ndarray, k: int,
     k : int
         Number of groups.
     placement : GridPlacement
+    sample : int
+        Units read at most for the groups the sample holds (default `LABEL_SAMPLE`).
 
     Returns
     -------
@@ -376,19 +449,40 @@ def label_cells(units: pd.DataFrame, codes: np.ndarray, k: int,
     ...             2, p)
     (array([0, 1]), array([ 5., 25.]), array([5., 5.]))
     """
-    codes = np.asarray(codes, dtype=np.int64)
+    codes = np.asarray(codes)
+    row, col = units["row"].to_numpy(), units["col"].to_numpy()
+    valid = codes >= 0
+    every = bool(valid.all())
+    present = np.flatnonzero(np.bincount(codes if every else codes[valid], minlength=k))
+    step = max(1, -(-len(codes) // max(sample, 1)))
+    found, rs, cs = _nearest(codes[::step], row[::step], col[::step], k)
+    missing = np.setdiff1d(present, found)
+    if len(missing):  # groups without a unit in the sample: all their units
+        at = np.flatnonzero(np.isin(codes, missing))
+        more, mr, mc = _nearest(codes[at], row[at], col[at], k)
+        order = np.argsort(np.concatenate([found, more]), kind="stable")
+        found = np.concatenate([found, more])[order]
+        rs, cs = np.concatenate([rs, mr])[order], np.concatenate([cs, mc])[order]
+    x, y = placement.cell_centres(rs, cs)
+    return found, x, y
+
+
+def _nearest(codes: np.ndarray, row: np.ndarray, col: np.ndarray, k: int
+             ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per group present in ``codes`` (-1: none), the row and col of its unit nearest its
+    mean cell (ties: the first)."""
     ok = codes >= 0
-    c = codes[ok]
-    row = units["row"].to_numpy()[ok].astype(np.float64)
-    col = units["col"].to_numpy()[ok].astype(np.float64)
+    c = codes[ok].astype(np.intp, copy=False)
+    r = row[ok].astype(np.float64)
+    q = col[ok].astype(np.float64)
     count = np.bincount(c, minlength=k).astype(np.float64)
-    present = np.flatnonzero(count > 0)
     with np.errstate(invalid="ignore", divide="ignore"):
-        mr = np.bincount(c, weights=row, minlength=k) / count
-        mc = np.bincount(c, weights=col, minlength=k) / count
-    d = (row - mr[c]) ** 2 + (col - mc[c]) ** 2
-    # Per group, the unit of least distance (ties: the first): sort by (group, distance).
-    order = np.lexsort((d, c))
-    first = order[np.searchsorted(c[order], present)]
-    x, y = placement.cell_centres(row[first], col[first])
-    return present, x, y
+        mr = np.bincount(c, weights=r, minlength=k) / count
+        mc = np.bincount(c, weights=q, minlength=k) / count
+    d = (r - mr[c]) ** 2 + (q - mc[c]) ** 2
+    dmin = np.full(k, np.inf)
+    np.minimum.at(dmin, c, d)
+    at_min = np.flatnonzero(d == dmin[c])
+    groups, pos = np.unique(c[at_min], return_index=True)
+    first = at_min[pos]
+    return groups, r[first], q[first]

@@ -18,6 +18,7 @@ from optimizer.figures.raster import (
     label_cells,
     outline_segments,
     rgba_image,
+    thinned,
 )
 from optimizer.grid.store import read_grid, write_grid
 
@@ -95,9 +96,30 @@ def test_rgba_image_and_outlines():
     expected = shapely.line_merge(shapely.union_all(dissolved.boundary.to_numpy()))
     assert shapely.length(drawn) == pytest.approx(shapely.length(expected))
     assert shapely.hausdorff_distance(drawn, expected) < 1e-6
-    present, xs, ys = label_cells(units, codes, len(names), place)
-    for c, x, y in zip(present, xs, ys, strict=True):  # every label inside its region
-        assert dissolved.geometry[names[c]].contains(shapely.Point(x, y))
+    for sample in (10**6, 5):  # every unit, and every 21st unit plus the groups it misses
+        present, xs, ys = label_cells(units, codes, len(names), place, sample=sample)
+        assert present.tolist() == [0, 1]
+        for c, x, y in zip(present, xs, ys, strict=True):  # every label inside its region
+            assert dissolved.geometry[names[c]].contains(shapely.Point(x, y))
+    few = np.full(len(units), -1)
+    few[[3, 50]] = [1, 0]  # groups of one unit each, outside a sample of every 21st unit
+    present, xs, ys = label_cells(units, few, 2, place, sample=5)
+    assert present.tolist() == [0, 1]
+    np.testing.assert_array_equal(np.stack([xs, ys]), np.stack(place.cell_centres(
+        units["row"].to_numpy()[[50, 3]], units["col"].to_numpy()[[50, 3]])))
+
+
+def test_thinned_keeps_every_sth_cell_and_covers_the_grid():
+    units, geom = _hand_grid(True, drop=0)
+    place = grid_placement(units, geom)
+    small, keep, coarse = thinned(units, place, max_side=5)  # 12 columns: every 3rd cell
+    assert (coarse.nrows, coarse.ncols) == (3, 4) and coarse.origin == "lower"
+    assert coarse.cell_size == 3 * place.cell_size
+    assert (coarse.x0, coarse.y0) == (place.x0, place.y0)
+    assert coarse.x1 == pytest.approx(place.x1) and coarse.y1 >= place.y1
+    assert ((units["row"].to_numpy()[keep] % 3 == 0) & (units["col"].to_numpy()[keep] % 3 == 0)).all()
+    assert len(keep) == 12 and small["row"].max() == 2 and small["col"].max() == 3
+    assert thinned(units, place)[1] is None  # small grids are drawn cell by cell
 
 
 def _texts(fig) -> set[str]:
