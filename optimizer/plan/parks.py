@@ -220,15 +220,10 @@ def _column(problem: Problem, col: str) -> np.ndarray:
     return problem.pu.units[col].to_numpy(dtype=np.float64)
 
 
-def _unprotected(ctx: _Context, cols: list[str], idx: np.ndarray) -> np.ndarray:
-    """Amounts of ``cols`` (NaN read as 0) times ``1 - pa_fraction`` for the units
-    ``idx``: ``(len(idx), len(cols))``, read one column at a time (never the
-    features x units matrix)."""
-    out = np.empty((len(idx), len(cols)), dtype=np.float64)
-    free = ctx.free[idx]
-    for j, col in enumerate(cols):
-        out[:, j] = np.nan_to_num(_column(ctx.problem, col)[idx], nan=0.0) * free
-    return out
+def _unprotected(ctx: _Context, col: str, idx: np.ndarray) -> np.ndarray:
+    """The amounts of column ``col`` (NaN read as 0) times ``1 - pa_fraction`` for the
+    units ``idx`` (never the features x units matrix)."""
+    return np.nan_to_num(_column(ctx.problem, col)[idx], nan=0.0) * ctx.free[idx]
 
 
 def _summed(ctx: _Context, cols: list[str], idx: np.ndarray) -> np.ndarray:
@@ -395,26 +390,30 @@ def _park_table(ctx: _Context, x: np.ndarray, labels: np.ndarray, k: int,
     area = member @ ctx.new_km2
     value = member @ ctx.value
 
-    def by_park(per_unit: np.ndarray) -> np.ndarray:
-        """Per-unit amounts of the units ``idx`` summed by park (parks x columns)."""
-        sub = sp.csr_matrix((np.ones(len(idx)), (lab, np.arange(len(idx)))),
-                            shape=(k, len(idx)))
-        return np.asarray(sub @ per_unit).reshape(k, *per_unit.shape[1:])
+    sub = sp.csr_matrix((np.ones(len(idx)), (lab, np.arange(len(idx)))), shape=(k, len(idx)))
 
-    stock = by_park(_summed(ctx, ctx.stock_cols, idx))
+    def by_park(cols: list[str]) -> np.ndarray:
+        """Parks x ``cols``: each column's unprotected amounts summed by park, a column at
+        a time (the units ``idx`` only)."""
+        out = np.zeros((k, len(cols)))
+        for j, col in enumerate(cols):
+            out[:, j] = sub @ _unprotected(ctx, col, idx)
+        return out
+
+    stock = sub @ _summed(ctx, ctx.stock_cols, idx)
 
     # Species: the park's new amount against the national total and the plan's gain
     # (amounts read for the parks' units and the plan's selected units only).
-    n_species = len(ctx.species_cols)
-    gain = by_park(_unprotected(ctx, ctx.species_cols, idx)).reshape(k, n_species)
+    gain = by_park(ctx.species_cols)
     chosen = np.flatnonzero(np.asarray(x) > 0.5)
-    plan_gain = _unprotected(ctx, ctx.species_cols, chosen).sum(axis=0)
+    plan_gain = np.array([_unprotected(ctx, col, chosen).sum() for col in ctx.species_cols],
+                         dtype=np.float64)
     shares = np.divide(gain, ctx.species_total, out=np.zeros_like(gain),
                        where=ctx.species_total > 0)
     key = (gain > 0) & (gain >= key_share * plan_gain - _TOL * np.abs(plan_gain))
 
     # Ecosystems: largest land-cover class and the mix of shares >= 1%.
-    lc = by_park(_unprotected(ctx, ctx.lc_cols, idx)).reshape(k, len(ctx.lc_cols))
+    lc = by_park(ctx.lc_cols)
     lc_sum = lc.sum(axis=1, keepdims=True)
     lc_share = np.divide(lc, lc_sum, out=np.zeros_like(lc), where=lc_sum > 0)
     dominant = np.where(lc_sum[:, 0] > 0, ctx.lc_names[lc.argmax(axis=1)] if lc.shape[1] else "",
@@ -449,8 +448,8 @@ def _park_table(ctx: _Context, x: np.ndarray, labels: np.ndarray, k: int,
         "area_km2": area,
         "carbon_stock_MgC": stock,
         "carbon_stock_tCO2e": stock * CO2_PER_C,
-        "carbon_uptake_MgC_per_yr": by_park(_summed(ctx, ctx.uptake_cols, idx)),
-        "emissions_tCO2_per_yr": by_park(_summed(ctx, ctx.emissions_cols, idx)),
+        "carbon_uptake_MgC_per_yr": sub @ _summed(ctx, ctx.uptake_cols, idx),
+        "emissions_tCO2_per_yr": sub @ _summed(ctx, ctx.emissions_cols, idx),
         "biodiversity_value": shares.sum(axis=1) * 100.0,
         "species_in_range": (gain > 0).sum(axis=1).astype(np.int64),
         "key_species": key.sum(axis=1).astype(np.int64),
