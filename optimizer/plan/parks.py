@@ -197,7 +197,7 @@ class _Context:
     species_names: np.ndarray
     lc_cols: list[str]
     lc_names: np.ndarray
-    types: np.ndarray  # object, synergy type per unit
+    types: np.ndarray  # int8, synergy type per unit (an index into TYPES)
     value: np.ndarray  # the plan's value of each unit (unprotected part)
     adj: sp.csr_matrix  # symmetric unit adjacency
     square: bool
@@ -274,18 +274,23 @@ def _added(problem: Problem, x: np.ndarray) -> np.ndarray:
 
 
 def _unit_types(problem: Problem) -> np.ndarray:
-    """Synergy type of each unit (the gap analysis's classes), ``no_data`` without inputs."""
+    """Synergy type of each unit (the gap analysis's classes) as an index into `TYPES`
+    (int8; ``no_data`` without inputs): no Python string per unit."""
 
     # The types do not depend on the zones; these need no protected layer in the grid's
     # metadata (grids from arrays, Marxan projects have only pa_fraction).
     pa = problem.protected_fraction
+    no_data = TYPES.index("no_data")
     zones_ = Zones((WHOLE, PROTECTED, UNPROTECTED), ("whole", "protected", "unprotected"),
                    np.column_stack([np.ones_like(pa), pa, 1.0 - pa]), ())
     try:
         _, types = synergy_typology(problem.pu, zones_=zones_)
     except InputDataError:  # no carbon stock or no biodiversity layer
-        return np.full(problem.n_units, "no_data", dtype=object)
-    return types.to_numpy(dtype=object)
+        return np.full(problem.n_units, no_data, dtype=np.int8)
+    codes = np.full(problem.n_units, no_data, dtype=np.int8)
+    for k, name in enumerate(TYPES):  # one vectorised comparison per type (Arrow strings)
+        codes[(types == name).to_numpy(dtype=bool, na_value=False)] = k
+    return codes
 
 
 def _unit_value(problem: Problem, stock_cols: list[str]) -> np.ndarray:
@@ -427,7 +432,7 @@ def _park_table(ctx: _Context, x: np.ndarray, labels: np.ndarray, k: int,
 
     # Regions (largest new area first) and typology (type of most of the new area).
     units = pd.DataFrame({"park": lab, "region": _regions_of(ctx.problem, idx),
-                          "type": ctx.types[idx],
+                          "type": np.asarray(TYPES, dtype=object)[ctx.types[idx]],
                           "km2": ctx.new_km2[idx]})
     reg = (units[units["region"] != ""].groupby(["park", "region"], sort=False)["km2"].sum()
            .reset_index().sort_values(["park", "km2", "region"], ascending=[True, False, True]))
