@@ -214,7 +214,7 @@ def child(data: Path, cell_km: float, time_limit: float, out_dir: Path, build: s
 
     def grid():  # type: ignore[no-untyped-def]
         if reuse:
-            return None  # --reuse-grid: the grid --work kept from an earlier run
+            return grid_dir  # --reuse-grid: the grid --work kept from an earlier run
         if build == "memory":
             return build_grid(specs, study_area=data / manifest.grid.study_area, cell_km=cell_km,
                               crs=manifest.grid.crs, max_units=None)
