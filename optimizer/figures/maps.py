@@ -161,6 +161,8 @@ def _outline(ax: Axes, units: pd.DataFrame, codes: np.ndarray, place: GridPlacem
     from matplotlib.path import Path
 
     segments = outline_segments(code_raster(units, codes), place)
+    if not len(segments):
+        return
     # One compound path (move to, line to per edge), not a path object per edge.
     kinds = np.tile(np.array([Path.MOVETO, Path.LINETO], dtype=Path.code_type), len(segments))
     path = Path(segments.reshape(-1, 2), kinds)
