@@ -37,6 +37,8 @@ China) and the issue's targets each projection would miss.
     python benchmarks/bench_scale.py --cell-km 20,10,5,2 --max-gb 12
     python benchmarks/bench_scale.py --area-km2 3e6 --cell-km 10,5
     python benchmarks/bench_scale.py --data /tmp/nat          # keep/reuse the synthetic layers
+    python benchmarks/bench_scale.py --work /tmp/nat_work     # keep the grids and exports
+    python benchmarks/bench_scale.py --work /tmp/nat_work --reuse-grid   # ... and open them again
 """
 
 from __future__ import annotations
@@ -201,15 +203,18 @@ def child(data: Path, cell_km: float, time_limit: float, out_dir: Path, build: s
     manifest, specs = load_manifest(manifest_path)
     state["units"] = 0
     client = cluster = None
-    if workers:
+    grid_dir = out_dir / f"grid_{cell_km:g}km"
+    reuse = bool(os.environ.get("BENCH_SCALE_REUSE")) and (grid_dir / "units.parquet").exists()
+    if workers and not reuse:
         from dask.distributed import Client, LocalCluster
 
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=":0", memory_limit=None)
         client = Client(cluster)
-    grid_dir = out_dir / f"grid_{cell_km:g}km"
 
     def grid():  # type: ignore[no-untyped-def]
+        if reuse:
+            return grid_dir  # --reuse-grid: the grid --work kept from an earlier run
         if build == "memory":
             return build_grid(specs, study_area=data / manifest.grid.study_area, cell_km=cell_km,
                               crs=manifest.grid.crs, max_units=None)
@@ -244,8 +249,8 @@ def child(data: Path, cell_km: float, time_limit: float, out_dir: Path, build: s
 
         def built(path: Path) -> dict:
             meta = pq.ParquetFile(path / "units.parquet").metadata
-            return {"units": meta.num_rows, "build": "streamed", **worker_peaks(),
-                    "row_groups": meta.num_row_groups}
+            return {"units": meta.num_rows, "build": "reused" if reuse else "streamed",
+                    **({} if reuse else worker_peaks()), "row_groups": meta.num_row_groups}
 
         stage("grid", grid, built)
         state["units"] = pq.ParquetFile(grid_dir / "units.parquet").metadata.num_rows
@@ -283,6 +288,7 @@ def child(data: Path, cell_km: float, time_limit: float, out_dir: Path, build: s
     stage("solve", lambda: solve(p, "cut", gap=1e-3, time_limit=time_limit,
                                  model=state.pop("compile")), solve_facts)
     x = state["solve"].x
+    np.save(out_dir / f"plan_{cell_km:g}km.npy", x)  # with --work: the plan, for reruns
     stage("parks", lambda: candidate_parks(p, x), lambda parks: {"parks": len(parks.table)})
     state.pop("parks")
     stage("export", lambda: export_plan(p, x, out_dir / f"export_{cell_km:g}km",
@@ -467,6 +473,12 @@ def main() -> None:
                              "value (default rel:0.1, balanced at any cell size)")
     parser.add_argument("--until", choices=STAGES, default=STAGES[-1],
                         help="stop each size after this stage (e.g. conservation)")
+    parser.add_argument("--work", type=Path,
+                        help="folder for the grids and exports, kept after the run (default: "
+                             "the temporary folder, deleted)")
+    parser.add_argument("--reuse-grid", action="store_true",
+                        help="with --work: open the grid an earlier run kept there instead of "
+                             "building it (its row says build=reused)")
     args = parser.parse_args()
     sizes = sorted({float(s) for s in args.cell_km.split(",")}, reverse=True)
 
@@ -502,7 +514,11 @@ def main() -> None:
                 continue
             os.environ["BENCH_SCALE_UNTIL"] = args.until
             os.environ["BENCH_SCALE_PENALTY"] = args.penalty
-            rows, note = run_size(data, cell, args.time_limit, args.max_gb, Path(tmp),
+            if args.reuse_grid and args.work:
+                os.environ["BENCH_SCALE_REUSE"] = "1"
+            work = args.work or Path(tmp)
+            work.mkdir(parents=True, exist_ok=True)
+            rows, note = run_size(data, cell, args.time_limit, args.max_gb, work,
                                   args.build, args.workers)
             results[cell] = rows
             if note:

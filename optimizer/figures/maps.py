@@ -7,7 +7,12 @@ arrow (projected grids), and the CRS and cell size written under it. Colours com
 `optimizer.figures.plots` (one colour per zone and per plan status in every figure).
 
 A square grid (``row`` and ``col`` columns) is drawn as a raster placed at its real
-coordinates (so outlines, scale and labels line up); other grids from their geometry.
+coordinates (so outlines, scale and labels line up), without decoding its polygons: the
+placement comes from a handful of units' bounds (`optimizer.figures.raster.grid_placement`),
+region and park outlines from their code rasters (cell edges where the code changes), names
+at a cell of each group, the protected outline as a contour of the protected-share raster.
+A national grid of 10 million units is drawn in seconds (``benchmarks/bench_national_map.py``).
+Other grids are drawn from their geometry (regions and parks dissolved).
 Like `optimizer.figures.plots`, matplotlib is imported inside the functions.
 """
 
@@ -27,6 +32,16 @@ from optimizer.figures.plots import (
     TYPE_LABELS,
     ZONE_COLOURS,
     pretty_unit,
+)
+from optimizer.figures.raster import (
+    GridPlacement,
+    code_raster,
+    grid_placement,
+    label_cells,
+    outline_segments,
+    rgba_image,
+    thinned,
+    unit_raster,
 )
 
 if TYPE_CHECKING:
@@ -53,48 +68,7 @@ _CRITERION_NAMES = {"carbon": "carbon stock density", "npp": "NPP density",
 _CRITERION_COLUMNS = {"carbon": "carbon_kgC_m2", "npp": "npp_gC_m2_yr", "biodiversity": "bio_value"}
 
 
-def unit_raster(units: pd.DataFrame, values: np.ndarray) -> np.ndarray | None:
-    """Per-unit ``values`` as a 2-D array by the units' ``row`` and ``col`` (NaN where no
-    unit), or None when the units have no ``row``/``col`` (not a square grid).
-
-    Examples
-    --------
-    >>> unit_raster(pd.DataFrame({"row": [0, 1], "col": [1, 0]}), np.array([5.0, 7.0]))
-    array([[nan,  5.],
-           [ 7., nan]])
-    """
-    if "row" not in units or "col" not in units:
-        return None
-    rows, cols = units["row"].to_numpy(), units["col"].to_numpy()
-    grid = np.full((int(rows.max()) + 1, int(cols.max()) + 1), np.nan)
-    grid[rows, cols] = values
-    return grid
-
-
-_UPPER: Literal['upper', 'lower'] = "upper"
-
-
-def _raster_placement(units: pd.DataFrame, geometry: Any
-                      ) -> tuple[tuple[float, float, float, float], Literal['upper', 'lower']] | None:
-    """(extent, origin) of the ``row``/``col`` raster in the geometry's coordinates."""
-    if geometry is None or len(geometry) == 0:
-        return None
-    b = geometry.bounds
-    w = float((b["maxx"] - b["minx"]).max())
-    h = float((b["maxy"] - b["miny"]).max())
-    row, col = units["row"].to_numpy(), units["col"].to_numpy()
-    nrows, ncols = int(row.max()) + 1, int(col.max()) + 1
-    x0 = float((b["minx"].to_numpy() - col * w).min())
-    cy = (b["miny"].to_numpy() + b["maxy"].to_numpy()) / 2
-    south = len(row) < 2 or np.corrcoef(row, cy)[0, 1] <= 0  # row 0 is the northern edge
-    if south:
-        ytop = float((b["maxy"].to_numpy() + row * h).max())
-        return (x0, x0 + ncols * w, ytop - nrows * h, ytop), "upper"
-    ybot = float((b["miny"].to_numpy() - row * h).min())
-    return (x0, x0 + ncols * w, ybot, ybot + nrows * h), "lower"
-
-
-def _crs_text(geometry: Any, units: pd.DataFrame) -> str:
+def _crs_text(geometry: Any, units: pd.DataFrame, place: GridPlacement | None = None) -> str:
     """'CRS: Albers Equal Area (metre); cells 40 km' or a note that there is none."""
     crs = getattr(geometry, "crs", None)
     if crs is None:
@@ -107,9 +81,11 @@ def _crs_text(geometry: Any, units: pd.DataFrame) -> str:
     unit = crs.axis_info[0].unit_name if crs.axis_info else "?"
     text = f"CRS: {name}{f' (EPSG:{epsg})' if epsg else ''}, {unit}"
     if crs.is_projected and "row" in units:
-        b = geometry.bounds
-        side = float((b["maxx"] - b["minx"]).max()) * crs.axis_info[0].unit_conversion_factor
-        text += f"; cells {side / 1000:,.3g} km"
+        if place is None:
+            place = grid_placement(units, geometry)
+        if place is not None:
+            side = place.cell_size * crs.axis_info[0].unit_conversion_factor
+            text += f"; cells {side / 1000:,.3g} km"
     return text
 
 
@@ -144,12 +120,24 @@ def _rect(xy: tuple[float, float], w: float, h: float, colour: str) -> Any:
     return Rectangle(xy, w, h, facecolor=colour, edgecolor="k", linewidth=0.8, zorder=5)
 
 
-def _regions(ax: Axes, units: pd.DataFrame, geometry: Any) -> bool:
-    """Outline and name each region (units dissolved by ``region``); False if none."""
+def _regions(ax: Axes, units: pd.DataFrame, geometry: Any,
+             place: GridPlacement | None = None) -> bool:
+    """Outline and name each region; False if none. A square grid's from its region-code
+    raster (``place`` given), other grids' from the units dissolved by ``region``."""
     if geometry is None or "region" not in units or not units["region"].notna().any():
         return False
-    import geopandas as gpd
     import matplotlib.patheffects as pe
+
+    halo = [pe.withStroke(linewidth=2.5, foreground="white")]
+    if place is not None:
+        codes, names = pd.factorize(units["region"], sort=True)
+        _outline(ax, units, codes, place, _REGION_LINE, 1.4, 3)
+        present, xs, ys = label_cells(units, codes, len(names), place)
+        for c, x, y in zip(present, xs, ys, strict=True):
+            ax.text(x, y, str(names[c]), ha="center", va="center", fontsize=8, zorder=6,
+                    path_effects=halo, color="#111111")
+        return True
+    import geopandas as gpd
     from shapely.errors import GEOSException
 
     gdf = gpd.GeoDataFrame({"region": units["region"].to_numpy()}, geometry=geometry.values,
@@ -159,12 +147,29 @@ def _regions(ax: Axes, units: pd.DataFrame, geometry: Any) -> bool:
     except (ValueError, GEOSException):  # not a clean coverage: the slower general union
         regions = gdf.dissolve(by="region")
     regions.boundary.plot(ax=ax, color=_REGION_LINE, linewidth=1.4, zorder=3)
-    halo = [pe.withStroke(linewidth=2.5, foreground="white")]
     for name, geom in zip(regions.index, regions.geometry, strict=True):
         p = geom.representative_point()
         ax.text(p.x, p.y, str(name), ha="center", va="center", fontsize=8, zorder=6,
                 path_effects=halo, color="#111111")
     return True
+
+
+def _outline(ax: Axes, units: pd.DataFrame, codes: np.ndarray, place: GridPlacement,
+             colour: str, width: float, zorder: int) -> None:
+    """The outlines of the groups ``codes`` (-1: none) of a square grid, along cell edges."""
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path
+
+    segments = outline_segments(code_raster(units, codes), place)
+    if not len(segments):
+        return
+    # One compound path (move to, line to per edge), not a path object per edge.
+    kinds = np.tile(np.array([Path.MOVETO, Path.LINETO], dtype=Path.code_type), len(segments))
+    path = Path(segments.reshape(-1, 2), kinds)
+    # add_artist: inside the raster's extent, so no data limits to update (add_patch would
+    # measure every edge in Python).
+    ax.add_artist(PathPatch(path, fill=False, edgecolor=colour, linewidth=width, zorder=zorder,
+                            capstyle="projecting"))
 
 
 def category_map(units: pd.DataFrame, codes: np.ndarray, labels: Sequence[str],
@@ -214,18 +219,26 @@ def category_map(units: pd.DataFrame, codes: np.ndarray, labels: Sequence[str],
     cmap = ListedColormap(list(colours))
     norm = BoundaryNorm(np.arange(len(labels) + 1) - 0.5, len(labels))
     codes = np.asarray(codes)
-    raster = unit_raster(units, codes.astype(float))
     pa = units["pa_fraction"].to_numpy()
-    if raster is not None:
-        place = _raster_placement(units, geometry)
-        extent, origin = place if place is not None else (None, _UPPER)
-        ax.imshow(raster, cmap=cmap, norm=norm, interpolation="nearest", extent=extent,
-                  origin=origin)
-        prot = unit_raster(units, pa)
+    square = "row" in units and "col" in units
+    place = grid_placement(units, geometry) if square else None
+    if square:
+        extent = place.extent if place is not None else None
+        origin: Literal["upper", "lower"] = place.origin if place is not None else "upper"
+        drawn, values, protected, shape = units, codes, pa, None
+        if place is not None:  # a national grid: every s-th cell (what the pixels sample)
+            drawn, keep, small = thinned(units, place)
+            if keep is not None:
+                values, protected = codes[keep], pa[keep]
+                extent, shape = small.extent, (small.nrows, small.ncols)
+        image = rgba_image(drawn, values, list(colours), shape=shape)
+        assert image is not None  # a square grid
+        ax.imshow(image, interpolation="nearest", extent=extent, origin=origin)
+        prot = unit_raster(drawn, protected, fill=0.0, shape=shape)
         if (outline_protected and prot is not None and min(prot.shape) >= 2
                 and np.nanmax(prot) >= pa_threshold):
-            ax.contour(np.nan_to_num(prot), levels=[pa_threshold], colors="k", linewidths=0.6,
-                       extent=extent, origin=origin)
+            ax.contour(np.nan_to_num(prot, copy=False), levels=[pa_threshold], colors="k",
+                       linewidths=0.6, extent=extent, origin=origin)
     elif geometry is not None:
         import geopandas as gpd
 
@@ -234,7 +247,7 @@ def category_map(units: pd.DataFrame, codes: np.ndarray, labels: Sequence[str],
         if outline_protected:
             gdf[pa >= pa_threshold].boundary.plot(ax=ax, color="k", linewidth=0.4)
     ax.set_aspect("equal")
-    has_regions = _regions(ax, units, geometry)
+    has_regions = _regions(ax, units, geometry, place)
     _scale_bar(ax, geometry)
     ax.set_xticks([])
     ax.set_yticks([])
@@ -243,7 +256,7 @@ def category_map(units: pd.DataFrame, codes: np.ndarray, labels: Sequence[str],
     for side in ax.spines.values():
         side.set_color("0.7")
     ax.set_title(title + (f"\n{subtitle}" if subtitle else ""), fontsize=11)
-    ax.text(1.0, -0.015, _crs_text(geometry, units), transform=ax.transAxes, ha="right",
+    ax.text(1.0, -0.015, _crs_text(geometry, units, place), transform=ax.transAxes, ha="right",
             va="top", fontsize=7, color="0.3")
     counts = np.bincount(codes[codes >= 0], minlength=len(labels))
     handles: list[Any] = [
@@ -362,6 +375,23 @@ def typology_map(units: pd.DataFrame, types: Sequence[str], *, geometry: Any = N
                         "Carbon × biodiversity typology", geometry=geometry, subtitle=subtitle)
 
 
+def _codes(values: Sequence[str] | np.ndarray, keys: Sequence[str]) -> np.ndarray:
+    """The index of each value in ``keys`` (-1 when absent), as ``pd.Categorical(values,
+    categories=keys).codes`` but a vectorised comparison per key (a numpy ``str`` array is
+    not turned into a Python object per unit).
+
+    Examples
+    --------
+    >>> _codes(np.array(["b", "a", "c"]), ["a", "b"]).tolist()
+    [1, 0, -1]
+    """
+    arr = np.asarray(values)
+    code = np.full(arr.shape, -1, dtype=np.int8)
+    for k, key in enumerate(keys):
+        code[arr == key] = k
+    return code
+
+
 def plan_map(units: pd.DataFrame, status: Sequence[str] | np.ndarray, *, geometry: Any = None,
              title: str = "The plan: existing network and added units") -> Figure:
     """A map of a plan: each unit existing, added, locked out or free (`STATUS_COLOURS`).
@@ -387,7 +417,7 @@ def plan_map(units: pd.DataFrame, status: Sequence[str] | np.ndarray, *, geometr
     keys = ["existing", "added", "locked out", "free"]
     labels = ["existing protected area", "added by the plan", "locked out (not available)",
               "not selected"]
-    code = pd.Categorical(np.asarray(status, dtype=object), categories=keys).codes
+    code = _codes(status, keys)
     return category_map(units, code, labels, [STATUS_COLOURS[k] for k in keys], title,
                         geometry=geometry, always=())
 
@@ -478,7 +508,7 @@ def parks_map(units: pd.DataFrame, unit_park: np.ndarray, status: Sequence[str] 
     ['existing protected area (1 unit)', 'candidate park (1 unit)']
     """
     park = np.asarray(unit_park)
-    status_of = np.asarray(status, dtype=object)
+    status_of = np.asarray(status)  # str or object: compared without a Python object per unit
     code = np.full(len(units), 2)
     code[status_of == "existing"] = 0
     code[park > 0] = 1
@@ -486,22 +516,35 @@ def parks_map(units: pd.DataFrame, unit_park: np.ndarray, status: Sequence[str] 
     colours = [STATUS_COLOURS["existing"], STATUS_COLOURS["added"], STATUS_COLOURS["free"]]
     fig = category_map(units, code, labels, colours, title, geometry=geometry, always=())
     if geometry is not None and (park > 0).any():
-        import geopandas as gpd
         import matplotlib.patheffects as pe
-        from shapely.errors import GEOSException
 
         ax = fig.axes[0]
-        gdf = gpd.GeoDataFrame({"park": park}, geometry=geometry.values, crs=geometry.crs)
-        gdf = gdf[gdf["park"] > 0]
-        try:
-            parks = gdf.dissolve(by="park", method="coverage")
-        except (ValueError, GEOSException):  # not a clean coverage: the general union
-            parks = gdf.dissolve(by="park")
-        parks.boundary.plot(ax=ax, color="#67001f", linewidth=0.9, zorder=4)
         halo = [pe.withStroke(linewidth=2.5, foreground="white")]
-        for pid, geom in zip(parks.index[:label_top], parks.geometry[:label_top], strict=True):
-            p = geom.representative_point()
-            ax.text(p.x, p.y, f"P{pid}", ha="center", va="center", fontsize=8, zorder=7,
+        place = (grid_placement(units, geometry) if "row" in units and "col" in units
+                 else None)
+        if place is not None:  # a square grid: outlines from the park raster, no polygon
+            _outline(ax, units, park - 1, place, "#67001f", 0.9, 4)
+            ids, xs, ys = label_cells(units, park - 1, int(park.max()), place)
+            pts = [(pid + 1, x, y) for pid, x, y in zip(ids[:label_top], xs[:label_top],
+                                                         ys[:label_top], strict=True)]
+        else:
+            import geopandas as gpd
+            from shapely.errors import GEOSException
+
+            gdf = gpd.GeoDataFrame({"park": park}, geometry=geometry.values, crs=geometry.crs)
+            gdf = gdf[gdf["park"] > 0]
+            try:
+                parks = gdf.dissolve(by="park", method="coverage")
+            except (ValueError, GEOSException):  # not a clean coverage: the general union
+                parks = gdf.dissolve(by="park")
+            parks.boundary.plot(ax=ax, color="#67001f", linewidth=0.9, zorder=4)
+            pts = []
+            for pid, geom in zip(parks.index[:label_top], parks.geometry[:label_top],
+                                 strict=True):
+                p = geom.representative_point()
+                pts.append((pid, p.x, p.y))
+        for pid, x, y in pts:
+            ax.text(x, y, f"P{pid}", ha="center", va="center", fontsize=8, zorder=7,
                     fontweight="bold", color="#67001f", path_effects=halo)
         ax.set_xlabel("")
         ax.set_ylabel("")

@@ -123,6 +123,38 @@ class WkbSource:
             return col.take(index) if len(col) else pa.chunked_array(
                 [pa.nulls(len(rows), col.type)])
 
+    def decode(self, rows: np.ndarray | None = None) -> np.ndarray:
+        """Shapely geometries of ``rows`` (as `read`; default every row), decoded a row
+        group at a time: the WKB of one group is alive at once, not the whole selection's.
+
+        Examples
+        --------
+        >>> import pyarrow as pa, shapely
+        >>> src = WkbSource(pa.array([shapely.box(0, 0, 1, 1).wkb, None]))
+        >>> [g if g is None else g.area for g in src.decode(np.array([1, 0, -1]))]
+        [None, 1.0, None]
+        """
+        if self._memory is not None:
+            return _decode(self.read(rows))
+        n_groups = len(self._starts) - 1
+        if rows is None:
+            out = np.empty(len(self), dtype=object)
+            for g in range(n_groups):
+                lo, hi = int(self._starts[g]), int(self._starts[g + 1])
+                out[lo:hi] = _decode(self.read(np.arange(lo, hi, dtype=np.int64)))
+            return out
+        rows = np.asarray(rows, dtype=np.int64)
+        out = np.full(len(rows), None, dtype=object)
+        valid = np.flatnonzero(rows >= 0)
+        group = np.searchsorted(self._starts, rows[valid], side="right") - 1
+        order = np.argsort(group, kind="stable")
+        edges = np.searchsorted(group[order], np.arange(n_groups + 1))
+        for g in range(n_groups):
+            if edges[g] < edges[g + 1]:
+                at = valid[order[edges[g]:edges[g + 1]]]
+                out[at] = _decode(self.read(rows[at]))
+        return out
+
     def _read_groups(self, groups: np.ndarray | None) -> Any:
         if self._memory is not None:
             return self._memory
@@ -195,7 +227,8 @@ class _State:
                 shared = self.shared
                 with shared.lock:
                     if shared.geoms is None:
-                        shared.geoms = _decode(self.wkb())
+                        assert self.source is not None
+                        shared.geoms = self.source.decode(self.rows)
                 self.geoms = shared.geoms
                 self.source = self.rows = None  # the file is no longer needed
             return self.geoms

@@ -36,7 +36,6 @@ from optimizer.gap.zoning import PROTECTED, UNPROTECTED, WHOLE, Zones
 from optimizer.inputs.units import CO2_PER_C
 from optimizer.model.compile import budget_coefficients
 from optimizer.model.costs import cost_budget_coefficients
-from optimizer.plan.results import unit_status
 from optimizer.solvers.base import Solution
 
 if TYPE_CHECKING:
@@ -182,21 +181,23 @@ def _num(v: float) -> str:
 
 @dataclass
 class _Context:
-    """What does not change with the plan: per-unit amounts, adjacency, labels."""
+    """What does not change with the plan: per-unit areas, values, adjacency, and which
+    amount columns each park column sums. Species and land-cover amounts are not held for
+    every unit: `_unprotected` reads them for the units a park table needs (the added
+    and the selected units), one column at a time."""
 
     problem: Problem
     free: np.ndarray  # 1 - pa_fraction
     new_km2: np.ndarray
-    stock: np.ndarray  # per unit, unprotected part, MgC
-    uptake: np.ndarray
-    emissions: np.ndarray
-    species: np.ndarray  # species x units, unprotected part
+    stock_cols: list[str]  # carbon stock layers, summed
+    uptake_cols: list[str]  # the latest year of each carbon uptake layer
+    emissions_cols: list[str]
+    species_cols: list[str]
     species_total: np.ndarray  # national totals (whole units)
     species_names: np.ndarray
-    lc: np.ndarray  # classes x units, unprotected part
+    lc_cols: list[str]
     lc_names: np.ndarray
-    region: np.ndarray  # object
-    types: np.ndarray  # object, synergy type per unit
+    types: np.ndarray  # int8, synergy type per unit (an index into TYPES)
     value: np.ndarray  # the plan's value of each unit (unprotected part)
     adj: sp.csr_matrix  # symmetric unit adjacency
     square: bool
@@ -213,52 +214,83 @@ def _latest_columns(features: pd.DataFrame, role: str) -> list[str]:
     return out
 
 
+def _column(problem: Problem, col: str) -> np.ndarray:
+    """One amount column of every unit as float64, without a copy when it is float64
+    already (NaN kept: callers take the units they need, then read NaN as 0)."""
+    return problem.pu.units[col].to_numpy(dtype=np.float64)
+
+
+def _unprotected(ctx: _Context, col: str, idx: np.ndarray) -> np.ndarray:
+    """The amounts of column ``col`` (NaN read as 0) times ``1 - pa_fraction`` for the
+    units ``idx`` (never the features x units matrix)."""
+    return np.nan_to_num(_column(ctx.problem, col)[idx], nan=0.0) * ctx.free[idx]
+
+
+def _summed(ctx: _Context, cols: list[str], idx: np.ndarray) -> np.ndarray:
+    """The amounts of ``cols`` summed (NaN read as 0), times ``1 - pa_fraction``, for
+    the units ``idx`` (the sum in column order, as ``feature_amounts(cols).sum(axis=0)``)."""
+    if not cols:
+        return np.zeros(len(idx))
+    total = np.nan_to_num(_column(ctx.problem, cols[0])[idx], nan=0.0)
+    for col in cols[1:]:
+        total += np.nan_to_num(_column(ctx.problem, col)[idx], nan=0.0)
+    return total * ctx.free[idx]
+
+
 def _context(problem: Problem, connectivity: str) -> _Context:
     pu = problem.pu
     feats = pu.features
     free = 1.0 - problem.protected_fraction
-    n = problem.n_units
-
-    def summed(cols: list[str]) -> np.ndarray:
-        return problem.feature_amounts(cols).sum(axis=0) * free if cols else np.zeros(n)
-
     stock_cols = list(feats.index[feats["role"] == "carbon_stock"])
     species_cols = species_columns(pu, None)
-    whole = problem.feature_amounts(species_cols)  # a fresh array: scaled in place below
-    species_total = whole.sum(axis=1)
-    whole *= free  # the unprotected part (one features x units array, not two)
+    # National totals, a column at a time (each the sum of the contiguous column).
+    species_total = np.array([np.nan_to_num(_column(problem, c), nan=0.0).sum()
+                              for c in species_cols], dtype=np.float64)
     lc_cols = list(feats.index[feats["role"] == "land_cover"])
-    lc = problem.feature_amounts(lc_cols)
-    lc *= free
     labels = feats["label"] if "label" in feats else pd.Series(feats.index, index=feats.index)
-    region = pu.units["region"].to_numpy(dtype=object)
     return _Context(
         problem=problem, free=free, new_km2=problem.unprotected_km2,
-        stock=summed(stock_cols), uptake=summed(_latest_columns(feats, "carbon_uptake")),
-        emissions=summed(_latest_columns(feats, "emissions")),
-        species=whole, species_total=species_total,
+        stock_cols=stock_cols, uptake_cols=_latest_columns(feats, "carbon_uptake"),
+        emissions_cols=_latest_columns(feats, "emissions"),
+        species_cols=species_cols, species_total=species_total,
         species_names=np.array([str(labels.get(c, c)) for c in species_cols], dtype=object),
-        lc=lc,
+        lc_cols=lc_cols,
         lc_names=np.array([str(labels.get(c, c)) for c in lc_cols], dtype=object),
-        region=np.where(pd.isna(region), "", region).astype(str).astype(object),
         types=_unit_types(problem), value=_unit_value(problem, stock_cols),
         adj=_adjacency(problem, connectivity), square={"row", "col"} <= set(pu.units.columns),
     )
 
 
+def _regions_of(problem: Problem, idx: np.ndarray) -> np.ndarray:
+    """The region of the units ``idx`` as str objects ('' for none)."""
+    region = problem.pu.units["region"].iloc[idx].to_numpy(dtype=object)
+    return np.where(pd.isna(region), "", region).astype(str).astype(object)
+
+
+def _added(problem: Problem, x: np.ndarray) -> np.ndarray:
+    """Units the plan adds: selected and not locked in (``unit_status == "added"``)."""
+    locked_in, _ = problem.locked_masks()
+    return (np.asarray(x) > 0.5) & ~locked_in
+
+
 def _unit_types(problem: Problem) -> np.ndarray:
-    """Synergy type of each unit (the gap analysis's classes), ``no_data`` without inputs."""
+    """Synergy type of each unit (the gap analysis's classes) as an index into `TYPES`
+    (int8; ``no_data`` without inputs): no Python string per unit."""
 
     # The types do not depend on the zones; these need no protected layer in the grid's
     # metadata (grids from arrays, Marxan projects have only pa_fraction).
     pa = problem.protected_fraction
+    no_data = TYPES.index("no_data")
     zones_ = Zones((WHOLE, PROTECTED, UNPROTECTED), ("whole", "protected", "unprotected"),
                    np.column_stack([np.ones_like(pa), pa, 1.0 - pa]), ())
     try:
         _, types = synergy_typology(problem.pu, zones_=zones_)
     except InputDataError:  # no carbon stock or no biodiversity layer
-        return np.full(problem.n_units, "no_data", dtype=object)
-    return types.to_numpy(dtype=object)
+        return np.full(problem.n_units, no_data, dtype=np.int8)
+    codes = np.full(problem.n_units, no_data, dtype=np.int8)
+    for k, name in enumerate(TYPES):  # one vectorised comparison per type (Arrow strings)
+        codes[(types == name).to_numpy(dtype=bool, na_value=False)] = k
+    return codes
 
 
 def _unit_value(problem: Problem, stock_cols: list[str]) -> np.ndarray:
@@ -274,13 +306,31 @@ def _unit_value(problem: Problem, stock_cols: list[str]) -> np.ndarray:
     return shares.sum(axis=0) * (1.0 - problem.protected_fraction)
 
 
+def _boundary_pairs(problem: Problem) -> tuple[np.ndarray, np.ndarray]:
+    """The boundary's pairs of distinct units with a shared edge, as positions (int32)."""
+    pu = problem.pu
+    n = problem.n_units
+    ids = pu.units["pu_id"].to_numpy()
+    b = pu.boundary
+    if (ids.dtype.kind in "iu" and n and int(ids[0]) == 0 and int(ids[-1]) == n - 1
+            and bool((np.diff(ids) == 1).all())):
+        # Ids are the positions (every grid carbonpark builds): no index of the ids.
+        i, j = b["id1"].to_numpy(), b["id2"].to_numpy()
+        length = b["length_km"].to_numpy()
+        ok = (i >= 0) & (i < n) & (j >= 0) & (j < n)
+    else:
+        i, j, length = pu.boundary_indices()
+        ok = (i >= 0) & (j >= 0)
+    ok &= (i != j) & (length > 0)
+    return i[ok].astype(np.int32), j[ok].astype(np.int32)
+
+
 def _adjacency(problem: Problem, connectivity: str) -> sp.csr_matrix:
     """Symmetric 0/1 adjacency of all units: rook (shared edges), queen (corners too)."""
     pu = problem.pu
     n = problem.n_units
-    i, j, length = pu.boundary_indices()
-    ok = (i >= 0) & (j >= 0) & (i != j) & (length > 0)
-    pairs = [np.column_stack([i[ok], j[ok]])]
+    i, j = _boundary_pairs(problem)
+    firsts, seconds = [i], [j]
     if connectivity == "queen":
         u = pu.units
         if {"row", "col"} <= set(u.columns):
@@ -294,7 +344,8 @@ def _adjacency(problem: Problem, connectivity: str) -> sp.csr_matrix:
                 want = key + dr * width + dc
                 at = np.clip(np.searchsorted(sorted_key, want), 0, n - 1)
                 hit = sorted_key[at] == want
-                pairs.append(np.column_stack([np.flatnonzero(hit), order[at[hit]]]))
+                firsts.append(np.flatnonzero(hit).astype(np.int32))
+                seconds.append(order[at[hit]].astype(np.int32))
         else:
             geoms = np.asarray(u.geometry.values)
             if shapely.is_missing(geoms).any():
@@ -302,10 +353,13 @@ def _adjacency(problem: Problem, connectivity: str) -> sp.csr_matrix:
                                      "these units have none; use connectivity='rook'")
             a, b = shapely.STRtree(geoms).query(geoms, predicate="intersects")
             keep = a < b
-            pairs.append(np.column_stack([a[keep], b[keep]]))
-    e = np.concatenate(pairs)
-    e = np.vstack([e, e[:, ::-1]])
-    m = sp.csr_matrix((np.ones(len(e), dtype=np.int8), (e[:, 0], e[:, 1])), shape=(n, n))
+            firsts.append(a[keep].astype(np.int32))
+            seconds.append(b[keep].astype(np.int32))
+    # Both directions, int32 positions: no (pairs x 2) int64 copies.
+    rows = np.concatenate([*firsts, *seconds])
+    cols = np.concatenate([*seconds, *firsts])
+    del firsts, seconds
+    m = sp.csr_matrix((np.ones(len(rows), dtype=np.int8), (rows, cols)), shape=(n, n))
     m.data[:] = 1
     return m
 
@@ -339,19 +393,32 @@ def _park_table(ctx: _Context, x: np.ndarray, labels: np.ndarray, k: int,
     lab = labels[idx]
     member = sp.csr_matrix((np.ones(len(idx)), (lab, idx)), shape=(k, len(labels)))
     area = member @ ctx.new_km2
-    stock = member @ ctx.stock
     value = member @ ctx.value
 
-    # Species: the park's new amount against the national total and the plan's gain.
-    sel = (np.asarray(x) > 0.5).astype(np.float64)
-    gain = np.asarray(member @ ctx.species.T).reshape(k, len(ctx.species))
-    plan_gain = ctx.species @ sel
+    sub = sp.csr_matrix((np.ones(len(idx)), (lab, np.arange(len(idx)))), shape=(k, len(idx)))
+
+    def by_park(cols: list[str]) -> np.ndarray:
+        """Parks x ``cols``: each column's unprotected amounts summed by park, a column at
+        a time (the units ``idx`` only)."""
+        out = np.zeros((k, len(cols)))
+        for j, col in enumerate(cols):
+            out[:, j] = sub @ _unprotected(ctx, col, idx)
+        return out
+
+    stock = sub @ _summed(ctx, ctx.stock_cols, idx)
+
+    # Species: the park's new amount against the national total and the plan's gain
+    # (amounts read for the parks' units and the plan's selected units only).
+    gain = by_park(ctx.species_cols)
+    chosen = np.flatnonzero(np.asarray(x) > 0.5)
+    plan_gain = np.array([_unprotected(ctx, col, chosen).sum() for col in ctx.species_cols],
+                         dtype=np.float64)
     shares = np.divide(gain, ctx.species_total, out=np.zeros_like(gain),
                        where=ctx.species_total > 0)
     key = (gain > 0) & (gain >= key_share * plan_gain - _TOL * np.abs(plan_gain))
 
     # Ecosystems: largest land-cover class and the mix of shares >= 1%.
-    lc = np.asarray(member @ ctx.lc.T).reshape(k, len(ctx.lc))
+    lc = by_park(ctx.lc_cols)
     lc_sum = lc.sum(axis=1, keepdims=True)
     lc_share = np.divide(lc, lc_sum, out=np.zeros_like(lc), where=lc_sum > 0)
     dominant = np.where(lc_sum[:, 0] > 0, ctx.lc_names[lc.argmax(axis=1)] if lc.shape[1] else "",
@@ -364,7 +431,8 @@ def _park_table(ctx: _Context, x: np.ndarray, labels: np.ndarray, k: int,
         mix.append(", ".join(parts))
 
     # Regions (largest new area first) and typology (type of most of the new area).
-    units = pd.DataFrame({"park": lab, "region": ctx.region[idx], "type": ctx.types[idx],
+    units = pd.DataFrame({"park": lab, "region": _regions_of(ctx.problem, idx),
+                          "type": np.asarray(TYPES, dtype=object)[ctx.types[idx]],
                           "km2": ctx.new_km2[idx]})
     reg = (units[units["region"] != ""].groupby(["park", "region"], sort=False)["km2"].sum()
            .reset_index().sort_values(["park", "km2", "region"], ascending=[True, False, True]))
@@ -385,8 +453,8 @@ def _park_table(ctx: _Context, x: np.ndarray, labels: np.ndarray, k: int,
         "area_km2": area,
         "carbon_stock_MgC": stock,
         "carbon_stock_tCO2e": stock * CO2_PER_C,
-        "carbon_uptake_MgC_per_yr": member @ ctx.uptake,
-        "emissions_tCO2_per_yr": member @ ctx.emissions,
+        "carbon_uptake_MgC_per_yr": sub @ _summed(ctx, ctx.uptake_cols, idx),
+        "emissions_tCO2_per_yr": sub @ _summed(ctx, ctx.emissions_cols, idx),
         "biodiversity_value": shares.sum(axis=1) * 100.0,
         "species_in_range": (gain > 0).sum(axis=1).astype(np.int64),
         "key_species": key.sum(axis=1).astype(np.int64),
@@ -427,9 +495,10 @@ def _extensions(ctx: _Context, labels: np.ndarray, k: int,
                 geoms: np.ndarray) -> tuple[list[str], np.ndarray]:
     """Per park: names of the protected areas it extends, and whether it is an extension."""
     existing = ctx.problem.existing_protection_mask()
-    coo = ctx.adj.tocoo()
-    hit = (labels[coo.row] >= 0) & existing[coo.col]
-    park_of_edge, existing_unit = labels[coo.row[hit]], coo.col[hit]
+    rows = np.flatnonzero(labels >= 0)  # the parks' units' rows of the adjacency only
+    sub = ctx.adj[rows].tocoo()
+    hit = existing[sub.col]
+    park_of_edge, existing_unit = labels[rows[sub.row[hit]]], sub.col[hit]
     is_ext = np.zeros(k, dtype=bool)
     is_ext[park_of_edge] = True
     areas = ctx.problem.pu.protected_areas
@@ -474,8 +543,8 @@ def _refill(ctx: _Context, x: np.ndarray, in_parks: np.ndarray, cap_km2: float) 
     area and cost budget (and ``cap_km2`` on new area) holds; returns the units added."""
 
     p = ctx.problem
-    status = unit_status(p, x)
-    free_unit = status == "free"
+    locked_in, locked_out = p.locked_masks()
+    free_unit = ~locked_in & ~(np.asarray(x) > 0.5) & ~locked_out  # unit_status "free"
     rows = [ctx.new_km2]
     room = [cap_km2 - float(ctx.new_km2 @ x)]
     for b in p.budgets:
@@ -587,7 +656,7 @@ def candidate_parks(problem: Problem, x: Any, *, connectivity: str = "rook",
                              "0/1 value per planning unit in pu.units order")
     ctx = _context(problem, connectivity)
 
-    added = unit_status(problem, xs) == "added"
+    added = _added(problem, xs)
     labels, k = _components(ctx, added)
     table, value = _park_table(ctx, xs, labels, k, key_share)
     small = table["area_km2"].to_numpy() < min_km2 - _TOL
@@ -613,7 +682,7 @@ def candidate_parks(problem: Problem, x: Any, *, connectivity: str = "rook",
         dropped = pd.DataFrame(all_ranked[small[np.argsort(ids)]].drop(columns="geometry"))
         dropped = dropped.reset_index(drop=True)
         dropped["park_id"] = np.arange(n_keep + 1, n_keep + 1 + len(dropped), dtype=np.int64)
-        added = unit_status(problem, xs_final) == "added"
+        added = _added(problem, xs_final)
         labels, k = _components(ctx, added)
         table, value = _park_table(ctx, xs_final, labels, k, key_share)
         xs = xs_final
