@@ -334,11 +334,25 @@ def map_panel(st: Ui, pu: Any, session: Any, result: Any, parks: Any) -> None:
     st.subheader("Map: hover a unit for its values, click to lock it in or out")
     state.seed(st, "map_mode", "Inspect only")
 
+    def relocked() -> None:
+        if st.session_state.pop(map_view.CHANGED_KEY, False):
+            st.rerun()  # a click, typed ids or undo changed the locks: the page, for the new plan
+
+    def messages() -> None:
+        for why in st.session_state.pop("map_refused", []):
+            (st.info if why.startswith("First corner") else st.warning)(why)
+
+    # Three fragments, so that a control reruns only its own part: the click mode and the
+    # lock table never resend the map (its spec is megabytes at 20k+ units).
+    @st.fragment
+    def mode() -> None:
+        st.radio("Click on the map", list(map_view.CLICK_MODES), key="map_mode",
+                 horizontal=True, help="A box mode takes two clicks: opposite corners of the "
+                 "box whose every unit is locked (or cleared)")
+
     @st.fragment
     def panel() -> None:
-        if st.session_state.pop(map_view.CHANGED_KEY, False):
-            st.rerun()  # a click or undo changed the locks: the whole page, for the new plan
-        c1, c2 = st.columns([2, 3])
+        relocked()
         saved = common.saved_plans(st)
         extra = support_layers(st, result)
         if saved:
@@ -350,11 +364,8 @@ def map_panel(st: Ui, pu: Any, session: Any, result: Any, parks: Any) -> None:
         if "map_layer_next" in st.session_state:  # a layer just computed: show it
             st.session_state["map_layer"] = st.session_state.pop("map_layer_next")
         state.seed_choice(st, "map_layer", list(choices), "plan")
-        layer = c1.selectbox("Colour the map by", list(choices), key="map_layer",
+        layer = st.selectbox("Colour the map by", list(choices), key="map_layer",
                              format_func=choices.__getitem__)
-        c2.radio("Click on the map", list(map_view.CLICK_MODES), key="map_mode",
-                 horizontal=True, help="A box mode takes two clicks: opposite corners of the "
-                 "box whose every unit is locked (or cleared)")
         locks = map_view.lock_ids(st)
         cache = st.session_state.get("map_cache")
         if cache is None or cache["id"] != id(result):
@@ -374,13 +385,19 @@ def map_panel(st: Ui, pu: Any, session: Any, result: Any, parks: Any) -> None:
         st.pydeck_chart(spec, on_select=lambda: _map_click(st, pu, session, result.settings, key),
                         selection_mode="single-object", key=key, height=560)
         st.html(map_view.legend_html(legend, caption))
-        for why in st.session_state.pop("map_refused", []):
-            (st.info if why.startswith("First corner") else st.warning)(why)
+        messages()
+
+    @st.fragment
+    def table() -> None:
+        relocked()
+        messages()
         map_view.show_lock_table(st, pu, refusal=lambda pid, lock_in: session.lock_refusal(
             result.settings, pid, lock_in))
         support_buttons(st, result)
 
+    mode()
     panel()
+    table()
 
 
 #: Session key of the decision support computed for a plan: {"id": id(result), name: (values,
