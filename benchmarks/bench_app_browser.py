@@ -100,6 +100,7 @@ def click_to_metrics(page, repeat: int) -> list[tuple[float, float]]:  # type: i
     """Lock ``repeat`` units in by clicks near the map's centre: seconds from each click to
     the new plan's cards (the settings caption changes) and to an idle page. A click that
     lands on no unit, or on a unit a red line keeps out, changes nothing and is skipped."""
+    from playwright.sync_api import Error as PlaywrightError
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
     from playwright.sync_api import expect
 
@@ -112,8 +113,12 @@ def click_to_metrics(page, repeat: int) -> list[tuple[float, float]]:  # type: i
         if len(out) >= repeat:
             break
         canvas = page.locator(f"{MAP} canvas").first
-        canvas.scroll_into_view_if_needed()
-        box = canvas.bounding_box()
+        try:  # the map may be redrawn under the pointer (a new plan's spec)
+            idle(page)
+            canvas.scroll_into_view_if_needed()
+            box = canvas.bounding_box()
+        except PlaywrightError:
+            continue
         dx, dy = ((k % 5) - 2) * 23, ((k // 5) % 5 - 2) * 19
         before = caption.inner_text()
         # the pointer rests on the unit first, as a hand's does (deck.gl redraws on hover; a
