@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from optimizer.figures.plots import NO_DATA_COLOUR, STATUS_COLOURS, pretty_unit
+from optimizer.figures.raster import grid_placement
 from optimizer.gap.columns import density_unit
 
 __all__ = [
@@ -73,10 +74,9 @@ def hex_rgba(colour: str, alpha: int = 255) -> tuple[int, int, int, int]:
 def cell_origins(units: pd.DataFrame, geometry: Any, meta: dict[str, Any] | None = None
                  ) -> tuple[np.ndarray, np.ndarray, float]:
     """Each unit's lower-left corner (x, y, in km of the grid's CRS) and the cell side
-    (km) of a square grid, from ``row``/``col`` and the grid's ``square_grid`` record
-    (``meta``: its top-left corner ``x0``, ``y0`` and ``cell_m``, as `carbonpark grid` stores
-    it), else from the bounds of two whole cells (never every unit's geometry: edge cells
-    are cut by the study area).
+    (km) of a square grid, from ``row``/``col`` and the grid's placement
+    (`optimizer.figures.raster.grid_placement`: the grid's ``square_grid`` record in
+    ``meta``, else the bounds of a few whole cells; never every unit's geometry).
 
     Examples
     --------
@@ -89,26 +89,13 @@ def cell_origins(units: pd.DataFrame, geometry: Any, meta: dict[str, Any] | None
     >>> cell_origins(u, None, {"square_grid": {"x0": 0, "y0": 2000, "cell_m": 1000}})[1].tolist()
     [1.0, 0.0]
     """
+    p = grid_placement(units, geometry, meta=meta)
+    if p is None:
+        raise ValueError("cell_origins: not a square grid (row/col and a placement needed)")
     row = units["row"].to_numpy(dtype=np.int64)
     col = units["col"].to_numpy(dtype=np.int64)
-    sq = (meta or {}).get("square_grid")
-    if sq:
-        side = float(sq["cell_m"]) / 1000.0
-        return (float(sq["x0"]) / 1000.0 + col * side,
-                float(sq["y0"]) / 1000.0 - (row + 1) * side, side)
-    area = units["area_km2"].to_numpy(dtype=float)
-    a = int(np.argmax(area))  # a whole cell
-    other = np.flatnonzero((row != row[a]) & (area >= area[a] * (1 - 1e-9)))
-    if other.size == 0:
-        other = np.flatnonzero(row != row[a])
-    pick = [a, int(other[0]) if other.size else a]
-    b = geometry.iloc[pick].bounds.to_numpy() / 1000.0
-    side = float(b[0, 2] - b[0, 0])
-    x0 = b[0, 0] - col[a] * side
-    north_up = other.size == 0 or (b[1, 1] - b[0, 1]) * (row[pick[1]] - row[a]) < 0
-    sign = -1.0 if north_up else 1.0
-    y = b[0, 1] + sign * (row - row[a]) * side
-    return x0 + col * side, y, side
+    lower = p.row_edge(row + 1) if p.origin == "upper" else p.row_edge(row)
+    return (p.x0 + col * p.cell_w) / 1000.0, lower / 1000.0, p.cell_w / 1000.0
 
 
 def plan_status(status: np.ndarray, locked_in: np.ndarray, locked_out: np.ndarray) -> np.ndarray:

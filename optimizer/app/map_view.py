@@ -312,8 +312,9 @@ def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
 
 def raster_png(pu: Any, rgba: np.ndarray) -> tuple[bytes, tuple[float, float, float, float]]:
     """Per-unit colours ``rgba`` (n × 4 uint8) of a square grid as a PNG of one pixel per
-    cell (transparent where no unit), and its bounds (left, bottom, right, top; km), from
-    ``row``/``col`` and `optimizer.app.map_data.cell_origins` (no unit's geometry read).
+    cell, north up (transparent where no unit), and its bounds (left, bottom, right, top;
+    km): `optimizer.figures.raster.rgba_image` at the grid's `grid_placement` (the grid's
+    ``square_grid`` record, else a few whole cells; no unit's geometry decoded).
 
     Examples
     --------
@@ -328,19 +329,17 @@ def raster_png(pu: Any, rgba: np.ndarray) -> tuple[bytes, tuple[float, float, fl
 
     from PIL import Image
 
+    from optimizer.figures.raster import grid_placement, rgba_image
+
     units = pu.units
-    row = units["row"].to_numpy(dtype=np.int64)
-    col = units["col"].to_numpy(dtype=np.int64)
-    r0, c0 = int(row.min()), int(col.min())
-    image = np.zeros((int(row.max()) - r0 + 1, int(col.max()) - c0 + 1, 4), dtype=np.uint8)
-    image[row - r0, col - c0] = rgba
-    x, y, side = map_data.cell_origins(units, getattr(units, "geometry", None),
-                                       getattr(pu, "meta", None))
-    top = float(y[row == r0].max() + side)  # row 0 is the northern edge
-    left = float(x[col == c0].min())
+    p = grid_placement(units, getattr(units, "geometry", None), meta=getattr(pu, "meta", None))
+    if p is None:
+        raise ValueError("raster_png: not a square grid (row/col and a placement needed)")
+    image = rgba_image(units, rgba, placement=p, north_up=True)
+    assert image is not None
     buf = io.BytesIO()
-    Image.fromarray(image, "RGBA").save(buf, format="PNG", compress_level=1)
-    return buf.getvalue(), (left, top - image.shape[0] * side, left + image.shape[1] * side, top)
+    Image.fromarray(np.ascontiguousarray(image), "RGBA").save(buf, format="PNG", compress_level=1)
+    return buf.getvalue(), (p.x0 / 1000.0, p.y0 / 1000.0, p.x1 / 1000.0, p.y1 / 1000.0)
 
 
 def _image_spec(pu: Any, rgba: np.ndarray) -> MapSpec:

@@ -167,8 +167,14 @@ def _sample(units: pd.DataFrame, k: int) -> np.ndarray:
 
 
 def grid_placement(units: pd.DataFrame, geometry: Any, *,
-                   sample: int = SAMPLE_UNITS) -> GridPlacement | None:
-    """Where the ``row``/``col`` raster of a square grid sits, from a few units' bounds.
+                   sample: int = SAMPLE_UNITS,
+                   meta: dict[str, Any] | None = None) -> GridPlacement | None:
+    """Where the ``row``/``col`` raster of a square grid sits, from the grid's record or a
+    few units' bounds.
+
+    With ``meta`` holding the grid's ``square_grid`` record (`carbonpark grid` stores its
+    top-left corner ``x0``, ``y0`` and ``cell_m``; rows run south), the placement is that
+    record's, and no geometry is read.
 
     Reads the bounds of at most ``sample`` units (full cells, by ``area_km2``: the first
     and the last of the frame): the cell size is the largest width and height among them,
@@ -185,6 +191,9 @@ def grid_placement(units: pd.DataFrame, geometry: Any, *,
         The units' polygons, aligned with ``units``.
     sample : int
         Units read at most (default `SAMPLE_UNITS`).
+    meta : dict, optional
+        The grid's metadata (`PlanningUnits.meta`); its ``square_grid`` record, when
+        present, places the raster exactly.
 
     Returns
     -------
@@ -200,10 +209,19 @@ def grid_placement(units: pd.DataFrame, geometry: Any, *,
     >>> p = grid_placement(units, geom)
     >>> p.extent, p.cell_size, p.origin, (p.nrows, p.ncols)
     ((100.0, 120.0, 10.0, 30.0), 10.0, 'upper', (2, 2))
+    >>> record = {"square_grid": {"x0": 100.0, "y0": 30.0, "cell_m": 10.0}}
+    >>> grid_placement(units, None, meta=record) == p
+    True
     """
-    if geometry is None or len(geometry) == 0 or len(units) == 0:
+    if len(units) == 0 or "row" not in units or "col" not in units:
         return None
-    if "row" not in units or "col" not in units:
+    record = (meta or {}).get("square_grid")
+    if record:
+        nrows, ncols = int(units["row"].max()) + 1, int(units["col"].max()) + 1
+        side, x0, ytop = float(record["cell_m"]), float(record["x0"]), float(record["y0"])
+        return GridPlacement(x0, x0 + ncols * side, ytop - nrows * side, ytop, side, side,
+                             "upper", nrows, ncols)
+    if geometry is None or len(geometry) == 0:
         return None
     pos = _sample(units, sample)
     values = getattr(geometry, "values", geometry)
