@@ -205,7 +205,9 @@ def hover_values(pu: Any, status_text: np.ndarray, rank: np.ndarray | None,
         r = np.asarray(rank, dtype=float)
         out["rank"] = np.where(np.isfinite(r), np.nan_to_num(r).astype(np.int64).astype(object),
                                "fixed (locked)")
-        unit_of["rank"] = f"of {int(np.isfinite(r).sum()):,} (1 = first to enter the plan)"
+        unit_of["rank"] = ""
+        unit_of["rank:label"] = (f"priority rank (of {int(np.isfinite(r).sum()):,}; 1 enters the "
+                                 "plan first)")
     return pd.DataFrame(out), unit_of
 
 
@@ -226,7 +228,8 @@ def tooltip_html(fields: pd.DataFrame, unit_of: dict[str, str],
     for f in HOVER_FIELDS:
         if f.key in fields:
             unit = unit_of.get(f.key, f.unit)
-            lines.append(f"{f.label}: {{{keys.get(f.key, f.key)}}}{' ' + unit if unit else ''}")
+            label = unit_of.get(f"{f.key}:label", f.label)
+            lines.append(f"{label}: {{{keys.get(f.key, f.key)}}}{' ' + unit if unit else ''}")
     return "<br/>".join(lines)
 
 
