@@ -73,16 +73,10 @@ def idle(page) -> None:  # type: ignore[no-untyped-def]
 
 def run_plan(page) -> tuple[float, float]:  # type: ignore[no-untyped-def]
     """Press Run: seconds to the new plan's cards, and to an idle page."""
-    from playwright.sync_api import expect
-
-    caption = page.get_by_text(CAPTION)
-    before = caption.inner_text()
-    t = time.perf_counter()
-    page.get_by_role("button", name="Run the plan").click()
-    expect(caption).not_to_have_text(before, timeout=300_000)
-    cards = time.perf_counter() - t
-    idle(page)
-    return cards, time.perf_counter() - t
+    timed = timed_change(page, page.get_by_role("button", name="Run the plan").click, 300_000)
+    if timed is None:
+        raise SystemExit("Run the plan gave no new plan in 300 s")
+    return timed
 
 
 def nudge(page, label: str, steps: int) -> None:  # type: ignore[no-untyped-def]
@@ -96,19 +90,42 @@ def nudge(page, label: str, steps: int) -> None:  # type: ignore[no-untyped-def]
 MAP = "[data-testid=stDeckGlJsonChart]"
 
 
+def timed_change(page, act, timeout_ms: float) -> tuple[float, float] | None:  # type: ignore[no-untyped-def]
+    """Run ``act()`` (a press or a click that should give a new plan): seconds from it to the
+    new plan's cards (the settings caption changes) and to an idle page; None when no new
+    plan came within ``timeout_ms`` (the action changed nothing)."""
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+    from playwright.sync_api import expect
+
+    caption = page.get_by_text(CAPTION)
+    before = caption.inner_text()
+    t = time.perf_counter()
+    act()
+    try:
+        expect(caption).not_to_have_text(before, timeout=timeout_ms)
+    except (AssertionError, PlaywrightTimeout):
+        idle(page)
+        return None
+    cards = time.perf_counter() - t
+    idle(page)
+    return cards, time.perf_counter() - t
+
+
+def press(page) -> None:  # type: ignore[no-untyped-def]
+    page.mouse.down()
+    page.mouse.up()
+
+
 def click_to_metrics(page, repeat: int) -> list[tuple[float, float]]:  # type: ignore[no-untyped-def]
     """Lock ``repeat`` units in by clicks near the map's centre: seconds from each click to
     the new plan's cards (the settings caption changes) and to an idle page. A click that
     lands on no unit, or on a unit a red line keeps out, changes nothing and is skipped."""
     from playwright.sync_api import Error as PlaywrightError
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import expect
 
     page.locator("[data-testid=stRadio]").filter(has_text="Lock in").get_by_text(
         "Lock in", exact=True).click()
     idle(page)
-    out = []
-    caption = page.get_by_text(CAPTION)
+    out: list[tuple[float, float]] = []
     for k in range(repeat + 2):
         if len(out) >= repeat:
             break
@@ -120,22 +137,13 @@ def click_to_metrics(page, repeat: int) -> list[tuple[float, float]]:  # type: i
         except PlaywrightError:
             continue
         dx, dy = ((k % 5) - 2) * 23, ((k // 5) % 5 - 2) * 19
-        before = caption.inner_text()
         # the pointer rests on the unit first, as a hand's does (deck.gl redraws on hover; a
         # press right after a move can be taken for a drag in a software-rendered browser)
         page.mouse.move(box["x"] + box["width"] / 2 + dx, box["y"] + box["height"] / 2 + dy)
         page.wait_for_timeout(400)
-        t = time.perf_counter()
-        page.mouse.down()
-        page.mouse.up()
-        try:
-            expect(caption).not_to_have_text(before, timeout=8_000)
-        except (AssertionError, PlaywrightTimeout):
-            idle(page)
-            continue
-        cards = time.perf_counter() - t
-        idle(page)
-        out.append((cards, time.perf_counter() - t))
+        timed = timed_change(page, lambda: press(page), 8_000)
+        if timed is not None:
+            out.append(timed)
     return out
 
 
@@ -143,11 +151,7 @@ def typed_lock_to_metrics(page, repeat: int) -> list[tuple[float, float]]:  # ty
     """Lock ``repeat`` units out by typing their ids (the lock table's box, then **Lock
     out**): seconds to the new plan's cards and to an idle page. An id the existing network
     keeps is refused (no new plan) and skipped."""
-    from playwright.sync_api import TimeoutError as PlaywrightTimeout
-    from playwright.sync_api import expect
-
-    out = []
-    caption = page.get_by_text(CAPTION)
+    out: list[tuple[float, float]] = []
     box = page.get_by_label("Or lock units by id")
     for k in range(repeat * 4):
         if len(out) >= repeat:
@@ -155,17 +159,10 @@ def typed_lock_to_metrics(page, repeat: int) -> list[tuple[float, float]]:  # ty
         box.fill(str(1000 + 379 * k))
         box.press("Tab")
         idle(page)
-        before = caption.inner_text()
-        t = time.perf_counter()
-        page.get_by_role("button", name="Lock out", exact=True).last.click()
-        try:
-            expect(caption).not_to_have_text(before, timeout=30_000)
-        except (AssertionError, PlaywrightTimeout):
-            idle(page)
-            continue
-        cards = time.perf_counter() - t
-        idle(page)
-        out.append((cards, time.perf_counter() - t))
+        button = page.get_by_role("button", name="Lock out", exact=True).last
+        timed = timed_change(page, button.click, 30_000)
+        if timed is not None:
+            out.append(timed)
     return out
 
 

@@ -312,7 +312,7 @@ LOCKS = (("lock_existing", "Keep the existing network"),
 def settings_text(s: Any) -> str:
     """The settings of a plan in one line, as the controls name them."""
     locks = [label.split(" (")[0].lower() for name, label in LOCKS if getattr(s, name)]
-    manual = getattr(s, "manual_locks", 0)
+    manual = s.manual_locks
     if manual:
         locks.append(f"{manual:,} unit{'s' if manual != 1 else ''} locked on the map")
     return (f"budget {100 * s.budget_share:.1f} % of the land; weights: carbon stock "

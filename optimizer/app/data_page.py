@@ -7,7 +7,7 @@ from typing import Any
 
 import numpy as np
 
-from optimizer.app import common, state, uploads
+from optimizer.app import common, map_data, state, uploads
 from optimizer.app.ui import Ui
 from optimizer.errors import InputDataError
 
@@ -16,23 +16,16 @@ _CLASS_COLOURS = ["#ffffcc", "#c2e699", "#78c679", "#31a354", "#006837", "#00341
 
 
 def _density(pu: Any, column: str) -> tuple[np.ndarray, str, str]:
-    """Values per unit to map, their unit and a description (amount per km² of the unit)."""
-    units = pu.units
-    area = units["area_km2"].to_numpy(dtype=float)
+    """Values per unit to map, their unit and a description: the protected share, or the
+    layer's amount per km² of the unit as the Plan page's map has it
+    (`optimizer.app.map_data.feature_density`)."""
     if column == "pa_fraction":
-        return 100 * units["pa_fraction"].to_numpy(dtype=float), "%", "share of the unit protected"
-    feat = pu.features.loc[column]
-    unit = str(feat["unit"])
-    amount = units[column].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        if unit == "km2":
-            return 100 * amount / area, "%", "share of the unit's area"
-        per = amount / area
-    if unit == "species*km2":
-        return per, "species", "mean species richness"
-    if unit.endswith("/yr"):
-        return per, f"{unit[:-3]}/km²/yr", "amount per km² of the unit"
-    return per, f"{unit}/km²", "amount per km² of the unit"
+        return (100 * pu.units["pa_fraction"].to_numpy(dtype=float), "%",
+                "share of the unit protected")
+    values, unit = map_data.feature_density(pu, column)
+    what = {"%": "share of the unit's area", "species": "mean species richness"}.get(
+        unit, "amount per km² of the unit")
+    return values, unit, what
 
 
 def layer_map(pu: Any, column: str, label: str) -> Any:

@@ -59,9 +59,7 @@ def goal_table(problem: Any, x: np.ndarray, goals: dict[str, float]) -> pd.DataF
 
     rep = feature_representation(problem, np.asarray(x, dtype=float))
     goal = rep["role"].map(goals).astype(float)
-    if "target_share" in rep:
-        goal = rep["target_share"].where(rep["target_share"].notna(), goal)
-    rep["goal_share"] = goal
+    rep["goal_share"] = rep["target_share"].where(rep["target_share"].notna(), goal)
     rep["at_goal"] = (rep["share_after"] >= rep["goal_share"] - 1e-12) & rep["goal_share"].notna()
     return rep
 

@@ -117,20 +117,15 @@ def plan_status(status: np.ndarray, locked_in: np.ndarray, locked_out: np.ndarra
 
 
 def _density(pu: Any, role: str, latest: bool) -> tuple[np.ndarray, str] | None:
-    """Per-unit density of the features of ``role`` (the latest year's if ``latest``) in
-    the study's density unit, and that unit."""
+    """Per-unit density of the features of ``role`` (the latest year's if ``latest``; a
+    missing amount counted as 0) and its unit (`feature_density`)."""
     feats = pu.features
     f = feats[feats["role"] == role]
     if f.empty:
         return None
     if latest and "year" in f and f["year"].notna().any():
         f = f[f["year"] == f["year"].max()]
-    units = pu.units
-    amount = sum(units[c].fillna(0).to_numpy(dtype=float) for c in f.index)
-    divisor, unit = density_unit(str(f["unit"].iloc[0]))
-    area = units["area_km2"].to_numpy(dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(area > 0, amount / np.maximum(area, 1e-300) / divisor, np.nan), pretty_unit(unit)
+    return feature_density(pu, list(f.index), missing=0.0)
 
 
 @dataclass(frozen=True)
@@ -339,15 +334,8 @@ def layer_colours(name: str, hover: pd.DataFrame, status_text: np.ndarray,
                 present.append((f"{k} ({int(m.sum()):,} units)", PLAN_STATUS[k]))
         return rgba, present, layer.title
     values = pd.to_numeric(pd.Series(hover[layer.field]), errors="coerce").to_numpy(dtype=float)
-    rgba, lo, hi = _ramp(values, layer.ramp)
-    unit = unit_of.get(layer.field, "")
-    fmt: Callable[[float], str] = lambda v: f"{v:,.3g} {unit}".strip()  # noqa: E731
-    legend = [(fmt(lo), layer.ramp[0]), (fmt((lo + hi) / 2), _mid(layer.ramp)),
-              (fmt(hi), layer.ramp[1])]
-    if not np.isfinite(values).all():
-        legend.append(("no data" if layer.field != "rank" else "locked (off the path)",
-                       NO_DATA_COLOUR))
-    return rgba, legend, f"{layer.title} ({unit})" if unit else layer.title
+    return ramp_colours(values, unit_of.get(layer.field, ""), layer.title, layer.ramp,
+                        "no data" if layer.field != "rank" else "locked (off the path)")
 
 
 #: The roles whose every feature can colour the map (per km², in the gap analysis's units).
@@ -390,16 +378,38 @@ def ramp_colours(values: np.ndarray, unit: str, title: str,
     return rgba, legend, f"{title} ({unit})" if unit else title
 
 
-def feature_density(pu: Any, column: str) -> tuple[np.ndarray, str]:
-    """Per unit, feature ``column``'s amount per km² in the gap analysis's density unit."""
+def feature_density(pu: Any, columns: str | list[str], missing: float | None = None
+                    ) -> tuple[np.ndarray, str]:
+    """Per unit, the amount of feature ``columns`` (summed when several, all of one unit)
+    per km² of the unit, and its unit: a share of the unit (%) for areas (km²), species for
+    richness (species·km²), else the gap analysis's density unit
+    (`optimizer.gap.columns.density_unit`: kgC/m², gC/m²/yr, tCO2/km²/yr). NaN where the
+    amount is missing (``missing`` counts it as that value instead) or the unit has no area.
+
+    Examples
+    --------
+    >>> from optimizer.datasets import tiny_grid
+    >>> values, unit = feature_density(tiny_grid(), "carbon")
+    >>> values.tolist()[:3], unit  # 100 MgC on 1 km² = 0.1 kgC/m²
+    ([0.1, 0.04, 0.01], 'kgC/m²')
+    >>> feature_density(tiny_grid(), "sp_a")[1]  # a range's area: a share of the unit
+    '%'
+    """
+    cols = [columns] if isinstance(columns, str) else list(columns)
     units = pu.units
-    unit = str(pu.features.loc[column, "unit"])
-    divisor, dunit = density_unit(unit)
+    unit = str(pu.features.loc[cols[0], "unit"])
+    amount = sum(units[c].to_numpy(dtype=float) if missing is None
+                 else units[c].fillna(missing).to_numpy(dtype=float) for c in cols)
+    if unit == "km2":
+        divisor, dunit = 0.01, "%"
+    elif unit == "species*km2":
+        divisor, dunit = 1.0, "species"
+    else:
+        divisor, dunit = density_unit(unit)
     area = units["area_km2"].to_numpy(dtype=float)
-    amount = units[column].to_numpy(dtype=float)
     with np.errstate(invalid="ignore", divide="ignore"):
-        return np.where(area > 0, amount / np.maximum(area, 1e-300) / divisor, np.nan), \
-            pretty_unit(dunit)
+        values = np.where(area > 0, amount / np.maximum(area, 1e-300) / divisor, np.nan)
+    return values, pretty_unit(dunit)
 
 
 def _mid(ramp: tuple[str, str]) -> str:

@@ -38,7 +38,7 @@ __all__ = [
     "box_ids",
     "clicked_id",
     "deck_spec",
-    "handle_click",
+    "handle_click", "image_spec",
     "lock_ids",
     "map_frame",
     "raster_png",
@@ -228,7 +228,7 @@ def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
     square = "row" in units and "col" in units
     layers: list[Any] = []
     if square and len(units) > MAX_PICKABLE_UNITS:
-        return _image_spec(pu, rgba), legend, caption + " (drawn as an image: hover and click " \
+        return image_spec(pu, rgba), legend, caption + " (drawn as an image: hover and click " \
             f"work up to {MAX_PICKABLE_UNITS:,} units)"
     if square:
         x, y, side = map_data.cell_origins(units, units.geometry, getattr(pu, "meta", None))
@@ -252,7 +252,7 @@ def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
                                              f"({k} + 0.5) * {side!r}]",
                                 get_radius=side / np.sqrt(2), radius_units="common",
                                 get_fill_color=[0, 0, 0, 1], stroked=False))
-        image_url = "data:image/png;base64," + base64.b64encode(png).decode()
+        image_url = _png_url(png)
         cx, cy = x + side / 2, y + side / 2
         bounds = (float(x.min()), float(x.max() + side), float(y.min()), float(y.max() + side))
     else:
@@ -295,16 +295,9 @@ def deck_spec(pu: Any, frame: pd.DataFrame, unit_of: dict[str, str], layer: str,
                                 get_color=[20, 20, 20, 230], outline_width=3,
                                 outline_color=[255, 255, 255, 230], font_settings={"sdf": True},
                                 pickable=False))
-    span = max(bounds[1] - bounds[0], bounds[3] - bounds[2], 1e-9)
-    zoom = float(np.log2(640.0 / span))
-    view = pdk.ViewState(target=[(bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2, 0],
-                         zoom=zoom, min_zoom=zoom - 2, max_zoom=zoom + 8)
     tooltip = {"html": map_data.tooltip_html(data, unit_of, SHORT_KEYS),
                "style": {"fontSize": "12px", "backgroundColor": "#222", "color": "white"}}
-    deck = pdk.Deck(layers=layers, views=[pdk.View(type="OrthographicView", controller=True,
-                                                   flip_y=False)],
-                    initial_view_state=view, map_provider=None, map_style=None, tooltip=tooltip)
-    spec = deck.to_json().replace('"__UNITS__"', _records(data), 1)
+    spec = _deck_json(layers, bounds, tooltip, zoom_in=8).replace('"__UNITS__"', _records(data), 1)
     if square:
         spec = spec.replace('"@@=__IMAGE__"', json.dumps(image_url), 1)
     return MapSpec(spec, tooltip), legend, caption
@@ -342,22 +335,37 @@ def raster_png(pu: Any, rgba: np.ndarray) -> tuple[bytes, tuple[float, float, fl
     return buf.getvalue(), (p.x0 / 1000.0, p.y0 / 1000.0, p.x1 / 1000.0, p.y1 / 1000.0)
 
 
-def _image_spec(pu: Any, rgba: np.ndarray) -> MapSpec:
-    """The map of a national grid: one ``BitmapLayer`` (`raster_png`), no tooltip."""
+def image_spec(pu: Any, rgba: np.ndarray) -> MapSpec:
+    """The map of a national grid (`deck_spec` above `MAX_PICKABLE_UNITS`): the per-unit
+    colours ``rgba`` as one ``BitmapLayer`` (`raster_png`), no tooltip."""
     import pydeck as pdk
 
     png, (left, bottom, right, top) = raster_png(pu, rgba)
-    url = "data:image/png;base64," + base64.b64encode(png).decode()
     layer = pdk.Layer("BitmapLayer", None, id="plan-image", image="__IMAGE__",
                       bounds=[left, bottom, right, top], pickable=False)
-    span = max(right - left, top - bottom, 1e-9)
+    spec = _deck_json([layer], (left, right, bottom, top), None, zoom_in=10)
+    return MapSpec(spec.replace('"@@=__IMAGE__"', json.dumps(_png_url(png)), 1), {})
+
+
+def _png_url(png: bytes) -> str:
+    return "data:image/png;base64," + base64.b64encode(png).decode()
+
+
+def _deck_json(layers: list[Any], bounds: tuple[float, float, float, float],
+               tooltip: dict[str, Any] | None, zoom_in: float) -> str:
+    """The deck.gl JSON of ``layers`` in an orthographic view (y up, no basemap) framing
+    ``bounds`` (xmin, xmax, ymin, ymax; km) in about 640 px, zoomable ``zoom_in`` steps in."""
+    import pydeck as pdk
+
+    span = max(bounds[1] - bounds[0], bounds[3] - bounds[2], 1e-9)
     zoom = float(np.log2(640.0 / span))
-    view = pdk.ViewState(target=[(left + right) / 2, (bottom + top) / 2, 0], zoom=zoom,
-                         min_zoom=zoom - 2, max_zoom=zoom + 10)
-    deck = pdk.Deck(layers=[layer], views=[pdk.View(type="OrthographicView", controller=True,
-                                                    flip_y=False)],
-                    initial_view_state=view, map_provider=None, map_style=None)
-    return MapSpec(deck.to_json().replace('"@@=__IMAGE__"', json.dumps(url), 1), {})
+    view = pdk.ViewState(target=[(bounds[0] + bounds[1]) / 2, (bounds[2] + bounds[3]) / 2, 0],
+                         zoom=zoom, min_zoom=zoom - 2, max_zoom=zoom + zoom_in)
+    deck = pdk.Deck(layers=layers, views=[pdk.View(type="OrthographicView", controller=True,
+                                                   flip_y=False)],
+                    initial_view_state=view, map_provider=None, map_style=None,
+                    tooltip=tooltip if tooltip is not None else True)
+    return str(deck.to_json())
 
 
 def _park_colours(parks: np.ndarray, status: np.ndarray
@@ -465,11 +473,6 @@ def show_lock_table(st: Ui, pu: Any, refusal: Any = None) -> None:
     c3.caption(f"{n_in:,} unit(s) locked in and {len(locks) - n_in:,} locked out on the map; "
                "they are part of the plan's settings and of the scenario you download.")
     st.dataframe(table, hide_index=True, key="map_lock_table")
-
-
-def spec_size(spec: MapSpec) -> int:
-    """Bytes of the spec Streamlit sends to the browser."""
-    return len(spec.to_json().encode())
 
 
 def clicked_id(event: Any) -> int | None:

@@ -283,3 +283,33 @@ def test_units_locked_by_typed_ids_are_kept_out_of_the_next_plan() -> None:
     assert map_view.parse_ids("3-5, 9") == [3, 4, 5, 9]
     with pytest.raises(InputDataError, match="not a number"):
         map_view.parse_ids("3-x")
+
+
+def test_a_red_line_unit_cannot_be_locked_in(pu40, session40) -> None:  # type: ignore[no-untyped-def]
+    settings = PlanSettings(budget_share=0.1)  # the cropland red line on
+    cropland = pu40.units["lc_cropland_km2"] / pu40.units["area_km2"] > 0.5
+    pid = int(pu40.units["pu_id"][cropland & (pu40.units["pa_fraction"] < 0.5)].iloc[0])
+    why = session40.lock_refusal(settings, pid, lock_in=True)
+    assert why is not None and why.startswith(f"unit {pid} is kept out by the ")
+    assert session40.lock_refusal(settings, pid, lock_in=False) is None
+    assert session40.lock_refusal(settings, -5, lock_in=True) == "pu_id -5 is not a unit of this grid"
+
+
+def test_a_grid_without_rows_and_columns_is_drawn_from_its_polygons() -> None:
+    pu = tiny_grid()
+    session = PlanSession(pu)
+    r = session.solve(PlanSettings(budget_share=0.5, cropland_out=False, carbon_uptake=0.0))
+    frame, unit_of = map_view.map_frame(pu, r.problem, r.status, r.solution.budget_path, ((), ()))
+    spec, _, _ = map_view.deck_spec(pu, frame, unit_of, "plan", ((), (4,)))
+    deck = json.loads(spec.to_json())
+    units = next(la for la in deck["layers"] if la["id"] == "units")
+    assert units["@@type"] == "PolygonLayer" and len(units["data"]) == len(pu.units)
+    # each polygon is its unit's outline in km, coloured by its status
+    b = pu.units.geometry.bounds.to_numpy() / 1000
+    for k, d in enumerate(units["data"]):
+        ring = np.asarray(d["pg"])
+        np.testing.assert_allclose([ring[:, 0].min(), ring[:, 1].min(), ring[:, 0].max(),
+                                    ring[:, 1].max()], b[k])
+        assert tuple(d["f"]) == map_data.hex_rgba(map_data.PLAN_STATUS[frame["status"][k]], 230)
+    marks = next(la for la in deck["layers"] if la["id"] == "locks")
+    assert len(marks["data"]) == 1 and marks["data"][0]["kind"] == "out"
